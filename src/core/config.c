@@ -1,0 +1,343 @@
+/* config.c: every configuration key declared once (Redis config.c style).
+ * Files are a TOML subset ([section], key = "string" | number | true/false,
+ * # comments) or JSON ({"section": {"key": value}}); env FRONTDESK_SECTION_KEY
+ * overrides either. */
+#include "core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef enum { T_STR, T_INT, T_DBL, T_BOOL } key_type;
+
+typedef struct key_def {
+    const char *name; /* "index.k1" */
+    const char *env;  /* "FRONTDESK_INDEX_K1" */
+    key_type type;
+    size_t off;
+    size_t size; /* T_STR: buffer size */
+    const char *def;
+    double min, max;
+    const char *choices; /* T_STR: "a|b|c" or NULL */
+    const char *doc;
+} key_def;
+
+#define OFF(f) offsetof(fd_config, f)
+#define SZ(f) sizeof(((fd_config *)0)->f)
+
+static const key_def keys[] = {
+    {"data_dir", "FRONTDESK_DATA_DIR", T_STR, OFF(data_dir), SZ(data_dir), "./var", 0, 0, NULL,
+     "where the store and the index snapshot live"},
+    {"log.level", "FRONTDESK_LOG_LEVEL", T_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
+     "debug|info|warn|error|off", "least severe level written"},
+    {"log.format", "FRONTDESK_LOG_FORMAT", T_STR, OFF(log_format), SZ(log_format), "text", 0, 0,
+     "text|json", "text for people, json for log collectors"},
+    {"index.k1", "FRONTDESK_INDEX_K1", T_DBL, OFF(bm25_k1), 0, "0.9", 0, 10, NULL,
+     "BM25 term-frequency saturation"},
+    {"index.b", "FRONTDESK_INDEX_B", T_DBL, OFF(bm25_b), 0, "0.4", 0, 1, NULL,
+     "BM25 length normalization"},
+    {"index.dense_dim", "FRONTDESK_INDEX_DENSE_DIM", T_INT, OFF(dense_dim), 0, "128", 0, 1024,
+     NULL, "dimensions of the built-in LSA embedder (0 turns dense retrieval off)"},
+    {"index.hnsw_min_chunks", "FRONTDESK_INDEX_HNSW_MIN_CHUNKS", T_INT, OFF(hnsw_min_chunks), 0,
+     "20000", 0, 1e9, NULL, "use an HNSW graph instead of exact dense search above this size"},
+    {"index.quantize", "FRONTDESK_INDEX_QUANTIZE", T_BOOL, OFF(quantize), 0, "true", 0, 1, NULL,
+     "store vectors as int8 (4x smaller, recall barely changes)"},
+    {"chunk.max_words", "FRONTDESK_CHUNK_MAX_WORDS", T_INT, OFF(chunk_max_words), 0, "180", 20,
+     5000, NULL, "largest chunk, in words"},
+    {"chunk.overlap_words", "FRONTDESK_CHUNK_OVERLAP_WORDS", T_INT, OFF(chunk_overlap_words), 0,
+     "30", 0, 1000, NULL, "words repeated between consecutive chunks of a long section"},
+    {"search.k", "FRONTDESK_SEARCH_K", T_INT, OFF(search_k), 0, "5", 1, 1000, NULL,
+     "results returned by default"},
+    {"search.mode", "FRONTDESK_SEARCH_MODE", T_STR, OFF(search_mode), SZ(search_mode), "hybrid",
+     0, 0, "bm25|dense|hybrid", "default retrieval mode"},
+    {"search.dense_weight", "FRONTDESK_SEARCH_DENSE_WEIGHT", T_DBL, OFF(dense_weight), 0, "0.2",
+     0, 1, NULL, "weight of the dense ranking in hybrid fusion (BM25 gets the rest)"},
+    {"search.rrf_k", "FRONTDESK_SEARCH_RRF_K", T_INT, OFF(rrf_k), 0, "60", 1, 1000, NULL,
+     "reciprocal-rank-fusion constant"},
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+static const key_def *key_find(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int choice_ok(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static int key_set(fd_config *cfg, const key_def *k, const char *v, const char *origin,
+                   fd_err *err)
+{
+    char *base = (char *)cfg + k->off;
+    char *end = NULL;
+    switch (k->type) {
+    case T_STR:
+        if (strlen(v) >= k->size)
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s is too long (max %zu)",
+                                    origin, k->name, k->size - 1);
+        if (k->choices && !choice_ok(k->choices, v))
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be one of %s, not '%s'",
+                                    origin, k->name, k->choices, v);
+        memcpy(base, v, strlen(v) + 1);
+        return FD_OK;
+    case T_INT:
+    case T_DBL: {
+        errno = 0;
+        double d = strtod(v, &end);
+        if (end == v || *end || errno || !isfinite(d))
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be a number, not '%s'",
+                                    origin, k->name, v);
+        if (k->type == T_INT && d != floor(d))
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be an integer", origin,
+                                    k->name);
+        if (d < k->min || d > k->max)
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be in [%g, %g], not %g",
+                                    origin, k->name, k->min, k->max, d);
+        if (k->type == T_INT)
+            *(int *)base = (int)d;
+        else
+            *(double *)base = d;
+        return FD_OK;
+    }
+    case T_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+            *(int *)base = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+            *(int *)base = 0;
+        else
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be true or false",
+                                    origin, k->name);
+        return FD_OK;
+    }
+    return FD_EINTERNAL;
+}
+
+void fd_config_defaults(fd_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        int rc = key_set(cfg, &keys[i], keys[i].def, "default", NULL);
+        (void)rc; /* defaults are checked by the config unit test */
+    }
+}
+
+int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *err)
+{
+    const key_def *k = key_find(key);
+    if (!k)
+        return fd_err_set_field(err, FD_EINVAL, key, "unknown configuration key '%s'", key);
+    return key_set(cfg, k, value, "option", err);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int load_toml(fd_config *cfg, const char *path, char *text, fd_err *err)
+{
+    char section[64] = "";
+    int lineno = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char origin[600];
+        snprintf(origin, sizeof origin, "%s:%d", path, lineno);
+        char *s = trim(line);
+        if (*s == '#' || *s == '\0')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close - s - 1 >= (long)sizeof section)
+                return fd_err_set(err, FD_EINVAL, "%s: bad section header", origin);
+            *close = '\0';
+            snprintf(section, sizeof section, "%s", trim(s + 1));
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq)
+            return fd_err_set(err, FD_EINVAL, "%s: expected key = value", origin);
+        *eq = '\0';
+        char *name = trim(s), *val = trim(eq + 1);
+        if (*val == '"') {
+            char *q = strchr(val + 1, '"');
+            if (!q)
+                return fd_err_set(err, FD_EINVAL, "%s: unterminated string", origin);
+            *q = '\0';
+            val++;
+        } else {
+            char *hash = strchr(val, '#');
+            if (hash)
+                *hash = '\0';
+            val = trim(val);
+        }
+        char full[160];
+        snprintf(full, sizeof full, "%s%s%s", section, *section ? "." : "", name);
+        const key_def *k = key_find(full);
+        if (!k)
+            return fd_err_set_field(err, FD_EINVAL, full, "%s: unknown key '%s'", origin, full);
+        int rc = key_set(cfg, k, val, origin, err);
+        if (rc)
+            return rc;
+    }
+    return FD_OK;
+}
+
+static int load_json_obj(fd_config *cfg, const char *path, json_t *obj, const char *prefix,
+                         fd_err *err)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(obj, name, v)
+    {
+        char full[160];
+        snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "", name);
+        if (json_is_object(v)) {
+            int rc = load_json_obj(cfg, path, v, full, err);
+            if (rc)
+                return rc;
+            continue;
+        }
+        const key_def *k = key_find(full);
+        if (!k)
+            return fd_err_set_field(err, FD_EINVAL, full, "%s: unknown key '%s'", path, full);
+        char tmp[600];
+        if (json_is_string(v))
+            snprintf(tmp, sizeof tmp, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(tmp, sizeof tmp, "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            snprintf(tmp, sizeof tmp, "%.17g", json_real_value(v));
+        else if (json_is_boolean(v))
+            snprintf(tmp, sizeof tmp, "%s", json_is_true(v) ? "true" : "false");
+        else
+            return fd_err_set_field(err, FD_EINVAL, full, "%s: %s has an unsupported type", path,
+                                    full);
+        int rc = key_set(cfg, k, tmp, path, err);
+        if (rc)
+            return rc;
+    }
+    return FD_OK;
+}
+
+static int load_file(fd_config *cfg, const char *path, fd_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fd_file_read(path, 1 << 20, &text, &len, err);
+    if (rc)
+        return rc;
+    size_t plen = strlen(path);
+    if (plen > 5 && strcmp(path + plen - 5, ".json") == 0) {
+        json_error_t je;
+        json_t *root = json_loadb(text, len, 0, &je);
+        if (!root || !json_is_object(root)) {
+            rc = fd_err_set(err, FD_EINVAL, "%s:%d: %s", path, je.line,
+                            root ? "top level must be an object" : je.text);
+        } else {
+            rc = load_json_obj(cfg, path, root, "", err);
+        }
+        json_decref(root);
+    } else {
+        rc = load_toml(cfg, path, text, err);
+    }
+    fd_free(text);
+    return rc;
+}
+
+int fd_config_load(fd_config *cfg, const char *path, fd_err *err)
+{
+    fd_config_defaults(cfg);
+    int rc = FD_OK;
+    struct stat st;
+    if (path) {
+        rc = load_file(cfg, path, err);
+    } else if (stat("frontdesk.toml", &st) == 0) {
+        rc = load_file(cfg, "frontdesk.toml", err);
+    } else if (stat("frontdesk.json", &st) == 0) {
+        rc = load_file(cfg, "frontdesk.json", err);
+    }
+    for (size_t i = 0; i < N_KEYS && !rc; i++) {
+        const char *v = getenv(keys[i].env);
+        if (v)
+            rc = key_set(cfg, &keys[i], v, keys[i].env, err);
+    }
+    return rc;
+}
+
+static void value_str(const fd_config *cfg, const key_def *k, char *out, size_t n)
+{
+    const char *base = (const char *)cfg + k->off;
+    switch (k->type) {
+    case T_STR:
+        snprintf(out, n, "\"%s\"", base);
+        break;
+    case T_INT:
+        snprintf(out, n, "%d", *(const int *)base);
+        break;
+    case T_DBL:
+        snprintf(out, n, "%g", *(const double *)base);
+        break;
+    case T_BOOL:
+        snprintf(out, n, "%s", *(const int *)base ? "true" : "false");
+        break;
+    }
+}
+
+void fd_config_write_sample(FILE *out)
+{
+    fd_config def;
+    fd_config_defaults(&def);
+    fprintf(out, "# frontdesk.toml: every key with its default. Each key can be overridden\n"
+                 "# by the environment variable shown.\n");
+    const char *section = "";
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const char *dot = strchr(keys[i].name, '.');
+        const char *name = keys[i].name;
+        if (dot) {
+            size_t sl = (size_t)(dot - keys[i].name);
+            if (strlen(section) != sl || strncmp(section, keys[i].name, sl) != 0) {
+                fprintf(out, "\n[%.*s]\n", (int)sl, keys[i].name);
+                section = keys[i].name;
+            }
+            name = dot + 1;
+        }
+        char v[600];
+        value_str(&def, &keys[i], v, sizeof v);
+        fprintf(out, "# %s (%s)\n%s = %s\n", keys[i].doc, keys[i].env, name, v);
+    }
+}
+
+void fd_config_dump(const fd_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char v[600];
+        value_str(cfg, &keys[i], v, sizeof v);
+        fprintf(out, "%-24s = %s\n", keys[i].name, v);
+    }
+}

@@ -1,0 +1,287 @@
+/* core/core.h: errors, strings, allocation, arenas, buffers, logging, time,
+ * hashing and fault points. Every other module builds on this one.
+ *
+ * Mutable globals (the only ones in frontdesk, each for a reason):
+ *  - the allocation counters and the test failure hook (alloc.c): /metrics
+ *    reports live bytes, and tests fail the n-th allocation on purpose;
+ *  - the armed fault points (fault.c, FD_TESTING builds only).
+ * Everything else is passed explicitly (a config, a log, a store...). */
+#ifndef FD_CORE_H
+#define FD_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define FD_MUST_USE __attribute__((warn_unused_result))
+#define FD_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FD_MUST_USE
+#define FD_PRINTF(a, b)
+/* ---- configuration ----------------------------------------------------- */
+
+/* Every key is declared once in config.c's table (name, env variable, type,
+ * default, bounds, doc); parsing, validation, help and the sample file all
+ * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
+typedef struct fd_config {
+    char data_dir[512];     /* data_dir: store, index snapshot */
+    char log_level[16];     /* log.level: debug|info|warn|error */
+    char log_format[16];    /* log.format: text|json */
+    double bm25_k1;         /* index.k1 */
+    double bm25_b;          /* index.b */
+    int dense_dim;          /* index.dense_dim: LSA dimensions, 0 = no dense */
+    int hnsw_min_chunks;    /* index.hnsw_min_chunks: HNSW above this many */
+    int quantize;           /* index.quantize: int8 vectors */
+    int chunk_max_words;    /* chunk.max_words */
+    int chunk_overlap_words;/* chunk.overlap_words */
+    int search_k;           /* search.k */
+    char search_mode[16];   /* search.mode: bm25|dense|hybrid */
+    double dense_weight;    /* search.dense_weight: weight of dense in fusion */
+    int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
+} fd_config;
+
+void fd_config_defaults(fd_config *cfg);
+/* Defaults, then path (NULL: ./frontdesk.toml or ./frontdesk.json if
+ * present; a path given but missing is an error), then the environment. */
+int fd_config_load(fd_config *cfg, const char *path, fd_err *err) FD_MUST_USE;
+/* Sets one key by its file name ("index.k1") from text, as a CLI flag would. */
+int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *err) FD_MUST_USE;
+/* Writes a commented sample frontdesk.toml with every key and its default. */
+void fd_config_write_sample(FILE *out);
+/* Writes "key = value" for every key, secrets as ***. */
+void fd_config_dump(const fd_config *cfg, FILE *out);
+
+#endif
+
+#define FD_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum fd_code {
+    FD_OK = 0,
+    FD_EINVAL,    /* bad argument or input */
+    FD_ENOMEM,    /* allocation failed */
+    FD_ETOOBIG,   /* a size cap was reached */
+    FD_ENOTFOUND, /* no such thing */
+    FD_EIO,       /* file or database I/O */
+    FD_ETIMEOUT,  /* a deadline passed */
+    FD_EUPSTREAM, /* a remote service answered badly */
+    FD_EUNAVAIL,  /* a dependency is down */
+    FD_ECONFLICT, /* state conflict (duplicate, version) */
+    FD_EUTF8,     /* text is not valid UTF-8 */
+    FD_EFORMAT,   /* file or snapshot in an unknown or corrupt format */
+    FD_EINTERNAL, /* a bug: should not happen */
+    FD__NCODES
+} fd_code;
+
+/* No allocation: works when memory has run out. */
+typedef struct fd_err {
+    int code;
+    char msg[256];
+    char field[32]; /* input field at fault, "" if none */
+} fd_err;
+
+/* Sets err (NULL is fine) and returns code, so callers can write
+ * `return fd_err_set(err, FD_EINVAL, "bad k: %d", k);`. */
+int fd_err_set(fd_err *err, int code, const char *fmt, ...) FD_PRINTF(3, 4);
+int fd_err_set_field(fd_err *err, int code, const char *field, const char *fmt, ...)
+    FD_PRINTF(4, 5);
+void fd_err_clear(fd_err *err);
+/* Stable lower-case name of a code: "invalid", "no_memory", ... */
+const char *fd_code_name(int code);
+
+/* ---- strings ----------------------------------------------------------- */
+
+/* A borrowed slice; not NUL-terminated unless a name says _cstr. */
+typedef struct fd_str {
+    const char *p;
+    size_t len;
+} fd_str;
+
+#define FD_STR_LIT(s) ((fd_str){(s), sizeof(s) - 1})
+fd_str fd_str_c(const char *s); /* NULL gives the empty slice */
+int fd_str_eq(fd_str a, fd_str b);
+int fd_str_eq_c(fd_str a, const char *s);
+
+/* ---- allocation (counted, with a test failure hook) -------------------- */
+
+void *fd_malloc(size_t n);
+void *fd_calloc(size_t n, size_t size);
+void *fd_realloc(void *p, size_t n);
+void fd_free(void *p);
+char *fd_strdup(const char *s);
+char *fd_strndup(const char *s, size_t n);
+#define FD_FREE(x)                                                                                 \
+    do {                                                                                           \
+        fd_free(x);                                                                                \
+        (x) = NULL;                                                                                \
+    } while (0)
+
+/* Bytes currently allocated through fd_malloc and friends. */
+size_t fd_alloc_bytes(void);
+/* Tests: the n-th allocation from now (1-based) and all after it fail until
+ * fd_alloc_fail_at(0). fd_alloc_failures() counts failures since arming. */
+void fd_alloc_fail_at(long n);
+long fd_alloc_failures(void);
+
+/* ---- arenas: per-request memory, freed at once ------------------------- */
+
+typedef struct fd_arena fd_arena;
+
+/* cap: total bytes the arena may hand out (0 = 64 MiB). */
+fd_arena *fd_arena_new(size_t cap);
+void fd_arena_free(fd_arena *a);
+/* NULL when out of memory or past the cap (check fd_arena_full()). */
+void *fd_arena_alloc(fd_arena *a, size_t n);
+void *fd_arena_calloc(fd_arena *a, size_t n, size_t size);
+char *fd_arena_strndup(fd_arena *a, const char *p, size_t n);
+char *fd_arena_printf(fd_arena *a, const char *fmt, ...) FD_PRINTF(2, 3);
+/* Keeps the first block, frees the rest. */
+void fd_arena_reset(fd_arena *a);
+size_t fd_arena_used(const fd_arena *a);
+int fd_arena_full(const fd_arena *a); /* last failure was the cap */
+
+/* ---- growable byte buffer with a cap ----------------------------------- */
+
+typedef struct fd_buf {
+    char *p;    /* NUL-terminated when len > 0 */
+    size_t len;
+    size_t cap; /* allocated */
+    size_t max; /* FD_ETOOBIG past this; 0 = 1 GiB */
+} fd_buf;
+
+void fd_buf_init(fd_buf *b, size_t max);
+int fd_buf_append(fd_buf *b, const void *p, size_t n) FD_MUST_USE;
+int fd_buf_putc(fd_buf *b, char c) FD_MUST_USE;
+int fd_buf_printf(fd_buf *b, const char *fmt, ...) FD_PRINTF(2, 3) FD_MUST_USE;
+int fd_buf_vprintf(fd_buf *b, const char *fmt, va_list ap) FD_MUST_USE;
+/* Appends s as a JSON string literal, quotes included. */
+int fd_buf_json_str(fd_buf *b, const char *p, size_t n) FD_MUST_USE;
+/* Hands the bytes to the caller (free with fd_free); b is empty after. */
+char *fd_buf_take(fd_buf *b);
+void fd_buf_reset(fd_buf *b);
+void fd_buf_free(fd_buf *b);
+
+/* Reads a whole file (cap: max bytes, 0 = 1 GiB). *out is fd_free'd by the caller. */
+int fd_file_read(const char *path, size_t max, char **out, size_t *len, fd_err *err) FD_MUST_USE;
+/* mkdir -p */
+int fd_mkdirs(const char *path, fd_err *err) FD_MUST_USE;
+
+/* ---- logging ----------------------------------------------------------- */
+
+typedef enum fd_log_level {
+    FD_LOG_DEBUG = 0,
+    FD_LOG_INFO,
+    FD_LOG_WARN,
+    FD_LOG_ERROR,
+    FD_LOG_OFF
+} fd_log_level;
+
+typedef struct fd_log fd_log;
+
+/* json: 1 for one JSON object per line, 0 for text. out NULL = stderr. */
+fd_log *fd_log_new(fd_log_level level, int json, FILE *out);
+void fd_log_free(fd_log *log);
+int fd_log_enabled(const fd_log *log, fd_log_level level); /* NULL log: no */
+void fd_log_write(fd_log *log, fd_log_level level, const char *module, const char *fmt, ...)
+    FD_PRINTF(4, 5);
+int fd_log_level_parse(const char *s, fd_log_level *out);
+/* Checks the level before formatting anything. */
+#define FD_LOG(log, level, module, ...)                                                            \
+    do {                                                                                           \
+        if (fd_log_enabled((log), (level)))                                                        \
+            fd_log_write((log), (level), (module), __VA_ARGS__);                                   \
+    } while (0)
+
+/* ---- time and hashing -------------------------------------------------- */
+
+uint64_t fd_time_ns(void);   /* monotonic */
+double fd_time_wall(void);   /* seconds since the epoch */
+uint64_t fd_hash64(const void *p, size_t len, uint64_t seed);
+/* SHA-256 of the bytes as 64 lower-case hex characters plus NUL. */
+void fd_sha256_hex(const void *p, size_t len, char out[65]);
+/* Peak resident set size of this process in bytes (0 if unknown). */
+size_t fd_rss_peak(void);
+size_t fd_rss_now(void);
+
+/* ---- fault points ------------------------------------------------------ */
+
+/* FD_FAULT("store.commit") is true when the test environment armed it:
+ * FRONTDESK_FAULTS=name[:n][,name...] fails the n-th hit (default: every
+ * hit). Compiled to 0 outside FD_TESTING builds. */
+#ifdef FD_TESTING
+int fd_fault_hit(const char *name);
+#define FD_FAULT(name) fd_fault_hit(name)
+#else
+#define FD_FAULT(name) 0
+/* ---- configuration ----------------------------------------------------- */
+
+/* Every key is declared once in config.c's table (name, env variable, type,
+ * default, bounds, doc); parsing, validation, help and the sample file all
+ * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
+typedef struct fd_config {
+    char data_dir[512];     /* data_dir: store, index snapshot */
+    char log_level[16];     /* log.level: debug|info|warn|error */
+    char log_format[16];    /* log.format: text|json */
+    double bm25_k1;         /* index.k1 */
+    double bm25_b;          /* index.b */
+    int dense_dim;          /* index.dense_dim: LSA dimensions, 0 = no dense */
+    int hnsw_min_chunks;    /* index.hnsw_min_chunks: HNSW above this many */
+    int quantize;           /* index.quantize: int8 vectors */
+    int chunk_max_words;    /* chunk.max_words */
+    int chunk_overlap_words;/* chunk.overlap_words */
+    int search_k;           /* search.k */
+    char search_mode[16];   /* search.mode: bm25|dense|hybrid */
+    double dense_weight;    /* search.dense_weight: weight of dense in fusion */
+    int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
+} fd_config;
+
+void fd_config_defaults(fd_config *cfg);
+/* Defaults, then path (NULL: ./frontdesk.toml or ./frontdesk.json if
+ * present; a path given but missing is an error), then the environment. */
+int fd_config_load(fd_config *cfg, const char *path, fd_err *err) FD_MUST_USE;
+/* Sets one key by its file name ("index.k1") from text, as a CLI flag would. */
+int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *err) FD_MUST_USE;
+/* Writes a commented sample frontdesk.toml with every key and its default. */
+void fd_config_write_sample(FILE *out);
+/* Writes "key = value" for every key, secrets as ***. */
+void fd_config_dump(const fd_config *cfg, FILE *out);
+
+#endif
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* Every key is declared once in config.c's table (name, env variable, type,
+ * default, bounds, doc); parsing, validation, help and the sample file all
+ * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
+typedef struct fd_config {
+    char data_dir[512];     /* data_dir: store, index snapshot */
+    char log_level[16];     /* log.level: debug|info|warn|error */
+    char log_format[16];    /* log.format: text|json */
+    double bm25_k1;         /* index.k1 */
+    double bm25_b;          /* index.b */
+    int dense_dim;          /* index.dense_dim: LSA dimensions, 0 = no dense */
+    int hnsw_min_chunks;    /* index.hnsw_min_chunks: HNSW above this many */
+    int quantize;           /* index.quantize: int8 vectors */
+    int chunk_max_words;    /* chunk.max_words */
+    int chunk_overlap_words;/* chunk.overlap_words */
+    int search_k;           /* search.k */
+    char search_mode[16];   /* search.mode: bm25|dense|hybrid */
+    double dense_weight;    /* search.dense_weight: weight of dense in fusion */
+    int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
+} fd_config;
+
+void fd_config_defaults(fd_config *cfg);
+/* Defaults, then path (NULL: ./frontdesk.toml or ./frontdesk.json if
+ * present; a path given but missing is an error), then the environment. */
+int fd_config_load(fd_config *cfg, const char *path, fd_err *err) FD_MUST_USE;
+/* Sets one key by its file name ("index.k1") from text, as a CLI flag would. */
+int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *err) FD_MUST_USE;
+/* Writes a commented sample frontdesk.toml with every key and its default. */
+void fd_config_write_sample(FILE *out);
+/* Writes "key = value" for every key, secrets as ***. */
+void fd_config_dump(const fd_config *cfg, FILE *out);
+
+#endif

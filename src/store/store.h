@@ -1,0 +1,88 @@
+/* store/store.h: the database behind frontdesk: documents, chunks and
+ * knowledge-base versions (later sessions, orders...). SQLite in WAL mode
+ * by default; the schema migrates forward on open via PRAGMA user_version.
+ *
+ * Threads: one fd_store per thread (SQLite connections are not shared).
+ * Memory:  rows returned through callbacks are borrowed for the call;
+ *          fd_store_chunk_get copies into the caller's arena.
+ * Errors:  FD_EIO (database error, message from SQLite), FD_ENOTFOUND,
+ *          FD_ECONFLICT (busy/locked), FD_EFORMAT (newer schema). */
+#ifndef FD_STORE_H
+#define FD_STORE_H
+
+#include "core.h"
+
+typedef struct fd_store fd_store;
+
+/* Opens or creates the database file and migrates it. */
+int fd_store_open(const char *path, fd_store **out, fd_err *err) FD_MUST_USE;
+void fd_store_close(fd_store *st); /* NULL is fine */
+int fd_store_schema_version(fd_store *st);
+
+/* Transactions do not nest. BEGIN IMMEDIATE: writers queue up front. */
+int fd_store_begin(fd_store *st, fd_err *err) FD_MUST_USE;
+int fd_store_commit(fd_store *st, fd_err *err) FD_MUST_USE;
+void fd_store_rollback(fd_store *st); /* no-op outside a transaction */
+
+/* ---- documents and chunks ---------------------------------------------- */
+
+typedef struct fd_doc_row {
+    int64_t id;
+    const char *key;    /* unique: source path, or "path#row" / BEIR _id */
+    const char *title;
+    const char *source; /* file it came from */
+    const char *tag;    /* e.g. "policy", "faq", "product"; "" if none */
+    const char *lang;   /* "en", "fr", "" */
+    const char *hash;   /* SHA-256 hex of the normalized content */
+    int64_t n_chunks;
+    int64_t kb_version; /* version that last changed it */
+    double updated_at;  /* unix seconds */
+} fd_doc_row;
+
+typedef struct fd_chunk_row {
+    int64_t id;
+    int64_t doc_id;
+    int ord;             /* position inside its doc, from 0 */
+    const char *doc_key;
+    const char *title;   /* the doc's title */
+    const char *section; /* heading path "Refunds > Defective goods", "" if none */
+    const char *tag;
+    const char *lang;
+    const char *text;
+} fd_chunk_row;
+
+/* FD_ENOTFOUND when absent; strings copied into a. */
+int fd_store_doc_get(fd_store *st, const char *key, fd_arena *a, fd_doc_row *out,
+                     fd_err *err) FD_MUST_USE;
+/* Inserts or replaces the doc with this key (its old chunks deleted);
+ * *id is the doc id. Call inside a transaction. */
+int fd_store_doc_put(fd_store *st, const fd_doc_row *doc, int64_t *id, fd_err *err) FD_MUST_USE;
+int fd_store_chunk_add(fd_store *st, int64_t doc_id, int ord, const char *section,
+                       const char *text, fd_err *err) FD_MUST_USE;
+/* Deletes a doc and its chunks by key; FD_ENOTFOUND if there was none. */
+int fd_store_doc_delete(fd_store *st, const char *key, fd_err *err) FD_MUST_USE;
+/* Keys of all docs that came from this source file (for deletions when a
+ * CSV lost rows). cb returns non-zero to stop. */
+int fd_store_docs_by_source(fd_store *st, const char *source,
+                            int (*cb)(void *ctx, const char *key), void *ctx,
+                            fd_err *err) FD_MUST_USE;
+
+/* All docs by key order; cb returns non-zero to stop (that value is returned). */
+int fd_store_docs_each(fd_store *st, int (*cb)(void *ctx, const fd_doc_row *doc), void *ctx,
+                       fd_err *err) FD_MUST_USE;
+/* All chunks in (doc id, ord) order, e.g. to build the index. */
+int fd_store_chunks_each(fd_store *st, int (*cb)(void *ctx, const fd_chunk_row *c), void *ctx,
+                         fd_err *err) FD_MUST_USE;
+int fd_store_chunk_get(fd_store *st, int64_t chunk_id, fd_arena *a, fd_chunk_row *out,
+                       fd_err *err) FD_MUST_USE;
+int fd_store_counts(fd_store *st, int64_t *n_docs, int64_t *n_chunks, fd_err *err) FD_MUST_USE;
+
+/* ---- knowledge-base versions ------------------------------------------- */
+
+/* Current version; 0 for an empty, never-ingested store. */
+int fd_store_kb_version(fd_store *st, int64_t *version, fd_err *err) FD_MUST_USE;
+/* Records a new version with a note ("ingest: 3 added, 1 changed"). Call
+ * inside the transaction that made the change. */
+int fd_store_kb_bump(fd_store *st, const char *note, int64_t *version, fd_err *err) FD_MUST_USE;
+
+#endif

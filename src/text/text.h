@@ -1,0 +1,91 @@
+/* text/text.h: UTF-8 validation, normalization, tokenizing, stemming,
+ * stopwords and language guessing for English and French.
+ *
+ * Threads: the free functions are thread-safe. An fd_analyzer holds Snowball
+ *          stemmers, which are not: use one analyzer per thread.
+ * Memory:  results live in the caller's arena.
+ * Errors:  FD_EUTF8 (invalid input, with the byte offset in the message),
+ *          FD_ENOMEM / FD_ETOOBIG (arena), FD_EINVAL. */
+#ifndef FD_TEXT_H
+#define FD_TEXT_H
+
+#include "core.h"
+
+typedef enum fd_lang { FD_LANG_UNKNOWN = 0, FD_LANG_EN, FD_LANG_FR, FD__NLANGS } fd_lang;
+
+const char *fd_lang_code(fd_lang lang); /* "en", "fr", "" */
+fd_lang fd_lang_parse(const char *code); /* "en"/"english" -> FD_LANG_EN; else UNKNOWN */
+
+/* Returns 1 when p[0..len) is well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing above U+10FFFF); else 0 and *bad_at (may be NULL) is
+ * the byte offset of the first bad sequence. NUL bytes count as invalid. */
+int fd_utf8_valid(const char *p, size_t len, size_t *bad_at);
+
+/* NFKC, case folding and accent stripping ("Crème" -> "creme"), for
+ * matching. Output is valid UTF-8 in the arena. FD_EUTF8 on bad input. */
+int fd_text_fold(fd_str in, fd_arena *a, fd_str *out, fd_err *err) FD_MUST_USE;
+
+typedef enum fd_tok_kind {
+    FD_TOK_WORD,    /* letters (and inner apostrophes/hyphens: "l'emballage", "take-away") */
+    FD_TOK_NUMBER,  /* 12, 1.20, 1,000 */
+    FD_TOK_MEASURE, /* number with unit: 12-inch, 12", 500ml, 16oz, 3kg */
+    FD_TOK_MONEY,   /* S$1.20, $5, 12.50 SGD, 10€ */
+    FD_TOK_RANGE,   /* 3-5 (as in "3-5 days") */
+    FD_TOK_CODE,    /* letters and digits mixed: PB-1203, A4, INV-2024-001 */
+    FD_TOK_EMAIL,   /* a@b.com */
+} fd_tok_kind;
+
+typedef struct fd_token {
+    fd_str norm;    /* folded form, in the arena ("12inch", "pb-1203", "s$1.20") */
+    uint32_t off;   /* byte offset of the token in the input */
+    uint32_t len;   /* byte length in the input */
+    fd_tok_kind kind;
+} fd_token;
+
+typedef struct fd_tokens {
+    fd_token *v;
+    size_t n;
+} fd_tokens;
+
+/* Splits text into tokens (punctuation and spaces dropped), keeping the
+ * things customers type whole (see fd_tok_kind). FD_EUTF8 on bad input. */
+int fd_text_tokenize(fd_str in, fd_arena *a, fd_tokens *out, fd_err *err) FD_MUST_USE;
+
+int fd_text_is_stopword(fd_lang lang, fd_str folded_word);
+
+/* Best guess among en/fr from stopword and character evidence; UNKNOWN
+ * when the text has too little evidence (e.g. "PB-1203"). */
+fd_lang fd_text_guess_lang(fd_str text);
+
+/* ---- analyzer: text -> index terms ------------------------------------ */
+
+typedef struct fd_analyzer fd_analyzer;
+
+/* An index term and where it came from, for highlighting. */
+typedef struct fd_term {
+    fd_str term;  /* in the arena */
+    uint32_t off; /* byte offset of the source token in the input */
+    uint32_t len;
+} fd_term;
+
+typedef struct fd_terms {
+    fd_term *v;
+    size_t n;
+} fd_terms;
+
+int fd_analyzer_new(fd_analyzer **out, fd_err *err) FD_MUST_USE;
+void fd_analyzer_free(fd_analyzer *an); /* NULL is fine */
+
+/* Tokenize, drop stopwords of lang, stem words with lang's Snowball stemmer
+ * (UNKNOWN: English). Words and codes give one term each; compound tokens
+ * give the whole token plus its parts ("12-inch" -> "12inch", "12", "inch";
+ * "PB-1203" -> "pb-1203", "pb", "1203") so both spellings match. Terms are
+ * in token order. */
+int fd_analyzer_terms(fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, fd_terms *out,
+                      fd_err *err) FD_MUST_USE;
+
+/* Stems one folded word (for tests and callers that built their own). */
+int fd_analyzer_stem(fd_analyzer *an, fd_lang lang, fd_str word, fd_arena *a, fd_str *out,
+                     fd_err *err) FD_MUST_USE;
+
+#endif
