@@ -20,39 +20,6 @@
 #else
 #define FD_MUST_USE
 #define FD_PRINTF(a, b)
-/* ---- configuration ----------------------------------------------------- */
-
-/* Every key is declared once in config.c's table (name, env variable, type,
- * default, bounds, doc); parsing, validation, help and the sample file all
- * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
-typedef struct fd_config {
-    char data_dir[512];     /* data_dir: store, index snapshot */
-    char log_level[16];     /* log.level: debug|info|warn|error */
-    char log_format[16];    /* log.format: text|json */
-    double bm25_k1;         /* index.k1 */
-    double bm25_b;          /* index.b */
-    int dense_dim;          /* index.dense_dim: LSA dimensions, 0 = no dense */
-    int hnsw_min_chunks;    /* index.hnsw_min_chunks: HNSW above this many */
-    int quantize;           /* index.quantize: int8 vectors */
-    int chunk_max_words;    /* chunk.max_words */
-    int chunk_overlap_words;/* chunk.overlap_words */
-    int search_k;           /* search.k */
-    char search_mode[16];   /* search.mode: bm25|dense|hybrid */
-    double dense_weight;    /* search.dense_weight: weight of dense in fusion */
-    int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
-} fd_config;
-
-void fd_config_defaults(fd_config *cfg);
-/* Defaults, then path (NULL: ./frontdesk.toml or ./frontdesk.json if
- * present; a path given but missing is an error), then the environment. */
-int fd_config_load(fd_config *cfg, const char *path, fd_err *err) FD_MUST_USE;
-/* Sets one key by its file name ("index.k1") from text, as a CLI flag would. */
-int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *err) FD_MUST_USE;
-/* Writes a commented sample frontdesk.toml with every key and its default. */
-void fd_config_write_sample(FILE *out);
-/* Writes "key = value" for every key, secrets as ***. */
-void fd_config_dump(const fd_config *cfg, FILE *out);
-
 #endif
 
 #define FD_VERSION "0.1.0"
@@ -216,39 +183,6 @@ int fd_fault_hit(const char *name);
 #define FD_FAULT(name) fd_fault_hit(name)
 #else
 #define FD_FAULT(name) 0
-/* ---- configuration ----------------------------------------------------- */
-
-/* Every key is declared once in config.c's table (name, env variable, type,
- * default, bounds, doc); parsing, validation, help and the sample file all
- * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
-typedef struct fd_config {
-    char data_dir[512];     /* data_dir: store, index snapshot */
-    char log_level[16];     /* log.level: debug|info|warn|error */
-    char log_format[16];    /* log.format: text|json */
-    double bm25_k1;         /* index.k1 */
-    double bm25_b;          /* index.b */
-    int dense_dim;          /* index.dense_dim: LSA dimensions, 0 = no dense */
-    int hnsw_min_chunks;    /* index.hnsw_min_chunks: HNSW above this many */
-    int quantize;           /* index.quantize: int8 vectors */
-    int chunk_max_words;    /* chunk.max_words */
-    int chunk_overlap_words;/* chunk.overlap_words */
-    int search_k;           /* search.k */
-    char search_mode[16];   /* search.mode: bm25|dense|hybrid */
-    double dense_weight;    /* search.dense_weight: weight of dense in fusion */
-    int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
-} fd_config;
-
-void fd_config_defaults(fd_config *cfg);
-/* Defaults, then path (NULL: ./frontdesk.toml or ./frontdesk.json if
- * present; a path given but missing is an error), then the environment. */
-int fd_config_load(fd_config *cfg, const char *path, fd_err *err) FD_MUST_USE;
-/* Sets one key by its file name ("index.k1") from text, as a CLI flag would. */
-int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *err) FD_MUST_USE;
-/* Writes a commented sample frontdesk.toml with every key and its default. */
-void fd_config_write_sample(FILE *out);
-/* Writes "key = value" for every key, secrets as ***. */
-void fd_config_dump(const fd_config *cfg, FILE *out);
-
 #endif
 
 /* ---- configuration ----------------------------------------------------- */
