@@ -63,6 +63,10 @@ void fd_snap_close(fd_snap *s); /* NULL is fine */
 /* FD_ENOTFOUND when the section is absent. *p stays valid until close. */
 int fd_snap_section(const fd_snap *s, uint32_t tag, const void **p, size_t *len);
 size_t fd_snap_size(const fd_snap *s);
+/* Reads every section and checks its stored checksum (fd_snap_open checks
+ * only the header, table and bounds, to keep start-up O(1)): for doctor and
+ * tests. FD_EFORMAT on a mismatch. */
+int fd_snap_verify(const fd_snap *s, fd_err *err) FD_MUST_USE;
 
 /* ---- BM25 (bm25.c) ------------------------------------------------------ */
 

@@ -4,7 +4,10 @@
  * the BEIR corpus format ({"_id","title","text"}).
  *
  * Threads: no shared state; one call at a time per arena.
- * Memory:  documents and chunks live in the caller's arena.
+ * Memory:  documents and chunks live in the caller's arena. Loaders keep
+ *          none of their own state there, so a callback may reset the
+ *          arena after each document (a large CSV/JSONL then needs no
+ *          more than one document's worth).
  * Errors:  FD_EUTF8 (file is not UTF-8), FD_EINVAL (empty or malformed,
  *          message names the file and line), FD_EIO, FD_ETOOBIG. */
 #ifndef FD_INGEST_H
@@ -14,14 +17,27 @@
 
 typedef struct fd_section {
     const char *heading; /* "Refunds > Defective goods"; "" before any heading */
-    const char *text;    /* plain text of the section, paragraphs separated by "\n\n" */
+    const char *text;    /* plain text of the section, paragraphs separated by "\n\n";
+                            list items, table rows, code and CSV fields one per line;
+                            never empty, no leading or trailing blank lines */
 } fd_section;
 
 typedef struct fd_doc {
-    const char *key;    /* unique: the file path; "path#<row>" or "path#<_id>" for rows */
-    const char *title;  /* first heading, <title>, CSV name column, BEIR title, or file name */
-    const char *source; /* the file */
-    const char *tag;    /* from the folder name or a front-matter "tag:" line; "" */
+    /* unique. Markdown, text, HTML: the path as given. CSV:
+     * "path#<value of the id/code/sku column>", else "path#<row>" (data rows
+     * from 1, bad rows counted, blank lines not). JSONL: the "_id" itself
+     * (a string, or an integer printed), so evaluation maps results back
+     * to BEIR ids; "path#<line>" when a line has none. */
+    const char *key;
+    /* Markdown: front-matter title, else first H1, else file name without
+     * extension. Text: first line when under 100 characters, else the file
+     * name. HTML: <title>, else first h1, else file name. CSV: the
+     * name/title/product column, else the first. JSONL: "title" ("" if none). */
+    const char *title;
+    const char *source; /* the file (path as given) */
+    /* Markdown front-matter "tag:"; CSV "product" for products.csv, else the
+     * file stem; otherwise "". Tags from folder names are the caller's job. */
+    const char *tag;
     fd_section *sections;
     size_t n_sections;
 } fd_doc;
@@ -41,7 +57,10 @@ fd_format fd_ingest_format(const char *path);
 /* Parses a file's bytes (already read) into documents, calling cb for each;
  * cb returning non-zero stops (that value is returned). Bad rows of a CSV
  * or JSONL are skipped and counted in *n_bad (may be NULL) with the first
- * reason in err; a file where nothing parses is FD_EINVAL. */
+ * reason in err, even when FD_OK is returned; a file where nothing parses
+ * is FD_EINVAL (a CSV with only its header is FD_OK with no documents).
+ * Every format: a UTF-8 BOM is skipped; invalid UTF-8 is FD_EUTF8 naming the
+ * file and byte offset; an empty or whitespace-only file is FD_EINVAL. */
 int fd_ingest_parse(const char *path, fd_format fmt, const char *p, size_t len, fd_arena *a,
                     int (*cb)(void *ctx, const fd_doc *doc), void *ctx, size_t *n_bad,
                     fd_err *err) FD_MUST_USE;
@@ -53,12 +72,20 @@ typedef struct fd_chunk {
 } fd_chunk;
 
 /* Heading-aware chunking: a chunk never spans two sections; a section
- * longer than max_words is split at paragraph, then sentence boundaries,
- * with overlap_words words repeated at the start of the next chunk. */
+ * longer than max_words is split at paragraph, then sentence (". ", "? ",
+ * "! " before a capital or digit; line ends), then hard word boundaries,
+ * with overlap_words words repeated at the start of the next chunk (at most
+ * half the previous chunk). A chunk holds at most max_words words, overlap
+ * included, except a section's last: a tail under max/4 words joins it
+ * when the sum stays within 1.25 x max. Chunk text is a contiguous slice of
+ * the section text; chunk.section points at the doc's heading string.
+ * Empty sections give no chunk. FD_EINVAL unless 0 <= overlap < max. */
 int fd_ingest_chunk(const fd_doc *doc, int max_words, int overlap_words, fd_arena *a,
                     fd_chunk **out, size_t *n_out, fd_err *err) FD_MUST_USE;
 
-/* SHA-256 hex over a doc's title, tag and sections: equal content, equal hash. */
+/* SHA-256 hex over a doc's title, tag and sections (headings and text,
+ * field boundaries included); key and source are not part of it. Equal
+ * content, equal hash, across runs and versions. Cannot fail. */
 void fd_ingest_doc_hash(const fd_doc *doc, char out[65]);
 
 #endif

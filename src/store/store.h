@@ -6,7 +6,9 @@
  * Memory:  rows returned through callbacks are borrowed for the call;
  *          fd_store_chunk_get copies into the caller's arena.
  * Errors:  FD_EIO (database error, message from SQLite), FD_ENOTFOUND,
- *          FD_ECONFLICT (busy/locked), FD_EFORMAT (newer schema). */
+ *          FD_ECONFLICT (busy/locked after a 5 s wait, or a constraint:
+ *          duplicate chunk ord, chunk of a missing doc), FD_EFORMAT (newer
+ *          schema), FD_EINVAL (misuse: nested begin, write outside one). */
 #ifndef FD_STORE_H
 #define FD_STORE_H
 
@@ -14,12 +16,16 @@
 
 typedef struct fd_store fd_store;
 
-/* Opens or creates the database file and migrates it. */
+/* Opens or creates the database file and migrates it (WAL, synchronous
+ * NORMAL, foreign keys on). path may be a "file:" URI. A file SQLite can
+ * only open read-only, or a directory it cannot create in, is FD_EIO. */
 int fd_store_open(const char *path, fd_store **out, fd_err *err) FD_MUST_USE;
 void fd_store_close(fd_store *st); /* NULL is fine */
-int fd_store_schema_version(fd_store *st);
+int fd_store_schema_version(fd_store *st); /* PRAGMA user_version after migrating */
 
-/* Transactions do not nest. BEGIN IMMEDIATE: writers queue up front. */
+/* Transactions do not nest. BEGIN IMMEDIATE: writers queue up front.
+ * A failed commit (including the "store.commit" fault point) has already
+ * rolled back when it returns. */
 int fd_store_begin(fd_store *st, fd_err *err) FD_MUST_USE;
 int fd_store_commit(fd_store *st, fd_err *err) FD_MUST_USE;
 void fd_store_rollback(fd_store *st); /* no-op outside a transaction */
@@ -55,7 +61,10 @@ typedef struct fd_chunk_row {
 int fd_store_doc_get(fd_store *st, const char *key, fd_arena *a, fd_doc_row *out,
                      fd_err *err) FD_MUST_USE;
 /* Inserts or replaces the doc with this key (its old chunks deleted);
- * *id is the doc id. Call inside a transaction. */
+ * *id is the doc id, kept when replacing. Every field is stored as given:
+ * the caller sets kb_version (typically the version its fd_store_kb_bump
+ * returned) and n_chunks; updated_at 0 means now. FD_EINVAL outside a
+ * transaction, so metadata and chunks always change together. */
 int fd_store_doc_put(fd_store *st, const fd_doc_row *doc, int64_t *id, fd_err *err) FD_MUST_USE;
 int fd_store_chunk_add(fd_store *st, int64_t doc_id, int ord, const char *section,
                        const char *text, fd_err *err) FD_MUST_USE;
@@ -67,7 +76,8 @@ int fd_store_docs_by_source(fd_store *st, const char *source,
                             int (*cb)(void *ctx, const char *key), void *ctx,
                             fd_err *err) FD_MUST_USE;
 
-/* All docs by key order; cb returns non-zero to stop (that value is returned). */
+/* All docs by key order; cb returns non-zero to stop (that value is returned).
+ * Callbacks of the iterators may call back into the same store. */
 int fd_store_docs_each(fd_store *st, int (*cb)(void *ctx, const fd_doc_row *doc), void *ctx,
                        fd_err *err) FD_MUST_USE;
 /* All chunks in (doc id, ord) order, e.g. to build the index. */

@@ -48,9 +48,14 @@ typedef struct fd_tokens {
 } fd_tokens;
 
 /* Splits text into tokens (punctuation and spaces dropped), keeping the
- * things customers type whole (see fd_tok_kind). FD_EUTF8 on bad input. */
+ * things customers type whole (see fd_tok_kind). FD_EUTF8 on bad input.
+ * French elisions give the word alone ("l'emballage" -> "emballage", its
+ * off/len cover "emballage"); other apostrophes stay ("don't"). Norms put
+ * the currency first ("10 €" -> "€10") and spell units one way ("12"",
+ * "12in" -> "12inch"); "1,000" -> "1000", "1,20" -> "1.20". */
 int fd_text_tokenize(fd_str in, fd_arena *a, fd_tokens *out, fd_err *err) FD_MUST_USE;
 
+/* 0 for FD_LANG_UNKNOWN (the analyzer uses English's list for it). */
 int fd_text_is_stopword(fd_lang lang, fd_str folded_word);
 
 /* Best guess among en/fr from stopword and character evidence; UNKNOWN
@@ -77,10 +82,14 @@ int fd_analyzer_new(fd_analyzer **out, fd_err *err) FD_MUST_USE;
 void fd_analyzer_free(fd_analyzer *an); /* NULL is fine */
 
 /* Tokenize, drop stopwords of lang, stem words with lang's Snowball stemmer
- * (UNKNOWN: English). Words and codes give one term each; compound tokens
- * give the whole token plus its parts ("12-inch" -> "12inch", "12", "inch";
- * "PB-1203" -> "pb-1203", "pb", "1203") so both spellings match. Terms are
- * in token order. */
+ * (UNKNOWN: English stopwords and stemmer). A plain word or code gives one
+ * term; compound tokens give the whole token plus its parts ("12-inch" ->
+ * "12inch", "12", "inch"; "s$1.20" -> "s$1.20", "1.20"; "3-5" -> "3-5",
+ * "3", "5"); hyphenated words and codes also give the joined form
+ * ("PB-1203" -> "pb-1203", "pb1203", "pb", "1203"; "take-away" ->
+ * "take-away", "takeaway", "take", "away") so every spelling matches.
+ * Word parts are stemmed and dropped when stopwords. Terms are in token
+ * order; each carries its token's off/len. Stems are cached per analyzer. */
 int fd_analyzer_terms(fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, fd_terms *out,
                       fd_err *err) FD_MUST_USE;
 

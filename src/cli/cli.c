@@ -1,0 +1,220 @@
+/* cli.c: global options, dispatch and help for the frontdesk command. */
+#include "cli_int.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_config(cli_ctx *c);
+static int cmd_version(cli_ctx *c);
+static int cmd_help(cli_ctx *c);
+
+static const cli_cmd commands[] = {
+    {"ingest", cli_cmd_ingest, "ingest [--json] PATH...",
+     "load files and folders (.md .txt .html .csv .jsonl) into the knowledge base"},
+    {"rm", cli_cmd_rm, "rm [--json] DOC...", "delete documents by key (or all of a source file)"},
+    {"docs", cli_cmd_docs, "docs [--json]", "list the documents in the knowledge base"},
+    {"search", cli_cmd_search,
+     "search [--k N] [--mode bm25|dense|hybrid] [--tag T] [--lang en|fr] [--json] [QUERY]",
+     "search the knowledge base; with no QUERY, an interactive prompt"},
+    {"eval", cli_cmd_eval,
+     "eval retrieval --corpus F --queries F --qrels F [--mode M] [--split all|dev|test] [--json]",
+     "measure retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR-format set"},
+    {"reindex", cli_cmd_reindex, "reindex", "rebuild the index snapshot from the store"},
+    {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
+    {"config", cmd_config, "config [sample]",
+     "print the effective configuration, or a commented sample frontdesk.toml"},
+    {"version", cmd_version, "version", "print the version"},
+    {"help", cmd_help, "help [COMMAND]", "this help"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "frontdesk %s: a customer-service assistant that answers from your own documents.\n\n"
+            "usage: frontdesk [--data DIR] [--config FILE] [--set KEY=VALUE]... [--log-level L]\n"
+            "                 COMMAND [ARGS]\n\ncommands:\n",
+            FD_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(out,
+            "\nglobal options:\n"
+            "  --data DIR        where the store and index live (FRONTDESK_DATA_DIR, default "
+            "./var)\n"
+            "  --config FILE     frontdesk.toml or .json (default: ./frontdesk.toml if present)\n"
+            "  --set KEY=VALUE   override one configuration key (see 'frontdesk config sample')\n"
+            "  --log-level L     debug, info, warn, error or off\n\n"
+            "'frontdesk help COMMAND' shows a command's usage.\n");
+}
+
+int cli_usage(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            fprintf(stderr, "usage: frontdesk %s\n  %s\n", commands[i].usage, commands[i].help);
+            return EXIT_USAGE;
+        }
+    }
+    print_help(stderr);
+    return EXIT_USAGE;
+}
+
+void cli_reset_getopt(void)
+{
+    optind = 0; /* glibc: 0 also resets its internal state */
+    opterr = 1;
+}
+
+int cli_fail(cli_ctx *c, const fd_err *err)
+{
+    if (c->json) {
+        fd_buf b;
+        fd_buf_init(&b, 4096);
+        int rc = fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", fd_code_name(err->code));
+        if (!rc)
+            rc = fd_buf_json_str(&b, err->msg, strlen(err->msg));
+        if (!rc && err->field[0]) {
+            rc = fd_buf_printf(&b, ",\"field\":");
+            if (!rc)
+                rc = fd_buf_json_str(&b, err->field, strlen(err->field));
+        }
+        if (!rc)
+            rc = fd_buf_printf(&b, "}}\n");
+        fputs(rc ? "{\"error\":{\"code\":\"internal\",\"message\":\"\"}}\n" : b.p, stderr);
+        fd_buf_free(&b);
+    } else {
+        fprintf(stderr, "frontdesk: %s\n", err->msg[0] ? err->msg : fd_code_name(err->code));
+    }
+    return 1;
+}
+
+int cli_open_kb(cli_ctx *c, fd_kb **kb)
+{
+    fd_err err = {0};
+    if (fd_kb_open(&c->cfg, c->log, kb, &err) != FD_OK)
+        return cli_fail(c, &err);
+    return 0;
+}
+
+static int cmd_config(cli_ctx *c)
+{
+    if (c->argc > 1 && strcmp(c->argv[1], "sample") == 0)
+        fd_config_write_sample(stdout);
+    else
+        fd_config_dump(&c->cfg, stdout);
+    return 0;
+}
+
+static int cmd_version(cli_ctx *c)
+{
+    (void)c;
+    printf("frontdesk %s\n", FD_VERSION);
+    return 0;
+}
+
+static int cmd_help(cli_ctx *c)
+{
+    if (c->argc > 1) {
+        cli_usage(c->argv[1]);
+        return 0;
+    }
+    print_help(stdout);
+    return 0;
+}
+
+/* Global options come before the command; "--set k=v" may repeat. */
+static int parse_globals(int argc, char **argv, cli_ctx *c, int *first)
+{
+    const char *config_path = NULL, *data = NULL, *level = NULL;
+    const char *sets[64];
+    int n_sets = 0, i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            print_help(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--version")) {
+            printf("frontdesk %s\n", FD_VERSION);
+            exit(0);
+        } else if (!v) {
+            fprintf(stderr, "frontdesk: %s needs a value\n", a);
+            return EXIT_USAGE;
+        } else if (!strcmp(a, "--data")) {
+            data = v;
+        } else if (!strcmp(a, "--config")) {
+            config_path = v;
+        } else if (!strcmp(a, "--log-level")) {
+            level = v;
+        } else if (!strcmp(a, "--set") && n_sets < 64) {
+            sets[n_sets++] = v;
+        } else {
+            fprintf(stderr, "frontdesk: unknown option %s\n", a);
+            print_help(stderr);
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    *first = i;
+    fd_err err = {0};
+    int rc = fd_config_load(&c->cfg, config_path, &err);
+    if (!rc && data)
+        rc = fd_config_set(&c->cfg, "data_dir", data, &err);
+    if (!rc && level)
+        rc = fd_config_set(&c->cfg, "log.level", level, &err);
+    for (int s = 0; s < n_sets && !rc; s++) {
+        char key[128];
+        const char *eq = strchr(sets[s], '=');
+        if (!eq || (size_t)(eq - sets[s]) >= sizeof key) {
+            rc = fd_err_set(&err, FD_EINVAL, "--set wants KEY=VALUE, not '%s'", sets[s]);
+            break;
+        }
+        memcpy(key, sets[s], (size_t)(eq - sets[s]));
+        key[eq - sets[s]] = '\0';
+        rc = fd_config_set(&c->cfg, key, eq + 1, &err);
+    }
+    if (rc) {
+        fprintf(stderr, "frontdesk: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int fd_cli_main(int argc, char **argv)
+{
+    cli_ctx c;
+    memset(&c, 0, sizeof c);
+    int first = 1;
+    int rc = parse_globals(argc, argv, &c, &first);
+    if (rc)
+        return rc;
+    if (first >= argc) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    fd_log_level level = FD_LOG_INFO;
+    if (fd_log_level_parse(c.cfg.log_level, &level) != FD_OK)
+        level = FD_LOG_INFO;
+    c.log = fd_log_new(level, strcmp(c.cfg.log_format, "json") == 0, stderr);
+    if (!c.log) {
+        fprintf(stderr, "frontdesk: out of memory\n");
+        return 1;
+    }
+    c.argc = argc - first;
+    c.argv = argv + first;
+    const cli_cmd *cmd = NULL;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, c.argv[0]) == 0)
+            cmd = &commands[i];
+    if (!cmd) {
+        fprintf(stderr, "frontdesk: unknown command '%s'\n", c.argv[0]);
+        print_help(stderr);
+        rc = EXIT_USAGE;
+    } else {
+        cli_reset_getopt();
+        rc = cmd->run(&c);
+    }
+    fd_log_free(c.log);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* cli_int.h: shared by the cli's command files. */
+#ifndef FD_CLI_INT_H
+#define FD_CLI_INT_H
+
+#include "cli.h"
+#include "core.h"
+#include "kb.h"
+
+#define EXIT_USAGE 2
+
+/* Options every subcommand understands, parsed before the subcommand. */
+typedef struct cli_ctx {
+    fd_config cfg;
+    fd_log *log;
+    int json;
+    int argc; /* the subcommand's own arguments (argv[0] is its name) */
+    char **argv;
+} cli_ctx;
+
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(cli_ctx *c);
+    const char *usage;
+    const char *help;
+} cli_cmd;
+
+/* Prints "frontdesk: <msg>" (or a JSON error with --json) to stderr; returns 1. */
+int cli_fail(cli_ctx *c, const fd_err *err);
+int cli_usage(const char *name);
+int cli_open_kb(cli_ctx *c, fd_kb **kb);
+/* getopt_long wrapper state reset between parses. */
+void cli_reset_getopt(void);
+
+int cli_cmd_ingest(cli_ctx *c);
+int cli_cmd_rm(cli_ctx *c);
+int cli_cmd_docs(cli_ctx *c);
+int cli_cmd_reindex(cli_ctx *c);
+int cli_cmd_stats(cli_ctx *c);
+int cli_cmd_search(cli_ctx *c);
+int cli_cmd_eval(cli_ctx *c);
+
+#endif

@@ -1,0 +1,226 @@
+/* cli_kb.c: commands that change or describe the knowledge base: ingest,
+ * rm, docs, reindex, stats. */
+#include "cli_int.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Parses "[--json]" and positional args; returns the index of the first positional. */
+static int parse_json_flag(cli_ctx *c, int *first)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int ch;
+    while ((ch = getopt_long(c->argc, c->argv, "jh", opts, NULL)) != -1) {
+        if (ch == 'j')
+            c->json = 1;
+        else
+            return cli_usage(c->argv[0]);
+    }
+    *first = optind;
+    return 0;
+}
+
+typedef struct progress {
+    int tty;
+    int json;
+    size_t n_skipped;
+} progress;
+
+static void on_progress(void *ctx, size_t done, size_t total, const char *path)
+{
+    progress *p = ctx;
+    if (!p->tty)
+        return;
+    int width = 30, fill = total ? (int)(width * done / total) : width;
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu %.40s", fill,
+            "==============================", width - fill, "", done, total, name);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+static void on_skip(void *ctx, const char *path, const fd_err *why)
+{
+    progress *p = ctx;
+    p->n_skipped++;
+    if (p->tty)
+        fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "frontdesk: warning: skipped %s: %s\n", path, why->msg);
+}
+
+int cli_cmd_ingest(cli_ctx *c)
+{
+    int first;
+    int rc = parse_json_flag(c, &first);
+    if (rc)
+        return rc;
+    if (first >= c->argc)
+        return cli_usage("ingest");
+    fd_kb *kb = NULL;
+    rc = cli_open_kb(c, &kb);
+    if (rc)
+        return rc;
+    progress p = {isatty(2) && !c->json, c->json, 0};
+    fd_kb_ingest_opts opts = {on_progress, on_skip, &p};
+    fd_kb_ingest_report rep;
+    fd_err err = {0};
+    rc = fd_kb_ingest(kb, (const char *const *)c->argv + first, (size_t)(c->argc - first), &opts,
+                      &rep, &err);
+    fd_kb_close(kb);
+    if (rc)
+        return cli_fail(c, &err);
+    if (c->json) {
+        printf("{\"files\":%zu,\"added\":%zu,\"changed\":%zu,\"unchanged\":%zu,\"removed\":%zu,"
+               "\"chunks\":%zu,\"skipped\":%zu,\"kb_version\":%lld,\"seconds\":%.3f}\n",
+               rep.files, rep.added, rep.changed, rep.unchanged, rep.removed, rep.chunks,
+               rep.skipped, (long long)rep.kb_version, rep.seconds);
+    } else {
+        printf("ingested %zu files: %zu documents added, %zu changed, %zu unchanged, %zu removed; "
+               "%zu chunks written; %zu skipped; knowledge base version %lld (%.2f s)\n",
+               rep.files, rep.added, rep.changed, rep.unchanged, rep.removed, rep.chunks,
+               rep.skipped, (long long)rep.kb_version, rep.seconds);
+    }
+    return 0;
+}
+
+int cli_cmd_rm(cli_ctx *c)
+{
+    int first;
+    int rc = parse_json_flag(c, &first);
+    if (rc)
+        return rc;
+    if (first >= c->argc)
+        return cli_usage("rm");
+    fd_kb *kb = NULL;
+    rc = cli_open_kb(c, &kb);
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (int i = first; i < c->argc && !rc; i++) {
+        size_t n = 0;
+        fd_err err = {0};
+        if (fd_kb_remove(kb, c->argv[i], &n, &err) != FD_OK) {
+            if (err.code == FD_ENOTFOUND)
+                fd_err_set_field(&err, FD_ENOTFOUND, "document",
+                                 "no document or source '%s' (see 'frontdesk docs')", c->argv[i]);
+            rc = cli_fail(c, &err);
+        }
+        total += n;
+    }
+    fd_kb_close(kb);
+    if (!rc) {
+        if (c->json)
+            printf("{\"removed\":%zu}\n", total);
+        else
+            printf("removed %zu document%s\n", total, total == 1 ? "" : "s");
+    }
+    return rc;
+}
+
+typedef struct docs_out {
+    int json;
+    size_t n;
+    fd_buf b;
+} docs_out;
+
+static int print_doc(void *ctx, const fd_kb_doc *d)
+{
+    docs_out *o = ctx;
+    if (!o->json) {
+        printf("%-40s %-8s %-3s %4lld chunks  %s\n", d->key, d->tag, d->lang,
+               (long long)d->n_chunks, d->title);
+        o->n++;
+        return 0;
+    }
+    int rc = o->n ? fd_buf_putc(&o->b, ',') : FD_OK;
+    o->n++;
+    const char *names[] = {"key", "title", "source", "tag", "lang"};
+    const char *vals[] = {d->key, d->title, d->source, d->tag, d->lang};
+    for (int i = 0; i < 5 && !rc; i++) {
+        rc = fd_buf_printf(&o->b, "%s\"%s\":", i ? "," : "{", names[i]);
+        if (!rc)
+            rc = fd_buf_json_str(&o->b, vals[i], strlen(vals[i]));
+    }
+    if (!rc)
+        rc = fd_buf_printf(&o->b, ",\"chunks\":%lld,\"kb_version\":%lld}", (long long)d->n_chunks,
+                           (long long)d->kb_version);
+    return rc;
+}
+
+int cli_cmd_docs(cli_ctx *c)
+{
+    int first;
+    int rc = parse_json_flag(c, &first);
+    if (rc)
+        return rc;
+    fd_kb *kb = NULL;
+    rc = cli_open_kb(c, &kb);
+    if (rc)
+        return rc;
+    docs_out o = {c->json, 0, {0}};
+    fd_buf_init(&o.b, 0);
+    fd_err err = {0};
+    rc = fd_kb_docs_each(kb, print_doc, &o, &err);
+    fd_kb_close(kb);
+    if (rc) {
+        fd_buf_free(&o.b);
+        if (!err.msg[0])
+            fd_err_set(&err, rc, "listing documents failed");
+        return cli_fail(c, &err);
+    }
+    if (c->json)
+        printf("{\"documents\":[%s]}\n", o.b.p ? o.b.p : "");
+    else
+        printf("%zu document%s\n", o.n, o.n == 1 ? "" : "s");
+    fd_buf_free(&o.b);
+    return 0;
+}
+
+int cli_cmd_reindex(cli_ctx *c)
+{
+    fd_kb *kb = NULL;
+    int rc = cli_open_kb(c, &kb);
+    if (rc)
+        return rc;
+    fd_err err = {0};
+    uint64_t t0 = fd_time_ns();
+    rc = fd_kb_reindex(kb, &err);
+    fd_kb_close(kb);
+    if (rc)
+        return cli_fail(c, &err);
+    printf("reindexed in %.2f s\n", (double)(fd_time_ns() - t0) / 1e9);
+    return 0;
+}
+
+int cli_cmd_stats(cli_ctx *c)
+{
+    int first;
+    int rc = parse_json_flag(c, &first);
+    if (rc)
+        return rc;
+    fd_kb *kb = NULL;
+    rc = cli_open_kb(c, &kb);
+    if (rc)
+        return rc;
+    fd_kb_stats s;
+    fd_err err = {0};
+    rc = fd_kb_stats_get(kb, &s, &err);
+    fd_kb_close(kb);
+    if (rc)
+        return cli_fail(c, &err);
+    if (c->json)
+        printf("{\"kb_version\":%lld,\"documents\":%lld,\"chunks\":%lld,\"snapshot_bytes\":%zu,"
+               "\"dense_dim\":%d,\"hnsw\":%s}\n",
+               (long long)s.kb_version, (long long)s.n_docs, (long long)s.n_chunks,
+               s.snapshot_bytes, s.dense_dim, s.hnsw ? "true" : "false");
+    else
+        printf("knowledge base version %lld: %lld documents, %lld chunks; index %.1f MB, dense "
+               "%d-d%s\n",
+               (long long)s.kb_version, (long long)s.n_docs, (long long)s.n_chunks,
+               (double)s.snapshot_bytes / 1e6, s.dense_dim, s.hnsw ? " with HNSW" : "");
+    return 0;
+}

@@ -1,0 +1,134 @@
+/* kb/kb.h: a knowledge base: the store (documents, chunks, versions) plus
+ * the search index built from it and saved as a snapshot beside it
+ * (<data_dir>/frontdesk.db, <data_dir>/index.snap).
+ *
+ * Threads: an fd_kb is used by one thread at a time (it owns a store
+ *          connection and an analyzer). The snapshot it maps is read-only.
+ * Memory:  search results live in the caller's arena.
+ * Errors:  FD_ENOTFOUND (missing path or document), FD_EINVAL (bad query
+ *          or option), FD_EIO, FD_EFORMAT, FD_ENOMEM, FD_ETOOBIG. */
+#ifndef FD_KB_H
+#define FD_KB_H
+
+#include "core.h"
+#include "text.h"
+
+typedef struct fd_kb fd_kb;
+
+/* Opens (creating if needed) the knowledge base in cfg->data_dir and maps
+ * its index snapshot. A snapshot older than the store is rebuilt. cfg must
+ * outlive the kb; log may be NULL. */
+int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err) FD_MUST_USE;
+void fd_kb_close(fd_kb *kb); /* NULL is fine */
+
+/* ---- ingest -------------------------------------------------------------- */
+
+typedef struct fd_kb_ingest_report {
+    size_t files;      /* files read */
+    size_t added;      /* new documents */
+    size_t changed;    /* documents whose content changed */
+    size_t unchanged;  /* same hash: left alone */
+    size_t removed;    /* rows gone from a re-ingested CSV/JSONL */
+    size_t chunks;     /* chunks written */
+    size_t skipped;    /* files or rows skipped (each reported to on_skip) */
+    int64_t kb_version;
+    double seconds;
+} fd_kb_ingest_report;
+
+typedef struct fd_kb_ingest_opts {
+    /* Called after each file (done of total); may be NULL. */
+    void (*on_progress)(void *ctx, size_t done, size_t total, const char *path);
+    /* Called for each skipped file or bad row with the reason; may be NULL. */
+    void (*on_skip)(void *ctx, const char *path, const fd_err *why);
+    void *ctx;
+} fd_kb_ingest_opts;
+
+/* Loads files and folders (recursively; hidden files skipped) into the
+ * store, one transaction per batch of files; documents whose hash did not
+ * change are left alone. If anything changed, bumps the kb version and
+ * rebuilds the index snapshot. A missing path is FD_ENOTFOUND before
+ * anything is written; unreadable, empty or invalid files are skipped. */
+int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths,
+                 const fd_kb_ingest_opts *opts, fd_kb_ingest_report *rep,
+                 fd_err *err) FD_MUST_USE;
+
+/* Deletes a document by key (or every document of a source file) and
+ * rebuilds the index. FD_ENOTFOUND when nothing matched. */
+int fd_kb_remove(fd_kb *kb, const char *key, size_t *n_removed, fd_err *err) FD_MUST_USE;
+
+/* Rebuilds the index snapshot from the store. */
+int fd_kb_reindex(fd_kb *kb, fd_err *err) FD_MUST_USE;
+
+typedef struct fd_kb_stats {
+    int64_t kb_version;
+    int64_t n_docs;
+    int64_t n_chunks;
+    size_t snapshot_bytes;
+    int dense_dim; /* 0: no dense index */
+    int hnsw;
+} fd_kb_stats;
+int fd_kb_stats_get(fd_kb *kb, fd_kb_stats *out, fd_err *err) FD_MUST_USE;
+
+/* Lists documents; cb returns non-zero to stop. */
+typedef struct fd_kb_doc {
+    const char *key, *title, *source, *tag, *lang;
+    int64_t n_chunks, kb_version;
+} fd_kb_doc;
+int fd_kb_docs_each(fd_kb *kb, int (*cb)(void *ctx, const fd_kb_doc *doc), void *ctx,
+                    fd_err *err) FD_MUST_USE;
+
+/* ---- search -------------------------------------------------------------- */
+
+typedef enum fd_search_mode { FD_SEARCH_BM25, FD_SEARCH_DENSE, FD_SEARCH_HYBRID } fd_search_mode;
+
+int fd_search_mode_parse(const char *s, fd_search_mode *out);
+const char *fd_search_mode_name(fd_search_mode m);
+
+typedef struct fd_search_opts {
+    fd_search_mode mode;
+    size_t k;
+    const char *tag;  /* only chunks of documents with this tag; NULL: any */
+    fd_lang lang;     /* only chunks in this language; UNKNOWN: any */
+    int no_text;      /* skip text and snippet (evaluation: ids only) */
+    int hl_ansi;      /* snippet highlights as ANSI bold instead of **...** */
+} fd_search_opts;
+
+typedef struct fd_result {
+    int64_t chunk_id;
+    const char *doc_key;
+    const char *title;
+    const char *section;
+    const char *text;    /* the chunk (NULL with no_text) */
+    const char *snippet; /* best window with query terms highlighted */
+    float score;
+} fd_result;
+
+/* Top k chunks for the query, best first. An empty or all-stopword query
+ * is FD_EINVAL; an empty knowledge base gives 0 results. */
+int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *opts, fd_arena *a,
+                 fd_result **out, size_t *n_out, fd_err *err) FD_MUST_USE;
+
+/* ---- retrieval evaluation (metrics.c) ----------------------------------- */
+
+/* Relevance judgments: (query id, doc id, grade > 0). */
+typedef struct fd_qrels fd_qrels;
+
+int fd_qrels_load(const char *path, fd_qrels **out, fd_err *err) FD_MUST_USE;
+void fd_qrels_free(fd_qrels *q);
+int fd_qrels_add(fd_qrels *q, const char *qid, const char *docid, int grade,
+                 fd_err *err) FD_MUST_USE;
+fd_qrels *fd_qrels_new(void);
+size_t fd_qrels_n_queries(const fd_qrels *q);
+
+typedef struct fd_eval_scores {
+    double ndcg10;   /* trec_eval ndcg_cut_10 (gain = grade, log2 discount) */
+    double recall100;/* trec_eval recall_100 */
+    double mrr10;    /* reciprocal rank of the first relevant doc in the top 10 */
+} fd_eval_scores;
+
+/* Scores one query's ranked doc ids (best first, no duplicates). A query
+ * without judgments returns FD_ENOTFOUND (trec_eval skips it). */
+int fd_eval_query(const fd_qrels *q, const char *qid, const char *const *ranked, size_t n,
+                  fd_eval_scores *out) FD_MUST_USE;
+
+#endif

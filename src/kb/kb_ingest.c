@@ -1,0 +1,388 @@
+/* kb_ingest.c: files and folders -> documents and chunks in the store.
+ * The whole run is one transaction (nothing half-written on failure), a
+ * file that cannot be read or parsed is skipped with its reason, and a
+ * document whose content hash did not change is left alone. */
+#include "kb_int.h"
+
+#include "ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Files in a knowledge-base folder that are not documents: they configure
+ * the conversation engine (intents, tone, escalation) or evaluate it. */
+static const char *const special_names[] = {"README.md", "tone.md",   "escalation.toml",
+                                            "escalation.json", "intents.tsv", "cases.jsonl"};
+
+#define MAX_FILE_BYTES ((size_t)512 << 20)
+
+typedef struct file_list {
+    char **v;
+    size_t n, cap;
+} file_list;
+
+typedef struct ingest_run {
+    fd_kb *kb;
+    const fd_kb_ingest_opts *opts;
+    fd_kb_ingest_report *rep;
+    fd_err *err;
+    int64_t next_version;
+    fd_arena *a;      /* per file: parsed documents */
+    fd_arena *work;   /* per document: chunks, rows */
+    const fd_doc **docs;
+    size_t n_docs, cap_docs;
+} ingest_run;
+
+static void skip(ingest_run *r, const char *path, const fd_err *why)
+{
+    r->rep->skipped++;
+    if (r->opts && r->opts->on_skip)
+        r->opts->on_skip(r->opts->ctx, path, why);
+}
+
+static int is_special(const char *name)
+{
+    for (size_t i = 0; i < sizeof special_names / sizeof special_names[0]; i++)
+        if (strcmp(name, special_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int list_add(file_list *l, const char *path, fd_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **v = fd_realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return fd_err_set(err, FD_ENOMEM, "out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n] = fd_strdup(path);
+    if (!l->v[l->n])
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    l->n++;
+    return FD_OK;
+}
+
+static void list_free(file_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        fd_free(l->v[i]);
+    fd_free(l->v);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Depth-first, names sorted, so a folder always ingests in the same order. */
+static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
+{
+    if (depth > 32)
+        return FD_OK; /* symlink loops */
+    DIR *d = opendir(dir);
+    if (!d) {
+        fd_err why;
+        fd_err_set(&why, FD_EIO, "cannot open folder: %s", strerror(errno));
+        skip(r, dir, &why);
+        return FD_OK;
+    }
+    file_list names = {0};
+    int rc = FD_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            rc = list_add(&names, e->d_name, r->err);
+    closedir(d);
+    qsort(names.v, names.n, sizeof *names.v, name_cmp);
+    for (size_t i = 0; i < names.n && !rc; i++) {
+        char path[4096];
+        int n = snprintf(path, sizeof path, "%s/%s", dir, names.v[i]);
+        if (n < 0 || (size_t)n >= sizeof path)
+            continue;
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk(r, path, out, depth + 1);
+        } else if (S_ISREG(st.st_mode) && !is_special(names.v[i])) {
+            if (fd_ingest_format(path) != FD_FMT_UNKNOWN) {
+                rc = list_add(out, path, r->err);
+            } else {
+                fd_err why;
+                fd_err_set(&why, FD_EINVAL, "unsupported file type");
+                skip(r, path, &why);
+            }
+        }
+    }
+    list_free(&names);
+    return rc;
+}
+
+static int collect_doc(void *ctx, const fd_doc *doc)
+{
+    ingest_run *r = ctx;
+    if (r->n_docs == r->cap_docs) {
+        size_t cap = r->cap_docs ? r->cap_docs * 2 : 256;
+        const fd_doc **v = fd_realloc(r->docs, cap * sizeof *v);
+        if (!v)
+            return fd_err_set(r->err, FD_ENOMEM, "out of memory");
+        r->docs = v;
+        r->cap_docs = cap;
+    }
+    /* The doc lives in r->a already (the loader's arena); keep a pointer. */
+    fd_doc *copy = fd_arena_alloc(r->a, sizeof *copy);
+    if (!copy)
+        return fd_err_set(r->err, FD_ETOOBIG, "file too large");
+    *copy = *doc;
+    r->docs[r->n_docs++] = copy;
+    return FD_OK;
+}
+
+static fd_lang doc_lang(const fd_doc *doc)
+{
+    char sample[4096];
+    size_t n = 0;
+    for (size_t i = 0; i < doc->n_sections && n + 1 < sizeof sample; i++) {
+        size_t len = strlen(doc->sections[i].text);
+        if (len > sizeof sample - n - 2)
+            len = sizeof sample - n - 2;
+        memcpy(sample + n, doc->sections[i].text, len);
+        n += len;
+        sample[n++] = ' ';
+    }
+    /* The sample may end inside a UTF-8 sequence; back off to a boundary. */
+    while (n > 0 && ((unsigned char)sample[n - 1] & 0xC0) == 0x80)
+        n--;
+    if (n > 0 && (unsigned char)sample[n - 1] >= 0xC0)
+        n--;
+    fd_str s = {sample, n};
+    return fd_text_guess_lang(s);
+}
+
+static int store_doc(ingest_run *r, const fd_doc *doc)
+{
+    fd_kb *kb = r->kb;
+    fd_arena_reset(r->work);
+    char hash[65];
+    fd_ingest_doc_hash(doc, hash);
+    fd_doc_row old;
+    fd_err gerr = {0};
+    int rc = fd_store_doc_get(kb->store, doc->key, r->work, &old, &gerr);
+    if (rc == FD_OK && strcmp(old.hash, hash) == 0) {
+        r->rep->unchanged++;
+        return FD_OK;
+    }
+    if (rc != FD_OK && rc != FD_ENOTFOUND) {
+        *r->err = gerr;
+        return rc;
+    }
+    int existed = rc == FD_OK;
+    fd_chunk *chunks = NULL;
+    size_t n_chunks = 0;
+    rc = fd_ingest_chunk(doc, kb->cfg->chunk_max_words, kb->cfg->chunk_overlap_words, r->work,
+                         &chunks, &n_chunks, r->err);
+    if (rc)
+        return rc;
+    fd_doc_row row;
+    memset(&row, 0, sizeof row);
+    row.key = doc->key;
+    row.title = doc->title;
+    row.source = doc->source;
+    row.tag = doc->tag;
+    row.lang = fd_lang_code(doc_lang(doc));
+    row.hash = hash;
+    row.n_chunks = (int64_t)n_chunks;
+    row.kb_version = r->next_version;
+    row.updated_at = fd_time_wall();
+    int64_t id;
+    rc = fd_store_doc_put(kb->store, &row, &id, r->err);
+    for (size_t i = 0; i < n_chunks && !rc; i++)
+        rc = fd_store_chunk_add(kb->store, id, (int)i, chunks[i].section, chunks[i].text, r->err);
+    if (rc)
+        return rc;
+    if (existed)
+        r->rep->changed++;
+    else
+        r->rep->added++;
+    r->rep->chunks += n_chunks;
+    return FD_OK;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const fd_doc *const *)a)->key, (*(const fd_doc *const *)b)->key);
+}
+
+typedef struct gone_ctx {
+    ingest_run *r;
+    fd_buf keys; /* NUL-separated keys no longer in the file */
+} gone_ctx;
+
+static int note_gone(void *ctx, const char *key)
+{
+    gone_ctx *g = ctx;
+    fd_doc probe = {0};
+    probe.key = key;
+    const fd_doc *pp = &probe;
+    if (bsearch(&pp, g->r->docs, g->r->n_docs, sizeof *g->r->docs, key_cmp))
+        return 0;
+    return fd_buf_append(&g->keys, key, strlen(key) + 1);
+}
+
+/* Rows that vanished from a re-ingested CSV/JSONL are deleted. */
+static int remove_gone(ingest_run *r, const char *source)
+{
+    qsort(r->docs, r->n_docs, sizeof *r->docs, key_cmp);
+    gone_ctx g = {r, {0}};
+    fd_buf_init(&g.keys, 0);
+    int rc = fd_store_docs_by_source(r->kb->store, source, note_gone, &g, r->err);
+    for (size_t off = 0; off < g.keys.len && !rc; off += strlen(g.keys.p + off) + 1) {
+        rc = fd_store_doc_delete(r->kb->store, g.keys.p + off, r->err);
+        if (!rc)
+            r->rep->removed++;
+    }
+    fd_buf_free(&g.keys);
+    return rc;
+}
+
+static int ingest_file(ingest_run *r, const char *path)
+{
+    fd_err why = {0};
+    char *data = NULL;
+    size_t len = 0;
+    fd_arena_reset(r->a);
+    r->n_docs = 0;
+    int rc = fd_file_read(path, MAX_FILE_BYTES, &data, &len, &why);
+    size_t n_bad = 0;
+    if (!rc) {
+        rc = fd_ingest_parse(path, fd_ingest_format(path), data, len, r->a, collect_doc, r,
+                             &n_bad, &why);
+        if (rc == FD_OK && n_bad)
+            skip(r, path, &why); /* bad rows: the rest of the file goes in */
+        r->rep->skipped += n_bad ? n_bad - 1 : 0;
+    }
+    fd_free(data);
+    if (rc == FD_ENOMEM) {
+        *r->err = why;
+        return rc;
+    }
+    if (rc) {
+        skip(r, path, &why);
+        return FD_OK;
+    }
+    r->rep->files++;
+    for (size_t i = 0; i < r->n_docs && !rc; i++)
+        rc = store_doc(r, r->docs[i]);
+    if (!rc)
+        rc = remove_gone(r, path);
+    return rc;
+}
+
+static int check_paths(const char *const *paths, size_t n, fd_err *err)
+{
+    if (n == 0)
+        return fd_err_set(err, FD_EINVAL, "nothing to ingest: give files or folders");
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0)
+            return fd_err_set_field(err, FD_ENOTFOUND, "path", "%s: %s", paths[i],
+                                    strerror(errno));
+    }
+    return FD_OK;
+}
+
+static int expand(ingest_run *r, const char *const *paths, size_t n, file_list *files)
+{
+    int rc = FD_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            /* Strip trailing slashes so keys do not depend on how the folder was typed. */
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s", paths[i]);
+            size_t len = strlen(dir);
+            while (len > 1 && dir[len - 1] == '/')
+                dir[--len] = '\0';
+            rc = walk(r, dir, files, 0);
+        } else if (fd_ingest_format(paths[i]) == FD_FMT_UNKNOWN) {
+            fd_err why;
+            fd_err_set(&why, FD_EINVAL, "unsupported file type (expected .md .txt .html .csv .jsonl)");
+            skip(r, paths[i], &why);
+        } else {
+            rc = list_add(files, paths[i], r->err);
+        }
+    }
+    return rc;
+}
+
+static int run_files(ingest_run *r, file_list *files)
+{
+    fd_kb *kb = r->kb;
+    int64_t version = 0;
+    int rc = fd_store_kb_version(kb->store, &version, r->err);
+    if (rc)
+        return rc;
+    r->next_version = version + 1;
+    rc = fd_store_begin(kb->store, r->err);
+    for (size_t i = 0; i < files->n && !rc; i++) {
+        rc = ingest_file(r, files->v[i]);
+        if (r->opts && r->opts->on_progress)
+            r->opts->on_progress(r->opts->ctx, i + 1, files->n, files->v[i]);
+    }
+    fd_kb_ingest_report *rep = r->rep;
+    int changed = rep->added || rep->changed || rep->removed;
+    if (!rc && changed) {
+        char note[200];
+        snprintf(note, sizeof note, "ingest: %zu added, %zu changed, %zu removed", rep->added,
+                 rep->changed, rep->removed);
+        rc = fd_store_kb_bump(kb->store, note, &rep->kb_version, r->err);
+    }
+    if (!rc)
+        rc = fd_store_commit(kb->store, r->err);
+    if (rc) {
+        fd_store_rollback(kb->store);
+        return rc;
+    }
+    if (!changed) {
+        rep->kb_version = version;
+        return FD_OK;
+    }
+    return kb_index_build(kb, r->err);
+}
+
+int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths,
+                 const fd_kb_ingest_opts *opts, fd_kb_ingest_report *rep, fd_err *err)
+{
+    uint64_t t0 = fd_time_ns();
+    memset(rep, 0, sizeof *rep);
+    int rc = check_paths(paths, n_paths, err);
+    if (rc)
+        return rc;
+    ingest_run r;
+    memset(&r, 0, sizeof r);
+    r.kb = kb;
+    r.opts = opts;
+    r.rep = rep;
+    r.err = err;
+    r.a = fd_arena_new((size_t)2 << 30);
+    r.work = fd_arena_new((size_t)256 << 20);
+    file_list files = {0};
+    if (!r.a || !r.work)
+        rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    if (!rc)
+        rc = expand(&r, paths, n_paths, &files);
+    if (!rc)
+        rc = run_files(&r, &files);
+    list_free(&files);
+    fd_free(r.docs);
+    fd_arena_free(r.a);
+    fd_arena_free(r.work);
+    rep->seconds = (double)(fd_time_ns() - t0) / 1e9;
+    return rc;
+}

@@ -1,0 +1,70 @@
+/* kb_int.h: private to the kb module and its tests. */
+#ifndef FD_KB_INT_H
+#define FD_KB_INT_H
+
+#include "kb.h"
+#include "embed.h"
+#include "index.h"
+#include "store.h"
+
+/* Per-chunk row of the snapshot's CHUNKS section (16 bytes, mmapped). */
+typedef struct kb_chunk {
+    int64_t chunk_id; /* store rowid */
+    uint32_t doc;     /* index into the docs table */
+    uint16_t tag;     /* index into the tags table; 0 = no tag */
+    uint8_t lang;     /* fd_lang */
+    uint8_t _pad;
+} kb_chunk;
+
+/* Snapshot META section. */
+typedef struct kb_meta {
+    uint32_t magic; /* KB_META_MAGIC */
+    uint32_t format;
+    int64_t kb_version;
+    uint32_t n_chunks;
+    uint32_t n_docs;
+    uint32_t n_tags;
+    uint32_t dominant_lang;
+    uint32_t chunk_words; /* chunk.max_words the store was chunked with (info) */
+    int32_t dense_dim;
+    double k1, b;
+} kb_meta;
+
+#define KB_META_MAGIC 0x4644424bu /* "KBDF" */
+#define KB_META_FORMAT 1
+
+/* A loaded snapshot: the mapped file and views over its sections. */
+typedef struct kb_index {
+    fd_snap *snap;
+    const kb_meta *meta;
+    const kb_chunk *chunks;
+    const uint32_t *doc_str;  /* n_docs x {key offset, title offset} */
+    const uint32_t *tag_str;  /* n_tags offsets */
+    const char *strings;
+    size_t strings_len;
+    fd_bm25 *bm25;
+    fd_dense *dense;       /* NULL without dense vectors */
+    fd_embedder *embedder; /* NULL without dense vectors */
+} kb_index;
+
+struct fd_kb {
+    const fd_config *cfg;
+    fd_log *log;
+    fd_store *store;
+    fd_analyzer *an;
+    kb_index *ix; /* NULL until something is indexed */
+    char db_path[600];
+    char snap_path[600];
+};
+
+/* kb_build.c */
+int kb_index_build(fd_kb *kb, fd_err *err);
+int kb_index_load(const char *path, kb_index **out, fd_err *err);
+void kb_index_free(kb_index *ix);
+const char *kb_index_str(const kb_index *ix, uint32_t off);
+
+/* Analyzed text of a chunk as indexed: title, section and text. */
+int kb_chunk_terms(fd_analyzer *an, const char *title, const char *section, const char *text,
+                   fd_lang lang, fd_arena *a, fd_terms *out, fd_err *err);
+
+#endif

@@ -1,0 +1,123 @@
+/* migrate.c: the schema as an ordered list of migrations. PRAGMA
+ * user_version counts how many have run; open applies the rest, each in its
+ * own transaction, so a crash mid-upgrade leaves a consistent older schema.
+ * Append new scripts at the end; never edit one that has shipped. */
+#include "store_int.h"
+
+static const char *const migrations[] = {
+    /* 1: documents, their chunks, and knowledge-base versions. */
+    "CREATE TABLE documents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL UNIQUE,"
+    "  title TEXT NOT NULL DEFAULT '',"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  tag TEXT NOT NULL DEFAULT '',"
+    "  lang TEXT NOT NULL DEFAULT '',"
+    "  hash TEXT NOT NULL DEFAULT '',"
+    "  n_chunks INTEGER NOT NULL DEFAULT 0,"
+    "  kb_version INTEGER NOT NULL DEFAULT 0,"
+    "  updated_at REAL NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX documents_source ON documents(source);"
+    "CREATE TABLE chunks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+    "  ord INTEGER NOT NULL,"
+    "  section TEXT NOT NULL DEFAULT '',"
+    "  text TEXT NOT NULL"
+    ");"
+    /* Serves the cascade, the per-doc delete and chunks_each's order. */
+    "CREATE UNIQUE INDEX chunks_doc_ord ON chunks(doc_id, ord);"
+    "CREATE TABLE kb_versions ("
+    "  version INTEGER PRIMARY KEY,"
+    "  created_at REAL NOT NULL,"
+    "  note TEXT NOT NULL DEFAULT ''"
+    ");",
+};
+
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int store_schema_latest(void)
+{
+    return N_MIGRATIONS;
+}
+
+static int read_user_version(fd_store *st, int *out, fd_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(s, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    int code = FD_OK;
+    if (rc != SQLITE_OK)
+        code = store_fail(st, rc, err, "reading schema version");
+    sqlite3_finalize(s);
+    return code;
+}
+
+static int exec(fd_store *st, const char *sql, fd_err *err, const char *what)
+{
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, what);
+}
+
+static int too_new(int have, fd_err *err)
+{
+    return fd_err_set(err, FD_EFORMAT,
+                      "database schema version %d is newer than this frontdesk %s "
+                      "understands (%d); upgrade frontdesk or use another data_dir",
+                      have, FD_VERSION, N_MIGRATIONS);
+}
+
+/* One migration: the version is re-read inside the write transaction, so
+ * two processes opening a fresh file at once do not both apply it. */
+static int migrate_one(fd_store *st, int *version, fd_err *err)
+{
+    int rc = exec(st, "BEGIN IMMEDIATE", err, "starting migration");
+    if (rc)
+        return rc;
+    rc = read_user_version(st, version, err);
+    if (!rc && *version > N_MIGRATIONS)
+        rc = too_new(*version, err);
+    if (!rc && *version < N_MIGRATIONS) {
+        char what[64];
+        snprintf(what, sizeof what, "migration %d", *version + 1);
+        rc = exec(st, migrations[*version], err, what);
+        if (!rc) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", *version + 1);
+            rc = exec(st, sql, err, what);
+        }
+        if (!rc)
+            rc = exec(st, "COMMIT", err, what);
+        if (!rc)
+            (*version)++;
+    }
+    if (rc) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (sqlite3_get_autocommit(st->db) == 0)
+        return exec(st, "COMMIT", err, "ending migration");
+    return FD_OK;
+}
+
+int store_migrate(fd_store *st, fd_err *err)
+{
+    int version = 0;
+    int rc = read_user_version(st, &version, err);
+    if (rc)
+        return rc;
+    if (version > N_MIGRATIONS)
+        return too_new(version, err);
+    while (!rc && version < N_MIGRATIONS)
+        rc = migrate_one(st, &version, err);
+    if (!rc)
+        st->user_version = version;
+    return rc;
+}

@@ -1,0 +1,219 @@
+/* sqlite.c: the SQLite engine behind store.h: opening (WAL, pragmas,
+ * migrations), the prepared-statement cache, transactions and the mapping
+ * from SQLite errors to fd_err. Queries on documents and chunks: docs.c. */
+#include "store_int.h"
+
+#include <string.h>
+
+/* Readers wait this long for a writer before FD_ECONFLICT: long enough to
+ * ride out an ingest commit, short enough that a request still answers. */
+#define BUSY_TIMEOUT_MS 5000
+
+#define DOC_COLS "id, key, title, source, tag, lang, hash, n_chunks, kb_version, updated_at"
+#define CHUNK_SELECT                                                                               \
+    "SELECT c.id, c.doc_id, c.ord, d.key, d.title, c.section, d.tag, d.lang, c.text "              \
+    "FROM chunks c JOIN documents d ON d.id = c.doc_id "
+
+static const char *const stmt_sql[STMT__N] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_DOC_GET] = "SELECT " DOC_COLS " FROM documents WHERE key = ?1",
+    /* An upsert rather than INSERT OR REPLACE: the doc keeps its id, and
+     * REPLACE's implicit delete would not be visible to the caller. */
+    [STMT_DOC_UPSERT] =
+        "INSERT INTO documents (key, title, source, tag, lang, hash, n_chunks, kb_version, "
+        "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "ON CONFLICT(key) DO UPDATE SET title = excluded.title, source = excluded.source, "
+        "tag = excluded.tag, lang = excluded.lang, hash = excluded.hash, "
+        "n_chunks = excluded.n_chunks, kb_version = excluded.kb_version, "
+        "updated_at = excluded.updated_at RETURNING id",
+    [STMT_DOC_CLEAR_CHUNKS] = "DELETE FROM chunks WHERE doc_id = ?1",
+    [STMT_DOC_DELETE] = "DELETE FROM documents WHERE key = ?1",
+    [STMT_DOCS_BY_SOURCE] = "SELECT key FROM documents WHERE source = ?1 ORDER BY key",
+    [STMT_DOCS_EACH] = "SELECT " DOC_COLS " FROM documents ORDER BY key",
+    [STMT_CHUNK_ADD] = "INSERT INTO chunks (doc_id, ord, section, text) VALUES (?1, ?2, ?3, ?4)",
+    [STMT_CHUNKS_EACH] = CHUNK_SELECT "ORDER BY c.doc_id, c.ord",
+    [STMT_CHUNK_GET] = CHUNK_SELECT "WHERE c.id = ?1",
+    [STMT_COUNTS] = "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)",
+    [STMT_KB_VERSION] = "SELECT coalesce(max(version), 0) FROM kb_versions",
+    [STMT_KB_BUMP] = "INSERT INTO kb_versions (version, created_at, note) "
+                     "SELECT coalesce(max(version), 0) + 1, ?1, ?2 FROM kb_versions "
+                     "RETURNING version",
+};
+
+int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
+{
+    int primary = rc & 0xff;
+    int code = FD_EIO;
+    /* Busy and locked are worth retrying; a constraint means the caller
+     * asked for something the data forbids (duplicate ord, missing doc). */
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_CONSTRAINT)
+        code = FD_ECONFLICT;
+    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    return fd_err_set(err, code, "%s: %s", what, msg);
+}
+
+int store_acquire(fd_store *st, stmt_id id, sqlite3_stmt **out, int *owned, fd_err *err)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    *owned = 0;
+    if (!sqlite3_stmt_busy(s)) {
+        *out = s;
+        return FD_OK;
+    }
+    int rc = sqlite3_prepare_v2(st->db, stmt_sql[id], -1, out, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(st, rc, err, "preparing statement");
+    *owned = 1;
+    return FD_OK;
+}
+
+void store_release(sqlite3_stmt *s, int owned)
+{
+    if (!s)
+        return;
+    if (owned) {
+        sqlite3_finalize(s);
+        return;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+static int prepare_all(fd_store *st, fd_err *err)
+{
+    for (int i = 0; i < STMT__N; i++) {
+        int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st->stmt[i], NULL);
+        if (rc != SQLITE_OK)
+            return store_fail(st, rc, err, "preparing statements");
+    }
+    return FD_OK;
+}
+
+/* WAL lets readers (the server) run while ingest writes; NORMAL sync is
+ * durable across application crashes and only loses the last commits on
+ * power loss, which a re-ingest repairs. */
+static int set_pragmas(fd_store *st, const char *path, fd_err *err)
+{
+    char what[600];
+    snprintf(what, sizeof what, "configuring %s", path);
+    int rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL,
+                          NULL, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(st, rc, err, what);
+    sqlite3_stmt *s = NULL;
+    rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    int code = FD_OK;
+    if (rc == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(s, 0);
+        /* In-memory databases answer "memory": nothing to share anyway. */
+        if (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0))
+            code = fd_err_set(err, FD_EIO, "%s: cannot use WAL journal (got %s)", path,
+                              mode ? mode : "nothing");
+    } else {
+        code = store_fail(st, rc, err, what);
+    }
+    sqlite3_finalize(s);
+    return code;
+}
+
+static int open_db(fd_store *st, const char *path, fd_err *err)
+{
+    /* URI names allow "file:x.db?mode=ro"-style paths for tools and tests. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    int rc = sqlite3_open_v2(path, &st->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        const char *msg = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+        return fd_err_set(err, FD_EIO, "cannot open database %s: %s", path, msg);
+    }
+    /* SQLite silently falls back to read-only when the file is not
+     * writable; every later write would then fail far from the cause. */
+    if (sqlite3_db_readonly(st->db, "main") == 1)
+        return fd_err_set(err, FD_EIO, "database %s is read-only (check file permissions)", path);
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    return FD_OK;
+}
+
+int fd_store_open(const char *path, fd_store **out, fd_err *err)
+{
+    *out = NULL;
+    if (!path || !*path)
+        return fd_err_set(err, FD_EINVAL, "store: empty database path");
+    fd_store *st = fd_calloc(1, sizeof *st);
+    if (!st)
+        return fd_err_set(err, FD_ENOMEM, "store: out of memory");
+    int rc = open_db(st, path, err);
+    if (!rc)
+        rc = set_pragmas(st, path, err);
+    if (!rc)
+        rc = store_migrate(st, err);
+    if (!rc)
+        rc = prepare_all(st, err);
+    if (rc) {
+        fd_store_close(st);
+        return rc;
+    }
+    *out = st;
+    return FD_OK;
+}
+
+void fd_store_close(fd_store *st)
+{
+    if (!st)
+        return;
+    if (st->db && sqlite3_get_autocommit(st->db) == 0)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < STMT__N; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close_v2(st->db);
+    fd_free(st);
+}
+
+int fd_store_schema_version(fd_store *st)
+{
+    return st->user_version;
+}
+
+/* Runs one of the argument-less transaction statements. */
+static int run_simple(fd_store *st, stmt_id id, fd_err *err, const char *what)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int rc = sqlite3_step(s);
+    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
+    sqlite3_reset(s);
+    return code;
+}
+
+int fd_store_begin(fd_store *st, fd_err *err)
+{
+    if (sqlite3_get_autocommit(st->db) == 0)
+        return fd_err_set(err, FD_EINVAL, "store: transactions do not nest");
+    return run_simple(st, STMT_BEGIN, err, "begin");
+}
+
+int fd_store_commit(fd_store *st, fd_err *err)
+{
+    if (sqlite3_get_autocommit(st->db) != 0)
+        return fd_err_set(err, FD_EINVAL, "store: commit outside a transaction");
+    if (FD_FAULT("store.commit")) {
+        fd_store_rollback(st);
+        return fd_err_set(err, FD_EIO, "commit: injected fault store.commit");
+    }
+    int rc = run_simple(st, STMT_COMMIT, err, "commit");
+    /* A failed COMMIT can leave the transaction open (SQLITE_BUSY): close
+     * it, so the caller never continues inside a half-finished one. */
+    if (rc)
+        fd_store_rollback(st);
+    return rc;
+}
+
+void fd_store_rollback(fd_store *st)
+{
+    if (!st || sqlite3_get_autocommit(st->db) != 0)
+        return;
+    run_simple(st, STMT_ROLLBACK, NULL, "rollback");
+}

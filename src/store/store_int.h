@@ -1,0 +1,53 @@
+/* store/store_int.h: private to src/store/ and its tests: the fd_store
+ * struct, the prepared-statement table and the error mapping. */
+#ifndef FD_STORE_INT_H
+#define FD_STORE_INT_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+
+/* Hot statements, prepared once at open and finalized at close: ingest
+ * runs doc_put/chunk_add tens of thousands of times per transaction, and
+ * re-preparing each time would cost more than the insert itself. */
+typedef enum stmt_id {
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_DOC_GET,
+    STMT_DOC_UPSERT,
+    STMT_DOC_CLEAR_CHUNKS,
+    STMT_DOC_DELETE,
+    STMT_DOCS_BY_SOURCE,
+    STMT_DOCS_EACH,
+    STMT_CHUNK_ADD,
+    STMT_CHUNKS_EACH,
+    STMT_CHUNK_GET,
+    STMT_COUNTS,
+    STMT_KB_VERSION,
+    STMT_KB_BUMP,
+    STMT__N
+} stmt_id;
+
+struct fd_store {
+    sqlite3 *db;
+    int user_version; /* schema version after migration */
+    sqlite3_stmt *stmt[STMT__N];
+};
+
+/* Number of migrations this binary knows: the newest user_version. */
+int store_schema_latest(void);
+/* Applies the missing migrations, one transaction each. */
+int store_migrate(fd_store *st, fd_err *err);
+
+/* Sets err from SQLite's state after rc failed: BUSY/LOCKED (and
+ * CONSTRAINT) -> FD_ECONFLICT, anything else FD_EIO; returns the code. */
+int store_fail(fd_store *st, int rc, fd_err *err, const char *what);
+
+/* A statement ready to bind: the cached one, or a fresh one when the cached
+ * one is mid-iteration (a callback re-entering the store). *owned says
+ * whether store_release must finalize it. */
+int store_acquire(fd_store *st, stmt_id id, sqlite3_stmt **out, int *owned, fd_err *err);
+void store_release(sqlite3_stmt *s, int owned);
+
+#endif

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# cli_kb.sh: ingest, re-ingest, search, rm and every bad-input case through
+# the real binary.
+. "$(dirname "$0")/lib.bash"
+
+KB=$T/kb
+mkdir -p "$KB/policies"
+cat > "$KB/policies/refunds.md" <<'MD'
+---
+title: Refunds for defective goods
+tag: policy
+---
+# Refunds
+
+## Defective goods
+Report defective goods within 7 days of delivery with photos. We issue a
+credit note or a refund to the original payment method within 14 days.
+
+## Change of mind
+Unopened cartons may be returned within 30 days; a 15% restocking fee applies.
+MD
+cat > "$KB/delivery.html" <<'HTML'
+<html><head><title>Delivery areas</title><style>.x{color:red}</style>
+<script>var secret = "do-not-index";</script></head>
+<body><h1>Delivery</h1><p>We deliver to Sentosa on weekdays for a S$25 surcharge.</p>
+<p>Orders above S$300 ship free &amp; fast.</p></body></html>
+HTML
+cat > "$KB/products.csv" <<'CSV'
+code,name,size,unit_price_sgd
+PB-1203,Pizza box kraft,12-inch,48.00
+PB-1003,Pizza box kraft,10-inch,42.50
+"CUP-P08","Paper cup, single wall",8oz,30.00
+CSV
+printf 'Opening hours: Monday to Friday, 9am to 6pm.\n' > "$KB/hours.txt"
+printf '\xff\xfe bad bytes' > "$KB/broken.md"
+: > "$KB/empty.txt"
+
+out=$("$FD" ingest "$KB" 2>"$T/err")
+rc=$?
+check "ingest succeeds despite bad files" [ $rc -eq 0 ]
+check "summary counts documents" grep -q "6 documents added" <<<"$out"
+check "invalid UTF-8 file is named in a warning" grep -q "broken.md" "$T/err"
+check "empty file is named in a warning" grep -q "empty.txt" "$T/err"
+
+j=$("$FD" search --json --mode bm25 defective photos)
+check "search finds the refund policy" [ "$(jq -r '.results[0].title' <<<"$j")" = "Refunds for defective goods" ]
+check "section is the heading path" [ "$(jq -r '.results[0].section' <<<"$j")" = "Refunds > Defective goods" ]
+check "snippet highlights the match" grep -q '\*\*photos\*\*' <<<"$(jq -r '.results[0].snippet' <<<"$j")"
+check "result has document, chunk and score" jq -e '.results[0] | (.document and .chunk and .score)' <<<"$j" >/dev/null
+
+j=$("$FD" search --json --k 3 "12-inch pizza box price")
+check "product row found by size" [ "$(jq -r '.results[0].document' <<<"$j")" = "$KB/products.csv#PB-1203" ]
+j=$("$FD" search --json --mode hybrid sentosa surcharge)
+check "HTML text indexed" [ "$(jq -r '.results[0].title' <<<"$j")" = "Delivery areas" ]
+j=$("$FD" search --json do-not-index)
+check "script contents are not indexed" [ "$(jq '.results | length' <<<"$j")" = 0 ]
+j=$("$FD" search --json --tag policy restocking fee)
+check "tag filter keeps policy docs" [ "$(jq -r '[.results[].title] | unique | .[0]' <<<"$j")" = "Refunds for defective goods" ]
+
+v1=$("$FD" stats --json | jq .kb_version)
+out=$("$FD" ingest --json "$KB" 2>/dev/null)
+check "re-ingest of the same files changes nothing" [ "$(jq .unchanged <<<"$out")" = 6 ] 
+check "unchanged re-ingest keeps the version" [ "$("$FD" stats --json | jq .kb_version)" = "$v1" ]
+
+sed -i 's/7 days/10 days/' "$KB/policies/refunds.md"
+sed -i '/PB-1003/d' "$KB/products.csv"
+out=$("$FD" ingest --json "$KB" 2>/dev/null)
+check "edited file counts as changed" [ "$(jq .changed <<<"$out")" = 1 ]
+check "row gone from the CSV is removed" [ "$(jq .removed <<<"$out")" = 1 ]
+check "version bumped" [ "$(jq .kb_version <<<"$out")" -gt "$v1" ]
+j=$("$FD" search --json --mode bm25 report defective goods photos days)
+check "new content is searchable" grep -q "within 10" <<<"$(jq -r '.results[0].snippet' <<<"$j")"
+
+"$FD" rm "$KB/hours.txt" >/dev/null
+check "rm deletes a document" [ "$("$FD" docs --json | jq '.documents | length')" = 4 ]
+"$FD" rm --json nope 2>"$T/err"; rc=$?
+check "rm of an unknown document fails" [ $rc -ne 0 ]
+check "rm error is JSON with a code" [ "$(jq -r .error.code "$T/err")" = not_found ]
+
+"$FD" ingest "$T/missing-dir" 2>"$T/err"; rc=$?
+check "missing path exits non-zero" [ $rc -ne 0 ]
+check "missing path message names it" grep -q "missing-dir" "$T/err"
+"$FD" search --json "" 2>"$T/err"; rc=$?
+check "empty query is an error" [ $rc -ne 0 ]
+"$FD" search --json "$(printf 'bad \xff query')" 2>"$T/err"; rc=$?
+check "invalid UTF-8 query is an error" [ "$(jq -r .error.code "$T/err")" = invalid_utf8 ]
+"$FD" search --k 0 box 2>/dev/null; rc=$?
+check "bad --k is a usage error" [ $rc -eq 2 ]
+"$FD" search --mode fuzzy box 2>/dev/null; rc=$?
+check "bad --mode is a usage error" [ $rc -eq 2 ]
+"$FD" frobnicate 2>/dev/null; rc=$?
+check "unknown command is a usage error" [ $rc -eq 2 ]
+FRONTDESK_INDEX_K1=banana "$FD" stats 2>"$T/err"; rc=$?
+check "bad env config names the variable" grep -q FRONTDESK_INDEX_K1 "$T/err"
+
+# A damaged snapshot is rebuilt, not trusted.
+printf 'garbage' > "$FRONTDESK_DATA_DIR/index.snap"
+j=$("$FD" search --json --mode bm25 sentosa 2>/dev/null)
+check "corrupt snapshot is rebuilt" [ "$(jq -r '.results[0].title' <<<"$j")" = "Delivery areas" ]
+
+# Interactive prompt (what make run opens) answers lines from stdin.
+out=$(printf 'sentosa\n\n' | "$FD" search 2>/dev/null)
+check "interactive search answers" grep -q "Delivery areas" <<<"$out"
+finish
