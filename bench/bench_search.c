@@ -188,8 +188,8 @@ static int fts5_bench(const char *dir, const char *corpus, char **queries, size_
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return -1;
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE VIRTUAL TABLE t USING fts5(body)", NULL,
-                 NULL, NULL);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE VIRTUAL TABLE t USING fts5(body)", NULL, NULL,
+                 NULL);
     uint64_t t0 = fd_time_ns();
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     sqlite3_stmt *ins;
@@ -239,8 +239,9 @@ static int fts5_bench(const char *dir, const char *corpus, char **queries, size_
     double p50, p99;
     pct(lat, nq, &p50, &p99);
     free(lat);
-    snprintf(out, cap, "{\"build_s\":%.3f,\"build_chunks_per_s\":%.0f,\"p50_ms\":%.4f,"
-                       "\"p99_ms\":%.4f}",
+    snprintf(out, cap,
+             "{\"build_s\":%.3f,\"build_chunks_per_s\":%.0f,\"p50_ms\":%.4f,"
+             "\"p99_ms\":%.4f}",
              build_s, (double)n / build_s, p50, p99);
     return 0;
 }

@@ -71,7 +71,8 @@ int cli_fail(cli_ctx *c, const fd_err *err)
     if (c->json) {
         fd_buf b;
         fd_buf_init(&b, 4096);
-        int rc = fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", fd_code_name(err->code));
+        int rc =
+            fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", fd_code_name(err->code));
         if (!rc)
             rc = fd_buf_json_str(&b, err->msg, strlen(err->msg));
         if (!rc && err->field[0]) {

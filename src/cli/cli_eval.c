@@ -126,8 +126,8 @@ static int run_queries(cli_ctx *c, fd_kb *kb, const eval_args *e, const fd_qrels
         const char *qid = json_string_value(json_object_get(q, "_id"));
         const char *text = json_string_value(json_object_get(q, "text"));
         if (!qid || !text) {
-            rc = fd_err_set(err, FD_EINVAL, "%s:%zu: expected {\"_id\":…,\"text\":…}",
-                            e->queries, lineno);
+            rc = fd_err_set(err, FD_EINVAL, "%s:%zu: expected {\"_id\":…,\"text\":…}", e->queries,
+                            lineno);
             json_decref(q);
             break;
         }
@@ -192,8 +192,8 @@ static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
                       : fd_err_set(&err, FD_ENOMEM, "out of memory");
     }
     if (!rc && t.n == 0)
-        rc = fd_err_set(&err, FD_EINVAL, "no query of %s has judgments in %s", e->queries,
-                        e->qrels);
+        rc =
+            fd_err_set(&err, FD_EINVAL, "no query of %s has judgments in %s", e->queries, e->qrels);
     if (!rc) {
         qsort(t.lat_ms, t.n, sizeof *t.lat_ms, cmp_double);
         double n = (double)t.n;
@@ -235,8 +235,7 @@ int cli_cmd_eval(cli_ctx *c)
     snprintf(dir, sizeof dir, "%s/frontdesk-eval.XXXXXX", base ? base : "/tmp");
     if (!mkdtemp(dir)) {
         fd_err err;
-        fd_err_set(&err, FD_EIO, "cannot create a temporary directory in %s",
-                   base ? base : "/tmp");
+        fd_err_set(&err, FD_EIO, "cannot create a temporary directory in %s", base ? base : "/tmp");
         return cli_fail(c, &err);
     }
     rc = evaluate(c, &e, dir);

@@ -9,9 +9,8 @@
 /* Parses "[--json]" and positional args; returns the index of the first positional. */
 static int parse_json_flag(cli_ctx *c, int *first)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(c->argc, c->argv, "jh", opts, NULL)) != -1) {
         if (ch == 'j')
@@ -54,7 +53,7 @@ static void on_skip(void *ctx, const char *path, const fd_err *why)
 
 int cli_cmd_ingest(cli_ctx *c)
 {
-    int first;
+    int first = 0;
     int rc = parse_json_flag(c, &first);
     if (rc)
         return rc;
@@ -89,7 +88,7 @@ int cli_cmd_ingest(cli_ctx *c)
 
 int cli_cmd_rm(cli_ctx *c)
 {
-    int first;
+    int first = 0;
     int rc = parse_json_flag(c, &first);
     if (rc)
         return rc;
@@ -153,7 +152,7 @@ static int print_doc(void *ctx, const fd_kb_doc *d)
 
 int cli_cmd_docs(cli_ctx *c)
 {
-    int first;
+    int first = 0;
     int rc = parse_json_flag(c, &first);
     if (rc)
         return rc;
@@ -198,7 +197,7 @@ int cli_cmd_reindex(cli_ctx *c)
 
 int cli_cmd_stats(cli_ctx *c)
 {
-    int first;
+    int first = 0;
     int rc = parse_json_flag(c, &first);
     if (rc)
         return rc;

@@ -14,11 +14,13 @@ typedef struct search_args {
 
 static int parse_args(cli_ctx *c, search_args *s)
 {
-    static const struct option opts[] = {
-        {"k", required_argument, NULL, 'k'},   {"mode", required_argument, NULL, 'm'},
-        {"tag", required_argument, NULL, 't'}, {"lang", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"k", required_argument, NULL, 'k'},
+                                         {"mode", required_argument, NULL, 'm'},
+                                         {"tag", required_argument, NULL, 't'},
+                                         {"lang", required_argument, NULL, 'l'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     memset(s, 0, sizeof *s);
     s->opts.k = (size_t)c->cfg.search_k;
     if (fd_search_mode_parse(c->cfg.search_mode, &s->opts.mode) != FD_OK)
@@ -108,8 +110,13 @@ static void print_text(const fd_result *r, size_t n, int tty)
     }
     for (size_t i = 0; i < n; i++) {
         printf("%s%zu. %s%s", tty ? "\033[1m" : "", i + 1, r[i].title, tty ? "\033[0m" : "");
-        if (r[i].section[0])
-            printf(" > %s", r[i].section);
+        /* The heading path usually starts with the title (the H1): say it once. */
+        const char *sec = r[i].section;
+        size_t tl = strlen(r[i].title);
+        if (tl && strncmp(sec, r[i].title, tl) == 0)
+            sec += sec[tl] == '\0' ? tl : strncmp(sec + tl, " > ", 3) == 0 ? tl + 3 : 0;
+        if (sec[0])
+            printf(" > %s", sec);
         printf("  (%.3f, %s)\n   %s\n", (double)r[i].score, r[i].doc_key,
                r[i].snippet ? r[i].snippet : "");
     }

@@ -40,10 +40,12 @@ static const key_def keys[] = {
      "BM25 term-frequency saturation"},
     {"index.b", "FRONTDESK_INDEX_B", T_DBL, OFF(bm25_b), 0, "0.4", 0, 1, NULL,
      "BM25 length normalization"},
-    {"index.dense_dim", "FRONTDESK_INDEX_DENSE_DIM", T_INT, OFF(dense_dim), 0, "128", 0, 1024,
-     NULL, "dimensions of the built-in LSA embedder (0 turns dense retrieval off)"},
+    {"index.dense_dim", "FRONTDESK_INDEX_DENSE_DIM", T_INT, OFF(dense_dim), 0, "128", 0, 1024, NULL,
+     "dimensions of the built-in LSA embedder (0 turns dense retrieval off)"},
     {"index.hnsw_min_chunks", "FRONTDESK_INDEX_HNSW_MIN_CHUNKS", T_INT, OFF(hnsw_min_chunks), 0,
-     "20000", 0, 1e9, NULL, "use an HNSW graph instead of exact dense search above this size"},
+     "200000", 0, 1e9, NULL,
+     "build an HNSW graph above this size (exact int8 search is faster to build and < 3 ms at "
+     "100k)"},
     {"index.quantize", "FRONTDESK_INDEX_QUANTIZE", T_BOOL, OFF(quantize), 0, "true", 0, 1, NULL,
      "store vectors as int8 (4x smaller, recall barely changes)"},
     {"chunk.max_words", "FRONTDESK_CHUNK_MAX_WORDS", T_INT, OFF(chunk_max_words), 0, "180", 20,
@@ -52,12 +54,15 @@ static const key_def keys[] = {
      "30", 0, 1000, NULL, "words repeated between consecutive chunks of a long section"},
     {"search.k", "FRONTDESK_SEARCH_K", T_INT, OFF(search_k), 0, "5", 1, 1000, NULL,
      "results returned by default"},
-    {"search.mode", "FRONTDESK_SEARCH_MODE", T_STR, OFF(search_mode), SZ(search_mode), "hybrid",
-     0, 0, "bm25|dense|hybrid", "default retrieval mode"},
-    {"search.dense_weight", "FRONTDESK_SEARCH_DENSE_WEIGHT", T_DBL, OFF(dense_weight), 0, "0.2",
-     0, 1, NULL, "weight of the dense ranking in hybrid fusion (BM25 gets the rest)"},
+    {"search.mode", "FRONTDESK_SEARCH_MODE", T_STR, OFF(search_mode), SZ(search_mode), "hybrid", 0,
+     0, "bm25|dense|hybrid", "default retrieval mode"},
+    {"search.dense_weight", "FRONTDESK_SEARCH_DENSE_WEIGHT", T_DBL, OFF(dense_weight), 0, "0.2", 0,
+     1, NULL, "weight of the dense ranking in hybrid fusion (BM25 gets the rest)"},
     {"search.rrf_k", "FRONTDESK_SEARCH_RRF_K", T_INT, OFF(rrf_k), 0, "60", 1, 1000, NULL,
      "reciprocal-rank-fusion constant"},
+    {"search.fusion", "FRONTDESK_SEARCH_FUSION", T_STR, OFF(fusion), SZ(fusion), "weighted", 0, 0,
+     "weighted|rrf",
+     "hybrid fusion: weighted max-normalized scores, or reciprocal rank (equal say)"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -85,16 +90,15 @@ static int choice_ok(const char *choices, const char *v)
     return 0;
 }
 
-static int key_set(fd_config *cfg, const key_def *k, const char *v, const char *origin,
-                   fd_err *err)
+static int key_set(fd_config *cfg, const key_def *k, const char *v, const char *origin, fd_err *err)
 {
     char *base = (char *)cfg + k->off;
     char *end = NULL;
     switch (k->type) {
     case T_STR:
         if (strlen(v) >= k->size)
-            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s is too long (max %zu)",
-                                    origin, k->name, k->size - 1);
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s is too long (max %zu)", origin,
+                                    k->name, k->size - 1);
         if (k->choices && !choice_ok(k->choices, v))
             return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be one of %s, not '%s'",
                                     origin, k->name, k->choices, v);
@@ -125,8 +129,8 @@ static int key_set(fd_config *cfg, const key_def *k, const char *v, const char *
         else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
             *(int *)base = 0;
         else
-            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be true or false",
-                                    origin, k->name);
+            return fd_err_set_field(err, FD_EINVAL, k->name, "%s: %s must be true or false", origin,
+                                    k->name);
         return FD_OK;
     }
     return FD_EINTERNAL;

@@ -205,6 +205,7 @@ typedef struct fd_config {
     char search_mode[16];   /* search.mode: bm25|dense|hybrid */
     double dense_weight;    /* search.dense_weight: weight of dense in fusion */
     int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
+    char fusion[16];        /* search.fusion: weighted|rrf */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

@@ -78,8 +78,9 @@ void fd_log_write(fd_log *log, fd_log_level level, const char *module, const cha
             }
         }
         esc[j] = '\0';
-        n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"%s\"}\n",
-                     when, level_names[level], module, esc);
+        n = snprintf(line, sizeof line,
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",\"msg\":\"%s\"}\n", when,
+                     level_names[level], module, esc);
     } else {
         n = snprintf(line, sizeof line, "%s %-5s %s: %s\n", when, level_names[level], module, msg);
     }

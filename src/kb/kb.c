@@ -85,13 +85,12 @@ typedef struct docs_ctx {
 static int docs_adapter(void *ctx, const fd_doc_row *row)
 {
     docs_ctx *d = ctx;
-    fd_kb_doc doc = {row->key,      row->title,    row->source,    row->tag,
-                     row->lang,     row->n_chunks, row->kb_version};
+    fd_kb_doc doc = {row->key,  row->title,    row->source,    row->tag,
+                     row->lang, row->n_chunks, row->kb_version};
     return d->cb(d->ctx, &doc);
 }
 
-int fd_kb_docs_each(fd_kb *kb, int (*cb)(void *ctx, const fd_kb_doc *doc), void *ctx,
-                    fd_err *err)
+int fd_kb_docs_each(fd_kb *kb, int (*cb)(void *ctx, const fd_kb_doc *doc), void *ctx, fd_err *err)
 {
     docs_ctx d = {cb, ctx};
     return fd_store_docs_each(kb->store, docs_adapter, &d, err);

@@ -230,6 +230,8 @@ int kb_index_build(fd_kb *kb, fd_err *err)
         fd_lsa_params lp = {0};
         lp.dim = kb->cfg->dense_dim;
         lp.seed = 42;
+        lp.power_iters =
+            1; /* SciFact: 1 iteration beats 2 (0.459 vs 0.441 dense nDCG@10) and is faster */
         rc = fd_lsa_trainer_new(&lp, &b.lsa, err);
     }
     if (!rc)

@@ -14,7 +14,7 @@
 
 /* Files in a knowledge-base folder that are not documents: they configure
  * the conversation engine (intents, tone, escalation) or evaluate it. */
-static const char *const special_names[] = {"README.md", "tone.md",   "escalation.toml",
+static const char *const special_names[] = {"README.md",       "tone.md",     "escalation.toml",
                                             "escalation.json", "intents.tsv", "cases.jsonl"};
 
 #define MAX_FILE_BYTES ((size_t)512 << 20)
@@ -30,8 +30,8 @@ typedef struct ingest_run {
     fd_kb_ingest_report *rep;
     fd_err *err;
     int64_t next_version;
-    fd_arena *a;      /* per file: parsed documents */
-    fd_arena *work;   /* per document: chunks, rows */
+    fd_arena *a;    /* per file: parsed documents */
+    fd_arena *work; /* per document: chunks, rows */
     const fd_doc **docs;
     size_t n_docs, cap_docs;
 } ingest_run;
@@ -261,8 +261,8 @@ static int ingest_file(ingest_run *r, const char *path)
     int rc = fd_file_read(path, MAX_FILE_BYTES, &data, &len, &why);
     size_t n_bad = 0;
     if (!rc) {
-        rc = fd_ingest_parse(path, fd_ingest_format(path), data, len, r->a, collect_doc, r,
-                             &n_bad, &why);
+        rc = fd_ingest_parse(path, fd_ingest_format(path), data, len, r->a, collect_doc, r, &n_bad,
+                             &why);
         if (rc == FD_OK && n_bad)
             skip(r, path, &why); /* bad rows: the rest of the file goes in */
         r->rep->skipped += n_bad ? n_bad - 1 : 0;
@@ -291,8 +291,7 @@ static int check_paths(const char *const *paths, size_t n, fd_err *err)
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (stat(paths[i], &st) != 0)
-            return fd_err_set_field(err, FD_ENOTFOUND, "path", "%s: %s", paths[i],
-                                    strerror(errno));
+            return fd_err_set_field(err, FD_ENOTFOUND, "path", "%s: %s", paths[i], strerror(errno));
     }
     return FD_OK;
 }
@@ -312,7 +311,8 @@ static int expand(ingest_run *r, const char *const *paths, size_t n, file_list *
             rc = walk(r, dir, files, 0);
         } else if (fd_ingest_format(paths[i]) == FD_FMT_UNKNOWN) {
             fd_err why;
-            fd_err_set(&why, FD_EINVAL, "unsupported file type (expected .md .txt .html .csv .jsonl)");
+            fd_err_set(&why, FD_EINVAL,
+                       "unsupported file type (expected .md .txt .html .csv .jsonl)");
             skip(r, paths[i], &why);
         } else {
             rc = list_add(files, paths[i], r->err);
@@ -356,8 +356,8 @@ static int run_files(ingest_run *r, file_list *files)
     return kb_index_build(kb, r->err);
 }
 
-int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths,
-                 const fd_kb_ingest_opts *opts, fd_kb_ingest_report *rep, fd_err *err)
+int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_kb_ingest_opts *opts,
+                 fd_kb_ingest_report *rep, fd_err *err)
 {
     uint64_t t0 = fd_time_ns();
     memset(rep, 0, sizeof *rep);

@@ -52,7 +52,8 @@ static uint8_t *build_allow(const kb_index *ix, const fd_search_opts *o, fd_aren
 }
 
 static int hybrid(const kb_index *ix, const fd_str *terms, size_t n_terms, const float *qv,
-                  size_t k, double w, fd_allow allow, fd_arena *a, fd_hits *out, fd_err *err)
+                  size_t k, const fd_config *cfg, fd_allow allow, fd_arena *a, fd_hits *out,
+                  fd_err *err)
 {
     size_t depth = k > HYBRID_DEPTH ? k : HYBRID_DEPTH;
     fd_hits lex, den;
@@ -61,6 +62,8 @@ static int hybrid(const kb_index *ix, const fd_str *terms, size_t n_terms, const
         rc = fd_dense_search(ix->dense, qv, depth, 0, allow, a, &den, err);
     if (rc)
         return rc;
+    if (strcmp(cfg->fusion, "rrf") == 0)
+        return fd_fuse(&lex, &den, FD_FUSE_RRF, 0.5, cfg->rrf_k, k, a, out, err);
     /* Union of candidates, each scored exactly on both signals. */
     size_t n = 0;
     uint32_t *docs = fd_arena_alloc(a, (lex.n + den.n + 1) * sizeof *docs);
@@ -91,7 +94,7 @@ static int hybrid(const kb_index *ix, const fd_str *terms, size_t n_terms, const
         /* Cosine can be negative; below zero says nothing useful. */
         B.v[i].score = ds[i] > 0 ? ds[i] : 0;
     }
-    return fd_fuse(&A, &B, FD_FUSE_WEIGHTED, w, 60, k, a, out, err);
+    return fd_fuse(&A, &B, FD_FUSE_WEIGHTED, cfg->dense_weight, cfg->rrf_k, k, a, out, err);
 }
 
 /* ---- snippets ------------------------------------------------------------ */
@@ -129,8 +132,7 @@ static const char *make_snippet(fd_kb *kb, const char *text, fd_lang lang, const
         if (!is_query_term(terms.v[i].term, q, n_q))
             continue;
         size_t hits = 0;
-        for (size_t j = i; j < terms.n && terms.v[j].off < terms.v[i].off + SNIPPET_BYTES - 40;
-             j++)
+        for (size_t j = i; j < terms.n && terms.v[j].off < terms.v[i].off + SNIPPET_BYTES - 40; j++)
             hits += is_query_term(terms.v[j].term, q, n_q);
         if (hits > best_hits) {
             best_hits = hits;
@@ -209,8 +211,8 @@ static fd_lang query_lang(const kb_index *ix, fd_str query)
     return l != FD_LANG_UNKNOWN ? l : (fd_lang)ix->meta->dominant_lang;
 }
 
-int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a,
-                 fd_result **out, size_t *n_out, fd_err *err)
+int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, fd_result **out,
+                 size_t *n_out, fd_err *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -228,8 +230,9 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a,
     if (rc)
         return rc;
     if (terms.n == 0)
-        return fd_err_set_field(err, FD_EINVAL, "query",
-                                "the query has no searchable words (only stopwords or punctuation)");
+        return fd_err_set_field(
+            err, FD_EINVAL, "query",
+            "the query has no searchable words (only stopwords or punctuation)");
     fd_str *q = fd_arena_alloc(a, terms.n * sizeof *q);
     if (!q)
         return fd_err_set(err, FD_ETOOBIG, "query too long");
@@ -262,7 +265,7 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a,
     else if (mode == FD_SEARCH_DENSE)
         rc = fd_dense_search(ix->dense, qv, o->k, 0, allow, a, &hits, err);
     else
-        rc = hybrid(ix, q, terms.n, qv, o->k, kb->cfg->dense_weight, allow, a, &hits, err);
+        rc = hybrid(ix, q, terms.n, qv, o->k, kb->cfg, allow, a, &hits, err);
     if (rc)
         return rc;
     fd_result *res = fd_arena_alloc(a, (hits.n + 1) * sizeof *res);
