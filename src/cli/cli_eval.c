@@ -164,6 +164,12 @@ static int run_queries(cli_ctx *c, fd_kb *kb, const eval_args *e, const fd_qrels
     return rc;
 }
 
+static void on_skip(void *ctx, const char *path, const fd_err *why)
+{
+    (void)ctx;
+    fprintf(stderr, "frontdesk: warning: skipped in %s: %s\n", path, why->msg);
+}
+
 static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
 {
     fd_config cfg = c->cfg;
@@ -183,7 +189,8 @@ static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
     if (!rc) {
         if (!c->json)
             fprintf(stderr, "indexing %s ...\n", e->corpus);
-        rc = fd_kb_ingest(kb, &e->corpus, 1, NULL, &rep, &err);
+        fd_kb_ingest_opts io = {NULL, on_skip, NULL};
+        rc = fd_kb_ingest(kb, &e->corpus, 1, &io, &rep, &err);
     }
     run_totals t = {0};
     if (!rc) {
