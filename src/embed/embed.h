@@ -16,16 +16,15 @@ typedef struct fd_lsa_trainer fd_lsa_trainer;
 typedef struct fd_embedder fd_embedder;
 
 typedef struct fd_lsa_params {
-    int dim;            /* output dimensions (e.g. 128) */
-    uint32_t min_df;    /* terms in fewer docs are ignored (0: 2) */
-    uint32_t max_vocab; /* keep the most frequent terms (0: 50000) */
+    int dim;                 /* output dimensions (e.g. 128) */
+    uint32_t min_df;         /* terms in fewer docs are ignored (0: 2) */
+    uint32_t max_vocab;      /* keep the most frequent terms (0: 50000) */
     uint32_t max_train_docs; /* SVD on a sample of at most this many docs (0: 30000) */
-    int power_iters;    /* randomized SVD power iterations (0: 2; -1: none) */
-    uint64_t seed;      /* deterministic results for a seed */
+    int power_iters;         /* randomized SVD power iterations (0: 2; -1: none) */
+    uint64_t seed;           /* deterministic results for a seed */
 } fd_lsa_params;
 
-int fd_lsa_trainer_new(const fd_lsa_params *params, fd_lsa_trainer **out,
-                       fd_err *err) FD_MUST_USE;
+int fd_lsa_trainer_new(const fd_lsa_params *params, fd_lsa_trainer **out, fd_err *err) FD_MUST_USE;
 void fd_lsa_trainer_free(fd_lsa_trainer *t);
 /* Adds the next document's analyzed terms (numbered from 0). */
 int fd_lsa_trainer_add(fd_lsa_trainer *t, const fd_str *terms, size_t n_terms,

@@ -12,9 +12,10 @@
 struct fd_embedder {
     uint32_t dim, n_terms, table_size, strings_len, flags;
     const float *idf;
+    const float *pscale; /* per-row int8 scale */
     const uint32_t *term_off;
     const uint32_t *table;
-    const float *proj;
+    const int8_t *proj;
     const char *strings;
 };
 
@@ -31,10 +32,11 @@ int fd_lsa_layout(const lsa_hdr *h, lsa_layout *lay)
         (h->table_size & (h->table_size - 1)))
         return 0;
     lay->idf = sizeof *h;
-    lay->term_off = align_up(lay->idf + (size_t)h->n_terms * 4);
+    lay->pscale = align_up(lay->idf + (size_t)h->n_terms * 4);
+    lay->term_off = align_up(lay->pscale + (size_t)h->n_terms * 4);
     lay->table = align_up(lay->term_off + ((size_t)h->n_terms + 1) * 4);
     lay->proj = align_up(lay->table + (size_t)h->table_size * 4);
-    lay->strings = lay->proj + (size_t)h->n_terms * h->dim * 4;
+    lay->strings = lay->proj + (size_t)h->n_terms * h->dim;
     lay->end = lay->strings + h->strings_len;
     return 1;
 }
@@ -62,12 +64,27 @@ static uint32_t *hash_table(const fd_str *terms, uint32_t n, uint32_t size)
     return tab;
 }
 
+float fd_lsa_quantize_row(const float *x, uint32_t dim, int8_t *q)
+{
+    float m = 0;
+    for (uint32_t c = 0; c < dim; c++)
+        m = fabsf(x[c]) > m ? fabsf(x[c]) : m;
+    float scale = m > 0 ? m / 127.0f : 0;
+    for (uint32_t c = 0; c < dim; c++)
+        q[c] = scale > 0 ? (int8_t)lrintf(x[c] / scale) : 0;
+    return scale;
+}
+
 static int write_arrays(const fd_str *terms, const float *idf, const float *proj, const lsa_hdr *h,
                         size_t start, fd_buf *out)
 {
     uint32_t *off = fd_malloc(((size_t)h->n_terms + 1) * sizeof *off);
     uint32_t *tab = hash_table(terms, h->n_terms, h->table_size);
-    int rc = off && tab ? FD_OK : FD_ENOMEM;
+    float *scales = fd_malloc(((size_t)h->n_terms + 1) * sizeof *scales);
+    int8_t *q = fd_malloc((size_t)h->n_terms * h->dim + 1);
+    int rc = off && tab && scales && q ? FD_OK : FD_ENOMEM;
+    for (uint32_t i = 0; i < h->n_terms && !rc; i++)
+        scales[i] = fd_lsa_quantize_row(proj + (size_t)i * h->dim, h->dim, q + (size_t)i * h->dim);
     if (!rc) {
         off[0] = 0;
         for (uint32_t i = 0; i < h->n_terms; i++)
@@ -79,6 +96,10 @@ static int write_arrays(const fd_str *terms, const float *idf, const float *proj
     if (!rc)
         rc = pad(out, start);
     if (!rc)
+        rc = fd_buf_append(out, scales, (size_t)h->n_terms * sizeof *scales);
+    if (!rc)
+        rc = pad(out, start);
+    if (!rc)
         rc = fd_buf_append(out, off, ((size_t)h->n_terms + 1) * sizeof *off);
     if (!rc)
         rc = pad(out, start);
@@ -87,11 +108,13 @@ static int write_arrays(const fd_str *terms, const float *idf, const float *proj
     if (!rc)
         rc = pad(out, start);
     if (!rc)
-        rc = fd_buf_append(out, proj, (size_t)h->n_terms * h->dim * sizeof *proj);
+        rc = fd_buf_append(out, q, (size_t)h->n_terms * h->dim);
     for (uint32_t i = 0; i < h->n_terms && !rc; i++)
         rc = fd_buf_append(out, terms[i].p, terms[i].len);
     fd_free(off);
     fd_free(tab);
+    fd_free(scales);
+    fd_free(q);
     return rc;
 }
 
@@ -153,9 +176,10 @@ int fd_embedder_open_lsa(const void *p, size_t len, fd_embedder **out, fd_err *e
                        h.strings_len,
                        h.flags,
                        (const float *)(b + lay.idf),
+                       (const float *)(b + lay.pscale),
                        (const uint32_t *)(b + lay.term_off),
                        (const uint32_t *)(b + lay.table),
-                       (const float *)(b + lay.proj),
+                       (const int8_t *)(b + lay.proj),
                        b + lay.strings};
     *out = e;
     return FD_OK;
@@ -218,8 +242,8 @@ static int embed_ids(const fd_embedder *e, uint32_t *ids, size_t n, float *out)
         size_t j = i;
         while (j < n && ids[j] == ids[i])
             j++;
-        float w = fd_lsa_tf((uint32_t)(j - i), e->flags) * e->idf[ids[i]];
-        const float *row = e->proj + (size_t)ids[i] * e->dim;
+        float w = fd_lsa_tf((uint32_t)(j - i), e->flags) * e->idf[ids[i]] * e->pscale[ids[i]];
+        const int8_t *row = e->proj + (size_t)ids[i] * e->dim;
         for (uint32_t c = 0; c < e->dim; c++)
             out[c] += w * row[c];
         i = j;

@@ -405,6 +405,23 @@ static int write_model(const fd_lsa_trainer *t, const vocab *v, const float *pro
     return rc;
 }
 
+/* The model stores rows as int8; project docs through the same rounded
+ * rows so a doc's vector is exactly what embedding its terms gives. */
+static int round_to_int8(float *proj, uint32_t n, uint32_t dim)
+{
+    int8_t *q = fd_malloc((size_t)dim + 1);
+    if (!q)
+        return FD_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        float *row = proj + (size_t)i * dim;
+        float scale = fd_lsa_quantize_row(row, dim, q);
+        for (uint32_t c = 0; c < dim; c++)
+            row[c] = (float)q[c] * scale;
+    }
+    fd_free(q);
+    return FD_OK;
+}
+
 int fd_lsa_trainer_finish(fd_lsa_trainer *t, fd_buf *model_out, float **vecs, size_t *n_docs,
                           int *dim, fd_err *err)
 {
@@ -425,6 +442,8 @@ int fd_lsa_trainer_finish(fd_lsa_trainer *t, fd_buf *model_out, float **vecs, si
     csr_free(&A); /* before the doc vectors: keeps the peak down */
     if (!rc) {
         rc = scale_columns(vk, v.n, t->p.dim, sigma, t->tu.sigma_power);
+        if (!rc)
+            rc = round_to_int8(vk, v.n, (uint32_t)t->p.dim);
         out = rc ? NULL : fd_malloc(((size_t)t->n_docs * t->p.dim + 1) * sizeof *out);
         rc = rc ? rc : out ? project_docs(t, &v, vk, t->p.dim, out) : FD_ENOMEM;
     }
