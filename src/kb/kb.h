@@ -24,13 +24,13 @@ void fd_kb_close(fd_kb *kb); /* NULL is fine */
 /* ---- ingest -------------------------------------------------------------- */
 
 typedef struct fd_kb_ingest_report {
-    size_t files;      /* files read */
-    size_t added;      /* new documents */
-    size_t changed;    /* documents whose content changed */
-    size_t unchanged;  /* same hash: left alone */
-    size_t removed;    /* rows gone from a re-ingested CSV/JSONL */
-    size_t chunks;     /* chunks written */
-    size_t skipped;    /* files or rows skipped (each reported to on_skip) */
+    size_t files;     /* files read */
+    size_t added;     /* new documents */
+    size_t changed;   /* documents whose content changed */
+    size_t unchanged; /* same hash: left alone */
+    size_t removed;   /* rows gone from a re-ingested CSV/JSONL */
+    size_t chunks;    /* chunks written */
+    size_t skipped;   /* files or rows skipped (each reported to on_skip) */
     int64_t kb_version;
     double seconds;
 } fd_kb_ingest_report;
@@ -48,9 +48,8 @@ typedef struct fd_kb_ingest_opts {
  * change are left alone. If anything changed, bumps the kb version and
  * rebuilds the index snapshot. A missing path is FD_ENOTFOUND before
  * anything is written; unreadable, empty or invalid files are skipped. */
-int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths,
-                 const fd_kb_ingest_opts *opts, fd_kb_ingest_report *rep,
-                 fd_err *err) FD_MUST_USE;
+int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_kb_ingest_opts *opts,
+                 fd_kb_ingest_report *rep, fd_err *err) FD_MUST_USE;
 
 /* Deletes a document by key (or every document of a source file) and
  * rebuilds the index. FD_ENOTFOUND when nothing matched. */
@@ -87,10 +86,10 @@ const char *fd_search_mode_name(fd_search_mode m);
 typedef struct fd_search_opts {
     fd_search_mode mode;
     size_t k;
-    const char *tag;  /* only chunks of documents with this tag; NULL: any */
-    fd_lang lang;     /* only chunks in this language; UNKNOWN: any */
-    int no_text;      /* skip text and snippet (evaluation: ids only) */
-    int hl_ansi;      /* snippet highlights as ANSI bold instead of **...** */
+    const char *tag; /* only chunks of documents with this tag; NULL: any */
+    fd_lang lang;    /* only chunks in this language; UNKNOWN: any */
+    int no_text;     /* skip text and snippet (evaluation: ids only) */
+    int hl_ansi;     /* snippet highlights as ANSI bold instead of **...** */
 } fd_search_opts;
 
 typedef struct fd_result {
@@ -105,8 +104,8 @@ typedef struct fd_result {
 
 /* Top k chunks for the query, best first. An empty or all-stopword query
  * is FD_EINVAL; an empty knowledge base gives 0 results. */
-int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *opts, fd_arena *a,
-                 fd_result **out, size_t *n_out, fd_err *err) FD_MUST_USE;
+int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *opts, fd_arena *a, fd_result **out,
+                 size_t *n_out, fd_err *err) FD_MUST_USE;
 
 /* ---- retrieval evaluation (metrics.c) ----------------------------------- */
 
@@ -121,9 +120,9 @@ fd_qrels *fd_qrels_new(void);
 size_t fd_qrels_n_queries(const fd_qrels *q);
 
 typedef struct fd_eval_scores {
-    double ndcg10;   /* trec_eval ndcg_cut_10 (gain = grade, log2 discount) */
-    double recall100;/* trec_eval recall_100 */
-    double mrr10;    /* reciprocal rank of the first relevant doc in the top 10 */
+    double ndcg10;    /* trec_eval ndcg_cut_10 (gain = grade, log2 discount) */
+    double recall100; /* trec_eval recall_100 */
+    double mrr10;     /* reciprocal rank of the first relevant doc in the top 10 */
 } fd_eval_scores;
 
 /* Scores one query's ranked doc ids (best first, no duplicates). A query

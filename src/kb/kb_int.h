@@ -38,8 +38,8 @@ typedef struct kb_index {
     fd_snap *snap;
     const kb_meta *meta;
     const kb_chunk *chunks;
-    const uint32_t *doc_str;  /* n_docs x {key offset, title offset} */
-    const uint32_t *tag_str;  /* n_tags offsets */
+    const uint32_t *doc_str; /* n_docs x {key offset, title offset} */
+    const uint32_t *tag_str; /* n_tags offsets */
     const char *strings;
     size_t strings_len;
     fd_bm25 *bm25;
@@ -62,6 +62,14 @@ int kb_index_build(fd_kb *kb, fd_err *err);
 int kb_index_load(const char *path, kb_index **out, fd_err *err);
 void kb_index_free(kb_index *ix);
 const char *kb_index_str(const kb_index *ix, uint32_t off);
+
+/* kb_lsa.c: the embedder trains on its own thread during the BM25 build.
+ * join waits, hands over the model bytes and doc vectors, and frees the
+ * job whatever the result (every started job must be joined; model NULL
+ * discards the result). */
+typedef struct kb_lsa_job kb_lsa_job;
+int kb_lsa_start(const fd_kb *kb, kb_lsa_job **out, fd_err *err);
+int kb_lsa_join(kb_lsa_job *job, fd_buf *model, float **vecs, size_t *n, int *dim, fd_err *err);
 
 /* Analyzed text of a chunk as indexed: title, section and text. */
 int kb_chunk_terms(fd_analyzer *an, const char *title, const char *section, const char *text,
