@@ -12,7 +12,6 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define VOCAB 100000
@@ -139,8 +138,9 @@ static void pct(double *v, size_t n, double *p50, double *p99)
     *p99 = v[(size_t)(0.99 * (double)(n - 1))];
 }
 
-/* Runs in a child so its RSS is the serving process' alone. */
-static void query_child(const fd_config *cfg, char **queries, size_t nq, int out_fd)
+/* The serving side, in its own process: open the snapshot, run every
+ * query in every mode, print latencies and RSS. */
+static void serve_queries(const fd_config *cfg, char **queries, size_t nq, int out_fd)
 {
     fd_kb *kb = NULL;
     fd_err err = {0};
@@ -177,7 +177,34 @@ static void query_child(const fd_config *cfg, char **queries, size_t nq, int out
     }
     ssize_t w = write(out_fd, buf, len);
     (void)w;
-    _exit(0);
+}
+
+static int serve_main(const char *data_dir, const char *qpath)
+{
+    fd_config cfg;
+    fd_config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data_dir);
+    FILE *f = fopen(qpath, "r");
+    if (!f)
+        return 1;
+    size_t n = 0, cap = 1024;
+    char **q = malloc(cap * sizeof *q);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, f)) > 0) {
+        line[strcspn(line, "\n")] = '\0';
+        if (n == cap)
+            q = realloc(q, (cap *= 2) * sizeof *q);
+        q[n++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    serve_queries(&cfg, q, n, 1);
+    for (size_t i = 0; i < n; i++)
+        free(q[i]);
+    free(q);
+    return 0;
 }
 
 static int fts5_bench(const char *dir, const char *corpus, char **queries, size_t nq, char *out,
@@ -274,20 +301,24 @@ static int run_size(size_t n_chunks, size_t nq, int words, int fts, const zipf *
     fd_kb_close(kb);
     size_t build_rss = fd_rss_peak();
 
-    int pfd[2];
-    if (pipe(pfd) != 0)
+    /* Queries run in a fresh process (exec, not fork: a forked child would
+     * count the builder's freed-but-kept heap in its RSS). */
+    char qpath[600], cmd[1400];
+    snprintf(qpath, sizeof qpath, "%s/queries.txt", dir);
+    FILE *qf = fopen(qpath, "w");
+    if (!qf)
         return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(pfd[0]);
-        query_child(&cfg, queries, nq, pfd[1]);
-    }
-    close(pfd[1]);
+    for (size_t i = 0; i < nq; i++)
+        fprintf(qf, "%s\n", queries[i]);
+    fclose(qf);
+    snprintf(cmd, sizeof cmd, "/proc/%d/exe --serve '%s' '%s'", (int)getpid(), cfg.data_dir, qpath);
     char qres[2048] = "";
-    ssize_t got = read(pfd[0], qres, sizeof qres - 1);
-    qres[got > 0 ? got : 0] = '\0';
-    close(pfd[0]);
-    waitpid(pid, NULL, 0);
+    FILE *p = popen(cmd, "r");
+    if (!p || !fgets(qres, sizeof qres, p))
+        snprintf(qres, sizeof qres, "\"error\":\"query process failed\"");
+    if (p)
+        pclose(p);
+    qres[strcspn(qres, "\n")] = '\0';
 
     char ftsres[512] = "null";
     if (fts)
@@ -302,13 +333,14 @@ static int run_size(size_t n_chunks, size_t nq, int words, int fts, const zipf *
     for (size_t i = 0; i < nq; i++)
         free(queries[i]);
     free(queries);
-    char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd);
 }
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "--serve"))
+        return serve_main(argv[2], argv[3]);
     size_t sizes[8], n_sizes = 0, nq = 1000;
     int words = 100, fts = 1;
     for (int i = 1; i < argc; i++) {
