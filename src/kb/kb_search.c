@@ -226,7 +226,10 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, 
     if (!ix)
         return FD_OK; /* empty knowledge base */
     fd_terms terms;
-    int rc = fd_analyzer_terms(kb->an, query, query_lang(ix, query), a, &terms, err);
+    /* A language filter also says how to read the query: stems must match
+     * the documents' ("sentosa" stems differently in French). */
+    fd_lang lang = o->lang != FD_LANG_UNKNOWN ? o->lang : query_lang(ix, query);
+    int rc = fd_analyzer_terms(kb->an, query, lang, a, &terms, err);
     if (rc)
         return rc;
     if (terms.n == 0)

@@ -32,13 +32,20 @@ PB-1003,Pizza box kraft,10-inch,42.50
 "CUP-P08","Paper cup, single wall",8oz,30.00
 CSV
 printf 'Opening hours: Monday to Friday, 9am to 6pm.\n' > "$KB/hours.txt"
+mkdir -p "$KB/fr"
+cat > "$KB/fr/livraison.md" <<'MD'
+# Livraison
+
+Nous livrons à Sentosa le mardi et le jeudi. Les livraisons du samedi
+coûtent un supplément de 25 S$ et ne sont pas possibles sur l'île.
+MD
 printf '\xff\xfe bad bytes' > "$KB/broken.md"
 : > "$KB/empty.txt"
 
 out=$("$FD" ingest "$KB" 2>"$T/err")
 rc=$?
 check "ingest succeeds despite bad files" [ $rc -eq 0 ]
-check "summary counts documents" grep -q "6 documents added" <<<"$out"
+check "summary counts documents" grep -q "7 documents added" <<<"$out"
 check "invalid UTF-8 file is named in a warning" grep -q "broken.md" "$T/err"
 check "empty file is named in a warning" grep -q "empty.txt" "$T/err"
 
@@ -54,12 +61,17 @@ j=$("$FD" search --json --mode hybrid sentosa surcharge)
 check "HTML text indexed" [ "$(jq -r '.results[0].title' <<<"$j")" = "Delivery areas" ]
 j=$("$FD" search --json do-not-index)
 check "script contents are not indexed" [ "$(jq '.results | length' <<<"$j")" = 0 ]
+j=$("$FD" search --json --mode bm25 --lang fr sentosa)
+check "language filter keeps French docs" [ "$(jq -r '[.results[].document] | unique | join(",")' <<<"$j")" = "$KB/fr/livraison.md" ]
+j=$("$FD" search --json --mode bm25 "livraison le samedi")
+check "French stemming matches livraisons/livraison" [ "$(jq -r '.results[0].document' <<<"$j")" = "$KB/fr/livraison.md" ]
+check "French doc language detected" [ "$("$FD" docs --json | jq -r --arg k "$KB/fr/livraison.md" '.documents[] | select(.key == $k) | .lang')" = fr ]
 j=$("$FD" search --json --tag policy restocking fee)
 check "tag filter keeps policy docs" [ "$(jq -r '[.results[].title] | unique | .[0]' <<<"$j")" = "Refunds for defective goods" ]
 
 v1=$("$FD" stats --json | jq .kb_version)
 out=$("$FD" ingest --json "$KB" 2>/dev/null)
-check "re-ingest of the same files changes nothing" [ "$(jq .unchanged <<<"$out")" = 6 ] 
+check "re-ingest of the same files changes nothing" [ "$(jq .unchanged <<<"$out")" = 7 ] 
 check "unchanged re-ingest keeps the version" [ "$("$FD" stats --json | jq .kb_version)" = "$v1" ]
 
 sed -i 's/7 days/10 days/' "$KB/policies/refunds.md"
@@ -72,7 +84,7 @@ j=$("$FD" search --json --mode bm25 report defective goods photos days)
 check "new content is searchable" grep -q "within 10" <<<"$(jq -r '.results[0].snippet' <<<"$j")"
 
 "$FD" rm "$KB/hours.txt" >/dev/null
-check "rm deletes a document" [ "$("$FD" docs --json | jq '.documents | length')" = 4 ]
+check "rm deletes a document" [ "$("$FD" docs --json | jq '.documents | length')" = 5 ]
 "$FD" rm --json nope 2>"$T/err"; rc=$?
 check "rm of an unknown document fails" [ $rc -ne 0 ]
 check "rm error is JSON with a code" [ "$(jq -r .error.code "$T/err")" = not_found ]
