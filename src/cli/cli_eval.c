@@ -107,8 +107,8 @@ static size_t docs_of(const fd_result *r, size_t n, const char **out)
     return m;
 }
 
-static int run_queries(cli_ctx *c, fd_kb *kb, const eval_args *e, const fd_qrels *qrels,
-                       run_totals *t, fd_err *err)
+static int run_queries(fd_kb *kb, const eval_args *e, const fd_qrels *qrels, run_totals *t,
+                       fd_err *err)
 {
     json_error_t je;
     FILE *f = fopen(e->queries, "r");
@@ -157,7 +157,6 @@ static int run_queries(cli_ctx *c, fd_kb *kb, const eval_args *e, const fd_qrels
         }
         json_decref(q);
     }
-    (void)c;
     free(line);
     fclose(f);
     fd_arena_free(a);
@@ -195,7 +194,7 @@ static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
     run_totals t = {0};
     if (!rc) {
         t.lat_ms = fd_calloc(fd_qrels_n_queries(qrels) + 1, sizeof *t.lat_ms);
-        rc = t.lat_ms ? run_queries(c, kb, e, qrels, &t, &err)
+        rc = t.lat_ms ? run_queries(kb, e, qrels, &t, &err)
                       : fd_err_set(&err, FD_ENOMEM, "out of memory");
     }
     if (!rc && t.n == 0)

@@ -22,6 +22,18 @@ static int parse_json_flag(cli_ctx *c, int *first)
     return 0;
 }
 
+/* The common start of a knowledge-base command: "[--json] ARGS...", at
+ * least one ARG when need_args, then the kb opened. Non-zero: exit status. */
+static int open_for(cli_ctx *c, const char *name, int need_args, int *first, fd_kb **kb)
+{
+    int rc = parse_json_flag(c, first);
+    if (rc)
+        return rc;
+    if (need_args && *first >= c->argc)
+        return cli_usage(name);
+    return cli_open_kb(c, kb);
+}
+
 typedef struct progress {
     int tty;
     int json;
@@ -54,13 +66,8 @@ static void on_skip(void *ctx, const char *path, const fd_err *why)
 int cli_cmd_ingest(cli_ctx *c)
 {
     int first = 0;
-    int rc = parse_json_flag(c, &first);
-    if (rc)
-        return rc;
-    if (first >= c->argc)
-        return cli_usage("ingest");
     fd_kb *kb = NULL;
-    rc = cli_open_kb(c, &kb);
+    int rc = open_for(c, "ingest", 1, &first, &kb);
     if (rc)
         return rc;
     progress p = {isatty(2) && !c->json, c->json, 0};
@@ -89,13 +96,8 @@ int cli_cmd_ingest(cli_ctx *c)
 int cli_cmd_rm(cli_ctx *c)
 {
     int first = 0;
-    int rc = parse_json_flag(c, &first);
-    if (rc)
-        return rc;
-    if (first >= c->argc)
-        return cli_usage("rm");
     fd_kb *kb = NULL;
-    rc = cli_open_kb(c, &kb);
+    int rc = open_for(c, "rm", 1, &first, &kb);
     if (rc)
         return rc;
     size_t total = 0;
@@ -153,11 +155,8 @@ static int print_doc(void *ctx, const fd_kb_doc *d)
 int cli_cmd_docs(cli_ctx *c)
 {
     int first = 0;
-    int rc = parse_json_flag(c, &first);
-    if (rc)
-        return rc;
     fd_kb *kb = NULL;
-    rc = cli_open_kb(c, &kb);
+    int rc = open_for(c, "docs", 0, &first, &kb);
     if (rc)
         return rc;
     docs_out o = {c->json, 0, {0}};
@@ -198,11 +197,8 @@ int cli_cmd_reindex(cli_ctx *c)
 int cli_cmd_stats(cli_ctx *c)
 {
     int first = 0;
-    int rc = parse_json_flag(c, &first);
-    if (rc)
-        return rc;
     fd_kb *kb = NULL;
-    rc = cli_open_kb(c, &kb);
+    int rc = open_for(c, "stats", 0, &first, &kb);
     if (rc)
         return rc;
     fd_kb_stats s;

@@ -10,6 +10,7 @@
 typedef struct search_args {
     fd_search_opts opts;
     const char *query; /* NULL: interactive */
+    char joined[8192]; /* the query words joined by spaces */
 } search_args;
 
 static int parse_args(cli_ctx *c, search_args *s)
@@ -60,11 +61,11 @@ static int parse_args(cli_ctx *c, search_args *s)
         }
     }
     /* The rest of the line is the query: no quoting needed. */
-    static char joined[8192];
+    char *joined = s->joined;
     size_t n = 0;
     for (int i = optind; i < c->argc; i++) {
-        int w = snprintf(joined + n, sizeof joined - n, "%s%s", n ? " " : "", c->argv[i]);
-        if (w < 0 || (size_t)w >= sizeof joined - n) {
+        int w = snprintf(joined + n, sizeof s->joined - n, "%s%s", n ? " " : "", c->argv[i]);
+        if (w < 0 || (size_t)w >= sizeof s->joined - n) {
             fprintf(stderr, "frontdesk: query too long\n");
             return EXIT_USAGE;
         }

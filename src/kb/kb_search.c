@@ -124,6 +124,8 @@ static const char *make_snippet(fd_kb *kb, const char *text, fd_lang lang, const
     size_t len = strlen(text);
     fd_terms terms = {0};
     fd_err err;
+    /* Stored text was validated on ingest; if analysis still fails (arena
+     * cap on a huge chunk) the snippet is just not highlighted. */
     if (fd_analyzer_terms(kb->an, fd_str_c(text), lang, a, &terms, &err) != FD_OK)
         terms.n = 0;
     /* Hits: terms of the text that are query terms (their byte spans). */
