@@ -24,6 +24,7 @@ typedef struct key_def {
     double min, max;
     const char *choices; /* T_STR: "a|b|c" or NULL */
     const char *doc;
+    int secret; /* never printed by dump or sample */
 } key_def;
 
 #define OFF(f) offsetof(fd_config, f)
@@ -63,6 +64,47 @@ static const key_def keys[] = {
     {"search.fusion", "FRONTDESK_SEARCH_FUSION", T_STR, OFF(fusion), SZ(fusion), "weighted", 0, 0,
      "weighted|rrf",
      "hybrid fusion: weighted max-normalized scores, or reciprocal rank (equal say)"},
+    {"llm.base_url", "FRONTDESK_LLM_BASE_URL", T_STR, OFF(llm_base_url), SZ(llm_base_url), "", 0, 0,
+     NULL, "OpenAI-compatible API root (e.g. http://127.0.0.1:11434/v1); empty: no LLM"},
+    {"llm.model", "FRONTDESK_LLM_MODEL", T_STR, OFF(llm_model), SZ(llm_model), "", 0, 0, NULL,
+     "model name sent to the LLM server"},
+    {"llm.api_key", "FRONTDESK_LLM_API_KEY", T_STR, OFF(llm_api_key), SZ(llm_api_key), "", 0, 0,
+     NULL, "bearer token (prefer the environment or api_key_file)", 1},
+    {"llm.api_key_file", "FRONTDESK_LLM_API_KEY_FILE", T_STR, OFF(llm_api_key_file),
+     SZ(llm_api_key_file), "", 0, 0, NULL, "file holding the bearer token"},
+    {"llm.connect_timeout_ms", "FRONTDESK_LLM_CONNECT_TIMEOUT_MS", T_INT,
+     OFF(llm_connect_timeout_ms), 0, "2000", 1, 600000, NULL, "TCP/TLS connect deadline"},
+    {"llm.first_token_timeout_ms", "FRONTDESK_LLM_FIRST_TOKEN_TIMEOUT_MS", T_INT,
+     OFF(llm_first_token_ms), 0, "10000", 1, 600000, NULL, "deadline for the first streamed token"},
+    {"llm.total_timeout_ms", "FRONTDESK_LLM_TOTAL_TIMEOUT_MS", T_INT, OFF(llm_total_ms), 0, "30000",
+     1, 3600000, NULL, "deadline for the whole call, retries included"},
+    {"llm.max_retries", "FRONTDESK_LLM_MAX_RETRIES", T_INT, OFF(llm_max_retries), 0, "2", 0, 10,
+     NULL, "retries on connect errors, 429 and 5xx before the first token"},
+    {"llm.backoff_ms", "FRONTDESK_LLM_BACKOFF_MS", T_INT, OFF(llm_backoff_ms), 0, "200", 0, 60000,
+     NULL, "first retry delay (doubles, full jitter; Retry-After wins)"},
+    {"llm.breaker_failures", "FRONTDESK_LLM_BREAKER_FAILURES", T_INT, OFF(llm_breaker_failures), 0,
+     "5", 1, 1000, NULL, "consecutive failed calls that open the circuit"},
+    {"llm.breaker_open_ms", "FRONTDESK_LLM_BREAKER_OPEN_MS", T_INT, OFF(llm_breaker_open_ms), 0,
+     "30000", 1, 3600000, NULL, "how long the circuit stays open before one trial call"},
+    {"llm.max_inflight", "FRONTDESK_LLM_MAX_INFLIGHT", T_INT, OFF(llm_max_inflight), 0, "64", 1,
+     100000, NULL, "calls in flight at once; more are refused (extractive answer instead)"},
+    {"llm.max_tokens", "FRONTDESK_LLM_MAX_TOKENS", T_INT, OFF(llm_max_tokens), 0, "400", 1, 100000,
+     NULL, "completion token cap per answer"},
+    {"llm.temperature", "FRONTDESK_LLM_TEMPERATURE", T_DBL, OFF(llm_temperature), 0, "0.2", 0, 2,
+     NULL, "sampling temperature"},
+    {"llm.prices", "FRONTDESK_LLM_PRICES", T_STR, OFF(llm_prices), SZ(llm_prices),
+     "gpt-4o-mini=0.15/0.60;gpt-4o=2.50/10.00;gpt-4.1-mini=0.40/1.60;gpt-4.1=2.00/8.00", 0, 0, NULL,
+     "USD per million prompt/completion tokens, \"model=in/out;...\" (unknown model: 0)"},
+    {"guard.max_chars", "FRONTDESK_GUARD_MAX_CHARS", T_INT, OFF(guard_max_chars), 0, "2000", 1,
+     1000000, NULL, "longest customer message, in characters"},
+    {"guard.threshold", "FRONTDESK_GUARD_THRESHOLD", T_DBL, OFF(guard_threshold), 0, "0.5", 0, 1,
+     NULL, "attack score at or above which a message is refused"},
+    {"dialog.history_turns", "FRONTDESK_DIALOG_HISTORY_TURNS", T_INT, OFF(dialog_history_turns), 0,
+     "3", 0, 50, NULL, "previous turns fed to retrieval and the LLM prompt"},
+    {"dialog.tz_offset_min", "FRONTDESK_DIALOG_TZ_OFFSET_MIN", T_INT, OFF(dialog_tz_offset_min), 0,
+     "480", -720, 840, NULL, "local time zone (minutes from UTC) for \"tomorrow\", \"Tuesday\""},
+    {"answer.min_support", "FRONTDESK_ANSWER_MIN_SUPPORT", T_DBL, OFF(answer_min_support), 0, "0.5",
+     0, 1, NULL, "share of the question's key terms the best passage must cover to answer"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -331,7 +373,7 @@ void fd_config_write_sample(FILE *out)
             }
             name = dot + 1;
         }
-        char v[600];
+        char v[1100];
         value_str(&def, &keys[i], v, sizeof v);
         fprintf(out, "# %s (%s)\n%s = %s\n", keys[i].doc, keys[i].env, name, v);
     }
@@ -340,8 +382,10 @@ void fd_config_write_sample(FILE *out)
 void fd_config_dump(const fd_config *cfg, FILE *out)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        char v[600];
+        char v[1100];
         value_str(cfg, &keys[i], v, sizeof v);
-        fprintf(out, "%-24s = %s\n", keys[i].name, v);
+        if (keys[i].secret && ((const char *)cfg + keys[i].off)[0])
+            snprintf(v, sizeof v, "\"***\"");
+        fprintf(out, "%-28s = %s\n", keys[i].name, v);
     }
 }

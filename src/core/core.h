@@ -136,6 +136,13 @@ int fd_file_read(const char *path, size_t max, char **out, size_t *len, fd_err *
 /* mkdir -p */
 int fd_mkdirs(const char *path, fd_err *err) FD_MUST_USE;
 
+/* ---- TOML (a subset) ----------------------------------------------------- */
+struct json_t;
+/* Parses TOML text into a new jansson object (json_decref it): tables,
+ * dotted keys, strings, numbers, booleans, arrays. Anything outside the
+ * subset is FD_EFORMAT with the line, never a silent misread. */
+int fd_toml_parse(const char *text, size_t len, struct json_t **out, fd_err *err) FD_MUST_USE;
+
 /* ---- logging ----------------------------------------------------------- */
 
 typedef enum fd_log_level {
@@ -206,6 +213,29 @@ typedef struct fd_config {
     double dense_weight;    /* search.dense_weight: weight of dense in fusion */
     int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
     char fusion[16];        /* search.fusion: weighted|rrf */
+    /* llm.*: an OpenAI-compatible chat server; no base_url = no LLM */
+    char llm_base_url[512];     /* llm.base_url, e.g. http://127.0.0.1:11434/v1 */
+    char llm_model[128];        /* llm.model */
+    char llm_api_key[512];      /* llm.api_key (secret: env or file only) */
+    char llm_api_key_file[512]; /* llm.api_key_file */
+    int llm_connect_timeout_ms; /* llm.connect_timeout_ms */
+    int llm_first_token_ms;     /* llm.first_token_timeout_ms */
+    int llm_total_ms;           /* llm.total_timeout_ms */
+    int llm_max_retries;        /* llm.max_retries */
+    int llm_backoff_ms;         /* llm.backoff_ms: first retry delay (jittered, doubling) */
+    int llm_breaker_failures;   /* llm.breaker_failures: consecutive failures that open it */
+    int llm_breaker_open_ms;    /* llm.breaker_open_ms: open time before a trial call */
+    int llm_max_inflight;       /* llm.max_inflight */
+    int llm_max_tokens;         /* llm.max_tokens */
+    double llm_temperature;     /* llm.temperature */
+    char llm_prices[1024];      /* llm.prices: "model=in/out;..." USD per 1M tokens */
+    /* guard.* */
+    int guard_max_chars;        /* guard.max_chars */
+    double guard_threshold;     /* guard.threshold: attack score that flags */
+    /* dialog.* */
+    int dialog_history_turns;   /* dialog.history_turns: turns fed to retrieval and the LLM */
+    int dialog_tz_offset_min;   /* dialog.tz_offset_min: local time zone for dates */
+    double answer_min_support;  /* answer.min_support: retrieval evidence to answer */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

@@ -63,6 +63,31 @@ int fd_kb_reindex(fd_kb *kb, fd_err *err)
     return kb_index_build(kb, err);
 }
 
+int fd_kb_asset(fd_kb *kb, const char *name, fd_arena *a, const char **content, size_t *len,
+                char hash[65], fd_err *err)
+{
+    fd_asset_row row;
+    int rc = fd_store_asset_get(kb->store, name, a, &row, err);
+    if (rc)
+        return rc;
+    *content = row.content;
+    if (len)
+        *len = row.len;
+    if (hash)
+        snprintf(hash, 65, "%s", row.hash);
+    return FD_OK;
+}
+
+struct fd_store *fd_kb_store(fd_kb *kb)
+{
+    return kb->store;
+}
+
+int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err)
+{
+    return fd_store_kb_version(kb->store, version, err);
+}
+
 int fd_kb_stats_get(fd_kb *kb, fd_kb_stats *out, fd_err *err)
 {
     memset(out, 0, sizeof *out);

@@ -31,6 +31,8 @@ typedef struct fd_kb_ingest_report {
     size_t removed;   /* rows gone from a re-ingested CSV/JSONL */
     size_t chunks;    /* chunks written */
     size_t skipped;   /* files or rows skipped (each reported to on_skip) */
+    size_t assets;    /* tone.md, escalation.toml|json, intents.tsv stored */
+    size_t assets_changed;
     int64_t kb_version;
     double seconds;
 } fd_kb_ingest_report;
@@ -54,6 +56,20 @@ int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_k
 /* Deletes a document by key (or every document of a source file) and
  * rebuilds the index. FD_ENOTFOUND when nothing matched. */
 int fd_kb_remove(fd_kb *kb, const char *key, size_t *n_removed, fd_err *err) FD_MUST_USE;
+
+/* A knowledge-base asset stored by ingest ("tone.md", "escalation.toml",
+ * "escalation.json", "intents.tsv"): content copied into a, NUL-terminated;
+ * hash (may be NULL) receives its SHA-256 hex. FD_ENOTFOUND if never
+ * ingested. */
+int fd_kb_asset(fd_kb *kb, const char *name, fd_arena *a, const char **content, size_t *len,
+                char hash[65], fd_err *err) FD_MUST_USE;
+
+/* The kb's store connection, borrowed (same thread rules as the kb): the
+ * conversation engine keeps sessions and handoffs beside the documents. */
+struct fd_store *fd_kb_store(fd_kb *kb);
+
+/* Current knowledge-base version (bumped by every change). */
+int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err) FD_MUST_USE;
 
 /* Rebuilds the index snapshot from the store. */
 int fd_kb_reindex(fd_kb *kb, fd_err *err) FD_MUST_USE;

@@ -17,6 +17,12 @@
 static const char *const special_names[] = {"README.md",       "tone.md",     "escalation.toml",
                                             "escalation.json", "intents.tsv", "cases.jsonl"};
 
+/* The special files kept in the store as assets (README and the case file
+ * are for people and evaluation only). */
+static const char *const asset_names[] = {"tone.md", "escalation.toml", "escalation.json",
+                                          "intents.tsv"};
+#define MAX_ASSET_BYTES ((size_t)8 << 20)
+
 #define MAX_FILE_BYTES ((size_t)512 << 20)
 
 typedef struct file_list {
@@ -34,6 +40,7 @@ typedef struct ingest_run {
     fd_arena *work; /* per document: chunks, rows */
     const fd_doc **docs;
     size_t n_docs, cap_docs;
+    char *assets[sizeof asset_names / sizeof asset_names[0]]; /* paths found */
 } ingest_run;
 
 static void skip(ingest_run *r, const char *path, const fd_err *why)
@@ -49,6 +56,14 @@ static int is_special(const char *name)
         if (strcmp(name, special_names[i]) == 0)
             return 1;
     return 0;
+}
+
+static int asset_index(const char *name)
+{
+    for (size_t i = 0; i < sizeof asset_names / sizeof asset_names[0]; i++)
+        if (strcmp(name, asset_names[i]) == 0)
+            return (int)i;
+    return -1;
 }
 
 static int list_add(file_list *l, const char *path, fd_err *err)
@@ -110,6 +125,13 @@ static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
             continue;
         if (S_ISDIR(st.st_mode)) {
             rc = walk(r, path, out, depth + 1);
+        } else if (S_ISREG(st.st_mode) && asset_index(names.v[i]) >= 0) {
+            /* The last folder given wins when several hold the same asset. */
+            int ai = asset_index(names.v[i]);
+            fd_free(r->assets[ai]);
+            r->assets[ai] = fd_strdup(path);
+            if (!r->assets[ai])
+                rc = fd_err_set(r->err, FD_ENOMEM, "out of memory");
         } else if (S_ISREG(st.st_mode) && !is_special(names.v[i])) {
             if (fd_ingest_format(path) != FD_FMT_UNKNOWN) {
                 rc = list_add(out, path, r->err);
@@ -323,6 +345,36 @@ static int expand(ingest_run *r, const char *const *paths, size_t n, file_list *
     return rc;
 }
 
+/* Stores the assets found; a bad one is skipped like a bad document. */
+static int store_assets(ingest_run *r)
+{
+    for (size_t i = 0; i < sizeof asset_names / sizeof asset_names[0]; i++) {
+        const char *path = r->assets[i];
+        if (!path)
+            continue;
+        char *text = NULL;
+        size_t len = 0;
+        fd_err why;
+        int rc = fd_file_read(path, MAX_ASSET_BYTES, &text, &len, &why);
+        if (!rc && !fd_utf8_valid(text, len, NULL))
+            rc = fd_err_set(&why, FD_EUTF8, "not valid UTF-8");
+        if (rc) {
+            fd_free(text);
+            skip(r, path, &why);
+            continue;
+        }
+        int changed = 0;
+        rc = fd_store_asset_put(r->kb->store, asset_names[i], text, len, path, r->next_version,
+                                &changed, r->err);
+        fd_free(text);
+        if (rc)
+            return rc;
+        r->rep->assets++;
+        r->rep->assets_changed += (size_t)changed;
+    }
+    return FD_OK;
+}
+
 static int run_files(ingest_run *r, file_list *files)
 {
     fd_kb *kb = r->kb;
@@ -337,12 +389,16 @@ static int run_files(ingest_run *r, file_list *files)
         if (r->opts && r->opts->on_progress)
             r->opts->on_progress(r->opts->ctx, i + 1, files->n, files->v[i]);
     }
+    if (!rc)
+        rc = store_assets(r);
     fd_kb_ingest_report *rep = r->rep;
-    int changed = rep->added || rep->changed || rep->removed;
+    int docs_changed = rep->added || rep->changed || rep->removed;
+    int changed = docs_changed || rep->assets_changed;
     if (!rc && changed) {
         char note[200];
-        snprintf(note, sizeof note, "ingest: %zu added, %zu changed, %zu removed", rep->added,
-                 rep->changed, rep->removed);
+        snprintf(note, sizeof note,
+                 "ingest: %zu added, %zu changed, %zu removed, %zu assets changed", rep->added,
+                 rep->changed, rep->removed, rep->assets_changed);
         rc = fd_store_kb_bump(kb->store, note, &rep->kb_version, r->err);
     }
     if (!rc)
@@ -355,7 +411,9 @@ static int run_files(ingest_run *r, file_list *files)
         rep->kb_version = version;
         return FD_OK;
     }
-    return kb_index_build(kb, r->err);
+    /* An asset-only change bumps the version (answers may change) but the
+     * index has nothing new to say. */
+    return docs_changed ? kb_index_build(kb, r->err) : FD_OK;
 }
 
 int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_kb_ingest_opts *opts,
@@ -382,6 +440,8 @@ int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_k
     if (!rc)
         rc = run_files(&r, &files);
     list_free(&files);
+    for (size_t i = 0; i < sizeof asset_names / sizeof asset_names[0]; i++)
+        fd_free(r.assets[i]);
     fd_free(r.docs);
     fd_arena_free(r.a);
     fd_arena_free(r.work);

@@ -5,17 +5,8 @@
 
 #include <string.h>
 
-static const char *col_str(sqlite3_stmt *s, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(s, i);
-    return t ? t : "";
-}
-
-static void bind_str(sqlite3_stmt *s, int i, const char *p)
-{
-    /* STATIC: the caller's strings outlive the statement's execution. */
-    sqlite3_bind_text(s, i, p ? p : "", -1, SQLITE_STATIC);
-}
+#define col_str store_col_str
+#define bind_str store_bind_str
 
 static void doc_from_row(sqlite3_stmt *s, fd_doc_row *d)
 {
@@ -44,8 +35,7 @@ static void chunk_from_row(sqlite3_stmt *s, fd_chunk_row *c)
     c->text = col_str(s, 8);
 }
 
-/* Copies *p into the arena in place; 0 or the arena's failure code. */
-static int arena_copy(fd_arena *a, const char **p, fd_err *err)
+int store_arena_copy(fd_arena *a, const char **p, fd_err *err)
 {
     char *c = fd_arena_strndup(a, *p, strlen(*p));
     if (!c) {
@@ -72,7 +62,7 @@ int fd_store_doc_get(fd_store *st, const char *key, fd_arena *a, fd_doc_row *out
         const char **strs[] = {&out->key, &out->title, &out->source,
                                &out->tag, &out->lang,  &out->hash};
         for (size_t i = 0; !code && i < sizeof strs / sizeof strs[0]; i++)
-            code = arena_copy(a, strs[i], err);
+            code = store_arena_copy(a, strs[i], err);
     } else if (rc == SQLITE_DONE) {
         code = fd_err_set(err, FD_ENOTFOUND, "no document %s", key);
     } else {
@@ -96,7 +86,7 @@ int fd_store_chunk_get(fd_store *st, int64_t chunk_id, fd_arena *a, fd_chunk_row
         const char **strs[] = {&out->doc_key, &out->title, &out->section,
                                &out->tag,     &out->lang,  &out->text};
         for (size_t i = 0; !code && i < sizeof strs / sizeof strs[0]; i++)
-            code = arena_copy(a, strs[i], err);
+            code = store_arena_copy(a, strs[i], err);
     } else if (rc == SQLITE_DONE) {
         code = fd_err_set(err, FD_ENOTFOUND, "no chunk %lld", (long long)chunk_id);
     } else {

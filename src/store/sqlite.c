@@ -37,6 +37,36 @@ static const char *const stmt_sql[STMT__N] = {
     [STMT_CHUNK_GET] = CHUNK_SELECT "WHERE c.id = ?1",
     [STMT_COUNTS] = "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)",
     [STMT_KB_VERSION] = "SELECT coalesce(max(version), 0) FROM kb_versions",
+    [STMT_ASSET_GET] = "SELECT name, content, hash, source, kb_version FROM kb_assets WHERE name = ?1",
+    [STMT_ASSET_PUT] = "INSERT INTO kb_assets (name, content, hash, source, kb_version, updated_at) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO UPDATE SET "
+                       "content = excluded.content, hash = excluded.hash, source = excluded.source, "
+                       "kb_version = excluded.kb_version, updated_at = excluded.updated_at",
+    [STMT_SESSION_GET] = "SELECT id, user, lang, slots, state, n_turns, unresolved, created_at, "
+                         "updated_at FROM sessions WHERE id = ?1",
+    [STMT_SESSION_PUT] = "INSERT INTO sessions (id, user, lang, slots, state, n_turns, unresolved, "
+                         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                         "ON CONFLICT(id) DO UPDATE SET user = excluded.user, lang = excluded.lang, "
+                         "slots = excluded.slots, state = excluded.state, n_turns = excluded.n_turns, "
+                         "unresolved = excluded.unresolved, updated_at = excluded.updated_at",
+    [STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
+    [STMT_TURN_ADD] = "INSERT INTO turns (session_id, seq, role, text, intent, route, meta, created_at) "
+                      "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM turns "
+                      "WHERE session_id = ?1 RETURNING seq",
+    [STMT_TURNS_EACH] = "SELECT seq, role, text, intent, route, meta, created_at FROM turns "
+                        "WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
+    [STMT_HANDOFF_ADD] = "INSERT INTO handoffs (session_id, tier, reason, summary, status, operator, "
+                         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'open', '', ?5, ?5)",
+    [STMT_HANDOFF_GET] = "SELECT id, session_id, tier, reason, summary, status, operator, created_at, "
+                         "updated_at FROM handoffs WHERE id = ?1",
+    [STMT_HANDOFFS_EACH] = "SELECT id, session_id, tier, reason, summary, status, operator, "
+                           "created_at, updated_at FROM handoffs WHERE ?1 = '' OR status = ?1 "
+                           "ORDER BY id DESC",
+    [STMT_HANDOFF_STATUS] = "UPDATE handoffs SET status = ?2, operator = coalesce(?3, operator), "
+                            "updated_at = ?4 WHERE id = ?1 AND (?5 IS NULL OR status = ?5)",
+    [STMT_EVENT_ADD] = "INSERT INTO analytics_events (at, kind, session_id, turn_seq, data) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [STMT_EVENTS_EACH] = "SELECT kind, session_id, turn_seq, data FROM analytics_events ORDER BY id",
     [STMT_KB_BUMP] = "INSERT INTO kb_versions (version, created_at, note) "
                      "SELECT coalesce(max(version), 0) + 1, ?1, ?2 FROM kb_versions "
                      "RETURNING version",

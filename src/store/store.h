@@ -95,4 +95,103 @@ int fd_store_kb_version(fd_store *st, int64_t *version, fd_err *err) FD_MUST_USE
  * inside the transaction that made the change. */
 int fd_store_kb_bump(fd_store *st, const char *note, int64_t *version, fd_err *err) FD_MUST_USE;
 
+/* ---- knowledge-base assets ---------------------------------------------- */
+/* Files of a knowledge-base folder that are configuration for the
+ * conversation engine rather than documents: tone.md, escalation.toml,
+ * intents.tsv. Stored whole, by name, so a server needs only the store. */
+typedef struct fd_asset_row {
+    const char *name;    /* "tone.md", "escalation.toml", "intents.tsv" */
+    const char *content; /* NUL-terminated copy (files are text) */
+    size_t len;
+    const char *hash;    /* SHA-256 hex of content */
+    const char *source;  /* path it came from */
+    int64_t kb_version;
+} fd_asset_row;
+
+/* Inserts or replaces by name; *changed (may be NULL) is 1 when the hash
+ * differs from what was stored. Inside a transaction. */
+int fd_store_asset_put(fd_store *st, const char *name, const char *content, size_t len,
+                       const char *source, int64_t kb_version, int *changed,
+                       fd_err *err) FD_MUST_USE;
+/* FD_ENOTFOUND when absent; strings copied into a. */
+int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row *out,
+                       fd_err *err) FD_MUST_USE;
+
+/* ---- sessions and turns -------------------------------------------------- */
+typedef struct fd_session_row {
+    const char *id;
+    const char *user;   /* caller-supplied user id, "" if none */
+    const char *lang;   /* last language used, "" if unknown */
+    const char *slots;  /* JSON object of remembered slots */
+    const char *state;  /* "bot", "waiting" (handoff open), "human" (claimed) */
+    int64_t n_turns;    /* turns so far (user and assistant) */
+    int unresolved;     /* consecutive unresolved user turns */
+    double created_at, updated_at;
+} fd_session_row;
+
+/* FD_ENOTFOUND when absent; strings copied into a. */
+int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_row *out,
+                         fd_err *err) FD_MUST_USE;
+/* Inserts or updates every field but created_at (0 = now on insert). */
+int fd_store_session_put(fd_store *st, const fd_session_row *s, fd_err *err) FD_MUST_USE;
+/* Deletes the session with its turns; FD_ENOTFOUND if none. */
+int fd_store_session_delete(fd_store *st, const char *id, fd_err *err) FD_MUST_USE;
+
+typedef struct fd_turn_row {
+    int64_t seq;        /* 1-based position in the session */
+    const char *role;   /* "user", "assistant", "operator" */
+    const char *text;
+    const char *intent; /* "" if none */
+    const char *route;  /* "" if none */
+    const char *meta;   /* JSON object (citations, escalation...) */
+    double created_at;
+} fd_turn_row;
+
+/* Appends with seq = the session's last seq + 1 (returned in *seq; may be
+ * NULL). The session must exist. */
+int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
+                      fd_err *err) FD_MUST_USE;
+/* Turns with seq > after_seq in order; cb returns non-zero to stop. */
+int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
+                        int (*cb)(void *ctx, const fd_turn_row *t), void *ctx,
+                        fd_err *err) FD_MUST_USE;
+
+/* ---- handoffs to people -------------------------------------------------- */
+typedef struct fd_handoff_row {
+    int64_t id;
+    const char *ticket;     /* "HD-000042" */
+    const char *session_id;
+    const char *tier;       /* "agent", "supervisor" */
+    const char *reason;     /* the rule that fired */
+    const char *summary;    /* conversation summary for the person */
+    const char *status;     /* "open", "claimed", "resolved" */
+    const char *operator_;  /* who claimed it, "" if nobody */
+    double created_at, updated_at;
+} fd_handoff_row;
+
+/* Creates an open handoff; fills *id and writes the ticket ("HD-%06lld")
+ * into ticket (>= 16 bytes). */
+int fd_store_handoff_add(fd_store *st, const fd_handoff_row *h, int64_t *id, char *ticket,
+                         size_t ticket_size, fd_err *err) FD_MUST_USE;
+int fd_store_handoff_get(fd_store *st, int64_t id, fd_arena *a, fd_handoff_row *out,
+                         fd_err *err) FD_MUST_USE;
+/* Handoffs with this status ("" or NULL: all), newest first. */
+int fd_store_handoffs_each(fd_store *st, const char *status,
+                           int (*cb)(void *ctx, const fd_handoff_row *h), void *ctx,
+                           fd_err *err) FD_MUST_USE;
+/* Moves a handoff to status (operator may be NULL); FD_ENOTFOUND if none,
+ * FD_ECONFLICT if its status is not from_status (NULL: any). */
+int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_status,
+                                const char *status, const char *operator_, fd_err *err) FD_MUST_USE;
+
+/* ---- analytics ----------------------------------------------------------- */
+/* One event per turn: data is a JSON object (intent, route, stage
+ * latencies, validation, escalation, tokens, cost). */
+int fd_store_event_add(fd_store *st, const char *session_id, int64_t turn_seq, const char *kind,
+                       const char *data, fd_err *err) FD_MUST_USE;
+/* Events in id order; cb gets (kind, session, data JSON); non-zero stops. */
+int fd_store_events_each(fd_store *st, int (*cb)(void *ctx, const char *kind, const char *session_id,
+                                                 int64_t turn_seq, const char *data),
+                         void *ctx, fd_err *err) FD_MUST_USE;
+
 #endif

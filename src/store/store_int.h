@@ -26,6 +26,19 @@ typedef enum stmt_id {
     STMT_COUNTS,
     STMT_KB_VERSION,
     STMT_KB_BUMP,
+    STMT_ASSET_GET,
+    STMT_ASSET_PUT,
+    STMT_SESSION_GET,
+    STMT_SESSION_PUT,
+    STMT_SESSION_DELETE,
+    STMT_TURN_ADD,
+    STMT_TURNS_EACH,
+    STMT_HANDOFF_ADD,
+    STMT_HANDOFF_GET,
+    STMT_HANDOFFS_EACH,
+    STMT_HANDOFF_STATUS,
+    STMT_EVENT_ADD,
+    STMT_EVENTS_EACH,
     STMT__N
 } stmt_id;
 
@@ -49,5 +62,21 @@ int store_fail(fd_store *st, int rc, fd_err *err, const char *what);
  * whether store_release must finalize it. */
 int store_acquire(fd_store *st, stmt_id id, sqlite3_stmt **out, int *owned, fd_err *err);
 void store_release(sqlite3_stmt *s, int owned);
+
+/* Column text, "" for NULL. */
+static inline const char *store_col_str(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    return t ? t : "";
+}
+
+/* STATIC: the caller's strings outlive the statement's execution. */
+static inline void store_bind_str(sqlite3_stmt *s, int i, const char *p)
+{
+    sqlite3_bind_text(s, i, p ? p : "", -1, SQLITE_STATIC);
+}
+
+/* Copies *p into the arena in place; 0 or the arena's failure code. */
+int store_arena_copy(fd_arena *a, const char **p, fd_err *err);
 
 #endif

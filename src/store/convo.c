@@ -1,0 +1,408 @@
+/* convo.c: what the conversation engine keeps in the store: knowledge-base
+ * assets (tone, escalation rules, intent examples), sessions and their
+ * turns, handoffs to people, and analytics events. Same conventions as
+ * docs.c: prepared statements from sqlite.c, rows borrowed for callbacks,
+ * copied into the caller's arena by the _get functions. */
+#include "store_int.h"
+
+#include <string.h>
+
+static int copy_all(fd_arena *a, const char **const *strs, size_t n, fd_err *err)
+{
+    int code = FD_OK;
+    for (size_t i = 0; !code && i < n; i++)
+        code = store_arena_copy(a, strs[i], err);
+    return code;
+}
+
+/* ---- assets -------------------------------------------------------------- */
+
+int fd_store_asset_put(fd_store *st, const char *name, const char *content, size_t len,
+                       const char *source, int64_t kb_version, int *changed, fd_err *err)
+{
+    if (sqlite3_get_autocommit(st->db))
+        return fd_err_set(err, FD_EINVAL, "store: asset_put outside a transaction");
+    char hash[65];
+    fd_sha256_hex(content, len, hash);
+    if (changed) {
+        fd_arena *a = fd_arena_new(0);
+        if (!a)
+            return fd_err_set(err, FD_ENOMEM, "store: no memory");
+        fd_asset_row old;
+        fd_err e2;
+        int rc = fd_store_asset_get(st, name, a, &old, &e2);
+        *changed = rc != FD_OK || strcmp(old.hash, hash) != 0;
+        fd_arena_free(a);
+        if (rc && rc != FD_ENOTFOUND) {
+            *err = e2;
+            return rc;
+        }
+    }
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_ASSET_PUT, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, name);
+    sqlite3_bind_blob64(s, 2, content, len, SQLITE_STATIC);
+    store_bind_str(s, 3, hash);
+    store_bind_str(s, 4, source);
+    sqlite3_bind_int64(s, 5, kb_version);
+    sqlite3_bind_double(s, 6, fd_time_wall());
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "writing asset");
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row *out, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_ASSET_GET, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->name = store_col_str(s, 0);
+        const void *blob = sqlite3_column_blob(s, 1);
+        out->len = (size_t)sqlite3_column_bytes(s, 1);
+        char *c = fd_arena_alloc(a, out->len + 1);
+        if (!c) {
+            code = fd_err_set(err, fd_arena_full(a) ? FD_ETOOBIG : FD_ENOMEM,
+                              "store: arena full reading asset %s", name);
+        } else {
+            if (out->len)
+                memcpy(c, blob, out->len);
+            c[out->len] = '\0';
+            out->content = c;
+            out->hash = store_col_str(s, 2);
+            out->source = store_col_str(s, 3);
+            out->kb_version = sqlite3_column_int64(s, 4);
+            const char **const strs[] = {&out->name, &out->hash, &out->source};
+            code = copy_all(a, strs, 3, err);
+        }
+    } else if (rc == SQLITE_DONE) {
+        code = fd_err_set(err, FD_ENOTFOUND, "no asset %s", name);
+    } else {
+        code = store_fail(st, rc, err, "reading asset");
+    }
+    store_release(s, owned);
+    return code;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_row *out,
+                         fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_SESSION_GET, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->id = store_col_str(s, 0);
+        out->user = store_col_str(s, 1);
+        out->lang = store_col_str(s, 2);
+        out->slots = store_col_str(s, 3);
+        out->state = store_col_str(s, 4);
+        out->n_turns = sqlite3_column_int64(s, 5);
+        out->unresolved = sqlite3_column_int(s, 6);
+        out->created_at = sqlite3_column_double(s, 7);
+        out->updated_at = sqlite3_column_double(s, 8);
+        const char **const strs[] = {&out->id, &out->user, &out->lang, &out->slots, &out->state};
+        code = copy_all(a, strs, 5, err);
+    } else if (rc == SQLITE_DONE) {
+        code = fd_err_set(err, FD_ENOTFOUND, "no session %s", id);
+    } else {
+        code = store_fail(st, rc, err, "reading session");
+    }
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
+{
+    if (!r->id || !r->id[0])
+        return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_SESSION_PUT, &s, &owned, err);
+    if (code)
+        return code;
+    double now = fd_time_wall();
+    store_bind_str(s, 1, r->id);
+    store_bind_str(s, 2, r->user);
+    store_bind_str(s, 3, r->lang);
+    store_bind_str(s, 4, r->slots && r->slots[0] ? r->slots : "{}");
+    store_bind_str(s, 5, r->state && r->state[0] ? r->state : "bot");
+    sqlite3_bind_int64(s, 6, r->n_turns);
+    sqlite3_bind_int(s, 7, r->unresolved);
+    sqlite3_bind_double(s, 8, r->created_at > 0 ? r->created_at : now);
+    sqlite3_bind_double(s, 9, now);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "writing session");
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_SESSION_DELETE, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "deleting session");
+    else if (sqlite3_changes(st->db) == 0)
+        code = fd_err_set(err, FD_ENOTFOUND, "no session %s", id);
+    store_release(s, owned);
+    return code;
+}
+
+/* ---- turns --------------------------------------------------------------- */
+
+int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
+                      fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_TURN_ADD, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, session_id);
+    store_bind_str(s, 2, t->role);
+    store_bind_str(s, 3, t->text);
+    store_bind_str(s, 4, t->intent);
+    store_bind_str(s, 5, t->route);
+    store_bind_str(s, 6, t->meta && t->meta[0] ? t->meta : "{}");
+    sqlite3_bind_double(s, 7, t->created_at > 0 ? t->created_at : fd_time_wall());
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        if (seq)
+            *seq = sqlite3_column_int64(s, 0);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "adding turn");
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
+                        int (*cb)(void *ctx, const fd_turn_row *t), void *ctx, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_TURNS_EACH, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, session_id);
+    sqlite3_bind_int64(s, 2, after_seq);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fd_turn_row t = {
+            .seq = sqlite3_column_int64(s, 0),
+            .role = store_col_str(s, 1),
+            .text = store_col_str(s, 2),
+            .intent = store_col_str(s, 3),
+            .route = store_col_str(s, 4),
+            .meta = store_col_str(s, 5),
+            .created_at = sqlite3_column_double(s, 6),
+        };
+        int stop = cb(ctx, &t);
+        if (stop) {
+            store_release(s, owned);
+            return stop;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "reading turns");
+    store_release(s, owned);
+    return code;
+}
+
+/* ---- handoffs ------------------------------------------------------------ */
+
+static void handoff_from_row(sqlite3_stmt *s, fd_handoff_row *h, char *ticket, size_t ticket_size)
+{
+    h->id = sqlite3_column_int64(s, 0);
+    h->session_id = store_col_str(s, 1);
+    h->tier = store_col_str(s, 2);
+    h->reason = store_col_str(s, 3);
+    h->summary = store_col_str(s, 4);
+    h->status = store_col_str(s, 5);
+    h->operator_ = store_col_str(s, 6);
+    h->created_at = sqlite3_column_double(s, 7);
+    h->updated_at = sqlite3_column_double(s, 8);
+    snprintf(ticket, ticket_size, "HD-%06lld", (long long)h->id);
+    h->ticket = ticket;
+}
+
+int fd_store_handoff_add(fd_store *st, const fd_handoff_row *h, int64_t *id, char *ticket,
+                         size_t ticket_size, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_HANDOFF_ADD, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, h->session_id);
+    store_bind_str(s, 2, h->tier);
+    store_bind_str(s, 3, h->reason);
+    store_bind_str(s, 4, h->summary);
+    sqlite3_bind_double(s, 5, fd_time_wall());
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) {
+        code = store_fail(st, rc, err, "creating handoff");
+    } else {
+        int64_t nid = sqlite3_last_insert_rowid(st->db);
+        if (id)
+            *id = nid;
+        if (ticket)
+            snprintf(ticket, ticket_size, "HD-%06lld", (long long)nid);
+    }
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_handoff_get(fd_store *st, int64_t id, fd_arena *a, fd_handoff_row *out, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_HANDOFF_GET, &s, &owned, err);
+    if (code)
+        return code;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        char ticket[32];
+        handoff_from_row(s, out, ticket, sizeof ticket);
+        const char **const strs[] = {&out->session_id, &out->tier,      &out->reason, &out->summary,
+                                     &out->status,     &out->operator_, &out->ticket};
+        code = copy_all(a, strs, 7, err);
+    } else if (rc == SQLITE_DONE) {
+        code = fd_err_set(err, FD_ENOTFOUND, "no handoff %lld", (long long)id);
+    } else {
+        code = store_fail(st, rc, err, "reading handoff");
+    }
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_handoffs_each(fd_store *st, const char *status,
+                           int (*cb)(void *ctx, const fd_handoff_row *h), void *ctx, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_HANDOFFS_EACH, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, status ? status : "");
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fd_handoff_row h;
+        char ticket[32];
+        handoff_from_row(s, &h, ticket, sizeof ticket);
+        int stop = cb(ctx, &h);
+        if (stop) {
+            store_release(s, owned);
+            return stop;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "listing handoffs");
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_status,
+                                const char *status, const char *operator_, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_HANDOFF_STATUS, &s, &owned, err);
+    if (code)
+        return code;
+    sqlite3_bind_int64(s, 1, id);
+    store_bind_str(s, 2, status);
+    if (operator_)
+        store_bind_str(s, 3, operator_);
+    sqlite3_bind_double(s, 4, fd_time_wall());
+    if (from_status)
+        store_bind_str(s, 5, from_status);
+    int rc = sqlite3_step(s);
+    int changed = sqlite3_changes(st->db);
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "updating handoff");
+    store_release(s, owned);
+    if (code || changed)
+        return code;
+    /* Nothing changed: tell a missing handoff from one in another state. */
+    fd_arena *a = fd_arena_new(0);
+    if (!a)
+        return fd_err_set(err, FD_ENOMEM, "store: no memory");
+    fd_handoff_row h;
+    code = fd_store_handoff_get(st, id, a, &h, err);
+    if (!code)
+        code = fd_err_set(err, FD_ECONFLICT, "handoff %lld is %s, not %s", (long long)id, h.status,
+                          from_status ? from_status : "?");
+    fd_arena_free(a);
+    return code;
+}
+
+/* ---- analytics ----------------------------------------------------------- */
+
+int fd_store_event_add(fd_store *st, const char *session_id, int64_t turn_seq, const char *kind,
+                       const char *data, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_EVENT_ADD, &s, &owned, err);
+    if (code)
+        return code;
+    sqlite3_bind_double(s, 1, fd_time_wall());
+    store_bind_str(s, 2, kind);
+    store_bind_str(s, 3, session_id);
+    sqlite3_bind_int64(s, 4, turn_seq);
+    store_bind_str(s, 5, data && data[0] ? data : "{}");
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "adding event");
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_events_each(fd_store *st,
+                         int (*cb)(void *ctx, const char *kind, const char *session_id,
+                                   int64_t turn_seq, const char *data),
+                         void *ctx, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_EVENTS_EACH, &s, &owned, err);
+    if (code)
+        return code;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int stop = cb(ctx, store_col_str(s, 0), store_col_str(s, 1), sqlite3_column_int64(s, 2),
+                      store_col_str(s, 3));
+        if (stop) {
+            store_release(s, owned);
+            return stop;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "reading events");
+    store_release(s, owned);
+    return code;
+}

@@ -1,0 +1,188 @@
+/* test_convo.c: assets, sessions, turns, handoffs and analytics events. */
+#include "store_test.h"
+
+#include <stdlib.h>
+
+typedef struct fixture {
+    char *dir;
+    fd_store *st;
+    fd_arena *a;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = fd_test_tmpdir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    fd_err err;
+    assert_int_equal(fd_store_open(path, &f->st, &err), FD_OK);
+    f->a = fd_arena_new(0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_store_close(f->st);
+    fd_arena_free(f->a);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_assets(void **state)
+{
+    fixture *f = *state;
+    fd_err err;
+    int changed = -1;
+    assert_int_equal(fd_store_asset_put(f->st, "tone.md", "x", 1, "a/tone.md", 1, &changed, &err),
+                     FD_EINVAL); /* outside a transaction */
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(
+        fd_store_asset_put(f->st, "tone.md", "be kind", 7, "a/tone.md", 1, &changed, &err), FD_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(
+        fd_store_asset_put(f->st, "tone.md", "be kind", 7, "a/tone.md", 2, &changed, &err), FD_OK);
+    assert_int_equal(changed, 0);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    fd_asset_row r;
+    assert_int_equal(fd_store_asset_get(f->st, "tone.md", f->a, &r, &err), FD_OK);
+    assert_string_equal(r.content, "be kind");
+    assert_int_equal(r.len, 7);
+    assert_int_equal(strlen(r.hash), 64);
+    assert_int_equal(fd_store_asset_get(f->st, "nope", f->a, &r, &err), FD_ENOTFOUND);
+}
+
+typedef struct seen {
+    int n;
+    int64_t last_seq;
+    char text[4][64];
+} seen;
+
+static int on_turn(void *ctx, const fd_turn_row *t)
+{
+    seen *s = ctx;
+    if (s->n < 4)
+        snprintf(s->text[s->n], sizeof s->text[0], "%s:%s", t->role, t->text);
+    s->n++;
+    s->last_seq = t->seq;
+    return 0;
+}
+
+static void test_sessions_and_turns(void **state)
+{
+    fixture *f = *state;
+    fd_err err;
+    fd_session_row s = {
+        .id = "s1", .user = "u", .lang = "en", .slots = "{\"outlet\":\"Tampines\"}"};
+    assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
+    fd_turn_row t = {.role = "user", .text = "hi <b>", .intent = "greeting"};
+    int64_t seq = 0;
+    assert_int_equal(fd_store_turn_add(f->st, "s1", &t, &seq, &err), FD_OK);
+    assert_int_equal(seq, 1);
+    t.role = "assistant";
+    t.text = "hello";
+    assert_int_equal(fd_store_turn_add(f->st, "s1", &t, &seq, &err), FD_OK);
+    assert_int_equal(seq, 2);
+    /* A turn for a session that does not exist violates the foreign key. */
+    assert_int_equal(fd_store_turn_add(f->st, "ghost", &t, &seq, &err), FD_ECONFLICT);
+    seen sn = {0};
+    assert_int_equal(fd_store_turns_each(f->st, "s1", 0, on_turn, &sn, &err), FD_OK);
+    assert_int_equal(sn.n, 2);
+    assert_string_equal(sn.text[0], "user:hi <b>");
+    memset(&sn, 0, sizeof sn);
+    assert_int_equal(fd_store_turns_each(f->st, "s1", 1, on_turn, &sn, &err), FD_OK);
+    assert_int_equal(sn.n, 1);
+    assert_int_equal(sn.last_seq, 2);
+    s.n_turns = 2;
+    s.state = "waiting";
+    s.unresolved = 1;
+    assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
+    fd_session_row got;
+    assert_int_equal(fd_store_session_get(f->st, "s1", f->a, &got, &err), FD_OK);
+    assert_string_equal(got.state, "waiting");
+    assert_string_equal(got.slots, "{\"outlet\":\"Tampines\"}");
+    assert_int_equal(got.n_turns, 2);
+    assert_int_equal(got.unresolved, 1);
+    assert_true(got.created_at > 0 && got.updated_at >= got.created_at);
+    assert_int_equal(fd_store_session_delete(f->st, "s1", &err), FD_OK);
+    assert_int_equal(fd_store_session_get(f->st, "s1", f->a, &got, &err), FD_ENOTFOUND);
+    assert_int_equal(fd_store_session_delete(f->st, "s1", &err), FD_ENOTFOUND);
+    memset(&sn, 0, sizeof sn);
+    assert_int_equal(fd_store_turns_each(f->st, "s1", 0, on_turn, &sn, &err), FD_OK);
+    assert_int_equal(sn.n, 0); /* turns went with their session */
+    s.id = "";
+    assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_EINVAL);
+}
+
+static int count_open(void *ctx, const fd_handoff_row *h)
+{
+    (*(int *)ctx)++;
+    assert_string_equal(h->status, "open");
+    assert_true(strncmp(h->ticket, "HD-", 3) == 0);
+    return 0;
+}
+
+static void test_handoffs(void **state)
+{
+    fixture *f = *state;
+    fd_err err;
+    fd_handoff_row h = {.session_id = "s9", .tier = "agent", .reason = "asked", .summary = "sum"};
+    int64_t id;
+    char ticket[16];
+    assert_int_equal(fd_store_handoff_add(f->st, &h, &id, ticket, sizeof ticket, &err), FD_OK);
+    assert_string_equal(ticket, "HD-000001");
+    int n = 0;
+    assert_int_equal(fd_store_handoffs_each(f->st, "open", count_open, &n, &err), FD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(fd_store_handoff_set_status(f->st, id, "open", "claimed", "ana", &err), FD_OK);
+    /* A second claim conflicts; a missing handoff is not found. */
+    assert_int_equal(fd_store_handoff_set_status(f->st, id, "open", "claimed", "bob", &err),
+                     FD_ECONFLICT);
+    assert_int_equal(fd_store_handoff_set_status(f->st, 999, NULL, "resolved", NULL, &err),
+                     FD_ENOTFOUND);
+    fd_handoff_row got;
+    assert_int_equal(fd_store_handoff_get(f->st, id, f->a, &got, &err), FD_OK);
+    assert_string_equal(got.status, "claimed");
+    assert_string_equal(got.operator_, "ana");
+    assert_string_equal(got.ticket, "HD-000001");
+    n = 0;
+    assert_int_equal(fd_store_handoffs_each(f->st, "open", count_open, &n, &err), FD_OK);
+    assert_int_equal(n, 0);
+}
+
+static int on_event(void *ctx, const char *kind, const char *sid, int64_t seq, const char *data)
+{
+    int *n = ctx;
+    assert_string_equal(kind, "turn");
+    assert_string_equal(sid, "s1");
+    assert_int_equal(seq, 2);
+    assert_string_equal(data, "{\"route\":\"knowledge\"}");
+    (*n)++;
+    return 0;
+}
+
+static void test_events(void **state)
+{
+    fixture *f = *state;
+    fd_err err;
+    assert_int_equal(fd_store_event_add(f->st, "s1", 2, "turn", "{\"route\":\"knowledge\"}", &err),
+                     FD_OK);
+    int n = 0;
+    assert_int_equal(fd_store_events_each(f->st, on_event, &n, &err), FD_OK);
+    assert_int_equal(n, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_and_turns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handoffs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
