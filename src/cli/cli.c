@@ -17,9 +17,16 @@ static const cli_cmd commands[] = {
     {"search", cli_cmd_search,
      "search [--k N] [--mode bm25|dense|hybrid] [--tag T] [--lang en|fr] [--json] [QUERY]",
      "search the knowledge base; with no QUERY, an interactive prompt"},
+    {"ask", cli_cmd_ask, "ask [--session ID] [--user U] [--json] QUESTION",
+     "ask the assistant one question (the same pipeline as POST /v1/chat)"},
+    {"chat", cli_cmd_chat, "chat [--session ID]",
+     "talk with the assistant in the terminal (streamed, the session persists)"},
     {"eval", cli_cmd_eval,
-     "eval retrieval --corpus F --queries F --qrels F [--mode M] [--split all|dev|test] [--json]",
-     "measure retrieval quality (nDCG@10, Recall@100, MRR@10) on a BEIR-format set"},
+     "eval retrieval --corpus F --queries F --qrels F [--mode M] [--split all|dev|test] [--json]\n"
+     "       frontdesk eval intent --train F --test F [--val F] [--json]\n"
+     "       frontdesk eval answers --cases F [--json]\n"
+     "       frontdesk eval guard --set F [--json]",
+     "measure retrieval, intent classification, answers or the guard on labelled data"},
     {"reindex", cli_cmd_reindex, "reindex", "rebuild the index snapshot from the store"},
     {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
     {"config", cmd_config, "config [sample]",

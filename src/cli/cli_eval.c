@@ -226,12 +226,23 @@ static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
 
 int cli_cmd_eval(cli_ctx *c)
 {
-    if (c->argc < 2 || strcmp(c->argv[1], "retrieval") != 0) {
-        fprintf(stderr, "frontdesk: eval needs a kind: retrieval\n");
+    if (c->argc < 2) {
+        fprintf(stderr, "frontdesk: eval needs a kind: retrieval, intent, answers or guard\n");
         return cli_usage("eval");
     }
     c->argc--;
     c->argv++;
+    if (strcmp(c->argv[0], "intent") == 0)
+        return cli_eval_intent(c);
+    if (strcmp(c->argv[0], "answers") == 0)
+        return cli_eval_answers(c);
+    if (strcmp(c->argv[0], "guard") == 0)
+        return cli_eval_guard(c);
+    if (strcmp(c->argv[0], "retrieval") != 0) {
+        fprintf(stderr, "frontdesk: unknown eval kind '%s' (retrieval, intent, answers, guard)\n",
+                c->argv[0]);
+        return cli_usage("eval");
+    }
     eval_args e;
     int rc = parse_args(c, &e);
     if (rc)

@@ -38,5 +38,10 @@ int cli_cmd_reindex(cli_ctx *c);
 int cli_cmd_stats(cli_ctx *c);
 int cli_cmd_search(cli_ctx *c);
 int cli_cmd_eval(cli_ctx *c);
+int cli_eval_intent(cli_ctx *c);
+int cli_eval_answers(cli_ctx *c);
+int cli_eval_guard(cli_ctx *c);
+int cli_cmd_ask(cli_ctx *c);
+int cli_cmd_chat(cli_ctx *c);
 
 #endif

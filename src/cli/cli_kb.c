@@ -2,6 +2,8 @@
  * rm, docs, reindex, stats. */
 #include "cli_int.h"
 
+#include "dialog.h"
+
 #include <getopt.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,19 +78,32 @@ int cli_cmd_ingest(cli_ctx *c)
     fd_err err = {0};
     rc = fd_kb_ingest(kb, (const char *const *)c->argv + first, (size_t)(c->argc - first), &opts,
                       &rep, &err);
+    /* New intent examples retrain the classifier now, not at the first
+     * message; the assistant caches the model beside the store. */
+    int retrained = 0;
+    if (!rc && rep.assets_changed) {
+        fd_assistant *as = NULL;
+        rc = fd_assistant_open(&c->cfg, c->log, kb, &as, &err);
+        retrained = !rc && fd_assistant_trained_at_open(as);
+        fd_assistant_close(as);
+    }
     fd_kb_close(kb);
     if (rc)
         return cli_fail(c, &err);
     if (c->json) {
         printf("{\"files\":%zu,\"added\":%zu,\"changed\":%zu,\"unchanged\":%zu,\"removed\":%zu,"
-               "\"chunks\":%zu,\"skipped\":%zu,\"kb_version\":%lld,\"seconds\":%.3f}\n",
+               "\"chunks\":%zu,\"skipped\":%zu,\"assets\":%zu,\"assets_changed\":%zu,"
+               "\"kb_version\":%lld,\"seconds\":%.3f}\n",
                rep.files, rep.added, rep.changed, rep.unchanged, rep.removed, rep.chunks,
-               rep.skipped, (long long)rep.kb_version, rep.seconds);
+               rep.skipped, rep.assets, rep.assets_changed, (long long)rep.kb_version, rep.seconds);
     } else {
         printf("ingested %zu files: %zu documents added, %zu changed, %zu unchanged, %zu removed; "
                "%zu chunks written; %zu skipped; knowledge base version %lld (%.2f s)\n",
                rep.files, rep.added, rep.changed, rep.unchanged, rep.removed, rep.chunks,
                rep.skipped, (long long)rep.kb_version, rep.seconds);
+        if (rep.assets_changed)
+            printf("%zu assistant file(s) updated (tone, escalation rules, intent examples)%s\n",
+                   rep.assets_changed, retrained ? "; intent model retrained" : "");
     }
     return 0;
 }

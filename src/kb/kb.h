@@ -123,6 +123,21 @@ typedef struct fd_result {
 int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *opts, fd_arena *a, fd_result **out,
                  size_t *n_out, fd_err *err) FD_MUST_USE;
 
+/* ---- corpus statistics (kb_terms.c) -------------------------------------- */
+
+/* How many indexed chunks hold an analyzed term (as fd_analyzer_terms
+ * spells it: folded, stemmed), in any language; 0 for an unknown term or
+ * an empty knowledge base. With fd_kb_n_chunks, the corpus-wide rarity of
+ * a word. Reads the mapped index only: cheap enough per query term. */
+uint32_t fd_kb_term_df(const fd_kb *kb, fd_str term);
+uint32_t fd_kb_n_chunks(const fd_kb *kb);
+
+/* Every chunk of the document that holds chunk chunk_id, in document
+ * order, at most max (0: all): text and section filled, snippet "",
+ * score 0. FD_ENOTFOUND when the chunk is not in the index. */
+int fd_kb_doc_chunks(fd_kb *kb, int64_t chunk_id, size_t max, fd_arena *a, fd_result **out,
+                     size_t *n_out, fd_err *err) FD_MUST_USE;
+
 /* ---- retrieval evaluation (metrics.c) ----------------------------------- */
 
 /* Relevance judgments: (query id, doc id, grade > 0). */

@@ -1,0 +1,124 @@
+/* bench_dialog.c: time per customer message through the whole pipeline
+ * outside the LLM (guard, session, nlu, escalation rules, retrieval,
+ * extractive answer, validation, storing the turn), on the example
+ * knowledge base, single thread. Prints one JSON object.
+ *
+ *   bench_dialog --kb examples/packaging-supplier [--rounds N] */
+#include "dialog.h"
+#include "kb.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, size_t n, double p)
+{
+    return n ? v[(size_t)((double)(n - 1) * p)] : 0;
+}
+
+static void die(const char *what, const fd_err *err)
+{
+    fprintf(stderr, "bench_dialog: %s: %s\n", what, err ? err->msg : "");
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    const char *kbdir = "examples/packaging-supplier";
+    int rounds = 5;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--kb") == 0)
+            kbdir = argv[i + 1];
+        else if (strcmp(argv[i], "--rounds") == 0)
+            rounds = atoi(argv[i + 1]);
+    }
+    char dir[] = "/tmp/fd-bench-dialog.XXXXXX";
+    if (!mkdtemp(dir))
+        die("mkdtemp", NULL);
+    fd_config cfg;
+    fd_config_defaults(&cfg);
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
+    cfg.llm_base_url[0] = '\0';
+    fd_err err;
+    fd_kb *kb;
+    if (fd_kb_open(&cfg, NULL, &kb, &err))
+        die("open", &err);
+    fd_kb_ingest_report rep;
+    const char *paths[] = {kbdir};
+    if (fd_kb_ingest(kb, paths, 1, NULL, &rep, &err))
+        die("ingest", &err);
+    fd_assistant *as;
+    if (fd_assistant_open(&cfg, NULL, kb, &as, &err))
+        die("assistant", &err);
+    /* The questions of the case file, each asked in a fresh session (the
+     * turn is stored) and, every other one, as a follow-up in one session. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cases.jsonl", kbdir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        die("no cases.jsonl", NULL);
+    char *qs[512];
+    size_t nq = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (nq < 512 && getline(&line, &cap, f) > 0) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *q = json_string_value(json_object_get(j, "question"));
+        if (q)
+            qs[nq++] = strdup(q);
+        json_decref(j);
+    }
+    free(line);
+    fclose(f);
+    size_t n = 0, total = nq * (size_t)rounds;
+    double *ms = malloc(total * sizeof *ms), *ms_ret = malloc(total * sizeof *ms);
+    fd_arena *a = fd_arena_new(0);
+    char session[40] = "";
+    uint64_t t0 = fd_time_ns();
+    for (int r = 0; r < rounds; r++) {
+        for (size_t i = 0; i < nq; i++) {
+            fd_arena_reset(a);
+            fd_turn_in in = {.message = qs[i], .len = strlen(qs[i]),
+                             .session_id = (i % 2) ? session : NULL};
+            fd_reply rep2;
+            uint64_t s = fd_time_ns();
+            if (fd_assistant_turn(as, kb, &in, NULL, a, &rep2, &err))
+                die("turn", &err);
+            ms[n] = (double)(fd_time_ns() - s) / 1e6;
+            ms_ret[n] = rep2.ms_retrieve;
+            n++;
+            if (!session[0])
+                snprintf(session, sizeof session, "%s", rep2.session_id);
+        }
+    }
+    double secs = (double)(fd_time_ns() - t0) / 1e9;
+    if (n == 0)
+        die("no questions in cases.jsonl", NULL);
+    qsort(ms, n, sizeof *ms, cmp_double);
+    qsort(ms_ret, n, sizeof *ms_ret, cmp_double);
+    printf("{\"bench\":\"dialog\",\"messages\":%zu,\"chunks\":%zu,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
+           "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"retrieve_p99_ms\":%.3f,\"msgs_per_s\":%.0f,"
+           "\"rss_mb\":%.1f}\n",
+           n, rep.chunks, pct(ms, n, 0.5), pct(ms, n, 0.95), pct(ms, n, 0.99), ms[n - 1],
+           pct(ms_ret, n, 0.99), (double)n / secs, (double)fd_rss_peak() / 1048576.0);
+    for (size_t i = 0; i < nq; i++)
+        free(qs[i]);
+    free(ms);
+    free(ms_ret);
+    fd_arena_free(a);
+    fd_assistant_close(as);
+    fd_kb_close(kb);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_dialog: could not remove %s\n", dir);
+    return 0;
+}

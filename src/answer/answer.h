@@ -1,0 +1,123 @@
+/* answer/answer.h: answers built from retrieved passages, and the checks
+ * every answer passes before it leaves.
+ *
+ * - fd_answer_extract: the no-LLM composer. Splits the top passages into
+ *   sentences, scores each against the question (stemmed term overlap
+ *   weighted by rarity, entity and number matches, passage rank), picks the
+ *   best one to three sentences (adjacent context kept when a sentence
+ *   leans on the previous one), cites their passages, and declines —
+ *   answered = 0, an honest "I don't know, shall I pass you to a person?"
+ *   in the customer's language — when no passage supports the question
+ *   (too few of the question's key terms covered). Never writes a fact of
+ *   its own: every sentence comes verbatim from a passage. Passages with
+ *   score <= 0 are context, not hits: the rest of a retrieved document
+ *   (its other chunks), so the answer can come from the best part of the
+ *   best page; they never make a document win on retrieval.
+ * - fd_answer_validate: the gate for any answer (LLM or extractive). Each
+ *   sentence must be supported by a cited (or, failing markers, some)
+ *   passage; every number, price, date and duration must appear in the
+ *   passages or the customer's own words; no banned promise unless a cited
+ *   passage says it; conversational phrases ("happy to help", "you can
+ *   reply here to reach a person") are not claims and pass.
+ * - fd_pii_redact: emails, phone and card numbers not in the sources.
+ *
+ * Threads: pure functions; an fd_analyzer per thread.
+ * Memory:  everything in the caller's arena.
+ * Errors:  FD_ENOMEM / FD_ETOOBIG (arena), FD_EUTF8, FD_EINVAL. */
+#ifndef FD_ANSWER_H
+#define FD_ANSWER_H
+
+#include "core.h"
+#include "text.h"
+
+/* A retrieved passage (the shape of kb.h's fd_result, without kb). */
+typedef struct fd_passage {
+    const char *doc_key, *title, *section, *text;
+    float score;
+} fd_passage;
+
+typedef struct fd_citation {
+    int passage;          /* index into the passages given */
+    const char *doc_key, *title, *section;
+} fd_citation;
+
+typedef struct fd_answer {
+    const char *text;     /* plain text, no citation markers */
+    int answered;         /* 0: declined for lack of support */
+    fd_citation *cites;
+    size_t n_cites;
+    double support;       /* 0..1: how well the best evidence covers the question */
+} fd_answer;
+
+typedef struct fd_answer_opts {
+    fd_lang lang;          /* language of the reply */
+    double min_support;    /* below: decline (0: 0.5) */
+    size_t max_sentences;  /* 0: 3 */
+    /* Corpus statistics (optional): in how many of the knowledge base's
+     * n_corpus chunks an analyzed term occurs. With them a question word
+     * weighs by its rarity in the whole knowledge base (a word it never
+     * uses, "hiring", weighs the most and is never covered); without them,
+     * by its rarity among the passages given. */
+    uint32_t (*corpus_df)(void *ctx, fd_str term);
+    void *corpus_ctx;
+    uint32_t n_corpus;
+} fd_answer_opts;
+
+int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
+                      const fd_answer_opts *opts, fd_arena *a, fd_answer *out,
+                      fd_err *err) FD_MUST_USE;
+
+/* The question for retrieval: its text plus, for customer words the
+ * documents put differently ("moq", "amex", "faulty"), the documents' word
+ * (as an index term), so the passages that use it can be found at all.
+ * *out is question itself when nothing is added. */
+int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_arena *a,
+                           fd_str *out, fd_err *err) FD_MUST_USE;
+
+/* The decline text in a language ("en"/"fr" via fd_lang; static). */
+const char *fd_answer_decline_text(fd_lang lang);
+
+/* ---- validation ---------------------------------------------------------- */
+
+typedef enum fd_val_reason {
+    FD_VAL_OK = 0,
+    FD_VAL_UNSUPPORTED,    /* a sentence no passage supports */
+    FD_VAL_NUMBER,         /* a number/price/date/duration not in the sources */
+    FD_VAL_BANNED,         /* a banned promise */
+    FD_VAL_BAD_CITATION,   /* [n] naming no passage */
+    FD_VAL_EMPTY,
+    FD__NVAL
+} fd_val_reason;
+const char *fd_val_reason_name(fd_val_reason r); /* "ok", "unsupported", "number", ... */
+
+typedef struct fd_validate_opts {
+    const char *const *banned;  /* banned promise phrases (folded match) */
+    size_t n_banned;
+    fd_str context;             /* the customer's words: numbers they said may be repeated */
+    fd_lang lang;
+    double min_sentence_support; /* 0: built-in */
+} fd_validate_opts;
+
+typedef struct fd_validation {
+    int ok;
+    fd_val_reason reason;  /* first failure */
+    const char *detail;    /* the offending sentence / number / phrase (arena) */
+    size_t n_sentences, n_supported, n_claims;
+    fd_answer answer;      /* the text without [n] markers, PII redacted, and
+                              the passages it cites (from markers, else from
+                              the passages that support its sentences) */
+} fd_validation;
+
+/* Checks text (which may carry [n] markers, 1-based into p) against the
+ * passages. Never fails on odd text: failures are verdicts. */
+int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t n,
+                       const fd_validate_opts *opts, fd_arena *a, fd_validation *out,
+                       fd_err *err) FD_MUST_USE;
+
+/* Replaces emails, phone numbers and card-like digit runs that do not occur
+ * in keep (the sources; may be empty) with "[redacted]". *n_redacted may be
+ * NULL. */
+int fd_pii_redact(fd_str text, fd_str keep, fd_arena *a, fd_str *out, size_t *n_redacted,
+                  fd_err *err) FD_MUST_USE;
+
+#endif

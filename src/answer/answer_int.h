@@ -1,0 +1,132 @@
+/* answer/answer_int.h: private pieces of the answer module, shared by its
+ * files and tests: sentence splitting, term bags and overlap, factual claims
+ * (numbers, prices, times, durations, dates, codes) and conversational
+ * phrases. Everything lives in the caller's arena. */
+#ifndef FD_ANSWER_INT_H
+#define FD_ANSWER_INT_H
+
+#include "answer.h"
+
+#include <string.h>
+
+/* ---- sentences.c --------------------------------------------------------- */
+
+typedef enum ans_kind {
+    ANS_TEXT = 0, /* prose sentence */
+    ANS_HEADING,  /* Markdown "# ..." line: context, never an answer */
+    ANS_ITEM,     /* "- ..." / "1. ..." list item (or a sentence inside one) */
+    ANS_ROW,      /* Markdown table body row */
+} ans_kind;
+
+typedef struct ans_sent {
+    uint32_t off, len;         /* the sentence in the input, trimmed, marker included */
+    uint32_t body;             /* bytes skipped at the start: "- ", "1. ", "| " */
+    uint32_t hdr_off, hdr_len; /* ANS_ROW: the table's header row; else 0 */
+    uint16_t block;            /* paragraph / list / table number, from 0 */
+    uint8_t kind;
+    uint8_t level; /* ANS_HEADING: number of '#' */
+} ans_sent;
+
+/* Splits text into sentences: blank lines, headings, list items and table
+ * rows end a unit; inside one, ". ", "! ", "? " end a sentence unless the
+ * word before is an abbreviation ("e.g.", "Pte.", "approx.") or what
+ * follows is lower case. "[n]" markers after the full stop stay with the
+ * sentence they follow. Table separator rows and front matter are dropped. */
+int ans_split(fd_str text, fd_arena *a, ans_sent **out, size_t *n, fd_err *err) FD_MUST_USE;
+
+/* The sentence as plain text: list markers dropped, table rows spelled
+ * "cell: header cell, header cell". Points into text when nothing changes. */
+int ans_sent_text(fd_str text, const ans_sent *s, fd_arena *a, fd_str *out,
+                  fd_err *err) FD_MUST_USE;
+
+/* ---- support.c ----------------------------------------------------------- */
+
+/* Distinct index terms of a text, sorted, for membership tests. */
+typedef struct ans_bag {
+    fd_str *v;
+    size_t n;
+} ans_bag;
+
+int ans_bag_make(fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, ans_bag *out,
+                 fd_err *err) FD_MUST_USE;
+/* Union of two bags (new bag in the arena). */
+int ans_bag_union(const ans_bag *x, const ans_bag *y, fd_arena *a, ans_bag *out,
+                  fd_err *err) FD_MUST_USE;
+int ans_bag_has(const ans_bag *b, fd_str term);
+/* ans_bag_has, or a stem of the same word ("deliv" ~ "deliveri"). */
+int ans_bag_has_like(const ans_bag *b, fd_str term);
+
+/* 1 when a term carries no topic: question words, politeness, "price",
+ * "get", chat fillers. Such terms neither earn support nor cost it. */
+int ans_term_generic(fd_str term);
+/* 1 when a term belongs to conversational phrasing ("help", "reply",
+ * "person", "anything"): such sentences are not claims. */
+int ans_term_chatty(fd_str term);
+
+/* Weighted share of sentence's terms found in src (0..1); terms for which
+ * skip() is true are ignored; *n_counted (may be NULL) is how many were not.
+ * Numbers are left to the claim checks and skipped here. */
+double ans_overlap(const ans_bag *sent, const ans_bag *src, int (*skip)(fd_str),
+                   size_t *n_counted);
+
+/* Polarity of a folded sentence: 1 if it carries a negation ("not", "no",
+ * "never", "cannot", "n't", "ne ... pas", "sans"), else 0. */
+int ans_negated(fd_str folded);
+
+/* Case-insensitive (folded) substring search: 1 when needle occurs in
+ * hay on word boundaries. Both are folded here. */
+int ans_folded_contains(fd_str hay, fd_str needle, fd_arena *a);
+
+/* ---- facts.c ------------------------------------------------------------- */
+
+typedef enum ans_claim_kind {
+    CLAIM_NUMBER = 0, /* a bare number */
+    CLAIM_MONEY,      /* S$18, $18, 18 dollars, 18 S$, 12.50 SGD */
+    CLAIM_PERCENT,    /* 15%, 15 per cent, 15 pour cent */
+    CLAIM_TIME,       /* 9:00 am, 9am, 15 h 00, 15:00, noon: minutes after midnight */
+    CLAIM_DURATION,   /* 7 days, seven days, 2 working days, 48 hours, 7-day */
+    CLAIM_DATE,       /* 1 January, 12 mars: month * 100 + day */
+    CLAIM_CODE,       /* PB-1201, HP-240517: letters and digits, compared folded */
+    CLAIM_WEEKDAY,    /* Tuesday, mardi: 1 (Monday) .. 7 */
+} ans_claim_kind;
+
+typedef enum ans_unit {
+    UNIT_NONE = 0,
+    UNIT_MINUTE,
+    UNIT_HOUR,
+    UNIT_WORKHOUR,
+    UNIT_DAY,
+    UNIT_WORKDAY,
+    UNIT_WEEK,
+    UNIT_MONTH,
+    UNIT_YEAR,
+} ans_unit;
+
+typedef struct ans_claim {
+    ans_claim_kind kind;
+    ans_unit unit; /* CLAIM_DURATION */
+    double value;  /* money in dollars, time in minutes, ... */
+    fd_str code;   /* CLAIM_CODE: folded, no hyphens */
+    uint32_t off, len;
+} ans_claim;
+
+typedef struct ans_claims {
+    ans_claim *v;
+    size_t n;
+} ans_claims;
+
+/* Finds the claims in valid UTF-8 text (English and French spellings). */
+int ans_claims_scan(fd_str text, fd_arena *a, ans_claims *out, fd_err *err) FD_MUST_USE;
+/* 1 when some claim in src states the same fact as c: same kind and value
+ * (money, percent and bare numbers compare by value; a duration in days is
+ * supported by the same count of working days, not the reverse). */
+int ans_claim_supported(const ans_claim *c, const ans_claims *src);
+
+/* ---- extract.c / validate.c helpers -------------------------------------- */
+
+/* Language of a passage: its text's guess, else the doc key's "/fr/". */
+fd_lang ans_passage_lang(const fd_passage *p);
+/* FD_ETOOBIG when the arena hit its cap, else FD_ENOMEM. */
+int ans_oom(fd_arena *a, fd_err *err);
+
+#endif

@@ -1,0 +1,736 @@
+/* extract.c: the no-LLM composer. It answers with sentences copied from the
+ * retrieved passages, or declines when the passages do not cover what the
+ * question is about: an honest "I don't know" beats a plausible wrong fact. */
+#include "answer_int.h"
+
+#include <ctype.h>
+#include <math.h>
+
+/* Customer words and the words our documents use for the same thing.
+ * Stems on both sides; a small general lexicon, not per-question rules. */
+static const struct {
+    const char *q, *kb;
+} synonyms[] = {
+    {"faulti", "defect"},  {"broken", "damag"},    {"broken", "defect"}, {"money", "refund"},
+    {"moq", "minimum"},    {"qti", "quantiti"},    {"amex", "american"}, {"upfront", "prepay"},
+    {"biggest", "largest"}, {"cheap", "discount"}, {"bulk", "volum"},    {"pay", "payment"},
+    {"shop", "outlet"},    {"store", "outlet"},    {"late", "overdu"},   {"complain", "qualiti"},
+    {"remboursement", "rembours"}, {"livr", "livraison"}, {"min", "minimum"}, {"1st", "first"},
+    {"buyer", "custom"}, {"deadlin", "cut"}, {"biggest", "size"}, {"back", "refund"},
+    {"extra", "surcharg"}, {"saturday", "weekend"}, {"sunday", "weekend"},
+};
+
+
+int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_arena *a,
+                           fd_str *out, fd_err *err)
+{
+    if (!an || !a || !out)
+        return fd_err_set(err, FD_EINVAL, "answer: missing argument");
+    *out = question;
+    ans_bag b;
+    int rc = ans_bag_make(an, question, lang, a, &b, err);
+    if (rc)
+        return rc;
+    fd_buf buf;
+    fd_buf_init(&buf, 1 << 16);
+    rc = fd_buf_append(&buf, question.p, question.len);
+    for (size_t k = 0; !rc && k < sizeof synonyms / sizeof *synonyms; k++) {
+        fd_str kb = fd_str_c(synonyms[k].kb);
+        if (!ans_bag_has(&b, fd_str_c(synonyms[k].q)) || ans_bag_has(&b, kb))
+            continue;
+        /* The lexicon holds stems: add one only if it reads as itself. */
+        ans_bag w;
+        rc = ans_bag_make(an, kb, lang, a, &w, err);
+        if (!rc && w.n == 1 && fd_str_eq(w.v[0], kb))
+            rc = fd_buf_printf(&buf, " %s", synonyms[k].kb);
+    }
+    if (!rc && buf.len > question.len) {
+        char *p = fd_arena_strndup(a, buf.p, buf.len);
+        if (!p)
+            rc = ans_oom(a, err);
+        else
+            *out = (fd_str){p, buf.len};
+    } else if (rc && rc != FD_ENOMEM && rc != FD_ETOOBIG) {
+        rc = FD_OK;
+    }
+    fd_buf_free(&buf);
+    return rc;
+}
+
+/* Customers ask for a fee, a deadline, a window: a sentence that states one
+ * beats a general one with the same words (tuned on the example KB). */
+#define FACT_BONUS 0.6
+/* ...and one stating the kind of fact asked for ("how long": a duration)
+ * beats one stating another. */
+#define CUE_BONUS 0.4
+/* A section whose heading matches the question is where its answer is,
+ * and the section's lead sentence most of all. */
+#define SECTION_WEIGHT 0.5
+/* Share of a sentence's words another document's sentence must hold to be
+ * cited as stating it too. */
+#define CO_CITE_OVERLAP 0.7
+
+typedef struct qterm {
+    fd_str t, alt[3];
+    size_t n_alt;
+    int focus; /* a word the knowledge base (almost) never uses: the answer must */
+    double w; /* rarity in the corpus (else among the passages); 0 for generic words */
+} qterm;
+
+/* One passage, split and analyzed. */
+typedef struct psg {
+    size_t idx;
+    fd_lang lang;
+    fd_str text;
+    ans_sent *s;
+    size_t n_s;
+    ans_bag *sb;   /* per sentence */
+    int *facts;    /* per sentence: holds a price, time, duration... */
+    ans_claims *cl; /* per sentence: those facts */
+    ans_bag ctx;   /* title and section */
+    ans_bag sec;   /* the section's own heading (the title for a page's top) */
+    ans_bag all;   /* every term of the passage, ctx included */
+    int doc;       /* passages of one document share a number */
+    int hit;       /* retrieved (score > 0), not context from its document */
+} psg;
+
+typedef struct composer {
+    fd_analyzer *an;
+    fd_arena *a;
+    fd_err *err;
+    const fd_passage *p;
+    psg *ps;
+    size_t n_ps;
+    qterm *q[FD__NLANGS];
+    size_t n_q[FD__NLANGS];
+    const fd_answer_opts *o;
+    ans_bag qb[FD__NLANGS]; /* every term of the question, generic ones too */
+    int want;               /* answer_cue() of the question */
+} composer;
+
+static const char *const decline_en =
+    "I'm sorry, I don't have that information. I can pass your question to a member of our "
+    "team if you'd like.";
+static const char *const decline_fr =
+    "Désolé, je n'ai pas cette information. Je peux transmettre votre question à un membre de "
+    "notre équipe si vous le souhaitez.";
+
+const char *fd_answer_decline_text(fd_lang lang)
+{
+    return lang == FD_LANG_FR ? decline_fr : decline_en;
+}
+
+static int term_in(const ans_bag *b, const qterm *q)
+{
+    if (ans_bag_has_like(b, q->t))
+        return 1;
+    for (size_t k = 0; k < q->n_alt; k++)
+        if (ans_bag_has_like(b, q->alt[k]))
+            return 1;
+    return 0;
+}
+
+static int question_terms(composer *c, fd_str question, fd_lang lang)
+{
+    ans_bag b;
+    int rc = ans_bag_make(c->an, question, lang, c->a, &b, c->err);
+    if (rc)
+        return rc;
+    c->qb[lang] = b;
+    qterm *v = fd_arena_calloc(c->a, b.n + 1, sizeof *v);
+    if (!v)
+        return ans_oom(c->a, c->err);
+    size_t n = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        if (ans_term_generic(b.v[i]))
+            continue;
+        qterm *q = &v[n++];
+        q->t = b.v[i];
+        for (size_t k = 0; k < sizeof synonyms / sizeof *synonyms && q->n_alt < 3; k++)
+            if (fd_str_eq_c(q->t, synonyms[k].q))
+                q->alt[q->n_alt++] = fd_str_c(synonyms[k].kb);
+    }
+    c->q[lang] = v;
+    c->n_q[lang] = n;
+    return FD_OK;
+}
+
+static int ends_with_char(fd_str text, const ans_sent *s, char ch)
+{
+    return s->len && text.p[s->off + s->len - 1] == ch;
+}
+
+static int same_doc(const fd_passage *x, const fd_passage *y)
+{
+    return x->doc_key && y->doc_key && !strcmp(x->doc_key, y->doc_key);
+}
+
+/* The kinds of fact a sentence states, one bit per ans_claim_kind. */
+static int fact_kinds(const ans_claims *cl)
+{
+    int k = 0;
+    for (size_t i = 0; i < cl->n; i++)
+        k |= 1 << cl->v[i].kind;
+    return k;
+}
+
+#define WANT_WHEN                                                                                  \
+    (1 << CLAIM_TIME | 1 << CLAIM_DURATION | 1 << CLAIM_DATE | 1 << CLAIM_WEEKDAY)
+#define WANT_MONEY (1 << CLAIM_MONEY | 1 << CLAIM_PERCENT)
+/* Asked for a person or a name: only a sentence naming one answers. */
+#define WANT_NAME (1 << 16)
+
+/* What kind of answer the question asks for, from its folded wording:
+ * "how long", "when", "what time" want a time or duration; "how much",
+ * "cost" want an amount; "who", "name of" want a name. 0: no cue. */
+static int answer_cue(fd_str f)
+{
+    static const struct {
+        const char *w;
+        int want;
+    } cues[] = {
+        {"how long", WANT_WHEN},   {"how soon", WANT_WHEN},   {"how quickly", WANT_WHEN},
+        {"how many days", WANT_WHEN}, {"when", WANT_WHEN},    {"what time", WANT_WHEN},
+        {"which day", WANT_WHEN},  {"what day", WANT_WHEN},   {"deadline", WANT_WHEN},
+        {"cut off", WANT_WHEN},    {"cut-off", WANT_WHEN},    {"quel delai", WANT_WHEN},
+        {"quand", WANT_WHEN},      {"quelle heure", WANT_WHEN}, {"combien de temps", WANT_WHEN},
+        {"how much", WANT_MONEY},  {"cost", WANT_MONEY},      {"price", WANT_MONEY},
+        {"fee", WANT_MONEY},       {"charge", WANT_MONEY},    {"discount", WANT_MONEY},
+        {"combien", WANT_MONEY},   {"prix", WANT_MONEY},      {"tarif", WANT_MONEY},
+        {"who", WANT_NAME},        {"whom", WANT_NAME},       {"whose", WANT_NAME},
+        {"name of", WANT_NAME},    {"what brand", WANT_NAME}, {"which brand", WANT_NAME},
+        {"qui", WANT_NAME},        {"nom de", WANT_NAME},     {"quelle marque", WANT_NAME},
+    };
+    int want = 0;
+    for (size_t i = 0; i < sizeof cues / sizeof *cues; i++) {
+        size_t n = strlen(cues[i].w);
+        for (size_t j = 0; j + n <= f.len; j++)
+            if (!memcmp(f.p + j, cues[i].w, n) && (j == 0 || !isalnum((unsigned char)f.p[j - 1])) &&
+                (j + n == f.len || !isalnum((unsigned char)f.p[j + n]))) {
+                want |= cues[i].want;
+                break;
+            }
+    }
+    return want;
+}
+
+static int prepare(composer *c, psg *ps, size_t i)
+{
+    const fd_passage *p = &c->p[i];
+    ps->idx = i;
+    ps->lang = ans_passage_lang(p);
+    ps->text = fd_str_c(p->text);
+    char *ctx = fd_arena_printf(c->a, "%s\n%s", p->title ? p->title : "",
+                                p->section ? p->section : "");
+    if (!ctx)
+        return ans_oom(c->a, c->err);
+    int rc = ans_bag_make(c->an, fd_str_c(ctx), ps->lang, c->a, &ps->ctx, c->err);
+    const char *sec = p->section && *p->section ? p->section : p->title ? p->title : "";
+    for (const char *gt = strstr(sec, " > "); gt; gt = strstr(sec, " > "))
+        sec = gt + 3;
+    if (!rc)
+        rc = ans_bag_make(c->an, fd_str_c(sec), ps->lang, c->a, &ps->sec, c->err);
+    if (!rc)
+        rc = ans_bag_make(c->an, ps->text, ps->lang, c->a, &ps->all, c->err);
+    if (!rc)
+        rc = ans_bag_union(&ps->all, &ps->ctx, c->a, &ps->all, c->err);
+    return rc;
+}
+
+/* Splits and analyzes a passage's sentences, once: only for the passages
+ * an answer may quote or cite (most passages only weigh a document). */
+static int prepare_sentences(composer *c, psg *ps)
+{
+    if (ps->sb)
+        return FD_OK;
+    int rc = ans_split(ps->text, c->a, &ps->s, &ps->n_s, c->err);
+    if (rc)
+        return rc;
+    ps->sb = fd_arena_calloc(c->a, ps->n_s + 1, sizeof *ps->sb);
+    ps->facts = fd_arena_calloc(c->a, ps->n_s + 1, sizeof *ps->facts);
+    ps->cl = fd_arena_calloc(c->a, ps->n_s + 1, sizeof *ps->cl);
+    if (!ps->sb || !ps->facts || !ps->cl)
+        return ans_oom(c->a, c->err);
+    for (size_t k = 0; !rc && k < ps->n_s; k++) {
+        fd_str st;
+        rc = ans_sent_text(ps->text, &ps->s[k], c->a, &st, c->err);
+        if (!rc)
+            rc = ans_bag_make(c->an, st, ps->lang, c->a, &ps->sb[k], c->err);
+        if (!rc)
+            rc = ans_claims_scan(st, c->a, &ps->cl[k], c->err);
+        if (!rc)
+            ps->facts[k] = fact_kinds(&ps->cl[k]);
+    }
+    return rc;
+}
+
+/* A question word the knowledge base uses in at most FOCUS_DF chunks
+ * ("hiring", "wheelchair", "brand") names what the question is about: a
+ * document that does not mention it answers another question. Only over a
+ * corpus big enough for rarity to mean something. */
+#define FOCUS_DF 1
+#define FOCUS_MIN_CORPUS 50
+
+/* A word as the customer wrote it: not a number, a short leftover, or a
+ * piece the analyzer made of a hyphenated word ("puis-je" gives "puis-j",
+ * "puisj" and "puis"). */
+static int plain_word(const composer *c, fd_lang lang, fd_str t)
+{
+    if (t.len < 3)
+        return 0;
+    for (size_t i = 0; i < t.len; i++)
+        if (isdigit((unsigned char)t.p[i]) || t.p[i] == '-')
+            return 0;
+    const ans_bag *b = &c->qb[lang];
+    for (size_t i = 0; i < b->n; i++) {
+        fd_str h = b->v[i];
+        if (!memchr(h.p, '-', h.len))
+            continue;
+        size_t k = 0; /* t == h without its hyphens? */
+        int same = 1;
+        for (size_t j = 0; j < h.len && same; j++)
+            if (h.p[j] != '-')
+                same = k < t.len && h.p[j] == t.p[k++];
+        if (same && k == t.len)
+            return 0;
+    }
+    return 1;
+}
+
+/* Rarity: a term most chunks share (“delivery” in a delivery question)
+ * is weak evidence; one the knowledge base never uses (“hiring”) is what
+ * the question is really about, and no passage will cover it. Counted over
+ * the whole corpus when the caller knows it (a word is rare or common in
+ * the knowledge base whatever was retrieved), else over the passages. A
+ * customer word with a synonym weighs as the word our documents use. */
+static void weigh(composer *c, fd_lang lang)
+{
+    const fd_answer_opts *o = c->o;
+    int corpus = o && o->corpus_df && o->n_corpus;
+    double np = corpus ? (double)o->n_corpus : (double)c->n_ps;
+    for (size_t i = 0; i < c->n_q[lang]; i++) {
+        qterm *q = &c->q[lang][i];
+        size_t df = 0;
+        if (corpus) {
+            df = o->corpus_df(o->corpus_ctx, q->t);
+            for (size_t k = 0; k < q->n_alt; k++) {
+                size_t d = o->corpus_df(o->corpus_ctx, q->alt[k]);
+                df = d > df ? d : df;
+            }
+            if (df > o->n_corpus)
+                df = o->n_corpus;
+            q->w = log(1.0 + (np - (double)df + 0.5) / ((double)df + 0.5));
+            q->focus = df <= FOCUS_DF && o->n_corpus >= FOCUS_MIN_CORPUS && plain_word(c, lang, q->t);
+        } else {
+            for (size_t j = 0; j < c->n_ps; j++)
+                df += c->ps[j].lang == lang && term_in(&c->ps[j].all, q);
+            q->w = log(1.0 + (np + 1.0) / ((double)df + 0.5));
+        }
+        if (q->t.len <= 2)
+            q->w *= 0.5; /* "r", "u", stray letters */
+    }
+}
+
+static double total_weight(const composer *c, fd_lang lang)
+{
+    double t = 0;
+    for (size_t i = 0; i < c->n_q[lang]; i++)
+        t += c->q[lang][i].w;
+    return t;
+}
+
+/* Share of the question's weight that the passage's whole document (all
+ * its retrieved chunks) covers: the evidence for answering at all. */
+static double doc_coverage(const composer *c, const psg *ps)
+{
+    fd_lang l = ps->lang;
+    double have = 0, tot = total_weight(c, l);
+    if (tot <= 0)
+        return 0;
+    for (size_t i = 0; i < c->n_q[l]; i++) {
+        const qterm *q = &c->q[l][i];
+        for (size_t j = 0; j < c->n_ps; j++)
+            if (c->ps[j].doc == ps->doc && term_in(&c->ps[j].all, q)) {
+                have += q->w;
+                break;
+            }
+    }
+    return have / tot;
+}
+
+static double sent_coverage(const composer *c, const psg *ps, const ans_bag *b)
+{
+    fd_lang l = ps->lang;
+    double have = 0, tot = total_weight(c, l);
+    for (size_t i = 0; i < c->n_q[l]; i++)
+        if (term_in(b, &c->q[l][i]))
+            have += c->q[l][i].w;
+    return tot > 0 ? have / tot : 0;
+}
+
+/* The score of sentence k of passage ps: its own coverage of the question,
+ * the section it sits in, a fact it carries (answers are mostly facts),
+ * and the retrieval rank as a tie-breaker. A question in the passage (an
+ * FAQ entry) is never the answer; the sentence after it usually is. */
+static double sent_score(const composer *c, const psg *ps, size_t k)
+{
+    const ans_sent *s = &ps->s[k];
+    if (s->kind == ANS_HEADING || ends_with_char(ps->text, s, '?'))
+        return -1;
+    double cov = sent_coverage(c, ps, &ps->sb[k]);
+    if (k > 0 && ends_with_char(ps->text, &ps->s[k - 1], '?'))
+        cov = fmax(cov, sent_coverage(c, ps, &ps->sb[k - 1]));
+    double ctx = sent_coverage(c, ps, &ps->ctx), sec = sent_coverage(c, ps, &ps->sec);
+    double fact = ps->facts[k] ? FACT_BONUS : 0;
+    /* A section's first sentence states its rule; the rest qualify it. */
+    int lead = 1;
+    for (size_t j = 0; j < k && lead; j++)
+        lead = ps->s[j].kind == ANS_HEADING;
+    if (ps->facts[k] & c->want)
+        fact += CUE_BONUS;
+    return cov + 0.35 * ctx + SECTION_WEIGHT * sec * (lead ? 1.0 : 0.5) + fact +
+           0.1 / (1.0 + (double)ps->idx);
+}
+
+/* A sentence that opens with a pronoun leans on the one before it. */
+static int leans_back(fd_str s)
+{
+    static const char *const w[] = {"It ", "This ", "That ", "They ", "These ", "Those ",
+                                    "Il ", "Elle ", "Ce ", "Cela ", "Ils "};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+        if (s.len > strlen(w[i]) && !memcmp(s.p, w[i], strlen(w[i])))
+            return 1;
+    return 0;
+}
+
+typedef struct pick {
+    const psg *ps;
+    size_t k;
+    double score;
+} pick;
+
+static int append_sentence(composer *c, fd_buf *b, const psg *ps, size_t k)
+{
+    fd_str st;
+    int rc = ans_sent_text(ps->text, &ps->s[k], c->a, &st, c->err);
+    if (rc)
+        return rc;
+    if (b->len)
+        rc = fd_buf_putc(b, ' ');
+    if (!rc)
+        rc = fd_buf_append(b, st.p, st.len);
+    char last = st.len ? st.p[st.len - 1] : '.';
+    if (!rc && (isalnum((unsigned char)last) || last == ')' || (unsigned char)last >= 0x80))
+        rc = fd_buf_putc(b, '.'); /* list items and rows carry no full stop */
+    return rc ? fd_err_set(c->err, rc, "answer too long") : FD_OK;
+}
+
+/* Keeps the max best sentences, best first. */
+static void keep_top(pick *top, size_t *n_top, size_t max, pick p)
+{
+    size_t at = *n_top;
+    if (at == max) {
+        if (p.score <= top[max - 1].score)
+            return;
+        at = max - 1;
+    } else {
+        (*n_top)++;
+    }
+    while (at > 0 && top[at - 1].score < p.score) {
+        top[at] = top[at - 1];
+        at--;
+    }
+    top[at] = p;
+}
+
+/* Marks what to say: the chosen sentences, the sentence a pronoun leans
+ * on, and the list a "...:" lead-in announces. */
+static void mark(const psg *ps, size_t k, char *used)
+{
+    used[k] = 1;
+    fd_str st = {ps->text.p + ps->s[k].off, ps->s[k].len};
+    if (k > 0 && leans_back(st) && ps->s[k - 1].kind != ANS_HEADING &&
+        !ends_with_char(ps->text, &ps->s[k - 1], '?'))
+        used[k - 1] = 1;
+    if (ends_with_char(ps->text, &ps->s[k], ':'))
+        for (size_t j = k + 1; j < ps->n_s && j <= k + 4 && ps->s[j].kind != ANS_HEADING; j++)
+            used[j] = 1;
+}
+
+/* Picks up to max sentences from the passages of the chosen document, and
+ * says them in retrieval order, each passage in its own order. */
+static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick *top,
+                   size_t *n_top_out)
+{
+    size_t n_top = 0;
+    double best = 0;
+    if (max > 8)
+        max = 8;
+    for (size_t i = 0; i < c->n_ps; i++)
+        if (c->ps[i].doc == doc) {
+            int rc = prepare_sentences(c, &c->ps[i]);
+            if (rc)
+                return rc;
+        }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->n_ps; i++) {
+            const psg *ps = &c->ps[i];
+            if (ps->doc != doc)
+                continue;
+            for (size_t k = 0; k < ps->n_s; k++) {
+                double sc = sent_score(c, ps, k);
+                if (pass == 0 && sc > best)
+                    best = sc;
+                /* only sentences at least half as good as the best: more
+                 * text is more to read and more chances to quote the wrong rule */
+                if (pass == 1 && sc > 0 && sc >= best * 0.5)
+                    keep_top(top, &n_top, max, (pick){ps, k, sc});
+            }
+        }
+    for (size_t i = 0; i < c->n_ps; i++) {
+        const psg *ps = &c->ps[i];
+        char *used = fd_arena_calloc(c->a, ps->n_s + 1, 1);
+        if (!used)
+            return ans_oom(c->a, c->err);
+        for (size_t t = 0; t < n_top; t++)
+            if (top[t].ps == ps)
+                mark(ps, top[t].k, used);
+        for (size_t k = 0; k < ps->n_s; k++)
+            if (used[k]) {
+                int rc = append_sentence(c, b, ps, k);
+                if (rc)
+                    return rc;
+                cited[i] = 1;
+            }
+    }
+    *n_top_out = n_top;
+    return FD_OK;
+}
+
+/* 1 when sentence k of passage ps states what picked sentence x states:
+ * most of its words and every one of its facts. */
+static int states_same(const psg *ps, size_t k, const pick *x)
+{
+    size_t counted = 0;
+    const ans_claims *xc = &x->ps->cl[x->k];
+    if (ans_overlap(&x->ps->sb[x->k], &ps->sb[k], ans_term_generic, &counted) < CO_CITE_OVERLAP ||
+        counted + xc->n < 3)
+        return 0;
+    for (size_t i = 0; i < xc->n; i++)
+        if (!ans_claim_supported(&xc->v[i], &ps->cl[k]))
+            return 0;
+    return 1;
+}
+
+/* Other documents that state one of the answer's sentences too are
+ * sources as well: a policy page and the FAQ quoting it both back the
+ * answer. Only passages with such a sentence are cited. */
+static int co_cite(composer *c, int doc, const pick *top, size_t n_top, int *cited)
+{
+    for (size_t i = 0; i < c->n_ps; i++) {
+        psg *ps = &c->ps[i];
+        if (ps->doc == doc || cited[i] || !ps->hit || ps->lang != top[0].ps->lang)
+            continue; /* only retrieved passages: the others are context */
+        int rc = prepare_sentences(c, ps);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < ps->n_s && !cited[i]; k++) {
+            if (ps->s[k].kind == ANS_HEADING || ends_with_char(ps->text, &ps->s[k], '?'))
+                continue;
+            for (size_t t = 0; t < n_top && !cited[i]; t++)
+                cited[i] = states_same(ps, k, &top[t]);
+        }
+    }
+    return FD_OK;
+}
+
+/* For "who" and "name of" questions: a picked sentence must name
+ * something the question does not (a Capitalised word past its start). */
+static int names_someone(composer *c, const pick *top, size_t n_top)
+{
+    for (size_t t = 0; t < n_top; t++) {
+        const psg *ps = top[t].ps;
+        const ans_sent *s = &ps->s[top[t].k];
+        fd_str st = {ps->text.p + s->off + s->body, s->len - s->body};
+        for (size_t i = 1; i + 1 < st.len; i++) {
+            if (st.p[i - 1] != ' ' || !isupper((unsigned char)st.p[i]) ||
+                !islower((unsigned char)st.p[i + 1]))
+                continue;
+            size_t j = i;
+            while (j < st.len && isalpha((unsigned char)st.p[j]))
+                j++;
+            ans_bag w;
+            if (ans_bag_make(c->an, (fd_str){st.p + i, j - i}, ps->lang, c->a, &w, NULL) || !w.n)
+                continue;
+            if (!ans_bag_has(&c->qb[ps->lang], w.v[0]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A focus word of the question the chosen document never mentions. */
+static int misses_focus(const composer *c, int doc, fd_lang lang)
+{
+    for (size_t i = 0; i < c->n_q[lang]; i++) {
+        const qterm *q = &c->q[lang][i];
+        if (!q->focus)
+            continue;
+        int found = 0;
+        for (size_t j = 0; j < c->n_ps && !found; j++)
+            found = c->ps[j].doc == doc && term_in(&c->ps[j].all, q);
+        if (!found)
+            return 1;
+    }
+    return 0;
+}
+
+static int decline(fd_lang lang, double support, fd_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    out->text = fd_answer_decline_text(lang);
+    out->support = support;
+    return FD_OK;
+}
+
+/* French questions get French passages when there are any; English
+ * sentences only when nothing in the customer's language was found. */
+static int usable(const psg *ps, fd_lang reply, int have_reply_lang)
+{
+    return !have_reply_lang || ps->lang == reply;
+}
+
+static int setup(composer *c, fd_str question, fd_lang reply, int *have_reply)
+{
+    c->ps = fd_arena_calloc(c->a, c->n_ps + 1, sizeof *c->ps);
+    if (!c->ps)
+        return ans_oom(c->a, c->err);
+    for (size_t i = 0; i < c->n_ps; i++) {
+        int rc = prepare(c, &c->ps[i], i);
+        if (rc)
+            return rc;
+        c->ps[i].doc = (int)i;
+        c->ps[i].hit = c->p[i].score > 0;
+        for (size_t j = 0; j < i; j++)
+            if (same_doc(&c->p[i], &c->p[j])) {
+                c->ps[i].doc = c->ps[j].doc;
+                break;
+            }
+        *have_reply |= c->ps[i].lang == reply;
+    }
+    for (fd_lang l = FD_LANG_EN; l <= FD_LANG_FR; l++) {
+        int rc = question_terms(c, question, l);
+        if (rc)
+            return rc;
+        weigh(c, l);
+    }
+    return FD_OK;
+}
+
+static int finish(composer *c, const int *cited, fd_buf *b, double support, fd_answer *out)
+{
+    char *text = fd_arena_strndup(c->a, b->p ? b->p : "", b->len);
+    fd_citation *cite = fd_arena_calloc(c->a, c->n_ps + 1, sizeof *cite);
+    if (!text || !cite)
+        return ans_oom(c->a, c->err);
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_ps; i++)
+        if (cited[i]) {
+            const fd_passage *p = &c->p[i];
+            cite[n++] = (fd_citation){(int)i, p->doc_key, p->title, p->section};
+        }
+    *out = (fd_answer){text, 1, cite, n, support};
+    return FD_OK;
+}
+
+/* Title words are the strongest sign a page is about the question. */
+static double title_coverage(composer *c, const psg *ps)
+{
+    const char *t = c->p[ps->idx].title;
+    ans_bag b;
+    if (!t || ans_bag_make(c->an, fd_str_c(t), ps->lang, c->a, &b, NULL))
+        return 0;
+    return sent_coverage(c, ps, &b);
+}
+
+/* The document to answer from: retrieval scores of its chunks (relative to
+ * the best), how much of the question its title and its best section cover
+ * (a section: a long page covers every word somewhere). */
+static int choose_doc(composer *c, fd_lang reply, int have_reply, double *support)
+{
+    double top = 0, best = -1;
+    int doc = -1;
+    for (size_t i = 0; i < c->n_ps; i++)
+        if (c->p[i].score > top)
+            top = c->p[i].score;
+    for (size_t i = 0; i < c->n_ps; i++) {
+        const psg *ps = &c->ps[i];
+        if (ps->doc != (int)i || !usable(ps, reply, have_reply))
+            continue; /* scored once, at its first chunk */
+        double ret = 0;
+        for (size_t j = i; j < c->n_ps; j++)
+            if (c->ps[j].doc == ps->doc && (c->ps[j].hit || top <= 0))
+                ret += (top > 0 ? c->p[j].score / top : 1.0) / (1.0 + 0.5 * (double)(j - i));
+        double cov = doc_coverage(c, ps), part = 0;
+        for (size_t j = i; j < c->n_ps; j++)
+            if (c->ps[j].doc == ps->doc)
+                part = fmax(part, sent_coverage(c, &c->ps[j], &c->ps[j].all));
+        double sc = ret + title_coverage(c, ps) + part;
+        if (sc > best) {
+            best = sc;
+            doc = ps->doc;
+            *support = cov;
+        }
+    }
+    return doc;
+}
+
+int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
+                      const fd_answer_opts *opts, fd_arena *a, fd_answer *out, fd_err *err)
+{
+    if (!an || !a || !out || (n && !p))
+        return fd_err_set(err, FD_EINVAL, "answer: missing argument");
+    size_t bad;
+    if (!fd_utf8_valid(question.p, question.len, &bad))
+        return fd_err_set(err, FD_EUTF8, "answer: question is not UTF-8 (byte %zu)", bad);
+    for (size_t i = 0; i < n; i++)
+        if (!p[i].text || !fd_utf8_valid(p[i].text, strlen(p[i].text), &bad))
+            return fd_err_set(err, p[i].text ? FD_EUTF8 : FD_EINVAL,
+                              "answer: passage %zu is not UTF-8 text", i);
+    fd_lang reply = opts && opts->lang ? opts->lang : fd_text_guess_lang(question);
+    if (reply == FD_LANG_UNKNOWN)
+        reply = FD_LANG_EN;
+    double min_support = opts && opts->min_support > 0 ? opts->min_support : 0.5;
+    size_t max = opts && opts->max_sentences ? opts->max_sentences : 3;
+
+    composer c = {an, a, err, p, NULL, n, {NULL}, {0}, opts};
+    int have_reply = 0;
+    int rc = setup(&c, question, reply, &have_reply);
+    if (rc)
+        return rc;
+    fd_str folded;
+    rc = fd_text_fold(question, a, &folded, err);
+    if (rc)
+        return rc;
+    c.want = answer_cue(folded);
+    double support = 0;
+    int doc = choose_doc(&c, reply, have_reply, &support);
+    if (doc < 0 || support < min_support || misses_focus(&c, doc, c.ps[doc].lang))
+        return decline(reply, support, out);
+    int *cited = fd_arena_calloc(a, n + 1, sizeof *cited);
+    if (!cited)
+        return ans_oom(a, err);
+    fd_buf b;
+    fd_buf_init(&b, 1 << 16);
+    pick top[8];
+    size_t n_top = 0;
+    rc = compose(&c, doc, max, &b, cited, top, &n_top);
+    if (!rc && n_top)
+        rc = co_cite(&c, doc, top, n_top, cited);
+    if (!rc && (!b.len || ((c.want & WANT_NAME) && !names_someone(&c, top, n_top))))
+        rc = decline(reply, support, out);
+    else if (!rc)
+        rc = finish(&c, cited, &b, support, out);
+    fd_buf_free(&b);
+    return rc;
+}

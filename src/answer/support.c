@@ -1,0 +1,240 @@
+/* support.c: how much of one text another covers, in stemmed terms. The
+ * composer uses it to weigh sentences against the question and the
+ * validator to check that an answer's sentences come from the passages. */
+#include "answer_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+
+/* Stems (English and French Snowball) that say nothing about the topic: a
+ * question "how much is X" is about X. Kept sorted for bsearch. */
+static const char *const generic_terms[] = {
+    "abl", "ah", "also", "ani", "anyon", "anyth", "ask", "avail", "bad", "besoin", "best",
+    "bonjour", "came", "charg", "chos", "combien", "come", "comment", "cost", "could", "cout",
+    "detail", "do", "doe", "els", "exact", "fee", "find", "get", "give", "go", "good", "got",
+    "happen", "hello", "help", "hi", "info", "inform", "just", "keep", "kind", "know", "la", "lah",
+    "leh", "let", "like", "long", "look", "lor", "make", "mani", "may", "mean", "merc", "much",
+    "must", "need", "now", "offer", "ok", "okay", "pleas", "pls", "plz", "possibl", "pouv",
+    "price", "prix", "provid", "puis", "put", "quel", "question", "r", "realli", "right", "savoir",
+    "say", "see", "sell", "shall", "someth", "soon", "start", "still", "sure", "take", "tell",
+    "thank", "there", "thing", "today", "tri", "type", "u", "ur", "use", "voul", "want", "wat",
+    "way", "what", "whi", "work", "worth", "would", "yesterday",
+};
+
+/* Stems of conversational phrasing: greetings, offers of more help, the
+ * way to reach a person. A sentence made only of these states no fact. */
+static const char *const chatty_terms[] = {
+    "addit", "aid", "anyth", "ask", "assist", "autr", "bonjour", "chat", "chos", "contact",
+    "els", "equip", "feel", "further", "glad", "great", "happi", "hear", "hello", "help",
+    "hesit", "hi", "hope", "know", "let", "like", "member", "merc", "messag", "need", "oui",
+    "person", "pleas", "pleasur", "question", "reach", "repli", "repondr", "right", "sorri",
+    "sure", "team", "thank", "touch", "welcom", "will", "wish", "wonder", "would", "ye", "yes",
+};
+
+static int cmp_cstr(const void *k, const void *e)
+{
+    const fd_str *s = k;
+    const char *c = *(const char *const *)e;
+    size_t n = strlen(c);
+    int r = strncmp(s->p, c, s->len < n ? s->len : n);
+    if (r)
+        return r;
+    return s->len < n ? -1 : s->len > n;
+}
+
+static int in_list(fd_str t, const char *const *v, size_t n)
+{
+    return bsearch(&t, v, n, sizeof *v, cmp_cstr) != NULL;
+}
+
+int ans_term_generic(fd_str t)
+{
+    return in_list(t, generic_terms, sizeof generic_terms / sizeof *generic_terms);
+}
+
+int ans_term_chatty(fd_str t)
+{
+    return in_list(t, chatty_terms, sizeof chatty_terms / sizeof *chatty_terms);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    const fd_str *a = x, *b = y;
+    int r = memcmp(a->p, b->p, a->len < b->len ? a->len : b->len);
+    if (r)
+        return r;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+int ans_bag_make(fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, ans_bag *out,
+                 fd_err *err)
+{
+    fd_terms tm;
+    out->v = NULL;
+    out->n = 0;
+    int rc = fd_analyzer_terms(an, text, lang, a, &tm, err);
+    if (rc)
+        return rc;
+    if (!tm.n)
+        return FD_OK;
+    fd_str *v = fd_arena_alloc(a, tm.n * sizeof *v);
+    if (!v)
+        return ans_oom(a, err);
+    for (size_t i = 0; i < tm.n; i++)
+        v[i] = tm.v[i].term;
+    qsort(v, tm.n, sizeof *v, cmp_str);
+    size_t n = 0;
+    for (size_t i = 0; i < tm.n; i++)
+        if (!n || cmp_str(&v[n - 1], &v[i]))
+            v[n++] = v[i];
+    out->v = v;
+    out->n = n;
+    return FD_OK;
+}
+
+int ans_bag_union(const ans_bag *x, const ans_bag *y, fd_arena *a, ans_bag *out, fd_err *err)
+{
+    fd_str *v = fd_arena_alloc(a, (x->n + y->n + 1) * sizeof *v);
+    if (!v)
+        return ans_oom(a, err);
+    size_t i = 0, j = 0, n = 0;
+    while (i < x->n || j < y->n) {
+        int c = i == x->n ? 1 : j == y->n ? -1 : cmp_str(&x->v[i], &y->v[j]);
+        if (c <= 0)
+            v[n++] = x->v[i++];
+        else
+            v[n++] = y->v[j++];
+        if (c == 0)
+            j++;
+    }
+    out->v = v;
+    out->n = n;
+    return FD_OK;
+}
+
+int ans_bag_has(const ans_bag *b, fd_str t)
+{
+    return b->n && bsearch(&t, b->v, b->n, sizeof *b->v, cmp_str) != NULL;
+}
+
+/* Snowball leaves "deliver" as "deliv" but "delivery" as "deliveri", and
+ * "complain" / "complaint" apart: a stem that extends another by up to 3
+ * letters (4 at least in common) counts as the same word. */
+int ans_bag_has_like(const ans_bag *b, fd_str t)
+{
+    if (ans_bag_has(b, t))
+        return 1;
+    if (t.len < 4)
+        return 0;
+    for (size_t l = t.len > 7 ? t.len - 3 : 4; l < t.len; l++)
+        if (ans_bag_has(b, (fd_str){t.p, l}))
+            return 1;
+    size_t lo = 0, hi = b->n; /* first term >= t */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cmp_str(&b->v[mid], &t) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < b->n && b->v[i].len >= t.len && !memcmp(b->v[i].p, t.p, t.len); i++)
+        if (b->v[i].len - t.len <= 3)
+            return 1;
+    return 0;
+}
+
+static int has_digit(fd_str t)
+{
+    for (size_t i = 0; i < t.len; i++)
+        if (isdigit((unsigned char)t.p[i]))
+            return 1;
+    return 0;
+}
+
+/* Long terms are rarer and say more; one-letter leftovers say little. */
+static double term_weight(fd_str t)
+{
+    return t.len <= 2 ? 0.5 : 1.0;
+}
+
+double ans_overlap(const ans_bag *sent, const ans_bag *src, int (*skip)(fd_str), size_t *n_counted)
+{
+    double have = 0, total = 0;
+    size_t counted = 0;
+    for (size_t i = 0; i < sent->n; i++) {
+        fd_str t = sent->v[i];
+        if (has_digit(t) || (skip && skip(t)))
+            continue; /* numbers are the claim checks' job */
+        double w = term_weight(t);
+        counted++;
+        total += w;
+        if (ans_bag_has(src, t))
+            have += w;
+    }
+    if (n_counted)
+        *n_counted = counted;
+    return total > 0 ? have / total : 1.0;
+}
+
+/* Word at i of folded text equals w (ASCII, word boundaries both sides). */
+static int word_at(fd_str f, size_t i, const char *w)
+{
+    size_t n = strlen(w);
+    if (i + n > f.len || memcmp(f.p + i, w, n))
+        return 0;
+    if (i > 0 && isalnum((unsigned char)f.p[i - 1]))
+        return 0;
+    return i + n == f.len || !isalnum((unsigned char)f.p[i + n]);
+}
+
+int ans_negated(fd_str f)
+{
+    static const char *const neg[] = {"not", "no", "never", "cannot", "none", "nothing", "neither",
+                                      "nor", "without", "pas", "jamais", "aucun", "aucune",
+                                      "sans", "ni", "non"};
+    for (size_t i = 0; i < f.len; i++) {
+        if (i + 3 <= f.len && !memcmp(f.p + i, "n't", 3))
+            return 1;
+        if (i + 3 <= f.len && !memcmp(f.p + i, "n\xe2\x80\x99t", 3))
+            return 1;
+        for (size_t k = 0; k < sizeof neg / sizeof *neg; k++)
+            if (word_at(f, i, neg[k]) && !(i + strlen(neg[k]) < f.len && f.p[i + strlen(neg[k])] == '-'))
+                return 1; /* "non-defective", "no-show" qualify a noun */
+    }
+    return 0;
+}
+
+int ans_folded_contains(fd_str hay, fd_str needle, fd_arena *a)
+{
+    fd_str h, nd;
+    if (!needle.len)
+        return 0;
+    if (fd_text_fold(hay, a, &h, NULL) || fd_text_fold(needle, a, &nd, NULL) || !nd.len)
+        return 0;
+    for (size_t i = 0; i + nd.len <= h.len; i++) {
+        if (memcmp(h.p + i, nd.p, nd.len))
+            continue;
+        int left = i == 0 || !isalnum((unsigned char)h.p[i - 1]);
+        int right = i + nd.len == h.len || !isalnum((unsigned char)h.p[i + nd.len]);
+        if (left && right)
+            return 1;
+    }
+    return 0;
+}
+
+int ans_oom(fd_arena *a, fd_err *err)
+{
+    if (fd_arena_full(a))
+        return fd_err_set(err, FD_ETOOBIG, "answer: arena cap reached");
+    return fd_err_set(err, FD_ENOMEM, "answer: out of memory");
+}
+
+fd_lang ans_passage_lang(const fd_passage *p)
+{
+    fd_lang l = p->text ? fd_text_guess_lang(fd_str_c(p->text)) : FD_LANG_UNKNOWN;
+    if (l != FD_LANG_UNKNOWN)
+        return l;
+    if (p->doc_key && strstr(p->doc_key, "/fr/"))
+        return FD_LANG_FR;
+    return FD_LANG_EN;
+}

@@ -1,0 +1,283 @@
+/* assistant.c: the assistant's shared, read-mostly parts, loaded from the
+ * knowledge base: tone guide, escalation rules, the intent model (trained
+ * from intents.tsv and cached on disk, keyed by the examples' hash), the
+ * guard and the LLM client. */
+#include "dialog_int.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+void dialog_new_session_id(char out[33])
+{
+    unsigned char b[16];
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+        if (n <= 0) {
+            /* getrandom cannot fail on Linux >= 3.17 once seeded; fall back
+             * to time-derived bits rather than abort a conversation. */
+            uint64_t t = fd_hash64(&got, sizeof got, fd_time_ns());
+            memcpy(b, &t, sizeof t);
+            t = fd_hash64(&t, sizeof t, (uint64_t)getpid());
+            memcpy(b + 8, &t, sizeof t);
+            break;
+        }
+        got += (size_t)n;
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+int dialog_session_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Splits intents.tsv text (label<TAB>text lines) in place. */
+static int parse_examples(char *text, fd_intent_example **out, size_t *n, fd_err *err)
+{
+    size_t cap = 64, m = 0;
+    fd_intent_example *v = fd_malloc(cap * sizeof *v);
+    if (!v)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    int line = 0;
+    for (char *p = text; p && *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        line++;
+        size_t len = strlen(p);
+        if (len && p[len - 1] == '\r')
+            p[--len] = '\0';
+        if (len && p[0] != '#') {
+            char *tab = strchr(p, '\t');
+            if (!tab || tab == p || !tab[1]) {
+                fd_free(v);
+                return fd_err_set(err, FD_EFORMAT, "intents.tsv:%d: expected label<TAB>text", line);
+            }
+            *tab = '\0';
+            if (m == cap) {
+                cap *= 2;
+                fd_intent_example *nv = fd_realloc(v, cap * sizeof *v);
+                if (!nv) {
+                    fd_free(v);
+                    return fd_err_set(err, FD_ENOMEM, "out of memory");
+                }
+                v = nv;
+            }
+            v[m].label = p;
+            v[m].text = tab + 1;
+            m++;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    *out = v;
+    *n = m;
+    return FD_OK;
+}
+
+static int read_small(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return 0;
+}
+
+static int write_small(const char *path, const char *text)
+{
+    char tmp[800];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the cached model when its recorded examples hash matches, else
+ * trains from the stored intents.tsv and caches it. */
+static int load_intents(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err)
+{
+    if (retrained)
+        *retrained = 0;
+    fd_arena *a = fd_arena_new(0);
+    if (!a)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    const char *text;
+    size_t len;
+    char hash[65];
+    int rc = fd_kb_asset(kb, "intents.tsv", a, &text, &len, hash, err);
+    if (rc == FD_ENOTFOUND) {
+        fd_arena_free(a);
+        fd_err_clear(err);
+        return FD_OK; /* no examples: every message goes to knowledge answers */
+    }
+    if (!rc && as->intents && strcmp(hash, as->intents_hash) == 0) {
+        fd_arena_free(a);
+        return FD_OK;
+    }
+    char hash_path[700], seen[80] = "";
+    snprintf(hash_path, sizeof hash_path, "%s.sha256", as->model_path);
+    fd_intent_model *m = NULL;
+    if (!rc && read_small(hash_path, seen, sizeof seen) == 0 && strncmp(seen, hash, 64) == 0) {
+        fd_err e2;
+        if (fd_intent_load(as->model_path, &m, &e2) != FD_OK) {
+            FD_LOG(as->log, FD_LOG_WARN, "dialog", "intent model %s unusable (%s); retraining",
+                   as->model_path, e2.msg);
+            m = NULL;
+        }
+    }
+    if (!rc && !m) {
+        fd_intent_example *ex = NULL;
+        size_t n = 0;
+        uint64_t t0 = fd_time_ns();
+        rc = parse_examples((char *)text, &ex, &n, err);
+        if (!rc)
+            rc = fd_intent_train(ex, n, NULL, &m, err);
+        fd_free(ex);
+        if (!rc) {
+            FD_LOG(as->log, FD_LOG_INFO, "dialog", "intent model trained on %zu examples in %.2f s",
+                   n, (double)(fd_time_ns() - t0) / 1e9);
+            fd_err e2;
+            if (fd_intent_save(m, as->model_path, &e2) != FD_OK ||
+                write_small(hash_path, hash) != 0)
+                FD_LOG(as->log, FD_LOG_WARN, "dialog", "cannot cache intent model at %s: %s",
+                       as->model_path, e2.msg);
+            if (retrained)
+                *retrained = 1;
+        }
+    }
+    if (!rc) {
+        fd_intent_model_free(as->intents);
+        as->intents = m;
+        memcpy(as->intents_hash, hash, sizeof hash);
+    }
+    fd_arena_free(a);
+    return rc;
+}
+
+static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
+{
+    fd_arena *a = fd_arena_new(0);
+    if (!a)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    const char *text = NULL;
+    size_t len = 0;
+    int rc = fd_kb_asset(kb, "tone.md", a, &text, &len, NULL, err);
+    if (!rc) {
+        as->tone = fd_strndup(text, len);
+        /* "# Harbour Pack Supplies - tone of voice" -> the company's name. */
+        if (strncmp(text, "# ", 2) == 0) {
+            size_t n = strcspn(text + 2, "\n");
+            const char *dash = strstr(text + 2, " - ");
+            if (dash && (size_t)(dash - text - 2) < n)
+                n = (size_t)(dash - text - 2);
+            as->company = fd_strndup(text + 2, n);
+        }
+    }
+    if (rc == FD_ENOTFOUND)
+        rc = FD_OK;
+    int json = 0;
+    text = NULL;
+    if (!rc) {
+        rc = fd_kb_asset(kb, "escalation.toml", a, &text, &len, NULL, err);
+        if (rc == FD_ENOTFOUND) {
+            json = 1;
+            rc = fd_kb_asset(kb, "escalation.json", a, &text, &len, NULL, err);
+        }
+        if (rc == FD_ENOTFOUND) {
+            text = NULL;
+            rc = FD_OK;
+        }
+    }
+    if (!rc)
+        rc = esc_rules_load(&as->rules, text, len, json, as->cfg->dialog_tz_offset_min, err);
+    fd_arena_free(a);
+    return rc;
+}
+
+int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out,
+                      fd_err *err)
+{
+    fd_assistant *as = fd_calloc(1, sizeof *as);
+    if (!as)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    as->cfg = cfg;
+    as->log = log;
+    snprintf(as->model_path, sizeof as->model_path, "%s/intent.model", cfg->data_dir);
+    fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
+                           .threshold = cfg->guard_threshold};
+    int rc = fd_guard_new(&gopts, &as->guard, err);
+    if (!rc)
+        rc = load_assets(as, kb, err);
+    if (!rc)
+        rc = load_intents(as, kb, &as->trained_at_open, err);
+    if (!rc && cfg->llm_base_url[0]) {
+        rc = fd_llm_new(cfg, log, &as->llm, err);
+        if (!rc)
+            FD_LOG(log, FD_LOG_INFO, "dialog", "LLM: %s at %s", fd_llm_model(as->llm),
+                   cfg->llm_base_url);
+    }
+    if (rc) {
+        fd_assistant_close(as);
+        return rc;
+    }
+    *out = as;
+    return FD_OK;
+}
+
+int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err)
+{
+    esc_rules_free(&as->rules);
+    FD_FREE(as->tone);
+    FD_FREE(as->company);
+    int rc = load_assets(as, kb, err);
+    if (!rc)
+        rc = load_intents(as, kb, retrained, err);
+    return rc;
+}
+
+int fd_assistant_trained_at_open(const fd_assistant *as)
+{
+    return as->trained_at_open;
+}
+
+int fd_assistant_has_llm(const fd_assistant *as)
+{
+    return as->llm != NULL;
+}
+
+void fd_assistant_close(fd_assistant *as)
+{
+    if (!as)
+        return;
+    fd_guard_free(as->guard);
+    fd_intent_model_free(as->intents);
+    esc_rules_free(&as->rules);
+    fd_free(as->tone);
+    fd_free(as->company);
+    fd_llm_free(as->llm);
+    fd_free(as);
+}

@@ -1,0 +1,113 @@
+/* dialog/dialog.h: the conversation engine. One customer message in, one
+ * checked reply out:
+ *
+ *   guard -> session (history, slots, follow-up rewrite) -> nlu (intent,
+ *   entities, sentiment, language) -> escalation rules -> route:
+ *     template (greeting, thanks, goodbye) | order (until commerce exists)
+ *     | escalation (handoff record + holding message) | knowledge:
+ *       retrieve -> extractive answer, or ONE streamed LLM call whose
+ *       sentences are validated as they arrive -> validate -> reply
+ *   -> turns, slots and one analytics event stored.
+ *
+ * Everything but the LLM call is local and deterministic.
+ *
+ * Threads: an fd_assistant (guard, intent model, rules, tone, LLM client)
+ *          is shared read-only, except that the LLM client is driven by
+ *          whoever calls fd_assistant_turn (the CLI) or an event loop (the
+ *          server). Each thread brings its own fd_kb (store connection).
+ * Memory:  a reply lives in the caller's arena.
+ * Errors:  FD_EINVAL (bad input: empty message, bad session id), FD_EIO /
+ *          FD_ECONFLICT (store), FD_ENOMEM. A flagged message, an LLM
+ *          failure or a failed validation are not errors: they shape the
+ *          reply (guard, degraded, extractive fallback). */
+#ifndef FD_DIALOG_H
+#define FD_DIALOG_H
+
+#include "core.h"
+#include "kb.h"
+
+typedef struct fd_assistant fd_assistant;
+
+/* Loads what the knowledge base configures (tone.md, escalation rules,
+ * intents.tsv -> the intent model, trained and saved beside the store when
+ * the examples changed), builds the guard, and connects the LLM client when
+ * llm.base_url is set. kb is used during the call only. */
+int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out,
+                      fd_err *err) FD_MUST_USE;
+void fd_assistant_close(fd_assistant *as);
+
+/* Retrains the intent model from the stored intents.tsv if it changed
+ * (ingest calls this). *retrained (may be NULL) says whether it did. */
+int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err) FD_MUST_USE;
+
+int fd_assistant_has_llm(const fd_assistant *as);
+/* 1 when open had to train the intent model (the examples changed). */
+int fd_assistant_trained_at_open(const fd_assistant *as);
+
+typedef struct fd_turn_in {
+    const char *message;
+    size_t len;
+    const char *session_id; /* NULL or "": a new session */
+    const char *user;       /* caller's user id; may be NULL */
+    const char *request_id; /* passed to the LLM; may be NULL */
+    const char *traceparent;
+    int ephemeral;          /* evaluation: store nothing (no session, no event) */
+} fd_turn_in;
+
+/* Streaming: text as it becomes final. on_reset means "discard what was
+ * streamed": a streamed LLM answer failed validation and the reply's
+ * answer replaces it. Either may be NULL. */
+typedef struct fd_turn_sink {
+    void (*on_text)(void *ctx, const char *p, size_t n);
+    void (*on_reset)(void *ctx);
+    void *ctx;
+} fd_turn_sink;
+
+typedef struct fd_reply_cite {
+    const char *document, *title, *section;
+} fd_reply_cite;
+
+typedef struct fd_reply {
+    const char *answer;
+    int answered;          /* 0: declined for lack of support */
+    const char *session_id;
+    const char *intent;
+    double confidence;
+    const char *route;     /* "template", "knowledge", "escalation", "order", "guard", "human" */
+    fd_reply_cite *citations;
+    size_t n_citations;
+    const char *escalation_tier;   /* NULL: no escalation */
+    const char *escalation_ticket;
+    const char *escalation_reason;
+    int grounded;          /* every claim checked against the sources */
+    int degraded;          /* the LLM was configured but not used (down, open, busy) */
+    const char *language;  /* "en", "fr" */
+    int guard_flagged;
+    const char *guard_kind;
+    double guard_score;
+    const char *query;     /* what retrieval searched (after follow-up rewriting) */
+    const char *slots;     /* the session's slots after this turn (JSON object) */
+    const char *validation;/* "ok", "skipped", or the failure that replaced the LLM answer */
+    double sentiment;
+    /* cost and timing */
+    int llm_called;
+    int64_t prompt_tokens, completion_tokens;
+    double cost_usd;
+    double ms_guard, ms_nlu, ms_retrieve, ms_answer, ms_llm, ms_validate, ms_total;
+    int64_t turn_seq;      /* the assistant turn's seq in the session */
+} fd_reply;
+
+/* Runs one message through the pipeline, calling the LLM (when configured
+ * and needed) on this thread. */
+int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const fd_turn_sink *sink,
+                      fd_arena *a, fd_reply *out, fd_err *err) FD_MUST_USE;
+
+/* The reply as the API's JSON object (ask --json, POST /v1/chat) into b. */
+int fd_reply_json(const fd_reply *r, fd_buf *b) FD_MUST_USE;
+
+/* ---- sessions and handoffs for operators --------------------------------- */
+
+/* A session's turns as a JSON array into b; FD_ENOTFOUND if none. */
+int fd_dialog_session_json(fd_kb *kb, const char *session_id, fd_buf *b, fd_err *err) FD_MUST_USE;
+
+#endif

@@ -1,0 +1,86 @@
+/* dialog_int.h: private to src/dialog/: the assistant's parts and the
+ * helpers its files share. */
+#ifndef FD_DIALOG_INT_H
+#define FD_DIALOG_INT_H
+
+#include "dialog.h"
+
+#include "answer.h"
+#include "guard.h"
+#include "llm.h"
+#include "nlu.h"
+#include "store.h"
+#include "text.h"
+
+/* ---- escalation rules (escalate.c) -------------------------------------- */
+
+typedef struct esc_rule {
+    char *name;
+    char *tier;
+    char *reason;
+    int priority;
+    char **keywords; /* folded */
+    size_t n_keywords;
+    char **intents;
+    size_t n_intents;
+    double sentiment_below;  /* > 1: not set */
+    double order_value_over; /* < 0: not set */
+    int unresolved_turns;    /* 0: not set */
+    int answer_first;        /* answer from the knowledge base, then hand over */
+} esc_rule;
+
+typedef struct esc_rules {
+    esc_rule *v;
+    size_t n;
+    char **banned; /* banned promise phrases */
+    size_t n_banned;
+    char *agent_message, *supervisor_message, *out_of_hours_message;
+    /* hours in minutes from midnight local time; open == close: closed */
+    int weekday_open, weekday_close, saturday_open, saturday_close, sunday_open, sunday_close;
+    int tz_offset_min;
+} esc_rules;
+
+/* Parses escalation.toml (or .json when json is 1). Missing file: no rules. */
+int esc_rules_load(esc_rules *r, const char *text, size_t len, int json, int tz_offset_min,
+                   fd_err *err);
+void esc_rules_free(esc_rules *r);
+
+typedef struct esc_input {
+    fd_str folded;      /* the folded message */
+    const char *intent;
+    double confidence;
+    double sentiment;
+    double order_value; /* S$ amount of an order in the message, 0 if none */
+    int unresolved;     /* consecutive unresolved turns including this one */
+} esc_input;
+
+/* The first rule (by priority) that fires, or NULL. */
+const esc_rule *esc_rules_match(const esc_rules *r, const esc_input *in);
+/* The holding message for a tier at time now (out-of-hours text when the
+ * team is offline). */
+const char *esc_holding_message(const esc_rules *r, const char *tier, double now);
+
+/* ---- the assistant ------------------------------------------------------ */
+
+struct fd_assistant {
+    const fd_config *cfg;
+    fd_log *log;
+    fd_guard *guard;
+    fd_intent_model *intents; /* NULL: no intents.tsv ingested */
+    char intents_hash[65];
+    esc_rules rules;
+    char *tone;               /* tone.md, or NULL */
+    char *company;            /* from tone.md's title, or NULL */
+    fd_llm *llm;              /* NULL: no LLM configured */
+    char model_path[600];
+    int trained_at_open;
+};
+
+/* ---- small shared helpers ----------------------------------------------- */
+
+/* A fresh random session id (32 hex characters) into out[33]. */
+void dialog_new_session_id(char out[33]);
+/* Checks a caller-given session id: 1..64 of [A-Za-z0-9_-]. */
+int dialog_session_id_ok(const char *id);
+
+#endif

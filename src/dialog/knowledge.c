@@ -1,0 +1,369 @@
+/* knowledge.c: answers from the knowledge base. Retrieval (hybrid, in the
+ * customer's language first), the extractive composer, and — when an LLM
+ * is configured and the knowledge base supports an answer — one streamed
+ * LLM call whose sentences are validated as they arrive, so nothing
+ * unchecked reaches the customer even while streaming. */
+#include "turn_int.h"
+
+#include <string.h>
+
+static double ms_since(uint64_t t0)
+{
+    return (double)(fd_time_ns() - t0) / 1e6;
+}
+
+static int oom(turn *t)
+{
+    return fd_err_set(t->err, fd_arena_full(t->a) ? FD_ETOOBIG : FD_ENOMEM,
+                      "out of memory building the reply");
+}
+
+/* Hits handed to the composer; the first LLM_PASSAGES also go to the LLM. */
+#define N_HITS 8
+#define LLM_PASSAGES (MAX_PASSAGES < 5 ? MAX_PASSAGES : 5)
+/* Documents among the hits seen whole by the composer, and the chunks
+ * taken from each: the fact asked for is often in a section of the right
+ * page that retrieval ranked below a neighbouring page's. */
+#define N_DOC_VIEWS 5
+#define MAX_DOC_CHUNKS 16
+
+/* The passages for the composer: the hits (t->pass, best first), then the
+ * other chunks of the best documents as context (score 0). */
+typedef struct evidence {
+    fd_passage *p;
+    size_t n;
+} evidence;
+
+static int retrieve(turn *t, fd_analyzer *an, fd_lang lang, evidence *ev)
+{
+    const fd_config *cfg = t->as->cfg;
+    fd_search_opts so = {.k = N_HITS, .lang = lang};
+    if (fd_search_mode_parse(cfg->search_mode, &so.mode) != FD_OK)
+        so.mode = FD_SEARCH_HYBRID;
+    fd_result *res = NULL;
+    size_t n = 0;
+    fd_err e2;
+    fd_str q = t->query;
+    fd_lang ql = lang != FD_LANG_UNKNOWN ? lang : fd_text_guess_lang(t->query);
+    if (fd_answer_expand_query(an, t->query, ql ? ql : FD_LANG_EN, t->a, &q, &e2))
+        q = t->query; /* retrieval on the customer's words alone */
+    int rc = fd_kb_search(t->kb, q, &so, t->a, &res, &n, &e2);
+    t->n_pass = 0;
+    ev->n = 0;
+    if (rc == FD_EINVAL)
+        return FD_OK; /* nothing searchable in the message: no passages */
+    if (rc) {
+        *t->err = e2;
+        return rc;
+    }
+    ev->p = fd_arena_calloc(t->a, n + N_DOC_VIEWS * MAX_DOC_CHUNKS + 1, sizeof *ev->p);
+    if (!ev->p)
+        return oom(t);
+    for (size_t i = 0; i < n; i++) {
+        ev->p[ev->n++] = (fd_passage){.doc_key = res[i].doc_key,
+                                      .title = res[i].title,
+                                      .section = res[i].section,
+                                      .text = res[i].text,
+                                      .score = res[i].score > 0 ? res[i].score : 1e-6f};
+        if (i < LLM_PASSAGES)
+            t->pass[t->n_pass++] = ev->p[i];
+    }
+    /* The whole of the first few documents hit. */
+    size_t views = 0;
+    for (size_t i = 0; i < n && views < N_DOC_VIEWS; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(res[j].doc_key, res[i].doc_key) == 0;
+        if (seen || !res[i].text)
+            continue;
+        views++;
+        fd_result *dc = NULL;
+        size_t n_dc = 0;
+        if (fd_kb_doc_chunks(t->kb, res[i].chunk_id, MAX_DOC_CHUNKS, t->a, &dc, &n_dc, &e2))
+            continue; /* gone since the snapshot: the hits still stand */
+        for (size_t k = 0; k < n_dc; k++) {
+            int hit = 0;
+            for (size_t j = 0; j < n && !hit; j++)
+                hit = res[j].chunk_id == dc[k].chunk_id;
+            if (!hit && dc[k].text)
+                ev->p[ev->n++] = (fd_passage){.doc_key = dc[k].doc_key,
+                                              .title = dc[k].title,
+                                              .section = dc[k].section,
+                                              .text = dc[k].text,
+                                              .score = 0};
+        }
+    }
+    return FD_OK;
+}
+
+static uint32_t corpus_df(void *ctx, fd_str term)
+{
+    return fd_kb_term_df(ctx, term);
+}
+
+static int set_cites(turn *t, const fd_answer *ans)
+{
+    fd_reply *r = t->r;
+    r->n_citations = 0;
+    r->citations = ans->n_cites ? fd_arena_calloc(t->a, ans->n_cites, sizeof *r->citations) : NULL;
+    if (ans->n_cites && !r->citations)
+        return oom(t);
+    for (size_t i = 0; i < ans->n_cites; i++) {
+        /* One citation per document: two passages of one page cite it once. */
+        int dup = 0;
+        for (size_t j = 0; j < r->n_citations && !dup; j++)
+            dup = strcmp(r->citations[j].document, ans->cites[i].doc_key) == 0;
+        if (dup)
+            continue;
+        r->citations[r->n_citations++] = (fd_reply_cite){ans->cites[i].doc_key,
+                                                         ans->cites[i].title,
+                                                         ans->cites[i].section};
+    }
+    return FD_OK;
+}
+
+static fd_validate_opts validate_opts(const turn *t)
+{
+    return (fd_validate_opts){.banned = (const char *const *)t->as->rules.banned,
+                              .n_banned = t->as->rules.n_banned,
+                              .context = t->msg,
+                              .lang = t->lang};
+}
+
+/* ---- the LLM path: stream, gate each sentence, validate the whole ------- */
+
+typedef struct gate {
+    turn *t;
+    fd_analyzer *an;
+    fd_buf text;      /* everything received */
+    size_t released;  /* bytes of text already checked and sent on */
+    int failed;       /* a sentence failed: stop releasing */
+    int emitted;      /* something reached the sink */
+} gate;
+
+/* End of the next complete sentence in p[from..len), or 0. A period
+ * between digits ("S$1.20") or before a lower-case letter is not an end. */
+static size_t sentence_end(const char *p, size_t from, size_t len)
+{
+    for (size_t i = from; i + 1 < len; i++) {
+        char c = p[i];
+        if (c == '\n')
+            return i + 1;
+        if ((c == '.' || c == '?' || c == '!') && p[i + 1] == ' ') {
+            /* keep "[1]." together: look past the space for the next word */
+            if (i + 2 < len && p[i + 2] >= 'a' && p[i + 2] <= 'z')
+                continue;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static void gate_release(gate *g, size_t end)
+{
+    turn *t = g->t;
+    fd_str piece = {g->text.p + g->released, end - g->released};
+    fd_validate_opts vo = validate_opts(t);
+    fd_validation v;
+    fd_arena *scratch = fd_arena_new(1 << 20);
+    if (!scratch || fd_answer_validate(g->an, piece, t->pass, t->n_pass, &vo, scratch, &v, NULL) ||
+        !v.ok) {
+        g->failed = 1;
+        fd_arena_free(scratch);
+        return;
+    }
+    const fd_turn_sink *s = t->sink;
+    if (s && s->on_text && v.answer.text[0]) {
+        if (g->emitted)
+            s->on_text(s->ctx, " ", 1);
+        s->on_text(s->ctx, v.answer.text, strlen(v.answer.text));
+        g->emitted = 1;
+    }
+    fd_arena_free(scratch);
+    g->released = end;
+}
+
+static void on_token(void *ctx, const char *p, size_t n)
+{
+    gate *g = ctx;
+    if (fd_buf_append(&g->text, p, n)) {
+        g->failed = 1;
+        return;
+    }
+    size_t end;
+    while (!g->failed && (end = sentence_end(g->text.p, g->released, g->text.len)) != 0)
+        gate_release(g, end);
+}
+
+static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
+{
+    fd_reply *r = t->r;
+    fd_prompt_passage pp[MAX_PASSAGES];
+    for (size_t i = 0; i < t->n_pass; i++)
+        pp[i] = (fd_prompt_passage){t->pass[i].title, t->pass[i].section, t->pass[i].text,
+                                    (int)i + 1};
+    fd_buf policy;
+    fd_buf_init(&policy, 1 << 16);
+    int rc = FD_OK;
+    if (t->as->rules.n_banned) {
+        rc = fd_buf_printf(&policy, "Never say or imply any of these:");
+        for (size_t i = 0; i < t->as->rules.n_banned && !rc; i++)
+            rc = fd_buf_printf(&policy, " \"%s\"%s", t->as->rules.banned[i],
+                               i + 1 < t->as->rules.n_banned ? ";" : ".");
+    }
+    size_t hist = t->n_history > 6 ? 6 : t->n_history; /* the last 3 exchanges */
+    fd_prompt p = {.company = t->as->company,
+                   .tone = t->as->tone,
+                   .policy = policy.len ? policy.p : NULL,
+                   .language = t->lang == FD_LANG_FR ? "French" : "English",
+                   .passages = pp,
+                   .n_passages = t->n_pass,
+                   .history = t->history + (t->n_history - hist),
+                   .n_history = hist,
+                   .question = t->rewritten ? t->query.p : t->msg.p};
+    char *q = fd_arena_strndup(t->a, p.question, t->rewritten ? t->query.len : t->msg.len);
+    p.question = q;
+    fd_llm_msg *msgs = NULL;
+    size_t n_msgs = 0;
+    if (!rc && q)
+        rc = fd_prompt_build(&p, t->a, &msgs, &n_msgs, t->err);
+    fd_buf_free(&policy);
+    if (rc || !q)
+        return rc ? rc : oom(t);
+    fd_llm_request req = {.msgs = msgs,
+                          .n_msgs = n_msgs,
+                          .temperature = -1,
+                          .traceparent = t->in->traceparent,
+                          .request_id = t->in->request_id};
+    gate g = {.t = t, .an = an};
+    fd_buf_init(&g.text, 1 << 20);
+    fd_llm_result res;
+    fd_err lerr;
+    uint64_t t0 = fd_time_ns();
+    int lrc = fd_llm_complete(t->as->llm, &req, on_token, &g, &res, &lerr);
+    r->ms_llm = ms_since(t0);
+    r->llm_called = lrc != FD_EUNAVAIL || res.attempts > 0;
+    r->prompt_tokens = res.prompt_tokens;
+    r->completion_tokens = res.completion_tokens;
+    r->cost_usd = res.cost_usd;
+    const fd_turn_sink *s = t->sink;
+    t->sink_done = 1; /* every path below streams or sends the answer */
+    if (lrc) {
+        FD_LOG(t->as->log, FD_LOG_WARN, "dialog", "LLM call failed (%s): %s; extractive answer",
+               fd_code_name(lrc), lerr.msg);
+        r->degraded = 1;
+    } else {
+        t0 = fd_time_ns();
+        fd_validate_opts vo = validate_opts(t);
+        fd_validation v;
+        rc = fd_answer_validate(an, (fd_str){g.text.p ? g.text.p : "", g.text.len}, t->pass,
+                                t->n_pass, &vo, t->a, &v, t->err);
+        r->ms_validate += ms_since(t0);
+        if (rc) {
+            fd_buf_free(&g.text);
+            return rc;
+        }
+        if (v.ok && !g.failed) {
+            if (g.released < g.text.len)
+                gate_release(&g, g.text.len);
+            if (!g.failed) {
+                r->answer = v.answer.text;
+                r->answered = 1;
+                r->validation = "ok";
+                fd_buf_free(&g.text);
+                return set_cites(t, &v.answer);
+            }
+        }
+        r->validation = v.ok ? "unsupported" : fd_val_reason_name(v.reason);
+        FD_LOG(t->as->log, FD_LOG_WARN, "dialog",
+               "LLM answer blocked by validation (%s: %s); extractive answer sent instead",
+               r->validation, v.detail ? v.detail : "");
+    }
+    fd_buf_free(&g.text);
+    /* Fallback: the extractive answer, after retracting anything streamed. */
+    if (g.emitted && s && s->on_reset)
+        s->on_reset(s->ctx);
+    r->answer = extractive->text;
+    r->answered = extractive->answered;
+    if (s && s->on_text)
+        s->on_text(s->ctx, r->answer, strlen(r->answer));
+    return set_cites(t, extractive);
+}
+
+int dialog_knowledge(turn *t)
+{
+    fd_reply *r = t->r;
+    r->route = "knowledge";
+    uint64_t t0 = fd_time_ns();
+    fd_analyzer *an = NULL;
+    int rc = fd_analyzer_new(&an, t->err);
+    if (rc)
+        return rc;
+    evidence ev = {0};
+    rc = retrieve(t, an, t->lang, &ev);
+    r->ms_retrieve = ms_since(t0);
+    fd_answer ans;
+    fd_answer_opts ao = {.lang = t->lang,
+                         .min_support = t->as->cfg->answer_min_support,
+                         .corpus_df = corpus_df,
+                         .corpus_ctx = t->kb,
+                         .n_corpus = fd_kb_n_chunks(t->kb)};
+    /* An out-of-scope intent needs stronger evidence before we answer. */
+    if (t->as->intents && t->intent.oos)
+        ao.min_support = ao.min_support + (1 - ao.min_support) / 3;
+    t0 = fd_time_ns();
+    if (!rc)
+        rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &ans, t->err);
+    if (!rc && !ans.answered && t->lang != FD_LANG_UNKNOWN) {
+        /* Nothing in the customer's language: any language beats nothing. */
+        uint64_t t1 = fd_time_ns();
+        rc = retrieve(t, an, FD_LANG_UNKNOWN, &ev);
+        r->ms_retrieve += ms_since(t1);
+        if (!rc)
+            rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &ans, t->err);
+    }
+    r->ms_answer = ms_since(t0);
+    if (rc)
+        goto out;
+    if (ans.answered) {
+        /* The extractive answer is checked like any other. */
+        t0 = fd_time_ns();
+        fd_validate_opts vo = validate_opts(t);
+        fd_validation v;
+        /* Against the passages it cites: each quoted sentence must be there. */
+        fd_passage *cp = fd_arena_calloc(t->a, ans.n_cites + 1, sizeof *cp);
+        if (!cp) {
+            rc = oom(t);
+            goto out;
+        }
+        for (size_t i = 0; i < ans.n_cites; i++)
+            cp[i] = ev.p[ans.cites[i].passage];
+        rc = fd_answer_validate(an, fd_str_c(ans.text), cp, ans.n_cites, &vo, t->a, &v, t->err);
+        r->ms_validate = ms_since(t0);
+        if (rc)
+            goto out;
+        if (!v.ok) {
+            FD_LOG(t->as->log, FD_LOG_ERROR, "dialog",
+                   "extractive answer failed validation (%s: %s); declining",
+                   fd_val_reason_name(v.reason), v.detail ? v.detail : "");
+            r->validation = fd_val_reason_name(v.reason);
+            ans.answered = 0;
+            ans.text = fd_answer_decline_text(t->lang);
+            ans.n_cites = 0;
+        } else {
+            r->validation = "ok";
+        }
+    }
+    if (ans.answered && t->as->llm) {
+        rc = call_llm(t, an, &ans);
+    } else {
+        if (t->as->llm)
+            r->validation = "skipped";
+        r->answer = ans.text;
+        r->answered = ans.answered;
+        rc = set_cites(t, &ans);
+    }
+out:
+    fd_analyzer_free(an);
+    return rc;
+}

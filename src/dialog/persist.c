@@ -1,0 +1,189 @@
+/* persist.c: a turn is stored whole or not at all: the session (slots,
+ * language, unresolved count, state), the customer's turn, the assistant's
+ * turn, a handoff when one was opened, and one analytics event, in one
+ * transaction. */
+#include "turn_int.h"
+
+#include <string.h>
+
+static int cites_json(const fd_reply *r, fd_buf *b)
+{
+    int rc = fd_buf_putc(b, '[');
+    for (size_t i = 0; i < r->n_citations && !rc; i++) {
+        const fd_reply_cite *c = &r->citations[i];
+        rc = fd_buf_printf(b, "%s{\"document\":", i ? "," : "");
+        if (!rc)
+            rc = fd_buf_json_str(b, c->document, strlen(c->document));
+        if (!rc)
+            rc = fd_buf_printf(b, ",\"title\":");
+        if (!rc)
+            rc = fd_buf_json_str(b, c->title, strlen(c->title));
+        if (!rc)
+            rc = fd_buf_printf(b, ",\"section\":");
+        if (!rc)
+            rc = fd_buf_json_str(b, c->section ? c->section : "", c->section ? strlen(c->section) : 0);
+        if (!rc)
+            rc = fd_buf_putc(b, '}');
+    }
+    if (!rc)
+        rc = fd_buf_putc(b, ']');
+    return rc;
+}
+
+/* One line summary for the person who takes over: why, what was said. */
+static int summary(turn *t, fd_buf *b)
+{
+    int rc = fd_buf_printf(b, "Reason: %s. Intent: %s. Language: %s.", t->rule->reason,
+                           t->r->intent && t->r->intent[0] ? t->r->intent : "unknown",
+                           fd_lang_code(t->lang));
+    for (int i = 0; i < N_SLOTS && !rc; i++)
+        if (t->slots.v[i][0])
+            rc = fd_buf_printf(b, " %s: %s.", session_slot_name(i), t->slots.v[i]);
+    for (size_t i = 0; i < t->n_history && !rc; i++)
+        rc = fd_buf_printf(b, "\n%s: %.300s", strcmp(t->history[i].role, "user") == 0 ? "Customer"
+                                                                                        : "Assistant",
+                           t->history[i].text);
+    if (!rc)
+        rc = fd_buf_printf(b, "\nCustomer: %.*s", (int)(t->msg.len > 600 ? 600 : t->msg.len),
+                           t->msg.p);
+    return rc;
+}
+
+static int event_json(const turn *t, fd_buf *b)
+{
+    const fd_reply *r = t->r;
+    int rc = fd_buf_printf(b, "{\"intent\":");
+    if (!rc)
+        rc = fd_buf_json_str(b, r->intent, strlen(r->intent));
+    if (!rc)
+        rc = fd_buf_printf(b,
+                           ",\"confidence\":%.4f,\"route\":\"%s\",\"answered\":%s,\"language\":\"%s\","
+                           "\"grounded\":%s,\"degraded\":%s,\"validation\":\"%s\","
+                           "\"guard\":{\"flagged\":%s,\"kind\":\"%s\",\"score\":%.4f},"
+                           "\"sentiment\":%.3f,\"escalation\":",
+                           r->confidence, r->route, r->answered ? "true" : "false",
+                           r->language ? r->language : "", r->grounded ? "true" : "false",
+                           r->degraded ? "true" : "false", r->validation,
+                           r->guard_flagged ? "true" : "false", r->guard_kind ? r->guard_kind : "none",
+                           r->guard_score, r->sentiment);
+    if (!rc && r->escalation_tier)
+        rc = fd_buf_printf(b, "{\"tier\":\"%s\",\"ticket\":\"%s\"}", r->escalation_tier,
+                           r->escalation_ticket ? r->escalation_ticket : "");
+    else if (!rc)
+        rc = fd_buf_printf(b, "null");
+    if (!rc)
+        rc = fd_buf_printf(b,
+                           ",\"llm\":{\"called\":%s,\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+                           "\"cost_usd\":%.6f},\"ms\":{\"guard\":%.3f,\"nlu\":%.3f,\"retrieve\":%.3f,"
+                           "\"answer\":%.3f,\"llm\":%.3f,\"validate\":%.3f,\"total\":%.3f},"
+                           "\"citations\":%zu}",
+                           r->llm_called ? "true" : "false", (long long)r->prompt_tokens,
+                           (long long)r->completion_tokens, r->cost_usd, r->ms_guard, r->ms_nlu,
+                           r->ms_retrieve, r->ms_answer, r->ms_llm, r->ms_validate,
+                           (double)(fd_time_ns() - t->t0) / 1e6, r->n_citations);
+    return rc;
+}
+
+static int write_all(turn *t, fd_store *st, fd_buf *scratch)
+{
+    fd_reply *r = t->r;
+    int rc = FD_OK;
+    if (t->rule) {
+        fd_buf_reset(scratch);
+        if (summary(t, scratch))
+            return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+        fd_handoff_row h = {.session_id = t->sess.id,
+                            .tier = t->rule->tier,
+                            .reason = t->rule->reason,
+                            .summary = scratch->p};
+        int64_t id;
+        rc = fd_store_handoff_add(st, &h, &id, t->ticket, sizeof t->ticket, t->err);
+        if (rc)
+            return rc;
+        r->escalation_ticket = t->ticket;
+    }
+    fd_turn_row u = {.role = "user",
+                     .text = fd_arena_strndup(t->a, t->in->message, t->in->len),
+                     .intent = r->intent,
+                     .route = r->route};
+    if (!u.text)
+        return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    rc = fd_store_turn_add(st, t->sess.id, &u, NULL, t->err);
+    int64_t seq = 0;
+    if (!rc && strcmp(r->route, "human") != 0) {
+        fd_buf_reset(scratch);
+        if (fd_buf_printf(scratch, "{\"citations\":") || cites_json(r, scratch) ||
+            fd_buf_printf(scratch, ",\"answered\":%s,\"escalation\":%s%s%s}",
+                          r->answered ? "true" : "false", r->escalation_ticket ? "\"" : "",
+                          r->escalation_ticket ? r->escalation_ticket : "null",
+                          r->escalation_ticket ? "\"" : ""))
+            return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+        fd_turn_row as = {.role = "assistant",
+                          .text = r->answer,
+                          .intent = r->intent,
+                          .route = r->route,
+                          .meta = scratch->p};
+        rc = fd_store_turn_add(st, t->sess.id, &as, &seq, t->err);
+    }
+    r->turn_seq = seq;
+    if (!rc) {
+        fd_buf_reset(scratch);
+        if (event_json(t, scratch))
+            return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+        rc = fd_store_event_add(st, t->sess.id, seq, "turn", scratch->p, t->err);
+    }
+    return rc;
+}
+
+int dialog_persist(turn *t)
+{
+    fd_reply *r = t->r;
+    fd_store *st = fd_kb_store(t->kb);
+    /* Session bookkeeping first, so the reply reports the state stored. */
+    if (strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0) {
+        size_t n = t->query.len < sizeof t->slots.last_question - 1
+                       ? t->query.len
+                       : sizeof t->slots.last_question - 1;
+        memcpy(t->slots.last_question, t->query.p, n);
+        t->slots.last_question[n] = '\0';
+    }
+    if (strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0)
+        t->sess.unresolved = r->answered ? 0 : t->sess.unresolved + 1;
+    if (t->rule)
+        t->sess.unresolved = 0;
+    fd_buf slots;
+    fd_buf_init(&slots, 1 << 16);
+    if (session_slots_json(&t->slots, &slots)) {
+        fd_buf_free(&slots);
+        return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    }
+    t->sess.slots = slots.p;
+    t->sess.lang = fd_lang_code(t->lang);
+    t->sess.n_turns += strcmp(r->route, "human") == 0 ? 1 : 2;
+    if (t->in->user && t->in->user[0])
+        t->sess.user = t->in->user;
+    r->slots = fd_arena_strndup(t->a, slots.p, slots.len);
+    fd_buf scratch;
+    fd_buf_init(&scratch, 1 << 20);
+    int rc = fd_store_begin(st, t->err);
+    if (!rc)
+        rc = fd_store_session_put(st, &t->sess, t->err);
+    if (!rc)
+        rc = write_all(t, st, &scratch);
+    if (!rc)
+        rc = fd_store_commit(st, t->err);
+    else
+        fd_store_rollback(st);
+    fd_buf_free(&scratch);
+    fd_buf_free(&slots);
+    if (!r->slots && !rc)
+        rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    if (r->escalation_ticket) {
+        char *tk = fd_arena_strndup(t->a, t->ticket, strlen(t->ticket));
+        r->escalation_ticket = tk ? tk : "";
+    }
+    if (rc)
+        FD_LOG(t->as->log, FD_LOG_ERROR, "dialog", "cannot store turn of session %s: %s",
+               t->sess.id, t->err ? t->err->msg : "");
+    return rc;
+}

@@ -1,0 +1,132 @@
+/* reply.c: replies and sessions as the API's JSON (ask --json, /v1/chat,
+ * /v1/sessions/{id}). Strings go through fd_buf_json_str, which also
+ * escapes <, > and &, so nothing a customer typed comes back as markup. */
+#include "dialog_int.h"
+
+#include <string.h>
+
+static int jstr(fd_buf *b, const char *s)
+{
+    return s ? fd_buf_json_str(b, s, strlen(s)) : fd_buf_printf(b, "null");
+}
+
+static const char *tf(int v)
+{
+    return v ? "true" : "false";
+}
+
+int fd_reply_json(const fd_reply *r, fd_buf *b)
+{
+    int rc = fd_buf_printf(b, "{\"answer\":");
+    rc = rc ? rc : jstr(b, r->answer ? r->answer : "");
+    rc = rc ? rc : fd_buf_printf(b, ",\"answered\":%s,\"session_id\":", tf(r->answered));
+    rc = rc ? rc : jstr(b, r->session_id);
+    rc = rc ? rc : fd_buf_printf(b, ",\"intent\":");
+    rc = rc ? rc : jstr(b, r->intent ? r->intent : "");
+    rc = rc ? rc : fd_buf_printf(b, ",\"confidence\":%.4f,\"route\":", r->confidence);
+    rc = rc ? rc : jstr(b, r->route);
+    rc = rc ? rc : fd_buf_printf(b, ",\"citations\":[");
+    for (size_t i = 0; i < r->n_citations && !rc; i++) {
+        const fd_reply_cite *c = &r->citations[i];
+        rc = fd_buf_printf(b, "%s{\"document\":", i ? "," : "");
+        rc = rc ? rc : jstr(b, c->document);
+        rc = rc ? rc : fd_buf_printf(b, ",\"title\":");
+        rc = rc ? rc : jstr(b, c->title ? c->title : "");
+        rc = rc ? rc : fd_buf_printf(b, ",\"section\":");
+        rc = rc ? rc : jstr(b, c->section ? c->section : "");
+        rc = rc ? rc : fd_buf_putc(b, '}');
+    }
+    rc = rc ? rc : fd_buf_printf(b, "],\"escalation\":");
+    if (!rc && r->escalation_tier) {
+        rc = fd_buf_printf(b, "{\"tier\":");
+        rc = rc ? rc : jstr(b, r->escalation_tier);
+        rc = rc ? rc : fd_buf_printf(b, ",\"ticket\":");
+        rc = rc ? rc : jstr(b, r->escalation_ticket);
+        rc = rc ? rc : fd_buf_printf(b, ",\"reason\":");
+        rc = rc ? rc : jstr(b, r->escalation_reason);
+        rc = rc ? rc : fd_buf_putc(b, '}');
+    } else if (!rc) {
+        rc = fd_buf_printf(b, "null");
+    }
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"grounded\":%s,\"degraded\":%s,\"language\":", tf(r->grounded),
+                            tf(r->degraded));
+    rc = rc ? rc : jstr(b, r->language ? r->language : "en");
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"guard\":{\"flagged\":%s,\"kind\":", tf(r->guard_flagged));
+    rc = rc ? rc : jstr(b, r->guard_kind ? r->guard_kind : "none");
+    rc = rc ? rc : fd_buf_printf(b, ",\"score\":%.4f},\"validation\":", r->guard_score);
+    rc = rc ? rc : jstr(b, r->validation);
+    rc = rc ? rc : fd_buf_printf(b, ",\"query\":");
+    rc = rc ? rc : jstr(b, r->query ? r->query : "");
+    rc = rc ? rc : fd_buf_printf(b, ",\"slots\":%s", r->slots && r->slots[0] ? r->slots : "{}");
+    rc = rc ? rc
+            : fd_buf_printf(b,
+                            ",\"llm\":{\"called\":%s,\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+                            "\"cost_usd\":%.6f},\"timing_ms\":{\"guard\":%.3f,\"nlu\":%.3f,"
+                            "\"retrieve\":%.3f,\"answer\":%.3f,\"llm\":%.3f,\"validate\":%.3f,"
+                            "\"total\":%.3f}}",
+                            tf(r->llm_called), (long long)r->prompt_tokens,
+                            (long long)r->completion_tokens, r->cost_usd, r->ms_guard, r->ms_nlu,
+                            r->ms_retrieve, r->ms_answer, r->ms_llm, r->ms_validate, r->ms_total);
+    return rc;
+}
+
+typedef struct turns_ctx {
+    fd_buf *b;
+    int n;
+    int rc;
+} turns_ctx;
+
+static int turn_json(void *ctx, const fd_turn_row *t)
+{
+    turns_ctx *c = ctx;
+    fd_buf *b = c->b;
+    int rc = fd_buf_printf(b, "%s{\"seq\":%lld,\"role\":", c->n++ ? "," : "", (long long)t->seq);
+    rc = rc ? rc : jstr(b, t->role);
+    rc = rc ? rc : fd_buf_printf(b, ",\"text\":");
+    rc = rc ? rc : jstr(b, t->text);
+    rc = rc ? rc : fd_buf_printf(b, ",\"intent\":");
+    rc = rc ? rc : jstr(b, t->intent);
+    rc = rc ? rc : fd_buf_printf(b, ",\"route\":");
+    rc = rc ? rc : jstr(b, t->route);
+    /* meta is JSON the engine wrote itself. */
+    rc = rc ? rc : fd_buf_printf(b, ",\"meta\":%s,\"at\":%.3f}", t->meta[0] ? t->meta : "{}",
+                                 t->created_at);
+    c->rc = rc;
+    return rc ? 1 : 0;
+}
+
+int fd_dialog_session_json(fd_kb *kb, const char *session_id, fd_buf *b, fd_err *err)
+{
+    fd_arena *a = fd_arena_new(0);
+    if (!a)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    fd_session_row s;
+    int rc = fd_store_session_get(fd_kb_store(kb), session_id, a, &s, err);
+    if (!rc) {
+        rc = fd_buf_printf(b, "{\"session_id\":");
+        rc = rc ? rc : jstr(b, s.id);
+        rc = rc ? rc : fd_buf_printf(b, ",\"user\":");
+        rc = rc ? rc : jstr(b, s.user);
+        rc = rc ? rc : fd_buf_printf(b, ",\"language\":");
+        rc = rc ? rc : jstr(b, s.lang);
+        rc = rc ? rc : fd_buf_printf(b, ",\"state\":");
+        rc = rc ? rc : jstr(b, s.state);
+        rc = rc ? rc
+                : fd_buf_printf(b, ",\"slots\":%s,\"created_at\":%.3f,\"updated_at\":%.3f,\"turns\":[",
+                                s.slots, s.created_at, s.updated_at);
+        if (rc)
+            rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        turns_ctx c = {b, 0, 0};
+        rc = fd_store_turns_each(fd_kb_store(kb), session_id, 0, turn_json, &c, err);
+        if (rc == 1 || c.rc)
+            rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    if (!rc && fd_buf_printf(b, "]}"))
+        rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    fd_arena_free(a);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/* templates.c: the assistant's own fixed words, in English and French.
+ * Kept apart so a reviewer can read every sentence the bot may say that
+ * does not come from the knowledge base. None of them states a fact about
+ * the company beyond its name. */
+#include "dialog_int.h"
+
+#include "templates_int.h"
+
+#include <string.h>
+
+typedef struct tmpl {
+    const char *key, *en, *fr;
+} tmpl;
+
+static const tmpl table[] = {
+    {"greeting",
+     "Hello, I'm the %s assistant. Ask me about our products, prices, delivery, orders or "
+     "policies.",
+     "Bonjour, je suis l'assistant de %s. Posez-moi vos questions sur nos produits, nos prix, la "
+     "livraison, les commandes ou nos conditions."},
+    {"thanks", "You're welcome. Is there anything else I can help with?",
+     "Avec plaisir. Puis-je vous aider pour autre chose ?"},
+    {"goodbye", "Thank you for contacting %s. Have a good day.",
+     "Merci d'avoir contacté %s. Bonne journée."},
+    {"order_new",
+     "Ordering in chat comes with the commerce module, which is not switched on yet, so I can't "
+     "place the order for you here.",
+     "La commande dans le chat arrive avec le module commerce, qui n'est pas encore activé : je ne "
+     "peux pas passer la commande pour vous ici."},
+    {"order_status",
+     "I can't look up orders in chat yet (that comes with the commerce module). A member of our "
+     "team can check it for you: just ask for a person.",
+     "Je ne peux pas encore consulter les commandes dans le chat (cela arrive avec le module "
+     "commerce). Un membre de notre équipe peut vérifier pour vous : demandez simplement une "
+     "personne."},
+    {"human_silent", "Your message has been passed to %s, who is handling this conversation.",
+     "Votre message a été transmis à %s, qui s'occupe de cette conversation."},
+    {"clarify",
+     "Could you tell me a little more about what you need? For example a product, a delivery "
+     "question or an order.",
+     "Pouvez-vous m'en dire un peu plus ? Par exemple un produit, une question de livraison ou "
+     "une commande."},
+};
+
+const char *dialog_template(const char *key, fd_lang lang)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].key, key) == 0)
+            return lang == FD_LANG_FR ? table[i].fr : table[i].en;
+    return NULL;
+}

@@ -1,0 +1,357 @@
+/* turn.c: one customer message through the pipeline (see dialog.h). The
+ * steps are small functions over one `turn` record so each reads on its
+ * own; the order is the contract: nothing reaches retrieval or the LLM
+ * before the guard, nothing leaves before validation, and the turn is
+ * stored in one transaction with its analytics event. */
+#include "dialog_int.h"
+
+#include "session_int.h"
+#include "templates_int.h"
+#include "turn_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double ms_since(uint64_t t0)
+{
+    return (double)(fd_time_ns() - t0) / 1e6;
+}
+
+static int oom(turn *t)
+{
+    return fd_err_set(t->err, fd_arena_full(t->a) ? FD_ETOOBIG : FD_ENOMEM,
+                      "out of memory building the reply");
+}
+
+/* ---- input, guard, session ---------------------------------------------- */
+
+static int check_input(turn *t)
+{
+    const fd_turn_in *in = t->in;
+    if (!in->message || in->len == 0)
+        return fd_err_set_field(t->err, FD_EINVAL, "message", "message is empty");
+    size_t bad;
+    if (!fd_utf8_valid(in->message, in->len, &bad))
+        return fd_err_set_field(t->err, FD_EUTF8, "message",
+                                "message is not valid UTF-8 (byte %zu)", bad);
+    size_t chars = 0;
+    for (size_t i = 0; i < in->len; i++)
+        chars += ((unsigned char)in->message[i] & 0xC0) != 0x80;
+    if (chars > (size_t)t->as->cfg->guard_max_chars)
+        return fd_err_set_field(t->err, FD_ETOOBIG, "message",
+                                "message is %zu characters; the limit is %d", chars,
+                                t->as->cfg->guard_max_chars);
+    if (in->session_id && in->session_id[0] && !dialog_session_id_ok(in->session_id))
+        return fd_err_set_field(t->err, FD_EINVAL, "session_id",
+                                "session_id must be 1-64 letters, digits, '-' or '_'");
+    return FD_OK;
+}
+
+static int load_session(turn *t)
+{
+    fd_store *st = fd_kb_store(t->kb);
+    const char *id = t->in->session_id;
+    if (id && id[0]) {
+        int rc = fd_store_session_get(st, id, t->a, &t->sess, t->err);
+        if (rc == FD_OK) {
+            session_slots_parse(t->sess.slots, &t->slots);
+            return FD_OK;
+        }
+        if (rc != FD_ENOTFOUND)
+            return rc;
+        fd_err_clear(t->err);
+    } else {
+        char *nid = fd_arena_alloc(t->a, 33);
+        if (!nid)
+            return oom(t);
+        dialog_new_session_id(nid);
+        id = nid;
+    }
+    memset(&t->sess, 0, sizeof t->sess);
+    t->sess.id = fd_arena_strndup(t->a, id, strlen(id));
+    t->sess.user = t->in->user ? t->in->user : "";
+    t->sess.lang = "";
+    t->sess.state = "bot";
+    t->new_session = 1;
+    memset(&t->slots, 0, sizeof t->slots);
+    return t->sess.id ? FD_OK : oom(t);
+}
+
+static int collect_turn(void *ctx, const fd_turn_row *row)
+{
+    turn *t = ctx;
+    if (strcmp(row->role, "user") != 0 && strcmp(row->role, "assistant") != 0 &&
+        strcmp(row->role, "operator") != 0)
+        return 0;
+    if (t->n_history == MAX_HISTORY) {
+        memmove(t->history, t->history + 1, (MAX_HISTORY - 1) * sizeof *t->history);
+        t->n_history--;
+    }
+    fd_prompt_turn *h = &t->history[t->n_history];
+    h->role = strcmp(row->role, "user") == 0 ? "user" : "assistant";
+    h->text = fd_arena_strndup(t->a, row->text, strlen(row->text));
+    if (!h->text)
+        return -1;
+    t->n_history++;
+    return 0;
+}
+
+/* The last few turns (dialog.history_turns exchanges), oldest first. */
+static int load_history(turn *t)
+{
+    if (t->new_session)
+        return FD_OK;
+    int64_t keep = 2 * (int64_t)t->as->cfg->dialog_history_turns;
+    int64_t after = t->sess.n_turns > keep ? t->sess.n_turns - keep : 0;
+    int rc = fd_store_turns_each(fd_kb_store(t->kb), t->sess.id, after, collect_turn, t, t->err);
+    return rc < 0 ? oom(t) : rc;
+}
+
+/* ---- understanding ------------------------------------------------------- */
+
+static fd_lang pick_lang(turn *t)
+{
+    fd_lang g = fd_text_guess_lang(t->msg);
+    if (g != FD_LANG_UNKNOWN)
+        return g;
+    fd_lang s = fd_lang_parse(t->sess.lang);
+    return s != FD_LANG_UNKNOWN ? s : FD_LANG_EN;
+}
+
+static int understand(turn *t)
+{
+    uint64_t t0 = fd_time_ns();
+    t->lang = pick_lang(t);
+    t->nctx.now = fd_time_wall();
+    t->nctx.tz_offset_min = t->as->cfg->dialog_tz_offset_min;
+    t->nctx.lang = t->lang;
+    int rc = fd_text_fold(t->msg, t->a, &t->folded, t->err);
+    if (!rc && t->as->intents)
+        rc = fd_intent_classify(t->as->intents, t->msg, t->a, &t->intent, t->err);
+    if (!rc)
+        rc = fd_nlu_entities(t->msg, &t->nctx, t->a, &t->ents, t->err);
+    if (!rc) {
+        t->senti = fd_nlu_sentiment(t->msg, t->lang);
+        session_update_slots(&t->slots, t->msg, &t->ents, t->a);
+        t->query = t->msg;
+        t->rewritten = session_rewrite(&t->slots, t->msg, t->folded, &t->ents, &t->nctx, t->a,
+                                       &t->query);
+    }
+    t->r->ms_nlu = ms_since(t0);
+    return rc;
+}
+
+static const char *intent_label(const turn *t)
+{
+    return t->as->intents && t->intent.label ? t->intent.label : "";
+}
+
+static int intent_is(const turn *t, const char *label)
+{
+    return t->as->intents && t->intent.label && !t->intent.oos &&
+           strcmp(t->intent.label, label) == 0 && t->intent.confidence >= 0.5;
+}
+
+/* S$ value of an order named in the message: an amount, or a quantity
+ * times a unit price both given ("500 boxes at S$12"). */
+static double order_value(const turn *t)
+{
+    double money = 0, qty = 0;
+    for (size_t i = 0; i < t->ents.n; i++) {
+        if (t->ents.v[i].kind == FD_ENT_MONEY && t->ents.v[i].value > money)
+            money = t->ents.v[i].value;
+        if (t->ents.v[i].kind == FD_ENT_QUANTITY && t->ents.v[i].value > qty)
+            qty = t->ents.v[i].value;
+    }
+    if (money > 0 && qty > 0 && money < 1000)
+        return money * qty;
+    return money;
+}
+
+/* ---- routes -------------------------------------------------------------- */
+
+static int set_text(turn *t, const char *fmt, const char *arg)
+{
+    char *s = arg ? fd_arena_printf(t->a, fmt, arg) : fd_arena_strndup(t->a, fmt, strlen(fmt));
+    if (!s)
+        return oom(t);
+    t->r->answer = s;
+    return FD_OK;
+}
+
+static int escalate(turn *t, const esc_rule *rule)
+{
+    fd_reply *r = t->r;
+    r->route = "escalation";
+    r->answered = 1;
+    r->escalation_tier = rule->tier;
+    r->escalation_reason = rule->reason;
+    t->rule = rule;
+    const char *msg = esc_holding_message(&t->as->rules, rule->tier, fd_time_wall());
+    t->sess.state = "waiting";
+    return set_text(t, msg, NULL);
+}
+
+static int route_template(turn *t, const char *key)
+{
+    t->r->route = "template";
+    t->r->answered = 1;
+    const char *company = t->as->company ? t->as->company : "our company";
+    return set_text(t, dialog_template(key, t->lang), strstr(dialog_template(key, t->lang), "%s")
+                                                           ? company
+                                                           : NULL);
+}
+
+/* Greetings, thanks and goodbyes get a template only when that is all the
+ * message says: "hi, do you deliver on Sunday?" is a question. */
+static int pure_smalltalk(const turn *t)
+{
+    size_t words = 0;
+    int in_word = 0;
+    for (size_t i = 0; i < t->folded.len; i++) {
+        int w = t->folded.p[i] != ' ';
+        words += w && !in_word;
+        in_word = w;
+    }
+    return words <= 5 && !memchr(t->folded.p, '?', t->folded.len);
+}
+
+int dialog_route(turn *t)
+{
+    fd_reply *r = t->r;
+    esc_input ein = {.folded = t->folded,
+                     .intent = intent_label(t),
+                     .confidence = t->intent.confidence,
+                     .sentiment = t->senti.score,
+                     .order_value = order_value(t),
+                     .unresolved = 0};
+    const esc_rule *rule = esc_rules_match(&t->as->rules, &ein);
+    if (rule && !rule->answer_first)
+        return escalate(t, rule);
+    static const char *const smalltalk[] = {"greeting", "thanks", "goodbye"};
+    for (int i = 0; i < 3 && !rule; i++)
+        if (intent_is(t, smalltalk[i]) && pure_smalltalk(t))
+            return route_template(t, smalltalk[i]);
+    int rc = dialog_knowledge(t);
+    if (rc)
+        return rc;
+    if (rule) {
+        /* A rule that lets us answer first: what the documents say, then
+         * the hand-over ("can you waive the fee?" -> the fee policy, and a
+         * person who can decide). */
+        const char *said = r->answered ? r->answer : NULL;
+        int answered = r->answered;
+        rc = escalate(t, rule);
+        if (!rc && said) {
+            char *s = fd_arena_printf(t->a, "%s\n\n%s", said, r->answer);
+            if (!s)
+                return oom(t);
+            r->answer = s;
+        }
+        if (!answered)
+            r->n_citations = 0;
+        return rc;
+    }
+    if (!r->answered && (intent_is(t, "order_new") || intent_is(t, "order_status"))) {
+        /* Until commerce exists, and when no policy page answers it: say
+         * plainly what chat cannot do yet. */
+        r->route = "order";
+        r->answered = 1;
+        return set_text(t, dialog_template(intent_is(t, "order_new") ? "order_new" : "order_status",
+                                           t->lang),
+                        NULL);
+    }
+    if (!r->answered) {
+        ein.unresolved = t->sess.unresolved + 1;
+        rule = esc_rules_match(&t->as->rules, &ein);
+        if (rule && rule->unresolved_turns) {
+            const char *decline = r->answer;
+            rc = escalate(t, rule);
+            char *s = rc ? NULL : fd_arena_printf(t->a, "%s %s", decline, r->answer);
+            if (!rc && !s)
+                return oom(t);
+            if (s)
+                r->answer = s;
+            return rc;
+        }
+    }
+    return FD_OK;
+}
+
+/* ---- the whole turn ------------------------------------------------------ */
+
+static int guard_step(turn *t)
+{
+    uint64_t t0 = fd_time_ns();
+    fd_guard_verdict v;
+    int rc = fd_guard_check(t->as->guard, (fd_str){t->in->message, t->in->len}, t->a, &v, t->err);
+    t->r->ms_guard = ms_since(t0);
+    if (rc)
+        return rc;
+    t->msg = v.clean;
+    t->r->guard_flagged = v.flagged;
+    t->r->guard_kind = fd_guard_kind_name(v.kind);
+    t->guard_kind = v.kind;
+    t->r->guard_score = v.score;
+    return FD_OK;
+}
+
+int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const fd_turn_sink *sink,
+                      fd_arena *a, fd_reply *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    turn *t = fd_arena_calloc(a, 1, sizeof *t);
+    if (!t)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    t->as = as;
+    t->kb = kb;
+    t->in = in;
+    t->sink = sink;
+    t->a = a;
+    t->r = out;
+    t->err = err;
+    t->t0 = fd_time_ns();
+    out->validation = "skipped";
+    out->grounded = 1;
+    out->intent = "";
+    out->route = "knowledge";
+    int rc = check_input(t);
+    if (!rc)
+        rc = guard_step(t);
+    if (!rc)
+        rc = load_session(t);
+    if (!rc)
+        rc = load_history(t);
+    if (rc)
+        return rc;
+    out->session_id = t->sess.id;
+    if (out->guard_flagged) {
+        t->lang = pick_lang(t);
+        out->route = "guard";
+        out->answer = fd_guard_reply(t->guard_kind, fd_lang_code(t->lang));
+    } else if (strcmp(t->sess.state, "human") == 0) {
+        /* An operator has this conversation: the bot stays silent. */
+        t->lang = pick_lang(t);
+        out->route = "human";
+        rc = set_text(t, dialog_template("human_silent", t->lang), "a member of our team");
+    } else {
+        rc = understand(t);
+        if (!rc)
+            rc = dialog_route(t);
+    }
+    if (rc)
+        return rc;
+    out->language = fd_lang_code(t->lang);
+    out->intent = intent_label(t);
+    out->confidence = t->intent.confidence;
+    out->sentiment = t->senti.score;
+    out->query = fd_arena_strndup(a, t->query.p ? t->query.p : "", t->query.len);
+    if (!t->sink_done && sink && sink->on_text && out->answer)
+        sink->on_text(sink->ctx, out->answer, strlen(out->answer));
+    rc = in->ephemeral ? FD_OK : dialog_persist(t);
+    if (in->ephemeral && t->rule)
+        out->escalation_ticket = "";
+    out->ms_total = ms_since(t->t0);
+    return rc;
+}

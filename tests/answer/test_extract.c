@@ -1,0 +1,304 @@
+/* test_extract.c: the extractive composer answers with passage sentences
+ * and cites them, declines when the passages miss what the question is
+ * about, answers French in French, and fails cleanly out of memory. */
+#include "support.h"
+#include "answer_int.h"
+
+static const fd_passage psg[] = {
+    {"docs/refunds-defective-goods.md", "Refunds for defective goods",
+     "Refunds for defective goods > Time window",
+     "Report defects within 7 days of delivery (or of collection, for self-collected orders). "
+     "Reports after 7 days are reviewed case by case as a goodwill gesture only.",
+     1.0f},
+    {"docs/refunds-defective-goods.md", "Refunds for defective goods",
+     "Refunds for defective goods > What counts as a defect",
+     "A defect is a manufacturing fault present when the goods reached you, for example: leaking "
+     "containers or cups, lids that do not fit the matching cup or container.",
+     0.9f},
+    {"docs/delivery-fees.md", "Delivery fees", "Delivery fees > Standard",
+     "- Orders below S$250 before GST: delivery fee of S$18 per delivery.\n- Orders of S$250 "
+     "and above before GST: free delivery.",
+     0.5f},
+    {"docs/fr/remboursements.md", "Remboursements pour marchandises défectueuses",
+     "Remboursements pour marchandises défectueuses > Délai",
+     "Signalez le défaut dans les 7 jours suivant la livraison (ou le retrait en magasin). "
+     "Au-delà de 7 jours, les demandes sont étudiées au cas par cas, à titre commercial "
+     "uniquement.",
+     0.4f},
+};
+
+typedef struct fixture {
+    fd_analyzer *an;
+    fd_arena *a;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    fd_err err;
+    assert_int_equal(fd_analyzer_new(&f->an, &err), FD_OK);
+    f->a = fd_arena_new(0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_arena_free(f->a);
+    fd_analyzer_free(f->an);
+    fd_free(f);
+    return 0;
+}
+
+static fd_answer ask(fixture *f, const char *q, size_t n)
+{
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c(q), psg, n, NULL, f->a, &ans, &err), FD_OK);
+    return ans;
+}
+
+static void test_answers(void **state)
+{
+    fixture *f = *state;
+    fd_answer ans = ask(f, "refund for faulty cups? half of them leak", 3);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "7 days"));
+    assert_true(ans.n_cites >= 1);
+    assert_string_equal(ans.cites[0].doc_key, "docs/refunds-defective-goods.md");
+    assert_true(ans.support >= 0.5);
+
+    fd_err err;
+    const fd_passage fees_first[] = {psg[2], psg[0]};
+    assert_int_equal(
+        fd_answer_extract(f->an, fd_str_c("how much is delivery"), fees_first, 2, NULL, f->a, &ans,
+                          &err),
+        FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "S$18"));
+    assert_string_equal(ans.cites[0].doc_key, "docs/delivery-fees.md");
+}
+
+static void test_declines(void **state)
+{
+    fixture *f = *state;
+    static const char *const off_topic[] = {"do you sell coffee machines",
+                                            "what's your CEO's birthday",
+                                            "are you hiring delivery drivers?", "moq?!", ""};
+    for (size_t i = 0; i < sizeof off_topic / sizeof *off_topic; i++) {
+        fd_answer ans = ask(f, off_topic[i], 3);
+        if (ans.answered)
+            fail_msg("'%s' answered: %s", off_topic[i], ans.text);
+        assert_int_equal(ans.n_cites, 0);
+        assert_string_equal(ans.text, fd_answer_decline_text(FD_LANG_EN));
+    }
+    fd_answer ans = ask(f, "refund for faulty cups", 0);
+    assert_false(ans.answered);
+    ans = ask(f, "Quel est le prix d'une machine à café ?", 4);
+    assert_false(ans.answered);
+    assert_string_equal(ans.text, fd_answer_decline_text(FD_LANG_FR));
+    assert_non_null(strstr(fd_answer_decline_text(FD_LANG_EN), "don't have"));
+    assert_non_null(strstr(fd_answer_decline_text(FD_LANG_FR), "équipe"));
+}
+
+static void test_french(void **state)
+{
+    fixture *f = *state;
+    fd_answer ans = ask(f, "Quel est le délai pour signaler un produit défectueux ?", 4);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "7 jours"));
+    assert_string_equal(ans.cites[0].doc_key, "docs/fr/remboursements.md");
+}
+
+/* Every answer the composer writes passes the validator: it only quotes. */
+static void test_extract_passes_validation(void **state)
+{
+    fixture *f = *state;
+    fd_answer ans = ask(f, "How do I get a refund for defective cups?", 3);
+    assert_true(ans.answered);
+    fd_validation v;
+    fd_err err;
+    assert_int_equal(fd_answer_validate(f->an, fd_str_c(ans.text), psg, 3, NULL, f->a, &v, &err),
+                     FD_OK);
+    assert_true(v.ok);
+}
+
+static void test_errors(void **state)
+{
+    fixture *f = *state;
+    fd_answer ans;
+    fd_err err;
+    const char bad[] = "refund \xc0\xaf";
+    assert_int_equal(fd_answer_extract(f->an, (fd_str){bad, sizeof bad - 1}, psg, 3, NULL, f->a,
+                                       &ans, &err),
+                     FD_EUTF8);
+    assert_int_equal(fd_answer_extract(NULL, fd_str_c("x"), psg, 3, NULL, f->a, &ans, &err),
+                     FD_EINVAL);
+    fd_arena *small = fd_arena_new(1024);
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("refund for defective cups"), psg, 3, NULL,
+                                       small, &ans, &err),
+                     FD_ETOOBIG);
+    fd_arena_free(small);
+    int rc;
+    long n = 0;
+    do {
+        fd_arena *a = fd_arena_new(0);
+        fd_alloc_fail_at(++n);
+        rc = a ? fd_answer_extract(f->an, fd_str_c("refund for faulty cups"), psg, 3, NULL, a,
+                                   &ans, &err)
+               : FD_ENOMEM;
+        fd_alloc_fail_at(0);
+        assert_true(rc == FD_OK || rc == FD_ENOMEM);
+        fd_arena_free(a);
+    } while (fd_alloc_failures() > 0);
+    assert_int_equal(rc, FD_OK);
+}
+
+/* ---- corpus statistics, document views, co-citation, answer cues -------- */
+
+/* A toy corpus: 100 chunks; "deliveri" everywhere, "driver" in 10, "hire"
+ * nowhere, "complaint" in 1. */
+static uint32_t toy_df(void *ctx, fd_str t)
+{
+    (void)ctx;
+    if (fd_str_eq_c(t, "deliveri") || fd_str_eq_c(t, "order"))
+        return 60;
+    if (fd_str_eq_c(t, "driver"))
+        return 10;
+    if (fd_str_eq_c(t, "complaint") || fd_str_eq_c(t, "manag"))
+        return 1;
+    if (fd_str_eq_c(t, "hire") || fd_str_eq_c(t, "wheelchair"))
+        return 0;
+    return 5;
+}
+
+static const fd_passage drivers[] = {
+    {"docs/failed-delivery.md", "Failed delivery", "Failed delivery > Waiting time",
+     "Our delivery drivers wait 15 minutes at your address before leaving.", 1.0f},
+};
+
+static void test_corpus_focus_declines(void **state)
+{
+    fixture *f = *state;
+    fd_answer_opts o = {.corpus_df = toy_df, .n_corpus = 100};
+    fd_answer ans;
+    fd_err err;
+    /* "hiring" is no word of the knowledge base: the question is about it. */
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("are you hiring delivery drivers?"),
+                                       drivers, 1, &o, f->a, &ans, &err),
+                     FD_OK);
+    assert_false(ans.answered);
+    assert_int_equal(ans.n_cites, 0);
+    /* The same words without it are answered. */
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how long do delivery drivers wait?"),
+                                       drivers, 1, &o, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "15 minutes"));
+}
+
+/* Context passages (score 0: other chunks of a retrieved page) supply the
+ * answer, but never make a document win on retrieval. */
+static void test_document_view(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/refunds-defective-goods.md", "Refunds for defective goods",
+         "Refunds for defective goods > What counts as a defect",
+         "A defect is a manufacturing fault present when the goods reached you.", 1.0f},
+        {"docs/general-faq.md", "General FAQ", "General FAQ > Orders",
+         "Orders can be placed in the portal.", 0.9f},
+        {"docs/refunds-defective-goods.md", "Refunds for defective goods",
+         "Refunds for defective goods > Time window",
+         "Report defects within 7 days of delivery.", 0.0f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how long to report a defect?"), p, 3, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "7 days"));
+    assert_int_equal(ans.cites[0].passage, 2);
+}
+
+/* Another retrieved document stating the chosen sentence is cited too; one
+ * that only shares the topic is not. */
+static void test_co_citation(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/delivery-fees.md", "Delivery fees", "Delivery fees > Standard",
+         "Orders below S$250 get a delivery fee of S$18 per delivery.", 1.0f},
+        {"docs/general-faq.md", "General FAQ", "General FAQ > Delivery",
+         "How much is delivery? Orders below S$250 get a delivery fee of S$18 per delivery.", 0.8f},
+        {"docs/sentosa.md", "Sentosa delivery", "Sentosa delivery > Fees",
+         "Sentosa delivery has a surcharge of S$30.", 0.7f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("what is the delivery fee"), p, 3, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "S$18"));
+    int faq = 0, sentosa = 0;
+    for (size_t i = 0; i < ans.n_cites; i++) {
+        faq |= !strcmp(ans.cites[i].doc_key, "docs/general-faq.md");
+        sentosa |= !strcmp(ans.cites[i].doc_key, "docs/sentosa.md");
+    }
+    assert_true(faq);
+    assert_false(sentosa);
+}
+
+/* "who" and "name of" questions need a name in the answer. */
+static void test_who_needs_a_name(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/quality.md", "Quality complaints", "Quality complaints > Escalation",
+         "Ask for your complaint to be escalated to our Quality Manager.", 1.0f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("who handles a complaint escalation?"), p,
+                                       1, NULL, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered); /* "Quality Manager" names someone */
+    assert_int_equal(fd_answer_extract(f->an,
+                                       fd_str_c("what is the name of your quality manager"), p,
+                                       1, NULL, f->a, &ans, &err),
+                     FD_OK);
+    assert_false(ans.answered); /* only the words of the question */
+}
+
+static void test_expand_query(void **state)
+{
+    fixture *f = *state;
+    fd_str q;
+    fd_err err;
+    assert_int_equal(fd_answer_expand_query(f->an, fd_str_c("moq?"), FD_LANG_EN, f->a, &q, &err),
+                     FD_OK);
+    assert_non_null(strstr(q.p, "minimum"));
+    assert_int_equal(
+        fd_answer_expand_query(f->an, fd_str_c("delivery fee"), FD_LANG_EN, f->a, &q, &err), FD_OK);
+    assert_true(fd_str_eq_c(q, "delivery fee"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_declines),
+        cmocka_unit_test(test_french),
+        cmocka_unit_test(test_extract_passes_validation),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_corpus_focus_declines),
+        cmocka_unit_test(test_document_view),
+        cmocka_unit_test(test_co_citation),
+        cmocka_unit_test(test_who_needs_a_name),
+        cmocka_unit_test(test_expand_query),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
