@@ -86,8 +86,8 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         for (size_t i = 0; i < nq; i++) {
             fd_arena_reset(a);
-            fd_turn_in in = {.message = qs[i], .len = strlen(qs[i]),
-                             .session_id = (i % 2) ? session : NULL};
+            fd_turn_in in = {
+                .message = qs[i], .len = strlen(qs[i]), .session_id = (i % 2) ? session : NULL};
             fd_reply rep2;
             uint64_t s = fd_time_ns();
             if (fd_assistant_turn(as, kb, &in, NULL, a, &rep2, &err))

@@ -271,16 +271,12 @@ static int prepare_sentences(composer *c, psg *ps)
 #define FOCUS_DF 1
 #define FOCUS_MIN_CORPUS 50
 
-/* A word as the customer wrote it: not a number, a short leftover, or a
- * piece the analyzer made of a hyphenated word ("puis-je" gives "puis-j",
- * "puisj" and "puis"). */
-static int plain_word(const composer *c, fd_lang lang, fd_str t)
+/* A hyphenated word as the analyzer spells it whole ("livrez-vous" gives
+ * "livrez-vous", "livrezvous", "livr"): its parts already count. */
+static int compound(const composer *c, fd_lang lang, fd_str t)
 {
-    if (t.len < 3)
-        return 0;
-    for (size_t i = 0; i < t.len; i++)
-        if (isdigit((unsigned char)t.p[i]) || t.p[i] == '-')
-            return 0;
+    if (memchr(t.p, '-', t.len))
+        return 1;
     const ans_bag *b = &c->qb[lang];
     for (size_t i = 0; i < b->n; i++) {
         fd_str h = b->v[i];
@@ -292,8 +288,20 @@ static int plain_word(const composer *c, fd_lang lang, fd_str t)
             if (h.p[j] != '-')
                 same = k < t.len && h.p[j] == t.p[k++];
         if (same && k == t.len)
-            return 0;
+            return 1;
     }
+    return 0;
+}
+
+/* A word as the customer wrote it: not a number, a short leftover, or a
+ * hyphenated whole. */
+static int plain_word(const composer *c, fd_lang lang, fd_str t)
+{
+    if (t.len < 3 || compound(c, lang, t))
+        return 0;
+    for (size_t i = 0; i < t.len; i++)
+        if (isdigit((unsigned char)t.p[i]))
+            return 0;
     return 1;
 }
 
@@ -328,6 +336,8 @@ static void weigh(composer *c, fd_lang lang)
         }
         if (q->t.len <= 2)
             q->w *= 0.5; /* "r", "u", stray letters */
+        if (corpus && compound(c, lang, q->t))
+            q->w = 0;
     }
 }
 

@@ -24,11 +24,12 @@ static const char *const generic_terms[] = {
 /* Stems of conversational phrasing: greetings, offers of more help, the
  * way to reach a person. A sentence made only of these states no fact. */
 static const char *const chatty_terms[] = {
-    "addit", "aid", "anyth", "ask", "assist", "autr", "bonjour", "chat", "chos", "contact",
-    "els", "equip", "feel", "further", "glad", "great", "happi", "hear", "hello", "help",
-    "hesit", "hi", "hope", "know", "let", "like", "member", "merc", "messag", "need", "oui",
-    "person", "pleas", "pleasur", "question", "reach", "repli", "repondr", "right", "sorri",
-    "sure", "team", "thank", "touch", "welcom", "will", "wish", "wonder", "would", "ye", "yes",
+    "addit", "aid", "aider", "anyth", "ask", "assist", "autr", "bienvenu", "bonjour", "chat",
+    "chos", "contact", "els", "equip", "feel", "further", "glad", "great", "happi", "happy",
+    "hear", "hello", "help", "hesit", "hi", "hope", "know", "let", "like", "member", "merc",
+    "messag", "need", "oui", "person", "plais", "plaisir", "pleas", "pleasur", "question", "ravi",
+    "reach", "repli", "repondr", "right", "sorri", "sure", "team", "thank", "touch", "volont",
+    "volonti", "welcom", "will", "wish", "wonder", "would", "ye", "yes",
 };
 
 static int cmp_cstr(const void *k, const void *e)

@@ -49,8 +49,9 @@ static void print_sources(FILE *out, const fd_reply *r)
 {
     for (size_t i = 0; i < r->n_citations; i++) {
         const fd_reply_cite *ct = &r->citations[i];
-        fprintf(out, "  [%zu] %s%s%s (%s)\n", i + 1, ct->title, ct->section && ct->section[0] ? " > " : "",
-                ct->section ? ct->section : "", ct->document);
+        fprintf(out, "  [%zu] %s%s%s (%s)\n", i + 1, ct->title,
+                ct->section && ct->section[0] ? " > " : "", ct->section ? ct->section : "",
+                ct->document);
     }
     if (r->escalation_tier)
         fprintf(out, "  handed to: %s, ticket %s (%s)\n", r->escalation_tier,
@@ -84,7 +85,8 @@ int cli_cmd_ask(cli_ctx *c)
     fd_buf q;
     fd_buf_init(&q, 1 << 20);
     for (int i = optind; i < c->argc; i++)
-        if ((i > optind && fd_buf_putc(&q, ' ')) || fd_buf_append(&q, c->argv[i], strlen(c->argv[i]))) {
+        if ((i > optind && fd_buf_putc(&q, ' ')) ||
+            fd_buf_append(&q, c->argv[i], strlen(c->argv[i]))) {
             fd_buf_free(&q);
             return 1;
         }

@@ -34,12 +34,10 @@ static void on_train_progress(void *ctx, double done)
 
 int cli_eval_intent(cli_ctx *c)
 {
-    static const struct option opts[] = {{"train", required_argument, NULL, 't'},
-                                         {"test", required_argument, NULL, 'e'},
-                                         {"val", required_argument, NULL, 'v'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"train", required_argument, NULL, 't'}, {"test", required_argument, NULL, 'e'},
+        {"val", required_argument, NULL, 'v'},   {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
     const char *train = NULL, *test = NULL, *val = NULL;
     int ch;
     while ((ch = getopt_long(c->argc, c->argv, "t:e:v:jh", opts, NULL)) != -1) {
@@ -76,13 +74,13 @@ int cli_eval_intent(cli_ctx *c)
         if (ev.oos_recall >= 0)
             snprintf(oos, sizeof oos, "%.4f", ev.oos_recall);
         if (c->json)
-            printf("{\"accuracy\":%.4f,\"macro_f1\":%.4f,\"oos_recall\":%s,\"in_scope_accuracy\":%.4f,"
-                   "\"train_s\":%.3f,\"p99_us\":%.1f,\"p50_us\":%.1f,\"threshold\":%.4f,"
-                   "\"n_train\":%zu,\"n_test\":%zu,\"labels\":%zu,\"train_peak_rss_mb\":%.1f}\n",
-                   ev.accuracy, ev.macro_f1,
-                   oos, ev.in_scope_accuracy, ev.train_s,
-                   ev.p99_us, ev.p50_us, ev.threshold, ev.n_train, ev.n_test, ev.n_labels,
-                   (double)ev.train_peak_rss / 1048576.0);
+            printf(
+                "{\"accuracy\":%.4f,\"macro_f1\":%.4f,\"oos_recall\":%s,\"in_scope_accuracy\":%.4f,"
+                "\"train_s\":%.3f,\"p99_us\":%.1f,\"p50_us\":%.1f,\"threshold\":%.4f,"
+                "\"n_train\":%zu,\"n_test\":%zu,\"labels\":%zu,\"train_peak_rss_mb\":%.1f}\n",
+                ev.accuracy, ev.macro_f1, oos, ev.in_scope_accuracy, ev.train_s, ev.p99_us,
+                ev.p50_us, ev.threshold, ev.n_train, ev.n_test, ev.n_labels,
+                (double)ev.train_peak_rss / 1048576.0);
         else
             printf("intent classification: %zu train, %zu test, %zu labels\n"
                    "  accuracy          %.4f\n  macro F1          %.4f\n"
@@ -175,8 +173,8 @@ static void add_failure(answers_tally *t, const char *q, const char *why, const 
     if (json_array_size(t->failures) >= 200)
         return;
     json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "question", q, "why", why, "answer",
-                          r->answer ? r->answer : "", "route", r->route ? r->route : "",
-                          "cited", r->n_citations ? r->citations[0].document : "");
+                          r->answer ? r->answer : "", "route", r->route ? r->route : "", "cited",
+                          r->n_citations ? r->citations[0].document : "");
     if (f)
         json_array_append_new(t->failures, f);
 }
@@ -237,7 +235,8 @@ static int run_cases(cli_ctx *c, const char *path, answers_tally *t, fd_err *err
     fd_kb *kb = NULL;
     fd_assistant *as = NULL;
     fd_arena *a = fd_arena_new(0);
-    int rc = a ? fd_kb_open(&c->cfg, c->log, &kb, err) : fd_err_set(err, FD_ENOMEM, "out of memory");
+    int rc =
+        a ? fd_kb_open(&c->cfg, c->log, &kb, err) : fd_err_set(err, FD_ENOMEM, "out of memory");
     if (!rc)
         rc = fd_assistant_open(&c->cfg, c->log, kb, &as, err);
     char *line = NULL;
@@ -356,10 +355,10 @@ int cli_eval_answers(cli_ctx *c)
                p99);
         size_t i;
         json_t *f;
-        json_array_foreach(t.failures, i, f) printf(
-            "  - %s: %s\n      -> %.160s\n", json_string_value(json_object_get(f, "why")),
-            json_string_value(json_object_get(f, "question")),
-            json_string_value(json_object_get(f, "answer")));
+        json_array_foreach(t.failures, i, f)
+            printf("  - %s: %s\n      -> %.160s\n", json_string_value(json_object_get(f, "why")),
+                   json_string_value(json_object_get(f, "question")),
+                   json_string_value(json_object_get(f, "answer")));
     }
     fd_free(t.lat_ms);
     json_decref(t.failures);

@@ -218,8 +218,7 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
     return rc;
 }
 
-int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out,
-                      fd_err *err)
+int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out, fd_err *err)
 {
     fd_assistant *as = fd_calloc(1, sizeof *as);
     if (!as)

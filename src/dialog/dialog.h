@@ -51,7 +51,7 @@ typedef struct fd_turn_in {
     const char *user;       /* caller's user id; may be NULL */
     const char *request_id; /* passed to the LLM; may be NULL */
     const char *traceparent;
-    int ephemeral;          /* evaluation: store nothing (no session, no event) */
+    int ephemeral; /* evaluation: store nothing (no session, no event) */
 } fd_turn_in;
 
 /* Streaming: text as it becomes final. on_reset means "discard what was
@@ -69,32 +69,32 @@ typedef struct fd_reply_cite {
 
 typedef struct fd_reply {
     const char *answer;
-    int answered;          /* 0: declined for lack of support */
+    int answered; /* 0: declined for lack of support */
     const char *session_id;
     const char *intent;
     double confidence;
-    const char *route;     /* "template", "knowledge", "escalation", "order", "guard", "human" */
+    const char *route; /* "template", "knowledge", "escalation", "order", "guard", "human" */
     fd_reply_cite *citations;
     size_t n_citations;
-    const char *escalation_tier;   /* NULL: no escalation */
+    const char *escalation_tier; /* NULL: no escalation */
     const char *escalation_ticket;
     const char *escalation_reason;
-    int grounded;          /* every claim checked against the sources */
-    int degraded;          /* the LLM was configured but not used (down, open, busy) */
-    const char *language;  /* "en", "fr" */
+    int grounded;         /* every claim checked against the sources */
+    int degraded;         /* the LLM was configured but not used (down, open, busy) */
+    const char *language; /* "en", "fr" */
     int guard_flagged;
     const char *guard_kind;
     double guard_score;
-    const char *query;     /* what retrieval searched (after follow-up rewriting) */
-    const char *slots;     /* the session's slots after this turn (JSON object) */
-    const char *validation;/* "ok", "skipped", or the failure that replaced the LLM answer */
+    const char *query;      /* what retrieval searched (after follow-up rewriting) */
+    const char *slots;      /* the session's slots after this turn (JSON object) */
+    const char *validation; /* "ok", "skipped", or the failure that replaced the LLM answer */
     double sentiment;
     /* cost and timing */
     int llm_called;
     int64_t prompt_tokens, completion_tokens;
     double cost_usd;
     double ms_guard, ms_nlu, ms_retrieve, ms_answer, ms_llm, ms_validate, ms_total;
-    int64_t turn_seq;      /* the assistant turn's seq in the session */
+    int64_t turn_seq; /* the assistant turn's seq in the session */
 } fd_reply;
 
 /* Runs one message through the pipeline, calling the LLM (when configured

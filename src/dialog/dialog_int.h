@@ -46,7 +46,7 @@ int esc_rules_load(esc_rules *r, const char *text, size_t len, int json, int tz_
 void esc_rules_free(esc_rules *r);
 
 typedef struct esc_input {
-    fd_str folded;      /* the folded message */
+    fd_str folded; /* the folded message */
     const char *intent;
     double confidence;
     double sentiment;
@@ -69,9 +69,9 @@ struct fd_assistant {
     fd_intent_model *intents; /* NULL: no intents.tsv ingested */
     char intents_hash[65];
     esc_rules rules;
-    char *tone;               /* tone.md, or NULL */
-    char *company;            /* from tone.md's title, or NULL */
-    fd_llm *llm;              /* NULL: no LLM configured */
+    char *tone;    /* tone.md, or NULL */
+    char *company; /* from tone.md's title, or NULL */
+    fd_llm *llm;   /* NULL: no LLM configured */
     char model_path[600];
     int trained_at_open;
 };

@@ -115,9 +115,8 @@ static int set_cites(turn *t, const fd_answer *ans)
             dup = strcmp(r->citations[j].document, ans->cites[i].doc_key) == 0;
         if (dup)
             continue;
-        r->citations[r->n_citations++] = (fd_reply_cite){ans->cites[i].doc_key,
-                                                         ans->cites[i].title,
-                                                         ans->cites[i].section};
+        r->citations[r->n_citations++] =
+            (fd_reply_cite){ans->cites[i].doc_key, ans->cites[i].title, ans->cites[i].section};
     }
     return FD_OK;
 }
@@ -139,6 +138,9 @@ typedef struct gate {
     size_t released;  /* bytes of text already checked and sent on */
     int failed;       /* a sentence failed: stop releasing */
     int emitted;      /* something reached the sink */
+    fd_buf sent_text; /* the checked text sent so far */
+    size_t sent;
+    size_t scanned; /* bytes of text split into sentences so far */
 } gate;
 
 /* End of the next complete sentence in p[from..len), or 0. A period
@@ -159,24 +161,42 @@ static size_t sentence_end(const char *p, size_t from, size_t len)
     return 0;
 }
 
+/* Validates everything received up to end (a sentence can lean on the one
+ * before it) and streams the part of the checked text not yet sent. */
 static void gate_release(gate *g, size_t end)
 {
     turn *t = g->t;
-    fd_str piece = {g->text.p + g->released, end - g->released};
+    fd_str upto = {g->text.p, end};
+    g->scanned = end;
     fd_validate_opts vo = validate_opts(t);
     fd_validation v;
     fd_arena *scratch = fd_arena_new(1 << 20);
-    if (!scratch || fd_answer_validate(g->an, piece, t->pass, t->n_pass, &vo, scratch, &v, NULL) ||
-        !v.ok) {
+    int rc = scratch ? fd_answer_validate(g->an, upto, t->pass, t->n_pass, &vo, scratch, &v, NULL)
+                     : FD_ENOMEM;
+    /* Not (yet) checkable — a lone "Happy to help." or a claim whose
+     * support comes later — or failing: hold it back. Nothing unchecked is
+     * sent; the final check over the whole answer decides. */
+    if (rc || !v.ok) {
+        fd_arena_free(scratch);
+        if (rc)
+            g->failed = 1;
+        return;
+    }
+    size_t len = strlen(v.answer.text);
+    if (len < g->sent ||
+        memcmp(v.answer.text, g->sent_text.p ? g->sent_text.p : "", g->sent) != 0) {
+        /* The checked text no longer starts with what was sent. */
         g->failed = 1;
         fd_arena_free(scratch);
         return;
     }
     const fd_turn_sink *s = t->sink;
-    if (s && s->on_text && v.answer.text[0]) {
-        if (g->emitted)
-            s->on_text(s->ctx, " ", 1);
-        s->on_text(s->ctx, v.answer.text, strlen(v.answer.text));
+    if (len > g->sent) {
+        if (s && s->on_text)
+            s->on_text(s->ctx, v.answer.text + g->sent, len - g->sent);
+        if (fd_buf_append(&g->sent_text, v.answer.text + g->sent, len - g->sent))
+            g->failed = 1;
+        g->sent = len;
         g->emitted = 1;
     }
     fd_arena_free(scratch);
@@ -191,7 +211,7 @@ static void on_token(void *ctx, const char *p, size_t n)
         return;
     }
     size_t end;
-    while (!g->failed && (end = sentence_end(g->text.p, g->released, g->text.len)) != 0)
+    while (!g->failed && (end = sentence_end(g->text.p, g->scanned, g->text.len)) != 0)
         gate_release(g, end);
 }
 
@@ -200,8 +220,8 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
     fd_reply *r = t->r;
     fd_prompt_passage pp[MAX_PASSAGES];
     for (size_t i = 0; i < t->n_pass; i++)
-        pp[i] = (fd_prompt_passage){t->pass[i].title, t->pass[i].section, t->pass[i].text,
-                                    (int)i + 1};
+        pp[i] =
+            (fd_prompt_passage){t->pass[i].title, t->pass[i].section, t->pass[i].text, (int)i + 1};
     fd_buf policy;
     fd_buf_init(&policy, 1 << 16);
     int rc = FD_OK;
@@ -237,6 +257,7 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
                           .request_id = t->in->request_id};
     gate g = {.t = t, .an = an};
     fd_buf_init(&g.text, 1 << 20);
+    fd_buf_init(&g.sent_text, 1 << 20);
     fd_llm_result res;
     fd_err lerr;
     uint64_t t0 = fd_time_ns();
@@ -261,25 +282,32 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
         r->ms_validate += ms_since(t0);
         if (rc) {
             fd_buf_free(&g.text);
+            fd_buf_free(&g.sent_text);
             return rc;
         }
         if (v.ok && !g.failed) {
-            if (g.released < g.text.len)
+            if (g.scanned < g.text.len || g.sent < strlen(v.answer.text))
                 gate_release(&g, g.text.len);
+            if (g.sent != strlen(v.answer.text))
+                g.failed = 1;
             if (!g.failed) {
                 r->answer = v.answer.text;
                 r->answered = 1;
                 r->validation = "ok";
                 fd_buf_free(&g.text);
+                fd_buf_free(&g.sent_text);
                 return set_cites(t, &v.answer);
             }
         }
         r->validation = v.ok ? "unsupported" : fd_val_reason_name(v.reason);
+        FD_LOG(t->as->log, FD_LOG_DEBUG, "dialog", "blocked LLM answer: %.*s",
+               (int)(g.text.len > 2000 ? 2000 : g.text.len), g.text.p ? g.text.p : "");
         FD_LOG(t->as->log, FD_LOG_WARN, "dialog",
                "LLM answer blocked by validation (%s: %s); extractive answer sent instead",
                r->validation, v.detail ? v.detail : "");
     }
     fd_buf_free(&g.text);
+    fd_buf_free(&g.sent_text);
     /* Fallback: the extractive answer, after retracting anything streamed. */
     if (g.emitted && s && s->on_reset)
         s->on_reset(s->ctx);

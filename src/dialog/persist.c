@@ -21,7 +21,8 @@ static int cites_json(const fd_reply *r, fd_buf *b)
         if (!rc)
             rc = fd_buf_printf(b, ",\"section\":");
         if (!rc)
-            rc = fd_buf_json_str(b, c->section ? c->section : "", c->section ? strlen(c->section) : 0);
+            rc = fd_buf_json_str(b, c->section ? c->section : "",
+                                 c->section ? strlen(c->section) : 0);
         if (!rc)
             rc = fd_buf_putc(b, '}');
     }
@@ -40,8 +41,8 @@ static int summary(turn *t, fd_buf *b)
         if (t->slots.v[i][0])
             rc = fd_buf_printf(b, " %s: %s.", session_slot_name(i), t->slots.v[i]);
     for (size_t i = 0; i < t->n_history && !rc; i++)
-        rc = fd_buf_printf(b, "\n%s: %.300s", strcmp(t->history[i].role, "user") == 0 ? "Customer"
-                                                                                        : "Assistant",
+        rc = fd_buf_printf(b, "\n%s: %.300s",
+                           strcmp(t->history[i].role, "user") == 0 ? "Customer" : "Assistant",
                            t->history[i].text);
     if (!rc)
         rc = fd_buf_printf(b, "\nCustomer: %.*s", (int)(t->msg.len > 600 ? 600 : t->msg.len),
@@ -56,31 +57,32 @@ static int event_json(const turn *t, fd_buf *b)
     if (!rc)
         rc = fd_buf_json_str(b, r->intent, strlen(r->intent));
     if (!rc)
-        rc = fd_buf_printf(b,
-                           ",\"confidence\":%.4f,\"route\":\"%s\",\"answered\":%s,\"language\":\"%s\","
-                           "\"grounded\":%s,\"degraded\":%s,\"validation\":\"%s\","
-                           "\"guard\":{\"flagged\":%s,\"kind\":\"%s\",\"score\":%.4f},"
-                           "\"sentiment\":%.3f,\"escalation\":",
-                           r->confidence, r->route, r->answered ? "true" : "false",
-                           r->language ? r->language : "", r->grounded ? "true" : "false",
-                           r->degraded ? "true" : "false", r->validation,
-                           r->guard_flagged ? "true" : "false", r->guard_kind ? r->guard_kind : "none",
-                           r->guard_score, r->sentiment);
+        rc = fd_buf_printf(
+            b,
+            ",\"confidence\":%.4f,\"route\":\"%s\",\"answered\":%s,\"language\":\"%s\","
+            "\"grounded\":%s,\"degraded\":%s,\"validation\":\"%s\","
+            "\"guard\":{\"flagged\":%s,\"kind\":\"%s\",\"score\":%.4f},"
+            "\"sentiment\":%.3f,\"escalation\":",
+            r->confidence, r->route, r->answered ? "true" : "false", r->language ? r->language : "",
+            r->grounded ? "true" : "false", r->degraded ? "true" : "false", r->validation,
+            r->guard_flagged ? "true" : "false", r->guard_kind ? r->guard_kind : "none",
+            r->guard_score, r->sentiment);
     if (!rc && r->escalation_tier)
         rc = fd_buf_printf(b, "{\"tier\":\"%s\",\"ticket\":\"%s\"}", r->escalation_tier,
                            r->escalation_ticket ? r->escalation_ticket : "");
     else if (!rc)
         rc = fd_buf_printf(b, "null");
     if (!rc)
-        rc = fd_buf_printf(b,
-                           ",\"llm\":{\"called\":%s,\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
-                           "\"cost_usd\":%.6f},\"ms\":{\"guard\":%.3f,\"nlu\":%.3f,\"retrieve\":%.3f,"
-                           "\"answer\":%.3f,\"llm\":%.3f,\"validate\":%.3f,\"total\":%.3f},"
-                           "\"citations\":%zu}",
-                           r->llm_called ? "true" : "false", (long long)r->prompt_tokens,
-                           (long long)r->completion_tokens, r->cost_usd, r->ms_guard, r->ms_nlu,
-                           r->ms_retrieve, r->ms_answer, r->ms_llm, r->ms_validate,
-                           (double)(fd_time_ns() - t->t0) / 1e6, r->n_citations);
+        rc = fd_buf_printf(
+            b,
+            ",\"llm\":{\"called\":%s,\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+            "\"cost_usd\":%.6f},\"ms\":{\"guard\":%.3f,\"nlu\":%.3f,\"retrieve\":%.3f,"
+            "\"answer\":%.3f,\"llm\":%.3f,\"validate\":%.3f,\"total\":%.3f},"
+            "\"citations\":%zu}",
+            r->llm_called ? "true" : "false", (long long)r->prompt_tokens,
+            (long long)r->completion_tokens, r->cost_usd, r->ms_guard, r->ms_nlu, r->ms_retrieve,
+            r->ms_answer, r->ms_llm, r->ms_validate, (double)(fd_time_ns() - t->t0) / 1e6,
+            r->n_citations);
     return rc;
 }
 

@@ -52,8 +52,7 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
             : fd_buf_printf(b, ",\"grounded\":%s,\"degraded\":%s,\"language\":", tf(r->grounded),
                             tf(r->degraded));
     rc = rc ? rc : jstr(b, r->language ? r->language : "en");
-    rc = rc ? rc
-            : fd_buf_printf(b, ",\"guard\":{\"flagged\":%s,\"kind\":", tf(r->guard_flagged));
+    rc = rc ? rc : fd_buf_printf(b, ",\"guard\":{\"flagged\":%s,\"kind\":", tf(r->guard_flagged));
     rc = rc ? rc : jstr(b, r->guard_kind ? r->guard_kind : "none");
     rc = rc ? rc : fd_buf_printf(b, ",\"score\":%.4f},\"validation\":", r->guard_score);
     rc = rc ? rc : jstr(b, r->validation);
@@ -61,14 +60,15 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
     rc = rc ? rc : jstr(b, r->query ? r->query : "");
     rc = rc ? rc : fd_buf_printf(b, ",\"slots\":%s", r->slots && r->slots[0] ? r->slots : "{}");
     rc = rc ? rc
-            : fd_buf_printf(b,
-                            ",\"llm\":{\"called\":%s,\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
-                            "\"cost_usd\":%.6f},\"timing_ms\":{\"guard\":%.3f,\"nlu\":%.3f,"
-                            "\"retrieve\":%.3f,\"answer\":%.3f,\"llm\":%.3f,\"validate\":%.3f,"
-                            "\"total\":%.3f}}",
-                            tf(r->llm_called), (long long)r->prompt_tokens,
-                            (long long)r->completion_tokens, r->cost_usd, r->ms_guard, r->ms_nlu,
-                            r->ms_retrieve, r->ms_answer, r->ms_llm, r->ms_validate, r->ms_total);
+            : fd_buf_printf(
+                  b,
+                  ",\"llm\":{\"called\":%s,\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+                  "\"cost_usd\":%.6f},\"timing_ms\":{\"guard\":%.3f,\"nlu\":%.3f,"
+                  "\"retrieve\":%.3f,\"answer\":%.3f,\"llm\":%.3f,\"validate\":%.3f,"
+                  "\"total\":%.3f}}",
+                  tf(r->llm_called), (long long)r->prompt_tokens, (long long)r->completion_tokens,
+                  r->cost_usd, r->ms_guard, r->ms_nlu, r->ms_retrieve, r->ms_answer, r->ms_llm,
+                  r->ms_validate, r->ms_total);
     return rc;
 }
 
@@ -91,8 +91,9 @@ static int turn_json(void *ctx, const fd_turn_row *t)
     rc = rc ? rc : fd_buf_printf(b, ",\"route\":");
     rc = rc ? rc : jstr(b, t->route);
     /* meta is JSON the engine wrote itself. */
-    rc = rc ? rc : fd_buf_printf(b, ",\"meta\":%s,\"at\":%.3f}", t->meta[0] ? t->meta : "{}",
-                                 t->created_at);
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"meta\":%s,\"at\":%.3f}", t->meta[0] ? t->meta : "{}",
+                            t->created_at);
     c->rc = rc;
     return rc ? 1 : 0;
 }
@@ -114,7 +115,8 @@ int fd_dialog_session_json(fd_kb *kb, const char *session_id, fd_buf *b, fd_err 
         rc = rc ? rc : fd_buf_printf(b, ",\"state\":");
         rc = rc ? rc : jstr(b, s.state);
         rc = rc ? rc
-                : fd_buf_printf(b, ",\"slots\":%s,\"created_at\":%.3f,\"updated_at\":%.3f,\"turns\":[",
+                : fd_buf_printf(b,
+                                ",\"slots\":%s,\"created_at\":%.3f,\"updated_at\":%.3f,\"turns\":[",
                                 s.slots, s.created_at, s.updated_at);
         if (rc)
             rc = fd_err_set(err, FD_ENOMEM, "out of memory");

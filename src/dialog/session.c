@@ -11,8 +11,8 @@
 #include <jansson.h>
 #include <string.h>
 
-static const char *const slot_names[N_SLOTS] = {"outlet", "place",  "product", "size",
-                                                "quantity", "date", "order_id", "email", "phone"};
+static const char *const slot_names[N_SLOTS] = {"outlet", "place",    "product", "size", "quantity",
+                                                "date",   "order_id", "email",   "phone"};
 
 const char *session_slot_name(int i)
 {
@@ -75,11 +75,13 @@ static void set_slot(session_slots *s, int slot, const char *p, size_t n)
 static int name_stop(fd_str w)
 {
     static const char *const stop[] = {
-        "and", "but", "on", "at", "in", "for", "by", "the", "a", "an", "is", "are", "was",
-        "we", "i", "you", "please", "tomorrow", "today", "next", "this", "before", "after",
-        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "with",
-        "can", "could", "do", "does", "how", "what", "when", "will", "would", "et", "le", "la",
-        "les", "pour", "avec", "demain", "morning", "afternoon", "evening", "there", "here", NULL};
+        "and",       "but",       "on",       "at",     "in",       "for",    "by",     "the",
+        "a",         "an",        "is",       "are",    "was",      "we",     "i",      "you",
+        "please",    "tomorrow",  "today",    "next",   "this",     "before", "after",  "monday",
+        "tuesday",   "wednesday", "thursday", "friday", "saturday", "sunday", "with",   "can",
+        "could",     "do",        "does",     "how",    "what",     "when",   "will",   "would",
+        "et",        "le",        "la",       "les",    "pour",     "avec",   "demain", "morning",
+        "afternoon", "evening",   "there",    "here",   NULL};
     for (int i = 0; stop[i]; i++)
         if (fd_str_eq_c(w, stop[i]))
             return 1;
@@ -91,7 +93,8 @@ static int name_stop(fd_str w)
 static int read_name(fd_str text, const fd_tokens *toks, size_t i, const char **p, size_t *n)
 {
     size_t j = i;
-    while (j < toks->n && j < i + 3 && toks->v[j].kind == FD_TOK_WORD && !name_stop(toks->v[j].norm))
+    while (j < toks->n && j < i + 3 && toks->v[j].kind == FD_TOK_WORD &&
+           !name_stop(toks->v[j].norm))
         j++;
     if (j == i)
         return 0;
@@ -116,9 +119,10 @@ static void scan_places(fd_str text, const fd_tokens *t, session_slots *s)
             size_t k = i + 1;
             if (k < t->n && fd_str_eq_c(t->v[k].norm, "is"))
                 k++;
-            if (k < t->n && (fd_str_eq_c(t->v[k].norm, "at") || fd_str_eq_c(t->v[k].norm, "in") ||
-                             fd_str_eq_c(t->v[k].norm, "a") || fd_str_eq_c(t->v[k].norm, "called") ||
-                             fd_str_eq_c(t->v[k].norm, "named")) &&
+            if (k < t->n &&
+                (fd_str_eq_c(t->v[k].norm, "at") || fd_str_eq_c(t->v[k].norm, "in") ||
+                 fd_str_eq_c(t->v[k].norm, "a") || fd_str_eq_c(t->v[k].norm, "called") ||
+                 fd_str_eq_c(t->v[k].norm, "named")) &&
                 read_name(text, t, k + 1, &p, &n)) {
                 set_slot(s, SLOT_OUTLET, p, n);
                 set_slot(s, SLOT_PLACE, p, n);
@@ -140,15 +144,24 @@ static void scan_places(fd_str text, const fd_tokens *t, session_slots *s)
 static int slot_of_entity(fd_entity_kind k)
 {
     switch (k) {
-    case FD_ENT_OUTLET: return SLOT_OUTLET;
-    case FD_ENT_PRODUCT: return SLOT_PRODUCT;
-    case FD_ENT_SIZE: return SLOT_SIZE;
-    case FD_ENT_QUANTITY: return SLOT_QUANTITY;
-    case FD_ENT_DATE: return SLOT_DATE;
-    case FD_ENT_ORDER_ID: return SLOT_ORDER_ID;
-    case FD_ENT_EMAIL: return SLOT_EMAIL;
-    case FD_ENT_PHONE: return SLOT_PHONE;
-    default: return -1;
+    case FD_ENT_OUTLET:
+        return SLOT_OUTLET;
+    case FD_ENT_PRODUCT:
+        return SLOT_PRODUCT;
+    case FD_ENT_SIZE:
+        return SLOT_SIZE;
+    case FD_ENT_QUANTITY:
+        return SLOT_QUANTITY;
+    case FD_ENT_DATE:
+        return SLOT_DATE;
+    case FD_ENT_ORDER_ID:
+        return SLOT_ORDER_ID;
+    case FD_ENT_EMAIL:
+        return SLOT_EMAIL;
+    case FD_ENT_PHONE:
+        return SLOT_PHONE;
+    default:
+        return -1;
     }
 }
 
@@ -172,10 +185,10 @@ int session_update_slots(session_slots *s, fd_str text, const fd_entities *ents,
 
 /* ---- follow-ups ---------------------------------------------------------- */
 
-static const char *const lead_ins[] = {"and what about ", "and how about ", "what about ",
-                                       "how about ", "and for ", "and the ", "and ", "same for ",
-                                       "also ", "et pour ", "et le ", "et la ", "et les ", "et ",
-                                       NULL};
+static const char *const lead_ins[] = {
+    "and what about ", "and how about ", "what about ", "how about ", "and for ",
+    "and the ",        "and ",           "same for ",   "also ",      "et pour ",
+    "et le ",          "et la ",         "et les ",     "et ",        NULL};
 
 static int has_word(const fd_tokens *t, const char *w)
 {
@@ -196,8 +209,8 @@ static int is_follow_up(fd_str folded, const fd_tokens *t)
         if (folded.len > n && memcmp(folded.p, lead_ins[i], n) == 0)
             return 1;
     }
-    static const char *const deictic[] = {"there", "it", "that", "those", "them", "same", "la-bas",
-                                          "ca", NULL};
+    static const char *const deictic[] = {"there", "it",     "that", "those", "them",
+                                          "same",  "la-bas", "ca",   NULL};
     for (int i = 0; deictic[i]; i++)
         if (has_word(t, deictic[i]))
             return 1;
@@ -245,7 +258,8 @@ int session_rewrite(const session_slots *s, fd_str msg, fd_str folded, const fd_
         const char *p = msg.p;
         size_t n = msg.len;
         for (size_t i = 0; i + 5 <= n; i++) {
-            if (strncasecmp(p + i, "there", 5) == 0 && (i == 0 || !isalpha((unsigned char)p[i - 1])) &&
+            if (strncasecmp(p + i, "there", 5) == 0 &&
+                (i == 0 || !isalpha((unsigned char)p[i - 1])) &&
                 (i + 5 == n || !isalpha((unsigned char)p[i + 5]))) {
                 if (fd_buf_append(&b, p, i) || fd_buf_printf(&b, "in %s", s->v[SLOT_PLACE]) ||
                     fd_buf_append(&b, p + i + 5, n - i - 5))

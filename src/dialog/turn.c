@@ -135,8 +135,8 @@ static int understand(turn *t)
         t->senti = fd_nlu_sentiment(t->msg, t->lang);
         session_update_slots(&t->slots, t->msg, &t->ents, t->a);
         t->query = t->msg;
-        t->rewritten = session_rewrite(&t->slots, t->msg, t->folded, &t->ents, &t->nctx, t->a,
-                                       &t->query);
+        t->rewritten =
+            session_rewrite(&t->slots, t->msg, t->folded, &t->ents, &t->nctx, t->a, &t->query);
     }
     t->r->ms_nlu = ms_since(t0);
     return rc;
@@ -198,9 +198,8 @@ static int route_template(turn *t, const char *key)
     t->r->route = "template";
     t->r->answered = 1;
     const char *company = t->as->company ? t->as->company : "our company";
-    return set_text(t, dialog_template(key, t->lang), strstr(dialog_template(key, t->lang), "%s")
-                                                           ? company
-                                                           : NULL);
+    return set_text(t, dialog_template(key, t->lang),
+                    strstr(dialog_template(key, t->lang), "%s") ? company : NULL);
 }
 
 /* Greetings, thanks and goodbyes get a template only when that is all the
@@ -258,9 +257,9 @@ int dialog_route(turn *t)
          * plainly what chat cannot do yet. */
         r->route = "order";
         r->answered = 1;
-        return set_text(t, dialog_template(intent_is(t, "order_new") ? "order_new" : "order_status",
-                                           t->lang),
-                        NULL);
+        return set_text(
+            t, dialog_template(intent_is(t, "order_new") ? "order_new" : "order_status", t->lang),
+            NULL);
     }
     if (!r->answered) {
         ein.unresolved = t->sess.unresolved + 1;

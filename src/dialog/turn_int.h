@@ -25,7 +25,7 @@ typedef struct turn {
     fd_prompt_turn history[MAX_HISTORY];
     size_t n_history;
     /* understanding */
-    fd_str msg;    /* after the guard's Unicode cleanup */
+    fd_str msg; /* after the guard's Unicode cleanup */
     fd_str folded;
     fd_guard_kind guard_kind;
     fd_lang lang;
@@ -33,7 +33,7 @@ typedef struct turn {
     fd_intent_result intent;
     fd_entities ents;
     fd_sentiment senti;
-    fd_str query;  /* what retrieval searches */
+    fd_str query; /* what retrieval searches */
     int rewritten;
     /* knowledge */
     fd_passage pass[MAX_PASSAGES];

@@ -254,12 +254,14 @@ static void best_sentences(const passage *ps, size_t n_ps, const char *q, senten
     }
 }
 
-/* Swaps the first number for another one, or adds a made-up price. */
+/* Swaps the first number for another one, and always adds a made-up
+ * price, so every answer in this mode carries an invented fact. */
 static int invent(fd_buf *b)
 {
-    char *d = b->p ? strpbrk(b->p, "0123456789") : NULL;
-    if (!d)
-        return fd_buf_printf(b, "The price is S$12.34 per carton [1].");
+    int rc = fd_buf_printf(b, " The price is S$12.34 per carton [1].");
+    char *d = rc || !b->p ? NULL : strpbrk(b->p, "0123456789");
+    if (rc || !d || d >= strstr(b->p, " The price is S$12.34"))
+        return rc;
     size_t k = strspn(d, "0123456789");
     char tail[4096];
     snprintf(tail, sizeof tail, "%s", d + k);
@@ -278,7 +280,11 @@ static int build_answer(const char *last_user, int lie, fd_buf *b)
     if (!best[0].score)
         return fd_buf_printf(b, "I'm sorry, I don't know that from the information I have. "
                                 "Would you like me to connect you with a person?");
-    int rc = fd_buf_printf(b, "Happy to help. ");
+    /* A faithful model opens in the customer's language. */
+    int fr = strstr(q, " vous") || strstr(q, " le ") || strstr(q, " la ") || strstr(q, " les ") ||
+             strstr(q, " des ") || strstr(q, "Combien") || strstr(q, "Puis-je") ||
+             strstr(q, " est-ce") || strstr(q, "Quel");
+    int rc = fd_buf_printf(b, fr ? "Avec plaisir. " : "Happy to help. ");
     if (!rc)
         rc = put_sentence(b, &best[0]);
     if (!rc && best[1].score && best[1].score * 2 >= best[0].score)
