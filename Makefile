@@ -25,7 +25,7 @@ build-test: deps
 
 run: build
 	$(BUILD)/frontdesk --data $(DATA) ingest $(EXAMPLE)
-	$(BUILD)/frontdesk --data $(DATA) search
+	$(BUILD)/frontdesk --data $(DATA) chat
 
 test: build-test
 	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

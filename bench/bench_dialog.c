@@ -80,6 +80,9 @@ int main(int argc, char **argv)
     fclose(f);
     size_t n = 0, total = nq * (size_t)rounds;
     double *ms = malloc(total * sizeof *ms), *ms_ret = malloc(total * sizeof *ms);
+    double *st[5];
+    for (int k = 0; k < 5; k++)
+        st[k] = malloc(total * sizeof *ms);
     fd_arena *a = fd_arena_new(0);
     char session[40] = "";
     uint64_t t0 = fd_time_ns();
@@ -94,6 +97,12 @@ int main(int argc, char **argv)
                 die("turn", &err);
             ms[n] = (double)(fd_time_ns() - s) / 1e6;
             ms_ret[n] = rep2.ms_retrieve;
+            st[0][n] = rep2.ms_guard;
+            st[1][n] = rep2.ms_nlu;
+            st[2][n] = rep2.ms_answer;
+            st[3][n] = rep2.ms_validate;
+            st[4][n] = rep2.ms_total - rep2.ms_guard - rep2.ms_nlu - rep2.ms_retrieve -
+                       rep2.ms_answer - rep2.ms_validate;
             n++;
             if (!session[0])
                 snprintf(session, sizeof session, "%s", rep2.session_id);
@@ -104,15 +113,22 @@ int main(int argc, char **argv)
         die("no questions in cases.jsonl", NULL);
     qsort(ms, n, sizeof *ms, cmp_double);
     qsort(ms_ret, n, sizeof *ms_ret, cmp_double);
+    for (int k = 0; k < 5; k++)
+        qsort(st[k], n, sizeof *ms, cmp_double);
     printf("{\"bench\":\"dialog\",\"messages\":%zu,\"chunks\":%zu,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
            "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"retrieve_p99_ms\":%.3f,\"msgs_per_s\":%.0f,"
-           "\"rss_mb\":%.1f}\n",
+           "\"guard_p99_ms\":%.3f,\"nlu_p99_ms\":%.3f,\"answer_p99_ms\":%.3f,"
+           "\"validate_p99_ms\":%.3f,\"store_and_rest_p99_ms\":%.3f,\"rss_mb\":%.1f}\n",
            n, rep.chunks, pct(ms, n, 0.5), pct(ms, n, 0.95), pct(ms, n, 0.99), ms[n - 1],
-           pct(ms_ret, n, 0.99), (double)n / secs, (double)fd_rss_peak() / 1048576.0);
+           pct(ms_ret, n, 0.99), (double)n / secs, pct(st[0], n, 0.99), pct(st[1], n, 0.99),
+           pct(st[2], n, 0.99), pct(st[3], n, 0.99), pct(st[4], n, 0.99),
+           (double)fd_rss_peak() / 1048576.0);
     for (size_t i = 0; i < nq; i++)
         free(qs[i]);
     free(ms);
     free(ms_ret);
+    for (int k = 0; k < 5; k++)
+        free(st[k]);
     fd_arena_free(a);
     fd_assistant_close(as);
     fd_kb_close(kb);

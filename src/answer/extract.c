@@ -69,10 +69,16 @@ int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_ar
 /* Share of a sentence's words another document's sentence must hold to be
  * cited as stating it too. */
 #define CO_CITE_OVERLAP 0.7
+/* What a page's title word is worth in one of its sentences. */
+#define TITLE_ECHO 0.5
+/* A table this short is said whole when one of its rows is picked: a
+ * tier or a size is read against the others. */
+#define TABLE_ROWS 6
 
 typedef struct qterm {
     fd_str t, alt[3];
     size_t n_alt;
+    fd_str num, unit; /* "22oz": "22" and "oz", as a text spells it apart */
     int focus; /* a word the knowledge base (almost) never uses: the answer must */
     double w; /* rarity in the corpus (else among the passages); 0 for generic words */
 } qterm;
@@ -88,7 +94,8 @@ typedef struct psg {
     int *facts;    /* per sentence: holds a price, time, duration... */
     ans_claims *cl; /* per sentence: those facts */
     ans_bag ctx;   /* title and section */
-    ans_bag sec;   /* the section's own heading (the title for a page's top) */
+    ans_bag sec;   /* the section's own heading (the title for a record) */
+    ans_bag title; /* the document's title */
     ans_bag all;   /* every term of the passage, ctx included */
     int doc;       /* passages of one document share a number */
     int hit;       /* retrieved (score > 0), not context from its document */
@@ -124,6 +131,8 @@ static int term_in(const ans_bag *b, const qterm *q)
 {
     if (ans_bag_has_like(b, q->t))
         return 1;
+    if (q->num.len && ans_bag_has(b, q->num) && ans_bag_has(b, q->unit))
+        return 1;
     for (size_t k = 0; k < q->n_alt; k++)
         if (ans_bag_has_like(b, q->alt[k]))
             return 1;
@@ -146,6 +155,18 @@ static int question_terms(composer *c, fd_str question, fd_lang lang)
             continue;
         qterm *q = &v[n++];
         q->t = b.v[i];
+        size_t d = 0;
+        while (d < q->t.len && isdigit((unsigned char)q->t.p[d]))
+            d++;
+        if (d && d < q->t.len && isalpha((unsigned char)q->t.p[d])) {
+            size_t e = d;
+            while (e < q->t.len && isalpha((unsigned char)q->t.p[e]))
+                e++;
+            if (e == q->t.len) {
+                q->num = (fd_str){q->t.p, d};
+                q->unit = (fd_str){q->t.p + d, q->t.len - d};
+            }
+        }
         for (size_t k = 0; k < sizeof synonyms / sizeof *synonyms && q->n_alt < 3; k++)
             if (fd_str_eq_c(q->t, synonyms[k].q))
                 q->alt[q->n_alt++] = fd_str_c(synonyms[k].kb);
@@ -225,11 +246,20 @@ static int prepare(composer *c, psg *ps, size_t i)
     if (!ctx)
         return ans_oom(c->a, c->err);
     int rc = ans_bag_make(c->an, fd_str_c(ctx), ps->lang, c->a, &ps->ctx, c->err);
-    const char *sec = p->section && *p->section ? p->section : p->title ? p->title : "";
+    /* A page's top (its section is the page's own heading) has no
+     * section of its own: the title says what the page, not the
+     * introduction, is about. */
+    const char *sec = p->section && strstr(p->section, " > ") ? p->section
+                      : p->section && *p->section             ? ""
+                      : p->title                              ? p->title
+                                                              : "";
     for (const char *gt = strstr(sec, " > "); gt; gt = strstr(sec, " > "))
         sec = gt + 3;
     if (!rc)
         rc = ans_bag_make(c->an, fd_str_c(sec), ps->lang, c->a, &ps->sec, c->err);
+    if (!rc)
+        rc = ans_bag_make(c->an, fd_str_c(p->title ? p->title : ""), ps->lang, c->a, &ps->title,
+                          c->err);
     if (!rc)
         rc = ans_bag_make(c->an, ps->text, ps->lang, c->a, &ps->all, c->err);
     if (!rc)
@@ -368,6 +398,19 @@ static double doc_coverage(const composer *c, const psg *ps)
     return have / tot;
 }
 
+/* Coverage by a sentence of the page: words of the page's title count half,
+ * the title already scores them, and a sentence that only restates what
+ * the page is about ("Our payment terms depend on...") answers nothing. */
+static double body_coverage(const composer *c, const psg *ps, const ans_bag *b)
+{
+    fd_lang l = ps->lang;
+    double have = 0, tot = total_weight(c, l);
+    for (size_t i = 0; i < c->n_q[l]; i++)
+        if (term_in(b, &c->q[l][i]))
+            have += c->q[l][i].w * (term_in(&ps->title, &c->q[l][i]) ? TITLE_ECHO : 1.0);
+    return tot > 0 ? have / tot : 0;
+}
+
 static double sent_coverage(const composer *c, const psg *ps, const ans_bag *b)
 {
     fd_lang l = ps->lang;
@@ -387,9 +430,9 @@ static double sent_score(const composer *c, const psg *ps, size_t k)
     const ans_sent *s = &ps->s[k];
     if (s->kind == ANS_HEADING || ends_with_char(ps->text, s, '?'))
         return -1;
-    double cov = sent_coverage(c, ps, &ps->sb[k]);
+    double cov = body_coverage(c, ps, &ps->sb[k]);
     if (k > 0 && ends_with_char(ps->text, &ps->s[k - 1], '?'))
-        cov = fmax(cov, sent_coverage(c, ps, &ps->sb[k - 1]));
+        cov = fmax(cov, body_coverage(c, ps, &ps->sb[k - 1]));
     double ctx = sent_coverage(c, ps, &ps->ctx), sec = sent_coverage(c, ps, &ps->sec);
     double fact = ps->facts[k] ? FACT_BONUS : 0;
     /* A section's first sentence states its rule; the rest qualify it. */
@@ -462,6 +505,16 @@ static void mark(const psg *ps, size_t k, char *used)
     if (k > 0 && leans_back(st) && ps->s[k - 1].kind != ANS_HEADING &&
         !ends_with_char(ps->text, &ps->s[k - 1], '?'))
         used[k - 1] = 1;
+    if (ps->s[k].kind == ANS_ROW) { /* a short table reads as a whole */
+        size_t lo = k, hi = k;
+        while (lo > 0 && ps->s[lo - 1].kind == ANS_ROW && ps->s[lo - 1].hdr_off == ps->s[k].hdr_off)
+            lo--;
+        while (hi + 1 < ps->n_s && ps->s[hi + 1].kind == ANS_ROW &&
+               ps->s[hi + 1].hdr_off == ps->s[k].hdr_off)
+            hi++;
+        if (hi - lo < TABLE_ROWS)
+            memset(used + lo, 1, hi - lo + 1);
+    }
     if (ends_with_char(ps->text, &ps->s[k], ':'))
         for (size_t j = k + 1; j < ps->n_s && j <= k + 4 && ps->s[j].kind != ANS_HEADING; j++)
             used[j] = 1;
@@ -685,7 +738,11 @@ static int choose_doc(composer *c, fd_lang reply, int have_reply, double *suppor
         for (size_t j = i; j < c->n_ps; j++)
             if (c->ps[j].doc == ps->doc)
                 part = fmax(part, sent_coverage(c, &c->ps[j], &c->ps[j].all));
-        double sc = ret + title_coverage(c, ps) + part;
+        /* A record (a product row: no section, its title its name) holds
+         * its title in its text too: counting it twice would let any row
+         * naming the product beat the guide that answers about it. */
+        int record = !c->p[i].section || !*c->p[i].section;
+        double sc = ret + (record ? 0 : title_coverage(c, ps)) + part;
         if (sc > best) {
             best = sc;
             doc = ps->doc;

@@ -24,14 +24,7 @@ void fd_nlu_fcfg_default(fd_nlu_fcfg *c)
     c->char_hi = 5;
     c->min_df = 1;
     c->char_w = 0.5f;
-    if (getenv("CHARW")) c->char_w = (float)atof(getenv("CHARW"));
-    if (getenv("CLO")) c->char_lo = (uint8_t)atoi(getenv("CLO"));
-    if (getenv("CHI")) c->char_hi = (uint8_t)atoi(getenv("CHI"));
-    if (getenv("WN")) c->word_n = (uint8_t)atoi(getenv("WN"));
-    if (getenv("MINDF")) c->min_df = (uint8_t)atoi(getenv("MINDF"));
 }
-int dev_charx = -1, dev_skip = -1;
-static void dev_init(void) { if (dev_charx < 0) { dev_charx = getenv("CHARX") ? atoi(getenv("CHARX")) : 0; dev_skip = getenv("SKIP") ? atoi(getenv("SKIP")) : 0; } }
 
 /* Numbers, codes and amounts generalize by kind, not by value: "where is
  * order HP-240517" must look like every other order id. */
@@ -76,16 +69,6 @@ static uint64_t hash_pair(uint64_t a, uint64_t b)
 static size_t char_grams(const fd_nlu_fcfg *cfg, const fd_str *w, size_t nw, fd_nlu_raw *r)
 {
     size_t k = 0;
-    if (dev_charx) {
-        static _Thread_local char big[MAX_WORDS * (MAX_WORD_BYTES + 1) + 2];
-        size_t n = 0;
-        big[n++] = ' ';
-        for (size_t i = 0; i < nw; i++) { memcpy(big + n, w[i].p, w[i].len); n += w[i].len; big[n++] = ' '; }
-        for (size_t g = cfg->char_lo; g <= cfg->char_hi && g <= n; g++)
-            for (size_t s = 0; s + g <= n; s++)
-                r[k++] = (fd_nlu_raw){fd_hash64(big + s, g, SEED_CHAR), 1.0f, 1};
-        return k;
-    }
     char buf[MAX_WORD_BYTES + 2];
     for (size_t i = 0; i < nw; i++) {
         size_t n = w[i].len + 2;
@@ -114,16 +97,12 @@ int fd_nlu_featurize(const fd_nlu_fcfg *cfg, fd_str text, fd_arena *a, fd_nlu_ra
     if (!w || !wh)
         return fd_err_set(err, fd_arena_full(a) ? FD_ETOOBIG : FD_ENOMEM, "features: no memory");
     /* words + bigrams with both edges + char grams of each word */
-    dev_init();
-    size_t cap = 3 * nw + 2;
-    size_t tot = 1;
+    size_t cap = 2 * nw + 2;
     for (size_t i = 0; i < nw; i++) {
         w[i] = token_form(&t.v[i]);
-        tot += w[i].len + 1;
         for (size_t g = cfg->char_lo; cfg->char_hi && g <= cfg->char_hi; g++)
             cap += w[i].len + 2 >= g ? w[i].len + 3 - g : 0;
     }
-    if (cfg->char_hi) cap += tot * (size_t)(cfg->char_hi - cfg->char_lo + 1);
     fd_nlu_raw *r = fd_arena_alloc(a, (cap + 1) * sizeof *r);
     if (!r)
         return fd_err_set(err, fd_arena_full(a) ? FD_ETOOBIG : FD_ENOMEM, "features: no memory");
@@ -137,9 +116,6 @@ int fd_nlu_featurize(const fd_nlu_fcfg *cfg, fd_str text, fd_arena *a, fd_nlu_ra
     if (cfg->word_n >= 2 && nw > 0)
         for (size_t i = 0; i + 1 < nw + 2; i++)
             r[k++] = (fd_nlu_raw){hash_pair(wh[i], wh[i + 1]), 1.0f, 0};
-    if (dev_skip && nw > 0)
-        for (size_t i = 0; i + 2 < nw + 2; i++)
-            r[k++] = (fd_nlu_raw){hash_pair(wh[i] ^ 0x5555, wh[i + 2]), 1.0f, 0};
     if (cfg->char_hi)
         k += char_grams(cfg, w, nw, r + k);
     if (!k)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 typedef struct vrow {
-    double p;    /* top probability */
+    double p;    /* the in-scope score the threshold applies to */
     int in_ok;   /* in-scope row whose top label is right and in scope */
     int oos_row; /* an out-of-scope row */
     int oos_top; /* the top label is an out-of-scope label */
@@ -19,7 +19,7 @@ static int cmp_vrow(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Sweeps the cut over rows sorted by top probability: rows under the cut
+/* Sweeps the cut over rows sorted by in-scope score: rows under the cut
  * become out of scope. Maximizes accuracy over the validation rows with
  * out-of-scope as a class of its own, CLINC150's protocol (Larson et al.
  * 2019). Maximizing in-scope accuracy + oos recall instead weighs CLINC's
@@ -64,7 +64,7 @@ static int choose_threshold(const fd_intent_model *m, const fd_intent_example *v
         rc = fd_intent_classify(m, fd_str_c(v[i].text), a, &res, err);
         if (rc)
             break;
-        r[i].p = res.confidence;
+        r[i].p = res.in_scope;
         r[i].oos_row = fd_nlu_is_oos_label(opts, v[i].label);
         r[i].oos_top = fd_nlu_is_oos_label(opts, res.top_label);
         r[i].in_ok = !r[i].oos_row && !r[i].oos_top && !strcmp(res.top_label, v[i].label);

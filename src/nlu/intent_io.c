@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #define MAGIC "FDINTENT"
-#define VERSION 1
+/* 2: the threshold applies to the in-scope odds (fd_intent_result.in_scope)
+ * and the weights are the SVM + softmax regression mix; a version 1 file
+ * would be read with the wrong threshold meaning, so it is refused. */
+#define VERSION 2
 #define HDR_LEN 24 /* magic 8, version 4, flags 4, payload length 8 */
 #define SUM_SEED 0x6e6c75696e74656eull
 #define LABEL_MAX 256
@@ -217,8 +220,10 @@ static int decode(rd *r, const char *path, fd_intent_model **out, fd_err *err)
     r->at = 8;
     uint64_t version = get(r, 4), flags = get(r, 4), plen = get(r, 8);
     if (version != VERSION)
-        return fd_err_set(err, FD_EFORMAT, "intent: %s: model version %u, want %d", path,
-                          (unsigned)version, VERSION);
+        return fd_err_set(err, FD_EFORMAT,
+                          "intent: %s: model format version %u, this build reads version %d "
+                          "only: retrain the model",
+                          path, (unsigned)version, VERSION);
     if (flags || plen != r->len - HDR_LEN - 8)
         return bad(err, path, "length");
     uint64_t sum = 0;

@@ -1,8 +1,15 @@
 /* intent_train.c: fits the intent model: featurize the examples, build the
- * vocabulary and TF-IDF vectors, train one-vs-rest L2-loss linear SVMs by
- * dual coordinate descent (liblinear's solver; exact and fast on sparse
- * text), one class per task on a small thread pool, then fit a softmax
- * temperature on held-out scores so confidences are probabilities. */
+ * vocabulary and TF-IDF vectors, then train two linear models on them:
+ * one-vs-rest L2-loss linear SVMs by dual coordinate descent (liblinear's
+ * solver; exact and fast on sparse text), one class per task on a small
+ * thread pool, and a multinomial logistic regression by SGD on a thread of
+ * its own. Each gets a softmax temperature fitted on held-out rows, and the
+ * model is their log-linear mix: averaging the two calibrated
+ * log-probabilities is again a softmax of one linear score, so the mix is
+ * a single weight matrix and costs nothing at classification time. The
+ * mix is +0.4% accuracy over the SVMs alone in 5-fold cross-validation on
+ * BANKING77's train (0.9045 -> 0.9088), and the SVM alone is +0.1% over
+ * the regression alone. */
 #include "nlu_int.h"
 
 #include <math.h>
@@ -10,15 +17,22 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <stdio.h>
 
 #define DEFAULT_C 1.0
 #define DEFAULT_ITERS 200
 #define EPS 0.1          /* liblinear's stopping tolerance on the projected gradient */
 #define HOLDOUT_EVERY 10 /* every 10th example of a class calibrates the temperature */
 #define HOLDOUT_MIN 5    /* classes smaller than this are not held out from */
-#define DEFAULT_TEMP 0.3 /* typical fitted value; used when nothing is held out */
 #define MAX_THREADS 16
+/* Softmax regression settings, chosen by 5-fold cross-validation on
+ * BANKING77's train (not its test): lambda 1e-5..1e-6, 10..30 epochs all
+ * land within 0.3% of each other. */
+#define LR_LAMBDA 3e-6
+#define LR_ETA0 3.0
+#define LR_EPOCHS 20
+/* Weight of the SVMs' log-probabilities in the mix (0.3..0.7 are within
+ * 0.1% in cross-validation). */
+#define MIX_ALPHA 0.5
 
 typedef struct tdata {
     size_t n;      /* rows */
@@ -331,33 +345,40 @@ static int n_threads(const fd_intent_train_opts *o)
     return t < 1 ? 1 : t > MAX_THREADS ? MAX_THREADS : (int)t;
 }
 
-/* Fits all classes on rows into w. */
-static int fit(const tdata *d, const uint32_t *rows, size_t n_rows,
-               const fd_intent_train_opts *opts, double base, double span, float *w)
+/* "balanced" class weights: a label's share of the training data is not
+ * its share of live traffic, and it cost rare labels recall (+0.5%
+ * accuracy on a balanced held-out part of BANKING77's train). */
+static double *class_weights(const tdata *d, const uint32_t *rows, size_t n_rows)
 {
-    pool p = {
-        .d = d, .rows = rows, .n_rows = n_rows, .w = w, .opts = opts, .base = base, .span = span};
-    p.c = opts && opts->c > 0 ? opts->c : DEFAULT_C;
-    p.iters = opts && opts->epochs > 0 ? opts->epochs : DEFAULT_ITERS;
     double *cw = fd_malloc(d->k * sizeof *cw);
     size_t *cnt = fd_calloc(d->k, sizeof *cnt);
     if (!cw || !cnt) {
         fd_free(cw);
         fd_free(cnt);
-        return FD_ENOMEM;
+        return NULL;
     }
     for (size_t i = 0; i < n_rows; i++)
         cnt[d->y[rows[i]]]++;
-    /* "balanced" class weights: a label's share of the training data is
-     * not its share of live traffic, and it cost rare labels recall (+0.5%
-     * accuracy on a balanced held-out part of BANKING77's train). */
     for (size_t k = 0; k < d->k; k++)
         cw[k] = cnt[k] ? (double)n_rows / ((double)d->k * (double)cnt[k]) : 1.0;
     fd_free(cnt);
+    return cw;
+}
+
+/* Fits all classes on rows into w. */
+static int fit(const tdata *d, const uint32_t *rows, size_t n_rows,
+               const fd_intent_train_opts *opts, int nt, double base, double span, float *w)
+{
+    pool p = {
+        .d = d, .rows = rows, .n_rows = n_rows, .w = w, .opts = opts, .base = base, .span = span};
+    p.c = opts && opts->c > 0 ? opts->c : DEFAULT_C;
+    p.iters = opts && opts->epochs > 0 ? opts->epochs : DEFAULT_ITERS;
+    double *cw = class_weights(d, rows, n_rows);
+    if (!cw)
+        return FD_ENOMEM;
     p.cw = cw;
     atomic_init(&p.next, 0);
     pthread_mutex_init(&p.mu, NULL);
-    int nt = n_threads(opts);
     if ((size_t)nt > d->k)
         nt = (int)d->k;
     pthread_t th[MAX_THREADS];
@@ -377,16 +398,16 @@ static int fit(const tdata *d, const uint32_t *rows, size_t n_rows,
 
 /* ---- multinomial logistic regression ------------------------------------- */
 
-static double envd(const char *k, double d) { const char *v = getenv(k); return v ? atof(v) : d; }
-
-/* SGD on the class-weighted softmax loss + lambda/2 |W|^2, W = scale * V so
- * the decay costs nothing per step (Bottou's trick). */
+/* Plain SGD on the class-weighted softmax loss + LR_LAMBDA/2 |W|^2 with
+ * Bottou's step size eta0 / (1 + eta0 lambda t) and W kept as scale * V,
+ * so the decay costs nothing per step. Deterministic (fixed seed, one
+ * thread). */
 static int fit_lr(const tdata *d, const uint32_t *rows, size_t n_rows, const double *cw, float *w)
 {
     size_t K = d->k, D = d->n_dim;
-    double lambda = envd("LAMBDA", 1e-4), eta0 = envd("ETA0", 0.5);
-    int epochs = (int)envd("LREP", 15);
-    double *z = fd_malloc(K * sizeof *z);
+    const double lambda = LR_LAMBDA, eta0 = LR_ETA0;
+    const int epochs = LR_EPOCHS;
+    float *z = fd_malloc(K * sizeof *z); /* float: the K-wide loops vectorize */
     uint32_t *order = fd_malloc((n_rows + 1) * sizeof *order);
     if (!z || !order) {
         fd_free(z);
@@ -411,29 +432,30 @@ static int fit_lr(const tdata *d, const uint32_t *rows, size_t n_rows, const dou
                 z[k] = 0;
             for (size_t j = d->rowp[i]; j < d->rowp[i + 1]; j++) {
                 const float *r = w + (size_t)d->idx[j] * K;
-                double v = d->val[j];
+                float v = d->val[j];
                 for (size_t k = 0; k < K; k++)
                     z[k] += v * r[k];
             }
-            double mx = -INFINITY, sum = 0;
+            float mx = -INFINITY, fs = (float)scale;
+            double sum = 0;
             for (size_t k = 0; k < K; k++) {
-                z[k] *= scale;
+                z[k] *= fs;
                 mx = z[k] > mx ? z[k] : mx;
             }
             for (size_t k = 0; k < K; k++) {
-                z[k] = exp(z[k] - mx);
+                z[k] = expf(z[k] - mx);
                 sum += z[k];
             }
             double eta = eta0 / (1.0 + eta0 * lambda * (double)t);
             scale *= 1.0 - eta * lambda;
             double gs = eta * cw[d->y[i]] / scale;
             for (size_t k = 0; k < K; k++)
-                z[k] = gs * (z[k] / sum - (k == d->y[i]));
+                z[k] = (float)(gs * (z[k] / sum - (k == d->y[i])));
             for (size_t j = d->rowp[i]; j < d->rowp[i + 1]; j++) {
                 float *r = w + (size_t)d->idx[j] * K;
-                double v = d->val[j];
+                float v = d->val[j];
                 for (size_t k = 0; k < K; k++)
-                    r[k] -= (float)(v * z[k]);
+                    r[k] -= v * z[k];
             }
             if (scale < 1e-4) {
                 for (size_t f = 0; f < D * K; f++)
@@ -449,34 +471,47 @@ static int fit_lr(const tdata *d, const uint32_t *rows, size_t n_rows, const dou
     return FD_OK;
 }
 
-static double *class_weights(const tdata *d, const uint32_t *rows, size_t n_rows)
-{
-    double *cw = fd_malloc(d->k * sizeof *cw);
-    size_t *cnt = fd_calloc(d->k, sizeof *cnt);
-    if (!cw || !cnt) {
-        fd_free(cw);
-        fd_free(cnt);
-        return NULL;
-    }
-    for (size_t i = 0; i < n_rows; i++)
-        cnt[d->y[rows[i]]]++;
-    for (size_t k = 0; k < d->k; k++)
-        cw[k] = cnt[k] ? (double)n_rows / ((double)d->k * (double)cnt[k]) : 1.0;
-    fd_free(cnt);
-    return cw;
-}
-
 static int fit_lr_rows(const tdata *d, const uint32_t *rows, size_t n_rows, float *w)
 {
     double *cw = class_weights(d, rows, n_rows);
     if (!cw)
         return FD_ENOMEM;
-    if (getenv("LRNOCW"))
-        for (size_t k = 0; k < d->k; k++)
-            cw[k] = 1;
     int rc = fit_lr(d, rows, n_rows, cw, w);
     fd_free(cw);
     return rc;
+}
+
+/* The softmax regression on a thread of its own while the SVMs take the
+ * other cores: together they cost little more than the regression alone. */
+typedef struct lr_job {
+    const tdata *d;
+    const uint32_t *rows;
+    size_t n_rows;
+    float *w;
+    int rc;
+} lr_job;
+
+static void *lr_thread(void *arg)
+{
+    lr_job *j = arg;
+    j->rc = fit_lr_rows(j->d, j->rows, j->n_rows, j->w);
+    return NULL;
+}
+
+/* Fits the SVMs into w and the softmax regression into w2 on rows. */
+static int fit_both(const tdata *d, const uint32_t *rows, size_t n_rows,
+                    const fd_intent_train_opts *opts, double base, double span, float *w, float *w2)
+{
+    lr_job j = {d, rows, n_rows, w2, FD_OK};
+    pthread_t th;
+    int nt = n_threads(opts);
+    int threaded = nt > 1 && !pthread_create(&th, NULL, lr_thread, &j);
+    int rc = fit(d, rows, n_rows, opts, threaded ? nt - 1 : nt, base, span, w);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        lr_thread(&j);
+    return rc ? rc : j.rc;
 }
 
 /* ---- temperature ---------------------------------------------------------- */
@@ -533,27 +568,14 @@ static double fit_temp(const double *s, const uint32_t *y, size_t n, size_t k)
     return exp((lo + hi) / 2);
 }
 
+/* The two models' temperatures and the mix's own. */
 typedef struct mix {
-    int mode;      /* 0 svm, 1 lr, 2 both */
-    double alpha;  /* weight of the svm's log-probabilities */
     double t_svm, t_lr, temp;
 } mix;
 
-static double held_acc(const double *s, const uint32_t *y, size_t n, size_t k)
-{
-    size_t ok = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t b = 0;
-        for (size_t j = 1; j < k; j++)
-            if (s[i * k + j] > s[i * k + b])
-                b = j;
-        ok += b == y[i];
-    }
-    return (double)ok / (double)n;
-}
-
 /* Splits rows into fit and held-out ones (stratified, deterministic), fits
- * on the former and returns the temperatures that best explain the latter. */
+ * both models on the former and fits the temperatures that best explain
+ * the latter: each model's, then the mix's. */
 static int calibrate(const tdata *d, const fd_intent_train_opts *opts, float *w, float *w2, mix *mx)
 {
     size_t *count = fd_calloc(d->k, sizeof *count);
@@ -571,47 +593,36 @@ static int calibrate(const tdata *d, const fd_intent_train_opts *opts, float *w,
         else
             rows[n_fit++] = (uint32_t)i;
     }
-    mx->t_svm = mx->t_lr = mx->temp = DEFAULT_TEMP;
-    if (!rc && n_held > 0 && mx->mode != 1)
-        rc = fit(d, rows, n_fit, opts, 0.0, 0.45, w);
-    if (!rc && n_held > 0 && mx->mode != 0)
-        rc = fit_lr_rows(d, rows, n_fit, w2);
-    double *s = NULL, *s2 = NULL, *c = NULL;
+    /* nothing held out: typical fitted values (SVM ~0.15, regression ~0.7) */
+    mx->t_svm = 0.15;
+    mx->t_lr = 0.7;
+    mx->temp = 1.0;
+    if (!rc && n_held > 0)
+        rc = fit_both(d, rows, n_fit, opts, 0.0, 0.45, w, w2);
+    double *s = NULL, *s2 = NULL;
     uint32_t *y = NULL;
+    size_t nk = n_held * d->k;
     if (!rc && n_held > 0) {
-        s = fd_malloc(n_held * d->k * sizeof *s);
-        s2 = fd_malloc(n_held * d->k * sizeof *s2);
-        c = fd_malloc(n_held * d->k * sizeof *c);
+        s = fd_malloc(nk * sizeof *s);
+        s2 = fd_malloc(nk * sizeof *s2);
         y = fd_malloc(n_held * sizeof *y);
-        rc = s && s2 && c && y ? FD_OK : FD_ENOMEM;
+        rc = s && s2 && y ? FD_OK : FD_ENOMEM;
     }
     for (size_t h = 0; !rc && h < n_held; h++) {
         size_t i = rows[d->n - 1 - h];
-        if (mx->mode != 1)
-            row_scores(d, w, i, s + h * d->k);
-        if (mx->mode != 0)
-            row_scores(d, w2, i, s2 + h * d->k);
+        row_scores(d, w, i, s + h * d->k);
+        row_scores(d, w2, i, s2 + h * d->k);
         y[h] = d->y[i];
     }
     if (!rc && n_held > 0) {
-        size_t nk = n_held * d->k;
-        if (mx->mode != 1)
-            mx->t_svm = fit_temp(s, y, n_held, d->k);
-        if (mx->mode != 0)
-            mx->t_lr = fit_temp(s2, y, n_held, d->k);
-        double al = mx->mode == 0 ? 1 : mx->mode == 1 ? 0 : mx->alpha;
+        mx->t_svm = fit_temp(s, y, n_held, d->k);
+        mx->t_lr = fit_temp(s2, y, n_held, d->k);
         for (size_t j = 0; j < nk; j++)
-            c[j] = (al > 0 ? al * s[j] / mx->t_svm : 0) + (al < 1 ? (1 - al) * s2[j] / mx->t_lr : 0);
-        mx->temp = fit_temp(c, y, n_held, d->k);
-        if (getenv("DBG"))
-            fprintf(stderr, "held: svm %.4f (T %.3f) lr %.4f (T %.3f) mix %.4f (T %.3f)\n",
-                    mx->mode != 1 ? held_acc(s, y, n_held, d->k) : 0, mx->t_svm,
-                    mx->mode != 0 ? held_acc(s2, y, n_held, d->k) : 0, mx->t_lr,
-                    held_acc(c, y, n_held, d->k), mx->temp);
+            s[j] = MIX_ALPHA * s[j] / mx->t_svm + (1 - MIX_ALPHA) * s2[j] / mx->t_lr;
+        mx->temp = fit_temp(s, y, n_held, d->k);
     }
     fd_free(s);
     fd_free(s2);
-    fd_free(c);
     fd_free(y);
     fd_free(count);
     fd_free(seen);
@@ -660,10 +671,10 @@ int fd_intent_train(const fd_intent_example *ex, size_t n, const fd_intent_train
         if (!m->w)
             rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory (%zu features)", d.n_dim);
     }
-    mix mx = {.mode = (int)envd("MODE", 0), .alpha = envd("ALPHA", 0.5)};
+    mix mx;
     float *w2 = NULL;
-    if (!rc && mx.mode != 0 && !(w2 = fd_malloc(d.n_dim * d.k * sizeof *w2)))
-        rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory");
+    if (!rc && !(w2 = fd_malloc(d.n_dim * d.k * sizeof *w2)))
+        rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory (%zu features)", d.n_dim);
     if (!rc && calibrate(&d, opts, m->w, w2, &mx))
         rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory");
     uint32_t *all = rc ? NULL : fd_malloc(n * sizeof *all);
@@ -671,15 +682,12 @@ int fd_intent_train(const fd_intent_example *ex, size_t n, const fd_intent_train
         rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory");
     for (size_t i = 0; !rc && i < n; i++)
         all[i] = (uint32_t)i;
-    if (!rc && mx.mode != 1 && fit(&d, all, n, opts, 0.45, 0.55, m->w))
-        rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory");
-    if (!rc && mx.mode != 0 && fit_lr_rows(&d, all, n, w2))
+    if (!rc && fit_both(&d, all, n, opts, 0.45, 0.55, m->w, w2))
         rc = fd_err_set(err, FD_ENOMEM, "intent: out of memory");
     if (!rc) {
-        double al = mx.mode == 0 ? 1 : mx.mode == 1 ? 0 : mx.alpha;
+        double a1 = MIX_ALPHA / mx.t_svm, a2 = (1 - MIX_ALPHA) / mx.t_lr;
         for (size_t j = 0; j < d.n_dim * d.k; j++)
-            m->w[j] = (float)((al > 0 ? al * m->w[j] / mx.t_svm : 0) +
-                              (al < 1 ? (1 - al) * w2[j] / mx.t_lr : 0));
+            m->w[j] = (float)(a1 * m->w[j] + a2 * w2[j]);
         m->temp = mx.temp;
     }
     fd_free(w2);

@@ -60,8 +60,9 @@ int fd_intent_train(const fd_intent_example *ex, size_t n, const fd_intent_train
                     fd_intent_model **out, fd_err *err) FD_MUST_USE;
 void fd_intent_model_free(fd_intent_model *m); /* NULL is fine */
 
-/* Out-of-scope threshold on the calibrated top probability: below it the
- * result is FD_INTENT_OOS. Saved with the model. */
+/* Out-of-scope threshold on fd_intent_result.in_scope: below it the result
+ * is FD_INTENT_OOS. Saved with the model; 0 (the default) leaves only the
+ * out-of-scope labels to claim messages. */
 void fd_intent_set_threshold(fd_intent_model *m, double t);
 double fd_intent_threshold(const fd_intent_model *m);
 
@@ -75,10 +76,15 @@ const char *fd_intent_label(const fd_intent_model *m, size_t i);
 typedef struct fd_intent_result {
     const char *label;   /* model-owned; FD_INTENT_OOS when out of scope */
     double confidence;   /* calibrated probability of the top label, 0..1 */
-    int oos;             /* under the threshold, or an out-of-scope label won */
+    int oos;             /* in_scope under the threshold, or an out-of-scope label won */
     const char *top_label; /* best in-scope or oos label before the threshold */
     const char *second;  /* runner-up label (model-owned), NULL if none */
     double second_confidence;
+    /* The score the threshold applies to, 0..1. A model trained with
+     * out-of-scope labels: p(best in-scope label) / (that + p(out of
+     * scope)), the odds of the best in-scope label against out of scope.
+     * Otherwise: confidence. */
+    double in_scope;
 } fd_intent_result;
 
 /* Thread-safe; a uses at most a few KB. Empty text is FD_EINVAL. */

@@ -273,6 +273,40 @@ static void test_who_needs_a_name(void **state)
     assert_false(ans.answered); /* only the words of the question */
 }
 
+/* A short table is said whole, and a product row (a record: no section)
+ * does not outrank the guide that covers the question as well. */
+static void test_tables_and_records(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"products.csv#CON-R32", "PP round container 32oz", "",
+         "code: CON-R32\nname: PP round container 32oz\ndescription: Round soup container.", 1.0f},
+        {"docs/discounts.md", "Volume discounts", "Volume discounts > Discount tiers",
+         "The discount depends on the order value:\n\n| Order value | Discount |\n|---|---|\n"
+         "| Below S$1,000 | none |\n| S$1,000 to S$2,499 | 3% |\n| S$2,500 and above | 5% |",
+         0.95f},
+        {"docs/containers.md", "Food container guide", "Food container guide > Soup",
+         "Round PP soup containers come in 8 to 32 oz; LID-R115 fits the small sizes.", 0.9f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("volume discount tiers?"), p + 1, 1, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "3%"));
+    assert_non_null(strstr(ans.text, "5%"));
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("which container for soup"), p, 3, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_string_equal(ans.cites[0].doc_key, "docs/containers.md");
+    fd_validation v;
+    assert_int_equal(fd_answer_validate(f->an, fd_str_c(ans.text), p, 3, NULL, f->a, &v, &err),
+                     FD_OK);
+    assert_true(v.ok);
+}
+
 static void test_expand_query(void **state)
 {
     fixture *f = *state;
@@ -298,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_document_view),
         cmocka_unit_test(test_co_citation),
         cmocka_unit_test(test_who_needs_a_name),
+        cmocka_unit_test(test_tables_and_records),
         cmocka_unit_test(test_expand_query),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -90,8 +90,13 @@ static void test_threshold_oos(void **state)
     fd_err err = {0};
     assert_true(fd_intent_threshold(m) == 0);
     assert_int_equal(fd_intent_classify(m, fd_str_c("zebra quantum violin"), a, &r, &err), FD_OK);
-    double c = r.confidence;
-    assert_true(c < 1);
+    /* the model has an oos label: the threshold applies to the odds of the
+     * best in-scope label against it, not to the top probability */
+    double c = r.in_scope;
+    assert_true(c > 0 && c < 1);
+    if (!r.oos) {
+        assert_true(r.in_scope >= r.confidence - 1e-12); /* p/(p+q) >= p when p+q <= 1 */
+    }
     fd_intent_set_threshold(m, c + (1 - c) / 2);
     assert_int_equal(fd_intent_classify(m, fd_str_c("zebra quantum violin"), a, &r, &err), FD_OK);
     assert_true(r.oos);
@@ -99,6 +104,27 @@ static void test_threshold_oos(void **state)
     assert_non_null(r.top_label);
     fd_intent_set_threshold(m, 5); /* clamped */
     assert_true(fd_intent_threshold(m) == 1);
+    fd_arena_free(a);
+    fd_intent_model_free(m);
+}
+
+/* Without out-of-scope labels the threshold applies to the top probability. */
+static void test_in_scope_without_oos(void **state)
+{
+    (void)state;
+    fd_intent_train_opts o = {.threads = 2};
+    fd_intent_model *m = NULL;
+    fd_err err = {0};
+    assert_int_equal(fd_intent_train(tiny, N_TINY - 5, &o, &m, &err), FD_OK); /* no oos rows */
+    fd_arena *a = fd_arena_new(0);
+    fd_intent_result r;
+    assert_int_equal(fd_intent_classify(m, fd_str_c("zebra quantum violin"), a, &r, &err), FD_OK);
+    assert_true(r.in_scope == r.confidence);
+    assert_false(r.oos);
+    fd_intent_set_threshold(m, r.confidence + 1e-6);
+    assert_int_equal(fd_intent_classify(m, fd_str_c("zebra quantum violin"), a, &r, &err), FD_OK);
+    assert_true(r.oos);
+    assert_string_equal(r.label, FD_INTENT_OOS);
     fd_arena_free(a);
     fd_intent_model_free(m);
 }
@@ -226,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_tiny_learned),  cmocka_unit_test(test_threshold_oos),
         cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_progress_and_threads_agree),
         cmocka_unit_test(test_alloc_failure), cmocka_unit_test(test_shop_intents),
+        cmocka_unit_test(test_in_scope_without_oos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,15 @@ static void test_corrupt(void **state)
     assert_int_equal(fd_intent_load(bad, &l, &err), FD_EFORMAT);
     assert_non_null(strstr(err.msg, "corrupt"));
     fd_free(q);
+    /* a version 1 file (threshold on the top probability) is refused by
+     * name, before its checksum: the caller retrains */
+    p[8] = 1;
+    p[9] = p[10] = p[11] = 0;
+    fd_free(fd_test_write(dir, "bad", p, len));
+    assert_int_equal(fd_intent_load(bad, &l, &err), FD_EFORMAT);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, "version 1"));
+    assert_non_null(strstr(err.msg, "retrain"));
     snprintf(bad, sizeof bad, "%s/missing", dir);
     assert_int_equal(fd_intent_load(bad, &l, &err), FD_ENOTFOUND);
     fd_free(p);
