@@ -7,17 +7,6 @@
 
 #include <string.h>
 
-static double ms_since(uint64_t t0)
-{
-    return (double)(fd_time_ns() - t0) / 1e6;
-}
-
-static int oom(turn *t)
-{
-    return fd_err_set(t->err, fd_arena_full(t->a) ? FD_ETOOBIG : FD_ENOMEM,
-                      "out of memory building the reply");
-}
-
 /* Hits handed to the composer; the first LLM_PASSAGES also go to the LLM. */
 #define N_HITS 8
 #define LLM_PASSAGES (MAX_PASSAGES < 5 ? MAX_PASSAGES : 5)
@@ -58,7 +47,7 @@ static int retrieve(turn *t, fd_analyzer *an, fd_lang lang, evidence *ev)
     }
     ev->p = fd_arena_calloc(t->a, n + N_DOC_VIEWS * MAX_DOC_CHUNKS + 1, sizeof *ev->p);
     if (!ev->p)
-        return oom(t);
+        return turn_oom(t);
     for (size_t i = 0; i < n; i++) {
         ev->p[ev->n++] = (fd_passage){.doc_key = res[i].doc_key,
                                       .title = res[i].title,
@@ -107,7 +96,7 @@ static int set_cites(turn *t, const fd_answer *ans)
     r->n_citations = 0;
     r->citations = ans->n_cites ? fd_arena_calloc(t->a, ans->n_cites, sizeof *r->citations) : NULL;
     if (ans->n_cites && !r->citations)
-        return oom(t);
+        return turn_oom(t);
     for (size_t i = 0; i < ans->n_cites; i++) {
         /* One citation per document: two passages of one page cite it once. */
         int dup = 0;
@@ -249,7 +238,7 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
         rc = fd_prompt_build(&p, t->a, &msgs, &n_msgs, t->err);
     fd_buf_free(&policy);
     if (rc || !q)
-        return rc ? rc : oom(t);
+        return rc ? rc : turn_oom(t);
     fd_llm_request req = {.msgs = msgs,
                           .n_msgs = n_msgs,
                           .temperature = -1,
@@ -262,7 +251,7 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
     fd_err lerr;
     uint64_t t0 = fd_time_ns();
     int lrc = fd_llm_complete(t->as->llm, &req, on_token, &g, &res, &lerr);
-    r->ms_llm = ms_since(t0);
+    r->ms_llm = turn_ms_since(t0);
     r->llm_called = lrc != FD_EUNAVAIL || res.attempts > 0;
     r->prompt_tokens = res.prompt_tokens;
     r->completion_tokens = res.completion_tokens;
@@ -279,7 +268,7 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
         fd_validation v;
         rc = fd_answer_validate(an, (fd_str){g.text.p ? g.text.p : "", g.text.len}, t->pass,
                                 t->n_pass, &vo, t->a, &v, t->err);
-        r->ms_validate += ms_since(t0);
+        r->ms_validate += turn_ms_since(t0);
         if (rc) {
             fd_buf_free(&g.text);
             fd_buf_free(&g.sent_text);
@@ -329,7 +318,7 @@ int dialog_knowledge(turn *t)
         return rc;
     evidence ev = {0};
     rc = retrieve(t, an, t->lang, &ev);
-    r->ms_retrieve = ms_since(t0);
+    r->ms_retrieve = turn_ms_since(t0);
     fd_answer ans;
     fd_answer_opts ao = {.lang = t->lang,
                          .min_support = t->as->cfg->answer_min_support,
@@ -346,11 +335,11 @@ int dialog_knowledge(turn *t)
         /* Nothing in the customer's language: any language beats nothing. */
         uint64_t t1 = fd_time_ns();
         rc = retrieve(t, an, FD_LANG_UNKNOWN, &ev);
-        r->ms_retrieve += ms_since(t1);
+        r->ms_retrieve += turn_ms_since(t1);
         if (!rc)
             rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &ans, t->err);
     }
-    r->ms_answer = ms_since(t0);
+    r->ms_answer = turn_ms_since(t0);
     if (rc)
         goto out;
     if (ans.answered) {
@@ -361,13 +350,13 @@ int dialog_knowledge(turn *t)
         /* Against the passages it cites: each quoted sentence must be there. */
         fd_passage *cp = fd_arena_calloc(t->a, ans.n_cites + 1, sizeof *cp);
         if (!cp) {
-            rc = oom(t);
+            rc = turn_oom(t);
             goto out;
         }
         for (size_t i = 0; i < ans.n_cites; i++)
             cp[i] = ev.p[ans.cites[i].passage];
         rc = fd_answer_validate(an, fd_str_c(ans.text), cp, ans.n_cites, &vo, t->a, &v, t->err);
-        r->ms_validate = ms_since(t0);
+        r->ms_validate = turn_ms_since(t0);
         if (rc)
             goto out;
         if (!v.ok) {

@@ -6,31 +6,6 @@
 
 #include <string.h>
 
-static int cites_json(const fd_reply *r, fd_buf *b)
-{
-    int rc = fd_buf_putc(b, '[');
-    for (size_t i = 0; i < r->n_citations && !rc; i++) {
-        const fd_reply_cite *c = &r->citations[i];
-        rc = fd_buf_printf(b, "%s{\"document\":", i ? "," : "");
-        if (!rc)
-            rc = fd_buf_json_str(b, c->document, strlen(c->document));
-        if (!rc)
-            rc = fd_buf_printf(b, ",\"title\":");
-        if (!rc)
-            rc = fd_buf_json_str(b, c->title, strlen(c->title));
-        if (!rc)
-            rc = fd_buf_printf(b, ",\"section\":");
-        if (!rc)
-            rc = fd_buf_json_str(b, c->section ? c->section : "",
-                                 c->section ? strlen(c->section) : 0);
-        if (!rc)
-            rc = fd_buf_putc(b, '}');
-    }
-    if (!rc)
-        rc = fd_buf_putc(b, ']');
-    return rc;
-}
-
 /* One line summary for the person who takes over: why, what was said. */
 static int summary(turn *t, fd_buf *b)
 {
@@ -114,7 +89,7 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
     int64_t seq = 0;
     if (!rc && strcmp(r->route, "human") != 0) {
         fd_buf_reset(scratch);
-        if (fd_buf_printf(scratch, "{\"citations\":") || cites_json(r, scratch) ||
+        if (fd_buf_printf(scratch, "{\"citations\":") || dialog_cites_json(r, scratch) ||
             fd_buf_printf(scratch, ",\"answered\":%s,\"escalation\":%s%s%s}",
                           r->answered ? "true" : "false", r->escalation_ticket ? "\"" : "",
                           r->escalation_ticket ? r->escalation_ticket : "null",

@@ -1,7 +1,7 @@
 /* reply.c: replies and sessions as the API's JSON (ask --json, /v1/chat,
  * /v1/sessions/{id}). Strings go through fd_buf_json_str, which also
  * escapes <, > and &, so nothing a customer typed comes back as markup. */
-#include "dialog_int.h"
+#include "turn_int.h"
 
 #include <string.h>
 
@@ -15,17 +15,9 @@ static const char *tf(int v)
     return v ? "true" : "false";
 }
 
-int fd_reply_json(const fd_reply *r, fd_buf *b)
+int dialog_cites_json(const fd_reply *r, fd_buf *b)
 {
-    int rc = fd_buf_printf(b, "{\"answer\":");
-    rc = rc ? rc : jstr(b, r->answer ? r->answer : "");
-    rc = rc ? rc : fd_buf_printf(b, ",\"answered\":%s,\"session_id\":", tf(r->answered));
-    rc = rc ? rc : jstr(b, r->session_id);
-    rc = rc ? rc : fd_buf_printf(b, ",\"intent\":");
-    rc = rc ? rc : jstr(b, r->intent ? r->intent : "");
-    rc = rc ? rc : fd_buf_printf(b, ",\"confidence\":%.4f,\"route\":", r->confidence);
-    rc = rc ? rc : jstr(b, r->route);
-    rc = rc ? rc : fd_buf_printf(b, ",\"citations\":[");
+    int rc = fd_buf_putc(b, '[');
     for (size_t i = 0; i < r->n_citations && !rc; i++) {
         const fd_reply_cite *c = &r->citations[i];
         rc = fd_buf_printf(b, "%s{\"document\":", i ? "," : "");
@@ -36,7 +28,22 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
         rc = rc ? rc : jstr(b, c->section ? c->section : "");
         rc = rc ? rc : fd_buf_putc(b, '}');
     }
-    rc = rc ? rc : fd_buf_printf(b, "],\"escalation\":");
+    return rc ? rc : fd_buf_putc(b, ']');
+}
+
+int fd_reply_json(const fd_reply *r, fd_buf *b)
+{
+    int rc = fd_buf_printf(b, "{\"answer\":");
+    rc = rc ? rc : jstr(b, r->answer ? r->answer : "");
+    rc = rc ? rc : fd_buf_printf(b, ",\"answered\":%s,\"session_id\":", tf(r->answered));
+    rc = rc ? rc : jstr(b, r->session_id);
+    rc = rc ? rc : fd_buf_printf(b, ",\"intent\":");
+    rc = rc ? rc : jstr(b, r->intent ? r->intent : "");
+    rc = rc ? rc : fd_buf_printf(b, ",\"confidence\":%.4f,\"route\":", r->confidence);
+    rc = rc ? rc : jstr(b, r->route);
+    rc = rc ? rc : fd_buf_printf(b, ",\"citations\":");
+    rc = rc ? rc : dialog_cites_json(r, b);
+    rc = rc ? rc : fd_buf_printf(b, ",\"escalation\":");
     if (!rc && r->escalation_tier) {
         rc = fd_buf_printf(b, "{\"tier\":");
         rc = rc ? rc : jstr(b, r->escalation_tier);

@@ -13,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double ms_since(uint64_t t0)
-{
-    return (double)(fd_time_ns() - t0) / 1e6;
-}
-
-static int oom(turn *t)
-{
-    return fd_err_set(t->err, fd_arena_full(t->a) ? FD_ETOOBIG : FD_ENOMEM,
-                      "out of memory building the reply");
-}
-
 /* ---- input, guard, session ---------------------------------------------- */
 
 static int check_input(turn *t)
@@ -64,7 +53,7 @@ static int load_session(turn *t)
     } else {
         char *nid = fd_arena_alloc(t->a, 33);
         if (!nid)
-            return oom(t);
+            return turn_oom(t);
         dialog_new_session_id(nid);
         id = nid;
     }
@@ -75,7 +64,7 @@ static int load_session(turn *t)
     t->sess.state = "bot";
     t->new_session = 1;
     memset(&t->slots, 0, sizeof t->slots);
-    return t->sess.id ? FD_OK : oom(t);
+    return t->sess.id ? FD_OK : turn_oom(t);
 }
 
 static int collect_turn(void *ctx, const fd_turn_row *row)
@@ -105,7 +94,7 @@ static int load_history(turn *t)
     int64_t keep = 2 * (int64_t)t->as->cfg->dialog_history_turns;
     int64_t after = t->sess.n_turns > keep ? t->sess.n_turns - keep : 0;
     int rc = fd_store_turns_each(fd_kb_store(t->kb), t->sess.id, after, collect_turn, t, t->err);
-    return rc < 0 ? oom(t) : rc;
+    return rc < 0 ? turn_oom(t) : rc;
 }
 
 /* ---- understanding ------------------------------------------------------- */
@@ -138,7 +127,7 @@ static int understand(turn *t)
         t->rewritten =
             session_rewrite(&t->slots, t->msg, t->folded, &t->ents, &t->nctx, t->a, &t->query);
     }
-    t->r->ms_nlu = ms_since(t0);
+    t->r->ms_nlu = turn_ms_since(t0);
     return rc;
 }
 
@@ -175,7 +164,7 @@ static int set_text(turn *t, const char *fmt, const char *arg)
 {
     char *s = arg ? fd_arena_printf(t->a, fmt, arg) : fd_arena_strndup(t->a, fmt, strlen(fmt));
     if (!s)
-        return oom(t);
+        return turn_oom(t);
     t->r->answer = s;
     return FD_OK;
 }
@@ -245,7 +234,7 @@ int dialog_route(turn *t)
         if (!rc && said) {
             char *s = fd_arena_printf(t->a, "%s\n\n%s", said, r->answer);
             if (!s)
-                return oom(t);
+                return turn_oom(t);
             r->answer = s;
         }
         if (!answered)
@@ -269,7 +258,7 @@ int dialog_route(turn *t)
             rc = escalate(t, rule);
             char *s = rc ? NULL : fd_arena_printf(t->a, "%s %s", decline, r->answer);
             if (!rc && !s)
-                return oom(t);
+                return turn_oom(t);
             if (s)
                 r->answer = s;
             return rc;
@@ -285,7 +274,7 @@ static int guard_step(turn *t)
     uint64_t t0 = fd_time_ns();
     fd_guard_verdict v;
     int rc = fd_guard_check(t->as->guard, (fd_str){t->in->message, t->in->len}, t->a, &v, t->err);
-    t->r->ms_guard = ms_since(t0);
+    t->r->ms_guard = turn_ms_since(t0);
     if (rc)
         return rc;
     t->msg = v.clean;
@@ -351,6 +340,6 @@ int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const f
     rc = in->ephemeral ? FD_OK : dialog_persist(t);
     if (in->ephemeral && t->rule)
         out->escalation_ticket = "";
-    out->ms_total = ms_since(t->t0);
+    out->ms_total = turn_ms_since(t->t0);
     return rc;
 }

@@ -43,6 +43,21 @@ typedef struct turn {
     int sink_done; /* the answer already went to the sink (LLM path) */
 } turn;
 
+static inline double turn_ms_since(uint64_t t0)
+{
+    return (double)(fd_time_ns() - t0) / 1e6;
+}
+
+/* Out of memory (or past the arena's cap) while building the reply. */
+static inline int turn_oom(turn *t)
+{
+    return fd_err_set(t->err, fd_arena_full(t->a) ? FD_ETOOBIG : FD_ENOMEM,
+                      "out of memory building the reply");
+}
+
+/* The reply's citations as a JSON array (reply.c). */
+int dialog_cites_json(const fd_reply *r, fd_buf *b);
+
 /* Escalation, templates or knowledge; fills t->r. */
 int dialog_route(turn *t);
 /* Retrieval, then the extractive answer or one validated LLM call. */
