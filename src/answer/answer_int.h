@@ -66,8 +66,7 @@ int ans_term_chatty(fd_str term);
 /* Weighted share of sentence's terms found in src (0..1); terms for which
  * skip() is true are ignored; *n_counted (may be NULL) is how many were not.
  * Numbers are left to the claim checks and skipped here. */
-double ans_overlap(const ans_bag *sent, const ans_bag *src, int (*skip)(fd_str),
-                   size_t *n_counted);
+double ans_overlap(const ans_bag *sent, const ans_bag *src, int (*skip)(fd_str), size_t *n_counted);
 
 /* Polarity of a folded sentence: 1 if it carries a negation ("not", "no",
  * "never", "cannot", "n't", "ne ... pas", "sans"), else 0. */
@@ -121,6 +120,36 @@ int ans_claims_scan(fd_str text, fd_arena *a, ans_claims *out, fd_err *err) FD_M
  * (money, percent and bare numbers compare by value; a duration in days is
  * supported by the same count of working days, not the reverse). */
 int ans_claim_supported(const ans_claim *c, const ans_claims *src);
+
+/* ---- question.c ---------------------------------------------------------- */
+
+/* The words our documents use for a customer's word (index terms, at most
+ * max into alt): "faulti" gives "defect". Returns how many. */
+size_t ans_synonyms(fd_str term, fd_str *alt, size_t max);
+
+#define WANT_WHEN (1 << CLAIM_TIME | 1 << CLAIM_DURATION | 1 << CLAIM_DATE | 1 << CLAIM_WEEKDAY)
+#define WANT_MONEY (1 << CLAIM_MONEY | 1 << CLAIM_PERCENT)
+/* Asked for a person or a name: only a sentence naming one answers. */
+#define WANT_NAME (1 << 16)
+
+/* What kind of answer the folded question asks for: WANT_WHEN ("how
+ * long", "when"), WANT_MONEY ("how much", "cost"), WANT_NAME ("who"),
+ * or'ed; 0 when it gives no cue. */
+int ans_answer_cue(fd_str folded);
+/* A superlative in the folded question: 1 asks for the largest of
+ * something ("biggest", "longest"), -1 for the smallest, 0 neither. */
+int ans_superlative(fd_str folded);
+
+/* ---- xref.c -------------------------------------------------------------- */
+
+/* The page names a sentence refers to ("see Account management", "voir
+ * Livraison"): the capitalised words after the cue, up to the end of the
+ * clause. Up to max spans into sent; returns how many. */
+size_t ans_xref_spans(fd_str sent, fd_str *out, size_t max);
+/* How well a reference's terms name a page's title terms: 0 unless one
+ * holds all the other's, else the share of the larger they have in
+ * common (1: the same words). */
+double ans_xref_names(const ans_bag *ref, const ans_bag *title);
 
 /* ---- extract.c / validate.c helpers -------------------------------------- */
 

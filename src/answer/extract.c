@@ -6,57 +6,6 @@
 #include <ctype.h>
 #include <math.h>
 
-/* Customer words and the words our documents use for the same thing.
- * Stems on both sides; a small general lexicon, not per-question rules. */
-static const struct {
-    const char *q, *kb;
-} synonyms[] = {
-    {"faulti", "defect"},  {"broken", "damag"},    {"broken", "defect"}, {"money", "refund"},
-    {"moq", "minimum"},    {"qti", "quantiti"},    {"amex", "american"}, {"upfront", "prepay"},
-    {"biggest", "largest"}, {"cheap", "discount"}, {"bulk", "volum"},    {"pay", "payment"},
-    {"shop", "outlet"},    {"store", "outlet"},    {"late", "overdu"},   {"complain", "qualiti"},
-    {"remboursement", "rembours"}, {"livr", "livraison"}, {"min", "minimum"}, {"1st", "first"},
-    {"buyer", "custom"}, {"deadlin", "cut"}, {"biggest", "size"}, {"back", "refund"},
-    {"extra", "surcharg"}, {"saturday", "weekend"}, {"sunday", "weekend"},
-};
-
-
-int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_arena *a,
-                           fd_str *out, fd_err *err)
-{
-    if (!an || !a || !out)
-        return fd_err_set(err, FD_EINVAL, "answer: missing argument");
-    *out = question;
-    ans_bag b;
-    int rc = ans_bag_make(an, question, lang, a, &b, err);
-    if (rc)
-        return rc;
-    fd_buf buf;
-    fd_buf_init(&buf, 1 << 16);
-    rc = fd_buf_append(&buf, question.p, question.len);
-    for (size_t k = 0; !rc && k < sizeof synonyms / sizeof *synonyms; k++) {
-        fd_str kb = fd_str_c(synonyms[k].kb);
-        if (!ans_bag_has(&b, fd_str_c(synonyms[k].q)) || ans_bag_has(&b, kb))
-            continue;
-        /* The lexicon holds stems: add one only if it reads as itself. */
-        ans_bag w;
-        rc = ans_bag_make(an, kb, lang, a, &w, err);
-        if (!rc && w.n == 1 && fd_str_eq(w.v[0], kb))
-            rc = fd_buf_printf(&buf, " %s", synonyms[k].kb);
-    }
-    if (!rc && buf.len > question.len) {
-        char *p = fd_arena_strndup(a, buf.p, buf.len);
-        if (!p)
-            rc = ans_oom(a, err);
-        else
-            *out = (fd_str){p, buf.len};
-    } else if (rc && rc != FD_ENOMEM && rc != FD_ETOOBIG) {
-        rc = FD_OK;
-    }
-    fd_buf_free(&buf);
-    return rc;
-}
-
 /* Customers ask for a fee, a deadline, a window: a sentence that states one
  * beats a general one with the same words (tuned on the example KB). */
 #define FACT_BONUS 0.6
@@ -74,13 +23,22 @@ int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_ar
 /* A table this short is said whole when one of its rows is picked: a
  * tier or a size is read against the others. */
 #define TABLE_ROWS 6
+/* A sentence holding the question's rarest word (see FOCUS_DF) is where
+ * the page speaks of what was asked. */
+#define FOCUS_BONUS 0.5
+/* "The biggest...", "the cheapest...": the table row at that end. */
+#define EXTREME_BONUS 0.6
+/* A page with a section headed by the question's words ("Credit limit")
+ * is about it; squared, so only a heading that says most of the question
+ * counts (one shared common word is no sign). */
+#define HEADING_WEIGHT 0.5
 
 typedef struct qterm {
     fd_str t, alt[3];
     size_t n_alt;
     fd_str num, unit; /* "22oz": "22" and "oz", as a text spells it apart */
-    int focus; /* a word the knowledge base (almost) never uses: the answer must */
-    double w; /* rarity in the corpus (else among the passages); 0 for generic words */
+    int focus;        /* a word the knowledge base (almost) never uses: the answer must */
+    double w;         /* rarity in the corpus (else among the passages); 0 for generic words */
 } qterm;
 
 /* One passage, split and analyzed. */
@@ -90,15 +48,15 @@ typedef struct psg {
     fd_str text;
     ans_sent *s;
     size_t n_s;
-    ans_bag *sb;   /* per sentence */
-    int *facts;    /* per sentence: holds a price, time, duration... */
+    ans_bag *sb;    /* per sentence */
+    int *facts;     /* per sentence: holds a price, time, duration... */
     ans_claims *cl; /* per sentence: those facts */
-    ans_bag ctx;   /* title and section */
-    ans_bag sec;   /* the section's own heading (the title for a record) */
-    ans_bag title; /* the document's title */
-    ans_bag all;   /* every term of the passage, ctx included */
-    int doc;       /* passages of one document share a number */
-    int hit;       /* retrieved (score > 0), not context from its document */
+    ans_bag ctx;    /* title and section */
+    ans_bag sec;    /* the section's own heading (the title for a record) */
+    ans_bag title;  /* the document's title */
+    ans_bag all;    /* every term of the passage, ctx included */
+    int doc;        /* passages of one document share a number */
+    int hit;        /* retrieved (score > 0), not context from its document */
 } psg;
 
 typedef struct composer {
@@ -112,7 +70,8 @@ typedef struct composer {
     size_t n_q[FD__NLANGS];
     const fd_answer_opts *o;
     ans_bag qb[FD__NLANGS]; /* every term of the question, generic ones too */
-    int want;               /* answer_cue() of the question */
+    int want;               /* ans_answer_cue() of the question */
+    int extreme;            /* ans_superlative() of the question */
 } composer;
 
 static const char *const decline_en =
@@ -167,9 +126,7 @@ static int question_terms(composer *c, fd_str question, fd_lang lang)
                 q->unit = (fd_str){q->t.p + d, q->t.len - d};
             }
         }
-        for (size_t k = 0; k < sizeof synonyms / sizeof *synonyms && q->n_alt < 3; k++)
-            if (fd_str_eq_c(q->t, synonyms[k].q))
-                q->alt[q->n_alt++] = fd_str_c(synonyms[k].kb);
+        q->n_alt = ans_synonyms(q->t, q->alt, sizeof q->alt / sizeof *q->alt);
     }
     c->q[lang] = v;
     c->n_q[lang] = n;
@@ -195,54 +152,14 @@ static int fact_kinds(const ans_claims *cl)
     return k;
 }
 
-#define WANT_WHEN                                                                                  \
-    (1 << CLAIM_TIME | 1 << CLAIM_DURATION | 1 << CLAIM_DATE | 1 << CLAIM_WEEKDAY)
-#define WANT_MONEY (1 << CLAIM_MONEY | 1 << CLAIM_PERCENT)
-/* Asked for a person or a name: only a sentence naming one answers. */
-#define WANT_NAME (1 << 16)
-
-/* What kind of answer the question asks for, from its folded wording:
- * "how long", "when", "what time" want a time or duration; "how much",
- * "cost" want an amount; "who", "name of" want a name. 0: no cue. */
-static int answer_cue(fd_str f)
-{
-    static const struct {
-        const char *w;
-        int want;
-    } cues[] = {
-        {"how long", WANT_WHEN},   {"how soon", WANT_WHEN},   {"how quickly", WANT_WHEN},
-        {"how many days", WANT_WHEN}, {"when", WANT_WHEN},    {"what time", WANT_WHEN},
-        {"which day", WANT_WHEN},  {"what day", WANT_WHEN},   {"deadline", WANT_WHEN},
-        {"cut off", WANT_WHEN},    {"cut-off", WANT_WHEN},    {"quel delai", WANT_WHEN},
-        {"quand", WANT_WHEN},      {"quelle heure", WANT_WHEN}, {"combien de temps", WANT_WHEN},
-        {"how much", WANT_MONEY},  {"cost", WANT_MONEY},      {"price", WANT_MONEY},
-        {"fee", WANT_MONEY},       {"charge", WANT_MONEY},    {"discount", WANT_MONEY},
-        {"combien", WANT_MONEY},   {"prix", WANT_MONEY},      {"tarif", WANT_MONEY},
-        {"who", WANT_NAME},        {"whom", WANT_NAME},       {"whose", WANT_NAME},
-        {"name of", WANT_NAME},    {"what brand", WANT_NAME}, {"which brand", WANT_NAME},
-        {"qui", WANT_NAME},        {"nom de", WANT_NAME},     {"quelle marque", WANT_NAME},
-    };
-    int want = 0;
-    for (size_t i = 0; i < sizeof cues / sizeof *cues; i++) {
-        size_t n = strlen(cues[i].w);
-        for (size_t j = 0; j + n <= f.len; j++)
-            if (!memcmp(f.p + j, cues[i].w, n) && (j == 0 || !isalnum((unsigned char)f.p[j - 1])) &&
-                (j + n == f.len || !isalnum((unsigned char)f.p[j + n]))) {
-                want |= cues[i].want;
-                break;
-            }
-    }
-    return want;
-}
-
 static int prepare(composer *c, psg *ps, size_t i)
 {
     const fd_passage *p = &c->p[i];
     ps->idx = i;
     ps->lang = ans_passage_lang(p);
     ps->text = fd_str_c(p->text);
-    char *ctx = fd_arena_printf(c->a, "%s\n%s", p->title ? p->title : "",
-                                p->section ? p->section : "");
+    char *ctx =
+        fd_arena_printf(c->a, "%s\n%s", p->title ? p->title : "", p->section ? p->section : "");
     if (!ctx)
         return ans_oom(c->a, c->err);
     int rc = ans_bag_make(c->an, fd_str_c(ctx), ps->lang, c->a, &ps->ctx, c->err);
@@ -358,7 +275,8 @@ static void weigh(composer *c, fd_lang lang)
             if (df > o->n_corpus)
                 df = o->n_corpus;
             q->w = log(1.0 + (np - (double)df + 0.5) / ((double)df + 0.5));
-            q->focus = df <= FOCUS_DF && o->n_corpus >= FOCUS_MIN_CORPUS && plain_word(c, lang, q->t);
+            q->focus =
+                df <= FOCUS_DF && o->n_corpus >= FOCUS_MIN_CORPUS && plain_word(c, lang, q->t);
         } else {
             for (size_t j = 0; j < c->n_ps; j++)
                 df += c->ps[j].lang == lang && term_in(&c->ps[j].all, q);
@@ -421,6 +339,43 @@ static double sent_coverage(const composer *c, const psg *ps, const ans_bag *b)
     return tot > 0 ? have / tot : 0;
 }
 
+/* The value a table row is ranked by: its first number (a size, a
+ * quantity, a price); 0 when it states none. */
+static int row_value(const psg *ps, size_t k, double *v)
+{
+    const ans_claims *cl = &ps->cl[k];
+    for (size_t i = 0; i < cl->n; i++)
+        if (cl->v[i].kind == CLAIM_NUMBER || cl->v[i].kind == CLAIM_MONEY ||
+            cl->v[i].kind == CLAIM_PERCENT || cl->v[i].kind == CLAIM_DURATION) {
+            *v = cl->v[i].value;
+            return 1;
+        }
+    return 0;
+}
+
+/* For a superlative: 1 when row k holds the largest (dir > 0) or smallest
+ * (dir < 0) value of its table, 0 when another row does, -1 when the row
+ * is not in a ranked table (3 rows or more, each with a value). "The
+ * biggest box" is the last row of a size table, however it is sorted. */
+static int table_extreme(const psg *ps, size_t k, int dir)
+{
+    double v, w;
+    if (ps->s[k].kind != ANS_ROW || !row_value(ps, k, &v))
+        return -1;
+    size_t rows = 0;
+    int top = 1;
+    for (size_t j = 0; j < ps->n_s; j++) {
+        if (ps->s[j].kind != ANS_ROW || ps->s[j].hdr_off != ps->s[k].hdr_off)
+            continue;
+        if (!row_value(ps, j, &w))
+            return -1;
+        rows++;
+        if (j != k && (dir > 0 ? w >= v : w <= v))
+            top = 0;
+    }
+    return rows >= 3 ? top : -1;
+}
+
 /* The score of sentence k of passage ps: its own coverage of the question,
  * the section it sits in, a fact it carries (answers are mostly facts),
  * and the retrieval rank as a tie-breaker. A question in the passage (an
@@ -435,6 +390,16 @@ static double sent_score(const composer *c, const psg *ps, size_t k)
         cov = fmax(cov, body_coverage(c, ps, &ps->sb[k - 1]));
     double ctx = sent_coverage(c, ps, &ps->ctx), sec = sent_coverage(c, ps, &ps->sec);
     double fact = ps->facts[k] ? FACT_BONUS : 0;
+    for (size_t i = 0; i < c->n_q[ps->lang]; i++)
+        if (c->q[ps->lang][i].focus && term_in(&ps->sb[k], &c->q[ps->lang][i])) {
+            fact += FOCUS_BONUS;
+            break;
+        }
+    int ext = c->extreme ? table_extreme(ps, k, c->extreme) : -1;
+    if (ext == 0)
+        return -1; /* another row of the table is the answer */
+    if (ext == 1)
+        fact += EXTREME_BONUS;
     /* A section's first sentence states its rule; the rest qualify it. */
     int lead = 1;
     for (size_t j = 0; j < k && lead; j++)
@@ -449,7 +414,7 @@ static double sent_score(const composer *c, const psg *ps, size_t k)
 static int leans_back(fd_str s)
 {
     static const char *const w[] = {"It ", "This ", "That ", "They ", "These ", "Those ",
-                                    "Il ", "Elle ", "Ce ", "Cela ", "Ils "};
+                                    "Il ", "Elle ", "Ce ",   "Cela ", "Ils "};
     for (size_t i = 0; i < sizeof w / sizeof *w; i++)
         if (s.len > strlen(w[i]) && !memcmp(s.p, w[i], strlen(w[i])))
             return 1;
@@ -497,15 +462,16 @@ static void keep_top(pick *top, size_t *n_top, size_t max, pick p)
 }
 
 /* Marks what to say: the chosen sentences, the sentence a pronoun leans
- * on, and the list a "...:" lead-in announces. */
-static void mark(const psg *ps, size_t k, char *used)
+ * on, the list a "...:" lead-in announces, and a short table whole
+ * unless one row alone is the answer (whole = 0). */
+static void mark(const psg *ps, size_t k, int whole, char *used)
 {
     used[k] = 1;
     fd_str st = {ps->text.p + ps->s[k].off, ps->s[k].len};
     if (k > 0 && leans_back(st) && ps->s[k - 1].kind != ANS_HEADING &&
         !ends_with_char(ps->text, &ps->s[k - 1], '?'))
         used[k - 1] = 1;
-    if (ps->s[k].kind == ANS_ROW) { /* a short table reads as a whole */
+    if (ps->s[k].kind == ANS_ROW && whole) { /* a short table reads as a whole */
         size_t lo = k, hi = k;
         while (lo > 0 && ps->s[lo - 1].kind == ANS_ROW && ps->s[lo - 1].hdr_off == ps->s[k].hdr_off)
             lo--;
@@ -557,7 +523,8 @@ static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick
             return ans_oom(c->a, c->err);
         for (size_t t = 0; t < n_top; t++)
             if (top[t].ps == ps)
-                mark(ps, top[t].k, used);
+                mark(ps, top[t].k, !(c->extreme && table_extreme(ps, top[t].k, c->extreme) == 1),
+                     used);
         for (size_t k = 0; k < ps->n_s; k++)
             if (used[k]) {
                 int rc = append_sentence(c, b, ps, k);
@@ -604,6 +571,76 @@ static int co_cite(composer *c, int doc, const pick *top, size_t n_top, int *cit
                 cited[i] = states_same(ps, k, &top[t]);
         }
     }
+    return FD_OK;
+}
+
+/* The document a picked sentence refers the reader to ("see Account
+ * management"), among the passages: the best-named other page, or -1. */
+static int referred_doc(composer *c, int doc, const pick *top, size_t n_top)
+{
+    int best_doc = -1;
+    double best = 0;
+    for (size_t t = 0; t < n_top; t++) {
+        const psg *ps = top[t].ps;
+        const ans_sent *s = &ps->s[top[t].k];
+        fd_str refs[4];
+        size_t n_refs = ans_xref_spans((fd_str){ps->text.p + s->off, s->len}, refs, 4);
+        for (size_t r = 0; r < n_refs; r++) {
+            ans_bag rb;
+            if (ans_bag_make(c->an, refs[r], ps->lang, c->a, &rb, NULL))
+                continue;
+            for (size_t i = 0; i < c->n_ps; i++) {
+                const psg *o = &c->ps[i];
+                if (o->doc != (int)i || o->doc == doc || o->lang != ps->lang)
+                    continue; /* each other document once, at its first chunk */
+                double m = ans_xref_names(&rb, &o->title);
+                if (m > best) {
+                    best = m;
+                    best_doc = o->doc;
+                }
+            }
+        }
+    }
+    return best_doc;
+}
+
+/* Follows a reference in the answer to the page it names: that page's best
+ * sentence for the question (with what it leans on) is added and cited. */
+static int follow_ref(composer *c, int doc, const pick *top, size_t n_top, fd_buf *b, int *cited)
+{
+    int ref = referred_doc(c, doc, top, n_top);
+    if (ref < 0)
+        return FD_OK;
+    pick best = {NULL, 0, 0};
+    for (size_t i = 0; i < c->n_ps; i++) {
+        psg *ps = &c->ps[i];
+        if (ps->doc != ref)
+            continue;
+        int rc = prepare_sentences(c, ps);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < ps->n_s; k++) {
+            fd_str st = {ps->text.p + ps->s[k].off, ps->s[k].len}, r;
+            double sc = sent_score(c, ps, k);
+            /* a sentence handing over to yet another page is no detail */
+            if (sc > best.score && sent_coverage(c, ps, &ps->sb[k]) > 0 &&
+                !ans_xref_spans(st, &r, 1))
+                best = (pick){ps, k, sc};
+        }
+    }
+    if (!best.ps)
+        return FD_OK; /* the page says nothing about the question */
+    char *used = fd_arena_calloc(c->a, best.ps->n_s + 1, 1);
+    if (!used)
+        return ans_oom(c->a, c->err);
+    mark(best.ps, best.k, 1, used);
+    for (size_t k = 0; k < best.ps->n_s; k++)
+        if (used[k]) {
+            int rc = append_sentence(c, b, best.ps, k);
+            if (rc)
+                return rc;
+        }
+    cited[best.ps->idx] = 1;
     return FD_OK;
 }
 
@@ -717,8 +754,9 @@ static double title_coverage(composer *c, const psg *ps)
 }
 
 /* The document to answer from: retrieval scores of its chunks (relative to
- * the best), how much of the question its title and its best section cover
- * (a section: a long page covers every word somewhere). */
+ * the best), how much of the question its title, its best section heading
+ * and its best section cover (a section: a long page covers every word
+ * somewhere). */
 static int choose_doc(composer *c, fd_lang reply, int have_reply, double *support)
 {
     double top = 0, best = -1;
@@ -734,15 +772,19 @@ static int choose_doc(composer *c, fd_lang reply, int have_reply, double *suppor
         for (size_t j = i; j < c->n_ps; j++)
             if (c->ps[j].doc == ps->doc && (c->ps[j].hit || top <= 0))
                 ret += (top > 0 ? c->p[j].score / top : 1.0) / (1.0 + 0.5 * (double)(j - i));
-        double cov = doc_coverage(c, ps), part = 0;
+        double cov = doc_coverage(c, ps), part = 0, head = 0;
         for (size_t j = i; j < c->n_ps; j++)
-            if (c->ps[j].doc == ps->doc)
+            if (c->ps[j].doc == ps->doc) {
                 part = fmax(part, sent_coverage(c, &c->ps[j], &c->ps[j].all));
+                if (c->p[j].section && strstr(c->p[j].section, " > "))
+                    head = fmax(head, sent_coverage(c, &c->ps[j], &c->ps[j].sec));
+            }
         /* A record (a product row: no section, its title its name) holds
          * its title in its text too: counting it twice would let any row
          * naming the product beat the guide that answers about it. */
         int record = !c->p[i].section || !*c->p[i].section;
-        double sc = ret + (record ? 0 : title_coverage(c, ps)) + part;
+        double sc =
+            ret + (record ? 0 : title_coverage(c, ps) + HEADING_WEIGHT * head * head) + part;
         if (sc > best) {
             best = sc;
             doc = ps->doc;
@@ -779,7 +821,8 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
     rc = fd_text_fold(question, a, &folded, err);
     if (rc)
         return rc;
-    c.want = answer_cue(folded);
+    c.want = ans_answer_cue(folded);
+    c.extreme = ans_superlative(folded);
     double support = 0;
     int doc = choose_doc(&c, reply, have_reply, &support);
     if (doc < 0 || support < min_support || misses_focus(&c, doc, c.ps[doc].lang))
@@ -794,6 +837,8 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
     rc = compose(&c, doc, max, &b, cited, top, &n_top);
     if (!rc && n_top)
         rc = co_cite(&c, doc, top, n_top, cited);
+    if (!rc && n_top)
+        rc = follow_ref(&c, doc, top, n_top, &b, cited);
     if (!rc && (!b.len || ((c.want & WANT_NAME) && !names_someone(&c, top, n_top))))
         rc = decline(reply, support, out);
     else if (!rc)

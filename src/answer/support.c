@@ -9,27 +9,32 @@
 /* Stems (English and French Snowball) that say nothing about the topic: a
  * question "how much is X" is about X. Kept sorted for bsearch. */
 static const char *const generic_terms[] = {
-    "abl", "ah", "also", "ani", "anyon", "anyth", "ask", "avail", "bad", "besoin", "best",
-    "bonjour", "came", "charg", "chos", "combien", "come", "comment", "cost", "could", "cout",
-    "detail", "do", "doe", "els", "exact", "fee", "find", "get", "give", "go", "good", "got",
-    "happen", "hello", "help", "hi", "info", "inform", "just", "keep", "kind", "know", "la", "lah",
-    "leh", "let", "like", "long", "look", "lor", "make", "mani", "may", "mean", "merc", "much",
-    "must", "need", "now", "offer", "ok", "okay", "pleas", "pls", "plz", "possibl", "pouv",
-    "price", "prix", "provid", "puis", "put", "quel", "question", "r", "realli", "right", "savoir",
-    "say", "see", "sell", "shall", "someth", "soon", "start", "still", "sure", "take", "tell",
-    "thank", "there", "thing", "today", "tri", "type", "u", "ur", "use", "voul", "want", "wat",
-    "way", "what", "whi", "work", "worth", "would", "yesterday",
+    "abl",     "ah",    "also",      "ani",      "anyon",   "anyth",  "ask",   "avail",   "bad",
+    "besoin",  "best",  "bonjour",   "came",     "can",     "charg",  "chos",  "combien", "come",
+    "comment", "cost",  "could",     "cout",     "detail",  "do",     "doe",   "els",     "exact",
+    "fee",     "find",  "get",       "give",     "go",      "good",   "got",   "happen",  "hello",
+    "help",    "hi",    "info",      "inform",   "just",    "keep",   "kind",  "know",    "la",
+    "lah",     "leh",   "let",       "like",     "long",    "look",   "lor",   "make",    "mani",
+    "may",     "mean",  "merc",      "much",     "must",    "need",   "now",   "offer",   "ok",
+    "okay",    "pleas", "pls",       "plz",      "possibl", "pouv",   "price", "prix",    "provid",
+    "puis",    "put",   "quel",      "question", "r",       "realli", "right", "savoir",  "say",
+    "see",     "sell",  "shall",     "someth",   "soon",    "start",  "still", "sure",    "take",
+    "tell",    "thank", "there",     "thing",    "today",   "tri",    "type",  "u",       "ur",
+    "use",     "voul",  "want",      "wat",      "way",     "what",   "whi",   "will",    "work",
+    "worth",   "would", "yesterday",
 };
 
 /* Stems of conversational phrasing: greetings, offers of more help, the
  * way to reach a person. A sentence made only of these states no fact. */
 static const char *const chatty_terms[] = {
-    "addit", "aid", "aider", "anyth", "ask", "assist", "autr", "bienvenu", "bonjour", "chat",
-    "chos", "contact", "els", "equip", "feel", "further", "glad", "great", "happi", "happy",
-    "hear", "hello", "help", "hesit", "hi", "hope", "know", "let", "like", "member", "merc",
-    "messag", "need", "oui", "person", "plais", "plaisir", "pleas", "pleasur", "question", "ravi",
-    "reach", "repli", "repondr", "right", "sorri", "sure", "team", "thank", "touch", "volont",
-    "volonti", "welcom", "will", "wish", "wonder", "would", "ye", "yes",
+    "addit",   "aid",   "aider",  "anyth",   "ask",     "assist", "autr",    "bienvenu",
+    "bonjour", "chat",  "chos",   "contact", "els",     "equip",  "feel",    "further",
+    "glad",    "great", "happi",  "happy",   "hear",    "hello",  "help",    "hesit",
+    "hi",      "hope",  "know",   "let",     "like",    "member", "merc",    "messag",
+    "need",    "oui",   "person", "plais",   "plaisir", "pleas",  "pleasur", "question",
+    "ravi",    "reach", "repli",  "repondr", "right",   "sorri",  "sure",    "team",
+    "thank",   "touch", "volont", "volonti", "welcom",  "will",   "wish",    "wonder",
+    "would",   "ye",    "yes",
 };
 
 static int cmp_cstr(const void *k, const void *e)
@@ -67,8 +72,7 @@ static int cmp_str(const void *x, const void *y)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
-int ans_bag_make(fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, ans_bag *out,
-                 fd_err *err)
+int ans_bag_make(fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, ans_bag *out, fd_err *err)
 {
     fd_terms tm;
     out->v = NULL;
@@ -190,16 +194,17 @@ static int word_at(fd_str f, size_t i, const char *w)
 
 int ans_negated(fd_str f)
 {
-    static const char *const neg[] = {"not", "no", "never", "cannot", "none", "nothing", "neither",
-                                      "nor", "without", "pas", "jamais", "aucun", "aucune",
-                                      "sans", "ni", "non"};
+    static const char *const neg[] = {"not",     "no",   "never",   "cannot", "none",   "nothing",
+                                      "neither", "nor",  "without", "pas",    "jamais", "aucun",
+                                      "aucune",  "sans", "ni",      "non"};
     for (size_t i = 0; i < f.len; i++) {
         if (i + 3 <= f.len && !memcmp(f.p + i, "n't", 3))
             return 1;
         if (i + 3 <= f.len && !memcmp(f.p + i, "n\xe2\x80\x99t", 3))
             return 1;
         for (size_t k = 0; k < sizeof neg / sizeof *neg; k++)
-            if (word_at(f, i, neg[k]) && !(i + strlen(neg[k]) < f.len && f.p[i + strlen(neg[k])] == '-'))
+            if (word_at(f, i, neg[k]) &&
+                !(i + strlen(neg[k]) < f.len && f.p[i + strlen(neg[k])] == '-'))
                 return 1; /* "non-defective", "no-show" qualify a noun */
     }
     return 0;

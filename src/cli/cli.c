@@ -19,6 +19,8 @@ static const cli_cmd commands[] = {
      "search the knowledge base; with no QUERY, an interactive prompt"},
     {"ask", cli_cmd_ask, "ask [--session ID] [--user U] [--json] QUESTION",
      "ask the assistant one question (the same pipeline as POST /v1/chat)"},
+    {"serve", cli_cmd_serve, "serve [--port N] [--bind ADDR]",
+     "run the HTTP API (SIGTERM drains and exits, SIGHUP reloads)"},
     {"chat", cli_cmd_chat, "chat [--session ID]",
      "talk with the assistant in the terminal (streamed, the session persists)"},
     {"eval", cli_cmd_eval,
@@ -27,6 +29,13 @@ static const cli_cmd commands[] = {
      "       frontdesk eval answers --cases F [--json]\n"
      "       frontdesk eval guard --set F [--json]",
      "measure retrieval, intent classification, answers or the guard on labelled data"},
+    {"keys", cli_cmd_keys,
+     "keys create --scope S[,S] [--name N] [--ttl-days D] [--json]\n"
+     "       frontdesk keys list [--json]\n"
+     "       frontdesk keys revoke [--json] ID|PREFIX\n"
+     "       frontdesk keys rotate [--overlap-hours H] [--json] ID|PREFIX",
+     "API keys for the HTTP service (scopes: chat, ingest, operator, admin); a new key is "
+     "shown once"},
     {"reindex", cli_cmd_reindex, "reindex", "rebuild the index snapshot from the store"},
     {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
     {"config", cmd_config, "config [sample]",

@@ -43,5 +43,7 @@ int cli_eval_answers(cli_ctx *c);
 int cli_eval_guard(cli_ctx *c);
 int cli_cmd_ask(cli_ctx *c);
 int cli_cmd_chat(cli_ctx *c);
+int cli_cmd_serve(cli_ctx *c);
+int cli_cmd_keys(cli_ctx *c);
 
 #endif

@@ -236,6 +236,20 @@ typedef struct fd_config {
     int dialog_history_turns;   /* dialog.history_turns: turns fed to retrieval and the LLM */
     int dialog_tz_offset_min;   /* dialog.tz_offset_min: local time zone for dates */
     double answer_min_support;  /* answer.min_support: retrieval evidence to answer */
+    /* server.* */
+    char server_bind[64];       /* server.bind */
+    int server_port;            /* server.port */
+    int server_threads;         /* server.threads: 0 = cores */
+    int server_max_body;        /* server.max_body_bytes */
+    int server_drain_ms;        /* server.drain_ms: SIGTERM waits this long for requests */
+    char server_cors[1024];     /* server.cors_origins: comma-separated allowlist */
+    int server_widget;          /* server.widget_mode: no key, origin allowlist, per-IP limits */
+    int server_require_key;     /* server.require_key */
+    /* limits.* (per minute; 0 = unlimited) */
+    double limit_key_per_min;     /* limits.key_per_min */
+    double limit_ip_per_min;      /* limits.ip_per_min */
+    double limit_session_per_min; /* limits.session_per_min */
+    double limit_global_per_min;  /* limits.global_per_min */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

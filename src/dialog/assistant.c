@@ -225,6 +225,7 @@ int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     as->cfg = cfg;
     as->log = log;
+    pthread_mutex_init(&as->llm_mu, NULL);
     snprintf(as->model_path, sizeof as->model_path, "%s/intent.model", cfg->data_dir);
     fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
                            .threshold = cfg->guard_threshold};
@@ -263,6 +264,14 @@ int fd_assistant_trained_at_open(const fd_assistant *as)
     return as->trained_at_open;
 }
 
+int fd_assistant_llm_stats(const fd_assistant *as, struct fd_llm_stats *out)
+{
+    if (!as->llm)
+        return 0;
+    fd_llm_stats_get(as->llm, out);
+    return 1;
+}
+
 int fd_assistant_has_llm(const fd_assistant *as)
 {
     return as->llm != NULL;
@@ -278,5 +287,6 @@ void fd_assistant_close(fd_assistant *as)
     fd_free(as->tone);
     fd_free(as->company);
     fd_llm_free(as->llm);
+    pthread_mutex_destroy(&as->llm_mu);
     fd_free(as);
 }

@@ -41,6 +41,11 @@ void fd_assistant_close(fd_assistant *as);
 int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err) FD_MUST_USE;
 
 int fd_assistant_has_llm(const fd_assistant *as);
+/* The LLM client's state (breaker, counters) for /readyz and /metrics;
+ * 0 when no LLM is configured. */
+struct fd_llm_stats;
+int fd_assistant_llm_stats(const fd_assistant *as, struct fd_llm_stats *out);
+
 /* 1 when open had to train the intent model (the examples changed). */
 int fd_assistant_trained_at_open(const fd_assistant *as);
 

@@ -5,6 +5,8 @@
 
 #include "dialog.h"
 
+#include <pthread.h>
+
 #include "answer.h"
 #include "guard.h"
 #include "llm.h"
@@ -72,6 +74,10 @@ struct fd_assistant {
     char *tone;    /* tone.md, or NULL */
     char *company; /* from tone.md's title, or NULL */
     fd_llm *llm;   /* NULL: no LLM configured */
+    /* fd_llm_complete drives the client on the calling thread, and a client
+     * has one driving thread: server threads take turns here. Interim, until
+     * the server drives the client from its own event loop (issue 5). */
+    pthread_mutex_t llm_mu;
     char model_path[600];
     int trained_at_open;
 };

@@ -250,7 +250,9 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
     fd_llm_result res;
     fd_err lerr;
     uint64_t t0 = fd_time_ns();
+    pthread_mutex_lock(&t->as->llm_mu);
     int lrc = fd_llm_complete(t->as->llm, &req, on_token, &g, &res, &lerr);
+    pthread_mutex_unlock(&t->as->llm_mu);
     r->ms_llm = turn_ms_since(t0);
     r->llm_called = lrc != FD_EUNAVAIL || res.attempts > 0;
     r->prompt_tokens = res.prompt_tokens;

@@ -48,6 +48,25 @@ int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
     return FD_OK;
 }
 
+int fd_kb_refresh(fd_kb *kb, fd_err *err)
+{
+    int64_t version = 0;
+    int rc = fd_store_kb_version(kb->store, &version, err);
+    if (rc || (kb->ix && kb->ix->meta->kb_version == version))
+        return rc;
+    /* Another process (ingest) changed the store: map its new snapshot if
+     * it is current, else build one. */
+    kb_index *ix = NULL;
+    fd_err lerr = {0};
+    if (kb_index_load(kb->snap_path, &ix, &lerr) == FD_OK && ix->meta->kb_version == version) {
+        kb_index_free(kb->ix);
+        kb->ix = ix;
+        return FD_OK;
+    }
+    kb_index_free(ix);
+    return kb_index_build(kb, err);
+}
+
 void fd_kb_close(fd_kb *kb)
 {
     if (!kb)

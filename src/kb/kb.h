@@ -71,6 +71,11 @@ struct fd_store *fd_kb_store(fd_kb *kb);
 /* Current knowledge-base version (bumped by every change). */
 int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err) FD_MUST_USE;
 
+/* Brings the mapped index up to the store's version (another process may
+ * have ingested): maps the newer snapshot, or rebuilds it. A no-op when
+ * current. */
+int fd_kb_refresh(fd_kb *kb, fd_err *err) FD_MUST_USE;
+
 /* Rebuilds the index snapshot from the store. */
 int fd_kb_reindex(fd_kb *kb, fd_err *err) FD_MUST_USE;
 

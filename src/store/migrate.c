@@ -87,6 +87,24 @@ static const char *const migrations[] = {
     "  turn_seq INTEGER NOT NULL DEFAULT 0,"
     "  data TEXT NOT NULL DEFAULT '{}'"
     ");",
+    /* 3: API keys. Only SHA-256(key) is kept (unique: lookups go by hash);
+     * the visible prefix is indexed but not unique, since two random keys
+     * may share their first 12 characters. valid_until ends the overlap
+     * of a rotated key (0: none); times are unix seconds, 0 = never. */
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  prefix TEXT NOT NULL,"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  scopes INTEGER NOT NULL,"
+    "  created_at REAL NOT NULL,"
+    "  expires_at REAL NOT NULL DEFAULT 0,"
+    "  revoked_at REAL NOT NULL DEFAULT 0,"
+    "  rotated_to INTEGER NOT NULL DEFAULT 0,"
+    "  valid_until REAL NOT NULL DEFAULT 0,"
+    "  last_used_at REAL NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX api_keys_prefix ON api_keys(prefix);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -5,11 +5,11 @@
 
 #include <string.h>
 
-/* Readers wait this long for a writer before FD_ECONFLICT: long enough to
- * ride out an ingest commit, short enough that a request still answers. */
-#define BUSY_TIMEOUT_MS 5000
 
 #define DOC_COLS "id, key, title, source, tag, lang, hash, n_chunks, kb_version, updated_at"
+#define KEY_SELECT                                                                                 \
+    "SELECT id, prefix, hash, name, scopes, created_at, expires_at, revoked_at, rotated_to, "      \
+    "valid_until, last_used_at FROM api_keys "
 #define CHUNK_SELECT                                                                               \
     "SELECT c.id, c.doc_id, c.ord, d.key, d.title, c.section, d.tag, d.lang, c.text "              \
     "FROM chunks c JOIN documents d ON d.id = c.doc_id "
@@ -70,6 +70,20 @@ static const char *const stmt_sql[STMT__N] = {
     [STMT_KB_BUMP] = "INSERT INTO kb_versions (version, created_at, note) "
                      "SELECT coalesce(max(version), 0) + 1, ?1, ?2 FROM kb_versions "
                      "RETURNING version",
+    [STMT_KEY_ADD] = "INSERT INTO api_keys (prefix, hash, name, scopes, created_at, expires_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_KEY_BY_HASH] = KEY_SELECT "WHERE hash = ?1",
+    [STMT_KEY_BY_ID] = KEY_SELECT "WHERE id = ?1",
+    /* Two rows are enough to tell "one" from "ambiguous". */
+    [STMT_KEYS_BY_PREFIX] = KEY_SELECT "WHERE prefix = ?1 ORDER BY id LIMIT 2",
+    [STMT_KEYS_EACH] = KEY_SELECT "ORDER BY id",
+    /* Revoking twice keeps the first time. */
+    [STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = CASE WHEN revoked_at = 0 THEN ?2 "
+                        "ELSE revoked_at END WHERE id = ?1",
+    [STMT_KEY_ROTATE] = "UPDATE api_keys SET rotated_to = ?2, valid_until = ?3 "
+                        "WHERE id = ?1 AND rotated_to = 0 AND revoked_at = 0",
+    /* The guard makes concurrent verifiers write at most once per interval. */
+    [STMT_KEY_TOUCH] = "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND last_used_at <= ?3",
 };
 
 int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
@@ -164,7 +178,7 @@ static int open_db(fd_store *st, const char *path, fd_err *err)
      * writable; every later write would then fail far from the cause. */
     if (sqlite3_db_readonly(st->db, "main") == 1)
         return fd_err_set(err, FD_EIO, "database %s is read-only (check file permissions)", path);
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
     return FD_OK;
 }
 

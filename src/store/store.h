@@ -194,4 +194,50 @@ int fd_store_events_each(fd_store *st, int (*cb)(void *ctx, const char *kind, co
                                                  int64_t turn_seq, const char *data),
                          void *ctx, fd_err *err) FD_MUST_USE;
 
+/* ---- API keys ------------------------------------------------------------ */
+/* Rows of api_keys, by value (fixed buffers, no arena): the secret itself
+ * is never stored, only its SHA-256. Policy (formats, expiry, rotation)
+ * lives in auth/; these functions only read and write rows. */
+typedef struct fd_key_row {
+    int64_t id;
+    char prefix[16];     /* visible start of the key, "fdk_AbCd1234" */
+    char hash[65];       /* SHA-256 hex of the whole key */
+    char name[64];
+    int64_t scopes;      /* bit set, see auth.h */
+    double created_at;
+    double expires_at;   /* 0: never */
+    double revoked_at;   /* 0: not revoked */
+    int64_t rotated_to;  /* successor's id, 0: none */
+    double valid_until;  /* end of a rotation overlap, 0: none */
+    double last_used_at; /* 0: never used */
+} fd_key_row;
+
+/* Inserts prefix, hash, name, scopes, created_at (0 = now), expires_at;
+ * *id is the new id. FD_EINVAL for a hash that is not 64 hex characters
+ * or a name or prefix too long for the row; FD_ECONFLICT for a duplicate hash. */
+int fd_store_key_add(fd_store *st, const fd_key_row *k, int64_t *id, fd_err *err) FD_MUST_USE;
+/* FD_ENOTFOUND when absent. */
+int fd_store_key_by_hash(fd_store *st, const char *hash, fd_key_row *out, fd_err *err) FD_MUST_USE;
+int fd_store_key_by_id(fd_store *st, int64_t id, fd_key_row *out, fd_err *err) FD_MUST_USE;
+/* The oldest key with this prefix in *out; *n_found is 0, 1, or 2 for
+ * "two or more" (prefixes may collide). FD_ENOTFOUND when none. */
+int fd_store_key_by_prefix(fd_store *st, const char *prefix, fd_key_row *out, int *n_found,
+                           fd_err *err) FD_MUST_USE;
+/* All keys by id; cb returns non-zero to stop (that value is returned). */
+int fd_store_keys_each(fd_store *st, int (*cb)(void *ctx, const fd_key_row *k), void *ctx,
+                       fd_err *err) FD_MUST_USE;
+/* Sets revoked_at = at unless already revoked (the first time is kept).
+ * FD_ENOTFOUND if no such key. */
+int fd_store_key_revoke(fd_store *st, int64_t id, double at, fd_err *err) FD_MUST_USE;
+/* Records the successor and the end of the overlap; FD_ECONFLICT when the
+ * key is already rotated or revoked, FD_ENOTFOUND when absent. */
+int fd_store_key_rotate(fd_store *st, int64_t id, int64_t successor, double valid_until,
+                        fd_err *err) FD_MUST_USE;
+/* last_used_at = at, only when the stored value is <= not_after (so
+ * concurrent callers write once per interval); *written (may be NULL) says
+ * whether a row changed. Does not wait for a busy database: FD_ECONFLICT
+ * at once when another connection is writing. */
+int fd_store_key_touch(fd_store *st, int64_t id, double at, double not_after, int *written,
+                       fd_err *err) FD_MUST_USE;
+
 #endif

@@ -39,8 +39,20 @@ typedef enum stmt_id {
     STMT_HANDOFF_STATUS,
     STMT_EVENT_ADD,
     STMT_EVENTS_EACH,
+    STMT_KEY_ADD,
+    STMT_KEY_BY_HASH,
+    STMT_KEY_BY_ID,
+    STMT_KEYS_BY_PREFIX,
+    STMT_KEYS_EACH,
+    STMT_KEY_REVOKE,
+    STMT_KEY_ROTATE,
+    STMT_KEY_TOUCH,
     STMT__N
 } stmt_id;
+
+/* Readers wait this long for a writer before FD_ECONFLICT: long enough to
+ * ride out an ingest commit, short enough that a request still answers. */
+#define STORE_BUSY_TIMEOUT_MS 5000
 
 struct fd_store {
     sqlite3 *db;

@@ -71,10 +71,9 @@ static void test_answers(void **state)
 
     fd_err err;
     const fd_passage fees_first[] = {psg[2], psg[0]};
-    assert_int_equal(
-        fd_answer_extract(f->an, fd_str_c("how much is delivery"), fees_first, 2, NULL, f->a, &ans,
-                          &err),
-        FD_OK);
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how much is delivery"), fees_first, 2, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
     assert_true(ans.answered);
     assert_non_null(strstr(ans.text, "S$18"));
     assert_string_equal(ans.cites[0].doc_key, "docs/delivery-fees.md");
@@ -130,9 +129,9 @@ static void test_errors(void **state)
     fd_answer ans;
     fd_err err;
     const char bad[] = "refund \xc0\xaf";
-    assert_int_equal(fd_answer_extract(f->an, (fd_str){bad, sizeof bad - 1}, psg, 3, NULL, f->a,
-                                       &ans, &err),
-                     FD_EUTF8);
+    assert_int_equal(
+        fd_answer_extract(f->an, (fd_str){bad, sizeof bad - 1}, psg, 3, NULL, f->a, &ans, &err),
+        FD_EUTF8);
     assert_int_equal(fd_answer_extract(NULL, fd_str_c("x"), psg, 3, NULL, f->a, &ans, &err),
                      FD_EINVAL);
     fd_arena *small = fd_arena_new(1024);
@@ -145,8 +144,8 @@ static void test_errors(void **state)
     do {
         fd_arena *a = fd_arena_new(0);
         fd_alloc_fail_at(++n);
-        rc = a ? fd_answer_extract(f->an, fd_str_c("refund for faulty cups"), psg, 3, NULL, a,
-                                   &ans, &err)
+        rc = a ? fd_answer_extract(f->an, fd_str_c("refund for faulty cups"), psg, 3, NULL, a, &ans,
+                                   &err)
                : FD_ENOMEM;
         fd_alloc_fail_at(0);
         assert_true(rc == FD_OK || rc == FD_ENOMEM);
@@ -185,8 +184,8 @@ static void test_corpus_focus_declines(void **state)
     fd_answer ans;
     fd_err err;
     /* "hiring" is no word of the knowledge base: the question is about it. */
-    assert_int_equal(fd_answer_extract(f->an, fd_str_c("are you hiring delivery drivers?"),
-                                       drivers, 1, &o, f->a, &ans, &err),
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("are you hiring delivery drivers?"), drivers,
+                                       1, &o, f->a, &ans, &err),
                      FD_OK);
     assert_false(ans.answered);
     assert_int_equal(ans.n_cites, 0);
@@ -210,8 +209,8 @@ static void test_document_view(void **state)
         {"docs/general-faq.md", "General FAQ", "General FAQ > Orders",
          "Orders can be placed in the portal.", 0.9f},
         {"docs/refunds-defective-goods.md", "Refunds for defective goods",
-         "Refunds for defective goods > Time window",
-         "Report defects within 7 days of delivery.", 0.0f},
+         "Refunds for defective goods > Time window", "Report defects within 7 days of delivery.",
+         0.0f},
     };
     fd_answer ans;
     fd_err err;
@@ -262,13 +261,12 @@ static void test_who_needs_a_name(void **state)
     };
     fd_answer ans;
     fd_err err;
-    assert_int_equal(fd_answer_extract(f->an, fd_str_c("who handles a complaint escalation?"), p,
-                                       1, NULL, f->a, &ans, &err),
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("who handles a complaint escalation?"), p, 1,
+                                       NULL, f->a, &ans, &err),
                      FD_OK);
     assert_true(ans.answered); /* "Quality Manager" names someone */
-    assert_int_equal(fd_answer_extract(f->an,
-                                       fd_str_c("what is the name of your quality manager"), p,
-                                       1, NULL, f->a, &ans, &err),
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("what is the name of your quality manager"),
+                                       p, 1, NULL, f->a, &ans, &err),
                      FD_OK);
     assert_false(ans.answered); /* only the words of the question */
 }
@@ -307,6 +305,130 @@ static void test_tables_and_records(void **state)
     assert_true(v.ok);
 }
 
+/* A page with a section headed by the question's words beats a page that
+ * mentions them in passing, even one retrieval ranked higher. */
+static void test_heading_match(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/chat-faq.md", "Chat FAQ", "Chat FAQ > What can the chat not do?",
+         "The assistant cannot change credit limits or waive fees.", 1.0f},
+        {"docs/accounts.md", "Business accounts", "Business accounts > Credit limit",
+         "New accounts usually start with a credit limit between S$2,000 and S$5,000.", 0.6f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("what credit limit will i get"), p, 2, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_string_equal(ans.cites[0].doc_key, "docs/accounts.md");
+    assert_non_null(strstr(ans.text, "S$2,000"));
+}
+
+/* "see <Title>" in a chosen sentence brings in the named page's best
+ * sentence, cited; a page the passages do not hold is not followed. */
+static void test_follows_reference(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/order-changes.md", "Changing an order", "Changing an order > Your delivery address",
+         "To change the default delivery address on your account, see Account management.", 1.0f},
+        {"docs/account.md", "Managing your account", "Managing your account > Addresses",
+         "Admins can edit delivery addresses in the portal under Settings > Addresses. To change "
+         "an order already placed, see Changing an order.",
+         0.0f},
+        {"docs/fees.md", "Delivery fees", "Delivery fees > Standard",
+         "Orders below S$250 pay a delivery fee of S$18.", 0.3f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how to change our delivery address"), p, 3,
+                                       NULL, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_string_equal(ans.cites[0].doc_key, "docs/order-changes.md");
+    assert_non_null(strstr(ans.text, "see Account management."));
+    assert_non_null(strstr(ans.text, "Settings > Addresses"));
+    assert_null(strstr(ans.text, "already placed")); /* a reference back is no detail */
+    int cited = 0;
+    for (size_t i = 0; i < ans.n_cites; i++)
+        cited |= !strcmp(ans.cites[i].doc_key, "docs/account.md");
+    assert_true(cited);
+    fd_validation v;
+    assert_int_equal(fd_answer_validate(f->an, fd_str_c(ans.text), p, 3, NULL, f->a, &v, &err),
+                     FD_OK);
+    assert_true(v.ok);
+    /* without the named page: the answer stands alone */
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how to change our delivery address"), p, 1,
+                                       NULL, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_int_equal(ans.n_cites, 1);
+}
+
+/* "The biggest..." answers with the table row at the top of the range,
+ * alone, whichever way the table is sorted; "the smallest" the other end. */
+static void test_superlative_row(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/pizza.md", "Pizza box size guide", "Pizza box size guide > Sizes",
+         "| Size | Internal dimensions | Serves |\n|---|---|---|\n"
+         "| 10-inch | 25.5 x 25.5 x 4 cm | 1 to 2 people |\n"
+         "| 18-inch | 46 x 46 x 5 cm | 5 to 6 people |\n"
+         "| 8-inch | 20.5 x 20.5 x 4 cm | 1 person |\n"
+         "| 12-inch | 30.5 x 30.5 x 4 cm | 2 to 3 people |",
+         1.0f},
+        {"docs/pizza.md", "Pizza box size guide", "Pizza box size guide > Choosing a size",
+         "Choose the box size equal to your pizza's diameter; a 12-inch pizza goes into a "
+         "12-inch box.",
+         0.9f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("whats the biggest pizza box size"), p, 2,
+                                       NULL, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "18-inch: Internal dimensions 46 x 46 x 5 cm"));
+    assert_null(strstr(ans.text, "10-inch:"));
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("smallest pizza box size?"), p, 2, NULL,
+                                       f->a, &ans, &err),
+                     FD_OK);
+    assert_non_null(strstr(ans.text, "8-inch: Internal dimensions 20.5"));
+    assert_null(strstr(ans.text, "18-inch:"));
+}
+
+/* Corpus statistics: "format" is in one chunk of a big knowledge base. */
+static uint32_t rare_format(void *ctx, fd_str term)
+{
+    (void)ctx;
+    return fd_str_eq_c(term, "format") ? 1 : 20;
+}
+
+/* The sentence holding the question's rarest word beats ones that only
+ * carry a number. */
+static void test_focus_sentence(void **state)
+{
+    fixture *f = *state;
+    const fd_passage p[] = {
+        {"docs/printing.md", "Custom printing", "Custom printing > Artwork requirements",
+         "- Images must be at least 300 dpi at print size.\n"
+         "- Accepted formats: vector PDF, EPS or SVG.\n"
+         "- Logos can be redrawn by our design desk for S$60 per design.",
+         1.0f},
+    };
+    fd_answer_opts o = {.corpus_df = rare_format, .n_corpus = 100, .max_sentences = 1};
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("what file format do you need for artwork"),
+                                       p, 1, &o, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    assert_non_null(strstr(ans.text, "vector PDF"));
+}
+
 static void test_expand_query(void **state)
 {
     fixture *f = *state;
@@ -334,6 +456,10 @@ int main(void)
         cmocka_unit_test(test_who_needs_a_name),
         cmocka_unit_test(test_tables_and_records),
         cmocka_unit_test(test_expand_query),
+        cmocka_unit_test(test_heading_match),
+        cmocka_unit_test(test_follows_reference),
+        cmocka_unit_test(test_superlative_row),
+        cmocka_unit_test(test_focus_sentence),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

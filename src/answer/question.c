@@ -1,0 +1,149 @@
+/* question.c: reading the customer's question: the words our documents
+ * use for theirs (a small general lexicon, for retrieval and for weighing
+ * the question's terms), the kind of fact it asks for, and superlatives. */
+#include "answer_int.h"
+
+#include <ctype.h>
+
+/* Customer words and the words our documents use for the same thing.
+ * Stems on both sides; a small general lexicon, not per-question rules. */
+static const struct {
+    const char *q, *kb;
+} synonyms[] = {
+    {"faulti", "defect"},
+    {"broken", "damag"},
+    {"broken", "defect"},
+    {"money", "refund"},
+    {"moq", "minimum"},
+    {"qti", "quantiti"},
+    {"amex", "american"},
+    {"upfront", "prepay"},
+    {"biggest", "largest"},
+    {"cheap", "discount"},
+    {"bulk", "volum"},
+    {"pay", "payment"},
+    {"shop", "outlet"},
+    {"store", "outlet"},
+    {"late", "overdu"},
+    {"complain", "qualiti"},
+    {"remboursement", "rembours"},
+    {"livr", "livraison"},
+    {"min", "minimum"},
+    {"1st", "first"},
+    {"buyer", "custom"},
+    {"deadlin", "cut"},
+    {"biggest", "size"},
+    {"back", "refund"},
+    {"extra", "surcharg"},
+    {"saturday", "weekend"},
+    {"sunday", "weekend"},
+    {"hot", "heat"},
+    {"buy", "order"},
+    {"1", "one"},
+    {"2", "two"},
+    {"3", "three"},
+    {"complain", "report"},
+};
+
+int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_arena *a, fd_str *out,
+                           fd_err *err)
+{
+    if (!an || !a || !out)
+        return fd_err_set(err, FD_EINVAL, "answer: missing argument");
+    *out = question;
+    ans_bag b;
+    int rc = ans_bag_make(an, question, lang, a, &b, err);
+    if (rc)
+        return rc;
+    fd_buf buf;
+    fd_buf_init(&buf, 1 << 16);
+    rc = fd_buf_append(&buf, question.p, question.len);
+    for (size_t k = 0; !rc && k < sizeof synonyms / sizeof *synonyms; k++) {
+        fd_str kb = fd_str_c(synonyms[k].kb);
+        if (!ans_bag_has(&b, fd_str_c(synonyms[k].q)) || ans_bag_has(&b, kb))
+            continue;
+        /* The lexicon holds stems: add one only if it reads as itself. */
+        ans_bag w;
+        rc = ans_bag_make(an, kb, lang, a, &w, err);
+        if (!rc && w.n == 1 && fd_str_eq(w.v[0], kb))
+            rc = fd_buf_printf(&buf, " %s", synonyms[k].kb);
+    }
+    if (!rc && buf.len > question.len) {
+        char *p = fd_arena_strndup(a, buf.p, buf.len);
+        if (!p)
+            rc = ans_oom(a, err);
+        else
+            *out = (fd_str){p, buf.len};
+    } else if (rc && rc != FD_ENOMEM && rc != FD_ETOOBIG) {
+        rc = FD_OK;
+    }
+    fd_buf_free(&buf);
+    return rc;
+}
+
+size_t ans_synonyms(fd_str term, fd_str *alt, size_t max)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof synonyms / sizeof *synonyms && n < max; k++)
+        if (fd_str_eq_c(term, synonyms[k].q))
+            alt[n++] = fd_str_c(synonyms[k].kb);
+    return n;
+}
+
+/* 1 when the folded phrase w occurs in f as whole words. */
+static int has_phrase(fd_str f, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t j = 0; j + n <= f.len; j++)
+        if (!memcmp(f.p + j, w, n) && (j == 0 || !isalnum((unsigned char)f.p[j - 1])) &&
+            (j + n == f.len || !isalnum((unsigned char)f.p[j + n])))
+            return 1;
+    return 0;
+}
+
+/* What kind of answer the question asks for, from its folded wording:
+ * "how long", "when", "what time" want a time or duration; "how much",
+ * "cost" want an amount; "who", "name of" want a name. 0: no cue. */
+int ans_answer_cue(fd_str f)
+{
+    static const struct {
+        const char *w;
+        int want;
+    } cues[] = {
+        {"how long", WANT_WHEN},      {"how soon", WANT_WHEN},     {"how quickly", WANT_WHEN},
+        {"how many days", WANT_WHEN}, {"when", WANT_WHEN},         {"what time", WANT_WHEN},
+        {"which day", WANT_WHEN},     {"what day", WANT_WHEN},     {"deadline", WANT_WHEN},
+        {"cut off", WANT_WHEN},       {"cut-off", WANT_WHEN},      {"quel delai", WANT_WHEN},
+        {"quand", WANT_WHEN},         {"quelle heure", WANT_WHEN}, {"combien de temps", WANT_WHEN},
+        {"how much", WANT_MONEY},     {"cost", WANT_MONEY},        {"price", WANT_MONEY},
+        {"fee", WANT_MONEY},          {"charge", WANT_MONEY},      {"discount", WANT_MONEY},
+        {"combien", WANT_MONEY},      {"prix", WANT_MONEY},        {"tarif", WANT_MONEY},
+        {"who", WANT_NAME},           {"whom", WANT_NAME},         {"whose", WANT_NAME},
+        {"name of", WANT_NAME},       {"what brand", WANT_NAME},   {"which brand", WANT_NAME},
+        {"qui", WANT_NAME},           {"nom de", WANT_NAME},       {"quelle marque", WANT_NAME},
+    };
+    int want = 0;
+    for (size_t i = 0; i < sizeof cues / sizeof *cues; i++)
+        if (has_phrase(f, cues[i].w))
+            want |= cues[i].want;
+    return want;
+}
+
+/* A superlative in the folded question: 1 asks for the largest of
+ * something ("biggest", "longest"), -1 for the smallest, 0 neither. */
+int ans_superlative(fd_str f)
+{
+    static const struct {
+        const char *w;
+        int dir;
+    } sup[] = {
+        {"biggest", 1},          {"largest", 1},    {"longest", 1},        {"highest", 1},
+        {"heaviest", 1},         {"tallest", 1},    {"most expensive", 1}, {"smallest", -1},
+        {"shortest", -1},        {"lowest", -1},    {"cheapest", -1},      {"lightest", -1},
+        {"least expensive", -1}, {"plus grand", 1}, {"plus petit", -1},    {"moins cher", -1},
+    };
+    for (size_t i = 0; i < sizeof sup / sizeof *sup; i++)
+        if (has_phrase(f, sup[i].w))
+            return sup[i].dir;
+    return 0;
+}

@@ -1,0 +1,121 @@
+/* auth/auth.h: who may call the API and how often.
+ *
+ * API keys: "fdk_" + 43 base64url characters (32 random bytes from
+ * getrandom), shown once at creation. The store keeps only SHA-256(key)
+ * and a visible prefix ("fdk_AbCd1234", the first 12 characters) to find
+ * and show keys. Scopes: chat, ingest, operator, admin (admin implies all).
+ * Keys may expire; rotation creates a successor and keeps the old key valid
+ * for an overlap window; revocation is immediate. Verification compares
+ * hashes in constant time.
+ *
+ * Rate limits: token buckets keyed by a string ("key:<id>", "ip:<addr>",
+ * "session:<id>", "global"), refilled continuously; a refused take reports
+ * how many seconds until a token is available (Retry-After).
+ *
+ * Threads: fd_keys functions use the caller's store (one per thread).
+ *          fd_ratelimit is thread-safe (sharded mutexes).
+ * Errors:  FD_EINVAL (bad scope, key format), FD_ENOTFOUND, FD_EIO (store),
+ *          FD_ENOMEM. */
+#ifndef FD_AUTH_H
+#define FD_AUTH_H
+
+#include "core.h"
+#include "store.h"
+
+/* ---- scopes ---------------------------------------------------------------- */
+
+enum {
+    FD_SCOPE_CHAT = 1 << 0,
+    FD_SCOPE_INGEST = 1 << 1,
+    FD_SCOPE_OPERATOR = 1 << 2,
+    FD_SCOPE_ADMIN = 1 << 3,
+};
+/* "chat,operator" -> bits; FD_EINVAL naming an unknown scope. */
+int fd_scopes_parse(const char *s, unsigned *out, fd_err *err) FD_MUST_USE;
+/* bits -> "chat,operator" into buf. */
+void fd_scopes_format(unsigned scopes, char *buf, size_t size);
+/* admin implies every scope. */
+int fd_scopes_allow(unsigned have, unsigned need);
+
+/* ---- API keys ---------------------------------------------------------------- */
+
+#define FD_KEY_LEN 47    /* "fdk_" + 43 */
+#define FD_KEY_PREFIX_LEN 12
+
+typedef struct fd_key_info {
+    int64_t id;
+    char prefix[FD_KEY_PREFIX_LEN + 1];
+    char name[64];
+    unsigned scopes;
+    double created_at;
+    double expires_at;  /* 0: never */
+    double revoked_at;  /* 0: not revoked */
+    int64_t rotated_to; /* successor's id, 0 if none */
+    double last_used_at; /* written at most once a minute per key, 0: never */
+    double valid_until;  /* rotated: refused from then on; 0 if not rotated */
+} fd_key_info;
+
+/* Creates a key; the secret (FD_KEY_LEN + NUL) is written to key_out and
+ * never stored. ttl_s 0: no expiry. FD_EINVAL (err->field "scopes", "name"
+ * or "ttl") for no or unknown scope bits, a name over 63 bytes, a negative
+ * or non-finite ttl; FD_EIO when the system has no randomness. */
+int fd_keys_create(fd_store *st, const char *name, unsigned scopes, double ttl_s,
+                   char key_out[FD_KEY_LEN + 1], fd_key_info *info, fd_err *err) FD_MUST_USE;
+
+/* Checks a presented key (from "Authorization: Bearer ..." or X-API-Key):
+ * FD_OK with its info when it exists, is not revoked and not expired.
+ * Every refusal (malformed, unknown, revoked, expired, past its rotation
+ * overlap) is FD_ENOTFOUND with the reason in err->msg, so callers answer
+ * 401 uniformly and log the reason; info is zeroed on refusal. A store
+ * failure is not a refusal: FD_EIO / FD_ECONFLICT (answer 503). Writes
+ * last_used_at at most once a minute per key, never waiting for a busy
+ * database (the write is skipped instead). */
+int fd_keys_verify(fd_store *st, const char *key, double now, fd_key_info *info,
+                   fd_err *err) FD_MUST_USE;
+
+int fd_keys_list(fd_store *st, int (*cb)(void *ctx, const fd_key_info *k), void *ctx,
+                 fd_err *err) FD_MUST_USE;
+/* By id ("12") or prefix ("fdk_AbCd1234"). FD_ENOTFOUND if none,
+ * FD_ECONFLICT when a prefix names several keys (use the id). Revoking a
+ * revoked key succeeds and keeps the first revocation time. */
+int fd_keys_revoke(fd_store *st, const char *id_or_prefix, fd_err *err) FD_MUST_USE;
+/* New key with the same name and scopes (and, if the old one expires,
+ * the same lifetime counted from now); the old one stays valid for
+ * overlap_s seconds more (0: refused at once), then is refused. Both in
+ * one transaction, so the caller must not hold one. FD_ECONFLICT for a
+ * key already rotated, revoked or expired. */
+int fd_keys_rotate(fd_store *st, const char *id_or_prefix, double overlap_s,
+                   char key_out[FD_KEY_LEN + 1], fd_key_info *info, fd_err *err) FD_MUST_USE;
+
+/* ---- rate limits --------------------------------------------------------------- */
+
+typedef struct fd_ratelimit fd_ratelimit;
+
+/* max_keys (0: 100000) bounds memory: it is a hard cap on buckets, and
+ * past it the least recently used bucket of the key's shard is dropped (a
+ * dropped bucket is full again, which only ever favours the client). Keys
+ * are compared on their first FD_RATELIMIT_KEY_MAX bytes. */
+#define FD_RATELIMIT_KEY_MAX 256
+int fd_ratelimit_new(size_t max_keys, fd_ratelimit **out, fd_err *err) FD_MUST_USE;
+void fd_ratelimit_free(fd_ratelimit *rl);
+
+/* Takes one token from the bucket `key` holding at most `burst` tokens
+ * (below 1 counts as 1) and refilled at per_minute / 60 tokens per second.
+ * Returns 1 if allowed; else 0 and *retry_after_s (may be NULL) = whole
+ * seconds (>= 1) until a token is back. per_minute <= 0 means unlimited.
+ * now: seconds on any clock that does not go back (a step back refills
+ * nothing). Out of memory for a new bucket, the take is allowed (fail open:
+ * a limiter must not take the service down) and counted in n_fail_open. */
+int fd_ratelimit_take(fd_ratelimit *rl, const char *key, double per_minute, double burst,
+                      double now, double *retry_after_s);
+
+typedef struct fd_ratelimit_stats {
+    size_t n_keys;        /* buckets held now (<= max_keys) */
+    uint64_t n_allowed;   /* takes allowed (limited ones; unlimited are not counted) */
+    uint64_t n_refused;
+    uint64_t n_evicted;   /* buckets dropped for max_keys */
+    uint64_t n_fail_open; /* takes allowed because a bucket could not be allocated */
+} fd_ratelimit_stats;
+void fd_ratelimit_stats_get(fd_ratelimit *rl, fd_ratelimit_stats *out);
+
+#endif

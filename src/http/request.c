@@ -1,0 +1,212 @@
+/* request.c: responses (JSON bodies, errors, security and CORS headers,
+ * request ids), authentication and rate-limit refusals. Every response goes
+ * through http_send so no header is ever forgotten. */
+#include "http_int.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Origin allowed by server.cors_origins ("*" allows any), else NULL. */
+static const char *allowed_origin(request *r)
+{
+    const char *o = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Origin");
+    const char *list = r->srv->cfg->server_cors;
+    if (!o || !list[0])
+        return NULL;
+    size_t on = strlen(o);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ')
+            m--;
+        if ((m == 1 && p[0] == '*') || (m == on && memcmp(p, o, on) == 0))
+            return o;
+        p += n;
+    }
+    return NULL;
+}
+
+static void add_headers(request *r, struct MHD_Response *resp, const char *content_type)
+{
+    MHD_add_response_header(resp, "Content-Type", content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self' "
+                            "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    const char *origin = allowed_origin(r);
+    if (origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Vary", "Origin");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type, X-API-Key, X-Request-Id");
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    }
+}
+
+static enum MHD_Result queue(request *r, int status, struct MHD_Response *resp)
+{
+    r->status = status;
+    enum MHD_Result res = MHD_queue_response(r->con, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return res;
+}
+
+enum MHD_Result http_send(request *r, int status, const char *content_type, const char *p, size_t n)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(n, (void *)p, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    add_headers(r, resp, content_type);
+    return queue(r, status, resp);
+}
+
+enum MHD_Result http_send_json(request *r, int status, const fd_buf *b)
+{
+    return http_send(r, status, "application/json", b->p ? b->p : "", b->len);
+}
+
+static enum MHD_Result send_error_hdr(request *r, int status, const char *code, const char *msg,
+                                      const char *field, const char *hname, const char *hval)
+{
+    fd_buf b;
+    fd_buf_init(&b, 8192);
+    int rc = fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+    rc = rc ? rc : fd_buf_json_str(&b, msg, strlen(msg));
+    if (!rc && field && field[0]) {
+        rc = fd_buf_printf(&b, ",\"field\":");
+        rc = rc ? rc : fd_buf_json_str(&b, field, strlen(field));
+    }
+    rc = rc ? rc : fd_buf_printf(&b, ",\"request_id\":\"%s\"}}", r->id);
+    fd_metric_add(r->srv->m.errors, 1, code);
+    enum MHD_Result res = MHD_NO;
+    struct MHD_Response *resp =
+        rc ? NULL : MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_COPY);
+    if (resp) {
+        add_headers(r, resp, "application/json");
+        if (hname)
+            MHD_add_response_header(resp, hname, hval);
+        res = queue(r, status, resp);
+    }
+    fd_buf_free(&b);
+    return res;
+}
+
+enum MHD_Result http_send_error(request *r, int status, const char *code, const char *msg,
+                                const char *field)
+{
+    return send_error_hdr(r, status, code, msg, field, NULL, NULL);
+}
+
+enum MHD_Result http_send_err(request *r, const fd_err *err)
+{
+    int status;
+    const char *code;
+    switch (err->code) {
+    case FD_EINVAL:
+        status = 400, code = "invalid_request";
+        break;
+    case FD_EUTF8:
+        status = 400, code = "invalid_utf8";
+        break;
+    case FD_ETOOBIG:
+        status = 413, code = "too_large";
+        break;
+    case FD_ENOTFOUND:
+        status = 404, code = "not_found";
+        break;
+    case FD_ECONFLICT:
+        status = 409, code = "conflict";
+        break;
+    case FD_EUNAVAIL:
+    case FD_EIO:
+        status = 503, code = "unavailable";
+        break;
+    case FD_ETIMEOUT:
+        status = 504, code = "timeout";
+        break;
+    default:
+        status = 500, code = "internal";
+        break;
+    }
+    if (status >= 500)
+        FD_LOG(r->srv->log, FD_LOG_ERROR, "http", "%s %s -> %d: %s (id=%s)", r->method, r->route,
+               status, err->msg, r->id);
+    /* Internal details stay in the log; the client gets the request id. */
+    const char *msg = status == 500 ? "internal error; quote the request id to support" : err->msg;
+    if (status == 503)
+        return send_error_hdr(r, status, code, msg, err->field, "Retry-After", "5");
+    return http_send_error(r, status, code, msg, err->field);
+}
+
+enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope)
+{
+    char ra[32], msg[128];
+    snprintf(ra, sizeof ra, "%.0f", ceil(retry_after_s < 1 ? 1 : retry_after_s));
+    snprintf(msg, sizeof msg, "rate limit reached (%s); retry after %s s", scope, ra);
+    fd_metric_add(r->srv->m.rate_limited, 1, scope);
+    return send_error_hdr(r, 429, "rate_limited", msg, NULL, "Retry-After", ra);
+}
+
+/* The key from "Authorization: Bearer <key>" or "X-API-Key: <key>". */
+static const char *presented_key(request *r)
+{
+    const char *h = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Authorization");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        return h + 7;
+    return MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "X-API-Key");
+}
+
+int http_auth(request *r, unsigned need, enum MHD_Result *res)
+{
+    fd_server *s = r->srv;
+    const char *key = presented_key(r);
+    if (!s->cfg->server_require_key && !key)
+        return 1;
+    if (!key) {
+        fd_metric_add(s->m.auth_failures, 1);
+        *res = send_error_hdr(r, 401, "unauthorized", "an API key is required", NULL,
+                              "WWW-Authenticate", "Bearer");
+        return 0;
+    }
+    fd_kb *kb = http_kb_get(s);
+    fd_err err;
+    int rc = fd_keys_verify(fd_kb_store(kb), key, fd_time_wall(), &r->key, &err);
+    http_kb_put(s, kb);
+    if (rc == FD_EIO) {
+        *res = http_send_err(r, &err);
+        return 0;
+    }
+    if (rc) {
+        fd_metric_add(s->m.auth_failures, 1);
+        FD_LOG(s->log, FD_LOG_INFO, "http", "key refused: %s (id=%s)", err.msg, r->id);
+        *res = send_error_hdr(r, 401, "unauthorized", "invalid, expired or revoked API key", NULL,
+                              "WWW-Authenticate", "Bearer");
+        return 0;
+    }
+    r->has_key = 1;
+    if (!fd_scopes_allow(r->key.scopes, need)) {
+        char want[64];
+        fd_scopes_format(need, want, sizeof want);
+        char msg[128];
+        snprintf(msg, sizeof msg, "this key lacks the '%s' scope", want);
+        *res = http_send_error(r, 403, "forbidden", msg, NULL);
+        return 0;
+    }
+    char bucket[48];
+    snprintf(bucket, sizeof bucket, "key:%lld", (long long)r->key.id);
+    double retry;
+    if (!fd_ratelimit_take(s->limits, bucket, s->cfg->limit_key_per_min, s->cfg->limit_key_per_min,
+                           fd_time_wall(), &retry)) {
+        *res = http_send_429(r, retry, "key");
+        return 0;
+    }
+    return 1;
+}

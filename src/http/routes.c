@@ -1,0 +1,429 @@
+/* routes.c: the API's routes. Each handler validates its input, borrows a
+ * knowledge-base handle for the shortest time it can, and answers with
+ * JSON; every error is {"error":{"code","message","field"}}. */
+#include "http_int.h"
+
+#include "store.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static int is_json(request *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type");
+    return ct && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* Parses the JSON object body; 0 and a response sent when it is not one. */
+static json_t *body_object(request *r, enum MHD_Result *res)
+{
+    if (r->body_too_big) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "body larger than %d bytes", r->srv->cfg->server_max_body);
+        *res = http_send_error(r, 413, "too_large", msg, NULL);
+        return NULL;
+    }
+    if (!is_json(r)) {
+        *res = http_send_error(r, 415, "unsupported_media_type",
+                               "send Content-Type: application/json", NULL);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!j || !json_is_object(j)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "body is not a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
+        json_decref(j);
+        *res = http_send_error(r, 400, "invalid_json", msg, NULL);
+        return NULL;
+    }
+    return j;
+}
+
+/* An optional string field: 1 ok (*out NULL if absent), 0 response sent. */
+static int opt_string(request *r, json_t *obj, const char *name, const char **out,
+                      enum MHD_Result *res)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_string(v)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be a string", name);
+        *res = http_send_error(r, 422, "invalid_field", msg, name);
+        return 0;
+    }
+    *out = json_string_value(v);
+    return 1;
+}
+
+static enum MHD_Result method_not_allowed(request *r, const char *allow)
+{
+    (void)allow;
+    return http_send_error(r, 405, "method_not_allowed", "method not allowed on this path", NULL);
+}
+
+static int take(request *r, const char *scope, const char *id, double per_min, enum MHD_Result *res)
+{
+    if (per_min <= 0)
+        return 1;
+    char key[160];
+    snprintf(key, sizeof key, "%s:%s", scope, id);
+    double retry;
+    if (fd_ratelimit_take(r->srv->limits, key, per_min, per_min > 10 ? per_min / 6 : per_min,
+                          fd_time_wall(), &retry))
+        return 1;
+    *res = http_send_429(r, retry, scope);
+    return 0;
+}
+
+/* ---- health ------------------------------------------------------------------ */
+
+static enum MHD_Result get_healthz(request *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    return http_send(r, 200, "application/json", ok, sizeof ok - 1);
+}
+
+static enum MHD_Result get_readyz(request *r)
+{
+    fd_server *s = r->srv;
+    fd_kb *kb = http_kb_get(s);
+    fd_kb_stats st;
+    fd_err err;
+    int rc = fd_kb_stats_get(kb, &st, &err);
+    http_kb_put(s, kb);
+    pthread_rwlock_rdlock(&s->state_lock);
+    const char *breaker = "none";
+    fd_llm_stats ls;
+    if (fd_assistant_llm_stats(s->as, &ls))
+        breaker = fd_breaker_state_name(ls.breaker);
+    pthread_rwlock_unlock(&s->state_lock);
+    int ready = !rc && !atomic_load(&s->draining);
+    fd_buf b;
+    fd_buf_init(&b, 4096);
+    int brc = fd_buf_printf(
+        &b,
+        "{\"status\":\"%s\",\"store\":\"%s\",\"kb_version\":%lld,"
+        "\"documents\":%lld,\"chunks\":%lld,\"index\":%s,\"llm_circuit\":\"%s\","
+        "\"draining\":%s}",
+        ready ? "ready" : "not_ready", rc ? "unreachable" : "ok",
+        rc ? 0LL : (long long)st.kb_version, rc ? 0LL : (long long)st.n_docs,
+        rc ? 0LL : (long long)st.n_chunks, !rc && st.snapshot_bytes ? "\"loaded\"" : "\"empty\"",
+        breaker, atomic_load(&s->draining) ? "true" : "false");
+    enum MHD_Result res = brc ? MHD_NO : http_send_json(r, ready ? 200 : 503, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+static enum MHD_Result get_metrics(request *r)
+{
+    fd_server *s = r->srv;
+    /* LLM state is sampled at scrape time. */
+    pthread_rwlock_rdlock(&s->state_lock);
+    fd_llm_stats ls;
+    int have = fd_assistant_llm_stats(s->as, &ls);
+    pthread_rwlock_unlock(&s->state_lock);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int rc = fd_metrics_render(s->metrics, &b);
+    if (!rc && have)
+        rc = fd_buf_printf(&b,
+                           "# HELP frontdesk_llm_breaker_open 1 when the LLM circuit is open\n"
+                           "# TYPE frontdesk_llm_breaker_open gauge\n"
+                           "frontdesk_llm_breaker_open %d\n"
+                           "# HELP frontdesk_llm_inflight LLM calls in flight\n"
+                           "# TYPE frontdesk_llm_inflight gauge\nfrontdesk_llm_inflight %d\n",
+                           ls.breaker == FD_BREAKER_OPEN, ls.inflight);
+    if (!rc)
+        rc = fd_buf_printf(&b,
+                           "# HELP frontdesk_memory_allocated_bytes bytes held through fd_malloc\n"
+                           "# TYPE frontdesk_memory_allocated_bytes gauge\n"
+                           "frontdesk_memory_allocated_bytes %zu\n"
+                           "# HELP frontdesk_rss_bytes resident set size\n"
+                           "# TYPE frontdesk_rss_bytes gauge\nfrontdesk_rss_bytes %zu\n",
+                           fd_alloc_bytes(), fd_rss_now());
+    enum MHD_Result res =
+        rc ? MHD_NO : http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+    fd_buf_free(&b);
+    return res;
+}
+
+/* ---- chat ------------------------------------------------------------------- */
+
+static void observe_reply(fd_server *s, const fd_reply *rep)
+{
+    server_metrics *m = &s->m;
+    fd_metric_observe(m->stage, rep->ms_guard / 1e3, "guard");
+    fd_metric_observe(m->stage, rep->ms_nlu / 1e3, "nlu");
+    if (rep->ms_retrieve > 0)
+        fd_metric_observe(m->stage, rep->ms_retrieve / 1e3, "retrieve");
+    if (rep->ms_answer > 0)
+        fd_metric_observe(m->stage, rep->ms_answer / 1e3, "answer");
+    if (rep->ms_validate > 0)
+        fd_metric_observe(m->stage, rep->ms_validate / 1e3, "validate");
+    if (rep->llm_called)
+        fd_metric_observe(m->stage, rep->ms_llm / 1e3, "llm");
+    fd_metric_observe(m->stage, rep->ms_total / 1e3, "total");
+    fd_metric_add(m->validation, 1, rep->validation ? rep->validation : "skipped");
+    if (rep->escalation_tier)
+        fd_metric_add(m->escalations, 1, rep->escalation_tier);
+    if (rep->guard_flagged)
+        fd_metric_add(m->guard_flagged, 1, rep->guard_kind);
+    if (rep->llm_called) {
+        fd_metric_add(m->llm_calls, 1, rep->degraded ? "failed" : "ok");
+        fd_metric_add(m->llm_tokens, (double)rep->prompt_tokens, "prompt");
+        fd_metric_add(m->llm_tokens, (double)rep->completion_tokens, "completion");
+        fd_metric_add(m->llm_cost, rep->cost_usd);
+    }
+}
+
+static enum MHD_Result post_chat(request *r)
+{
+    fd_server *s = r->srv;
+    enum MHD_Result res;
+    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+        return res;
+    json_t *j = body_object(r, &res);
+    if (!j)
+        return res;
+    const char *msg = NULL, *session = NULL, *user = NULL;
+    json_t *mv = json_object_get(j, "message");
+    if (!mv || !json_is_string(mv)) {
+        json_decref(j);
+        return http_send_error(r, 422, "invalid_field",
+                               mv ? "message must be a string" : "message is required", "message");
+    }
+    msg = json_string_value(mv);
+    if (!opt_string(r, j, "session_id", &session, &res) || !opt_string(r, j, "user", &user, &res)) {
+        json_decref(j);
+        return res;
+    }
+    if ((session && !take(r, "session", session, s->cfg->limit_session_per_min, &res)) ||
+        (!r->has_key && !take(r, "ip", r->ip, s->cfg->limit_ip_per_min, &res)) ||
+        !take(r, "global", "all", s->cfg->limit_global_per_min, &res)) {
+        json_decref(j);
+        return res;
+    }
+    fd_turn_in in = {.message = msg,
+                     .len = json_string_length(mv),
+                     .session_id = session,
+                     .user = user,
+                     .request_id = r->id,
+                     .traceparent =
+                         MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};
+    fd_reply rep;
+    fd_err err = {0};
+    fd_kb *kb = http_kb_get(s);
+    pthread_rwlock_rdlock(&s->state_lock);
+    int rc = fd_assistant_turn(s->as, kb, &in, NULL, r->a, &rep, &err);
+    pthread_rwlock_unlock(&s->state_lock);
+    http_kb_put(s, kb);
+    if (rc) {
+        json_decref(j);
+        if (rc == FD_ETOOBIG && strcmp(err.field, "message") == 0)
+            return http_send_error(r, 422, "message_too_long", err.msg, "message");
+        if (rc == FD_EUTF8)
+            return http_send_error(r, 400, "invalid_utf8", err.msg, err.field);
+        if (rc == FD_EINVAL)
+            return http_send_error(r, 422, "invalid_field", err.msg, err.field);
+        return http_send_err(r, &err);
+    }
+    observe_reply(s, &rep);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_reply_json(&rep, &b);
+    /* The API adds the transport's fields to the pipeline's object. */
+    if (!brc && b.len && b.p[b.len - 1] == '}') {
+        b.len--;
+        brc = fd_buf_printf(&b, ",\"cached\":false,\"request_id\":\"%s\"}", r->id);
+    }
+    json_decref(j);
+    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+              : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+/* ---- sessions ---------------------------------------------------------------- */
+
+static enum MHD_Result session_route(request *r, const char *id)
+{
+    enum MHD_Result res;
+    int del = strcmp(r->method, "DELETE") == 0;
+    if (!del && strcmp(r->method, "GET") != 0)
+        return method_not_allowed(r, "GET, DELETE");
+    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+        return res;
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_err err = {0};
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int rc = del ? fd_store_session_delete(fd_kb_store(kb), id, &err)
+                 : fd_dialog_session_json(kb, id, &b, &err);
+    http_kb_put(r->srv, kb);
+    if (rc)
+        res = http_send_err(r, &err);
+    else if (del)
+        res = http_send(r, 200, "application/json", "{\"deleted\":true}", 16);
+    else
+        res = http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+/* ---- search and documents ------------------------------------------------------ */
+
+static enum MHD_Result get_search(request *r)
+{
+    enum MHD_Result res;
+    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+        return res;
+    const char *q = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "q");
+    const char *ks = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "k");
+    const char *mode = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "mode");
+    if (!q || !q[0])
+        return http_send_error(r, 422, "invalid_field", "q is required", "q");
+    fd_search_opts so = {.k = (size_t)r->srv->cfg->search_k};
+    if (fd_search_mode_parse(mode ? mode : r->srv->cfg->search_mode, &so.mode) != FD_OK)
+        return http_send_error(r, 422, "invalid_field", "mode must be bm25, dense or hybrid",
+                               "mode");
+    if (ks) {
+        char *end;
+        long k = strtol(ks, &end, 10);
+        if (*end || k < 1 || k > 100)
+            return http_send_error(r, 422, "invalid_field", "k must be 1..100", "k");
+        so.k = (size_t)k;
+    }
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_result *hits = NULL;
+    size_t n = 0;
+    fd_err err = {0};
+    int rc = fd_kb_search(kb, fd_str_c(q), &so, r->a, &hits, &n, &err);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_buf_printf(&b, "{\"results\":[");
+    for (size_t i = 0; !rc && !brc && i < n; i++) {
+        brc = fd_buf_printf(&b, "%s{\"document\":", i ? "," : "");
+        brc = brc ? brc : fd_buf_json_str(&b, hits[i].doc_key, strlen(hits[i].doc_key));
+        brc = brc ? brc : fd_buf_printf(&b, ",\"title\":");
+        brc = brc ? brc : fd_buf_json_str(&b, hits[i].title, strlen(hits[i].title));
+        brc = brc ? brc : fd_buf_printf(&b, ",\"section\":");
+        brc = brc ? brc : fd_buf_json_str(&b, hits[i].section, strlen(hits[i].section));
+        brc = brc ? brc : fd_buf_printf(&b, ",\"snippet\":");
+        brc = brc ? brc : fd_buf_json_str(&b, hits[i].snippet, strlen(hits[i].snippet));
+        brc = brc ? brc : fd_buf_printf(&b, ",\"score\":%.4f}", hits[i].score);
+    }
+    http_kb_put(r->srv, kb);
+    brc = brc ? brc : fd_buf_printf(&b, "],\"mode\":\"%s\"}", fd_search_mode_name(so.mode));
+    if (rc == FD_EINVAL)
+        res = http_send_error(r, 422, "invalid_field", err.msg, "q");
+    else if (rc)
+        res = http_send_err(r, &err);
+    else
+        res = brc ? MHD_NO : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+typedef struct docs_ctx {
+    fd_buf *b;
+    int n, rc;
+} docs_ctx;
+
+static int doc_json(void *ctx, const fd_kb_doc *d)
+{
+    docs_ctx *c = ctx;
+    fd_buf *b = c->b;
+    int rc = fd_buf_printf(b, "%s{\"id\":", c->n++ ? "," : "");
+    rc = rc ? rc : fd_buf_json_str(b, d->key, strlen(d->key));
+    rc = rc ? rc : fd_buf_printf(b, ",\"title\":");
+    rc = rc ? rc : fd_buf_json_str(b, d->title, strlen(d->title));
+    rc = rc ? rc : fd_buf_printf(b, ",\"tag\":");
+    rc = rc ? rc : fd_buf_json_str(b, d->tag, strlen(d->tag));
+    rc = rc ? rc : fd_buf_printf(b, ",\"lang\":");
+    rc = rc ? rc : fd_buf_json_str(b, d->lang, strlen(d->lang));
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"chunks\":%lld,\"kb_version\":%lld}", (long long)d->n_chunks,
+                            (long long)d->kb_version);
+    c->rc = rc;
+    return rc ? 1 : 0;
+}
+
+static enum MHD_Result get_documents(request *r)
+{
+    enum MHD_Result res;
+    if (!http_auth(r, FD_SCOPE_INGEST, &res))
+        return res;
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    docs_ctx c = {&b, 0, 0};
+    fd_err err = {0};
+    int rc = fd_buf_printf(&b, "{\"documents\":[");
+    fd_kb *kb = http_kb_get(r->srv);
+    if (!rc)
+        rc = fd_kb_docs_each(kb, doc_json, &c, &err);
+    http_kb_put(r->srv, kb);
+    if (rc == 1 || c.rc)
+        res = http_send_error(r, 500, "internal", "out of memory", NULL);
+    else if (rc)
+        res = http_send_err(r, &err);
+    else
+        res = fd_buf_printf(&b, "]}") ? MHD_NO : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+/* ---- dispatch ----------------------------------------------------------------- */
+
+enum MHD_Result http_dispatch(request *r, const char *url)
+{
+    const char *m = r->method;
+    int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+    int post = strcmp(m, "POST") == 0;
+    if (strcmp(m, "OPTIONS") == 0) {
+        r->route = "preflight";
+        return http_send(r, 204, "text/plain", "", 0);
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        r->route = "/healthz";
+        return get ? get_healthz(r) : method_not_allowed(r, "GET");
+    }
+    if (strcmp(url, "/readyz") == 0) {
+        r->route = "/readyz";
+        return get ? get_readyz(r) : method_not_allowed(r, "GET");
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        r->route = "/metrics";
+        return get ? get_metrics(r) : method_not_allowed(r, "GET");
+    }
+    if (strcmp(url, "/openapi.json") == 0) {
+        r->route = "/openapi.json";
+        return get ? http_send(r, 200, "application/json", http_openapi_json,
+                               strlen(http_openapi_json))
+                   : method_not_allowed(r, "GET");
+    }
+    if (atomic_load(&r->srv->draining))
+        return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
+    if (strcmp(url, "/v1/chat") == 0) {
+        r->route = "/v1/chat";
+        return post ? post_chat(r) : method_not_allowed(r, "POST");
+    }
+    if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {
+        r->route = "/v1/sessions/{id}";
+        return session_route(r, url + 13);
+    }
+    if (strcmp(url, "/v1/search") == 0) {
+        r->route = "/v1/search";
+        return get ? get_search(r) : method_not_allowed(r, "GET");
+    }
+    if (strcmp(url, "/v1/documents") == 0) {
+        r->route = "/v1/documents";
+        return get ? get_documents(r) : method_not_allowed(r, "GET, POST");
+    }
+    return http_send_error(r, 404, "not_found", "no such endpoint", NULL);
+}

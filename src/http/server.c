@@ -1,0 +1,345 @@
+/* server.c: the daemon's life: start (pools, assistant, metrics, MHD thread
+ * pool), the per-connection callbacks that collect a request body under its
+ * cap, reload and drain. */
+#include "http_int.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- knowledge-base pool ------------------------------------------------ */
+
+static int pool_open(fd_server *s, size_t n, fd_err *err)
+{
+    kb_pool *p = &s->kbs;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->all = fd_calloc(n, sizeof *p->all);
+    p->free = fd_calloc(n, sizeof *p->free);
+    if (!p->all || !p->free)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int rc = fd_kb_open(s->cfg, s->log, &p->all[i], err);
+        if (rc)
+            return rc;
+        p->n++;
+        p->free[p->n_free++] = p->all[i];
+    }
+    return FD_OK;
+}
+
+static void pool_close(kb_pool *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        fd_kb_close(p->all[i]);
+    fd_free(p->all);
+    fd_free(p->free);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+fd_kb *http_kb_get(fd_server *s)
+{
+    kb_pool *p = &s->kbs;
+    pthread_mutex_lock(&p->mu);
+    while (p->n_free == 0)
+        pthread_cond_wait(&p->cv, &p->mu);
+    fd_kb *kb = p->free[--p->n_free];
+    pthread_mutex_unlock(&p->mu);
+    return kb;
+}
+
+void http_kb_put(fd_server *s, fd_kb *kb)
+{
+    kb_pool *p = &s->kbs;
+    pthread_mutex_lock(&p->mu);
+    p->free[p->n_free++] = kb;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static int metrics_init(fd_server *s, fd_err *err)
+{
+    server_metrics *m = &s->m;
+    fd_metrics *r = s->metrics;
+    const double *lb = fd_latency_buckets;
+    size_t nb = fd_latency_n_buckets;
+    int rc =
+        fd_metrics_counter(r, "frontdesk_http_requests_total", "HTTP requests by route and status",
+                           "route,method,status", &m->requests, err);
+    rc = rc ? rc
+            : fd_metrics_histogram(r, "frontdesk_http_request_seconds", "request latency by route",
+                                   "route", lb, nb, &m->latency, err);
+    rc = rc ? rc
+            : fd_metrics_gauge(r, "frontdesk_http_inflight", "requests being handled", NULL,
+                               &m->inflight, err);
+    rc = rc ? rc
+            : fd_metrics_histogram(r, "frontdesk_pipeline_stage_seconds",
+                                   "time per pipeline stage of a chat message", "stage", lb, nb,
+                                   &m->stage, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_escalations_total", "handoffs to people by tier",
+                                 "tier", &m->escalations, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_validation_total",
+                                 "answers checked, by result (ok, skipped, or the failure)",
+                                 "result", &m->validation, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_guard_flagged_total",
+                                 "messages refused by the guard", "kind", &m->guard_flagged, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_llm_calls_total", "LLM calls by outcome", "outcome",
+                                 &m->llm_calls, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_llm_tokens_total", "LLM tokens", "kind",
+                                 &m->llm_tokens, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_llm_cost_usd_total", "LLM cost in USD", NULL,
+                                 &m->llm_cost, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_rate_limited_total", "requests refused with 429",
+                                 "scope", &m->rate_limited, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_auth_failures_total", "requests refused with 401",
+                                 NULL, &m->auth_failures, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_errors_total", "error responses by code", "code",
+                                 &m->errors, err);
+    return rc;
+}
+
+/* ---- connection callbacks ----------------------------------------------- */
+
+static void request_free(request *r)
+{
+    if (!r)
+        return;
+    fd_buf_free(&r->body);
+    fd_arena_free(r->a);
+    fd_free(r);
+}
+
+static request *request_new(fd_server *s, struct MHD_Connection *con, const char *method)
+{
+    request *r = fd_calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->a = fd_arena_new((size_t)8 << 20);
+    if (!r->a) {
+        fd_free(r);
+        return NULL;
+    }
+    r->srv = s;
+    r->con = con;
+    r->t0 = fd_time_ns();
+    r->method = method;
+    r->route = "other";
+    fd_buf_init(&r->body, (size_t)s->cfg->server_max_body);
+    /* The caller's request id when it is sane, else a fresh one. */
+    const char *rid = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Request-Id");
+    size_t n = rid ? strlen(rid) : 0;
+    int ok = n > 0 && n < sizeof r->id;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (rid[i] >= '0' && rid[i] <= '9') || (rid[i] >= 'a' && rid[i] <= 'z') ||
+             (rid[i] >= 'A' && rid[i] <= 'Z') || rid[i] == '-' || rid[i] == '_' || rid[i] == '.';
+    if (ok) {
+        memcpy(r->id, rid, n + 1);
+    } else {
+        unsigned long long k = atomic_fetch_add(&s->next_request, 1);
+        uint64_t h = fd_hash64(&k, sizeof k, (uint64_t)s->started_at * 1000003u);
+        snprintf(r->id, sizeof r->id, "%016llx%08llx", (unsigned long long)h, k & 0xffffffffull);
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof r->ip);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->ip, sizeof r->ip);
+    }
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    fd_server *s = cls;
+    request *r = *con_cls;
+    if (!r) {
+        r = request_new(s, con, method);
+        if (!r)
+            return MHD_NO; /* out of memory: MHD closes the connection */
+        *con_cls = r;
+        atomic_fetch_add(&s->inflight, 1);
+        fd_metric_add(s->m.inflight, 1);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* Keep reading past the cap (MHD needs the body consumed) but drop it. */
+        if (!r->body_too_big && fd_buf_append(&r->body, upload, *upload_size))
+            r->body_too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return http_dispatch(r, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)con;
+    fd_server *s = cls;
+    request *r = *con_cls;
+    if (!r)
+        return;
+    double secs = (double)(fd_time_ns() - r->t0) / 1e9;
+    char status[8];
+    snprintf(status, sizeof status, "%d", r->status ? r->status : 499);
+    fd_metric_add(s->m.requests, 1, r->route, r->method, status);
+    fd_metric_observe(s->m.latency, secs, r->route);
+    fd_metric_add(s->m.inflight, -1);
+    /* Access log: no bodies, no keys, no messages (PII stays out). */
+    FD_LOG(s->log, FD_LOG_INFO, "http", "%s %s %s %d %.2fms id=%s key=%s%s", r->ip, r->method,
+           r->route, r->status, secs * 1e3, r->id, r->has_key ? r->key.prefix : "-",
+           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    request_free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static int listen_addr(const fd_config *cfg, struct sockaddr_in *sa, fd_err *err)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)cfg->server_port);
+    if (inet_pton(AF_INET, cfg->server_bind, &sa->sin_addr) != 1)
+        return fd_err_set_field(err, FD_EINVAL, "server.bind",
+                                "server.bind: '%s' is not an IPv4 address", cfg->server_bind);
+    return FD_OK;
+}
+
+int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *err)
+{
+    fd_server *s = fd_calloc(1, sizeof *s);
+    if (!s)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    s->cfg = cfg;
+    s->log = log;
+    s->started_at = fd_time_wall();
+    pthread_rwlock_init(&s->state_lock, NULL);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads =
+        cfg->server_threads > 0 ? (unsigned)cfg->server_threads : (unsigned)(cores > 0 ? cores : 2);
+    struct sockaddr_in sa;
+    int rc = listen_addr(cfg, &sa, err);
+    if (!rc)
+        rc = fd_metrics_new(&s->metrics, err);
+    if (!rc)
+        rc = metrics_init(s, err);
+    if (!rc)
+        rc = fd_ratelimit_new(100000, &s->limits, err);
+    if (!rc)
+        rc = pool_open(s, threads, err);
+    if (!rc)
+        rc = fd_assistant_open(cfg, log, s->kbs.all[0], &s->as, err);
+    if (rc) {
+        fd_server_free(s);
+        return rc;
+    }
+    s->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    if (!s->mhd) {
+        fd_server_free(s);
+        return fd_err_set(err, FD_EIO, "cannot listen on %s:%d (in use, or not allowed)",
+                          cfg->server_bind, cfg->server_port);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : cfg->server_port;
+    FD_LOG(log, FD_LOG_INFO, "http", "listening on http://%s:%d (%u threads)", cfg->server_bind,
+           s->port, threads);
+    *out = s;
+    return FD_OK;
+}
+
+int fd_server_port(const fd_server *s)
+{
+    return s->port;
+}
+
+int fd_server_reload(fd_server *s, fd_err *err)
+{
+    /* A fresh assistant is built aside, then swapped under the write lock:
+     * requests in flight finish with the old one. */
+    fd_kb *kb = http_kb_get(s);
+    fd_assistant *as = NULL;
+    int rc = fd_kb_refresh(kb, err);
+    if (!rc)
+        rc = fd_assistant_open(s->cfg, s->log, kb, &as, err);
+    http_kb_put(s, kb);
+    if (rc)
+        return rc;
+    pthread_rwlock_wrlock(&s->state_lock);
+    fd_assistant *old = s->as;
+    s->as = as;
+    pthread_rwlock_unlock(&s->state_lock);
+    fd_assistant_close(old);
+    /* Each pooled handle re-maps the snapshot on its next use. */
+    for (size_t i = 0; i < s->kbs.n; i++) {
+        fd_kb *k = http_kb_get(s);
+        fd_err e2;
+        if (fd_kb_refresh(k, &e2) != FD_OK)
+            FD_LOG(s->log, FD_LOG_WARN, "http", "reload: %s", e2.msg);
+        http_kb_put(s, k);
+    }
+    FD_LOG(s->log, FD_LOG_INFO, "http", "reloaded configuration files and index");
+    return FD_OK;
+}
+
+int fd_server_stop(fd_server *s, int drain_ms)
+{
+    if (!s || !s->mhd)
+        return 0;
+    atomic_store(&s->draining, 1);
+    /* Stop accepting: the listening socket closes, connections stay. */
+    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    uint64_t deadline = fd_time_ns() + (uint64_t)drain_ms * 1000000ull;
+    while (atomic_load(&s->inflight) > 0 && fd_time_ns() < deadline)
+        usleep(5000);
+    int left = atomic_load(&s->inflight);
+    if (left)
+        FD_LOG(s->log, FD_LOG_WARN, "http", "drain deadline: %d requests still running", left);
+    MHD_stop_daemon(s->mhd);
+    s->mhd = NULL;
+    return left;
+}
+
+void fd_server_free(fd_server *s)
+{
+    if (!s)
+        return;
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    fd_assistant_close(s->as);
+    pool_close(&s->kbs);
+    fd_ratelimit_free(s->limits);
+    fd_metrics_free(s->metrics);
+    pthread_rwlock_destroy(&s->state_lock);
+    fd_free(s);
+}

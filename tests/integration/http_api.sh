@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# http_api.sh: `frontdesk serve` on 127.0.0.1 through real HTTP (curl):
+# every endpoint of this slice, auth and scopes, each error status, rate
+# limits with Retry-After, escaping of hostile input, reload and drain.
+. "$(dirname "$0")/lib.bash"
+
+EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
+"$FD" ingest "$EX" > /dev/null 2>&1 || { fail "ingest"; finish; }
+CHAT=$("$FD" keys create --scope chat --name it --json | jq -r .key)
+INGEST=$("$FD" keys create --scope ingest --json | jq -r .key)
+export FRONTDESK_LIMITS_SESSION_PER_MIN=10 FRONTDESK_LOG_LEVEL=info
+
+"$FD" serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
+PID=$!
+trap 'kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 200); do grep -q 'http://' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
+PORT=$(grep -o ':[0-9]*$' "$T/serve.out" | tr -d :)
+U="http://127.0.0.1:$PORT"
+# req METHOD PATH [curl args...]: body to $T/b, status on stdout, headers to $T/h
+req() { local m=$1 p=$2; shift 2; curl -s -o "$T/b" -D "$T/h" -w '%{http_code}' -X "$m" "$U$p" "$@"; }
+jb() { jq -e "$1" "$T/b" > /dev/null; }
+J=(-H 'Content-Type: application/json')
+A=(-H "Authorization: Bearer $CHAT")
+
+# ---- health and documents for tools ----------------------------------------------
+check "healthz 200" test "$(req GET /healthz)" = 200
+check "readyz: store ok, index loaded" bash -c "[ $(req GET /readyz) = 200 ] && jq -e '.store==\"ok\" and .index==\"loaded\"' '$T/b' >/dev/null"
+req GET /metrics > /dev/null
+check "metrics in Prometheus text" grep -q '^# TYPE frontdesk_http_requests_total counter' "$T/b"
+check "openapi is OpenAPI 3.1 JSON with /v1/chat" bash -c "[ $(req GET /openapi.json) = 200 ] && jq -e '.openapi==\"3.1.0\" and (.paths|has(\"/v1/chat\"))' '$T/b' >/dev/null"
+check "security headers" bash -c "grep -qi '^X-Content-Type-Options: nosniff' '$T/h' && grep -qi '^Content-Security-Policy' '$T/h' && grep -qi '^X-Frame-Options: DENY' '$T/h' && grep -qi '^Referrer-Policy' '$T/h'"
+check "a request id is generated" grep -qi '^X-Request-Id: [0-9a-f]' "$T/h"
+req GET /healthz -H 'X-Request-Id: abc-123' > /dev/null
+check "a sane request id is echoed" grep -qi '^X-Request-Id: abc-123' "$T/h"
+
+# ---- chat --------------------------------------------------------------------------
+check "no key: 401" test "$(req POST /v1/chat "${J[@]}" -d '{"message":"hi"}')" = 401
+check "bad key: 401" test "$(req POST /v1/chat "${J[@]}" -H 'Authorization: Bearer fdk_nope' -d '{"message":"hi"}')" = 401
+check "wrong scope: 403" test "$(req POST /v1/chat "${J[@]}" -H "Authorization: Bearer $INGEST" -d '{"message":"hi"}')" = 403
+s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"How long do I have to report defective boxes?"}')
+check "chat 200 with the ask --json fields plus cached and request_id" bash -c "[ $s = 200 ] && jq -e '.answered and (.citations|length>0) and .cached==false and (.request_id|length>0) and has(\"session_id\") and has(\"grounded\") and has(\"degraded\")' '$T/b' >/dev/null"
+SID=$(jq -r .session_id "$T/b")
+check "415 without a JSON content type" test "$(req POST /v1/chat "${A[@]}" -d '{"message":"hi"}')" = 415
+check "400 on broken JSON" bash -c "[ $(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":') = 400 ] && jq -e '.error.code==\"invalid_json\"' '$T/b' >/dev/null"
+check "422 without message, naming the field" bash -c "[ $(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{}') = 422 ] && jq -e '.error.field==\"message\"' '$T/b' >/dev/null"
+check "422 when message is not a string" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":5}')" = 422
+long=$(head -c 2500 /dev/zero | tr '\0' 'a')
+check "422 on a 2,500-character message" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"$long\"}")" = 422
+head -c 70000 /dev/zero | tr '\0' 'a' > "$T/big"
+check "413 on a 70 KB body" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" --data-binary @"$T/big")" = 413
+check "422 on a bad session id (SQL-looking)" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"hi\",\"session_id\":\"1' OR '1'='1\"}")" = 422
+check "405 on GET /v1/chat" test "$(req GET /v1/chat "${A[@]}")" = 405
+check "404 on an unknown path" bash -c "[ $(req GET /v1/nope "${A[@]}") = 404 ] && jq -e '.error.code==\"not_found\"' '$T/b' >/dev/null"
+
+# hostile strings come back escaped, never as markup
+req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"<script>alert(1)</script> do you deliver to Sentosa?","user":"<img src=x onerror=alert(1)>"}' > /dev/null
+check "no raw <script> in any response" bash -c "! grep -q '<script>' '$T/b'"
+req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"'; DROP TABLE sessions; --\"}" > /dev/null
+check "SQL in a message is just text" test "$(req GET "/v1/sessions/$SID" "${A[@]}")" = 200
+
+# ---- sessions -----------------------------------------------------------------------
+req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"and on Saturday?\",\"session_id\":\"$SID\"}" > /dev/null
+check "GET session returns its turns" bash -c "[ $(req GET /v1/sessions/$SID "${A[@]}") = 200 ] && jq -e '(.turns|length)==4' '$T/b' >/dev/null"
+check "DELETE session" test "$(req DELETE "/v1/sessions/$SID" "${A[@]}")" = 200
+check "then 404" test "$(req GET "/v1/sessions/$SID" "${A[@]}")" = 404
+
+# ---- search and documents ------------------------------------------------------------
+check "search" bash -c "[ $(req GET '/v1/search?q=sentosa+delivery&k=3' "${A[@]}") = 200 ] && jq -e '(.results|length)==3' '$T/b' >/dev/null"
+check "search without q: 422" test "$(req GET /v1/search "${A[@]}")" = 422
+check "search with a bad mode: 422" test "$(req GET '/v1/search?q=x&mode=magic' "${A[@]}")" = 422
+check "documents need the ingest scope" test "$(req GET /v1/documents "${A[@]}")" = 403
+s=$(req GET /v1/documents -H "Authorization: Bearer $INGEST")
+check "documents list" bash -c "[ $s = 200 ] && jq -e '(.documents|length)>200' '$T/b' >/dev/null"
+
+# ---- rate limit: 100 rapid messages in one session against 10/min ------------------------
+n429=0; nra=0
+for i in $(seq 100); do
+  s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"hello","session_id":"burst-1"}')
+  if [ "$s" = 429 ]; then n429=$((n429+1)); grep -qi '^Retry-After: [1-9]' "$T/h" && nra=$((nra+1)); fi
+done
+check "100 rapid requests against 10/min: $n429 refused (>= 90)" test "$n429" -ge 90
+check "every 429 carries Retry-After ($nra)" test "$nra" = "$n429"
+check "429 body is a JSON error" jb '.error.code=="rate_limited"'
+
+# ---- metrics counted what happened ------------------------------------------------------
+req GET /metrics > /dev/null
+check "metrics count 429s" grep -q 'frontdesk_rate_limited_total{scope="session"}' "$T/b"
+check "metrics count requests by route and status" grep -q 'frontdesk_http_requests_total{route="/v1/chat",method="POST",status="200"}' "$T/b"
+check "metrics have stage latencies" grep -q 'frontdesk_pipeline_stage_seconds_bucket{stage="retrieve"' "$T/b"
+check "access log has no message text" bash -c "! grep -q 'defective' '$T/serve.log'"
+
+# ---- reload and drain ----------------------------------------------------------------------
+mkdir -p "$T/more"; printf '# Parking\n\nVisitors can park at Tuas Warehouse for free for 30 minutes.\n' > "$T/more/parking.md"
+"$FD" ingest "$T/more" > /dev/null 2>&1
+kill -HUP $PID; sleep 0.5
+req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"can visitors park at the warehouse?"}' > /dev/null
+check "SIGHUP: the new document answers" jb '.citations|map(.document)|any(endswith("parking.md"))'
+kill -TERM $PID
+wait $PID; rc=$?
+check "SIGTERM: exit 0" test "$rc" = 0
+finish
