@@ -389,6 +389,13 @@ static double sent_score(const composer *c, const psg *ps, size_t k)
     if (k > 0 && ends_with_char(ps->text, &ps->s[k - 1], '?'))
         cov = fmax(cov, body_coverage(c, ps, &ps->sb[k - 1]));
     double ctx = sent_coverage(c, ps, &ps->ctx), sec = sent_coverage(c, ps, &ps->sec);
+    /* A "...:" lead-in is said with the list it announces (mark), so it
+     * answers the kind of fact asked for when that list holds it:
+     * "Customer service hours:" + the hours. */
+    unsigned facts = (unsigned)ps->facts[k];
+    if (ends_with_char(ps->text, s, ':'))
+        for (size_t j = k + 1; j < ps->n_s && j <= k + 4 && ps->s[j].kind != ANS_HEADING; j++)
+            facts |= (unsigned)ps->facts[j];
     double fact = ps->facts[k] ? FACT_BONUS : 0;
     for (size_t i = 0; i < c->n_q[ps->lang]; i++)
         if (c->q[ps->lang][i].focus && term_in(&ps->sb[k], &c->q[ps->lang][i])) {
@@ -404,7 +411,7 @@ static double sent_score(const composer *c, const psg *ps, size_t k)
     int lead = 1;
     for (size_t j = 0; j < k && lead; j++)
         lead = ps->s[j].kind == ANS_HEADING;
-    if (ps->facts[k] & c->want)
+    if (facts & (unsigned)c->want)
         fact += CUE_BONUS;
     return cov + 0.35 * ctx + SECTION_WEIGHT * sec * (lead ? 1.0 : 0.5) + fact +
            0.1 / (1.0 + (double)ps->idx);

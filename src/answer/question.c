@@ -110,17 +110,19 @@ int ans_answer_cue(fd_str f)
         const char *w;
         int want;
     } cues[] = {
-        {"how long", WANT_WHEN},      {"how soon", WANT_WHEN},     {"how quickly", WANT_WHEN},
-        {"how many days", WANT_WHEN}, {"when", WANT_WHEN},         {"what time", WANT_WHEN},
-        {"which day", WANT_WHEN},     {"what day", WANT_WHEN},     {"deadline", WANT_WHEN},
-        {"cut off", WANT_WHEN},       {"cut-off", WANT_WHEN},      {"quel delai", WANT_WHEN},
-        {"quand", WANT_WHEN},         {"quelle heure", WANT_WHEN}, {"combien de temps", WANT_WHEN},
-        {"how much", WANT_MONEY},     {"cost", WANT_MONEY},        {"price", WANT_MONEY},
-        {"fee", WANT_MONEY},          {"charge", WANT_MONEY},      {"discount", WANT_MONEY},
-        {"combien", WANT_MONEY},      {"prix", WANT_MONEY},        {"tarif", WANT_MONEY},
-        {"who", WANT_NAME},           {"whom", WANT_NAME},         {"whose", WANT_NAME},
-        {"name of", WANT_NAME},       {"what brand", WANT_NAME},   {"which brand", WANT_NAME},
-        {"qui", WANT_NAME},           {"nom de", WANT_NAME},       {"quelle marque", WANT_NAME},
+        {"how long", WANT_WHEN},      {"how soon", WANT_WHEN},      {"how quickly", WANT_WHEN},
+        {"how many days", WANT_WHEN}, {"when", WANT_WHEN},          {"what time", WANT_WHEN},
+        {"which day", WANT_WHEN},     {"what day", WANT_WHEN},      {"deadline", WANT_WHEN},
+        {"cut off", WANT_WHEN},       {"cut-off", WANT_WHEN},       {"quel delai", WANT_WHEN},
+        {"quand", WANT_WHEN},         {"quelle heure", WANT_WHEN},  {"combien de temps", WANT_WHEN},
+        {"hours", WANT_WHEN},         {"open", WANT_WHEN},          {"close", WANT_WHEN},
+        {"horaires", WANT_WHEN},      {"ouvert", WANT_WHEN},        {"how much", WANT_MONEY},
+        {"cost", WANT_MONEY},         {"price", WANT_MONEY},        {"fee", WANT_MONEY},
+        {"charge", WANT_MONEY},       {"discount", WANT_MONEY},     {"combien", WANT_MONEY},
+        {"prix", WANT_MONEY},         {"tarif", WANT_MONEY},        {"who", WANT_NAME},
+        {"whom", WANT_NAME},          {"whose", WANT_NAME},         {"name of", WANT_NAME},
+        {"what brand", WANT_NAME},    {"which brand", WANT_NAME},   {"qui", WANT_NAME},
+        {"nom de", WANT_NAME},        {"quelle marque", WANT_NAME},
     };
     int want = 0;
     for (size_t i = 0; i < sizeof cues / sizeof *cues; i++)

@@ -20,6 +20,9 @@ static void test_cue_and_synonyms(void **state)
     assert_int_equal(ans_answer_cue(fd_str_c("how long does it take")), WANT_WHEN);
     assert_int_equal(ans_answer_cue(fd_str_c("what is the fee")), WANT_MONEY);
     assert_int_equal(ans_answer_cue(fd_str_c("feedback form")), 0);
+    assert_int_equal(ans_answer_cue(fd_str_c("what are your customer service hours")), WANT_WHEN);
+    assert_int_equal(ans_answer_cue(fd_str_c("is the ubi outlet open on sunday")), WANT_WHEN);
+    assert_int_equal(ans_answer_cue(fd_str_c("closed cartons")), 0);
     fd_str alt[3];
     size_t n = ans_synonyms(fd_str_c("complain"), alt, 3);
     assert_int_equal(n, 2);

@@ -93,10 +93,14 @@ check "chat answers each line" bash -c "grep -c 'sentosa-delivery' '$T/chat.out'
 
 # ---- the case file ----------------------------------------------------------------
 "$FD" eval answers --cases "$EX/cases.jsonl" --json > "$T/eval.json" || fail "eval answers ran"
+jq -r ".failures[] | \"  \\(.why): \\(.question)\"" "$T/eval.json"
 jq -c '{accuracy, decline_rate, hallucination_rate, p99_ms}' "$T/eval.json"
-# The product target is 0.90 (issue 4); measured 0.835 (bench/RESULTS.md).
-# This fence catches regressions until the composer reaches the target.
-check "answer accuracy >= 0.80 with no LLM (target 0.90)" jqe '.accuracy >= 0.80' "$T/eval.json"
+# Measured 0.907 (88/97, bench/RESULTS.md); once, under a parallel ctest
+# run, one case ("which bag fits 3 meal boxes") failed validation and gave
+# 0.897 — not reproduced since, cause unknown (see the issue notes). The
+# fence sits one case below the target so that flake cannot fail CI, and
+# the hallucination checks below stay strict.
+check "answer accuracy >= 0.89 with no LLM (target 0.90)" jqe '.accuracy >= 0.89' "$T/eval.json"
 check "zero hallucinations" jqe '.hallucination_rate == 0' "$T/eval.json"
 check "every unanswerable question declined" jqe '.decline_rate == 1' "$T/eval.json"
 finish
