@@ -92,7 +92,8 @@ check "access log has no message text" bash -c "! grep -q 'defective' '$T/serve.
 # ---- reload and drain ----------------------------------------------------------------------
 mkdir -p "$T/more"; printf '# Parking\n\nVisitors can park at Tuas Warehouse for free for 30 minutes.\n' > "$T/more/parking.md"
 "$FD" ingest "$T/more" > /dev/null 2>&1
-kill -HUP $PID; sleep 0.5
+kill -HUP $PID
+for _ in $(seq 200); do grep -q 'reloaded' "$T/serve.log" && break; sleep 0.05; done
 req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"can visitors park at the warehouse?"}' > /dev/null
 check "SIGHUP: the new document answers" jb '.citations|map(.document)|any(endswith("parking.md"))'
 kill -TERM $PID
