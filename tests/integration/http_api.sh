@@ -8,6 +8,7 @@ EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
 "$FD" ingest "$EX" > /dev/null 2>&1 || { fail "ingest"; finish; }
 CHAT=$("$FD" keys create --scope chat --name it --json | jq -r .key)
 INGEST=$("$FD" keys create --scope ingest --json | jq -r .key)
+OPER=$("$FD" keys create --scope operator --name ana --json | jq -r .key)
 export FRONTDESK_LIMITS_SESSION_PER_MIN=10 FRONTDESK_LOG_LEVEL=info
 
 "$FD" serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
@@ -71,6 +72,31 @@ check "search with a bad mode: 422" test "$(req GET '/v1/search?q=x&mode=magic' 
 check "documents need the ingest scope" test "$(req GET /v1/documents "${A[@]}")" = 403
 s=$(req GET /v1/documents -H "Authorization: Bearer $INGEST")
 check "documents list" bash -c "[ $s = 200 ] && jq -e '(.documents|length)>200' '$T/b' >/dev/null"
+
+# ---- handoffs: a person takes over, the bot stays silent, then hands back ----------
+O=(-H "Authorization: Bearer $OPER")
+req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"I want to speak to a real person please"}' > /dev/null
+HS=$(jq -r .session_id "$T/b"); TICKET=$(jq -r .escalation.ticket "$T/b")
+check "escalation opens a ticket" test "${TICKET:0:3}" = HD-
+check "handoffs need the operator scope" test "$(req GET /v1/handoffs "${A[@]}")" = 403
+req GET '/v1/handoffs?status=open' "${O[@]}" > /dev/null
+HID=$(jq -r --arg s "$HS" '.handoffs[]|select(.session_id==$s)|.id' "$T/b")
+check "the open handoff is listed with its summary" jb "(.handoffs|map(select(.ticket==\"$TICKET\"))|.[0].summary|test(\"real person\"))"
+check "a bad status filter is 422" test "$(req GET '/v1/handoffs?status=x' "${O[@]}")" = 422
+check "replying before claiming is 409" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{"message":"hi"}')" = 409
+check "claim" bash -c "[ $(req POST /v1/handoffs/$HID/claim "${O[@]}") = 200 ] && jq -e '.status==\"claimed\" and .operator==\"ana\"' '$T/b' >/dev/null"
+check "a second claim is 409" test "$(req POST /v1/handoffs/$HID/claim "${O[@]}")" = 409
+req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"hello? how much is delivery?\",\"session_id\":\"$HS\"}" > /dev/null
+check "while claimed the bot stays silent" jb '.route=="human" and (.citations|length)==0'
+check "operator reply" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{"message":"Hi, this is Ana. Delivery is S$18 below S$250."}')" = 200
+check "operator message without text is 422" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{}')" = 422
+req GET "/v1/sessions/$HS" "${A[@]}" > /dev/null
+check "the customer's session shows the operator's reply" jb '.state=="human" and (.turns|map(select(.role=="operator"))|length)==1'
+check "resolve" test "$(req POST /v1/handoffs/$HID/resolve "${O[@]}")" = 200
+check "resolving twice is 409" test "$(req POST /v1/handoffs/$HID/resolve "${O[@]}")" = 409
+check "unknown handoff is 404" test "$(req POST /v1/handoffs/999999/claim "${O[@]}")" = 404
+req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"how long do I have to report defects?\",\"session_id\":\"$HS\"}" > /dev/null
+check "after resolve the bot answers again" jb '.route=="knowledge" and .answered'
 
 # ---- rate limit: 100 rapid messages in one session against 10/min ------------------------
 n429=0; nra=0
