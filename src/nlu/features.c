@@ -20,14 +20,10 @@
 void fd_nlu_fcfg_default(fd_nlu_fcfg *c)
 {
     c->word_n = 2;
-    /* char 2-5-grams with 0.6 of the squared norm: chosen by cross-validation
-     * on BANKING77's train (not its test): 5-fold 0.9088 -> 0.9097 and
-     * 4-fold 0.9033 -> 0.9060 over 3-5-grams at 0.5; 0.4 and 0.7 were worse,
-     * 6-grams and char grams across word boundaries did not help. */
-    c->char_lo = 2;
+    c->char_lo = 3;
     c->char_hi = 5;
     c->min_df = 1;
-    c->char_w = 0.6f;
+    c->char_w = 0.5f;
 }
 
 /* Numbers, codes and amounts generalize by kind, not by value: "where is
