@@ -90,17 +90,6 @@ size_t ans_synonyms(fd_str term, fd_str *alt, size_t max)
     return n;
 }
 
-/* 1 when the folded phrase w occurs in f as whole words. */
-static int has_phrase(fd_str f, const char *w)
-{
-    size_t n = strlen(w);
-    for (size_t j = 0; j + n <= f.len; j++)
-        if (!memcmp(f.p + j, w, n) && (j == 0 || !isalnum((unsigned char)f.p[j - 1])) &&
-            (j + n == f.len || !isalnum((unsigned char)f.p[j + n])))
-            return 1;
-    return 0;
-}
-
 /* What kind of answer the question asks for, from its folded wording:
  * "how long", "when", "what time" want a time or duration; "how much",
  * "cost" want an amount; "who", "name of" want a name. 0: no cue. */
@@ -126,7 +115,7 @@ int ans_answer_cue(fd_str f)
     };
     int want = 0;
     for (size_t i = 0; i < sizeof cues / sizeof *cues; i++)
-        if (has_phrase(f, cues[i].w))
+        if (fd_text_has_phrase(f, cues[i].w))
             want |= cues[i].want;
     return want;
 }
@@ -145,7 +134,7 @@ int ans_superlative(fd_str f)
         {"least expensive", -1}, {"plus grand", 1}, {"plus petit", -1},    {"moins cher", -1},
     };
     for (size_t i = 0; i < sizeof sup / sizeof *sup; i++)
-        if (has_phrase(f, sup[i].w))
+        if (fd_text_has_phrase(f, sup[i].w))
             return sup[i].dir;
     return 0;
 }

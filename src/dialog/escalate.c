@@ -195,28 +195,6 @@ void esc_rules_free(esc_rules *r)
     memset(r, 0, sizeof *r);
 }
 
-static int is_word_byte(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
-
-/* kw occurs in text on word boundaries ("sue" is not in "issue"). */
-static int has_phrase(fd_str text, const char *kw)
-{
-    size_t k = strlen(kw);
-    if (k == 0 || k > text.len)
-        return 0;
-    for (size_t i = 0; i + k <= text.len; i++) {
-        if (memcmp(text.p + i, kw, k) != 0)
-            continue;
-        int left = i == 0 || !is_word_byte((unsigned char)text.p[i - 1]);
-        int right = i + k == text.len || !is_word_byte((unsigned char)text.p[i + k]);
-        if (left && right)
-            return 1;
-    }
-    return 0;
-}
-
 static int rule_fires(const esc_rule *r, const esc_input *in)
 {
     if (r->n_intents) {
@@ -230,7 +208,7 @@ static int rule_fires(const esc_rule *r, const esc_input *in)
     if (r->n_keywords) {
         any = 1;
         for (size_t i = 0; i < r->n_keywords && !hit; i++)
-            hit = has_phrase(in->folded, r->keywords[i]);
+            hit = fd_text_has_phrase(in->folded, r->keywords[i]);
     }
     if (r->sentiment_below <= 1) {
         any = 1;

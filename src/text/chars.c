@@ -3,6 +3,8 @@
  * ASCII is a table lookup; only non-ASCII code points reach utf8proc. */
 #include "text_int.h"
 
+#include <string.h>
+
 #include <utf8proc.h>
 
 #define O TX_OTHER
@@ -167,5 +169,26 @@ int fd_tx_is_elision(const unsigned char *p, size_t n)
     for (size_t k = 0; k < sizeof pre / sizeof pre[0]; k++)
         if (strlen(pre[k]) == n && !memcmp(pre[k], w, n))
             return 1;
+    return 0;
+}
+
+static int phrase_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+int fd_text_has_phrase(fd_str text, const char *phrase)
+{
+    size_t k = strlen(phrase);
+    if (k == 0 || k > text.len)
+        return 0;
+    for (size_t i = 0; i + k <= text.len; i++) {
+        if (memcmp(text.p + i, phrase, k) != 0)
+            continue;
+        int left = i == 0 || !phrase_byte((unsigned char)text.p[i - 1]);
+        int right = i + k == text.len || !phrase_byte((unsigned char)text.p[i + k]);
+        if (left && right)
+            return 1;
+    }
     return 0;
 }

@@ -62,6 +62,11 @@ int fd_text_is_stopword(fd_lang lang, fd_str folded_word);
  * when the text has too little evidence (e.g. "PB-1203"). */
 fd_lang fd_text_guess_lang(fd_str text);
 
+/* 1 when phrase occurs in text on word boundaries ("sue" is not in
+ * "issue"). Both are expected folded (fd_text_fold); bytes >= 0x80 count as
+ * letters. */
+int fd_text_has_phrase(fd_str text, const char *phrase);
+
 /* ---- analyzer: text -> index terms ------------------------------------ */
 
 typedef struct fd_analyzer fd_analyzer;

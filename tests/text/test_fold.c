@@ -117,10 +117,26 @@ static void test_ascii_agrees(void **state)
     fd_arena_free(a);
 }
 
+static void test_has_phrase(void **state)
+{
+    (void)state;
+    fd_str t = fd_str_c("we may sue you in court, it is an issue");
+    assert_true(fd_text_has_phrase(t, "sue"));
+    assert_true(fd_text_has_phrase(t, "in court"));
+    assert_false(fd_text_has_phrase(fd_str_c("an issue"), "sue"));
+    assert_false(fd_text_has_phrase(fd_str_c("courtesy"), "court"));
+    assert_true(fd_text_has_phrase(fd_str_c("sue"), "sue"));
+    assert_false(fd_text_has_phrase(fd_str_c("su"), "sue"));
+    assert_false(fd_text_has_phrase(t, ""));
+    /* a byte >= 0x80 is a letter: no match inside "suez\xc3\xa9" */
+    assert_false(fd_text_has_phrase(fd_str_c("sue\xc3\xa9"), "sue"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_has_phrase),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_long_and_capped),
         cmocka_unit_test(test_ascii_agrees),
