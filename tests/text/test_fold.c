@@ -128,7 +128,7 @@ static void test_has_phrase(void **state)
     assert_true(fd_text_has_phrase(fd_str_c("sue"), "sue"));
     assert_false(fd_text_has_phrase(fd_str_c("su"), "sue"));
     assert_false(fd_text_has_phrase(t, ""));
-    /* a byte >= 0x80 is a letter: no match inside "suez\xc3\xa9" */
+    /* a byte >= 0x80 is a letter: "sue" followed by an accented letter is no match */
     assert_false(fd_text_has_phrase(fd_str_c("sue\xc3\xa9"), "sue"));
 }
 
