@@ -13,12 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double pct(const double *v, size_t n, double p)
 {
     return n ? v[(size_t)((double)(n - 1) * p)] : 0;
@@ -111,10 +105,10 @@ int main(int argc, char **argv)
     double secs = (double)(fd_time_ns() - t0) / 1e9;
     if (n == 0)
         die("no questions in cases.jsonl", NULL);
-    qsort(ms, n, sizeof *ms, cmp_double);
-    qsort(ms_ret, n, sizeof *ms_ret, cmp_double);
+    qsort(ms, n, sizeof *ms, fd_cmp_double);
+    qsort(ms_ret, n, sizeof *ms_ret, fd_cmp_double);
     for (int k = 0; k < 5; k++)
-        qsort(st[k], n, sizeof *ms, cmp_double);
+        qsort(st[k], n, sizeof *ms, fd_cmp_double);
     printf("{\"bench\":\"dialog\",\"messages\":%zu,\"chunks\":%zu,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
            "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"retrieve_p99_ms\":%.3f,\"msgs_per_s\":%.0f,"
            "\"guard_p99_ms\":%.3f,\"nlu_p99_ms\":%.3f,\"answer_p99_ms\":%.3f,"

@@ -125,15 +125,9 @@ static char **gen_queries(const zipf *z, size_t n)
     return q;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void pct(double *v, size_t n, double *p50, double *p99)
 {
-    qsort(v, n, sizeof *v, cmp_d);
+    qsort(v, n, sizeof *v, fd_cmp_double);
     *p50 = v[n / 2];
     *p99 = v[(size_t)(0.99 * (double)(n - 1))];
 }

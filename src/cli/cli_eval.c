@@ -87,12 +87,6 @@ typedef struct run_totals {
     double *lat_ms;
 } run_totals;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Distinct doc keys in rank order (a doc's best chunk decides its rank). */
 static size_t docs_of(const fd_result *r, size_t n, const char **out)
 {
@@ -201,7 +195,7 @@ static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
         rc =
             fd_err_set(&err, FD_EINVAL, "no query of %s has judgments in %s", e->queries, e->qrels);
     if (!rc) {
-        qsort(t.lat_ms, t.n, sizeof *t.lat_ms, cmp_double);
+        qsort(t.lat_ms, t.n, sizeof *t.lat_ms, fd_cmp_double);
         double n = (double)t.n;
         double p50 = t.lat_ms[t.n / 2], p99 = t.lat_ms[(size_t)(0.99 * (n - 1))];
         const char *mode = fd_search_mode_name(e->mode);

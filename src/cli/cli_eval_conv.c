@@ -16,12 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* ---- eval intent ---------------------------------------------------------- */
 
 static void on_train_progress(void *ctx, double done)
@@ -321,7 +315,7 @@ int cli_eval_answers(cli_ctx *c)
     }
     double p50 = 0, p99 = 0;
     if (t.n) {
-        qsort(t.lat_ms, t.n, sizeof *t.lat_ms, cmp_double);
+        qsort(t.lat_ms, t.n, sizeof *t.lat_ms, fd_cmp_double);
         p50 = t.lat_ms[t.n / 2];
         p99 = t.lat_ms[(size_t)((double)(t.n - 1) * 0.99)];
     }

@@ -176,6 +176,9 @@ double fd_time_wall(void);   /* seconds since the epoch */
 uint64_t fd_hash64(const void *p, size_t len, uint64_t seed);
 /* SHA-256 of the bytes as 64 lower-case hex characters plus NUL. */
 void fd_sha256_hex(const void *p, size_t len, char out[65]);
+/* qsort comparator for doubles, ascending (latency percentiles). */
+int fd_cmp_double(const void *a, const void *b);
+
 /* Peak resident set size of this process in bytes (0 if unknown). */
 size_t fd_rss_peak(void);
 size_t fd_rss_now(void);

@@ -118,3 +118,9 @@ int fd_fault_hit(const char *name)
     return 0;
 }
 #endif
+
+int fd_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}

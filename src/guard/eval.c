@@ -85,12 +85,6 @@ typedef struct tally {
     size_t kind_ok;
 } tally;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Scores examples with fold[i] == f (f < 0: all) and times each check. */
 static int score(const fd_guard *g, const fd_gd_set *set, const unsigned char *fold, int f,
                  fd_arena *a, tally *t, double *us, size_t *n_us, fd_err *err)
@@ -145,7 +139,7 @@ static void summarize(const tally *t, double *us, size_t n_us, fd_guard_eval *o)
     o->precision_fr = ratio(t->att_hit[FD_LANG_FR], t->att_hit[FD_LANG_FR] + t->ben_hit[FD_LANG_FR]);
     o->kind_accuracy = ratio(t->kind_ok, tp);
     if (n_us) {
-        qsort(us, n_us, sizeof *us, cmp_double);
+        qsort(us, n_us, sizeof *us, fd_cmp_double);
         size_t k = (n_us * 99 + 99) / 100; /* nearest rank */
         o->p99_us = us[(k ? k : 1) - 1];
         o->p50_us = us[(n_us - 1) / 2];

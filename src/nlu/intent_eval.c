@@ -166,12 +166,6 @@ static int pick_threshold(const fd_intent_set *train, const fd_intent_set *val,
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_cstr(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -275,7 +269,7 @@ static int score_test(const fd_intent_model *m, const fd_intent_set *test,
         out->oos_recall = n_oos ? (double)oos_ok / (double)n_oos : -1;
         out->in_scope_accuracy = n > n_oos ? (double)in_ok / (double)(n - n_oos) : 0;
         out->macro_f1 = macro_f1(m, &c, unknown_labels(m, test, opts, tmp));
-        qsort(us, n, sizeof *us, cmp_double);
+        qsort(us, n, sizeof *us, fd_cmp_double);
         out->p50_us = us[n / 2];
         out->p99_us = us[(size_t)((double)(n - 1) * 0.99)];
     }
