@@ -314,12 +314,11 @@ int dialog_knowledge(turn *t)
     fd_reply *r = t->r;
     r->route = "knowledge";
     uint64_t t0 = fd_time_ns();
-    fd_analyzer *an = NULL;
-    int rc = fd_analyzer_new(&an, t->err);
-    if (rc)
-        return rc;
+    /* The kb's own analyzer (same thread), with its warm stem cache: a
+     * fresh one per message would rebuild the Snowball stemmers each time. */
+    fd_analyzer *an = fd_kb_analyzer(t->kb);
     evidence ev = {0};
-    rc = retrieve(t, an, t->lang, &ev);
+    int rc = retrieve(t, an, t->lang, &ev);
     r->ms_retrieve = turn_ms_since(t0);
     fd_answer ans;
     fd_answer_opts ao = {.lang = t->lang,
@@ -343,7 +342,7 @@ int dialog_knowledge(turn *t)
     }
     r->ms_answer = turn_ms_since(t0);
     if (rc)
-        goto out;
+        return rc;
     if (ans.answered) {
         /* The extractive answer is checked like any other. */
         t0 = fd_time_ns();
@@ -351,16 +350,14 @@ int dialog_knowledge(turn *t)
         fd_validation v;
         /* Against the passages it cites: each quoted sentence must be there. */
         fd_passage *cp = fd_arena_calloc(t->a, ans.n_cites + 1, sizeof *cp);
-        if (!cp) {
-            rc = turn_oom(t);
-            goto out;
-        }
+        if (!cp)
+            return turn_oom(t);
         for (size_t i = 0; i < ans.n_cites; i++)
             cp[i] = ev.p[ans.cites[i].passage];
         rc = fd_answer_validate(an, fd_str_c(ans.text), cp, ans.n_cites, &vo, t->a, &v, t->err);
         r->ms_validate = turn_ms_since(t0);
         if (rc)
-            goto out;
+            return rc;
         if (!v.ok) {
             FD_LOG(t->as->log, FD_LOG_ERROR, "dialog",
                    "extractive answer failed validation (%s: %s); declining",
@@ -382,7 +379,5 @@ int dialog_knowledge(turn *t)
         r->answered = ans.answered;
         rc = set_cites(t, &ans);
     }
-out:
-    fd_analyzer_free(an);
     return rc;
 }

@@ -102,6 +102,11 @@ struct fd_store *fd_kb_store(fd_kb *kb)
     return kb->store;
 }
 
+fd_analyzer *fd_kb_analyzer(fd_kb *kb)
+{
+    return kb->an;
+}
+
 int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err)
 {
     return fd_store_kb_version(kb->store, version, err);

@@ -68,6 +68,10 @@ int fd_kb_asset(fd_kb *kb, const char *name, fd_arena *a, const char **content, 
  * conversation engine keeps sessions and handoffs beside the documents. */
 struct fd_store *fd_kb_store(fd_kb *kb);
 
+/* The kb's text analyzer, borrowed (same thread rules as the kb), for
+ * callers that analyze text alongside its searches. */
+fd_analyzer *fd_kb_analyzer(fd_kb *kb);
+
 /* Current knowledge-base version (bumped by every change). */
 int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err) FD_MUST_USE;
 
