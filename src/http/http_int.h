@@ -81,6 +81,8 @@ enum MHD_Result http_send_json(request *r, int status, const fd_buf *b);
 enum MHD_Result http_send_error(request *r, int status, const char *code, const char *msg,
                                 const char *field);
 enum MHD_Result http_send_err(request *r, const fd_err *err); /* maps fd codes to statuses */
+/* 405 with the Allow header listing what the path accepts. */
+enum MHD_Result http_send_405(request *r, const char *allow);
 enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope);
 
 /* Authenticates when keys are required: 1 ok (r->key filled), 0 response sent. */

@@ -105,6 +105,12 @@ enum MHD_Result http_send_error(request *r, int status, const char *code, const 
     return send_error_hdr(r, status, code, msg, field, NULL, NULL);
 }
 
+enum MHD_Result http_send_405(request *r, const char *allow)
+{
+    return send_error_hdr(r, 405, "method_not_allowed", "method not allowed on this path", NULL,
+                          "Allow", allow);
+}
+
 enum MHD_Result http_send_err(request *r, const fd_err *err)
 {
     int status;

@@ -63,8 +63,7 @@ static int opt_string(request *r, json_t *obj, const char *name, const char **ou
 
 static enum MHD_Result method_not_allowed(request *r, const char *allow)
 {
-    (void)allow;
-    return http_send_error(r, 405, "method_not_allowed", "method not allowed on this path", NULL);
+    return http_send_405(r, allow);
 }
 
 static int take(request *r, const char *scope, const char *id, double per_min, enum MHD_Result *res)
@@ -530,54 +529,48 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
 
 /* ---- dispatch ----------------------------------------------------------------- */
 
+static enum MHD_Result get_openapi(request *r)
+{
+    return http_send(r, 200, "application/json", http_openapi_json, strlen(http_openapi_json));
+}
+
+/* Fixed paths: one method each. `open` routes still answer while draining
+ * (probes and scrapes must see the shutdown). */
+static const struct route {
+    const char *path, *method;
+    enum MHD_Result (*run)(request *r);
+    int open;
+} routes[] = {
+    {"/healthz", "GET", get_healthz, 1},        {"/readyz", "GET", get_readyz, 1},
+    {"/metrics", "GET", get_metrics, 1},        {"/openapi.json", "GET", get_openapi, 1},
+    {"/v1/chat", "POST", post_chat, 0},         {"/v1/search", "GET", get_search, 0},
+    {"/v1/documents", "GET", get_documents, 0}, {"/v1/handoffs", "GET", get_handoffs, 0},
+};
+
 enum MHD_Result http_dispatch(request *r, const char *url)
 {
     const char *m = r->method;
-    int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-    int post = strcmp(m, "POST") == 0;
+    int head = strcmp(m, "HEAD") == 0;
     if (strcmp(m, "OPTIONS") == 0) {
         r->route = "preflight";
         return http_send(r, 204, "text/plain", "", 0);
     }
-    if (strcmp(url, "/healthz") == 0) {
-        r->route = "/healthz";
-        return get ? get_healthz(r) : method_not_allowed(r, "GET");
-    }
-    if (strcmp(url, "/readyz") == 0) {
-        r->route = "/readyz";
-        return get ? get_readyz(r) : method_not_allowed(r, "GET");
-    }
-    if (strcmp(url, "/metrics") == 0) {
-        r->route = "/metrics";
-        return get ? get_metrics(r) : method_not_allowed(r, "GET");
-    }
-    if (strcmp(url, "/openapi.json") == 0) {
-        r->route = "/openapi.json";
-        return get ? http_send(r, 200, "application/json", http_openapi_json,
-                               strlen(http_openapi_json))
-                   : method_not_allowed(r, "GET");
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *rt = &routes[i];
+        if (strcmp(url, rt->path) != 0)
+            continue;
+        r->route = rt->path;
+        if (strcmp(m, rt->method) != 0 && !(head && strcmp(rt->method, "GET") == 0))
+            return method_not_allowed(r, rt->method);
+        if (!rt->open && atomic_load(&r->srv->draining))
+            return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
+        return rt->run(r);
     }
     if (atomic_load(&r->srv->draining))
         return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
-    if (strcmp(url, "/v1/chat") == 0) {
-        r->route = "/v1/chat";
-        return post ? post_chat(r) : method_not_allowed(r, "POST");
-    }
     if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {
         r->route = "/v1/sessions/{id}";
         return session_route(r, url + 13);
-    }
-    if (strcmp(url, "/v1/search") == 0) {
-        r->route = "/v1/search";
-        return get ? get_search(r) : method_not_allowed(r, "GET");
-    }
-    if (strcmp(url, "/v1/documents") == 0) {
-        r->route = "/v1/documents";
-        return get ? get_documents(r) : method_not_allowed(r, "GET, POST");
-    }
-    if (strcmp(url, "/v1/handoffs") == 0) {
-        r->route = "/v1/handoffs";
-        return get ? get_handoffs(r) : method_not_allowed(r, "GET");
     }
     if (strncmp(url, "/v1/handoffs/", 13) == 0) {
         char *end;
