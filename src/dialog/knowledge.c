@@ -68,8 +68,15 @@ static int retrieve(turn *t, fd_analyzer *an, fd_lang lang, evidence *ev)
         views++;
         fd_result *dc = NULL;
         size_t n_dc = 0;
-        if (fd_kb_doc_chunks(t->kb, res[i].chunk_id, MAX_DOC_CHUNKS, t->a, &dc, &n_dc, &e2))
-            continue; /* gone since the snapshot: the hits still stand */
+        int drc = fd_kb_doc_chunks(t->kb, res[i].chunk_id, MAX_DOC_CHUNKS, t->a, &dc, &n_dc, &e2);
+        if (drc) {
+            /* Gone since the snapshot (another process deleted it), or the
+             * store failed: the hits still stand, the answer has less context. */
+            if (drc != FD_ENOTFOUND)
+                FD_LOG(t->as->log, FD_LOG_WARN, "dialog", "document context unavailable: %s",
+                       e2.msg);
+            continue;
+        }
         for (size_t k = 0; k < n_dc; k++) {
             int hit = 0;
             for (size_t j = 0; j < n && !hit; j++)

@@ -175,8 +175,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     request *r = *con_cls;
     if (!r) {
         r = request_new(s, con, method);
-        if (!r)
-            return MHD_NO; /* out of memory: MHD closes the connection */
+        if (!r) {
+            /* Out of memory: MHD closes the connection; counted and logged. */
+            fd_metric_add(s->m.errors, 1, "no_memory");
+            FD_LOG(s->log, FD_LOG_ERROR, "http", "out of memory accepting %s %s", method, url);
+            return MHD_NO;
+        }
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
         fd_metric_add(s->m.inflight, 1);
