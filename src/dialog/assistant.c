@@ -218,14 +218,14 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
     return rc;
 }
 
-int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out, fd_err *err)
+static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, int own,
+                     fd_assistant **out, fd_err *err)
 {
     fd_assistant *as = fd_calloc(1, sizeof *as);
     if (!as)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     as->cfg = cfg;
     as->log = log;
-    pthread_mutex_init(&as->llm_mu, NULL);
     snprintf(as->model_path, sizeof as->model_path, "%s/intent.model", cfg->data_dir);
     fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
                            .threshold = cfg->guard_threshold};
@@ -234,7 +234,10 @@ int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant
         rc = load_assets(as, kb, err);
     if (!rc)
         rc = load_intents(as, kb, &as->trained_at_open, err);
-    if (!rc && cfg->llm_base_url[0]) {
+    if (!rc && !own) {
+        as->llm = llm;
+    } else if (!rc && cfg->llm_base_url[0]) {
+        as->own_llm = 1;
         rc = fd_llm_new(cfg, log, &as->llm, err);
         if (!rc)
             FD_LOG(log, FD_LOG_INFO, "dialog", "LLM: %s at %s", fd_llm_model(as->llm),
@@ -246,6 +249,17 @@ int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant
     }
     *out = as;
     return FD_OK;
+}
+
+int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out, fd_err *err)
+{
+    return open_with(cfg, log, kb, NULL, 1, out, err);
+}
+
+int fd_assistant_open_llm(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm,
+                          fd_assistant **out, fd_err *err)
+{
+    return open_with(cfg, log, kb, llm, 0, out, err);
 }
 
 int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err)
@@ -286,7 +300,7 @@ void fd_assistant_close(fd_assistant *as)
     esc_rules_free(&as->rules);
     fd_free(as->tone);
     fd_free(as->company);
-    fd_llm_free(as->llm);
-    pthread_mutex_destroy(&as->llm_mu);
+    if (as->own_llm)
+        fd_llm_free(as->llm);
     fd_free(as);
 }

@@ -11,10 +11,12 @@
  *
  * Everything but the LLM call is local and deterministic.
  *
- * Threads: an fd_assistant (guard, intent model, rules, tone, LLM client)
- *          is shared read-only, except that the LLM client is driven by
- *          whoever calls fd_assistant_turn (the CLI) or an event loop (the
- *          server). Each thread brings its own fd_kb (store connection).
+ * Threads: an fd_assistant (guard, intent model, rules, tone) is shared
+ *          read-only. Its LLM client is driven by whoever calls
+ *          fd_assistant_turn (the CLI), or by the caller's event loop when
+ *          the turn runs in two halves (fd_assistant_turn_begin /
+ *          fd_turn_finish: the server, which never blocks a thread on the
+ *          LLM). Each thread brings its own fd_kb (store connection).
  * Memory:  a reply lives in the caller's arena.
  * Errors:  FD_EINVAL (bad input: empty message, bad session id), FD_EIO /
  *          FD_ECONFLICT (store), FD_ENOMEM. A flagged message, an LLM
@@ -34,6 +36,11 @@ typedef struct fd_assistant fd_assistant;
  * llm.base_url is set. kb is used during the call only. */
 int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out,
                       fd_err *err) FD_MUST_USE;
+struct fd_llm;
+/* The same, with an LLM client the caller owns and drives (the server's
+ * event loop; it outlives the assistant); llm NULL: no LLM. */
+int fd_assistant_open_llm(const fd_config *cfg, fd_log *log, fd_kb *kb, struct fd_llm *llm,
+                          fd_assistant **out, fd_err *err) FD_MUST_USE;
 void fd_assistant_close(fd_assistant *as);
 
 /* Retrains the intent model from the stored intents.tsv if it changed
@@ -107,8 +114,38 @@ typedef struct fd_reply {
 int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const fd_turn_sink *sink,
                       fd_arena *a, fd_reply *out, fd_err *err) FD_MUST_USE;
 
+/* ---- the turn in two halves: the LLM driven by the caller ---------------- */
+
+typedef struct fd_turn fd_turn;
+
+/* Runs the pipeline up to the LLM call. With *pending NULL the reply in out
+ * is complete and stored, as fd_assistant_turn's. Otherwise the turn waits
+ * for one LLM call: the caller submits fd_turn_llm_request(*pending) to the
+ * assistant's client, feeds the streamed text to fd_turn_feed, and calls
+ * fd_turn_finish once the call ended, or fd_turn_abandon. The arena, out
+ * and sink must live until then; in is copied. */
+int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
+                            const fd_turn_sink *sink, fd_arena *a, fd_reply *out, fd_turn **pending,
+                            fd_err *err) FD_MUST_USE;
+struct fd_llm_request;
+const struct fd_llm_request *fd_turn_llm_request(const fd_turn *t);
+/* Streamed text: validated sentences go on to the sink. kb is the feeding
+ * thread's handle (its analyzer); not concurrently with other calls on t. */
+void fd_turn_feed(fd_turn *t, fd_kb *kb, const char *p, size_t n);
+/* The call ended with res, or could not be submitted (submit_rc != 0, its
+ * message in err): validates the answer or falls back to the extractive
+ * one (degraded), completes the routing and stores the turn. Any thread,
+ * with its own kb. */
+struct fd_llm_result;
+int fd_turn_finish(fd_turn *t, fd_kb *kb, const struct fd_llm_result *res, int submit_rc,
+                   fd_err *err) FD_MUST_USE;
+/* Drops a pending turn unstored (the client went away). */
+void fd_turn_abandon(fd_turn *t);
+
 /* The reply as the API's JSON object (ask --json, POST /v1/chat) into b. */
 int fd_reply_json(const fd_reply *r, fd_buf *b) FD_MUST_USE;
+/* Its citations alone: [{"document","title","section"}...]. */
+int fd_reply_cites_json(const fd_reply *r, fd_buf *b) FD_MUST_USE;
 
 /* ---- sessions and handoffs for operators --------------------------------- */
 

@@ -74,10 +74,7 @@ struct fd_assistant {
     char *tone;    /* tone.md, or NULL */
     char *company; /* from tone.md's title, or NULL */
     fd_llm *llm;   /* NULL: no LLM configured */
-    /* fd_llm_complete drives the client on the calling thread, and a client
-     * has one driving thread: server threads take turns here. Interim, until
-     * the server drives the client from its own event loop (issue 5). */
-    pthread_mutex_t llm_mu;
+    int own_llm;   /* opened here (else the caller's, borrowed) */
     char model_path[600];
     int trained_at_open;
 };

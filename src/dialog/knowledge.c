@@ -127,18 +127,6 @@ static fd_validate_opts validate_opts(const turn *t)
 
 /* ---- the LLM path: stream, gate each sentence, validate the whole ------- */
 
-typedef struct gate {
-    turn *t;
-    fd_analyzer *an;
-    fd_buf text;      /* everything received */
-    size_t released;  /* bytes of text already checked and sent on */
-    int failed;       /* a sentence failed: stop releasing */
-    int emitted;      /* something reached the sink */
-    fd_buf sent_text; /* the checked text sent so far */
-    size_t sent;
-    size_t scanned; /* bytes of text split into sentences so far */
-} gate;
-
 /* End of the next complete sentence in p[from..len), or 0. A period
  * between digits ("S$1.20") or before a lower-case letter is not an end. */
 static size_t sentence_end(const char *p, size_t from, size_t len)
@@ -159,9 +147,9 @@ static size_t sentence_end(const char *p, size_t from, size_t len)
 
 /* Validates everything received up to end (a sentence can lean on the one
  * before it) and streams the part of the checked text not yet sent. */
-static void gate_release(gate *g, size_t end)
+static void gate_release(turn *t, size_t end)
 {
-    turn *t = g->t;
+    llm_gate *g = &t->gate;
     fd_str upto = {g->text.p, end};
     g->scanned = end;
     fd_validate_opts vo = validate_opts(t);
@@ -199,21 +187,25 @@ static void gate_release(gate *g, size_t end)
     g->released = end;
 }
 
-static void on_token(void *ctx, const char *p, size_t n)
+void dialog_llm_feed(turn *t, fd_kb *kb, const char *p, size_t n)
 {
-    gate *g = ctx;
+    llm_gate *g = &t->gate;
+    g->an = fd_kb_analyzer(kb);
     if (fd_buf_append(&g->text, p, n)) {
         g->failed = 1;
         return;
     }
+    if (!t->sink || !t->sink->on_text)
+        return; /* nobody reads the stream: the whole is checked at the end */
     size_t end;
     while (!g->failed && (end = sentence_end(g->text.p, g->scanned, g->text.len)) != 0)
-        gate_release(g, end);
+        gate_release(t, end);
 }
 
-static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
+/* Builds the one LLM request (policy, tone, passages, the last exchanges)
+ * into the turn; the caller submits it. */
+static int prepare_llm(turn *t, const fd_answer *extractive)
 {
-    fd_reply *r = t->r;
     fd_prompt_passage pp[MAX_PASSAGES];
     for (size_t i = 0; i < t->n_pass; i++)
         pp[i] =
@@ -246,74 +238,88 @@ static int call_llm(turn *t, fd_analyzer *an, const fd_answer *extractive)
     fd_buf_free(&policy);
     if (rc || !q)
         return rc ? rc : turn_oom(t);
-    fd_llm_request req = {.msgs = msgs,
-                          .n_msgs = n_msgs,
-                          .temperature = -1,
-                          .traceparent = t->in->traceparent,
-                          .request_id = t->in->request_id};
-    gate g = {.t = t, .an = an};
-    fd_buf_init(&g.text, 1 << 20);
-    fd_buf_init(&g.sent_text, 1 << 20);
-    fd_llm_result res;
-    fd_err lerr;
-    uint64_t t0 = fd_time_ns();
-    pthread_mutex_lock(&t->as->llm_mu);
-    int lrc = fd_llm_complete(t->as->llm, &req, on_token, &g, &res, &lerr);
-    pthread_mutex_unlock(&t->as->llm_mu);
-    r->ms_llm = turn_ms_since(t0);
-    r->llm_called = lrc != FD_EUNAVAIL || res.attempts > 0;
-    r->prompt_tokens = res.prompt_tokens;
-    r->completion_tokens = res.completion_tokens;
-    r->cost_usd = res.cost_usd;
+    t->llm_req = (fd_llm_request){.msgs = msgs,
+                                  .n_msgs = n_msgs,
+                                  .temperature = -1,
+                                  .traceparent = t->in->traceparent,
+                                  .request_id = t->in->request_id};
+    t->extractive = *extractive;
+    fd_buf_init(&t->gate.text, 1 << 20);
+    fd_buf_init(&t->gate.sent_text, 1 << 20);
+    t->gate.an = fd_kb_analyzer(t->kb);
+    t->llm_pending = 1;
+    return FD_OK;
+}
+
+void dialog_llm_free(turn *t)
+{
+    fd_buf_free(&t->gate.text);
+    fd_buf_free(&t->gate.sent_text);
+}
+
+int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lmsg)
+{
+    fd_reply *r = t->r;
+    llm_gate *g = &t->gate;
+    g->an = fd_kb_analyzer(t->kb);
+    t->llm_pending = 0;
+    if (res) {
+        r->ms_llm = res->total_ms;
+        r->llm_called = res->attempts > 0;
+        r->prompt_tokens = res->prompt_tokens;
+        r->completion_tokens = res->completion_tokens;
+        r->cost_usd = res->cost_usd;
+    }
     const fd_turn_sink *s = t->sink;
     t->sink_done = 1; /* every path below streams or sends the answer */
+    int rc = FD_OK;
     if (lrc) {
         FD_LOG(t->as->log, FD_LOG_WARN, "dialog", "LLM call failed (%s): %s; extractive answer",
-               fd_code_name(lrc), lerr.msg);
+               fd_code_name(lrc), lmsg ? lmsg : "");
         r->degraded = 1;
     } else {
-        t0 = fd_time_ns();
+        uint64_t t0 = fd_time_ns();
         fd_validate_opts vo = validate_opts(t);
         fd_validation v;
-        rc = fd_answer_validate(an, (fd_str){g.text.p ? g.text.p : "", g.text.len}, t->pass,
+        rc = fd_answer_validate(g->an, (fd_str){g->text.p ? g->text.p : "", g->text.len}, t->pass,
                                 t->n_pass, &vo, t->a, &v, t->err);
         r->ms_validate += turn_ms_since(t0);
         if (rc) {
-            fd_buf_free(&g.text);
-            fd_buf_free(&g.sent_text);
+            dialog_llm_free(t);
             return rc;
         }
-        if (v.ok && !g.failed) {
-            if (g.scanned < g.text.len || g.sent < strlen(v.answer.text))
-                gate_release(&g, g.text.len);
-            if (g.sent != strlen(v.answer.text))
-                g.failed = 1;
-            if (!g.failed) {
+        if (v.ok && !g->failed) {
+            if (g->scanned < g->text.len || g->sent < strlen(v.answer.text))
+                gate_release(t, g->text.len);
+            if (g->sent != strlen(v.answer.text))
+                g->failed = 1;
+            if (!g->failed) {
                 r->answer = v.answer.text;
                 r->answered = 1;
                 r->validation = "ok";
-                fd_buf_free(&g.text);
-                fd_buf_free(&g.sent_text);
+                t->sink_answer = r->answer;
+                dialog_llm_free(t);
                 return set_cites(t, &v.answer);
             }
         }
         r->validation = v.ok ? "unsupported" : fd_val_reason_name(v.reason);
         FD_LOG(t->as->log, FD_LOG_DEBUG, "dialog", "blocked LLM answer: %.*s",
-               (int)(g.text.len > 2000 ? 2000 : g.text.len), g.text.p ? g.text.p : "");
+               (int)(g->text.len > 2000 ? 2000 : g->text.len), g->text.p ? g->text.p : "");
         FD_LOG(t->as->log, FD_LOG_WARN, "dialog",
                "LLM answer blocked by validation (%s: %s); extractive answer sent instead",
                r->validation, v.detail ? v.detail : "");
     }
-    fd_buf_free(&g.text);
-    fd_buf_free(&g.sent_text);
+    int emitted = g->emitted;
+    dialog_llm_free(t);
     /* Fallback: the extractive answer, after retracting anything streamed. */
-    if (g.emitted && s && s->on_reset)
+    if (emitted && s && s->on_reset)
         s->on_reset(s->ctx);
-    r->answer = extractive->text;
-    r->answered = extractive->answered;
+    r->answer = t->extractive.text;
+    r->answered = t->extractive.answered;
+    t->sink_answer = r->answer;
     if (s && s->on_text)
         s->on_text(s->ctx, r->answer, strlen(r->answer));
-    return set_cites(t, extractive);
+    return set_cites(t, &t->extractive);
 }
 
 int dialog_knowledge(turn *t)
@@ -378,7 +384,7 @@ int dialog_knowledge(turn *t)
         }
     }
     if (ans.answered && t->as->llm) {
-        rc = call_llm(t, an, &ans);
+        rc = prepare_llm(t, &ans);
     } else {
         if (t->as->llm)
             r->validation = "skipped";

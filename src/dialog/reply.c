@@ -31,6 +31,11 @@ int dialog_cites_json(const fd_reply *r, fd_buf *b)
     return rc ? rc : fd_buf_putc(b, ']');
 }
 
+int fd_reply_cites_json(const fd_reply *r, fd_buf *b)
+{
+    return dialog_cites_json(r, b);
+}
+
 int fd_reply_json(const fd_reply *r, fd_buf *b)
 {
     int rc = fd_buf_printf(b, "{\"answer\":");

@@ -207,7 +207,6 @@ static int pure_smalltalk(const turn *t)
 
 int dialog_route(turn *t)
 {
-    fd_reply *r = t->r;
     esc_input ein = {.folded = t->folded,
                      .intent = intent_label(t),
                      .confidence = t->intent.confidence,
@@ -221,9 +220,20 @@ int dialog_route(turn *t)
     for (int i = 0; i < 3 && !rule; i++)
         if (intent_is(t, smalltalk[i]) && pure_smalltalk(t))
             return route_template(t, smalltalk[i]);
-    int rc = dialog_knowledge(t);
-    if (rc)
-        return rc;
+    t->route_after = 1;
+    t->answer_first = rule;
+    t->order_value = ein.order_value;
+    return dialog_knowledge(t);
+}
+
+int dialog_route_after(turn *t)
+{
+    fd_reply *r = t->r;
+    int rc;
+    if (!t->route_after)
+        return FD_OK;
+    t->route_after = 0;
+    const esc_rule *rule = t->answer_first;
     if (rule) {
         /* A rule that lets us answer first: what the documents say, then
          * the hand-over ("can you waive the fee?" -> the fee policy, and a
@@ -251,7 +261,12 @@ int dialog_route(turn *t)
             NULL);
     }
     if (!r->answered) {
-        ein.unresolved = t->sess.unresolved + 1;
+        esc_input ein = {.folded = t->folded,
+                         .intent = intent_label(t),
+                         .confidence = t->intent.confidence,
+                         .sentiment = t->senti.score,
+                         .order_value = t->order_value,
+                         .unresolved = t->sess.unresolved + 1};
         rule = esc_rules_match(&t->as->rules, &ein);
         if (rule && rule->unresolved_turns) {
             const char *decline = r->answer;
@@ -285,16 +300,68 @@ static int guard_step(turn *t)
     return FD_OK;
 }
 
-int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const fd_turn_sink *sink,
-                      fd_arena *a, fd_reply *out, fd_err *err)
+/* The caller's strings, copied: a pending turn outlives the caller's
+ * request buffers. */
+static int copy_in(turn *t, const fd_turn_in *in)
+{
+    fd_turn_in *c = &t->in_copy;
+    *c = *in;
+    c->message = in->message ? fd_arena_strndup(t->a, in->message, in->len) : NULL;
+#define DUP(f) c->f = in->f ? fd_arena_strndup(t->a, in->f, strlen(in->f)) : NULL
+    DUP(session_id);
+    DUP(user);
+    DUP(request_id);
+    DUP(traceparent);
+#undef DUP
+    if ((in->message && !c->message) || (in->session_id && !c->session_id) ||
+        (in->user && !c->user) || (in->request_id && !c->request_id) ||
+        (in->traceparent && !c->traceparent))
+        return turn_oom(t);
+    t->in = c;
+    return FD_OK;
+}
+
+/* The reply's last fields, the rest of the answer to the sink, the store. */
+static int complete(turn *t)
+{
+    fd_reply *out = t->r;
+    const fd_turn_sink *sink = t->sink;
+    int rc = dialog_route_after(t);
+    if (rc)
+        return rc;
+    out->language = fd_lang_code(t->lang);
+    out->intent = intent_label(t);
+    out->confidence = t->intent.confidence;
+    out->sentiment = t->senti.score;
+    out->query = fd_arena_strndup(t->a, t->query.p ? t->query.p : "", t->query.len);
+    if (sink && sink->on_text && out->answer) {
+        if (!t->sink_done) {
+            sink->on_text(sink->ctx, out->answer, strlen(out->answer));
+        } else if (t->sink_answer && out->answer != t->sink_answer) {
+            /* Routing added to what streamed (an answer-first hand-over). */
+            size_t n = strlen(t->sink_answer);
+            if (strncmp(out->answer, t->sink_answer, n) == 0 && out->answer[n])
+                sink->on_text(sink->ctx, out->answer + n, strlen(out->answer + n));
+        }
+    }
+    rc = t->in->ephemeral ? FD_OK : dialog_persist(t);
+    if (t->in->ephemeral && t->rule)
+        out->escalation_ticket = "";
+    out->ms_total = turn_ms_since(t->t0);
+    return rc;
+}
+
+int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
+                            const fd_turn_sink *sink, fd_arena *a, fd_reply *out, fd_turn **pending,
+                            fd_err *err)
 {
     memset(out, 0, sizeof *out);
+    *pending = NULL;
     turn *t = fd_arena_calloc(a, 1, sizeof *t);
     if (!t)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     t->as = as;
     t->kb = kb;
-    t->in = in;
     t->sink = sink;
     t->a = a;
     t->r = out;
@@ -304,7 +371,9 @@ int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const f
     out->grounded = 1;
     out->intent = "";
     out->route = "knowledge";
-    int rc = check_input(t);
+    int rc = copy_in(t, in);
+    if (!rc)
+        rc = check_input(t);
     if (!rc)
         rc = guard_step(t);
     if (!rc)
@@ -328,18 +397,68 @@ int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const f
         if (!rc)
             rc = dialog_route(t);
     }
-    if (rc)
+    if (rc) {
+        dialog_llm_free(t);
         return rc;
-    out->language = fd_lang_code(t->lang);
-    out->intent = intent_label(t);
-    out->confidence = t->intent.confidence;
-    out->sentiment = t->senti.score;
-    out->query = fd_arena_strndup(a, t->query.p ? t->query.p : "", t->query.len);
-    if (!t->sink_done && sink && sink->on_text && out->answer)
-        sink->on_text(sink->ctx, out->answer, strlen(out->answer));
-    rc = in->ephemeral ? FD_OK : dialog_persist(t);
-    if (in->ephemeral && t->rule)
-        out->escalation_ticket = "";
-    out->ms_total = turn_ms_since(t->t0);
-    return rc;
+    }
+    if (t->llm_pending) {
+        *pending = t;
+        return FD_OK;
+    }
+    return complete(t);
+}
+
+const fd_llm_request *fd_turn_llm_request(const fd_turn *t)
+{
+    return &t->llm_req;
+}
+
+void fd_turn_feed(fd_turn *t, fd_kb *kb, const char *p, size_t n)
+{
+    dialog_llm_feed(t, kb, p, n);
+}
+
+int fd_turn_finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_rc, fd_err *err)
+{
+    t->kb = kb;
+    t->err = err;
+    int lrc = submit_rc ? submit_rc : res ? res->code : FD_EUNAVAIL;
+    const char *lmsg = submit_rc ? err->msg : res ? res->error : "no result";
+    char saved[sizeof err->msg];
+    snprintf(saved, sizeof saved, "%s", lmsg ? lmsg : "");
+    fd_err_clear(err);
+    int rc = dialog_llm_finish(t, submit_rc ? NULL : res, lrc, saved);
+    return rc ? rc : complete(t);
+}
+
+void fd_turn_abandon(fd_turn *t)
+{
+    if (t)
+        dialog_llm_free(t);
+}
+
+typedef struct feed_ctx {
+    fd_turn *t;
+    fd_kb *kb;
+} feed_ctx;
+
+static void feed(void *ctx, const char *p, size_t n)
+{
+    feed_ctx *f = ctx;
+    fd_turn_feed(f->t, f->kb, p, n);
+}
+
+int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const fd_turn_sink *sink,
+                      fd_arena *a, fd_reply *out, fd_err *err)
+{
+    fd_turn *t;
+    int rc = fd_assistant_turn_begin(as, kb, in, sink, a, out, &t, err);
+    if (rc || !t)
+        return rc;
+    fd_llm_result res;
+    feed_ctx f = {t, kb};
+    int lrc = fd_llm_complete(as->llm, fd_turn_llm_request(t), feed, &f, &res, err);
+    /* A call that could not start (circuit open, cap) counts as not made. */
+    return fd_turn_finish(t, kb, lrc == FD_EUNAVAIL && res.attempts == 0 ? NULL : &res,
+                          lrc == FD_EUNAVAIL && res.attempts == 0 ? lrc : 0, err);
 }

@@ -9,10 +9,25 @@
 #define MAX_HISTORY 16
 #define MAX_PASSAGES 8
 
-typedef struct turn {
+/* The LLM stream's gate (knowledge.c): sentences are released to the sink
+ * only once the text up to them validates. */
+typedef struct llm_gate {
+    fd_analyzer *an;  /* the analyzer of the kb handle feeding it now */
+    fd_buf text;      /* everything received */
+    size_t released;  /* bytes of text already checked and sent on */
+    int failed;       /* a sentence failed: stop releasing */
+    int emitted;      /* something reached the sink */
+    fd_buf sent_text; /* the checked text sent so far */
+    size_t sent;
+    size_t scanned; /* bytes of text split into sentences so far */
+} llm_gate;
+
+/* One message in flight; fd_turn in dialog.h. Lives in the caller's arena. */
+typedef struct fd_turn {
     fd_assistant *as;
     fd_kb *kb;
-    const fd_turn_in *in;
+    const fd_turn_in *in; /* &in_copy: the caller's strings copied to the arena */
+    fd_turn_in in_copy;
     const fd_turn_sink *sink;
     fd_arena *a;
     fd_reply *r;
@@ -40,7 +55,17 @@ typedef struct turn {
     size_t n_pass;
     const esc_rule *rule; /* escalation that fired, or NULL */
     char ticket[32];
-    int sink_done; /* the answer already went to the sink (LLM path) */
+    int sink_done;           /* the answer already went to the sink (LLM path) */
+    const char *sink_answer; /* what the sink was given, when sink_done */
+    /* routing after the knowledge step (dialog_route_after) */
+    int route_after;
+    const esc_rule *answer_first; /* a rule that lets us answer, then hand over */
+    double order_value;
+    /* the LLM call, when one is pending */
+    int llm_pending;
+    fd_llm_request llm_req;
+    fd_answer extractive; /* the fallback, already validated */
+    llm_gate gate;
 } turn;
 
 static inline double turn_ms_since(uint64_t t0)
@@ -58,10 +83,22 @@ static inline int turn_oom(turn *t)
 /* The reply's citations as a JSON array (reply.c). */
 int dialog_cites_json(const fd_reply *r, fd_buf *b);
 
-/* Escalation, templates or knowledge; fills t->r. */
+/* Escalation, templates or knowledge; fills t->r. May leave an LLM call
+ * pending (t->llm_pending); then dialog_llm_finish and dialog_route_after
+ * complete the reply. */
 int dialog_route(turn *t);
-/* Retrieval, then the extractive answer or one validated LLM call. */
+/* After knowledge answered (with or without the LLM): answer-first rules,
+ * the order note, escalation after unresolved turns. */
+int dialog_route_after(turn *t);
+/* Retrieval, then the extractive answer, or the LLM request prepared
+ * (t->llm_pending) with the extractive answer as its fallback. */
 int dialog_knowledge(turn *t);
+/* Streamed LLM text through the gate (kb: the handle of the feeding thread). */
+void dialog_llm_feed(turn *t, fd_kb *kb, const char *p, size_t n);
+/* The LLM call ended (res NULL: it could not be made): validate the whole,
+ * or fall back to the extractive answer. Frees the gate. */
+int dialog_llm_finish(turn *t, const fd_llm_result *res, int submit_rc, const char *submit_err);
+void dialog_llm_free(turn *t);
 /* Stores the turn pair, the session, a handoff if any and the event. */
 int dialog_persist(turn *t);
 

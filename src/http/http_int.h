@@ -37,14 +37,32 @@ typedef struct server_metrics {
     fd_metric *errors; /* code */
 } server_metrics;
 
+/* The assistant in use, counted: a request keeps the one it started with
+ * (reload swaps in a new one) until it ends, LLM wait included. */
+typedef struct assistant_ref {
+    fd_assistant *as;
+    atomic_int refs;
+} assistant_ref;
+
+struct chat_state;
+
 struct fd_server {
     const fd_config *cfg;
     fd_log *log;
     struct MHD_Daemon *mhd;
     int port;
     kb_pool kbs;
-    pthread_rwlock_t state_lock; /* assistant swapped on reload */
-    fd_assistant *as;
+    pthread_mutex_t state_mu; /* guards cur (swapped on reload) */
+    assistant_ref *cur;
+    /* The LLM: one client, driven by one event-loop thread (chat.c). */
+    fd_llm *llm; /* NULL: no LLM configured */
+    pthread_t loop;
+    int loop_running;
+    atomic_int loop_stop, abort_all;
+    pthread_mutex_t pend_mu;     /* the two lists below */
+    struct chat_state *pending;  /* chats whose LLM call is in flight */
+    struct chat_state **cancels; /* chats whose client left: cancel on the loop */
+    size_t n_cancels, cap_cancels;
     fd_metrics *metrics;
     server_metrics m;
     fd_ratelimit *limits;
@@ -57,6 +75,8 @@ struct fd_server {
 /* ---- one request ------------------------------------------------------ */
 
 typedef struct request {
+    atomic_int refs;         /* MHD's, plus the LLM call's while one is in flight */
+    struct chat_state *chat; /* chat routes only */
     fd_server *srv;
     struct MHD_Connection *con;
     fd_arena *a;
@@ -77,6 +97,9 @@ typedef struct request {
 enum MHD_Result http_send(request *r, int status, const char *content_type, const char *p,
                           size_t n);
 enum MHD_Result http_send_json(request *r, int status, const fd_buf *b);
+/* Adds the usual headers to resp and queues it (resp is released). */
+enum MHD_Result http_queue_response(request *r, int status, const char *content_type,
+                                    struct MHD_Response *resp);
 /* {"error":{"code","message","field"}}; headers from extra_hdr ("Retry-After: 3") */
 enum MHD_Result http_send_error(request *r, int status, const char *code, const char *msg,
                                 const char *field);
@@ -91,6 +114,48 @@ int http_auth(request *r, unsigned need_scope, enum MHD_Result *res);
 /* Borrows a knowledge-base handle (blocks until one is free). */
 fd_kb *http_kb_get(fd_server *s);
 void http_kb_put(fd_server *s, fd_kb *kb);
+
+void http_request_release(request *r);
+
+assistant_ref *http_assistant_get(fd_server *s);
+void http_assistant_put(assistant_ref *ref);
+
+/* ---- chat (chat.c) --------------------------------------------------------- */
+
+/* How a chat reply is written: the API's JSON, its SSE stream, or the
+ * OpenAI-compatible shapes. Each callback appends to out; nonzero = out of
+ * memory. */
+typedef struct chat_format {
+    int stream;                                                    /* SSE (text/event-stream) */
+    int (*open)(request *r, fd_buf *out);                          /* stream start; may be NULL */
+    int (*text)(request *r, fd_buf *out, const char *p, size_t n); /* stream */
+    int (*reset)(request *r, fd_buf *out); /* stream: discard what was sent */
+    /* the end: the whole body, or the stream's last events */
+    int (*reply)(request *r, fd_buf *out, const fd_reply *rep);
+    /* stream: a failure after the stream started */
+    int (*fail)(request *r, fd_buf *out, const char *code, const char *msg);
+    /* a failure before any byte was sent: the whole response */
+    enum MHD_Result (*error)(request *r, const fd_err *err);
+    void *ctx; /* the format's own state (model name...) */
+} chat_format;
+
+/* Runs one message: answers at once on the fast paths, or suspends the
+ * connection while the LLM streams. in's strings are copied. */
+enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *fmt);
+/* The handler was called again for a chat request (resumed). */
+enum MHD_Result http_chat_resumed(request *r);
+/* The client went away (request completed): cancels its LLM call. */
+void http_chat_gone(request *r);
+void http_chat_free(struct chat_state *c);
+/* The API's errors for a failed turn (422 message_too_long, ...). */
+enum MHD_Result http_chat_error(request *r, const fd_err *err);
+extern const chat_format http_chat_json, http_chat_sse;
+
+/* The LLM event loop: started when an LLM is configured. */
+int http_loop_start(fd_server *s, fd_err *err);
+/* Cancels what is still pending and resumes its connections (drain ended). */
+void http_loop_abort(fd_server *s);
+void http_loop_stop(fd_server *s);
 
 /* The router: every request ends here once its body is in. */
 enum MHD_Result http_dispatch(request *r, const char *url);

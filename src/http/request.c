@@ -68,6 +68,15 @@ enum MHD_Result http_send(request *r, int status, const char *content_type, cons
     return queue(r, status, resp);
 }
 
+enum MHD_Result http_queue_response(request *r, int status, const char *content_type,
+                                    struct MHD_Response *resp)
+{
+    add_headers(r, resp, content_type);
+    if (strncmp(content_type, "text/event-stream", 17) == 0)
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* proxies: don't hold events */
+    return queue(r, status, resp);
+}
+
 enum MHD_Result http_send_json(request *r, int status, const fd_buf *b)
 {
     return http_send(r, status, "application/json", b->p ? b->p : "", b->len);

@@ -96,12 +96,12 @@ static enum MHD_Result get_readyz(request *r)
     fd_err err;
     int rc = fd_kb_stats_get(kb, &st, &err);
     http_kb_put(s, kb);
-    pthread_rwlock_rdlock(&s->state_lock);
     const char *breaker = "none";
     fd_llm_stats ls;
-    if (fd_assistant_llm_stats(s->as, &ls))
+    if (s->llm) {
+        fd_llm_stats_get(s->llm, &ls);
         breaker = fd_breaker_state_name(ls.breaker);
-    pthread_rwlock_unlock(&s->state_lock);
+    }
     int ready = !rc && !atomic_load(&s->draining);
     fd_buf b;
     fd_buf_init(&b, 4096);
@@ -123,10 +123,10 @@ static enum MHD_Result get_metrics(request *r)
 {
     fd_server *s = r->srv;
     /* LLM state is sampled at scrape time. */
-    pthread_rwlock_rdlock(&s->state_lock);
     fd_llm_stats ls;
-    int have = fd_assistant_llm_stats(s->as, &ls);
-    pthread_rwlock_unlock(&s->state_lock);
+    int have = s->llm != NULL;
+    if (have)
+        fd_llm_stats_get(s->llm, &ls);
     fd_buf b;
     fd_buf_init(&b, 0);
     int rc = fd_metrics_render(s->metrics, &b);
@@ -136,8 +136,16 @@ static enum MHD_Result get_metrics(request *r)
                            "# TYPE frontdesk_llm_breaker_open gauge\n"
                            "frontdesk_llm_breaker_open %d\n"
                            "# HELP frontdesk_llm_inflight LLM calls in flight\n"
-                           "# TYPE frontdesk_llm_inflight gauge\nfrontdesk_llm_inflight %d\n",
-                           ls.breaker == FD_BREAKER_OPEN, ls.inflight);
+                           "# TYPE frontdesk_llm_inflight gauge\nfrontdesk_llm_inflight %d\n"
+                           "# HELP frontdesk_llm_client_total LLM client events by kind\n"
+                           "# TYPE frontdesk_llm_client_total counter\n"
+                           "frontdesk_llm_client_total{kind=\"retry\"} %llu\n"
+                           "frontdesk_llm_client_total{kind=\"refused\"} %llu\n"
+                           "frontdesk_llm_client_total{kind=\"timeout\"} %llu\n"
+                           "frontdesk_llm_client_total{kind=\"cancelled\"} %llu\n",
+                           ls.breaker == FD_BREAKER_OPEN, ls.inflight,
+                           (unsigned long long)ls.retries, (unsigned long long)ls.refused,
+                           (unsigned long long)ls.timeouts, (unsigned long long)ls.cancelled);
     if (!rc)
         rc = fd_buf_printf(&b,
                            "# HELP frontdesk_memory_allocated_bytes bytes held through fd_malloc\n"
@@ -154,34 +162,7 @@ static enum MHD_Result get_metrics(request *r)
 
 /* ---- chat ------------------------------------------------------------------- */
 
-static void observe_reply(fd_server *s, const fd_reply *rep)
-{
-    server_metrics *m = &s->m;
-    fd_metric_observe(m->stage, rep->ms_guard / 1e3, "guard");
-    fd_metric_observe(m->stage, rep->ms_nlu / 1e3, "nlu");
-    if (rep->ms_retrieve > 0)
-        fd_metric_observe(m->stage, rep->ms_retrieve / 1e3, "retrieve");
-    if (rep->ms_answer > 0)
-        fd_metric_observe(m->stage, rep->ms_answer / 1e3, "answer");
-    if (rep->ms_validate > 0)
-        fd_metric_observe(m->stage, rep->ms_validate / 1e3, "validate");
-    if (rep->llm_called)
-        fd_metric_observe(m->stage, rep->ms_llm / 1e3, "llm");
-    fd_metric_observe(m->stage, rep->ms_total / 1e3, "total");
-    fd_metric_add(m->validation, 1, rep->validation ? rep->validation : "skipped");
-    if (rep->escalation_tier)
-        fd_metric_add(m->escalations, 1, rep->escalation_tier);
-    if (rep->guard_flagged)
-        fd_metric_add(m->guard_flagged, 1, rep->guard_kind);
-    if (rep->llm_called) {
-        fd_metric_add(m->llm_calls, 1, rep->degraded ? "failed" : "ok");
-        fd_metric_add(m->llm_tokens, (double)rep->prompt_tokens, "prompt");
-        fd_metric_add(m->llm_tokens, (double)rep->completion_tokens, "completion");
-        fd_metric_add(m->llm_cost, rep->cost_usd);
-    }
-}
-
-static enum MHD_Result post_chat(request *r)
+static enum MHD_Result chat_route(request *r, const chat_format *fmt)
 {
     fd_server *s = r->srv;
     enum MHD_Result res;
@@ -215,37 +196,19 @@ static enum MHD_Result post_chat(request *r)
                      .request_id = r->id,
                      .traceparent =
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};
-    fd_reply rep;
-    fd_err err = {0};
-    fd_kb *kb = http_kb_get(s);
-    pthread_rwlock_rdlock(&s->state_lock);
-    int rc = fd_assistant_turn(s->as, kb, &in, NULL, r->a, &rep, &err);
-    pthread_rwlock_unlock(&s->state_lock);
-    http_kb_put(s, kb);
-    if (rc) {
-        json_decref(j);
-        if (rc == FD_ETOOBIG && strcmp(err.field, "message") == 0)
-            return http_send_error(r, 422, "message_too_long", err.msg, "message");
-        if (rc == FD_EUTF8)
-            return http_send_error(r, 400, "invalid_utf8", err.msg, err.field);
-        if (rc == FD_EINVAL)
-            return http_send_error(r, 422, "invalid_field", err.msg, err.field);
-        return http_send_err(r, &err);
-    }
-    observe_reply(s, &rep);
-    fd_buf b;
-    fd_buf_init(&b, 0);
-    int brc = fd_reply_json(&rep, &b);
-    /* The API adds the transport's fields to the pipeline's object. */
-    if (!brc && b.len && b.p[b.len - 1] == '}') {
-        b.len--;
-        brc = fd_buf_printf(&b, ",\"cached\":false,\"request_id\":\"%s\"}", r->id);
-    }
+    res = http_chat(r, &in, fmt);
     json_decref(j);
-    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
-              : http_send_json(r, 200, &b);
-    fd_buf_free(&b);
     return res;
+}
+
+static enum MHD_Result post_chat(request *r)
+{
+    return chat_route(r, &http_chat_json);
+}
+
+static enum MHD_Result post_chat_stream(request *r)
+{
+    return chat_route(r, &http_chat_sse);
 }
 
 /* ---- sessions ---------------------------------------------------------------- */
@@ -541,10 +504,11 @@ static const struct route {
     enum MHD_Result (*run)(request *r);
     int open;
 } routes[] = {
-    {"/healthz", "GET", get_healthz, 1},        {"/readyz", "GET", get_readyz, 1},
-    {"/metrics", "GET", get_metrics, 1},        {"/openapi.json", "GET", get_openapi, 1},
-    {"/v1/chat", "POST", post_chat, 0},         {"/v1/search", "GET", get_search, 0},
-    {"/v1/documents", "GET", get_documents, 0}, {"/v1/handoffs", "GET", get_handoffs, 0},
+    {"/healthz", "GET", get_healthz, 1},      {"/readyz", "GET", get_readyz, 1},
+    {"/metrics", "GET", get_metrics, 1},      {"/openapi.json", "GET", get_openapi, 1},
+    {"/v1/chat", "POST", post_chat, 0},       {"/v1/chat/stream", "POST", post_chat_stream, 0},
+    {"/v1/search", "GET", get_search, 0},     {"/v1/documents", "GET", get_documents, 0},
+    {"/v1/handoffs", "GET", get_handoffs, 0},
 };
 
 enum MHD_Result http_dispatch(request *r, const char *url)

@@ -119,6 +119,7 @@ static void request_free(request *r)
 {
     if (!r)
         return;
+    http_chat_free(r->chat);
     fd_buf_free(&r->body);
     fd_arena_free(r->a);
     fd_free(r);
@@ -134,6 +135,7 @@ static request *request_new(fd_server *s, struct MHD_Connection *con, const char
         fd_free(r);
         return NULL;
     }
+    atomic_init(&r->refs, 1);
     r->srv = s;
     r->con = con;
     r->t0 = fd_time_ns();
@@ -193,6 +195,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->chat) /* resumed after its LLM call */
+        return http_chat_resumed(r);
     return http_dispatch(r, url);
 }
 
@@ -214,9 +218,50 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     FD_LOG(s->log, FD_LOG_INFO, "http", "%s %s %s %d %.2fms id=%s key=%s%s", r->ip, r->method,
            r->route, r->status, secs * 1e3, r->id, r->has_key ? r->key.prefix : "-",
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
-    request_free(r);
     *con_cls = NULL;
+    http_chat_gone(r);
+    http_request_release(r);
     atomic_fetch_sub(&s->inflight, 1);
+}
+
+void http_request_release(request *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 1)
+        request_free(r);
+}
+
+/* ---- the assistant, counted ------------------------------------------------------ */
+
+assistant_ref *http_assistant_get(fd_server *s)
+{
+    pthread_mutex_lock(&s->state_mu);
+    assistant_ref *ref = s->cur;
+    atomic_fetch_add(&ref->refs, 1);
+    pthread_mutex_unlock(&s->state_mu);
+    return ref;
+}
+
+void http_assistant_put(assistant_ref *ref)
+{
+    if (ref && atomic_fetch_sub(&ref->refs, 1) == 1) {
+        fd_assistant_close(ref->as);
+        fd_free(ref);
+    }
+}
+
+static int assistant_new(fd_server *s, fd_kb *kb, assistant_ref **out, fd_err *err)
+{
+    assistant_ref *ref = fd_calloc(1, sizeof *ref);
+    if (!ref)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    int rc = fd_assistant_open_llm(s->cfg, s->log, kb, s->llm, &ref->as, err);
+    if (rc) {
+        fd_free(ref);
+        return rc;
+    }
+    atomic_init(&ref->refs, 1); /* the server's */
+    *out = ref;
+    return FD_OK;
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -240,7 +285,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     s->cfg = cfg;
     s->log = log;
     s->started_at = fd_time_wall();
-    pthread_rwlock_init(&s->state_lock, NULL);
+    pthread_mutex_init(&s->state_mu, NULL);
+    pthread_mutex_init(&s->pend_mu, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
         cfg->server_threads > 0 ? (unsigned)cfg->server_threads : (unsigned)(cores > 0 ? cores : 2);
@@ -254,8 +300,16 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
         rc = fd_ratelimit_new(100000, &s->limits, err);
     if (!rc)
         rc = pool_open(s, threads, err);
+    if (!rc && cfg->llm_base_url[0]) {
+        rc = fd_llm_new(cfg, log, &s->llm, err);
+        if (!rc)
+            FD_LOG(log, FD_LOG_INFO, "http", "LLM: %s at %s", fd_llm_model(s->llm),
+                   cfg->llm_base_url);
+    }
     if (!rc)
-        rc = fd_assistant_open(cfg, log, s->kbs.all[0], &s->as, err);
+        rc = assistant_new(s, s->kbs.all[0], &s->cur, err);
+    if (!rc)
+        rc = http_loop_start(s, err);
     if (rc) {
         fd_server_free(s);
         return rc;
@@ -290,18 +344,18 @@ int fd_server_reload(fd_server *s, fd_err *err)
     /* A fresh assistant is built aside, then swapped under the write lock:
      * requests in flight finish with the old one. */
     fd_kb *kb = http_kb_get(s);
-    fd_assistant *as = NULL;
+    assistant_ref *ref = NULL;
     int rc = fd_kb_refresh(kb, err);
     if (!rc)
-        rc = fd_assistant_open(s->cfg, s->log, kb, &as, err);
+        rc = assistant_new(s, kb, &ref, err);
     http_kb_put(s, kb);
     if (rc)
         return rc;
-    pthread_rwlock_wrlock(&s->state_lock);
-    fd_assistant *old = s->as;
-    s->as = as;
-    pthread_rwlock_unlock(&s->state_lock);
-    fd_assistant_close(old);
+    pthread_mutex_lock(&s->state_mu);
+    assistant_ref *old = s->cur;
+    s->cur = ref;
+    pthread_mutex_unlock(&s->state_mu);
+    http_assistant_put(old);
     /* Each pooled handle re-maps the snapshot on its next use. */
     for (size_t i = 0; i < s->kbs.n; i++) {
         fd_kb *k = http_kb_get(s);
@@ -329,6 +383,8 @@ int fd_server_stop(fd_server *s, int drain_ms)
     int left = atomic_load(&s->inflight);
     if (left)
         FD_LOG(s->log, FD_LOG_WARN, "http", "drain deadline: %d requests still running", left);
+    /* Connections parked on the LLM must be resumed before MHD stops. */
+    http_loop_abort(s);
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
     return left;
@@ -338,12 +394,18 @@ void fd_server_free(fd_server *s)
 {
     if (!s)
         return;
-    if (s->mhd)
+    if (s->mhd) {
+        http_loop_abort(s);
         MHD_stop_daemon(s->mhd);
-    fd_assistant_close(s->as);
+    }
+    http_loop_stop(s);
+    if (s->cur)
+        http_assistant_put(s->cur);
+    fd_llm_free(s->llm);
     pool_close(&s->kbs);
     fd_ratelimit_free(s->limits);
     fd_metrics_free(s->metrics);
-    pthread_rwlock_destroy(&s->state_lock);
+    pthread_mutex_destroy(&s->state_mu);
+    pthread_mutex_destroy(&s->pend_mu);
     fd_free(s);
 }

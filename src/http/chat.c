@@ -1,0 +1,597 @@
+/* chat.c: a chat message through the assistant, without a thread ever
+ * waiting on the LLM.
+ *
+ * The pipeline runs in the handler (fd_assistant_turn_begin). Templates,
+ * extractive answers and refusals are complete there and answered at once.
+ * When the turn needs the LLM, its request goes to the one client driven by
+ * the event-loop thread below, and the connection is suspended:
+ *
+ *   POST /v1/chat         suspended until the call ends; on_done resumes it,
+ *                         MHD calls the handler again, which finishes the
+ *                         turn (validation, routing, store) and answers.
+ *   POST /v1/chat/stream  the SSE response is queued at once; its reader
+ *                         suspends when it has nothing to send; every token
+ *                         resumes it, the reader feeds the turn's gate (only
+ *                         validated sentences become `token` events) and
+ *                         finishes the turn when the call has ended.
+ *
+ * The loop thread only moves bytes and flags under each chat's mutex; the
+ * pipeline work stays on the server threads, each with its own kb handle.
+ * A request is reference-counted (MHD's and the call's), so a client that
+ * disconnects mid-stream cancels its call on the loop and frees everything
+ * once both are done with it. */
+#include "http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum chat_phase {
+    CHAT_IDLE,     /* no LLM call */
+    CHAT_WAITING,  /* the call is in flight */
+    CHAT_ENDED,    /* the call ended: res holds its outcome */
+    CHAT_FINISHED, /* the turn is complete */
+    CHAT_ABORTED   /* shut down before the call ended */
+} chat_phase;
+
+typedef struct chat_state {
+    pthread_mutex_t mu;
+    request *r;
+    const chat_format *fmt;
+    assistant_ref *as;
+    fd_turn *turn; /* pending turn; worker threads only */
+    fd_reply rep;
+    fd_turn_sink sink;
+    /* under mu */
+    chat_phase phase;
+    int suspended;
+    fd_llm_call *call; /* until on_done or cancel (loop thread) */
+    fd_buf raw;        /* LLM text not yet fed to the turn */
+    fd_buf out;        /* stream bytes not yet sent */
+    size_t out_off;
+    int eof;
+    uint64_t last_write; /* ns: when the reader last sent bytes */
+    fd_llm_result res; /* the call's outcome, copied */
+    char res_error[512];
+    /* s->pending, under s->pend_mu */
+    struct chat_state *prev, *next;
+    int listed;
+} chat_state;
+
+/* ---- metrics ------------------------------------------------------------------ */
+
+static void observe_reply(fd_server *s, const fd_reply *rep)
+{
+    server_metrics *m = &s->m;
+    fd_metric_observe(m->stage, rep->ms_guard / 1e3, "guard");
+    fd_metric_observe(m->stage, rep->ms_nlu / 1e3, "nlu");
+    if (rep->ms_retrieve > 0)
+        fd_metric_observe(m->stage, rep->ms_retrieve / 1e3, "retrieve");
+    if (rep->ms_answer > 0)
+        fd_metric_observe(m->stage, rep->ms_answer / 1e3, "answer");
+    if (rep->ms_validate > 0)
+        fd_metric_observe(m->stage, rep->ms_validate / 1e3, "validate");
+    if (rep->llm_called)
+        fd_metric_observe(m->stage, rep->ms_llm / 1e3, "llm");
+    fd_metric_observe(m->stage, rep->ms_total / 1e3, "total");
+    fd_metric_add(m->validation, 1, rep->validation ? rep->validation : "skipped");
+    if (rep->escalation_tier)
+        fd_metric_add(m->escalations, 1, rep->escalation_tier);
+    if (rep->guard_flagged)
+        fd_metric_add(m->guard_flagged, 1, rep->guard_kind);
+    if (rep->llm_called) {
+        fd_metric_add(m->llm_calls, 1, rep->degraded ? "failed" : "ok");
+        fd_metric_add(m->llm_tokens, (double)rep->prompt_tokens, "prompt");
+        fd_metric_add(m->llm_tokens, (double)rep->completion_tokens, "completion");
+        fd_metric_add(m->llm_cost, rep->cost_usd);
+    } else if (rep->degraded) {
+        fd_metric_add(m->llm_calls, 1, "refused");
+    }
+}
+
+/* ---- the pending list and the cancel queue (s->pend_mu) ----------------------- */
+
+static void list_add(fd_server *s, chat_state *c)
+{
+    pthread_mutex_lock(&s->pend_mu);
+    c->prev = NULL;
+    c->next = s->pending;
+    if (s->pending)
+        s->pending->prev = c;
+    s->pending = c;
+    c->listed = 1;
+    pthread_mutex_unlock(&s->pend_mu);
+}
+
+static void list_remove(fd_server *s, chat_state *c)
+{
+    pthread_mutex_lock(&s->pend_mu);
+    if (c->listed) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            s->pending = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+        c->listed = 0;
+    }
+    pthread_mutex_unlock(&s->pend_mu);
+}
+
+/* ---- the turn's sink: streamed text becomes the format's events --------------- */
+
+static void sink_text(void *ctx, const char *p, size_t n)
+{
+    chat_state *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    if (c->fmt->text(c->r, &c->out, p, n))
+        FD_LOG(c->r->srv->log, FD_LOG_ERROR, "http", "stream buffer full (id=%s)", c->r->id);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void sink_reset(void *ctx)
+{
+    chat_state *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    if (c->fmt->reset)
+        (void)c->fmt->reset(c->r, &c->out);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- LLM callbacks: on the loop thread ---------------------------------------- */
+
+static void resume_locked(chat_state *c)
+{
+    if (c->suspended) {
+        c->suspended = 0;
+        MHD_resume_connection(c->r->con);
+    }
+}
+
+static void on_token(void *ctx, const char *p, size_t n)
+{
+    chat_state *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    if (fd_buf_append(&c->raw, p, n) == FD_OK && c->fmt->stream)
+        resume_locked(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void on_done(void *ctx, const fd_llm_result *res)
+{
+    chat_state *c = ctx;
+    request *r = c->r;
+    pthread_mutex_lock(&c->mu);
+    c->res = *res;
+    snprintf(c->res_error, sizeof c->res_error, "%s", res->error ? res->error : "");
+    c->res.error = c->res_error;
+    c->res.text = NULL; /* the turn has the text from the stream */
+    c->res.finish_reason = "";
+    c->call = NULL;
+    c->phase = CHAT_ENDED;
+    resume_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    list_remove(r->srv, c);
+    http_request_release(r); /* the call's reference */
+}
+
+/* ---- answering ----------------------------------------------------------------- */
+
+enum MHD_Result http_chat_error(request *r, const fd_err *err)
+{
+    if (err->code == FD_ETOOBIG && strcmp(err->field, "message") == 0)
+        return http_send_error(r, 422, "message_too_long", err->msg, "message");
+    if (err->code == FD_EUTF8)
+        return http_send_error(r, 400, "invalid_utf8", err->msg, err->field);
+    if (err->code == FD_EINVAL)
+        return http_send_error(r, 422, "invalid_field", err->msg, err->field);
+    return http_send_err(r, err);
+}
+
+/* The reply is complete: the whole body, or the whole stream at once. */
+static enum MHD_Result respond(request *r)
+{
+    chat_state *c = r->chat;
+    observe_reply(r->srv, &c->rep);
+    if (c->fmt->stream) {
+        pthread_mutex_lock(&c->mu);
+        int rc = c->fmt->reply(r, &c->out, &c->rep);
+        pthread_mutex_unlock(&c->mu);
+        if (rc)
+            return http_send_error(r, 500, "internal", "out of memory", NULL);
+        return http_send(r, 200, "text/event-stream", c->out.p + c->out_off,
+                         c->out.len - c->out_off);
+    }
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    enum MHD_Result res = c->fmt->reply(r, &b, &c->rep)
+                              ? http_send_error(r, 500, "internal", "out of memory", NULL)
+                              : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+/* Feeds what the LLM sent since the last call (worker thread). */
+static void feed_raw(chat_state *c, fd_kb *kb)
+{
+    pthread_mutex_lock(&c->mu);
+    fd_buf raw = c->raw;
+    fd_buf_init(&c->raw, 1 << 20);
+    pthread_mutex_unlock(&c->mu);
+    if (raw.len)
+        fd_turn_feed(c->turn, kb, raw.p, raw.len);
+    fd_buf_free(&raw);
+}
+
+static int finish_turn(chat_state *c, fd_kb *kb, fd_err *err)
+{
+    feed_raw(c, kb);
+    fd_turn *t = c->turn;
+    c->turn = NULL;
+    return fd_turn_finish(t, kb, &c->res, 0, err);
+}
+
+/* The stream's reader (a server thread): sends what is ready, feeds new LLM
+ * text to the turn, finishes it once the call ended, else parks the
+ * connection until the loop has more. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    chat_state *c = cls;
+    request *r = c->r;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        if (c->out_off < c->out.len) {
+            size_t n = c->out.len - c->out_off;
+            if (n > max)
+                n = max;
+            memcpy(buf, c->out.p + c->out_off, n);
+            c->out_off += n;
+            if (c->out_off == c->out.len)
+                c->out_off = c->out.len = 0;
+            c->last_write = fd_time_ns();
+            pthread_mutex_unlock(&c->mu);
+            return (ssize_t)n;
+        }
+        if (c->eof) {
+            pthread_mutex_unlock(&c->mu);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        if (c->phase == CHAT_ABORTED) {
+            pthread_mutex_unlock(&c->mu);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        int ended = c->phase == CHAT_ENDED;
+        if (!ended && c->raw.len == 0) {
+            MHD_suspend_connection(r->con);
+            c->suspended = 1;
+            pthread_mutex_unlock(&c->mu);
+            return 0;
+        }
+        pthread_mutex_unlock(&c->mu);
+        fd_kb *kb = http_kb_get(r->srv);
+        if (!ended) {
+            feed_raw(c, kb);
+            /* Text held back by the gate sends nothing, and only a write
+             * tells a client that left from one that waits: a comment line
+             * now and then, so a disconnect cancels the call early. */
+            pthread_mutex_lock(&c->mu);
+            if (c->out.len == c->out_off && fd_time_ns() - c->last_write > 250000000ull)
+                if (fd_buf_printf(&c->out, ":\n\n"))
+                    c->out.len = c->out_off; /* full: the next event will tell */
+            pthread_mutex_unlock(&c->mu);
+        } else {
+            fd_err err = {0};
+            int rc = finish_turn(c, kb, &err);
+            if (!rc)
+                observe_reply(r->srv, &c->rep);
+            pthread_mutex_lock(&c->mu);
+            if (rc) {
+                FD_LOG(r->srv->log, FD_LOG_ERROR, "http", "chat stream failed: %s (id=%s)", err.msg,
+                       r->id);
+                (void)c->fmt->fail(r, &c->out, fd_code_name(rc), err.msg);
+            } else if (c->fmt->reply(r, &c->out, &c->rep)) {
+                (void)c->fmt->fail(r, &c->out, "internal", "out of memory");
+            }
+            c->eof = 1;
+            c->phase = CHAT_FINISHED;
+            pthread_mutex_unlock(&c->mu);
+        }
+        http_kb_put(r->srv, kb);
+    }
+}
+
+static enum MHD_Result queue_stream(request *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, r->chat, NULL);
+    if (!resp)
+        return MHD_NO;
+    return http_queue_response(r, 200, "text/event-stream", resp);
+}
+
+static chat_state *chat_new(request *r, const chat_format *fmt)
+{
+    chat_state *c = fd_calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    c->r = r;
+    c->fmt = fmt;
+    fd_buf_init(&c->raw, 1 << 20);
+    fd_buf_init(&c->out, 4 << 20);
+    c->sink = (fd_turn_sink){sink_text, sink_reset, c};
+    return c;
+}
+
+void http_chat_free(chat_state *c)
+{
+    if (!c)
+        return;
+    fd_turn_abandon(c->turn); /* the client left before the turn finished */
+    if (c->as)
+        http_assistant_put(c->as);
+    fd_buf_free(&c->raw);
+    fd_buf_free(&c->out);
+    pthread_mutex_destroy(&c->mu);
+    fd_free(c);
+}
+
+enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *fmt)
+{
+    fd_server *s = r->srv;
+    chat_state *c = chat_new(r, fmt);
+    if (!c)
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
+    r->chat = c;
+    if (fmt->stream && fmt->open && fmt->open(r, &c->out))
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
+    c->as = http_assistant_get(s);
+    fd_kb *kb = http_kb_get(s);
+    fd_err err = {0};
+    int rc = fd_assistant_turn_begin(c->as->as, kb, in, fmt->stream ? &c->sink : NULL, r->a,
+                                     &c->rep, &c->turn, &err);
+    if (rc || !c->turn) {
+        http_kb_put(s, kb);
+        return rc ? fmt->error(r, &err) : respond(r);
+    }
+    /* The LLM path: listed before submit, so a drain can find it. */
+    list_add(s, c);
+    atomic_fetch_add(&r->refs, 1); /* the call's reference */
+    pthread_mutex_lock(&c->mu);
+    fd_llm_callbacks cb = {on_token, on_done, c};
+    fd_err lerr = {0};
+    int src = fd_llm_submit(s->llm, fd_turn_llm_request(c->turn), &cb, &c->call, &lerr);
+    if (!src) {
+        c->phase = CHAT_WAITING;
+        if (!fmt->stream) {
+            MHD_suspend_connection(r->con);
+            c->suspended = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (src) {
+        /* Refused at once (circuit open, too many calls): the extractive
+         * answer, degraded, on this thread. */
+        list_remove(s, c);
+        atomic_fetch_sub(&r->refs, 1);
+        fd_turn *t = c->turn;
+        c->turn = NULL;
+        rc = fd_turn_finish(t, kb, NULL, src, &lerr);
+        http_kb_put(s, kb);
+        return rc ? fmt->error(r, &lerr) : respond(r);
+    }
+    http_kb_put(s, kb);
+    return fmt->stream ? queue_stream(r) : MHD_YES;
+}
+
+enum MHD_Result http_chat_resumed(request *r)
+{
+    chat_state *c = r->chat;
+    pthread_mutex_lock(&c->mu);
+    chat_phase phase = c->phase;
+    pthread_mutex_unlock(&c->mu);
+    if (phase == CHAT_ABORTED)
+        return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
+    if (phase != CHAT_ENDED) /* not ours to wake yet: keep waiting */
+        return MHD_YES;
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_err err = {0};
+    int rc = finish_turn(c, kb, &err);
+    http_kb_put(r->srv, kb);
+    pthread_mutex_lock(&c->mu);
+    c->phase = CHAT_FINISHED;
+    pthread_mutex_unlock(&c->mu);
+    return rc ? c->fmt->error(r, &err) : respond(r);
+}
+
+void http_chat_gone(request *r)
+{
+    chat_state *c = r->chat;
+    if (!c)
+        return;
+    fd_server *s = r->srv;
+    pthread_mutex_lock(&c->mu);
+    int pending = c->call != NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!pending)
+        return;
+    pthread_mutex_lock(&s->pend_mu);
+    if (s->n_cancels == s->cap_cancels) {
+        size_t cap = s->cap_cancels ? 2 * s->cap_cancels : 64;
+        chat_state **v = fd_realloc(s->cancels, cap * sizeof *v);
+        if (!v) {
+            /* The call runs to its deadline; its reference frees the request. */
+            pthread_mutex_unlock(&s->pend_mu);
+            return;
+        }
+        s->cancels = v;
+        s->cap_cancels = cap;
+    }
+    atomic_fetch_add(&r->refs, 1); /* the queue's reference */
+    s->cancels[s->n_cancels++] = c;
+    pthread_mutex_unlock(&s->pend_mu);
+    fd_llm_wakeup(s->llm);
+}
+
+/* ---- the event loop ------------------------------------------------------------- */
+
+/* Takes the call away from a chat (loop thread); the call's reference is
+ * released here when there was one. */
+static void drop_call(fd_server *s, chat_state *c, int abort)
+{
+    pthread_mutex_lock(&c->mu);
+    fd_llm_call *call = c->call;
+    c->call = NULL;
+    if (abort && c->phase == CHAT_WAITING) {
+        c->phase = CHAT_ABORTED;
+        resume_locked(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (call) {
+        fd_llm_cancel(s->llm, call);
+        list_remove(s, c);
+        http_request_release(c->r);
+    }
+}
+
+static void run_cancels(fd_server *s)
+{
+    pthread_mutex_lock(&s->pend_mu);
+    chat_state **v = s->cancels;
+    size_t n = s->n_cancels;
+    s->cancels = NULL;
+    s->n_cancels = s->cap_cancels = 0;
+    pthread_mutex_unlock(&s->pend_mu);
+    for (size_t i = 0; i < n; i++) {
+        request *r = v[i]->r;
+        drop_call(s, v[i], 0);
+        http_request_release(r); /* the queue's reference */
+    }
+    fd_free(v);
+}
+
+static void abort_pending(fd_server *s)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->pend_mu);
+        chat_state *c = s->pending;
+        if (c)
+            atomic_fetch_add(&c->r->refs, 1);
+        pthread_mutex_unlock(&s->pend_mu);
+        if (!c)
+            return;
+        request *r = c->r;
+        drop_call(s, c, 1);
+        list_remove(s, c); /* listed without a call: submit was refused */
+        http_request_release(r);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    fd_server *s = arg;
+    while (!atomic_load(&s->loop_stop)) {
+        fd_llm_run(s->llm, 1000);
+        run_cancels(s);
+        if (atomic_load(&s->abort_all))
+            abort_pending(s);
+    }
+    run_cancels(s);
+    abort_pending(s);
+    return NULL;
+}
+
+int http_loop_start(fd_server *s, fd_err *err)
+{
+    if (!s->llm)
+        return FD_OK;
+    if (pthread_create(&s->loop, NULL, loop_main, s) != 0)
+        return fd_err_set(err, FD_ENOMEM, "cannot start the LLM event loop thread");
+    s->loop_running = 1;
+    return FD_OK;
+}
+
+void http_loop_abort(fd_server *s)
+{
+    if (!s->loop_running)
+        return;
+    atomic_store(&s->abort_all, 1);
+    fd_llm_wakeup(s->llm);
+    /* The loop empties the list; wait for it, bounded. */
+    for (int i = 0; i < 2000; i++) {
+        pthread_mutex_lock(&s->pend_mu);
+        int empty = s->pending == NULL;
+        pthread_mutex_unlock(&s->pend_mu);
+        if (empty)
+            return;
+        usleep(1000);
+    }
+}
+
+void http_loop_stop(fd_server *s)
+{
+    if (s->loop_running) {
+        atomic_store(&s->loop_stop, 1);
+        fd_llm_wakeup(s->llm);
+        pthread_join(s->loop, NULL);
+        s->loop_running = 0;
+    }
+    fd_free(s->cancels);
+    s->cancels = NULL;
+}
+
+/* ---- formats: the API's JSON and SSE -------------------------------------------- */
+
+/* The pipeline's object plus the transport's fields. */
+static int reply_object(request *r, fd_buf *out, const fd_reply *rep)
+{
+    int rc = fd_reply_json(rep, out);
+    if (!rc && out->len && out->p[out->len - 1] == '}') {
+        out->len--;
+        rc = fd_buf_printf(out, ",\"cached\":false,\"request_id\":\"%s\"}", r->id);
+    }
+    return rc;
+}
+
+static int sse_text(request *r, fd_buf *out, const char *p, size_t n)
+{
+    (void)r;
+    int rc = fd_buf_printf(out, "event: token\ndata: {\"text\":");
+    rc = rc ? rc : fd_buf_json_str(out, p, n);
+    return rc ? rc : fd_buf_printf(out, "}\n\n");
+}
+
+static int sse_reset(request *r, fd_buf *out)
+{
+    (void)r;
+    return fd_buf_printf(out, "event: reset\ndata: {}\n\n");
+}
+
+static int sse_reply(request *r, fd_buf *out, const fd_reply *rep)
+{
+    int rc = fd_buf_printf(out, "event: citations\ndata: {\"citations\":");
+    rc = rc ? rc : fd_reply_cites_json(rep, out);
+    rc = rc ? rc : fd_buf_printf(out, "}\n\nevent: done\ndata: ");
+    rc = rc ? rc : reply_object(r, out, rep);
+    return rc ? rc : fd_buf_printf(out, "\n\n");
+}
+
+static int sse_fail(request *r, fd_buf *out, const char *code, const char *msg)
+{
+    int rc = fd_buf_printf(out, "event: error\ndata: {\"error\":{\"code\":");
+    rc = rc ? rc : fd_buf_json_str(out, code, strlen(code));
+    rc = rc ? rc : fd_buf_printf(out, ",\"message\":");
+    rc = rc ? rc : fd_buf_json_str(out, msg, strlen(msg));
+    return rc ? rc : fd_buf_printf(out, ",\"request_id\":\"%s\"}}\n\n", r->id);
+}
+
+const chat_format http_chat_json = {.stream = 0, .reply = reply_object, .error = http_chat_error};
+
+const chat_format http_chat_sse = {.stream = 1,
+                                   .text = sse_text,
+                                   .reset = sse_reset,
+                                   .reply = sse_reply,
+                                   .fail = sse_fail,
+                                   .error = http_chat_error};
