@@ -244,6 +244,7 @@ typedef struct fd_config {
     int server_port;            /* server.port */
     int server_threads;         /* server.threads: 0 = cores */
     int server_max_body;        /* server.max_body_bytes */
+    int server_max_upload;      /* server.max_upload_bytes: POST /v1/documents body cap */
     int server_drain_ms;        /* server.drain_ms: SIGTERM waits this long for requests */
     char server_cors[1024];     /* server.cors_origins: comma-separated allowlist */
     int server_widget;          /* server.widget_mode: no key, origin allowlist, per-IP limits */

@@ -51,7 +51,7 @@ typedef struct chat_state {
     size_t out_off;
     int eof;
     uint64_t last_write; /* ns: when the reader last sent bytes */
-    fd_llm_result res; /* the call's outcome, copied */
+    fd_llm_result res;   /* the call's outcome, copied */
     char res_error[512];
     /* s->pending, under s->pend_mu */
     struct chat_state *prev, *next;

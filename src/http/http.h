@@ -8,6 +8,8 @@
  * Signals are the caller's: fd_server_stop drains (stops accepting, lets
  * requests in flight finish up to drain_ms), fd_server_reload re-reads the
  * index snapshot and the assistant's files without dropping connections.
+ * Document uploads and deletes (/v1/documents) run one at a time and
+ * reload when done; fd_server_reload waits for one in progress.
  *
  * Errors: FD_EIO (cannot bind), FD_EINVAL (bad address), FD_ENOMEM. */
 #ifndef FD_HTTP_H

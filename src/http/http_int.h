@@ -10,17 +10,22 @@
 #include "llm.h"
 #include "obs.h"
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* Knowledge-base handles, one per worker: a request borrows one. */
+/* Knowledge-base handles, one per worker: a request borrows one. A reload
+ * bumps gen; each handle catches up (maps the new snapshot) when it is next
+ * borrowed, so a reload never waits for requests in flight. */
 typedef struct kb_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    fd_kb **free;
+    size_t *free; /* indices into all */
     size_t n_free, n;
     fd_kb **all;
+    unsigned long long *seen; /* per handle: the gen it last refreshed at */
+    atomic_ullong gen;
 } kb_pool;
 
 typedef struct server_metrics {
@@ -63,6 +68,10 @@ struct fd_server {
     struct chat_state *pending;  /* chats whose LLM call is in flight */
     struct chat_state **cancels; /* chats whose client left: cancel on the loop */
     size_t n_cancels, cap_cancels;
+    /* One knowledge-base writer at a time (uploads, deletes, reloads): two
+     * index builds would race on the snapshot file, and an older reload
+     * finishing last would swap in stale state. Taken before a kb handle. */
+    pthread_mutex_t write_lock;
     fd_metrics *metrics;
     server_metrics m;
     fd_ratelimit *limits;
@@ -107,6 +116,16 @@ enum MHD_Result http_send_err(request *r, const fd_err *err); /* maps fd codes t
 /* 405 with the Allow header listing what the path accepts. */
 enum MHD_Result http_send_405(request *r, const char *allow);
 enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope);
+
+/* 413 naming the request's body cap. */
+enum MHD_Result http_send_413(request *r);
+/* 1 when Content-Type is this media type (parameters such as charset allowed). */
+int http_content_type_is(request *r, const char *type);
+/* The body as a JSON object (413, 415, 400 sent otherwise); json_decref it. */
+json_t *http_body_object(request *r, enum MHD_Result *res);
+/* An optional string field: 1 ok (*out NULL if absent), 0 response sent. */
+int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
+                    enum MHD_Result *res);
 
 /* Authenticates when keys are required: 1 ok (r->key filled), 0 response sent. */
 int http_auth(request *r, unsigned need_scope, enum MHD_Result *res);
@@ -156,6 +175,17 @@ int http_loop_start(fd_server *s, fd_err *err);
 /* Cancels what is still pending and resumes its connections (drain ended). */
 void http_loop_abort(fd_server *s);
 void http_loop_stop(fd_server *s);
+
+/* fd_server_reload for a caller already holding s->write_lock. */
+int http_reload_locked(fd_server *s, fd_err *err);
+
+/* The body cap for a request: uploads get server.max_upload_bytes. */
+size_t http_body_cap(const fd_config *cfg, const char *method, const char *url);
+
+/* Documents (documents.c): POST /v1/documents uploads one and re-indexes;
+ * /v1/documents/{id} takes DELETE (the id may hold '/'). */
+enum MHD_Result http_post_document(request *r);
+enum MHD_Result http_document_route(request *r, const char *id);
 
 /* The router: every request ends here once its body is in. */
 enum MHD_Result http_dispatch(request *r, const char *url);

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 /* Origin allowed by server.cors_origins ("*" allows any), else NULL. */
 static const char *allowed_origin(request *r)
@@ -223,5 +224,62 @@ int http_auth(request *r, unsigned need, enum MHD_Result *res)
         *res = http_send_429(r, retry, "key");
         return 0;
     }
+    return 1;
+}
+
+/* ---- request bodies ---------------------------------------------------- */
+
+enum MHD_Result http_send_413(request *r)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "body larger than %zu bytes", r->body.max);
+    return http_send_error(r, 413, "too_large", msg, NULL);
+}
+
+int http_content_type_is(request *r, const char *type)
+{
+    const char *ct = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type");
+    size_t n = strlen(type);
+    /* "text/plain; charset=utf-8" is text/plain; "text/plainx" is not. */
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+json_t *http_body_object(request *r, enum MHD_Result *res)
+{
+    if (r->body_too_big) {
+        *res = http_send_413(r);
+        return NULL;
+    }
+    if (!http_content_type_is(r, "application/json")) {
+        *res = http_send_error(r, 415, "unsupported_media_type",
+                               "send Content-Type: application/json", NULL);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
+    if (!j || !json_is_object(j)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "body is not a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
+        json_decref(j);
+        *res = http_send_error(r, 400, "invalid_json", msg, NULL);
+        return NULL;
+    }
+    return j;
+}
+
+int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
+                    enum MHD_Result *res)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_string(v)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be a string", name);
+        *res = http_send_error(r, 422, "invalid_field", msg, name);
+        return 0;
+    }
+    *out = json_string_value(v);
     return 1;
 }

@@ -5,61 +5,10 @@
 
 #include "store.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- helpers --------------------------------------------------------------- */
-
-static int is_json(request *r)
-{
-    const char *ct = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type");
-    return ct && strncasecmp(ct, "application/json", 16) == 0;
-}
-
-/* Parses the JSON object body; 0 and a response sent when it is not one. */
-static json_t *body_object(request *r, enum MHD_Result *res)
-{
-    if (r->body_too_big) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "body larger than %d bytes", r->srv->cfg->server_max_body);
-        *res = http_send_error(r, 413, "too_large", msg, NULL);
-        return NULL;
-    }
-    if (!is_json(r)) {
-        *res = http_send_error(r, 415, "unsupported_media_type",
-                               "send Content-Type: application/json", NULL);
-        return NULL;
-    }
-    json_error_t je;
-    json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (!j || !json_is_object(j)) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "body is not a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
-        json_decref(j);
-        *res = http_send_error(r, 400, "invalid_json", msg, NULL);
-        return NULL;
-    }
-    return j;
-}
-
-/* An optional string field: 1 ok (*out NULL if absent), 0 response sent. */
-static int opt_string(request *r, json_t *obj, const char *name, const char **out,
-                      enum MHD_Result *res)
-{
-    json_t *v = json_object_get(obj, name);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 1;
-    if (!json_is_string(v)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s must be a string", name);
-        *res = http_send_error(r, 422, "invalid_field", msg, name);
-        return 0;
-    }
-    *out = json_string_value(v);
-    return 1;
-}
 
 static enum MHD_Result method_not_allowed(request *r, const char *allow)
 {
@@ -168,7 +117,7 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
     enum MHD_Result res;
     if (!http_auth(r, FD_SCOPE_CHAT, &res))
         return res;
-    json_t *j = body_object(r, &res);
+    json_t *j = http_body_object(r, &res);
     if (!j)
         return res;
     const char *msg = NULL, *session = NULL, *user = NULL;
@@ -179,7 +128,8 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
                                mv ? "message must be a string" : "message is required", "message");
     }
     msg = json_string_value(mv);
-    if (!opt_string(r, j, "session_id", &session, &res) || !opt_string(r, j, "user", &user, &res)) {
+    if (!http_opt_string(r, j, "session_id", &session, &res) ||
+        !http_opt_string(r, j, "user", &user, &res)) {
         json_decref(j);
         return res;
     }
@@ -424,7 +374,7 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
     const char *text = NULL;
     json_t *j = NULL;
     if (is_msg) {
-        if (!(j = body_object(r, &res)))
+        if (!(j = http_body_object(r, &res)))
             return res;
         json_t *mv = json_object_get(j, "message");
         if (!json_is_string(mv) || json_string_length(mv) == 0 || json_string_length(mv) > 4000 ||
@@ -497,19 +447,37 @@ static enum MHD_Result get_openapi(request *r)
     return http_send(r, 200, "application/json", http_openapi_json, strlen(http_openapi_json));
 }
 
-/* Fixed paths: one method each. `open` routes still answer while draining
- * (probes and scrapes must see the shutdown). */
+/* Fixed paths: one row per method (a path's rows adjacent, so a 405 can
+ * list them). `open` routes still answer while draining (probes and
+ * scrapes must see the shutdown). */
 static const struct route {
     const char *path, *method;
     enum MHD_Result (*run)(request *r);
     int open;
 } routes[] = {
-    {"/healthz", "GET", get_healthz, 1},      {"/readyz", "GET", get_readyz, 1},
-    {"/metrics", "GET", get_metrics, 1},      {"/openapi.json", "GET", get_openapi, 1},
-    {"/v1/chat", "POST", post_chat, 0},       {"/v1/chat/stream", "POST", post_chat_stream, 0},
-    {"/v1/search", "GET", get_search, 0},     {"/v1/documents", "GET", get_documents, 0},
+    {"/healthz", "GET", get_healthz, 1},
+    {"/readyz", "GET", get_readyz, 1},
+    {"/metrics", "GET", get_metrics, 1},
+    {"/openapi.json", "GET", get_openapi, 1},
+    {"/v1/chat", "POST", post_chat, 0},
+    {"/v1/chat/stream", "POST", post_chat_stream, 0},
+    {"/v1/search", "GET", get_search, 0},
+    {"/v1/documents", "GET", get_documents, 0},
+    {"/v1/documents", "POST", http_post_document, 0},
     {"/v1/handoffs", "GET", get_handoffs, 0},
 };
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+#define DOCUMENT_PREFIX "/v1/documents/"
+
+size_t http_body_cap(const fd_config *cfg, const char *method, const char *url)
+{
+    /* Only the upload gets the large cap: every other body is a small JSON
+     * object, and a large cap there is memory an attacker can pin. */
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/documents") == 0)
+        return (size_t)cfg->server_max_upload;
+    return (size_t)cfg->server_max_body;
+}
 
 enum MHD_Result http_dispatch(request *r, const char *url)
 {
@@ -519,19 +487,29 @@ enum MHD_Result http_dispatch(request *r, const char *url)
         r->route = "preflight";
         return http_send(r, 204, "text/plain", "", 0);
     }
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    char allow[64] = "";
+    for (size_t i = 0; i < N_ROUTES; i++) {
         const struct route *rt = &routes[i];
         if (strcmp(url, rt->path) != 0)
             continue;
         r->route = rt->path;
-        if (strcmp(m, rt->method) != 0 && !(head && strcmp(rt->method, "GET") == 0))
-            return method_not_allowed(r, rt->method);
+        if (strcmp(m, rt->method) != 0 && !(head && strcmp(rt->method, "GET") == 0)) {
+            size_t n = strlen(allow);
+            snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", rt->method);
+            continue;
+        }
         if (!rt->open && atomic_load(&r->srv->draining))
             return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
         return rt->run(r);
     }
+    if (allow[0])
+        return method_not_allowed(r, allow);
     if (atomic_load(&r->srv->draining))
         return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
+    if (strncmp(url, DOCUMENT_PREFIX, strlen(DOCUMENT_PREFIX)) == 0) {
+        r->route = "/v1/documents/{id}";
+        return http_document_route(r, url + strlen(DOCUMENT_PREFIX));
+    }
     if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {
         r->route = "/v1/sessions/{id}";
         return session_route(r, url + 13);

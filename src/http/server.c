@@ -4,6 +4,7 @@
 #include "http_int.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,18 @@ static int pool_open(fd_server *s, size_t n, fd_err *err)
     kb_pool *p = &s->kbs;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    atomic_init(&p->gen, 0);
     p->all = fd_calloc(n, sizeof *p->all);
     p->free = fd_calloc(n, sizeof *p->free);
-    if (!p->all || !p->free)
+    p->seen = fd_calloc(n, sizeof *p->seen);
+    if (!p->all || !p->free || !p->seen)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         int rc = fd_kb_open(s->cfg, s->log, &p->all[i], err);
         if (rc)
             return rc;
         p->n++;
-        p->free[p->n_free++] = p->all[i];
+        p->free[p->n_free++] = i;
     }
     return FD_OK;
 }
@@ -37,6 +40,7 @@ static void pool_close(kb_pool *p)
         fd_kb_close(p->all[i]);
     fd_free(p->all);
     fd_free(p->free);
+    fd_free(p->seen);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
 }
@@ -47,16 +51,33 @@ fd_kb *http_kb_get(fd_server *s)
     pthread_mutex_lock(&p->mu);
     while (p->n_free == 0)
         pthread_cond_wait(&p->cv, &p->mu);
-    fd_kb *kb = p->free[--p->n_free];
+    size_t i = p->free[--p->n_free];
     pthread_mutex_unlock(&p->mu);
+    fd_kb *kb = p->all[i];
+    unsigned long long gen = atomic_load(&p->gen);
+    /* Behind a reload: catch up now. Only when no writer runs: a refresh
+     * that finds the store ahead of the snapshot rebuilds it, and must not
+     * race the writer's own build; a skipped handle retries next time. */
+    if (p->seen[i] != gen && pthread_mutex_trylock(&s->write_lock) == 0) {
+        fd_err err;
+        if (fd_kb_refresh(kb, &err) == FD_OK)
+            p->seen[i] = gen;
+        else
+            FD_LOG(s->log, FD_LOG_WARN, "http", "index refresh: %s", err.msg);
+        pthread_mutex_unlock(&s->write_lock);
+    }
     return kb;
 }
 
 void http_kb_put(fd_server *s, fd_kb *kb)
 {
     kb_pool *p = &s->kbs;
+    size_t i = 0;
+    while (i < p->n && p->all[i] != kb)
+        i++;
+    assert(i < p->n);
     pthread_mutex_lock(&p->mu);
-    p->free[p->n_free++] = kb;
+    p->free[p->n_free++] = i;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -125,7 +146,8 @@ static void request_free(request *r)
     fd_free(r);
 }
 
-static request *request_new(fd_server *s, struct MHD_Connection *con, const char *method)
+static request *request_new(fd_server *s, struct MHD_Connection *con, const char *method,
+                            const char *url)
 {
     request *r = fd_calloc(1, sizeof *r);
     if (!r)
@@ -141,7 +163,7 @@ static request *request_new(fd_server *s, struct MHD_Connection *con, const char
     r->t0 = fd_time_ns();
     r->method = method;
     r->route = "other";
-    fd_buf_init(&r->body, (size_t)s->cfg->server_max_body);
+    fd_buf_init(&r->body, http_body_cap(s->cfg, method, url));
     /* The caller's request id when it is sane, else a fresh one. */
     const char *rid = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Request-Id");
     size_t n = rid ? strlen(rid) : 0;
@@ -176,7 +198,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     fd_server *s = cls;
     request *r = *con_cls;
     if (!r) {
-        r = request_new(s, con, method);
+        r = request_new(s, con, method, url);
         if (!r) {
             /* Out of memory: MHD closes the connection; counted and logged. */
             fd_metric_add(s->m.errors, 1, "no_memory");
@@ -287,6 +309,7 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     s->started_at = fd_time_wall();
     pthread_mutex_init(&s->state_mu, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
+    pthread_mutex_init(&s->write_lock, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
         cfg->server_threads > 0 ? (unsigned)cfg->server_threads : (unsigned)(cores > 0 ? cores : 2);
@@ -341,7 +364,15 @@ int fd_server_port(const fd_server *s)
 
 int fd_server_reload(fd_server *s, fd_err *err)
 {
-    /* A fresh assistant is built aside, then swapped under the write lock:
+    pthread_mutex_lock(&s->write_lock);
+    int rc = http_reload_locked(s, err);
+    pthread_mutex_unlock(&s->write_lock);
+    return rc;
+}
+
+int http_reload_locked(fd_server *s, fd_err *err)
+{
+    /* A fresh assistant is built aside, then swapped under the state lock:
      * requests in flight finish with the old one. */
     fd_kb *kb = http_kb_get(s);
     assistant_ref *ref = NULL;
@@ -356,14 +387,10 @@ int fd_server_reload(fd_server *s, fd_err *err)
     s->cur = ref;
     pthread_mutex_unlock(&s->state_mu);
     http_assistant_put(old);
-    /* Each pooled handle re-maps the snapshot on its next use. */
-    for (size_t i = 0; i < s->kbs.n; i++) {
-        fd_kb *k = http_kb_get(s);
-        fd_err e2;
-        if (fd_kb_refresh(k, &e2) != FD_OK)
-            FD_LOG(s->log, FD_LOG_WARN, "http", "reload: %s", e2.msg);
-        http_kb_put(s, k);
-    }
+    /* Each pooled handle re-maps the snapshot on its next borrow (borrowing
+     * them all here would stall behind requests in flight, and taking one n
+     * times gets the same handle back each time). */
+    atomic_fetch_add(&s->kbs.gen, 1);
     FD_LOG(s->log, FD_LOG_INFO, "http", "reloaded configuration files and index");
     return FD_OK;
 }
@@ -407,5 +434,6 @@ void fd_server_free(fd_server *s)
     fd_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->state_mu);
     pthread_mutex_destroy(&s->pend_mu);
+    pthread_mutex_destroy(&s->write_lock);
     fd_free(s);
 }

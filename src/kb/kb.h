@@ -11,6 +11,7 @@
 #define FD_KB_H
 
 #include "core.h"
+#include "ingest.h"
 #include "text.h"
 
 typedef struct fd_kb fd_kb;
@@ -43,6 +44,17 @@ typedef struct fd_kb_ingest_opts {
     /* Called for each skipped file or bad row with the reason; may be NULL. */
     void (*on_skip)(void *ctx, const char *path, const fd_err *why);
     void *ctx;
+    /* Keys and sources are the path with this prefix removed, so a file the
+     * server keeps at <root>faq/a.md is the document "faq/a.md" wherever
+     * the data dir is. Paths outside the root keep their name. NULL: none. */
+    const char *key_root;
+    /* Parse every file as this format instead of by its extension (an
+     * uploaded document's id need not have one). FD_FMT_UNKNOWN: by extension. */
+    fd_format format;
+    /* Replace what the files say: tag for every document, title for files
+     * that hold one document (not CSV or JSONL rows). NULL: keep theirs. */
+    const char *tag;
+    const char *title;
 } fd_kb_ingest_opts;
 
 /* Loads files and folders (recursively; hidden files skipped) into the

@@ -40,6 +40,7 @@ typedef struct ingest_run {
     fd_arena *work; /* per document: chunks, rows */
     const fd_doc **docs;
     size_t n_docs, cap_docs;
+    fd_format fmt;                                            /* of the file being parsed */
     char *assets[sizeof asset_names / sizeof asset_names[0]]; /* paths found */
 } ingest_run;
 
@@ -48,6 +49,24 @@ static void skip(ingest_run *r, const char *path, const fd_err *why)
     r->rep->skipped++;
     if (r->opts && r->opts->on_skip)
         r->opts->on_skip(r->opts->ctx, path, why);
+}
+
+/* The format a file is parsed as: the caller's override, else its extension. */
+static fd_format file_format(const ingest_run *r, const char *path)
+{
+    if (r->opts && r->opts->format != FD_FMT_UNKNOWN)
+        return r->opts->format;
+    return fd_ingest_format(path);
+}
+
+/* The name a file's documents are keyed by: its path, less the key root. */
+static const char *key_name(const ingest_run *r, const char *path)
+{
+    const char *root = r->opts ? r->opts->key_root : NULL;
+    size_t n = root ? strlen(root) : 0;
+    if (n && strncmp(path, root, n) == 0 && path[n])
+        return path + n;
+    return path;
 }
 
 static int is_special(const char *name)
@@ -133,7 +152,7 @@ static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
             if (!r->assets[ai])
                 rc = fd_err_set(r->err, FD_ENOMEM, "out of memory");
         } else if (S_ISREG(st.st_mode) && !is_special(names.v[i])) {
-            if (fd_ingest_format(path) != FD_FMT_UNKNOWN) {
+            if (file_format(r, path) != FD_FMT_UNKNOWN) {
                 rc = list_add(out, path, r->err);
             } else {
                 fd_err why;
@@ -162,6 +181,12 @@ static int collect_doc(void *ctx, const fd_doc *doc)
     if (!copy)
         return fd_err_set(r->err, FD_ETOOBIG, "file too large");
     *copy = *doc;
+    /* Overrides apply before the hash, so changing only them is a change. */
+    const fd_kb_ingest_opts *o = r->opts;
+    if (o && o->tag)
+        copy->tag = o->tag;
+    if (o && o->title && r->fmt != FD_FMT_CSV && r->fmt != FD_FMT_JSONL)
+        copy->title = o->title;
     r->docs[r->n_docs++] = copy;
     return FD_OK;
 }
@@ -284,9 +309,10 @@ static int ingest_file(ingest_run *r, const char *path)
     r->n_docs = 0;
     int rc = fd_file_read(path, MAX_FILE_BYTES, &data, &len, &why);
     size_t n_bad = 0;
+    const char *name = key_name(r, path);
+    r->fmt = file_format(r, path);
     if (!rc) {
-        rc = fd_ingest_parse(path, fd_ingest_format(path), data, len, r->a, collect_doc, r, &n_bad,
-                             &why);
+        rc = fd_ingest_parse(name, r->fmt, data, len, r->a, collect_doc, r, &n_bad, &why);
         if (rc == FD_OK && n_bad)
             skip(r, path, &why); /* bad rows: the rest of the file goes in */
         r->rep->skipped += n_bad ? n_bad - 1 : 0;
@@ -304,7 +330,7 @@ static int ingest_file(ingest_run *r, const char *path)
     for (size_t i = 0; i < r->n_docs && !rc; i++)
         rc = store_doc(r, r->docs[i]);
     if (!rc)
-        rc = remove_gone(r, path);
+        rc = remove_gone(r, name);
     return rc;
 }
 
@@ -333,7 +359,7 @@ static int expand(ingest_run *r, const char *const *paths, size_t n, file_list *
             while (len > 1 && dir[len - 1] == '/')
                 dir[--len] = '\0';
             rc = walk(r, dir, files, 0);
-        } else if (fd_ingest_format(paths[i]) == FD_FMT_UNKNOWN) {
+        } else if (file_format(r, paths[i]) == FD_FMT_UNKNOWN) {
             fd_err why;
             fd_err_set(&why, FD_EINVAL,
                        "unsupported file type (expected .md .txt .html .csv .jsonl)");

@@ -1,0 +1,588 @@
+/* documents.c: POST /v1/documents and DELETE /v1/documents/{id}. An upload
+ * is kept under <data_dir>/uploads/<id> and ingested as `frontdesk ingest`
+ * would, keyed exactly by the id the client chose; then the server reloads. */
+#include "http_int.h"
+
+#include "ingest.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ID_MAX 200    /* bytes; keys this long still read well in citations */
+#define TAG_MAX 64    /* tags filter searches: identifiers, not prose */
+#define TITLE_MAX 300 /* bytes */
+#define DELETE_ID_MAX 1000
+
+/* What an upload asks for, from either body style; strings borrowed from
+ * the request (query arguments, the JSON object or the body). */
+typedef struct upload {
+    const char *id, *tag, *title;
+    const char *p; /* content */
+    size_t len;
+    fd_format fmt;
+} upload;
+
+/* ---- validation ------------------------------------------------------------ */
+
+/* NULL when id is a safe relative path to keep a file at, else why not.
+ * Segments may not start with '.' ("..", hidden files, the staging folder). */
+static const char *id_problem(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > ID_MAX)
+        return "id must be 1..200 characters";
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-' || c == '/';
+        if (!ok)
+            return "id may hold only A-Z a-z 0-9 . _ - /";
+    }
+    if (id[0] == '/' || id[n - 1] == '/' || strstr(id, "//"))
+        return "id must be a relative path without empty segments";
+    if (strstr(id, ".."))
+        return "id must not contain '..'";
+    for (const char *s = id; s; s = strchr(s, '/')) {
+        s += *s == '/';
+        if (*s == '.')
+            return "id segments must not start with '.'";
+    }
+    return NULL;
+}
+
+static int tag_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > TAG_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static fd_format format_named(const char *name)
+{
+    static const struct {
+        const char *name;
+        fd_format fmt;
+    } names[] = {{"markdown", FD_FMT_MARKDOWN},
+                 {"text", FD_FMT_TEXT},
+                 {"html", FD_FMT_HTML},
+                 {"csv", FD_FMT_CSV}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0)
+            return names[i].fmt;
+    return FD_FMT_UNKNOWN;
+}
+
+/* The format the id's extension names; JSONL is not taken (its keys are
+ * the rows' own ids, never the upload's). */
+static fd_format format_of_id(const char *id)
+{
+    fd_format f = fd_ingest_format(id);
+    return f == FD_FMT_JSONL ? FD_FMT_UNKNOWN : f;
+}
+
+/* ---- reading the request ------------------------------------------------------ */
+
+/* {"id","content","format"?,"tag"?,"title"?}: 1 ok, 0 response sent. The
+ * strings live in *j (json_decref it after use). */
+static int upload_from_json(request *r, json_t **j, upload *u, enum MHD_Result *res)
+{
+    *j = http_body_object(r, res);
+    if (!*j)
+        return 0;
+    const char *fmt = NULL;
+    if (!http_opt_string(r, *j, "id", &u->id, res) ||
+        !http_opt_string(r, *j, "content", &u->p, res) ||
+        !http_opt_string(r, *j, "format", &fmt, res) ||
+        !http_opt_string(r, *j, "tag", &u->tag, res) ||
+        !http_opt_string(r, *j, "title", &u->title, res))
+        return 0;
+    if (!u->p) {
+        *res = http_send_error(r, 422, "invalid_field", "content is required", "content");
+        return 0;
+    }
+    u->len = json_string_length(json_object_get(*j, "content"));
+    if (fmt) {
+        u->fmt = format_named(fmt);
+        if (u->fmt == FD_FMT_UNKNOWN) {
+            *res = http_send_error(r, 422, "invalid_field",
+                                   "format must be markdown, text, html or csv", "format");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A raw body: the media type is the format, the id and tag are query
+ * arguments. 1 ok, 0 response sent. */
+static int upload_from_raw(request *r, upload *u, enum MHD_Result *res)
+{
+    static const struct {
+        const char *type;
+        fd_format fmt;
+    } types[] = {{"text/markdown", FD_FMT_MARKDOWN},
+                 {"text/plain", FD_FMT_TEXT},
+                 {"text/html", FD_FMT_HTML},
+                 {"text/csv", FD_FMT_CSV}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0] && !u->fmt; i++)
+        if (http_content_type_is(r, types[i].type))
+            u->fmt = types[i].fmt;
+    if (!u->fmt) {
+        *res = http_send_error(r, 415, "unsupported_media_type",
+                               "send application/json, text/markdown, text/plain, text/html or "
+                               "text/csv",
+                               NULL);
+        return 0;
+    }
+    u->id = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "id");
+    u->tag = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "tag");
+    u->title = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "title");
+    u->p = r->body.p ? r->body.p : "";
+    u->len = r->body.len;
+    return 1;
+}
+
+/* The checks that need no parsing: 1 ok, 0 response sent. */
+static int upload_check(request *r, upload *u, enum MHD_Result *res)
+{
+    const char *why = u->id ? id_problem(u->id) : "id is required";
+    if (why) {
+        *res = http_send_error(r, 422, "invalid_field", why, "id");
+        return 0;
+    }
+    if (!u->fmt)
+        u->fmt = format_of_id(u->id);
+    if (!u->fmt) {
+        *res = http_send_error(r, 422, "invalid_field",
+                               "give format (markdown, text, html or csv): the id has no "
+                               ".md, .txt, .html or .csv extension",
+                               "format");
+        return 0;
+    }
+    if (u->tag && !tag_ok(u->tag)) {
+        *res = http_send_error(r, 422, "invalid_field", "tag must be 1..64 of A-Z a-z 0-9 . _ -",
+                               "tag");
+        return 0;
+    }
+    size_t tn = u->title ? strlen(u->title) : 0;
+    if (u->title && (tn == 0 || tn > TITLE_MAX || !fd_utf8_valid(u->title, tn, NULL))) {
+        *res = http_send_error(r, 422, "invalid_field", "title must be 1..300 bytes of UTF-8",
+                               "title");
+        return 0;
+    }
+    if (u->len == 0) {
+        *res = http_send_error(r, 422, "invalid_field", "content is empty", "content");
+        return 0;
+    }
+    size_t bad = 0;
+    if (!fd_utf8_valid(u->p, u->len, &bad)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "content is not valid UTF-8 (byte %zu)", bad);
+        *res = http_send_error(r, 400, "invalid_utf8", msg, "content");
+        return 0;
+    }
+    if (memchr(u->p, '\0', u->len)) {
+        *res = http_send_error(r, 422, "invalid_field", "content must be text (it holds a NUL)",
+                               "content");
+        return 0;
+    }
+    return 1;
+}
+
+typedef struct parse_count {
+    fd_arena *a;
+    size_t n;
+} parse_count;
+
+static int count_doc(void *ctx, const fd_doc *doc)
+{
+    (void)doc;
+    parse_count *c = ctx;
+    c->n++;
+    fd_arena_reset(c->a); /* the loaders allow it: one document's worth at a time */
+    return 0;
+}
+
+/* Parses the content as ingest will, before anything is written: a bad
+ * upload is a 422 that leaves the store and the old version alone, and a
+ * CSV with bad rows is refused whole rather than half taken. */
+static int upload_parse(request *r, const upload *u, enum MHD_Result *res)
+{
+    parse_count c = {fd_arena_new((size_t)256 << 20), 0};
+    if (!c.a) {
+        *res = http_send_error(r, 500, "internal", "out of memory", NULL);
+        return 0;
+    }
+    size_t n_bad = 0;
+    fd_err err = {0};
+    int rc = fd_ingest_parse(u->id, u->fmt, u->p, u->len, c.a, count_doc, &c, &n_bad, &err);
+    fd_arena_free(c.a);
+    if (rc == FD_ENOMEM || rc == FD_ETOOBIG) {
+        *res = http_send_err(r, &err);
+        return 0;
+    }
+    if (rc == FD_EUTF8) {
+        *res = http_send_error(r, 400, "invalid_utf8", err.msg, "content");
+        return 0;
+    }
+    if (!rc && n_bad)
+        rc = FD_EINVAL; /* err holds the first bad row */
+    if (!rc && c.n == 0)
+        rc = fd_err_set(&err, FD_EINVAL, "%s: no documents (a CSV needs data rows)", u->id);
+    if (rc) {
+        *res = http_send_error(r, 422, "invalid_document", err.msg, "content");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+/* <data_dir>/uploads[/<rest>] into out; 0 when it does not fit. */
+static int upload_path(const fd_server *s, const char *rest, char *out, size_t size)
+{
+    int n =
+        snprintf(out, size, "%s/uploads%s%s", s->cfg->data_dir, rest ? "/" : "", rest ? rest : "");
+    return n > 0 && (size_t)n < size;
+}
+
+/* Creates the folders above path (mkdir -p of its dirname). */
+static int mkdirs_above(const char *path, fd_err *err)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    return fd_mkdirs(dir, err);
+}
+
+/* FD_ECONFLICT when keeping the file at uploads/<id> would need a folder
+ * where a file is, or a file where a folder is ("a" vs "a/b.md"). */
+static int check_place(const fd_server *s, const char *id, fd_err *err)
+{
+    char path[1024];
+    struct stat st;
+    for (const char *slash = strchr(id, '/'); slash; slash = strchr(slash + 1, '/')) {
+        char prefix[ID_MAX + 1];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(slash - id), id);
+        if (upload_path(s, prefix, path, sizeof path) && stat(path, &st) == 0 &&
+            !S_ISDIR(st.st_mode))
+            return fd_err_set_field(err, FD_ECONFLICT, "id",
+                                    "id '%s' would nest under the document '%s'", id, prefix);
+    }
+    if (upload_path(s, id, path, sizeof path) && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return fd_err_set_field(err, FD_ECONFLICT, "id",
+                                "id '%s' is a folder of uploaded documents", id);
+    return FD_OK;
+}
+
+/* Writes the whole content to a new 0600 file and syncs it. */
+static int write_file(const char *path, const char *p, size_t len, fd_err *err)
+{
+    int rc = mkdirs_above(path, err);
+    if (rc)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return fd_err_set(err, FD_EIO, "cannot create %s: %s", path, strerror(errno));
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = fd_err_set(err, FD_EIO, "cannot write %s: %s", path,
+                            w < 0 ? strerror(errno) : "no progress");
+            break;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    /* Synced before the rename that publishes it, so a crash cannot leave
+     * the final name pointing at a partial file. */
+    if (!rc && fsync(fd) != 0)
+        rc = fd_err_set(err, FD_EIO, "cannot sync %s: %s", path, strerror(errno));
+    close(fd);
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+/* Removes the folders above path that are now empty, up to (not
+ * including) the root_len first bytes; path is clobbered. */
+static void prune_dirs(char *path, size_t root_len)
+{
+    for (char *slash = strrchr(path, '/'); slash && (size_t)(slash - path) > root_len;
+         slash = strrchr(path, '/')) {
+        *slash = '\0';
+        if (rmdir(path) != 0)
+            break; /* not empty: other documents live there */
+    }
+}
+
+/* Removes uploads/<id> and the folders it leaves empty (best effort: the
+ * index, not this copy, is what answers). */
+static void remove_copy(fd_server *s, const char *id)
+{
+    char path[1024], root[1024];
+    if (!upload_path(s, id, path, sizeof path) || !upload_path(s, NULL, root, sizeof root))
+        return;
+    if (unlink(path) != 0 && errno != ENOENT)
+        FD_LOG(s->log, FD_LOG_WARN, "http", "cannot remove %s: %s", path, strerror(errno));
+    prune_dirs(path, strlen(root));
+}
+
+/* ---- POST /v1/documents --------------------------------------------------------- */
+
+typedef struct skip_note {
+    fd_err first;
+    size_t n;
+} skip_note;
+
+static void on_skip(void *ctx, const char *path, const fd_err *why)
+{
+    (void)path;
+    skip_note *k = ctx;
+    if (k->n++ == 0)
+        k->first = *why;
+}
+
+/* What the id now holds: documents, chunks, the first title. */
+typedef struct stored {
+    size_t n_docs;
+    int64_t n_chunks;
+    const char *title;
+    int64_t kb_version;
+} stored;
+
+static int collect_key(void *ctx, const char *key)
+{
+    return fd_buf_append(ctx, key, strlen(key) + 1);
+}
+
+static int describe(fd_kb *kb, const char *id, fd_arena *a, stored *out, fd_err *err)
+{
+    fd_store *st = fd_kb_store(kb);
+    fd_buf keys;
+    fd_buf_init(&keys, 0);
+    fd_arena *tmp = fd_arena_new((size_t)1 << 20);
+    int rc = tmp ? fd_store_docs_by_source(st, id, collect_key, &keys, err)
+                 : fd_err_set(err, FD_ENOMEM, "out of memory");
+    memset(out, 0, sizeof *out);
+    out->title = id;
+    for (size_t off = 0; !rc && off < keys.len; off += strlen(keys.p + off) + 1) {
+        fd_doc_row row;
+        fd_arena_reset(tmp);
+        rc = fd_store_doc_get(st, keys.p + off, tmp, &row, err);
+        if (rc)
+            break;
+        out->n_chunks += row.n_chunks;
+        if (out->n_docs++ == 0)
+            out->title = fd_arena_strndup(a, row.title, strlen(row.title));
+        if (!out->title)
+            rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    if (!rc && out->n_docs > 1)
+        out->title = id; /* a CSV: its rows have titles of their own */
+    if (!rc)
+        rc = fd_kb_version(kb, &out->kb_version, err);
+    fd_arena_free(tmp);
+    fd_buf_free(&keys);
+    return rc;
+}
+
+typedef struct outcome {
+    int status; /* 0: success, else the HTTP status to send err with */
+    int replaced;
+    stored st;
+} outcome;
+
+/* Staged copy -> ingest -> published copy -> reload, under the write lock. */
+static int store_upload(request *r, const upload *u, outcome *o, fd_err *err)
+{
+    fd_server *s = r->srv;
+    char root[1024], staged[1024], final[1024];
+    /* The staging folder mirrors uploads/, so its prefix is the key root and
+     * the key is exactly the id. Hidden: a folder ingest never walks into it. */
+    int n = snprintf(root, sizeof root, "%s/uploads/.staging/", s->cfg->data_dir);
+    if (n <= 0 || (size_t)n >= sizeof root ||
+        snprintf(staged, sizeof staged, "%s%s", root, u->id) >= (int)sizeof staged ||
+        !upload_path(s, u->id, final, sizeof final)) {
+        o->status = 422;
+        return fd_err_set_field(err, FD_EINVAL, "id", "id too long for the data folder");
+    }
+    int rc = check_place(s, u->id, err);
+    if (rc) {
+        o->status = 409;
+        return rc;
+    }
+    /* Private before fd_mkdirs makes it 0755: the ids are customer data. */
+    char top[1024];
+    if (upload_path(s, NULL, top, sizeof top) && mkdir(top, 0700) != 0 && errno != EEXIST)
+        FD_LOG(s->log, FD_LOG_WARN, "http", "cannot create %s: %s", top, strerror(errno));
+    rc = write_file(staged, u->p, u->len, err);
+    if (rc) {
+        o->status = 503;
+        return rc;
+    }
+    skip_note skips = {0};
+    fd_kb_ingest_opts opts = {.on_skip = on_skip,
+                              .ctx = &skips,
+                              .key_root = root,
+                              .format = u->fmt,
+                              .tag = u->tag,
+                              .title = u->title};
+    fd_kb_ingest_report rep;
+    const char *paths[] = {staged};
+    fd_kb *kb = http_kb_get(s);
+    rc = fd_kb_ingest(kb, paths, 1, &opts, &rep, err);
+    if (!rc && rep.files == 0) {
+        /* Parsed fine a moment ago: only a read failure gets here. */
+        *err = skips.first;
+        rc = err->code ? err->code : fd_err_set(err, FD_EIO, "%s: not ingested", u->id);
+    }
+    if (!rc)
+        rc = describe(kb, u->id, r->a, &o->st, err);
+    http_kb_put(s, kb);
+    if (rc) {
+        unlink(staged);
+        prune_dirs(staged, strlen(root) - 1);
+        o->status = rc == FD_ENOMEM ? 500 : 503;
+        return rc;
+    }
+    o->replaced = rep.changed || rep.unchanged || rep.removed;
+    fd_err ferr;
+    rc = mkdirs_above(final, &ferr);
+    if (!rc && rename(staged, final) != 0)
+        rc = fd_err_set(&ferr, FD_EIO, "rename to %s: %s", final, strerror(errno));
+    if (rc) {
+        unlink(staged);
+        FD_LOG(s->log, FD_LOG_WARN, "http", "upload %s indexed, but its copy was not kept: %s",
+               u->id, ferr.msg);
+    }
+    prune_dirs(staged, strlen(root) - 1);
+    if (rep.added || rep.changed || rep.removed) {
+        fd_err rerr;
+        if (http_reload_locked(s, &rerr) != FD_OK)
+            FD_LOG(s->log, FD_LOG_ERROR, "http", "reload after upload %s: %s", u->id, rerr.msg);
+    }
+    return FD_OK;
+}
+
+enum MHD_Result http_post_document(request *r)
+{
+    enum MHD_Result res;
+    if (!http_auth(r, FD_SCOPE_INGEST, &res))
+        return res;
+    if (r->body_too_big)
+        return http_send_413(r);
+    upload u = {0};
+    json_t *j = NULL;
+    int ok = http_content_type_is(r, "application/json") ? upload_from_json(r, &j, &u, &res)
+                                                         : upload_from_raw(r, &u, &res);
+    ok = ok && upload_check(r, &u, &res) && upload_parse(r, &u, &res);
+    if (!ok) {
+        json_decref(j);
+        return res;
+    }
+    outcome o = {0};
+    fd_err err = {0};
+    pthread_mutex_lock(&r->srv->write_lock);
+    int rc = store_upload(r, &u, &o, &err);
+    pthread_mutex_unlock(&r->srv->write_lock);
+    if (rc) {
+        json_decref(j);
+        if (o.status == 422)
+            return http_send_error(r, 422, "invalid_field", err.msg, err.field);
+        if (o.status == 409)
+            return http_send_error(r, 409, "conflict", err.msg, err.field);
+        if (o.status == 503 && err.code != FD_EIO && err.code != FD_EUNAVAIL)
+            err.code = FD_EUNAVAIL; /* the store refused: worth a retry */
+        return http_send_err(r, &err);
+    }
+    FD_LOG(r->srv->log, FD_LOG_INFO, "http", "document %s %s: %zu docs, %lld chunks, version %lld",
+           u.id, o.replaced ? "replaced" : "added", o.st.n_docs, (long long)o.st.n_chunks,
+           (long long)o.st.kb_version);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_buf_printf(&b, "{\"id\":");
+    brc = brc ? brc : fd_buf_json_str(&b, u.id, strlen(u.id));
+    brc = brc ? brc : fd_buf_printf(&b, ",\"title\":");
+    brc = brc ? brc : fd_buf_json_str(&b, o.st.title, strlen(o.st.title));
+    brc = brc ? brc
+              : fd_buf_printf(&b,
+                              ",\"documents\":%zu,\"chunks\":%lld,\"kb_version\":%lld,"
+                              "\"replaced\":%s}",
+                              o.st.n_docs, (long long)o.st.n_chunks, (long long)o.st.kb_version,
+                              o.replaced ? "true" : "false");
+    json_decref(j);
+    /* 201 for a new id, 200 when it replaced what the id held. */
+    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+              : http_send_json(r, o.replaced ? 200 : 201, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
+/* ---- DELETE /v1/documents/{id} ---------------------------------------------------- */
+
+enum MHD_Result http_document_route(request *r, const char *id)
+{
+    enum MHD_Result res;
+    if (!id[0])
+        return http_send_error(r, 404, "not_found", "no such endpoint", NULL);
+    if (strcmp(r->method, "DELETE") != 0)
+        return http_send_405(r, "DELETE");
+    if (!http_auth(r, FD_SCOPE_INGEST, &res))
+        return res;
+    /* Any stored key may go (CLI-ingested ones and CSV rows "file#sku"
+     * too); only ids safe as paths name an uploaded copy to remove. */
+    size_t n = strlen(id);
+    if (n > DELETE_ID_MAX || !fd_utf8_valid(id, n, NULL))
+        return http_send_error(r, 422, "invalid_field", "id must be 1..1000 bytes of UTF-8", "id");
+    fd_server *s = r->srv;
+    fd_err err = {0};
+    size_t n_removed = 0;
+    int64_t version = 0;
+    pthread_mutex_lock(&s->write_lock);
+    fd_kb *kb = http_kb_get(s);
+    int rc = fd_kb_remove(kb, id, &n_removed, &err);
+    if (!rc)
+        rc = fd_kb_version(kb, &version, &err);
+    http_kb_put(s, kb);
+    if (!rc) {
+        if (!id_problem(id))
+            remove_copy(s, id);
+        fd_err rerr;
+        if (http_reload_locked(s, &rerr) != FD_OK)
+            FD_LOG(s->log, FD_LOG_ERROR, "http", "reload after delete %s: %s", id, rerr.msg);
+    }
+    pthread_mutex_unlock(&s->write_lock);
+    if (rc == FD_ENOTFOUND) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "no document '%.100s'", id);
+        return http_send_error(r, 404, "not_found", msg, "id");
+    }
+    if (rc)
+        return http_send_err(r, &err);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_buf_printf(&b, "{\"deleted\":true,\"id\":");
+    brc = brc ? brc : fd_buf_json_str(&b, id, n);
+    brc = brc ? brc
+              : fd_buf_printf(&b, ",\"documents\":%zu,\"kb_version\":%lld}", n_removed,
+                              (long long)version);
+    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+              : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
