@@ -7,9 +7,14 @@ PKGS=(
   build-essential cmake pkg-config clang-format
   libjansson-dev libsqlite3-dev sqlite3 libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev libpq-dev
-  libcmocka-dev jq curl
+  libcmocka-dev jq curl python3
   postgresql redis-server
 )
+# node >= 18 and npm for tests/integration/openai_client.sh. A node from
+# elsewhere (NodeSource bundles npm) is kept: Debian's npm would conflict.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -67,7 +67,7 @@ int fd_keys_create(fd_store *st, const char *name, unsigned scopes, double ttl_s
  * Every refusal (malformed, unknown, revoked, expired, past its rotation
  * overlap) is FD_ENOTFOUND with the reason in err->msg, so callers answer
  * 401 uniformly and log the reason; info is zeroed on refusal. A store
- * failure is not a refusal: FD_EIO / FD_ECONFLICT (answer 503). Writes
+ * failure is not a refusal: FD_EIO / FD_EUNAVAIL (answer 503). Writes
  * last_used_at at most once a minute per key, never waiting for a busy
  * database (the write is skipped instead). */
 int fd_keys_verify(fd_store *st, const char *key, double now, fd_key_info *info,

@@ -21,6 +21,7 @@ static int open_store(cli_ctx *c, fd_store **st)
     fd_err err = {0};
     if (fd_mkdirs(c->cfg.data_dir, &err) != FD_OK || fd_store_open(path, st, &err) != FD_OK)
         return cli_fail(c, &err);
+    fd_store_set_busy_timeout(*st, c->cfg.store_busy_timeout_ms);
     return 0;
 }
 

@@ -78,6 +78,34 @@ int fd_buf_printf(fd_buf *b, const char *fmt, ...)
     return rc;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), 0 if
+ * it is not one: overlong forms, surrogates and code points past U+10FFFF
+ * are ill-formed too (RFC 3629). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+    size_t k;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 3;
+        lo = c == 0xe0 ? 0xa0 : lo;
+        hi = c == 0xed ? 0x9f : hi;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 4;
+        lo = c == 0xf0 ? 0x90 : lo;
+        hi = c == 0xf4 ? 0x8f : hi;
+    } else {
+        return 0;
+    }
+    if (n < k || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t j = 2; j < k; j++)
+        if (p[j] < 0x80 || p[j] > 0xbf)
+            return 0;
+    return k;
+}
+
 int fd_buf_json_str(fd_buf *b, const char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -85,9 +113,18 @@ int fd_buf_json_str(fd_buf *b, const char *p, size_t n)
     size_t start = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         unsigned char c = (unsigned char)p[i];
-        /* '<' '>' '&' escaped too: the JSON may land inside HTML. */
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&')
+        if (c >= 0x80) {
+            /* Ill-formed bytes (a path id, an upstream's text) become U+FFFD:
+             * JSON must be UTF-8, and strict parsers reject the whole body. */
+            size_t k = utf8_len((const unsigned char *)p + i, n - i);
+            if (k) {
+                i += k - 1;
+                continue;
+            }
+        } else if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+            /* '<' '>' '&' escaped too: the JSON may land inside HTML. */
             continue;
+        }
         rc = fd_buf_append(b, p + start, i - start);
         if (rc)
             break;
@@ -110,10 +147,10 @@ int fd_buf_json_str(fd_buf *b, const char *p, size_t n)
             break;
         default:
             esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
+            esc[2] = c >= 0x80 ? 'f' : '0';
+            esc[3] = c >= 0x80 ? 'f' : '0';
+            esc[4] = c >= 0x80 ? 'f' : hex[c >> 4];
+            esc[5] = c >= 0x80 ? 'd' : hex[c & 15];
         }
         rc = fd_buf_append(b, esc, esc[1] == 'u' ? 6 : 2);
         start = i + 1;

@@ -33,6 +33,9 @@ typedef struct key_def {
 static const key_def keys[] = {
     {"data_dir", "FRONTDESK_DATA_DIR", T_STR, OFF(data_dir), SZ(data_dir), "./var", 0, 0, NULL,
      "where the store and the index snapshot live"},
+    {"store.busy_timeout_ms", "FRONTDESK_STORE_BUSY_TIMEOUT_MS", T_INT, OFF(store_busy_timeout_ms),
+     0, "5000", 0, 600000, NULL,
+     "how long a write waits for another process's lock on the store before giving up (503)"},
     {"log.level", "FRONTDESK_LOG_LEVEL", T_STR, OFF(log_level), SZ(log_level), "info", 0, 0,
      "debug|info|warn|error|off", "least severe level written"},
     {"log.format", "FRONTDESK_LOG_FORMAT", T_STR, OFF(log_format), SZ(log_format), "text", 0, 0,

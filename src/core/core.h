@@ -124,7 +124,8 @@ int fd_buf_append(fd_buf *b, const void *p, size_t n) FD_MUST_USE;
 int fd_buf_putc(fd_buf *b, char c) FD_MUST_USE;
 int fd_buf_printf(fd_buf *b, const char *fmt, ...) FD_PRINTF(2, 3) FD_MUST_USE;
 int fd_buf_vprintf(fd_buf *b, const char *fmt, va_list ap) FD_MUST_USE;
-/* Appends s as a JSON string literal, quotes included. */
+/* Appends s as a JSON string literal, quotes included: '<' '>' '&' and
+ * controls as \u00XX, each byte of ill-formed UTF-8 as \ufffd. */
 int fd_buf_json_str(fd_buf *b, const char *p, size_t n) FD_MUST_USE;
 /* Hands the bytes to the caller (free with fd_free); b is empty after. */
 char *fd_buf_take(fd_buf *b);
@@ -202,6 +203,7 @@ int fd_fault_hit(const char *name);
  * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
 typedef struct fd_config {
     char data_dir[512];     /* data_dir: store, index snapshot */
+    int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
     char log_level[16];     /* log.level: debug|info|warn|error */
     char log_format[16];    /* log.format: text|json */
     double bm25_k1;         /* index.k1 */

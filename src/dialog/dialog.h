@@ -19,7 +19,8 @@
  *          LLM). Each thread brings its own fd_kb (store connection).
  * Memory:  a reply lives in the caller's arena.
  * Errors:  FD_EINVAL (bad input: empty message, bad session id), FD_EIO /
- *          FD_ECONFLICT (store), FD_ENOMEM. A flagged message, an LLM
+ *          FD_EUNAVAIL (store failed / busy; nothing of the turn stored),
+ *          FD_ENOMEM. A flagged message, an LLM
  *          failure or a failed validation are not errors: they shape the
  *          reply (guard, degraded, extractive fallback). */
 #ifndef FD_DIALOG_H

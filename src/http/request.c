@@ -196,7 +196,8 @@ int http_auth(request *r, unsigned need, enum MHD_Result *res)
     fd_err err;
     int rc = fd_keys_verify(fd_kb_store(kb), key, fd_time_wall(), &r->key, &err);
     http_kb_put(s, kb);
-    if (rc == FD_EIO) {
+    if (rc && rc != FD_ENOTFOUND) {
+        /* The store failed (or is busy): not the caller's fault, no 401. */
         *res = http_send_err(r, &err);
         return 0;
     }

@@ -18,8 +18,10 @@ int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
     int rc = fd_mkdirs(cfg->data_dir, err);
     if (!rc)
         rc = fd_store_open(kb->db_path, &kb->store, err);
-    if (!rc)
+    if (!rc) {
+        fd_store_set_busy_timeout(kb->store, cfg->store_busy_timeout_ms);
         rc = fd_analyzer_new(&kb->an, err);
+    }
     int64_t version = 0, n_docs = 0, n_chunks = 0;
     if (!rc)
         rc = fd_store_kb_version(kb->store, &version, err);

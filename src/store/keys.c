@@ -230,7 +230,7 @@ int fd_store_key_touch(fd_store *st, int64_t id, double at, double not_after, in
      * ingest may hold the lock for seconds); the next use will retry. */
     sqlite3_busy_timeout(st->db, 0);
     code = run_update(st, s, owned, &changes, err, "touching key");
-    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
     if (!code && written)
         *written = changes > 0;
     return code;

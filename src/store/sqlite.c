@@ -89,12 +89,18 @@ static const char *const stmt_sql[STMT__N] = {
 int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
 {
     int primary = rc & 0xff;
-    int code = FD_EIO;
-    /* Busy and locked are worth retrying; a constraint means the caller
-     * asked for something the data forbids (duplicate ord, missing doc). */
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_CONSTRAINT)
-        code = FD_ECONFLICT;
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    /* Busy and locked outlasted the busy wait: another connection holds the
+     * write lock (an ingest, a backup). Nothing is wrong with the request,
+     * so it is "unavailable, retry" (503), not a conflict the caller caused. */
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return fd_err_set(err, FD_EUNAVAIL,
+                          "the store is busy (another writer holds its lock); "
+                          "retry shortly (%s: %s)",
+                          what, msg);
+    /* A constraint means the caller asked for something the data forbids
+     * (duplicate ord, missing doc). */
+    int code = primary == SQLITE_CONSTRAINT ? FD_ECONFLICT : FD_EIO;
     return fd_err_set(err, code, "%s: %s", what, msg);
 }
 
@@ -178,7 +184,8 @@ static int open_db(fd_store *st, const char *path, fd_err *err)
      * writable; every later write would then fail far from the cause. */
     if (sqlite3_db_readonly(st->db, "main") == 1)
         return fd_err_set(err, FD_EIO, "database %s is read-only (check file permissions)", path);
-    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    st->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
+    sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
     return FD_OK;
 }
 
@@ -215,6 +222,12 @@ void fd_store_close(fd_store *st)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close_v2(st->db);
     fd_free(st);
+}
+
+void fd_store_set_busy_timeout(fd_store *st, int ms)
+{
+    st->busy_timeout_ms = ms < 0 ? 0 : ms;
+    sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
 }
 
 int fd_store_schema_version(fd_store *st)

@@ -6,9 +6,11 @@
  * Memory:  rows returned through callbacks are borrowed for the call;
  *          fd_store_chunk_get copies into the caller's arena.
  * Errors:  FD_EIO (database error, message from SQLite), FD_ENOTFOUND,
- *          FD_ECONFLICT (busy/locked after a 5 s wait, or a constraint:
- *          duplicate chunk ord, chunk of a missing doc), FD_EFORMAT (newer
- *          schema), FD_EINVAL (misuse: nested begin, write outside one). */
+ *          FD_EUNAVAIL (busy/locked: another connection kept the write lock
+ *          past the busy timeout, 5 s by default; retry later),
+ *          FD_ECONFLICT (a constraint: duplicate chunk ord, chunk of a
+ *          missing doc), FD_EFORMAT (newer schema), FD_EINVAL (misuse:
+ *          nested begin, write outside one). */
 #ifndef FD_STORE_H
 #define FD_STORE_H
 
@@ -22,6 +24,9 @@ typedef struct fd_store fd_store;
 int fd_store_open(const char *path, fd_store **out, fd_err *err) FD_MUST_USE;
 void fd_store_close(fd_store *st); /* NULL is fine */
 int fd_store_schema_version(fd_store *st); /* PRAGMA user_version after migrating */
+/* How long a statement waits for another connection's lock before
+ * FD_EUNAVAIL (store.busy_timeout_ms); 0 fails at once. */
+void fd_store_set_busy_timeout(fd_store *st, int ms);
 
 /* Transactions do not nest. BEGIN IMMEDIATE: writers queue up front.
  * A failed commit (including the "store.commit" fault point) has already
@@ -235,7 +240,7 @@ int fd_store_key_rotate(fd_store *st, int64_t id, int64_t successor, double vali
                         fd_err *err) FD_MUST_USE;
 /* last_used_at = at, only when the stored value is <= not_after (so
  * concurrent callers write once per interval); *written (may be NULL) says
- * whether a row changed. Does not wait for a busy database: FD_ECONFLICT
+ * whether a row changed. Does not wait for a busy database: FD_EUNAVAIL
  * at once when another connection is writing. */
 int fd_store_key_touch(fd_store *st, int64_t id, double at, double not_after, int *written,
                        fd_err *err) FD_MUST_USE;

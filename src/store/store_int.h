@@ -50,13 +50,15 @@ typedef enum stmt_id {
     STMT__N
 } stmt_id;
 
-/* Readers wait this long for a writer before FD_ECONFLICT: long enough to
- * ride out an ingest commit, short enough that a request still answers. */
+/* Default wait for another connection's lock before FD_EUNAVAIL: long
+ * enough to ride out an ingest commit, short enough that a request still
+ * answers. store.busy_timeout_ms overrides it (fd_store_set_busy_timeout). */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct fd_store {
     sqlite3 *db;
-    int user_version; /* schema version after migration */
+    int busy_timeout_ms; /* current busy wait; key_touch restores it */
+    int user_version;    /* schema version after migration */
     sqlite3_stmt *stmt[STMT__N];
 };
 
@@ -65,8 +67,9 @@ int store_schema_latest(void);
 /* Applies the missing migrations, one transaction each. */
 int store_migrate(fd_store *st, fd_err *err);
 
-/* Sets err from SQLite's state after rc failed: BUSY/LOCKED (and
- * CONSTRAINT) -> FD_ECONFLICT, anything else FD_EIO; returns the code. */
+/* Sets err from SQLite's state after rc failed: BUSY/LOCKED ->
+ * FD_EUNAVAIL, CONSTRAINT -> FD_ECONFLICT, anything else FD_EIO; returns
+ * the code. */
 int store_fail(fd_store *st, int rc, fd_err *err, const char *what);
 
 /* A statement ready to bind: the cached one, or a fresh one when the cached

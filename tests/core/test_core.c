@@ -55,6 +55,14 @@ static void test_buf(void **state)
     fd_buf_init(&b, 0);
     assert_int_equal(fd_buf_json_str(&b, "a\"b\\c\n<x>\x01", 10), FD_OK);
     assert_string_equal(b.p, "\"a\\\"b\\\\c\\n\\u003cx\\u003e\\u0001\"");
+    /* Well-formed UTF-8 passes; each ill-formed byte (stray continuation,
+     * overlong, surrogate, truncated) becomes U+FFFD, so output is UTF-8. */
+    fd_buf_reset(&b);
+    assert_int_equal(fd_buf_json_str(&b, "caf\xc3\xa9 \xf0\x9f\x93\xa6", 10), FD_OK);
+    assert_string_equal(b.p, "\"caf\xc3\xa9 \xf0\x9f\x93\xa6\"");
+    fd_buf_reset(&b);
+    assert_int_equal(fd_buf_json_str(&b, "a\xff\xc0\xaf\xed\xa0\x80z\xe2\x82", 10), FD_OK);
+    assert_string_equal(b.p, "\"a\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffdz\\ufffd\\ufffd\"");
     char *t = fd_buf_take(&b);
     assert_null(b.p);
     fd_free(t);
