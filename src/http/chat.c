@@ -545,7 +545,7 @@ void http_loop_stop(fd_server *s)
 /* ---- formats: the API's JSON and SSE -------------------------------------------- */
 
 /* The pipeline's object plus the transport's fields. */
-static int reply_object(request *r, fd_buf *out, const fd_reply *rep)
+int http_reply_object(request *r, fd_buf *out, const fd_reply *rep)
 {
     int rc = fd_reply_json(rep, out);
     if (!rc && out->len && out->p[out->len - 1] == '}') {
@@ -574,7 +574,7 @@ static int sse_reply(request *r, fd_buf *out, const fd_reply *rep)
     int rc = fd_buf_printf(out, "event: citations\ndata: {\"citations\":");
     rc = rc ? rc : fd_reply_cites_json(rep, out);
     rc = rc ? rc : fd_buf_printf(out, "}\n\nevent: done\ndata: ");
-    rc = rc ? rc : reply_object(r, out, rep);
+    rc = rc ? rc : http_reply_object(r, out, rep);
     return rc ? rc : fd_buf_printf(out, "\n\n");
 }
 
@@ -587,7 +587,8 @@ static int sse_fail(request *r, fd_buf *out, const char *code, const char *msg)
     return rc ? rc : fd_buf_printf(out, ",\"request_id\":\"%s\"}}\n\n", r->id);
 }
 
-const chat_format http_chat_json = {.stream = 0, .reply = reply_object, .error = http_chat_error};
+const chat_format http_chat_json = {
+    .stream = 0, .reply = http_reply_object, .error = http_chat_error};
 
 const chat_format http_chat_sse = {.stream = 1,
                                    .text = sse_text,

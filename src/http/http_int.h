@@ -99,7 +99,9 @@ typedef struct request {
     fd_key_info key;    /* the caller's key when authenticated */
     int has_key;
     char ip[64];
-    int status; /* the status sent */
+    int status;    /* the status sent */
+    int openai;    /* errors in OpenAI's shape {"error":{"message","type","param","code"}} */
+    void *fmt_ctx; /* the chat format's per-request state */
 } request;
 
 /* The response helpers queue the response and return MHD's result. */
@@ -169,6 +171,12 @@ void http_chat_free(struct chat_state *c);
 /* The API's errors for a failed turn (422 message_too_long, ...). */
 enum MHD_Result http_chat_error(request *r, const fd_err *err);
 extern const chat_format http_chat_json, http_chat_sse;
+/* The reply as the API's object: the pipeline's plus cached and request_id. */
+int http_reply_object(request *r, fd_buf *out, const fd_reply *rep);
+/* The chat rate limits (session, IP when keyless, global): 1 ok, 0 sent 429. */
+int http_chat_limits(request *r, const char *session, enum MHD_Result *res);
+/* POST /v1/chat/completions, the OpenAI-compatible facade (openai.c). */
+enum MHD_Result http_post_completions(request *r);
 
 /* The LLM event loop: started when an LLM is configured. */
 int http_loop_start(fd_server *s, fd_err *err);

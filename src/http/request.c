@@ -88,13 +88,33 @@ static enum MHD_Result send_error_hdr(request *r, int status, const char *code, 
 {
     fd_buf b;
     fd_buf_init(&b, 8192);
-    int rc = fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-    rc = rc ? rc : fd_buf_json_str(&b, msg, strlen(msg));
-    if (!rc && field && field[0]) {
-        rc = fd_buf_printf(&b, ",\"field\":");
-        rc = rc ? rc : fd_buf_json_str(&b, field, strlen(field));
+    int rc;
+    if (r->openai) {
+        /* OpenAI clients map statuses to exceptions and read error.type. */
+        if (status == 422)
+            status = 400;
+        const char *type = status == 401   ? "authentication_error"
+                           : status == 403 ? "permission_error"
+                           : status == 404 ? "not_found_error"
+                           : status == 429 ? "rate_limit_error"
+                           : status >= 500 ? "api_error"
+                                           : "invalid_request_error";
+        rc = fd_buf_printf(&b, "{\"error\":{\"message\":");
+        rc = rc ? rc : fd_buf_json_str(&b, msg, strlen(msg));
+        rc = rc ? rc : fd_buf_printf(&b, ",\"type\":\"%s\",\"param\":", type);
+        rc = rc                  ? rc
+             : field && field[0] ? fd_buf_json_str(&b, field, strlen(field))
+                                 : fd_buf_printf(&b, "null");
+        rc = rc ? rc : fd_buf_printf(&b, ",\"code\":\"%s\",\"request_id\":\"%s\"}}", code, r->id);
+    } else {
+        rc = fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+        rc = rc ? rc : fd_buf_json_str(&b, msg, strlen(msg));
+        if (!rc && field && field[0]) {
+            rc = fd_buf_printf(&b, ",\"field\":");
+            rc = rc ? rc : fd_buf_json_str(&b, field, strlen(field));
+        }
+        rc = rc ? rc : fd_buf_printf(&b, ",\"request_id\":\"%s\"}}", r->id);
     }
-    rc = rc ? rc : fd_buf_printf(&b, ",\"request_id\":\"%s\"}}", r->id);
     fd_metric_add(r->srv->m.errors, 1, code);
     enum MHD_Result res = MHD_NO;
     struct MHD_Response *resp =

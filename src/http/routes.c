@@ -111,9 +111,16 @@ static enum MHD_Result get_metrics(request *r)
 
 /* ---- chat ------------------------------------------------------------------- */
 
+int http_chat_limits(request *r, const char *session, enum MHD_Result *res)
+{
+    const fd_config *cfg = r->srv->cfg;
+    return (!session || take(r, "session", session, cfg->limit_session_per_min, res)) &&
+           (r->has_key || take(r, "ip", r->ip, cfg->limit_ip_per_min, res)) &&
+           take(r, "global", "all", cfg->limit_global_per_min, res);
+}
+
 static enum MHD_Result chat_route(request *r, const chat_format *fmt)
 {
-    fd_server *s = r->srv;
     enum MHD_Result res;
     if (!http_auth(r, FD_SCOPE_CHAT, &res))
         return res;
@@ -133,9 +140,7 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
         json_decref(j);
         return res;
     }
-    if ((session && !take(r, "session", session, s->cfg->limit_session_per_min, &res)) ||
-        (!r->has_key && !take(r, "ip", r->ip, s->cfg->limit_ip_per_min, &res)) ||
-        !take(r, "global", "all", s->cfg->limit_global_per_min, &res)) {
+    if (!http_chat_limits(r, session, &res)) {
         json_decref(j);
         return res;
     }
@@ -464,6 +469,7 @@ static const struct route {
     {"/v1/search", "GET", get_search, 0},
     {"/v1/documents", "GET", get_documents, 0},
     {"/v1/documents", "POST", http_post_document, 0},
+    {"/v1/chat/completions", "POST", http_post_completions, 0},
     {"/v1/handoffs", "GET", get_handoffs, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])

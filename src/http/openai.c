@@ -1,0 +1,223 @@
+/* openai.c: POST /v1/chat/completions, so OpenAI clients and chat UIs can
+ * talk to frontdesk unchanged.
+ *
+ * The answer is to the last user message; frontdesk keeps the conversation
+ * itself (X-Session-Id, or "session_id" in the body, continues one; without
+ * it each request starts a session), so the history and system prompt a
+ * client resends are not used: the knowledge base and its policy decide
+ * what is said. The reply is the usual chat.completion (or its chunks) plus
+ * a "frontdesk" member with the full reply object (citations, escalation,
+ * degraded...). usage counts the LLM tokens actually spent (0 when the
+ * answer came without the LLM).
+ *
+ * Streaming cannot take text back: when frontdesk retracts a streamed LLM
+ * answer that failed validation, the stream says so in a content chunk and
+ * continues with the checked answer; "frontdesk.answer" is authoritative. */
+#include "http_int.h"
+
+#include <jansson.h>
+#include <string.h>
+
+typedef struct oa_ctx {
+    char id[64]; /* chatcmpl-<request id> */
+    char *model;
+    long long created;
+} oa_ctx;
+
+static int chunk_head(request *r, fd_buf *out)
+{
+    oa_ctx *o = r->fmt_ctx;
+    int rc = fd_buf_printf(out,
+                           "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\","
+                           "\"created\":%lld,\"model\":",
+                           o->id, o->created);
+    return rc ? rc : fd_buf_json_str(out, o->model, strlen(o->model));
+}
+
+static int oa_open(request *r, fd_buf *out)
+{
+    int rc = chunk_head(r, out);
+    return rc ? rc
+              : fd_buf_printf(out, ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+                                   "\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+}
+
+static int oa_text(request *r, fd_buf *out, const char *p, size_t n)
+{
+    int rc = chunk_head(r, out);
+    rc = rc ? rc : fd_buf_printf(out, ",\"choices\":[{\"index\":0,\"delta\":{\"content\":");
+    rc = rc ? rc : fd_buf_json_str(out, p, n);
+    return rc ? rc : fd_buf_printf(out, "},\"finish_reason\":null}]}\n\n");
+}
+
+static int oa_reset(request *r, fd_buf *out)
+{
+    static const char note[] = "\n\n(Correction: the answer above could not be checked "
+                               "against our documents. Here is what they say.)\n\n";
+    return oa_text(r, out, note, sizeof note - 1);
+}
+
+static int usage(fd_buf *out, const fd_reply *rep)
+{
+    return fd_buf_printf(out,
+                         "\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+                         "\"total_tokens\":%lld}",
+                         (long long)rep->prompt_tokens, (long long)rep->completion_tokens,
+                         (long long)(rep->prompt_tokens + rep->completion_tokens));
+}
+
+static int oa_stream_end(request *r, fd_buf *out, const fd_reply *rep)
+{
+    int rc = chunk_head(r, out);
+    rc = rc ? rc
+            : fd_buf_printf(
+                  out, ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],");
+    rc = rc ? rc : usage(out, rep);
+    rc = rc ? rc : fd_buf_printf(out, ",\"frontdesk\":");
+    rc = rc ? rc : http_reply_object(r, out, rep);
+    return rc ? rc : fd_buf_printf(out, "}\n\ndata: [DONE]\n\n");
+}
+
+static int oa_whole(request *r, fd_buf *out, const fd_reply *rep)
+{
+    oa_ctx *o = r->fmt_ctx;
+    const char *answer = rep->answer ? rep->answer : "";
+    int rc = fd_buf_printf(out,
+                           "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%lld,"
+                           "\"model\":",
+                           o->id, o->created);
+    rc = rc ? rc : fd_buf_json_str(out, o->model, strlen(o->model));
+    rc = rc ? rc
+            : fd_buf_printf(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                                 "\"content\":");
+    rc = rc ? rc : fd_buf_json_str(out, answer, strlen(answer));
+    rc = rc ? rc : fd_buf_printf(out, "},\"finish_reason\":\"stop\"}],");
+    rc = rc ? rc : usage(out, rep);
+    rc = rc ? rc : fd_buf_printf(out, ",\"frontdesk\":");
+    rc = rc ? rc : http_reply_object(r, out, rep);
+    return rc ? rc : fd_buf_putc(out, '}');
+}
+
+static int oa_fail(request *r, fd_buf *out, const char *code, const char *msg)
+{
+    int rc = fd_buf_printf(out, "data: {\"error\":{\"message\":");
+    rc = rc ? rc : fd_buf_json_str(out, msg, strlen(msg));
+    rc = rc ? rc
+            : fd_buf_printf(out,
+                            ",\"type\":\"api_error\",\"param\":null,\"code\":\"%s\","
+                            "\"request_id\":\"%s\"}}\n\ndata: [DONE]\n\n",
+                            code, r->id);
+    return rc;
+}
+
+static const chat_format oa_json = {.stream = 0, .reply = oa_whole, .error = http_chat_error};
+static const chat_format oa_sse = {.stream = 1,
+                                   .open = oa_open,
+                                   .text = oa_text,
+                                   .reset = oa_reset,
+                                   .reply = oa_stream_end,
+                                   .fail = oa_fail,
+                                   .error = http_chat_error};
+
+/* The text of a message's content: a string, or the text parts of an array
+ * ([{"type":"text","text":...}]) joined by newlines. NULL if none. */
+static const char *content_text(request *r, json_t *content, size_t *len)
+{
+    if (json_is_string(content)) {
+        *len = json_string_length(content);
+        return json_string_value(content);
+    }
+    if (!json_is_array(content))
+        return NULL;
+    fd_buf b;
+    fd_buf_init(&b, 1 << 20);
+    size_t i;
+    json_t *part;
+    json_array_foreach(content, i, part)
+    {
+        json_t *t = json_object_get(part, "text");
+        if (!json_is_string(json_object_get(part, "type")) ||
+            strcmp(json_string_value(json_object_get(part, "type")), "text") != 0 ||
+            !json_is_string(t))
+            continue;
+        if ((b.len && fd_buf_putc(&b, '\n')) ||
+            fd_buf_append(&b, json_string_value(t), json_string_length(t))) {
+            fd_buf_free(&b);
+            return NULL;
+        }
+    }
+    char *s = b.len ? fd_arena_strndup(r->a, b.p, b.len) : NULL;
+    *len = b.len;
+    fd_buf_free(&b);
+    return s;
+}
+
+static enum MHD_Result bad(request *r, json_t *j, const char *code, const char *msg,
+                           const char *param)
+{
+    json_decref(j);
+    return http_send_error(r, 400, code, msg, param);
+}
+
+enum MHD_Result http_post_completions(request *r)
+{
+    enum MHD_Result res;
+    r->openai = 1;
+    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+        return res;
+    json_t *j = http_body_object(r, &res);
+    if (!j)
+        return res;
+    json_t *msgs = json_object_get(j, "messages");
+    if (!json_is_array(msgs) || json_array_size(msgs) == 0)
+        return bad(r, j, "invalid_messages", "messages must be a non-empty array", "messages");
+    const char *text = NULL;
+    size_t len = 0;
+    for (size_t i = json_array_size(msgs); i-- > 0 && !text;) {
+        json_t *m = json_array_get(msgs, i);
+        json_t *role = json_object_get(m, "role");
+        if (json_is_string(role) && strcmp(json_string_value(role), "user") == 0)
+            text = content_text(r, json_object_get(m, "content"), &len);
+    }
+    if (!text || !len)
+        return bad(r, j, "no_user_message", "messages has no user message with text content",
+                   "messages");
+    json_t *model = json_object_get(j, "model");
+    json_t *stream = json_object_get(j, "stream");
+    if (model && !json_is_string(model))
+        return bad(r, j, "invalid_field", "model must be a string", "model");
+    if (stream && !json_is_boolean(stream) && !json_is_null(stream))
+        return bad(r, j, "invalid_field", "stream must be a boolean", "stream");
+    const char *user = NULL, *session = NULL;
+    if (!http_opt_string(r, j, "user", &user, &res) ||
+        !http_opt_string(r, j, "session_id", &session, &res)) {
+        json_decref(j);
+        return res;
+    }
+    const char *hs = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "X-Session-Id");
+    if (hs && hs[0])
+        session = hs;
+    if (!http_chat_limits(r, session, &res)) {
+        json_decref(j);
+        return res;
+    }
+    oa_ctx *o = fd_arena_calloc(r->a, 1, sizeof *o);
+    const char *mname = model ? json_string_value(model) : "frontdesk";
+    if (o)
+        o->model = fd_arena_strndup(r->a, mname, strlen(mname));
+    if (!o || !o->model)
+        return bad(r, j, "internal", "out of memory", NULL);
+    snprintf(o->id, sizeof o->id, "chatcmpl-%s", r->id);
+    o->created = (long long)fd_time_wall();
+    r->fmt_ctx = o;
+    fd_turn_in in = {.message = text,
+                     .len = len,
+                     .session_id = session,
+                     .user = user,
+                     .request_id = r->id,
+                     .traceparent =
+                         MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};
+    res = http_chat(r, &in, json_is_true(stream) ? &oa_sse : &oa_json);
+    json_decref(j);
+    return res;
+}
