@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang-format
   libjansson-dev libsqlite3-dev sqlite3 libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libhiredis-dev libpq-dev
-  libcmocka-dev jq curl python3
+  libcmocka-dev jq curl python3 wrk
   postgresql redis-server
 )
 # node >= 18 and npm for tests/integration/openai_client.sh. A node from
