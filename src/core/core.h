@@ -113,7 +113,7 @@ int fd_arena_full(const fd_arena *a); /* last failure was the cap */
 /* ---- growable byte buffer with a cap ----------------------------------- */
 
 typedef struct fd_buf {
-    char *p;    /* NUL-terminated when len > 0 */
+    char *p; /* NUL-terminated when len > 0 */
     size_t len;
     size_t cap; /* allocated */
     size_t max; /* FD_ETOOBIG past this; 0 = 1 GiB */
@@ -164,6 +164,11 @@ void fd_log_write(fd_log *log, fd_log_level level, const char *module, const cha
     FD_PRINTF(4, 5);
 int fd_log_level_parse(const char *s, fd_log_level *out);
 /* Checks the level before formatting anything. */
+/* A structured line: fields is JSON members ("k":v,...) the caller built
+ * and escaped; with log.format=json they join ts, level and module in one
+ * object, in text they follow the module as {...}. */
+void fd_log_fields(fd_log *log, fd_log_level level, const char *module, const char *fields);
+
 #define FD_LOG(log, level, module, ...)                                                            \
     do {                                                                                           \
         if (fd_log_enabled((log), (level)))                                                        \
@@ -172,8 +177,8 @@ int fd_log_level_parse(const char *s, fd_log_level *out);
 
 /* ---- time and hashing -------------------------------------------------- */
 
-uint64_t fd_time_ns(void);   /* monotonic */
-double fd_time_wall(void);   /* seconds since the epoch */
+uint64_t fd_time_ns(void); /* monotonic */
+double fd_time_wall(void); /* seconds since the epoch */
 uint64_t fd_hash64(const void *p, size_t len, uint64_t seed);
 /* SHA-256 of the bytes as 64 lower-case hex characters plus NUL. */
 void fd_sha256_hex(const void *p, size_t len, char out[65]);
@@ -202,22 +207,22 @@ int fd_fault_hit(const char *name);
  * default, bounds, doc); parsing, validation, help and the sample file all
  * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
 typedef struct fd_config {
-    char data_dir[512];     /* data_dir: store, index snapshot */
+    char data_dir[512];        /* data_dir: store, index snapshot */
     int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
-    char log_level[16];     /* log.level: debug|info|warn|error */
-    char log_format[16];    /* log.format: text|json */
-    double bm25_k1;         /* index.k1 */
-    double bm25_b;          /* index.b */
-    int dense_dim;          /* index.dense_dim: LSA dimensions, 0 = no dense */
-    int hnsw_min_chunks;    /* index.hnsw_min_chunks: HNSW above this many */
-    int quantize;           /* index.quantize: int8 vectors */
-    int chunk_max_words;    /* chunk.max_words */
-    int chunk_overlap_words;/* chunk.overlap_words */
-    int search_k;           /* search.k */
-    char search_mode[16];   /* search.mode: bm25|dense|hybrid */
-    double dense_weight;    /* search.dense_weight: weight of dense in fusion */
-    int rrf_k;              /* search.rrf_k: reciprocal-rank constant */
-    char fusion[16];        /* search.fusion: weighted|rrf */
+    char log_level[16];        /* log.level: debug|info|warn|error */
+    char log_format[16];       /* log.format: text|json */
+    double bm25_k1;            /* index.k1 */
+    double bm25_b;             /* index.b */
+    int dense_dim;             /* index.dense_dim: LSA dimensions, 0 = no dense */
+    int hnsw_min_chunks;       /* index.hnsw_min_chunks: HNSW above this many */
+    int quantize;              /* index.quantize: int8 vectors */
+    int chunk_max_words;       /* chunk.max_words */
+    int chunk_overlap_words;   /* chunk.overlap_words */
+    int search_k;              /* search.k */
+    char search_mode[16];      /* search.mode: bm25|dense|hybrid */
+    double dense_weight;       /* search.dense_weight: weight of dense in fusion */
+    int rrf_k;                 /* search.rrf_k: reciprocal-rank constant */
+    char fusion[16];           /* search.fusion: weighted|rrf */
     /* llm.*: an OpenAI-compatible chat server; no base_url = no LLM */
     char llm_base_url[512];     /* llm.base_url, e.g. http://127.0.0.1:11434/v1 */
     char llm_model[128];        /* llm.model */
@@ -235,22 +240,22 @@ typedef struct fd_config {
     double llm_temperature;     /* llm.temperature */
     char llm_prices[1024];      /* llm.prices: "model=in/out;..." USD per 1M tokens */
     /* guard.* */
-    int guard_max_chars;        /* guard.max_chars */
-    double guard_threshold;     /* guard.threshold: attack score that flags */
+    int guard_max_chars;    /* guard.max_chars */
+    double guard_threshold; /* guard.threshold: attack score that flags */
     /* dialog.* */
-    int dialog_history_turns;   /* dialog.history_turns: turns fed to retrieval and the LLM */
-    int dialog_tz_offset_min;   /* dialog.tz_offset_min: local time zone for dates */
-    double answer_min_support;  /* answer.min_support: retrieval evidence to answer */
+    int dialog_history_turns;  /* dialog.history_turns: turns fed to retrieval and the LLM */
+    int dialog_tz_offset_min;  /* dialog.tz_offset_min: local time zone for dates */
+    double answer_min_support; /* answer.min_support: retrieval evidence to answer */
     /* server.* */
-    char server_bind[64];       /* server.bind */
-    int server_port;            /* server.port */
-    int server_threads;         /* server.threads: 0 = cores */
-    int server_max_body;        /* server.max_body_bytes */
-    int server_max_upload;      /* server.max_upload_bytes: POST /v1/documents body cap */
-    int server_drain_ms;        /* server.drain_ms: SIGTERM waits this long for requests */
-    char server_cors[1024];     /* server.cors_origins: comma-separated allowlist */
-    int server_widget;          /* server.widget_mode: no key, origin allowlist, per-IP limits */
-    int server_require_key;     /* server.require_key */
+    char server_bind[64];   /* server.bind */
+    int server_port;        /* server.port */
+    int server_threads;     /* server.threads: 0 = cores */
+    int server_max_body;    /* server.max_body_bytes */
+    int server_max_upload;  /* server.max_upload_bytes: POST /v1/documents body cap */
+    int server_drain_ms;    /* server.drain_ms: SIGTERM waits this long for requests */
+    char server_cors[1024]; /* server.cors_origins: comma-separated allowlist */
+    int server_widget;      /* server.widget_mode: no key, origin allowlist, per-IP limits */
+    int server_require_key; /* server.require_key */
     /* limits.* (per minute; 0 = unlimited) */
     double limit_key_per_min;     /* limits.key_per_min */
     double limit_ip_per_min;      /* limits.ip_per_min */

@@ -93,3 +93,26 @@ void fd_log_write(fd_log *log, fd_log_level level, const char *module, const cha
     fwrite(line, 1, (size_t)n, log->out);
     fflush(log->out);
 }
+
+void fd_log_fields(fd_log *log, fd_log_level level, const char *module, const char *fields)
+{
+    if (!fd_log_enabled(log, level))
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[80];
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    char line[4096];
+    int n = log->json ? snprintf(line, sizeof line,
+                                 "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",%s}\n", when,
+                                 level_names[level], module, fields)
+                      : snprintf(line, sizeof line, "%s %-5s %s: {%s}\n", when, level_names[level],
+                                 module, fields);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return; /* fields are short and built by us: never truncated JSON */
+    fwrite(line, 1, (size_t)n, log->out);
+    fflush(log->out);
+}

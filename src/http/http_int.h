@@ -50,6 +50,7 @@ typedef struct assistant_ref {
 } assistant_ref;
 
 struct chat_state;
+typedef struct event_sub event_sub;
 
 struct fd_server {
     const fd_config *cfg;
@@ -68,6 +69,14 @@ struct fd_server {
     struct chat_state *pending;  /* chats whose LLM call is in flight */
     struct chat_state **cancels; /* chats whose client left: cancel on the loop */
     size_t n_cancels, cap_cancels;
+    /* Session event streams and the ticker that wakes them (events.c). */
+    pthread_mutex_t subs_mu;
+    event_sub *subs;
+    pthread_t ticker;
+    int ticker_running;
+    pthread_mutex_t tick_mu;
+    pthread_cond_t tick_cv;
+    int tick_stop, tick_poked; /* under tick_mu */
     /* One knowledge-base writer at a time (uploads, deletes, reloads): two
      * index builds would race on the snapshot file, and an older reload
      * finishing last would swap in stale state. Taken before a kb handle. */
@@ -86,6 +95,7 @@ struct fd_server {
 typedef struct request {
     atomic_int refs;         /* MHD's, plus the LLM call's while one is in flight */
     struct chat_state *chat; /* chat routes only */
+    event_sub *sub;          /* GET /v1/sessions/{id}/events only */
     fd_server *srv;
     struct MHD_Connection *con;
     fd_arena *a;
@@ -194,6 +204,19 @@ size_t http_body_cap(const fd_config *cfg, const char *method, const char *url);
  * /v1/documents/{id} takes DELETE (the id may hold '/'). */
 enum MHD_Result http_post_document(request *r);
 enum MHD_Result http_document_route(request *r, const char *id);
+
+/* ---- session events (events.c) ---------------------------------------------- */
+
+/* GET /v1/sessions/{id}/events: operator messages and state changes, live. */
+enum MHD_Result http_session_events(request *r, const char *sid);
+int http_events_start(fd_server *s, fd_err *err);
+/* Something was stored for a session: wake the streams now. */
+void http_events_poke(fd_server *s);
+/* Ends every stream (drain). */
+void http_events_close(fd_server *s);
+void http_events_stop(fd_server *s);
+/* The request completed: unsubscribe and free. */
+void http_events_gone(request *r);
 
 /* The router: every request ends here once its body is in. */
 enum MHD_Result http_dispatch(request *r, const char *url);

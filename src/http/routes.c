@@ -438,6 +438,7 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
     json_decref(j);
     if (rc)
         return http_send_err(r, &err);
+    http_events_poke(r->srv); /* the customer's stream hears it now */
     fd_buf b;
     fd_buf_init(&b, 0);
     res = handoff_json(&b, &h, 1) ? MHD_NO : http_send_json(r, 200, &b);
@@ -515,6 +516,20 @@ enum MHD_Result http_dispatch(request *r, const char *url)
     if (strncmp(url, DOCUMENT_PREFIX, strlen(DOCUMENT_PREFIX)) == 0) {
         r->route = "/v1/documents/{id}";
         return http_document_route(r, url + strlen(DOCUMENT_PREFIX));
+    }
+    if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13]) {
+        const char *id = url + 13, *slash = strchr(id, '/');
+        if (slash && strcmp(slash, "/events") == 0 && slash > id) {
+            r->route = "/v1/sessions/{id}/events";
+            if (strcmp(r->method, "GET") != 0)
+                return method_not_allowed(r, "GET");
+            char sid[80];
+            if ((size_t)(slash - id) >= sizeof sid)
+                return http_send_error(r, 404, "not_found", "no such session", NULL);
+            memcpy(sid, id, (size_t)(slash - id));
+            sid[slash - id] = '\0';
+            return http_session_events(r, sid);
+        }
     }
     if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {
         r->route = "/v1/sessions/{id}";

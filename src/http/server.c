@@ -222,6 +222,47 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     return http_dispatch(r, url);
 }
 
+/* The client's address with its host part dropped (IPv4 /24, IPv6 /48):
+ * enough to see a hot network, not enough to single out a person. */
+static void redact_ip(const char *ip, char *out, size_t n)
+{
+    snprintf(out, n, "%s", ip[0] ? ip : "-");
+    if (strchr(out, ':')) {
+        char *p = out;
+        for (int groups = 0; (p = strchr(p, ':')) != NULL; p++)
+            if (++groups == 3) {
+                snprintf(p, n - (size_t)(p - out), "::");
+                break;
+            }
+    } else {
+        char *dot = strrchr(out, '.');
+        if (dot)
+            snprintf(dot, n - (size_t)(dot - out), ".0");
+    }
+}
+
+/* Access log, one JSON object per request: the route template (never the
+ * path's ids or query), status, time, request id and key prefix. No
+ * bodies, messages, keys or full addresses: PII stays out. */
+static void access_log(fd_server *s, request *r, double secs, enum MHD_RequestTerminationCode toe)
+{
+    if (!fd_log_enabled(s->log, FD_LOG_INFO))
+        return;
+    char ip[64], fields[512];
+    redact_ip(r->ip, ip, sizeof ip);
+    const char *m = r->method;
+    for (const char *p = m; *p; p++)
+        if (*p < 'A' || *p > 'Z' || p - m > 10)
+            m = "OTHER"; /* a method token we would have to escape */
+    snprintf(fields, sizeof fields,
+             "\"event\":\"access\",\"ip\":\"%s\",\"method\":\"%s\",\"route\":\"%s\","
+             "\"status\":%d,\"ms\":%.2f,\"request_id\":\"%s\",\"key\":\"%s\",\"aborted\":%s",
+             ip, m, r->route, r->status, secs * 1e3, r->id,
+             r->has_key ? r->key.prefix : "-",
+             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "false" : "true");
+    fd_log_fields(s->log, FD_LOG_INFO, "access", fields);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -236,12 +277,10 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     fd_metric_add(s->m.requests, 1, r->route, r->method, status);
     fd_metric_observe(s->m.latency, secs, r->route);
     fd_metric_add(s->m.inflight, -1);
-    /* Access log: no bodies, no keys, no messages (PII stays out). */
-    FD_LOG(s->log, FD_LOG_INFO, "http", "%s %s %s %d %.2fms id=%s key=%s%s", r->ip, r->method,
-           r->route, r->status, secs * 1e3, r->id, r->has_key ? r->key.prefix : "-",
-           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    access_log(s, r, secs, toe);
     *con_cls = NULL;
     http_chat_gone(r);
+    http_events_gone(r);
     http_request_release(r);
     atomic_fetch_sub(&s->inflight, 1);
 }
@@ -309,6 +348,9 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     s->started_at = fd_time_wall();
     pthread_mutex_init(&s->state_mu, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
+    pthread_mutex_init(&s->subs_mu, NULL);
+    pthread_mutex_init(&s->tick_mu, NULL);
+    pthread_cond_init(&s->tick_cv, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
@@ -333,6 +375,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
         rc = assistant_new(s, s->kbs.all[0], &s->cur, err);
     if (!rc)
         rc = http_loop_start(s, err);
+    if (!rc)
+        rc = http_events_start(s, err);
     if (rc) {
         fd_server_free(s);
         return rc;
@@ -405,6 +449,8 @@ int fd_server_stop(fd_server *s, int drain_ms)
     if (!s || !s->mhd)
         return 0;
     atomic_store(&s->draining, 1);
+    /* Live session streams never end by themselves: end them now. */
+    http_events_close(s);
     /* Stop accepting: the listening socket closes, connections stay. */
     MHD_socket fd = MHD_quiesce_daemon(s->mhd);
     if (fd != MHD_INVALID_SOCKET)
@@ -431,6 +477,7 @@ void fd_server_free(fd_server *s)
         MHD_stop_daemon(s->mhd);
     }
     http_loop_stop(s);
+    http_events_stop(s);
     if (s->cur)
         http_assistant_put(s->cur);
     fd_llm_free(s->llm);
@@ -439,6 +486,9 @@ void fd_server_free(fd_server *s)
     fd_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->state_mu);
     pthread_mutex_destroy(&s->pend_mu);
+    pthread_mutex_destroy(&s->subs_mu);
+    pthread_mutex_destroy(&s->tick_mu);
+    pthread_cond_destroy(&s->tick_cv);
     pthread_mutex_destroy(&s->write_lock);
     fd_free(s);
 }

@@ -83,16 +83,29 @@ req GET '/v1/handoffs?status=open' "${O[@]}" > /dev/null
 HID=$(jq -r --arg s "$HS" '.handoffs[]|select(.session_id==$s)|.id' "$T/b")
 check "the open handoff is listed with its summary" jb "(.handoffs|map(select(.ticket==\"$TICKET\"))|.[0].summary|test(\"real person\"))"
 check "a bad status filter is 422" test "$(req GET '/v1/handoffs?status=x' "${O[@]}")" = 422
+# The customer's live line: an SSE stream of the session's events.
+curl -sN --max-time 8 "${A[@]}" "$U/v1/sessions/$HS/events" > "$T/events" 2>/dev/null &
+EVPID=$!
+check "events of an unknown session: 404" test "$(req GET /v1/sessions/nope/events "${A[@]}")" = 404
+check "events without a key: 401" test "$(req GET "/v1/sessions/$HS/events")" = 401
 check "replying before claiming is 409" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{"message":"hi"}')" = 409
 check "claim" bash -c "[ $(req POST /v1/handoffs/$HID/claim "${O[@]}") = 200 ] && jq -e '.status==\"claimed\" and .operator==\"ana\"' '$T/b' >/dev/null"
 check "a second claim is 409" test "$(req POST /v1/handoffs/$HID/claim "${O[@]}")" = 409
 req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"hello? how much is delivery?\",\"session_id\":\"$HS\"}" > /dev/null
 check "while claimed the bot stays silent" jb '.route=="human" and (.citations|length)==0'
 check "operator reply" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{"message":"Hi, this is Ana. Delivery is S$18 below S$250."}')" = 200
+for _ in $(seq 40); do grep -q 'Delivery is S\$18' "$T/events" && break; sleep 0.1; done
+check "the operator's reply reaches the customer's live stream" grep -q '^event: message' "$T/events"
+grep -A1 '^event: message' "$T/events" | grep '^data:' | sed 's/^data: //' > "$T/ev.json"
+check "...with its text and turn number" jq -e '.role=="operator" and (.text|contains("Delivery is S$18")) and .seq>0' "$T/ev.json"
+check "the stream told the state: waiting, then human" bash -c "grep -A1 '^event: state' '$T/events' | grep -o '\"state\":\"[a-z]*\"' | tr '\n' ' ' | grep -q 'waiting.*human'"
 check "operator message without text is 422" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{}')" = 422
 req GET "/v1/sessions/$HS" "${A[@]}" > /dev/null
 check "the customer's session shows the operator's reply" jb '.state=="human" and (.turns|map(select(.role=="operator"))|length)==1'
 check "resolve" test "$(req POST /v1/handoffs/$HID/resolve "${O[@]}")" = 200
+for _ in $(seq 40); do grep -q '"state":"bot"' "$T/events" && break; sleep 0.1; done
+check "resolve reaches the stream as state bot" grep -q '"state":"bot"' "$T/events"
+kill $EVPID 2>/dev/null
 check "resolving twice is 409" test "$(req POST /v1/handoffs/$HID/resolve "${O[@]}")" = 409
 check "unknown handoff is 404" test "$(req POST /v1/handoffs/999999/claim "${O[@]}")" = 404
 req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"how long do I have to report defects?\",\"session_id\":\"$HS\"}" > /dev/null
@@ -114,6 +127,10 @@ check "metrics count 429s" grep -q 'frontdesk_rate_limited_total{scope="session"
 check "metrics count requests by route and status" grep -q 'frontdesk_http_requests_total{route="/v1/chat",method="POST",status="200"}' "$T/b"
 check "metrics have stage latencies" grep -q 'frontdesk_pipeline_stage_seconds_bucket{stage="retrieve"' "$T/b"
 check "access log has no message text" bash -c "! grep -q 'defective' '$T/serve.log'"
+grep ' access: ' "$T/serve.log" | sed 's/^[^{]*//' > "$T/access.json"
+check "access log: one JSON object per request" bash -c "[ \$(wc -l < '$T/access.json') -gt 20 ] && jq -se 'all(.event==\"access\" and (.status|type)==\"number\" and (.request_id|length)>0)' '$T/access.json' >/dev/null"
+check "access log: client address truncated (127.0.0.0), never whole" bash -c "jq -se 'all(.ip==\"127.0.0.0\")' '$T/access.json' >/dev/null && ! grep -q '127\.0\.0\.1' '$T/access.json'"
+check "access log: route templates, not ids" bash -c "[ -n '$SID' ] && ! grep -q '$SID' '$T/access.json'"
 
 # ---- reload and drain ----------------------------------------------------------------------
 mkdir -p "$T/more"; printf '# Parking\n\nVisitors can park at Tuas Warehouse for free for 30 minutes.\n' > "$T/more/parking.md"
