@@ -322,10 +322,11 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
     return set_cites(t, &t->extractive);
 }
 
-int dialog_knowledge(turn *t)
+/* Retrieval and the extractive answer, checked, into *ans (t->a is the
+ * scratch arena while this runs). */
+static int find_answer(turn *t, fd_answer *ans_out)
 {
     fd_reply *r = t->r;
-    r->route = "knowledge";
     uint64_t t0 = fd_time_ns();
     /* The kb's own analyzer (same thread), with its warm stem cache: a
      * fresh one per message would rebuild the Snowball stemmers each time. */
@@ -383,6 +384,64 @@ int dialog_knowledge(turn *t)
             r->validation = "ok";
         }
     }
+    *ans_out = ans;
+    return rc;
+}
+
+static const char *keep_str(fd_arena *a, const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *c = fd_arena_strndup(a, s, strlen(s));
+    *oom |= c == NULL;
+    return c;
+}
+
+/* What outlives the knowledge step, copied out of the scratch arena: the
+ * passages the LLM and the validator see, and the extractive answer. */
+static int keep_evidence(turn *t, fd_answer *ans)
+{
+    int oom = 0;
+    for (size_t i = 0; i < t->n_pass; i++) {
+        fd_passage *p = &t->pass[i];
+        p->doc_key = keep_str(t->a, p->doc_key, &oom);
+        p->title = keep_str(t->a, p->title, &oom);
+        p->section = keep_str(t->a, p->section, &oom);
+        p->text = keep_str(t->a, p->text, &oom);
+    }
+    ans->text = keep_str(t->a, ans->text, &oom);
+    fd_citation *c = ans->n_cites ? fd_arena_calloc(t->a, ans->n_cites, sizeof *c) : NULL;
+    oom |= ans->n_cites && !c;
+    for (size_t i = 0; c && i < ans->n_cites; i++) {
+        c[i] = ans->cites[i];
+        c[i].doc_key = keep_str(t->a, c[i].doc_key, &oom);
+        c[i].title = keep_str(t->a, c[i].title, &oom);
+        c[i].section = keep_str(t->a, c[i].section, &oom);
+    }
+    ans->cites = c;
+    return oom ? turn_oom(t) : FD_OK;
+}
+
+int dialog_knowledge(turn *t)
+{
+    fd_reply *r = t->r;
+    r->route = "knowledge";
+    /* Retrieval and the composer work through hundreds of KB of passages,
+     * tokens and candidates; a turn waiting on the LLM keeps only what it
+     * needs, so hundreds of them in flight stay small. */
+    fd_arena *keep = t->a;
+    fd_arena *scratch = fd_arena_new(0);
+    if (!scratch)
+        return turn_oom(t);
+    t->a = scratch;
+    fd_answer ans;
+    int rc = find_answer(t, &ans);
+    t->a = keep;
+    if (!rc)
+        rc = keep_evidence(t, &ans);
+    fd_arena_free(scratch);
+    if (rc)
+        return rc;
     if (ans.answered && t->as->llm) {
         rc = prepare_llm(t, &ans);
     } else {

@@ -356,6 +356,8 @@ enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *f
         http_kb_put(s, kb);
         return rc ? fmt->error(r, &err) : respond(r);
     }
+    FD_LOG(s->log, FD_LOG_DEBUG, "http", "LLM turn holds %zu arena bytes, %zu allocated (id=%s)",
+           fd_arena_used(r->a), fd_alloc_bytes(), r->id);
     /* The LLM path: listed before submit, so a drain can find it. */
     list_add(s, c);
     atomic_fetch_add(&r->refs, 1); /* the call's reference */
