@@ -103,6 +103,10 @@ static double parse_number(fd_str t, size_t i, size_t *end)
 {
     char buf[64];
     size_t n = 0, j = i;
+    /* One decimal point at most. Ask the flag, not buf: buf is terminated
+     * only when the number ends, and its bytes past n are whatever earlier
+     * calls left on the stack. */
+    int dot = 0;
     while (j < t.len && n < sizeof buf - 1) {
         char c = t.p[j];
         if (isdigit((unsigned char)c)) {
@@ -119,8 +123,9 @@ static double parse_number(fd_str t, size_t i, size_t *end)
             j++; /* thousands */
             continue;
         }
-        if ((c == '.' || c == ',') && !strchr(buf, '.')) {
+        if ((c == '.' || c == ',') && !dot) {
             buf[n++] = '.';
+            dot = 1;
             j++;
             continue;
         }

@@ -95,12 +95,47 @@ static void test_kinds(void **state)
     fd_arena_free(a);
 }
 
+/* Leaves dots in the stack below the caller, where the scanner's frames
+ * will lie: what earlier, deeper calls (other requests') leave behind. */
+__attribute__((noinline)) static void dirty_stack(void)
+{
+    volatile char junk[16384];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = '.';
+}
+
+/* A decimal reads the same whatever the stack held before: parse_number
+ * once looked for an earlier '.' in the bytes past the digits it had
+ * copied, so a stale dot made "5.60" read as 5, and which correct answers
+ * failed the number check depended on the requests served before. Leading
+ * zeros move the separator along the parser's buffer, so a stale byte
+ * anywhere in it is found whatever the compiler's frame layout. */
+static void test_decimal_ignores_stale_stack(void **state)
+{
+    (void)state;
+    fd_arena *a = fd_arena_new(0);
+    ans_claims c = {0};
+    fd_err err;
+    char t[64], bad[128] = "";
+    for (int zeros = 1; zeros <= 48 && !bad[0]; zeros++) {
+        snprintf(t, sizeof t, "%0*d5.60", zeros, 0);
+        dirty_stack();
+        if (ans_claims_scan(fd_str_c(t), a, &c, &err) != FD_OK || c.n != 1 || c.v[0].value != 5.60)
+            snprintf(bad, sizeof bad, "'%s' read as %zu claim(s), the first %g", t, c.n,
+                     c.n ? c.v[0].value : 0.0);
+    }
+    fd_arena_free(a);
+    if (bad[0])
+        fail_msg("%s", bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_fact),
         cmocka_unit_test(test_different_fact),
         cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_decimal_ignores_stale_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
