@@ -221,6 +221,25 @@ void http_events_gone(request *r);
 /* The router: every request ends here once its body is in. */
 enum MHD_Result http_dispatch(request *r, const char *url);
 
+/* The web pages (web/ at the root), embedded at build time by CMakeLists.txt;
+ * the table ends with a NULL name. */
+typedef struct http_asset {
+    const char *name; /* file name in web/: "chat.js" */
+    const unsigned char *p;
+    size_t len;       /* without the NUL that ends p */
+    const char *etag; /* quoted hash of the content: "\"1f2e...\"" */
+} http_asset;
+extern const http_asset http_web_assets[];
+
+/* GET/HEAD of /, /console and /static/<file>: 1 and *res set (200, 304 on a
+ * matching If-None-Match, 405 for other methods); 0 when url is not a page. */
+int http_static(request *r, const char *url, enum MHD_Result *res);
+/* http_send for content that never changes while the binary runs: the body is
+ * not copied (p must outlive the response), Cache-Control is `cache` and,
+ * when etag is not NULL, an ETag header is added. */
+enum MHD_Result http_send_static(request *r, int status, const char *content_type, const void *p,
+                                 size_t n, const char *cache, const char *etag);
+
 /* The OpenAPI 3.1 document (openapi.c). */
 extern const char http_openapi_json[];
 

@@ -29,7 +29,8 @@ static const char *allowed_origin(request *r)
     return NULL;
 }
 
-static void add_headers(request *r, struct MHD_Response *resp, const char *content_type)
+static void add_headers_cache(request *r, struct MHD_Response *resp, const char *content_type,
+                              const char *cache)
 {
     MHD_add_response_header(resp, "Content-Type", content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->id);
@@ -39,7 +40,7 @@ static void add_headers(request *r, struct MHD_Response *resp, const char *conte
     MHD_add_response_header(resp, "Content-Security-Policy",
                             "default-src 'self'; script-src 'self'; style-src 'self' "
                             "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Cache-Control", cache);
     const char *origin = allowed_origin(r);
     if (origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
@@ -49,6 +50,12 @@ static void add_headers(request *r, struct MHD_Response *resp, const char *conte
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
         MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
     }
+}
+
+/* API responses are per caller and per moment: never stored. */
+static void add_headers(request *r, struct MHD_Response *resp, const char *content_type)
+{
+    add_headers_cache(r, resp, content_type, "no-store");
 }
 
 static enum MHD_Result queue(request *r, int status, struct MHD_Response *resp)
@@ -200,11 +207,46 @@ static const char *presented_key(request *r)
     return MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "X-API-Key");
 }
 
+/* Widget mode: may this keyless request use the API? Yes from an origin in
+ * server.cors_origins or from the server's own pages (Origin is http(s)://
+ * + Host). Browsers send no Origin on a same-origin GET (the chat page's
+ * EventSource) but do send Sec-Fetch-Site, which scripts cannot set. None of
+ * this stops a client outside a browser, which may send any header: the
+ * check keeps other sites' pages from using the assistant through their
+ * visitors' browsers; per-IP limits bound the rest. */
+static int widget_origin_ok(request *r)
+{
+    if (allowed_origin(r))
+        return 1;
+    const char *o = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Origin");
+    if (!o) {
+        const char *site = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Sec-Fetch-Site");
+        return site && strcmp(site, "same-origin") == 0;
+    }
+    const char *host = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Host");
+    const char *rest = NULL;
+    if (strncmp(o, "http://", 7) == 0)
+        rest = o + 7;
+    else if (strncmp(o, "https://", 8) == 0)
+        rest = o + 8;
+    return host && rest && strcasecmp(rest, host) == 0;
+}
+
 int http_auth(request *r, unsigned need, enum MHD_Result *res)
 {
     fd_server *s = r->srv;
     const char *key = presented_key(r);
-    if (!s->cfg->server_require_key && !key)
+    /* Widget mode: without a key, only chat-scoped routes and only from
+     * allowed pages; every other route needs a key even when require_key is
+     * off, since a public page is not the trusted network that setting is for. */
+    if (!key && s->cfg->server_widget && need == FD_SCOPE_CHAT) {
+        if (widget_origin_ok(r))
+            return 1;
+        *res = http_send_error(r, 403, "origin_not_allowed",
+                               "this origin may not use the chat without an API key", NULL);
+        return 0;
+    }
+    if (!s->cfg->server_require_key && !key && !s->cfg->server_widget)
         return 1;
     if (!key) {
         fd_metric_add(s->m.auth_failures, 1);
@@ -246,6 +288,19 @@ int http_auth(request *r, unsigned need, enum MHD_Result *res)
         return 0;
     }
     return 1;
+}
+
+enum MHD_Result http_send_static(request *r, int status, const char *content_type, const void *p,
+                                 size_t n, const char *cache, const char *etag)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(n, (void *)p, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    add_headers_cache(r, resp, content_type, cache);
+    if (etag)
+        MHD_add_response_header(resp, "ETag", etag);
+    return queue(r, status, resp);
 }
 
 /* ---- request bodies ---------------------------------------------------- */

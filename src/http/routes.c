@@ -543,5 +543,8 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             return handoff_action(r, id, end + 1);
         }
     }
+    enum MHD_Result res;
+    if (http_static(r, url, &res))
+        return res;
     return http_send_error(r, 404, "not_found", "no such endpoint", NULL);
 }

@@ -257,8 +257,7 @@ static void access_log(fd_server *s, request *r, double secs, enum MHD_RequestTe
     snprintf(fields, sizeof fields,
              "\"event\":\"access\",\"ip\":\"%s\",\"method\":\"%s\",\"route\":\"%s\","
              "\"status\":%d,\"ms\":%.2f,\"request_id\":\"%s\",\"key\":\"%s\",\"aborted\":%s",
-             ip, m, r->route, r->status, secs * 1e3, r->id,
-             r->has_key ? r->key.prefix : "-",
+             ip, m, r->route, r->status, secs * 1e3, r->id, r->has_key ? r->key.prefix : "-",
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "false" : "true");
     fd_log_fields(s->log, FD_LOG_INFO, "access", fields);
 }

@@ -1,0 +1,76 @@
+/* test_live.js: both pages against a running frontdesk. The chat page
+ * (opened with ?key=) asks for a person; the console signs in, finds the
+ * handoff, claims it, replies, and resolves it; a refused key signs out.
+ * Run: URL=http://127.0.0.1:PORT CHAT=<chat key> OPER=<chat,operator key>
+ *      node test_live.js <path to web/> */
+'use strict';
+const assert = require('assert');
+const path = require('path');
+const { page, load, dump, until } = require('./dom');
+
+const WEB = path.resolve(process.argv[2]);
+const { URL: BASE, CHAT, OPER } = process.env;
+
+async function main() {
+  /* ---- the chat page asks for a person ---- */
+  let p = page(BASE, '?key=' + CHAT);
+  load(path.join(WEB, 'chat.js'));
+  p.ids.input.value = 'I want to speak to a real person please';
+  p.ids.composer.dispatch('submit');
+  await until('the reply', () => p.ids.messages.children.length === 2 && !p.ids.send.disabled);
+  assert.match(p.ids.status.textContent, /connected to a person \(ticket HD-/, dump(p.ids.messages).join('\n'));
+  const sid = p.store.get('frontdesk.session');
+  assert.ok(sid, 'the session is kept');
+  assert.ok(p.requests.every((r) => r.init.headers.Authorization === 'Bearer ' + CHAT));
+  p.ids.input.value = 'x'.repeat(2500);
+  p.ids.composer.dispatch('submit');
+  await until('the refusal', () => p.ids.messages.children.length === 4 && !p.ids.send.disabled);
+  assert.match(dump(p.ids.messages)[3], /msg-error: Assistant \| message is 2500 characters/);
+
+  /* ---- the console: a refused key, then the operator's ---- */
+  p = page(BASE);
+  load(path.join(WEB, 'console.js'));
+  const ids = p.ids;
+  assert.strictEqual(ids.desk.hidden, true);
+  ids.key.value = 'fdk_nope';
+  ids.login.dispatch('submit');
+  await until('the refusal', () => /refused/.test(ids.error.textContent));
+  assert.strictEqual(ids.desk.hidden, true);
+  assert.strictEqual(p.store.get('frontdesk.operator_key'), undefined);
+  ids.key.value = OPER;
+  ids.login.dispatch('submit');
+  const item = () => ids.handoffs.children.find((li) => li.textContent.includes('real person'));
+  await until('the handoff in the list', item);
+  assert.strictEqual(ids.desk.hidden, false);
+  item().children[0].click();
+  await until('the conversation', () => ids.turns.children.length === 2);
+  assert.match(dump(ids.turns)[0], /^msg msg-user: Customer · .* \| I want to speak to a real person please$/);
+  assert.match(ids['detail-title'].textContent, /^HD-\d+ — open$/);
+  assert.strictEqual(ids['reply-send'].disabled, true, 'no reply before claiming');
+
+  ids.claim.click();
+  await until('claimed', () => /claimed/.test(ids['detail-title'].textContent) && !ids['reply-send'].disabled);
+  ids['reply-text'].value = 'Hi, this is Ana <b>';
+  ids.reply.dispatch('submit');
+  await until('the reply in the conversation', () => ids.turns.children.length === 3);
+  assert.match(dump(ids.turns)[2], /^msg msg-operator: Agent · .* \| Hi, this is Ana <b>$/);
+  assert.strictEqual(ids['reply-text'].value, '');
+
+  ids.claim.disabled = false;
+  ids.claim.click();
+  await until('the 409 shown', () => /is claimed, not open/.test(ids.error.textContent));
+  ids.resolve.click();
+  await until('resolved', () => /resolved/.test(ids['detail-title'].textContent));
+  await until('gone from the list', () => !item());
+
+  ids.logout.click();
+  assert.strictEqual(ids.desk.hidden, true);
+  assert.strictEqual(p.store.get('frontdesk.operator_key'), undefined);
+  console.log('live pages: all passed');
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

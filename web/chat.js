@@ -1,0 +1,363 @@
+/* chat.js: the customer chat page (/). Replies stream from POST
+ * /v1/chat/stream as Server-Sent Events read through fetch (EventSource cannot
+ * POST); once a person has the conversation, their messages arrive from
+ * GET /v1/sessions/{id}/events. Text from the server or the customer reaches
+ * the page only through textContent and createElement, never as markup. */
+(function () {
+  'use strict';
+
+  var KEY_STORE = 'frontdesk.key';
+  var SESSION_STORE = 'frontdesk.session';
+  var WITH_PERSON = { escalation: true, human: true };
+
+  var list = document.getElementById('messages');
+  var form = document.getElementById('composer');
+  var input = document.getElementById('input');
+  var sendBtn = document.getElementById('send');
+  var statusEl = document.getElementById('status');
+
+  var key = takeKey();
+  var sessionId = sessionStorage.getItem(SESSION_STORE);
+  var events = null; /* the operator stream while a person has the session */
+  var seen = new Set(); /* operator turns shown, by seq: reconnects replay */
+
+  /* A key in ?key= serves deployments outside widget mode. It moves to
+   * sessionStorage and out of the address bar so it is not bookmarked,
+   * shared in a screenshot or kept in history. */
+  function takeKey() {
+    var params = new URLSearchParams(location.search);
+    var k = params.get('key');
+    if (k) {
+      sessionStorage.setItem(KEY_STORE, k);
+      params.delete('key');
+      var q = params.toString();
+      history.replaceState(null, '', location.pathname + (q ? '?' + q : '') + location.hash);
+    }
+    return sessionStorage.getItem(KEY_STORE);
+  }
+
+  function headers(extra) {
+    var h = Object.assign({}, extra);
+    if (key) h.Authorization = 'Bearer ' + key;
+    return h;
+  }
+
+  function setSession(id) {
+    if (!id || id === sessionId) return;
+    sessionId = id;
+    sessionStorage.setItem(SESSION_STORE, id);
+  }
+
+  /* ---- the message list ------------------------------------------------ */
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  var WHO = { user: 'You', assistant: 'Assistant', operator: 'Agent' };
+
+  /* Appends a message; returns its text element (the bubble to fill). */
+  function addMessage(role, text) {
+    var li = el('li', 'msg msg-' + role);
+    li.appendChild(el('span', 'who', WHO[role] || role));
+    var body = el('div', 'text', text);
+    li.appendChild(body);
+    list.appendChild(li);
+    li.scrollIntoView({ block: 'end' });
+    return body;
+  }
+
+  function showTyping(bubble) {
+    var t = el('span', 'typing');
+    t.setAttribute('aria-label', 'The assistant is typing');
+    for (var i = 0; i < 3; i++) t.appendChild(el('span', 'dot'));
+    bubble.appendChild(t);
+  }
+
+  function setText(bubble, text) {
+    bubble.textContent = text;
+    bubble.parentNode.scrollIntoView({ block: 'end' });
+  }
+
+  /* Citations under the answer: title and section, as text. */
+  function showCitations(bubble, citations) {
+    var li = bubble.parentNode;
+    var old = li.querySelector('.citations');
+    if (old) old.remove();
+    if (!Array.isArray(citations) || citations.length === 0) return;
+    var ul = el('ul', 'citations');
+    ul.setAttribute('aria-label', 'Sources');
+    citations.forEach(function (c) {
+      var title = (c && (c.title || c.document)) || 'source';
+      /* Sections are paths that often start with the title: "Refunds > Time window". */
+      var section = c && c.section ? String(c.section) : '';
+      if (section.indexOf(title + ' > ') === 0) section = section.slice(title.length + 3);
+      ul.appendChild(el('li', null, section && section !== title ? title + ' — ' + section : title));
+    });
+    li.appendChild(ul);
+  }
+
+  function showError(bubble, message) {
+    bubble.parentNode.classList.add('msg-error');
+    setText(bubble, message || 'Something went wrong. Please try again.');
+  }
+
+  function setStatus(text) {
+    statusEl.textContent = text || '';
+  }
+
+  /* ---- Server-Sent Events over fetch ------------------------------------ */
+
+  /* A parser for the text/event-stream format (WHATWG HTML §9.2): fed
+   * decoded text in any chunking, calls onEvent(name, data, lastId) per
+   * event. A CR at the end of a chunk waits: it may be half of a CRLF. */
+  function sseParser(onEvent) {
+    var buf = '';
+    var name = '';
+    var data = [];
+    var lastId = null;
+    function line(s) {
+      if (s === '') {
+        if (data.length) onEvent(name || 'message', data.join('\n'), lastId);
+        name = '';
+        data = [];
+        return;
+      }
+      if (s[0] === ':') return;
+      var c = s.indexOf(':');
+      var field = c < 0 ? s : s.slice(0, c);
+      var value = c < 0 ? '' : s.slice(c + 1);
+      if (value[0] === ' ') value = value.slice(1);
+      if (field === 'event') name = value;
+      else if (field === 'data') data.push(value);
+      else if (field === 'id') lastId = value;
+    }
+    return function feed(text) {
+      buf += text;
+      for (;;) {
+        var i = buf.search(/[\r\n]/);
+        if (i < 0 || (buf[i] === '\r' && i === buf.length - 1)) return;
+        var eol = buf[i] === '\r' && buf[i + 1] === '\n' ? 2 : 1;
+        var s = buf.slice(0, i);
+        buf = buf.slice(i + eol);
+        line(s);
+      }
+    };
+  }
+
+  async function readSse(response, onEvent) {
+    var reader = response.body.getReader();
+    var dec = new TextDecoder();
+    var feed = sseParser(onEvent);
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      feed(dec.decode(chunk.value, { stream: true }));
+    }
+    feed(dec.decode());
+  }
+
+  function parseJson(s) {
+    try {
+      return JSON.parse(s);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /* The message of an {"error":{"code","message"}} response, or a fallback. */
+  async function errorMessage(res) {
+    var j = parseJson(await res.text().catch(function () { return ''; }));
+    if (j && j.error && j.error.message) return j.error.message;
+    if (res.status === 429) return 'Too many messages: please wait a moment.';
+    return 'The service is unavailable (' + res.status + '). Please try again.';
+  }
+
+  /* ---- sending a message ------------------------------------------------- */
+
+  function busy(on) {
+    sendBtn.disabled = on;
+    form.setAttribute('aria-busy', on ? 'true' : 'false');
+  }
+
+  /* The finished reply: the full answer replaces what was streamed. */
+  function finish(bubble, rep) {
+    setText(bubble, rep.answer || '');
+    showCitations(bubble, rep.citations);
+    setSession(rep.session_id);
+    if (WITH_PERSON[rep.route]) {
+      var t = rep.escalation && rep.escalation.ticket ? ' (ticket ' + rep.escalation.ticket + ')' : '';
+      setStatus('You are connected to a person' + t + '.');
+      openEvents();
+    } else if (events) {
+      /* Handed back to the assistant. */
+      closeEvents();
+      setStatus('');
+    }
+  }
+
+  async function send(text) {
+    busy(true);
+    addMessage('user', text);
+    var bubble = addMessage('assistant', '');
+    showTyping(bubble);
+    var body = { message: text };
+    if (sessionId) body.session_id = sessionId;
+    var init = {
+      method: 'POST',
+      headers: headers({ 'Content-Type': 'application/json', Accept: 'text/event-stream' }),
+      body: JSON.stringify(body)
+    };
+    try {
+      var res = await fetch('/v1/chat/stream', init);
+      /* A server without streaming answers the same request in one piece. */
+      if (res.status === 404 || res.status === 405) res = await fetch('/v1/chat', init);
+      if (!res.ok) {
+        showError(bubble, await errorMessage(res));
+        return;
+      }
+      if ((res.headers.get('Content-Type') || '').indexOf('text/event-stream') < 0) {
+        var rep = parseJson(await res.text());
+        if (rep) finish(bubble, rep);
+        else showError(bubble);
+        return;
+      }
+      var streamed = '';
+      var ended = false;
+      await readSse(res, function (name, data) {
+        var d = parseJson(data) || {};
+        if (name === 'token') {
+          streamed += typeof d.text === 'string' ? d.text : '';
+          setText(bubble, streamed);
+        } else if (name === 'reset') {
+          streamed = '';
+          setText(bubble, '');
+          showTyping(bubble);
+        } else if (name === 'citations') {
+          showCitations(bubble, d.citations);
+        } else if (name === 'done') {
+          ended = true;
+          finish(bubble, d);
+        } else if (name === 'error') {
+          ended = true;
+          showError(bubble, d.error && d.error.message);
+        }
+      });
+      if (!ended) showError(bubble, 'The connection was interrupted. Please try again.');
+    } catch (e) {
+      showError(bubble, 'Cannot reach the service. Check your connection and try again.');
+    } finally {
+      busy(false);
+      input.focus();
+    }
+  }
+
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var text = input.value.trim();
+    if (!text || sendBtn.disabled) return;
+    input.value = '';
+    send(text);
+  });
+
+  /* Enter sends, Shift+Enter starts a new line. */
+  input.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  /* ---- a person's replies -------------------------------------------------- */
+
+  function onOperator(data) {
+    var m = parseJson(data);
+    if (!m || m.role !== 'operator' || typeof m.text !== 'string') return;
+    if (m.seq !== undefined) {
+      if (seen.has(m.seq)) return;
+      seen.add(m.seq);
+    }
+    addMessage('operator', m.text);
+  }
+
+  /* EventSource reconnects by itself but cannot send an Authorization
+   * header: with a key, the same stream is read through fetch and
+   * reconnected here, resuming with Last-Event-ID. */
+  function fetchEvents(url) {
+    var ctl = new AbortController();
+    var stopped = false;
+    var lastId = null;
+    (async function loop() {
+      while (!stopped) {
+        try {
+          var h = headers({ Accept: 'text/event-stream' });
+          if (lastId) h['Last-Event-ID'] = lastId;
+          var res = await fetch(url, { headers: h, signal: ctl.signal, cache: 'no-store' });
+          /* As EventSource does: a refusal is final, a failure is retried. */
+          if (res.status >= 400 && res.status < 500 && res.status !== 429) return;
+          if (res.ok && res.body) {
+            await readSse(res, function (name, d, id) {
+              lastId = id;
+              if (name === 'message') onOperator(d);
+            });
+          }
+        } catch (e) {
+          if (stopped) return;
+        }
+        await new Promise(function (r) { setTimeout(r, 3000); });
+      }
+    })();
+    return { close: function () { stopped = true; ctl.abort(); } };
+  }
+
+  function openEvents() {
+    if (events || !sessionId) return;
+    var url = '/v1/sessions/' + encodeURIComponent(sessionId) + '/events';
+    if (key) {
+      events = fetchEvents(url);
+      return;
+    }
+    var es = new EventSource(url);
+    es.addEventListener('message', function (ev) { onOperator(ev.data); });
+    events = es;
+  }
+
+  function closeEvents() {
+    if (events) events.close();
+    events = null;
+  }
+
+  /* ---- a reload keeps the conversation ------------------------------------ */
+
+  async function restore() {
+    if (!sessionId) return;
+    var res;
+    try {
+      res = await fetch('/v1/sessions/' + encodeURIComponent(sessionId), { headers: headers({}) });
+    } catch (e) {
+      return;
+    }
+    if (res.status === 404) {
+      sessionStorage.removeItem(SESSION_STORE);
+      sessionId = null;
+      return;
+    }
+    if (!res.ok) return;
+    var s = parseJson(await res.text());
+    if (!s || !Array.isArray(s.turns)) return;
+    s.turns.forEach(function (t) {
+      if (t.role === 'operator') seen.add(t.seq);
+      if (WHO[t.role]) addMessage(t.role, t.text);
+    });
+    if (s.state === 'human' || s.state === 'waiting') {
+      setStatus('You are connected to a person.');
+      openEvents();
+    }
+  }
+
+  restore();
+  input.focus();
+})();
