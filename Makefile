@@ -1,5 +1,6 @@
 # Makefile: thin wrapper around CMake for the two commands in the README.
 #   make run   deps, release build, ingest the example knowledge base, serve it
+#   make chat  the same knowledge base in a terminal chat
 #   make test  deps, ASan/UBSan build, the whole ctest suite
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -7,7 +8,7 @@ TESTBUILD ?= build-asan
 EXAMPLE   ?= examples/packaging-supplier
 DATA      ?= var
 
-.PHONY: all deps build build-test run test bench clean format
+.PHONY: all deps build build-test run chat test bench clean format
 
 all: build
 
@@ -24,6 +25,11 @@ build-test: deps
 	cmake --build $(TESTBUILD) -j $(JOBS)
 
 run: build
+	$(BUILD)/frontdesk --data $(DATA) ingest $(EXAMPLE)
+	@echo "chat page: http://127.0.0.1:8080/   operator console: http://127.0.0.1:8080/console"
+	FRONTDESK_SERVER_WIDGET_MODE=true $(BUILD)/frontdesk --data $(DATA) serve
+
+chat: build
 	$(BUILD)/frontdesk --data $(DATA) ingest $(EXAMPLE)
 	$(BUILD)/frontdesk --data $(DATA) chat
 
