@@ -46,6 +46,17 @@ int fd_log_level_parse(const char *s, fd_log_level *out)
     return FD_EINVAL;
 }
 
+/* Now, UTC, to the millisecond (RFC 3339). */
+static void timestamp(char *out, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
 void fd_log_write(fd_log *log, fd_log_level level, const char *module, const char *fmt, ...)
 {
     char msg[2048], line[4096];
@@ -54,13 +65,8 @@ void fd_log_write(fd_log *log, fd_log_level level, const char *module, const cha
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
     char when[80];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    timestamp(when, sizeof when);
     int n;
     if (log->json) {
         /* Escape the message by hand: no allocation on the log path. */
@@ -98,13 +104,8 @@ void fd_log_fields(fd_log *log, fd_log_level level, const char *module, const ch
 {
     if (!fd_log_enabled(log, level))
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
     char when[80];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    timestamp(when, sizeof when);
     char line[4096];
     int n = log->json ? snprintf(line, sizeof line,
                                  "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"%s\",%s}\n", when,
