@@ -256,6 +256,12 @@ typedef struct fd_config {
     char server_cors[1024]; /* server.cors_origins: comma-separated allowlist */
     int server_widget;      /* server.widget_mode: no key, origin allowlist, per-IP limits */
     int server_require_key; /* server.require_key */
+    /* auth.jwt_*: end-user tokens (X-User-Token); no secret and no key file = off */
+    char auth_jwt_hs256_secret[512]; /* auth.jwt_hs256_secret (secret: env or file only) */
+    char auth_jwt_rs256_key[512];    /* auth.jwt_rs256_public_key_file: PEM, read at start */
+    char auth_jwt_issuer[256];       /* auth.jwt_issuer: required iss when set */
+    char auth_jwt_audience[256];     /* auth.jwt_audience: required aud when set */
+    int auth_jwt_required;           /* auth.jwt_required: chat without a valid token is 401 */
     /* limits.* (per minute; 0 = unlimited) */
     double limit_key_per_min;     /* limits.key_per_min */
     double limit_ip_per_min;      /* limits.ip_per_min */

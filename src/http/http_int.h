@@ -52,6 +52,14 @@ typedef struct assistant_ref {
 struct chat_state;
 typedef struct event_sub event_sub;
 
+/* End-user token checking from auth.jwt_* (jwt.c): built at start, then
+ * read-only, so any worker may use it. */
+typedef struct http_jwt {
+    const fd_config *cfg; /* the HS256 secret, issuer, audience, required */
+    char *pem;            /* the RS256 public key file's text; NULL: RS256 off */
+    size_t pem_len;
+} http_jwt;
+
 struct fd_server {
     const fd_config *cfg;
     fd_log *log;
@@ -84,6 +92,7 @@ struct fd_server {
     fd_metrics *metrics;
     server_metrics m;
     fd_ratelimit *limits;
+    http_jwt jwt;
     atomic_int inflight;
     atomic_int draining;
     atomic_ullong next_request;
@@ -150,6 +159,25 @@ void http_request_release(request *r);
 
 assistant_ref *http_assistant_get(fd_server *s);
 void http_assistant_put(assistant_ref *ref);
+
+/* ---- end-user tokens (jwt.c) ------------------------------------------------ */
+
+/* Reads the RS256 key file when set (an unreadable or non-PEM file: an error naming
+ * auth.jwt_rs256_public_key_file); auth.jwt_required without a method: FD_EINVAL. */
+int http_jwt_init(http_jwt *v, const fd_config *cfg, fd_err *err) FD_MUST_USE;
+void http_jwt_free(http_jwt *v); /* a zeroed one is fine */
+/* 1 when HS256 or RS256 is configured. */
+int http_jwt_enabled(const http_jwt *v);
+/* Checks a compact JWT at time now (epoch seconds): the configured algorithm
+ * only, the signature, exp (required) and nbf with 30 s leeway, iss and aud
+ * when configured. FD_OK with *sub (the user, in a), or FD_EINVAL with the
+ * reason in err->msg ("token expired", "bad token signature", ...); FD_ENOMEM. */
+int http_jwt_verify(const http_jwt *v, const char *token, double now, fd_arena *a, const char **sub,
+                    fd_err *err) FD_MUST_USE;
+/* The chat routes: when a method is configured, X-User-Token's sub replaces
+ * *user. 1 ok; 0 when a response was sent (401 invalid_user_token). Without
+ * a method the header is ignored. */
+int http_user_token(request *r, const char **user, enum MHD_Result *res);
 
 /* ---- chat (chat.c) --------------------------------------------------------- */
 

@@ -165,6 +165,9 @@ enum MHD_Result http_post_completions(request *r)
     r->openai = 1;
     if (!http_auth(r, FD_SCOPE_CHAT, &res))
         return res;
+    const char *token_user = NULL; /* X-User-Token's sub: overrides the body's user */
+    if (!http_user_token(r, &token_user, &res))
+        return res;
     json_t *j = http_body_object(r, &res);
     if (!j)
         return res;
@@ -213,7 +216,7 @@ enum MHD_Result http_post_completions(request *r)
     fd_turn_in in = {.message = text,
                      .len = len,
                      .session_id = session,
-                     .user = user,
+                     .user = token_user ? token_user : user,
                      .request_id = r->id,
                      .traceparent =
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};

@@ -45,8 +45,9 @@ static void add_headers_cache(request *r, struct MHD_Response *resp, const char 
     if (origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(resp, "Vary", "Origin");
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "Authorization, Content-Type, X-API-Key, X-Request-Id");
+        MHD_add_response_header(
+            resp, "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, X-API-Key, X-Request-Id, X-User-Token");
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
         MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
     }

@@ -124,6 +124,9 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
     enum MHD_Result res;
     if (!http_auth(r, FD_SCOPE_CHAT, &res))
         return res;
+    const char *token_user = NULL; /* X-User-Token's sub: overrides the body's user */
+    if (!http_user_token(r, &token_user, &res))
+        return res;
     json_t *j = http_body_object(r, &res);
     if (!j)
         return res;
@@ -147,7 +150,7 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
     fd_turn_in in = {.message = msg,
                      .len = json_string_length(mv),
                      .session_id = session,
-                     .user = user,
+                     .user = token_user ? token_user : user,
                      .request_id = r->id,
                      .traceparent =
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};

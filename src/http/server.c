@@ -357,6 +357,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     struct sockaddr_in sa;
     int rc = listen_addr(cfg, &sa, err);
     if (!rc)
+        rc = http_jwt_init(&s->jwt, cfg, err);
+    if (!rc)
         rc = fd_metrics_new(&s->metrics, err);
     if (!rc)
         rc = metrics_init(s, err);
@@ -482,6 +484,7 @@ void fd_server_free(fd_server *s)
     fd_llm_free(s->llm);
     pool_close(&s->kbs);
     fd_ratelimit_free(s->limits);
+    http_jwt_free(&s->jwt);
     fd_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->state_mu);
     pthread_mutex_destroy(&s->pend_mu);
