@@ -125,8 +125,10 @@ static void sink_text(void *ctx, const char *p, size_t n)
 {
     chat_state *c = ctx;
     pthread_mutex_lock(&c->mu);
-    if (c->fmt->text(c->r, &c->out, p, n))
+    if (c->fmt->text(c->r, &c->out, p, n)) {
+        fd_metric_add(c->r->srv->m.errors, 1, "stream_buffer_full");
         FD_LOG(c->r->srv->log, FD_LOG_ERROR, "http", "stream buffer full (id=%s)", c->r->id);
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -426,6 +428,8 @@ void http_chat_gone(request *r)
         if (!v) {
             /* The call runs to its deadline; its reference frees the request. */
             pthread_mutex_unlock(&s->pend_mu);
+            fd_metric_add(s->m.errors, 1, "no_memory");
+            FD_LOG(s->log, FD_LOG_ERROR, "http", "out of memory queueing a cancel (id=%s)", r->id);
             return;
         }
         s->cancels = v;

@@ -66,9 +66,10 @@ static void poll_store(event_sub *b)
     fd_kb *kb = http_kb_get(s);
     fd_store *st = fd_kb_store(kb);
     fd_session_row row;
-    fd_err err;
+    fd_err err = {0};
     poll_ctx p = {b, &ev, 0};
-    int rc = a ? fd_store_session_get(st, b->sid, a, &row, &err) : FD_ENOMEM;
+    int rc = a ? fd_store_session_get(st, b->sid, a, &row, &err)
+               : fd_err_set(&err, FD_ENOMEM, "out of memory");
     if (!rc)
         rc = fd_store_turns_each(st, b->sid, b->last_seq, on_turn, &p, &err);
     http_kb_put(s, kb);
@@ -82,11 +83,17 @@ static void poll_store(event_sub *b)
         /* Deleted meanwhile: say so and end the stream. */
         if (fd_buf_printf(&ev, "event: state\ndata: {\"state\":\"deleted\"}\n\n") == FD_OK)
             b->closing = 1;
-    } else if (rc && rc != 1) {
+    } else if (rc == 1) {
+        rc = fd_err_set(&err, FD_ENOMEM, "out of memory rendering events");
+    }
+    if (rc && rc != FD_ENOTFOUND) {
+        fd_metric_add(s->m.errors, 1, "session_events_store");
         FD_LOG(s->log, FD_LOG_WARN, "http", "session events: %s (id=%s)", err.msg, b->r->id);
     }
-    if (ev.len && fd_buf_append(&b->out, ev.p, ev.len))
+    if (ev.len && fd_buf_append(&b->out, ev.p, ev.len)) {
+        fd_metric_add(s->m.errors, 1, "stream_buffer_full");
         FD_LOG(s->log, FD_LOG_ERROR, "http", "session events: buffer full (id=%s)", b->r->id);
+    }
     pthread_mutex_unlock(&b->mu);
     fd_buf_free(&ev);
     fd_arena_free(a);

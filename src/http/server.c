@@ -251,9 +251,11 @@ static void access_log(fd_server *s, request *r, double secs, enum MHD_RequestTe
     char ip[64], fields[512];
     redact_ip(r->ip, ip, sizeof ip);
     const char *m = r->method;
-    for (const char *p = m; *p; p++)
-        if (*p < 'A' || *p > 'Z' || p - m > 10)
-            m = "OTHER"; /* a method token we would have to escape */
+    size_t n = 0;
+    while (m[n] >= 'A' && m[n] <= 'Z')
+        n++;
+    if (m[n] || n == 0 || n > 10)
+        m = "OTHER"; /* a method token we would have to escape */
     snprintf(fields, sizeof fields,
              "\"event\":\"access\",\"ip\":\"%s\",\"method\":\"%s\",\"route\":\"%s\","
              "\"status\":%d,\"ms\":%.2f,\"request_id\":\"%s\",\"key\":\"%s\",\"aborted\":%s",
