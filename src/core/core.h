@@ -236,6 +236,8 @@ typedef struct fd_config {
     int llm_breaker_failures;   /* llm.breaker_failures: consecutive failures that open it */
     int llm_breaker_open_ms;    /* llm.breaker_open_ms: open time before a trial call */
     int llm_max_inflight;       /* llm.max_inflight */
+    int llm_queue_max;          /* llm.queue_max: calls waiting for a slot; more are refused */
+    int llm_queue_timeout_ms;   /* llm.queue_timeout_ms: longest wait for a slot */
     int llm_max_tokens;         /* llm.max_tokens */
     double llm_temperature;     /* llm.temperature */
     char llm_prices[1024];      /* llm.prices: "model=in/out;..." USD per 1M tokens */
@@ -262,6 +264,19 @@ typedef struct fd_config {
     char auth_jwt_issuer[256];       /* auth.jwt_issuer: required iss when set */
     char auth_jwt_audience[256];     /* auth.jwt_audience: required aud when set */
     int auth_jwt_required;           /* auth.jwt_required: chat without a valid token is 401 */
+    /* cache.*: answer caches (src/cache) */
+    int cache_enabled;           /* cache.enabled: every layer */
+    int cache_exact;             /* cache.exact */
+    int cache_semantic;          /* cache.semantic */
+    int cache_retrieval;         /* cache.retrieval */
+    int cache_llm;               /* cache.llm */
+    int cache_max_bytes;         /* cache.max_bytes: local budget over all layers */
+    int cache_ttl_s;             /* cache.ttl_s */
+    double cache_semantic_min;   /* cache.semantic_min_similarity */
+    int cache_flight_wait_ms;    /* cache.flight_wait_ms: a follower waits this long */
+    char cache_redis_url[512];   /* cache.redis_url: redis://host:port[/db]; empty: local only */
+    int cache_redis_timeout_ms;  /* cache.redis_timeout_ms: connect and command deadline */
+    int cache_redis_retry_ms;    /* cache.redis_retry_ms: reconnect interval after a failure */
     /* limits.* (per minute; 0 = unlimited) */
     double limit_key_per_min;     /* limits.key_per_min */
     double limit_ip_per_min;      /* limits.ip_per_min */
