@@ -22,19 +22,19 @@ struct fd_cache {
     fd_log *log;
     int on[FD_CACHE_N_LAYERS];
     int ttl_s;
+    uint64_t max_bytes;
     double sem_min;
     cache_local *local;
     cache_redis *redis; /* NULL: local only */
     _Atomic uint64_t hits[FD_CACHE_N_LAYERS], misses[FD_CACHE_N_LAYERS], puts[FD_CACHE_N_LAYERS];
-    _Atomic uint64_t redis_hits, led, followed, flight_timeouts;
+    _Atomic uint64_t redis_hits, redis_fallbacks, led, followed, flight_timeouts;
     pthread_mutex_t fmu;
     pthread_cond_t fcv;
     flight *fl;
     size_t n_fl, cap_fl;
 };
 
-static const char *const layer_names[FD_CACHE_N_LAYERS] = {"exact", "semantic", "retrieval",
-                                                           "llm"};
+static const char *const layer_names[FD_CACHE_N_LAYERS] = {"exact", "semantic", "retrieval", "llm"};
 
 const char *fd_cache_layer_name(fd_cache_layer l)
 {
@@ -53,6 +53,7 @@ int fd_cache_new(const fd_config *cfg, fd_log *log, fd_cache **out, fd_err *err)
     c->on[FD_CACHE_RETRIEVAL] = all && cfg->cache_retrieval;
     c->on[FD_CACHE_LLM] = all && cfg->cache_llm;
     c->ttl_s = cfg->cache_ttl_s;
+    c->max_bytes = (uint64_t)cfg->cache_max_bytes;
     c->sem_min = cfg->cache_semantic_min;
     pthread_mutex_init(&c->fmu, NULL);
     pthread_cond_init(&c->fcv, NULL);
@@ -119,15 +120,18 @@ static int tier_get(fd_cache *c, fd_cache_layer l, const void *key, size_t klen,
         return 0;
     size_t rkl;
     unsigned char *rk = redis_key(l, key, klen, "c", a, &rkl);
-    if (!rk || cache_redis_get(c->redis, rk, rkl, a, val, vlen) != 1)
+    int got = rk ? cache_redis_get(c->redis, rk, rkl, a, val, vlen) : -1;
+    if (got < 0)
+        atomic_fetch_add(&c->redis_fallbacks, 1);
+    if (got != 1)
         return 0;
     atomic_fetch_add(&c->redis_hits, 1);
     (void)cache_local_put(c->local, (int)l, key, klen, *val, *vlen);
     return 1;
 }
 
-static void tier_put(fd_cache *c, fd_cache_layer l, const void *key, size_t klen,
-                     const void *val, size_t vlen)
+static void tier_put(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, const void *val,
+                     size_t vlen)
 {
     (void)cache_local_put(c->local, (int)l, key, klen, val, vlen);
     if (!c->redis)
@@ -135,8 +139,8 @@ static void tier_put(fd_cache *c, fd_cache_layer l, const void *key, size_t klen
     fd_arena *a = fd_arena_new(klen + 256);
     size_t rkl;
     unsigned char *rk = a ? redis_key(l, key, klen, "c", a, &rkl) : NULL;
-    if (rk)
-        (void)cache_redis_set(c->redis, rk, rkl, val, vlen, (int64_t)c->ttl_s * 1000, 0);
+    if (!rk || cache_redis_set(c->redis, rk, rkl, val, vlen, (int64_t)c->ttl_s * 1000, 0) < 0)
+        atomic_fetch_add(&c->redis_fallbacks, 1);
     fd_arena_free(a);
 }
 
@@ -283,9 +287,8 @@ void fd_cache_sem_put(fd_cache *c, const void *bucket, size_t blen, const float 
      * says the same (near-identical vector) and past the cap. */
     fd_buf b;
     fd_buf_init(&b, 0);
-    int bad = put32(&b, 0) || put32(&b, (uint32_t)dim) ||
-              fd_buf_append(&b, vec, (size_t)dim * 4) || put32(&b, (uint32_t)vlen) ||
-              fd_buf_append(&b, val, vlen);
+    int bad = put32(&b, 0) || put32(&b, (uint32_t)dim) || fd_buf_append(&b, vec, (size_t)dim * 4) ||
+              put32(&b, (uint32_t)vlen) || fd_buf_append(&b, val, vlen);
     uint32_t kept = 1;
     for (int i = 0; i < cnt && !bad && kept < SEM_MAX_ITEMS; i++) {
         if (cosine(&items[i], vec, dim) > 0.9999)
@@ -357,8 +360,7 @@ static void wait_remote(fd_cache *c, fd_cache_layer l, const void *key, size_t k
     fd_arena_free(a);
 }
 
-int fd_cache_flight_begin(fd_cache *c, fd_cache_layer l, const void *key, size_t klen,
-                          int wait_ms)
+int fd_cache_flight_begin(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, int wait_ms)
 {
     if (!c || l >= FD_CACHE_N_LAYERS)
         return FD_CACHE_LEAD;
@@ -447,6 +449,7 @@ void fd_cache_stats_get(fd_cache *c, fd_cache_stats *out)
         s->entries = lc.entries[l];
         s->bytes = lc.bytes[l];
     }
+    out->max_bytes = c->max_bytes;
     out->flights_led = atomic_load(&c->led);
     out->flights_followed = atomic_load(&c->followed);
     out->flight_timeouts = atomic_load(&c->flight_timeouts);
@@ -455,6 +458,7 @@ void fd_cache_stats_get(fd_cache *c, fd_cache_stats *out)
         out->redis_up = cache_redis_up(c->redis);
         cache_redis_counts(c->redis, &out->redis_errors, &out->redis_recoveries);
         out->redis_hits = atomic_load(&c->redis_hits);
+        out->redis_fallbacks = atomic_load(&c->redis_fallbacks);
     }
 }
 
@@ -463,5 +467,8 @@ int fd_cache_take(fd_cache *c, const char *key, double rate_per_s, double burst,
 {
     if (!c || !c->redis || rate_per_s <= 0)
         return -1;
-    return cache_redis_take(c->redis, key, rate_per_s, burst, retry_after_s);
+    int rc = cache_redis_take(c->redis, key, rate_per_s, burst, retry_after_s);
+    if (rc < 0)
+        atomic_fetch_add(&c->redis_fallbacks, 1);
+    return rc;
 }

@@ -79,8 +79,7 @@ void fd_cache_clear(fd_cache *c);
  * one who was: look again. With Redis up the flight is shared by replicas
  * (SET NX with a TTL of wait_ms). */
 enum { FD_CACHE_LEAD = 1, FD_CACHE_FOLLOWED = 2 };
-int fd_cache_flight_begin(fd_cache *c, fd_cache_layer l, const void *key, size_t klen,
-                          int wait_ms);
+int fd_cache_flight_begin(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, int wait_ms);
 void fd_cache_flight_end(fd_cache *c, fd_cache_layer l, const void *key, size_t klen);
 
 /* ---- shared rate limits ------------------------------------------------------ */
@@ -107,6 +106,7 @@ typedef struct fd_cache_stats {
      * reconnections after a failure. */
     int redis_configured, redis_up;
     uint64_t redis_errors, redis_recoveries, redis_hits;
+    uint64_t redis_fallbacks; /* operations that went local because Redis was unavailable */
 } fd_cache_stats;
 
 void fd_cache_stats_get(fd_cache *c, fd_cache_stats *out);

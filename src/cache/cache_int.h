@@ -37,8 +37,8 @@ typedef struct cache_redis cache_redis;
 
 /* url: redis://host:port[/db]. Never fails on an unreachable server (it is
  * retried); FD_EINVAL on a malformed URL. */
-int cache_redis_new(const char *url, int timeout_ms, int retry_ms, fd_log *log,
-                    cache_redis **out, fd_err *err);
+int cache_redis_new(const char *url, int timeout_ms, int retry_ms, fd_log *log, cache_redis **out,
+                    fd_err *err);
 void cache_redis_free(cache_redis *r);
 /* 1 hit, 0 miss, -1 Redis unavailable (down, or failed now: counted). */
 int cache_redis_get(cache_redis *r, const void *key, size_t klen, fd_arena *a, void **val,

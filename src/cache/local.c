@@ -10,7 +10,7 @@
 #define N_SHARDS 16
 
 typedef struct entry {
-    struct entry *chain;      /* hash bucket */
+    struct entry *chain;       /* hash bucket */
     struct entry *prev, *next; /* LRU: head is the most recent */
     uint64_t hash;
     uint64_t expires; /* fd_time_ns() */

@@ -58,8 +58,7 @@ static int parse_url(cache_redis *r, const char *url, fd_err *err)
         char *end;
         long port = strtol(p + 1, &end, 10);
         if (end == p + 1 || port <= 0 || port > 65535)
-            return fd_err_set_field(err, FD_EINVAL, "cache.redis_url",
-                                    "cache.redis_url: bad port");
+            return fd_err_set_field(err, FD_EINVAL, "cache.redis_url", "cache.redis_url: bad port");
         r->port = (int)port;
         p = end;
     }
@@ -76,8 +75,8 @@ static int parse_url(cache_redis *r, const char *url, fd_err *err)
     return FD_OK;
 }
 
-int cache_redis_new(const char *url, int timeout_ms, int retry_ms, fd_log *log,
-                    cache_redis **out, fd_err *err)
+int cache_redis_new(const char *url, int timeout_ms, int retry_ms, fd_log *log, cache_redis **out,
+                    fd_err *err)
 {
     cache_redis *r = fd_calloc(1, sizeof *r);
     if (!r)

@@ -36,6 +36,10 @@ static const cli_cmd commands[] = {
      "       frontdesk keys rotate [--overlap-hours H] [--json] ID|PREFIX",
      "API keys for the HTTP service (scopes: chat, ingest, operator, admin); a new key is "
      "shown once"},
+    {"report", cli_cmd_report,
+     "report costs [--since 7d|24h|YYYY-MM-DD] [--by day|key|model|session] [--json]",
+     "what the LLM cost: tokens and USD per day, API key, model or session, with the share "
+     "of messages answered from cache and the cost per 1,000 requests"},
     {"reindex", cli_cmd_reindex, "reindex", "rebuild the index snapshot from the store"},
     {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
     {"config", cmd_config, "config [sample]",

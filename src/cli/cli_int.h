@@ -28,10 +28,14 @@ typedef struct cli_cmd {
 int cli_fail(cli_ctx *c, const fd_err *err);
 int cli_usage(const char *name);
 int cli_open_kb(cli_ctx *c, fd_kb **kb);
+/* The store alone (data_dir/frontdesk.db), migrated; prints the error. */
+struct fd_store;
+int cli_open_store(cli_ctx *c, struct fd_store **st);
 /* getopt_long wrapper state reset between parses. */
 void cli_reset_getopt(void);
 
 int cli_cmd_ingest(cli_ctx *c);
+int cli_cmd_report(cli_ctx *c);
 int cli_cmd_rm(cli_ctx *c);
 int cli_cmd_docs(cli_ctx *c);
 int cli_cmd_reindex(cli_ctx *c);

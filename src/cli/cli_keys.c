@@ -14,7 +14,7 @@
 
 #define DEFAULT_OVERLAP_HOURS 24.0
 
-static int open_store(cli_ctx *c, fd_store **st)
+int cli_open_store(cli_ctx *c, fd_store **st)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/frontdesk.db", c->cfg.data_dir);
@@ -191,7 +191,7 @@ static int keys_create(cli_ctx *c)
     if (strlen(name) >= sizeof((fd_key_info){0}).name)
         return bad_value(c, "name", "--name is too long (at most 63 bytes): '%.40s...'", name);
     fd_store *st = NULL;
-    int rc = open_store(c, &st);
+    int rc = cli_open_store(c, &st);
     if (rc)
         return rc;
     char key[FD_KEY_LEN + 1];
@@ -246,7 +246,7 @@ static int keys_list(cli_ctx *c)
     if (optind < c->argc)
         return cli_usage("keys");
     fd_store *st = NULL;
-    int rc = open_store(c, &st);
+    int rc = cli_open_store(c, &st);
     if (rc)
         return rc;
     list_out o = {c->json, 0, fd_time_wall(), {0}};
@@ -305,7 +305,7 @@ static int keys_revoke(cli_ctx *c)
     if (rc)
         return rc;
     fd_store *st = NULL;
-    rc = open_store(c, &st);
+    rc = cli_open_store(c, &st);
     if (rc)
         return rc;
     fd_err err = {0};
@@ -350,7 +350,7 @@ static int keys_rotate(cli_ctx *c)
     if (rc)
         return rc;
     fd_store *st = NULL;
-    rc = open_store(c, &st);
+    rc = cli_open_store(c, &st);
     if (rc)
         return rc;
     char key[FD_KEY_LEN + 1];

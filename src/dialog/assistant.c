@@ -286,6 +286,11 @@ int fd_assistant_llm_stats(const fd_assistant *as, struct fd_llm_stats *out)
     return 1;
 }
 
+void fd_assistant_use_cache(fd_assistant *as, fd_cache *cache)
+{
+    as->cache = cache;
+}
+
 int fd_assistant_has_llm(const fd_assistant *as)
 {
     return as->llm != NULL;

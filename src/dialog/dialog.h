@@ -44,6 +44,11 @@ int fd_assistant_open_llm(const fd_config *cfg, fd_log *log, fd_kb *kb, struct f
                           fd_assistant **out, fd_err *err) FD_MUST_USE;
 void fd_assistant_close(fd_assistant *as);
 
+struct fd_cache;
+/* Answers through these caches from now on (borrowed: it outlives the
+ * assistant; NULL: none). Not while turns run. */
+void fd_assistant_use_cache(fd_assistant *as, struct fd_cache *cache);
+
 /* Retrains the intent model from the stored intents.tsv if it changed
  * (ingest calls this). *retrained (may be NULL) says whether it did. */
 int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err) FD_MUST_USE;
@@ -65,6 +70,8 @@ typedef struct fd_turn_in {
     const char *request_id; /* passed to the LLM; may be NULL */
     const char *traceparent;
     int ephemeral; /* evaluation: store nothing (no session, no event) */
+    int no_cache;  /* neither read nor fill the answer caches (Cache-Control: no-cache) */
+    const char *key_id; /* the API key's id for the cost ledger; may be NULL */
 } fd_turn_in;
 
 /* Streaming: text as it becomes final. on_reset means "discard what was
@@ -108,6 +115,10 @@ typedef struct fd_reply {
     double cost_usd;
     double ms_guard, ms_nlu, ms_retrieve, ms_answer, ms_llm, ms_validate, ms_total;
     int64_t turn_seq; /* the assistant turn's seq in the session */
+    /* NULL, or the cache layer that answered: "exact", "semantic" (the
+     * answer), "llm" (the completion), "retrieval" (the passages) */
+    const char *cached;
+    double cache_similarity; /* semantic hits: cosine of the embeddings */
 } fd_reply;
 
 /* Runs one message through the pipeline, calling the LLM (when configured

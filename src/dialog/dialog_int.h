@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "answer.h"
+#include "cache.h"
 #include "guard.h"
 #include "llm.h"
 #include "nlu.h"
@@ -74,6 +75,7 @@ struct fd_assistant {
     char *tone;    /* tone.md, or NULL */
     char *company; /* from tone.md's title, or NULL */
     fd_llm *llm;   /* NULL: no LLM configured */
+    fd_cache *cache; /* NULL: no caches (borrowed: fd_assistant_use_cache) */
     int own_llm;   /* opened here (else the caller's, borrowed) */
     char model_path[600];
     int trained_at_open;

@@ -23,7 +23,110 @@ typedef struct evidence {
     size_t n;
 } evidence;
 
+/* ---- the retrieval cache: the expanded query -> every passage retrieve() found -- */
+
+static int retrieval_key(const turn *t, fd_lang lang, fd_str q, fd_cache_key *k)
+{
+    int rc = fd_cache_key_init(k, fd_kb_loaded_version(t->kb));
+    if (!rc)
+        rc = fd_cache_key_add_str(k, fd_lang_code(lang));
+    if (!rc)
+        rc = fd_cache_key_add_str(k, t->as->cfg->search_mode);
+    if (!rc)
+        rc = fd_cache_key_add(k, q.p, q.len);
+    return rc;
+}
+
+static void retrieval_put(turn *t, const fd_cache_key *k, const evidence *ev)
+{
+    fd_cache_rec rec;
+    fd_cache_rec_init(&rec);
+    int rc = fd_cache_rec_int(&rec, (int64_t)ev->n);
+    if (!rc)
+        rc = fd_cache_rec_int(&rec, (int64_t)t->n_pass);
+    for (size_t i = 0; i < ev->n && !rc; i++) {
+        const fd_passage *p = &ev->p[i];
+        rc = fd_cache_rec_str(&rec, p->doc_key);
+        if (!rc)
+            rc = fd_cache_rec_str(&rec, p->title);
+        if (!rc)
+            rc = fd_cache_rec_str(&rec, p->section);
+        if (!rc)
+            rc = fd_cache_rec_str(&rec, p->text);
+        if (!rc)
+            rc = fd_cache_rec_dbl(&rec, p->score);
+    }
+    if (!rc)
+        fd_cache_put(t->as->cache, FD_CACHE_RETRIEVAL, k->b.p, k->b.len, rec.b.p, rec.b.len);
+    fd_cache_rec_free(&rec);
+}
+
+/* 1 when the passages came from the cache. */
+static int retrieval_get(turn *t, const fd_cache_key *k, evidence *ev)
+{
+    void *val;
+    size_t vlen;
+    if (!fd_cache_get(t->as->cache, FD_CACHE_RETRIEVAL, k->b.p, k->b.len, t->a, &val, &vlen))
+        return 0;
+    fd_cache_reader rd;
+    fd_cache_reader_init(&rd, val, vlen);
+    int64_t n = 0, n_pass = 0;
+    fd_cache_read_int(&rd, &n);
+    fd_cache_read_int(&rd, &n_pass);
+    if (rd.bad || n < 0 || n > 100000 || n_pass < 0 || n_pass > LLM_PASSAGES || n_pass > n)
+        return 0;
+    fd_passage *p = fd_arena_calloc(t->a, (size_t)n + 1, sizeof *p);
+    if (!p)
+        return 0;
+    for (int64_t i = 0; i < n && !rd.bad; i++) {
+        double score = 0;
+        fd_cache_read_str(&rd, &p[i].doc_key);
+        fd_cache_read_str(&rd, &p[i].title);
+        fd_cache_read_str(&rd, &p[i].section);
+        fd_cache_read_str(&rd, &p[i].text);
+        fd_cache_read_dbl(&rd, &score);
+        p[i].score = (float)score;
+        if (!p[i].doc_key || !p[i].text)
+            rd.bad = 1;
+    }
+    if (rd.bad)
+        return 0;
+    ev->p = p;
+    ev->n = (size_t)n;
+    t->n_pass = (size_t)n_pass;
+    for (size_t i = 0; i < t->n_pass; i++)
+        t->pass[i] = p[i];
+    return 1;
+}
+
+static int retrieve_uncached(turn *t, fd_lang lang, fd_str q, evidence *ev);
+
 static int retrieve(turn *t, fd_analyzer *an, fd_lang lang, evidence *ev)
+{
+    fd_str q = t->query;
+    fd_lang ql = lang != FD_LANG_UNKNOWN ? lang : fd_text_guess_lang(t->query);
+    fd_err e2;
+    if (fd_answer_expand_query(an, t->query, ql ? ql : FD_LANG_EN, t->a, &q, &e2))
+        q = t->query; /* retrieval on the customer's words alone */
+    int use = !t->in->no_cache && fd_cache_enabled(t->as->cache, FD_CACHE_RETRIEVAL);
+    fd_cache_key k;
+    memset(&k, 0, sizeof k);
+    if (use && retrieval_key(t, lang, q, &k))
+        use = 0;
+    if (use && retrieval_get(t, &k, ev)) {
+        fd_cache_key_free(&k);
+        if (!t->r->cached)
+            t->r->cached = "retrieval";
+        return FD_OK;
+    }
+    int rc = retrieve_uncached(t, lang, q, ev);
+    if (!rc && use)
+        retrieval_put(t, &k, ev);
+    fd_cache_key_free(&k);
+    return rc;
+}
+
+static int retrieve_uncached(turn *t, fd_lang lang, fd_str q, evidence *ev)
 {
     const fd_config *cfg = t->as->cfg;
     fd_search_opts so = {.k = N_HITS, .lang = lang};
@@ -32,10 +135,6 @@ static int retrieve(turn *t, fd_analyzer *an, fd_lang lang, evidence *ev)
     fd_result *res = NULL;
     size_t n = 0;
     fd_err e2;
-    fd_str q = t->query;
-    fd_lang ql = lang != FD_LANG_UNKNOWN ? lang : fd_text_guess_lang(t->query);
-    if (fd_answer_expand_query(an, t->query, ql ? ql : FD_LANG_EN, t->a, &q, &e2))
-        q = t->query; /* retrieval on the customer's words alone */
     int rc = fd_kb_search(t->kb, q, &so, t->a, &res, &n, &e2);
     t->n_pass = 0;
     ev->n = 0;
@@ -251,6 +350,52 @@ static int prepare_llm(turn *t, const fd_answer *extractive)
     return FD_OK;
 }
 
+/* ---- the LLM cache: the whole prompt -> the validated completion -------------- */
+
+static int llm_key(turn *t)
+{
+    fd_cache_key k;
+    char params[64];
+    snprintf(params, sizeof params, "%d/%.3f", t->as->cfg->llm_max_tokens,
+             t->as->cfg->llm_temperature);
+    int rc = fd_cache_key_init(&k, fd_kb_loaded_version(t->kb));
+    if (!rc)
+        rc = fd_cache_key_add_str(&k, fd_llm_model(t->as->llm));
+    if (!rc)
+        rc = fd_cache_key_add_str(&k, params);
+    for (size_t i = 0; i < t->llm_req.n_msgs && !rc; i++) {
+        rc = fd_cache_key_add_str(&k, t->llm_req.msgs[i].role);
+        if (!rc)
+            rc = fd_cache_key_add_str(&k, t->llm_req.msgs[i].content);
+    }
+    void *c = rc ? NULL : fd_arena_alloc(t->a, k.b.len);
+    if (c)
+        memcpy(c, k.b.p, k.b.len);
+    t->llm_key = c;
+    t->llm_klen = c ? k.b.len : 0;
+    fd_cache_key_free(&k);
+    return c ? FD_OK : FD_ENOMEM;
+}
+
+/* A completion cached for this very prompt: the turn takes it as if it had
+ * streamed, checked by the same validation. 1 when it did. */
+static int llm_cached(turn *t)
+{
+    if (t->in->no_cache || !fd_cache_enabled(t->as->cache, FD_CACHE_LLM) || llm_key(t))
+        return 0;
+    void *val;
+    size_t vlen;
+    if (!fd_cache_get(t->as->cache, FD_CACHE_LLM, t->llm_key, t->llm_klen, t->a, &val, &vlen))
+        return 0;
+    dialog_llm_feed(t, t->kb, val, vlen);
+    fd_llm_result res = {.code = FD_OK, .text = val, .text_len = vlen, .finish_reason = "stop"};
+    const char *before = t->r->cached;
+    t->r->cached = "llm";
+    if (dialog_llm_finish(t, &res, FD_OK, NULL) != FD_OK || strcmp(t->r->validation, "ok") != 0)
+        t->r->cached = before; /* did not hold up: the reply is the fallback */
+    return 1;
+}
+
 void dialog_llm_free(turn *t)
 {
     fd_buf_free(&t->gate.text);
@@ -298,8 +443,14 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
                 r->answered = 1;
                 r->validation = "ok";
                 t->sink_answer = r->answer;
+                if (res && res->attempts > 0 && t->llm_key)
+                    fd_cache_put(t->as->cache, FD_CACHE_LLM, t->llm_key, t->llm_klen,
+                                 g->text.p ? g->text.p : "", g->text.len);
                 dialog_llm_free(t);
-                return set_cites(t, &v.answer);
+                rc = set_cites(t, &v.answer);
+                if (!rc)
+                    dialog_cache_store(t);
+                return rc;
             }
         }
         r->validation = v.ok ? "unsupported" : fd_val_reason_name(v.reason);
@@ -319,7 +470,9 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
     t->sink_answer = r->answer;
     if (s && s->on_text)
         s->on_text(s->ctx, r->answer, strlen(r->answer));
-    return set_cites(t, &t->extractive);
+    rc = set_cites(t, &t->extractive);
+    dialog_cache_store(t); /* stores nothing: ends the turn's cache work */
+    return rc;
 }
 
 /* Retrieval and the extractive answer, checked, into *ans (t->a is the
@@ -426,6 +579,8 @@ int dialog_knowledge(turn *t)
 {
     fd_reply *r = t->r;
     r->route = "knowledge";
+    if (dialog_cache_lookup(t))
+        return FD_OK;
     /* Retrieval and the composer work through hundreds of KB of passages,
      * tokens and candidates; a turn waiting on the LLM keeps only what it
      * needs, so hundreds of them in flight stay small. */
@@ -440,16 +595,28 @@ int dialog_knowledge(turn *t)
     if (!rc)
         rc = keep_evidence(t, &ans);
     fd_arena_free(scratch);
-    if (rc)
+    if (rc) {
+        dialog_cache_release(t);
         return rc;
+    }
     if (ans.answered && t->as->llm) {
+        t->llm_used = 1;
         rc = prepare_llm(t, &ans);
+        if (!rc)
+            (void)llm_cached(t);
+        /* Waiting on the LLM (or done): followers of this question answer
+         * themselves now, and meet again at the server's LLM single-flight. */
+        dialog_cache_release(t);
     } else {
         if (t->as->llm)
             r->validation = "skipped";
         r->answer = ans.text;
         r->answered = ans.answered;
         rc = set_cites(t, &ans);
+        if (!rc)
+            dialog_cache_store(t);
+        else
+            dialog_cache_release(t);
     }
     return rc;
 }

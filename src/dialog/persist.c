@@ -109,6 +109,21 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
             return fd_err_set(t->err, FD_ENOMEM, "out of memory");
         rc = fd_store_event_add(st, t->sess.id, seq, "turn", scratch->p, t->err);
     }
+    if (!rc) {
+        /* The ledger: what this message cost, zero included (cached,
+         * extractive), so cost per request is a plain average. */
+        fd_cost_row c = {.request_id = t->in->request_id,
+                         .session_id = t->sess.id,
+                         .key = t->in->key_id,
+                         .model = r->llm_called && t->as->llm ? fd_llm_model(t->as->llm) : "",
+                         .route = r->route,
+                         .cached = r->cached,
+                         .llm_called = r->llm_called,
+                         .prompt_tokens = r->prompt_tokens,
+                         .completion_tokens = r->completion_tokens,
+                         .cost_usd = r->cost_usd};
+        rc = fd_store_cost_add(st, &c, t->err);
+    }
     return rc;
 }
 

@@ -71,6 +71,9 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
     rc = rc ? rc : fd_buf_printf(b, ",\"query\":");
     rc = rc ? rc : jstr(b, r->query ? r->query : "");
     rc = rc ? rc : fd_buf_printf(b, ",\"slots\":%s", r->slots && r->slots[0] ? r->slots : "{}");
+    /* false, or the layer that answered */
+    rc = rc ? rc : fd_buf_printf(b, ",\"cached\":");
+    rc = rc ? rc : r->cached ? jstr(b, r->cached) : fd_buf_printf(b, "false");
     rc = rc ? rc
             : fd_buf_printf(
                   b,

@@ -66,6 +66,15 @@ typedef struct fd_turn {
     fd_llm_request llm_req;
     fd_answer extractive; /* the fallback, already validated */
     llm_gate gate;
+    int llm_used; /* the answer went the LLM path (cached.c stores it only if validated) */
+    /* caches (cached.c); keys in the arena */
+    int cache_on; /* this turn's answer may be shared: look up and store */
+    int flight;   /* leads the single-flight on its exact key */
+    const void *x_key, *sem_key, *llm_key;
+    size_t x_klen, sem_klen, llm_klen;
+    int sem_done;
+    float *sem_vec;
+    int sem_dim;
 } turn;
 
 static inline double turn_ms_since(uint64_t t0)
@@ -99,6 +108,13 @@ void dialog_llm_feed(turn *t, fd_kb *kb, const char *p, size_t n);
  * or fall back to the extractive answer. Frees the gate. */
 int dialog_llm_finish(turn *t, const fd_llm_result *res, int submit_rc, const char *submit_err);
 void dialog_llm_free(turn *t);
+/* cached.c: 1 when the exact or semantic cache answered (reply filled);
+ * else the turn may lead a single-flight that dialog_cache_store (the
+ * answer is final) or dialog_cache_release (it waits on the LLM, or
+ * failed) ends. */
+int dialog_cache_lookup(turn *t);
+void dialog_cache_store(turn *t);
+void dialog_cache_release(turn *t);
 /* Stores the turn pair, the session, a handoff if any and the event. */
 int dialog_persist(turn *t);
 

@@ -45,9 +45,10 @@ typedef struct chat_state {
     /* under mu */
     chat_phase phase;
     int suspended;
-    fd_llm_call *call; /* until on_done or cancel (loop thread) */
-    fd_buf raw;        /* LLM text not yet fed to the turn */
-    fd_buf out;        /* stream bytes not yet sent */
+    struct llm_flight *flight; /* the LLM call it waits on, until done or dropped */
+    int shared;                /* the call was another request's (single-flight) */
+    fd_buf raw;                /* LLM text not yet fed to the turn */
+    fd_buf out;                /* stream bytes not yet sent */
     size_t out_off;
     int eof;
     uint64_t last_write; /* ns: when the reader last sent bytes */
@@ -151,31 +152,188 @@ static void resume_locked(chat_state *c)
     }
 }
 
+/* ---- single-flight: one LLM call for identical prompts in flight ------------ */
+
+/* An LLM call and the chats waiting on it. The first subscriber submitted
+ * it and pays for it; a chat whose prompt is byte-identical (a burst of the
+ * same question in new sessions) joins instead of calling again, gets what
+ * streamed so far replayed, and the rest as it comes. A flight whose
+ * subscribers all left cancels its call. Under s->flight_mu; subscribers'
+ * fields under their own mu, taken after it. */
+typedef struct llm_flight {
+    struct llm_flight *next;
+    fd_server *s;
+    uint64_t hash;
+    fd_buf key;
+    fd_llm_call *call;
+    fd_buf text; /* everything streamed so far, for late joiners */
+    chat_state **subs;
+    size_t n_subs, cap_subs;
+} llm_flight;
+
+/* What makes two calls the same: every message and the sampling settings
+ * (the model is the client's, one per server). */
+static int flight_key(const fd_llm_request *req, fd_buf *k)
+{
+    int rc = fd_buf_printf(k, "%d/%.6g/%zu", req->max_tokens, req->temperature, req->n_msgs);
+    for (size_t i = 0; i < req->n_msgs && !rc; i++) {
+        const char *role = req->msgs[i].role ? req->msgs[i].role : "";
+        const char *content = req->msgs[i].content ? req->msgs[i].content : "";
+        rc = fd_buf_printf(k, "|%zu:%s|%zu:", strlen(role), role, strlen(content));
+        if (!rc)
+            rc = fd_buf_append(k, content, strlen(content));
+    }
+    return rc;
+}
+
+static llm_flight *flight_find(fd_server *s, const fd_buf *k, uint64_t h)
+{
+    for (llm_flight *f = s->flights; f; f = f->next)
+        if (f->hash == h && f->key.len == k->len && memcmp(f->key.p, k->p, k->len) == 0)
+            return f;
+    return NULL;
+}
+
+static int flight_join(llm_flight *f, chat_state *c)
+{
+    if (f->n_subs == f->cap_subs) {
+        size_t cap = f->cap_subs ? 2 * f->cap_subs : 4;
+        chat_state **v = fd_realloc(f->subs, cap * sizeof *v);
+        if (!v)
+            return FD_ENOMEM;
+        f->subs = v;
+        f->cap_subs = cap;
+    }
+    f->subs[f->n_subs++] = c;
+    return FD_OK;
+}
+
+static void flight_unlink(fd_server *s, llm_flight *f)
+{
+    for (llm_flight **pp = &s->flights; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            return;
+        }
+}
+
+static void flight_free(llm_flight *f)
+{
+    fd_buf_free(&f->key);
+    fd_buf_free(&f->text);
+    fd_free(f->subs);
+    fd_free(f);
+}
+
+/* ---- LLM callbacks: on the loop thread ---------------------------------------- */
+
 static void on_token(void *ctx, const char *p, size_t n)
 {
-    chat_state *c = ctx;
-    pthread_mutex_lock(&c->mu);
-    if (fd_buf_append(&c->raw, p, n) == FD_OK && c->fmt->stream)
-        resume_locked(c);
-    pthread_mutex_unlock(&c->mu);
+    llm_flight *f = ctx;
+    pthread_mutex_lock(&f->s->flight_mu);
+    if (fd_buf_append(&f->text, p, n))
+        fd_metric_add(f->s->m.errors, 1, "stream_buffer_full");
+    for (size_t i = 0; i < f->n_subs; i++) {
+        chat_state *c = f->subs[i];
+        pthread_mutex_lock(&c->mu);
+        if (fd_buf_append(&c->raw, p, n) == FD_OK && c->fmt->stream)
+            resume_locked(c);
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&f->s->flight_mu);
 }
 
 static void on_done(void *ctx, const fd_llm_result *res)
 {
-    chat_state *c = ctx;
-    request *r = c->r;
-    pthread_mutex_lock(&c->mu);
-    c->res = *res;
-    snprintf(c->res_error, sizeof c->res_error, "%s", res->error ? res->error : "");
-    c->res.error = c->res_error;
-    c->res.text = NULL; /* the turn has the text from the stream */
-    c->res.finish_reason = "";
-    c->call = NULL;
-    c->phase = CHAT_ENDED;
-    resume_locked(c);
-    pthread_mutex_unlock(&c->mu);
-    list_remove(r->srv, c);
-    http_request_release(r); /* the call's reference */
+    llm_flight *f = ctx;
+    fd_server *s = f->s;
+    pthread_mutex_lock(&s->flight_mu);
+    flight_unlink(s, f); /* no one joins from here on */
+    pthread_mutex_unlock(&s->flight_mu);
+    if (res->attempts > 0 || res->queue_ms > 0)
+        fd_metric_observe(s->m.llm_queue_wait, res->queue_ms / 1e3);
+    for (size_t i = 0; i < f->n_subs; i++) {
+        chat_state *c = f->subs[i];
+        request *r = c->r;
+        pthread_mutex_lock(&c->mu);
+        c->res = *res;
+        snprintf(c->res_error, sizeof c->res_error, "%s", res->error ? res->error : "");
+        c->res.error = c->res_error;
+        c->res.text = NULL; /* the turn has the text from the stream */
+        c->res.finish_reason = "";
+        if (i > 0) {
+            /* Shared: the first subscriber's call, cost and tokens. */
+            c->shared = 1;
+            c->res.attempts = 0;
+            c->res.prompt_tokens = c->res.completion_tokens = 0;
+            c->res.cost_usd = 0;
+            fd_metric_add(s->m.llm_shared, 1);
+        }
+        c->flight = NULL;
+        c->phase = CHAT_ENDED;
+        resume_locked(c);
+        pthread_mutex_unlock(&c->mu);
+        list_remove(s, c);
+        http_request_release(r); /* the call's reference */
+    }
+    flight_free(f);
+}
+
+/* Submits the turn's LLM request, or joins an identical one in flight.
+ * The caller holds the call's reference on c->r and listed c; on success
+ * c waits (suspended unless it streams). */
+static int llm_start(fd_server *s, chat_state *c, fd_err *err)
+{
+    const fd_llm_request *req = fd_turn_llm_request(c->turn);
+    llm_flight *f = fd_calloc(1, sizeof *f);
+    if (!f)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    f->s = s;
+    fd_buf_init(&f->key, 0);
+    fd_buf_init(&f->text, 1 << 20);
+    if (flight_key(req, &f->key)) {
+        flight_free(f);
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    f->hash = fd_hash64(f->key.p, f->key.len, 0);
+    int share = s->cfg->cache_enabled;
+    pthread_mutex_lock(&s->flight_mu);
+    llm_flight *same = share ? flight_find(s, &f->key, f->hash) : NULL;
+    int rc;
+    if (same) {
+        rc = flight_join(same, c);
+        if (rc)
+            fd_err_set(err, rc, "out of memory");
+    } else {
+        rc = flight_join(f, c);
+        if (!rc) {
+            fd_llm_callbacks cb = {on_token, on_done, f};
+            rc = fd_llm_submit(s->llm, req, &cb, &f->call, err);
+        } else {
+            fd_err_set(err, rc, "out of memory");
+        }
+    }
+    if (!rc) {
+        llm_flight *mine = same ? same : f;
+        if (!same) {
+            f->next = s->flights;
+            s->flights = f;
+        }
+        pthread_mutex_lock(&c->mu);
+        c->flight = mine;
+        c->phase = CHAT_WAITING;
+        if (same && same->text.len && fd_buf_append(&c->raw, same->text.p, same->text.len))
+            fd_metric_add(s->m.errors, 1, "stream_buffer_full");
+        if (!c->fmt->stream) {
+            MHD_suspend_connection(c->r->con);
+            c->suspended = 1;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&s->flight_mu);
+    if (same || rc)
+        flight_free(f);
+    return rc;
 }
 
 /* ---- answering ----------------------------------------------------------------- */
@@ -231,7 +389,13 @@ static int finish_turn(chat_state *c, fd_kb *kb, fd_err *err)
     feed_raw(c, kb);
     fd_turn *t = c->turn;
     c->turn = NULL;
-    return fd_turn_finish(t, kb, &c->res, 0, err);
+    int rc = fd_turn_finish(t, kb, &c->res, 0, err);
+    /* The answer came from another request's identical LLM call (the
+     * passages may have come from the retrieval cache: the answer says more). */
+    if (!rc && c->shared && !c->rep.degraded &&
+        (!c->rep.cached || strcmp(c->rep.cached, "retrieval") == 0))
+        c->rep.cached = "shared";
+    return rc;
 }
 
 /* The stream's reader (a server thread): sends what is ready, feeds new LLM
@@ -363,18 +527,8 @@ enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *f
     /* The LLM path: listed before submit, so a drain can find it. */
     list_add(s, c);
     atomic_fetch_add(&r->refs, 1); /* the call's reference */
-    pthread_mutex_lock(&c->mu);
-    fd_llm_callbacks cb = {on_token, on_done, c};
     fd_err lerr = {0};
-    int src = fd_llm_submit(s->llm, fd_turn_llm_request(c->turn), &cb, &c->call, &lerr);
-    if (!src) {
-        c->phase = CHAT_WAITING;
-        if (!fmt->stream) {
-            MHD_suspend_connection(r->con);
-            c->suspended = 1;
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
+    int src = llm_start(s, c, &lerr);
     if (src) {
         /* Refused at once (circuit open, too many calls): the extractive
          * answer, degraded, on this thread. */
@@ -417,7 +571,7 @@ void http_chat_gone(request *r)
         return;
     fd_server *s = r->srv;
     pthread_mutex_lock(&c->mu);
-    int pending = c->call != NULL;
+    int pending = c->flight != NULL;
     pthread_mutex_unlock(&c->mu);
     if (!pending)
         return;
@@ -447,16 +601,34 @@ void http_chat_gone(request *r)
  * released here when there was one. */
 static void drop_call(fd_server *s, chat_state *c, int abort)
 {
+    pthread_mutex_lock(&s->flight_mu);
     pthread_mutex_lock(&c->mu);
-    fd_llm_call *call = c->call;
-    c->call = NULL;
+    llm_flight *f = c->flight;
+    c->flight = NULL;
     if (abort && c->phase == CHAT_WAITING) {
         c->phase = CHAT_ABORTED;
         resume_locked(c);
     }
     pthread_mutex_unlock(&c->mu);
-    if (call) {
-        fd_llm_cancel(s->llm, call);
+    int last = 0;
+    if (f) {
+        for (size_t i = 0; i < f->n_subs; i++)
+            if (f->subs[i] == c) {
+                memmove(f->subs + i, f->subs + i + 1, (f->n_subs - i - 1) * sizeof *f->subs);
+                f->n_subs--;
+                break;
+            }
+        /* The others still want the answer; nobody left: stop the call. */
+        last = f->n_subs == 0;
+        if (last)
+            flight_unlink(s, f);
+    }
+    pthread_mutex_unlock(&s->flight_mu);
+    if (last) {
+        fd_llm_cancel(s->llm, f->call);
+        flight_free(f);
+    }
+    if (f) {
         list_remove(s, c);
         http_request_release(c->r);
     }
@@ -556,7 +728,7 @@ int http_reply_object(request *r, fd_buf *out, const fd_reply *rep)
     int rc = fd_reply_json(rep, out);
     if (!rc && out->len && out->p[out->len - 1] == '}') {
         out->len--;
-        rc = fd_buf_printf(out, ",\"cached\":false,\"request_id\":\"%s\"}", r->id);
+        rc = fd_buf_printf(out, ",\"request_id\":\"%s\"}", r->id);
     }
     return rc;
 }

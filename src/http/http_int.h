@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include "auth.h"
+#include "cache.h"
 #include "dialog.h"
 #include "kb.h"
 #include "llm.h"
@@ -37,6 +38,7 @@ typedef struct server_metrics {
     fd_metric *validation;                        /* result */
     fd_metric *guard_flagged;                     /* kind */
     fd_metric *llm_calls, *llm_tokens, *llm_cost; /* ; kind ; */
+    fd_metric *llm_queue_wait, *llm_shared;
     fd_metric *rate_limited;                      /* scope */
     fd_metric *auth_failures;
     fd_metric *errors; /* code */
@@ -70,9 +72,12 @@ struct fd_server {
     assistant_ref *cur;
     /* The LLM: one client, driven by one event-loop thread (chat.c). */
     fd_llm *llm; /* NULL: no LLM configured */
+    fd_cache *cache; /* answer caches (and Redis, when configured) */
     pthread_t loop;
     int loop_running;
     atomic_int loop_stop, abort_all;
+    pthread_mutex_t flight_mu;   /* LLM calls in flight by prompt (chat.c); before pend_mu */
+    struct llm_flight *flights;
     pthread_mutex_t pend_mu;     /* the two lists below */
     struct chat_state *pending;  /* chats whose LLM call is in flight */
     struct chat_state **cancels; /* chats whose client left: cancel on the loop */
@@ -145,6 +150,16 @@ int http_content_type_is(request *r, const char *type);
 /* The body as a JSON object (413, 415, 400 sent otherwise); json_decref it. */
 json_t *http_body_object(request *r, enum MHD_Result *res);
 /* An optional string field: 1 ok (*out NULL if absent), 0 response sent. */
+/* The request asks to bypass the answer caches (Cache-Control: no-cache
+ * or no-store, Pragma: no-cache). */
+int http_no_cache(request *r);
+/* One token from a rate-limit bucket (per minute, burst): shared by the
+ * replicas through Redis when it is configured and up, else this
+ * process's own. 1 taken, 0 limited (*retry_after in seconds). */
+int http_limit_take(fd_server *s, const char *bucket, double per_min, double burst,
+                    double *retry_after);
+/* The caller's key prefix for the cost ledger; NULL without a key. */
+const char *http_key_label(request *r);
 int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
                     enum MHD_Result *res);
 

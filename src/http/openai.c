@@ -219,7 +219,9 @@ enum MHD_Result http_post_completions(request *r)
                      .user = token_user ? token_user : user,
                      .request_id = r->id,
                      .traceparent =
-                         MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};
+                         MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent"),
+                     .no_cache = http_no_cache(r),
+                     .key_id = http_key_label(r)};
     res = http_chat(r, &in, json_is_true(stream) ? &oa_sse : &oa_json);
     json_decref(j);
     return res;

@@ -283,8 +283,7 @@ int http_auth(request *r, unsigned need, enum MHD_Result *res)
     char bucket[48];
     snprintf(bucket, sizeof bucket, "key:%lld", (long long)r->key.id);
     double retry;
-    if (!fd_ratelimit_take(s->limits, bucket, s->cfg->limit_key_per_min, s->cfg->limit_key_per_min,
-                           fd_time_wall(), &retry)) {
+    if (!http_limit_take(s, bucket, s->cfg->limit_key_per_min, s->cfg->limit_key_per_min, &retry)) {
         *res = http_send_429(r, retry, "key");
         return 0;
     }
@@ -359,4 +358,30 @@ int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
     }
     *out = json_string_value(v);
     return 1;
+}
+
+int http_no_cache(request *r)
+{
+    const char *cc = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Cache-Control");
+    const char *pragma = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Pragma");
+    return (cc && (strstr(cc, "no-cache") || strstr(cc, "no-store"))) ||
+           (pragma && strstr(pragma, "no-cache"));
+}
+
+const char *http_key_label(request *r)
+{
+    return r->has_key ? r->key.prefix : NULL;
+}
+
+int http_limit_take(fd_server *s, const char *bucket, double per_min, double burst,
+                    double *retry_after)
+{
+    /* Replicas share buckets through Redis; without it (or while it is
+     * down) each limits on its own. */
+    char key[192];
+    snprintf(key, sizeof key, "fd:rl:%s", bucket);
+    int shared = fd_cache_take(s->cache, key, per_min / 60.0, burst, retry_after);
+    if (shared >= 0)
+        return shared;
+    return fd_ratelimit_take(s->limits, bucket, per_min, burst, fd_time_wall(), retry_after);
 }

@@ -5,6 +5,7 @@
 
 #include "store.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +23,7 @@ static int take(request *r, const char *scope, const char *id, double per_min, e
     char key[160];
     snprintf(key, sizeof key, "%s:%s", scope, id);
     double retry;
-    if (fd_ratelimit_take(r->srv->limits, key, per_min, per_min > 10 ? per_min / 6 : per_min,
-                          fd_time_wall(), &retry))
+    if (http_limit_take(r->srv, key, per_min, per_min > 10 ? per_min / 6 : per_min, &retry))
         return 1;
     *res = http_send_429(r, retry, scope);
     return 0;
@@ -68,6 +68,81 @@ static enum MHD_Result get_readyz(request *r)
     return res;
 }
 
+/* The caches' counters, sampled at scrape time. */
+static int cache_metrics(fd_server *s, fd_buf *b)
+{
+    fd_cache_stats cs;
+    fd_cache_stats_get(s->cache, &cs);
+    int rc = fd_buf_printf(b, "# HELP frontdesk_cache_requests_total cache lookups by layer and "
+                              "result\n# TYPE frontdesk_cache_requests_total counter\n");
+    for (int l = 0; l < FD_CACHE_N_LAYERS && !rc; l++)
+        rc = fd_buf_printf(b,
+                           "frontdesk_cache_requests_total{layer=\"%s\",result=\"hit\"} %llu\n"
+                           "frontdesk_cache_requests_total{layer=\"%s\",result=\"miss\"} %llu\n",
+                           fd_cache_layer_name(l), (unsigned long long)cs.layer[l].hits,
+                           fd_cache_layer_name(l), (unsigned long long)cs.layer[l].misses);
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } per_layer[] = {
+        {"frontdesk_cache_puts_total", "counter", "entries stored",
+         offsetof(fd_cache_layer_stats, puts)},
+        {"frontdesk_cache_evictions_total", "counter", "entries evicted for the byte budget",
+         offsetof(fd_cache_layer_stats, evictions)},
+        {"frontdesk_cache_expired_total", "counter", "entries dropped past their TTL",
+         offsetof(fd_cache_layer_stats, expired)},
+        {"frontdesk_cache_purged_total", "counter", "entries of an older kb version dropped",
+         offsetof(fd_cache_layer_stats, purged)},
+        {"frontdesk_cache_entries", "gauge", "entries held locally",
+         offsetof(fd_cache_layer_stats, entries)},
+        {"frontdesk_cache_bytes", "gauge", "bytes held locally",
+         offsetof(fd_cache_layer_stats, bytes)},
+    };
+    for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer && !rc; i++) {
+        rc = fd_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", per_layer[i].name, per_layer[i].help,
+                           per_layer[i].name, per_layer[i].type);
+        for (int l = 0; l < FD_CACHE_N_LAYERS && !rc; l++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&cs.layer[l] + per_layer[i].off, sizeof v);
+            rc = fd_buf_printf(b, "%s{layer=\"%s\"} %llu\n", per_layer[i].name,
+                               fd_cache_layer_name(l), (unsigned long long)v);
+        }
+    }
+    if (!rc)
+        rc = fd_buf_printf(
+            b,
+            "# HELP frontdesk_cache_max_bytes local cache budget\n"
+            "# TYPE frontdesk_cache_max_bytes gauge\nfrontdesk_cache_max_bytes %llu\n"
+            "# HELP frontdesk_cache_flights_total single-flight outcomes\n"
+            "# TYPE frontdesk_cache_flights_total counter\n"
+            "frontdesk_cache_flights_total{role=\"led\"} %llu\n"
+            "frontdesk_cache_flights_total{role=\"followed\"} %llu\n"
+            "frontdesk_cache_flights_total{role=\"timeout\"} %llu\n",
+            (unsigned long long)cs.max_bytes, (unsigned long long)cs.flights_led,
+            (unsigned long long)cs.flights_followed, (unsigned long long)cs.flight_timeouts);
+    if (!rc && cs.redis_configured)
+        rc = fd_buf_printf(
+            b,
+            "# HELP frontdesk_redis_up 1 when Redis answers (0: local cache and limits)\n"
+            "# TYPE frontdesk_redis_up gauge\nfrontdesk_redis_up %d\n"
+            "# HELP frontdesk_redis_errors_total failed Redis commands (each falls back to local)\n"
+            "# TYPE frontdesk_redis_errors_total counter\nfrontdesk_redis_errors_total %llu\n"
+            "# HELP frontdesk_redis_recoveries_total times Redis came back after a failure\n"
+            "# TYPE frontdesk_redis_recoveries_total counter\n"
+            "frontdesk_redis_recoveries_total %llu\n"
+            "# HELP frontdesk_cache_redis_hits_total local misses answered by Redis\n"
+            "# TYPE frontdesk_cache_redis_hits_total counter\n"
+            "frontdesk_cache_redis_hits_total %llu\n"
+            "# HELP frontdesk_redis_fallbacks_total cache and rate-limit operations done locally "
+            "because Redis was unavailable\n"
+            "# TYPE frontdesk_redis_fallbacks_total counter\nfrontdesk_redis_fallbacks_total "
+            "%llu\n",
+            cs.redis_up, (unsigned long long)cs.redis_errors,
+            (unsigned long long)cs.redis_recoveries, (unsigned long long)cs.redis_hits,
+            (unsigned long long)cs.redis_fallbacks);
+    return rc;
+}
+
 static enum MHD_Result get_metrics(request *r)
 {
     fd_server *s = r->srv;
@@ -79,22 +154,30 @@ static enum MHD_Result get_metrics(request *r)
     fd_buf b;
     fd_buf_init(&b, 0);
     int rc = fd_metrics_render(s->metrics, &b);
+    if (!rc)
+        rc = cache_metrics(s, &b);
     if (!rc && have)
-        rc = fd_buf_printf(&b,
-                           "# HELP frontdesk_llm_breaker_open 1 when the LLM circuit is open\n"
-                           "# TYPE frontdesk_llm_breaker_open gauge\n"
-                           "frontdesk_llm_breaker_open %d\n"
-                           "# HELP frontdesk_llm_inflight LLM calls in flight\n"
-                           "# TYPE frontdesk_llm_inflight gauge\nfrontdesk_llm_inflight %d\n"
-                           "# HELP frontdesk_llm_client_total LLM client events by kind\n"
-                           "# TYPE frontdesk_llm_client_total counter\n"
-                           "frontdesk_llm_client_total{kind=\"retry\"} %llu\n"
-                           "frontdesk_llm_client_total{kind=\"refused\"} %llu\n"
-                           "frontdesk_llm_client_total{kind=\"timeout\"} %llu\n"
-                           "frontdesk_llm_client_total{kind=\"cancelled\"} %llu\n",
-                           ls.breaker == FD_BREAKER_OPEN, ls.inflight,
-                           (unsigned long long)ls.retries, (unsigned long long)ls.refused,
-                           (unsigned long long)ls.timeouts, (unsigned long long)ls.cancelled);
+        rc =
+            fd_buf_printf(&b,
+                          "# HELP frontdesk_llm_breaker_open 1 when the LLM circuit is open\n"
+                          "# TYPE frontdesk_llm_breaker_open gauge\n"
+                          "frontdesk_llm_breaker_open %d\n"
+                          "# HELP frontdesk_llm_inflight LLM calls in flight (running or queued)\n"
+                          "# TYPE frontdesk_llm_inflight gauge\nfrontdesk_llm_inflight %d\n"
+                          "# HELP frontdesk_llm_queue_length LLM calls waiting for a slot\n"
+                          "# TYPE frontdesk_llm_queue_length gauge\nfrontdesk_llm_queue_length %d\n"
+                          "# HELP frontdesk_llm_client_total LLM client events by kind\n"
+                          "# TYPE frontdesk_llm_client_total counter\n"
+                          "frontdesk_llm_client_total{kind=\"retry\"} %llu\n"
+                          "frontdesk_llm_client_total{kind=\"refused\"} %llu\n"
+                          "frontdesk_llm_client_total{kind=\"timeout\"} %llu\n"
+                          "frontdesk_llm_client_total{kind=\"cancelled\"} %llu\n"
+                          "frontdesk_llm_client_total{kind=\"queue_full\"} %llu\n"
+                          "frontdesk_llm_client_total{kind=\"queue_timeout\"} %llu\n",
+                          ls.breaker == FD_BREAKER_OPEN, ls.inflight, ls.queued,
+                          (unsigned long long)ls.retries, (unsigned long long)ls.refused,
+                          (unsigned long long)ls.timeouts, (unsigned long long)ls.cancelled,
+                          (unsigned long long)ls.queue_full, (unsigned long long)ls.queue_timeouts);
     if (!rc)
         rc = fd_buf_printf(&b,
                            "# HELP frontdesk_memory_allocated_bytes bytes held through fd_malloc\n"
@@ -153,7 +236,9 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
                      .user = token_user ? token_user : user,
                      .request_id = r->id,
                      .traceparent =
-                         MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent")};
+                         MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent"),
+                     .no_cache = http_no_cache(r),
+                     .key_id = http_key_label(r)};
     res = http_chat(r, &in, fmt);
     json_decref(j);
     return res;

@@ -117,6 +117,15 @@ static int metrics_init(fd_server *s, fd_err *err)
             : fd_metrics_counter(r, "frontdesk_llm_calls_total", "LLM calls by outcome", "outcome",
                                  &m->llm_calls, err);
     rc = rc ? rc
+            : fd_metrics_histogram(r, "frontdesk_llm_queue_wait_seconds",
+                                   "time an LLM call waited for a slot (llm.max_inflight)", NULL,
+                                   lb, nb, &m->llm_queue_wait, err);
+    rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_llm_shared_total",
+                                 "chat messages answered by an identical LLM call already in "
+                                 "flight (single-flight)",
+                                 NULL, &m->llm_shared, err);
+    rc = rc ? rc
             : fd_metrics_counter(r, "frontdesk_llm_tokens_total", "LLM tokens", "kind",
                                  &m->llm_tokens, err);
     rc = rc ? rc
@@ -321,6 +330,7 @@ static int assistant_new(fd_server *s, fd_kb *kb, assistant_ref **out, fd_err *e
         fd_free(ref);
         return rc;
     }
+    fd_assistant_use_cache(ref->as, s->cache);
     atomic_init(&ref->refs, 1); /* the server's */
     *out = ref;
     return FD_OK;
@@ -349,6 +359,7 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     s->started_at = fd_time_wall();
     pthread_mutex_init(&s->state_mu, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
+    pthread_mutex_init(&s->flight_mu, NULL);
     pthread_mutex_init(&s->subs_mu, NULL);
     pthread_mutex_init(&s->tick_mu, NULL);
     pthread_cond_init(&s->tick_cv, NULL);
@@ -368,6 +379,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
         rc = fd_ratelimit_new(100000, &s->limits, err);
     if (!rc)
         rc = pool_open(s, threads, err);
+    if (!rc)
+        rc = fd_cache_new(cfg, log, &s->cache, err);
     if (!rc && cfg->llm_base_url[0]) {
         rc = fd_llm_new(cfg, log, &s->llm, err);
         if (!rc)
@@ -431,6 +444,10 @@ int http_reload_locked(fd_server *s, fd_err *err)
     int rc = fd_kb_refresh(kb, err);
     if (!rc)
         rc = assistant_new(s, kb, &ref, err);
+    /* Answers of older versions can no longer be reached (every key holds
+     * its version): free their memory now. */
+    if (!rc)
+        fd_cache_purge(s->cache, fd_kb_loaded_version(kb));
     http_kb_put(s, kb);
     if (rc)
         return rc;
@@ -484,12 +501,14 @@ void fd_server_free(fd_server *s)
     if (s->cur)
         http_assistant_put(s->cur);
     fd_llm_free(s->llm);
+    fd_cache_free(s->cache);
     pool_close(&s->kbs);
     fd_ratelimit_free(s->limits);
     http_jwt_free(&s->jwt);
     fd_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->state_mu);
     pthread_mutex_destroy(&s->pend_mu);
+    pthread_mutex_destroy(&s->flight_mu);
     pthread_mutex_destroy(&s->subs_mu);
     pthread_mutex_destroy(&s->tick_mu);
     pthread_cond_destroy(&s->tick_cv);

@@ -144,6 +144,16 @@ typedef struct fd_result {
 int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *opts, fd_arena *a, fd_result **out,
                  size_t *n_out, fd_err *err) FD_MUST_USE;
 
+/* The embedding of analyzed terms with this knowledge base's embedder,
+ * unit length, into vec (dim floats, in a). FD_ENOTFOUND when there is no
+ * embedder or no term is known to it. */
+int fd_kb_embed_terms(fd_kb *kb, const fd_str *terms, size_t n_terms, fd_arena *a, float **vec,
+                      int *dim, fd_err *err) FD_MUST_USE;
+
+/* The version of the index this handle answers from (0: none yet); the
+ * version answers computed through it belong to. No store access. */
+int64_t fd_kb_loaded_version(const fd_kb *kb);
+
 /* ---- corpus statistics (kb_terms.c) -------------------------------------- */
 
 /* How many indexed chunks hold an analyzed term (as fd_analyzer_terms

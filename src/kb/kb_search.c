@@ -3,6 +3,7 @@
  * fuses them with a weight (see fusion.c for why not plain RRF). */
 #include "kb_int.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Candidates taken from each list before fusion: dense is there to add
@@ -282,4 +283,35 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, 
     *out = res;
     *n_out = hits.n;
     return FD_OK;
+}
+
+int fd_kb_embed_terms(fd_kb *kb, const fd_str *terms, size_t n_terms, fd_arena *a, float **vec,
+                      int *dim, fd_err *err)
+{
+    const kb_index *ix = kb->ix;
+    if (!ix || !ix->embedder || n_terms == 0)
+        return fd_err_set(err, FD_ENOTFOUND, "no embedder");
+    int d = fd_embedder_dim(ix->embedder);
+    float *v = fd_arena_alloc(a, (size_t)d * sizeof *v);
+    if (!v)
+        return fd_err_set(err, FD_ETOOBIG, "out of memory");
+    int rc = fd_embedder_embed(ix->embedder, terms, n_terms, v, err);
+    if (rc)
+        return rc;
+    double n2 = 0;
+    for (int i = 0; i < d; i++)
+        n2 += (double)v[i] * v[i];
+    if (n2 <= 0)
+        return fd_err_set(err, FD_ENOTFOUND, "no known term");
+    float inv = (float)(1 / sqrt(n2));
+    for (int i = 0; i < d; i++)
+        v[i] *= inv;
+    *vec = v;
+    *dim = d;
+    return FD_OK;
+}
+
+int64_t fd_kb_loaded_version(const fd_kb *kb)
+{
+    return kb->ix ? kb->ix->meta->kb_version : 0;
 }

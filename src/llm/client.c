@@ -106,6 +106,8 @@ static void copy_limits(fd_llm *c, const fd_config *cfg)
     c->max_retries = cfg->llm_max_retries > 0 ? cfg->llm_max_retries : 0;
     c->backoff_ms = cfg->llm_backoff_ms > 0 ? cfg->llm_backoff_ms : 0;
     c->max_inflight = cfg->llm_max_inflight > 0 ? cfg->llm_max_inflight : 1;
+    c->queue_max = cfg->llm_queue_max >= 0 ? cfg->llm_queue_max : 0;
+    c->queue_timeout_ms = cfg->llm_queue_timeout_ms > 0 ? cfg->llm_queue_timeout_ms : 5000;
     c->max_tokens = cfg->llm_max_tokens;
     c->temperature = cfg->llm_temperature;
     fd_llm_breaker_init(&c->breaker, cfg->llm_breaker_failures, cfg->llm_breaker_open_ms);
@@ -293,9 +295,14 @@ int fd_llm_submit(fd_llm *c, const fd_llm_request *req, const fd_llm_callbacks *
     call->state = FD_LLM_QUEUED;
     const char *why = NULL;
     pthread_mutex_lock(&c->mu);
-    if (c->stats.inflight >= c->max_inflight)
-        why = "too many LLM calls in flight (llm.max_inflight)";
-    else if (!fd_llm_breaker_allow(&c->breaker, now, &call->trial))
+    /* Admission: max_inflight calls run, queue_max more wait their turn;
+     * past that the caller answers without the LLM at once rather than
+     * piling up behind it. */
+    if (c->stats.inflight >= c->max_inflight + c->queue_max) {
+        why = c->queue_max ? "the LLM queue is full (llm.max_inflight + llm.queue_max)"
+                           : "too many LLM calls in flight (llm.max_inflight)";
+        c->stats.queue_full++;
+    } else if (!fd_llm_breaker_allow(&c->breaker, now, &call->trial))
         why = "the LLM circuit breaker is open";
     if (why) {
         c->stats.refused++;
@@ -308,6 +315,7 @@ int fd_llm_submit(fd_llm *c, const fd_llm_request *req, const fd_llm_callbacks *
         c->queue_tail = call;
         c->stats.calls++;
         c->stats.inflight++;
+        c->stats.queued++;
     }
     pthread_mutex_unlock(&c->mu);
     if (why) {
@@ -352,8 +360,10 @@ void fd_llm_cancel(fd_llm *c, fd_llm_call *call)
         return;
     pthread_mutex_lock(&c->mu);
     int queued = call->state == FD_LLM_QUEUED;
-    if (queued)
+    if (queued) {
         unlink_call(&c->queue, &c->queue_tail, call);
+        c->stats.queued--;
+    }
     pthread_mutex_unlock(&c->mu);
     if (!queued && c->depth > 0) {
         /* Inside a callback curl may be mid-transfer on this very handle:
@@ -369,28 +379,69 @@ void fd_llm_cancel(fd_llm *c, fd_llm_call *call)
 /* ---- the loop ----------------------------------------------------------- */
 
 /* Submitted calls join the active list as due-now retries, so the timer
- * pass starts them with the same code that starts every attempt. */
+ * pass starts them with the same code that starts every attempt — as many
+ * as there are free slots, oldest first. A call that waited longer than
+ * llm.queue_timeout_ms fails without reaching the LLM (the caller answers
+ * without it); its deadlines start when it leaves the queue. */
 static void intake(fd_llm *c)
 {
+    uint64_t now = fd_time_ns();
+    uint64_t max_wait = (uint64_t)c->queue_timeout_ms * NS_PER_MS;
+    fd_llm_call *in = NULL, *in_tail = NULL;
     pthread_mutex_lock(&c->mu);
-    fd_llm_call *q = c->queue;
-    c->queue = c->queue_tail = NULL;
-    for (fd_llm_call *call = q; call; call = call->next) {
-        call->state = FD_LLM_WAITING;
-        call->retry_at = call->t_submit;
+    while (c->queue) {
+        fd_llm_call *call = c->queue;
+        int expired = now - call->t_submit >= max_wait;
+        if (!expired && c->stats.inflight - c->stats.queued >= c->max_inflight)
+            break;
+        unlink_call(&c->queue, &c->queue_tail, call);
+        c->stats.queued--;
+        if (expired) {
+            c->stats.queue_timeouts++;
+            call->queue_expired = 1;
+            call->state = FD_LLM_DONE;
+            call->code = FD_EUNAVAIL;
+            snprintf(call->error, sizeof call->error,
+                     "waited %d ms for an LLM slot (llm.queue_timeout_ms)", c->queue_timeout_ms);
+        } else {
+            call->state = FD_LLM_WAITING;
+            call->retry_at = now;
+            call->t_start = now;
+            call->first_deadline = now + (uint64_t)c->first_token_ms * NS_PER_MS;
+            call->total_deadline = now + (uint64_t)c->total_ms * NS_PER_MS;
+        }
+        call->prev = in_tail;
+        if (in_tail)
+            in_tail->next = call;
+        else
+            in = call;
+        in_tail = call;
     }
     pthread_mutex_unlock(&c->mu);
-    if (!q)
+    if (!in)
         return;
     /* Appended in submit order, so the oldest call starts first. */
     fd_llm_call *tail = c->active;
     while (tail && tail->next)
         tail = tail->next;
-    q->prev = tail;
+    in->prev = tail;
     if (tail)
-        tail->next = q;
+        tail->next = in;
     else
-        c->active = q;
+        c->active = in;
+}
+
+/* When the oldest queued call gives up waiting (until if none sooner). */
+static uint64_t queue_timer(fd_llm *c, uint64_t until)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->queue) {
+        uint64_t t = c->queue->t_submit + (uint64_t)c->queue_timeout_ms * NS_PER_MS;
+        if (t < until)
+            until = t;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return until;
 }
 
 static void timeout_call(fd_llm_call *call, const char *what, int ms)
@@ -489,6 +540,7 @@ static void fill_result(fd_llm *c, fd_llm_call *call, fd_llm_result *r, uint64_t
                      NULL))
         r->cost_usd = 0; /* the table was checked in fd_llm_new */
     r->first_token_ms = call->got_token ? (double)(call->t_first - call->t_submit) / 1e6 : -1;
+    r->queue_ms = (double)((call->t_start ? call->t_start : now) - call->t_submit) / 1e6;
     r->total_ms = (double)(now - call->t_submit) / 1e6;
 }
 
@@ -506,7 +558,9 @@ static void account(fd_llm *c, fd_llm_call *call, const fd_llm_result *r, uint64
     c->stats.prompt_tokens += (uint64_t)r->prompt_tokens;
     c->stats.completion_tokens += (uint64_t)r->completion_tokens;
     c->stats.cost_usd += r->cost_usd;
-    fd_llm_breaker_record(&c->breaker, outcome_of(r->code), call->trial, now);
+    fd_llm_breaker_record(&c->breaker,
+                          call->queue_expired ? FD_LLM_OUTCOME_NEUTRAL : outcome_of(r->code),
+                          call->trial, now);
     fd_breaker_state after = c->breaker.state;
     int failures = c->breaker.failures;
     pthread_mutex_unlock(&c->mu);
@@ -580,7 +634,7 @@ int fd_llm_run(fd_llm *c, int timeout_ms)
         uint64_t now = fd_time_ns();
         if (timeout_ms <= 0 || n_done || woke || now >= end)
             break;
-        uint64_t until = next_timer(c, end);
+        uint64_t until = queue_timer(c, next_timer(c, end));
         long curl_ms = -1;
         curl_multi_timeout(c->multi, &curl_ms);
         uint64_t wait_ms = until > now ? (until - now + NS_PER_MS - 1) / NS_PER_MS : 0;

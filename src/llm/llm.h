@@ -62,6 +62,7 @@ typedef struct fd_llm_result {
     int usage_estimated;      /* the server sent no usage */
     double cost_usd;
     double first_token_ms;    /* from submit; -1 if none */
+    double queue_ms;          /* waiting for a slot (llm.max_inflight) before the call began */
     double total_ms;
 } fd_llm_result;
 
@@ -111,7 +112,9 @@ typedef struct fd_llm_stats {
     uint64_t calls, ok, failed, retries, refused, timeouts, cancelled;
     uint64_t prompt_tokens, completion_tokens;
     double cost_usd;
-    int inflight;
+    int inflight; /* submitted and not done: queued + running */
+    int queued;   /* waiting for a slot */
+    uint64_t queue_full, queue_timeouts;
 } fd_llm_stats;
 void fd_llm_stats_get(fd_llm *c, fd_llm_stats *out); /* thread-safe */
 

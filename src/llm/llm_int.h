@@ -111,6 +111,8 @@ struct fd_llm_call {
     struct curl_slist *headers;
     CURL *easy;          /* the current attempt, NULL between attempts */
     int trial;           /* the breaker's half-open trial call */
+    int queue_expired;   /* failed waiting for a slot: says nothing about the LLM */
+    uint64_t t_start;    /* left the queue (0: never did) */
     int cancelled;       /* fd_llm_cancel ran inside a callback: reap frees it */
     int reaping;         /* unlinked, on_done running */
     char request_id[64]; /* for log lines only */
@@ -146,6 +148,7 @@ struct fd_llm {
     char *auth; /* "Authorization: Bearer <key>" or NULL */
     char *prices;
     int connect_ms, first_token_ms, total_ms, max_retries, backoff_ms, max_inflight;
+    int queue_max, queue_timeout_ms; /* admission: calls waiting for a slot, and how long */
     int max_tokens;
     double temperature;
     CURLM *multi;

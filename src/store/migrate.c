@@ -105,6 +105,25 @@ static const char *const migrations[] = {
     "  last_used_at REAL NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX api_keys_prefix ON api_keys(prefix);",
+    /* 4: the cost ledger: one row per answered message, cached or not, so
+     * cost per request is the ledger's sum over its count. day is the UTC
+     * date (grouping without date functions); key is the API key's prefix. */
+    "CREATE TABLE costs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at REAL NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  request_id TEXT NOT NULL DEFAULT '',"
+    "  session_id TEXT NOT NULL DEFAULT '',"
+    "  key TEXT NOT NULL DEFAULT '',"
+    "  model TEXT NOT NULL DEFAULT '',"
+    "  route TEXT NOT NULL DEFAULT '',"
+    "  cached TEXT NOT NULL DEFAULT '',"
+    "  llm_called INTEGER NOT NULL DEFAULT 0,"
+    "  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  cost_usd REAL NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX costs_at ON costs(at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -73,6 +73,9 @@ static const char *const stmt_sql[STMT__N] = {
     [STMT_KEY_ADD] = "INSERT INTO api_keys (prefix, hash, name, scopes, created_at, expires_at) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [STMT_KEY_BY_HASH] = KEY_SELECT "WHERE hash = ?1",
+    [STMT_COST_ADD] = "INSERT INTO costs (at, day, request_id, session_id, key, model, route, "
+                      "cached, llm_called, prompt_tokens, completion_tokens, cost_usd) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [STMT_KEY_BY_ID] = KEY_SELECT "WHERE id = ?1",
     /* Two rows are enough to tell "one" from "ambiguous". */
     [STMT_KEYS_BY_PREFIX] = KEY_SELECT "WHERE prefix = ?1 ORDER BY id LIMIT 2",

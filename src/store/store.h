@@ -194,6 +194,31 @@ int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_statu
  * latencies, validation, escalation, tokens, cost). */
 int fd_store_event_add(fd_store *st, const char *session_id, int64_t turn_seq, const char *kind,
                        const char *data, fd_err *err) FD_MUST_USE;
+/* ---- the cost ledger (costs.c) ------------------------------------------ */
+
+typedef struct fd_cost_row {
+    double at; /* unix seconds; 0: now */
+    const char *request_id, *session_id, *key, *model, *route;
+    const char *cached; /* the cache layer that answered, or NULL */
+    int llm_called;
+    int64_t prompt_tokens, completion_tokens;
+    double cost_usd;
+} fd_cost_row;
+
+int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err) FD_MUST_USE;
+
+/* Sums since a time (unix seconds; 0: all), grouped by "day", "key",
+ * "model", "session" or "total" (one row), largest cost first (days in
+ * order). FD_EINVAL for another group. */
+typedef struct fd_cost_sum {
+    const char *group; /* the day, key, model or session; "" for total */
+    int64_t requests, llm_calls, cached, prompt_tokens, completion_tokens;
+    double cost_usd;
+} fd_cost_sum;
+int fd_store_costs_each(fd_store *st, double since, const char *group,
+                        int (*cb)(void *ctx, const fd_cost_sum *sum), void *ctx,
+                        fd_err *err) FD_MUST_USE;
+
 /* Events in id order; cb gets (kind, session, data JSON); non-zero stops. */
 int fd_store_events_each(fd_store *st, int (*cb)(void *ctx, const char *kind, const char *session_id,
                                                  int64_t turn_seq, const char *data),

@@ -47,6 +47,7 @@ typedef enum stmt_id {
     STMT_KEY_REVOKE,
     STMT_KEY_ROTATE,
     STMT_KEY_TOUCH,
+    STMT_COST_ADD,
     STMT__N
 } stmt_id;
 

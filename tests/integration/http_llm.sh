@@ -25,6 +25,9 @@ export FRONTDESK_LLM_FIRST_TOKEN_TIMEOUT_MS=1500 FRONTDESK_LLM_TOTAL_TIMEOUT_MS=
 export FRONTDESK_LLM_BACKOFF_MS=50 FRONTDESK_LLM_BREAKER_FAILURES=1000
 export FRONTDESK_LIMITS_SESSION_PER_MIN=100000 FRONTDESK_LIMITS_KEY_PER_MIN=100000
 export FRONTDESK_LOG_LEVEL=info
+# The LLM path itself, every message to the LLM: the answer caches would
+# answer the repeated questions (they have their own test, http_cache.sh).
+export FRONTDESK_CACHE_ENABLED=false
 
 start_server() {
   : > "$T/serve.out"

@@ -392,6 +392,7 @@ static void test_inflight_cap(void **state)
     fd_config cfg;
     fake_config(&F, &cfg);
     cfg.llm_max_inflight = 2;
+    cfg.llm_queue_max = 0; /* no queue: over the cap is refused at once */
     fd_llm *c = client(&cfg);
     rec r[3];
     for (int i = 0; i < 3; i++)
@@ -414,6 +415,77 @@ static void test_inflight_cap(void **state)
     fd_llm_free(c);
     for (int i = 0; i < 3; i++)
         rec_free(&r[i]);
+}
+
+/* Admission: max_inflight run, queue_max wait their turn in order, the
+ * next is refused at once; a queued call's wait is reported. */
+static void test_admission_queue(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    fake_mode(&F, "slow", 300);
+    fd_config cfg;
+    fake_config(&F, &cfg);
+    cfg.llm_max_inflight = 1;
+    cfg.llm_queue_max = 1;
+    fd_llm *c = client(&cfg);
+    rec r[3];
+    for (int i = 0; i < 3; i++)
+        rec_init(&r[i]);
+    assert_int_equal(submit_rec(c, &r[0], NULL), FD_OK);
+    assert_int_equal(submit_rec(c, &r[1], NULL), FD_OK); /* queued */
+    assert_int_equal(submit_rec(c, &r[2], NULL), FD_EUNAVAIL);
+    fd_llm_stats st;
+    fd_llm_stats_get(c, &st);
+    assert_int_equal(st.queue_full, 1);
+    assert_int_equal(st.inflight, 2);
+    assert_int_equal(st.queued, 2); /* the loop has not taken either in yet */
+    drive(c, r, 2, 5000);
+    assert_int_equal(r[0].r.code, FD_OK);
+    assert_int_equal(r[1].r.code, FD_OK);
+    assert_true(r[0].r.queue_ms < 100);
+    assert_true(r[1].r.queue_ms >= 250); /* it waited for the first call */
+    fd_llm_stats_get(c, &st);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(st.inflight, 0);
+    assert_int_equal(fake_requests(&F), 2); /* never more than one at a time */
+    fd_llm_free(c);
+    for (int i = 0; i < 3; i++)
+        rec_free(&r[i]);
+}
+
+/* A call that waits past llm.queue_timeout_ms fails without reaching the
+ * LLM, and does not count against the LLM's circuit. */
+static void test_queue_timeout(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    fake_mode(&F, "slow", 600);
+    fd_config cfg;
+    fake_config(&F, &cfg);
+    cfg.llm_max_inflight = 1;
+    cfg.llm_queue_max = 4;
+    cfg.llm_queue_timeout_ms = 100;
+    cfg.llm_breaker_failures = 1;
+    fd_llm *c = client(&cfg);
+    rec r[2];
+    rec_init(&r[0]);
+    rec_init(&r[1]);
+    assert_int_equal(submit_rec(c, &r[0], NULL), FD_OK);
+    assert_int_equal(submit_rec(c, &r[1], NULL), FD_OK);
+    drive(c, r, 2, 5000);
+    assert_int_equal(r[0].r.code, FD_OK);
+    assert_int_equal(r[1].r.code, FD_EUNAVAIL);
+    assert_int_equal(r[1].r.attempts, 0);
+    assert_true(r[1].r.queue_ms >= 90 && r[1].r.queue_ms < 500);
+    fd_llm_stats st;
+    fd_llm_stats_get(c, &st);
+    assert_int_equal(st.queue_timeouts, 1);
+    assert_int_equal(st.breaker, FD_BREAKER_CLOSED); /* one failure would have opened it */
+    assert_int_equal(fake_requests(&F), 1);
+    fd_llm_free(c);
+    rec_free(&r[0]);
+    rec_free(&r[1]);
 }
 
 static void test_free_with_calls_in_flight(void **state)
@@ -520,6 +592,8 @@ int main(void)
         cmocka_unit_test(test_submit_from_another_thread),
         cmocka_unit_test(test_cancel_mid_stream),
         cmocka_unit_test(test_inflight_cap),
+        cmocka_unit_test(test_admission_queue),
+        cmocka_unit_test(test_queue_timeout),
         cmocka_unit_test(test_free_with_calls_in_flight),
         cmocka_unit_test(test_alloc_failure),
     };

@@ -1,0 +1,92 @@
+/* costs.c: the cost ledger. A row per answered message (what the LLM
+ * cost, or that a cache or the extractive path made it free), written in
+ * the turn's transaction, summed by day, key, model or session for
+ * `frontdesk report costs`. */
+#include "store_int.h"
+
+#include <string.h>
+#include <time.h>
+
+int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_COST_ADD, &s, &owned, err);
+    if (code)
+        return code;
+    double at = row->at > 0 ? row->at : fd_time_wall();
+    time_t secs = (time_t)at;
+    struct tm tm;
+    char day[16];
+    gmtime_r(&secs, &tm);
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    sqlite3_bind_double(s, 1, at);
+    store_bind_str(s, 2, day);
+    store_bind_str(s, 3, row->request_id ? row->request_id : "");
+    store_bind_str(s, 4, row->session_id ? row->session_id : "");
+    store_bind_str(s, 5, row->key ? row->key : "");
+    store_bind_str(s, 6, row->model ? row->model : "");
+    store_bind_str(s, 7, row->route ? row->route : "");
+    store_bind_str(s, 8, row->cached ? row->cached : "");
+    sqlite3_bind_int(s, 9, row->llm_called != 0);
+    sqlite3_bind_int64(s, 10, row->prompt_tokens);
+    sqlite3_bind_int64(s, 11, row->completion_tokens);
+    sqlite3_bind_double(s, 12, row->cost_usd);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "adding a cost row");
+    store_release(s, owned);
+    return code;
+}
+
+int fd_store_costs_each(fd_store *st, double since, const char *group,
+                        int (*cb)(void *ctx, const fd_cost_sum *sum), void *ctx, fd_err *err)
+{
+    /* The column comes from this table only, never from the caller. */
+    static const struct {
+        const char *name, *col, *order;
+    } groups[] = {{"day", "day", "g"},
+                  {"key", "key", "cost DESC, g"},
+                  {"model", "model", "cost DESC, g"},
+                  {"session", "session_id", "cost DESC, g"},
+                  {"total", "''", "g"}};
+    const char *col = NULL, *order = NULL;
+    for (size_t i = 0; i < sizeof groups / sizeof *groups; i++)
+        if (group && strcmp(group, groups[i].name) == 0) {
+            col = groups[i].col;
+            order = groups[i].order;
+        }
+    if (!col)
+        return fd_err_set_field(err, FD_EINVAL, "group",
+                                "group must be day, key, model, session or total, not '%s'",
+                                group ? group : "");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT %s AS g, count(*), sum(llm_called), sum(cached <> ''), "
+             "coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
+             "coalesce(sum(cost_usd), 0) AS cost FROM costs WHERE at >= ?1 GROUP BY g "
+             "ORDER BY %s",
+             col, order);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(st, rc, err, "reading the cost ledger");
+    sqlite3_bind_double(s, 1, since);
+    int code = FD_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(s, 0);
+        fd_cost_sum sum = {.group = g ? g : "",
+                           .requests = sqlite3_column_int64(s, 1),
+                           .llm_calls = sqlite3_column_int64(s, 2),
+                           .cached = sqlite3_column_int64(s, 3),
+                           .prompt_tokens = sqlite3_column_int64(s, 4),
+                           .completion_tokens = sqlite3_column_int64(s, 5),
+                           .cost_usd = sqlite3_column_double(s, 6)};
+        if (cb(ctx, &sum))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "reading the cost ledger");
+    sqlite3_finalize(s);
+    return code;
+}
