@@ -198,6 +198,27 @@ check "the LLM layer hit is validated" jq -e '.validation=="ok" and .llm.called=
 check "one LLM call for the two conversations" test "$(($(llm_requests) - r0))" = 1
 stop_server
 
+# ---- the cost ledger ------------------------------------------------------------------------
+"$FD" report costs --json > "$T/costs.json"
+check "report costs --json: every message in the ledger" jq -e '.total.requests >= 60' "$T/costs.json"
+check "report costs: the LLM calls and their cost (gpt-4o-mini prices)" jq -e '.total.llm_calls >= 2 and .total.cost_usd > 0 and .total.prompt_tokens > 0' "$T/costs.json"
+check "report costs: cached messages counted" jq -e '.total.cached >= 50' "$T/costs.json"
+check "report costs: cost per 1,000 requests" jq -e '.total.cost_per_1000_requests > 0' "$T/costs.json"
+prefix=$(printf '%s' "$KEY" | cut -c1-12)
+check "report costs: by key (the key's prefix)" jq -e --arg p "$prefix" '.by_key|map(.group)|any(startswith($p[0:8]))' "$T/costs.json"
+check "report costs: by model" jq -e '.by_model|map(.group)|index("gpt-4o-mini")' "$T/costs.json"
+check "report costs: by day" jq -e '.by_day|length==1' "$T/costs.json"
+"$FD" report costs --by model > "$T/costs.txt"
+check "report costs (text): a table with the model" grep -q '^gpt-4o-mini' "$T/costs.txt"
+"$FD" report costs --since 1d --json | jq -e '.total.requests >= 60' > /dev/null
+check "report costs --since 1d" test $? = 0
+"$FD" report costs --since 2999-01-01 --json > "$T/none.json"
+check "report costs: an empty period is zeros" jq -e '.total.requests == 0 and .total.cost_usd == 0' "$T/none.json"
+"$FD" report costs --since yesterdayish --json > "$T/bad.json" 2> "$T/bad.err"
+rc=$?
+check "report costs: a bad --since exits 2 ($rc)" test "$rc" = 2
+check "report costs: a bad --since is a JSON error naming the field" jq -e '.error.field=="since"' "$T/bad.err"
+
 # Admission: 2 calls run, 3 wait, the rest get the extractive answer at once.
 mode slow 1500
 FRONTDESK_LLM_MAX_INFLIGHT=2 FRONTDESK_LLM_QUEUE_MAX=3 FRONTDESK_LLM_QUEUE_TIMEOUT_MS=1000 start_server
