@@ -34,7 +34,8 @@ struct fd_cache {
     size_t n_fl, cap_fl;
 };
 
-static const char *const layer_names[FD_CACHE_N_LAYERS] = {"exact", "semantic", "retrieval", "llm"};
+static const char *const layer_names[FD_CACHE_N_LAYERS] = {"exact", "semantic", "retrieval", "llm",
+                                                           "guard"};
 
 const char *fd_cache_layer_name(fd_cache_layer l)
 {
@@ -52,6 +53,7 @@ int fd_cache_new(const fd_config *cfg, fd_log *log, fd_cache **out, fd_err *err)
     c->on[FD_CACHE_SEMANTIC] = all && cfg->cache_semantic;
     c->on[FD_CACHE_RETRIEVAL] = all && cfg->cache_retrieval;
     c->on[FD_CACHE_LLM] = all && cfg->cache_llm;
+    c->on[FD_CACHE_GUARD] = all && cfg->cache_exact;
     c->ttl_s = cfg->cache_ttl_s;
     c->max_bytes = (uint64_t)cfg->cache_max_bytes;
     c->sem_min = cfg->cache_semantic_min;

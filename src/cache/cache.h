@@ -7,6 +7,8 @@
  *                                                 to a cached one's
  *   retrieval  query                          -> the passages it retrieved
  *   llm        prompt hash                    -> a validated completion
+ *   guard      the message's exact bytes      -> the guard's verdict (the
+ *                                                 costliest step left on a hit)
  *
  * The caller builds the keys and puts the knowledge-base version in every
  * one, so a new version never sees an old answer (fd_cache_purge frees
@@ -36,6 +38,7 @@ typedef enum fd_cache_layer {
     FD_CACHE_SEMANTIC,
     FD_CACHE_RETRIEVAL,
     FD_CACHE_LLM,
+    FD_CACHE_GUARD, /* raw message -> the guard's verdict (on with cache.exact) */
     FD_CACHE_N_LAYERS
 } fd_cache_layer;
 

@@ -284,11 +284,76 @@ int dialog_route_after(turn *t)
 
 /* ---- the whole turn ------------------------------------------------------ */
 
+/* The guard's verdict depends on the message's bytes and the threshold
+ * only, and it is the costliest step of a message answered from cache:
+ * repeated messages reuse it. */
+static int guard_key(const turn *t, fd_cache_key *k)
+{
+    char th[32];
+    snprintf(th, sizeof th, "%.6g/%d", t->as->cfg->guard_threshold, t->as->cfg->guard_max_chars);
+    int rc = fd_cache_key_init(k, fd_kb_loaded_version(t->kb));
+    if (!rc)
+        rc = fd_cache_key_add_str(k, th);
+    if (!rc)
+        rc = fd_cache_key_add(k, t->in->message, t->in->len);
+    return rc;
+}
+
+static int guard_cached(turn *t, const fd_cache_key *k, fd_guard_verdict *v)
+{
+    void *val;
+    size_t vlen;
+    if (!fd_cache_get(t->as->cache, FD_CACHE_GUARD, k->b.p, k->b.len, t->a, &val, &vlen))
+        return 0;
+    fd_cache_reader rd;
+    fd_cache_reader_init(&rd, val, vlen);
+    int64_t flagged, kind;
+    double score;
+    const char *clean;
+    fd_cache_read_int(&rd, &flagged);
+    fd_cache_read_int(&rd, &kind);
+    fd_cache_read_dbl(&rd, &score);
+    fd_cache_read_str(&rd, &clean);
+    if (rd.bad || !clean)
+        return 0;
+    memset(v, 0, sizeof *v);
+    v->flagged = (int)flagged;
+    v->kind = (fd_guard_kind)kind;
+    v->score = score;
+    v->clean = (fd_str){clean, strlen(clean)};
+    return 1;
+}
+
+static void guard_store(turn *t, const fd_cache_key *k, const fd_guard_verdict *v)
+{
+    fd_cache_rec rec;
+    fd_cache_rec_init(&rec);
+    char *clean = fd_arena_strndup(t->a, v->clean.p ? v->clean.p : "", v->clean.len);
+    if (clean && !fd_cache_rec_int(&rec, v->flagged) && !fd_cache_rec_int(&rec, v->kind) &&
+        !fd_cache_rec_dbl(&rec, v->score) && !fd_cache_rec_str(&rec, clean))
+        fd_cache_put(t->as->cache, FD_CACHE_GUARD, k->b.p, k->b.len, rec.b.p, rec.b.len);
+    fd_cache_rec_free(&rec);
+}
+
 static int guard_step(turn *t)
 {
     uint64_t t0 = fd_time_ns();
     fd_guard_verdict v;
-    int rc = fd_guard_check(t->as->guard, (fd_str){t->in->message, t->in->len}, t->a, &v, t->err);
+    fd_cache_key k;
+    int use = !t->in->no_cache && fd_cache_enabled(t->as->cache, FD_CACHE_GUARD) &&
+              memchr(t->in->message, 0, t->in->len) == NULL;
+    if (use && guard_key(t, &k)) {
+        fd_cache_key_free(&k);
+        use = 0;
+    }
+    int rc = FD_OK;
+    if (!use || !guard_cached(t, &k, &v)) {
+        rc = fd_guard_check(t->as->guard, (fd_str){t->in->message, t->in->len}, t->a, &v, t->err);
+        if (!rc && use)
+            guard_store(t, &k, &v);
+    }
+    if (use)
+        fd_cache_key_free(&k);
     t->r->ms_guard = turn_ms_since(t0);
     if (rc)
         return rc;
