@@ -58,8 +58,7 @@ static int parse_url(cache_redis *r, const char *url, fd_err *err)
         char *end;
         long port = strtol(p + 1, &end, 10);
         if (end == p + 1 || port <= 0 || port > 65535)
-            return fd_err_set_field(err, FD_EINVAL, "cache.redis_url",
-                                    "cache.redis_url: bad port");
+            return fd_err_set_field(err, FD_EINVAL, "cache.redis_url", "cache.redis_url: bad port");
         r->port = (int)port;
         p = end;
     }
@@ -76,8 +75,8 @@ static int parse_url(cache_redis *r, const char *url, fd_err *err)
     return FD_OK;
 }
 
-int cache_redis_new(const char *url, int timeout_ms, int retry_ms, fd_log *log,
-                    cache_redis **out, fd_err *err)
+int cache_redis_new(const char *url, int timeout_ms, int retry_ms, fd_log *log, cache_redis **out,
+                    fd_err *err)
 {
     cache_redis *r = fd_calloc(1, sizeof *r);
     if (!r)
@@ -188,7 +187,9 @@ static void give_back(cache_redis *r, slot *sl, int ok, const char *why)
         dead = sl->ctx;
         sl->ctx = NULL;
         fail_locked(r, why);
-    } else if (r->was_down) {
+    } else if (r->was_down && sl->gen == r->gen) {
+        /* Only a connection made since the failure proves Redis is back: an
+         * older one may have finished its command just before it failed. */
         r->was_down = 0;
         r->down_until = 0;
         r->recoveries++;
@@ -282,6 +283,24 @@ int cache_redis_del(cache_redis *r, const void *key, size_t klen)
         return -1;
     freeReplyObject(rep);
     return 0;
+}
+
+/* Deletes key only while it holds val (one round trip, so nobody can set
+ * it in between): a flight's end must not delete its successor's key. */
+static const char del_if_lua[] =
+    "if redis.call('GET',KEYS[1])==ARGV[1] then return redis.call('DEL',KEYS[1]) end\n"
+    "return 0\n";
+
+int cache_redis_del_if(cache_redis *r, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    const char *argv[] = {"EVAL", del_if_lua, "1", key, val};
+    size_t lens[] = {4, sizeof del_if_lua - 1, 1, klen, vlen};
+    redisReply *rep = command(r, 5, argv, lens);
+    if (!rep)
+        return -1;
+    int rc = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    freeReplyObject(rep);
+    return rc;
 }
 
 /* Tokens refill at rate per second up to burst; one is taken per call.
