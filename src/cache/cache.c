@@ -8,14 +8,22 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SEM_MAX_ITEMS 16
+#define SEM_MAX_DIM 4096 /* what sem_parse accepts back */
+
+/* A flight's value in Redis: who leads it, so its end deletes only its own
+ * flight key and never a successor's (the key expires after wait_ms). */
+#define TOKEN_LEN 64
 
 typedef struct flight {
     int layer;
     uint64_t hash;
     size_t klen;
     unsigned char *key;
+    char token[TOKEN_LEN];
+    int shared; /* the Redis flight key is ours: delete it at the end */
 } flight;
 
 struct fd_cache {
@@ -27,7 +35,7 @@ struct fd_cache {
     cache_local *local;
     cache_redis *redis; /* NULL: local only */
     _Atomic uint64_t hits[FD_CACHE_N_LAYERS], misses[FD_CACHE_N_LAYERS], puts[FD_CACHE_N_LAYERS];
-    _Atomic uint64_t redis_hits, redis_fallbacks, led, followed, flight_timeouts;
+    _Atomic uint64_t redis_hits, redis_fallbacks, led, followed, flight_timeouts, flight_seq;
     pthread_mutex_t fmu;
     pthread_cond_t fcv;
     flight *fl;
@@ -195,7 +203,7 @@ static int sem_parse(const unsigned char *p, size_t n, sem_item *items)
             return -1;
         uint32_t dim = rd32(p + off);
         off += 4;
-        if (dim > 4096 || n - off < (size_t)dim * 4 + 4)
+        if (dim > SEM_MAX_DIM || n - off < (size_t)dim * 4 + 4)
             return -1;
         items[i].dim = dim;
         items[i].vec = (const float *)(const void *)(p + off);
@@ -271,7 +279,10 @@ static int put32(fd_buf *b, uint32_t v)
 void fd_cache_sem_put(fd_cache *c, const void *bucket, size_t blen, const float *vec, int dim,
                       const void *val, size_t vlen)
 {
-    if (!fd_cache_enabled(c, FD_CACHE_SEMANTIC) || !vec || dim <= 0 || vlen > UINT32_MAX)
+    /* A vector sem_parse would refuse is not stored: it would make the
+     * whole bucket unreadable, losing the items already in it. */
+    if (!fd_cache_enabled(c, FD_CACHE_SEMANTIC) || !vec || dim <= 0 || dim > SEM_MAX_DIM ||
+        vlen > UINT32_MAX)
         return;
     atomic_fetch_add(&c->puts[FD_CACHE_SEMANTIC], 1);
     fd_arena *a = fd_arena_new(0);
@@ -343,29 +354,85 @@ static void deadline_in(struct timespec *ts, int ms)
     }
 }
 
-/* Another replica leads: wait for its value to appear in Redis. */
-static void wait_remote(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, int wait_ms)
+/* Removes key's local flight and wakes its followers. 1 when its Redis
+ * flight key is ours to delete (token: its value). */
+static int flight_remove(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, char *token)
+{
+    uint64_t h = fd_hash64(key, klen, (uint64_t)l);
+    int shared = 0;
+    pthread_mutex_lock(&c->fmu);
+    flight *f = flight_find(c, (int)l, h, key, klen);
+    if (f) {
+        shared = f->shared;
+        memcpy(token, f->token, TOKEN_LEN);
+        fd_free(f->key);
+        *f = c->fl[--c->n_fl];
+        pthread_cond_broadcast(&c->fcv);
+    }
+    pthread_mutex_unlock(&c->fmu);
+    return shared;
+}
+
+static void flight_mark_shared(fd_cache *c, fd_cache_layer l, uint64_t h, const void *key,
+                               size_t klen)
+{
+    pthread_mutex_lock(&c->fmu);
+    flight *f = flight_find(c, (int)l, h, key, klen);
+    if (f)
+        f->shared = 1;
+    pthread_mutex_unlock(&c->fmu);
+}
+
+/* Another replica leads: wait until its value is in Redis or its flight
+ * key is gone (it ended without a value, or its time ran out), so a leader
+ * that fails does not hold followers for all of wait_ms. 1 when wait_ms
+ * ran out first. */
+static int wait_remote(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, int wait_ms)
 {
     uint64_t until = fd_time_ns() + (uint64_t)wait_ms * 1000000ull;
     fd_arena *a = fd_arena_new(0);
-    size_t rkl;
-    unsigned char *rk = a ? redis_key(l, key, klen, "c", a, &rkl) : NULL;
-    while (rk && fd_time_ns() < until) {
+    size_t vkl = 0, fkl = 0;
+    unsigned char *vk = a ? redis_key(l, key, klen, "c", a, &vkl) : NULL;
+    unsigned char *fk = a ? redis_key(l, key, klen, "f", a, &fkl) : NULL;
+    int timed_out = 0;
+    while (vk && fk) {
         void *v;
         size_t vl;
-        int rc = cache_redis_get(c->redis, rk, rkl, a, &v, &vl);
-        if (rc != 0)
+        if (cache_redis_get(c->redis, vk, vkl, a, &v, &vl) != 0)
             break; /* there (the caller looks again), or Redis failed */
+        if (cache_redis_get(c->redis, fk, fkl, a, &v, &vl) != 1)
+            break; /* the leader is done, or Redis failed */
+        if (fd_time_ns() >= until) {
+            timed_out = 1;
+            break;
+        }
         struct timespec d = {0, 5 * 1000000L};
         nanosleep(&d, NULL);
     }
     fd_arena_free(a);
+    return timed_out;
+}
+
+/* Claims the flight in Redis: 1 ours, 0 another replica's, -1 no Redis. */
+static int claim_remote(fd_cache *c, fd_cache_layer l, const void *key, size_t klen,
+                        const char *token, int wait_ms)
+{
+    fd_arena *a = fd_arena_new(klen + 256);
+    size_t rkl;
+    unsigned char *rk = a ? redis_key(l, key, klen, "f", a, &rkl) : NULL;
+    int got = rk ? cache_redis_set(c->redis, rk, rkl, token, strlen(token), wait_ms, 1) : -1;
+    fd_arena_free(a);
+    return got;
 }
 
 int fd_cache_flight_begin(fd_cache *c, fd_cache_layer l, const void *key, size_t klen, int wait_ms)
 {
     if (!c || l >= FD_CACHE_N_LAYERS)
         return FD_CACHE_LEAD;
+    /* A negative wait would be a deadline timedwait refuses (EINVAL, the
+     * lock kept): the wait below would spin holding it. */
+    if (wait_ms < 0)
+        wait_ms = 0;
     uint64_t h = fd_hash64(key, klen, (uint64_t)l);
     pthread_mutex_lock(&c->fmu);
     if (flight_find(c, (int)l, h, key, klen)) {
@@ -396,21 +463,29 @@ int fd_cache_flight_begin(fd_cache *c, fd_cache_layer l, const void *key, size_t
         return FD_CACHE_LEAD;
     }
     memcpy(k, key, klen);
-    c->fl[c->n_fl++] = (flight){(int)l, h, klen, k};
+    flight f = {(int)l, h, klen, k, {0}, 0};
+    /* Unique among replicas: this process, this cache, this moment, this flight. */
+    snprintf(f.token, sizeof f.token, "%d:%llx:%llx:%llx", (int)getpid(),
+             (unsigned long long)((uintptr_t)c & 0xffffff), (unsigned long long)fd_time_ns(),
+             (unsigned long long)atomic_fetch_add(&c->flight_seq, 1));
+    c->fl[c->n_fl++] = f;
     pthread_mutex_unlock(&c->fmu);
     if (c->redis && wait_ms > 0) {
-        fd_arena *a = fd_arena_new(klen + 256);
-        size_t rkl;
-        unsigned char *rk = a ? redis_key(l, key, klen, "f", a, &rkl) : NULL;
-        int got = rk ? cache_redis_set(c->redis, rk, rkl, "1", 1, wait_ms, 1) : -1;
-        fd_arena_free(a);
+        int got = claim_remote(c, l, key, klen, f.token, wait_ms);
         if (got == 0) {
-            /* Another replica computes it: wait for its answer there. */
-            fd_cache_flight_end(c, l, key, klen);
-            wait_remote(c, l, key, klen, wait_ms);
+            /* Another replica computes it: wait for its answer there. The
+             * local flight stays meanwhile, so this replica's other callers
+             * wait with us instead of computing it themselves. */
+            char token[TOKEN_LEN];
+            int timed_out = wait_remote(c, l, key, klen, wait_ms);
+            (void)flight_remove(c, l, key, klen, token);
             atomic_fetch_add(&c->followed, 1);
+            if (timed_out)
+                atomic_fetch_add(&c->flight_timeouts, 1);
             return FD_CACHE_FOLLOWED;
         }
+        if (got == 1)
+            flight_mark_shared(c, l, h, key, klen);
     }
     atomic_fetch_add(&c->led, 1);
     return FD_CACHE_LEAD;
@@ -420,15 +495,17 @@ void fd_cache_flight_end(fd_cache *c, fd_cache_layer l, const void *key, size_t 
 {
     if (!c || l >= FD_CACHE_N_LAYERS)
         return;
-    uint64_t h = fd_hash64(key, klen, (uint64_t)l);
-    pthread_mutex_lock(&c->fmu);
-    flight *f = flight_find(c, (int)l, h, key, klen);
-    if (f) {
-        fd_free(f->key);
-        *f = c->fl[--c->n_fl];
-        pthread_cond_broadcast(&c->fcv);
-    }
-    pthread_mutex_unlock(&c->fmu);
+    char token[TOKEN_LEN];
+    if (!flight_remove(c, l, key, klen, token) || !c->redis)
+        return;
+    /* Over for the other replicas too: their followers see the key go and
+     * look again. Only if still ours: past wait_ms it may be a successor's. */
+    fd_arena *a = fd_arena_new(klen + 256);
+    size_t rkl;
+    unsigned char *rk = a ? redis_key(l, key, klen, "f", a, &rkl) : NULL;
+    if (rk)
+        (void)cache_redis_del_if(c->redis, rk, rkl, token, strlen(token));
+    fd_arena_free(a);
 }
 
 /* ---- counters ------------------------------------------------------------------------ */
@@ -467,9 +544,18 @@ void fd_cache_stats_get(fd_cache *c, fd_cache_stats *out)
 int fd_cache_take(fd_cache *c, const char *key, double rate_per_s, double burst,
                   double *retry_after_s)
 {
-    if (!c || !c->redis || rate_per_s <= 0)
+    if (!c || !c->redis || !key || rate_per_s <= 0)
         return -1;
-    int rc = cache_redis_take(c->redis, key, rate_per_s, burst, retry_after_s);
+    /* A burst below one is one, as in fd_ratelimit: the script would
+     * otherwise never hold a whole token and refuse every call. */
+    if (burst < 1)
+        burst = 1;
+    /* In the cache's own namespace, so a caller's key never lands on (and
+     * fails on) another kind of value. */
+    fd_arena *a = fd_arena_new(strlen(key) + 64);
+    char *rk = a ? fd_arena_printf(a, "fd:r:%s", key) : NULL;
+    int rc = rk ? cache_redis_take(c->redis, rk, rate_per_s, burst, retry_after_s) : -1;
+    fd_arena_free(a);
     if (rc < 0)
         atomic_fetch_add(&c->redis_fallbacks, 1);
     return rc;

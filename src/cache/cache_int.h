@@ -47,6 +47,8 @@ int cache_redis_get(cache_redis *r, const void *key, size_t klen, fd_arena *a, v
 int cache_redis_set(cache_redis *r, const void *key, size_t klen, const void *val, size_t vlen,
                     int64_t ttl_ms, int nx);
 int cache_redis_del(cache_redis *r, const void *key, size_t klen);
+/* DEL key if it holds val: 1 deleted, 0 not (absent or another value), -1 unavailable. */
+int cache_redis_del_if(cache_redis *r, const void *key, size_t klen, const void *val, size_t vlen);
 /* A token bucket in one round trip (a Lua script): 1 allowed, 0 limited
  * (*retry_after_s set), -1 unavailable. */
 int cache_redis_take(cache_redis *r, const char *key, double rate_per_s, double burst,

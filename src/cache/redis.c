@@ -187,7 +187,9 @@ static void give_back(cache_redis *r, slot *sl, int ok, const char *why)
         dead = sl->ctx;
         sl->ctx = NULL;
         fail_locked(r, why);
-    } else if (r->was_down) {
+    } else if (r->was_down && sl->gen == r->gen) {
+        /* Only a connection made since the failure proves Redis is back: an
+         * older one may have finished its command just before it failed. */
         r->was_down = 0;
         r->down_until = 0;
         r->recoveries++;
@@ -281,6 +283,24 @@ int cache_redis_del(cache_redis *r, const void *key, size_t klen)
         return -1;
     freeReplyObject(rep);
     return 0;
+}
+
+/* Deletes key only while it holds val (one round trip, so nobody can set
+ * it in between): a flight's end must not delete its successor's key. */
+static const char del_if_lua[] =
+    "if redis.call('GET',KEYS[1])==ARGV[1] then return redis.call('DEL',KEYS[1]) end\n"
+    "return 0\n";
+
+int cache_redis_del_if(cache_redis *r, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    const char *argv[] = {"EVAL", del_if_lua, "1", key, val};
+    size_t lens[] = {4, sizeof del_if_lua - 1, 1, klen, vlen};
+    redisReply *rep = command(r, 5, argv, lens);
+    if (!rep)
+        return -1;
+    int rc = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    freeReplyObject(rep);
+    return rc;
 }
 
 /* Tokens refill at rate per second up to burst; one is taken per call.

@@ -378,9 +378,7 @@ int http_limit_take(fd_server *s, const char *bucket, double per_min, double bur
 {
     /* Replicas share buckets through Redis; without it (or while it is
      * down) each limits on its own. */
-    char key[192];
-    snprintf(key, sizeof key, "fd:rl:%s", bucket);
-    int shared = fd_cache_take(s->cache, key, per_min / 60.0, burst, retry_after);
+    int shared = fd_cache_take(s->cache, bucket, per_min / 60.0, burst, retry_after);
     if (shared >= 0)
         return shared;
     return fd_ratelimit_take(s->limits, bucket, per_min, burst, fd_time_wall(), retry_after);
