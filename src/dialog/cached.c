@@ -218,8 +218,9 @@ static int encode(const turn *t, fd_cache_rec *rec)
     return rc;
 }
 
-/* Fills the reply from a cached value; 0 when it is malformed (a miss). */
-static int decode(turn *t, const void *val, size_t vlen)
+/* Fills the reply from a cached value; 0 when it is malformed, or a
+ * decline and only an answer will do (a miss, the reply untouched). */
+static int decode(turn *t, const void *val, size_t vlen, int need_answer)
 {
     fd_reply *r = t->r;
     fd_cache_reader rd;
@@ -231,7 +232,7 @@ static int decode(turn *t, const void *val, size_t vlen)
     fd_cache_read_str(&rd, &validation);
     fd_cache_read_int(&rd, &grounded);
     fd_cache_read_int(&rd, &n);
-    if (rd.bad || !answer || n < 0 || n > 64)
+    if (rd.bad || !answer || n < 0 || n > 64 || (need_answer && !answered))
         return 0;
     fd_reply_cite *c = n ? fd_arena_calloc(t->a, (size_t)n, sizeof *c) : NULL;
     if (n && !c)
@@ -300,7 +301,7 @@ static int lookup(turn *t)
     void *val;
     size_t vlen;
     if (fd_cache_get(c, FD_CACHE_EXACT, t->x_key, t->x_klen, t->a, &val, &vlen) &&
-        decode(t, val, vlen)) {
+        decode(t, val, vlen, 0)) {
         t->r->cached = "exact";
         return 1;
     }
@@ -309,7 +310,7 @@ static int lookup(turn *t)
     double sim = 0;
     if (fd_cache_sem_get(c, t->sem_key, t->sem_klen, t->sem_vec, t->sem_dim, t->a, &val, &vlen,
                          &sim) &&
-        decode(t, val, vlen)) {
+        decode(t, val, vlen, 1)) {
         t->r->cached = "semantic";
         t->r->cache_similarity = sim;
         /* Known from now on under these very words too. */
@@ -371,7 +372,9 @@ void dialog_cache_store(turn *t)
         if (encode(t, &rec) == FD_OK) {
             fd_cache *c = t->as->cache;
             fd_cache_put(c, FD_CACHE_EXACT, t->x_key, t->x_klen, rec.b.p, rec.b.len);
-            if (fd_cache_enabled(c, FD_CACHE_SEMANTIC) && sem_prepare(t))
+            /* A decline is about these very words (a typo can be why the
+             * sources were not found): never lent to a neighbour. */
+            if (r->answered && fd_cache_enabled(c, FD_CACHE_SEMANTIC) && sem_prepare(t))
                 fd_cache_sem_put(c, t->sem_key, t->sem_klen, t->sem_vec, t->sem_dim, rec.b.p,
                                  rec.b.len);
         }
