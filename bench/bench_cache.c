@@ -14,23 +14,12 @@
  *   bench_cache --kb examples/packaging-supplier [--rounds N] */
 #include "cache.h"
 #include "dialog.h"
-#include "kb.h"
+#include "bench_kb.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static double pct(const double *v, size_t n, double p)
-{
-    return n ? v[(size_t)((double)(n - 1) * p)] : 0;
-}
-
-static void die(const char *what, const fd_err *err)
-{
-    fprintf(stderr, "bench_cache: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
 
 typedef struct series {
     double *v;
@@ -46,7 +35,8 @@ static void report(const char *name, series *s, int last)
 {
     qsort(s->v, s->n, sizeof *s->v, fd_cmp_double);
     printf("\"%s\":{\"n\":%zu,\"p50_us\":%.2f,\"p95_us\":%.2f,\"p99_us\":%.2f}%s", name, s->n,
-           pct(s->v, s->n, 0.5), pct(s->v, s->n, 0.95), pct(s->v, s->n, 0.99), last ? "" : ",");
+           bench_pct(s->v, s->n, 0.5), bench_pct(s->v, s->n, 0.95), bench_pct(s->v, s->n, 0.99),
+           last ? "" : ",");
 }
 
 int main(int argc, char **argv)
@@ -59,46 +49,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--rounds") == 0)
             rounds = atoi(argv[i + 1]);
     }
-    char dir[] = "/tmp/fd-bench-cache.XXXXXX";
-    if (!mkdtemp(dir))
-        die("mkdtemp", NULL);
+    char dir[64];
     fd_config cfg;
-    fd_config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
-    cfg.llm_base_url[0] = '\0';
-    fd_err err;
-    fd_kb *kb;
-    if (fd_kb_open(&cfg, NULL, &kb, &err))
-        die("open", &err);
     fd_kb_ingest_report rep;
-    const char *paths[] = {kbdir};
-    if (fd_kb_ingest(kb, paths, 1, NULL, &rep, &err))
-        die("ingest", &err);
+    fd_kb *kb = bench_kb_open("bench_cache", kbdir, &cfg, dir, sizeof dir, &rep);
+    fd_err err;
     fd_assistant *as;
     fd_cache *cache;
     if (fd_assistant_open(&cfg, NULL, kb, &as, &err) || fd_cache_new(&cfg, NULL, &cache, &err))
-        die("assistant", &err);
+        bench_die("bench_cache", "assistant", &err);
     fd_assistant_use_cache(as, cache);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/cases.jsonl", kbdir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        die("no cases.jsonl", NULL);
     char *qs[512];
-    size_t nq = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    while (nq < 512 && getline(&line, &cap, f) > 0) {
-        json_t *j = json_loads(line, 0, NULL);
-        const char *q = json_string_value(json_object_get(j, "question"));
-        if (q)
-            qs[nq++] = strdup(q);
-        json_decref(j);
-    }
-    free(line);
-    fclose(f);
-    if (!nq)
-        die("no questions in cases.jsonl", NULL);
+    size_t nq = bench_questions("bench_cache", kbdir, qs, 512);
     size_t total = nq * (size_t)rounds;
     series get = {malloc(total * sizeof(double)), 0}, hit = {malloc(total * sizeof(double)), 0},
            stored = {malloc(total * sizeof(double)), 0}, miss = {malloc(total * sizeof(double)), 0},
@@ -112,7 +74,7 @@ int main(int argc, char **argv)
         fd_turn_in in = {.message = qs[i], .len = strlen(qs[i]), .ephemeral = 1};
         fd_reply r;
         if (fd_assistant_turn(as, kb, &in, NULL, a, &r, &err))
-            die("turn", &err);
+            bench_die("bench_cache", "turn", &err);
     }
     /* Which questions hit (the personal ones never do). */
     int *hits = calloc(nq, sizeof *hits);
@@ -121,7 +83,7 @@ int main(int argc, char **argv)
         fd_turn_in in = {.message = qs[i], .len = strlen(qs[i]), .ephemeral = 1};
         fd_reply r;
         if (fd_assistant_turn(as, kb, &in, NULL, a, &r, &err))
-            die("turn", &err);
+            bench_die("bench_cache", "turn", &err);
         hits[i] = r.cached && strcmp(r.cached, "exact") == 0;
         cacheable += (size_t)hits[i];
     }
@@ -129,7 +91,7 @@ int main(int argc, char **argv)
     fd_cache_key k;
     if (fd_cache_key_init(&k, 1) || fd_cache_key_add_str(&k, "bench") ||
         fd_cache_key_add_str(&k, "how long do i have to report defective boxes"))
-        die("key", NULL);
+        bench_die("bench_cache", "key", NULL);
     char val[640];
     memset(val, 'x', sizeof val);
     fd_cache_put(cache, FD_CACHE_EXACT, k.b.p, k.b.len, val, sizeof val);
@@ -142,7 +104,7 @@ int main(int argc, char **argv)
             int h = fd_cache_get(cache, FD_CACHE_EXACT, k.b.p, k.b.len, a, &v, &vl);
             put(&get, (double)(fd_time_ns() - t0) / 1e3);
             if (!h)
-                die("layer miss", NULL);
+                bench_die("bench_cache", "layer miss", NULL);
             if (!hits[i])
                 continue;
             fd_reply rp;
@@ -150,7 +112,7 @@ int main(int argc, char **argv)
             fd_arena_reset(a);
             t0 = fd_time_ns();
             if (fd_assistant_turn(as, kb, &in, NULL, a, &rp, &err))
-                die("turn", &err);
+                bench_die("bench_cache", "turn", &err);
             put(&hit, (double)(fd_time_ns() - t0) / 1e3);
             put(&hit_guard, rp.ms_guard * 1e3);
             put(&hit_nlu, rp.ms_nlu * 1e3);
@@ -158,14 +120,14 @@ int main(int argc, char **argv)
             fd_arena_reset(a);
             t0 = fd_time_ns();
             if (fd_assistant_turn(as, kb, &in, NULL, a, &rp, &err))
-                die("turn", &err);
+                bench_die("bench_cache", "turn", &err);
             put(&stored, (double)(fd_time_ns() - t0) / 1e3);
             in.ephemeral = 1;
             in.no_cache = 1;
             fd_arena_reset(a);
             t0 = fd_time_ns();
             if (fd_assistant_turn(as, kb, &in, NULL, a, &rp, &err))
-                die("turn", &err);
+                bench_die("bench_cache", "turn", &err);
             put(&miss, (double)(fd_time_ns() - t0) / 1e3);
         }
     }
@@ -177,7 +139,8 @@ int main(int argc, char **argv)
     report("turn_hit_stored", &stored, 0);
     report("turn_miss", &miss, 0);
     printf("\"miss_over_hit_p50\":%.1f,\"rss_mb\":%.1f}\n",
-           pct(miss.v, miss.n, 0.5) / (pct(hit.v, hit.n, 0.5) > 0 ? pct(hit.v, hit.n, 0.5) : 1),
+           bench_pct(miss.v, miss.n, 0.5) /
+               (bench_pct(hit.v, hit.n, 0.5) > 0 ? bench_pct(hit.v, hit.n, 0.5) : 1),
            (double)fd_rss_peak() / 1048576.0);
     fd_cache_key_free(&k);
     for (size_t i = 0; i < nq; i++)
@@ -193,9 +156,6 @@ int main(int argc, char **argv)
     fd_assistant_close(as);
     fd_cache_free(cache);
     fd_kb_close(kb);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_cache: could not remove %s\n", dir);
+    bench_rmdir("bench_cache", dir);
     return 0;
 }

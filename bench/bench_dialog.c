@@ -5,24 +5,13 @@
  *
  *   bench_dialog --kb examples/packaging-supplier [--rounds N] */
 #include "dialog.h"
-#include "kb.h"
+#include "bench_kb.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static double pct(const double *v, size_t n, double p)
-{
-    return n ? v[(size_t)((double)(n - 1) * p)] : 0;
-}
-
-static void die(const char *what, const fd_err *err)
-{
-    fprintf(stderr, "bench_dialog: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
 
 int main(int argc, char **argv)
 {
@@ -34,44 +23,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--rounds") == 0)
             rounds = atoi(argv[i + 1]);
     }
-    char dir[] = "/tmp/fd-bench-dialog.XXXXXX";
-    if (!mkdtemp(dir))
-        die("mkdtemp", NULL);
+    char dir[64];
     fd_config cfg;
-    fd_config_defaults(&cfg);
-    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
-    cfg.llm_base_url[0] = '\0';
-    fd_err err;
-    fd_kb *kb;
-    if (fd_kb_open(&cfg, NULL, &kb, &err))
-        die("open", &err);
     fd_kb_ingest_report rep;
-    const char *paths[] = {kbdir};
-    if (fd_kb_ingest(kb, paths, 1, NULL, &rep, &err))
-        die("ingest", &err);
+    fd_kb *kb = bench_kb_open("bench_dialog", kbdir, &cfg, dir, sizeof dir, &rep);
+    fd_err err;
     fd_assistant *as;
     if (fd_assistant_open(&cfg, NULL, kb, &as, &err))
-        die("assistant", &err);
+        bench_die("bench_dialog", "assistant", &err);
     /* The questions of the case file, each asked in a fresh session (the
      * turn is stored) and, every other one, as a follow-up in one session. */
-    char path[1024];
-    snprintf(path, sizeof path, "%s/cases.jsonl", kbdir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        die("no cases.jsonl", NULL);
     char *qs[512];
-    size_t nq = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    while (nq < 512 && getline(&line, &cap, f) > 0) {
-        json_t *j = json_loads(line, 0, NULL);
-        const char *q = json_string_value(json_object_get(j, "question"));
-        if (q)
-            qs[nq++] = strdup(q);
-        json_decref(j);
-    }
-    free(line);
-    fclose(f);
+    size_t nq = bench_questions("bench_dialog", kbdir, qs, 512);
     size_t n = 0, total = nq * (size_t)rounds;
     double *ms = malloc(total * sizeof *ms), *ms_ret = malloc(total * sizeof *ms);
     double *st[5];
@@ -88,7 +51,7 @@ int main(int argc, char **argv)
             fd_reply rep2;
             uint64_t s = fd_time_ns();
             if (fd_assistant_turn(as, kb, &in, NULL, a, &rep2, &err))
-                die("turn", &err);
+                bench_die("bench_dialog", "turn", &err);
             ms[n] = (double)(fd_time_ns() - s) / 1e6;
             ms_ret[n] = rep2.ms_retrieve;
             st[0][n] = rep2.ms_guard;
@@ -104,7 +67,7 @@ int main(int argc, char **argv)
     }
     double secs = (double)(fd_time_ns() - t0) / 1e9;
     if (n == 0)
-        die("no questions in cases.jsonl", NULL);
+        bench_die("bench_dialog", "no messages", NULL); /* --rounds 0 */
     qsort(ms, n, sizeof *ms, fd_cmp_double);
     qsort(ms_ret, n, sizeof *ms_ret, fd_cmp_double);
     for (int k = 0; k < 5; k++)
@@ -113,10 +76,10 @@ int main(int argc, char **argv)
            "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"retrieve_p99_ms\":%.3f,\"msgs_per_s\":%.0f,"
            "\"guard_p99_ms\":%.3f,\"nlu_p99_ms\":%.3f,\"answer_p99_ms\":%.3f,"
            "\"validate_p99_ms\":%.3f,\"store_and_rest_p99_ms\":%.3f,\"rss_mb\":%.1f}\n",
-           n, rep.chunks, pct(ms, n, 0.5), pct(ms, n, 0.95), pct(ms, n, 0.99), ms[n - 1],
-           pct(ms_ret, n, 0.99), (double)n / secs, pct(st[0], n, 0.99), pct(st[1], n, 0.99),
-           pct(st[2], n, 0.99), pct(st[3], n, 0.99), pct(st[4], n, 0.99),
-           (double)fd_rss_peak() / 1048576.0);
+           n, rep.chunks, bench_pct(ms, n, 0.5), bench_pct(ms, n, 0.95), bench_pct(ms, n, 0.99),
+           ms[n - 1], bench_pct(ms_ret, n, 0.99), (double)n / secs, bench_pct(st[0], n, 0.99),
+           bench_pct(st[1], n, 0.99), bench_pct(st[2], n, 0.99), bench_pct(st[3], n, 0.99),
+           bench_pct(st[4], n, 0.99), (double)fd_rss_peak() / 1048576.0);
     for (size_t i = 0; i < nq; i++)
         free(qs[i]);
     free(ms);
@@ -126,9 +89,6 @@ int main(int argc, char **argv)
     fd_arena_free(a);
     fd_assistant_close(as);
     fd_kb_close(kb);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_dialog: could not remove %s\n", dir);
+    bench_rmdir("bench_dialog", dir);
     return 0;
 }
