@@ -443,6 +443,10 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
                 r->answered = 1;
                 r->validation = "ok";
                 t->sink_answer = r->answer;
+                /* Another request's identical call (single-flight): the
+                 * answer says more than where the passages came from. */
+                if (res && res->shared)
+                    r->cached = "shared";
                 if (res && res->attempts > 0 && t->llm_key)
                     fd_cache_put(t->as->cache, FD_CACHE_LLM, t->llm_key, t->llm_klen,
                                  g->text.p ? g->text.p : "", g->text.len);

@@ -46,7 +46,6 @@ typedef struct chat_state {
     chat_phase phase;
     int suspended;
     struct llm_flight *flight; /* the LLM call it waits on, until done or dropped */
-    int shared;                /* the call was another request's (single-flight) */
     fd_buf raw;                /* LLM text not yet fed to the turn */
     fd_buf out;                /* stream bytes not yet sent */
     size_t out_off;
@@ -263,7 +262,7 @@ static void on_done(void *ctx, const fd_llm_result *res)
         c->res.finish_reason = "";
         if (i > 0) {
             /* Shared: the first subscriber's call, cost and tokens. */
-            c->shared = 1;
+            c->res.shared = 1;
             c->res.attempts = 0;
             c->res.prompt_tokens = c->res.completion_tokens = 0;
             c->res.cost_usd = 0;
@@ -389,13 +388,7 @@ static int finish_turn(chat_state *c, fd_kb *kb, fd_err *err)
     feed_raw(c, kb);
     fd_turn *t = c->turn;
     c->turn = NULL;
-    int rc = fd_turn_finish(t, kb, &c->res, 0, err);
-    /* The answer came from another request's identical LLM call (the
-     * passages may have come from the retrieval cache: the answer says more). */
-    if (!rc && c->shared && !c->rep.degraded &&
-        (!c->rep.cached || strcmp(c->rep.cached, "retrieval") == 0))
-        c->rep.cached = "shared";
-    return rc;
+    return fd_turn_finish(t, kb, &c->res, 0, err);
 }
 
 /* The stream's reader (a server thread): sends what is ready, feeds new LLM

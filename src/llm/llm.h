@@ -51,18 +51,20 @@ typedef struct fd_llm_request {
 } fd_llm_request;
 
 typedef struct fd_llm_result {
-    int code;                 /* FD_OK or the error code */
-    const char *error;        /* message when code != FD_OK */
-    const char *text;         /* the whole completion (partial on error) */
+    int code;          /* FD_OK or the error code */
+    const char *error; /* message when code != FD_OK */
+    const char *text;  /* the whole completion (partial on error) */
     size_t text_len;
-    const char *finish_reason;/* "stop", "length", ... or "" */
-    int http_status;          /* last HTTP status, 0 if none */
-    int attempts;             /* 1 + retries */
+    const char *finish_reason; /* "stop", "length", ... or "" */
+    int http_status;           /* last HTTP status, 0 if none */
+    int attempts;              /* 1 + retries */
     int64_t prompt_tokens, completion_tokens;
-    int usage_estimated;      /* the server sent no usage */
+    int usage_estimated; /* the server sent no usage */
     double cost_usd;
-    double first_token_ms;    /* from submit; -1 if none */
-    double queue_ms;          /* waiting for a slot (llm.max_inflight) before the call began */
+    double first_token_ms; /* from submit; -1 if none */
+    double queue_ms;       /* waiting for a slot (llm.max_inflight) before the call began */
+    int shared;            /* set by a caller that hands one call's result to another
+                              request (single-flight): made and paid for elsewhere */
     double total_ms;
 } fd_llm_result;
 
@@ -104,7 +106,11 @@ int fd_llm_complete(fd_llm *c, const fd_llm_request *req,
 
 /* ---- state, for /readyz and /metrics ------------------------------------ */
 
-typedef enum fd_breaker_state { FD_BREAKER_CLOSED, FD_BREAKER_OPEN, FD_BREAKER_HALF_OPEN } fd_breaker_state;
+typedef enum fd_breaker_state {
+    FD_BREAKER_CLOSED,
+    FD_BREAKER_OPEN,
+    FD_BREAKER_HALF_OPEN
+} fd_breaker_state;
 const char *fd_breaker_state_name(fd_breaker_state s); /* "closed", "open", "half_open" */
 
 typedef struct fd_llm_stats {
@@ -138,10 +144,10 @@ typedef struct fd_prompt_turn {
 } fd_prompt_turn;
 
 typedef struct fd_prompt {
-    const char *company;   /* may be NULL */
-    const char *tone;      /* tone.md text; may be NULL */
-    const char *policy;    /* extra rules (banned promises...); may be NULL */
-    const char *language;  /* "en" / "fr": answer in this language */
+    const char *company;  /* may be NULL */
+    const char *tone;     /* tone.md text; may be NULL */
+    const char *policy;   /* extra rules (banned promises...); may be NULL */
+    const char *language; /* "en" / "fr": answer in this language */
     const fd_prompt_passage *passages;
     size_t n_passages;
     const fd_prompt_turn *history; /* oldest first, the last few turns */
