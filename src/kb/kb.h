@@ -134,7 +134,7 @@ typedef struct fd_result {
     const char *doc_key;
     const char *title;
     const char *section;
-    const char *text;    /* the chunk (NULL with no_text) */
+    const char *text;    /* the chunk ("" with no_text) */
     const char *snippet; /* best window with query terms highlighted */
     float score;
 } fd_result;

@@ -180,31 +180,42 @@ static const char *make_snippet(fd_kb *kb, const char *text, fd_lang lang, const
 
 /* ---- search -------------------------------------------------------------- */
 
+/* Fills res from hits and returns how many were kept in *n_kept. A chunk
+ * the store no longer has (its document was replaced or removed after the
+ * snapshot was built, and the reload has not happened yet) is dropped: a
+ * hit without text would reach every caller as a NULL passage. The others
+ * still answer; the next reload brings the new text. */
 static int fill_results(fd_kb *kb, const fd_hits *hits, const fd_search_opts *o, const fd_str *q,
-                        size_t n_q, fd_arena *a, fd_result *res, fd_err *err)
+                        size_t n_q, fd_arena *a, fd_result *res, size_t *n_kept, fd_err *err)
 {
     const kb_index *ix = kb->ix;
+    size_t n = 0;
+    *n_kept = 0;
     for (size_t i = 0; i < hits->n; i++) {
         const kb_chunk *c = &ix->chunks[hits->v[i].doc];
-        fd_result *r = &res[i];
+        fd_result *r = &res[n];
         memset(r, 0, sizeof *r);
         r->chunk_id = c->chunk_id;
         r->score = hits->v[i].score;
         r->doc_key = kb_index_str(ix, ix->doc_str[2 * c->doc]);
         r->title = kb_index_str(ix, ix->doc_str[2 * c->doc + 1]);
-        r->section = "";
-        if (o->no_text)
+        r->section = r->text = r->snippet = "";
+        if (o->no_text) {
+            n++;
             continue;
+        }
         fd_chunk_row row;
         int rc = fd_store_chunk_get(kb->store, c->chunk_id, a, &row, err);
         if (rc == FD_ENOTFOUND)
-            continue; /* deleted since the snapshot; keep the hit, no text */
+            continue;
         if (rc)
             return rc;
-        r->section = row.section;
-        r->text = row.text;
-        r->snippet = make_snippet(kb, row.text, (fd_lang)c->lang, q, n_q, o->hl_ansi, a);
+        r->section = row.section ? row.section : "";
+        r->text = row.text ? row.text : "";
+        r->snippet = make_snippet(kb, r->text, (fd_lang)c->lang, q, n_q, o->hl_ansi, a);
+        n++;
     }
+    *n_kept = n;
     return FD_OK;
 }
 
@@ -277,11 +288,12 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, 
     fd_result *res = fd_arena_alloc(a, (hits.n + 1) * sizeof *res);
     if (!res)
         return fd_err_set(err, FD_ETOOBIG, "search: out of memory");
-    rc = fill_results(kb, &hits, o, q, terms.n, a, res, err);
+    size_t kept;
+    rc = fill_results(kb, &hits, o, q, terms.n, a, res, &kept, err);
     if (rc)
         return rc;
     *out = res;
-    *n_out = hits.n;
+    *n_out = kept;
     return FD_OK;
 }
 

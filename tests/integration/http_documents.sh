@@ -145,6 +145,30 @@ req GET /openapi.json > /dev/null
 check "openapi: POST /v1/documents and DELETE /v1/documents/{id}" jb '(.paths["/v1/documents"]|has("post") and has("get")) and (.paths["/v1/documents/{id}"]|has("delete"))'
 check "access log has no document text" bash -c "! grep -q 'Mondays' '$T/serve.log'"
 
+# ---- chunks gone from the store before the reload (issue 17, items 1-2) --------------------
+# `frontdesk rm` on the live data dir deletes the chunks while the server's
+# snapshot still ranks them: search and chat must answer from what is left.
+"$FD" rm par/doc3.md > /dev/null 2>&1
+s=$(req GET "/v1/search?q=$(jq -rn '"depot number 3"|@uri')&k=5" "${A[@]}")
+check "search meeting a deleted chunk: 200, the chunk left out" bash -c "[ $s = 200 ] && jq -e '.results|map(.document)|index(\"par/doc3.md\")|not' '$T/b' >/dev/null"
+check "every result still has text" jb '.results|all(.snippet|type=="string")'
+s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"what is depot number 3?"}')
+check "chat meeting a deleted chunk: 200, not 422" test "$s" = 200
+# Replacing a document while others search it: bounded (80 replaces, 4 readers).
+( for i in $(seq 80); do upload race/doc.md "$(printf '# Race depot\n\nThe race depot opens at %s o clock.\n' "$i")" > /dev/null; done ) &
+up=$!
+pids=()
+for r in 1 2 3 4; do
+  ( for i in $(seq 60); do
+      curl -s -o /dev/null -w '%{http_code}\n' "$U/v1/search?q=race%20depot&k=5" "${A[@]}"
+      curl -s -o /dev/null -w '%{http_code}\n' -X POST "$U/v1/chat" "${J[@]}" "${A[@]}" -d '{"message":"when does the race depot open?"}'
+    done > "$T/race$r.codes" ) &
+  pids+=($!)
+done
+wait $up "${pids[@]}"
+check "server alive after replaces under search" kill -0 $PID
+check "every search and chat during replaces: 200" bash -c "! grep -vh '^200$' '$T'/race?.codes"
+
 kill -TERM $PID
 wait $PID; rc=$?
 check "SIGTERM: exit 0" test "$rc" = 0
