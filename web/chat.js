@@ -8,6 +8,7 @@
 
   var KEY_STORE = 'frontdesk.key';
   var SESSION_STORE = 'frontdesk.session';
+  var VISITOR_STORE = 'frontdesk.visitor';
   var WITH_PERSON = { escalation: true, human: true };
 
   var list = document.getElementById('messages');
@@ -36,9 +37,26 @@
     return sessionStorage.getItem(KEY_STORE);
   }
 
+  /* Without a key (widget mode) the conversation belongs to this visitor:
+   * a random id the page keeps and sends with every request; the server
+   * answers 404 to anyone else asking for the session. */
+  function visitorToken() {
+    var t = null;
+    try { t = localStorage.getItem(VISITOR_STORE); } catch (e) { /* storage off */ }
+    if (!t || !/^[A-Za-z0-9_-]{22,128}$/.test(t)) {
+      var b = new Uint8Array(18);
+      crypto.getRandomValues(b);
+      t = btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, '-').replace(/\//g, '_');
+      try { localStorage.setItem(VISITOR_STORE, t); } catch (e) { /* kept for this page only */ }
+    }
+    return t;
+  }
+  var visitor = null;
+
   function headers(extra) {
     var h = Object.assign({}, extra);
     if (key) h.Authorization = 'Bearer ' + key;
+    else h['X-Visitor-Token'] = visitor || (visitor = visitorToken());
     return h;
   }
 
@@ -320,7 +338,7 @@
       events = fetchEvents(url);
       return;
     }
-    var es = new EventSource(url);
+    var es = new EventSource(url + '?visitor_token=' + encodeURIComponent(visitor || (visitor = visitorToken())));
     es.addEventListener('message', function (ev) { onOperator(ev.data); });
     events = es;
   }

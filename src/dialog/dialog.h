@@ -69,9 +69,14 @@ typedef struct fd_turn_in {
     const char *user;       /* caller's user id; may be NULL */
     const char *request_id; /* passed to the LLM; may be NULL */
     const char *traceparent;
-    int ephemeral; /* evaluation: store nothing (no session, no event) */
-    int no_cache;  /* neither read nor fill the answer caches (Cache-Control: no-cache) */
+    int ephemeral;      /* evaluation: store nothing (no session, no event) */
+    int no_cache;       /* neither read nor fill the answer caches (Cache-Control: no-cache) */
     const char *key_id; /* the API key's id for the cost ledger; may be NULL */
+    /* The principal the caller acts as ("key:12", "jwt:alice", NULL or ""
+     * on an open server). A new session is owned by it; an existing session
+     * owned by another principal is FD_ENOTFOUND, exactly as if it did not
+     * exist, so ids cannot be probed. */
+    const char *owner;
 } fd_turn_in;
 
 /* Streaming: text as it becomes final. on_reset means "discard what was

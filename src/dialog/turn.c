@@ -43,6 +43,8 @@ static int load_session(turn *t)
     const char *id = t->in->session_id;
     if (id && id[0]) {
         int rc = fd_store_session_get(st, id, t->a, &t->sess, t->err);
+        if (rc == FD_OK && strcmp(t->sess.owner, t->in->owner ? t->in->owner : "") != 0)
+            return fd_err_set_field(t->err, FD_ENOTFOUND, "session_id", "no such session");
         if (rc == FD_OK) {
             session_slots_parse(t->sess.slots, &t->slots);
             return FD_OK;
@@ -60,6 +62,7 @@ static int load_session(turn *t)
     memset(&t->sess, 0, sizeof t->sess);
     t->sess.id = fd_arena_strndup(t->a, id, strlen(id));
     t->sess.user = t->in->user ? t->in->user : "";
+    t->sess.owner = t->in->owner ? t->in->owner : "";
     t->sess.lang = "";
     t->sess.state = "bot";
     t->new_session = 1;
@@ -377,10 +380,11 @@ static int copy_in(turn *t, const fd_turn_in *in)
     DUP(user);
     DUP(request_id);
     DUP(traceparent);
+    DUP(owner);
 #undef DUP
     if ((in->message && !c->message) || (in->session_id && !c->session_id) ||
         (in->user && !c->user) || (in->request_id && !c->request_id) ||
-        (in->traceparent && !c->traceparent))
+        (in->traceparent && !c->traceparent) || (in->owner && !c->owner))
         return turn_oom(t);
     t->in = c;
     return FD_OK;

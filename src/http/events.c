@@ -238,7 +238,7 @@ enum MHD_Result http_session_events(request *r, const char *sid)
 {
     fd_server *s = r->srv;
     enum MHD_Result res;
-    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+    if (!http_auth_either(r, FD_SCOPE_CHAT, FD_SCOPE_OPERATOR, &res))
         return res;
     if (strlen(sid) >= sizeof r->sub->sid)
         return http_send_error(r, 404, "not_found", "no such session", NULL);
@@ -255,13 +255,9 @@ enum MHD_Result http_session_events(request *r, const char *sid)
                                    "after");
         after = v;
     }
-    fd_kb *kb = http_kb_get(s);
     fd_session_row row;
-    fd_err err = {0};
-    int rc = fd_store_session_get(fd_kb_store(kb), sid, r->a, &row, &err);
-    http_kb_put(s, kb);
-    if (rc)
-        return http_send_err(r, &err);
+    if (!http_session_access(r, sid, 1, &row, &res))
+        return res;
     event_sub *b = fd_calloc(1, sizeof *b);
     if (!b)
         return http_send_error(r, 500, "internal", "out of memory", NULL);

@@ -165,6 +165,21 @@ int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
 
 /* Authenticates when keys are required: 1 ok (r->key filled), 0 response sent. */
 int http_auth(request *r, unsigned need_scope, enum MHD_Result *res);
+/* The same, a key holding either need_scope or or_scope (0: none) passes. */
+int http_auth_either(request *r, unsigned need_scope, unsigned or_scope, enum MHD_Result *res);
+
+/* ---- tenancy (tenancy.c) ------------------------------------------------ */
+#define HTTP_PRINCIPAL_MAX 160
+/* The principal the caller acts as: "jwt:<sub>" (jwt_sub may be NULL),
+ * "key:<id>", "visitor:<hash>" (keyless widget: X-Visitor-Token or
+ * ?visitor_token= required, else 401 sent and 0 returned), "" on an open
+ * server. Call after http_auth. */
+int http_principal(request *r, const char *jwt_sub, char *out, size_t n, enum MHD_Result *res);
+/* 1 when the caller owns session sid (row filled), or operators_too and it
+ * holds the operator scope and the session was handed off; otherwise a 404
+ * "no such session" (or the store's error) is sent and 0 returned. */
+int http_session_access(request *r, const char *sid, int operators_too, fd_session_row *row,
+                        enum MHD_Result *res);
 
 /* Borrows a knowledge-base handle (blocks until one is free). */
 fd_kb *http_kb_get(fd_server *s);

@@ -200,7 +200,9 @@ enum MHD_Result http_post_completions(request *r)
     const char *hs = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "X-Session-Id");
     if (hs && hs[0])
         session = hs;
-    if (!http_chat_limits(r, session, &res)) {
+    char owner[HTTP_PRINCIPAL_MAX];
+    if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
+        !http_chat_limits(r, session, &res)) {
         json_decref(j);
         return res;
     }
@@ -214,6 +216,7 @@ enum MHD_Result http_post_completions(request *r)
     o->created = (long long)fd_time_wall();
     r->fmt_ctx = o;
     fd_turn_in in = {.message = text,
+                     .owner = owner,
                      .len = len,
                      .session_id = session,
                      .user = token_user ? token_user : user,

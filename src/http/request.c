@@ -47,7 +47,8 @@ static void add_headers_cache(request *r, struct MHD_Response *resp, const char 
         MHD_add_response_header(resp, "Vary", "Origin");
         MHD_add_response_header(
             resp, "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, X-API-Key, X-Request-Id, X-User-Token");
+            "Authorization, Content-Type, X-API-Key, X-Request-Id, X-User-Token, "
+            "X-Visitor-Token, X-Session-Id, Last-Event-ID");
         MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
         MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
     }
@@ -235,6 +236,11 @@ static int widget_origin_ok(request *r)
 
 int http_auth(request *r, unsigned need, enum MHD_Result *res)
 {
+    return http_auth_either(r, need, 0, res);
+}
+
+int http_auth_either(request *r, unsigned need, unsigned or_need, enum MHD_Result *res)
+{
     fd_server *s = r->srv;
     const char *key = presented_key(r);
     /* Widget mode: without a key, only chat-scoped routes and only from
@@ -272,7 +278,8 @@ int http_auth(request *r, unsigned need, enum MHD_Result *res)
         return 0;
     }
     r->has_key = 1;
-    if (!fd_scopes_allow(r->key.scopes, need)) {
+    if (!fd_scopes_allow(r->key.scopes, need) &&
+        !(or_need && fd_scopes_allow(r->key.scopes, or_need))) {
         char want[64];
         fd_scopes_format(need, want, sizeof want);
         char msg[128];

@@ -226,11 +226,14 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
         json_decref(j);
         return res;
     }
-    if (!http_chat_limits(r, session, &res)) {
+    char owner[HTTP_PRINCIPAL_MAX];
+    if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
+        !http_chat_limits(r, session, &res)) {
         json_decref(j);
         return res;
     }
     fd_turn_in in = {.message = msg,
+                     .owner = owner,
                      .len = json_string_length(mv),
                      .session_id = session,
                      .user = token_user ? token_user : user,
@@ -262,7 +265,12 @@ static enum MHD_Result session_route(request *r, const char *id)
     int del = strcmp(r->method, "DELETE") == 0;
     if (!del && strcmp(r->method, "GET") != 0)
         return method_not_allowed(r, "GET, DELETE");
-    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+    /* Operators read handed-off sessions (the console); only the owner
+     * deletes. */
+    if (!http_auth_either(r, FD_SCOPE_CHAT, del ? 0 : FD_SCOPE_OPERATOR, &res))
+        return res;
+    fd_session_row row;
+    if (!http_session_access(r, id, !del, &row, &res))
         return res;
     fd_kb *kb = http_kb_get(r->srv);
     fd_err err = {0};

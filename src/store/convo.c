@@ -115,8 +115,11 @@ int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_r
         out->unresolved = sqlite3_column_int(s, 6);
         out->created_at = sqlite3_column_double(s, 7);
         out->updated_at = sqlite3_column_double(s, 8);
-        const char **const strs[] = {&out->id, &out->user, &out->lang, &out->slots, &out->state};
-        code = copy_all(a, strs, 5, err);
+        out->owner = store_col_str(s, 9);
+        out->has_handoff = sqlite3_column_int(s, 10);
+        const char **const strs[] = {&out->id,    &out->user,  &out->lang,
+                                     &out->slots, &out->state, &out->owner};
+        code = copy_all(a, strs, 6, err);
     } else if (rc == SQLITE_DONE) {
         code = fd_err_set(err, FD_ENOTFOUND, "no session %s", id);
     } else {
@@ -145,6 +148,7 @@ int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
     sqlite3_bind_int(s, 7, r->unresolved);
     sqlite3_bind_double(s, 8, r->created_at > 0 ? r->created_at : now);
     sqlite3_bind_double(s, 9, now);
+    store_bind_str(s, 10, r->owner ? r->owner : "");
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "writing session");

@@ -124,6 +124,11 @@ static const char *const migrations[] = {
     "  cost_usd REAL NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX costs_at ON costs(at);",
+    /* 5: tenancy of conversations. owner is the principal that created the
+     * session ("key:<id>", "jwt:<sub>", "visitor:<hash>", or '' when the
+     * server needs no key); it is set on insert and never changed. Rows
+     * from before this migration keep '': only an open server reaches them. */
+    "ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -43,9 +43,11 @@ static const char *const stmt_sql[STMT__N] = {
                        "content = excluded.content, hash = excluded.hash, source = excluded.source, "
                        "kb_version = excluded.kb_version, updated_at = excluded.updated_at",
     [STMT_SESSION_GET] = "SELECT id, user, lang, slots, state, n_turns, unresolved, created_at, "
-                         "updated_at FROM sessions WHERE id = ?1",
+                         "updated_at, owner, EXISTS (SELECT 1 FROM handoffs h WHERE "
+                         "h.session_id = sessions.id) FROM sessions WHERE id = ?1",
     [STMT_SESSION_PUT] = "INSERT INTO sessions (id, user, lang, slots, state, n_turns, unresolved, "
-                         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                         "created_at, updated_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                         "?10) "
                          "ON CONFLICT(id) DO UPDATE SET user = excluded.user, lang = excluded.lang, "
                          "slots = excluded.slots, state = excluded.state, n_turns = excluded.n_turns, "
                          "unresolved = excluded.unresolved, updated_at = excluded.updated_at",

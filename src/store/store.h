@@ -132,6 +132,8 @@ typedef struct fd_session_row {
     int64_t n_turns;    /* turns so far (user and assistant) */
     int unresolved;     /* consecutive unresolved user turns */
     double created_at, updated_at;
+    const char *owner;  /* principal that created it; set on insert, never updated */
+    int has_handoff;    /* read only: a handoff was ever opened for it */
 } fd_session_row;
 
 /* FD_ENOTFOUND when absent; strings copied into a. */

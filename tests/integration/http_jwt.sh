@@ -44,7 +44,14 @@ GOOD=$(mint "$FRONTDESK_AUTH_JWT_HS256_SECRET" cust-1001 600)
 s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -H "X-User-Token: $GOOD" -d "$MSG")
 SID=$(jq -r .session_id "$T/b")
 check "valid token: 200" test "$s" = 200
-check "the token's sub is the session's user (not the body's)" bash -c "[ $(req GET /v1/sessions/$SID "${A[@]}") = 200 ] && jq -e '.user==\"cust-1001\"' '$T/b' >/dev/null"
+check "the token's sub is the session's user (not the body's)" bash -c "[ $(req GET /v1/sessions/$SID "${A[@]}" -H "X-User-Token: $GOOD") = 200 ] && jq -e '.user==\"cust-1001\"' '$T/b' >/dev/null"
+# Tenancy: the session belongs to the token's subject, whichever key carries it.
+OTHER=$(mint "$FRONTDESK_AUTH_JWT_HS256_SECRET" cust-2002 600)
+check "another subject, same key: GET 404" test "$(req GET /v1/sessions/$SID "${A[@]}" -H "X-User-Token: $OTHER")" = 404
+check "the same key without the token: GET 404" test "$(req GET /v1/sessions/$SID "${A[@]}")" = 404
+s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -H "X-User-Token: $OTHER" -d "{\"message\":\"hi\",\"session_id\":\"$SID\"}")
+check "another subject cannot post into it: 404" test "$s" = 404
+check "the subject itself still can" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -H "X-User-Token: $GOOD" -d "{\"message\":\"thanks\",\"session_id\":\"$SID\"}")" = 200
 s=$(req POST /v1/chat/completions "${J[@]}" "${A[@]}" -H "X-User-Token: $GOOD" -d '{"messages":[{"role":"user","content":"hi"}]}')
 check "valid token on /v1/chat/completions: 200" test "$s" = 200
 OLD=$(mint "$FRONTDESK_AUTH_JWT_HS256_SECRET" cust-1001 -120)

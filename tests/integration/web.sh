@@ -80,7 +80,10 @@ check "no widget mode: keyless chat is 401, even from an allowed origin" \
 # ---- widget mode --------------------------------------------------------------------------------
 serve FRONTDESK_SERVER_WIDGET_MODE=true FRONTDESK_SERVER_CORS_ORIGINS=https://shop.example \
   FRONTDESK_LIMITS_IP_PER_MIN=5
-SHOP=(-H 'Origin: https://shop.example')
+VIS=(-H 'X-Visitor-Token: visitor-one-0123456789abcdef')
+SHOP=(-H 'Origin: https://shop.example' "${VIS[@]}")
+s=$(req POST /v1/chat "${J[@]}" -H 'Origin: https://shop.example' -d '{"message":"hi"}')
+check "widget: keyless chat without a visitor token is 401 visitor_token_required" bash -c "[ $s = 401 ] && jq -e '.error.code==\"visitor_token_required\"' '$T/b' >/dev/null"
 s=$(req POST /v1/chat "${J[@]}" "${SHOP[@]}" -d '{"message":"How long do I have to report defective boxes?"}')
 check "widget: keyless chat from an allowed origin is 200" bash -c "[ $s = 200 ] && jq -e '.answer|length>0' '$T/b' >/dev/null"
 check "widget: Access-Control-Allow-Origin echoes it" test "$(hdr Access-Control-Allow-Origin)" = https://shop.example
@@ -88,9 +91,17 @@ SID=$(jq -r .session_id "$T/b")
 check "widget: another origin is 403 origin_not_allowed" bash -c "[ $(req POST /v1/chat "${J[@]}" -H 'Origin: https://evil.example' -d '{"message":"hi"}') = 403 ] && jq -e '.error.code==\"origin_not_allowed\"' '$T/b' >/dev/null && ! grep -qi '^Access-Control-Allow-Origin' '$T/h'"
 check "widget: no Origin at all is 403" test "$(req POST /v1/chat "${J[@]}" -d '{"message":"hi"}')" = 403
 check "widget: the server's own page (Origin = http://Host) is allowed" \
-  test "$(req GET "/v1/sessions/$SID" -H "Origin: http://127.0.0.1:$PORT")" = 200
-check "widget: a same-origin GET without Origin (EventSource) is allowed" \
-  test "$(req GET "/v1/sessions/$SID" -H 'Sec-Fetch-Site: same-origin')" = 200
+  test "$(req GET "/v1/sessions/$SID" -H "Origin: http://127.0.0.1:$PORT" "${VIS[@]}")" = 200
+check "widget: a same-origin GET without Origin (EventSource, ?visitor_token=) is allowed" \
+  test "$(req GET "/v1/sessions/$SID?visitor_token=visitor-one-0123456789abcdef" -H 'Sec-Fetch-Site: same-origin')" = 200
+check "widget: another visitor cannot read it (404, not 403)" \
+  test "$(req GET "/v1/sessions/$SID" -H "Origin: http://127.0.0.1:$PORT" -H 'X-Visitor-Token: visitor-two-0123456789abcdef')" = 404
+check "widget: nor post into it" \
+  test "$(req POST /v1/chat "${J[@]}" -H 'Origin: https://shop.example' -H 'X-Visitor-Token: visitor-two-0123456789abcdef' -d "{\"message\":\"hi\",\"session_id\":\"$SID\"}")" = 404
+check "widget: nor follow its events" \
+  test "$(req GET "/v1/sessions/$SID/events" -H "Origin: http://127.0.0.1:$PORT" -H 'X-Visitor-Token: visitor-two-0123456789abcdef')" = 404
+check "widget: a chat key cannot read the visitor's session either" \
+  test "$(req GET "/v1/sessions/$SID" -H "Authorization: Bearer $CHAT")" = 404
 check "widget: a cross-site GET without Origin is not" \
   test "$(req GET "/v1/sessions/$SID" -H 'Sec-Fetch-Site: cross-site')" = 403
 check "widget: handoffs without a key are still 401" bash -c "[ $(req GET /v1/handoffs "${SHOP[@]}") = 401 ] && jq -e '.error.code==\"unauthorized\"' '$T/b' >/dev/null"

@@ -76,8 +76,11 @@ static void test_sessions_and_turns(void **state)
 {
     fixture *f = *state;
     fd_err err;
-    fd_session_row s = {
-        .id = "s1", .user = "u", .lang = "en", .slots = "{\"outlet\":\"Tampines\"}"};
+    fd_session_row s = {.id = "s1",
+                        .user = "u",
+                        .lang = "en",
+                        .slots = "{\"outlet\":\"Tampines\"}",
+                        .owner = "key:7"};
     assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
     fd_turn_row t = {.role = "user", .text = "hi <b>", .intent = "greeting"};
     int64_t seq = 0;
@@ -100,9 +103,12 @@ static void test_sessions_and_turns(void **state)
     s.n_turns = 2;
     s.state = "waiting";
     s.unresolved = 1;
+    s.owner = "key:8"; /* ownership is set on insert and never changes */
     assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
     fd_session_row got;
     assert_int_equal(fd_store_session_get(f->st, "s1", f->a, &got, &err), FD_OK);
+    assert_string_equal(got.owner, "key:7");
+    assert_int_equal(got.has_handoff, 0);
     assert_string_equal(got.state, "waiting");
     assert_string_equal(got.slots, "{\"outlet\":\"Tampines\"}");
     assert_int_equal(got.n_turns, 2);
@@ -133,8 +139,14 @@ static void test_handoffs(void **state)
     fd_handoff_row h = {.session_id = "s9", .tier = "agent", .reason = "asked", .summary = "sum"};
     int64_t id;
     char ticket[16];
+    fd_session_row s9 = {.id = "s9", .owner = "key:1"};
+    assert_int_equal(fd_store_session_put(f->st, &s9, &err), FD_OK);
     assert_int_equal(fd_store_handoff_add(f->st, &h, &id, ticket, sizeof ticket, &err), FD_OK);
     assert_string_equal(ticket, "HD-000001");
+    /* Operators read a session once it was handed off. */
+    fd_session_row sr;
+    assert_int_equal(fd_store_session_get(f->st, "s9", f->a, &sr, &err), FD_OK);
+    assert_int_equal(sr.has_handoff, 1);
     int n = 0;
     assert_int_equal(fd_store_handoffs_each(f->st, "open", count_open, &n, &err), FD_OK);
     assert_int_equal(n, 1);

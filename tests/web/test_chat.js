@@ -79,9 +79,11 @@ async function main() {
   ]);
   assert.deepStrictEqual(JSON.parse(log[0].body), { message: 'my boxes are broken' });
   assert.strictEqual(log[0].headers.authorization, undefined, 'no key, no Authorization');
+  const visitor = log[0].headers['x-visitor-token'];
+  assert.match(visitor || '', /^[A-Za-z0-9_-]{22,128}$/, 'no key: a visitor token owns the session');
   assert.strictEqual(p.store.get('frontdesk.session'), 's1');
   assert.match(p.ids.status.textContent, /connected to a person \(ticket HD-000007\)/);
-  assert.deepStrictEqual(p.opened.map((e) => e.url), ['/v1/sessions/s1/events']);
+  assert.deepStrictEqual(p.opened.map((e) => e.url), ['/v1/sessions/s1/events?visitor_token=' + visitor]);
 
   /* ---- the operator's messages, once each ---- */
   const msg = JSON.stringify({ role: 'operator', text: 'Hi, Ana <script>', seq: 7 });
@@ -129,6 +131,7 @@ async function main() {
   await until('the events request', () => log.some((r) => r.url === '/v1/sessions/s1/events'));
   const evreq = log.find((r) => r.url === '/v1/sessions/s1/events');
   assert.strictEqual(evreq.headers.authorization, 'Bearer fdk_test');
+  assert.strictEqual(evreq.headers['x-visitor-token'], undefined, 'a key owns the session, not a visitor token');
   assert.strictEqual(p.opened.length, 0, 'EventSource cannot send the key');
 
   console.log('chat.js: all passed');

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# http_tenancy.sh: a conversation belongs to the key that created it (issue
+# 17 item 3). Another key gets 404 "no such session" — not 403, so ids
+# cannot be probed — on every session route: GET, DELETE, the event stream,
+# a chat posting into it (JSON, SSE and the OpenAI facade's X-Session-Id).
+# Operators read a session only once it was handed off to people.
+. "$(dirname "$0")/lib.bash"
+
+EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
+"$FD" ingest "$EX" > /dev/null 2>&1 || { fail "ingest"; finish; }
+ALICE=$("$FD" keys create --scope chat --name alice --json | jq -r .key)
+BOB=$("$FD" keys create --scope chat --name bob --json | jq -r .key)
+OPER=$("$FD" keys create --scope operator --name ana --json | jq -r .key)
+ADMIN=$("$FD" keys create --scope admin --name root --json | jq -r .key)
+
+"$FD" serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
+PID=$!
+trap 'kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 200); do grep -q 'http://' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
+U="http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve.out" | tr -d :)"
+req() { local m=$1 p=$2; shift 2; curl -s --max-time 5 -o "$T/b" -w '%{http_code}' -X "$m" "$U$p" "$@"; }
+jb() { jq -e "$1" "$T/b" > /dev/null; }
+J=(-H 'Content-Type: application/json')
+A=(-H "Authorization: Bearer $ALICE")
+B=(-H "Authorization: Bearer $BOB")
+O=(-H "Authorization: Bearer $OPER")
+R=(-H "Authorization: Bearer $ADMIN")
+msg() { jq -cn --arg m "$1" --arg s "$2" '{message:$m,session_id:$s}'; }
+
+s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"my email is jo@example.com, how long do I have to report defective boxes?"}')
+SID=$(jq -r .session_id "$T/b")
+check "alice starts a session" bash -c "[ $s = 200 ] && [ -n '$SID' ]"
+
+# ---- every session route, as bob ------------------------------------------------
+s=$(req GET "/v1/sessions/$SID" "${B[@]}")
+check "bob: GET 404 no such session" bash -c "[ $s = 404 ] && jq -e '.error.code==\"not_found\" and .error.message==\"no such session\"' '$T/b' >/dev/null"
+check "bob: the email is not in what he gets" bash -c "! grep -q 'jo@example' '$T/b'"
+jq -c 'del(.error.request_id)' "$T/b" > "$T/theirs"
+req GET /v1/sessions/never-existed-xyz "${B[@]}" > /dev/null
+check "bob's 404 is the same as for an id that does not exist" \
+  bash -c "[ \"\$(cat '$T/theirs')\" = \"\$(jq -c 'del(.error.request_id)' '$T/b')\" ]"
+check "bob: DELETE 404" test "$(req DELETE "/v1/sessions/$SID" "${B[@]}")" = 404
+check "bob: events 404" test "$(req GET "/v1/sessions/$SID/events" "${B[@]}")" = 404
+check "bob: chat into it 404" test "$(req POST /v1/chat "${J[@]}" "${B[@]}" -d "$(msg 'what did I say?' "$SID")")" = 404
+check "bob: chat/stream into it 404" test "$(req POST /v1/chat/stream "${J[@]}" "${B[@]}" -d "$(msg 'hello' "$SID")")" = 404
+check "bob: /v1/chat/completions with X-Session-Id 404" \
+  test "$(req POST /v1/chat/completions "${J[@]}" "${B[@]}" -H "X-Session-Id: $SID" -d '{"messages":[{"role":"user","content":"hi"}]}')" = 404
+check "an operator: GET 404 (not handed off)" test "$(req GET "/v1/sessions/$SID" "${O[@]}")" = 404
+check "an operator cannot delete" test "$(req DELETE "/v1/sessions/$SID" "${O[@]}")" = 403
+
+# ---- alice still has all of it -------------------------------------------------------
+s=$(req GET "/v1/sessions/$SID" "${A[@]}")
+check "alice: GET 200, one exchange, nothing bob sent" bash -c "[ $s = 200 ] && jq -e '(.turns|length)==2' '$T/b' >/dev/null"
+check "alice: chat into it 200" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "$(msg 'and how do I report it?' "$SID")")" = 200
+
+# ---- a session id chosen by bob that alice already has is not a way in ----------------
+s=$(req POST /v1/chat "${J[@]}" "${B[@]}" -d "$(msg 'hi' bobs-own)")
+check "bob may name a new session" bash -c "[ $s = 200 ] && jq -e '.session_id==\"bobs-own\"' '$T/b' >/dev/null"
+check "alice cannot read bob's" test "$(req GET /v1/sessions/bobs-own "${A[@]}")" = 404
+
+# ---- handed off: operators read it through the handoff ---------------------------------
+s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "$(msg 'I want to talk to a real person' "$SID")")
+check "alice asks for a person" bash -c "[ $s = 200 ] && jq -e '.escalation.ticket|startswith(\"HD-\")' '$T/b' >/dev/null"
+check "an operator: GET 200 once handed off" test "$(req GET "/v1/sessions/$SID" "${O[@]}")" = 200
+check "an admin: GET 200 once handed off" test "$(req GET "/v1/sessions/$SID" "${R[@]}")" = 200
+check "bob still 404" test "$(req GET "/v1/sessions/$SID" "${B[@]}")" = 404
+check "alice: DELETE 200" test "$(req DELETE "/v1/sessions/$SID" "${A[@]}")" = 200
+
+kill -TERM $PID
+wait $PID; rc=$?
+check "SIGTERM: exit 0" test "$rc" = 0
+finish
