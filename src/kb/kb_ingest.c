@@ -198,20 +198,21 @@ static fd_lang doc_lang(const fd_doc *doc)
     char sample[640];
     size_t n = 0;
     for (size_t i = 0; i < doc->n_sections && n + 1 < sizeof sample; i++) {
-        size_t len = strlen(doc->sections[i].text);
-        if (len > sizeof sample - n - 2)
+        const char *text = doc->sections[i].text;
+        size_t len = strlen(text);
+        if (len > sizeof sample - n - 2) {
+            /* Cut at a character boundary: a sample holding half a
+             * character is not UTF-8, and the guess then gives up (French
+             * pages were stemmed as English). */
             len = sizeof sample - n - 2;
-        memcpy(sample + n, doc->sections[i].text, len);
+            while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+                len--;
+        }
+        memcpy(sample + n, text, len);
         n += len;
         sample[n++] = ' ';
     }
-    /* The sample may end inside a UTF-8 sequence; back off to a boundary. */
-    while (n > 0 && ((unsigned char)sample[n - 1] & 0xC0) == 0x80)
-        n--;
-    if (n > 0 && (unsigned char)sample[n - 1] >= 0xC0)
-        n--;
-    fd_str s = {sample, n};
-    return fd_text_guess_lang(s);
+    return fd_text_guess_lang((fd_str){sample, n});
 }
 
 static int store_doc(ingest_run *r, const fd_doc *doc)

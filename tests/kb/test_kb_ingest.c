@@ -52,7 +52,7 @@ static char *put(fixture *f, const char *name, const char *text)
 
 typedef struct found {
     const char *key;
-    char title[128], tag[64], source[256];
+    char title[128], tag[64], source[256], lang[8];
     int n;
 } found;
 
@@ -65,6 +65,7 @@ static int find_doc(void *ctx, const fd_kb_doc *d)
     snprintf(w->title, sizeof w->title, "%s", d->title);
     snprintf(w->tag, sizeof w->tag, "%s", d->tag);
     snprintf(w->source, sizeof w->source, "%s", d->source);
+    snprintf(w->lang, sizeof w->lang, "%s", d->lang);
     return 0;
 }
 
@@ -135,6 +136,42 @@ static void test_format_override(void **state)
     fd_free(p);
 }
 
+/* The language sample is cut at 638 bytes: wherever an accented character
+ * falls across the cut, the page is still French (issue 12: a sample ending
+ * in half a character was not UTF-8, and the guess gave up). Also a page
+ * with euro and pound amounts written with no-break spaces. */
+static void test_lang_sample_boundaries(void **state)
+{
+    fixture *f = *state;
+    static const char *const fr =
+        "Les demandes de carte d\xe2\x80\x99identit\xc3\xa9 se font en mairie sur "
+        "rendez-vous, du lundi au vendredi. Le d\xc3\xa9lai est de trois semaines environ et "
+        "la d\xc3\xa9marche est gratuite pour une premi\xc3\xa8re demande. \xc3\x89t\xc3\xa9 "
+        "d\xc3\xa9j\xc3\xa0 r\xc3\xa9gl\xc3\xa9, \xc3\xa9t\xc3\xa9 \xc3\xa9t\xc3\xa9. ";
+    for (int shift = 0; shift < 24; shift++) {
+        char body[2048];
+        size_t n = (size_t)snprintf(body, sizeof body, "# D\xc3\xa9marches\n\n");
+        for (int i = 0; i < shift; i++)
+            body[n++] = 'x';
+        body[n++] = ' ';
+        for (int k = 0; k < 6; k++)
+            n += (size_t)snprintf(body + n, sizeof body - n, "%s", fr);
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "\nTarif : 12\xc2\xa0\xe2\x82\xac ou 10\xc2\xa0\xc2\xa3.\n");
+        char name[32];
+        snprintf(name, sizeof name, "faq/fr%d.md", shift);
+        char *p = put(f, name, body);
+        const char *paths[] = {p};
+        fd_kb_ingest_report rep;
+        fd_kb_ingest_opts o = {.key_root = f->root};
+        assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, NULL), FD_OK);
+        found w = lookup(f, name);
+        assert_int_equal(w.n, 1);
+        assert_string_equal(w.lang, "fr");
+        fd_free(p);
+    }
+}
+
 static void test_csv_rows_keep_titles(void **state)
 {
     fixture *f = *state;
@@ -171,6 +208,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outside_root_keeps_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_rows_keep_titles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lang_sample_boundaries, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
