@@ -47,6 +47,11 @@ typedef struct fd_answer {
     fd_citation *cites;
     size_t n_cites;
     double support;       /* 0..1: how well the best evidence covers the question */
+    /* The decision, for traces: "answered", or why not ("no_document",
+     * "low_support", "focus_missing", "no_sentence", "no_name"). Static. */
+    const char *decision;
+    const char *focus;    /* focus_missing: the question word the document lacks */
+    const char *doc_key;  /* the document chosen, answered or not; NULL if none */
 } fd_answer;
 
 typedef struct fd_answer_opts {
@@ -73,6 +78,21 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
  * *out is question itself when nothing is added. */
 int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_arena *a,
                            fd_str *out, fd_err *err) FD_MUST_USE;
+
+/* Customer spelling brought to the knowledge base's (normalize.c): chat
+ * spellings expanded ("u" -> "you", "jai" -> "j'ai"), and a word of at
+ * least 5 letters the KB never uses replaced by its most used spelling at
+ * one edit ("saturdys" -> "saturdays"). *out is q itself when nothing
+ * changed, else lives in a; *n_fixed (may be NULL) counts changed words. */
+typedef struct fd_norm_ctx {
+    fd_analyzer *an;
+    fd_lang lang;
+    uint32_t (*df)(void *ctx, fd_str term); /* NULL: chat spellings only */
+    void *ctx;
+    const fd_wordlist *words; /* real words, never corrected; NULL: no corrections */
+} fd_norm_ctx;
+int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_str *out,
+                              size_t *n_fixed, fd_err *err) FD_MUST_USE;
 
 /* The decline text in a language ("en"/"fr" via fd_lang; static). */
 const char *fd_answer_decline_text(fd_lang lang);

@@ -676,8 +676,8 @@ static int names_someone(composer *c, const pick *top, size_t n_top)
     return 0;
 }
 
-/* A focus word of the question the chosen document never mentions. */
-static int misses_focus(const composer *c, int doc, fd_lang lang)
+/* A focus word of the question the chosen document never mentions (NULL: none). */
+static const qterm *misses_focus(const composer *c, int doc, fd_lang lang)
 {
     for (size_t i = 0; i < c->n_q[lang]; i++) {
         const qterm *q = &c->q[lang][i];
@@ -687,16 +687,17 @@ static int misses_focus(const composer *c, int doc, fd_lang lang)
         for (size_t j = 0; j < c->n_ps && !found; j++)
             found = c->ps[j].doc == doc && term_in(&c->ps[j].all, q);
         if (!found)
-            return 1;
+            return q;
     }
-    return 0;
+    return NULL;
 }
 
-static int decline(fd_lang lang, double support, fd_answer *out)
+static int decline(fd_lang lang, double support, const char *why, fd_answer *out)
 {
     memset(out, 0, sizeof *out);
     out->text = fd_answer_decline_text(lang);
     out->support = support;
+    out->decision = why;
     return FD_OK;
 }
 
@@ -832,8 +833,16 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
     c.extreme = ans_superlative(folded);
     double support = 0;
     int doc = choose_doc(&c, reply, have_reply, &support);
-    if (doc < 0 || support < min_support || misses_focus(&c, doc, c.ps[doc].lang))
-        return decline(reply, support, out);
+    if (doc < 0)
+        return decline(reply, support, "no_document", out);
+    const char *doc_key = c.p[c.ps[doc].idx].doc_key;
+    const qterm *fq = NULL;
+    if (support < min_support || (fq = misses_focus(&c, doc, c.ps[doc].lang)) != NULL) {
+        rc = decline(reply, support, fq ? "focus_missing" : "low_support", out);
+        out->doc_key = doc_key;
+        out->focus = fq ? fd_arena_strndup(a, fq->t.p, fq->t.len) : NULL;
+        return rc;
+    }
     int *cited = fd_arena_calloc(a, n + 1, sizeof *cited);
     if (!cited)
         return ans_oom(a, err);
@@ -846,10 +855,14 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
         rc = co_cite(&c, doc, top, n_top, cited);
     if (!rc && n_top)
         rc = follow_ref(&c, doc, top, n_top, &b, cited);
-    if (!rc && (!b.len || ((c.want & WANT_NAME) && !names_someone(&c, top, n_top))))
-        rc = decline(reply, support, out);
-    else if (!rc)
+    if (!rc && (!b.len || ((c.want & WANT_NAME) && !names_someone(&c, top, n_top)))) {
+        rc = decline(reply, support, b.len ? "no_name" : "no_sentence", out);
+        out->doc_key = doc_key;
+    } else if (!rc) {
         rc = finish(&c, cited, &b, support, out);
+        out->decision = "answered";
+        out->doc_key = doc_key;
+    }
     fd_buf_free(&b);
     return rc;
 }

@@ -27,6 +27,8 @@ static const cli_cmd commands[] = {
      "eval retrieval --corpus F --queries F --qrels F [--mode M] [--split all|dev|test] [--json]\n"
      "       frontdesk eval intent --train F --test F [--val F] [--json]\n"
      "       frontdesk eval answers --cases F [--json]\n"
+     "       frontdesk eval answers --kb DIR [--cases F] [--dialogs F] [--kb DIR ...] [--failures] "
+     "[--json]\n"
      "       frontdesk eval guard --set F [--json]",
      "measure retrieval, intent classification, answers or the guard on labelled data"},
     {"keys", cli_cmd_keys,

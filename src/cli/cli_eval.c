@@ -25,6 +25,21 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+int cli_tmpdir(char *out, size_t n, fd_err *err)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(out, n, "%s/frontdesk-eval.XXXXXX", base ? base : "/tmp");
+    if (!mkdtemp(out))
+        return fd_err_set(err, FD_EIO, "cannot create a temporary directory in %s",
+                          base ? base : "/tmp");
+    return FD_OK;
+}
+
+void cli_rmtree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int parse_args(cli_ctx *c, eval_args *e)
 {
     static const struct option opts[] = {{"corpus", required_argument, NULL, 'c'},
@@ -241,15 +256,11 @@ int cli_cmd_eval(cli_ctx *c)
     int rc = parse_args(c, &e);
     if (rc)
         return rc;
-    const char *base = getenv("TMPDIR");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/frontdesk-eval.XXXXXX", base ? base : "/tmp");
-    if (!mkdtemp(dir)) {
-        fd_err err;
-        fd_err_set(&err, FD_EIO, "cannot create a temporary directory in %s", base ? base : "/tmp");
+    fd_err err;
+    if (cli_tmpdir(dir, sizeof dir, &err))
         return cli_fail(c, &err);
-    }
     rc = evaluate(c, &e, dir);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_rmtree(dir);
     return rc;
 }

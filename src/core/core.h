@@ -248,6 +248,8 @@ typedef struct fd_config {
     int dialog_history_turns;  /* dialog.history_turns: turns fed to retrieval and the LLM */
     int dialog_tz_offset_min;  /* dialog.tz_offset_min: local time zone for dates */
     double answer_min_support; /* answer.min_support: retrieval evidence to answer */
+    int answer_normalize;      /* answer.normalize: customer spelling -> the KB's */
+    char answer_wordlists[512]; /* answer.wordlists: real words, never "corrected" */
     /* server.* */
     char server_bind[64];   /* server.bind */
     int server_port;        /* server.port */

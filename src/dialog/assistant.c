@@ -218,6 +218,33 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
     return rc;
 }
 
+/* The word lists that tell a typo from a real word the KB does not use.
+ * A missing list is a warning, not a failure: without any, the assistant
+ * only expands chat spellings and corrects nothing. */
+static int load_wordlists(fd_assistant *as, fd_err *err)
+{
+    const char *p = as->cfg->answer_wordlists;
+    if (!as->cfg->answer_normalize || !p[0])
+        return FD_OK;
+    int rc = fd_wordlist_new(&as->words, err);
+    while (!rc && *p) {
+        size_t n = strcspn(p, ":");
+        char path[512];
+        snprintf(path, sizeof path, "%.*s", (int)n, p);
+        fd_err e2 = {0};
+        if (n && fd_wordlist_load(as->words, path, &e2) != FD_OK)
+            FD_LOG(as->log, FD_LOG_WARN, "dialog", "%s (typo correction uses the others)", e2.msg);
+        p += n + (p[n] == ':');
+    }
+    if (!rc && fd_wordlist_size(as->words) == 0) {
+        FD_LOG(as->log, FD_LOG_WARN, "dialog",
+               "no word list loaded (answer.wordlists): typos will not be corrected");
+        fd_wordlist_free(as->words);
+        as->words = NULL;
+    }
+    return rc;
+}
+
 static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, int own,
                      fd_assistant **out, fd_err *err)
 {
@@ -234,6 +261,8 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
         rc = load_assets(as, kb, err);
     if (!rc)
         rc = load_intents(as, kb, &as->trained_at_open, err);
+    if (!rc)
+        rc = load_wordlists(as, err);
     if (!rc && !own) {
         as->llm = llm;
     } else if (!rc && cfg->llm_base_url[0]) {
@@ -305,6 +334,7 @@ void fd_assistant_close(fd_assistant *as)
     esc_rules_free(&as->rules);
     fd_free(as->tone);
     fd_free(as->company);
+    fd_wordlist_free(as->words);
     if (as->own_llm)
         fd_llm_free(as->llm);
     fd_free(as);

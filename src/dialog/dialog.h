@@ -124,6 +124,12 @@ typedef struct fd_reply {
      * answer), "llm" (the completion), "retrieval" (the passages) */
     const char *cached;
     double cache_similarity; /* semantic hits: cosine of the embeddings */
+    /* The answer decision (knowledge route, uncached): "answered" or why
+     * not (see fd_answer.decision), the evidence score, the document
+     * chosen and the question word it lacked. NULL when not decided here. */
+    const char *decision;
+    double support;
+    const char *decision_doc, *decision_focus;
 } fd_reply;
 
 /* Runs one message through the pipeline, calling the LLM (when configured

@@ -191,7 +191,7 @@ static int retrieve_uncached(turn *t, fd_lang lang, fd_str q, evidence *ev)
     return FD_OK;
 }
 
-static uint32_t corpus_df(void *ctx, fd_str term)
+uint32_t dialog_corpus_df(void *ctx, fd_str term)
 {
     return fd_kb_term_df(ctx, term);
 }
@@ -494,7 +494,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
     fd_answer ans;
     fd_answer_opts ao = {.lang = t->lang,
                          .min_support = t->as->cfg->answer_min_support,
-                         .corpus_df = corpus_df,
+                         .corpus_df = dialog_corpus_df,
                          .corpus_ctx = t->kb,
                          .n_corpus = fd_kb_n_chunks(t->kb)};
     /* An out-of-scope intent needs stronger evidence before we answer. */
@@ -537,6 +537,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
             ans.answered = 0;
             ans.text = fd_answer_decline_text(t->lang);
             ans.n_cites = 0;
+            ans.decision = "validation_failed";
         } else {
             r->validation = "ok";
         }
@@ -567,6 +568,8 @@ static int keep_evidence(turn *t, fd_answer *ans)
         p->text = keep_str(t->a, p->text, &oom);
     }
     ans->text = keep_str(t->a, ans->text, &oom);
+    ans->doc_key = keep_str(t->a, ans->doc_key, &oom);
+    ans->focus = keep_str(t->a, ans->focus, &oom);
     fd_citation *c = ans->n_cites ? fd_arena_calloc(t->a, ans->n_cites, sizeof *c) : NULL;
     oom |= ans->n_cites && !c;
     for (size_t i = 0; c && i < ans->n_cites; i++) {
@@ -603,6 +606,10 @@ int dialog_knowledge(turn *t)
         dialog_cache_release(t);
         return rc;
     }
+    r->decision = ans.decision;
+    r->support = ans.support;
+    r->decision_doc = ans.doc_key;
+    r->decision_focus = ans.focus;
     if (ans.answered && t->as->llm) {
         t->llm_used = 1;
         rc = prepare_llm(t, &ans);

@@ -70,6 +70,16 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
     rc = rc ? rc : jstr(b, r->validation);
     rc = rc ? rc : fd_buf_printf(b, ",\"query\":");
     rc = rc ? rc : jstr(b, r->query ? r->query : "");
+    if (r->decision) {
+        /* The decision trace: why this answer, or why none. */
+        rc = rc ? rc : fd_buf_printf(b, ",\"decision\":{\"outcome\":");
+        rc = rc ? rc : jstr(b, r->decision);
+        rc = rc ? rc : fd_buf_printf(b, ",\"support\":%.4f,\"document\":", r->support);
+        rc = rc ? rc : r->decision_doc ? jstr(b, r->decision_doc) : fd_buf_printf(b, "null");
+        rc = rc ? rc : fd_buf_printf(b, ",\"missing_word\":");
+        rc = rc ? rc : r->decision_focus ? jstr(b, r->decision_focus) : fd_buf_printf(b, "null");
+        rc = rc ? rc : fd_buf_printf(b, "}");
+    }
     rc = rc ? rc : fd_buf_printf(b, ",\"slots\":%s", r->slots && r->slots[0] ? r->slots : "{}");
     /* false, or the layer that answered */
     rc = rc ? rc : fd_buf_printf(b, ",\"cached\":");

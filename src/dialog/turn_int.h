@@ -102,6 +102,8 @@ int dialog_route_after(turn *t);
 /* Retrieval, then the extractive answer, or the LLM request prepared
  * (t->llm_pending) with the extractive answer as its fallback. */
 int dialog_knowledge(turn *t);
+/* The knowledge base's document frequency of an analyzed term (ctx: the fd_kb). */
+uint32_t dialog_corpus_df(void *ctx, fd_str term);
 /* Streamed LLM text through the gate (kb: the handle of the feeding thread). */
 void dialog_llm_feed(turn *t, fd_kb *kb, const char *p, size_t n);
 /* The LLM call ended (res NULL: it could not be made): validate the whole,

@@ -25,6 +25,17 @@ int fd_utf8_valid(const char *p, size_t len, size_t *bad_at);
  * matching. Output is valid UTF-8 in the arena. FD_EUTF8 on bad input. */
 int fd_text_fold(fd_str in, fd_arena *a, fd_str *out, fd_err *err) FD_MUST_USE;
 
+/* A set of the words of a language, from plain word lists (one word a
+ * line; Debian's /usr/share/dict). Lookups fold case and Latin accents.
+ * Threads: load on one thread; fd_wordlist_has from any afterwards. */
+typedef struct fd_wordlist fd_wordlist;
+int fd_wordlist_new(fd_wordlist **out, fd_err *err) FD_MUST_USE;
+/* Adds every word of the file; FD_ENOTFOUND if it cannot be opened. */
+int fd_wordlist_load(fd_wordlist *wl, const char *path, fd_err *err) FD_MUST_USE;
+int fd_wordlist_has(const fd_wordlist *wl, const char *w, size_t n); /* NULL wl: 0 */
+size_t fd_wordlist_size(const fd_wordlist *wl);
+void fd_wordlist_free(fd_wordlist *wl); /* NULL is fine */
+
 typedef enum fd_tok_kind {
     FD_TOK_WORD,    /* letters (and inner apostrophes/hyphens: "l'emballage", "take-away") */
     FD_TOK_NUMBER,  /* 12, 1.20, 1,000 */

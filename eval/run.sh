@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# eval/run.sh dev|heldout|public [frontdesk binary] [extra eval args]
+# Answer quality per knowledge base (see eval/README.md for the split).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+shared=${FD_SHARED_DATA:-$here/../../shared/data}/answers
+which=${1:?usage: eval/run.sh dev|heldout|public [binary] [args]}
+fd=${2:-$here/../build/frontdesk}
+shift $(( $# >= 2 ? 2 : 1 ))
+case $which in
+  dev)     sets=("$here/kb/dental-clinic" "$here/kb/saas-billing" "$here/kb/dev-hotel" "$here/kb/boutique-fr" "$shared/bike-repair") ;;
+  heldout) sets=("$here/kb/isp-telecom" "$here/kb/airline-travel" "$here/kb/fashion-eshop" "$here/kb/mairie-fr") ;;
+  public)  sets=("$shared/doc2dial-en" "$shared/service-public-fr") ;;
+  *) echo "usage: eval/run.sh dev|heldout|public [binary] [args]" >&2; exit 2 ;;
+esac
+args=()
+for s in "${sets[@]}"; do args+=(--kb "$s"); done
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+exec "$fd" --data "$d" --log-level warn eval answers "${args[@]}" "$@"

@@ -1,0 +1,136 @@
+/* test_normalize.c: customer spelling to the knowledge base's. A fake
+ * knowledge base (a document-frequency table over analyzed terms) and a
+ * small word list stand in for the real ones, so each rule is seen alone:
+ * chat spellings, a typo corrected toward the KB's word, a real word the
+ * KB lacks left alone, and the limits (short words, words used once). */
+#include "support.h"
+#include "answer.h"
+
+typedef struct fake_kb {
+    const char *const *terms; /* analyzed (stemmed) terms */
+    const uint32_t *df;
+    size_t n;
+} fake_kb;
+
+static uint32_t fake_df(void *ctx, fd_str t)
+{
+    const fake_kb *k = ctx;
+    for (size_t i = 0; i < k->n; i++)
+        if (fd_str_eq_c(t, k->terms[i]))
+            return k->df[i];
+    return 0;
+}
+
+typedef struct fixture {
+    fd_analyzer *an;
+    fd_arena *a;
+    fd_wordlist *words;
+    char *dir;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    assert_int_equal(fd_analyzer_new(&f->an, NULL), FD_OK);
+    f->a = fd_arena_new(0);
+    f->dir = fd_test_tmpdir();
+    static const char list[] = "hiring\nhusband\ncombien\nSaturday\nSaturday's\nété\nbike\n";
+    char *p = fd_test_write(f->dir, "words", list, sizeof list - 1);
+    assert_int_equal(fd_wordlist_new(&f->words, NULL), FD_OK);
+    assert_int_equal(fd_wordlist_load(f->words, p, NULL), FD_OK);
+    fd_free(p);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_analyzer_free(f->an);
+    fd_arena_free(f->a);
+    fd_wordlist_free(f->words);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    fd_free(f);
+    return 0;
+}
+
+static const char *norm(fixture *f, const fake_kb *kb, fd_lang lang, const char *q, size_t *n)
+{
+    fd_norm_ctx nc = {f->an, lang, fake_df, (void *)kb, f->words};
+    fd_str out;
+    assert_int_equal(fd_answer_normalize_query(&nc, fd_str_c(q), f->a, &out, n, NULL), FD_OK);
+    return fd_arena_strndup(f->a, out.p, out.len);
+}
+
+static void test_wordlist(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(fd_wordlist_size(f->words), 7 - 1); /* the possessive is Saturday */
+    assert_true(fd_wordlist_has(f->words, "HIRING", 6));
+    assert_true(fd_wordlist_has(f->words, "saturday", 8));
+    assert_true(fd_wordlist_has(f->words, "ete", 3)); /* typed without accents */
+    assert_false(fd_wordlist_has(f->words, "saturdys", 8));
+    assert_false(fd_wordlist_has(NULL, "bike", 4));
+    fd_wordlist *none;
+    fd_err err;
+    assert_int_equal(fd_wordlist_new(&none, NULL), FD_OK);
+    assert_int_equal(fd_wordlist_load(none, "/nonexistent/words", &err), FD_ENOTFOUND);
+    fd_wordlist_free(none);
+}
+
+static void test_typos_toward_the_kb(void **state)
+{
+    fixture *f = *state;
+    static const char *const t[] = {"saturday", "deliveri", "collect", "bike", "bake"};
+    static const uint32_t df[] = {4, 9, 3, 12, 1};
+    fake_kb kb = {t, df, 5};
+    size_t n;
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "wat time do u open on saturdys", &n),
+                        "what time do you open on saturdays");
+    assert_int_equal(n, 3);
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "Delivrey on Saturday?", &n),
+                        "delivery on Saturday?");
+    /* Real words the KB does not use stay: they are evidence, not typos. */
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "can my husband collect it", &n),
+                        "can my husband collect it");
+    assert_int_equal(n, 0);
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "are you hiring", &n), "are you hiring");
+    /* Short words have too many neighbours; a word the KB uses once is no target. */
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "bkie", &n), "bkie");
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "baked", &n), "baked");
+    /* Numbers, codes and non-ASCII words are left as they are. */
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "PB-1201 x12 crème", &n), "PB-1201 x12 crème");
+    assert_int_equal(n, 0);
+}
+
+static void test_chat_spellings(void **state)
+{
+    fixture *f = *state;
+    fake_kb kb = {NULL, NULL, 0};
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "dont u ship 2day? thx", NULL),
+                        "don't you ship today? thanks");
+    assert_string_equal(norm(f, &kb, FD_LANG_FR, "jai une question svp, c combien", NULL),
+                        "j'ai une question s'il vous plaît, c'est combien");
+    /* Per language: "vs" is "vous" only in French. */
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "cats vs dogs", NULL), "cats vs dogs");
+    /* Without a word list, nothing is corrected, chat spellings still are. */
+    static const char *const t[] = {"saturday"};
+    static const uint32_t df[] = {4};
+    fake_kb k2 = {t, df, 1};
+    fd_norm_ctx nc = {f->an, FD_LANG_EN, fake_df, &k2, NULL};
+    fd_str out;
+    assert_int_equal(
+        fd_answer_normalize_query(&nc, fd_str_c("u open saturdys"), f->a, &out, NULL, NULL), FD_OK);
+    assert_true(fd_str_eq_c(out, "you open saturdys"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_wordlist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_typos_toward_the_kb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chat_spellings, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
