@@ -185,6 +185,16 @@ int fd_gc_train(const fd_gd_set *set, const unsigned char *skip, fd_gc_model **o
     }
     off[set->n] = used;
     m->used[FD_GUARD_NONE] = 1;
+    /* Balanced classes: benign examples together weigh as much as attacks
+     * together, so adding everyday customer messages (which make benign
+     * outnumber attacks 8:3) teaches the model what ordinary talk looks
+     * like without moving its attack threshold. */
+    size_t n_benign = 0;
+    for (size_t s = 0; s < n_train; s++)
+        n_benign += set->v[order[s]].kind == FD_GUARD_NONE;
+    double w_benign = n_benign && n_benign < n_train
+                          ? (double)(n_train - n_benign) / (double)n_benign
+                          : 1.0;
     uint64_t rng = 0x9E3779B97F4A7C15ull; /* fixed: the same set gives the same model */
     double p[K];
     for (int ep = 0; ep < EPOCHS; ep++) {
@@ -205,10 +215,11 @@ int fd_gc_train(const fd_gd_set *set, const unsigned char *skip, fd_gc_model **o
             softmax_scores(m, xe, nx, p);
             int y = class_of(set->v[e].kind);
             double scale = nx ? 1.0 / sqrt((double)nx) : 0.0;
+            double cw = y == FD_GUARD_NONE ? w_benign : 1.0;
             for (int c = 0; c < K; c++) {
                 if (!m->used[c])
                     continue;
-                double g = (c == y ? 1.0 : 0.0) - p[c];
+                double g = cw * ((c == y ? 1.0 : 0.0) - p[c]);
                 m->b[c] += (float)(lr * 0.1 * g);
                 double step = lr * g * scale;
                 for (size_t i = 0; i < nx; i++)

@@ -38,6 +38,23 @@ static void test_holdout(void **state)
     assert_true(e.p99_us > 0);
 }
 
+/* Short customer follow-ups ("and on sundays?", "et pour deux ?") written
+ * apart from the training set: at most 1% flagged (issue 12; it was 36%). */
+static void test_followups(void **state)
+{
+    (void)state;
+    const char *src = getenv("FD_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/guard/benign_followups_holdout.tsv", src);
+    fd_guard_eval e;
+    fd_err err = {0};
+    assert_int_equal(fd_guard_evaluate(path, NULL, &e, &err), FD_OK);
+    print_eval("guard follow-ups", &e);
+    assert_true(e.n_benign >= 200);
+    assert_true(e.benign_flag_rate <= 0.01);
+}
+
 static void test_cross_validation(void **state)
 {
     (void)state;
@@ -118,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_embedded_set),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_holdout),
+        cmocka_unit_test(test_followups),
         cmocka_unit_test(test_cross_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
