@@ -54,6 +54,36 @@ typedef struct fd_answer {
     const char *doc_key;  /* the document chosen, answered or not; NULL if none */
 } fd_answer;
 
+/* The evidence for one candidate document, as the composer weighed it
+ * (see extract.c, choose_doc): a decision trace for `ask --trace`, and the
+ * rows `eval answers --dump-features` writes to train the weights on. */
+enum {
+    FD_AF_RET,      /* retrieval: its chunks' scores relative to the best, rank-decayed */
+    FD_AF_TITLE,    /* share of the question's weight its title covers (0 for a record) */
+    FD_AF_HEAD,     /* the same for its best section heading, squared (0 for a record) */
+    FD_AF_PART,     /* the best single chunk's coverage */
+    FD_AF_COV,      /* the whole document's coverage ("support") */
+    FD_AF_RECORD,   /* 1: a catalogue row (no section) */
+    FD_AF_FIRST,    /* 1 / (1 + rank of its first retrieved chunk) */
+    FD_AF_FOCUS,    /* 1: a rare question word it never mentions */
+    FD_AF_SHARE,    /* its retrieval score over all candidates' */
+    FD_AF_UNKNOWN,  /* share of the question's weight on words the KB never uses */
+    FD_AF_FACT,     /* 1: it states the kind of fact asked for (price, time...); 0.5: none asked */
+    FD_AF__N
+};
+extern const char *const fd_answer_feature_names[FD_AF__N];
+typedef struct fd_answer_cand {
+    const char *doc_key;
+    double f[FD_AF__N];
+    double score; /* the weighted sum it was ranked by */
+} fd_answer_cand;
+typedef struct fd_answer_trace {
+    fd_answer_cand *v; /* in the arena, one per candidate document */
+    size_t n;
+    int chosen; /* index into v, -1 if none */
+    double confidence; /* the answerability model's probability for the chosen one */
+} fd_answer_trace;
+
 typedef struct fd_answer_opts {
     fd_lang lang;          /* language of the reply */
     double min_support;    /* below: decline (0: 0.5) */
@@ -66,6 +96,7 @@ typedef struct fd_answer_opts {
     uint32_t (*corpus_df)(void *ctx, fd_str term);
     void *corpus_ctx;
     uint32_t n_corpus;
+    fd_answer_trace *trace; /* NULL, or filled with every candidate's evidence */
 } fd_answer_opts;
 
 int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
@@ -89,7 +120,9 @@ typedef struct fd_norm_ctx {
     fd_lang lang;
     uint32_t (*df)(void *ctx, fd_str term); /* NULL: chat spellings only */
     void *ctx;
-    const fd_wordlist *words; /* real words, never corrected; NULL: no corrections */
+    /* Real words per language (index fd_lang), never corrected; all NULL:
+     * no corrections. */
+    fd_wordlist *const *words;
 } fd_norm_ctx;
 int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_str *out,
                               size_t *n_fixed, fd_err *err) FD_MUST_USE;

@@ -39,6 +39,7 @@ typedef struct qterm {
     fd_str num, unit; /* "22oz": "22" and "oz", as a text spells it apart */
     int focus;        /* a word the knowledge base (almost) never uses: the answer must */
     double w;         /* rarity in the corpus (else among the passages); 0 for generic words */
+    size_t df;        /* chunks of the knowledge base holding it (SIZE_MAX: not known) */
 } qterm;
 
 /* One passage, split and analyzed. */
@@ -266,6 +267,7 @@ static void weigh(composer *c, fd_lang lang)
     for (size_t i = 0; i < c->n_q[lang]; i++) {
         qterm *q = &c->q[lang][i];
         size_t df = 0;
+        q->df = SIZE_MAX;
         if (corpus) {
             df = o->corpus_df(o->corpus_ctx, q->t);
             for (size_t k = 0; k < q->n_alt; k++) {
@@ -274,6 +276,7 @@ static void weigh(composer *c, fd_lang lang)
             }
             if (df > o->n_corpus)
                 df = o->n_corpus;
+            q->df = df;
             q->w = log(1.0 + (np - (double)df + 0.5) / ((double)df + 0.5));
             q->focus =
                 df <= FOCUS_DF && o->n_corpus >= FOCUS_MIN_CORPUS && plain_word(c, lang, q->t);
@@ -761,45 +764,121 @@ static double title_coverage(composer *c, const psg *ps)
     return sent_coverage(c, ps, &b);
 }
 
-/* The document to answer from: retrieval scores of its chunks (relative to
- * the best), how much of the question its title, its best section heading
- * and its best section cover (a section: a long page covers every word
- * somewhere). */
-static int choose_doc(composer *c, fd_lang reply, int have_reply, double *support)
+const char *const fd_answer_feature_names[FD_AF__N] = {
+    "ret", "title", "head", "part", "cov", "record", "first", "focus", "share", "unknown", "fact"};
+
+/* Share of the question's weight on words the knowledge base never uses. */
+static double unknown_share(const composer *c, fd_lang l)
 {
-    double top = 0, best = -1;
+    double tot = total_weight(c, l), unk = 0;
+    for (size_t i = 0; i < c->n_q[l]; i++)
+        if (c->q[l][i].df == 0)
+            unk += c->q[l][i].w;
+    return tot > 0 ? unk / tot : 0;
+}
+
+/* 1 when a passage of the document states the kind of fact the question
+ * asks for (a price for "how much"), 0.5 when it asks for none. */
+static int states_wanted(composer *c, int doc, double *out)
+{
+    *out = 0.5;
+    if (!(c->want & ~WANT_NAME))
+        return FD_OK;
+    *out = 0;
+    for (size_t j = 0; j < c->n_ps && *out == 0; j++) {
+        psg *ps = &c->ps[j];
+        if (ps->doc != doc || !ps->hit)
+            continue;
+        int rc = prepare_sentences(c, ps);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < ps->n_s && *out == 0; k++)
+            if ((unsigned)ps->facts[k] & (unsigned)c->want)
+                *out = 1;
+    }
+    return FD_OK;
+}
+
+/* The evidence for the document whose first passage is i. */
+static int doc_features(composer *c, size_t i, double top, double *f)
+{
+    const psg *ps = &c->ps[i];
+    memset(f, 0, FD_AF__N * sizeof *f);
+    double ret = 0, part = 0, head = 0;
+    for (size_t j = i; j < c->n_ps; j++) {
+        if (c->ps[j].doc != ps->doc)
+            continue;
+        if (c->ps[j].hit || top <= 0)
+            ret += (top > 0 ? c->p[j].score / top : 1.0) / (1.0 + 0.5 * (double)(j - i));
+        part = fmax(part, sent_coverage(c, &c->ps[j], &c->ps[j].all));
+        if (c->p[j].section && strstr(c->p[j].section, " > "))
+            head = fmax(head, sent_coverage(c, &c->ps[j], &c->ps[j].sec));
+    }
+    /* A record (a product row: no section, its title its name) holds its
+     * title in its text too: counting it twice would let any row naming
+     * the product beat the guide that answers about it. */
+    int record = !c->p[i].section || !*c->p[i].section;
+    f[FD_AF_RET] = ret;
+    f[FD_AF_TITLE] = record ? 0 : title_coverage(c, ps);
+    f[FD_AF_HEAD] = record ? 0 : head * head;
+    f[FD_AF_PART] = part;
+    f[FD_AF_COV] = doc_coverage(c, ps);
+    f[FD_AF_RECORD] = record;
+    f[FD_AF_FIRST] = 1.0 / (1.0 + (double)i);
+    f[FD_AF_FOCUS] = misses_focus(c, ps->doc, ps->lang) != NULL;
+    f[FD_AF_UNKNOWN] = unknown_share(c, ps->lang);
+    return states_wanted(c, ps->doc, &f[FD_AF_FACT]);
+}
+
+/* How a document is ranked: retrieval, and how much of the question its
+ * title, its best section heading and its best section cover (a section:
+ * a long page covers every word somewhere). */
+static const double DOC_W[FD_AF__N] = {
+    [FD_AF_RET] = 1.0, [FD_AF_TITLE] = 1.0, [FD_AF_HEAD] = HEADING_WEIGHT, [FD_AF_PART] = 1.0};
+
+/* The document to answer from (-1: none), its coverage in *support, every
+ * candidate's evidence in c->o->trace when asked. */
+static int choose_doc(composer *c, fd_lang reply, int have_reply, double *support, int *doc_out)
+{
+    double top = 0, best = -1, sum_ret = 0;
     int doc = -1;
+    *doc_out = -1;
     for (size_t i = 0; i < c->n_ps; i++)
         if (c->p[i].score > top)
             top = c->p[i].score;
+    fd_answer_trace *tr = c->o ? c->o->trace : NULL;
+    fd_answer_cand *cand = fd_arena_calloc(c->a, c->n_ps + 1, sizeof *cand);
+    if (!cand)
+        return ans_oom(c->a, c->err);
+    size_t n = 0;
     for (size_t i = 0; i < c->n_ps; i++) {
         const psg *ps = &c->ps[i];
         if (ps->doc != (int)i || !usable(ps, reply, have_reply))
             continue; /* scored once, at its first chunk */
-        double ret = 0;
-        for (size_t j = i; j < c->n_ps; j++)
-            if (c->ps[j].doc == ps->doc && (c->ps[j].hit || top <= 0))
-                ret += (top > 0 ? c->p[j].score / top : 1.0) / (1.0 + 0.5 * (double)(j - i));
-        double cov = doc_coverage(c, ps), part = 0, head = 0;
-        for (size_t j = i; j < c->n_ps; j++)
-            if (c->ps[j].doc == ps->doc) {
-                part = fmax(part, sent_coverage(c, &c->ps[j], &c->ps[j].all));
-                if (c->p[j].section && strstr(c->p[j].section, " > "))
-                    head = fmax(head, sent_coverage(c, &c->ps[j], &c->ps[j].sec));
-            }
-        /* A record (a product row: no section, its title its name) holds
-         * its title in its text too: counting it twice would let any row
-         * naming the product beat the guide that answers about it. */
-        int record = !c->p[i].section || !*c->p[i].section;
-        double sc =
-            ret + (record ? 0 : title_coverage(c, ps) + HEADING_WEIGHT * head * head) + part;
-        if (sc > best) {
-            best = sc;
+        fd_answer_cand *k = &cand[n++];
+        k->doc_key = c->p[i].doc_key;
+        int rc = doc_features(c, i, top, k->f);
+        if (rc)
+            return rc;
+        sum_ret += k->f[FD_AF_RET];
+        for (int f = 0; f < FD_AF__N; f++)
+            k->score += DOC_W[f] * k->f[f];
+        if (k->score > best) {
+            best = k->score;
             doc = ps->doc;
-            *support = cov;
+            *support = k->f[FD_AF_COV];
+            if (tr)
+                tr->chosen = (int)(n - 1);
         }
     }
-    return doc;
+    for (size_t i = 0; i < n; i++)
+        cand[i].f[FD_AF_SHARE] = sum_ret > 0 ? cand[i].f[FD_AF_RET] / sum_ret : 0;
+    if (tr) {
+        tr->v = cand;
+        tr->n = n;
+    }
+    *doc_out = doc;
+    return FD_OK;
 }
 
 int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
@@ -832,7 +911,12 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
     c.want = ans_answer_cue(folded);
     c.extreme = ans_superlative(folded);
     double support = 0;
-    int doc = choose_doc(&c, reply, have_reply, &support);
+    int doc;
+    if (opts && opts->trace)
+        *opts->trace = (fd_answer_trace){NULL, 0, -1, 0};
+    rc = choose_doc(&c, reply, have_reply, &support, &doc);
+    if (rc)
+        return rc;
     if (doc < 0)
         return decline(reply, support, "no_document", out);
     const char *doc_key = c.p[c.ps[doc].idx].doc_key;

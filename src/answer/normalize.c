@@ -5,6 +5,8 @@
  * 1. Chat spellings expanded from a fixed table per language ("u" -> "you",
  *    "jai" -> "j'ai"). Only spellings that are not words of the language
  *    themselves, so nothing a document could mean is rewritten.
+ * 1b. French elision typed without its apostrophe ("dun" -> "d'un",
+ *    "jhabite" -> "j'habite") when what follows the letter is a word.
  * 2. A word that is in no word list of the languages (fd_wordlist: not
  *    "hiring", not "combien") and that the knowledge base never uses
  *    (document frequency 0 after analysis) is replaced by the spelling at one edit (deletion,
@@ -121,6 +123,23 @@ static const chat_word chat_fr[] = {
     {"ca", "ça"},
 };
 
+/* A word of any language's list. */
+static int any_word(const fd_norm_ctx *nc, const char *w, size_t n)
+{
+    for (int l = 0; nc->words && l < FD__NLANGS; l++)
+        if (fd_wordlist_has(nc->words[l], w, n))
+            return 1;
+    return 0;
+}
+
+static int have_words(const fd_norm_ctx *nc)
+{
+    for (int l = 0; nc->words && l < FD__NLANGS; l++)
+        if (fd_wordlist_size(nc->words[l]))
+            return 1;
+    return 0;
+}
+
 static const char *chat_lookup(const char *w, size_t n, fd_lang lang)
 {
     const chat_word *t = lang == FD_LANG_FR ? chat_fr : chat_en;
@@ -167,6 +186,24 @@ static void consider(const fd_norm_ctx *nc, const char *cand, size_t n, char *be
         memcpy(best, cand, n);
         *best_n = n;
     }
+}
+
+/* French elision typed without its apostrophe ("dun", "lautre", "jhabite",
+ * "quil"): a non-word whose tail after d/l/j/m/n/s/t/c/qu is a word, or a
+ * term of the KB, before a vowel or h. Writes "d'un" into out; 0 if not. */
+static size_t elide(const fd_norm_ctx *nc, const char *w, size_t n, char *out, fd_arena *a)
+{
+    size_t p = n > 3 && w[0] == 'q' && w[1] == 'u' ? 2 : strchr("dljmnstc", w[0]) ? 1 : 0;
+    if (!p || n < p + 2 || !strchr("aeiouyh", w[p]))
+        return 0;
+    int is_term;
+    if (!fd_wordlist_has(nc->words[FD_LANG_FR], w + p, n - p) &&
+        !(nc->df && word_df(nc, w + p, n - p, &is_term, a) > 0))
+        return 0;
+    memcpy(out, w, p);
+    out[p] = '\'';
+    memcpy(out + p + 1, w + p, n - p);
+    return n + 1;
 }
 
 /* The KB's spelling at one edit of w (lowercase ASCII), or 0. */
@@ -241,8 +278,13 @@ int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_s
             rep = chat_lookup(low, n, nc->lang);
             if (rep)
                 rep_n = strlen(rep);
-            else if (alpha && nc->df && nc->words && n >= MIN_FIX_LEN &&
-                     !fd_wordlist_has(nc->words, low, n)) {
+            else if (alpha && nc->lang == FD_LANG_FR && nc->words &&
+                     fd_wordlist_size(nc->words[FD_LANG_FR]) &&
+                     !fd_wordlist_has(nc->words[FD_LANG_FR], low, n) &&
+                     (rep_n = elide(nc, low, n, fixed, a)) != 0)
+                rep = fixed;
+            else if (alpha && nc->df && have_words(nc) && n >= MIN_FIX_LEN &&
+                     !any_word(nc, low, n)) {
                 int is_term;
                 if (word_df(nc, low, n, &is_term, a) == 0 && is_term) {
                     rep_n = correct(nc, low, n, fixed, a);

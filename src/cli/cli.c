@@ -17,7 +17,7 @@ static const cli_cmd commands[] = {
     {"search", cli_cmd_search,
      "search [--k N] [--mode bm25|dense|hybrid] [--tag T] [--lang en|fr] [--json] [QUERY]",
      "search the knowledge base; with no QUERY, an interactive prompt"},
-    {"ask", cli_cmd_ask, "ask [--session ID] [--user U] [--json] QUESTION",
+    {"ask", cli_cmd_ask, "ask [--session ID] [--user U] [--json] [--trace] QUESTION",
      "ask the assistant one question (the same pipeline as POST /v1/chat)"},
     {"serve", cli_cmd_serve, "serve [--port N] [--bind ADDR]",
      "run the HTTP API (SIGTERM drains and exits, SIGHUP reloads)"},

@@ -63,15 +63,16 @@ static void print_sources(FILE *out, const fd_reply *r)
 
 int cli_cmd_ask(cli_ctx *c)
 {
-    static const struct option opts[] = {{"session", required_argument, NULL, 's'},
-                                         {"user", required_argument, NULL, 'u'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"session", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
+        {"json", no_argument, NULL, 'j'},          {"trace", no_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *session = NULL, *user = NULL;
-    int ch;
-    while ((ch = getopt_long(c->argc, c->argv, "+s:u:jh", opts, NULL)) != -1) {
-        if (ch == 's')
+    int ch, trace = 0;
+    while ((ch = getopt_long(c->argc, c->argv, "+s:u:jth", opts, NULL)) != -1) {
+        if (ch == 't')
+            trace = c->json = 1;
+        else if (ch == 's')
             session = optarg;
         else if (ch == 'u')
             user = optarg;
@@ -96,7 +97,8 @@ int cli_cmd_ask(cli_ctx *c)
         fd_buf_free(&q);
         return rc;
     }
-    fd_turn_in in = {.message = q.p, .len = q.len, .session_id = session, .user = user};
+    fd_turn_in in = {
+        .message = q.p, .len = q.len, .session_id = session, .user = user, .trace = trace};
     fd_reply r;
     fd_err err = {0};
     rc = fd_assistant_turn(cv.as, cv.kb, &in, NULL, cv.a, &r, &err);

@@ -17,6 +17,7 @@
  * wording is from the documents'), and dialog turns scored in session. */
 #include "cli_int.h"
 
+#include "answer.h"
 #include "dialog.h"
 #include "text.h"
 
@@ -36,6 +37,8 @@ typedef struct eval_set {
     const char *kb; /* NULL: the current data dir */
     const char *cases, *dialogs;
 } eval_set;
+
+static const char *set_name(const eval_set *s);
 
 typedef struct tally {
     size_t n, answerable, unanswerable, correct, declined_unanswerable, answered_unanswerable;
@@ -212,7 +215,41 @@ typedef struct runner {
     const char *path;
     fd_err *err;
     int tty;
+    FILE *dump;      /* --dump-features: one JSON line per case */
+    const char *set; /* the set's name, for the dump */
 } runner;
+
+/* One training row: the case, the outcome, every candidate document's
+ * evidence and whether it is the case's source (eval/train_answer_model.py). */
+static void dump_case(runner *u, json_t *cs, const fd_reply *r)
+{
+    if (!u->dump || !r->trace)
+        return;
+    const char *source = json_string_value(json_object_get(cs, "source"));
+    json_t *cands = json_array();
+    for (size_t i = 0; cands && i < r->trace->n; i++) {
+        const fd_answer_cand *k = &r->trace->v[i];
+        json_t *f = json_array();
+        for (int j = 0; f && j < FD_AF__N; j++)
+            json_array_append_new(f, json_real(k->f[j]));
+        int gold = source && source[0] && k->doc_key && ends_with(k->doc_key, source);
+        json_array_append_new(cands,
+                              json_pack("{s:s, s:b, s:o}", "doc", k->doc_key ? k->doc_key : "",
+                                        "gold", gold, "f", f ? f : json_array()));
+    }
+    json_t *row =
+        json_pack("{s:s, s:O, s:O, s:b, s:b, s:i, s:s, s:o}", "set", u->set, "id",
+                  json_object_get(cs, "id") ? json_object_get(cs, "id") : json_null(), "answerable",
+                  json_object_get(cs, "answerable"), "answered", r->answered, "fact",
+                  r->answered && any_expected(u->a, json_object_get(cs, "expect_any"), r->answer),
+                  "chosen", r->trace->chosen, "decision", r->decision ? r->decision : "", "cands",
+                  cands ? cands : json_array());
+    char *s = row ? json_dumps(row, JSON_COMPACT) : NULL;
+    if (s)
+        fprintf(u->dump, "%s\n", s);
+    free(s);
+    json_decref(row);
+}
 
 static int run_case(void *ctx, json_t *cs, size_t lineno)
 {
@@ -224,15 +261,17 @@ static int run_case(void *ctx, json_t *cs, size_t lineno)
                           lineno);
     fd_arena_reset(u->a);
     audit_vocab(u->t, u->kb, u->a, q);
-    fd_turn_in in = {.message = q, .len = strlen(q), .ephemeral = 1};
+    fd_turn_in in = {.message = q, .len = strlen(q), .ephemeral = 1, .trace = u->dump != NULL};
     fd_reply r;
     uint64_t t0 = fd_time_ns();
     int rc = fd_assistant_turn(u->as, u->kb, &in, NULL, u->a, &r, u->err);
     double ms = (double)(fd_time_ns() - t0) / 1e6;
     if (!rc)
         rc = keep_latency(u->t, ms, u->err);
-    if (!rc)
+    if (!rc) {
         score_case(u->t, u->a, cs, &r);
+        dump_case(u, cs, &r);
+    }
     if (u->tty)
         fprintf(stderr, "\r%zu cases", u->t->n);
     return rc;
@@ -311,7 +350,7 @@ static void on_skip(void *ctx, const char *path, const fd_err *why)
     fprintf(stderr, "frontdesk: skipped %s: %s\n", path, why->msg);
 }
 
-static int run_set(cli_ctx *c, const eval_set *s, tally *t, fd_err *err)
+static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, fd_err *err)
 {
     char dir[512] = "";
     fd_config cfg = c->cfg;
@@ -340,7 +379,7 @@ static int run_set(cli_ctx *c, const eval_set *s, tally *t, fd_err *err)
     }
     if (!rc)
         rc = fd_assistant_open(&cfg, c->log, kb, &as, err);
-    runner u = {kb, as, a, t, NULL, err, isatty(2) && !c->json};
+    runner u = {kb, as, a, t, NULL, err, isatty(2) && !c->json, dump, set_name(s)};
     if (!rc && s->cases) {
         u.path = s->cases;
         rc = each_json_line(s->cases, run_case, &u, err);
@@ -515,14 +554,16 @@ int cli_eval_answers(cli_ctx *c)
                                          {"cases", required_argument, NULL, 'c'},
                                          {"dialogs", required_argument, NULL, 'd'},
                                          {"failures", no_argument, NULL, 'f'},
+                                         {"dump-features", required_argument, NULL, 'D'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     eval_set sets[MAX_SETS];
     size_t n = 0;
     int ch, show_failures = 0, any_kb = 0;
+    const char *dump_path = NULL;
     eval_set *cur = NULL;
-    while ((ch = getopt_long(c->argc, c->argv, "k:c:d:fjh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(c->argc, c->argv, "k:c:d:fD:jh", opts, NULL)) != -1) {
         if (ch == 'k' || ((ch == 'c' || ch == 'd') && !cur)) {
             if (n == MAX_SETS) {
                 fprintf(stderr, "frontdesk: eval answers takes at most %d sets\n", MAX_SETS);
@@ -540,6 +581,8 @@ int cli_eval_answers(cli_ctx *c)
             cur->dialogs = optarg;
         else if (ch == 'f')
             show_failures = 1;
+        else if (ch == 'D')
+            dump_path = optarg;
         else if (ch == 'j')
             c->json = 1;
         else
@@ -571,12 +614,15 @@ int cli_eval_answers(cli_ctx *c)
     tally sum = {0};
     fd_err err = {0};
     int rc = FD_OK;
+    FILE *dump = NULL;
+    if (dump_path && !(dump = fopen(dump_path, "w")))
+        rc = fd_err_set(&err, FD_EIO, "%s: cannot write", dump_path);
     for (size_t i = 0; i < n && !rc; i++) {
         tally t = {0};
         t.failures = json_array();
         if (!c->json && n > 1)
             fprintf(stderr, "evaluating %s ...\n", set_name(&sets[i]));
-        rc = run_set(c, &sets[i], &t, &err);
+        rc = run_set(c, &sets[i], &t, dump, &err);
         if (!rc) {
             add_tally(&sum, &t);
             if (c->json)
@@ -587,6 +633,8 @@ int cli_eval_answers(cli_ctx *c)
         fd_free(t.lat_ms);
         json_decref(t.failures);
     }
+    if (dump && fclose(dump) != 0 && !rc)
+        rc = fd_err_set(&err, FD_EIO, "%s: write failed", dump_path);
     if (rc) {
         json_decref(out);
         return cli_fail(c, &err);

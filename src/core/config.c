@@ -117,9 +117,11 @@ static const key_def keys[] = {
      1, NULL, "chat spellings expanded and typos corrected to the knowledge base's words"},
     {"answer.wordlists", "FRONTDESK_ANSWER_WORDLISTS", T_STR, OFF(answer_wordlists),
      sizeof(((fd_config *)0)->answer_wordlists),
-     "/usr/share/dict/american-english:/usr/share/dict/british-english:/usr/share/dict/french", 0,
-     0, NULL,
-     "word lists (':'-separated) of real words, never corrected as typos; none: no typo fixes"},
+     "en=/usr/share/dict/american-english:en=/usr/share/dict/british-english:"
+     "fr=/usr/share/dict/french",
+     0, 0, NULL,
+     "LANG=FILE word lists (':'-separated) of real words, never corrected as typos; none: no "
+     "typo fixes"},
     {"cache.enabled", "FRONTDESK_CACHE_ENABLED", T_BOOL, OFF(cache_enabled), 0, "true", 0, 1, NULL,
      "answer caches on (each layer can also be turned off)"},
     {"cache.exact", "FRONTDESK_CACHE_EXACT", T_BOOL, OFF(cache_exact), 0, "true", 0, 1, NULL,

@@ -218,30 +218,47 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
     return rc;
 }
 
-/* The word lists that tell a typo from a real word the KB does not use.
+/* The word lists that tell a typo from a real word the KB does not use,
+ * one set per language ("fr=/usr/share/dict/french"; no prefix: English).
  * A missing list is a warning, not a failure: without any, the assistant
  * only expands chat spellings and corrects nothing. */
 static int load_wordlists(fd_assistant *as, fd_err *err)
 {
     const char *p = as->cfg->answer_wordlists;
-    if (!as->cfg->answer_normalize || !p[0])
+    if (!as->cfg->answer_normalize)
         return FD_OK;
-    int rc = fd_wordlist_new(&as->words, err);
+    int rc = FD_OK;
     while (!rc && *p) {
         size_t n = strcspn(p, ":");
         char path[512];
         snprintf(path, sizeof path, "%.*s", (int)n, p);
-        fd_err e2 = {0};
-        if (n && fd_wordlist_load(as->words, path, &e2) != FD_OK)
-            FD_LOG(as->log, FD_LOG_WARN, "dialog", "%s (typo correction uses the others)", e2.msg);
         p += n + (p[n] == ':');
+        char *eq = strchr(path, '=');
+        fd_lang l = FD_LANG_EN;
+        if (eq) {
+            *eq = '\0';
+            l = fd_lang_parse(path);
+            if (l == FD_LANG_UNKNOWN) {
+                FD_LOG(as->log, FD_LOG_WARN, "dialog", "answer.wordlists: unknown language '%s'",
+                       path);
+                continue;
+            }
+        }
+        const char *file = eq ? eq + 1 : path;
+        if (!file[0])
+            continue;
+        if (!as->words[l])
+            rc = fd_wordlist_new(&as->words[l], err);
+        fd_err e2 = {0};
+        if (!rc && fd_wordlist_load(as->words[l], file, &e2) != FD_OK)
+            FD_LOG(as->log, FD_LOG_WARN, "dialog", "%s (typo correction uses the others)", e2.msg);
     }
-    if (!rc && fd_wordlist_size(as->words) == 0) {
+    size_t total = 0;
+    for (int l = 0; l < FD__NLANGS; l++)
+        total += fd_wordlist_size(as->words[l]);
+    if (!rc && total == 0 && as->cfg->answer_wordlists[0])
         FD_LOG(as->log, FD_LOG_WARN, "dialog",
                "no word list loaded (answer.wordlists): typos will not be corrected");
-        fd_wordlist_free(as->words);
-        as->words = NULL;
-    }
     return rc;
 }
 
@@ -334,7 +351,8 @@ void fd_assistant_close(fd_assistant *as)
     esc_rules_free(&as->rules);
     fd_free(as->tone);
     fd_free(as->company);
-    fd_wordlist_free(as->words);
+    for (int l = 0; l < FD__NLANGS; l++)
+        fd_wordlist_free(as->words[l]);
     if (as->own_llm)
         fd_llm_free(as->llm);
     fd_free(as);

@@ -77,6 +77,7 @@ typedef struct fd_turn_in {
      * owned by another principal is FD_ENOTFOUND, exactly as if it did not
      * exist, so ids cannot be probed. */
     const char *owner;
+    int trace; /* fill fd_reply.trace: every candidate document's evidence */
 } fd_turn_in;
 
 /* Streaming: text as it becomes final. on_reset means "discard what was
@@ -130,6 +131,7 @@ typedef struct fd_reply {
     const char *decision;
     double support;
     const char *decision_doc, *decision_focus;
+    const struct fd_answer_trace *trace; /* fd_turn_in.trace: the candidates; else NULL */
 } fd_reply;
 
 /* Runs one message through the pipeline, calling the LLM (when configured

@@ -79,7 +79,7 @@ struct fd_assistant {
     int own_llm;   /* opened here (else the caller's, borrowed) */
     char model_path[600];
     int trained_at_open;
-    fd_wordlist *words; /* answer.wordlists; NULL: typos are not corrected */
+    fd_wordlist *words[FD__NLANGS]; /* answer.wordlists by language; NULL: none */
 };
 
 /* ---- small shared helpers ----------------------------------------------- */

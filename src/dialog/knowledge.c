@@ -497,6 +497,13 @@ static int find_answer(turn *t, fd_answer *ans_out)
                          .corpus_df = dialog_corpus_df,
                          .corpus_ctx = t->kb,
                          .n_corpus = fd_kb_n_chunks(t->kb)};
+    fd_answer_trace *trace = NULL;
+    if (t->in->trace) {
+        trace = fd_arena_calloc(t->a, 1, sizeof *trace);
+        if (!trace)
+            return turn_oom(t);
+        ao.trace = trace;
+    }
     /* An out-of-scope intent needs stronger evidence before we answer. */
     if (t->as->intents && t->intent.oos)
         ao.min_support = ao.min_support + (1 - ao.min_support) / 3;
@@ -543,6 +550,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
         }
     }
     *ans_out = ans;
+    r->trace = trace;
     return rc;
 }
 
@@ -579,6 +587,22 @@ static int keep_evidence(turn *t, fd_answer *ans)
         c[i].section = keep_str(t->a, c[i].section, &oom);
     }
     ans->cites = c;
+    /* The trace, when asked for, out of the scratch arena too. */
+    const fd_answer_trace *src = t->r->trace;
+    if (src) {
+        fd_answer_trace *tr = fd_arena_calloc(t->a, 1, sizeof *tr);
+        fd_answer_cand *v = fd_arena_calloc(t->a, src->n + 1, sizeof *v);
+        oom |= !tr || !v;
+        for (size_t i = 0; tr && v && i < src->n; i++) {
+            v[i] = src->v[i];
+            v[i].doc_key = keep_str(t->a, v[i].doc_key, &oom);
+        }
+        if (tr && v) {
+            *tr = *src;
+            tr->v = v;
+        }
+        t->r->trace = tr;
+    }
     return oom ? turn_oom(t) : FD_OK;
 }
 

@@ -78,6 +78,19 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
         rc = rc ? rc : r->decision_doc ? jstr(b, r->decision_doc) : fd_buf_printf(b, "null");
         rc = rc ? rc : fd_buf_printf(b, ",\"missing_word\":");
         rc = rc ? rc : r->decision_focus ? jstr(b, r->decision_focus) : fd_buf_printf(b, "null");
+        for (size_t i = 0; !rc && r->trace && i <= r->trace->n; i++) {
+            if (i == r->trace->n) {
+                rc = fd_buf_printf(b, "]");
+                break;
+            }
+            const fd_answer_cand *k = &r->trace->v[i];
+            rc = fd_buf_printf(b, "%s{\"document\":", i ? "," : ",\"candidates\":[");
+            rc = rc ? rc : jstr(b, k->doc_key ? k->doc_key : "");
+            rc = rc ? rc : fd_buf_printf(b, ",\"score\":%.4f", k->score);
+            for (int f = 0; !rc && f < FD_AF__N; f++)
+                rc = fd_buf_printf(b, ",\"%s\":%.4f", fd_answer_feature_names[f], k->f[f]);
+            rc = rc ? rc : fd_buf_printf(b, "}");
+        }
         rc = rc ? rc : fd_buf_printf(b, "}");
     }
     rc = rc ? rc : fd_buf_printf(b, ",\"slots\":%s", r->slots && r->slots[0] ? r->slots : "{}");

@@ -192,9 +192,8 @@ int fd_gc_train(const fd_gd_set *set, const unsigned char *skip, fd_gc_model **o
     size_t n_benign = 0;
     for (size_t s = 0; s < n_train; s++)
         n_benign += set->v[order[s]].kind == FD_GUARD_NONE;
-    double w_benign = n_benign && n_benign < n_train
-                          ? (double)(n_train - n_benign) / (double)n_benign
-                          : 1.0;
+    double w_benign =
+        n_benign && n_benign < n_train ? (double)(n_train - n_benign) / (double)n_benign : 1.0;
     uint64_t rng = 0x9E3779B97F4A7C15ull; /* fixed: the same set gives the same model */
     double p[K];
     for (int ep = 0; ep < EPOCHS; ep++) {

@@ -24,7 +24,7 @@ static uint32_t fake_df(void *ctx, fd_str t)
 typedef struct fixture {
     fd_analyzer *an;
     fd_arena *a;
-    fd_wordlist *words;
+    fd_wordlist *words[FD__NLANGS];
     char *dir;
 } fixture;
 
@@ -34,10 +34,15 @@ static int setup(void **state)
     assert_int_equal(fd_analyzer_new(&f->an, NULL), FD_OK);
     f->a = fd_arena_new(0);
     f->dir = fd_test_tmpdir();
-    static const char list[] = "hiring\nhusband\ncombien\nSaturday\nSaturday's\nété\nbike\n";
-    char *p = fd_test_write(f->dir, "words", list, sizeof list - 1);
-    assert_int_equal(fd_wordlist_new(&f->words, NULL), FD_OK);
-    assert_int_equal(fd_wordlist_load(f->words, p, NULL), FD_OK);
+    static const char en[] = "hiring\nhusband\nSaturday\nSaturday's\nbike\ndun\n";
+    static const char fr[] = "combien\nété\nun\nautre\nhabite\n";
+    char *p = fd_test_write(f->dir, "en", en, sizeof en - 1);
+    assert_int_equal(fd_wordlist_new(&f->words[FD_LANG_EN], NULL), FD_OK);
+    assert_int_equal(fd_wordlist_load(f->words[FD_LANG_EN], p, NULL), FD_OK);
+    fd_free(p);
+    p = fd_test_write(f->dir, "fr", fr, sizeof fr - 1);
+    assert_int_equal(fd_wordlist_new(&f->words[FD_LANG_FR], NULL), FD_OK);
+    assert_int_equal(fd_wordlist_load(f->words[FD_LANG_FR], p, NULL), FD_OK);
     fd_free(p);
     *state = f;
     return 0;
@@ -48,7 +53,8 @@ static int teardown(void **state)
     fixture *f = *state;
     fd_analyzer_free(f->an);
     fd_arena_free(f->a);
-    fd_wordlist_free(f->words);
+    for (int l = 0; l < FD__NLANGS; l++)
+        fd_wordlist_free(f->words[l]);
     fd_test_rmrf(f->dir);
     fd_free(f->dir);
     fd_free(f);
@@ -66,11 +72,12 @@ static const char *norm(fixture *f, const fake_kb *kb, fd_lang lang, const char 
 static void test_wordlist(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(fd_wordlist_size(f->words), 7 - 1); /* the possessive is Saturday */
-    assert_true(fd_wordlist_has(f->words, "HIRING", 6));
-    assert_true(fd_wordlist_has(f->words, "saturday", 8));
-    assert_true(fd_wordlist_has(f->words, "ete", 3)); /* typed without accents */
-    assert_false(fd_wordlist_has(f->words, "saturdys", 8));
+    fd_wordlist *en = f->words[FD_LANG_EN], *fr = f->words[FD_LANG_FR];
+    assert_int_equal(fd_wordlist_size(en), 6 - 1); /* the possessive is Saturday */
+    assert_true(fd_wordlist_has(en, "HIRING", 6));
+    assert_true(fd_wordlist_has(en, "saturday", 8));
+    assert_true(fd_wordlist_has(fr, "ete", 3)); /* typed without accents */
+    assert_false(fd_wordlist_has(en, "saturdys", 8));
     assert_false(fd_wordlist_has(NULL, "bike", 4));
     fd_wordlist *none;
     fd_err err;
@@ -112,13 +119,21 @@ static void test_chat_spellings(void **state)
                         "don't you ship today? thanks");
     assert_string_equal(norm(f, &kb, FD_LANG_FR, "jai une question svp, c combien", NULL),
                         "j'ai une question s'il vous plaît, c'est combien");
+    /* French elision typed without its apostrophe, when the rest is French
+     * ("dun" is an English word: only the French list counts here). */
+    assert_string_equal(
+        norm(f, &kb, FD_LANG_FR, "dun lave linge, lautre magasin, si jhabite", NULL),
+        "d'un lave linge, l'autre magasin, si j'habite");
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "a dun horse", NULL), "a dun horse");
+    assert_string_equal(norm(f, &kb, FD_LANG_FR, "lundi", NULL), "lundi");
     /* Per language: "vs" is "vous" only in French. */
     assert_string_equal(norm(f, &kb, FD_LANG_EN, "cats vs dogs", NULL), "cats vs dogs");
     /* Without a word list, nothing is corrected, chat spellings still are. */
     static const char *const t[] = {"saturday"};
     static const uint32_t df[] = {4};
     fake_kb k2 = {t, df, 1};
-    fd_norm_ctx nc = {f->an, FD_LANG_EN, fake_df, &k2, NULL};
+    fd_wordlist *none[FD__NLANGS] = {NULL};
+    fd_norm_ctx nc = {f->an, FD_LANG_EN, fake_df, &k2, none};
     fd_str out;
     assert_int_equal(
         fd_answer_normalize_query(&nc, fd_str_c("u open saturdys"), f->a, &out, NULL, NULL), FD_OK);
