@@ -132,7 +132,8 @@ int dialog_persist(turn *t)
     fd_reply *r = t->r;
     fd_store *st = fd_kb_store(t->kb);
     /* Session bookkeeping first, so the reply reports the state stored. */
-    if (strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0) {
+    if ((strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0) &&
+        t->rewritten != SESSION_PASTED) {
         size_t n = t->query.len < sizeof t->slots.last_question - 1
                        ? t->query.len
                        : sizeof t->slots.last_question - 1;

@@ -281,7 +281,7 @@ int session_rewrite(const session_slots *s, fd_str msg, fd_str folded, const fd_
             if (fd_buf_printf(&b, "%s ", s->last_question) || fd_buf_append(&b, msg.p, msg.len))
                 goto out;
         }
-        rewritten = 1;
+        rewritten = r == 0 ? SESSION_PASTED : 1;
     }
     if (rewritten && b.len) {
         char *q = fd_arena_strndup(a, b.p, b.len);

@@ -28,7 +28,13 @@ int session_slots_parse(const char *json, session_slots *s);
 int session_slots_json(const session_slots *s, fd_buf *b);
 /* Remembers what this message names (entities, outlet and place phrases). */
 int session_update_slots(session_slots *s, fd_str text, const fd_entities *ents, fd_arena *a);
-/* A standalone retrieval query for a follow-up; 1 if rewritten. */
+/* A standalone retrieval query for a follow-up: 0 if the message stands
+ * alone, 1 if rewritten into a question of its own (an entity swapped,
+ * "there" named), SESSION_PASTED if the follow-up was appended to the
+ * topic question ("... saturdays? and sundays?"): such a query is not a
+ * topic of its own and must not become the next turn's last_question, or
+ * queries snowball turn after turn. */
+#define SESSION_PASTED 2
 int session_rewrite(const session_slots *s, fd_str msg, fd_str folded, const fd_entities *ents,
                     const fd_nlu_ctx *nctx, fd_arena *a, fd_str *query);
 

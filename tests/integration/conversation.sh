@@ -73,6 +73,16 @@ check "the session stored 28 turns" \
 check "one analytics event per turn" \
   test "$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "select count(*) from analytics_events where session_id='$S'")" = 14
 
+# ---- follow-ups do not snowball: each is read against the topic question ----------
+ask "When are you closed for public holidays?" > "$T/r.json"
+F=$(field .session_id)
+ask --session "$F" "and the weekends?" > "$T/r.json"
+ask --session "$F" "and on Christmas Eve?" > "$T/r.json"
+check "a pasted follow-up is read against the topic question only" \
+  jqe '(.query|test("holidays")) and (.query|test("weekends")|not)' "$T/r.json"
+check "the topic question stays the session's last question" \
+  jqe '.slots.last_question|test("public holidays")' "$T/r.json"
+
 # ---- bad input: clear errors, nothing stored ------------------------------------
 before=$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "select count(*) from turns")
 "$FD" ask --json "" > /dev/null 2> "$T/e.json"; rc=$?
