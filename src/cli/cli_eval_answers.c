@@ -43,6 +43,7 @@ static const char *set_name(const eval_set *s);
 typedef struct tally {
     size_t n, answerable, unanswerable, correct, declined_unanswerable, answered_unanswerable;
     size_t false_declines, wrong_source, missing_fact, escalated, llm_calls, llm_blocked, degraded;
+    size_t llm_no_answer; /* the model said the passages do not answer */
     size_t turns, turns_correct, turns_declined;
     size_t vocab_q, vocab_q_unknown, vocab_terms, vocab_terms_unknown;
     double *lat_ms;
@@ -108,8 +109,10 @@ static void score_case(tally *t, fd_arena *a, json_t *cs, const fd_reply *r)
     t->escalated += r->escalation_tier != NULL;
     t->llm_calls += r->llm_called != 0;
     t->degraded += r->degraded != 0;
-    if (r->llm_called && r->validation && strcmp(r->validation, "ok") != 0 &&
-        strcmp(r->validation, "skipped") != 0)
+    if (r->llm_called && r->validation && strcmp(r->validation, "no_answer") == 0)
+        t->llm_no_answer++;
+    else if (r->llm_called && r->validation && strcmp(r->validation, "ok") != 0 &&
+             strcmp(r->validation, "skipped") != 0)
         t->llm_blocked++;
     int answered = r->answered;
     if (!answerable) {
@@ -482,6 +485,7 @@ static json_t *set_json(const eval_set *s, tally *t)
         json_object_set_new(o, "hallucination_rate",
                             json_real(ratio(t->answered_unanswerable, t->n)));
         json_object_set_new(o, "correct_count", json_integer((json_int_t)t->correct));
+        json_object_set_new(o, "llm_no_answer", json_integer((json_int_t)t->llm_no_answer));
     }
     return o;
 }
@@ -511,9 +515,10 @@ static void print_set(const eval_set *s, tally *t, int show_failures)
            "terms)\n",
            100 * ratio(t->vocab_q_unknown, t->vocab_q),
            100 * ratio(t->vocab_terms_unknown, t->vocab_terms));
-    printf("  escalated %zu, LLM calls %zu (blocked by validation %zu, degraded %zu)\n"
+    printf("  escalated %zu, LLM calls %zu (no answer in the passages %zu, blocked by validation "
+           "%zu, degraded %zu)\n"
            "  time per message: p50 %.2f ms, p99 %.2f ms\n",
-           t->escalated, t->llm_calls, t->llm_blocked, t->degraded, p50, p99);
+           t->escalated, t->llm_calls, t->llm_no_answer, t->llm_blocked, t->degraded, p50, p99);
     if (!show_failures)
         return;
     size_t i;

@@ -239,6 +239,7 @@ typedef struct fd_config {
     int llm_queue_max;          /* llm.queue_max: calls waiting for a slot; more are refused */
     int llm_queue_timeout_ms;   /* llm.queue_timeout_ms: longest wait for a slot */
     int llm_max_tokens;         /* llm.max_tokens */
+    int llm_ask_on_decline;     /* llm.ask_on_decline: the LLM reads what the composer declined */
     double llm_temperature;     /* llm.temperature */
     char llm_prices[1024];      /* llm.prices: "model=in/out;..." USD per 1M tokens */
     /* guard.* */

@@ -402,6 +402,21 @@ void dialog_llm_free(turn *t)
     fd_buf_free(&t->gate.sent_text);
 }
 
+/* The whole reply is the prompt's no-answer marker (quotes, a period or
+ * spaces around it allowed). */
+static int says_no_answer(const llm_gate *g)
+{
+    const char *p = g->text.p ? g->text.p : "";
+    size_t n = g->text.len, m = strlen(FD_LLM_NO_ANSWER);
+    while (n && strchr(" \t\r\n\".'`*", p[n - 1]))
+        n--;
+    while (n && strchr(" \t\r\n\"'`*", *p)) {
+        p++;
+        n--;
+    }
+    return n == m && memcmp(p, FD_LLM_NO_ANSWER, m) == 0;
+}
+
 int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lmsg)
 {
     fd_reply *r = t->r;
@@ -422,6 +437,10 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
         FD_LOG(t->as->log, FD_LOG_WARN, "dialog", "LLM call failed (%s): %s; extractive answer",
                fd_code_name(lrc), lmsg ? lmsg : "");
         r->degraded = 1;
+    } else if (says_no_answer(g)) {
+        /* The model found no answer in the sections: our own decline (or
+         * the composer's answer, checked, when it had one). */
+        r->validation = "no_answer";
     } else {
         uint64_t t0 = fd_time_ns();
         fd_validate_opts vo = validate_opts(t);
@@ -477,6 +496,34 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
     rc = set_cites(t, &t->extractive);
     dialog_cache_store(t); /* stores nothing: ends the turn's cache work */
     return rc;
+}
+
+/* The LLM is asked when the composer answered, and also when it declined
+ * but retrieval found a document that covers part of the question: the
+ * model reads whole sections, where the composer's word-coverage test
+ * misses answers put in other words. Validation still judges every fact,
+ * and the model may say FD_LLM_NO_ANSWER. Below this coverage the
+ * documents are about something else: no call, no cost. */
+#define LLM_MIN_SUPPORT 0.25
+
+static int llm_may_help(const turn *t, const fd_answer *ans)
+{
+    return ans->answered ||
+           (t->as->cfg->llm_ask_on_decline && ans->doc_key && ans->support >= LLM_MIN_SUPPORT);
+}
+
+/* The passages the LLM sees (and its answer is validated against): the
+ * chosen document's sections first, whole, then the other best hits. */
+static void llm_passages(turn *t, const evidence *ev, const char *doc)
+{
+    size_t n = 0;
+    for (size_t i = 0; doc && i < ev->n && n < MAX_PASSAGES - 2; i++)
+        if (ev->p[i].doc_key && strcmp(ev->p[i].doc_key, doc) == 0)
+            t->pass[n++] = ev->p[i];
+    for (size_t i = 0; i < ev->n && n < MAX_PASSAGES; i++)
+        if (ev->p[i].score > 0 && !(doc && ev->p[i].doc_key && !strcmp(ev->p[i].doc_key, doc)))
+            t->pass[n++] = ev->p[i];
+    t->n_pass = n;
 }
 
 /* Retrieval and the extractive answer, checked, into *ans (t->a is the
@@ -549,6 +596,8 @@ static int find_answer(turn *t, fd_answer *ans_out)
             r->validation = "ok";
         }
     }
+    if (t->as->llm && llm_may_help(t, &ans))
+        llm_passages(t, &ev, ans.doc_key);
     *ans_out = ans;
     r->trace = trace;
     return rc;
@@ -634,7 +683,7 @@ int dialog_knowledge(turn *t)
     r->support = ans.support;
     r->decision_doc = ans.doc_key;
     r->decision_focus = ans.focus;
-    if (ans.answered && t->as->llm) {
+    if (t->as->llm && llm_may_help(t, &ans)) {
         t->llm_used = 1;
         rc = prepare_llm(t, &ans);
         if (!rc)

@@ -155,8 +155,12 @@ typedef struct fd_prompt {
     const char *question;
 } fd_prompt;
 
+/* What the prompt tells the model to reply, alone, when the passages do not
+ * answer the question: the caller turns it into its own decline. */
+#define FD_LLM_NO_ANSWER "NO_ANSWER"
+
 /* Builds the messages (system: role, policy, tone, rules: answer only from
- * the numbered passages, cite them as [n], say you don't know otherwise,
+ * the numbered passages, cite them as [n], reply FD_LLM_NO_ANSWER otherwise,
  * reply in the customer's language; then the history; then the passages
  * and the question) into the arena. */
 int fd_prompt_build(const fd_prompt *p, fd_arena *a, fd_llm_msg **msgs, size_t *n_msgs,

@@ -37,8 +37,25 @@ check "the LLM answer passed validation and is cited" \
 check "tokens and cost are reported" jqe '.llm.prompt_tokens>0 and .llm.cost_usd>0' "$T/r.json"
 "$FD" ask --json "hello" > "$T/r.json"
 check "a greeting does not call the LLM" jqe '.llm.called|not' "$T/r.json"
-"$FD" ask --json "do you sell coffee machines" > "$T/r.json"
+"$FD" ask --json "can you recommend a good dentist" > "$T/r.json"
 check "no support in the documents: declined without an LLM call" jqe '(.answered|not) and (.llm.called|not)' "$T/r.json"
+# A page about the subject but no answer on it: the composer declines, the
+# model reads the sections and says the prompt's marker; our decline, once.
+r0=$(requests)
+"$FD" ask --json "do you sell coffee machines" > "$T/r.json"
+check "a related page: the LLM is asked although the composer declines" \
+  jqe '.llm.called and .decision.outcome=="low_support"' "$T/r.json"
+check "its NO_ANSWER becomes our decline, never shown" \
+  jqe '(.answered|not) and .validation=="no_answer" and (.answer|test("NO_ANSWER")|not)' "$T/r.json"
+check "still one call" test "$(( $(requests) - r0 ))" = 1
+# The composer declines for lack of word coverage; the model finds the
+# answer in the whole section, and validation checks it.
+"$FD" ask --json "do you take back the pallets" > "$T/r.json"
+check "declined by the composer, answered from the sections by the LLM, validated" \
+  jqe '.llm.called and .decision.outcome=="low_support" and .answered and .validation=="ok" and (.citations|length>0)' "$T/r.json"
+FRONTDESK_LLM_ASK_ON_DECLINE=false "$FD" ask --json "do you take back the pallets" > "$T/r.json"
+check "llm.ask_on_decline=false: only the composer's answers go to the LLM" \
+  jqe '(.llm.called|not) and (.answered|not)' "$T/r.json"
 
 # ---- the validator in both directions over the case file ------------------------
 "$FD" eval answers --cases "$EX/cases.jsonl" --json > "$T/echo.json"
@@ -49,7 +66,7 @@ mode invent
 "$FD" eval answers --cases "$EX/cases.jsonl" --json > "$T/invent.json"
 jq -c '{accuracy, llm_calls, llm_blocked, hallucination_rate}' "$T/invent.json"
 check "invented facts: every such answer blocked" \
-  jqe '.llm_calls > 50 and .llm_blocked == .llm_calls' "$T/invent.json"
+  jqe '.llm_calls > 50 and .llm_blocked + .llm_no_answer == .llm_calls and .llm_blocked > 40' "$T/invent.json"
 check "invented facts never reach the customer (S\$12.34 absent)" \
   bash -c "! grep -q '12.34' '$T/invent.json'"
 "$FD" ask --json "How much is delivery to Sentosa?" > "$T/r.json"

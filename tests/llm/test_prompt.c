@@ -57,7 +57,7 @@ static void test_messages(void **state)
         "Warm, short sentences.",
         "Answer only from the numbered passages",
         "like [1]",
-        "say that you don't know and offer to connect the customer with a person",
+        "do not answer the question, reply with exactly " FD_LLM_NO_ANSWER " and nothing else",
         "Never invent prices, dates, numbers",
         "Reply in French.",
     };

@@ -277,9 +277,15 @@ static int build_answer(const char *last_user, int lie, fd_buf *b)
     size_t n = parse_prompt(last_user, ps, 64, &q);
     sentence best[2];
     best_sentences(ps, n, q, best);
-    if (!best[0].score)
-        return fd_buf_printf(b, "I'm sorry, I don't know that from the information I have. "
-                                "Would you like me to connect you with a person?");
+    /* Like a careful model: no sentence saying most of what was asked
+     * means the passages do not answer it ("coffee cups" for "coffee
+     * machines"), and the reply is the marker the prompt asks for. */
+    char w[64];
+    int n_q = 0;
+    for (const char *qp = q; next_word(&qp, q + strlen(q), w, sizeof w);)
+        n_q++;
+    if (!best[0].score || best[0].score * 2 < n_q)
+        return fd_buf_printf(b, "NO_ANSWER");
     /* A faithful model opens in the customer's language. */
     int fr = strstr(q, " vous") || strstr(q, " le ") || strstr(q, " la ") || strstr(q, " les ") ||
              strstr(q, " des ") || strstr(q, "Combien") || strstr(q, "Puis-je") ||
