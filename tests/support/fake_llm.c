@@ -277,7 +277,7 @@ static int build_answer(const char *last_user, int lie, fd_buf *b)
     size_t n = parse_prompt(last_user, ps, 64, &q);
     sentence best[2];
     best_sentences(ps, n, q, best);
-    /* Like a careful model: no sentence saying most of what was asked
+    /* Like a careful model: no sentence saying half of what was asked
      * means the passages do not answer it ("coffee cups" for "coffee
      * machines"), and the reply is the marker the prompt asks for. */
     char w[64];
