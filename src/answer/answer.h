@@ -149,6 +149,9 @@ typedef struct fd_validate_opts {
     fd_str context;             /* the customer's words: numbers they said may be repeated */
     fd_lang lang;
     double min_sentence_support; /* 0: built-in */
+    /* The text quotes the passages word for word (the extractive composer):
+     * a "[14]" in it is the document's own footnote, not a citation marker. */
+    int verbatim;
 } fd_validate_opts;
 
 typedef struct fd_validation {

@@ -11,7 +11,7 @@
  * Paraphrases reword a little; invented claims bring their own words. */
 #define MIN_SENTENCE_SUPPORT 0.6
 
-static const char *const reason_names[FD__NVAL] = {"ok",     "unsupported", "number",
+static const char *const reason_names[FD__NVAL] = {"ok",     "unsupported",  "number",
                                                    "banned", "bad_citation", "empty"};
 
 const char *fd_val_reason_name(fd_val_reason r)
@@ -20,7 +20,7 @@ const char *fd_val_reason_name(fd_val_reason r)
 }
 
 typedef struct vsrc {
-    ans_bag bag;        /* the passage's terms, in the answer's language */
+    ans_bag bag; /* the passage's terms, in the answer's language */
     ans_claims claims;
 } vsrc;
 
@@ -39,7 +39,7 @@ typedef struct vtok {
     fd_str t[6];
     size_t n;
     int whole; /* the sources use the whole token: its parts do not count */
-    double w; /* rarer among the source sentences: more telling */
+    double w;  /* rarer among the source sentences: more telling */
 } vtok;
 
 typedef struct validator {
@@ -49,14 +49,15 @@ typedef struct validator {
     const fd_passage *p;
     size_t n;
     vsrc *src;
-    ans_claims ctx;   /* facts the customer stated */
-    vsent *sents;     /* every sentence of every passage */
+    ans_claims ctx; /* facts the customer stated */
+    vsent *sents;   /* every sentence of every passage */
     size_t n_sents;
     fd_lang lang;
-    char *cited;      /* per passage: named by some marker */
+    char *cited; /* per passage: named by some marker */
     int any_marker;
     fd_validation *out;
     double min_support;
+    int verbatim; /* fd_validate_opts.verbatim: no citation markers to read */
 } validator;
 
 /* Records the first failure; later ones only count. */
@@ -114,7 +115,7 @@ static int strip_markers(validator *v, fd_str t, char *set, fd_str *out, int *ba
         return ans_oom(v->a, v->err);
     size_t n = 0, end;
     for (size_t i = 0; i < t.len;) {
-        int m = marker_at(t, i, v->n, &end, set);
+        int m = v->verbatim ? 0 : marker_at(t, i, v->n, &end, set);
         if (m) {
             if (m < 0 && !*bad) {
                 *bad = 1;
@@ -341,8 +342,7 @@ static int claims_ok(validator *v, fd_str st, long best, const double *scores, c
     v->out->n_claims += cl.n;
     for (size_t k = 0; k < cl.n; k++) {
         const ans_claim *c = &cl.v[k];
-        if (!ans_claim_supported(c, &v->ctx) &&
-            !claim_bound(v, c, &cl, best, scores, own, own_any))
+        if (!ans_claim_supported(c, &v->ctx) && !claim_bound(v, c, &cl, best, scores, own, own_any))
             return fail(v, FD_VAL_NUMBER, st.p + c->off, c->len);
     }
     return FD_OK;
@@ -410,8 +410,8 @@ static int unknown_name(validator *v, fd_str st, const char *own, int own_any, f
 
 /* Share of the sentence's content tokens found in the best allowed
  * passage; *who is that passage. */
-static double passage_support(validator *v, const vtok *tv, size_t nt, const char *own,
-                              int own_any, size_t *who)
+static double passage_support(validator *v, const vtok *tv, size_t nt, const char *own, int own_any,
+                              size_t *who)
 {
     double best = -1;
     for (size_t i = 0; i < v->n; i++) {
@@ -502,9 +502,8 @@ static int set_answer(validator *v, fd_str clean, const char *supporters)
         if (v->any_marker ? v->cited[i] : supporters[i])
             ans->cites[ans->n_cites++] =
                 (fd_citation){(int)i, v->p[i].doc_key, v->p[i].title, v->p[i].section};
-    ans->support = v->out->n_sentences
-                       ? (double)v->out->n_supported / (double)v->out->n_sentences
-                       : 0;
+    ans->support =
+        v->out->n_sentences ? (double)v->out->n_supported / (double)v->out->n_sentences : 0;
     return FD_OK;
 }
 
@@ -527,7 +526,8 @@ static int check_all(validator *v, fd_str text, const fd_validate_opts *opts)
     if (!alnum)
         return fail(v, FD_VAL_EMPTY, "", 0);
     if (bad)
-        rc = fail(v, FD_VAL_BAD_CITATION, text.p + bad_at, text.len - bad_at > 8 ? 8 : text.len - bad_at);
+        rc = fail(v, FD_VAL_BAD_CITATION, text.p + bad_at,
+                  text.len - bad_at > 8 ? 8 : text.len - bad_at);
     v->lang = opts && opts->lang ? opts->lang : fd_text_guess_lang(clean);
     if (v->lang == FD_LANG_UNKNOWN)
         v->lang = FD_LANG_EN;
@@ -569,9 +569,22 @@ int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t
             return fd_err_set(err, p[i].text ? FD_EUTF8 : FD_EINVAL,
                               "validate: passage %zu is not UTF-8 text", i);
     out->ok = 1;
-    validator v = {an, a, err, p, n, NULL, {NULL, 0}, NULL, 0, FD_LANG_EN, NULL, 0, out,
+    validator v = {an,
+                   a,
+                   err,
+                   p,
+                   n,
+                   NULL,
+                   {NULL, 0},
+                   NULL,
+                   0,
+                   FD_LANG_EN,
+                   NULL,
+                   0,
+                   out,
                    opts && opts->min_sentence_support > 0 ? opts->min_sentence_support
-                                                          : MIN_SENTENCE_SUPPORT};
+                                                          : MIN_SENTENCE_SUPPORT,
+                   opts && opts->verbatim};
     if (!text.len) {
         out->answer.text = "";
         return fail(&v, FD_VAL_EMPTY, "", 0);

@@ -572,6 +572,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
         /* The extractive answer is checked like any other. */
         t0 = fd_time_ns();
         fd_validate_opts vo = validate_opts(t);
+        vo.verbatim = 1;
         fd_validation v;
         /* Against the passages it cites: each quoted sentence must be there. */
         fd_passage *cp = fd_arena_calloc(t->a, ans.n_cites + 1, sizeof *cp);

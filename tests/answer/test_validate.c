@@ -6,10 +6,12 @@
 static const fd_passage psg[] = {
     {"docs/cancellations.md", "Cancelling an order", "Cancelling an order > Stock orders",
      "Delivery orders: you can cancel free of charge until 5:00 pm on the working day before the "
-     "delivery date. A handling fee of 10% applies after that.", 1.0f},
+     "delivery date. A handling fee of 10% applies after that.",
+     1.0f},
     {"docs/delivery-fees.md", "Delivery fees", "Delivery fees > Standard",
      "Orders below S$250 before GST pay a delivery fee of S$18. Orders of S$250 and above get "
-     "free delivery. Call +65 6812 4470 or email orders@harbourpack.com.sg.", 0.9f},
+     "free delivery. Call +65 6812 4470 or email orders@harbourpack.com.sg.",
+     0.9f},
 };
 static const char *const banned[] = {"free of charge", "we will waive the fee"};
 
@@ -109,9 +111,9 @@ static void test_odd_input(void **state)
     fd_validation v;
     fd_err err;
     const char bad[] = "Delivery is S$18 \xff\xfe [2].";
-    assert_int_equal(fd_answer_validate(f->an, (fd_str){bad, sizeof bad - 1}, psg, 2, NULL, f->a,
-                                        &v, &err),
-                     FD_EUTF8);
+    assert_int_equal(
+        fd_answer_validate(f->an, (fd_str){bad, sizeof bad - 1}, psg, 2, NULL, f->a, &v, &err),
+        FD_EUTF8);
     assert_false(v.ok);
     /* no passages: every claim is unsupported, nothing crashes */
     v = check(f, "Delivery is S$18 [1].", 0);
@@ -131,6 +133,31 @@ static void test_odd_input(void **state)
 
 /* A small arena cap gives FD_ETOOBIG, failed allocations FD_ENOMEM; never
  * a crash, and ASan checks for leaks. */
+/* A quoted page with its own footnote marks: "[14]" is the document's, and
+ * an extractive answer quoting it is not a bad citation (issue 12: such
+ * answers were declined on the public sets' pages). */
+static void test_verbatim_brackets(void **state)
+{
+    fixture *f = *state;
+    const fd_passage page[] = {{"docs/plates.md", "Plates", "Plates",
+                                "Surrender your plates at a DMV office [14]. Keep the receipt "
+                                "[4] as proof.",
+                                1.0f}};
+    const char *quote = "Surrender your plates at a DMV office [14].";
+    fd_validation v;
+    fd_err err;
+    fd_validate_opts o = {.verbatim = 1};
+    assert_int_equal(fd_answer_validate(f->an, fd_str_c(quote), page, 1, &o, f->a, &v, &err),
+                     FD_OK);
+    assert_true(v.ok);
+    assert_non_null(strstr(v.answer.text, "[14]")); /* the text is kept as the page has it */
+    /* Without verbatim the same text is read as citing passage 14 of 1. */
+    assert_int_equal(fd_answer_validate(f->an, fd_str_c(quote), page, 1, NULL, f->a, &v, &err),
+                     FD_OK);
+    assert_false(v.ok);
+    assert_int_equal(v.reason, FD_VAL_BAD_CITATION);
+}
+
 static void test_out_of_memory(void **state)
 {
     fixture *f = *state;
@@ -158,9 +185,8 @@ static void test_out_of_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_verdicts),
-        cmocka_unit_test(test_answer_and_cites),
-        cmocka_unit_test(test_odd_input),
+        cmocka_unit_test(test_verdicts),      cmocka_unit_test(test_answer_and_cites),
+        cmocka_unit_test(test_odd_input),     cmocka_unit_test(test_verbatim_brackets),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
