@@ -123,6 +123,7 @@ typedef struct fd_norm_ctx {
     /* Real words per language (index fd_lang), never corrected; all NULL:
      * no corrections. */
     fd_wordlist *const *words;
+    const fd_thesaurus *thesaurus; /* synonyms for real words the KB lacks; may be NULL */
 } fd_norm_ctx;
 int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_str *out,
                               size_t *n_fixed, fd_err *err) FD_MUST_USE;

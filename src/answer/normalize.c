@@ -26,6 +26,10 @@
 #include <string.h>
 
 #define MIN_FIX_LEN 5
+/* Synonyms: only for words of 4 letters or more ("bag", "box" have too
+ * many senses), from the first SYN_SENSES senses. */
+#define MIN_SYN_LEN 4
+#define SYN_SENSES 2
 #define MIN_FIX_DF 2
 #define MAX_WORD 32
 
@@ -206,6 +210,38 @@ static size_t elide(const fd_norm_ctx *nc, const char *w, size_t n, char *out, f
     return n + 1;
 }
 
+/* A synonym of the real word w that the KB uses (the most used of the
+ * thesaurus' first senses, single words only), or 0. */
+typedef struct syn_pick {
+    const fd_norm_ctx *nc;
+    fd_arena *a;
+    char *out;
+    size_t n;
+    uint32_t df;
+} syn_pick;
+
+static int consider_syn(void *ctx, const char *s, size_t n)
+{
+    syn_pick *sp = ctx;
+    if (n > MAX_WORD || memchr(s, ' ', n) || memchr(s, '-', n))
+        return 0;
+    int is_term;
+    uint32_t d = word_df(sp->nc, s, n, &is_term, sp->a);
+    if (d >= MIN_FIX_DF && d > sp->df) {
+        sp->df = d;
+        memcpy(sp->out, s, n);
+        sp->n = n;
+    }
+    return 0;
+}
+
+static size_t synonym(const fd_norm_ctx *nc, const char *w, size_t n, char *out, fd_arena *a)
+{
+    syn_pick sp = {nc, a, out, 0, 0};
+    fd_thesaurus_each(nc->thesaurus, nc->lang, w, n, SYN_SENSES, consider_syn, &sp);
+    return sp.n;
+}
+
 /* The KB's spelling at one edit of w (lowercase ASCII), or 0. */
 static size_t correct(const fd_norm_ctx *nc, const char *w, size_t n, char *out, fd_arena *a)
 {
@@ -283,11 +319,14 @@ int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_s
                      !fd_wordlist_has(nc->words[FD_LANG_FR], low, n) &&
                      (rep_n = elide(nc, low, n, fixed, a)) != 0)
                 rep = fixed;
-            else if (alpha && nc->df && have_words(nc) && n >= MIN_FIX_LEN &&
-                     !any_word(nc, low, n)) {
+            else if (alpha && nc->df && n >= MIN_SYN_LEN) {
                 int is_term;
                 if (word_df(nc, low, n, &is_term, a) == 0 && is_term) {
-                    rep_n = correct(nc, low, n, fixed, a);
+                    int real = any_word(nc, low, n);
+                    if (!real && have_words(nc) && n >= MIN_FIX_LEN)
+                        rep_n = correct(nc, low, n, fixed, a);
+                    else if (real && nc->thesaurus)
+                        rep_n = synonym(nc, low, n, fixed, a);
                     rep = rep_n ? fixed : NULL;
                 }
             }

@@ -118,6 +118,15 @@ static const key_def keys[] = {
      0, 1, NULL, "share of the question's key terms the best passage must cover to answer"},
     {"answer.normalize", "FRONTDESK_ANSWER_NORMALIZE", T_BOOL, OFF(answer_normalize), 0, "true", 0,
      1, NULL, "chat spellings expanded and typos corrected to the knowledge base's words"},
+    {"answer.wordnet", "FRONTDESK_ANSWER_WORDNET", T_STR, OFF(answer_wordnet),
+     sizeof(((fd_config *)0)->answer_wordnet), "", 0, 0, NULL,
+     "WordNet 3.0 directory (wordnet-base: /usr/share/wordnet) for English synonyms the KB "
+     "uses; off by default: +2 right, +2 wrong on the dev KBs, and 'revenue' -> 'receipts' "
+     "answered an unanswerable example question"},
+    {"answer.thesaurus_fr", "FRONTDESK_ANSWER_THESAURUS_FR", T_STR, OFF(answer_thesaurus_fr),
+     sizeof(((fd_config *)0)->answer_thesaurus_fr), "", 0, 0, NULL,
+     "French thesaurus (mythes-fr: /usr/share/mythes/thes_fr, without .idx/.dat); off by "
+     "default: it cost 2 wrong answers for 0 right on the dev KBs"},
     {"answer.wordlists", "FRONTDESK_ANSWER_WORDLISTS", T_STR, OFF(answer_wordlists),
      sizeof(((fd_config *)0)->answer_wordlists),
      "en=/usr/share/dict/american-english:en=/usr/share/dict/british-english:"

@@ -251,6 +251,8 @@ typedef struct fd_config {
     double answer_min_support; /* answer.min_support: retrieval evidence to answer */
     int answer_normalize;      /* answer.normalize: customer spelling -> the KB's */
     char answer_wordlists[512]; /* answer.wordlists: real words, never "corrected" */
+    char answer_wordnet[512];   /* answer.wordnet: English synonyms */
+    char answer_thesaurus_fr[512]; /* answer.thesaurus_fr: French synonyms (mythes) */
     /* server.* */
     char server_bind[64];   /* server.bind */
     int server_port;        /* server.port */

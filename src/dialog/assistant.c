@@ -280,6 +280,8 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
         rc = load_intents(as, kb, &as->trained_at_open, err);
     if (!rc)
         rc = load_wordlists(as, err);
+    if (!rc && cfg->answer_normalize)
+        rc = fd_thesaurus_open(cfg->answer_wordnet, cfg->answer_thesaurus_fr, &as->thesaurus, err);
     if (!rc && !own) {
         as->llm = llm;
     } else if (!rc && cfg->llm_base_url[0]) {
@@ -353,6 +355,7 @@ void fd_assistant_close(fd_assistant *as)
     fd_free(as->company);
     for (int l = 0; l < FD__NLANGS; l++)
         fd_wordlist_free(as->words[l]);
+    fd_thesaurus_free(as->thesaurus);
     if (as->own_llm)
         fd_llm_free(as->llm);
     fd_free(as);

@@ -80,6 +80,7 @@ struct fd_assistant {
     char model_path[600];
     int trained_at_open;
     fd_wordlist *words[FD__NLANGS]; /* answer.wordlists by language; NULL: none */
+    fd_thesaurus *thesaurus;        /* answer.wordnet, answer.thesaurus_fr */
 };
 
 /* ---- small shared helpers ----------------------------------------------- */

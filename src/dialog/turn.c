@@ -132,7 +132,7 @@ static int understand(turn *t)
         /* The KB's spelling for retrieval and the answer; the stored turn
          * keeps the customer's own words. A failure leaves them as typed. */
         fd_norm_ctx nc = {fd_kb_analyzer(t->kb), t->lang, dialog_corpus_df, t->kb,
-                          t->as->words};
+                          t->as->words, t->as->thesaurus};
         fd_str nq;
         if (t->as->cfg->answer_normalize &&
             fd_answer_normalize_query(&nc, t->query, t->a, &nq, NULL, NULL) == FD_OK)

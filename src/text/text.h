@@ -36,6 +36,22 @@ int fd_wordlist_has(const fd_wordlist *wl, const char *w, size_t n); /* NULL wl:
 size_t fd_wordlist_size(const fd_wordlist *wl);
 void fd_wordlist_free(fd_wordlist *wl); /* NULL is fine */
 
+/* Synonyms from the packaged thesauri, read in place (mmap): WordNet 3.0
+ * for English (wordnet_dir: /usr/share/wordnet), mythes for French
+ * (mythes_fr: the path without .idx/.dat). A missing file leaves that
+ * language without synonyms; never an error. */
+typedef struct fd_thesaurus fd_thesaurus;
+int fd_thesaurus_open(const char *wordnet_dir, const char *mythes_fr, fd_thesaurus **out,
+                      fd_err *err) FD_MUST_USE;
+int fd_thesaurus_has(const fd_thesaurus *th, fd_lang lang);
+/* Calls cb with each synonym of the lowercase word w (multiword ones with
+ * spaces) from its first max_senses senses, most common first, until cb
+ * returns nonzero. */
+void fd_thesaurus_each(const fd_thesaurus *th, fd_lang lang, const char *w, size_t n,
+                       int max_senses, int (*cb)(void *ctx, const char *syn, size_t len),
+                       void *ctx);
+void fd_thesaurus_free(fd_thesaurus *th); /* NULL is fine */
+
 typedef enum fd_tok_kind {
     FD_TOK_WORD,    /* letters (and inner apostrophes/hyphens: "l'emballage", "take-away") */
     FD_TOK_NUMBER,  /* 12, 1.20, 1,000 */
