@@ -8,7 +8,8 @@
 
 K=${FD_SOURCE_DIR:?}/eval/kb
 jqe() { jq -e "$@" > /dev/null; }
-"$FD" eval answers --kb "$K/dental-clinic" --kb "$K/boutique-fr" --json > "$T/e.json" 2> "$T/e.err"
+mkdir -p "$T/tmp"
+TMPDIR="$T/tmp" "$FD" eval answers --kb "$K/dental-clinic" --kb "$K/boutique-fr" --json > "$T/e.json" 2> "$T/e.err"
 check "two KBs: exit 0" test $? = 0
 check "two sets, named after their folders" jqe '[.sets[].set]==["dental-clinic","boutique-fr"]' "$T/e.json"
 check "each with cases, dialogs, intervals" \
@@ -20,7 +21,7 @@ check "pooled totals" jqe '.total.correct.n == ([.sets[].answerable]|add)' "$T/e
 jq -c '.sets[]|{set,correct:.correct.rate,declined:.declined_unanswerable.rate,wrong:.answered_wrong.rate}' "$T/e.json"
 check "floor: dental-clinic correct >= 0.30, unanswerable declined >= 0.80" \
   jqe '.sets[0].correct.rate>=0.30 and .sets[0].declined_unanswerable.rate>=0.80' "$T/e.json"
-check "the temporary stores are gone" bash -c "! ls '${TMPDIR:-/tmp}'/frontdesk-eval.* 2>/dev/null | grep -q ."
+check "the temporary stores are gone" bash -c "[ -z \"\$(ls -A '$T/tmp')\" ]"
 
 "$FD" eval answers --kb "$T/nothing-here" > "$T/o" 2> "$T/err"
 check "a KB folder without cases: exit 2 with a message" bash -c "[ $? = 2 ] && grep -q 'no cases.jsonl' '$T/err'"
