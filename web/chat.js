@@ -21,6 +21,7 @@
   var sessionId = sessionStorage.getItem(SESSION_STORE);
   var events = null; /* the operator stream while a person has the session */
   var seen = new Set(); /* operator turns shown, by seq: reconnects replay */
+  var lastOperatorSeq = 0; /* the newest operator turn shown: streams resume after it */
 
   /* A key in ?key= serves deployments outside widget mode. It moves to
    * sessionStorage and out of the address bar so it is not bookmarked,
@@ -210,11 +211,9 @@
       var t = rep.escalation && rep.escalation.ticket ? ' (ticket ' + rep.escalation.ticket + ')' : '';
       setStatus('You are connected to a person' + t + '.');
       openEvents();
-    } else if (events) {
-      /* Handed back to the assistant. */
-      closeEvents();
-      setStatus('');
     }
+    /* Whatever the bot says meanwhile, the line to the person stays open:
+     * only the server's state event ("bot": resolved) closes it. */
   }
 
   async function send(text) {
@@ -297,8 +296,22 @@
     if (m.seq !== undefined) {
       if (seen.has(m.seq)) return;
       seen.add(m.seq);
+      if (m.seq > lastOperatorSeq) lastOperatorSeq = m.seq;
     }
     addMessage('operator', m.text);
+  }
+
+  /* The session's state as the server tells it: waiting for a person,
+   * with a person, or back with the assistant (the line closes). */
+  function onState(data) {
+    var m = parseJson(data);
+    if (!m || typeof m.state !== 'string') return;
+    if (m.state === 'human') setStatus('You are connected to a person.');
+    else if (m.state === 'waiting') setStatus('Waiting for a person to join…');
+    else if (m.state === 'bot' || m.state === 'deleted') {
+      closeEvents();
+      setStatus('');
+    }
   }
 
   /* EventSource reconnects by itself but cannot send an Authorization
@@ -318,8 +331,9 @@
           if (res.status >= 400 && res.status < 500 && res.status !== 429) return;
           if (res.ok && res.body) {
             await readSse(res, function (name, d, id) {
-              lastId = id;
+              if (id) lastId = id;
               if (name === 'message') onOperator(d);
+              else if (name === 'state') onState(d);
             });
           }
         } catch (e) {
@@ -331,15 +345,19 @@
     return { close: function () { stopped = true; ctl.abort(); } };
   }
 
+  /* Opened from the last operator message shown (?after=): whatever the
+   * person said while the line was closed (a reload, a send) is replayed,
+   * and the ones already shown are skipped by seq. */
   function openEvents() {
     if (events || !sessionId) return;
-    var url = '/v1/sessions/' + encodeURIComponent(sessionId) + '/events';
+    var url = '/v1/sessions/' + encodeURIComponent(sessionId) + '/events?after=' + lastOperatorSeq;
     if (key) {
       events = fetchEvents(url);
       return;
     }
-    var es = new EventSource(url + '?visitor_token=' + encodeURIComponent(visitor || (visitor = visitorToken())));
+    var es = new EventSource(url + '&visitor_token=' + encodeURIComponent(visitor || (visitor = visitorToken())));
     es.addEventListener('message', function (ev) { onOperator(ev.data); });
+    es.addEventListener('state', function (ev) { onState(ev.data); });
     events = es;
   }
 
@@ -367,7 +385,10 @@
     var s = parseJson(await res.text());
     if (!s || !Array.isArray(s.turns)) return;
     s.turns.forEach(function (t) {
-      if (t.role === 'operator') seen.add(t.seq);
+      if (t.role === 'operator') {
+        seen.add(t.seq);
+        if (t.seq > lastOperatorSeq) lastOperatorSeq = t.seq;
+      }
       if (WHO[t.role]) addMessage(t.role, t.text);
     });
     if (s.state === 'human' || s.state === 'waiting') {

@@ -83,7 +83,7 @@ async function main() {
   assert.match(visitor || '', /^[A-Za-z0-9_-]{22,128}$/, 'no key: a visitor token owns the session');
   assert.strictEqual(p.store.get('frontdesk.session'), 's1');
   assert.match(p.ids.status.textContent, /connected to a person \(ticket HD-000007\)/);
-  assert.deepStrictEqual(p.opened.map((e) => e.url), ['/v1/sessions/s1/events?visitor_token=' + visitor]);
+  assert.deepStrictEqual(p.opened.map((e) => e.url), ['/v1/sessions/s1/events?after=0&visitor_token=' + visitor]);
 
   /* ---- the operator's messages, once each ---- */
   const msg = JSON.stringify({ role: 'operator', text: 'Hi, Ana <script>', seq: 7 });
@@ -104,9 +104,16 @@ async function main() {
   await send(p, 'again');
   assert.match(dump(p.ids.messages)[6], /msg-error: Assistant \| The connection was interrupted/);
 
-  /* ---- back to the assistant: the operator stream closes ---- */
+  /* ---- the customer writes while waiting: the bot answers, the line stays open ---- */
   script = [ev('done', Object.assign({}, DONE, { route: 'knowledge', escalation: null, answer: 'ok' }))];
   await send(p, 'thanks');
+  assert.notStrictEqual(p.opened[0].closed, true, 'a bot answer does not close the line to the person');
+  p.opened[0].emit('message', JSON.stringify({ role: 'operator', text: 'Still here, one moment', seq: 12 }));
+  assert.strictEqual(dump(p.ids.messages).slice(-1)[0], 'msg msg-operator: Agent | Still here, one moment');
+  /* ---- the server's state events: claimed, then resolved (the line closes) ---- */
+  p.opened[0].emit('state', JSON.stringify({ state: 'human' }));
+  assert.strictEqual(p.ids.status.textContent, 'You are connected to a person.');
+  p.opened[0].emit('state', JSON.stringify({ state: 'bot' }));
   assert.strictEqual(p.opened[0].closed, true);
   assert.strictEqual(p.ids.status.textContent, '');
 
@@ -119,6 +126,7 @@ async function main() {
     'msg msg-user: You | hi', 'msg msg-assistant: Assistant | hello', 'msg msg-operator: Agent | Ana <here>',
   ]);
   assert.strictEqual(p.opened.length, 1);
+  assert.match(p.opened[0].url, /\/v1\/sessions\/s1\/events\?after=3&visitor_token=/, 'resumes after the last operator turn shown');
   p.opened[0].emit('message', JSON.stringify({ role: 'operator', text: 'Ana <here>', seq: 3 }));
   assert.strictEqual(p.ids.messages.children.length, 3, 'a replayed turn is not shown twice');
 
@@ -128,8 +136,8 @@ async function main() {
   assert.strictEqual(location.search, '', 'the key leaves the address bar');
   script = [ev('done', DONE)];
   assert.strictEqual((await send(p, 'a person please')).headers.authorization, 'Bearer fdk_test');
-  await until('the events request', () => log.some((r) => r.url === '/v1/sessions/s1/events'));
-  const evreq = log.find((r) => r.url === '/v1/sessions/s1/events');
+  await until('the events request', () => log.some((r) => r.url === '/v1/sessions/s1/events?after=0'));
+  const evreq = log.find((r) => r.url === '/v1/sessions/s1/events?after=0');
   assert.strictEqual(evreq.headers.authorization, 'Bearer fdk_test');
   assert.strictEqual(evreq.headers['x-visitor-token'], undefined, 'a key owns the session, not a visitor token');
   assert.strictEqual(p.opened.length, 0, 'EventSource cannot send the key');

@@ -26,6 +26,12 @@ async function main() {
   p.ids.composer.dispatch('submit');
   await until('the refusal', () => p.ids.messages.children.length === 4 && !p.ids.send.disabled);
   assert.match(dump(p.ids.messages)[3], /msg-error: Assistant \| message is 2500 characters/);
+  /* While waiting, the customer writes again and the bot answers: the line
+   * to the person must stay open (issue 14's blocker). */
+  p.ids.input.value = 'while I wait, how much is delivery?';
+  p.ids.composer.dispatch('submit');
+  await until('the bot answer while waiting', () => p.ids.messages.children.length === 6 && !p.ids.send.disabled);
+  const chat = p;
 
   /* ---- the console: a refused key, then the operator's ---- */
   p = page(BASE);
@@ -43,7 +49,7 @@ async function main() {
   await until('the handoff in the list', item);
   assert.strictEqual(ids.desk.hidden, false);
   item().children[0].click();
-  await until('the conversation', () => ids.turns.children.length === 2);
+  await until('the conversation', () => ids.turns.children.length === 4);
   assert.match(dump(ids.turns)[0], /^msg msg-user: Customer · .* \| I want to speak to a real person please$/);
   assert.match(ids['detail-title'].textContent, /^HD-\d+ — open$/);
   assert.strictEqual(ids['reply-send'].disabled, true, 'no reply before claiming');
@@ -52,8 +58,10 @@ async function main() {
   await until('claimed', () => /claimed/.test(ids['detail-title'].textContent) && !ids['reply-send'].disabled);
   ids['reply-text'].value = 'Hi, this is Ana <b>';
   ids.reply.dispatch('submit');
-  await until('the reply in the conversation', () => ids.turns.children.length === 3);
-  assert.match(dump(ids.turns)[2], /^msg msg-operator: Agent · .* \| Hi, this is Ana <b>$/);
+  await until('the reply in the conversation', () => ids.turns.children.length === 5);
+  assert.match(dump(ids.turns)[2 + 2], /^msg msg-operator: Agent · .* \| Hi, this is Ana <b>$/);
+  await until('the agent reply reaches the customer who wrote meanwhile',
+    () => dump(chat.ids.messages).some((m) => m === 'msg msg-operator: Agent | Hi, this is Ana <b>'));
   assert.strictEqual(ids['reply-text'].value, '');
 
   ids.claim.disabled = false;
@@ -62,6 +70,8 @@ async function main() {
   ids.resolve.click();
   await until('resolved', () => /resolved/.test(ids['detail-title'].textContent));
   await until('gone from the list', () => !item());
+  await until('the customer sees the conversation back with the assistant',
+    () => chat.ids.status.textContent === '');
 
   ids.logout.click();
   assert.strictEqual(ids.desk.hidden, true);
