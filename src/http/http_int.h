@@ -143,6 +143,13 @@ enum MHD_Result http_send_err(request *r, const fd_err *err); /* maps fd codes t
 enum MHD_Result http_send_405(request *r, const char *allow);
 enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope);
 
+/* Request smuggling shapes (issue 17 item 8): two differing
+ * Content-Lengths, or Transfer-Encoding with Content-Length. A proxy and
+ * this server could read such a request's end differently, so it is
+ * refused with 400 and the connection closed. */
+int http_framing_ambiguous(struct MHD_Connection *con);
+enum MHD_Result http_send_bad_framing(request *r);
+
 /* 413 naming the request's body cap. */
 enum MHD_Result http_send_413(request *r);
 /* 1 when Content-Type is this media type (parameters such as charset allowed). */

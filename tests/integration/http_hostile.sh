@@ -368,6 +368,37 @@ print("no-colon", talk(b"GET /healthz HTTP/1.1\r\nHost: x\r\nthis is no header\r
 print("bad-length", talk(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"))
 print("two-lengths", talk(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 9\r\n\r\n{}"))
 print("bad-chunked", talk(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
+
+def statuses(data, timeout=3):
+    """Every status line the server sends back before it closes."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    buf = b""
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    finally:
+        s.close()
+    return [l.decode("latin-1") for l in buf.split(b"\r\n") if l.startswith(b"HTTP/1.")]
+
+# Request smuggling shapes (issue 17 item 8): a GET hidden in the body must
+# never run as a second request; the first is refused and the line closed.
+auth = b"Authorization: Bearer " + key.encode() + b"\r\nContent-Type: application/json\r\n"
+hidden = b"GET /v1/documents HTTP/1.1\r\nHost: x\r\n\r\n"
+body = b'{"message":"hi"}'
+print("smuggle-cl-cl", statuses(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + auth +
+      b"Content-Length: 16\r\nContent-Length: " + str(16 + len(hidden)).encode() +
+      b"\r\nConnection: keep-alive\r\n\r\n" + body + hidden))
+print("smuggle-te-cl", statuses(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + auth +
+      b"Content-Length: " + str(len(b"10\r\n") + 16 + 7).encode() +
+      b"\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + body + b"\r\n0\r\n\r\n" + hidden))
+print("same-lengths", statuses(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + auth +
+      b"Content-Length: 16\r\nContent-Length: 16\r\nConnection: close\r\n\r\n" + body))
 # A body shorter than its Content-Length, then a hang-up: the request is
 # abandoned mid-body, with the key valid and a JSON type.
 for _ in range(20):
@@ -393,6 +424,12 @@ check "no malformed request hung the server" bash -c "! grep -q timeout '$T/raw.
 check "garbage request line: a 4xx or a close" grep -Eq '^garbage-line (HTTP/1.[01] 4[0-9][0-9]|closed)' "$T/raw.out"
 check "100 KB header: a 4xx or a close" grep -Eq '^header-100k (HTTP/1.[01] 4[0-9][0-9]|closed)' "$T/raw.out"
 check "no 5xx for any malformed request" bash -c "! grep -Eq 'HTTP/1.[01] 5' '$T/raw.out'"
+check "two different Content-Lengths: 400, and the hidden GET never runs" \
+  grep -Eq "^smuggle-cl-cl \['HTTP/1.1 400 Bad Request'\]$" "$T/raw.out"
+check "Transfer-Encoding with Content-Length: 400, and the hidden GET never runs" \
+  grep -Eq "^smuggle-te-cl \['HTTP/1.1 400 Bad Request'\]$" "$T/raw.out"
+check "the same Content-Length twice is one length: 200" \
+  grep -Eq "^same-lengths \['HTTP/1.1 200 OK'\]$" "$T/raw.out"
 
 # ---- still alive, data intact ----------------------------------------------------------------
 check "server process alive" kill -0 $PID
