@@ -3,7 +3,10 @@
  * from SQLite errors to fd_err. Queries on documents and chunks: docs.c. */
 #include "store_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 
 #define DOC_COLS "id, key, title, source, tag, lang, hash, n_chunks, kb_version, updated_at"
@@ -176,8 +179,29 @@ static int set_pragmas(fd_store *st, const char *path, fd_err *err)
     return code;
 }
 
+/* A new store file is created 0600 before SQLite opens it: it holds
+ * customers' conversations, and SQLite would create it (and its -wal and
+ * -shm, which copy its mode) world-readable under the usual umask. An
+ * existing file keeps the mode its owner gave it. URIs are left to SQLite. */
+static int create_private(const char *path, fd_err *err)
+{
+    if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0)
+        return FD_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return FD_OK;
+    }
+    if (errno == EEXIST)
+        return FD_OK;
+    return fd_err_set(err, FD_EIO, "cannot create database %s: %s", path, strerror(errno));
+}
+
 static int open_db(fd_store *st, const char *path, fd_err *err)
 {
+    int prc = create_private(path, err);
+    if (prc)
+        return prc;
     /* URI names allow "file:x.db?mode=ro"-style paths for tools and tests. */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     int rc = sqlite3_open_v2(path, &st->db, flags, NULL);

@@ -83,6 +83,9 @@ check "a pasted follow-up is read against the topic question only" \
 check "the topic question stays the session's last question" \
   jqe '.slots.last_question|test("public holidays")' "$T/r.json"
 
+check "the store holding conversations is private (0600, its WAL too)" \
+  bash -c "for f in '$FRONTDESK_DATA_DIR'/frontdesk.db*; do [ \"\$(stat -c %a \"\$f\")\" = 600 ] || exit 1; done"
+
 # ---- bad input: clear errors, nothing stored ------------------------------------
 before=$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "select count(*) from turns")
 "$FD" ask --json "" > /dev/null 2> "$T/e.json"; rc=$?
