@@ -445,12 +445,20 @@ static int store_upload(request *r, const upload *u, outcome *o, fd_err *err)
     fd_kb_ingest_report rep;
     const char *paths[] = {staged};
     fd_kb *kb = http_kb_get(s);
+    int64_t before = fd_kb_loaded_version(kb);
     rc = fd_kb_ingest(kb, paths, 1, &opts, &rep, err);
     if (!rc && rep.files == 0) {
         /* Parsed fine a moment ago: only a read failure gets here. */
         *err = skips.first;
         rc = err->code ? err->code : fd_err_set(err, FD_EIO, "%s: not ingested", u->id);
     }
+    /* An earlier upload may have committed its document and then failed
+     * to write the index (it answered 503): its retry finds the document
+     * unchanged, and must still bring the index up to the store, or the
+     * document stays unsearchable until a reload (issue 17 item 6). */
+    if (!rc)
+        rc = fd_kb_refresh(kb, err);
+    int stale = fd_kb_loaded_version(kb) != before;
     if (!rc)
         rc = describe(kb, u->id, r->a, &o->st, err);
     http_kb_put(s, kb);
@@ -471,7 +479,7 @@ static int store_upload(request *r, const upload *u, outcome *o, fd_err *err)
                u->id, ferr.msg);
     }
     prune_dirs(staged, strlen(root) - 1);
-    if (rep.added || rep.changed || rep.removed) {
+    if (rep.added || rep.changed || rep.removed || stale) {
         fd_err rerr;
         if (http_reload_locked(s, &rerr) != FD_OK)
             FD_LOG(s->log, FD_LOG_ERROR, "http", "reload after upload %s: %s", u->id, rerr.msg);

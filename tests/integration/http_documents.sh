@@ -187,5 +187,20 @@ if "$FD" version | grep -q "testing build"; then
   kill -TERM $PID
   wait $PID; rc=$?
   check "fault server: exit 0" test "$rc" = 0
+
+  # The index write fails after the commit (issue 17 item 6): 503, and the
+  # retry must make the document searchable, not answer 200 and leave it out.
+  FRONTDESK_FAULTS=snap.write:1 "$FD" serve --port 0 > "$T/serve3.out" 2> "$T/serve3.log" &
+  PID=$!
+  for _ in $(seq 200); do grep -q 'http://' "$T/serve3.out" 2>/dev/null && break; sleep 0.05; done
+  U="http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve3.out" | tr -d :)"
+  s=$(upload faults/late.md $'# Walrus pallets\n\nWalrus pallets ship from Changi every Thursday.\n')
+  check "index write failed: 503 with Retry-After" bash -c "[ $s = 503 ] && grep -qi '^Retry-After:' '$T/h'"
+  s=$(upload faults/late.md $'# Walrus pallets\n\nWalrus pallets ship from Changi every Thursday.\n')
+  check "the retry: 200 or 201" bash -c "[ $s = 200 ] || [ $s = 201 ]"
+  check "and the document is searchable" search_has "walrus pallets" faults/late.md
+  kill -TERM $PID
+  wait $PID; rc=$?
+  check "fault server 2: exit 0" test "$rc" = 0
 fi
 finish
