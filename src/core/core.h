@@ -209,6 +209,7 @@ int fd_fault_hit(const char *name);
 typedef struct fd_config {
     char data_dir[512];        /* data_dir: store, index snapshot */
     int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
+    char store_synchronous[8]; /* store.synchronous: normal | full */
     char log_level[16];        /* log.level: debug|info|warn|error */
     char log_format[16];       /* log.format: text|json */
     double bm25_k1;            /* index.k1 */
@@ -262,6 +263,7 @@ typedef struct fd_config {
     int server_drain_ms;    /* server.drain_ms: SIGTERM waits this long for requests */
     char server_cors[1024]; /* server.cors_origins: comma-separated allowlist */
     int server_widget;      /* server.widget_mode: no key, origin allowlist, per-IP limits */
+    int server_protect_metrics; /* server.protect_metrics: /metrics, /readyz need a key */
     int server_require_key; /* server.require_key */
     /* auth.jwt_*: end-user tokens (X-User-Token); no secret and no key file = off */
     char auth_jwt_hs256_secret[512]; /* auth.jwt_hs256_secret (secret: env or file only) */

@@ -37,9 +37,20 @@ static enum MHD_Result get_healthz(request *r)
     return http_send(r, 200, "application/json", ok, sizeof ok - 1);
 }
 
+/* server.protect_metrics: an operator's or admin's key for what tells
+ * about the service's insides. */
+static int metrics_allowed(request *r, enum MHD_Result *res)
+{
+    return !r->srv->cfg->server_protect_metrics ||
+           http_auth_either(r, FD_SCOPE_OPERATOR, FD_SCOPE_ADMIN, res);
+}
+
 static enum MHD_Result get_readyz(request *r)
 {
     fd_server *s = r->srv;
+    enum MHD_Result denied;
+    if (!metrics_allowed(r, &denied))
+        return denied;
     fd_kb *kb = http_kb_get(s);
     fd_kb_stats st;
     fd_err err;
@@ -146,6 +157,9 @@ static int cache_metrics(fd_server *s, fd_buf *b)
 static enum MHD_Result get_metrics(request *r)
 {
     fd_server *s = r->srv;
+    enum MHD_Result denied;
+    if (!metrics_allowed(r, &denied))
+        return denied;
     /* LLM state is sampled at scrape time. */
     fd_llm_stats ls;
     int have = s->llm != NULL;

@@ -20,6 +20,9 @@ int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
         rc = fd_store_open(kb->db_path, &kb->store, err);
     if (!rc) {
         fd_store_set_busy_timeout(kb->store, cfg->store_busy_timeout_ms);
+        rc = fd_store_set_synchronous(kb->store, strcmp(cfg->store_synchronous, "full") == 0, err);
+    }
+    if (!rc) {
         rc = fd_analyzer_new(&kb->an, err);
     }
     int64_t version = 0, n_docs = 0, n_chunks = 0;

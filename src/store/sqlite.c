@@ -194,7 +194,7 @@ static int create_private(const char *path, fd_err *err)
     }
     if (errno == EEXIST)
         return FD_OK;
-    return fd_err_set(err, FD_EIO, "cannot create database %s: %s", path, strerror(errno));
+    return fd_err_set(err, FD_EIO, "cannot open database %s: %s", path, strerror(errno));
 }
 
 static int open_db(fd_store *st, const char *path, fd_err *err)
@@ -251,6 +251,13 @@ void fd_store_close(fd_store *st)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close_v2(st->db);
     fd_free(st);
+}
+
+int fd_store_set_synchronous(fd_store *st, int full, fd_err *err)
+{
+    int rc = sqlite3_exec(st->db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                          NULL, NULL, NULL);
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "setting store.synchronous");
 }
 
 void fd_store_set_busy_timeout(fd_store *st, int ms)

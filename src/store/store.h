@@ -27,6 +27,9 @@ int fd_store_schema_version(fd_store *st); /* PRAGMA user_version after migratin
 /* How long a statement waits for another connection's lock before
  * FD_EUNAVAIL (store.busy_timeout_ms); 0 fails at once. */
 void fd_store_set_busy_timeout(fd_store *st, int ms);
+/* PRAGMA synchronous: 0 NORMAL (the default: the last commits can be lost
+ * on power loss, never on a crash), 1 FULL (an fsync per commit). */
+int fd_store_set_synchronous(fd_store *st, int full, fd_err *err) FD_MUST_USE;
 
 /* Transactions do not nest. BEGIN IMMEDIATE: writers queue up front.
  * A failed commit (including the "store.commit" fault point) has already

@@ -142,4 +142,18 @@ check "SIGHUP: the new document answers" jb '.citations|map(.document)|any(endsw
 kill -TERM $PID
 wait $PID; rc=$?
 check "SIGTERM: exit 0" test "$rc" = 0
+
+# ---- server.protect_metrics: the service's insides behind an operator key --------------------
+FRONTDESK_SERVER_PROTECT_METRICS=true "$FD" serve --port 0 > "$T/serve2.out" 2> "$T/serve2.log" &
+PID=$!
+for _ in $(seq 200); do grep -q 'http://' "$T/serve2.out" 2>/dev/null && break; sleep 0.05; done
+U="http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve2.out" | tr -d :)"
+check "protected: /metrics without a key is 401" test "$(req GET /metrics)" = 401
+check "protected: /readyz without a key is 401" test "$(req GET /readyz)" = 401
+check "protected: a chat key is 403" test "$(req GET /metrics "${A[@]}")" = 403
+check "protected: an operator key reads /metrics" test "$(req GET /metrics "${O[@]}")" = 200
+check "protected: /healthz stays open" test "$(req GET /healthz)" = 200
+kill -TERM $PID
+wait $PID; rc=$?
+check "protected server: exit 0" test "$rc" = 0
 finish

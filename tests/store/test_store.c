@@ -38,6 +38,33 @@ static int teardown(void **state)
     return 0;
 }
 
+static int pragma_synchronous(fd_store *st)
+{
+    sqlite3_stmt *q = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* store.synchronous: NORMAL (1) by default, FULL (2) when asked; the file
+ * is created private (0600). */
+static void test_synchronous_and_mode(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    assert_int_equal(pragma_synchronous(f->st), 1);
+    assert_int_equal(fd_store_set_synchronous(f->st, 1, &err), FD_OK);
+    assert_int_equal(pragma_synchronous(f->st), 2);
+    assert_int_equal(fd_store_set_synchronous(f->st, 0, &err), FD_OK);
+    assert_int_equal(pragma_synchronous(f->st), 1);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
 static void test_open_migrate_reopen(void **state)
 {
     fixture *f = *state;
@@ -388,6 +415,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synchronous_and_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_too_new, setup, teardown),
         cmocka_unit_test_setup_teardown(test_doc_put_get_replace_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
