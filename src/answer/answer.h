@@ -97,6 +97,10 @@ typedef struct fd_answer_opts {
     void *corpus_ctx;
     uint32_t n_corpus;
     fd_answer_trace *trace; /* NULL, or filled with every candidate's evidence */
+    /* Evaluation only: answer from the retrieved document whose key ends
+     * with this, skipping the ranking and the answerability decision (the
+     * sentence picker measured alone); not retrieved: "no_document". */
+    const char *oracle_doc;
 } fd_answer_opts;
 
 int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,

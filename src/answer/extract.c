@@ -873,6 +873,19 @@ static int choose_doc(composer *c, fd_lang reply, int have_reply, double *suppor
     }
     for (size_t i = 0; i < n; i++)
         cand[i].f[FD_AF_SHARE] = sum_ret > 0 ? cand[i].f[FD_AF_RET] / sum_ret : 0;
+    const char *oracle = c->o ? c->o->oracle_doc : NULL;
+    if (oracle && *oracle) {
+        doc = -1;
+        for (size_t i = 0; i < c->n_ps && doc < 0; i++) {
+            const char *k = c->p[i].doc_key;
+            size_t kl = k ? strlen(k) : 0, ol = strlen(oracle);
+            if (c->ps[i].doc == (int)i && kl >= ol && strcmp(k + kl - ol, oracle) == 0 &&
+                (kl == ol || k[kl - ol - 1] == '/')) {
+                doc = (int)i;
+                *support = doc_coverage(c, &c->ps[i]);
+            }
+        }
+    }
     if (tr) {
         tr->v = cand;
         tr->n = n;
@@ -921,7 +934,9 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
         return decline(reply, support, "no_document", out);
     const char *doc_key = c.p[c.ps[doc].idx].doc_key;
     const qterm *fq = NULL;
-    if (support < min_support || (fq = misses_focus(&c, doc, c.ps[doc].lang)) != NULL) {
+    int oracle = opts && opts->oracle_doc && *opts->oracle_doc;
+    if (!oracle &&
+        (support < min_support || (fq = misses_focus(&c, doc, c.ps[doc].lang)) != NULL)) {
         rc = decline(reply, support, fq ? "focus_missing" : "low_support", out);
         out->doc_key = doc_key;
         out->focus = fq ? fd_arena_strndup(a, fq->t.p, fq->t.len) : NULL;

@@ -46,6 +46,11 @@ typedef struct tally {
     size_t llm_no_answer; /* the model said the passages do not answer */
     size_t turns, turns_correct, turns_declined;
     size_t vocab_q, vocab_q_unknown, vocab_terms, vocab_terms_unknown;
+    /* Stage by stage: where the answers are lost. */
+    size_t st_gold, st_recall3, st_top1, st_oracle_n, st_oracle_ok;
+    double *auc_s; /* the decision's evidence score per case */
+    char *auc_y;   /* 1: answerable and its source chosen; 0: unanswerable */
+    size_t auc_n, auc_cap;
     double *lat_ms;
     size_t lat_cap;
     json_t *failures;
@@ -210,6 +215,62 @@ static int each_json_line(const char *path, int (*fn)(void *ctx, json_t *o, size
     return rc;
 }
 
+static int doc_is(const char *doc, const char *source)
+{
+    return doc && source && source[0] && ends_with(doc, source);
+}
+
+/* Retrieval recall@3 and the ranker's top-1 (for answerable cases whose
+ * source was retrieved), and the decision score for the AUC. */
+static int stage_case(tally *t, json_t *cs, const fd_reply *r, fd_err *err)
+{
+    const fd_answer_trace *tr = r->trace;
+    if (!tr)
+        return FD_OK;
+    int answerable = json_is_true(json_object_get(cs, "answerable"));
+    const char *source = json_string_value(json_object_get(cs, "source"));
+    int gold = -1;
+    for (size_t i = 0; answerable && i < tr->n && gold < 0; i++)
+        if (doc_is(tr->v[i].doc_key, source))
+            gold = (int)i;
+    if (gold >= 0) {
+        t->st_gold++;
+        t->st_recall3 += gold < 3;
+        t->st_top1 += tr->chosen == gold;
+    }
+    if (!answerable || (gold >= 0 && tr->chosen == gold)) {
+        if (t->auc_n == t->auc_cap) {
+            size_t cap = t->auc_cap ? t->auc_cap * 2 : 256;
+            double *s = fd_realloc(t->auc_s, cap * sizeof *s);
+            if (s)
+                t->auc_s = s;
+            char *y = s ? fd_realloc(t->auc_y, cap) : NULL;
+            if (!s || !y)
+                return fd_err_set(err, FD_ENOMEM, "out of memory");
+            t->auc_y = y;
+            t->auc_cap = cap;
+        }
+        t->auc_s[t->auc_n] = r->support;
+        t->auc_y[t->auc_n++] = (char)answerable;
+    }
+    return FD_OK;
+}
+
+/* Area under the ROC curve of the decision score: the chance that an
+ * answerable case answered from its source scores above an unanswerable
+ * one (ties count half). -1 when either side is empty. */
+static double auc(const tally *t)
+{
+    double pairs = 0, wins = 0;
+    for (size_t i = 0; i < t->auc_n; i++)
+        for (size_t j = 0; j < t->auc_n; j++)
+            if (t->auc_y[i] && !t->auc_y[j]) {
+                pairs++;
+                wins += t->auc_s[i] > t->auc_s[j] ? 1 : t->auc_s[i] == t->auc_s[j] ? 0.5 : 0;
+            }
+    return pairs ? wins / pairs : -1;
+}
+
 typedef struct runner {
     fd_kb *kb;
     fd_assistant *as;
@@ -220,6 +281,7 @@ typedef struct runner {
     int tty;
     FILE *dump;      /* --dump-features: one JSON line per case */
     const char *set; /* the set's name, for the dump */
+    int oracle;      /* --oracle: each answerable case again from its source */
 } runner;
 
 /* One training row: the case, the outcome, every candidate document's
@@ -264,7 +326,7 @@ static int run_case(void *ctx, json_t *cs, size_t lineno)
                           lineno);
     fd_arena_reset(u->a);
     audit_vocab(u->t, u->kb, u->a, q);
-    fd_turn_in in = {.message = q, .len = strlen(q), .ephemeral = 1, .trace = u->dump != NULL};
+    fd_turn_in in = {.message = q, .len = strlen(q), .ephemeral = 1, .trace = 1};
     fd_reply r;
     uint64_t t0 = fd_time_ns();
     int rc = fd_assistant_turn(u->as, u->kb, &in, NULL, u->a, &r, u->err);
@@ -274,6 +336,20 @@ static int run_case(void *ctx, json_t *cs, size_t lineno)
     if (!rc) {
         score_case(u->t, u->a, cs, &r);
         dump_case(u, cs, &r);
+        rc = stage_case(u->t, cs, &r, u->err);
+    }
+    const char *source = json_string_value(json_object_get(cs, "source"));
+    if (!rc && u->oracle && json_is_true(json_object_get(cs, "answerable")) && source &&
+        source[0]) {
+        /* The picker alone: the same question answered from its source. */
+        fd_turn_in oin = {.message = q, .len = strlen(q), .ephemeral = 1, .oracle_doc = source};
+        fd_reply o;
+        rc = fd_assistant_turn(u->as, u->kb, &oin, NULL, u->a, &o, u->err);
+        if (!rc && o.decision && strcmp(o.decision, "no_document") != 0) {
+            u->t->st_oracle_n++;
+            u->t->st_oracle_ok +=
+                o.answered && any_expected(u->a, json_object_get(cs, "expect_any"), o.answer);
+        }
     }
     if (u->tty)
         fprintf(stderr, "\r%zu cases", u->t->n);
@@ -353,7 +429,7 @@ static void on_skip(void *ctx, const char *path, const fd_err *why)
     fprintf(stderr, "frontdesk: skipped %s: %s\n", path, why->msg);
 }
 
-static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, fd_err *err)
+static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, int oracle, fd_err *err)
 {
     char dir[512] = "";
     fd_config cfg = c->cfg;
@@ -382,7 +458,7 @@ static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, fd_err *
     }
     if (!rc)
         rc = fd_assistant_open(&cfg, c->log, kb, &as, err);
-    runner u = {kb, as, a, t, NULL, err, isatty(2) && !c->json, dump, set_name(s)};
+    runner u = {kb, as, a, t, NULL, err, isatty(2) && !c->json, dump, set_name(s), oracle};
     if (!rc && s->cases) {
         u.path = s->cases;
         rc = each_json_line(s->cases, run_case, &u, err);
@@ -486,6 +562,14 @@ static json_t *set_json(const eval_set *s, tally *t)
                             json_real(ratio(t->answered_unanswerable, t->n)));
         json_object_set_new(o, "correct_count", json_integer((json_int_t)t->correct));
         json_object_set_new(o, "llm_no_answer", json_integer((json_int_t)t->llm_no_answer));
+        double a_uc = auc(t);
+        json_object_set_new(o, "stages",
+                            json_pack("{s:o, s:o, s:o, s:o}", "retrieval_recall3_doc",
+                                      rate_json(t->st_recall3, t->st_gold), "chosen_when_retrieved",
+                                      rate_json(t->st_top1, t->st_gold), "decision_auc",
+                                      a_uc < 0 ? json_null() : json_real(a_uc),
+                                      "picker_given_source",
+                                      rate_json(t->st_oracle_ok, t->st_oracle_n)));
     }
     return o;
 }
@@ -511,6 +595,13 @@ static void print_set(const eval_set *s, tally *t, int show_failures)
     print_rate("answered wrong (all)", wrong + t->answered_unanswerable, t->n);
     if (t->turns)
         print_rate("dialog turns correct", t->turns_correct, t->turns);
+    double a_uc = auc(t);
+    printf("  stages: source retrieved in the top 3 documents %zu/%zu, chosen when retrieved "
+           "%zu/%zu, decision AUC %.3f",
+           t->st_recall3, t->st_gold, t->st_top1, t->st_gold, a_uc < 0 ? 0 : a_uc);
+    if (t->st_oracle_n)
+        printf(", picker given the source %zu/%zu", t->st_oracle_ok, t->st_oracle_n);
+    printf("\n");
     printf("  vocabulary: %.0f%% of questions hold a word the KB never uses (%.0f%% of their "
            "terms)\n",
            100 * ratio(t->vocab_q_unknown, t->vocab_q),
@@ -560,6 +651,7 @@ int cli_eval_answers(cli_ctx *c)
                                          {"dialogs", required_argument, NULL, 'd'},
                                          {"failures", no_argument, NULL, 'f'},
                                          {"dump-features", required_argument, NULL, 'D'},
+                                         {"oracle", no_argument, NULL, 'o'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
@@ -567,8 +659,9 @@ int cli_eval_answers(cli_ctx *c)
     size_t n = 0;
     int ch, show_failures = 0, any_kb = 0;
     const char *dump_path = NULL;
+    int oracle = 0;
     eval_set *cur = NULL;
-    while ((ch = getopt_long(c->argc, c->argv, "k:c:d:fD:jh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(c->argc, c->argv, "k:c:d:fD:ojh", opts, NULL)) != -1) {
         if (ch == 'k' || ((ch == 'c' || ch == 'd') && !cur)) {
             if (n == MAX_SETS) {
                 fprintf(stderr, "frontdesk: eval answers takes at most %d sets\n", MAX_SETS);
@@ -588,6 +681,8 @@ int cli_eval_answers(cli_ctx *c)
             show_failures = 1;
         else if (ch == 'D')
             dump_path = optarg;
+        else if (ch == 'o')
+            oracle = 1;
         else if (ch == 'j')
             c->json = 1;
         else
@@ -627,7 +722,7 @@ int cli_eval_answers(cli_ctx *c)
         t.failures = json_array();
         if (!c->json && n > 1)
             fprintf(stderr, "evaluating %s ...\n", set_name(&sets[i]));
-        rc = run_set(c, &sets[i], &t, dump, &err);
+        rc = run_set(c, &sets[i], &t, dump, oracle, &err);
         if (!rc) {
             add_tally(&sum, &t);
             if (c->json)
@@ -636,6 +731,8 @@ int cli_eval_answers(cli_ctx *c)
                 print_set(&sets[i], &t, show_failures);
         }
         fd_free(t.lat_ms);
+        fd_free(t.auc_s);
+        fd_free(t.auc_y);
         json_decref(t.failures);
     }
     if (dump && fclose(dump) != 0 && !rc)

@@ -78,6 +78,7 @@ typedef struct fd_turn_in {
      * exist, so ids cannot be probed. */
     const char *owner;
     int trace; /* fill fd_reply.trace: every candidate document's evidence */
+    const char *oracle_doc; /* evaluation: see fd_answer_opts.oracle_doc */
 } fd_turn_in;
 
 /* Streaming: text as it becomes final. on_reset means "discard what was

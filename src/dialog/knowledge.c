@@ -544,6 +544,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
                          .corpus_df = dialog_corpus_df,
                          .corpus_ctx = t->kb,
                          .n_corpus = fd_kb_n_chunks(t->kb)};
+    ao.oracle_doc = t->in->oracle_doc;
     fd_answer_trace *trace = NULL;
     if (t->in->trace) {
         trace = fd_arena_calloc(t->a, 1, sizeof *trace);

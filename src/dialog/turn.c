@@ -389,6 +389,7 @@ static int copy_in(turn *t, const fd_turn_in *in)
     DUP(request_id);
     DUP(traceparent);
     DUP(owner);
+    DUP(oracle_doc);
 #undef DUP
     if ((in->message && !c->message) || (in->session_id && !c->session_id) ||
         (in->user && !c->user) || (in->request_id && !c->request_id) ||

@@ -9,7 +9,7 @@
 K=${FD_SOURCE_DIR:?}/eval/kb
 jqe() { jq -e "$@" > /dev/null; }
 mkdir -p "$T/tmp"
-TMPDIR="$T/tmp" "$FD" eval answers --kb "$K/dental-clinic" --kb "$K/boutique-fr" --json > "$T/e.json" 2> "$T/e.err"
+TMPDIR="$T/tmp" "$FD" eval answers --kb "$K/dental-clinic" --kb "$K/boutique-fr" --oracle --json > "$T/e.json" 2> "$T/e.err"
 check "two KBs: exit 0" test $? = 0
 check "two sets, named after their folders" jqe '[.sets[].set]==["dental-clinic","boutique-fr"]' "$T/e.json"
 check "each with cases, dialogs, intervals" \
@@ -17,6 +17,8 @@ check "each with cases, dialogs, intervals" \
 check "answered wrong is counted apart from declined" \
   jqe 'all(.sets[]; .answered_wrong.k == .wrong_source + .missing_fact + .answered_unanswerable)' "$T/e.json"
 check "a vocabulary audit per set" jqe 'all(.sets[]; .vocab_questions_unknown>0.3)' "$T/e.json"
+check "stage by stage: retrieval, ranking, decision AUC, the picker given the source" \
+  jqe 'all(.sets[]; .stages.retrieval_recall3_doc.n>30 and .stages.retrieval_recall3_doc.rate>0.8 and .stages.decision_auc>0.5 and .stages.picker_given_source.n>30 and .stages.chosen_when_retrieved.k<=.stages.chosen_when_retrieved.n)' "$T/e.json"
 check "pooled totals" jqe '.total.correct.n == ([.sets[].answerable]|add)' "$T/e.json"
 jq -c '.sets[]|{set,correct:.correct.rate,declined:.declined_unanswerable.rate,wrong:.answered_wrong.rate}' "$T/e.json"
 check "floor: dental-clinic correct >= 0.30, unanswerable declined >= 0.80" \
