@@ -1,14 +1,17 @@
 # Makefile: thin wrapper around CMake for the two commands in the README.
 #   make run   deps, release build, ingest the example knowledge base, serve it
 #   make chat  the same knowledge base in a terminal chat
-#   make test  deps, ASan/UBSan build, the whole ctest suite
+#   make test  deps, ASan/UBSan build, the whole ctest suite, then every fuzz target
+#              for FUZZ_SECONDS (20) in a clang build (make fuzz alone: just those)
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
 TESTBUILD ?= build-asan
+FUZZBUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
 EXAMPLE   ?= examples/packaging-supplier
 DATA      ?= var
 
-.PHONY: all deps build build-test run chat test bench clean format
+.PHONY: all deps build build-test build-fuzz fuzz run chat test bench clean format
 
 all: build
 
@@ -37,6 +40,16 @@ test: build-test
 	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz
+
+# libFuzzer targets (clang, ASan+UBSan) for every parser of outside bytes,
+# FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=3600 for a long run).
+build-fuzz: deps
+	cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFD_FUZZ=ON >/dev/null
+	cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzz_targets
+
+fuzz: build-fuzz
+	./scripts/fuzz.sh $(FUZZBUILD) $(FUZZ_SECONDS) $(JOBS)
 
 bench: build
 	./bench/run.sh $(BUILD)
@@ -45,4 +58,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(TESTBUILD)
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake pkg-config clang clang-format
   libjansson-dev libsqlite3-dev sqlite3 libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev libhiredis-dev libpq-dev
   libcmocka-dev jq curl python3 wrk

@@ -236,9 +236,11 @@ static int line(splitter *sp, unit *u, size_t b, size_t e)
         size_t lv = 0;
         while (lv < n && s[lv] == '#')
             lv++;
+        size_t before = sp->n;
         if (push(sp, b, e, lv, ANS_HEADING))
             return -1;
-        sp->v[sp->n - 1].level = (uint8_t)lv;
+        if (sp->n > before) /* "###" alone pushes nothing: no level to set */
+            sp->v[sp->n - 1].level = (uint8_t)lv;
         sp->block++;
         return 0;
     }

@@ -99,7 +99,9 @@ static int parse_string(parser *ps, fd_buf *b)
                     return fd_err_set(ps->err, FD_ENOMEM, "out of memory");
                 continue;
             }
-            if (!m || (m - map) % 2)
+            /* e == '\0': strchr finds map's own terminator, and m[1] would
+             * read past it. */
+            if (e == '\0' || !m || (m - map) % 2)
                 return fail(ps, "bad escape in string");
             c = m[1];
         }

@@ -84,6 +84,14 @@ static void test_split_long_and_kinds(void **state)
     assert_int_equal(v[1].kind, ANS_ITEM);
     assert_int_equal(v[2].kind, ANS_ROW);
     assert_int_equal(v[3].kind, ANS_TEXT);
+    /* A heading with no text pushes nothing and changes no other
+     * sentence's level (found by fuzz_answer: it wrote before the array). */
+    assert_int_equal(ans_split(fd_str_c("###\nText."), a, &v, &n, &err), FD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].kind, ANS_TEXT);
+    assert_int_equal(ans_split(fd_str_c("# One\n##\nText."), a, &v, &n, &err), FD_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].level, 1);
     fd_arena_free(a);
 }
 

@@ -80,6 +80,14 @@ static void test_errors(void **state)
     parse_bad("a = 1 b\n", "unexpected text");
     parse_bad("a = 1\n[a]\n", "already a value");
     parse_bad("= 3\n", "expected a key");
+    /* A backslash before a NUL byte: found by fuzz_toml (read past the
+     * escape table). */
+    static const char nul[] = "a = \"x\\\0y\"\n";
+    json_t *j = NULL;
+    fd_err err;
+    assert_int_equal(fd_toml_parse(nul, sizeof nul - 1, &j, &err), FD_EFORMAT);
+    assert_null(j);
+    assert_non_null(strstr(err.msg, "bad escape"));
 }
 
 int main(void)
