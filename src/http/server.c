@@ -31,6 +31,14 @@ static int pool_open(fd_server *s, size_t n, fd_err *err)
         p->n++;
         p->free[p->n_free++] = i;
     }
+    /* A missing or empty store starts (a company may upload its documents
+     * through the API), but not silently: every question would be declined. */
+    fd_kb_stats st;
+    if (n && fd_kb_stats_get(p->all[0], &st, NULL) == FD_OK && st.n_docs == 0)
+        FD_LOG(s->log, FD_LOG_WARN, "http",
+               "the knowledge base in %s is empty: every question will be declined until "
+               "documents are added (frontdesk ingest DIR, or POST /v1/documents)",
+               s->cfg->data_dir);
     return FD_OK;
 }
 

@@ -156,4 +156,13 @@ check "protected: /healthz stays open" test "$(req GET /healthz)" = 200
 kill -TERM $PID
 wait $PID; rc=$?
 check "protected server: exit 0" test "$rc" = 0
+
+# ---- an empty knowledge base starts, but says so ------------------------------------------------
+FRONTDESK_DATA_DIR="$T/empty-data" "$FD" serve --port 0 > "$T/serve3.out" 2> "$T/serve3.log" &
+PID=$!
+for _ in $(seq 200); do grep -q 'http://' "$T/serve3.out" 2>/dev/null && break; sleep 0.05; done
+check "empty store: the server starts and warns that every question will be declined" \
+  grep -q 'knowledge base in .* is empty' "$T/serve3.log"
+kill -TERM $PID
+wait $PID
 finish
