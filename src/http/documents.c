@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -593,4 +595,24 @@ enum MHD_Result http_document_route(request *r, const char *id)
               : http_send_json(r, 200, &b);
     fd_buf_free(&b);
     return res;
+}
+
+static int rm_staged(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    if (ftw->level > 0)
+        remove(path);
+    return 0;
+}
+
+void http_documents_clean_staging(fd_server *s)
+{
+    char dir[1024];
+    int n = snprintf(dir, sizeof dir, "%s/uploads/.staging", s->cfg->data_dir);
+    struct stat st;
+    if (n <= 0 || (size_t)n >= sizeof dir || stat(dir, &st) != 0)
+        return;
+    if (nftw(dir, rm_staged, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        FD_LOG(s->log, FD_LOG_WARN, "http", "cannot clean %s: %s", dir, strerror(errno));
 }

@@ -143,6 +143,10 @@ enum MHD_Result http_send_err(request *r, const fd_err *err); /* maps fd codes t
 enum MHD_Result http_send_405(request *r, const char *allow);
 enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope);
 
+/* Removes what an upload killed mid-way left in uploads/.staging (its
+ * store transaction never committed, so nothing else refers to it). */
+void http_documents_clean_staging(fd_server *s);
+
 /* Request smuggling shapes (issue 17 item 8): two differing
  * Content-Lengths, or Transfer-Encoding with Content-Length. A proxy and
  * this server could read such a request's end differently, so it is

@@ -390,6 +390,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     if (!rc)
         rc = pool_open(s, threads, err);
     if (!rc)
+        http_documents_clean_staging(s);
+    if (!rc)
         rc = fd_cache_new(cfg, log, &s->cache, err);
     if (!rc && cfg->llm_base_url[0]) {
         rc = fd_llm_new(cfg, log, &s->llm, err);

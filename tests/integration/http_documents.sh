@@ -10,6 +10,9 @@ EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
 CHAT=$("$FD" keys create --scope chat --name it --json | jq -r .key)
 INGEST=$("$FD" keys create --scope ingest --json | jq -r .key)
 export FRONTDESK_SERVER_MAX_UPLOAD_BYTES=100000 FRONTDESK_LOG_LEVEL=info
+# What an upload killed mid-way leaves behind (issue 17 item 9).
+mkdir -p "$FRONTDESK_DATA_DIR/uploads/.staging/faq"
+echo 'half an upload' > "$FRONTDESK_DATA_DIR/uploads/.staging/faq/killed.md"
 
 "$FD" serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
 PID=$!
@@ -35,6 +38,8 @@ DOC=faq/tuas-returns.md
 Q="When does the Tuas warehouse accept pallet returns?"
 
 # ---- upload, search, chat --------------------------------------------------------
+check "a killed upload's staging file is cleaned at start" \
+  test ! -e "$FRONTDESK_DATA_DIR/uploads/.staging/faq/killed.md"
 check "not there before the upload" not search_has "Tuas pallet returns" "$DOC"
 s=$(upload "$DOC" $'# Tuas pallet returns\n\nOur Tuas warehouse accepts pallet returns on Fridays only.\n')
 check "upload: 201, not replaced, id and chunks" bash -c "[ $s = 201 ] && jq -e '.id==\"$DOC\" and .replaced==false and .chunks==1 and .title==\"Tuas pallet returns\" and .kb_version>1' '$T/b' >/dev/null"
