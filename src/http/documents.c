@@ -489,6 +489,63 @@ static int store_upload(request *r, const upload *u, outcome *o, fd_err *err)
     return FD_OK;
 }
 
+/* An upload between its checks (request thread) and its answer (after
+ * the writer ran it: writer.c). The upload's fields point into the
+ * request's body or j, which live until the answer. */
+typedef struct upload_job {
+    upload u;
+    json_t *j;
+    outcome o;
+    int answered;
+} upload_job;
+
+static int upload_run(request *r, void *arg, fd_err *err)
+{
+    upload_job *uj = arg;
+    return store_upload(r, &uj->u, &uj->o, err);
+}
+
+static enum MHD_Result upload_respond(request *r, void *arg, int rc, const fd_err *err_in)
+{
+    upload_job *uj = arg;
+    const upload *u = &uj->u;
+    const outcome *o = &uj->o;
+    fd_err err = *err_in;
+    enum MHD_Result res;
+    uj->answered = 1;
+    if (rc) {
+        json_decref(uj->j);
+        if (o->status == 422)
+            return http_send_error(r, 422, "invalid_field", err.msg, err.field);
+        if (o->status == 409)
+            return http_send_error(r, 409, "conflict", err.msg, err.field);
+        if (o->status == 503 && err.code != FD_EIO && err.code != FD_EUNAVAIL)
+            err.code = FD_EUNAVAIL; /* the store refused: worth a retry */
+        return http_send_err(r, &err);
+    }
+    FD_LOG(r->srv->log, FD_LOG_INFO, "http", "document %s %s: %zu docs, %lld chunks, version %lld",
+           u->id, o->replaced ? "replaced" : "added", o->st.n_docs, (long long)o->st.n_chunks,
+           (long long)o->st.kb_version);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_buf_printf(&b, "{\"id\":");
+    brc = brc ? brc : fd_buf_json_str(&b, u->id, strlen(u->id));
+    brc = brc ? brc : fd_buf_printf(&b, ",\"title\":");
+    brc = brc ? brc : fd_buf_json_str(&b, o->st.title, strlen(o->st.title));
+    brc = brc ? brc
+              : fd_buf_printf(&b,
+                              ",\"documents\":%zu,\"chunks\":%lld,\"kb_version\":%lld,"
+                              "\"replaced\":%s}",
+                              o->st.n_docs, (long long)o->st.n_chunks, (long long)o->st.kb_version,
+                              o->replaced ? "true" : "false");
+    /* 201 for a new id, 200 when it replaced what the id held. */
+    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+              : http_send_json(r, o->replaced ? 200 : 201, &b);
+    fd_buf_free(&b);
+    json_decref(uj->j); /* u's strings pointed into it */
+    return res;
+}
+
 enum MHD_Result http_post_document(request *r)
 {
     enum MHD_Result res;
@@ -505,45 +562,68 @@ enum MHD_Result http_post_document(request *r)
         json_decref(j);
         return res;
     }
-    outcome o = {0};
-    fd_err err = {0};
-    pthread_mutex_lock(&r->srv->write_lock);
-    int rc = store_upload(r, &u, &o, &err);
-    pthread_mutex_unlock(&r->srv->write_lock);
-    if (rc) {
+    upload_job *uj = fd_arena_calloc(r->a, 1, sizeof *uj);
+    if (!uj) {
         json_decref(j);
-        if (o.status == 422)
-            return http_send_error(r, 422, "invalid_field", err.msg, err.field);
-        if (o.status == 409)
-            return http_send_error(r, 409, "conflict", err.msg, err.field);
-        if (o.status == 503 && err.code != FD_EIO && err.code != FD_EUNAVAIL)
-            err.code = FD_EUNAVAIL; /* the store refused: worth a retry */
-        return http_send_err(r, &err);
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
     }
-    FD_LOG(r->srv->log, FD_LOG_INFO, "http", "document %s %s: %zu docs, %lld chunks, version %lld",
-           u.id, o.replaced ? "replaced" : "added", o.st.n_docs, (long long)o.st.n_chunks,
-           (long long)o.st.kb_version);
-    fd_buf b;
-    fd_buf_init(&b, 0);
-    int brc = fd_buf_printf(&b, "{\"id\":");
-    brc = brc ? brc : fd_buf_json_str(&b, u.id, strlen(u.id));
-    brc = brc ? brc : fd_buf_printf(&b, ",\"title\":");
-    brc = brc ? brc : fd_buf_json_str(&b, o.st.title, strlen(o.st.title));
-    brc = brc ? brc
-              : fd_buf_printf(&b,
-                              ",\"documents\":%zu,\"chunks\":%lld,\"kb_version\":%lld,"
-                              "\"replaced\":%s}",
-                              o.st.n_docs, (long long)o.st.n_chunks, (long long)o.st.kb_version,
-                              o.replaced ? "true" : "false");
-    json_decref(j);
-    /* 201 for a new id, 200 when it replaced what the id held. */
-    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
-              : http_send_json(r, o.replaced ? 200 : 201, &b);
-    fd_buf_free(&b);
+    uj->u = u;
+    uj->j = j;
+    res = http_writer_submit(r, upload_run, upload_respond, uj);
+    if (!r->job && !uj->answered)
+        json_decref(j); /* refused before queueing (shutting down) */
     return res;
 }
 
 /* ---- DELETE /v1/documents/{id} ---------------------------------------------------- */
+
+typedef struct delete_job {
+    const char *id;
+    size_t n_removed;
+    int64_t version;
+} delete_job;
+
+static int delete_run(request *r, void *arg, fd_err *err)
+{
+    delete_job *dj = arg;
+    fd_server *s = r->srv;
+    fd_kb *kb = http_kb_get(s);
+    int rc = fd_kb_remove(kb, dj->id, &dj->n_removed, err);
+    if (!rc)
+        rc = fd_kb_version(kb, &dj->version, err);
+    http_kb_put(s, kb);
+    if (!rc) {
+        if (!id_problem(dj->id))
+            remove_copy(s, dj->id);
+        fd_err rerr;
+        if (http_reload_locked(s, &rerr) != FD_OK)
+            FD_LOG(s->log, FD_LOG_ERROR, "http", "reload after delete %s: %s", dj->id, rerr.msg);
+    }
+    return rc;
+}
+
+static enum MHD_Result delete_respond(request *r, void *arg, int rc, const fd_err *err)
+{
+    delete_job *dj = arg;
+    if (rc == FD_ENOTFOUND) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "no document '%.100s'", dj->id);
+        return http_send_error(r, 404, "not_found", msg, "id");
+    }
+    if (rc)
+        return http_send_err(r, err);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_buf_printf(&b, "{\"deleted\":true,\"id\":");
+    brc = brc ? brc : fd_buf_json_str(&b, dj->id, strlen(dj->id));
+    brc = brc ? brc
+              : fd_buf_printf(&b, ",\"documents\":%zu,\"kb_version\":%lld}", dj->n_removed,
+                              (long long)dj->version);
+    enum MHD_Result res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+                              : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
 
 enum MHD_Result http_document_route(request *r, const char *id)
 {
@@ -559,42 +639,12 @@ enum MHD_Result http_document_route(request *r, const char *id)
     size_t n = strlen(id);
     if (n > DELETE_ID_MAX || !fd_utf8_valid(id, n, NULL))
         return http_send_error(r, 422, "invalid_field", "id must be 1..1000 bytes of UTF-8", "id");
-    fd_server *s = r->srv;
-    fd_err err = {0};
-    size_t n_removed = 0;
-    int64_t version = 0;
-    pthread_mutex_lock(&s->write_lock);
-    fd_kb *kb = http_kb_get(s);
-    int rc = fd_kb_remove(kb, id, &n_removed, &err);
-    if (!rc)
-        rc = fd_kb_version(kb, &version, &err);
-    http_kb_put(s, kb);
-    if (!rc) {
-        if (!id_problem(id))
-            remove_copy(s, id);
-        fd_err rerr;
-        if (http_reload_locked(s, &rerr) != FD_OK)
-            FD_LOG(s->log, FD_LOG_ERROR, "http", "reload after delete %s: %s", id, rerr.msg);
-    }
-    pthread_mutex_unlock(&s->write_lock);
-    if (rc == FD_ENOTFOUND) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "no document '%.100s'", id);
-        return http_send_error(r, 404, "not_found", msg, "id");
-    }
-    if (rc)
-        return http_send_err(r, &err);
-    fd_buf b;
-    fd_buf_init(&b, 0);
-    int brc = fd_buf_printf(&b, "{\"deleted\":true,\"id\":");
-    brc = brc ? brc : fd_buf_json_str(&b, id, n);
-    brc = brc ? brc
-              : fd_buf_printf(&b, ",\"documents\":%zu,\"kb_version\":%lld}", n_removed,
-                              (long long)version);
-    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
-              : http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
+    delete_job *dj = fd_arena_calloc(r->a, 1, sizeof *dj);
+    if (dj)
+        dj->id = fd_arena_strndup(r->a, id, n);
+    if (!dj || !dj->id)
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
+    return http_writer_submit(r, delete_run, delete_respond, dj);
 }
 
 static int rm_staged(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -62,6 +62,8 @@ typedef struct http_jwt {
     size_t pem_len;
 } http_jwt;
 
+typedef struct write_job write_job;
+
 struct fd_server {
     const fd_config *cfg;
     fd_log *log;
@@ -90,6 +92,13 @@ struct fd_server {
     pthread_mutex_t tick_mu;
     pthread_cond_t tick_cv;
     int tick_stop, tick_poked; /* under tick_mu */
+    /* The writer thread and its queue of uploads and deletes (writer.c). */
+    pthread_t writer;
+    int writer_running;
+    pthread_mutex_t wq_mu;
+    pthread_cond_t wq_cv;
+    write_job *wq_head, *wq_tail;
+    int wq_stop; /* under wq_mu */
     /* One knowledge-base writer at a time (uploads, deletes, reloads): two
      * index builds would race on the snapshot file, and an older reload
      * finishing last would swap in stale state. Taken before a kb handle. */
@@ -110,6 +119,7 @@ typedef struct request {
     atomic_int refs;         /* MHD's, plus the LLM call's while one is in flight */
     struct chat_state *chat; /* chat routes only */
     event_sub *sub;          /* GET /v1/sessions/{id}/events only */
+    struct write_job *job;   /* an upload or delete queued for the writer (writer.c) */
     fd_server *srv;
     struct MHD_Connection *con;
     fd_arena *a;
@@ -142,6 +152,19 @@ enum MHD_Result http_send_err(request *r, const fd_err *err); /* maps fd codes t
 /* 405 with the Allow header listing what the path accepts. */
 enum MHD_Result http_send_405(request *r, const char *allow);
 enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope);
+
+/* ---- knowledge-base writes off the request threads (writer.c) ---------- */
+int http_writer_start(fd_server *s, fd_err *err);
+void http_writer_stop(fd_server *s); /* runs what is queued, then joins */
+/* Queues run (called on the writer thread under write_lock) and suspends
+ * the connection; once run returned, the connection resumes and respond
+ * sends the answer. A refusal (shutting down) is answered at once, with
+ * r->job left NULL. */
+enum MHD_Result http_writer_submit(request *r, int (*run)(request *, void *, fd_err *),
+                                   enum MHD_Result (*respond)(request *, void *, int,
+                                                              const fd_err *),
+                                   void *arg);
+enum MHD_Result http_writer_resumed(request *r);
 
 /* Removes what an upload killed mid-way left in uploads/.staging (its
  * store transaction never committed, so nothing else refers to it). */

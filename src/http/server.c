@@ -238,6 +238,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     }
     if (r->chat) /* resumed after its LLM call */
         return http_chat_resumed(r);
+    if (r->job) /* resumed after the writer ran its upload or delete */
+        return http_writer_resumed(r);
     return http_dispatch(r, url);
 }
 
@@ -392,6 +394,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     if (!rc)
         http_documents_clean_staging(s);
     if (!rc)
+        rc = http_writer_start(s, err);
+    if (!rc)
         rc = fd_cache_new(cfg, log, &s->cache, err);
     if (!rc && cfg->llm_base_url[0]) {
         rc = fd_llm_new(cfg, log, &s->llm, err);
@@ -493,6 +497,9 @@ int fd_server_stop(fd_server *s, int drain_ms)
     int left = atomic_load(&s->inflight);
     if (left)
         FD_LOG(s->log, FD_LOG_WARN, "http", "drain deadline: %d requests still running", left);
+    /* Queued writes finish (they were acknowledged as accepted requests);
+     * their connections resume before MHD stops. */
+    http_writer_stop(s);
     /* Connections parked on the LLM must be resumed before MHD stops. */
     http_loop_abort(s);
     MHD_stop_daemon(s->mhd);
@@ -505,9 +512,11 @@ void fd_server_free(fd_server *s)
     if (!s)
         return;
     if (s->mhd) {
+        http_writer_stop(s);
         http_loop_abort(s);
         MHD_stop_daemon(s->mhd);
     }
+    http_writer_stop(s); /* a start that failed after it began, or no stop */
     http_loop_stop(s);
     http_events_stop(s);
     if (s->cur)

@@ -213,6 +213,10 @@ static void build_free(build_ctx *b)
 
 int kb_index_build(fd_kb *kb, fd_err *err)
 {
+    /* Tests: an index build as slow as a large knowledge base's (1.5 s),
+     * to show that it holds up no request thread. */
+    if (FD_FAULT("index.slow"))
+        usleep(1500 * 1000);
     uint64_t t0 = fd_time_ns();
     build_ctx b;
     memset(&b, 0, sizeof b);

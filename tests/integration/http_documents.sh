@@ -207,5 +207,29 @@ if "$FD" version | grep -q "testing build"; then
   kill -TERM $PID
   wait $PID; rc=$?
   check "fault server 2: exit 0" test "$rc" = 0
+
+  # Re-indexing holds up no request thread (issue 17 item 4): three uploads
+  # whose index builds take 1.5 s each, and meanwhile /healthz and a chat
+  # answer at once (they waited up to 9.5 s behind uploads before).
+  FRONTDESK_FAULTS=index.slow FRONTDESK_SERVER_THREADS=2 "$FD" serve --port 0 > "$T/serve4.out" 2> "$T/serve4.log" &
+  PID=$!
+  for _ in $(seq 200); do grep -q 'http://' "$T/serve4.out" 2>/dev/null && break; sleep 0.05; done
+  U="http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve4.out" | tr -d :)"
+  pids=()
+  for i in 1 2 3; do
+    ( upload "slow/doc$i.md" "$(printf '# Slow depot %s\n\nSlow depot %s opens at nine.\n' "$i" "$i")" > "$T/slow$i.code" ) &
+    pids+=($!)
+  done
+  sleep 0.5
+  t_health=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 "$U/healthz")
+  t_chat=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 -X POST "$U/v1/chat" "${J[@]}" "${A[@]}" -d '{"message":"How long do I have to report defective boxes?"}')
+  wait "${pids[@]}"
+  check "while 3 slow uploads index: /healthz in ${t_health}s (< 0.5)" awk -v t="$t_health" 'BEGIN{exit !(t < 0.5)}'
+  check "while 3 slow uploads index: a chat in ${t_chat}s (< 0.5)" awk -v t="$t_chat" 'BEGIN{exit !(t < 0.5)}'
+  check "and the 3 uploads: 201 each" bash -c "cat '$T'/slow?.code | tr -d '\n' | grep -qx '201201201'"
+  check "each slow upload is searchable" bash -c "for i in 1 2 3; do curl -s '$U/v1/search?q=slow+depot+'\$i'&k=5' -H 'Authorization: Bearer $CHAT' | grep -q \"slow/doc\$i.md\" || exit 1; done"
+  kill -TERM $PID
+  wait $PID; rc=$?
+  check "slow-index server: exit 0" test "$rc" = 0
 fi
 finish

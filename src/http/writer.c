@@ -1,0 +1,115 @@
+/* writer.c: knowledge-base writes (uploads, deletes) off the request
+ * threads (issue 17 item 4). A write re-indexes, which takes seconds on a
+ * large knowledge base; done on a request thread, two or three uploads held
+ * every pool thread and /healthz and chat waited behind them. Now the
+ * request thread checks the request, queues the write and suspends its
+ * connection; this one thread runs the writes in order under write_lock and
+ * resumes each connection, whose handler then sends the answer. Writes were
+ * one at a time already; nothing else waits for them. */
+#include "http_int.h"
+
+struct write_job {
+    request *r;
+    int (*run)(request *r, void *arg, fd_err *err); /* under write_lock */
+    enum MHD_Result (*respond)(request *r, void *arg, int rc, const fd_err *err);
+    void *arg;
+    int rc;
+    fd_err err;
+    int done;
+    write_job *next;
+};
+
+static void *writer_main(void *arg)
+{
+    fd_server *s = arg;
+    pthread_mutex_lock(&s->wq_mu);
+    for (;;) {
+        while (!s->wq_head && !s->wq_stop)
+            pthread_cond_wait(&s->wq_cv, &s->wq_mu);
+        write_job *j = s->wq_head;
+        if (!j)
+            break; /* stopping, and nothing left to write */
+        s->wq_head = j->next;
+        if (!s->wq_head)
+            s->wq_tail = NULL;
+        pthread_mutex_unlock(&s->wq_mu);
+        pthread_mutex_lock(&s->write_lock);
+        j->rc = j->run(j->r, j->arg, &j->err);
+        pthread_mutex_unlock(&s->write_lock);
+        pthread_mutex_lock(&s->wq_mu);
+        j->done = 1;
+        MHD_resume_connection(j->r->con);
+    }
+    pthread_mutex_unlock(&s->wq_mu);
+    return NULL;
+}
+
+int http_writer_start(fd_server *s, fd_err *err)
+{
+    pthread_mutex_init(&s->wq_mu, NULL);
+    pthread_cond_init(&s->wq_cv, NULL);
+    s->wq_head = s->wq_tail = NULL;
+    s->wq_stop = 0;
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        pthread_cond_destroy(&s->wq_cv);
+        pthread_mutex_destroy(&s->wq_mu);
+        return fd_err_set(err, FD_ENOMEM, "cannot start the writer thread");
+    }
+    s->writer_running = 1;
+    return FD_OK;
+}
+
+void http_writer_stop(fd_server *s)
+{
+    if (!s->writer_running)
+        return;
+    /* Queued writes still run: each was checked and is owed an answer. */
+    pthread_mutex_lock(&s->wq_mu);
+    s->wq_stop = 1;
+    pthread_cond_signal(&s->wq_cv);
+    pthread_mutex_unlock(&s->wq_mu);
+    pthread_join(s->writer, NULL);
+    s->writer_running = 0;
+    pthread_cond_destroy(&s->wq_cv);
+    pthread_mutex_destroy(&s->wq_mu);
+}
+
+enum MHD_Result
+http_writer_submit(request *r, int (*run)(request *, void *, fd_err *),
+                   enum MHD_Result (*respond)(request *, void *, int, const fd_err *), void *arg)
+{
+    fd_server *s = r->srv;
+    write_job *j = fd_arena_calloc(r->a, 1, sizeof *j);
+    if (!j)
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
+    *j = (write_job){.r = r, .run = run, .respond = respond, .arg = arg};
+    pthread_mutex_lock(&s->wq_mu);
+    if (s->wq_stop || !s->writer_running) {
+        pthread_mutex_unlock(&s->wq_mu);
+        return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
+    }
+    r->job = j;
+    /* Suspended before the writer can resume it: under wq_mu, which the
+     * writer holds when it resumes. */
+    MHD_suspend_connection(r->con);
+    if (s->wq_tail)
+        s->wq_tail->next = j;
+    else
+        s->wq_head = j;
+    s->wq_tail = j;
+    pthread_cond_signal(&s->wq_cv);
+    pthread_mutex_unlock(&s->wq_mu);
+    return MHD_YES;
+}
+
+enum MHD_Result http_writer_resumed(request *r)
+{
+    write_job *j = r->job;
+    pthread_mutex_lock(&r->srv->wq_mu);
+    int done = j->done;
+    pthread_mutex_unlock(&r->srv->wq_mu);
+    if (!done) /* a spurious wake: keep waiting */
+        return MHD_YES;
+    r->job = NULL;
+    return j->respond(r, j->arg, j->rc, &j->err);
+}
