@@ -499,6 +499,13 @@ typedef struct upload_job {
     int answered;
 } upload_job;
 
+static void upload_drop(void *arg)
+{
+    upload_job *uj = arg;
+    json_decref(uj->j);
+    uj->j = NULL;
+}
+
 static int upload_run(request *r, void *arg, fd_err *err)
 {
     upload_job *uj = arg;
@@ -569,7 +576,7 @@ enum MHD_Result http_post_document(request *r)
     }
     uj->u = u;
     uj->j = j;
-    res = http_writer_submit(r, upload_run, upload_respond, uj);
+    res = http_writer_submit(r, upload_run, upload_respond, upload_drop, uj);
     if (!r->job && !uj->answered)
         json_decref(j); /* refused before queueing (shutting down) */
     return res;
@@ -644,7 +651,7 @@ enum MHD_Result http_document_route(request *r, const char *id)
         dj->id = fd_arena_strndup(r->a, id, n);
     if (!dj || !dj->id)
         return http_send_error(r, 500, "internal", "out of memory", NULL);
-    return http_writer_submit(r, delete_run, delete_respond, dj);
+    return http_writer_submit(r, delete_run, delete_respond, NULL, dj);
 }
 
 static int rm_staged(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -163,8 +163,10 @@ void http_writer_stop(fd_server *s); /* runs what is queued, then joins */
 enum MHD_Result http_writer_submit(request *r, int (*run)(request *, void *, fd_err *),
                                    enum MHD_Result (*respond)(request *, void *, int,
                                                               const fd_err *),
-                                   void *arg);
+                                   void (*drop)(void *), void *arg);
 enum MHD_Result http_writer_resumed(request *r);
+/* At a request's end: releases a job that was never answered. */
+void http_writer_drop(request *r);
 
 /* Removes what an upload killed mid-way left in uploads/.staging (its
  * store transaction never committed, so nothing else refers to it). */

@@ -158,6 +158,7 @@ static void request_free(request *r)
     if (!r)
         return;
     http_chat_free(r->chat);
+    http_writer_drop(r);
     fd_buf_free(&r->body);
     fd_arena_free(r->a);
     fd_free(r);

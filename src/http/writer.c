@@ -12,6 +12,7 @@ struct write_job {
     request *r;
     int (*run)(request *r, void *arg, fd_err *err); /* under write_lock */
     enum MHD_Result (*respond)(request *r, void *arg, int rc, const fd_err *err);
+    void (*drop)(void *arg); /* releases arg when respond never ran; may be NULL */
     void *arg;
     int rc;
     fd_err err;
@@ -74,15 +75,16 @@ void http_writer_stop(fd_server *s)
     pthread_mutex_destroy(&s->wq_mu);
 }
 
-enum MHD_Result
-http_writer_submit(request *r, int (*run)(request *, void *, fd_err *),
-                   enum MHD_Result (*respond)(request *, void *, int, const fd_err *), void *arg)
+enum MHD_Result http_writer_submit(request *r, int (*run)(request *, void *, fd_err *),
+                                   enum MHD_Result (*respond)(request *, void *, int,
+                                                              const fd_err *),
+                                   void (*drop)(void *), void *arg)
 {
     fd_server *s = r->srv;
     write_job *j = fd_arena_calloc(r->a, 1, sizeof *j);
     if (!j)
         return http_send_error(r, 500, "internal", "out of memory", NULL);
-    *j = (write_job){.r = r, .run = run, .respond = respond, .arg = arg};
+    *j = (write_job){.r = r, .run = run, .respond = respond, .drop = drop, .arg = arg};
     pthread_mutex_lock(&s->wq_mu);
     if (s->wq_stop || !s->writer_running) {
         pthread_mutex_unlock(&s->wq_mu);
@@ -112,4 +114,13 @@ enum MHD_Result http_writer_resumed(request *r)
         return MHD_YES;
     r->job = NULL;
     return j->respond(r, j->arg, j->rc, &j->err);
+}
+
+void http_writer_drop(request *r)
+{
+    /* Only a request ended without its answer (MHD stopped after the
+     * writer ran it) still has its job: the writer is done with it. */
+    if (r->job && r->job->drop)
+        r->job->drop(r->job->arg);
+    r->job = NULL;
 }
