@@ -169,6 +169,14 @@ static const key_def keys[] = {
      "127.0.0.1", 0, 0, NULL, "address to listen on (0.0.0.0 for every interface)"},
     {"server.port", "FRONTDESK_SERVER_PORT", T_INT, OFF(server_port), 0, "8080", 0, 65535, NULL,
      "TCP port (0: any free port, printed at start)"},
+    {"server.max_connections", "FRONTDESK_SERVER_MAX_CONNECTIONS", T_INT,
+     OFF(server_max_connections), 0, "4096", 16, 1000000, NULL,
+     "open connections at most (also capped by the open-file limit, raised to its hard limit "
+     "at start, less 64 for the store and logs)"},
+    {"server.max_connections_per_ip", "FRONTDESK_SERVER_MAX_CONNECTIONS_PER_IP", T_INT,
+     OFF(server_max_conns_per_ip), 0, "0", 0, 1000000, NULL,
+     "open connections per client address (0: no cap; set it when clients connect directly, "
+     "not through a proxy that shares one address)"},
     {"server.threads", "FRONTDESK_SERVER_THREADS", T_INT, OFF(server_threads), 0, "0", 0, 1024,
      NULL, "HTTP worker threads (0: one per core)"},
     {"server.max_body_bytes", "FRONTDESK_SERVER_MAX_BODY_BYTES", T_INT, OFF(server_max_body), 0,

@@ -258,6 +258,8 @@ typedef struct fd_config {
     char server_bind[64];   /* server.bind */
     int server_port;        /* server.port */
     int server_threads;     /* server.threads: 0 = cores */
+    int server_max_connections;  /* server.max_connections */
+    int server_max_conns_per_ip; /* server.max_connections_per_ip: 0 = no cap */
     int server_max_body;    /* server.max_body_bytes */
     int server_max_upload;  /* server.max_upload_bytes: POST /v1/documents body cap */
     int server_drain_ms;    /* server.drain_ms: SIGTERM waits this long for requests */

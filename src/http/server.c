@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -362,6 +363,36 @@ static int listen_addr(const fd_config *cfg, struct sockaddr_in *sa, fd_err *err
     return FD_OK;
 }
 
+/* Connections the server may hold: server.max_connections, within the
+ * open-file limit (raised to its hard limit first) less a reserve for the
+ * store, the snapshot, logs and the LLM's sockets. Past the budget MHD
+ * refuses new connections instead of failing accept() for everything
+ * (issue 17 item 5: under a 1,024-file limit 1,100 slow clients locked
+ * everyone out). */
+#define FD_RESERVE 64
+
+static unsigned connection_budget(fd_server *s)
+{
+    struct rlimit rl;
+    unsigned want = (unsigned)s->cfg->server_max_connections;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + FD_RESERVE) {
+        unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 16;
+        FD_LOG(s->log, FD_LOG_WARN, "http",
+               "open-file limit %llu: at most %u connections (server.max_connections %u)",
+               (unsigned long long)rl.rlim_cur, fit, want);
+        want = fit;
+    }
+    return want;
+}
+
 int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *err)
 {
     fd_server *s = fd_calloc(1, sizeof *s);
@@ -419,12 +450,14 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
      * seen to close; its request stays in flight until the 60 s connection
      * timeout and holds up every drain (tests/integration/http_hostile.sh).
      * Each pool thread polls its own few connections, so poll costs little. */
+    unsigned conns = connection_budget(s);
     s->mhd = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG,
         0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->server_max_conns_per_ip,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->mhd) {
         fd_server_free(s);
