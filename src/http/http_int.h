@@ -135,6 +135,7 @@ typedef struct request {
     char ip[64];
     int status;    /* the status sent */
     int openai;    /* errors in OpenAI's shape {"error":{"message","type","param","code"}} */
+    int frameable; /* the chat page in widget mode: server.cors_origins may frame it */
     void *fmt_ctx; /* the chat format's per-request state */
 } request;
 

@@ -36,10 +36,38 @@ static void add_headers_cache(request *r, struct MHD_Response *resp, const char 
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'self'; script-src 'self'; style-src 'self' "
-                            "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    if (r->frameable) {
+        /* X-Frame-Options cannot name sites: CSP frame-ancestors can. */
+        char csp[1024];
+        int n = snprintf(csp, sizeof csp,
+                         "default-src 'self'; script-src 'self'; style-src 'self' "
+                         "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'");
+        for (const char *o = r->srv->cfg->server_cors; n > 0 && (size_t)n < sizeof csp && *o;) {
+            size_t len = strcspn(o, ",");
+            while (len && (*o == ' ')) {
+                o++;
+                len--;
+            }
+            size_t trim = len;
+            while (trim && o[trim - 1] == ' ')
+                trim--;
+            /* Only plain origins: anything else could break out of the header. */
+            int ok = trim > 0 && trim < 200;
+            for (size_t i = 0; ok && i < trim; i++)
+                ok = (unsigned char)o[i] > 0x20 && o[i] != ';' && o[i] != ',' && o[i] != '\'';
+            if (ok)
+                n += snprintf(csp + n, sizeof csp - (size_t)n, " %.*s", (int)trim, o);
+            o += len;
+            if (*o == ',')
+                o++;
+        }
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    } else {
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'self'; style-src 'self' "
+                                "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+    }
     MHD_add_response_header(resp, "Cache-Control", cache);
     const char *origin = allowed_origin(r);
     if (origin) {

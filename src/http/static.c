@@ -19,6 +19,8 @@ static const struct page {
     {"/static/chat.js", "chat.js", "text/javascript; charset=utf-8", ASSET_CACHE},
     {"/static/console.js", "console.js", "text/javascript; charset=utf-8", ASSET_CACHE},
     {"/static/style.css", "style.css", "text/css; charset=utf-8", ASSET_CACHE},
+    /* The one tag a company puts on its site (web/widget.js). */
+    {"/widget.js", "widget.js", "text/javascript; charset=utf-8", ASSET_CACHE},
 };
 
 static const http_asset *asset(const char *file)
@@ -50,6 +52,12 @@ static int etag_matches(const char *inm, const char *etag)
 
 int http_static(request *r, const char *url, enum MHD_Result *res)
 {
+    /* Browsers ask for it on every page: no icon, and no 404 in the logs. */
+    if (strcmp(url, "/favicon.ico") == 0) {
+        r->route = "/favicon.ico";
+        *res = http_send_static(r, 204, "image/x-icon", "", 0, "public, max-age=86400", NULL);
+        return 1;
+    }
     const struct page *pg = NULL;
     for (size_t i = 0; !pg && i < sizeof pages / sizeof pages[0]; i++)
         if (strcmp(url, pages[i].url) == 0)
@@ -63,6 +71,9 @@ int http_static(request *r, const char *url, enum MHD_Result *res)
     }
     const http_asset *a = asset(pg->file);
     assert(a); /* CMakeLists.txt embeds every file the table names */
+    /* The chat page may be framed by the sites allowed to embed the widget;
+     * the console never. */
+    r->frameable = strcmp(pg->url, "/") == 0 && r->srv->cfg->server_widget;
     const char *inm = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "If-None-Match");
     if (inm && etag_matches(inm, a->etag))
         *res = http_send_static(r, 304, pg->type, "", 0, pg->cache, a->etag);

@@ -67,6 +67,7 @@ check "no path traversal" test "$(req GET /static/../CMakeLists.txt --path-as-is
 if command -v node > /dev/null; then
   for f in chat.js console.js; do check "web/$f parses" node --check "$WEB/$f"; done
   check "chat.js speaks the SSE contract (fake server)" node "$FD_SOURCE_DIR/tests/web/test_chat.js" "$WEB/chat.js"
+  check "widget.js: one tag, a launcher, the chat framed on demand" node "$FD_SOURCE_DIR/tests/web/test_widget.js" "$WEB/widget.js"
   check "chat page and console against this server" \
     env URL="$U" CHAT="$CHAT" OPER="$OPER" node "$FD_SOURCE_DIR/tests/web/test_live.js" "$WEB"
 else
@@ -126,6 +127,14 @@ check "keyed chats are not held by the per-IP limit" \
 
 # ---- pages still served in widget mode, without a key ---------------------------------------
 check "widget: / is served without a key" test "$(req GET /)" = 200
+check "widget: the chat page may be framed by the allowed sites (CSP frame-ancestors), not others" \
+  bash -c "grep -qi \"^Content-Security-Policy: .*frame-ancestors 'self' https://shop.example\" '$T/h' && ! grep -qi '^X-Frame-Options' '$T/h'"
+req GET /console > /dev/null
+check "widget: the console is never framed" bash -c "grep -qi '^X-Frame-Options: DENY' '$T/h' && grep -qi \"frame-ancestors 'none'\" '$T/h'"
+s=$(req GET /widget.js)
+check "widget: /widget.js, the one tag for a company's site" \
+  bash -c "[ $s = 200 ] && grep -qi '^Content-Type: text/javascript' '$T/h' && grep -q 'data-frontdesk' '$T/b'"
+check "no 404 for /favicon.ico" test "$(req GET /favicon.ico)" = 204
 
 kill -TERM $PID
 wait $PID; rc=$?
