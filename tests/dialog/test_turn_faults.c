@@ -1,0 +1,120 @@
+/* test_turn_faults.c: a chat turn with the n-th allocation failing, for
+ * every n until a turn needs no more (issue 17: SQLite's fault simulator
+ * for our request path). Each attempt ends in FD_OK or an out-of-memory
+ * code with a message, never a crash (ASan/UBSan watch), never a leak
+ * (LeakSanitizer at exit), and never half a turn stored: the session holds
+ * both turns of every exchange or neither. */
+#include "support.h"
+
+#include "dialog.h"
+#include "kb.h"
+#include "store.h"
+
+#include <stdio.h>
+
+typedef struct fixture {
+    char *dir;
+    fd_config cfg;
+    fd_kb *kb;
+    fd_assistant *as;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    f->dir = fd_test_tmpdir();
+    char docs[600];
+    snprintf(docs, sizeof docs, "%s/docs", f->dir);
+    assert_int_equal(fd_mkdirs(docs, NULL), FD_OK);
+    static const char md[] =
+        "# Delivery\n\n## Fees\n\nDelivery to Sentosa costs S$18. Orders of S$250 and above "
+        "ship free.\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 pm. We are closed on "
+        "public holidays.\n";
+    static const char csv[] = "code,name,price\nPB-1201,12-inch pizza box,0.45\n";
+    fd_free(fd_test_write(docs, "delivery.md", md, sizeof md - 1));
+    fd_free(fd_test_write(docs, "products.csv", csv, sizeof csv - 1));
+    fd_config_defaults(&f->cfg);
+    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
+    f->cfg.answer_wordlists[0] = '\0'; /* no word lists: the test stays self-contained */
+    fd_err err = {0};
+    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
+    const char *paths[] = {docs};
+    fd_kb_ingest_report rep;
+    fd_kb_ingest_opts o = {0};
+    assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err), FD_OK);
+    assert_int_equal(fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err), FD_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_assistant_close(f->as);
+    fd_kb_close(f->kb);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    fd_free(f);
+    return 0;
+}
+
+static int count_turn(void *ctx, const fd_turn_row *t)
+{
+    (void)t;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int stored_turns(fixture *f, const char *sid)
+{
+    int n = 0;
+    assert_int_equal(fd_store_turns_each(fd_kb_store(f->kb), sid, 0, count_turn, &n, NULL), FD_OK);
+    return n;
+}
+
+/* One message, every allocation failure point in turn. */
+static void every_failure_point(fixture *f, const char *sid, const char *msg)
+{
+    long k = 0;
+    int rc;
+    int before = stored_turns(f, sid);
+    do {
+        fd_arena *a = fd_arena_new(0);
+        fd_turn_in in = {.message = msg, .len = strlen(msg), .session_id = sid, .no_cache = 1};
+        fd_reply r;
+        fd_err err = {0};
+        fd_alloc_fail_at(++k);
+        rc = a ? fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err) : FD_ENOMEM;
+        fd_alloc_fail_at(0);
+        if (rc != FD_OK) {
+            if (rc != FD_ENOMEM && rc != FD_ETOOBIG)
+                fail_msg("failure point %ld: %s (%d), not an out-of-memory error", k, err.msg, rc);
+            if (a && !err.msg[0])
+                fail_msg("failure point %ld: an error without a message", k);
+        }
+        int now = stored_turns(f, sid);
+        if ((now - before) % 2 != 0)
+            fail_msg("failure point %ld: half an exchange stored (%d turns)", k, now - before);
+        before = now;
+        fd_arena_free(a);
+    } while (fd_alloc_failures() > 0 && k < 20000);
+    assert_int_equal(rc, FD_OK);
+    print_message("  '%s': %ld failure points, each answered or refused cleanly\n", msg, k - 1);
+}
+
+static void test_turn_alloc_failures(void **state)
+{
+    fixture *f = *state;
+    every_failure_point(f, "fault-s1", "How much is delivery to Sentosa?");
+    every_failure_point(f, "fault-s1", "and on public holidays?"); /* a follow-up, slots */
+    every_failure_point(f, "fault-s2", "hello");                   /* a template */
+    every_failure_point(f, "fault-s3", "I want to talk to a real person now"); /* escalation */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_turn_alloc_failures, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
