@@ -43,6 +43,10 @@ static const cli_cmd commands[] = {
      "what the LLM cost: tokens and USD per day, API key, model or session, with the share "
      "of messages answered from cache and the cost per 1,000 requests"},
     {"reindex", cli_cmd_reindex, "reindex", "rebuild the index snapshot from the store"},
+    {"backup", cli_cmd_backup, "backup FILE",
+     "an online, consistent copy of the store (0600, checked; never overwrites)"},
+    {"restore", cli_cmd_restore, "restore FILE",
+     "replace the store with a backup (checked first; older schemas migrated) and reindex"},
     {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
     {"config", cmd_config, "config [sample]",
      "print the effective configuration, or a commented sample frontdesk.toml"},

@@ -39,6 +39,8 @@ int cli_cmd_report(cli_ctx *c);
 int cli_cmd_rm(cli_ctx *c);
 int cli_cmd_docs(cli_ctx *c);
 int cli_cmd_reindex(cli_ctx *c);
+int cli_cmd_backup(cli_ctx *c);
+int cli_cmd_restore(cli_ctx *c);
 int cli_cmd_stats(cli_ctx *c);
 int cli_cmd_search(cli_ctx *c);
 int cli_cmd_eval(cli_ctx *c);

@@ -27,6 +27,15 @@ int fd_store_schema_version(fd_store *st); /* PRAGMA user_version after migratin
 /* How long a statement waits for another connection's lock before
  * FD_EUNAVAIL (store.busy_timeout_ms); 0 fails at once. */
 void fd_store_set_busy_timeout(fd_store *st, int ms);
+/* An online, consistent copy of the store into a new file (0600, never
+ * overwriting: FD_ECONFLICT), checked with integrity_check; a failed copy
+ * leaves no file. */
+int fd_store_backup(fd_store *st, const char *path, fd_err *err) FD_MUST_USE;
+/* Replaces the store's content with a backup's, after checking it is an
+ * intact store of a schema this build reads (FD_EFORMAT otherwise, and
+ * nothing changes), then migrates it to the current schema. */
+int fd_store_restore(fd_store *st, const char *path, fd_err *err) FD_MUST_USE;
+
 /* PRAGMA synchronous: 0 NORMAL (the default: the last commits can be lost
  * on power loss, never on a crash), 1 FULL (an fsync per commit). */
 int fd_store_set_synchronous(fd_store *st, int full, fd_err *err) FD_MUST_USE;
