@@ -43,6 +43,12 @@ static const cli_cmd commands[] = {
      "what the LLM cost: tokens and USD per day, API key, model or session, with the share "
      "of messages answered from cache and the cost per 1,000 requests"},
     {"reindex", cli_cmd_reindex, "reindex", "rebuild the index snapshot from the store"},
+    {"export", cli_cmd_export, "export --user U [--out FILE]",
+     "every conversation of one end user, as JSON (GDPR access; written to the audit log)"},
+    {"erase", cli_cmd_erase, "erase --user U [--json]",
+     "erase one end user's conversations, events and handoffs (GDPR erasure; audited)"},
+    {"audit", cli_cmd_audit, "audit [--json]",
+     "the audit log: keys, uploads, deletes, exports, erasures"},
     {"backup", cli_cmd_backup, "backup FILE",
      "an online, consistent copy of the store (0600, checked; never overwrites)"},
     {"restore", cli_cmd_restore, "restore FILE",

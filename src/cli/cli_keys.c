@@ -197,6 +197,8 @@ static int keys_create(cli_ctx *c)
     char key[FD_KEY_LEN + 1];
     fd_key_info info;
     rc = fd_keys_create(st, name, scopes, days * 86400.0, key, &info, &err);
+    if (!rc)
+        rc = fd_store_audit_add(st, "cli", "key.create", info.prefix, info.name, &err);
     fd_store_close(st);
     if (rc)
         return cli_fail(c, &err);
@@ -310,6 +312,8 @@ static int keys_revoke(cli_ctx *c)
         return rc;
     fd_err err = {0};
     rc = fd_keys_revoke(st, target, &err);
+    if (!rc)
+        rc = fd_store_audit_add(st, "cli", "key.revoke", target, "", &err);
     fd_store_close(st);
     if (rc)
         return cli_fail(c, &err);
@@ -358,6 +362,8 @@ static int keys_rotate(cli_ctx *c)
     memset(&info, 0, sizeof info);
     fd_err err = {0};
     rc = fd_keys_rotate(st, target, hours * 3600.0, key, &info, &err);
+    if (!rc)
+        rc = fd_store_audit_add(st, "cli", "key.rotate", target, info.prefix, &err);
     find_pred f;
     memset(&f, 0, sizeof f);
     f.successor = info.id;

@@ -177,5 +177,9 @@ int fd_reply_cites_json(const fd_reply *r, fd_buf *b) FD_MUST_USE;
 
 /* A session's turns as a JSON array into b; FD_ENOTFOUND if none. */
 int fd_dialog_session_json(fd_kb *kb, const char *session_id, fd_buf *b, fd_err *err) FD_MUST_USE;
+/* {"user","exported_at","sessions":[each as fd_dialog_session_json]}: every
+ * conversation of an end user (GDPR access). */
+int fd_dialog_user_export_json(fd_kb *kb, const char *user, fd_buf *b, int *n_sessions,
+                               fd_err *err) FD_MUST_USE;
 
 #endif

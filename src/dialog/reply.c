@@ -170,3 +170,34 @@ int fd_dialog_session_json(fd_kb *kb, const char *session_id, fd_buf *b, fd_err 
     fd_arena_free(a);
     return rc;
 }
+
+typedef struct export_ctx {
+    fd_kb *kb;
+    fd_buf *b;
+    int n;
+    fd_err *err;
+} export_ctx;
+
+static int one_session(void *ctx, const fd_session_row *s)
+{
+    export_ctx *x = ctx;
+    if (x->n++ && fd_buf_putc(x->b, ','))
+        return fd_err_set(x->err, FD_ENOMEM, "out of memory");
+    return fd_dialog_session_json(x->kb, s->id, x->b, x->err);
+}
+
+int fd_dialog_user_export_json(fd_kb *kb, const char *user, fd_buf *b, int *n_sessions, fd_err *err)
+{
+    *n_sessions = 0;
+    int rc = fd_buf_printf(b, "{\"user\":");
+    rc = rc ? rc : jstr(b, user);
+    rc = rc ? rc : fd_buf_printf(b, ",\"exported_at\":%.0f,\"sessions\":[", fd_time_wall());
+    if (rc)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    export_ctx x = {kb, b, 0, err};
+    rc = fd_store_user_sessions(fd_kb_store(kb), user, one_session, &x, err);
+    if (!rc && fd_buf_printf(b, "]}"))
+        rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    *n_sessions = x.n;
+    return rc;
+}

@@ -506,10 +506,26 @@ static void upload_drop(void *arg)
     uj->j = NULL;
 }
 
+/* Administrative writes go to the audit log; a failed audit write is
+ * logged and counted, not a reason to refuse a write already made. */
+static void audit(request *r, const char *action, const char *target, const char *detail)
+{
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_err err = {0};
+    if (fd_store_audit_add(fd_kb_store(kb), http_key_label(r), action, target, detail, &err)) {
+        fd_metric_add(r->srv->m.errors, 1, "audit_log");
+        FD_LOG(r->srv->log, FD_LOG_ERROR, "http", "audit log: %s", err.msg);
+    }
+    http_kb_put(r->srv, kb);
+}
+
 static int upload_run(request *r, void *arg, fd_err *err)
 {
     upload_job *uj = arg;
-    return store_upload(r, &uj->u, &uj->o, err);
+    int rc = store_upload(r, &uj->u, &uj->o, err);
+    if (!rc)
+        audit(r, uj->o.replaced ? "document.replace" : "document.add", uj->u.id, "");
+    return rc;
 }
 
 static enum MHD_Result upload_respond(request *r, void *arg, int rc, const fd_err *err_in)
@@ -600,6 +616,7 @@ static int delete_run(request *r, void *arg, fd_err *err)
         rc = fd_kb_version(kb, &dj->version, err);
     http_kb_put(s, kb);
     if (!rc) {
+        audit(r, "document.delete", dj->id, "");
         if (!id_problem(dj->id))
             remove_copy(s, dj->id);
         fd_err rerr;

@@ -303,6 +303,54 @@ static enum MHD_Result session_route(request *r, const char *id)
     return res;
 }
 
+/* ---- a customer's data: export and erasure (admin) ---------------------------- */
+
+/* GET /v1/users/{id}/export and DELETE /v1/users/{id}: every conversation of
+ * an end user (the chat's user, or its JWT subject), or all of it erased in
+ * one transaction, and the local caches dropped. Both are audited. */
+static enum MHD_Result user_route(request *r, const char *id, int export)
+{
+    enum MHD_Result res;
+    if (strcmp(r->method, export ? "GET" : "DELETE") != 0)
+        return method_not_allowed(r, export ? "GET" : "DELETE");
+    if (!http_auth(r, FD_SCOPE_ADMIN, &res))
+        return res;
+    char user[256];
+    if (!id[0] || strlen(id) >= sizeof user || !fd_utf8_valid(id, strlen(id), NULL))
+        return http_send_error(r, 422, "invalid_field", "user id must be 1-255 bytes of UTF-8",
+                               "id");
+    snprintf(user, sizeof user, "%s", id);
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_store *st = fd_kb_store(kb);
+    fd_err err = {0};
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int n = 0;
+    int64_t erased = 0;
+    int rc = export ? fd_dialog_user_export_json(kb, user, &b, &n, &err)
+                    : fd_store_user_erase(st, user, &erased, &err);
+    if (!rc) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "%lld sessions", export ? (long long)n : (long long)erased);
+        rc = fd_store_audit_add(st, http_key_label(r), export ? "user.export" : "user.erase", user,
+                                detail, &err);
+    }
+    http_kb_put(r->srv, kb);
+    if (!rc && !export) {
+        /* Answers are never cached per person, but a message's words may
+         * be in an exact-cache key: drop this process's entries. */
+        fd_cache_purge(r->srv->cache, -1);
+        fd_buf_reset(&b);
+        rc = fd_buf_printf(&b, "{\"user\":") || fd_buf_json_str(&b, user, strlen(user)) ||
+                     fd_buf_printf(&b, ",\"erased_sessions\":%lld}", (long long)erased)
+                 ? fd_err_set(&err, FD_ENOMEM, "out of memory")
+                 : FD_OK;
+    }
+    res = rc ? http_send_err(r, &err) : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
 /* ---- search and documents ------------------------------------------------------ */
 
 static enum MHD_Result get_search(request *r)
@@ -644,6 +692,22 @@ enum MHD_Result http_dispatch(request *r, const char *url)
     if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {
         r->route = "/v1/sessions/{id}";
         return session_route(r, url + 13);
+    }
+    if (strncmp(url, "/v1/users/", 10) == 0 && url[10]) {
+        const char *id = url + 10, *slash = strchr(id, '/');
+        if (!slash) {
+            r->route = "/v1/users/{id}";
+            return user_route(r, id, 0);
+        }
+        if (strcmp(slash, "/export") == 0 && slash > id) {
+            char uid[256];
+            if ((size_t)(slash - id) >= sizeof uid)
+                return http_send_error(r, 422, "invalid_field", "user id too long", "id");
+            memcpy(uid, id, (size_t)(slash - id));
+            uid[slash - id] = '\0';
+            r->route = "/v1/users/{id}/export";
+            return user_route(r, uid, 1);
+        }
     }
     if (strncmp(url, "/v1/handoffs/", 13) == 0) {
         char *end;

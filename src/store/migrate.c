@@ -129,6 +129,18 @@ static const char *const migrations[] = {
      * server needs no key); it is set on insert and never changed. Rows
      * from before this migration keep '': only an open server reaches them. */
     "ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';",
+    /* 6: a customer's data under their control: sessions found by end
+     * user (export, erasure), and the audit log of administrative actions
+     * (keys, uploads, deletes, exports, erasures; no route edits it). */
+    "CREATE INDEX sessions_user ON sessions(user);"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at REAL NOT NULL,"
+    "  actor TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT NOT NULL DEFAULT ''"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -284,4 +284,25 @@ int fd_store_key_rotate(fd_store *st, int64_t id, int64_t successor, double vali
 int fd_store_key_touch(fd_store *st, int64_t id, double at, double not_after, int *written,
                        fd_err *err) FD_MUST_USE;
 
+/* ---- a customer's data and the audit log (userdata.c) ------------------- */
+/* Every session of an end user (the chat's `user`, or its JWT subject),
+ * oldest first; owner is not filled. cb's nonzero return stops and is
+ * returned. FD_EINVAL for an empty user. */
+int fd_store_user_sessions(fd_store *st, const char *user,
+                           int (*cb)(void *ctx, const fd_session_row *s), void *ctx,
+                           fd_err *err) FD_MUST_USE;
+/* Erases an end user's sessions with their turns, analytics events and
+ * handoffs, in one transaction (the cost ledger keeps its amounts without
+ * the session id). *n_sessions: how many sessions went. */
+int fd_store_user_erase(fd_store *st, const char *user, int64_t *n_sessions,
+                        fd_err *err) FD_MUST_USE;
+/* Appends to the audit log (actor: a key prefix, "cli", ...). */
+int fd_store_audit_add(fd_store *st, const char *actor, const char *action, const char *target,
+                       const char *detail, fd_err *err) FD_MUST_USE;
+int fd_store_audit_each(fd_store *st,
+                        int (*cb)(void *ctx, double at, const char *actor, const char *action,
+                                  const char *target, const char *detail),
+                        void *ctx, fd_err *err) FD_MUST_USE;
+
+
 #endif

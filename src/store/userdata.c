@@ -1,0 +1,138 @@
+/* userdata.c: a customer's data under their control (issue 17): every
+ * session of one end user (the `user` a chat carried, or its JWT subject)
+ * for export, and erasure of all of it in one transaction; and the audit
+ * log of administrative actions, which no API route can edit. Statements
+ * are prepared per call: these are rare, administrative operations. */
+#include "store_int.h"
+
+#include <string.h>
+
+static int exec_bind(fd_store *st, const char *sql, const char *arg, int64_t *changes, fd_err *err,
+                     const char *what)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        store_bind_str(s, 1, arg);
+        rc = sqlite3_step(s);
+    }
+    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
+    if (!code && changes)
+        *changes = sqlite3_changes(st->db);
+    sqlite3_finalize(s);
+    return code;
+}
+
+int fd_store_user_sessions(fd_store *st, const char *user,
+                           int (*cb)(void *ctx, const fd_session_row *s), void *ctx, fd_err *err)
+{
+    if (!user || !user[0])
+        return fd_err_set_field(err, FD_EINVAL, "user", "a user id is required");
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT id, user, lang, slots, state, n_turns, created_at, "
+                                "updated_at FROM sessions WHERE user = ?1 ORDER BY created_at",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(st, rc, err, "reading a user's sessions");
+    store_bind_str(s, 1, user);
+    int code = FD_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        fd_session_row r = {0};
+        r.id = store_col_str(s, 0);
+        r.user = store_col_str(s, 1);
+        r.lang = store_col_str(s, 2);
+        r.slots = store_col_str(s, 3);
+        r.state = store_col_str(s, 4);
+        r.n_turns = sqlite3_column_int64(s, 5);
+        r.created_at = sqlite3_column_double(s, 6);
+        r.updated_at = sqlite3_column_double(s, 7);
+        r.owner = "";
+        int stop = cb(ctx, &r);
+        if (stop) {
+            code = stop;
+            break;
+        }
+    }
+    if (!code && rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "reading a user's sessions");
+    sqlite3_finalize(s);
+    return code;
+}
+
+int fd_store_user_erase(fd_store *st, const char *user, int64_t *n_sessions, fd_err *err)
+{
+    *n_sessions = 0;
+    if (!user || !user[0])
+        return fd_err_set_field(err, FD_EINVAL, "user", "a user id is required");
+    int rc = fd_store_begin(st, err);
+    if (rc)
+        return rc;
+    /* Everything keyed by the user's sessions first, then the sessions (their
+     * turns go with them: ON DELETE CASCADE). The cost ledger keeps its
+     * amounts, without the session. */
+    static const char *const sql[] = {
+        "DELETE FROM analytics_events WHERE session_id IN (SELECT id FROM sessions WHERE user = "
+        "?1)",
+        "DELETE FROM handoffs WHERE session_id IN (SELECT id FROM sessions WHERE user = ?1)",
+        "UPDATE costs SET session_id = '' WHERE session_id IN "
+        "(SELECT id FROM sessions WHERE user = ?1)",
+    };
+    for (size_t i = 0; !rc && i < sizeof sql / sizeof *sql; i++)
+        rc = exec_bind(st, sql[i], user, NULL, err, "erasing a user's data");
+    if (!rc)
+        rc = exec_bind(st, "DELETE FROM sessions WHERE user = ?1", user, n_sessions, err,
+                       "erasing a user's sessions");
+    if (!rc)
+        rc = fd_store_commit(st, err);
+    if (rc)
+        fd_store_rollback(st); /* all of it or none */
+    return rc;
+}
+
+int fd_store_audit_add(fd_store *st, const char *actor, const char *action, const char *target,
+                       const char *detail, fd_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "INSERT INTO audit_log (at, actor, action, target, detail) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_double(s, 1, fd_time_wall());
+        store_bind_str(s, 2, actor ? actor : "");
+        store_bind_str(s, 3, action);
+        store_bind_str(s, 4, target ? target : "");
+        store_bind_str(s, 5, detail ? detail : "");
+        rc = sqlite3_step(s);
+    }
+    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, "writing the audit log");
+    sqlite3_finalize(s);
+    return code;
+}
+
+int fd_store_audit_each(fd_store *st,
+                        int (*cb)(void *ctx, double at, const char *actor, const char *action,
+                                  const char *target, const char *detail),
+                        void *ctx, fd_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(
+        st->db, "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", -1, &s,
+        NULL);
+    if (rc != SQLITE_OK)
+        return store_fail(st, rc, err, "reading the audit log");
+    int code = FD_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int stop = cb(ctx, sqlite3_column_double(s, 0), store_col_str(s, 1), store_col_str(s, 2),
+                      store_col_str(s, 3), store_col_str(s, 4));
+        if (stop) {
+            code = stop;
+            break;
+        }
+    }
+    if (!code && rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "reading the audit log");
+    sqlite3_finalize(s);
+    return code;
+}
