@@ -159,12 +159,12 @@ check "search meeting a deleted chunk: 200, the chunk left out" bash -c "[ $s = 
 check "every result still has text" jb '.results|all(.snippet|type=="string")'
 s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"what is depot number 3?"}')
 check "chat meeting a deleted chunk: 200, not 422" test "$s" = 200
-# Replacing a document while others search it: bounded (80 replaces, 4 readers).
-( for i in $(seq 80); do upload race/doc.md "$(printf '# Race depot\n\nThe race depot opens at %s o clock.\n' "$i")" > /dev/null; done ) &
+# Replacing a document while others search it: bounded (40 replaces, 4 readers).
+( for i in $(seq 40); do upload race/doc.md "$(printf '# Race depot\n\nThe race depot opens at %s o clock.\n' "$i")" > /dev/null; done ) &
 up=$!
 pids=()
 for r in 1 2 3 4; do
-  ( for i in $(seq 60); do
+  ( for i in $(seq 30); do
       curl -s -o /dev/null -w '%{http_code}\n' "$U/v1/search?q=race%20depot&k=5" "${A[@]}"
       curl -s -o /dev/null -w '%{http_code}\n' -X POST "$U/v1/chat" "${J[@]}" "${A[@]}" -d '{"message":"when does the race depot open?"}'
     done > "$T/race$r.codes" ) &
