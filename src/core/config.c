@@ -36,6 +36,10 @@ static const key_def keys[] = {
     {"store.busy_timeout_ms", "FRONTDESK_STORE_BUSY_TIMEOUT_MS", T_INT, OFF(store_busy_timeout_ms),
      0, "5000", 0, 600000, NULL,
      "how long a write waits for another process's lock on the store before giving up (503)"},
+    {"store.redact_pii", "FRONTDESK_STORE_REDACT_PII", T_BOOL, OFF(store_redact_pii), 0, "false",
+     0, 1, NULL,
+     "store customers' messages with emails, phone and card numbers replaced by [redacted] "
+     "(the handoff summary an operator reads keeps them)"},
     {"store.synchronous", "FRONTDESK_STORE_SYNCHRONOUS", T_STR, OFF(store_synchronous),
      SZ(store_synchronous), "normal", 0, 0, "normal|full",
      "normal: durable across crashes, the last commits can be lost on power loss; full: every "

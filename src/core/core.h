@@ -210,6 +210,7 @@ typedef struct fd_config {
     char data_dir[512];        /* data_dir: store, index snapshot */
     int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
     char store_synchronous[8]; /* store.synchronous: normal | full */
+    int store_redact_pii;      /* store.redact_pii: stored messages without emails, phones, cards */
     char log_level[16];        /* log.level: debug|info|warn|error */
     char log_format[16];       /* log.format: text|json */
     double bm25_k1;            /* index.k1 */

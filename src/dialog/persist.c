@@ -85,6 +85,14 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
                      .route = r->route};
     if (!u.text)
         return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    if (t->as->cfg->store_redact_pii) {
+        /* The reply was made from the whole message; what is kept is not. */
+        fd_str red;
+        rc = fd_pii_redact(fd_str_c(u.text), (fd_str){"", 0}, t->a, &red, NULL, t->err);
+        if (rc)
+            return rc;
+        u.text = red.p;
+    }
     rc = fd_store_turn_add(st, t->sess.id, &u, NULL, t->err);
     int64_t seq = 0;
     if (!rc && strcmp(r->route, "human") != 0) {
@@ -139,11 +147,22 @@ int dialog_persist(turn *t)
                        : sizeof t->slots.last_question - 1;
         memcpy(t->slots.last_question, t->query.p, n);
         t->slots.last_question[n] = '\0';
+        fd_str red;
+        if (t->as->cfg->store_redact_pii &&
+            fd_pii_redact(fd_str_c(t->slots.last_question), (fd_str){"", 0}, t->a, &red, NULL,
+                          NULL) == FD_OK)
+            snprintf(t->slots.last_question, sizeof t->slots.last_question, "%.*s", (int)red.len,
+                     red.p);
     }
     if (strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0)
         t->sess.unresolved = r->answered ? 0 : t->sess.unresolved + 1;
     if (t->rule)
         t->sess.unresolved = 0;
+    if (t->as->cfg->store_redact_pii) {
+        /* Contact details are not remembered either. */
+        t->slots.v[SLOT_EMAIL][0] = '\0';
+        t->slots.v[SLOT_PHONE][0] = '\0';
+    }
     fd_buf slots;
     fd_buf_init(&slots, 1 << 16);
     if (session_slots_json(&t->slots, &slots)) {

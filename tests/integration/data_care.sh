@@ -65,6 +65,14 @@ check "cli export never overwrites a file" test $? != 0
 check "cli export without --user: usage" bash -c "[ $? != 0 ] && grep -q -- '--user' '$T/err'"
 "$FD" erase --user cust-7 --json > "$T/erase.json"; rc=$?
 check "cli erase: 1 session" bash -c "[ $rc = 0 ] && jq -e '.erased_sessions==1' '$T/erase.json' >/dev/null"
+# ---- store.redact_pii: the reply uses the whole message, the store keeps none of it ----------
+FRONTDESK_STORE_REDACT_PII=true "$FD" ask --json --session red-1 \
+  "my email is bob@example.com and my phone is +65 9123 4567, how much is delivery to sentosa?" > "$T/red.json"
+check "redaction: the message is answered as usual" jq -e '.route=="knowledge" and (.answer|length>0)' "$T/red.json"
+check "redaction: the stored message has neither the email nor the phone" \
+  bash -c "t=\$(sqlite3 '$DB' \"select text from turns where session_id='red-1' and role='user'\"); [[ \$t == *'[redacted]'* ]] && [[ \$t != *bob@example.com* ]] && [[ \$t != *9123* ]]"
+check "redaction: nor the session's remembered question" \
+  bash -c "! sqlite3 '$DB' \"select slots from sessions where id='red-1'\" | grep -q 'bob@example'"
 "$FD" audit --json > "$T/audit.json"
 check "audit log: keys, exports, erasures, the upload and the delete, by who" \
   jq -se 'map(.action) as $a | ($a|index("key.create")) and ($a|index("user.export")) and ($a|index("user.erase")) and ($a|index("document.add")) and ($a|index("document.delete")) and (map(select(.action=="user.erase"))|length)==2 and (map(select(.actor=="cli"))|length)>=3' "$T/audit.json"
