@@ -49,6 +49,8 @@ static const cli_cmd commands[] = {
      "erase one end user's conversations, events and handoffs (GDPR erasure; audited)"},
     {"audit", cli_cmd_audit, "audit [--json]",
      "the audit log: keys, uploads, deletes, exports, erasures"},
+    {"retention", cli_cmd_retention, "retention [--json]",
+     "apply retention.* now (the server does it at start and hourly)"},
     {"backup", cli_cmd_backup, "backup FILE",
      "an online, consistent copy of the store (0600, checked; never overwrites)"},
     {"restore", cli_cmd_restore, "restore FILE",

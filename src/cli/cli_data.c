@@ -159,3 +159,36 @@ int cli_cmd_audit(cli_ctx *c)
     fd_kb_close(kb);
     return rc ? cli_fail(c, &err) : 0;
 }
+
+int cli_cmd_retention(cli_ctx *c)
+{
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--json") == 0)
+            c->json = 1;
+        else
+            return cli_usage("retention");
+    }
+    const fd_config *cfg = &c->cfg;
+    if (!cfg->retention_turns_days && !cfg->retention_events_days && !cfg->retention_costs_days) {
+        fprintf(stderr, "frontdesk: no retention configured (retention.turns_days, "
+                        "retention.events_days, retention.costs_days are 0): nothing deleted\n");
+        return 0;
+    }
+    fd_kb *kb = NULL;
+    int rc = cli_open_kb(c, &kb);
+    if (rc)
+        return rc;
+    fd_retention_counts n;
+    fd_err err = {0};
+    rc = fd_kb_apply_retention(kb, &n, &err);
+    fd_kb_close(kb);
+    if (rc)
+        return cli_fail(c, &err);
+    if (c->json)
+        printf("{\"sessions\":%lld,\"events\":%lld,\"costs\":%lld}\n", (long long)n.sessions,
+               (long long)n.events, (long long)n.costs);
+    else
+        printf("deleted %lld conversations, %lld analytics events, %lld cost rows\n",
+               (long long)n.sessions, (long long)n.events, (long long)n.costs);
+    return 0;
+}

@@ -36,6 +36,15 @@ static const key_def keys[] = {
     {"store.busy_timeout_ms", "FRONTDESK_STORE_BUSY_TIMEOUT_MS", T_INT, OFF(store_busy_timeout_ms),
      0, "5000", 0, 600000, NULL,
      "how long a write waits for another process's lock on the store before giving up (503)"},
+    {"retention.turns_days", "FRONTDESK_RETENTION_TURNS_DAYS", T_INT, OFF(retention_turns_days),
+     0, "0", 0, 36500, NULL,
+     "conversations idle this many days are deleted with their turns (0: kept); the server "
+     "applies it at start and hourly"},
+    {"retention.events_days", "FRONTDESK_RETENTION_EVENTS_DAYS", T_INT,
+     OFF(retention_events_days), 0, "0", 0, 36500, NULL,
+     "analytics events older than this are deleted (0: kept)"},
+    {"retention.costs_days", "FRONTDESK_RETENTION_COSTS_DAYS", T_INT, OFF(retention_costs_days), 0,
+     "0", 0, 36500, NULL, "cost ledger rows older than this are deleted (0: kept)"},
     {"store.redact_pii", "FRONTDESK_STORE_REDACT_PII", T_BOOL, OFF(store_redact_pii), 0, "false",
      0, 1, NULL,
      "store customers' messages with emails, phone and card numbers replaced by [redacted] "

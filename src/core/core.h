@@ -211,6 +211,9 @@ typedef struct fd_config {
     int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
     char store_synchronous[8]; /* store.synchronous: normal | full */
     int store_redact_pii;      /* store.redact_pii: stored messages without emails, phones, cards */
+    int retention_turns_days;  /* retention.*: days kept, 0 = forever */
+    int retention_events_days;
+    int retention_costs_days;
     char log_level[16];        /* log.level: debug|info|warn|error */
     char log_format[16];       /* log.format: text|json */
     double bm25_k1;            /* index.k1 */

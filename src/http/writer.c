@@ -8,6 +8,8 @@
  * one at a time already; nothing else waits for them. */
 #include "http_int.h"
 
+#include <time.h>
+
 struct write_job {
     request *r;
     int (*run)(request *r, void *arg, fd_err *err); /* under write_lock */
@@ -20,13 +22,49 @@ struct write_job {
     write_job *next;
 };
 
+/* retention.*: applied at start and then hourly, by this thread, which
+ * already holds the writes. Counted and logged. */
+#define RETENTION_EVERY_S 3600
+
+static void retention(fd_server *s)
+{
+    const fd_config *c = s->cfg;
+    if (!c->retention_turns_days && !c->retention_events_days && !c->retention_costs_days)
+        return;
+    fd_kb *kb = http_kb_get(s);
+    fd_retention_counts n;
+    fd_err err = {0};
+    int rc = fd_kb_apply_retention(kb, &n, &err);
+    http_kb_put(s, kb);
+    if (rc) {
+        fd_metric_add(s->m.errors, 1, "retention");
+        FD_LOG(s->log, FD_LOG_ERROR, "http", "retention: %s", err.msg);
+    } else if (n.sessions || n.events || n.costs) {
+        FD_LOG(s->log, FD_LOG_INFO, "http",
+               "retention: %lld conversations, %lld events, %lld cost rows deleted",
+               (long long)n.sessions, (long long)n.events, (long long)n.costs);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     fd_server *s = arg;
+    double next_retention = 0; /* at once */
     pthread_mutex_lock(&s->wq_mu);
     for (;;) {
-        while (!s->wq_head && !s->wq_stop)
-            pthread_cond_wait(&s->wq_cv, &s->wq_mu);
+        while (!s->wq_head && !s->wq_stop && fd_time_wall() < next_retention) {
+            struct timespec until = {(time_t)next_retention, 0};
+            pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &until);
+        }
+        if (!s->wq_head && !s->wq_stop) {
+            pthread_mutex_unlock(&s->wq_mu);
+            pthread_mutex_lock(&s->write_lock);
+            retention(s);
+            pthread_mutex_unlock(&s->write_lock);
+            next_retention = fd_time_wall() + RETENTION_EVERY_S;
+            pthread_mutex_lock(&s->wq_mu);
+            continue;
+        }
         write_job *j = s->wq_head;
         if (!j)
             break; /* stopping, and nothing left to write */

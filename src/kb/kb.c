@@ -195,3 +195,13 @@ int fd_kb_remove(fd_kb *kb, const char *key, size_t *n_removed, fd_err *err)
     }
     return kb_index_build(kb, err);
 }
+
+int fd_kb_apply_retention(fd_kb *kb, struct fd_retention_counts *out, fd_err *err)
+{
+    const fd_config *c = kb->cfg;
+    double now = fd_time_wall(), day = 86400.0;
+    return fd_store_retention(
+        kb->store, c->retention_turns_days ? now - c->retention_turns_days * day : 0,
+        c->retention_events_days ? now - c->retention_events_days * day : 0,
+        c->retention_costs_days ? now - c->retention_costs_days * day : 0, out, err);
+}

@@ -86,6 +86,9 @@ fd_analyzer *fd_kb_analyzer(fd_kb *kb);
 
 /* Current knowledge-base version (bumped by every change). */
 int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err) FD_MUST_USE;
+/* Applies retention.* from the configuration now (nothing when all are 0). */
+struct fd_retention_counts;
+int fd_kb_apply_retention(fd_kb *kb, struct fd_retention_counts *out, fd_err *err) FD_MUST_USE;
 
 /* Brings the mapped index up to the store's version (another process may
  * have ingested): maps the newer snapshot, or rebuilds it. A no-op when

@@ -296,6 +296,15 @@ int fd_store_user_sessions(fd_store *st, const char *user,
  * the session id). *n_sessions: how many sessions went. */
 int fd_store_user_erase(fd_store *st, const char *user, int64_t *n_sessions,
                         fd_err *err) FD_MUST_USE;
+/* Retention: conversations idle since before sessions_before (unix
+ * seconds; 0: keep) go whole with their turns, events and handoffs;
+ * analytics events and cost rows older than their own cutoffs. One
+ * transaction. */
+typedef struct fd_retention_counts {
+    int64_t sessions, events, costs;
+} fd_retention_counts;
+int fd_store_retention(fd_store *st, double sessions_before, double events_before,
+                       double costs_before, fd_retention_counts *out, fd_err *err) FD_MUST_USE;
 /* Appends to the audit log (actor: a key prefix, "cli", ...). */
 int fd_store_audit_add(fd_store *st, const char *actor, const char *action, const char *target,
                        const char *detail, fd_err *err) FD_MUST_USE;

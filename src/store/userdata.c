@@ -136,3 +136,43 @@ int fd_store_audit_each(fd_store *st,
     sqlite3_finalize(s);
     return code;
 }
+
+int fd_store_retention(fd_store *st, double sessions_before, double events_before,
+                       double costs_before, fd_retention_counts *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = fd_store_begin(st, err);
+    if (rc)
+        return rc;
+    char cut[32];
+    /* Conversations idle since before the cutoff go whole (turns cascade),
+     * with what hangs on them; events and cost rows by their own age. */
+    if (sessions_before > 0) {
+        snprintf(cut, sizeof cut, "%.3f", sessions_before);
+        static const char *const sql[] = {
+            "DELETE FROM analytics_events WHERE session_id IN (SELECT id FROM sessions WHERE "
+            "updated_at < ?1)",
+            "DELETE FROM handoffs WHERE session_id IN (SELECT id FROM sessions WHERE updated_at < "
+            "?1)",
+        };
+        for (size_t i = 0; !rc && i < sizeof sql / sizeof *sql; i++)
+            rc = exec_bind(st, sql[i], cut, NULL, err, "retention");
+        if (!rc)
+            rc = exec_bind(st, "DELETE FROM sessions WHERE updated_at < ?1", cut, &out->sessions,
+                           err, "retention");
+    }
+    if (!rc && events_before > 0) {
+        snprintf(cut, sizeof cut, "%.3f", events_before);
+        rc = exec_bind(st, "DELETE FROM analytics_events WHERE at < ?1", cut, &out->events, err,
+                       "retention");
+    }
+    if (!rc && costs_before > 0) {
+        snprintf(cut, sizeof cut, "%.3f", costs_before);
+        rc = exec_bind(st, "DELETE FROM costs WHERE at < ?1", cut, &out->costs, err, "retention");
+    }
+    if (!rc)
+        rc = fd_store_commit(st, err);
+    if (rc)
+        fd_store_rollback(st);
+    return rc;
+}

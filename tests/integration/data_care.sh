@@ -73,6 +73,22 @@ check "redaction: the stored message has neither the email nor the phone" \
   bash -c "t=\$(sqlite3 '$DB' \"select text from turns where session_id='red-1' and role='user'\"); [[ \$t == *'[redacted]'* ]] && [[ \$t != *bob@example.com* ]] && [[ \$t != *9123* ]]"
 check "redaction: nor the session's remembered question" \
   bash -c "! sqlite3 '$DB' \"select slots from sessions where id='red-1'\" | grep -q 'bob@example'"
+# ---- retention: conversations idle past retention.turns_days go whole ---------------------
+"$FD" ask --session old-1 "how much is delivery to sentosa?" > /dev/null 2>&1
+"$FD" ask --session new-1 "how much is delivery to sentosa?" > /dev/null 2>&1
+q "update sessions set updated_at = updated_at - 40*86400 where id='old-1'; update analytics_events set at = at - 400*86400 where session_id='new-1'"
+"$FD" retention > "$T/ret0.out" 2> "$T/ret0.err"
+check "retention off by default: nothing deleted, and said so" bash -c "grep -q 'no retention configured' '$T/ret0.err' && [ \$(sqlite3 '$DB' \"select count(*) from sessions where id='old-1'\") = 1 ]"
+FRONTDESK_RETENTION_TURNS_DAYS=30 FRONTDESK_RETENTION_EVENTS_DAYS=365 "$FD" retention --json > "$T/ret.json"
+check "retention: the idle conversation went, with its turns" \
+  bash -c "jq -e '.sessions==1 and .events>=1' '$T/ret.json' >/dev/null && [ \$(sqlite3 '$DB' \"select count(*) from turns where session_id='old-1'\") = 0 ]"
+check "retention: the recent one stays" test "$(q "select count(*) from turns where session_id='new-1'")" = 2
+q "update sessions set updated_at = updated_at - 40*86400 where id='new-1'"
+FRONTDESK_RETENTION_TURNS_DAYS=30 "$FD" serve --port 0 > "$T/serve2.out" 2> "$T/serve2.log" &
+PID=$!
+for _ in $(seq 200); do grep -q 'retention: 1 conversations' "$T/serve2.log" 2>/dev/null && break; sleep 0.05; done
+check "the server applies retention at start" test "$(q "select count(*) from sessions where id='new-1'")" = 0
+kill -TERM $PID; wait $PID; PID=
 "$FD" audit --json > "$T/audit.json"
 check "audit log: keys, exports, erasures, the upload and the delete, by who" \
   jq -se 'map(.action) as $a | ($a|index("key.create")) and ($a|index("user.export")) and ($a|index("user.erase")) and ($a|index("document.add")) and ($a|index("document.delete")) and (map(select(.action=="user.erase"))|length)==2 and (map(select(.actor=="cli"))|length)>=3' "$T/audit.json"
