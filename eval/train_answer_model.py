@@ -127,39 +127,13 @@ def train(cases):
     return wr, wg, t
 
 
-def evaluate(cases, wr, wg, t):
-    """Counts on cases: ranker top-1 on answerable-with-gold, and the gate's
-    answered-right (gold doc) / answered-wrong / declined."""
+def count(cases, wr, accept):
+    """Ranker top-1 on answerable cases whose source was retrieved, and what
+    the gate accept(case, chosen, margin) does: answered from the source,
+    answered wrong (wrong document or unanswerable), unanswerable declined."""
     top1 = n1 = right = wrong = decl_un = n_un = n_ans = 0
     for c in cases:
         i, m = choose(wr, c)
-        has_gold = any(k["gold"] for k in c["cands"])
-        if c["answerable"]:
-            n_ans += 1
-            if has_gold:
-                n1 += 1
-                top1 += i is not None and c["cands"][i]["gold"]
-        else:
-            n_un += 1
-        ok = i is not None and sigmoid(score(wg, gate_x(c, i, m))) >= t
-        if not ok:
-            decl_un += not c["answerable"]
-            continue
-        if c["answerable"] and c["cands"][i]["gold"]:
-            right += 1
-        else:
-            wrong += 1
-    return dict(top1=f"{top1}/{n1}", right=f"{right}/{n_ans}", wrong=wrong,
-                declined_unanswerable=f"{decl_un}/{n_un}")
-
-
-def baseline(cases):
-    """The hand-set ranker (ret + title + 0.5 head + part) and the old gate
-    (coverage >= 0.5, no missing focus word), counted the same way."""
-    hand = HAND
-    top1 = n1 = right = wrong = decl_un = n_un = n_ans = 0
-    for c in cases:
-        i, _ = choose(hand, c)
         if c["answerable"]:
             n_ans += 1
             if any(k["gold"] for k in c["cands"]):
@@ -167,8 +141,7 @@ def baseline(cases):
                 top1 += i is not None and c["cands"][i]["gold"]
         else:
             n_un += 1
-        ok = i is not None and c["cands"][i]["f"][4] >= 0.5 and not c["cands"][i]["f"][7]
-        if not ok:
+        if i is None or not accept(c, i, m):
             decl_un += not c["answerable"]
             continue
         if c["answerable"] and c["cands"][i]["gold"]:
@@ -177,6 +150,16 @@ def baseline(cases):
             wrong += 1
     return dict(top1=f"{top1}/{n1}", right=f"{right}/{n_ans}", wrong=wrong,
                 declined_unanswerable=f"{decl_un}/{n_un}")
+
+
+def evaluate(cases, wr, wg, t):
+    return count(cases, wr, lambda c, i, m: sigmoid(score(wg, gate_x(c, i, m))) >= t)
+
+
+def baseline(cases):
+    """The hand-set ranker and the old gate (coverage >= 0.5, no missing
+    focus word), counted the same way."""
+    return count(cases, HAND, lambda c, i, m: c["cands"][i]["f"][4] >= 0.5 and not c["cands"][i]["f"][7])
 
 
 def main():

@@ -142,14 +142,22 @@ static int print_audit(void *ctx, double at, const char *actor, const char *acti
     return 0;
 }
 
-int cli_cmd_audit(cli_ctx *c)
+/* Commands whose only option is --json: 0, or the usage's exit code. */
+static int json_only(cli_ctx *c, const char *cmd)
 {
     for (int i = 1; i < c->argc; i++) {
-        if (strcmp(c->argv[i], "--json") == 0)
-            c->json = 1;
-        else
-            return cli_usage("audit");
+        if (strcmp(c->argv[i], "--json") != 0)
+            return cli_usage(cmd);
+        c->json = 1;
     }
+    return 0;
+}
+
+int cli_cmd_audit(cli_ctx *c)
+{
+    int urc = json_only(c, "audit");
+    if (urc)
+        return urc;
     fd_kb *kb = NULL;
     int rc = cli_open_kb(c, &kb);
     if (rc)
@@ -162,12 +170,9 @@ int cli_cmd_audit(cli_ctx *c)
 
 int cli_cmd_retention(cli_ctx *c)
 {
-    for (int i = 1; i < c->argc; i++) {
-        if (strcmp(c->argv[i], "--json") == 0)
-            c->json = 1;
-        else
-            return cli_usage("retention");
-    }
+    int urc = json_only(c, "retention");
+    if (urc)
+        return urc;
     const fd_config *cfg = &c->cfg;
     if (!cfg->retention_turns_days && !cfg->retention_events_days && !cfg->retention_costs_days) {
         fprintf(stderr, "frontdesk: no retention configured (retention.turns_days, "

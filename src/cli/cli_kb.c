@@ -240,12 +240,18 @@ int cli_cmd_stats(cli_ctx *c)
 
 /* ---- backup and restore ----------------------------------------------------- */
 
-int cli_cmd_backup(cli_ctx *c)
+/* backup FILE, restore FILE: the one argument, and the knowledge base. */
+static int file_and_kb(cli_ctx *c, const char *cmd, fd_kb **kb)
 {
     if (c->argc != 2 || c->argv[1][0] == '-')
-        return cli_usage("backup");
+        return cli_usage(cmd);
+    return cli_open_kb(c, kb);
+}
+
+int cli_cmd_backup(cli_ctx *c)
+{
     fd_kb *kb = NULL;
-    int rc = cli_open_kb(c, &kb);
+    int rc = file_and_kb(c, "backup", &kb);
     if (rc)
         return rc;
     fd_err err = {0};
@@ -267,10 +273,8 @@ int cli_cmd_backup(cli_ctx *c)
 
 int cli_cmd_restore(cli_ctx *c)
 {
-    if (c->argc != 2 || c->argv[1][0] == '-')
-        return cli_usage("restore");
     fd_kb *kb = NULL;
-    int rc = cli_open_kb(c, &kb);
+    int rc = file_and_kb(c, "restore", &kb);
     if (rc)
         return rc;
     fd_err err = {0};
