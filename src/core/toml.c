@@ -14,8 +14,13 @@
 typedef struct parser {
     const char *p, *end;
     int line;
+    int depth; /* arrays open around the value being read */
     fd_err *err;
 } parser;
+
+/* Nested arrays recurse: a file of "[[[[..." (fuzz_toml found it) must be
+ * refused long before the stack runs out. No real config nests past 2. */
+#define MAX_DEPTH 32
 
 static int fail(parser *ps, const char *what)
 {
@@ -121,6 +126,8 @@ static int parse_value(parser *ps, fd_buf *tmp, json_t **out);
 
 static int parse_array(parser *ps, fd_buf *tmp, json_t **out)
 {
+    if (ps->depth >= MAX_DEPTH)
+        return fail(ps, "arrays nested too deep");
     ps->p++; /* [ */
     json_t *arr = json_array();
     if (!arr)
@@ -136,7 +143,9 @@ static int parse_array(parser *ps, fd_buf *tmp, json_t **out)
             break;
         }
         json_t *v = NULL;
+        ps->depth++;
         int rc = parse_value(ps, tmp, &v);
+        ps->depth--;
         if (rc || json_array_append_new(arr, v)) {
             json_decref(arr);
             return rc ? rc : fd_err_set(ps->err, FD_ENOMEM, "out of memory");
@@ -270,7 +279,7 @@ static json_t *descend(parser *ps, json_t *obj, char parts[][128], int n, int *r
 
 int fd_toml_parse(const char *text, size_t len, struct json_t **out, fd_err *err)
 {
-    parser ps = {text, text + len, 1, err};
+    parser ps = {text, text + len, 1, 0, err};
     json_t *root = json_object();
     if (!root)
         return fd_err_set(err, FD_ENOMEM, "out of memory");

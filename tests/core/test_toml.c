@@ -88,6 +88,22 @@ static void test_errors(void **state)
     assert_int_equal(fd_toml_parse(nul, sizeof nul - 1, &j, &err), FD_EFORMAT);
     assert_null(j);
     assert_non_null(strstr(err.msg, "bad escape"));
+    /* Arrays nested 100000 deep: refused, not a stack overflow (found by
+     * fuzz_toml in make test). 32 levels still parse. */
+    size_t deep = 100000;
+    char *t = fd_malloc(deep + 8);
+    memcpy(t, "a = ", 4);
+    memset(t + 4, '[', deep);
+    assert_int_equal(fd_toml_parse(t, deep + 4, &j, &err), FD_EFORMAT);
+    assert_non_null(strstr(err.msg, "nested too deep"));
+    char ok[80] = "a = ";
+    for (int i = 0; i < 32; i++)
+        strcat(ok, "[");
+    for (int i = 0; i < 32; i++)
+        strcat(ok, "]");
+    assert_int_equal(fd_toml_parse(ok, strlen(ok), &j, &err), FD_OK);
+    json_decref(j);
+    fd_free(t);
 }
 
 int main(void)
