@@ -40,7 +40,7 @@ test: build-test
 	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
-	$(MAKE) fuzz
+	FUZZ_SEED=1 $(MAKE) fuzz
 
 # libFuzzer targets (clang, ASan+UBSan) for every parser of outside bytes,
 # FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=3600 for a long run).

@@ -21,7 +21,10 @@ run_one() {
   name=$(basename "$t"); name=${name#fuzz_}
   corpus=$(mktemp -d "$out/$name.corpus.XXXXXX")
   log="$out/$name.log"
+  # FUZZ_SEED fixes the mutation sequence (make test: the same inputs every
+  # run, so CI is not a lottery); unset, each run explores afresh.
   "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
     -artifact_prefix="$out/$name-" "$corpus" "$here/tests/fuzz/$name" > "$log" 2>&1
   rc=$?
   local runs cov
