@@ -279,7 +279,10 @@ static int load_sections(kb_index *ix, fd_err *err)
     if (ix->meta->magic != KB_META_MAGIC || ix->meta->format != KB_META_FORMAT)
         return fd_err_set(err, FD_EFORMAT, "index snapshot: unknown format");
     const kb_meta *m = ix->meta;
-    size_t fixed = m->n_chunks * sizeof(kb_chunk) + 2 * (size_t)m->n_docs * 4 + m->n_tags * 4;
+    /* All in size_t: n_tags * 4 in 32 bits wrapped (fuzz_snapshot), and a
+     * crafted count then pointed the string table gigabytes past the map. */
+    size_t fixed = (size_t)m->n_chunks * sizeof(kb_chunk) + 2 * (size_t)m->n_docs * 4 +
+                   (size_t)m->n_tags * 4;
     if (fd_snap_section(ix->snap, FD_SNAP_CHUNKS, &p, &len) || len < fixed)
         return fd_err_set(err, FD_EFORMAT, "index snapshot: bad chunk table");
     ix->chunks = p;
