@@ -240,6 +240,18 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
         json_decref(j);
         return res;
     }
+    /* "trace": true, for admin keys: every candidate document's evidence
+     * in the reply's decision (the answer is computed, not cached). */
+    json_t *tv = json_object_get(j, "trace");
+    int trace = json_is_true(tv);
+    if (tv && !json_is_boolean(tv)) {
+        json_decref(j);
+        return http_send_error(r, 422, "invalid_field", "trace must be true or false", "trace");
+    }
+    if (trace && !(r->has_key && fd_scopes_allow(r->key.scopes, FD_SCOPE_ADMIN))) {
+        json_decref(j);
+        return http_send_error(r, 403, "forbidden", "trace needs an admin key", "trace");
+    }
     char owner[HTTP_PRINCIPAL_MAX];
     if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
         !http_chat_limits(r, session, &res)) {
@@ -247,6 +259,7 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
         return res;
     }
     fd_turn_in in = {.message = msg,
+                     .trace = trace,
                      .owner = owner,
                      .len = json_string_length(mv),
                      .session_id = session,
@@ -254,7 +267,7 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
                      .request_id = r->id,
                      .traceparent =
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent"),
-                     .no_cache = http_no_cache(r),
+                     .no_cache = trace || http_no_cache(r),
                      .key_id = http_key_label(r)};
     res = http_chat(r, &in, fmt);
     json_decref(j);

@@ -9,6 +9,7 @@ EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
 CHAT=$("$FD" keys create --scope chat --name it --json | jq -r .key)
 INGEST=$("$FD" keys create --scope ingest --json | jq -r .key)
 OPER=$("$FD" keys create --scope operator --name ana --json | jq -r .key)
+ADMIN=$("$FD" keys create --scope admin --name root --json | jq -r .key)
 export FRONTDESK_LIMITS_SESSION_PER_MIN=10 FRONTDESK_LOG_LEVEL=info
 
 "$FD" serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
@@ -131,6 +132,14 @@ grep ' access: ' "$T/serve.log" | sed 's/^[^{]*//' > "$T/access.json"
 check "access log: one JSON object per request" bash -c "[ \$(wc -l < '$T/access.json') -gt 20 ] && jq -se 'all(.event==\"access\" and (.status|type)==\"number\" and (.request_id|length)>0)' '$T/access.json' >/dev/null"
 check "access log: client address truncated (127.0.0.0), never whole" bash -c "jq -se 'all(.ip==\"127.0.0.0\")' '$T/access.json' >/dev/null && ! grep -q '127\.0\.0\.1' '$T/access.json'"
 check "access log: route templates, not ids" bash -c "[ -n '$SID' ] && ! grep -q '$SID' '$T/access.json'"
+
+# ---- the decision trace, for admin keys ------------------------------------------------------------
+s=$(req POST /v1/chat "${J[@]}" -H "Authorization: Bearer $ADMIN" -d '{"message":"How long do I have to report defective boxes?","trace":true}')
+check "trace (admin): the decision with every candidate's evidence" bash -c "[ $s = 200 ] && jq -e '.decision.outcome and (.decision.candidates|length>0) and (.decision.candidates[0]|has(\"cov\") and has(\"ret\"))' '$T/b' >/dev/null"
+check "trace needs an admin key: 403" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"hi","trace":true}')" = 403
+check "trace must be a boolean: 422" test "$(req POST /v1/chat "${J[@]}" -H "Authorization: Bearer $ADMIN" -d '{"message":"hi","trace":"yes"}')" = 422
+req POST /v1/chat "${J[@]}" "${A[@]}" -H 'Cache-Control: no-cache' -d '{"message":"How long do I have to report defective boxes?"}' > /dev/null
+check "without trace: the decision, no candidates" jb '.decision.outcome and (.decision|has("candidates")|not)'
 
 # ---- reload and drain ----------------------------------------------------------------------
 mkdir -p "$T/more"; printf '# Parking\n\nVisitors can park at Tuas Warehouse for free for 30 minutes.\n' > "$T/more/parking.md"
