@@ -827,6 +827,12 @@ static int doc_features(composer *c, size_t i, double top, double *f)
     f[FD_AF_FIRST] = 1.0 / (1.0 + (double)i);
     f[FD_AF_FOCUS] = misses_focus(c, ps->doc, ps->lang) != NULL;
     f[FD_AF_UNKNOWN] = unknown_share(c, ps->lang);
+    /* The fact-type feature splits every candidate's sentences; no weight
+     * uses it yet (DOC_W), so only a trace pays for it. */
+    if (!c->o || !c->o->trace) {
+        f[FD_AF_FACT] = 0.5;
+        return FD_OK;
+    }
     return states_wanted(c, ps->doc, &f[FD_AF_FACT]);
 }
 

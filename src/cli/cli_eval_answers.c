@@ -36,6 +36,7 @@
 typedef struct eval_set {
     const char *kb; /* NULL: the current data dir */
     const char *cases, *dialogs;
+    char name[128];
 } eval_set;
 
 static const char *set_name(const eval_set *s);
@@ -511,6 +512,12 @@ static json_t *rate_json(size_t k, size_t n)
 
 static const char *set_name(const eval_set *s)
 {
+    return s->name;
+}
+
+/* The set's name: its folder's (or case file's) last path segment. */
+static void name_set(eval_set *s)
+{
     const char *p = s->kb ? s->kb : s->cases;
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/')
@@ -518,9 +525,7 @@ static const char *set_name(const eval_set *s)
     const char *slash = p + n;
     while (slash > p && slash[-1] != '/')
         slash--;
-    static __thread char name[128];
-    snprintf(name, sizeof name, "%.*s", (int)(p + n - slash), slash);
-    return name;
+    snprintf(s->name, sizeof s->name, "%.*s", (int)(p + n - slash), slash);
 }
 
 static void percentiles(tally *t, double *p50, double *p99)
@@ -707,6 +712,8 @@ int cli_eval_answers(cli_ctx *c)
             }
         }
     }
+    for (size_t i = 0; i < n; i++)
+        name_set(&sets[i]);
     /* Without --failures the text report lists them only for one set, as before. */
     if (n == 1)
         show_failures = 1;
