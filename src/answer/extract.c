@@ -443,6 +443,9 @@ static int append_sentence(composer *c, fd_buf *b, const psg *ps, size_t k)
     int rc = ans_sent_text(ps->text, &ps->s[k], c->a, &st, c->err);
     if (rc)
         return rc;
+    /* Overlapping chunks of one page hold the same sentence twice: say it once. */
+    if (st.len && b->len && memmem(b->p, b->len, st.p, st.len))
+        return FD_OK;
     if (b->len)
         rc = fd_buf_putc(b, ' ');
     if (!rc)

@@ -429,6 +429,27 @@ static void test_focus_sentence(void **state)
     assert_non_null(strstr(ans.text, "vector PDF"));
 }
 
+/* Two overlapping chunks of one page hold the same sentence: the answer
+ * says it once (it was said twice on the saas-billing dev KB). */
+static void test_no_repeated_sentence(void **state)
+{
+    fixture *f = *state;
+    const char *s = "Annual billing costs 20% less than monthly billing on every paid plan.";
+    const fd_passage p[] = {
+        {"docs/billing.md", "Billing", "Billing > Annual billing", s, 1.0f},
+        {"docs/billing.md", "Billing", "Billing > Annual billing", s, 0.9f},
+    };
+    fd_answer ans;
+    fd_err err;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how much less is annual billing"), p, 2,
+                                       NULL, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(ans.answered);
+    const char *first = strstr(ans.text, "Annual billing costs");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "Annual billing costs"));
+}
+
 static void test_expand_query(void **state)
 {
     fixture *f = *state;
@@ -446,6 +467,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_no_repeated_sentence),
         cmocka_unit_test(test_declines),
         cmocka_unit_test(test_french),
         cmocka_unit_test(test_extract_passes_validation),
