@@ -3,6 +3,7 @@
  * question like "unit price of PB-1203" finds both the name and the value.
  * A row with the wrong field count is skipped and counted, not fatal. */
 #include "ingest_int.h"
+#include "text.h"
 
 #include <string.h>
 #include <strings.h>
@@ -255,4 +256,92 @@ int ing_load_csv(const ing_src *s)
     record_free(&c.hdr);
     record_free(&c.row);
     return rc;
+}
+
+/* ---- a whole table, for callers that want fields, not documents ---------- */
+
+static char *arena_field(fd_arena *a, const char *f)
+{
+    fd_str t = trimmed(f);
+    return fd_arena_strndup(a, t.p, t.len);
+}
+
+int fd_csv_parse(const char *p, size_t len, fd_arena *a, fd_csv *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t bad;
+    if (!fd_utf8_valid(p, len, &bad))
+        return fd_err_set(err, FD_EUTF8, "not UTF-8 (byte %zu)", bad);
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        len -= 3;
+    }
+    record r = {0};
+    fd_buf_init(&r.bytes, 0);
+    size_t pos = 0, line = 1, cap = 0;
+    int rc = FD_OK;
+    for (;;) {
+        size_t at = line;
+        if (!next_record(&r, p, len, &pos, &line, &rc)) {
+            if (rc)
+                fd_err_set(err, rc, "line %zu: out of memory", at);
+            break;
+        }
+        if (blank_record(&r))
+            continue;
+        if (!out->head) {
+            if (r.unterminated) {
+                rc = fd_err_set(err, FD_EINVAL, "line %zu: unreadable header row", at);
+                break;
+            }
+            out->head = fd_arena_calloc(a, r.n, sizeof *out->head);
+            for (size_t i = 0; out->head && i < r.n; i++)
+                if (!(out->head[i] = arena_field(a, field(&r, i))))
+                    out->head = NULL;
+            if (!out->head) {
+                rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+                break;
+            }
+            out->n_cols = r.n;
+            continue;
+        }
+        if (r.unterminated || r.n != out->n_cols) {
+            if (!out->n_bad++)
+                out->first_bad_line = at;
+            continue;
+        }
+        if (out->n_rows == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            const char ***v = fd_arena_alloc(a, ncap * sizeof *v);
+            if (!v) {
+                rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+                break;
+            }
+            if (out->n_rows)
+                memcpy(v, out->rows, out->n_rows * sizeof *v);
+            out->rows = v;
+            cap = ncap;
+        }
+        const char **row = fd_arena_calloc(a, r.n, sizeof *row);
+        for (size_t i = 0; row && i < r.n; i++)
+            if (!(row[i] = arena_field(a, field(&r, i))))
+                row = NULL;
+        if (!row) {
+            rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+            break;
+        }
+        out->rows[out->n_rows++] = row;
+    }
+    if (!rc && !out->head)
+        rc = fd_err_set(err, FD_EINVAL, "empty file: no header row");
+    record_free(&r);
+    return rc;
+}
+
+int fd_csv_col(const fd_csv *t, const char *name)
+{
+    for (size_t i = 0; t && name && i < t->n_cols; i++)
+        if (strcasecmp(t->head[i], name) == 0)
+            return (int)i;
+    return -1;
 }

@@ -88,4 +88,23 @@ int fd_ingest_chunk(const fd_doc *doc, int max_words, int overlap_words, fd_aren
  * content, equal hash, across runs and versions. Cannot fail. */
 void fd_ingest_doc_hash(const fd_doc *doc, char out[65]);
 
+/* ---- a CSV file as a table ------------------------------------------------ */
+
+/* RFC 4180 (as the CSV loader reads it), fields trimmed, in the arena. A
+ * row with the wrong number of fields or an unterminated quote is skipped
+ * and counted; blank lines are ignored. The first record is the header. */
+typedef struct fd_csv {
+    const char **head; /* n_cols names */
+    size_t n_cols;
+    const char ***rows; /* n_rows rows of n_cols fields */
+    size_t n_rows;
+    size_t n_bad;          /* rows skipped */
+    size_t first_bad_line; /* 1-based line of the first, for messages */
+} fd_csv;
+
+/* FD_EUTF8, FD_EINVAL (no header), FD_ENOMEM. */
+int fd_csv_parse(const char *p, size_t len, fd_arena *a, fd_csv *out, fd_err *err) FD_MUST_USE;
+/* The column named name (case-insensitive), or -1. */
+int fd_csv_col(const fd_csv *t, const char *name);
+
 #endif

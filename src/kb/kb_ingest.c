@@ -14,13 +14,22 @@
 
 /* Files in a knowledge-base folder that are not documents: they configure
  * the conversation engine (intents, tone, escalation) or evaluate it. */
-static const char *const special_names[] = {"README.md",       "tone.md",     "escalation.toml",
-                                            "escalation.json", "intents.tsv", "cases.jsonl"};
+static const char *const special_names[] = {"README.md",      "tone.md",       "escalation.toml",
+                                            "escalation.json", "intents.tsv",  "cases.jsonl",
+                                            "commerce.toml",   "customers.csv"};
 
 /* The special files kept in the store as assets (README and the case file
- * are for people and evaluation only). */
-static const char *const asset_names[] = {"tone.md", "escalation.toml", "escalation.json",
-                                          "intents.tsv"};
+ * are for people and evaluation only). products.csv is both: its rows are
+ * documents customers ask about, and the commerce module's catalog.
+ * customers.csv is never a document: no customer reads another's address. */
+static const char *const asset_names[] = {"tone.md",       "escalation.toml", "escalation.json",
+                                          "intents.tsv",   "commerce.toml",   "customers.csv",
+                                          "products.csv"};
+
+static int also_document(const char *name)
+{
+    return strcmp(name, "products.csv") == 0;
+}
 #define MAX_ASSET_BYTES ((size_t)8 << 20)
 
 #define MAX_FILE_BYTES ((size_t)512 << 20)
@@ -151,6 +160,8 @@ static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
             r->assets[ai] = fd_strdup(path);
             if (!r->assets[ai])
                 rc = fd_err_set(r->err, FD_ENOMEM, "out of memory");
+            else if (also_document(names.v[i]))
+                rc = list_add(out, path, r->err);
         } else if (S_ISREG(st.st_mode) && !is_special(names.v[i])) {
             if (file_format(r, path) != FD_FMT_UNKNOWN) {
                 rc = list_add(out, path, r->err);

@@ -173,4 +173,10 @@ typedef struct fd_sentiment {
  * ("very", "!!!", ALL CAPS). */
 fd_sentiment fd_nlu_sentiment(fd_str text, fd_lang lang);
 
+/* ---- spelling ------------------------------------------------------------ */
+
+/* Damerau-Levenshtein (optimal string alignment) distance, capped: returns
+ * cap + 1 as soon as the distance must exceed cap. */
+int fd_nlu_osa_distance(const char *a, size_t na, const char *b, size_t nb, int cap);
+
 #endif

@@ -120,8 +120,5 @@ int fd_nlu_number_word(fd_str w);
 /* Outlet names in toks; appends to e. */
 int fd_nlu_gazetteer_match(const fd_gazetteer *g, const fd_tokens *toks, fd_nlu_ents *e);
 
-/* Damerau-Levenshtein (optimal string alignment) distance, capped: returns
- * cap + 1 as soon as the distance must exceed cap. */
-int fd_nlu_osa_distance(const char *a, size_t na, const char *b, size_t nb, int cap);
 
 #endif

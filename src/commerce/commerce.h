@@ -1,0 +1,137 @@
+/* commerce/commerce.h: what a knowledge base sells and to whom — the
+ * catalog (products.csv), the customers and their outlets (customers.csv),
+ * and the rules of commerce.toml (currency, tax, order ids, delivery days,
+ * cut-off, lead time, windows, hand-over threshold) — and the arithmetic of
+ * a quote. The conversation that takes an order is dialog/order.c; orders
+ * are kept by the store.
+ *
+ * Money is in minor units (cents) as int64: no float ever holds a price.
+ *
+ * Threads: load on one thread; afterwards every function is read-only and
+ *          may be called from any thread.
+ * Memory:  the catalog owns its strings; results live in the caller's arena.
+ * Errors:  FD_EFORMAT (a file the catalog cannot use, message names file,
+ *          line and column), FD_EUTF8, FD_ENOMEM. */
+#ifndef FD_COMMERCE_H
+#define FD_COMMERCE_H
+
+#include "core.h"
+
+typedef struct fd_product {
+    const char *code, *name, *category, *size, *variant, *description;
+    int64_t pack_size;  /* units in one pack, >= 1 */
+    int64_t pack_price; /* minor units per pack, before tax */
+    int64_t stock;      /* packs in stock; -1: not tracked */
+} fd_product;
+
+typedef struct fd_outlet {
+    const char *customer_id; /* the customer's account */
+    const char *customer;    /* "Canadian Pizza" */
+    const char *outlet;      /* "Pasir Ris" ("" when the customer has one site) */
+    const char *address;
+    const char *contact_id; /* the accounting system's contact ("" if none) */
+    int payment_days;       /* invoice due after this many days */
+} fd_outlet;
+
+typedef struct fd_window {
+    char name[16]; /* "morning" */
+    int from_min, to_min;
+} fd_window;
+
+/* commerce.toml; every field has a default so a KB with only products.csv
+ * can take orders. */
+typedef struct fd_commerce_rules {
+    char currency[8];    /* [catalog] currency = "SGD" */
+    char money[8];       /* money_sign = "S$" */
+    char tax_name[16];   /* tax_name = "GST" */
+    int tax_permille;    /* tax_rate = 0.09 -> 90 (tenths of a percent) */
+    char id_prefix[8];   /* [orders] id_prefix = "HP" */
+    int64_t review_over; /* review_over = 5000 (major units; 0: never) -> minor */
+    unsigned days_mask;  /* [delivery] days = ["mon".."fri"]: bit 0 Monday */
+    int cutoff_min;      /* cutoff = "15:00": later orders take a day more */
+    int lead_days;       /* lead_days = 1: working days from the order */
+    fd_window windows[4];
+    size_t n_windows;
+    int cancel_before_min; /* cancel_until = "17:00": the working day before delivery */
+} fd_commerce_rules;
+
+typedef struct fd_catalog fd_catalog; /* opaque */
+
+/* products.csv (required), commerce.toml and customers.csv (both may be
+ * NULL). Columns of products.csv are found by name ([catalog.columns] in
+ * commerce.toml maps ours to yours: code, name, category, size, variant,
+ * pack_size, price, stock, description); rows that cannot be read are
+ * skipped and counted in *n_skipped (may be NULL), the first reason in err
+ * even on FD_OK. */
+int fd_catalog_load(const char *products, size_t products_len, const char *toml, size_t toml_len,
+                    const char *customers, size_t customers_len, fd_catalog **out,
+                    size_t *n_skipped, fd_err *err) FD_MUST_USE;
+void fd_catalog_free(fd_catalog *c); /* NULL is fine */
+
+const fd_commerce_rules *fd_catalog_rules(const fd_catalog *c);
+size_t fd_catalog_n_products(const fd_catalog *c);
+const fd_product *fd_catalog_product(const fd_catalog *c, size_t i);
+const fd_product *fd_catalog_by_code(const fd_catalog *c, const char *code); /* NULL: none */
+size_t fd_catalog_n_outlets(const fd_catalog *c);
+const fd_outlet *fd_catalog_outlet(const fd_catalog *c, size_t i);
+
+/* ---- resolving customers' words ------------------------------------------ */
+
+#define FD_MATCH_MAX 6
+typedef struct fd_product_match {
+    const fd_product *v[FD_MATCH_MAX]; /* best first */
+    double score[FD_MATCH_MAX];
+    size_t n;
+    int exact;     /* a product code was named */
+    int ambiguous; /* more than one fits as well: ask, do not guess */
+} fd_product_match;
+
+/* The products text names ("12 inch kraft pizza box", "12in kraft",
+ * "PB-1201", typos at distance 1 in words of 5 letters or more). Within
+ * only (n_only > 0), choose among those products ("the white ones" after
+ * a size was named). n == 0: nothing fits. */
+int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *only, size_t n_only,
+                     fd_arena *a, fd_product_match *out, fd_err *err) FD_MUST_USE;
+
+/* The outlet text names ("Canadian Pizza Pasir Ris", "pasir ris"), or
+ * NULL; *ambiguous when several fit as well. */
+const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
+                                         int *ambiguous);
+
+/* ---- quotes ---------------------------------------------------------------- */
+
+typedef struct fd_quote_line {
+    const fd_product *p;
+    int64_t qty;   /* units asked for */
+    int64_t packs; /* rounded up to whole packs */
+    int64_t total; /* packs * pack_price */
+} fd_quote_line;
+
+typedef struct fd_quote {
+    int64_t subtotal, tax, total; /* minor units */
+} fd_quote;
+
+/* Packs for qty units (qty <= 0: one pack), and the line's total. */
+fd_quote_line fd_quote_line_make(const fd_product *p, int64_t qty);
+/* Tax rounded half up to the minor unit, on the subtotal. */
+fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t n);
+/* "S$1,234.50" into buf. */
+const char *fd_money_fmt(const fd_commerce_rules *r, int64_t minor, char *buf, size_t cap);
+
+/* ---- delivery dates -------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a civil date and back; weekday 0 = Monday. */
+int64_t fd_days_from_civil(int y, int m, int d);
+void fd_civil_from_days(int64_t days, int *y, int *m, int *d);
+int fd_weekday(int64_t days);
+
+/* The first day a new order can be delivered, for an order placed at
+ * local time now_days + now_min. */
+int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min);
+/* 0 when day is a delivery day on or after the earliest; else a reason
+ * code: 1 not a delivery day, 2 too soon. */
+int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
+/* The window named in text ("morning", "matin", "pm"), or NULL. */
+const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);
+
+#endif

@@ -1,0 +1,386 @@
+/* match.c: customers' words against product and outlet names. A token
+ * weighs log(1 + N / df) over the catalog, so "kraft" (a few products)
+ * says more than "box" (dozens); a product wins on the weight of the
+ * words it shares with the message, and two that share as much are a
+ * question for the customer ("kraft or white?"), never a guess. */
+#include "commerce_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_unit(fd_str w, const char **canon)
+{
+    static const struct {
+        const char *w, *c;
+    } units[] = {{"inch", "inch"}, {"inches", "inch"}, {"in", "inch"}, {"\"", "inch"},
+                 {"oz", "oz"},     {"ml", "ml"},       {"l", "l"},     {"cm", "cm"},
+                 {"mm", "mm"},     {"g", "g"},         {"kg", "kg"},   {"pouces", "inch"},
+                 {"pouce", "inch"}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+        if (w.len == strlen(units[i].w) && memcmp(w.p, units[i].w, w.len) == 0) {
+            *canon = units[i].c;
+            return 1;
+        }
+    return 0;
+}
+
+static fd_str singular(fd_str w)
+{
+    if (w.len > 4 && w.p[w.len - 2] == 'e' && w.p[w.len - 1] == 's' &&
+        (w.p[w.len - 3] == 'x' || w.p[w.len - 3] == 'z' ||
+         (w.p[w.len - 3] == 'h' && (w.p[w.len - 4] == 'c' || w.p[w.len - 4] == 's'))))
+        return (fd_str){w.p, w.len - 2};
+    if (w.len > 3 && w.p[w.len - 1] == 's' && w.p[w.len - 2] != 's' && w.p[w.len - 2] != 'u')
+        return (fd_str){w.p, w.len - 1};
+    return w;
+}
+
+static int all_digits(fd_str w)
+{
+    for (size_t i = 0; i < w.len; i++)
+        if (!isdigit((unsigned char)w.p[i]) && w.p[i] != '.')
+            return 0;
+    return w.len > 0;
+}
+
+/* Splits folded text into words and the '"' mark; numbers with a unit
+ * after them (or glued: "12in", "16oz") become one token. */
+int cm_tokenize(fd_str text, fd_arena *a, cm_tokens *out, fd_err *err)
+{
+    fd_str f;
+    int rc = fd_text_fold(text, a, &f, err);
+    if (rc)
+        return rc;
+    out->v = fd_arena_alloc(a, (f.len + 1) * sizeof *out->v);
+    out->n = 0;
+    if (!out->v)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    fd_str raw[256];
+    size_t n_raw = 0;
+    for (size_t i = 0; i < f.len && n_raw < 256;) {
+        unsigned char c = (unsigned char)f.p[i];
+        if (c == '"') {
+            raw[n_raw++] = (fd_str){f.p + i, 1};
+            i++;
+        } else if (isalnum(c) || c >= 0x80) {
+            size_t j = i;
+            /* "12in" and "16oz": digits then letters split in two */
+            if (isdigit(c)) {
+                while (j < f.len && (isdigit((unsigned char)f.p[j]) || f.p[j] == '.'))
+                    j++;
+                if (j < f.len && isalpha((unsigned char)f.p[j])) {
+                    raw[n_raw++] = (fd_str){f.p + i, j - i};
+                    i = j;
+                    continue;
+                }
+            }
+            while (j < f.len && (isalnum((unsigned char)f.p[j]) || (unsigned char)f.p[j] >= 0x80))
+                j++;
+            raw[n_raw++] = (fd_str){f.p + i, j - i};
+            i = j;
+        } else {
+            i++;
+        }
+    }
+    for (size_t i = 0; i < n_raw; i++) {
+        const char *unit;
+        if (all_digits(raw[i]) && i + 1 < n_raw && is_unit(raw[i + 1], &unit)) {
+            char *t = fd_arena_printf(a, "%.*s%s", (int)raw[i].len, raw[i].p, unit);
+            if (!t)
+                return fd_err_set(err, FD_ENOMEM, "out of memory");
+            out->v[out->n++] = fd_str_c(t);
+            i++;
+            continue;
+        }
+        if (raw[i].len == 1 && raw[i].p[0] == '"')
+            continue;
+        out->v[out->n++] = singular(raw[i]);
+    }
+    return FD_OK;
+}
+
+static int cmp_cstr(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int cm_item_make(fd_str text, fd_arena *a, cm_item *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    cm_tokens t;
+    int rc = cm_tokenize(text, a, &t, err);
+    if (rc)
+        return rc;
+    out->tok = fd_calloc(t.n + 1, sizeof *out->tok);
+    if (!out->tok)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t.n; i++) {
+        char *s = fd_strndup(t.v[i].p, t.v[i].len);
+        if (!s) {
+            cm_item_free(out);
+            return fd_err_set(err, FD_ENOMEM, "out of memory");
+        }
+        out->tok[out->n_tok++] = s;
+    }
+    qsort(out->tok, out->n_tok, sizeof *out->tok, cmp_cstr);
+    size_t n = 0;
+    for (size_t i = 0; i < out->n_tok; i++) {
+        if (n && strcmp(out->tok[n - 1], out->tok[i]) == 0) {
+            fd_free(out->tok[i]);
+            continue;
+        }
+        out->tok[n++] = out->tok[i];
+    }
+    out->n_tok = n;
+    return FD_OK;
+}
+
+void cm_item_free(cm_item *it)
+{
+    if (!it)
+        return;
+    for (size_t i = 0; it->tok && i < it->n_tok; i++)
+        fd_free(it->tok[i]);
+    FD_FREE(it->tok);
+    it->n_tok = 0;
+}
+
+int cm_weigh(const cm_item *items, size_t n, char ***tok_out, double **w_out, size_t *n_out,
+             fd_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += items[i].n_tok;
+    char **all = fd_calloc(total + 1, sizeof *all);
+    if (!all)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < items[i].n_tok; j++)
+            all[k++] = items[i].tok[j];
+    qsort(all, k, sizeof *all, cmp_cstr);
+    char **tok = fd_calloc(k + 1, sizeof *tok);
+    double *w = fd_calloc(k + 1, sizeof *w);
+    if (!tok || !w) {
+        fd_free(all);
+        fd_free(tok);
+        fd_free(w);
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < k;) {
+        size_t j = i;
+        while (j < k && strcmp(all[j], all[i]) == 0)
+            j++;
+        tok[m] = all[i]; /* borrowed from the items, which outlive this */
+        w[m++] = log(1.0 + (double)n / (double)(j - i));
+        i = j;
+    }
+    fd_free(all);
+    *tok_out = tok;
+    *w_out = w;
+    *n_out = m;
+    return FD_OK;
+}
+
+double cm_weight(char *const *tok, const double *w, size_t n_w, const char *t)
+{
+    size_t lo = 0, hi = n_w;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(tok[mid], t);
+        if (!c)
+            return w[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+int cm_token_eq(fd_str m, const char *t)
+{
+    size_t n = strlen(t);
+    if (m.len == n && memcmp(m.p, t, n) == 0)
+        return 1;
+    return m.len >= 5 && n >= 5 && !isdigit((unsigned char)m.p[0]) &&
+           fd_nlu_osa_distance(m.p, m.len, t, n, 1) <= 1;
+}
+
+/* Weight of the item's tokens that the message names. */
+static double shared(const cm_tokens *msg, const cm_item *it, char *const *tok, const double *w,
+                     size_t n_w)
+{
+    double s = 0;
+    for (size_t j = 0; j < it->n_tok; j++)
+        for (size_t i = 0; i < msg->n; i++)
+            if (cm_token_eq(msg->v[i], it->tok[j])) {
+                s += cm_weight(tok, w, n_w, it->tok[j]);
+                break;
+            }
+    return s;
+}
+
+/* A size the message gives that the product lacks rules the product out:
+ * "12-inch" never means the 10-inch box. */
+static int size_conflict(const cm_tokens *msg, const cm_item *it)
+{
+    for (size_t i = 0; i < msg->n; i++) {
+        fd_str m = msg->v[i];
+        if (!m.len || !isdigit((unsigned char)m.p[0]) || all_digits(m))
+            continue;
+        int found = 0;
+        for (size_t j = 0; j < it->n_tok && !found; j++)
+            found = cm_token_eq(m, it->tok[j]);
+        if (!found)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_code_like(fd_str w)
+{
+    int digit = 0, alpha = 0;
+    for (size_t i = 0; i < w.len; i++) {
+        digit |= isdigit((unsigned char)w.p[i]) != 0;
+        alpha |= isalpha((unsigned char)w.p[i]) != 0;
+    }
+    return digit && alpha;
+}
+
+/* A product code in the text, compared without case and punctuation
+ * ("pb-1201", "PB1201"). */
+static const fd_product *code_in(const fd_catalog *c, fd_str text)
+{
+    char norm[64], msgw[64];
+    for (size_t i = 0; i < text.len;) {
+        while (i < text.len && !isalnum((unsigned char)text.p[i]))
+            i++;
+        size_t j = i, n = 0;
+        while (j < text.len && (isalnum((unsigned char)text.p[j]) || text.p[j] == '-') &&
+               n < sizeof msgw - 1) {
+            if (text.p[j] != '-')
+                msgw[n++] = (char)tolower((unsigned char)text.p[j]);
+            j++;
+        }
+        msgw[n] = '\0';
+        if (n >= 3 && is_code_like((fd_str){msgw, n}))
+            for (size_t k = 0; k < c->n_products; k++) {
+                const char *code = c->products[k].code;
+                size_t m = 0;
+                for (; *code && m < sizeof norm - 1; code++)
+                    if (*code != '-' && *code != ' ')
+                        norm[m++] = (char)tolower((unsigned char)*code);
+                norm[m] = '\0';
+                if (m && strcmp(norm, msgw) == 0)
+                    return &c->products[k];
+            }
+        i = j > i ? j : i + 1;
+    }
+    return NULL;
+}
+
+/* Keeps the FD_MATCH_MAX best, best first, with each one's cover. */
+static void keep(fd_product_match *out, double *cover, const fd_product *p, double s, double cv)
+{
+    size_t at = out->n;
+    if (at == FD_MATCH_MAX) {
+        if (s <= out->score[at - 1])
+            return;
+        at--;
+    } else {
+        out->n++;
+    }
+    while (at > 0 && out->score[at - 1] < s) {
+        out->v[at] = out->v[at - 1];
+        out->score[at] = out->score[at - 1];
+        cover[at] = cover[at - 1];
+        at--;
+    }
+    out->v[at] = p;
+    out->score[at] = s;
+    cover[at] = cv;
+}
+
+/* Two products tie when they share as much with the message and neither
+ * is a clearly closer fit (most of its own name said). */
+#define TIE_SHARE 0.999
+#define TIE_COVER 0.85
+
+int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *only, size_t n_only,
+                     fd_arena *a, fd_product_match *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const fd_product *byc = code_in(c, text);
+    if (byc) {
+        out->v[0] = byc;
+        out->score[0] = 1e9;
+        out->n = 1;
+        out->exact = 1;
+        return FD_OK;
+    }
+    cm_tokens msg;
+    int rc = cm_tokenize(text, a, &msg, err);
+    if (rc)
+        return rc;
+    double cover[FD_MATCH_MAX] = {0};
+    for (size_t k = 0; k < c->n_products; k++) {
+        const fd_product *p = &c->products[k];
+        if (n_only) {
+            size_t i = 0;
+            while (i < n_only && only[i] != p)
+                i++;
+            if (i == n_only)
+                continue;
+        }
+        const cm_item *it = &c->ptok[k];
+        if (size_conflict(&msg, it))
+            continue;
+        double s = shared(&msg, it, c->pw_tok, c->pw, c->n_pw);
+        if (s <= 0)
+            continue;
+        /* the share of its own name said breaks ties: "white" means the
+         * plain white box more than the printed white one */
+        double cv = it->total > 0 ? s / it->total : 0;
+        keep(out, cover, p, s + 1e-3 * cv, cv);
+    }
+    if (out->n >= 2 && out->score[1] >= out->score[0] * TIE_SHARE - 1e-3 &&
+        cover[1] >= cover[0] * TIE_COVER)
+        out->ambiguous = 1;
+    return FD_OK;
+}
+
+const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
+                                         int *ambiguous)
+{
+    *ambiguous = 0;
+    cm_tokens msg;
+    if (!c->n_outlets || cm_tokenize(text, a, &msg, NULL))
+        return NULL;
+    const fd_outlet *best = NULL;
+    double bs = 0, second = 0;
+    for (size_t k = 0; k < c->n_outlets; k++) {
+        const cm_item *cu = &c->otok[2 * k], *site = &c->otok[2 * k + 1];
+        double sc = shared(&msg, cu, c->ow_tok, c->ow, c->n_ow);
+        double ss = site->n_tok ? shared(&msg, site, c->ow_tok, c->ow, c->n_ow) : 0;
+        /* the whole name of the customer or of the site: "pizza" alone is
+         * not an outlet, "canadian pizza" is (which of its two, we ask) */
+        if (!((cu->total > 0 && sc >= cu->total - 1e-9) ||
+              (site->total > 0 && ss >= site->total - 1e-9)))
+            continue;
+        double s = sc + ss;
+        if (s > bs) {
+            second = bs;
+            bs = s;
+            best = &c->outlets[k];
+        } else if (s > second) {
+            second = s;
+        }
+    }
+    if (best && second >= bs * TIE_SHARE)
+        *ambiguous = 1;
+    return best;
+}

@@ -1,0 +1,304 @@
+/* rules.c: commerce.toml, money, quotes and delivery dates. Defaults are
+ * those of a small supplier (working days Monday to Friday, next working
+ * day before a 15:00 cut-off, morning and afternoon windows) so a KB with
+ * only a products.csv can take orders; every one is a key of commerce.toml. */
+#include "commerce_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static int parse_hhmm(const char *s, int *out)
+{
+    int h, m;
+    char end;
+    if (!s || sscanf(s, "%d:%d%c", &h, &m, &end) != 2 || h < 0 || h > 24 || m < 0 || m > 59)
+        return FD_EINVAL;
+    *out = h * 60 + m;
+    return FD_OK;
+}
+
+static void copy_str(json_t *o, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        snprintf(dst, cap, "%s", json_string_value(v));
+}
+
+static int bad(fd_err *err, const char *key, const char *why)
+{
+    return fd_err_set(err, FD_EFORMAT, "commerce.toml: %s: %s", key, why);
+}
+
+static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
+{
+    static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    json_t *v = json_object_get(d, "days");
+    if (v) {
+        if (!json_is_array(v))
+            return bad(err, "delivery.days", "expected a list like [\"mon\", \"tue\"]");
+        r->days_mask = 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            const char *s = json_string_value(e);
+            int k = 0;
+            while (s && k < 7 && strncmp(s, day_names[k], 3) != 0)
+                k++;
+            if (!s || k == 7)
+                return bad(err, "delivery.days", "days are mon, tue, wed, thu, fri, sat, sun");
+            r->days_mask |= 1u << k;
+        }
+    }
+    if ((v = json_object_get(d, "cutoff")) &&
+        parse_hhmm(json_string_value(v), &r->cutoff_min) != FD_OK)
+        return bad(err, "delivery.cutoff", "expected \"HH:MM\"");
+    if ((v = json_object_get(d, "cancel_until")) &&
+        parse_hhmm(json_string_value(v), &r->cancel_before_min) != FD_OK)
+        return bad(err, "delivery.cancel_until", "expected \"HH:MM\"");
+    if ((v = json_object_get(d, "lead_days"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 60)
+            return bad(err, "delivery.lead_days", "expected a whole number of days, 0 to 60");
+        r->lead_days = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(d, "windows"))) {
+        if (!json_is_array(v) || json_array_size(v) > 4)
+            return bad(err, "delivery.windows", "expected up to 4 \"name HH:MM-HH:MM\"");
+        r->n_windows = 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            fd_window *w = &r->windows[r->n_windows];
+            int h1, m1, h2, m2;
+            const char *s = json_string_value(e);
+            if (!s || sscanf(s, "%15s %d:%d-%d:%d", w->name, &h1, &m1, &h2, &m2) != 5 ||
+                h1 * 60 + m1 >= h2 * 60 + m2)
+                return bad(err, "delivery.windows", "expected \"morning 09:00-13:00\"");
+            w->from_min = h1 * 60 + m1;
+            w->to_min = h2 * 60 + m2;
+            r->n_windows++;
+        }
+    }
+    return FD_OK;
+}
+
+int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[N_COLS][64],
+                  fd_err *err)
+{
+    *r = (fd_commerce_rules){
+        .currency = "USD",
+        .money = "$",
+        .tax_name = "tax",
+        .id_prefix = "ORD",
+        .days_mask = 0x1f,
+        .cutoff_min = 15 * 60,
+        .lead_days = 1,
+        .windows = {{"morning", 9 * 60, 13 * 60}, {"afternoon", 13 * 60, 18 * 60}},
+        .n_windows = 2,
+        .cancel_before_min = 17 * 60};
+    static const char *const defaults[N_COLS] = {"code",       "name",    "category",
+                                                 "size",       "variant", "pack_size",
+                                                 "unit_price", "stock",   "description"};
+    for (int i = 0; i < N_COLS; i++)
+        snprintf(cols[i], 64, "%s", defaults[i]);
+    if (!toml)
+        return FD_OK;
+    json_t *root;
+    int rc = fd_toml_parse(toml, len, &root, err);
+    if (rc)
+        return fd_err_set(err, FD_EFORMAT, "commerce.toml: %s", err ? err->msg : "");
+    json_t *cat = json_object_get(root, "catalog"), *ord = json_object_get(root, "orders");
+    copy_str(cat, "currency", r->currency, sizeof r->currency);
+    copy_str(cat, "money_sign", r->money, sizeof r->money);
+    copy_str(cat, "tax_name", r->tax_name, sizeof r->tax_name);
+    json_t *v = json_object_get(cat, "tax_rate");
+    if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) >= 1))
+        rc = bad(err, "catalog.tax_rate", "expected a fraction like 0.09");
+    else if (v)
+        r->tax_permille = (int)(json_number_value(v) * 1000 + 0.5);
+    static const char *const keys[N_COLS] = {"code",  "name",    "category",
+                                             "size",  "variant", "pack_size",
+                                             "price", "stock",   "description"};
+    json_t *cmap = json_object_get(cat, "columns");
+    for (int i = 0; i < N_COLS && !rc; i++)
+        copy_str(cmap, keys[i], cols[i], 64);
+    copy_str(ord, "id_prefix", r->id_prefix, sizeof r->id_prefix);
+    for (char *p = r->id_prefix; !rc && *p; p++)
+        if (!isalnum((unsigned char)*p))
+            rc = bad(err, "orders.id_prefix", "letters and digits only");
+    if (!rc && (v = json_object_get(ord, "review_over"))) {
+        if (!json_is_number(v) || json_number_value(v) < 0)
+            rc = bad(err, "orders.review_over", "expected an amount");
+        else
+            r->review_over = (int64_t)(json_number_value(v) * 100 + 0.5);
+    }
+    json_t *d = json_object_get(root, "delivery");
+    if (!rc && d)
+        rc = load_delivery(d, r, err);
+    json_decref(root);
+    return rc;
+}
+
+int cm_parse_money(const char *s, int64_t *out)
+{
+    int64_t whole = 0, frac = 0;
+    int digits = 0, fdigits = 0, dot = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isdigit(c)) {
+            if (dot) {
+                if (fdigits < 2)
+                    frac = frac * 10 + (c - '0');
+                fdigits++;
+            } else {
+                if (whole > (int64_t)1e13)
+                    return FD_EINVAL;
+                whole = whole * 10 + (c - '0');
+            }
+            digits++;
+        } else if (c == '.' && !dot) {
+            dot = 1;
+        } else if (c == ',' && !dot) {
+            continue;
+        } else if (digits) {
+            break;
+        }
+    }
+    if (!digits)
+        return FD_EINVAL;
+    if (fdigits == 1)
+        frac *= 10;
+    *out = whole * 100 + frac;
+    return FD_OK;
+}
+
+fd_quote_line fd_quote_line_make(const fd_product *p, int64_t qty)
+{
+    fd_quote_line l = {p, qty, 1, 0};
+    int64_t pack = p->pack_size > 0 ? p->pack_size : 1;
+    if (qty > 0)
+        l.packs = (qty + pack - 1) / pack;
+    l.total = l.packs * p->pack_price;
+    return l;
+}
+
+fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t n)
+{
+    fd_quote q = {0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        q.subtotal += v[i].total;
+    q.tax = (q.subtotal * r->tax_permille + 500) / 1000;
+    q.total = q.subtotal + q.tax;
+    return q;
+}
+
+const char *fd_money_fmt(const fd_commerce_rules *r, int64_t minor, char *buf, size_t cap)
+{
+    char digits[32];
+    int64_t a = minor < 0 ? -minor : minor;
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)(a / 100));
+    char grouped[48];
+    size_t g = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            grouped[g++] = ',';
+        grouped[g++] = digits[i];
+    }
+    grouped[g] = '\0';
+    snprintf(buf, cap, "%s%s%s.%02lld", minor < 0 ? "-" : "", r->money, grouped,
+             (long long)(a % 100));
+    return buf;
+}
+
+/* ---- dates (Howard Hinnant's civil-days algorithms) ---------------------- */
+
+int64_t fd_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void fd_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int fd_weekday(int64_t days)
+{
+    /* 1970-01-01 was a Thursday (3 with Monday 0) */
+    int64_t w = (days + 3) % 7;
+    return (int)(w < 0 ? w + 7 : w);
+}
+
+static int delivers(const fd_commerce_rules *r, int64_t day)
+{
+    return (r->days_mask >> fd_weekday(day)) & 1u;
+}
+
+int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min)
+{
+    if (!r->days_mask)
+        return now_days;
+    /* an order after the cut-off or on a day off counts from the next
+     * working day */
+    int64_t day = now_days;
+    if (!delivers(r, day) || now_min >= r->cutoff_min)
+        do
+            day++;
+        while (!delivers(r, day));
+    for (int k = 0; k < r->lead_days; k++)
+        do
+            day++;
+        while (!delivers(r, day));
+    return day;
+}
+
+int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min)
+{
+    if (r->days_mask && !delivers(r, day))
+        return 1;
+    return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;
+}
+
+static int has_word(fd_str f, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; i + n <= f.len; i++)
+        if (memcmp(f.p + i, w, n) == 0 && (i == 0 || !isalnum((unsigned char)f.p[i - 1])) &&
+            (i + n == f.len || !isalnum((unsigned char)f.p[i + n])))
+            return 1;
+    return 0;
+}
+
+const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
+{
+    static const struct {
+        const char *name, *alias[4];
+    } syn[] = {{"morning", {"am", "matin", "morning", "mornings"}},
+               {"afternoon", {"pm", "apres-midi", "aprem", "afternoons"}},
+               {"evening", {"soir", "evening", "night", "tonight"}}};
+    for (size_t i = 0; i < r->n_windows; i++) {
+        if (has_word(folded, r->windows[i].name))
+            return &r->windows[i];
+        for (size_t k = 0; k < sizeof syn / sizeof *syn; k++)
+            if (strcmp(syn[k].name, r->windows[i].name) == 0)
+                for (int j = 0; j < 4; j++)
+                    if (has_word(folded, syn[k].alias[j]))
+                        return &r->windows[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,244 @@
+/* test_catalog.c: the example's catalog, customers' words, quotes, dates. */
+#include "commerce.h"
+#include "support.h"
+
+#include <stdlib.h>
+
+typedef struct fixture {
+    fd_catalog *c;
+    fd_arena *a;
+} fixture;
+
+static char *slurp(const char *name, size_t *len)
+{
+    const char *src = getenv("FD_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/packaging-supplier/%s", src ? src : ".", name);
+    char *p;
+    fd_err err;
+    if (fd_file_read(path, 1 << 24, &p, len, &err))
+        fail_msg("%s: %s", path, err.msg);
+    return p;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    size_t np, nt, nc, skipped = 99;
+    char *p = slurp("products.csv", &np), *t = slurp("commerce.toml", &nt),
+         *c = slurp("customers.csv", &nc);
+    fd_err err;
+    if (fd_catalog_load(p, np, t, nt, c, nc, &f->c, &skipped, &err))
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(skipped, 0);
+    fd_free(p);
+    fd_free(t);
+    fd_free(c);
+    f->a = fd_arena_new(0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_catalog_free(f->c);
+    fd_arena_free(f->a);
+    free(f);
+    return 0;
+}
+
+static fd_product_match match(fixture *f, const char *text)
+{
+    fd_product_match m;
+    fd_err err;
+    if (fd_catalog_match(f->c, fd_str_c(text), NULL, 0, f->a, &m, &err))
+        fail_msg("match: %s", err.msg);
+    return m;
+}
+
+static void test_loads_the_example(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(fd_catalog_n_products(f->c), 169);
+    const fd_product *p = fd_catalog_by_code(f->c, "PB-1201");
+    assert_non_null(p);
+    assert_int_equal(p->pack_size, 50);
+    assert_true(p->pack_price > 0);
+    const fd_commerce_rules *r = fd_catalog_rules(f->c);
+    assert_string_equal(r->id_prefix, "HP");
+    assert_int_equal(r->tax_permille, 90);
+    assert_int_equal(r->review_over, 500000);
+    assert_int_equal(fd_catalog_n_outlets(f->c), 6);
+}
+
+static void test_customers_words(void **state)
+{
+    fixture *f = *state;
+    fd_product_match m = match(f, "12 inch kraft pizza box");
+    assert_true(m.n >= 1);
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->size, "12-inch");
+    assert_non_null(strstr(m.v[0]->variant, "kraft"));
+
+    m = match(f, "12in kraft");
+    assert_true(m.n >= 1);
+    assert_string_equal(m.v[0]->code, m.n ? match(f, "12 inch kraft pizza box").v[0]->code : "");
+
+    m = match(f, "pb1201 please");
+    assert_true(m.exact);
+    assert_string_equal(m.v[0]->code, "PB-1201");
+
+    /* a typo of five letters or more is still the word */
+    m = match(f, "12-inch kraaft pizza boxes");
+    assert_string_equal(m.v[0]->code, match(f, "12 inch kraft pizza box").v[0]->code);
+
+    /* kraft and white fit as well: a question, not a guess */
+    m = match(f, "100 12-inch pizza boxes");
+    assert_true(m.ambiguous);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(m.v[i]->size, "12-inch");
+
+    /* "the white ones", among those */
+    fd_product_match w;
+    fd_err err;
+    assert_int_equal(fd_catalog_match(f->c, fd_str_c("the white ones"), m.v, m.n, f->a, &w, &err),
+                     FD_OK);
+    assert_true(w.n >= 1);
+    assert_false(w.ambiguous);
+    assert_non_null(strstr(w.v[0]->variant, "white"));
+    assert_string_equal(w.v[0]->size, "12-inch");
+
+    /* a size no product has rules every product of that kind out */
+    m = match(f, "13-inch pizza box");
+    for (size_t i = 0; i < m.n; i++)
+        assert_string_not_equal(m.v[i]->category, "pizza boxes");
+    assert_int_equal(match(f, "do you have coffee machines").n, 0);
+}
+
+static void test_outlets(void **state)
+{
+    fixture *f = *state;
+    int amb;
+    const fd_outlet *o = fd_catalog_match_outlet(
+        f->c, fd_str_c("My outlet is Canadian Pizza Pasir Ris"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->outlet, "Pasir Ris");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("canadian pizza"), f->a, &amb);
+    assert_non_null(o);
+    assert_true(amb); /* two outlets: which one? */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("kopi corner"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("100 12-inch pizza boxes"), f->a, &amb));
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("Burger Palace Orchard"), f->a, &amb));
+}
+
+static void test_quote(void **state)
+{
+    fixture *f = *state;
+    const fd_product *p = fd_catalog_by_code(f->c, "PB-1201");
+    fd_quote_line l = fd_quote_line_make(p, 100);
+    assert_int_equal(l.packs, 2);
+    l = fd_quote_line_make(p, 101);
+    assert_int_equal(l.packs, 3);
+    assert_int_equal(l.total, 3 * p->pack_price);
+    fd_commerce_rules r = *fd_catalog_rules(f->c);
+    fd_quote_line v[] = {{p, 100, 2, 1000}, {p, 50, 1, 1055}};
+    fd_quote q = fd_quote_sum(&r, v, 2);
+    assert_int_equal(q.subtotal, 2055);
+    assert_int_equal(q.tax, 185); /* 184.95 rounded half up */
+    assert_int_equal(q.total, 2240);
+    char b[32];
+    assert_string_equal(fd_money_fmt(&r, 123456789, b, sizeof b), "S$1,234,567.89");
+    assert_string_equal(fd_money_fmt(&r, 5, b, sizeof b), "S$0.05");
+}
+
+static void test_delivery_days(void **state)
+{
+    fixture *f = *state;
+    const fd_commerce_rules *r = fd_catalog_rules(f->c);
+    int64_t mon = fd_days_from_civil(2026, 12, 7);
+    assert_int_equal(fd_weekday(mon), 0);
+    int y, m, d;
+    fd_civil_from_days(mon, &y, &m, &d);
+    assert_true(y == 2026 && m == 12 && d == 7);
+    /* Monday 10:00: Tuesday; Monday 16:00 (after the 15:00 cut-off): Wednesday */
+    assert_int_equal(fd_delivery_earliest(r, mon, 600), mon + 1);
+    assert_int_equal(fd_delivery_earliest(r, mon, 960), mon + 2);
+    /* Friday afternoon and Saturday: Tuesday */
+    assert_int_equal(fd_delivery_earliest(r, mon + 4, 960), mon + 8);
+    assert_int_equal(fd_delivery_earliest(r, mon + 5, 600), mon + 8);
+    assert_int_equal(fd_delivery_check(r, mon + 5, mon, 600), 1); /* Saturday */
+    assert_int_equal(fd_delivery_check(r, mon, mon, 600), 2);     /* today */
+    assert_int_equal(fd_delivery_check(r, mon + 1, mon, 600), 0);
+    const fd_window *w = fd_delivery_window(r, fd_str_c("deliver on tuesday morning"));
+    assert_non_null(w);
+    assert_string_equal(w->name, "morning");
+    assert_null(fd_delivery_window(r, fd_str_c("deliver on tuesday")));
+}
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    fd_catalog *c;
+    fd_err err;
+    size_t skipped;
+    const char *no_price = "code,name\nA1,Thing\n";
+    assert_int_equal(fd_catalog_load(no_price, strlen(no_price), NULL, 0, NULL, 0, &c, NULL, &err),
+                     FD_EFORMAT);
+    assert_non_null(strstr(err.msg, "price"));
+    const char *rows = "code,name,price\nA1,Thing,2.50\n,Nameless,1\nA2,Free text,ask us\n"
+                       "A1,Again,3\n\"A3,broken\n";
+    assert_int_equal(fd_catalog_load(rows, strlen(rows), NULL, 0, NULL, 0, &c, &skipped, &err),
+                     FD_OK);
+    assert_int_equal(fd_catalog_n_products(c), 1);
+    assert_true(skipped >= 3);
+    assert_non_null(strstr(err.msg, "products.csv"));
+    assert_int_equal(fd_catalog_by_code(c, "a1")->pack_price, 250);
+    fd_catalog_free(c);
+    const char *toml = "[delivery]\ncutoff = \"25:99\"\n";
+    assert_int_equal(
+        fd_catalog_load(no_price, strlen(no_price), toml, strlen(toml), NULL, 0, &c, NULL, &err),
+        FD_EFORMAT);
+    assert_non_null(strstr(err.msg, "cutoff"));
+    const char *only_bad = "code,name,price\n,x,1\n";
+    assert_int_equal(fd_catalog_load(only_bad, strlen(only_bad), NULL, 0, NULL, 0, &c, NULL, &err),
+                     FD_EFORMAT);
+    assert_int_equal(fd_catalog_load("\xff", 1, NULL, 0, NULL, 0, &c, NULL, &err), FD_EUTF8);
+}
+
+/* Every allocation failure is a clean error, never a crash or a leak. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    const char *p = "code,name,size,price\nPB-1,Pizza box 12-inch kraft,12-inch,2.50\n"
+                    "PB-2,Pizza box 12-inch white,12-inch,2.60\n";
+    const char *cu = "id,name,outlet\nC1,Canadian Pizza,Pasir Ris\n";
+    for (long n = 1; n < 400; n++) {
+        fd_catalog *c = NULL;
+        fd_err err;
+        fd_alloc_fail_at(n);
+        int rc = fd_catalog_load(p, strlen(p), NULL, 0, cu, strlen(cu), &c, NULL, &err);
+        fd_alloc_fail_at(0);
+        if (rc == FD_OK) {
+            assert_int_equal(fd_catalog_n_products(c), 2);
+            fd_catalog_free(c);
+            break;
+        }
+        assert_int_equal(rc, FD_ENOMEM);
+        assert_null(c);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loads_the_example), cmocka_unit_test(test_customers_words),
+        cmocka_unit_test(test_outlets),           cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
