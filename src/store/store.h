@@ -203,6 +203,47 @@ int fd_store_handoffs_each(fd_store *st, const char *status,
 int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_status,
                                 const char *status, const char *operator_, fd_err *err) FD_MUST_USE;
 
+/* ---- orders taken in chat (orders.c) --------------------------------------- */
+typedef struct fd_order_line_row {
+    const char *code, *name;
+    int64_t qty, packs, pack_size, pack_price, total; /* money in minor units */
+} fd_order_line_row;
+
+typedef struct fd_order_row {
+    int64_t id;
+    const char *ref;      /* "HP-100001" */
+    const char *idem_key; /* one per confirmation */
+    const char *session_id, *owner;
+    const char *customer_id, *customer, *outlet, *address;
+    const char *delivery_date, *delivery_window; /* "2026-12-08", "morning" */
+    const char *currency, *status;               /* "confirmed", "review", "invoiced", "cancelled" */
+    int64_t subtotal, tax, total;
+    double created_at, updated_at;
+    const fd_order_line_row *lines;
+    size_t n_lines;
+} fd_order_row;
+
+/* Adds an order, its lines, its first history row and (invoice not NULL)
+ * an outbox row of kind "invoice" with that JSON payload, in the caller's
+ * transaction. ref becomes prefix-(100000 + id). FD_ECONFLICT when
+ * idem_key already made an order (fd_store_order_by_idem finds it). */
+int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
+                       const char *invoice, int64_t *id, char *ref, size_t ref_size,
+                       fd_err *err) FD_MUST_USE;
+/* By ref ("HP-100001", any case), lines included; FD_ENOTFOUND. */
+int fd_store_order_get(fd_store *st, const char *ref, fd_arena *a, fd_order_row *out,
+                       fd_err *err) FD_MUST_USE;
+int fd_store_order_by_idem(fd_store *st, const char *idem_key, fd_arena *a, fd_order_row *out,
+                           fd_err *err) FD_MUST_USE;
+/* Newest first; owner NULL: any; status NULL or "": any; lines not filled. */
+int fd_store_orders_each(fd_store *st, const char *owner, const char *status, int64_t limit,
+                         int (*cb)(void *ctx, const fd_order_row *o), void *ctx,
+                         fd_err *err) FD_MUST_USE;
+/* Moves an order to status with a history row; FD_ENOTFOUND, or
+ * FD_ECONFLICT when its status is not from (NULL: any). */
+int fd_store_order_set_status(fd_store *st, const char *ref, const char *from,
+                              const char *status, const char *note, fd_err *err) FD_MUST_USE;
+
 /* ---- analytics ----------------------------------------------------------- */
 /* One event per turn: data is a JSON object (intent, route, stage
  * latencies, validation, escalation, tokens, cost). */
