@@ -84,6 +84,7 @@ typedef struct fd_product_match {
     size_t n;
     int exact;     /* a product code was named */
     int ambiguous; /* more than one fits as well: ask, do not guess */
+    size_t n_tied; /* the first n_tied fit as well (1 when not ambiguous) */
 } fd_product_match;
 
 /* The products text names ("12 inch kraft pizza box", "12in kraft",

@@ -217,7 +217,9 @@ static double shared(const cm_tokens *msg, const cm_item *it, char *const *tok, 
     double s = 0;
     for (size_t j = 0; j < it->n_tok; j++)
         for (size_t i = 0; i < msg->n; i++)
-            if (cm_token_eq(msg->v[i], it->tok[j])) {
+            /* a bare number is a quantity ("50 lids"), not the "50" of a
+             * "50 x 25 mm" label */
+            if (!all_digits(msg->v[i]) && cm_token_eq(msg->v[i], it->tok[j])) {
                 s += cm_weight(tok, w, n_w, it->tok[j]);
                 break;
             }
@@ -319,6 +321,7 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         out->v[0] = byc;
         out->score[0] = 1e9;
         out->n = 1;
+        out->n_tied = 1;
         out->exact = 1;
         return FD_OK;
     }
@@ -347,9 +350,11 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         double cv = it->total > 0 ? s / it->total : 0;
         keep(out, cover, p, s + 1e-3 * cv, cv);
     }
-    if (out->n >= 2 && out->score[1] >= out->score[0] * TIE_SHARE - 1e-3 &&
-        cover[1] >= cover[0] * TIE_COVER)
-        out->ambiguous = 1;
+    out->n_tied = out->n ? 1 : 0;
+    while (out->n_tied < out->n && out->score[out->n_tied] >= out->score[0] * TIE_SHARE - 1e-3 &&
+           cover[out->n_tied] >= cover[0] * TIE_COVER)
+        out->n_tied++;
+    out->ambiguous = out->n_tied > 1;
     return FD_OK;
 }
 

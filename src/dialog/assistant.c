@@ -178,6 +178,35 @@ static int load_intents(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err
     return rc;
 }
 
+/* Ordering in chat is on when the knowledge base has a commerce.toml and
+ * a products.csv. A catalog that cannot be read leaves it off with the
+ * reason in the log: answers go on, orders go to people. */
+static void load_catalog(fd_assistant *as, fd_kb *kb, fd_arena *a)
+{
+    const char *rules, *products, *customers = NULL;
+    size_t rl, pl, cl = 0;
+    fd_err err;
+    if (fd_kb_asset(kb, "commerce.toml", a, &rules, &rl, NULL, &err) != FD_OK)
+        return;
+    if (fd_kb_asset(kb, "products.csv", a, &products, &pl, NULL, &err) != FD_OK) {
+        FD_LOG(as->log, FD_LOG_WARN, "commerce",
+               "commerce.toml but no products.csv: ordering in chat is off");
+        return;
+    }
+    if (fd_kb_asset(kb, "customers.csv", a, &customers, &cl, NULL, &err) != FD_OK)
+        customers = NULL;
+    size_t skipped = 0;
+    if (fd_catalog_load(products, pl, rules, rl, customers, cl, &as->catalog, &skipped, &err)) {
+        FD_LOG(as->log, FD_LOG_ERROR, "commerce", "ordering in chat is off: %s", err.msg);
+        return;
+    }
+    if (skipped)
+        FD_LOG(as->log, FD_LOG_WARN, "commerce", "%zu catalog rows skipped; first: %s", skipped,
+               err.msg);
+    FD_LOG(as->log, FD_LOG_INFO, "commerce", "catalog: %zu products, %zu outlets",
+           fd_catalog_n_products(as->catalog), fd_catalog_n_outlets(as->catalog));
+}
+
 static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
 {
     fd_arena *a = fd_arena_new(0);
@@ -214,6 +243,8 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
     }
     if (!rc)
         rc = esc_rules_load(&as->rules, text, len, json, as->cfg->dialog_tz_offset_min, err);
+    if (!rc)
+        load_catalog(as, kb, a);
     fd_arena_free(a);
     return rc;
 }
@@ -315,6 +346,8 @@ int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *er
     esc_rules_free(&as->rules);
     FD_FREE(as->tone);
     FD_FREE(as->company);
+    fd_catalog_free(as->catalog);
+    as->catalog = NULL;
     int rc = load_assets(as, kb, err);
     if (!rc)
         rc = load_intents(as, kb, retrained, err);
@@ -351,6 +384,7 @@ void fd_assistant_close(fd_assistant *as)
     fd_guard_free(as->guard);
     fd_intent_model_free(as->intents);
     esc_rules_free(&as->rules);
+    fd_catalog_free(as->catalog);
     fd_free(as->tone);
     fd_free(as->company);
     for (int l = 0; l < FD__NLANGS; l++)

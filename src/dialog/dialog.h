@@ -133,6 +133,9 @@ typedef struct fd_reply {
     double support;
     const char *decision_doc, *decision_focus;
     const struct fd_answer_trace *trace; /* fd_turn_in.trace: the candidates; else NULL */
+    /* A turn that touched an order: {"id","status","lines":[...],"total",...}
+     * as JSON (id null while it is a draft); else NULL. */
+    const char *order_json;
 } fd_reply;
 
 /* Runs one message through the pipeline, calling the LLM (when configured

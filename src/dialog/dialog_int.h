@@ -9,6 +9,7 @@
 
 #include "answer.h"
 #include "cache.h"
+#include "commerce.h"
 #include "guard.h"
 #include "llm.h"
 #include "nlu.h"
@@ -81,6 +82,7 @@ struct fd_assistant {
     int trained_at_open;
     fd_wordlist *words[FD__NLANGS]; /* answer.wordlists by language; NULL: none */
     fd_thesaurus *thesaurus;        /* answer.wordnet, answer.thesaurus_fr */
+    fd_catalog *catalog; /* commerce.toml + products.csv ingested; NULL: no ordering in chat */
 };
 
 /* ---- small shared helpers ----------------------------------------------- */

@@ -65,6 +65,17 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
 {
     fd_reply *r = t->r;
     int rc = FD_OK;
+    if (t->order) {
+        rc = dialog_order_store(t, st);
+        if (rc)
+            return rc;
+    }
+    if (t->order_cancel) {
+        rc = fd_store_order_set_status(st, t->order_cancel, NULL, "cancelled",
+                                       "cancelled by the customer in chat", t->err);
+        if (rc)
+            return rc;
+    }
     if (t->rule) {
         fd_buf_reset(scratch);
         if (summary(t, scratch))
@@ -182,6 +193,16 @@ int dialog_persist(turn *t)
         rc = fd_store_session_put(st, &t->sess, t->err);
     if (!rc)
         rc = write_all(t, st, &scratch);
+    if (!rc && t->order) {
+        /* the slots again: they now remember the order's id */
+        fd_buf_reset(&slots);
+        if (session_slots_json(&t->slots, &slots))
+            rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
+        t->sess.slots = slots.p;
+        r->slots = rc ? NULL : fd_arena_strndup(t->a, slots.p, slots.len);
+        if (!rc)
+            rc = fd_store_session_put(st, &t->sess, t->err);
+    }
     if (!rc)
         rc = fd_store_commit(st, t->err);
     else

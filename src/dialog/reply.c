@@ -94,6 +94,8 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
         rc = rc ? rc : fd_buf_printf(b, "}");
     }
     rc = rc ? rc : fd_buf_printf(b, ",\"slots\":%s", r->slots && r->slots[0] ? r->slots : "{}");
+    if (!rc && r->order_json)
+        rc = fd_buf_printf(b, ",\"order\":%s", r->order_json);
     /* false, or the layer that answered */
     rc = rc ? rc : fd_buf_printf(b, ",\"cached\":");
     rc = rc ? rc : r->cached ? jstr(b, r->cached) : fd_buf_printf(b, "false");

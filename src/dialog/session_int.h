@@ -3,6 +3,7 @@
 #define FD_DIALOG_SESSION_INT_H
 
 #include "dialog_int.h"
+#include "order_int.h"
 
 enum {
     SLOT_OUTLET,
@@ -20,6 +21,7 @@ enum {
 typedef struct session_slots {
     char v[N_SLOTS][96];
     char last_question[512]; /* the last knowledge question, after rewriting */
+    order_draft order;       /* the order being taken (order.c) */
 } session_slots;
 
 const char *session_slot_name(int i);

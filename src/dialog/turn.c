@@ -180,7 +180,7 @@ static int set_text(turn *t, const char *fmt, const char *arg)
     return FD_OK;
 }
 
-static int escalate(turn *t, const esc_rule *rule)
+int dialog_escalate(turn *t, const esc_rule *rule)
 {
     fd_reply *r = t->r;
     r->route = "escalation";
@@ -226,7 +226,14 @@ int dialog_route(turn *t)
                      .unresolved = 0};
     const esc_rule *rule = esc_rules_match(&t->as->rules, &ein);
     if (rule && !rule->answer_first)
-        return escalate(t, rule);
+        return dialog_escalate(t, rule);
+    if (!rule) {
+        /* before small talk: "no" to an order's summary is not goodbye */
+        int handled;
+        int rc = dialog_order(t, &handled);
+        if (rc || handled)
+            return rc;
+    }
     static const char *const smalltalk[] = {"greeting", "thanks", "goodbye"};
     for (int i = 0; i < 3 && !rule; i++)
         if (intent_is(t, smalltalk[i]) && pure_smalltalk(t))
@@ -251,7 +258,7 @@ int dialog_route_after(turn *t)
          * person who can decide). */
         const char *said = r->answered ? r->answer : NULL;
         int answered = r->answered;
-        rc = escalate(t, rule);
+        rc = dialog_escalate(t, rule);
         if (!rc && said) {
             char *s = fd_arena_printf(t->a, "%s\n\n%s", said, r->answer);
             if (!s)
@@ -262,7 +269,13 @@ int dialog_route_after(turn *t)
             r->n_citations = 0;
         return rc;
     }
-    if (!r->answered && (intent_is(t, "order_new") || intent_is(t, "order_status"))) {
+    if (t->order_reminder) {
+        rc = dialog_order_reminder(t);
+        if (rc)
+            return rc;
+    }
+    if (!r->answered && !t->as->catalog &&
+        (intent_is(t, "order_new") || intent_is(t, "order_status"))) {
         /* Until commerce exists, and when no policy page answers it: say
          * plainly what chat cannot do yet. */
         r->route = "order";
@@ -281,7 +294,7 @@ int dialog_route_after(turn *t)
         rule = esc_rules_match(&t->as->rules, &ein);
         if (rule && rule->unresolved_turns) {
             const char *decline = r->answer;
-            rc = escalate(t, rule);
+            rc = dialog_escalate(t, rule);
             char *s = rc ? NULL : fd_arena_printf(t->a, "%s %s", decline, r->answer);
             if (!rc && !s)
                 return turn_oom(t);
@@ -412,6 +425,16 @@ static int complete(turn *t)
     out->confidence = t->intent.confidence;
     out->sentiment = t->senti.score;
     out->query = fd_arena_strndup(t->a, t->query.p ? t->query.p : "", t->query.len);
+    int stored = 0;
+    if (t->order && !t->in->ephemeral) {
+        /* An order's words name its id: stored first, then said. */
+        rc = dialog_persist(t);
+        if (rc)
+            return rc;
+        stored = 1;
+    } else if (t->order) {
+        out->answer = "(evaluation: the order would be placed now)";
+    }
     if (sink && sink->on_text && out->answer) {
         if (!t->sink_done) {
             sink->on_text(sink->ctx, out->answer, strlen(out->answer));
@@ -422,7 +445,7 @@ static int complete(turn *t)
                 sink->on_text(sink->ctx, out->answer + n, strlen(out->answer + n));
         }
     }
-    rc = t->in->ephemeral ? FD_OK : dialog_persist(t);
+    rc = t->in->ephemeral || stored ? FD_OK : dialog_persist(t);
     if (t->in->ephemeral && t->rule)
         out->escalation_ticket = "";
     out->ms_total = turn_ms_since(t->t0);

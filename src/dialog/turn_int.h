@@ -7,6 +7,17 @@
 #include "session_int.h"
 
 #define MAX_HISTORY 16
+
+/* A confirmed order waiting for the turn's transaction (order.c). */
+typedef struct order_pending {
+    fd_order_row row;
+    const char *prefix;  /* of its id ("HP") */
+    const char *invoice; /* the outbox payload; NULL: a person reviews it first */
+    order_draft draft;
+    fd_quote_line *v;
+    fd_quote q;
+    char ref[32];
+} order_pending;
 #define MAX_PASSAGES 8
 
 /* The LLM stream's gate (knowledge.c): sentences are released to the sink
@@ -75,6 +86,10 @@ typedef struct fd_turn {
     int sem_done;
     float *sem_vec;
     int sem_dim;
+    /* commerce (order.c) */
+    order_pending *order;     /* confirmed this turn: persist.c stores it */
+    const char *order_cancel; /* an order ref the customer cancelled */
+    int order_reminder;       /* a question mid-order: remind of the open order */
 } turn;
 
 static inline double turn_ms_since(uint64_t t0)
@@ -119,5 +134,15 @@ void dialog_cache_store(turn *t);
 void dialog_cache_release(turn *t);
 /* Stores the turn pair, the session, a handoff if any and the event. */
 int dialog_persist(turn *t);
+/* Hands the conversation to a person by rule: the holding message, state
+ * "waiting"; persist.c opens the handoff. */
+int dialog_escalate(turn *t, const esc_rule *rule);
+/* order.c: an order message (*handled: the reply is made), else nothing
+ * (a question, also mid-order). */
+int dialog_order(turn *t, int *handled);
+/* In the turn's transaction: the confirmed order (t->order) and its words. */
+int dialog_order_store(turn *t, fd_store *st);
+/* After a question answered mid-order: a word that the order waits. */
+int dialog_order_reminder(turn *t);
 
 #endif

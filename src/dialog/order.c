@@ -1,0 +1,980 @@
+/* order.c: taking an order in conversation. The draft lives in the
+ * session's slots (product lines, outlet, delivery date and window), so it
+ * holds across turns and questions in between; each message may add to it
+ * or change it ("make it 300 instead", "add 50 lids", "actually deliver
+ * Friday"), and once it is whole the customer sees a summary and must say
+ * yes. The confirmed order is written by persist.c in the turn's
+ * transaction, keyed by the draft's idempotency key, so a message sent
+ * twice never makes two orders. Every number in a summary comes from the
+ * catalog; nothing here needs an LLM. */
+#include "turn_int.h"
+
+#include "templates_int.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the draft in the session's slots ------------------------------------ */
+
+static const char *js(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+int order_draft_parse(const char *json, order_draft *d)
+{
+    memset(d, 0, sizeof *d);
+    json_t *j = json && json[0] ? json_loads(json, 0, NULL) : NULL;
+    if (!j)
+        return 0;
+    snprintf(d->key, sizeof d->key, "%s", js(j, "key"));
+    json_t *lines = json_object_get(j, "lines"), *e;
+    size_t i;
+    json_array_foreach(lines, i, e)
+    {
+        if (d->n == ORDER_MAX_LINES)
+            break;
+        const char *code = json_string_value(json_array_get(e, 0));
+        json_int_t q = json_integer_value(json_array_get(e, 1));
+        if (code && q > 0) {
+            snprintf(d->lines[d->n].code, sizeof d->lines[d->n].code, "%s", code);
+            d->lines[d->n++].qty = q;
+        }
+    }
+    json_t *pend = json_object_get(j, "pending");
+    d->pend_qty = json_integer_value(json_object_get(pend, "qty"));
+    snprintf(d->pend_words, sizeof d->pend_words, "%s", js(pend, "words"));
+    d->pend_more = json_is_true(json_object_get(pend, "more"));
+    json_array_foreach(json_object_get(pend, "codes"), i, e)
+    {
+        if (d->n_pend < FD_MATCH_MAX && json_string_value(e))
+            snprintf(d->pend[d->n_pend++], sizeof d->pend[0], "%s", json_string_value(e));
+    }
+    const struct {
+        const char *k;
+        char *dst;
+        size_t cap;
+    } strs[] = {{"customer_id", d->customer_id, sizeof d->customer_id},
+                {"outlet", d->outlet, sizeof d->outlet},
+                {"date", d->date, sizeof d->date},
+                {"window", d->window, sizeof d->window},
+                {"asked", d->asked, sizeof d->asked},
+                {"last_order", d->last_order, sizeof d->last_order}};
+    for (size_t k = 0; k < sizeof strs / sizeof *strs; k++)
+        snprintf(strs[k].dst, strs[k].cap, "%s", js(j, strs[k].k));
+    d->confirming = json_is_true(json_object_get(j, "confirming"));
+    json_decref(j);
+    return 1;
+}
+
+static int active(const order_draft *d)
+{
+    return d->n || d->n_pend || d->customer_id[0] || d->date[0];
+}
+
+int order_draft_json(const order_draft *d, fd_buf *b)
+{
+    if (!active(d) && !d->last_order[0])
+        return fd_buf_printf(b, "null");
+    int rc = fd_buf_printf(b, "{\"key\":");
+    rc = rc ? rc : fd_buf_json_str(b, d->key, strlen(d->key));
+    rc = rc ? rc : fd_buf_printf(b, ",\"lines\":[");
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        rc = fd_buf_printf(b, "%s[", i ? "," : "");
+        rc = rc ? rc : fd_buf_json_str(b, d->lines[i].code, strlen(d->lines[i].code));
+        rc = rc ? rc : fd_buf_printf(b, ",%lld]", (long long)d->lines[i].qty);
+    }
+    rc = rc ? rc : fd_buf_printf(b, "],\"pending\":{\"qty\":%lld,\"codes\":[", (long long)d->pend_qty);
+    for (size_t i = 0; i < d->n_pend && !rc; i++) {
+        rc = i ? fd_buf_putc(b, ',') : FD_OK;
+        rc = rc ? rc : fd_buf_json_str(b, d->pend[i], strlen(d->pend[i]));
+    }
+    rc = rc ? rc : fd_buf_printf(b, "],\"words\":");
+    rc = rc ? rc : fd_buf_json_str(b, d->pend_words, strlen(d->pend_words));
+    rc = rc ? rc : fd_buf_printf(b, ",\"more\":%s}", d->pend_more ? "true" : "false");
+    const char *keys[] = {"customer_id", "outlet", "date", "window", "asked", "last_order"};
+    const char *vals[] = {d->customer_id, d->outlet, d->date, d->window, d->asked, d->last_order};
+    for (int k = 0; k < 6 && !rc; k++) {
+        rc = fd_buf_printf(b, ",\"%s\":", keys[k]);
+        rc = rc ? rc : fd_buf_json_str(b, vals[k], strlen(vals[k]));
+    }
+    return rc ? rc : fd_buf_printf(b, ",\"confirming\":%s}", d->confirming ? "true" : "false");
+}
+
+/* ---- words ------------------------------------------------------------------ */
+
+static int has_word(fd_str f, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; i + n <= f.len; i++)
+        if (memcmp(f.p + i, w, n) == 0 && (i == 0 || !isalnum((unsigned char)f.p[i - 1])) &&
+            (i + n == f.len || !isalnum((unsigned char)f.p[i + n])))
+            return 1;
+    return 0;
+}
+
+static int any_word(fd_str f, const char *const *w)
+{
+    for (; *w; w++)
+        if (has_word(f, *w))
+            return 1;
+    return 0;
+}
+
+static size_t n_words(fd_str f)
+{
+    size_t n = 0;
+    int in = 0;
+    for (size_t i = 0; i < f.len; i++) {
+        int w = isalnum((unsigned char)f.p[i]) || (unsigned char)f.p[i] >= 0x80;
+        n += w && !in;
+        in = w;
+    }
+    return n;
+}
+
+static const char *const yes_words[] = {"yes",     "yep",  "yeah",  "y",         "ok",  "okay",
+                                        "confirm", "sure", "place", "go ahead", "oui", "d'accord",
+                                        "daccord", "valide", "confirme", "correct", NULL};
+static const char *const no_words[] = {"no", "nope", "non", "not yet", "wait", NULL};
+static const char *const cancel_words[] = {"cancel", "annule", "annuler", "forget it",
+                                           "never mind", "nevermind", "scrap", "abandon", NULL};
+static const char *const order_words[] = {"order",   "buy",      "want",  "need",  "get",
+                                          "send",    "deliver",  "commander", "commande",
+                                          "voudrais", "veux",    "acheter",   "livrer", NULL};
+static const char *const more_words[] = {"add", "more", "another", "extra", "also", "plus",
+                                         "ajoute", "ajouter", NULL};
+static const char *const pack_units[] = {"pack",  "packs",  "carton", "cartons", "case",
+                                         "cases", "paquet", "paquets", NULL};
+
+static const char *L(const turn *t, const char *en, const char *fr)
+{
+    return t->lang == FD_LANG_FR ? fr : en;
+}
+
+/* ---- the reply -------------------------------------------------------------- */
+
+static int add_line(order_draft *d, const char *code, int64_t qty, int more)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->lines[i].code, code) == 0) {
+            d->lines[i].qty = more ? d->lines[i].qty + qty : qty;
+            return 0;
+        }
+    if (d->n == ORDER_MAX_LINES)
+        return -1;
+    snprintf(d->lines[d->n].code, sizeof d->lines[0].code, "%s", code);
+    d->lines[d->n++].qty = qty;
+    return 0;
+}
+
+static void date_words(const turn *t, const char *iso, char *out, size_t cap)
+{
+    static const char *const en_days[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                          "Friday", "Saturday", "Sunday"},
+                             *const fr_days[] = {"lundi",    "mardi",  "mercredi", "jeudi",
+                                                 "vendredi", "samedi", "dimanche"},
+                             *const en_mon[] = {"January", "February", "March",     "April",
+                                                "May",     "June",     "July",      "August",
+                                                "September", "October", "November", "December"},
+                             *const fr_mon[] = {"janvier", "février", "mars",     "avril",
+                                                "mai",     "juin",    "juillet",  "août",
+                                                "septembre", "octobre", "novembre", "décembre"};
+    int y, m, d;
+    if (sscanf(iso, "%d-%d-%d", &y, &m, &d) != 3 || m < 1 || m > 12) {
+        snprintf(out, cap, "%s", iso);
+        return;
+    }
+    int wd = fd_weekday(fd_days_from_civil(y, m, d));
+    if (t->lang == FD_LANG_FR)
+        snprintf(out, cap, "%s %d %s %d", fr_days[wd], d, fr_mon[m - 1], y);
+    else
+        snprintf(out, cap, "%s %d %s %d", en_days[wd], d, en_mon[m - 1], y);
+}
+
+static void local_now(const turn *t, int64_t *days, int *min)
+{
+    double now = t->nctx.now > 0 ? t->nctx.now : fd_time_wall();
+    int64_t secs = (int64_t)now + (int64_t)t->as->cfg->dialog_tz_offset_min * 60;
+    *days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    *min = (int)((secs - *days * 86400) / 60);
+}
+
+static const fd_outlet *draft_outlet(const fd_catalog *c, const order_draft *d)
+{
+    for (size_t i = 0; i < fd_catalog_n_outlets(c); i++) {
+        const fd_outlet *o = fd_catalog_outlet(c, i);
+        if (strcmp(o->customer_id, d->customer_id) == 0 && strcmp(o->outlet, d->outlet) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* The quote of the draft's lines, in the arena; NULL when a code left the
+ * catalog since (a reload). */
+static fd_quote_line *quote_lines(turn *t, const order_draft *d, fd_quote *q)
+{
+    const fd_catalog *c = t->as->catalog;
+    fd_quote_line *v = fd_arena_calloc(t->a, d->n + 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        const fd_product *p = fd_catalog_by_code(c, d->lines[i].code);
+        if (!p)
+            return NULL;
+        v[i] = fd_quote_line_make(p, d->lines[i].qty);
+    }
+    *q = fd_quote_sum(fd_catalog_rules(c), v, d->n);
+    return v;
+}
+
+static int line_text(turn *t, fd_buf *b, const fd_quote_line *l)
+{
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    char unit[32], tot[32];
+    fd_money_fmt(r, l->p->pack_price, unit, sizeof unit);
+    fd_money_fmt(r, l->total, tot, sizeof tot);
+    int rc = fd_buf_printf(b, "\n- %lld × %s (%s): %lld %s %lld", (long long)l->qty, l->p->name,
+                           l->p->code, (long long)l->packs,
+                           L(t, l->packs == 1 ? "pack of" : "packs of", "paquet(s) de"),
+                           (long long)l->p->pack_size);
+    if (!rc && l->packs * l->p->pack_size != l->qty)
+        rc = fd_buf_printf(b, L(t, " (rounded up to %lld)", " (arrondi à %lld)"),
+                           (long long)(l->packs * l->p->pack_size));
+    return rc ? rc : fd_buf_printf(b, L(t, " at %s = %s", " à %s = %s"), unit, tot);
+}
+
+static int totals_text(turn *t, fd_buf *b, const fd_quote *q)
+{
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    char s[32], x[32], tot[32];
+    fd_money_fmt(r, q->subtotal, s, sizeof s);
+    fd_money_fmt(r, q->tax, x, sizeof x);
+    fd_money_fmt(r, q->total, tot, sizeof tot);
+    char rate[16];
+    if (r->tax_permille % 10)
+        snprintf(rate, sizeof rate, "%d%s%d", r->tax_permille / 10, L(t, ".", ","), r->tax_permille % 10);
+    else
+        snprintf(rate, sizeof rate, "%d", r->tax_permille / 10);
+    return fd_buf_printf(b, L(t, "\nSubtotal %s, %s %s%% %s, total %s.", "\nSous-total %s, %s %s %% %s, total %s."),
+                         s, r->tax_name, rate, x, tot);
+}
+
+/* The order as the reply's "order" object. */
+static int order_json(turn *t, const order_draft *d, const char *ref, const char *status,
+                      const fd_quote_line *v, const fd_quote *q)
+{
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    fd_buf b;
+    fd_buf_init(&b, 1 << 16);
+    int rc = fd_buf_printf(&b, "{\"id\":");
+    rc = rc ? rc : ref ? fd_buf_json_str(&b, ref, strlen(ref)) : fd_buf_printf(&b, "null");
+    rc = rc ? rc : fd_buf_printf(&b, ",\"status\":\"%s\",\"currency\":", status);
+    rc = rc ? rc : fd_buf_json_str(&b, r->currency, strlen(r->currency));
+    rc = rc ? rc : fd_buf_printf(&b, ",\"lines\":[");
+    for (size_t i = 0; v && i < d->n && !rc; i++) {
+        rc = fd_buf_printf(&b, "%s{\"code\":", i ? "," : "");
+        rc = rc ? rc : fd_buf_json_str(&b, v[i].p->code, strlen(v[i].p->code));
+        rc = rc ? rc : fd_buf_printf(&b, ",\"name\":");
+        rc = rc ? rc : fd_buf_json_str(&b, v[i].p->name, strlen(v[i].p->name));
+        rc = rc ? rc
+                : fd_buf_printf(&b,
+                                ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
+                                "%02lld,\"total\":%lld.%02lld}",
+                                (long long)v[i].qty, (long long)v[i].packs,
+                                (long long)v[i].p->pack_size, (long long)(v[i].p->pack_price / 100),
+                                (long long)(v[i].p->pack_price % 100), (long long)(v[i].total / 100),
+                                (long long)(v[i].total % 100));
+    }
+    rc = rc ? rc : fd_buf_printf(&b, "],\"subtotal\":%lld.%02lld,\"tax\":%lld.%02lld,\"total\":%lld.%02lld",
+                                 (long long)(q->subtotal / 100), (long long)(q->subtotal % 100),
+                                 (long long)(q->tax / 100), (long long)(q->tax % 100),
+                                 (long long)(q->total / 100), (long long)(q->total % 100));
+    rc = rc ? rc : fd_buf_printf(&b, ",\"outlet\":");
+    char outlet[200];
+    snprintf(outlet, sizeof outlet, "%s%s%s", d->customer_id[0] ? d->customer_id : "",
+             d->outlet[0] ? "/" : "", d->outlet);
+    rc = rc ? rc : fd_buf_json_str(&b, outlet, strlen(outlet));
+    rc = rc ? rc : fd_buf_printf(&b, ",\"delivery_date\":");
+    rc = rc ? rc : fd_buf_json_str(&b, d->date, strlen(d->date));
+    rc = rc ? rc : fd_buf_printf(&b, ",\"delivery_window\":");
+    rc = rc ? rc : fd_buf_json_str(&b, d->window, strlen(d->window));
+    rc = rc ? rc : fd_buf_putc(&b, '}');
+    if (!rc)
+        t->r->order_json = fd_arena_strndup(t->a, b.p, b.len);
+    fd_buf_free(&b);
+    return rc || !t->r->order_json ? turn_oom(t) : FD_OK;
+}
+
+static int say(turn *t, fd_buf *b)
+{
+    char *s = fd_arena_strndup(t->a, b->p ? b->p : "", b->len);
+    fd_buf_free(b);
+    if (!s)
+        return turn_oom(t);
+    t->r->answer = s;
+    t->r->answered = 1;
+    t->r->route = "order";
+    return FD_OK;
+}
+
+/* What the draft still lacks, asked; or the summary to confirm. */
+static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
+{
+    const fd_catalog *c = t->as->catalog;
+    const fd_commerce_rules *r = fd_catalog_rules(c);
+    int rc = FD_OK;
+    if (d->n_pend) {
+        snprintf(d->asked, sizeof d->asked, "product");
+        rc = fd_buf_printf(b, "%s",
+                           d->pend_more ? L(t, "Several products fit; which one do you mean? For example: ",
+                                            "Plusieurs produits correspondent ; lequel voulez-vous ? Par exemple : ")
+                                        : L(t, "Which one do you mean: ", "Lequel voulez-vous : "));
+        for (size_t i = 0; i < d->n_pend && !rc; i++) {
+            const fd_product *p = fd_catalog_by_code(c, d->pend[i]);
+            rc = fd_buf_printf(b, "%s%s (%s)", i == 0 ? "" : i + 1 == d->n_pend ? L(t, " or ", " ou ") : ", ",
+                               p ? p->name : d->pend[i], d->pend[i]);
+        }
+        if (!rc && d->pend_more)
+            rc = fd_buf_printf(b, "%s", L(t, ". You can also give the product code", ". Vous pouvez aussi donner le code produit"));
+        return rc ? rc : fd_buf_printf(b, "?");
+    }
+    if (!d->n)
+        return fd_buf_printf(b, "%s",
+                             L(t, "What would you like to order? Give me the products (name or code) and quantities.",
+                               "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les quantités."));
+    fd_quote q;
+    fd_quote_line *v = quote_lines(t, d, &q);
+    if (!v)
+        return fd_buf_printf(b, "%s", L(t, "A product of this order is no longer in our catalog; please tell me what to order instead.",
+                                        "Un produit de cette commande n'est plus au catalogue ; dites-moi quoi commander à la place."));
+    rc = order_json(t, d, NULL, "draft", v, &q);
+    if (!d->customer_id[0]) {
+        snprintf(d->asked, sizeof d->asked, "outlet");
+        if (noted)
+            return rc; /* the note already asks which outlet */
+        return rc ? rc : fd_buf_printf(b, "%s", L(t, "Which outlet is this order for? Give me your company and outlet name.",
+                                                  "Pour quel établissement est cette commande ? Donnez-moi le nom de la société et du site."));
+    }
+    if (!d->date[0]) {
+        int64_t days;
+        int min;
+        local_now(t, &days, &min);
+        int y, m, dd;
+        fd_civil_from_days(fd_delivery_earliest(r, days, min), &y, &m, &dd);
+        char iso[16], words[64];
+        snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
+        date_words(t, iso, words, sizeof words);
+        snprintf(d->asked, sizeof d->asked, "date");
+        rc = rc ? rc : fd_buf_printf(b, L(t, "Which delivery date would you like? The earliest is %s.",
+                                          "Pour quelle date de livraison ? Au plus tôt le %s."),
+                                     words);
+        for (size_t i = 0; i < r->n_windows && !rc; i++)
+            rc = fd_buf_printf(b, "%s%s (%d:%02d–%d:%02d)",
+                               i == 0 ? L(t, " Windows: ", " Créneaux : ") : ", ", r->windows[i].name,
+                               r->windows[i].from_min / 60, r->windows[i].from_min % 60,
+                               r->windows[i].to_min / 60, r->windows[i].to_min % 60);
+        return rc ? rc : fd_buf_putc(b, '.');
+    }
+    const fd_outlet *o = draft_outlet(c, d);
+    char words[64];
+    date_words(t, d->date, words, sizeof words);
+    rc = rc ? rc : fd_buf_printf(b, "%s", L(t, "Here is your order:", "Voici votre commande :"));
+    for (size_t i = 0; i < d->n && !rc; i++)
+        rc = line_text(t, b, &v[i]);
+    rc = rc ? rc : totals_text(t, b, &q);
+    rc = rc ? rc : fd_buf_printf(b, L(t, "\nDeliver to %s%s%s%s%s%s on %s", "\nLivraison à %s%s%s%s%s%s le %s"),
+                                 o ? o->customer : d->customer_id, o && o->outlet[0] ? ", " : "",
+                                 o ? o->outlet : "", o && o->address[0] ? " (" : "",
+                                 o ? o->address : "", o && o->address[0] ? ")" : "", words);
+    if (!rc && d->window[0])
+        rc = fd_buf_printf(b, ", %s", d->window);
+    rc = rc ? rc : fd_buf_printf(b, "%s", L(t, ".\nShall I place this order? Reply yes to confirm, or tell me what to change.",
+                                           ".\nJe passe la commande ? Répondez oui pour confirmer, ou dites-moi quoi changer."));
+    d->confirming = 1;
+    d->asked[0] = '\0';
+    return rc;
+}
+
+/* ---- confirmation ----------------------------------------------------------- */
+
+static int invoice_json(turn *t, const order_draft *d, const fd_outlet *o, const fd_quote_line *v,
+                        const fd_quote *q, fd_buf *b)
+{
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    int64_t days;
+    int min;
+    local_now(t, &days, &min);
+    int y, m, dd, yd, md, ddd;
+    fd_civil_from_days(days, &y, &m, &dd);
+    fd_civil_from_days(days + (o ? o->payment_days : 30), &yd, &md, &ddd);
+    int rc = fd_buf_printf(b, "{\"type\":\"ACCREC\",\"contact_id\":");
+    rc = rc ? rc : fd_buf_json_str(b, o ? o->contact_id : "", o ? strlen(o->contact_id) : 0);
+    rc = rc ? rc : fd_buf_printf(b, ",\"customer_id\":");
+    rc = rc ? rc : fd_buf_json_str(b, d->customer_id, strlen(d->customer_id));
+    rc = rc ? rc : fd_buf_printf(b, ",\"customer\":");
+    rc = rc ? rc : fd_buf_json_str(b, o ? o->customer : "", o ? strlen(o->customer) : 0);
+    rc = rc ? rc : fd_buf_printf(b, ",\"date\":\"%04d-%02d-%02d\",\"due_date\":\"%04d-%02d-%02d\",\"currency\":", y, m, dd, yd, md, ddd);
+    rc = rc ? rc : fd_buf_json_str(b, r->currency, strlen(r->currency));
+    rc = rc ? rc : fd_buf_printf(b, ",\"tax_rate\":%d.%d,\"lines\":[", r->tax_permille / 10, r->tax_permille % 10);
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        rc = fd_buf_printf(b, "%s{\"code\":", i ? "," : "");
+        rc = rc ? rc : fd_buf_json_str(b, v[i].p->code, strlen(v[i].p->code));
+        rc = rc ? rc : fd_buf_printf(b, ",\"description\":");
+        rc = rc ? rc : fd_buf_json_str(b, v[i].p->name, strlen(v[i].p->name));
+        rc = rc ? rc : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":%lld.%02lld}",
+                                     (long long)v[i].packs, (long long)(v[i].p->pack_price / 100),
+                                     (long long)(v[i].p->pack_price % 100));
+    }
+    return rc ? rc : fd_buf_printf(b, "],\"subtotal\":%lld,\"tax\":%lld,\"total\":%lld}",
+                                   (long long)q->subtotal, (long long)q->tax, (long long)q->total);
+}
+
+/* The confirmed order to write with the turn (persist.c calls
+ * dialog_order_store); the reply's words wait for its id. */
+static int confirm(turn *t, order_draft *d)
+{
+    const fd_catalog *c = t->as->catalog;
+    fd_quote q;
+    fd_quote_line *v = quote_lines(t, d, &q);
+    const fd_outlet *o = draft_outlet(c, d);
+    if (!v || !o) {
+        d->confirming = 0;
+        fd_buf b;
+        fd_buf_init(&b, 1 << 16);
+        int rc = next_step(t, d, &b, 0);
+        return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+    }
+    order_pending *op = fd_arena_calloc(t->a, 1, sizeof *op);
+    fd_order_line_row *lines = fd_arena_calloc(t->a, d->n + 1, sizeof *lines);
+    if (!op || !lines)
+        return turn_oom(t);
+    for (size_t i = 0; i < d->n; i++)
+        lines[i] = (fd_order_line_row){v[i].p->code, v[i].p->name, v[i].qty, v[i].packs,
+                                       v[i].p->pack_size, v[i].p->pack_price, v[i].total};
+    /* An order the company wants a person to check first ("review_over",
+     * or an escalation rule on order value) is kept, and handed over. */
+    const fd_commerce_rules *r = fd_catalog_rules(c);
+    esc_input ein = {.folded = t->folded,
+                     .intent = "order_new",
+                     .confidence = 1,
+                     .sentiment = 0,
+                     .order_value = (double)q.subtotal / 100.0};
+    const esc_rule *rule = esc_rules_match(&t->as->rules, &ein);
+    if (rule && rule->order_value_over < 0)
+        rule = NULL; /* only a rule about order value applies here */
+    int review = (r->review_over > 0 && q.subtotal >= r->review_over) || rule;
+    char *key = fd_arena_printf(t->a, "%s:%s", t->sess.id, d->key);
+    if (!key)
+        return turn_oom(t);
+    op->row = (fd_order_row){.idem_key = key,
+                             .session_id = t->sess.id,
+                             .owner = t->sess.owner,
+                             .customer_id = o->customer_id,
+                             .customer = o->customer,
+                             .outlet = o->outlet,
+                             .address = o->address,
+                             .delivery_date = fd_arena_strndup(t->a, d->date, strlen(d->date)),
+                             .delivery_window = fd_arena_strndup(t->a, d->window, strlen(d->window)),
+                             .currency = r->currency,
+                             .status = review ? "review" : "confirmed",
+                             .subtotal = q.subtotal,
+                             .tax = q.tax,
+                             .total = q.total,
+                             .lines = lines,
+                             .n_lines = d->n};
+    op->prefix = r->id_prefix;
+    fd_buf inv;
+    fd_buf_init(&inv, 1 << 20);
+    int rc = review ? FD_OK : invoice_json(t, d, o, v, &q, &inv);
+    op->invoice = rc || review ? NULL : fd_arena_strndup(t->a, inv.p, inv.len);
+    fd_buf_free(&inv);
+    if (rc || (!review && !op->invoice) || !op->row.delivery_date || !op->row.delivery_window)
+        return turn_oom(t);
+    op->draft = *d;
+    op->v = v;
+    op->q = q;
+    t->order = op;
+    if (review) {
+        static const esc_rule review_rule = {.tier = "supervisor",
+                                             .reason = "Order above the amount a person confirms"};
+        dialog_escalate(t, rule ? rule : &review_rule);
+    }
+    /* the draft is done: a "yes" sent again finds last_order */
+    memset(d, 0, sizeof *d);
+    if (!t->r->answer)
+        t->r->answer = L(t, "Placing your order.", "Je passe votre commande.");
+    t->r->route = "order";
+    t->r->answered = 1;
+    return FD_OK;
+}
+
+int dialog_order_store(turn *t, fd_store *st)
+{
+    order_pending *op = t->order;
+    int64_t id;
+    char ref[32];
+    fd_order_row had;
+    int rc = fd_store_order_by_idem(st, op->row.idem_key, t->a, &had, t->err);
+    if (rc == FD_OK) {
+        snprintf(ref, sizeof ref, "%s", had.ref); /* this confirmation already made it */
+        op->row.status = had.status;
+    } else if (rc == FD_ENOTFOUND) {
+        fd_err_clear(t->err);
+        rc = fd_store_order_add(st, &op->row, op->prefix, op->invoice, &id, ref, sizeof ref, t->err);
+    }
+    if (rc)
+        return rc;
+    snprintf(op->ref, sizeof op->ref, "%s", ref);
+    snprintf(t->slots.order.last_order, sizeof t->slots.order.last_order, "%s", ref);
+    /* the words, now that the order has its id */
+    fd_buf b;
+    fd_buf_init(&b, 1 << 16);
+    int review = strcmp(op->row.status, "review") == 0;
+    char words[64];
+    date_words(t, op->draft.date, words, sizeof words);
+    rc = fd_buf_printf(&b,
+                       review ? L(t, "Your order %s is recorded (total %s). Orders of this size are checked by our team before we confirm them.",
+                                  "Votre commande %s est enregistrée (total %s). Les commandes de ce montant sont vérifiées par notre équipe avant confirmation.")
+                              : L(t, "Your order %s is placed: total %s, delivery on %s. You will receive the invoice by email.",
+                                  "Votre commande %s est passée : total %s, livraison le %s. Vous recevrez la facture par e-mail."),
+                       ref,
+                       fd_money_fmt(fd_catalog_rules(t->as->catalog), op->q.total, (char[32]){0}, 32),
+                       words);
+    if (!rc && t->r->escalation_tier && t->r->answer)
+        rc = fd_buf_printf(&b, " %s", t->r->answer);
+    if (!rc)
+        rc = say(t, &b);
+    else
+        fd_buf_free(&b);
+    if (!rc)
+        rc = order_json(t, &op->draft, ref, op->row.status, op->v, &op->q);
+    return rc;
+}
+
+/* ---- status and cancellation of a placed order ------------------------------ */
+
+static int order_ref(const turn *t, char *out, size_t cap)
+{
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_ORDER_ID && t->ents.v[i].norm) {
+            snprintf(out, cap, "%s", t->ents.v[i].norm);
+            return 1;
+        }
+    return 0;
+}
+
+static int placed_order(turn *t, const char *ref, int cancel)
+{
+    fd_store *st = fd_kb_store(t->kb);
+    fd_order_row o;
+    fd_err e;
+    int rc = fd_store_order_get(st, ref, t->a, &o, &e);
+    fd_buf b;
+    fd_buf_init(&b, 1 << 16);
+    /* another customer's order does not exist, as sessions do not */
+    if (rc == FD_ENOTFOUND || (rc == FD_OK && strcmp(o.owner, t->sess.owner) != 0)) {
+        rc = fd_buf_printf(&b, L(t, "I can't find an order %s for you. Please check the number (%s- followed by 6 digits).",
+                                 "Je ne trouve pas de commande %s pour vous. Vérifiez le numéro (%s- suivi de 6 chiffres)."),
+                           ref, fd_catalog_rules(t->as->catalog)->id_prefix);
+        return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+    }
+    if (rc) {
+        fd_buf_free(&b);
+        return fd_err_set(t->err, rc, "%s", e.msg);
+    }
+    char words[64];
+    date_words(t, o.delivery_date, words, sizeof words);
+    if (cancel && (strcmp(o.status, "confirmed") == 0 || strcmp(o.status, "review") == 0)) {
+        /* free until cancel_until on the working day before delivery */
+        const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+        int y, m, d;
+        int64_t days;
+        int min;
+        local_now(t, &days, &min);
+        int ok = sscanf(o.delivery_date, "%d-%d-%d", &y, &m, &d) == 3;
+        int64_t del = ok ? fd_days_from_civil(y, m, d) : 0, before = del - 1;
+        while (ok && r->days_mask && !((r->days_mask >> fd_weekday(before)) & 1u))
+            before--;
+        if (ok && (days < before || (days == before && min < r->cancel_before_min))) {
+            t->order_cancel = fd_arena_strndup(t->a, o.ref, strlen(o.ref));
+            rc = fd_buf_printf(&b, L(t, "Order %s is cancelled, free of charge.", "La commande %s est annulée, sans frais."),
+                               o.ref);
+        } else {
+            rc = fd_buf_printf(&b, L(t, "Order %s can no longer be cancelled in chat: the free cancellation window has passed. A member of our team will help you.",
+                                     "La commande %s ne peut plus être annulée dans le chat : le délai d'annulation gratuite est passé. Un membre de notre équipe va vous aider."),
+                               o.ref);
+            static const esc_rule late = {.tier = "agent", .reason = "Cancellation after the free window"};
+            if (!rc)
+                dialog_escalate(t, &late);
+        }
+    } else {
+        rc = fd_buf_printf(&b, L(t, "Order %s is %s: %zu line(s), total %s, delivery on %s%s%s.",
+                                 "La commande %s est %s : %zu ligne(s), total %s, livraison le %s%s%s."),
+                           o.ref, o.status, o.n_lines,
+                           fd_money_fmt(fd_catalog_rules(t->as->catalog), o.total, (char[32]){0}, 32),
+                           words, o.delivery_window[0] ? ", " : "", o.delivery_window);
+    }
+    return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+}
+
+/* ---- one message -------------------------------------------------------------- */
+
+/* A product named ambiguously: the candidates, and the words that named
+ * it (after the quantity) so that a later choice ("the 90mm black ones")
+ * is read with them. */
+static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
+{
+    d->n_pend = 0;
+    for (size_t k = 0; k < m->n_tied && k < FD_MATCH_MAX; k++)
+        snprintf(d->pend[d->n_pend++], sizeof d->pend[0], "%s", m->v[k]->code);
+    d->pend_more = m->n_tied >= FD_MATCH_MAX;
+    snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len), seg.p);
+}
+
+/* Lines named in the message: each quantity with the words after it up to
+ * the next quantity. Returns how many were understood (added, changed or
+ * waiting for a choice). */
+static int read_lines(turn *t, order_draft *d, int *err)
+{
+    const fd_catalog *c = t->as->catalog;
+    int more = any_word(t->folded, more_words), got = 0;
+    *err = 0;
+    for (size_t i = 0; i < t->ents.n; i++) {
+        const fd_entity *e = &t->ents.v[i];
+        if (e->kind != FD_ENT_QUANTITY || e->value <= 0 || e->value > 1e7)
+            continue;
+        size_t end = t->msg.len;
+        for (size_t j = i + 1; j < t->ents.n; j++)
+            if (t->ents.v[j].kind == FD_ENT_QUANTITY) {
+                end = t->ents.v[j].off;
+                break;
+            }
+        fd_str seg = {t->msg.p + e->off, end > e->off ? end - e->off : 0};
+        fd_product_match m;
+        if (fd_catalog_match(c, seg, NULL, 0, t->a, &m, t->err)) {
+            *err = 1;
+            return 0;
+        }
+        fd_str unit = fd_str_c(e->norm ? e->norm : "");
+        int64_t qty = (int64_t)e->value;
+        int packs = any_word(unit, pack_units);
+        if (!m.n) {
+            /* "add 50 more": the last line */
+            if (d->n && !packs) {
+                order_line *l = &d->lines[d->n - 1];
+                l->qty = more ? l->qty + qty : qty;
+                got++;
+            }
+            continue;
+        }
+        if (m.ambiguous && !m.exact) {
+            set_pending(d, &m, seg);
+            d->pend_qty = packs ? -qty : qty; /* negative: packs, resolved with the product */
+            got++;
+            continue;
+        }
+        if (packs)
+            qty *= m.v[0]->pack_size;
+        if (add_line(d, m.v[0]->code, qty, more) == 0)
+            got++;
+    }
+    return got;
+}
+
+/* A bare number after "make it" / "instead" / "change": the last line's
+ * quantity (the entity finder wants a unit, "make it 300" has none). */
+static int read_requantity(turn *t, order_draft *d)
+{
+    static const char *const cues[] = {"make it", "instead", "change", "only", "plutot", "mettez",
+                                       "finalement", NULL};
+    if (!d->n || !any_word(t->folded, cues))
+        return 0;
+    for (size_t i = 0; i < t->folded.len; i++)
+        if (isdigit((unsigned char)t->folded.p[i]) &&
+            (i == 0 || !isalnum((unsigned char)t->folded.p[i - 1]))) {
+            long long v = strtoll(t->folded.p + i, NULL, 10);
+            if (v > 0 && v < 10000000) {
+                d->lines[d->n - 1].qty = v;
+                return 1;
+            }
+        }
+    return 0;
+}
+
+static int read_choice(turn *t, order_draft *d, int *err)
+{
+    *err = 0;
+    if (!d->n_pend)
+        return 0;
+    const fd_product *only[FD_MATCH_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_pend; i++)
+        if ((only[n] = fd_catalog_by_code(t->as->catalog, d->pend[i])))
+            n++;
+    fd_product_match m;
+    if (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err)) {
+        *err = n != 0;
+        return 0;
+    }
+    if (!m.n || (m.ambiguous && !m.exact)) {
+        /* not among those shown: the whole catalog, with the words that
+         * named the product ("lids" + "the 90mm black ones") */
+        char *both = fd_arena_printf(t->a, "%s %.*s", d->pend_words, (int)t->msg.len, t->msg.p);
+        if (!both || fd_catalog_match(t->as->catalog, fd_str_c(both), NULL, 0, t->a, &m, t->err)) {
+            *err = 1;
+            return 0;
+        }
+        if (!m.n)
+            return 0;
+        if (m.ambiguous && !m.exact) {
+            if (m.n_tied >= d->n_pend && d->pend_more == (m.n_tied >= FD_MATCH_MAX))
+                return 0;
+            set_pending(d, &m, fd_str_c(d->pend_words)); /* fewer now: ask again */
+            return 1;
+        }
+    }
+    int64_t qty = d->pend_qty < 0 ? -d->pend_qty * m.v[0]->pack_size : d->pend_qty;
+    add_line(d, m.v[0]->code, qty, 0);
+    d->n_pend = 0;
+    d->pend_qty = 0;
+    return 1;
+}
+
+static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+{
+    int amb;
+    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, t->msg, t->a, &amb);
+    if (!o)
+        return 0;
+    if (amb) {
+        /* "canadian pizza": which of its outlets? */
+        int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "), o->customer);
+        const fd_catalog *c = t->as->catalog;
+        int first = 1;
+        for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
+            const fd_outlet *x = fd_catalog_outlet(c, i);
+            if (strcmp(x->customer_id, o->customer_id) == 0) {
+                rc = fd_buf_printf(note, "%s%s", first ? "" : ", ", x->outlet);
+                first = 0;
+            }
+        }
+        if (!rc)
+            rc = fd_buf_printf(note, "%s", L(t, ". Which one? ", ". Lequel ? "));
+        return rc ? -1 : 1;
+    }
+    snprintf(d->customer_id, sizeof d->customer_id, "%s", o->customer_id);
+    snprintf(d->outlet, sizeof d->outlet, "%s", o->outlet);
+    return 1;
+}
+
+static int read_date(turn *t, order_draft *d, fd_buf *note)
+{
+    int got = 0;
+    const fd_window *w = fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded);
+    if (w) {
+        snprintf(d->window, sizeof d->window, "%s", w->name);
+        got = 1;
+    }
+    for (size_t i = 0; i < t->ents.n; i++) {
+        const fd_entity *e = &t->ents.v[i];
+        int y, m, dd;
+        if (e->kind != FD_ENT_DATE || !e->norm || sscanf(e->norm, "%d-%d-%d", &y, &m, &dd) != 3)
+            continue;
+        const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+        int64_t days;
+        int min;
+        local_now(t, &days, &min);
+        int64_t day = fd_days_from_civil(y, m, dd);
+        int why = fd_delivery_check(r, day, days, min);
+        char words[64];
+        date_words(t, e->norm, words, sizeof words);
+        int rc = FD_OK;
+        if (why == 1) {
+            rc = fd_buf_printf(note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
+        } else if (why == 2) {
+            char iso[16], first[64];
+            fd_civil_from_days(fd_delivery_earliest(r, days, min), &y, &m, &dd);
+            snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
+            date_words(t, iso, first, sizeof first);
+            rc = fd_buf_printf(note, L(t, "%s is too soon: the earliest delivery is %s. ",
+                                  "Le %s est trop tôt : la première livraison possible est le %s. "),
+                          words, first);
+        } else {
+            snprintf(d->date, sizeof d->date, "%s", e->norm);
+        }
+        return rc ? -1 : 1;
+    }
+    return got;
+}
+
+static int is_question(const turn *t)
+{
+    static const char *const q[] = {"what", "whats", "how", "why", "when", "do you", "can i",
+                                    "is there", "are there", "quel", "quelle", "comment",
+                                    "pourquoi", "est-ce", NULL};
+    return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, q);
+}
+
+int dialog_order(turn *t, int *handled)
+{
+    *handled = 0;
+    const fd_catalog *c = t->as->catalog;
+    if (!c)
+        return FD_OK;
+    order_draft *d = &t->slots.order;
+    char ref[32];
+    int cancel = any_word(t->folded, cancel_words);
+    /* a placed order: its status, or its cancellation */
+    if (order_ref(t, ref, sizeof ref)) {
+        *handled = 1;
+        return placed_order(t, ref, cancel);
+    }
+    int was_active = active(d);
+    int status_intent = t->as->intents && t->intent.label && !t->intent.oos &&
+                        strcmp(t->intent.label, "order_status") == 0 && t->intent.confidence >= 0.5;
+    if (status_intent && !was_active) {
+        fd_buf sb;
+        fd_buf_init(&sb, 1 << 16);
+        *handled = 1;
+        int rc = fd_buf_printf(&sb, L(t, "Please give me the order number (%s- followed by 6 digits) and I'll check it.",
+                                      "Donnez-moi le numéro de commande (%s- suivi de 6 chiffres) et je vérifie."),
+                               fd_catalog_rules(c)->id_prefix);
+        return rc ? (fd_buf_free(&sb), turn_oom(t)) : say(t, &sb);
+    }
+    int new_intent = t->as->intents && t->intent.label && !t->intent.oos &&
+                     strcmp(t->intent.label, "order_new") == 0 && t->intent.confidence >= 0.5;
+    fd_buf b, note;
+    fd_buf_init(&b, 1 << 16);
+    fd_buf_init(&note, 1 << 16);
+    int rc = FD_OK;
+    if (was_active && cancel) {
+        *handled = 1;
+        memset(d, 0, sizeof *d);
+        rc = fd_buf_printf(&b, "%s", L(t, "OK, I've dropped this order; nothing was placed.",
+                                       "D'accord, j'abandonne cette commande ; rien n'a été passé."));
+        fd_buf_free(&note);
+        return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+    }
+    size_t words = n_words(t->folded);
+    if (d->confirming && words <= 6 && any_word(t->folded, yes_words) && !any_word(t->folded, no_words)) {
+        *handled = 1;
+        fd_buf_free(&b);
+        fd_buf_free(&note);
+        return confirm(t, d);
+    }
+    if (was_active && !d->confirming && d->n && !d->n_pend && d->customer_id[0] && d->date[0] &&
+        words <= 4 && any_word(t->folded, yes_words) && !any_word(t->folded, no_words)) {
+        /* "yes" to a whole draft whose summary was not the last reply: show
+         * it again; only a yes to the summary itself places an order */
+        *handled = 1;
+        fd_buf_free(&note);
+        rc = next_step(t, d, &b, 0);
+        return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+    }
+    if (!was_active && d->last_order[0] && words <= 4 && any_word(t->folded, yes_words)) {
+        /* the confirmation again (a retry, a double tap): the same order */
+        *handled = 1;
+        rc = fd_buf_printf(&b, L(t, "Your order %s is already placed.", "Votre commande %s est déjà passée."),
+                           d->last_order);
+        fd_buf_free(&note);
+        return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+    }
+    int lerr = 0, got = 0;
+    got += read_choice(t, d, &lerr);
+    if (!lerr && !got)
+        got += read_lines(t, d, &lerr);
+    if (!lerr && !got)
+        got += read_requantity(t, d);
+    if (lerr) {
+        fd_buf_free(&b);
+        fd_buf_free(&note);
+        return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    }
+    /* a new order needs its intent or a product with a quantity and an
+     * ordering word; anything else is a question for the knowledge base */
+    if (!was_active && !new_intent && !(got && any_word(t->folded, order_words))) {
+        memset(d, 0, sizeof *d);
+        /* keep last_order of a placed one */
+        fd_buf_free(&b);
+        fd_buf_free(&note);
+        return FD_OK;
+    }
+    if (!was_active && !d->key[0]) {
+        char id[33];
+        dialog_new_session_id(id);
+        snprintf(d->key, sizeof d->key, "%.16s", id);
+    }
+    int go = read_outlet(t, d, &note), gd = go < 0 ? 0 : read_date(t, d, &note);
+    if (go < 0 || gd < 0) {
+        fd_buf_free(&b);
+        fd_buf_free(&note);
+        return turn_oom(t);
+    }
+    got += go + gd;
+    if (was_active && !got && d->confirming && words <= 4 && any_word(t->folded, no_words)) {
+        d->confirming = 0;
+        rc = fd_buf_printf(&b, "%s", L(t, "No problem: what would you like to change?",
+                                       "Pas de problème : que voulez-vous changer ?"));
+        *handled = 1;
+        fd_buf_free(&note);
+        return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+    }
+    if (was_active && !got) {
+        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8) {
+            /* an outlet we do not know: a person sets the customer up */
+            static const esc_rule unknown = {.tier = "agent",
+                                             .reason = "Order from a customer not in customers.csv"};
+            rc = fd_buf_printf(&b, L(t, "I can't find \"%.*s\" among our customer accounts, so a member of our team will take this order with you. ",
+                                     "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre de notre équipe va prendre cette commande avec vous. "),
+                               (int)(t->msg.len > 80 ? 80 : t->msg.len), t->msg.p);
+            d->asked[0] = '\0';
+            *handled = 1;
+            fd_buf_free(&note);
+            if (rc)
+                return fd_buf_free(&b), turn_oom(t);
+            rc = say(t, &b);
+            const char *mine = t->r->answer;
+            dialog_escalate(t, &unknown);
+            char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
+            if (!s)
+                return turn_oom(t);
+            t->r->answer = s;
+            t->r->route = "order";
+            return rc;
+        }
+        /* a question in the middle of an order: answered, the order kept */
+        t->order_reminder = 1;
+        fd_buf_free(&b);
+        fd_buf_free(&note);
+        return FD_OK;
+    }
+    *handled = 1;
+    d->confirming = 0;
+    size_t noted = note.len;
+    rc = note.len ? fd_buf_append(&b, note.p, note.len) : FD_OK;
+    fd_buf_free(&note);
+    rc = rc ? rc : next_step(t, d, &b, noted > 0);
+    return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
+}
+
+int dialog_order_reminder(turn *t)
+{
+    order_draft *d = &t->slots.order;
+    if (!t->order_reminder || !t->r->answer || !active(d))
+        return FD_OK;
+    char *s = fd_arena_printf(t->a, "%s\n\n%s", t->r->answer,
+                              L(t, "(Your order is still open: reply yes to place it, or tell me what to change.)",
+                                "(Votre commande est toujours en cours : répondez oui pour la passer, ou dites-moi quoi changer.)"));
+    if (!d->confirming)
+        s = fd_arena_printf(t->a, "%s\n\n%s", t->r->answer,
+                            L(t, "(Your order is still open; we can carry on with it whenever you like.)",
+                              "(Votre commande est toujours en cours ; nous pouvons la reprendre quand vous voulez.)"));
+    if (!s)
+        return turn_oom(t);
+    t->r->answer = s;
+    return FD_OK;
+}
