@@ -29,6 +29,7 @@ enum {
     FD_SCOPE_INGEST = 1 << 1,
     FD_SCOPE_OPERATOR = 1 << 2,
     FD_SCOPE_ADMIN = 1 << 3,
+    FD_SCOPE_ORDERS = 1 << 4, /* read orders taken in chat */
 };
 /* "chat,operator" -> bits; FD_EINVAL naming an unknown scope. */
 int fd_scopes_parse(const char *s, unsigned *out, fd_err *err) FD_MUST_USE;

@@ -11,6 +11,7 @@ static const struct {
     {"ingest", FD_SCOPE_INGEST},
     {"operator", FD_SCOPE_OPERATOR},
     {"admin", FD_SCOPE_ADMIN},
+    {"orders", FD_SCOPE_ORDERS},
 };
 #define N_SCOPES (sizeof scope_names / sizeof scope_names[0])
 

@@ -36,7 +36,7 @@ static const cli_cmd commands[] = {
      "       frontdesk keys list [--json]\n"
      "       frontdesk keys revoke [--json] ID|PREFIX\n"
      "       frontdesk keys rotate [--overlap-hours H] [--json] ID|PREFIX",
-     "API keys for the HTTP service (scopes: chat, ingest, operator, admin); a new key is "
+     "API keys for the HTTP service (scopes: chat, ingest, operator, orders, admin); a new key is "
      "shown once"},
     {"report", cli_cmd_report,
      "report costs [--since 7d|24h|YYYY-MM-DD] [--by day|key|model|session] [--json]",
@@ -49,6 +49,9 @@ static const cli_cmd commands[] = {
      "erase one end user's conversations, events and handoffs (GDPR erasure; audited)"},
     {"audit", cli_cmd_audit, "audit [--json]",
      "the audit log: keys, uploads, deletes, exports, erasures"},
+    {"orders", cli_cmd_orders, "orders list [--status S] [--limit N] [--json]\n"
+     "       frontdesk orders show [--json] ORDER-ID",
+     "orders taken in chat: list them, or one with its lines"},
     {"retention", cli_cmd_retention, "retention [--json]",
      "apply retention.* now (the server does it at start and hourly)"},
     {"backup", cli_cmd_backup, "backup FILE",

@@ -138,6 +138,11 @@ typedef struct fd_reply {
     const char *order_json;
 } fd_reply;
 
+struct fd_order_row;
+/* An order of the store as the API shows it: money in major units, lines
+ * when loaded. */
+int fd_order_json(const struct fd_order_row *o, fd_buf *b) FD_MUST_USE;
+
 /* Runs one message through the pipeline, calling the LLM (when configured
  * and needed) on this thread. */
 int fd_assistant_turn(fd_assistant *as, fd_kb *kb, const fd_turn_in *in, const fd_turn_sink *sink,

@@ -299,6 +299,9 @@ size_t http_body_cap(const fd_config *cfg, const char *method, const char *url);
  * /v1/documents/{id} takes DELETE (the id may hold '/'). */
 enum MHD_Result http_post_document(request *r);
 enum MHD_Result http_document_route(request *r, const char *id);
+/* orders.c: GET /v1/orders and GET /v1/orders/{id} (scope orders). */
+enum MHD_Result http_get_orders(request *r);
+enum MHD_Result http_order_route(request *r, const char *ref);
 
 /* ---- session events (events.c) ---------------------------------------------- */
 

@@ -643,6 +643,7 @@ static const struct route {
     {"/v1/documents", "POST", http_post_document, 0},
     {"/v1/chat/completions", "POST", http_post_completions, 0},
     {"/v1/handoffs", "GET", get_handoffs, 0},
+    {"/v1/orders", "GET", http_get_orders, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -721,6 +722,10 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             r->route = "/v1/users/{id}/export";
             return user_route(r, uid, 1);
         }
+    }
+    if (strncmp(url, "/v1/orders/", 11) == 0 && url[11] && !strchr(url + 11, '/')) {
+        r->route = "/v1/orders/{id}";
+        return http_order_route(r, url + 11);
     }
     if (strncmp(url, "/v1/handoffs/", 13) == 0) {
         char *end;

@@ -1,0 +1,124 @@
+/* cli_orders.c: `frontdesk orders list|show`: the orders taken in chat,
+ * read from the store (a running server may hold it: reads only). */
+#include "cli_int.h"
+
+#include "dialog.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct list_ctx {
+    cli_ctx *c;
+    int n;
+} list_ctx;
+
+static void money(const char *cur, int64_t minor, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s %lld.%02lld", cur, (long long)(minor / 100), (long long)(minor % 100));
+}
+
+static int print_one(void *ctx, const fd_order_row *o)
+{
+    list_ctx *l = ctx;
+    if (l->c->json) {
+        fd_buf b;
+        fd_buf_init(&b, 0);
+        if (fd_order_json(o, &b) == FD_OK)
+            printf("%s%s", l->n ? ",\n" : "", b.p);
+        fd_buf_free(&b);
+    } else {
+        char tot[48];
+        money(o->currency, o->total, tot, sizeof tot);
+        printf("%-10s %-10s %-28.28s %-12s %-9s %s\n", o->ref, o->status, o->customer,
+               o->delivery_date, o->delivery_window, tot);
+    }
+    l->n++;
+    return 0;
+}
+
+static int list(cli_ctx *c, fd_store *st, const char *status, long limit)
+{
+    list_ctx l = {c, 0};
+    fd_err err = {0};
+    if (c->json)
+        printf("[");
+    else
+        printf("%-10s %-10s %-28s %-12s %-9s %s\n", "ORDER", "STATUS", "CUSTOMER", "DELIVERY",
+               "WINDOW", "TOTAL");
+    int rc = fd_store_orders_each(st, NULL, status, limit, print_one, &l, &err);
+    if (c->json)
+        printf("]\n");
+    else if (!rc && !l.n)
+        printf("(no orders%s%s)\n", status ? " with status " : "", status ? status : "");
+    return rc ? cli_fail(c, &err) : 0;
+}
+
+static int show(cli_ctx *c, fd_store *st, const char *ref)
+{
+    fd_arena *a = fd_arena_new(0);
+    fd_order_row o;
+    fd_err err = {0};
+    int rc = a ? fd_store_order_get(st, ref, a, &o, &err)
+               : fd_err_set(&err, FD_ENOMEM, "out of memory");
+    if (rc) {
+        fd_arena_free(a);
+        return cli_fail(c, &err);
+    }
+    if (c->json) {
+        fd_buf b;
+        fd_buf_init(&b, 0);
+        rc = fd_order_json(&o, &b);
+        if (!rc)
+            printf("%s\n", b.p);
+        fd_buf_free(&b);
+    } else {
+        char s[48], x[48], t[48];
+        money(o.currency, o.subtotal, s, sizeof s);
+        money(o.currency, o.tax, x, sizeof x);
+        money(o.currency, o.total, t, sizeof t);
+        printf("order     %s (%s)\ncustomer  %s [%s] %s\naddress   %s\ndelivery  %s %s\n", o.ref,
+               o.status, o.customer, o.customer_id, o.outlet, o.address, o.delivery_date,
+               o.delivery_window);
+        for (size_t i = 0; i < o.n_lines; i++) {
+            char lt[48];
+            money(o.currency, o.lines[i].total, lt, sizeof lt);
+            printf("  %-12s %-40.40s %6lld = %3lld x %-4lld %s\n", o.lines[i].code,
+                   o.lines[i].name, (long long)o.lines[i].qty, (long long)o.lines[i].packs,
+                   (long long)o.lines[i].pack_size, lt);
+        }
+        printf("subtotal  %s\ntax       %s\ntotal     %s\nsession   %s\n", s, x, t, o.session_id);
+    }
+    fd_arena_free(a);
+    return rc ? 1 : 0;
+}
+
+int cli_cmd_orders(cli_ctx *c)
+{
+    const char *sub = c->argc > 1 ? c->argv[1] : NULL;
+    const char *status = NULL, *ref = NULL;
+    long limit = 100;
+    for (int i = 2; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--json") == 0)
+            c->json = 1;
+        else if (strcmp(c->argv[i], "--status") == 0 && i + 1 < c->argc)
+            status = c->argv[++i];
+        else if (strcmp(c->argv[i], "--limit") == 0 && i + 1 < c->argc)
+            limit = strtol(c->argv[++i], NULL, 10);
+        else if (c->argv[i][0] != '-' && !ref)
+            ref = c->argv[i];
+        else
+            return cli_usage("orders");
+    }
+    int is_list = sub && strcmp(sub, "list") == 0, is_show = sub && strcmp(sub, "show") == 0;
+    if ((!is_list && !is_show) || (is_show && !ref) || (is_list && ref) || limit < 1)
+        return cli_usage("orders");
+    fd_store *st = NULL;
+    int rc = cli_open_store(c, &st);
+    if (rc)
+        return rc;
+    rc = is_list ? list(c, st, status, limit) : show(c, st, ref);
+    fd_store_close(st);
+    return rc;
+}
