@@ -8,7 +8,7 @@
  * not turn every request into a database write. */
 #define AUTH_TOUCH_INTERVAL_S 60.0
 
-#define AUTH_SCOPES_ALL (FD_SCOPE_CHAT | FD_SCOPE_INGEST | FD_SCOPE_OPERATOR | FD_SCOPE_ADMIN)
+#define AUTH_SCOPES_ALL (FD_SCOPE_CHAT | FD_SCOPE_INGEST | FD_SCOPE_OPERATOR | FD_SCOPE_ADMIN | FD_SCOPE_ORDERS)
 
 /* n bytes as base64url without padding into out (4 * ceil(n / 3) + 1 bytes
  * is enough); returns the length written. */

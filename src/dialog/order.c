@@ -72,7 +72,7 @@ int order_draft_parse(const char *json, order_draft *d)
 
 static int active(const order_draft *d)
 {
-    return d->n || d->n_pend || d->customer_id[0] || d->date[0];
+    return d->n || d->n_pend || d->customer_id[0] || d->date[0] || d->asked[0];
 }
 
 int order_draft_json(const order_draft *d, fd_buf *b)
@@ -342,10 +342,12 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
             rc = fd_buf_printf(b, "%s", L(t, ". You can also give the product code", ". Vous pouvez aussi donner le code produit"));
         return rc ? rc : fd_buf_printf(b, "?");
     }
-    if (!d->n)
+    if (!d->n) {
+        snprintf(d->asked, sizeof d->asked, "items");
         return fd_buf_printf(b, "%s",
                              L(t, "What would you like to order? Give me the products (name or code) and quantities.",
                                "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les quantités."));
+    }
     fd_quote q;
     fd_quote_line *v = quote_lines(t, d, &q);
     if (!v)
@@ -635,6 +637,59 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
     snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len), seg.p);
 }
 
+/* "200 PB-1201", "300 of the 16oz cups": a number with no unit word (the
+ * entity finder wants one) before a product the message names. */
+static int read_bare_line(turn *t, order_draft *d, int *err)
+{
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_QUANTITY)
+            return 0;
+    fd_str f = t->folded;
+    long long qty = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < f.len && !qty; i++) {
+        if (!isdigit((unsigned char)f.p[i]) || (i && (isalnum((unsigned char)f.p[i - 1]) ||
+                                                       f.p[i - 1] == '-')))
+            continue;
+        size_t j = i;
+        while (j < f.len && isdigit((unsigned char)f.p[j]))
+            j++;
+        /* "12-inch", "16oz", "12 oz": a size, not a quantity */
+        if (j < f.len && (isalpha((unsigned char)f.p[j]) || f.p[j] == '-' || f.p[j] == '"'))
+            continue;
+        if (j + 1 < f.len && f.p[j] == ' ') {
+            fd_str next = {f.p + j + 1, 0};
+            while (j + 1 + next.len < f.len && isalpha((unsigned char)next.p[next.len]))
+                next.len++;
+            static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "l", NULL};
+            int unit = 0;
+            for (int k = 0; units[k] && !unit; k++)
+                unit = next.len == strlen(units[k]) && memcmp(next.p, units[k], next.len) == 0;
+            if (unit)
+                continue;
+        }
+        qty = strtoll(f.p + i, NULL, 10);
+        at = j;
+    }
+    if (qty <= 0 || qty > 10000000)
+        return 0;
+    fd_product_match m;
+    fd_str rest = {t->msg.p, t->msg.len};
+    if (fd_catalog_match(t->as->catalog, rest, NULL, 0, t->a, &m, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    (void)at;
+    if (!m.n)
+        return 0;
+    if (m.ambiguous && !m.exact) {
+        set_pending(d, &m, rest);
+        d->pend_qty = qty;
+        return 1;
+    }
+    return add_line(d, m.v[0]->code, qty, any_word(t->folded, more_words)) == 0;
+}
+
 /* Lines named in the message: each quantity with the words after it up to
  * the next quantity. Returns how many were understood (added, changed or
  * waiting for a choice). */
@@ -682,7 +737,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
         if (add_line(d, m.v[0]->code, qty, more) == 0)
             got++;
     }
-    return got;
+    return got ? got : read_bare_line(t, d, err);
 }
 
 /* A bare number after "make it" / "instead" / "change": the last line's
@@ -731,7 +786,14 @@ static int read_choice(turn *t, order_draft *d, int *err)
         if (!m.n)
             return 0;
         if (m.ambiguous && !m.exact) {
-            if (m.n_tied >= d->n_pend && d->pend_more == (m.n_tied >= FD_MATCH_MAX))
+            int same = 1; /* the same candidates again: nothing learned */
+            for (size_t k = 0; k < m.n_tied && k < FD_MATCH_MAX && same; k++) {
+                size_t j = 0;
+                while (j < d->n_pend && strcmp(d->pend[j], m.v[k]->code) != 0)
+                    j++;
+                same = j < d->n_pend;
+            }
+            if (same && m.n_tied >= d->n_pend)
                 return 0;
             set_pending(d, &m, fd_str_c(d->pend_words)); /* fewer now: ask again */
             return 1;

@@ -60,7 +60,7 @@ int session_slots_json(const session_slots *s, fd_buf *b)
         if (!rc)
             rc = fd_buf_json_str(b, s->last_question, strlen(s->last_question));
     }
-    if (!rc && (s->order.n || s->order.n_pend || s->order.customer_id[0] || s->order.date[0] ||
+    if (!rc && (s->order.n || s->order.n_pend || s->order.customer_id[0] || s->order.date[0] || s->order.asked[0] ||
                 s->order.last_order[0])) {
         rc = fd_buf_printf(b, "%s\"order\":", first && !s->last_question[0] ? "" : ",");
         if (!rc)

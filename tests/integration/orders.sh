@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# orders.sh: an order taken in chat over HTTP (issue 15): the seed
+# conversation end to end, the order row and its invoice in the outbox,
+# the same "yes" re-sent making no second order, a question mid-order
+# answered and the order kept, changes and cancel before confirming, a
+# customer we do not know handed to a person, status and tenancy of placed
+# orders, and the orders API and CLI with their errors.
+. "$(dirname "$0")/lib.bash"
+
+EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
+"$FD" ingest "$EX" > /dev/null 2>&1 || { fail "ingest"; finish; }
+ALICE=$("$FD" keys create --scope chat --name alice --json | jq -r .key)
+BOB=$("$FD" keys create --scope chat --name bob --json | jq -r .key)
+ORD=$("$FD" keys create --scope orders --name erp --json | jq -r .key)
+
+# a person types slower than this test: the per-session limit is raised
+"$FD" --set limits.session_per_min=6000 serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
+PID=$!
+trap 'kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 200); do grep -q 'http://' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done
+U="http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve.out" | tr -d :)"
+req() { local m=$1 p=$2; shift 2; curl -s --max-time 10 -o "$T/b" -w '%{http_code}' -X "$m" "$U$p" "$@"; }
+J=(-H 'Content-Type: application/json')
+A=(-H "Authorization: Bearer $ALICE")
+B=(-H "Authorization: Bearer $BOB")
+E=(-H "Authorization: Bearer $ORD")
+say() { # say SESSION MESSAGE [key args]: posts, leaves the reply in $T/b
+  local sid=$1 m=$2; shift 2
+  req POST /v1/chat "${J[@]}" "${@:-${A[@]}}" -d "$(jq -cn --arg m "$m" --arg s "$sid" '{message:$m,session_id:$s}')"
+}
+db() { sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "$1"; }
+
+# ---- the seed conversation ------------------------------------------------------------
+s=$(say seed 'I want to order 100 12-inch pizza boxes')
+check "order intent: asks which 12-inch box" bash -c "[ $s = 200 ] && jq -e '.route==\"order\" and (.answer|test(\"kraft\")) and (.answer|test(\"white\"))' '$T/b' >/dev/null"
+say seed "the kraft ones" > /dev/null
+check "kraft chosen: a draft line PB-1201 x 100, outlet asked" jq -e '.order.id==null and .order.lines[0].code=="PB-1201" and .order.lines[0].qty==100 and .order.lines[0].packs==2 and (.answer|test("outlet"))' "$T/b"
+say seed "My outlet is Canadian Pizza Pasir Ris" > /dev/null
+check "outlet resolved, date asked" jq -e '.order.outlet=="C1001/Pasir Ris" and (.answer|test("delivery date"))' "$T/b"
+say seed "Deliver on Tuesday morning" > /dev/null
+check "summary with every number from the catalog and a question" jq -e '(.answer|test("2 packs of 50 at S\\$21.00 = S\\$42.00")) and (.answer|test("total S\\$45.78")) and (.answer|test("Reply yes"))' "$T/b"
+check "no order before yes" test "$(db 'SELECT count(*) FROM orders')" = 0
+say seed "what's your minimum order?" > /dev/null
+check "a question mid-order is answered and the order kept" jq -e '.route=="knowledge" and (.answer|test("S\\$80")) and (.answer|test("order is still open"))' "$T/b"
+say seed "make it 300 instead" > /dev/null
+check "make it 300: 6 packs, new summary" jq -e '.order.lines[0].qty==300 and .order.lines[0].packs==6 and (.answer|test("S\\$126.00"))' "$T/b"
+say seed "yes" > /dev/null
+REF=$(jq -r .order.id "$T/b")
+check "yes: order placed with its id in the words" bash -c "[[ '$REF' =~ ^HP-[0-9]{6}$ ]] && jq -e '.order.status==\"confirmed\" and (.answer|test(\"$REF\"))' '$T/b' >/dev/null"
+check "one order row, one line, one invoice queued" \
+  test "$(db "SELECT count(*) FROM orders")/$(db "SELECT count(*) FROM order_lines")/$(db "SELECT count(*) FROM outbox WHERE kind='invoice' AND state='pending'")" = "1/1/1"
+check "the invoice payload names the accounting contact and the lines" \
+  bash -c "db() { sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' \"\$1\"; }; db 'SELECT payload FROM outbox' | jq -e '.contact_id==\"xc-canadian-pizza\" and .lines[0].quantity==6 and .total==13734' >/dev/null"
+say seed "yes" > /dev/null
+check "the same yes re-sent: still one order, the same id said" bash -c "[ \$(sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' 'SELECT count(*) FROM orders') = 1 ] && jq -e '.answer|test(\"$REF\")' '$T/b' >/dev/null"
+
+# ---- placed orders: status, tenancy ------------------------------------------------------
+say other "where is my order $REF" > /dev/null
+check "status of one's own order" jq -e '.route=="order" and (.answer|test("confirmed"))' "$T/b"
+say bobs "where is my order $REF" "${B[@]}" > /dev/null
+check "another key's order does not exist for bob" jq -e '.answer|test("can.t find")' "$T/b"
+say bobs "please cancel order $REF" "${B[@]}" > /dev/null
+check "bob cannot cancel it" test "$(db "SELECT status FROM orders")" = confirmed
+
+# ---- changes, cancel, unknown customers --------------------------------------------------
+say two "I need 2 packs of PB-1202" > /dev/null
+check "a code with packs: 100 boxes" jq -e '.order.lines[0].code=="PB-1202" and .order.lines[0].qty==100' "$T/b"
+say two "add 50 lids" > /dev/null
+check "add 50 lids: which lid?" jq -e '.route=="order" and (.answer|test("[Ww]hich"))' "$T/b"
+say two "the 90mm black ones" > /dev/null
+check "the 90mm black lid added" jq -e '[.order.lines[].code]|index("LID-H90B")!=null' "$T/b"
+say two "cancel" > /dev/null
+check "cancel before confirming: nothing placed" bash -c "jq -e '.answer|test(\"nothing was placed\")' '$T/b' >/dev/null && [ \$(sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' 'SELECT count(*) FROM orders') = 1 ]"
+say three "I want to order 200 PB-1201" > /dev/null
+say three "Burger Palace Orchard" > /dev/null
+check "an unknown customer goes to a person" jq -e '.escalation.tier=="agent" and (.answer|test("customer accounts"))' "$T/b"
+
+# ---- the orders API and CLI -----------------------------------------------------------------
+check "GET /v1/orders lists it" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==1 and .[0].id==\"$REF\" and .[0].total==137.34' '$T/l' >/dev/null"
+check "GET /v1/orders/{id} with lines" bash -c "[ \$(curl -s -o '$T/o' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders/$REF') = 200 ] && jq -e '.lines[0].code==\"PB-1201\" and .lines[0].packs==6' '$T/o' >/dev/null"
+check "a chat key may not read orders (403)" test "$(req GET /v1/orders "${A[@]}")" = 403
+check "no key: 401" test "$(req GET /v1/orders)" = 401
+check "unknown order: 404 JSON" bash -c "[ \$(curl -s -o '$T/n' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders/HP-999999') = 404 ] && jq -e '.error.code==\"not_found\"' '$T/n' >/dev/null"
+check "bad status filter: 422 naming the field" bash -c "[ \$(curl -s -o '$T/n' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders?status=nope') = 422 ] && jq -e '.error.field==\"status\"' '$T/n' >/dev/null"
+check "bad limit: 422" test "$(req GET '/v1/orders?limit=0' "${E[@]}")" = 422
+check "POST /v1/orders/{id}: 405" test "$(req POST "/v1/orders/$REF" "${E[@]}")" = 405
+check "frontdesk orders list" bash -c "'$FD' orders list | grep -q '$REF'"
+check "frontdesk orders show --json" bash -c "'$FD' orders show --json '$REF' | jq -e '.status==\"confirmed\"' >/dev/null"
+check "frontdesk orders show: unknown is an error" bash -c "! '$FD' orders show HP-000000 2>/dev/null"
+check "frontdesk orders with no subcommand: usage, exit 2" bash -c "'$FD' orders 2>/dev/null; [ \$? = 2 ]"
+
+kill $PID 2>/dev/null
+wait $PID 2>/dev/null
+finish
