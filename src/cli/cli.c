@@ -52,6 +52,14 @@ static const cli_cmd commands[] = {
     {"orders", cli_cmd_orders, "orders list [--status S] [--limit N] [--json]\n"
      "       frontdesk orders show [--json] ORDER-ID",
      "orders taken in chat: list them, or one with its lines"},
+    {"outbox", cli_cmd_outbox,
+     "outbox list [--state pending|retry|delivered|dead|dropped] [--json]\n"
+     "       frontdesk outbox retry ID | drop ID | deliver",
+     "invoices waiting for the accounting system: see them, retry or drop one, deliver now"},
+    {"accounting", cli_cmd_accounting,
+     "accounting connect --code CODE [--redirect-uri URI]\n"
+     "       frontdesk accounting status [--json]",
+     "connect to the accounting system (OAuth2 code exchange), or show the connection"},
     {"retention", cli_cmd_retention, "retention [--json]",
      "apply retention.* now (the server does it at start and hourly)"},
     {"backup", cli_cmd_backup, "backup FILE",

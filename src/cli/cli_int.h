@@ -44,6 +44,8 @@ int cli_cmd_export(cli_ctx *c);
 int cli_cmd_erase(cli_ctx *c);
 int cli_cmd_audit(cli_ctx *c);
 int cli_cmd_orders(cli_ctx *c);
+int cli_cmd_outbox(cli_ctx *c);
+int cli_cmd_accounting(cli_ctx *c);
 int cli_cmd_retention(cli_ctx *c);
 int cli_cmd_restore(cli_ctx *c);
 int cli_cmd_stats(cli_ctx *c);

@@ -3,7 +3,10 @@
 #include "cli_int.h"
 
 #include "dialog.h"
+#include "outbox.h"
 #include "store.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,4 +124,124 @@ int cli_cmd_orders(cli_ctx *c)
     rc = is_list ? list(c, st, status, limit) : show(c, st, ref);
     fd_store_close(st);
     return rc;
+}
+
+/* ---- the outbox and the accounting connection ---------------------------------- */
+
+static int print_row(void *ctx, const fd_outbox_row *r)
+{
+    list_ctx *l = ctx;
+    if (l->c->json) {
+        json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:i, s:f, s:s, s:s, s:f}", "id", (json_int_t)r->id,
+                              "kind", r->kind, "order", r->order_ref, "state", r->state, "attempts",
+                              r->attempts, "next_at", r->next_at, "last_error", r->last_error,
+                              "external_id", r->external_id, "created_at", r->created_at);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s)
+            printf("%s%s", l->n ? ",\n" : "", s);
+        free(s);
+        json_decref(j);
+    } else {
+        printf("%-6lld %-8s %-10s %-9s %-3d %s\n", (long long)r->id, r->kind, r->order_ref,
+               r->state, r->attempts, r->last_error[0] ? r->last_error : r->external_id);
+    }
+    l->n++;
+    return 0;
+}
+
+int cli_cmd_outbox(cli_ctx *c)
+{
+    const char *sub = c->argc > 1 ? c->argv[1] : NULL, *state = NULL, *arg = NULL;
+    for (int i = 2; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--json") == 0)
+            c->json = 1;
+        else if (strcmp(c->argv[i], "--state") == 0 && i + 1 < c->argc)
+            state = c->argv[++i];
+        else if (c->argv[i][0] != '-' && !arg)
+            arg = c->argv[i];
+        else
+            return cli_usage("outbox");
+    }
+    int list = sub && !strcmp(sub, "list"), retry = sub && !strcmp(sub, "retry"),
+        drop = sub && !strcmp(sub, "drop"), deliver = sub && !strcmp(sub, "deliver");
+    char *end = NULL;
+    long long id = arg ? strtoll(arg, &end, 10) : 0;
+    if (!(list || retry || drop || deliver) || ((retry || drop) && (!arg || *end || id <= 0)) ||
+        ((list || deliver) && arg))
+        return cli_usage("outbox");
+    fd_store *st = NULL;
+    int rc = cli_open_store(c, &st);
+    if (rc)
+        return rc;
+    fd_err err = {0};
+    if (list) {
+        list_ctx l = {c, 0};
+        if (c->json)
+            printf("[");
+        else
+            printf("%-6s %-8s %-10s %-9s %-3s %s\n", "ID", "KIND", "ORDER", "STATE", "TRY",
+                   "ERROR / EXTERNAL ID");
+        rc = fd_store_outbox_each(st, state, print_row, &l, &err);
+        if (c->json)
+            printf("]\n");
+    } else if (retry || drop) {
+        rc = retry ? fd_store_outbox_retry(st, id, &err) : fd_store_outbox_drop(st, id, &err);
+        if (!rc)
+            printf("%s%lld %s\n", c->json ? "" : "outbox row ", id,
+                   retry ? "will be retried now" : "dropped");
+    } else {
+        int ok = 0, dead = 0;
+        rc = fd_outbox_deliver_due(&c->cfg, c->log, st, &ok, &dead, &err);
+        if (!rc)
+            printf("%d delivered, %d dead-lettered\n", ok, dead);
+    }
+    fd_store_close(st);
+    return rc ? cli_fail(c, &err) : 0;
+}
+
+int cli_cmd_accounting(cli_ctx *c)
+{
+    const char *sub = c->argc > 1 ? c->argv[1] : NULL, *code = NULL, *redirect = "";
+    for (int i = 2; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--json") == 0)
+            c->json = 1;
+        else if (strcmp(c->argv[i], "--code") == 0 && i + 1 < c->argc)
+            code = c->argv[++i];
+        else if (strcmp(c->argv[i], "--redirect-uri") == 0 && i + 1 < c->argc)
+            redirect = c->argv[++i];
+        else
+            return cli_usage("accounting");
+    }
+    int connect = sub && !strcmp(sub, "connect"), status = sub && !strcmp(sub, "status");
+    if (!(connect || status) || (connect && !code) || (status && code))
+        return cli_usage("accounting");
+    fd_store *st = NULL;
+    int rc = cli_open_store(c, &st);
+    if (rc)
+        return rc;
+    fd_err err = {0};
+    if (connect) {
+        rc = fd_accounting_connect(&c->cfg, st, code, redirect, &err);
+        if (!rc)
+            printf("connected: the refresh token is stored, encrypted\n");
+    } else {
+        fd_accounting_status s;
+        rc = fd_accounting_status_get(&c->cfg, st, &s, &err);
+        if (!rc && c->json)
+            printf("{\"configured\":%s,\"connected\":%s,\"rotations\":%lld,\"outbox\":{\"pending\":%lld,"
+                   "\"retry\":%lld,\"delivered\":%lld,\"dead\":%lld,\"dropped\":%lld}}\n",
+                   s.configured ? "true" : "false", s.connected ? "true" : "false",
+                   (long long)s.generation, (long long)s.outbox[0], (long long)s.outbox[1],
+                   (long long)s.outbox[2], (long long)s.outbox[3], (long long)s.outbox[4]);
+        else if (!rc)
+            printf("accounting.url   %s\nconnected        %s (token rotations: %lld)\n"
+                   "outbox           %lld pending, %lld waiting to retry, %lld delivered, %lld "
+                   "dead, %lld dropped\n",
+                   s.configured ? c->cfg.acct_url : "(not set: invoices wait in the outbox)",
+                   s.connected ? "yes" : "no (frontdesk accounting connect --code CODE)",
+                   (long long)s.generation, (long long)s.outbox[0], (long long)s.outbox[1],
+                   (long long)s.outbox[2], (long long)s.outbox[3], (long long)s.outbox[4]);
+    }
+    fd_store_close(st);
+    return rc ? cli_fail(c, &err) : 0;
 }

@@ -211,6 +211,18 @@ typedef struct fd_config {
     int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
     char store_synchronous[8]; /* store.synchronous: normal | full */
     int store_redact_pii;      /* store.redact_pii: stored messages without emails, phones, cards */
+    /* accounting.*: where confirmed orders' invoices go (a Xero-shaped API);
+     * no url = invoices wait in the outbox */
+    char acct_url[512];           /* accounting.url: https://api.xero.com */
+    char acct_token_url[512];     /* accounting.token_url */
+    char acct_client_id[256];     /* accounting.client_id */
+    char acct_client_secret[256]; /* accounting.client_secret (secret) */
+    char acct_tenant_id[128];     /* accounting.tenant_id: the xero-tenant-id header */
+    char acct_key_file[512];      /* accounting.key_file: encrypts the refresh token at rest */
+    int acct_max_attempts;        /* accounting.max_attempts: then dead letter */
+    int acct_retry_base_ms;       /* accounting.retry_base_ms: first backoff */
+    int acct_rate_per_min;        /* accounting.rate_per_min: calls per minute we allow ourselves */
+    int acct_timeout_ms;          /* accounting.timeout_ms: one call's deadline */
     int retention_turns_days;  /* retention.*: days kept, 0 = forever */
     int retention_events_days;
     int retention_costs_days;

@@ -77,6 +77,9 @@ static void observe_reply(fd_server *s, const fd_reply *rep)
     fd_metric_add(m->validation, 1, rep->validation ? rep->validation : "skipped");
     if (rep->escalation_tier)
         fd_metric_add(m->escalations, 1, rep->escalation_tier);
+    /* an order was just confirmed: its invoice need not wait for the poll */
+    if (rep->order_json && strstr(rep->order_json, "\"status\":\"confirmed\""))
+        fd_outbox_kick(s->outbox);
     if (rep->guard_flagged)
         fd_metric_add(m->guard_flagged, 1, rep->guard_kind);
     if (rep->llm_called) {

@@ -10,6 +10,7 @@
 #include "kb.h"
 #include "llm.h"
 #include "obs.h"
+#include "outbox.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -105,6 +106,7 @@ struct fd_server {
     pthread_mutex_t write_lock;
     fd_metrics *metrics;
     server_metrics m;
+    struct fd_outbox *outbox; /* invoices to the accounting system */
     fd_ratelimit *limits;
     http_jwt jwt;
     atomic_int inflight;

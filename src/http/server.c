@@ -441,6 +441,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
         rc = http_loop_start(s, err);
     if (!rc)
         rc = http_events_start(s, err);
+    if (!rc)
+        rc = fd_outbox_start(cfg, log, s->metrics, &s->outbox, err);
     if (rc) {
         fd_server_free(s);
         return rc;
@@ -551,6 +553,8 @@ void fd_server_free(fd_server *s)
         MHD_stop_daemon(s->mhd);
     }
     http_writer_stop(s); /* a start that failed after it began, or no stop */
+    fd_outbox_stop(s->outbox);
+    s->outbox = NULL;
     http_loop_stop(s);
     http_events_stop(s);
     if (s->cur)

@@ -200,6 +200,16 @@ static const char *const migrations[] = {
     "  updated_at REAL NOT NULL"
     ");"
     "CREATE INDEX outbox_due ON outbox(state, next_at);",
+    /* 8: delivery to the accounting system: the id it gave the invoice,
+     * and the OAuth2 refresh token (one row; encrypted by the caller,
+     * generation counts rotations). */
+    "ALTER TABLE outbox ADD COLUMN external_id TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE accounting_tokens ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  refresh_enc BLOB NOT NULL,"
+    "  generation INTEGER NOT NULL,"
+    "  updated_at REAL NOT NULL"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

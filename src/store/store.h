@@ -244,6 +244,48 @@ int fd_store_orders_each(fd_store *st, const char *owner, const char *status, in
 int fd_store_order_set_status(fd_store *st, const char *ref, const char *from,
                               const char *status, const char *note, fd_err *err) FD_MUST_USE;
 
+/* ---- the outbox: what must reach another system (outbox.c) ---------------- */
+typedef struct fd_outbox_row {
+    int64_t id;
+    const char *kind;     /* "invoice" */
+    int64_t order_id;
+    const char *order_ref; /* "HP-100001" ("" when none) */
+    const char *idem_key; /* sent as Idempotency-Key: a redelivery is recognised */
+    const char *payload;  /* JSON */
+    const char *state;    /* "pending", "retry", "delivered", "dead", "dropped" */
+    int attempts;
+    double next_at;
+    const char *last_error, *external_id;
+    double created_at, updated_at;
+} fd_outbox_row;
+
+/* Rows due at now (pending or retry, next_at <= now), oldest first, at
+ * most limit, into the arena. */
+int fd_store_outbox_due(fd_store *st, double now, int limit, fd_arena *a, fd_outbox_row **out,
+                        size_t *n, fd_err *err) FD_MUST_USE;
+/* state NULL or "": all, newest first. */
+int fd_store_outbox_each(fd_store *st, const char *state,
+                         int (*cb)(void *ctx, const fd_outbox_row *r), void *ctx,
+                         fd_err *err) FD_MUST_USE;
+/* The outcome of an attempt, in the caller's transaction. "delivered"
+ * moves the row's order to "invoiced", "dead" to "failed" (with history). */
+int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int attempts,
+                           double next_at, const char *error, const char *external_id,
+                           fd_err *err) FD_MUST_USE;
+/* A dead or waiting row back to pending now (attempts reset); FD_ENOTFOUND,
+ * FD_ECONFLICT when delivered or dropped. */
+int fd_store_outbox_retry(fd_store *st, int64_t id, fd_err *err) FD_MUST_USE;
+/* Gives up on a row that is not delivered; FD_ENOTFOUND, FD_ECONFLICT. */
+int fd_store_outbox_drop(fd_store *st, int64_t id, fd_err *err) FD_MUST_USE;
+/* Rows by state: pending, retry, delivered, dead, dropped. */
+int fd_store_outbox_counts(fd_store *st, int64_t counts[5], fd_err *err) FD_MUST_USE;
+
+/* The accounting connection's refresh token, as the caller encrypted it.
+ * FD_ENOTFOUND before the first connect. put bumps the generation. */
+int fd_store_acct_token_get(fd_store *st, fd_arena *a, const void **blob, size_t *len,
+                            int64_t *generation, fd_err *err) FD_MUST_USE;
+int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *err) FD_MUST_USE;
+
 /* ---- analytics ----------------------------------------------------------- */
 /* One event per turn: data is a JSON object (intent, route, stage
  * latencies, validation, escalation, tokens, cost). */
