@@ -15,7 +15,7 @@ FPID=$!
 for _ in $(seq 100); do [ -s "$T/fake.port" ] && break; sleep 0.05; done
 F="http://127.0.0.1:$(cat "$T/fake.port")"
 PID=
-trap 'kill -9 $PID $FPID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill -9 $PID $FPID 2>/dev/null; wait $FPID 2>/dev/null; rm -rf "$T"' EXIT
 export FRONTDESK_ACCOUNTING_URL=$F FRONTDESK_ACCOUNTING_TOKEN_URL=$F/connect/token \
   FRONTDESK_ACCOUNTING_CLIENT_ID=test-client FRONTDESK_ACCOUNTING_CLIENT_SECRET=test-secret \
   FRONTDESK_ACCOUNTING_TENANT_ID=tenant-1 FRONTDESK_ACCOUNTING_RETRY_BASE_MS=100 \
