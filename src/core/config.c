@@ -68,6 +68,13 @@ static const key_def keys[] = {
      0, "60", 1, 100000, NULL, "API calls per minute at most (Xero: 60 per organisation)"},
     {"accounting.timeout_ms", "FRONTDESK_ACCOUNTING_TIMEOUT_MS", T_INT, OFF(acct_timeout_ms), 0,
      "10000", 100, 600000, NULL, "deadline of one API call"},
+    {"webhooks.url", "FRONTDESK_WEBHOOKS_URL", T_STR, OFF(webhooks_url), SZ(webhooks_url), "", 0,
+     0, NULL,
+     "POSTed order.created, order.cancelled, order.invoiced, order.failed and handoff.opened "
+     "events, signed (empty: none)"},
+    {"webhooks.secret", "FRONTDESK_WEBHOOKS_SECRET", T_STR, OFF(webhooks_secret),
+     SZ(webhooks_secret), "", 0, 0, NULL,
+     "key of X-Frontdesk-Signature: sha256=HMAC(secret, timestamp.body)", 1},
     {"store.redact_pii", "FRONTDESK_STORE_REDACT_PII", T_BOOL, OFF(store_redact_pii), 0, "false",
      0, 1, NULL,
      "store customers' messages with emails, phone and card numbers replaced by [redacted] "

@@ -223,6 +223,8 @@ typedef struct fd_config {
     int acct_retry_base_ms;       /* accounting.retry_base_ms: first backoff */
     int acct_rate_per_min;        /* accounting.rate_per_min: calls per minute we allow ourselves */
     int acct_timeout_ms;          /* accounting.timeout_ms: one call's deadline */
+    char webhooks_url[512];       /* webhooks.url: order and handoff events; empty: none */
+    char webhooks_secret[256];    /* webhooks.secret: HMAC-SHA256 key of the signature */
     int retention_turns_days;  /* retention.*: days kept, 0 = forever */
     int retention_events_days;
     int retention_costs_days;

@@ -9,6 +9,8 @@
  * catalog; nothing here needs an LLM. */
 #include "turn_int.h"
 
+#include "outbox.h"
+
 #include "templates_int.h"
 
 #include <ctype.h>
@@ -527,6 +529,17 @@ int dialog_order_store(turn *t, fd_store *st)
     } else if (rc == FD_ENOTFOUND) {
         fd_err_clear(t->err);
         rc = fd_store_order_add(st, &op->row, op->prefix, op->invoice, &id, ref, sizeof ref, t->err);
+        if (!rc) {
+            /* the company's systems hear of it in the same transaction */
+            fd_order_row o = op->row;
+            o.ref = ref;
+            fd_buf ev;
+            fd_buf_init(&ev, 1 << 20);
+            rc = fd_order_json(&o, &ev) ? fd_err_set(t->err, FD_ENOMEM, "out of memory")
+                                        : fd_outbox_event(t->as->cfg, st, "order.created", ref,
+                                                          ev.p, t->err);
+            fd_buf_free(&ev);
+        }
     }
     if (rc)
         return rc;

@@ -4,6 +4,11 @@
  * transaction. */
 #include "turn_int.h"
 
+#include "outbox.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One line summary for the person who takes over: why, what was said. */
@@ -73,6 +78,11 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
     if (t->order_cancel) {
         rc = fd_store_order_set_status(st, t->order_cancel, NULL, "cancelled",
                                        "cancelled by the customer in chat", t->err);
+        char data[128];
+        snprintf(data, sizeof data, "{\"id\":\"%.60s\",\"status\":\"cancelled\"}",
+                 t->order_cancel);
+        if (!rc)
+            rc = fd_outbox_event(t->as->cfg, st, "order.cancelled", t->order_cancel, data, t->err);
         if (rc)
             return rc;
     }
@@ -86,6 +96,15 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
                             .summary = scratch->p};
         int64_t id;
         rc = fd_store_handoff_add(st, &h, &id, t->ticket, sizeof t->ticket, t->err);
+        if (!rc && t->as->cfg->webhooks_url[0]) {
+            json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "ticket", t->ticket, "session_id",
+                                  t->sess.id, "tier", t->rule->tier, "reason", t->rule->reason);
+            char *s = d ? json_dumps(d, JSON_COMPACT) : NULL;
+            rc = s ? fd_outbox_event(t->as->cfg, st, "handoff.opened", t->ticket, s, t->err)
+                   : fd_err_set(t->err, FD_ENOMEM, "out of memory");
+            free(s);
+            json_decref(d);
+        }
         if (rc)
             return rc;
         r->escalation_ticket = t->ticket;

@@ -43,6 +43,16 @@ void fd_outbox_stop(fd_outbox *o);
 int fd_outbox_deliver_due(const fd_config *cfg, fd_log *log, fd_store *st, int *delivered,
                           int *failed, fd_err *err) FD_MUST_USE;
 
+/* Queues a webhook event (type "order.created", subject "HP-100001",
+ * data a JSON value) in the caller's transaction when webhooks.url is
+ * set; else nothing. The same type and subject twice is one event.
+ * Delivered by the worker: POST webhooks.url with X-Frontdesk-Event,
+ * X-Frontdesk-Delivery (the event id), X-Frontdesk-Timestamp and
+ * X-Frontdesk-Signature: sha256=hex(HMAC-SHA256(webhooks.secret,
+ * timestamp + "." + body)); retried like invoices. */
+int fd_outbox_event(const fd_config *cfg, fd_store *st, const char *type, const char *subject,
+                    const char *data, fd_err *err) FD_MUST_USE;
+
 /* Exchanges an authorization code for tokens and stores the refresh token. */
 int fd_accounting_connect(const fd_config *cfg, fd_store *st, const char *code,
                           const char *redirect_uri, fd_err *err) FD_MUST_USE;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +58,30 @@ static void pace(const fd_config *cfg, double *next_call)
     *next_call = fmax(now, *next_call) + 60.0 / cfg->acct_rate_per_min;
 }
 
-static int record(fd_store *st, const fd_outbox_row *row, const char *state, int attempts,
-                  double next_at, const char *error, const char *ext, fd_err *err)
+typedef enum { R_DELIVERED, R_RETRY, R_DEAD } result;
+
+static int record(const fd_config *cfg, fd_store *st, const fd_outbox_row *row, result res,
+                  int attempts, double next_at, const char *error, const char *ext, fd_err *err)
 {
+    static const char *const names[] = {"delivered", "retry", "dead"};
+    const char *state = names[res];
     int rc = fd_store_begin(st, err);
     if (rc)
         return rc;
     rc = fd_store_outbox_update(st, row->id, state, attempts, next_at, error, ext, err);
+    /* the order's new status, to whoever listens */
+    int inv = strcmp(row->kind, "invoice") == 0;
+    if (!rc && inv && res != R_RETRY) {
+        json_t *d = json_pack("{s:s, s:s, s:s, s:s}", "id", row->order_ref, "status",
+                              res == R_DELIVERED ? "invoiced" : "failed", "invoice_id",
+                              ext ? ext : "", "error", error ? error : "");
+        char *s = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        rc = s ? fd_outbox_event(cfg, st, res == R_DELIVERED ? "order.invoiced" : "order.failed",
+                                 row->order_ref, s, err)
+               : fd_err_set(err, FD_ENOMEM, "out of memory");
+        free(s);
+        json_decref(d);
+    }
     if (rc) {
         fd_store_rollback(st);
         return rc;
@@ -92,7 +110,7 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
     fd_buf_init(&body, 1 << 20);
     if (acct_invoice_body(row, &body, err)) {
         fd_buf_free(&body);
-        record(st, row, "dead", row->attempts + 1, 0, err->msg, NULL, err);
+        record(cfg, st, row, R_DEAD, row->attempts + 1, 0, err->msg, NULL, err);
         return DEAD;
     }
     char url[700], auth[4200], tenant[200], idem[200];
@@ -125,7 +143,7 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
         json_t *j = json_loadb(r.body.p ? r.body.p : "", r.body.len, 0, NULL);
         const char *id = json_string_value(
             json_object_get(json_array_get(json_object_get(j, "Invoices"), 0), "InvoiceID"));
-        rc = record(st, row, "delivered", row->attempts + 1, 0, "", id ? id : "", err);
+        rc = record(cfg, st, row, R_DELIVERED, row->attempts + 1, 0, "", id ? id : "", err);
         FD_LOG(log, FD_LOG_INFO, "outbox", "invoice of %s delivered (%s)", row->order_ref,
                id ? id : "no id");
         json_decref(j);
@@ -133,7 +151,7 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
     } else if (!rc && r.status == 429) {
         /* the API's limit, not a failure: wait as long as it says */
         double wait = r.retry_after > 0 ? r.retry_after : 60;
-        rc = record(st, row, "retry", row->attempts, now + wait, "rate limited (429)", NULL, err);
+        rc = record(cfg, st, row, R_RETRY, row->attempts, now + wait, "rate limited (429)", NULL, err);
         *next_call = fmax(*next_call, now + wait);
         o = LATER;
     } else if (rc || r.status >= 500 || r.status == 408) {
@@ -143,14 +161,14 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
             snprintf(why, sizeof why, "%s", err->msg);
         int n = row->attempts + 1;
         int dead = n >= cfg->acct_max_attempts;
-        rc = record(st, row, dead ? "dead" : "retry", n, dead ? 0 : now + backoff_s(cfg, n), why,
+        rc = record(cfg, st, row, dead ? R_DEAD : R_RETRY, n, dead ? 0 : now + backoff_s(cfg, n), why,
                     NULL, err);
         FD_LOG(log, dead ? FD_LOG_ERROR : FD_LOG_WARN, "outbox", "invoice of %s: %s (attempt %d%s)",
                row->order_ref, why, n, dead ? ", dead-lettered" : "");
         o = dead ? DEAD : LATER;
     } else {
         api_reason(&r, why, sizeof why);
-        rc = record(st, row, "dead", row->attempts + 1, 0, why, NULL, err);
+        rc = record(cfg, st, row, R_DEAD, row->attempts + 1, 0, why, NULL, err);
         FD_LOG(log, FD_LOG_ERROR, "outbox", "invoice of %s dead-lettered: %s", row->order_ref, why);
         o = DEAD;
     }
@@ -158,18 +176,101 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
     return rc ? STOP : o;
 }
 
-static int pass(const fd_config *cfg, fd_log *log, fd_store *st, acct_tokens *tok,
-                double *next_call, int *delivered, int *failed, int *stopped, fd_err *err)
+/* ---- webhooks ------------------------------------------------------------------ */
+
+int fd_outbox_event(const fd_config *cfg, fd_store *st, const char *type, const char *subject,
+                    const char *data, fd_err *err)
+{
+    if (!cfg->webhooks_url[0])
+        return FD_OK;
+    char id[256];
+    snprintf(id, sizeof id, "%s:%s", type, subject);
+    json_error_t je;
+    json_t *d = json_loads(data, JSON_DECODE_ANY, &je);
+    json_t *ev = d ? json_pack("{s:s, s:s, s:f, s:o}", "id", id, "type", type, "created_at",
+                               fd_time_wall(), "data", d)
+                   : NULL;
+    char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    if (!s)
+        return fd_err_set(err, d ? FD_ENOMEM : FD_EINVAL, "webhook event %s: bad data", id);
+    int rc = fd_store_outbox_add(st, "webhook", 0, id, s, err);
+    free(s);
+    if (rc == FD_ECONFLICT) { /* said already: one event */
+        fd_err_clear(err);
+        rc = FD_OK;
+    }
+    return rc;
+}
+
+static outcome deliver_hook(const fd_config *cfg, fd_log *log, fd_store *st, double *next_call,
+                            const fd_outbox_row *row, fd_err *err)
+{
+    char ts[32], ev[160], dl[300], sig[120], hexd[65];
+    snprintf(ts, sizeof ts, "%lld", (long long)fd_time_wall());
+    json_t *j = json_loads(row->payload, 0, NULL);
+    snprintf(ev, sizeof ev, "X-Frontdesk-Event: %s", json_string_value(json_object_get(j, "type")) ? json_string_value(json_object_get(j, "type")) : "");
+    json_decref(j);
+    snprintf(dl, sizeof dl, "X-Frontdesk-Delivery: %s", row->idem_key);
+    /* signed over timestamp.body: a replayed body with a new time fails */
+    size_t tl = strlen(ts), bl = strlen(row->payload);
+    char *msg = fd_malloc(tl + 1 + bl + 1);
+    unsigned char mac[32];
+    unsigned int ml = 0;
+    if (!msg)
+        return STOP;
+    memcpy(msg, ts, tl);
+    msg[tl] = '.';
+    memcpy(msg + tl + 1, row->payload, bl + 1);
+    HMAC(EVP_sha256(), cfg->webhooks_secret, (int)strlen(cfg->webhooks_secret),
+         (const unsigned char *)msg, tl + 1 + bl, mac, &ml);
+    fd_free(msg);
+    for (unsigned i = 0; i < ml && i < 32; i++)
+        snprintf(hexd + 2 * i, 3, "%02x", mac[i]);
+    snprintf(sig, sizeof sig, "X-Frontdesk-Signature: sha256=%s", hexd);
+    char tsh[64];
+    snprintf(tsh, sizeof tsh, "X-Frontdesk-Timestamp: %s", ts);
+    const char *hdr[] = {"Content-Type: application/json", ev, dl, tsh, sig, NULL};
+    pace(cfg, next_call);
+    acct_resp r;
+    int rc = acct_http(cfg, cfg->webhooks_url, hdr, row->payload, NULL, &r, err);
+    double now = fd_time_wall();
+    outcome o;
+    if (!rc && r.status >= 200 && r.status < 300) {
+        rc = record(cfg, st, row, R_DELIVERED, row->attempts + 1, 0, "", "", err);
+        o = SENT;
+    } else {
+        char why[300];
+        if (rc)
+            snprintf(why, sizeof why, "%s", err->msg);
+        else
+            snprintf(why, sizeof why, "the webhook answered %d", r.status);
+        int n = row->attempts + 1, dead = n >= cfg->acct_max_attempts;
+        double wait = !rc && r.status == 429 && r.retry_after > 0 ? r.retry_after : backoff_s(cfg, n);
+        rc = record(cfg, st, row, dead ? R_DEAD : R_RETRY, n, dead ? 0 : now + wait, why, NULL, err);
+        FD_LOG(log, dead ? FD_LOG_ERROR : FD_LOG_WARN, "outbox", "webhook %s: %s (attempt %d%s)",
+               row->idem_key, why, n, dead ? ", dead-lettered" : "");
+        o = dead ? DEAD : LATER;
+    }
+    acct_resp_free(&r);
+    return rc ? STOP : o;
+}
+
+static int pass(const fd_config *cfg, fd_log *log, fd_store *st, const char *kind,
+                acct_tokens *tok, double *next_call, int *delivered, int *failed, int *stopped,
+                fd_err *err)
 {
     fd_arena *a = fd_arena_new(0);
     if (!a)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     fd_outbox_row *rows;
     size_t n;
-    int rc = fd_store_outbox_due(st, fd_time_wall(), BATCH, a, &rows, &n, err);
+    int hook = strcmp(kind, "webhook") == 0;
+    int rc = fd_store_outbox_due(st, kind, fd_time_wall(), BATCH, a, &rows, &n, err);
     *stopped = 0;
     for (size_t i = 0; !rc && i < n; i++) {
-        outcome o = deliver_one(cfg, log, st, tok, next_call, &rows[i], err);
+        outcome o = hook ? deliver_hook(cfg, log, st, next_call, &rows[i], err)
+                         : deliver_one(cfg, log, st, tok, next_call, &rows[i], err);
         if (o == SENT && delivered)
             (*delivered)++;
         if (o == DEAD && failed)
@@ -190,12 +291,23 @@ int fd_outbox_deliver_due(const fd_config *cfg, fd_log *log, fd_store *st, int *
         *delivered = 0;
     if (failed)
         *failed = 0;
-    if (!cfg->acct_url[0])
-        return fd_err_set(err, FD_EUNAVAIL, "accounting.url is not set: invoices wait in the outbox");
+    if (!cfg->acct_url[0] && !cfg->webhooks_url[0])
+        return fd_err_set(err, FD_EUNAVAIL,
+                          "neither accounting.url nor webhooks.url is set: rows wait in the outbox");
     acct_tokens tok = {0};
     double next_call = 0;
-    int stopped;
-    return pass(cfg, log, st, &tok, &next_call, delivered, failed, &stopped, err);
+    int stopped, rc = FD_OK;
+    if (cfg->acct_url[0])
+        rc = pass(cfg, log, st, "invoice", &tok, &next_call, delivered, failed, &stopped, err);
+    if (!rc && cfg->webhooks_url[0]) {
+        int d2 = 0, f2 = 0;
+        rc = pass(cfg, log, st, "webhook", &tok, &next_call, &d2, &f2, &stopped, err);
+        if (delivered)
+            *delivered += d2;
+        if (failed)
+            *failed += f2;
+    }
+    return rc;
 }
 
 static void *worker(void *arg)
@@ -204,16 +316,28 @@ static void *worker(void *arg)
     pthread_mutex_lock(&o->mu);
     while (!o->stop) {
         pthread_mutex_unlock(&o->mu);
-        int delivered = 0, failed = 0, stopped = 0;
+        int delivered = 0, failed = 0, stopped = 0, hooks_delivered = 0;
         fd_err err = {0};
         int rc = FD_OK;
+        if (o->cfg->webhooks_url[0]) {
+            int d2 = 0, f2 = 0, s2 = 0;
+            fd_err e2 = {0};
+            if (pass(o->cfg, o->log, o->st, "webhook", &o->tok, &o->next_call, &d2, &f2, &s2, &e2))
+                FD_LOG(o->log, FD_LOG_WARN, "outbox", "webhooks: %s", e2.msg);
+            if (d2)
+                fd_metric_add(o->delivered, d2, "webhook");
+            if (f2)
+                fd_metric_add(o->failed, f2, "webhook");
+            delivered += d2;
+            hooks_delivered = d2;
+        }
         if (!o->cfg->acct_url[0]) {
             if (!o->said_unconfigured++)
                 FD_LOG(o->log, FD_LOG_INFO, "outbox",
                        "accounting.url is not set: invoices wait in the outbox");
         } else {
-            rc = pass(o->cfg, o->log, o->st, &o->tok, &o->next_call, &delivered, &failed, &stopped,
-                      &err);
+            rc = pass(o->cfg, o->log, o->st, "invoice", &o->tok, &o->next_call, &delivered, &failed,
+                      &stopped, &err);
             if (rc && (stopped || !o->said_refused)) {
                 if (!o->said_refused++)
                     FD_LOG(o->log, FD_LOG_ERROR, "outbox", "invoices not delivered: %s", err.msg);
@@ -221,10 +345,10 @@ static void *worker(void *arg)
                 o->said_refused = 0;
             }
         }
-        if (o->delivered && delivered)
-            fd_metric_add(o->delivered, delivered);
-        if (o->failed && failed)
-            fd_metric_add(o->failed, failed);
+        if (delivered - hooks_delivered > 0)
+            fd_metric_add(o->delivered, delivered - hooks_delivered, "invoice");
+        if (failed)
+            fd_metric_add(o->failed, failed, "invoice");
         int64_t counts[5];
         fd_err e2;
         if (o->pending && fd_store_outbox_counts(o->st, counts, &e2) == FD_OK)
@@ -257,14 +381,14 @@ int fd_outbox_start(const fd_config *cfg, fd_log *log, struct fd_metrics *m, fd_
     int rc = fd_store_open(path, &o->st, err);
     if (!rc && m)
         rc = fd_metrics_counter(m, "frontdesk_outbox_delivered_total",
-                                "invoices delivered to the accounting system", NULL, &o->delivered,
-                                err);
+                                "outbox rows delivered: invoices to the accounting system, webhooks",
+                                "kind", &o->delivered, err);
     if (!rc && m)
         rc = fd_metrics_counter(m, "frontdesk_outbox_dead_total",
-                                "invoices dead-lettered (see frontdesk outbox list)", NULL,
+                                "outbox rows dead-lettered (see frontdesk outbox list)", "kind",
                                 &o->failed, err);
     if (!rc && m)
-        rc = fd_metrics_gauge(m, "frontdesk_outbox_pending", "invoices waiting to be delivered",
+        rc = fd_metrics_gauge(m, "frontdesk_outbox_pending", "outbox rows waiting to be delivered",
                               NULL, &o->pending, err);
     if (rc) {
         fd_store_close(o->st);

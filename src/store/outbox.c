@@ -44,20 +44,40 @@ static void from_row(sqlite3_stmt *s, fd_outbox_row *r)
     r->updated_at = sqlite3_column_double(s, 12);
 }
 
-int fd_store_outbox_due(fd_store *st, double now, int limit, fd_arena *a, fd_outbox_row **out,
-                        size_t *n, fd_err *err)
+int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const char *idem_key,
+                        const char *payload, fd_err *err)
+{
+    sqlite3_stmt *s;
+    int rc = prep(st,
+                  "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                  &s, err, "queueing an outbox row");
+    if (rc)
+        return rc;
+    store_bind_str(s, 1, kind);
+    sqlite3_bind_int64(s, 2, order_id);
+    store_bind_str(s, 3, idem_key);
+    store_bind_str(s, 4, payload);
+    sqlite3_bind_double(s, 5, fd_time_wall());
+    return done(st, s, err, "queueing an outbox row");
+}
+
+int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, fd_arena *a,
+                        fd_outbox_row **out, size_t *n, fd_err *err)
 {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *s;
     int rc = prep(st,
                   "SELECT " ROW_COLS ROW_FROM
-                  "WHERE o.state IN ('pending', 'retry') AND o.next_at <= ?1 ORDER BY o.id LIMIT ?2",
+                  "WHERE o.state IN ('pending', 'retry') AND o.next_at <= ?1 AND o.kind = ?3 "
+                  "ORDER BY o.id LIMIT ?2",
                   &s, err, "reading the outbox");
     if (rc)
         return rc;
     sqlite3_bind_double(s, 1, now);
     sqlite3_bind_int(s, 2, limit > 0 ? limit : 1);
+    store_bind_str(s, 3, kind);
     fd_outbox_row *v = fd_arena_calloc(a, (size_t)(limit > 0 ? limit : 1), sizeof *v);
     if (!v) {
         sqlite3_finalize(s);
@@ -109,7 +129,7 @@ static int order_follows(fd_store *st, int64_t id, const char *status, const cha
     double now = fd_time_wall();
     int rc = prep(st,
                   "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = (SELECT order_id FROM "
-                  "outbox WHERE id = ?3) AND status <> 'cancelled'",
+                  "outbox WHERE id = ?3 AND kind = 'invoice') AND status <> 'cancelled'",
                   &s, err, "updating an order");
     if (rc)
         return rc;

@@ -259,10 +259,14 @@ typedef struct fd_outbox_row {
     double created_at, updated_at;
 } fd_outbox_row;
 
-/* Rows due at now (pending or retry, next_at <= now), oldest first, at
- * most limit, into the arena. */
-int fd_store_outbox_due(fd_store *st, double now, int limit, fd_arena *a, fd_outbox_row **out,
-                        size_t *n, fd_err *err) FD_MUST_USE;
+/* A row of another kind than an order's invoice ("webhook"), in the
+ * caller's transaction; FD_ECONFLICT when idem_key exists. */
+int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const char *idem_key,
+                        const char *payload, fd_err *err) FD_MUST_USE;
+/* Rows of kind due at now (pending or retry, next_at <= now), oldest
+ * first, at most limit, into the arena. */
+int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, fd_arena *a,
+                        fd_outbox_row **out, size_t *n, fd_err *err) FD_MUST_USE;
 /* state NULL or "": all, newest first. */
 int fd_store_outbox_each(fd_store *st, const char *state,
                          int (*cb)(void *ctx, const fd_outbox_row *r), void *ctx,

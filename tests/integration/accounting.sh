@@ -20,7 +20,8 @@ export FRONTDESK_ACCOUNTING_URL=$F FRONTDESK_ACCOUNTING_TOKEN_URL=$F/connect/tok
   FRONTDESK_ACCOUNTING_CLIENT_ID=test-client FRONTDESK_ACCOUNTING_CLIENT_SECRET=test-secret \
   FRONTDESK_ACCOUNTING_TENANT_ID=tenant-1 FRONTDESK_ACCOUNTING_RETRY_BASE_MS=100 \
   FRONTDESK_ACCOUNTING_TIMEOUT_MS=2000 FRONTDESK_ACCOUNTING_RATE_PER_MIN=100000 \
-  FRONTDESK_LIMITS_SESSION_PER_MIN=6000
+  FRONTDESK_LIMITS_SESSION_PER_MIN=6000 \
+  FRONTDESK_WEBHOOKS_URL=$F/hooks FRONTDESK_WEBHOOKS_SECRET=hook-secret
 ctl() { curl -s -X POST "$F/_control" -d "$1" > /dev/null; }
 state() { curl -s "$F/_state"; }
 db() { sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "$1"; }
@@ -63,8 +64,8 @@ check "order placed" bash -c "[[ '$R1' =~ ^HP- ]]"
 check "its invoice reaches the API within 5 s" wait_for 5 '[ "$(invoices)" = 1 ]'
 check "the invoice: reference, contact, lines, tenant" bash -c "curl -s $F/_state | jq -e '.invoices[0].Reference==\"$R1\" and .invoices[0].Contact.ContactID==\"xc-canadian-pizza\" and .invoices[0].LineItems[0].Quantity==2 and .invoices[0].LineItems[0].ItemCode==\"PB-1201\"' >/dev/null"
 check "the order follows: invoiced" wait_for 3 "[ \"\$(db \"SELECT status FROM orders WHERE ref='$R1'\")\" = invoiced ]"
-check "the outbox row is delivered with the API's id" test "$(db "SELECT state||' '||external_id FROM outbox")" = "delivered inv-1"
-check "/metrics counts it" bash -c "curl -s $U/metrics | grep -q '^frontdesk_outbox_delivered_total 1'"
+check "the outbox row is delivered with the API's id" test "$(db "SELECT state||' '||external_id FROM outbox WHERE kind='invoice'")" = "delivered inv-1"
+check "/metrics counts it" bash -c "curl -s $U/metrics | grep -q '^frontdesk_outbox_delivered_total{kind=\"invoice\"} 1'"
 
 # ---- 500s: retried with backoff ------------------------------------------------------------
 ctl '{"fail": 3, "fail_status": 500}'
@@ -117,7 +118,7 @@ R8=$(order h); R9=$(order i)
 check "orders keep being taken while it is down" bash -c "[[ '$R8' =~ ^HP- && '$R9' =~ ^HP- ]]"
 sleep 1
 ctl '{"down": false}'
-check "the invoices catch up" wait_for 30 "[ \$(sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' \"SELECT count(*) FROM outbox WHERE state='delivered'\") = 9 ]"
+check "the invoices catch up" wait_for 30 "[ \$(sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' \"SELECT count(*) FROM outbox WHERE state='delivered' AND kind='invoice'\") = 9 ]"
 check "every order invoiced exactly once" bash -c "curl -s $F/_state | jq -e '[.invoices[].Reference]|(length==9) and (unique|length==9)' >/dev/null"
 
 # ---- a refusal dead-letters; retry and drop by hand ---------------------------------------------------
@@ -131,6 +132,17 @@ check "retried: delivered" wait_for 10 "[ \"\$(db \"SELECT state FROM outbox WHE
 check "retry of a delivered row is refused" bash -c "! '$FD' outbox retry $ID 2>/dev/null"
 check "outbox retry with no id: usage" bash -c "'$FD' outbox retry 2>/dev/null; [ \$? = 2 ]"
 check "outbox drop of an unknown row: error" bash -c "! '$FD' outbox drop 99999 2>/dev/null"
+
+# ---- webhooks: signed, retried, one per event --------------------------------------------------------
+hooks() { state | jq "[.hooks[]|select($1)]|length"; }
+check "order.created for every order, signed" bash -c "[ \$(curl -s $F/_state | jq '[.hooks[]|select(.type==\"order.created\" and .valid)]|length') = 10 ]"
+check "order.invoiced after delivery, with the invoice id" bash -c "curl -s $F/_state | jq -e '[.hooks[]|select(.type==\"order.invoiced\" and .data.id==\"$R1\" and .data.invoice_id==\"inv-1\")]|length==1' >/dev/null"
+check "order.failed for the dead-lettered one" bash -c "curl -s $F/_state | jq -e '[.hooks[]|select(.type==\"order.failed\" and .data.id==\"$R10\")]|length==1' >/dev/null"
+check "no handoff.opened before any handoff" test "$(hooks '.type=="handoff.opened"')" = 0
+ctl '{"hook_fail": 2}'
+say k "I want to order 50 PB-1201"; say k "Burger Palace Orchard"
+check "handoff.opened arrives after two 500s" wait_for 10 "[ \$(curl -s $F/_state | jq '[.hooks[]|select(.type==\"handoff.opened\" and .valid)]|length') = 1 ]"
+check "no event twice" bash -c "curl -s $F/_state | jq -e '[.hooks[].id]|length==(unique|length)' >/dev/null"
 
 kill $PID 2>/dev/null; wait $PID 2>/dev/null
 [ -n "${FD_KEEP_LOG:-}" ] && cp "$T/serve.log" "$FD_KEEP_LOG"

@@ -21,12 +21,17 @@ Faults on demand, POST /_control with JSON:
   {"access_ttl": S}                new access tokens live S seconds
   {"expire_all": true}             every access token given so far expires
   {"down": true|false}             every call answers 503
+  {"hook_fail": N}                 the next N webhook deliveries answer 500
+POST /hooks receives frontdesk's webhooks, checking X-Frontdesk-Signature
+with the secret "hook-secret".
 GET /_state: {"invoices": [...], "duplicates": n, "refreshes": n,
               "refused_refresh": n, "calls": n, "refresh": the valid refresh token}.
 
 Prints the port on stdout, then serves until killed.
 """
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import sys
@@ -56,7 +61,10 @@ S = {
     "rate_window": 60.0,
     "window": [],
     "down": False,
+    "hooks": [],
+    "hook_fail": 0,
 }
+HOOK_SECRET = b"hook-secret"
 
 
 class H(BaseHTTPRequestHandler):
@@ -83,7 +91,7 @@ class H(BaseHTTPRequestHandler):
         if self.path == "/_state":
             with LOCK:
                 self.send(200, {k: S[k] for k in ("invoices", "duplicates", "refreshes",
-                                                  "refused_refresh", "calls", "refresh")})
+                                                  "refused_refresh", "calls", "refresh", "hooks")})
         else:
             self.send(404, {"Message": "not found"})
 
@@ -161,13 +169,29 @@ class H(BaseHTTPRequestHandler):
             return self.token(raw)
         if self.path == "/api.xro/2.0/Invoices":
             return self.invoices(raw)
+        if self.path == "/hooks":
+            # a company's webhook receiver: checks the signature, records
+            ts = self.headers.get("X-Frontdesk-Timestamp", "")
+            want = "sha256=" + hmac.new(HOOK_SECRET, ts.encode() + b"." + raw,
+                                        hashlib.sha256).hexdigest()
+            with LOCK:
+                if S["hook_fail"] > 0:
+                    S["hook_fail"] -= 1
+                    return self.send(500, {"Message": "injected failure"})
+                ev = json.loads(raw or b"{}")
+                S["hooks"].append({"type": self.headers.get("X-Frontdesk-Event"),
+                                   "id": self.headers.get("X-Frontdesk-Delivery"),
+                                   "valid": hmac.compare_digest(
+                                       want, self.headers.get("X-Frontdesk-Signature", "")),
+                                   "data": ev.get("data")})
+            return self.send(200, {"ok": True})
         if self.path == "/_control":
             c = json.loads(raw or b"{}")
             with LOCK:
                 if c.get("expire_all"):
                     S["access"] = {}
                 for k in ("fail", "fail_status", "hang", "hang_s", "rate", "rate_window",
-                          "access_ttl", "down"):
+                          "access_ttl", "down", "hook_fail"):
                     if k in c:
                         S[k] = c[k]
             return self.send(200, {"ok": True})
