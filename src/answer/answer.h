@@ -34,6 +34,7 @@
 typedef struct fd_passage {
     const char *doc_key, *title, *section, *text;
     float score;
+    int lang; /* fd_lang when known (the index decided it at ingest); 0: guessed from text */
 } fd_passage;
 
 typedef struct fd_citation {

@@ -237,6 +237,9 @@ int ans_oom(fd_arena *a, fd_err *err)
 
 fd_lang ans_passage_lang(const fd_passage *p)
 {
+    /* known from ingest: guessing per message cost 8% of a turn */
+    if (p->lang > FD_LANG_UNKNOWN && p->lang < FD__NLANGS)
+        return (fd_lang)p->lang;
     fd_lang l = p->text ? fd_text_guess_lang(fd_str_c(p->text)) : FD_LANG_UNKNOWN;
     if (l != FD_LANG_UNKNOWN)
         return l;

@@ -398,9 +398,9 @@ static int run_dialog(void *ctx, json_t *d, size_t lineno)
     return FD_OK;
 }
 
-/* The paths to ingest for a KB folder: DIR/docs and the .csv files of DIR when docs/
- * exists (the case files and notes beside them are not the company's
- * documents), else DIR itself. */
+/* The paths to ingest for a KB folder: DIR/docs and the .csv files of DIR
+ * (but customers.csv) when docs/ exists (the case files and notes beside
+ * them are not the company's documents), else DIR itself. */
 static size_t kb_paths(const char *dir, char paths[][1024], size_t max)
 {
     char docs[1024];
@@ -416,7 +416,9 @@ static size_t kb_paths(const char *dir, char paths[][1024], size_t max)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL && n < max) {
         size_t len = strlen(e->d_name);
-        if (len > 4 && strcmp(e->d_name + len - 4, ".csv") == 0)
+        /* customers.csv is the commerce module's, never a document */
+        if (len > 4 && strcmp(e->d_name + len - 4, ".csv") == 0 &&
+            strcmp(e->d_name, "customers.csv") != 0)
             snprintf(paths[n++], 1024, "%s/%s", dir, e->d_name);
     }
     if (d)

@@ -55,6 +55,8 @@ static void retrieval_put(turn *t, const fd_cache_key *k, const evidence *ev)
             rc = fd_cache_rec_str(&rec, p->text);
         if (!rc)
             rc = fd_cache_rec_dbl(&rec, p->score);
+        if (!rc)
+            rc = fd_cache_rec_int(&rec, p->lang);
     }
     if (!rc)
         fd_cache_put(t->as->cache, FD_CACHE_RETRIEVAL, k->b.p, k->b.len, rec.b.p, rec.b.len);
@@ -84,8 +86,11 @@ static int retrieval_get(turn *t, const fd_cache_key *k, evidence *ev)
         fd_cache_read_str(&rd, &p[i].title);
         fd_cache_read_str(&rd, &p[i].section);
         fd_cache_read_str(&rd, &p[i].text);
+        int64_t lang = 0;
         fd_cache_read_dbl(&rd, &score);
+        fd_cache_read_int(&rd, &lang);
         p[i].score = (float)score;
+        p[i].lang = lang > 0 && lang < FD__NLANGS ? (int)lang : 0;
         if (!p[i].doc_key || !p[i].text)
             rd.bad = 1;
     }
@@ -152,7 +157,8 @@ static int retrieve_uncached(turn *t, fd_lang lang, fd_str q, evidence *ev)
                                       .title = res[i].title,
                                       .section = res[i].section,
                                       .text = res[i].text,
-                                      .score = res[i].score > 0 ? res[i].score : 1e-6f};
+                                      .score = res[i].score > 0 ? res[i].score : 1e-6f,
+                                      .lang = res[i].lang};
         if (i < LLM_PASSAGES)
             t->pass[t->n_pass++] = ev->p[i];
     }
@@ -185,7 +191,8 @@ static int retrieve_uncached(turn *t, fd_lang lang, fd_str q, evidence *ev)
                                               .title = dc[k].title,
                                               .section = dc[k].section,
                                               .text = dc[k].text,
-                                              .score = 0};
+                                              .score = 0,
+                                              .lang = dc[k].lang};
         }
     }
     return FD_OK;

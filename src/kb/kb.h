@@ -140,6 +140,7 @@ typedef struct fd_result {
     const char *text;    /* the chunk ("" with no_text) */
     const char *snippet; /* best window with query terms highlighted */
     float score;
+    int lang; /* fd_lang of its document, decided at ingest (0: unknown) */
 } fd_result;
 
 /* Top k chunks for the query, best first. An empty or all-stopword query

@@ -197,6 +197,7 @@ static int fill_results(fd_kb *kb, const fd_hits *hits, const fd_search_opts *o,
         memset(r, 0, sizeof *r);
         r->chunk_id = c->chunk_id;
         r->score = hits->v[i].score;
+        r->lang = c->lang;
         r->doc_key = kb_index_str(ix, ix->doc_str[2 * c->doc]);
         r->title = kb_index_str(ix, ix->doc_str[2 * c->doc + 1]);
         r->section = r->text = r->snippet = "";

@@ -55,7 +55,8 @@ int fd_kb_doc_chunks(fd_kb *kb, int64_t chunk_id, size_t max, fd_arena *a, fd_re
                                .title = kb_index_str(ix, ix->doc_str[2 * doc + 1]),
                                .section = row.section,
                                .text = row.text,
-                               .snippet = ""};
+                               .snippet = "",
+                               .lang = ix->chunks[i].lang};
     }
     *out = res;
     *n_out = k;
