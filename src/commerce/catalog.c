@@ -87,7 +87,7 @@ static int load_products(fd_catalog *c, const char *p, size_t len, char cols[N_C
         fd_err_set(err, FD_EFORMAT, "products.csv: line %zu: wrong number of fields",
                    t.first_bad_line);
     c->products = fd_calloc(t.n_rows + 1, sizeof *c->products);
-    c->ptok = fd_calloc(t.n_rows + 1, sizeof *c->ptok);
+    c->ptok = fd_calloc(2 * t.n_rows + 1, sizeof *c->ptok); /* name, description */
     if (!c->products || !c->ptok)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     for (size_t r = 0; r < t.n_rows; r++) {
@@ -129,10 +129,12 @@ static int load_products(fd_catalog *c, const char *p, size_t len, char cols[N_C
         char *words = fd_arena_printf(a, "%s %s %s %s", pr.name, pr.size, pr.variant, pr.category);
         if (!words)
             return fd_err_set(err, FD_ENOMEM, "out of memory");
-        rc = cm_item_make(fd_str_c(words), a, &c->ptok[c->n_products], err);
+        rc = cm_item_make(fd_str_c(words), a, &c->ptok[2 * c->n_products], err);
+        if (!rc)
+            rc = cm_item_make(fd_str_c(pr.description), a, &c->ptok[2 * c->n_products + 1], err);
+        c->products[c->n_products++] = pr; /* counted now so its items are freed */
         if (rc)
             return rc;
-        c->products[c->n_products++] = pr;
     }
     return FD_OK;
 }
@@ -218,11 +220,11 @@ int fd_catalog_load(const char *products, size_t products_len, const char *toml,
     if (!rc && customers)
         rc = load_customers(c, customers, customers_len, a, &skipped, &rows_err);
     if (!rc)
-        rc = cm_weigh(c->ptok, c->n_products, &c->pw_tok, &c->pw, &c->n_pw, &rows_err);
+        rc = cm_weigh(c->ptok, 2 * c->n_products, &c->pw_tok, &c->pw, &c->n_pw, &rows_err);
     if (!rc)
         rc = cm_weigh(c->otok, 2 * c->n_outlets, &c->ow_tok, &c->ow, &c->n_ow, &rows_err);
     if (!rc) {
-        totals(c->ptok, c->n_products, c->pw_tok, c->pw, c->n_pw);
+        totals(c->ptok, 2 * c->n_products, c->pw_tok, c->pw, c->n_pw);
         totals(c->otok, 2 * c->n_outlets, c->ow_tok, c->ow, c->n_ow);
     }
     if (!rc && !c->n_products)
@@ -245,7 +247,7 @@ void fd_catalog_free(fd_catalog *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; c->ptok && i < c->n_products; i++)
+    for (size_t i = 0; c->ptok && i < 2 * c->n_products; i++)
         cm_item_free(&c->ptok[i]);
     for (size_t i = 0; c->otok && i < 2 * c->n_outlets; i++)
         cm_item_free(&c->otok[i]);

@@ -226,6 +226,27 @@ static double shared(const cm_tokens *msg, const cm_item *it, char *const *tok, 
     return s;
 }
 
+/* Description words ("plain brown kraft pizza box") the name lacks: they
+ * refine ("brown" for kraft) but name nothing alone, so they count half
+ * (DESC_WEIGHT) and only for a product the message names otherwise. */
+#define DESC_WEIGHT 0.5
+
+static double shared_extra(const cm_tokens *msg, const cm_item *desc, const cm_item *main,
+                           char *const *tok, const double *w, size_t n_w)
+{
+    double s = 0;
+    for (size_t j = 0; j < desc->n_tok; j++) {
+        if (bsearch(&desc->tok[j], main->tok, main->n_tok, sizeof *main->tok, cmp_cstr))
+            continue;
+        for (size_t i = 0; i < msg->n; i++)
+            if (!all_digits(msg->v[i]) && cm_token_eq(msg->v[i], desc->tok[j])) {
+                s += cm_weight(tok, w, n_w, desc->tok[j]);
+                break;
+            }
+    }
+    return s;
+}
+
 /* A size the message gives that the product lacks rules the product out:
  * "12-inch" never means the 10-inch box. */
 static int size_conflict(const cm_tokens *msg, const cm_item *it)
@@ -339,12 +360,13 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
             if (i == n_only)
                 continue;
         }
-        const cm_item *it = &c->ptok[k];
+        const cm_item *it = &c->ptok[2 * k];
         if (size_conflict(&msg, it))
             continue;
         double s = shared(&msg, it, c->pw_tok, c->pw, c->n_pw);
         if (s <= 0)
             continue;
+        s += DESC_WEIGHT * shared_extra(&msg, &c->ptok[2 * k + 1], it, c->pw_tok, c->pw, c->n_pw);
         /* the share of its own name said breaks ties: "white" means the
          * plain white box more than the printed white one */
         double cv = it->total > 0 ? s / it->total : 0;

@@ -109,6 +109,13 @@ static void test_customers_words(void **state)
     assert_non_null(strstr(w.v[0]->variant, "white"));
     assert_string_equal(w.v[0]->size, "12-inch");
 
+    /* a word of the description only ("brown") refines: the kraft box */
+    m = match(f, "12 inch brown pizza boxes");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "PB-1201");
+    /* but names nothing alone */
+    assert_int_equal(match(f, "plain brown").n, 0);
+
     /* a size no product has rules every product of that kind out */
     m = match(f, "13-inch pizza box");
     for (size_t i = 0; i < m.n; i++)
