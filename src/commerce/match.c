@@ -372,9 +372,13 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         double cv = it->total > 0 ? s / it->total : 0;
         keep(out, cover, p, s + 1e-3 * cv, cv);
     }
+    /* Among the few products just shown (n_only), the one whose own name
+     * the words cover most is meant ("white": the plain white box, not the
+     * printed one); named from the whole catalog, an equal share is a
+     * question ("lids": which of seventeen?). */
     out->n_tied = out->n ? 1 : 0;
     while (out->n_tied < out->n && out->score[out->n_tied] >= out->score[0] * TIE_SHARE - 1e-3 &&
-           cover[out->n_tied] >= cover[0] * TIE_COVER)
+           (!n_only || cover[out->n_tied] >= cover[0] * TIE_COVER))
         out->n_tied++;
     out->ambiguous = out->n_tied > 1;
     return FD_OK;

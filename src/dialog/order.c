@@ -332,8 +332,8 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
     if (d->n_pend) {
         snprintf(d->asked, sizeof d->asked, "product");
         rc = fd_buf_printf(b, "%s",
-                           d->pend_more ? L(t, "Several products fit; which one do you mean? For example: ",
-                                            "Plusieurs produits correspondent ; lequel voulez-vous ? Par exemple : ")
+                           d->pend_more ? L(t, "Several products fit, for example ",
+                                            "Plusieurs produits correspondent, par exemple ")
                                         : L(t, "Which one do you mean: ", "Lequel voulez-vous : "));
         for (size_t i = 0; i < d->n_pend && !rc; i++) {
             const fd_product *p = fd_catalog_by_code(c, d->pend[i]);
@@ -341,7 +341,8 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                                p ? p->name : d->pend[i], d->pend[i]);
         }
         if (!rc && d->pend_more)
-            rc = fd_buf_printf(b, "%s", L(t, ". You can also give the product code", ". Vous pouvez aussi donner le code produit"));
+            return fd_buf_printf(b, "%s", L(t, ". Which one do you mean? You can also give the product code.",
+                                            ". Lequel voulez-vous ? Vous pouvez aussi donner le code produit."));
         return rc ? rc : fd_buf_printf(b, "?");
     }
     if (!d->n) {
@@ -661,12 +662,16 @@ static int read_bare_line(turn *t, order_draft *d, int *err)
     long long qty = 0;
     size_t at = 0;
     for (size_t i = 0; i < f.len && !qty; i++) {
-        if (!isdigit((unsigned char)f.p[i]) || (i && (isalnum((unsigned char)f.p[i - 1]) ||
-                                                       f.p[i - 1] == '-')))
+        /* "x4" and "4x" are counts too */
+        int times = i && f.p[i - 1] == 'x' && (i < 2 || !isalnum((unsigned char)f.p[i - 2]));
+        if (!isdigit((unsigned char)f.p[i]) ||
+            (i && !times && (isalnum((unsigned char)f.p[i - 1]) || f.p[i - 1] == '-')))
             continue;
         size_t j = i;
         while (j < f.len && isdigit((unsigned char)f.p[j]))
             j++;
+        if (j < f.len && f.p[j] == 'x' && (j + 1 == f.len || !isalnum((unsigned char)f.p[j + 1])))
+            times = 1;
         /* "12-inch", "16oz", "12 oz": a size, not a quantity */
         if (j < f.len && (isalpha((unsigned char)f.p[j]) || f.p[j] == '-' || f.p[j] == '"'))
             continue;
@@ -683,7 +688,16 @@ static int read_bare_line(turn *t, order_draft *d, int *err)
         }
         qty = strtoll(f.p + i, NULL, 10);
         at = j;
+        (void)times;
     }
+    /* "4 packs", "x4 cartons": packs, counted once the product is known */
+    size_t w = at;
+    while (w < f.len && (f.p[w] == ' ' || f.p[w] == 'x'))
+        w++;
+    fd_str next = {f.p + w, 0};
+    while (w + next.len < f.len && isalpha((unsigned char)next.p[next.len]))
+        next.len++;
+    int packs = next.len && any_word(next, pack_units);
     if (qty <= 0 || qty > 10000000)
         return 0;
     fd_product_match m;
@@ -697,9 +711,11 @@ static int read_bare_line(turn *t, order_draft *d, int *err)
         return 0;
     if (m.ambiguous && !m.exact) {
         set_pending(d, &m, rest);
-        d->pend_qty = qty;
+        d->pend_qty = packs ? -qty : qty;
         return 1;
     }
+    if (packs)
+        qty *= m.v[0]->pack_size;
     return add_line(d, m.v[0]->code, qty, any_word(t->folded, more_words)) == 0;
 }
 
@@ -783,8 +799,10 @@ static int read_choice(turn *t, order_draft *d, int *err)
     for (size_t i = 0; i < d->n_pend; i++)
         if ((only[n] = fd_catalog_by_code(t->as->catalog, d->pend[i])))
             n++;
-    fd_product_match m;
-    if (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err)) {
+    fd_product_match m = {0};
+    /* the list shown was whole: choose in it; else it held examples only,
+     * and the answer may name one not shown */
+    if (!d->pend_more && (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err))) {
         *err = n != 0;
         return 0;
     }
