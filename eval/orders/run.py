@@ -39,8 +39,11 @@ def wilson(k, n, z=1.96):
     return (max(0.0, c - h), min(1.0, c + h))
 
 
+NOW = ""
+
+
 def run(fd, data, *args):
-    r = subprocess.run([fd, "--data", data, "--log-level", "error", *args],
+    r = subprocess.run([fd, "--data", data, "--log-level", "error", "--set", "dialog.now=" + NOW, *args],
                        capture_output=True, text=True, timeout=60)
     return r.returncode, r.stdout
 
@@ -50,9 +53,13 @@ def main():
     ap.add_argument("--frontdesk", default=os.path.join(ROOT, "build", "frontdesk"))
     ap.add_argument("--kb", default=os.path.join(ROOT, "examples", "packaging-supplier"))
     ap.add_argument("--conversations", default=os.path.join(HERE, "conversations.jsonl"))
+    ap.add_argument("--now", default="2026-12-09T10:00",
+                    help="the time conversations see (dialog.now): a Wednesday morning, so that\n                    every weekday named is a valid delivery day")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--failures", action="store_true")
     a = ap.parse_args()
+    global NOW
+    NOW = a.now
     convs = [json.loads(l) for l in open(a.conversations) if l.strip()]
     data = tempfile.mkdtemp(prefix="fd-orders-")
     try:

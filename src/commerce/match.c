@@ -17,7 +17,7 @@ static int is_unit(fd_str w, const char **canon)
     } units[] = {{"inch", "inch"}, {"inches", "inch"}, {"in", "inch"}, {"\"", "inch"},
                  {"oz", "oz"},     {"ml", "ml"},       {"l", "l"},     {"cm", "cm"},
                  {"mm", "mm"},     {"g", "g"},         {"kg", "kg"},   {"pouces", "inch"},
-                 {"pouce", "inch"}};
+                 {"pouce", "inch"}, {"ounce", "oz"},   {"ounces", "oz"}, {"cl", "cl"}};
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
         if (w.len == strlen(units[i].w) && memcmp(w.p, units[i].w, w.len) == 0) {
             *canon = units[i].c;

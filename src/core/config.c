@@ -159,6 +159,9 @@ static const key_def keys[] = {
      NULL, "attack score at or above which a message is refused"},
     {"dialog.history_turns", "FRONTDESK_DIALOG_HISTORY_TURNS", T_INT, OFF(dialog_history_turns), 0,
      "3", 0, 50, NULL, "previous turns fed to retrieval and the LLM prompt"},
+    {"dialog.now", "FRONTDESK_DIALOG_NOW", T_STR, OFF(dialog_now), SZ(dialog_now), "", 0, 0, NULL,
+     "the time conversations see, local \"YYYY-MM-DDTHH:MM\" (evaluation and tests; empty: the "
+     "clock)"},
     {"dialog.tz_offset_min", "FRONTDESK_DIALOG_TZ_OFFSET_MIN", T_INT, OFF(dialog_tz_offset_min), 0,
      "480", -720, 840, NULL, "local time zone (minutes from UTC) for \"tomorrow\", \"Tuesday\""},
     {"answer.min_support", "FRONTDESK_ANSWER_MIN_SUPPORT", T_DBL, OFF(answer_min_support), 0, "0.5",

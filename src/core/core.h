@@ -267,6 +267,7 @@ typedef struct fd_config {
     /* dialog.* */
     int dialog_history_turns;  /* dialog.history_turns: turns fed to retrieval and the LLM */
     int dialog_tz_offset_min;  /* dialog.tz_offset_min: local time zone for dates */
+    char dialog_now[32];       /* dialog.now: "YYYY-MM-DDTHH:MM" local; "": the clock (tests) */
     double answer_min_support; /* answer.min_support: retrieval evidence to answer */
     int answer_normalize;      /* answer.normalize: customer spelling -> the KB's */
     char answer_wordlists[512]; /* answer.wordlists: real words, never "corrected" */

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- the draft in the session's slots ------------------------------------ */
 
@@ -144,7 +145,7 @@ static const char *const yes_words[] = {"yes",     "yep",  "yeah",  "y",        
 static const char *const no_words[] = {"no", "nope", "non", "not yet", "wait", NULL};
 static const char *const cancel_words[] = {"cancel", "annule", "annuler", "forget it",
                                            "never mind", "nevermind", "scrap", "abandon", NULL};
-static const char *const order_words[] = {"order",   "buy",      "want",  "need",  "get",
+static const char *const order_words[] = {"order",   "buy",      "want",  "need",  "get", "like", "take",
                                           "send",    "deliver",  "commander", "commande",
                                           "voudrais", "veux",    "acheter",   "livrer", NULL};
 static const char *const more_words[] = {"add", "more", "another", "extra", "also", "plus",
@@ -651,122 +652,220 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
     snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len), seg.p);
 }
 
-/* "200 PB-1201", "300 of the 16oz cups": a number with no unit word (the
- * entity finder wants one) before a product the message names. */
-static int read_bare_line(turn *t, order_draft *d, int *err)
-{
-    for (size_t i = 0; i < t->ents.n; i++)
-        if (t->ents.v[i].kind == FD_ENT_QUANTITY)
-            return 0;
-    fd_str f = t->folded;
-    long long qty = 0;
-    size_t at = 0;
-    for (size_t i = 0; i < f.len && !qty; i++) {
-        /* "x4" and "4x" are counts too */
-        int times = i && f.p[i - 1] == 'x' && (i < 2 || !isalnum((unsigned char)f.p[i - 2]));
-        if (!isdigit((unsigned char)f.p[i]) ||
-            (i && !times && (isalnum((unsigned char)f.p[i - 1]) || f.p[i - 1] == '-')))
-            continue;
-        size_t j = i;
-        while (j < f.len && isdigit((unsigned char)f.p[j]))
-            j++;
-        if (j < f.len && f.p[j] == 'x' && (j + 1 == f.len || !isalnum((unsigned char)f.p[j + 1])))
-            times = 1;
-        /* "12-inch", "16oz", "12 oz": a size, not a quantity */
-        if (j < f.len && (isalpha((unsigned char)f.p[j]) || f.p[j] == '-' || f.p[j] == '"'))
-            continue;
-        if (j + 1 < f.len && f.p[j] == ' ') {
-            fd_str next = {f.p + j + 1, 0};
-            while (j + 1 + next.len < f.len && isalpha((unsigned char)next.p[next.len]))
-                next.len++;
-            static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "l", NULL};
-            int unit = 0;
-            for (int k = 0; units[k] && !unit; k++)
-                unit = next.len == strlen(units[k]) && memcmp(next.p, units[k], next.len) == 0;
-            if (unit)
-                continue;
-        }
-        qty = strtoll(f.p + i, NULL, 10);
-        at = j;
-        (void)times;
-    }
-    /* "4 packs", "x4 cartons": packs, counted once the product is known */
-    size_t w = at;
-    while (w < f.len && (f.p[w] == ' ' || f.p[w] == 'x'))
-        w++;
-    fd_str next = {f.p + w, 0};
-    while (w + next.len < f.len && isalpha((unsigned char)next.p[next.len]))
-        next.len++;
-    int packs = next.len && any_word(next, pack_units);
-    if (qty <= 0 || qty > 10000000)
-        return 0;
+/* ---- lines: one segment of the message per product ---------------------------- */
+
+#define MAX_SEGS 16
+
+typedef struct seg {
+    fd_str s;    /* in t->msg */
+    int64_t qty; /* 0: none */
+    int packs;   /* qty counts packs */
     fd_product_match m;
-    fd_str rest = {t->msg.p, t->msg.len};
-    if (fd_catalog_match(t->as->catalog, rest, NULL, 0, t->a, &m, t->err)) {
-        *err = 1;
+} seg;
+
+static int lower_eq(fd_str a, const char *w)
+{
+    size_t n = strlen(w);
+    if (a.len != n)
         return 0;
-    }
-    (void)at;
-    if (!m.n)
-        return 0;
-    if (m.ambiguous && !m.exact) {
-        set_pending(d, &m, rest);
-        d->pend_qty = packs ? -qty : qty;
-        return 1;
-    }
-    if (packs)
-        qty *= m.v[0]->pack_size;
-    return add_line(d, m.v[0]->code, qty, any_word(t->folded, more_words)) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (tolower((unsigned char)a.p[i]) != w[i])
+            return 0;
+    return 1;
 }
 
-/* Lines named in the message: each quantity with the words after it up to
- * the next quantity. Returns how many were understood (added, changed or
- * waiting for a choice). */
+static int is_pack_word(fd_str w)
+{
+    for (size_t k = 0; pack_units[k]; k++)
+        if (lower_eq(w, pack_units[k]))
+            return 1;
+    return 0;
+}
+
+/* The quantity of a segment: a quantity entity inside it ("10 packs",
+ * "300 boxes"), else a bare count ("200 PB-1201", "pb-1201 x4", "4x") that
+ * is not a size ("12-inch", "16oz", "12 oz"). */
+static void seg_qty(const turn *t, seg *g)
+{
+    size_t lo = (size_t)(g->s.p - t->msg.p), hi = lo + g->s.len;
+    for (size_t i = 0; i < t->ents.n; i++) {
+        const fd_entity *e = &t->ents.v[i];
+        if (e->kind == FD_ENT_QUANTITY && e->off >= lo && e->off < hi && e->value > 0 &&
+            e->value <= 1e7) {
+            g->qty = (int64_t)e->value;
+            g->packs = any_word(fd_str_c(e->norm ? e->norm : ""), pack_units);
+            return;
+        }
+    }
+    static const char *const size_units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "l",
+                                             "ounce", "ounces", "pouces", "cl", NULL};
+    const char *p = g->s.p;
+    size_t n = g->s.len;
+    for (size_t i = 0; i < n; i++) {
+        int times = i && tolower((unsigned char)p[i - 1]) == 'x' &&
+                    (i < 2 || !isalnum((unsigned char)p[i - 2]));
+        if (!isdigit((unsigned char)p[i]) ||
+            (i && !times && (isalnum((unsigned char)p[i - 1]) || p[i - 1] == '-')))
+            continue;
+        size_t j = i;
+        while (j < n && isdigit((unsigned char)p[j]))
+            j++;
+        int x_after = j < n && tolower((unsigned char)p[j]) == 'x' &&
+                      (j + 1 == n || !isalnum((unsigned char)p[j + 1]));
+        if (!x_after && j < n &&
+            (isalpha((unsigned char)p[j]) || p[j] == '-' || p[j] == '"' || p[j] == '.' ||
+             p[j] == ':' || p[j] == '/'))
+            continue; /* 12-inch, 16oz, 12", 3.5, 10:30, 25/12 */
+        size_t w = j + (size_t)x_after;
+        while (w < n && p[w] == ' ')
+            w++;
+        fd_str next = {p + w, 0};
+        while (w + next.len < n && isalpha((unsigned char)next.p[next.len]))
+            next.len++;
+        int unit = 0;
+        for (int k = 0; size_units[k] && !unit; k++)
+            unit = lower_eq(next, size_units[k]);
+        if (unit && !x_after && !times)
+            continue;
+        long long v = strtoll(p + i, NULL, 10);
+        if (v <= 0 || v > 10000000)
+            continue;
+        g->qty = v;
+        g->packs = is_pack_word(next);
+        return;
+    }
+}
+
+static int split_segments(const turn *t, seg *v, int max)
+{
+    static const char *const joins[] = {" and ", " et ", " plus ", " with ", " avec ", NULL};
+    const char *p = t->msg.p;
+    size_t n = t->msg.len, start = 0;
+    int k = 0;
+    for (size_t i = 0; i <= n && k < max; i++) {
+        size_t skip = 0;
+        if (i == n || p[i] == ',' || p[i] == ';' || p[i] == '\n' || p[i] == '+')
+            skip = 1;
+        for (int j = 0; !skip && joins[j]; j++) {
+            size_t l = strlen(joins[j]);
+            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0)
+                skip = l;
+        }
+        if (!skip)
+            continue;
+        if (i > start)
+            v[k++] = (seg){.s = {p + start, i - start}};
+        start = i + skip;
+        i = start - 1;
+    }
+    return k;
+}
+
+/* Fewer than a pack, with no unit word the product's name uses: packs.
+ * "pb-1201 x10" (packs of 50) means ten packs, "nitrile gloves 2 boxes"
+ * two boxes of a hundred; but "20 cups" of cups sold by 25 means twenty
+ * cups (rounded up to a pack, and the summary says so). */
+static int counts_packs(const turn *t, const seg *g, const fd_product *p)
+{
+    if (g->packs || g->qty >= p->pack_size || p->pack_size <= 1)
+        return 0;
+    size_t lo = (size_t)(g->s.p - t->msg.p), hi = lo + g->s.len;
+    for (size_t i = 0; i < t->ents.n; i++) {
+        const fd_entity *e = &t->ents.v[i];
+        if (e->kind != FD_ENT_QUANTITY || e->off < lo || e->off >= hi || !e->norm)
+            continue;
+        const char *u = strchr(e->norm, ' ');
+        if (!u)
+            return 1; /* a bare number */
+        u++;
+        size_t n = strlen(u);
+        while (n > 3 && (u[n - 1] == 's' || u[n - 1] == 'e'))
+            n--; /* boxes -> box, cups -> cup */
+        char name[256];
+        snprintf(name, sizeof name, "%s %s", p->name, p->category);
+        for (char *c = name; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        return !memmem(name, strlen(name), u, n);
+    }
+    return 1; /* a bare count: "x10", "10x" */
+}
+
+/* Lines named in the message, one per segment ("10 packs 16oz cups, 3
+ * packs lids and 1 pack stirrers"); a product and its quantity split by a
+ * comma ("PET salad box 750ml, 10 packs") are one line. Returns how many
+ * were understood (added, changed or waiting for a choice). */
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
     int more = any_word(t->folded, more_words), got = 0;
     *err = 0;
-    for (size_t i = 0; i < t->ents.n; i++) {
-        const fd_entity *e = &t->ents.v[i];
-        if (e->kind != FD_ENT_QUANTITY || e->value <= 0 || e->value > 1e7)
-            continue;
-        size_t end = t->msg.len;
-        for (size_t j = i + 1; j < t->ents.n; j++)
-            if (t->ents.v[j].kind == FD_ENT_QUANTITY) {
-                end = t->ents.v[j].off;
-                break;
-            }
-        fd_str seg = {t->msg.p + e->off, end > e->off ? end - e->off : 0};
-        fd_product_match m;
-        if (fd_catalog_match(c, seg, NULL, 0, t->a, &m, t->err)) {
+    seg v[MAX_SEGS];
+    int n = split_segments(t, v, MAX_SEGS);
+    for (int i = 0; i < n; i++) {
+        seg_qty(t, &v[i]);
+        if (fd_catalog_match(c, v[i].s, NULL, 0, t->a, &v[i].m, t->err)) {
             *err = 1;
             return 0;
         }
-        fd_str unit = fd_str_c(e->norm ? e->norm : "");
-        int64_t qty = (int64_t)e->value;
-        int packs = any_word(unit, pack_units);
-        if (!m.n) {
-            /* "add 50 more": the last line */
-            if (d->n && !packs) {
+    }
+    for (int i = 0; i + 1 < n; i++) {
+        seg *a = &v[i], *b = &v[i + 1];
+        if (a->qty && a->m.ambiguous && !b->qty && b->m.n) {
+            /* "10 cartons of the black ripple cups, 12 oz": the words after
+             * the comma finish the product */
+            fd_product_match both;
+            fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
+            if (fd_catalog_match(c, s, NULL, 0, t->a, &both, t->err)) {
+                *err = 1;
+                return 0;
+            }
+            if (both.n && both.n_tied < a->m.n_tied) {
+                a->m = both;
+                a->s = s;
+                b->m.n = 0;
+            }
+            continue;
+        }
+        if ((a->m.n && !a->qty && b->qty && !b->m.n) || (a->qty && !a->m.n && b->m.n && !b->qty)) {
+            if (!a->qty) {
+                a->qty = b->qty;
+                a->packs = b->packs;
+            } else {
+                a->m = b->m;
+            }
+            b->qty = 0;
+            b->m.n = 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        seg *g = &v[i];
+        if (!g->qty)
+            continue;
+        if (!g->m.n) {
+            /* "make it 14 packs", "add 50 more": the last line */
+            if (d->n && n == 1) {
                 order_line *l = &d->lines[d->n - 1];
-                l->qty = more ? l->qty + qty : qty;
+                const fd_product *p = fd_catalog_by_code(c, l->code);
+                int64_t q = g->packs && p ? g->qty * p->pack_size : g->qty;
+                l->qty = more ? l->qty + q : q;
                 got++;
             }
             continue;
         }
-        if (m.ambiguous && !m.exact) {
-            set_pending(d, &m, seg);
-            d->pend_qty = packs ? -qty : qty; /* negative: packs, resolved with the product */
-            got++;
+        if (g->m.ambiguous && !g->m.exact) {
+            if (!d->n_pend) {
+                set_pending(d, &g->m, g->s);
+                d->pend_qty = g->packs ? -g->qty : g->qty; /* negative: packs */
+                got++;
+            }
             continue;
         }
-        if (packs)
-            qty *= m.v[0]->pack_size;
-        if (add_line(d, m.v[0]->code, qty, more) == 0)
+        const fd_product *p = g->m.v[0];
+        int64_t q = g->packs || counts_packs(t, g, p) ? g->qty * p->pack_size : g->qty;
+        if (add_line(d, p->code, q, more) == 0)
             got++;
     }
-    return got ? got : read_bare_line(t, d, err);
+    return got;
 }
 
 /* A bare number after "make it" / "instead" / "change": the last line's
@@ -883,8 +982,20 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         local_now(t, &days, &min);
         int64_t day = fd_days_from_civil(y, m, dd);
         int why = fd_delivery_check(r, day, days, min);
+        /* "wednesday" said on a Wednesday, or before the lead time: the
+         * next one (the summary names the date, the customer confirms it) */
+        int bare_weekday = 1;
+        for (uint32_t k = e->off; k < e->off + e->len && k < t->msg.len; k++)
+            bare_weekday &= !isdigit((unsigned char)t->msg.p[k]);
+        if (why == 2 && bare_weekday) {
+            day += 7;
+            why = fd_delivery_check(r, day, days, min);
+        }
+        char iso_day[16];
+        fd_civil_from_days(day, &y, &m, &dd);
+        snprintf(iso_day, sizeof iso_day, "%04d-%02d-%02d", y, m, dd);
         char words[64];
-        date_words(t, e->norm, words, sizeof words);
+        date_words(t, iso_day, words, sizeof words);
         int rc = FD_OK;
         if (why == 1) {
             rc = fd_buf_printf(note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
@@ -897,11 +1008,48 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
                                   "Le %s est trop tôt : la première livraison possible est le %s. "),
                           words, first);
         } else {
-            snprintf(d->date, sizeof d->date, "%s", e->norm);
+            snprintf(d->date, sizeof d->date, "%s", iso_day);
         }
         return rc ? -1 : 1;
     }
     return got;
+}
+
+/* "take out the straws": the draft's line the message names, removed. */
+static int read_removal(turn *t, order_draft *d, int *err)
+{
+    static const char *const rm[] = {"remove", "take out", "drop", "without", "no need",
+                                     "dont need", "don't need", "delete", "enlever", "enleve",
+                                     "retirer", "retire", "retirez", "sans", NULL};
+    *err = 0;
+    if (!d->n || !any_word(t->folded, rm))
+        return 0;
+    const fd_product *only[ORDER_MAX_LINES];
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if ((only[n] = fd_catalog_by_code(t->as->catalog, d->lines[i].code)))
+            n++;
+    fd_product_match m;
+    if (fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    if (!m.n || m.ambiguous)
+        return 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->lines[i].code, m.v[0]->code) == 0) {
+            memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+            d->n--;
+            return 1;
+        }
+    return 0;
+}
+
+int dialog_order_first(turn *t)
+{
+    const order_draft *d = &t->slots.order;
+    return t->as->catalog && d->confirming && n_words(t->folded) <= 6 &&
+           any_word(t->folded, yes_words) && !any_word(t->folded, no_words);
 }
 
 static int is_question(const turn *t)
@@ -977,7 +1125,9 @@ int dialog_order(turn *t, int *handled)
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
     int lerr = 0, got = 0;
-    got += read_choice(t, d, &lerr);
+    got += read_removal(t, d, &lerr);
+    if (!lerr && !got)
+        got += read_choice(t, d, &lerr);
     if (!lerr && !got)
         got += read_lines(t, d, &lerr);
     if (!lerr && !got)
@@ -987,9 +1137,12 @@ int dialog_order(turn *t, int *handled)
         fd_buf_free(&note);
         return fd_err_set(t->err, FD_ENOMEM, "out of memory");
     }
-    /* a new order needs its intent or a product with a quantity and an
-     * ordering word; anything else is a question for the knowledge base */
-    if (!was_active && !new_intent && !(got && any_word(t->folded, order_words))) {
+    /* a new order needs its intent, or products with quantities that are
+     * not asked about ("10 pack noodle box 26oz, 5 pack chopsticks"; but
+     * "how much are 100 pizza boxes?" is a question); anything else is for
+     * the knowledge base */
+    if (!was_active && !new_intent &&
+        !(got && (any_word(t->folded, order_words) || !is_question(t)))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);

@@ -116,6 +116,11 @@ static int understand(turn *t)
     uint64_t t0 = fd_time_ns();
     t->lang = pick_lang(t);
     t->nctx.now = fd_time_wall();
+    int y, mo, d, h = 0, mi = 0;
+    if (t->as->cfg->dialog_now[0] &&
+        sscanf(t->as->cfg->dialog_now, "%d-%d-%dT%d:%d", &y, &mo, &d, &h, &mi) >= 3)
+        t->nctx.now = (double)(fd_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) -
+                      t->as->cfg->dialog_tz_offset_min * 60.0;
     t->nctx.tz_offset_min = t->as->cfg->dialog_tz_offset_min;
     t->nctx.lang = t->lang;
     int rc = fd_text_fold(t->msg, t->a, &t->folded, t->err);
@@ -224,7 +229,7 @@ int dialog_route(turn *t)
                      .sentiment = t->senti.score,
                      .order_value = order_value(t),
                      .unresolved = 0};
-    const esc_rule *rule = esc_rules_match(&t->as->rules, &ein);
+    const esc_rule *rule = dialog_order_first(t) ? NULL : esc_rules_match(&t->as->rules, &ein);
     if (rule && !rule->answer_first)
         return dialog_escalate(t, rule);
     if (!rule) {

@@ -140,6 +140,9 @@ int dialog_escalate(turn *t, const esc_rule *rule);
 /* order.c: an order message (*handled: the reply is made), else nothing
  * (a question, also mid-order). */
 int dialog_order(turn *t, int *handled);
+/* 1 when the message is the "yes" to an order's summary: it goes to the
+ * order before escalation rules ("yes please" is not a request for a person). */
+int dialog_order_first(turn *t);
 /* In the turn's transaction: the confirmed order (t->order) and its words. */
 int dialog_order_store(turn *t, fd_store *st);
 /* After a question answered mid-order: a word that the order waits. */

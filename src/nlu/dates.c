@@ -77,8 +77,10 @@ static int weekday_of(fd_str w)
     static const char *const names[] = {"monday",   "tuesday",  "wednesday", "thursday", "friday",
                                         "saturday", "sunday",   "lundi",     "mardi",    "mercredi",
                                         "jeudi",    "vendredi", "samedi",    "dimanche", "tues",
-                                        "thurs",    "weds",     NULL};
-    static const int extra[] = {1, 3, 2};
+                                        "thurs",    "weds",     "mon",       "tue",      "wed",
+                                        "thu",      "thur",     "fri",       "sat",      NULL};
+    /* chat abbreviations ("thu morning"); not "sun", a word first */
+    static const int extra[] = {1, 3, 2, 0, 1, 2, 3, 3, 4, 5};
     int i = word_index(w, names);
     return i < 0 ? -1 : i < 14 ? i % 7 : extra[i - 14];
 }

@@ -13,7 +13,9 @@ ALICE=$("$FD" keys create --scope chat --name alice --json | jq -r .key)
 BOB=$("$FD" keys create --scope chat --name bob --json | jq -r .key)
 ORD=$("$FD" keys create --scope orders --name erp --json | jq -r .key)
 
-# a person types slower than this test: the per-session limit is raised
+# a person types slower than this test: the per-session limit is raised;
+# the conversations happen on Wednesday 9 December 2026 at 10:00
+export FRONTDESK_DIALOG_NOW=2026-12-09T10:00
 "$FD" --set limits.session_per_min=6000 serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
 PID=$!
 trap 'kill -9 $PID 2>/dev/null; rm -rf "$T"' EXIT
@@ -75,8 +77,21 @@ say three "I want to order 200 PB-1201" > /dev/null
 say three "Burger Palace Orchard" > /dev/null
 check "an unknown customer goes to a person" jq -e '.escalation.tier=="agent" and (.answer|test("customer accounts"))' "$T/b"
 
+# ---- what customers type: counts, commas, removals, "yes please" ----------------------------
+say four "pb-1202 x3, lid-h90b x2" > /dev/null
+check "'x3' of a product sold by 50 is 3 packs, 'x2' of lids by 100 is 2 packs" jq -e '[.order.lines[]|[.code,.qty]]==[["PB-1202",150],["LID-H90B",200]]' "$T/b"
+say four "take out the lids" > /dev/null
+check "a line removed by name" jq -e '[.order.lines[].code]==["PB-1202"]' "$T/b"
+say five "Kraft round bowl 750ml, 8 packs" > /dev/null
+check "a product and its quantity across a comma are one line" jq -e '.order.lines[0].code=="CON-K750" and .order.lines[0].packs==8' "$T/b"
+say five "kopi corner" > /dev/null
+say five "wednesday" > /dev/null
+check "'wednesday' said on a Wednesday means next week's (the summary names it)" jq -e '.order.delivery_date=="2026-12-16" and (.answer|test("Wednesday 16 December 2026"))' "$T/b"
+say five "yes please" > /dev/null
+check "'yes please' to a summary places the order, not a hand-over" jq -e '.order.status=="confirmed" and .escalation==null' "$T/b"
+
 # ---- the orders API and CLI -----------------------------------------------------------------
-check "GET /v1/orders lists it" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==1 and .[0].id==\"$REF\" and .[0].total==137.34' '$T/l' >/dev/null"
+check "GET /v1/orders lists them" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==2 and .[1].id==\"$REF\" and .[1].total==137.34' '$T/l' >/dev/null"
 check "GET /v1/orders/{id} with lines" bash -c "[ \$(curl -s -o '$T/o' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders/$REF') = 200 ] && jq -e '.lines[0].code==\"PB-1201\" and .lines[0].packs==6' '$T/o' >/dev/null"
 check "a chat key may not read orders (403)" test "$(req GET /v1/orders "${A[@]}")" = 403
 check "no key: 401" test "$(req GET /v1/orders)" = 401
