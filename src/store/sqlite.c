@@ -157,8 +157,10 @@ static int set_pragmas(fd_store *st, const char *path, fd_err *err)
 {
     char what[600];
     snprintf(what, sizeof what, "configuring %s", path);
-    int rc = sqlite3_exec(st->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", NULL,
-                          NULL, NULL);
+    int rc = sqlite3_exec(st->db,
+                          "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
+                          "PRAGMA journal_size_limit = 4194304",
+                          NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, what);
     sqlite3_stmt *s = NULL;
@@ -215,6 +217,13 @@ static int open_db(fd_store *st, const char *path, fd_err *err)
         return fd_err_set(err, FD_EIO, "database %s is read-only (check file permissions)", path);
     st->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
     sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
+    /* The -wal and -shm files outlive the last connection: SQLite would
+     * delete them at close and create them at the next open, and on a full
+     * disk that creation fails, so neither the server nor a read-only
+     * command could start (issue 17 item 7). Kept, they need no new space
+     * to read. journal_size_limit (set_pragmas) keeps the kept WAL small. */
+    int persist = 1;
+    sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     return FD_OK;
 }
 
