@@ -1054,10 +1054,21 @@ int dialog_order_first(turn *t)
 
 static int is_question(const turn *t)
 {
-    static const char *const q[] = {"what", "whats", "how", "why", "when", "do you", "can i",
-                                    "is there", "are there", "quel", "quelle", "comment",
-                                    "pourquoi", "est-ce", NULL};
+    static const char *const q[] = {"what", "whats", "how", "why", "when", "which", "where",
+                                    "do you", "does", "can i", "is there", "are there", "is it",
+                                    "quel", "quelle", "comment", "pourquoi", "est-ce", "combien",
+                                    NULL};
     return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, q);
+}
+
+/* A question about the rules of buying, not a purchase: "can i buy just 1
+ * pack of cups", "which bag fits 3 meal boxes". */
+static int asks_policy(const turn *t)
+{
+    static const char *const cue[] = {"just",  "only",  "minimum", "min",      "at least",
+                                      "fit",   "fits",  "how many", "allowed", "possible",
+                                      "seulement", "minimum", NULL};
+    return is_question(t) && any_word(t->folded, cue);
 }
 
 int dialog_order(turn *t, int *handled)
@@ -1075,17 +1086,6 @@ int dialog_order(turn *t, int *handled)
         return placed_order(t, ref, cancel);
     }
     int was_active = active(d);
-    int status_intent = t->as->intents && t->intent.label && !t->intent.oos &&
-                        strcmp(t->intent.label, "order_status") == 0 && t->intent.confidence >= 0.5;
-    if (status_intent && !was_active) {
-        fd_buf sb;
-        fd_buf_init(&sb, 1 << 16);
-        *handled = 1;
-        int rc = fd_buf_printf(&sb, L(t, "Please give me the order number (%s- followed by 6 digits) and I'll check it.",
-                                      "Donnez-moi le numéro de commande (%s- suivi de 6 chiffres) et je vérifie."),
-                               fd_catalog_rules(c)->id_prefix);
-        return rc ? (fd_buf_free(&sb), turn_oom(t)) : say(t, &sb);
-    }
     int new_intent = t->as->intents && t->intent.label && !t->intent.oos &&
                      strcmp(t->intent.label, "order_new") == 0 && t->intent.confidence >= 0.5;
     fd_buf b, note;
@@ -1141,8 +1141,8 @@ int dialog_order(turn *t, int *handled)
      * not asked about ("10 pack noodle box 26oz, 5 pack chopsticks"; but
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
-    if (!was_active && !new_intent &&
-        !(got && (any_word(t->folded, order_words) || !is_question(t)))) {
+    if (!was_active && (asks_policy(t) || (!new_intent && !(got && (any_word(t->folded, order_words) ||
+                                                                     !is_question(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);

@@ -279,6 +279,18 @@ int dialog_route_after(turn *t)
         if (rc)
             return rc;
     }
+    if (!r->answered && t->as->catalog && intent_is(t, "order_status")) {
+        /* no policy page answered it: it is about an order of theirs */
+        const char *prefix = fd_catalog_rules(t->as->catalog)->id_prefix;
+        r->route = "order";
+        r->answered = 1;
+        return set_text(t,
+                        t->lang == FD_LANG_FR
+                            ? "Donnez-moi le numéro de commande (%s- suivi de 6 chiffres) et je vérifie."
+                            : "Please give me the order number (%s- followed by 6 digits) and I'll "
+                              "check it.",
+                        prefix);
+    }
     if (!r->answered && !t->as->catalog &&
         (intent_is(t, "order_new") || intent_is(t, "order_status"))) {
         /* Until commerce exists, and when no policy page answers it: say
