@@ -367,9 +367,11 @@ static enum MHD_Result respond(request *r)
     }
     fd_buf b;
     fd_buf_init(&b, 0);
-    enum MHD_Result res = c->fmt->reply(r, &b, &c->rep)
-                              ? http_send_error(r, 500, "internal", "out of memory", NULL)
-                              : http_send_json(r, 200, &b);
+    int rc = c->fmt->reply(r, &b, &c->rep);
+    if (!rc)
+        http_idem_keep(r, &b); /* before it is sent: a retry finds it */
+    enum MHD_Result res = rc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+                             : http_send_json(r, 200, &b);
     fd_buf_free(&b);
     return res;
 }

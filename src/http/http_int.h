@@ -139,6 +139,11 @@ typedef struct request {
     int openai;    /* errors in OpenAI's shape {"error":{"message","type","param","code"}} */
     int frameable; /* the chat page in widget mode: server.cors_origins may frame it */
     void *fmt_ctx; /* the chat format's per-request state */
+    /* Idempotency-Key of POST /v1/chat: claimed (1) until the response is
+     * kept (2); a request that ends unkept frees the key (idem.c). */
+    int idem;
+    char idem_key[256];
+    char idem_owner[160];
 } request;
 
 /* The response helpers queue the response and return MHD's result. */
@@ -301,6 +306,14 @@ size_t http_body_cap(const fd_config *cfg, const char *method, const char *url);
  * /v1/documents/{id} takes DELETE (the id may hold '/'). */
 enum MHD_Result http_post_document(request *r);
 enum MHD_Result http_document_route(request *r, const char *id);
+/* idem.c: Idempotency-Key on POST /v1/chat. 1 when the request was
+ * answered here (a replay, a conflict, a bad key: *res set); else 0 and
+ * the request proceeds, the key claimed. */
+int http_idem_claim(request *r, const char *owner, enum MHD_Result *res);
+/* The response of a claimed request, kept for its retries. */
+void http_idem_keep(request *r, const fd_buf *response);
+/* The request ended without a kept response: free the key. */
+void http_idem_release(request *r);
 /* orders.c: GET /v1/orders and GET /v1/orders/{id} (scope orders). */
 enum MHD_Result http_get_orders(request *r);
 enum MHD_Result http_order_route(request *r, const char *ref);

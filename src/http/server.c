@@ -303,6 +303,7 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
     fd_metric_add(s->m.inflight, -1);
     access_log(s, r, secs, toe);
     *con_cls = NULL;
+    http_idem_release(r); /* claimed, never kept: a retry may run */
     http_chat_gone(r);
     http_events_gone(r);
     http_request_release(r);

@@ -210,6 +210,19 @@ static const char *const migrations[] = {
     "  generation INTEGER NOT NULL,"
     "  updated_at REAL NOT NULL"
     ");",
+    /* 9: Idempotency-Key on POST /v1/chat: the first response to a key,
+     * per principal, replayed to a retry with the same body for a day.
+     * done 0: the first request is still running. */
+    "CREATE TABLE idempotency ("
+    "  principal TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  body_hash TEXT NOT NULL,"
+    "  done INTEGER NOT NULL DEFAULT 0,"
+    "  response TEXT NOT NULL DEFAULT '',"
+    "  created_at REAL NOT NULL,"
+    "  PRIMARY KEY (principal, key)"
+    ");"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -290,6 +290,25 @@ int fd_store_acct_token_get(fd_store *st, fd_arena *a, const void **blob, size_t
                             int64_t *generation, fd_err *err) FD_MUST_USE;
 int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *err) FD_MUST_USE;
 
+/* ---- Idempotency-Key (idem.c) ---------------------------------------------- */
+typedef enum fd_idem_state {
+    FD_IDEM_NEW,      /* first time: run it, then fd_store_idem_finish (or _abort) */
+    FD_IDEM_REPLAY,   /* done before with this body: *response is what was said */
+    FD_IDEM_RUNNING,  /* the first request with this key is still running */
+    FD_IDEM_MISMATCH, /* the key was used with another body */
+} fd_idem_state;
+
+/* Claims (principal, key) for a request whose body hashes to body_hash, in
+ * its own transaction; keys older than ttl_s are forgotten first. */
+int fd_store_idem_begin(fd_store *st, const char *principal, const char *key, const char *body_hash,
+                        double ttl_s, fd_arena *a, fd_idem_state *state, const char **response,
+                        fd_err *err) FD_MUST_USE;
+int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
+                         const char *response, fd_err *err) FD_MUST_USE;
+/* The request failed: the key is free for a retry. */
+int fd_store_idem_abort(fd_store *st, const char *principal, const char *key,
+                        fd_err *err) FD_MUST_USE;
+
 /* ---- analytics ----------------------------------------------------------- */
 /* One event per turn: data is a JSON object (intent, route, stage
  * latencies, validation, escalation, tokens, cost). */

@@ -90,8 +90,27 @@ check "'wednesday' said on a Wednesday means next week's (the summary names it)"
 say five "yes please" > /dev/null
 check "'yes please' to a summary places the order, not a hand-over" jq -e '.order.status=="confirmed" and .escalation==null' "$T/b"
 
+# ---- Idempotency-Key on POST /v1/chat: a retried request is the first one ------------------
+idem() { curl -s --max-time 10 -o "$T/b" -D "$T/h" -w '%{http_code}' -X POST "$U/v1/chat" "${J[@]}" "${A[@]}" \
+  -H "Idempotency-Key: $1" -d "$(jq -cn --arg m "$2" --arg s "$3" '{message:$m,session_id:$s}')"; }
+say six "I want to order 2 packs of PB-1201" > /dev/null
+say six "kopi corner" > /dev/null
+say six "friday" > /dev/null
+N0=$(db 'SELECT count(*) FROM orders')
+T0=$(db "SELECT count(*) FROM turns WHERE session_id='six'")
+s=$(idem k-six-1 yes six)
+check "the yes, with a key: placed" bash -c "[ $s = 200 ] && jq -e '.order.status==\"confirmed\"' '$T/b' >/dev/null"
+cp "$T/b" "$T/first"
+s=$(idem k-six-1 yes six)
+check "the same request again: the first response, replayed" bash -c "[ $s = 200 ] && grep -qi '^idempotent-replayed: true' '$T/h' && cmp -s '$T/b' '$T/first'"
+check "one order, one turn pair: the retry ran nothing" test "$(db 'SELECT count(*) FROM orders')/$(db "SELECT count(*) FROM turns WHERE session_id='six'")" = "$((N0 + 1))/$((T0 + 2))"
+s=$(idem k-six-1 'yes please' six)
+check "the key with another body: 422 naming it" bash -c "[ $s = 422 ] && jq -e '.error.field==\"Idempotency-Key\"' '$T/b' >/dev/null"
+check "a key that is not visible ASCII: 422" test "$(idem "$(printf 'bad key')" hi six)" = 422
+check "another key's same key is its own" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/v1/chat" "${J[@]}" "${B[@]}" -H 'Idempotency-Key: k-six-1' -d '{"message":"yes","session_id":"bob-six"}')" = 200
+
 # ---- the orders API and CLI -----------------------------------------------------------------
-check "GET /v1/orders lists them" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==2 and .[1].id==\"$REF\" and .[1].total==137.34' '$T/l' >/dev/null"
+check "GET /v1/orders lists them" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==3 and .[2].id==\"$REF\" and .[2].total==137.34' '$T/l' >/dev/null"
 check "GET /v1/orders/{id} with lines" bash -c "[ \$(curl -s -o '$T/o' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders/$REF') = 200 ] && jq -e '.lines[0].code==\"PB-1201\" and .lines[0].packs==6' '$T/o' >/dev/null"
 check "a chat key may not read orders (403)" test "$(req GET /v1/orders "${A[@]}")" = 403
 check "no key: 401" test "$(req GET /v1/orders)" = 401
