@@ -26,6 +26,7 @@
   var replyForm = $('reply');
   var replyText = $('reply-text');
   var replyBtn = $('reply-send');
+  var whoEl = $('who');
 
   var key = sessionStorage.getItem(KEY_STORE);
   var handoffs = []; /* the last list, open then claimed */
@@ -102,15 +103,38 @@
   function signOut(msg) {
     sessionStorage.removeItem(KEY_STORE);
     key = null;
+    whoEl.textContent = '';
     signedIn(false);
     showError(msg);
   }
 
-  loginForm.addEventListener('submit', function (ev) {
+  /* The key is checked at sign-in (GET /v1/me): a chat-only key used to be
+   * accepted here and then fail every 5 s. */
+  async function checkKey(k) {
+    key = k;
+    var me = await api('GET', '/v1/me');
+    var scopes = me && me.key ? me.key.scopes : [];
+    if (scopes.indexOf('operator') < 0 && scopes.indexOf('admin') < 0) {
+      var e = new Error('this key (' + (scopes.join(', ') || 'no scope') +
+                        ') cannot use the console: it needs the operator scope');
+      e.status = 403;
+      throw e;
+    }
+    whoEl.textContent = 'Signed in as ' + (me.key.name || me.key.prefix) + ' (' + scopes.join(', ') + ')';
+    return me;
+  }
+
+  loginForm.addEventListener('submit', async function (ev) {
     ev.preventDefault();
     var k = keyInput.value.trim();
     if (!k) return;
-    key = k;
+    try {
+      await checkKey(k);
+    } catch (e) {
+      key = null;
+      showError(e.status === 401 ? 'The key was refused: ' + e.message : e.message);
+      return;
+    }
     sessionStorage.setItem(KEY_STORE, k);
     keyInput.value = '';
     showError('');
@@ -278,6 +302,19 @@
     var text = replyText.value.trim();
     if (text) act('messages', { message: text });
   });
+  /* Enter sends, Shift+Enter starts a new line, as in every chat tool */
+  replyText.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      replyForm.requestSubmit();
+    }
+  });
 
-  signedIn(!!key);
+  if (key) {
+    checkKey(key).then(function () { signedIn(true); }, function (e) {
+      signOut(e.status === 401 ? 'The key was refused: ' + e.message : e.message);
+    });
+  } else {
+    signedIn(false);
+  }
 })();

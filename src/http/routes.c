@@ -467,6 +467,31 @@ static enum MHD_Result get_documents(request *r)
     return res;
 }
 
+/* ---- who am I: the key a client holds (the console checks it at sign-in) ------ */
+
+static enum MHD_Result get_me(request *r)
+{
+    enum MHD_Result res;
+    if (!http_auth(r, 0, &res))
+        return res;
+    if (!r->has_key)
+        return http_send(r, 200, "application/json", "{\"key\":null,\"open\":true}", 26);
+    char scopes[96];
+    fd_scopes_format(r->key.scopes, scopes, sizeof scopes);
+    json_t *sc = json_array();
+    for (char *p = scopes, *tok; sc && (tok = strtok_r(p, ",", &p)) != NULL;)
+        json_array_append_new(sc, json_string(tok));
+    json_t *j = json_pack("{s:{s:I, s:s, s:s, s:o, s:f}}", "key", "id", (json_int_t)r->key.id,
+                          "name", r->key.name, "prefix", r->key.prefix, "scopes", sc, "expires_at",
+                          r->key.expires_at);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    res = s ? http_send(r, 200, "application/json", s, strlen(s))
+            : http_send_error(r, 500, "internal", "out of memory", NULL);
+    free(s);
+    return res;
+}
+
 /* ---- handoffs: operators take over a conversation ---------------------------- */
 
 typedef struct handoffs_ctx {
@@ -645,6 +670,7 @@ static const struct route {
     {"/v1/chat/completions", "POST", http_post_completions, 0},
     {"/v1/handoffs", "GET", get_handoffs, 0},
     {"/v1/orders", "GET", http_get_orders, 0},
+    {"/v1/me", "GET", get_me, 0},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

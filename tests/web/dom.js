@@ -69,7 +69,9 @@ class El {
     return null;
   }
   addEventListener(type, f) { (this.listeners[type] = this.listeners[type] || []).push(f); }
-  dispatch(type) { (this.listeners[type] || []).forEach((f) => f({ type, preventDefault() {} })); }
+  dispatch(type, extra) {
+    (this.listeners[type] || []).forEach((f) => f(Object.assign({ type, preventDefault() {} }, extra)));
+  }
   requestSubmit() { this.dispatch('submit'); }
   click() { this.dispatch('click'); }
 }

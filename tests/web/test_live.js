@@ -1,6 +1,8 @@
 /* test_live.js: both pages against a running frontdesk. The chat page
  * (opened with ?key=) asks for a person; the console signs in, finds the
  * handoff, claims it, replies, and resolves it; a refused key signs out.
+ * A chat-only key is refused at sign-in, not every 5 s afterwards; the
+ * console says who is signed in; Enter sends a reply.
  * Run: URL=http://127.0.0.1:PORT CHAT=<chat key> OPER=<chat,operator key>
  *      node test_live.js <path to web/> */
 'use strict';
@@ -43,8 +45,14 @@ async function main() {
   await until('the refusal', () => /refused/.test(ids.error.textContent));
   assert.strictEqual(ids.desk.hidden, true);
   assert.strictEqual(p.store.get('frontdesk.operator_key'), undefined);
+  ids.key.value = CHAT;
+  ids.login.dispatch('submit');
+  await until('a chat key refused at sign-in', () => /cannot use the console/.test(ids.error.textContent));
+  assert.strictEqual(ids.desk.hidden, true);
+  assert.strictEqual(p.store.get('frontdesk.operator_key'), undefined);
   ids.key.value = OPER;
   ids.login.dispatch('submit');
+  await until('who is signed in', () => /^Signed in as .*operator/.test(ids.who.textContent));
   const item = () => ids.handoffs.children.find((li) => li.textContent.includes('real person'));
   await until('the handoff in the list', item);
   assert.strictEqual(ids.desk.hidden, false);
@@ -57,7 +65,7 @@ async function main() {
   ids.claim.click();
   await until('claimed', () => /claimed/.test(ids['detail-title'].textContent) && !ids['reply-send'].disabled);
   ids['reply-text'].value = 'Hi, this is Ana <b>';
-  ids.reply.dispatch('submit');
+  ids['reply-text'].dispatch('keydown', { key: 'Enter', shiftKey: false }); /* Enter sends */
   await until('the reply in the conversation', () => ids.turns.children.length === 5);
   assert.match(dump(ids.turns)[2 + 2], /^msg msg-operator: Agent · .* \| Hi, this is Ana <b>$/);
   await until('the agent reply reaches the customer who wrote meanwhile',
