@@ -48,10 +48,32 @@ int dialog_cacheable(const turn *t)
     return t->as->cache && !t->in->no_cache && !t->rewritten && !personal(t);
 }
 
+static int is_digit_c(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* "12 inch", "12-inch", "12inch", "12INCH": one spelling of a size. */
+static int unit_at(const char *p, size_t n)
+{
+    static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "kg",
+                                        "g", "l", NULL};
+    for (int i = 0; units[i]; i++) {
+        size_t m = strlen(units[i]);
+        if (n >= m && memcmp(p, units[i], m) == 0 &&
+            (n == m || !((p[m] >= 'a' && p[m] <= 'z') || is_digit_c(p[m]))))
+            return 1;
+    }
+    return 0;
+}
+
 /* Folded text with punctuation runs as one space and no trailing
  * punctuation: "Do you deliver on Sundays?!" and "do you deliver on
  * sundays" are one question. Characters that carry meaning inside tokens
- * ("S$1.20", "12-inch", "50%", "25/12") are kept. */
+ * ("S$1.20", "50%", "25/12", "3-5") are kept; a hyphen inside a word goes
+ * ("e-bike" is "ebike", "12-inch" is "12inch") and so does the space
+ * between a number and its unit ("12 inch"): the same question, however
+ * spelled, is one key (issue 13: "12INCH" and "ebike" missed). */
 static fd_str normalize(const turn *t)
 {
     const char *p = t->folded.p;
@@ -63,6 +85,11 @@ static fd_str normalize(const turn *t)
     int space = 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
+        if (c == '-' && o && i + 1 < n && !(is_digit_c(out[o - 1]) && is_digit_c(p[i + 1])) &&
+            out[o - 1] != ' ' && p[i + 1] != ' ')
+            continue; /* joined: e-bike, 12-inch */
+        if (c == ' ' && o && is_digit_c(out[o - 1]) && unit_at(p + i + 1, n - i - 1))
+            continue; /* 12 inch */
         int keep = c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                    ((c == '$' || c == '.' || c == '-' || c == '/' || c == '%' || c == '\'') &&
                     i + 1 < n && p[i + 1] != ' ' && !space);

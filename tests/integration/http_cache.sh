@@ -67,6 +67,11 @@ c=$(ask "How much is the 12-inch pizza box?"); ans12=$(jq -r .answer "$T/b")
 check "12-inch price computed" test "$c" = false
 c=$(ask "How much is the 12-inch pizza box?")
 check "12-inch price again: exact" test "$c" = exact
+c=$(ask "how much is the 12INCH pizza box")
+printf '%s\n' "$ans12" > "$T/a12"
+check "'12INCH' is '12-inch': exact, the same answer (got $c)" bash -c "[ '$c' = exact ] && jq -r .answer '$T/b' | cmp -s - '$T/a12'"
+c=$(ask "How much is the 12 inch pizza box?")
+check "'12 inch' is '12-inch': exact (got $c)" test "$c" = exact
 c=$(ask "How much is the 10-inch pizza box?")
 check "other size (10-inch after 12-inch): not a hit (got $c)" test "$c" = false
 c=$(ask "how much is the 10 inch pizza box")
