@@ -23,6 +23,57 @@ static char *keep_str(fd_catalog *c, const char *s)
     return d;
 }
 
+int cm_synonyms_load(fd_catalog *c, const char *toml, size_t len, fd_arena *a, fd_err *err)
+{
+    if (!toml)
+        return FD_OK;
+    json_t *root;
+    int rc = fd_toml_parse(toml, len, &root, err);
+    if (rc)
+        return rc; /* cm_rules_load said why already */
+    json_t *syn = json_object_get(json_object_get(root, "catalog"), "synonyms");
+    size_t n = json_object_size(syn);
+    c->syn_from = fd_calloc(n + 1, sizeof *c->syn_from);
+    c->syn_to = fd_calloc(n + 1, sizeof *c->syn_to);
+    if (!c->syn_from || !c->syn_to)
+        rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+    const char *k;
+    json_t *v;
+    json_object_foreach(syn, k, v)
+    {
+        if (rc)
+            break;
+        const char *to = json_string_value(v);
+        cm_tokens kt, vt;
+        if (!to) {
+            rc = fd_err_set(err, FD_EFORMAT, "commerce.toml: catalog.synonyms.%s: expected a string",
+                            k);
+            break;
+        }
+        /* both sides as matching sees them: folded, singular */
+        if ((rc = cm_tokenize(fd_str_c(k), a, &kt, err)) || (rc = cm_tokenize(fd_str_c(to), a, &vt, err)))
+            break;
+        if (kt.n != 1 || !vt.n)
+            continue; /* one word to one or more words */
+        char *from = fd_arena_strndup(a, kt.v[0].p, kt.v[0].len);
+        fd_buf b;
+        fd_buf_init(&b, 4096);
+        for (size_t i = 0; i < vt.n && !rc; i++)
+            rc = fd_buf_printf(&b, "%s%.*s", i ? " " : "", (int)vt.v[i].len, vt.v[i].p);
+        char *dst = rc || !from ? NULL : keep_str(c, b.p);
+        char *src = dst ? keep_str(c, from) : NULL;
+        fd_buf_free(&b);
+        if (!src)
+            rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+        else {
+            c->syn_from[c->n_syn] = src;
+            c->syn_to[c->n_syn++] = dst;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
 static const char *cell(const char *const *row, int col)
 {
     return col >= 0 ? row[col] : "";
@@ -216,6 +267,8 @@ int fd_catalog_load(const char *products, size_t products_len, const char *toml,
     int rc = cm_rules_load(toml, toml_len, &c->rules, cols, err);
     fd_err rows_err = {0};
     if (!rc)
+        rc = cm_synonyms_load(c, toml, toml_len, a, err);
+    if (!rc)
         rc = load_products(c, products, products_len, cols, a, &skipped, &rows_err);
     if (!rc && customers)
         rc = load_customers(c, customers, customers_len, a, &skipped, &rows_err);
@@ -254,6 +307,8 @@ void fd_catalog_free(fd_catalog *c)
     for (size_t i = 0; i < c->n_strings; i++)
         fd_free(c->strings[i]);
     fd_free(c->strings);
+    fd_free(c->syn_from);
+    fd_free(c->syn_to);
     fd_free(c->products);
     fd_free(c->ptok);
     fd_free(c->outlets);

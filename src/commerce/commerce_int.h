@@ -34,6 +34,10 @@ struct fd_catalog {
     char **pw_tok, **ow_tok;
     double *pw, *ow;
     size_t n_pw, n_ow;
+    /* [catalog.synonyms]: a customer's word -> the catalog's words
+     * ("gobelet" -> "cup", "brown" -> "kraft"), as matching tokens */
+    char **syn_from, **syn_to;
+    size_t n_syn;
     char **strings; /* everything else the catalog owns */
     size_t n_strings, cap_strings;
 };
@@ -65,6 +69,8 @@ enum {
 };
 int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[N_COLS][64],
                   fd_err *err);
+/* [catalog.synonyms] of commerce.toml into c (strings kept by c). */
+int cm_synonyms_load(fd_catalog *c, const char *toml, size_t len, fd_arena *a, fd_err *err);
 /* "14.50", "$1,234.5", "S$ 12" -> minor units; 0 on success. */
 int cm_parse_money(const char *s, int64_t *out);
 

@@ -306,6 +306,40 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
     return NULL;
 }
 
+/* The catalog's words for the customer's ("gobelet" -> "cup"), added to
+ * the message's tokens. */
+static int expand_synonyms(const fd_catalog *c, cm_tokens *msg, fd_arena *a, fd_err *err)
+{
+    if (!c->n_syn)
+        return FD_OK;
+    size_t extra = 0;
+    for (size_t i = 0; i < msg->n; i++)
+        for (size_t k = 0; k < c->n_syn; k++)
+            if (fd_str_eq_c(msg->v[i], c->syn_from[k]))
+                extra += 8;
+    if (!extra)
+        return FD_OK;
+    fd_str *v = fd_arena_alloc(a, (msg->n + extra) * sizeof *v);
+    if (!v)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    memcpy(v, msg->v, msg->n * sizeof *v);
+    size_t n = msg->n;
+    for (size_t i = 0; i < msg->n; i++)
+        for (size_t k = 0; k < c->n_syn; k++) {
+            if (!fd_str_eq_c(msg->v[i], c->syn_from[k]))
+                continue;
+            const char *p = c->syn_to[k];
+            for (int w = 0; *p && w < 8; w++) {
+                size_t l = strcspn(p, " ");
+                v[n++] = (fd_str){p, l};
+                p += l + (p[l] == ' ');
+            }
+        }
+    msg->v = v;
+    msg->n = n;
+    return FD_OK;
+}
+
 /* Keeps the FD_MATCH_MAX best, best first, with each one's cover. */
 static void keep(fd_product_match *out, double *cover, const fd_product *p, double s, double cv)
 {
@@ -348,6 +382,8 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
     }
     cm_tokens msg;
     int rc = cm_tokenize(text, a, &msg, err);
+    if (!rc)
+        rc = expand_synonyms(c, &msg, a, err);
     if (rc)
         return rc;
     double cover[FD_MATCH_MAX] = {0};

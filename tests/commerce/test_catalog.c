@@ -116,6 +116,12 @@ static void test_customers_words(void **state)
     /* but names nothing alone */
     assert_int_equal(match(f, "plain brown").n, 0);
 
+    /* the example's [catalog.synonyms]: French words for English names */
+    m = match(f, "gobelets froids transparents en PET 16 oz");
+    assert_true(m.n >= 1);
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-T16");
+
     /* a size no product has rules every product of that kind out */
     m = match(f, "13-inch pizza box");
     for (size_t i = 0; i < m.n; i++)
