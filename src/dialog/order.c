@@ -702,6 +702,14 @@ static void seg_qty(const turn *t, seg *g)
     const char *p = g->s.p;
     size_t n = g->s.len;
     for (size_t i = 0; i < n; i++) {
+        /* digits of a phone number, a date, an amount or an order id */
+        size_t at = lo + i;
+        int inside = 0;
+        for (size_t k = 0; k < t->ents.n && !inside; k++)
+            inside = t->ents.v[k].kind != FD_ENT_QUANTITY && t->ents.v[k].kind != FD_ENT_SIZE &&
+                     at >= t->ents.v[k].off && at < (size_t)t->ents.v[k].off + t->ents.v[k].len;
+        if (inside)
+            continue;
         int times = i && tolower((unsigned char)p[i - 1]) == 'x' &&
                     (i < 2 || !isalnum((unsigned char)p[i - 2]));
         if (!isdigit((unsigned char)p[i]) ||

@@ -221,6 +221,37 @@ static int pure_smalltalk(const turn *t)
     return words <= 5 && !memchr(t->folded.p, '?', t->folded.len);
 }
 
+/* Out of hours the holding message asks for a name and a phone number;
+ * the customer's answer is kept with the conversation (the team reads it
+ * with the handoff) and thanked, not taken for a new question (issue 14:
+ * it used to open a second ticket). */
+static int contact_left(turn *t)
+{
+    if (strcmp(t->sess.state, "waiting") != 0)
+        return 0;
+    const char *how = NULL;
+    for (size_t i = 0; i < t->ents.n && !how; i++)
+        if ((t->ents.v[i].kind == FD_ENT_PHONE || t->ents.v[i].kind == FD_ENT_EMAIL) &&
+            t->ents.v[i].norm)
+            how = t->ents.v[i].norm;
+    if (!how)
+        return 0;
+    t->r->route = "template";
+    t->r->answered = 1;
+    char *s = fd_arena_printf(
+        t->a,
+        t->lang == FD_LANG_FR
+            ? "Merci, c'est noté : un membre de notre équipe vous contactera au %s dès que "
+              "possible."
+            : "Thank you, that's noted: a member of our team will contact you at %s as soon as "
+              "they can.",
+        how);
+    if (!s)
+        return -1;
+    t->r->answer = s;
+    return 1;
+}
+
 int dialog_route(turn *t)
 {
     esc_input ein = {.folded = t->folded,
@@ -232,6 +263,9 @@ int dialog_route(turn *t)
     const esc_rule *rule = dialog_order_first(t) ? NULL : esc_rules_match(&t->as->rules, &ein);
     if (rule && !rule->answer_first)
         return dialog_escalate(t, rule);
+    int cl = contact_left(t);
+    if (cl)
+        return cl < 0 ? turn_oom(t) : FD_OK;
     if (!rule) {
         /* before small talk: "no" to an order's summary is not goodbye */
         int handled;

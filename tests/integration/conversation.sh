@@ -105,6 +105,17 @@ printf 'Do you deliver to Sentosa?\nand on Saturday?\n/quit\n' | "$FD" chat > "$
 check "chat answers each line" bash -c "grep -c 'sentosa-delivery' '$T/chat.out' | grep -qv '^0$'"
 
 # ---- the case file ----------------------------------------------------------------
+# ---- waiting for a person: the contact details asked for are taken as such ------
+ask --session contact "I want to talk to a real person please" > "$T/r.json"
+check "a person asked for: a ticket" jqe '.escalation.ticket|test("^HD-")' "$T/r.json"
+H0=$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" 'select count(*) from handoffs')
+ask --session contact "Ana Tan, Kopi Corner, 9123 4567" > "$T/r.json"
+check "the phone number left is acknowledged, not taken for an order or a question" \
+  jqe '.route=="template" and (.answer|test("91234567")) and .escalation==null and .order==null' "$T/r.json"
+check "no second ticket" test "$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" 'select count(*) from handoffs')" = "$H0"
+check "the number is kept with the conversation" \
+  test "$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "select count(*) from turns where session_id='contact' and text like '%9123 4567%'")" = 1
+
 "$FD" eval answers --cases "$EX/cases.jsonl" --json > "$T/eval.json" || fail "eval answers ran"
 jq -r ".failures[] | \"  \\(.why): \\(.question)\"" "$T/eval.json"
 jq -c '{accuracy, decline_rate, hallucination_rate, p99_ms}' "$T/eval.json"
