@@ -208,8 +208,13 @@
     showCitations(bubble, rep.citations);
     setSession(rep.session_id);
     if (WITH_PERSON[rep.route]) {
-      var t = rep.escalation && rep.escalation.ticket ? ' (ticket ' + rep.escalation.ticket + ')' : '';
-      setStatus('You are connected to a person' + t + '.');
+      /* Nobody has joined yet: say so, and say when the team is away (the
+       * header used to claim a person out of hours). */
+      var esc = rep.escalation || {};
+      var t = esc.ticket ? ' (ticket ' + esc.ticket + ')' : '';
+      setStatus(esc.online === false
+        ? 'Our team is offline now; your request is saved' + t + ' and they will get back to you.'
+        : 'Waiting for a person to join' + t + '…');
       openEvents();
     }
     /* Whatever the bot says meanwhile, the line to the person stays open:
@@ -392,7 +397,7 @@
       if (WHO[t.role]) addMessage(t.role, t.text);
     });
     if (s.state === 'human' || s.state === 'waiting') {
-      setStatus('You are connected to a person.');
+      setStatus(s.state === 'human' ? 'You are connected to a person.' : 'Waiting for a person to join…');
       openEvents();
     }
   }

@@ -106,6 +106,7 @@ typedef struct fd_reply {
     const char *escalation_tier; /* NULL: no escalation */
     const char *escalation_ticket;
     const char *escalation_reason;
+    int escalation_online; /* the team works now: someone may join soon (else: offline) */
     int grounded;         /* every claim checked against the sources */
     int degraded;         /* the LLM was configured but not used (down, open, busy) */
     const char *language; /* "en", "fr" */

@@ -233,6 +233,19 @@ const esc_rule *esc_rules_match(const esc_rules *r, const esc_input *in)
     return NULL;
 }
 
+int esc_staffed(const esc_rules *r, double now)
+{
+    time_t t = (time_t)now + (time_t)r->tz_offset_min * 60;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int min = tm.tm_hour * 60 + tm.tm_min;
+    if (tm.tm_wday == 0)
+        return min >= r->sunday_open && min < r->sunday_close;
+    if (tm.tm_wday == 6)
+        return min >= r->saturday_open && min < r->saturday_close;
+    return min >= r->weekday_open && min < r->weekday_close;
+}
+
 const char *esc_holding_message(const esc_rules *r, const char *tier, double now)
 {
     time_t t = (time_t)now + (time_t)r->tz_offset_min * 60;

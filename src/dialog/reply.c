@@ -56,7 +56,7 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
         rc = rc ? rc : jstr(b, r->escalation_ticket);
         rc = rc ? rc : fd_buf_printf(b, ",\"reason\":");
         rc = rc ? rc : jstr(b, r->escalation_reason);
-        rc = rc ? rc : fd_buf_putc(b, '}');
+        rc = rc ? rc : fd_buf_printf(b, ",\"online\":%s}", tf(r->escalation_online));
     } else if (!rc) {
         rc = fd_buf_printf(b, "null");
     }

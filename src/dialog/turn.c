@@ -192,6 +192,7 @@ int dialog_escalate(turn *t, const esc_rule *rule)
     r->answered = 1;
     r->escalation_tier = rule->tier;
     r->escalation_reason = rule->reason;
+    r->escalation_online = esc_staffed(&t->as->rules, fd_time_wall());
     t->rule = rule;
     const char *msg = esc_holding_message(&t->as->rules, rule->tier, fd_time_wall());
     t->sess.state = "waiting";

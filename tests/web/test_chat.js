@@ -82,7 +82,8 @@ async function main() {
   const visitor = log[0].headers['x-visitor-token'];
   assert.match(visitor || '', /^[A-Za-z0-9_-]{22,128}$/, 'no key: a visitor token owns the session');
   assert.strictEqual(p.store.get('frontdesk.session'), 's1');
-  assert.match(p.ids.status.textContent, /connected to a person \(ticket HD-000007\)/);
+  /* nobody has joined yet: the header does not claim a person */
+  assert.match(p.ids.status.textContent, /^Waiting for a person to join \(ticket HD-000007\)/);
   assert.deepStrictEqual(p.opened.map((e) => e.url), ['/v1/sessions/s1/events?after=0&visitor_token=' + visitor]);
 
   /* ---- the operator's messages, once each ---- */
