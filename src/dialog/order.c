@@ -247,7 +247,15 @@ static int line_text(turn *t, fd_buf *b, const fd_quote_line *l)
     if (!rc && l->packs * l->p->pack_size != l->qty)
         rc = fd_buf_printf(b, L(t, " (rounded up to %lld)", " (arrondi à %lld)"),
                            (long long)(l->packs * l->p->pack_size));
-    return rc ? rc : fd_buf_printf(b, L(t, " at %s = %s", " à %s = %s"), unit, tot);
+    rc = rc ? rc : fd_buf_printf(b, L(t, " at %s = %s", " à %s = %s"), unit, tot);
+    /* stock from the catalog, when it is kept there: said, not hidden */
+    if (!rc && l->p->stock >= 0 && l->packs > l->p->stock)
+        rc = l->p->stock == 0
+                 ? fd_buf_printf(b, "%s", L(t, " (out of stock: on backorder)", " (en rupture : en commande)"))
+                 : fd_buf_printf(b, L(t, " (%lld packs in stock: the rest on backorder)",
+                                      " (%lld paquets en stock : le reste en commande)"),
+                                 (long long)l->p->stock);
+    return rc;
 }
 
 static int totals_text(turn *t, fd_buf *b, const fd_quote *q)

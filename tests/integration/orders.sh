@@ -90,6 +90,11 @@ check "'wednesday' said on a Wednesday means next week's (the summary names it)"
 say five "yes please" > /dev/null
 check "'yes please' to a summary places the order, not a hand-over" jq -e '.order.status=="confirmed" and .escalation==null' "$T/b"
 
+say seven "I want 3 packs of PB-0803" > /dev/null
+say seven "kopi corner" > /dev/null
+say seven "friday" > /dev/null
+check "an item out of stock is said so in the summary (the catalog's stock)" jq -e '.answer|test("PB-0803.*out of stock: on backorder")' "$T/b"
+
 # ---- Idempotency-Key on POST /v1/chat: a retried request is the first one ------------------
 idem() { curl -s --max-time 10 -o "$T/b" -D "$T/h" -w '%{http_code}' -X POST "$U/v1/chat" "${J[@]}" "${A[@]}" \
   -H "Idempotency-Key: $1" -d "$(jq -cn --arg m "$2" --arg s "$3" '{message:$m,session_id:$s}')"; }
