@@ -274,15 +274,6 @@ int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days,
     return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;
 }
 
-static int has_word(fd_str f, const char *w)
-{
-    size_t n = strlen(w);
-    for (size_t i = 0; i + n <= f.len; i++)
-        if (memcmp(f.p + i, w, n) == 0 && (i == 0 || !isalnum((unsigned char)f.p[i - 1])) &&
-            (i + n == f.len || !isalnum((unsigned char)f.p[i + n])))
-            return 1;
-    return 0;
-}
 
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
 {
@@ -292,12 +283,12 @@ const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
                {"afternoon", {"pm", "apres-midi", "aprem", "afternoons"}},
                {"evening", {"soir", "evening", "night", "tonight"}}};
     for (size_t i = 0; i < r->n_windows; i++) {
-        if (has_word(folded, r->windows[i].name))
+        if (fd_text_has_word(folded, r->windows[i].name))
             return &r->windows[i];
         for (size_t k = 0; k < sizeof syn / sizeof *syn; k++)
             if (strcmp(syn[k].name, r->windows[i].name) == 0)
                 for (int j = 0; j < 4; j++)
-                    if (has_word(folded, syn[k].alias[j]))
+                    if (fd_text_has_word(folded, syn[k].alias[j]))
                         return &r->windows[i];
     }
     return NULL;

@@ -109,20 +109,11 @@ int order_draft_json(const order_draft *d, fd_buf *b)
 
 /* ---- words ------------------------------------------------------------------ */
 
-static int has_word(fd_str f, const char *w)
-{
-    size_t n = strlen(w);
-    for (size_t i = 0; i + n <= f.len; i++)
-        if (memcmp(f.p + i, w, n) == 0 && (i == 0 || !isalnum((unsigned char)f.p[i - 1])) &&
-            (i + n == f.len || !isalnum((unsigned char)f.p[i + n])))
-            return 1;
-    return 0;
-}
 
 static int any_word(fd_str f, const char *const *w)
 {
     for (; *w; w++)
-        if (has_word(f, *w))
+        if (fd_text_has_word(f, *w))
             return 1;
     return 0;
 }

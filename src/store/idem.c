@@ -5,19 +5,7 @@
 
 #include <string.h>
 
-static int prep(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "idempotency keys");
-}
-
-static int run(fd_store *st, sqlite3_stmt *s, fd_err *err)
-{
-    int rc = sqlite3_step(s);
-    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, "idempotency keys");
-    sqlite3_finalize(s);
-    return code;
-}
+#define WHAT "idempotency keys"
 
 static int claim(fd_store *st, const char *principal, const char *key, const char *hash,
                  double ttl_s, fd_arena *a, fd_idem_state *state, const char **response,
@@ -25,16 +13,16 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
 {
     sqlite3_stmt *s;
     double now = fd_time_wall();
-    int rc = prep(st, "DELETE FROM idempotency WHERE created_at < ?1", &s, err);
+    int rc = store_prep(st, "DELETE FROM idempotency WHERE created_at < ?1", &s, err, WHAT);
     if (rc)
         return rc;
     sqlite3_bind_double(s, 1, now - ttl_s);
-    rc = run(st, s, err);
+    rc = store_run(st, s, err, WHAT);
     if (!rc)
-        rc = prep(st,
+        rc = store_prep(st,
                   "SELECT body_hash, done, response FROM idempotency WHERE principal = ?1 AND "
                   "key = ?2",
-                  &s, err);
+                  &s, err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
@@ -56,9 +44,9 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
     sqlite3_finalize(s);
     if (step != SQLITE_DONE)
         return store_fail(st, step, err, "idempotency keys");
-    rc = prep(st,
+    rc = store_prep(st,
               "INSERT INTO idempotency(principal, key, body_hash, created_at) VALUES (?1,?2,?3,?4)",
-              &s, err);
+              &s, err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
@@ -66,7 +54,7 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
     store_bind_str(s, 3, hash);
     sqlite3_bind_double(s, 4, now);
     *state = FD_IDEM_NEW;
-    return run(st, s, err);
+    return store_run(st, s, err, WHAT);
 }
 
 int fd_store_idem_begin(fd_store *st, const char *principal, const char *key, const char *body_hash,
@@ -89,25 +77,25 @@ int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
                          const char *response, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st,
+    int rc = store_prep(st,
                   "UPDATE idempotency SET done = 1, response = ?3 WHERE principal = ?1 AND key = ?2",
-                  &s, err);
+                  &s, err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
     store_bind_str(s, 2, key);
     store_bind_str(s, 3, response);
-    return run(st, s, err);
+    return store_run(st, s, err, WHAT);
 }
 
 int fd_store_idem_abort(fd_store *st, const char *principal, const char *key, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st, "DELETE FROM idempotency WHERE principal = ?1 AND key = ?2 AND done = 0",
-                  &s, err);
+    int rc = store_prep(st, "DELETE FROM idempotency WHERE principal = ?1 AND key = ?2 AND done = 0",
+                  &s, err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
     store_bind_str(s, 2, key);
-    return run(st, s, err);
+    return store_run(st, s, err, WHAT);
 }

@@ -7,25 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static int step_done(fd_store *st, sqlite3_stmt *s, fd_err *err, const char *what)
-{
-    int rc = sqlite3_step(s);
-    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
-    sqlite3_finalize(s);
-    return code;
-}
-
-static int prepare(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err, const char *what)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, what);
-}
-
 static int history_add(fd_store *st, int64_t id, const char *status, const char *note, double at,
                        fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "INSERT INTO order_history(order_id, at, status, note) VALUES (?1,?2,?3,?4)",
+    int rc = store_prep(st, "INSERT INTO order_history(order_id, at, status, note) VALUES (?1,?2,?3,?4)",
                      &s, err, "adding order history");
     if (rc)
         return rc;
@@ -33,7 +19,7 @@ static int history_add(fd_store *st, int64_t id, const char *status, const char 
     sqlite3_bind_double(s, 2, at);
     store_bind_str(s, 3, status);
     store_bind_str(s, 4, note ? note : "");
-    return step_done(st, s, err, "adding order history");
+    return store_run(st, s, err, "adding order history");
 }
 
 int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
@@ -43,7 +29,7 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
         return fd_err_set(err, FD_EINVAL, "an order needs an idempotency key and a line");
     double now = fd_time_wall();
     sqlite3_stmt *s;
-    int rc = prepare(st,
+    int rc = store_prep(st,
                      "INSERT INTO orders(ref, idem_key, session_id, owner, customer_id, customer, "
                      "outlet, address, delivery_date, delivery_window, currency, subtotal, tax, "
                      "total, status, created_at, updated_at) "
@@ -66,21 +52,21 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     sqlite3_bind_int64(s, 14, o->total);
     store_bind_str(s, 15, o->status && o->status[0] ? o->status : "confirmed");
     sqlite3_bind_double(s, 16, now);
-    rc = step_done(st, s, err, "adding an order");
+    rc = store_run(st, s, err, "adding an order");
     if (rc)
         return rc;
     *id = sqlite3_last_insert_rowid(st->db);
     snprintf(ref, ref_size, "%s-%06lld", prefix && prefix[0] ? prefix : "ORD",
              (long long)(100000 + *id));
-    rc = prepare(st, "UPDATE orders SET ref = ?1 WHERE id = ?2", &s, err, "naming an order");
+    rc = store_prep(st, "UPDATE orders SET ref = ?1 WHERE id = ?2", &s, err, "naming an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, ref);
     sqlite3_bind_int64(s, 2, *id);
-    rc = step_done(st, s, err, "naming an order");
+    rc = store_run(st, s, err, "naming an order");
     for (size_t i = 0; !rc && i < o->n_lines; i++) {
         const fd_order_line_row *l = &o->lines[i];
-        rc = prepare(st,
+        rc = store_prep(st,
                      "INSERT INTO order_lines(order_id, line, code, name, qty, packs, pack_size, "
                      "pack_price, total) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                      &s, err, "adding an order line");
@@ -95,13 +81,13 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
         sqlite3_bind_int64(s, 7, l->pack_size);
         sqlite3_bind_int64(s, 8, l->pack_price);
         sqlite3_bind_int64(s, 9, l->total);
-        rc = step_done(st, s, err, "adding an order line");
+        rc = store_run(st, s, err, "adding an order line");
     }
     if (!rc)
         rc = history_add(st, *id, o->status && o->status[0] ? o->status : "confirmed", "taken in chat",
                          now, err);
     if (!rc && invoice) {
-        rc = prepare(st,
+        rc = store_prep(st,
                      "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
                      "VALUES ('invoice', ?1, ?2, ?3, ?4, ?4)",
                      &s, err, "queueing the invoice");
@@ -112,7 +98,7 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
             sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
             store_bind_str(s, 3, invoice);
             sqlite3_bind_double(s, 4, now);
-            rc = step_done(st, s, err, "queueing the invoice");
+            rc = store_run(st, s, err, "queueing the invoice");
         }
     }
     return rc;
@@ -151,7 +137,7 @@ static int order_from_row(sqlite3_stmt *s, fd_arena *a, fd_order_row *o, fd_err 
 static int load_lines(fd_store *st, fd_order_row *o, fd_arena *a, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st,
+    int rc = store_prep(st,
                      "SELECT code, name, qty, packs, pack_size, pack_price, total FROM order_lines "
                      "WHERE order_id = ?1 ORDER BY line",
                      &s, err, "reading order lines");
@@ -196,7 +182,7 @@ static int get_one(fd_store *st, const char *sql, const char *arg, fd_arena *a, 
                    fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, sql, &s, err, "reading an order");
+    int rc = store_prep(st, sql, &s, err, "reading an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, arg);
@@ -228,7 +214,7 @@ int fd_store_orders_each(fd_store *st, const char *owner, const char *status, in
                          int (*cb)(void *ctx, const fd_order_row *o), void *ctx, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st,
+    int rc = store_prep(st,
                      "SELECT " ORDER_COLS " FROM orders WHERE (?1 IS NULL OR owner = ?1) AND "
                      "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3",
                      &s, err, "listing orders");
@@ -255,7 +241,7 @@ int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, c
                               const char *note, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prepare(st, "SELECT id, status FROM orders WHERE ref = upper(?1)", &s, err,
+    int rc = store_prep(st, "SELECT id, status FROM orders WHERE ref = upper(?1)", &s, err,
                      "reading an order");
     if (rc)
         return rc;
@@ -276,13 +262,13 @@ int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, c
     if (rc)
         return rc;
     double now = fd_time_wall();
-    rc = prepare(st, "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = ?3", &s, err,
+    rc = store_prep(st, "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = ?3", &s, err,
                  "updating an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, status);
     sqlite3_bind_double(s, 2, now);
     sqlite3_bind_int64(s, 3, id);
-    rc = step_done(st, s, err, "updating an order");
+    rc = store_run(st, s, err, "updating an order");
     return rc ? rc : history_add(st, id, status, note, now, err);
 }

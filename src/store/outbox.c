@@ -8,20 +8,6 @@
 
 static const char *const states[] = {"pending", "retry", "delivered", "dead", "dropped"};
 
-static int prep(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err, const char *what)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, what);
-}
-
-static int done(fd_store *st, sqlite3_stmt *s, fd_err *err, const char *what)
-{
-    int rc = sqlite3_step(s);
-    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
-    sqlite3_finalize(s);
-    return code;
-}
-
 #define ROW_COLS                                                                                   \
     "o.id, o.kind, o.order_id, coalesce(d.ref, ''), o.idem_key, o.payload, o.state, o.attempts, "  \
     "o.next_at, o.last_error, o.external_id, o.created_at, o.updated_at"
@@ -48,7 +34,7 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
                         const char *payload, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st,
+    int rc = store_prep(st,
                   "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                   &s, err, "queueing an outbox row");
@@ -59,7 +45,7 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
     store_bind_str(s, 3, idem_key);
     store_bind_str(s, 4, payload);
     sqlite3_bind_double(s, 5, fd_time_wall());
-    return done(st, s, err, "queueing an outbox row");
+    return store_run(st, s, err, "queueing an outbox row");
 }
 
 int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, fd_arena *a,
@@ -68,7 +54,7 @@ int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, f
     *out = NULL;
     *n = 0;
     sqlite3_stmt *s;
-    int rc = prep(st,
+    int rc = store_prep(st,
                   "SELECT " ROW_COLS ROW_FROM
                   "WHERE o.state IN ('pending', 'retry') AND o.next_at <= ?1 AND o.kind = ?3 "
                   "ORDER BY o.id LIMIT ?2",
@@ -103,7 +89,7 @@ int fd_store_outbox_each(fd_store *st, const char *state,
                          int (*cb)(void *ctx, const fd_outbox_row *r), void *ctx, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st, "SELECT " ROW_COLS ROW_FROM "WHERE ?1 = '' OR o.state = ?1 ORDER BY o.id DESC",
+    int rc = store_prep(st, "SELECT " ROW_COLS ROW_FROM "WHERE ?1 = '' OR o.state = ?1 ORDER BY o.id DESC",
                   &s, err, "reading the outbox");
     if (rc)
         return rc;
@@ -127,7 +113,7 @@ static int order_follows(fd_store *st, int64_t id, const char *status, const cha
 {
     sqlite3_stmt *s;
     double now = fd_time_wall();
-    int rc = prep(st,
+    int rc = store_prep(st,
                   "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = (SELECT order_id FROM "
                   "outbox WHERE id = ?3 AND kind = 'invoice') AND status <> 'cancelled'",
                   &s, err, "updating an order");
@@ -136,10 +122,10 @@ static int order_follows(fd_store *st, int64_t id, const char *status, const cha
     store_bind_str(s, 1, status);
     sqlite3_bind_double(s, 2, now);
     sqlite3_bind_int64(s, 3, id);
-    rc = done(st, s, err, "updating an order");
+    rc = store_run(st, s, err, "updating an order");
     if (rc || sqlite3_changes(st->db) == 0)
         return rc;
-    rc = prep(st,
+    rc = store_prep(st,
               "INSERT INTO order_history(order_id, at, status, note) SELECT order_id, ?1, ?2, ?3 "
               "FROM outbox WHERE id = ?4",
               &s, err, "adding order history");
@@ -149,14 +135,14 @@ static int order_follows(fd_store *st, int64_t id, const char *status, const cha
     store_bind_str(s, 2, status);
     store_bind_str(s, 3, note);
     sqlite3_bind_int64(s, 4, id);
-    return done(st, s, err, "adding order history");
+    return store_run(st, s, err, "adding order history");
 }
 
 int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int attempts,
                            double next_at, const char *error, const char *external_id, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st,
+    int rc = store_prep(st,
                   "UPDATE outbox SET state = ?1, attempts = ?2, next_at = ?3, last_error = ?4, "
                   "external_id = CASE WHEN ?5 = '' THEN external_id ELSE ?5 END, updated_at = ?6 "
                   "WHERE id = ?7",
@@ -170,7 +156,7 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
     store_bind_str(s, 5, external_id ? external_id : "");
     sqlite3_bind_double(s, 6, fd_time_wall());
     sqlite3_bind_int64(s, 7, id);
-    rc = done(st, s, err, "updating the outbox");
+    rc = store_run(st, s, err, "updating the outbox");
     if (!rc && sqlite3_changes(st->db) == 0)
         rc = fd_err_set(err, FD_ENOTFOUND, "no outbox row %lld", (long long)id);
     if (!rc && strcmp(state, "delivered") == 0)
@@ -183,7 +169,7 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
 static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st, "SELECT state FROM outbox WHERE id = ?1", &s, err, "reading the outbox");
+    int rc = store_prep(st, "SELECT state FROM outbox WHERE id = ?1", &s, err, "reading the outbox");
     if (rc)
         return rc;
     sqlite3_bind_int64(s, 1, id);
@@ -199,7 +185,7 @@ static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
     if (rc)
         return rc;
     int retry = strcmp(to, "pending") == 0;
-    rc = prep(st,
+    rc = store_prep(st,
               retry ? "UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0, updated_at = ?1 WHERE id = ?2"
                     : "UPDATE outbox SET state = 'dropped', updated_at = ?1 WHERE id = ?2",
               &s, err, "updating the outbox");
@@ -207,7 +193,7 @@ static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
         return rc;
     sqlite3_bind_double(s, 1, fd_time_wall());
     sqlite3_bind_int64(s, 2, id);
-    return done(st, s, err, "updating the outbox");
+    return store_run(st, s, err, "updating the outbox");
 }
 
 int fd_store_outbox_retry(fd_store *st, int64_t id, fd_err *err)
@@ -224,7 +210,7 @@ int fd_store_outbox_counts(fd_store *st, int64_t counts[5], fd_err *err)
 {
     memset(counts, 0, 5 * sizeof *counts);
     sqlite3_stmt *s;
-    int rc = prep(st, "SELECT state, count(*) FROM outbox GROUP BY state", &s, err,
+    int rc = store_prep(st, "SELECT state, count(*) FROM outbox GROUP BY state", &s, err,
                   "counting the outbox");
     if (rc)
         return rc;
@@ -243,7 +229,7 @@ int fd_store_acct_token_get(fd_store *st, fd_arena *a, const void **blob, size_t
                             int64_t *generation, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st, "SELECT refresh_enc, generation FROM accounting_tokens WHERE id = 1", &s, err,
+    int rc = store_prep(st, "SELECT refresh_enc, generation FROM accounting_tokens WHERE id = 1", &s, err,
                   "reading the accounting token");
     if (rc)
         return rc;
@@ -272,7 +258,7 @@ int fd_store_acct_token_get(fd_store *st, fd_arena *a, const void **blob, size_t
 int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *err)
 {
     sqlite3_stmt *s;
-    int rc = prep(st,
+    int rc = store_prep(st,
                   "INSERT INTO accounting_tokens(id, refresh_enc, generation, updated_at) "
                   "VALUES (1, ?1, 1, ?2) ON CONFLICT(id) DO UPDATE SET refresh_enc = ?1, "
                   "generation = generation + 1, updated_at = ?2",
@@ -281,5 +267,5 @@ int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *
         return rc;
     sqlite3_bind_blob(s, 1, blob, (int)len, SQLITE_STATIC);
     sqlite3_bind_double(s, 2, fd_time_wall());
-    return done(st, s, err, "storing the accounting token");
+    return store_run(st, s, err, "storing the accounting token");
 }

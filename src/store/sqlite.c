@@ -139,6 +139,20 @@ void store_release(sqlite3_stmt *s, int owned)
     sqlite3_clear_bindings(s);
 }
 
+int store_prep(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err, const char *what)
+{
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, what);
+}
+
+int store_run(fd_store *st, sqlite3_stmt *s, fd_err *err, const char *what)
+{
+    int rc = sqlite3_step(s);
+    int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
+    sqlite3_finalize(s);
+    return code;
+}
+
 static int prepare_all(fd_store *st, fd_err *err)
 {
     for (int i = 0; i < STMT__N; i++) {

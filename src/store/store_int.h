@@ -92,6 +92,11 @@ static inline void store_bind_str(sqlite3_stmt *s, int i, const char *p)
     sqlite3_bind_text(s, i, p ? p : "", -1, SQLITE_STATIC);
 }
 
+/* A one-off statement (not in the hot table): prepared, or err says what
+ * failed; store_run steps it to completion and finalizes it. */
+int store_prep(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err, const char *what);
+int store_run(fd_store *st, sqlite3_stmt *s, fd_err *err, const char *what);
+
 /* Copies *p into the arena in place; 0 or the arena's failure code. */
 int store_arena_copy(fd_arena *a, const char **p, fd_err *err);
 

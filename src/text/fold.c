@@ -3,6 +3,8 @@
  * utf8proc: lower-casing is all NFKC_Casefold does to it. */
 #include "text_int.h"
 
+#include <ctype.h>
+#include <string.h>
 #include <utf8proc.h>
 
 /* COMPOSE implies decomposing first, which is what lets STRIPMARK drop the
@@ -104,4 +106,14 @@ int fd_text_fold(fd_str in, fd_arena *a, fd_str *out, fd_err *err)
     out->p = d;
     out->len = n;
     return FD_OK;
+}
+
+int fd_text_has_word(fd_str f, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; n && i + n <= f.len; i++)
+        if (memcmp(f.p + i, w, n) == 0 && (i == 0 || !isalnum((unsigned char)f.p[i - 1])) &&
+            (i + n == f.len || !isalnum((unsigned char)f.p[i + n])))
+            return 1;
+    return 0;
 }

@@ -24,6 +24,9 @@ int fd_utf8_valid(const char *p, size_t len, size_t *bad_at);
 /* NFKC, case folding and accent stripping ("Crème" -> "creme"), for
  * matching. Output is valid UTF-8 in the arena. FD_EUTF8 on bad input. */
 int fd_text_fold(fd_str in, fd_arena *a, fd_str *out, fd_err *err) FD_MUST_USE;
+/* 1 when folded text holds w as whole words ("cancel" in "pls cancel it",
+ * not in "cancellation"); w may span words ("go ahead"). ASCII boundaries. */
+int fd_text_has_word(fd_str folded, const char *w);
 
 /* A set of the words of a language, from plain word lists (one word a
  * line; Debian's /usr/share/dict). Lookups fold case and Latin accents.
