@@ -367,6 +367,11 @@ int fd_assistant_llm_stats(const fd_assistant *as, struct fd_llm_stats *out)
     return 1;
 }
 
+void fd_assistant_use_committer(fd_assistant *as, fd_committer *c)
+{
+    as->committer = c;
+}
+
 void fd_assistant_use_cache(fd_assistant *as, fd_cache *cache)
 {
     as->cache = cache;

@@ -54,6 +54,18 @@ void fd_assistant_use_cache(fd_assistant *as, struct fd_cache *cache);
 int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err) FD_MUST_USE;
 
 int fd_assistant_has_llm(const fd_assistant *as);
+
+/* Group commit (commit.c): one thread and one store connection that write
+ * every waiting turn in one transaction, each turn in its own savepoint;
+ * fd_assistant_turn still returns only once its turn is committed. The
+ * server uses one; the CLI writes directly. */
+typedef struct fd_committer fd_committer;
+/* On data_dir's store, with store.busy_timeout_ms. */
+int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out,
+                       fd_err *err) FD_MUST_USE;
+void fd_committer_stop(fd_committer *c); /* NULL is fine; queued turns are written first */
+/* Turns of this assistant are committed by c (NULL: directly). */
+void fd_assistant_use_committer(fd_assistant *as, fd_committer *c);
 /* The LLM client's state (breaker, counters) for /readyz and /metrics;
  * 0 when no LLM is configured. */
 struct fd_llm_stats;

@@ -165,10 +165,10 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
     return rc;
 }
 
-int dialog_persist(turn *t)
+/* The session's fields and slots as this turn leaves them; r->slots too. */
+static int prepare(turn *t, fd_buf *slots)
 {
     fd_reply *r = t->r;
-    fd_store *st = fd_kb_store(t->kb);
     /* Session bookkeeping first, so the reply reports the state stored. */
     if ((strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0) &&
         t->rewritten != SESSION_PASTED) {
@@ -193,43 +193,63 @@ int dialog_persist(turn *t)
         t->slots.v[SLOT_EMAIL][0] = '\0';
         t->slots.v[SLOT_PHONE][0] = '\0';
     }
-    fd_buf slots;
-    fd_buf_init(&slots, 1 << 16);
-    if (session_slots_json(&t->slots, &slots)) {
-        fd_buf_free(&slots);
+    if (session_slots_json(&t->slots, slots))
         return fd_err_set(t->err, FD_ENOMEM, "out of memory");
-    }
-    t->sess.slots = slots.p;
+    t->sess.slots = slots->p;
     t->sess.lang = fd_lang_code(t->lang);
     t->sess.n_turns += strcmp(r->route, "human") == 0 ? 1 : 2;
     if (t->in->user && t->in->user[0])
         t->sess.user = t->in->user;
-    r->slots = fd_arena_strndup(t->a, slots.p, slots.len);
-    fd_buf scratch;
+    r->slots = fd_arena_strndup(t->a, slots->p, slots->len);
+    return r->slots ? FD_OK : fd_err_set(t->err, FD_ENOMEM, "out of memory");
+}
+
+int dialog_persist_rows(turn *t, fd_store *st)
+{
+    fd_reply *r = t->r;
+    fd_buf scratch, slots;
     fd_buf_init(&scratch, 1 << 20);
-    int rc = fd_store_begin(st, t->err);
-    if (!rc)
-        rc = fd_store_session_put(st, &t->sess, t->err);
+    fd_buf_init(&slots, 1 << 16);
+    int rc = fd_store_session_put(st, &t->sess, t->err);
     if (!rc)
         rc = write_all(t, st, &scratch);
     if (!rc && t->order) {
         /* the slots again: they now remember the order's id */
-        fd_buf_reset(&slots);
         if (session_slots_json(&t->slots, &slots))
             rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
-        t->sess.slots = slots.p;
-        r->slots = rc ? NULL : fd_arena_strndup(t->a, slots.p, slots.len);
+        t->sess.slots = rc ? t->sess.slots : fd_arena_strndup(t->a, slots.p, slots.len);
+        r->slots = t->sess.slots;
+        if (!rc && !t->sess.slots)
+            rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
         if (!rc)
             rc = fd_store_session_put(st, &t->sess, t->err);
     }
-    if (!rc)
-        rc = fd_store_commit(st, t->err);
-    else
-        fd_store_rollback(st);
     fd_buf_free(&scratch);
     fd_buf_free(&slots);
-    if (!r->slots && !rc)
-        rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    return rc;
+}
+
+int dialog_persist(turn *t)
+{
+    fd_reply *r = t->r;
+    fd_buf slots;
+    fd_buf_init(&slots, 1 << 16);
+    int rc = prepare(t, &slots);
+    /* The rows may be written by the committer's thread (group commit) as
+     * long as this one waits: they point into this turn's arena and slots. */
+    if (!rc && t->as->committer) {
+        rc = dialog_commit(t->as->committer, t);
+    } else if (!rc) {
+        fd_store *st = fd_kb_store(t->kb);
+        rc = fd_store_begin(st, t->err);
+        if (!rc)
+            rc = dialog_persist_rows(t, st);
+        if (!rc)
+            rc = fd_store_commit(st, t->err);
+        else
+            fd_store_rollback(st);
+    }
+    fd_buf_free(&slots);
     if (r->escalation_ticket) {
         char *tk = fd_arena_strndup(t->a, t->ticket, strlen(t->ticket));
         r->escalation_ticket = tk ? tk : "";

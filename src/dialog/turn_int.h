@@ -134,6 +134,10 @@ void dialog_cache_store(turn *t);
 void dialog_cache_release(turn *t);
 /* Stores the turn pair, the session, a handoff if any and the event. */
 int dialog_persist(turn *t);
+/* The rows of a prepared turn on st, inside the caller's transaction. */
+int dialog_persist_rows(turn *t, fd_store *st);
+/* Hands the turn's rows to the committer and waits for their commit. */
+int dialog_commit(fd_committer *c, turn *t);
 /* Hands the conversation to a person by rule: the holding message, state
  * "waiting"; persist.c opens the handoff. */
 int dialog_escalate(turn *t, const esc_rule *rule);

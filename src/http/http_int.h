@@ -107,6 +107,7 @@ struct fd_server {
     fd_metrics *metrics;
     server_metrics m;
     struct fd_outbox *outbox; /* invoices to the accounting system */
+    fd_committer *committer;  /* group commit of turns */
     fd_ratelimit *limits;
     http_jwt jwt;
     atomic_int inflight;

@@ -346,6 +346,7 @@ static int assistant_new(fd_server *s, fd_kb *kb, assistant_ref **out, fd_err *e
         return rc;
     }
     fd_assistant_use_cache(ref->as, s->cache);
+    fd_assistant_use_committer(ref->as, s->committer);
     atomic_init(&ref->refs, 1); /* the server's */
     *out = ref;
     return FD_OK;
@@ -430,6 +431,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
         rc = http_writer_start(s, err);
     if (!rc)
         rc = fd_cache_new(cfg, log, &s->cache, err);
+    if (!rc)
+        rc = fd_committer_start(cfg, log, &s->committer, err);
     if (!rc && cfg->llm_base_url[0]) {
         rc = fd_llm_new(cfg, log, &s->llm, err);
         if (!rc)
@@ -558,6 +561,8 @@ void fd_server_free(fd_server *s)
     s->outbox = NULL;
     http_loop_stop(s);
     http_events_stop(s);
+    fd_committer_stop(s->committer); /* after every request and LLM turn ended */
+    s->committer = NULL;
     if (s->cur)
         http_assistant_put(s->cur);
     fd_llm_free(s->llm);

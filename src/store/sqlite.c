@@ -327,6 +327,23 @@ int fd_store_commit(fd_store *st, fd_err *err)
     return rc;
 }
 
+int fd_store_savepoint(fd_store *st, fd_err *err)
+{
+    int rc = sqlite3_exec(st->db, "SAVEPOINT part", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "savepoint");
+}
+
+int fd_store_release(fd_store *st, fd_err *err)
+{
+    int rc = sqlite3_exec(st->db, "RELEASE part", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "release savepoint");
+}
+
+void fd_store_rollback_to(fd_store *st)
+{
+    sqlite3_exec(st->db, "ROLLBACK TO part; RELEASE part", NULL, NULL, NULL);
+}
+
 void fd_store_rollback(fd_store *st)
 {
     if (!st || sqlite3_get_autocommit(st->db) != 0)

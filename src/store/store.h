@@ -46,6 +46,11 @@ int fd_store_set_synchronous(fd_store *st, int full, fd_err *err) FD_MUST_USE;
 int fd_store_begin(fd_store *st, fd_err *err) FD_MUST_USE;
 int fd_store_commit(fd_store *st, fd_err *err) FD_MUST_USE;
 void fd_store_rollback(fd_store *st); /* no-op outside a transaction */
+/* Inside a transaction: a savepoint that one part of a batch can undo
+ * alone (group commit: one turn's failure is not its neighbours'). */
+int fd_store_savepoint(fd_store *st, fd_err *err) FD_MUST_USE;
+int fd_store_release(fd_store *st, fd_err *err) FD_MUST_USE; /* keeps its writes */
+void fd_store_rollback_to(fd_store *st);                      /* drops them, then releases */
 
 /* ---- documents and chunks ---------------------------------------------- */
 

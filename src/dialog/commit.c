@@ -1,0 +1,158 @@
+/* commit.c: group commit of turns (issue 13). Each turn's rows (session,
+ * the two turns, event, cost, handoff, order) used to be one transaction on
+ * the request thread's connection: five to ten WAL pages written per
+ * message, and threads queueing on SQLite's sleep-and-retry busy handler.
+ * Here one thread owns one connection and commits every turn waiting in
+ * one transaction, each in its own savepoint (one turn's failure is not its
+ * neighbours'). A request thread waits for its own commit: a reply never
+ * says something the store has not kept. */
+#include "turn_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Enough to amortize a commit, few enough that the first in a batch does
+ * not wait long for the last. */
+#define MAX_BATCH 64
+
+typedef struct commit_job {
+    turn *t;
+    int rc;
+    int done;
+    struct commit_job *next;
+} commit_job;
+
+struct fd_committer {
+    fd_store *st;
+    fd_log *log;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    commit_job *head, *tail;
+    int stop, running;
+};
+
+/* One batch: every job in its savepoint, then the commit for all. */
+static void run_batch(fd_committer *c, commit_job *jobs)
+{
+    fd_err err = {0};
+    int rc = fd_store_begin(c->st, &err);
+    for (commit_job *j = jobs; j; j = j->next) {
+        if (rc) {
+            j->rc = rc;
+            if (j->t->err)
+                *j->t->err = err;
+            continue;
+        }
+        j->rc = fd_store_savepoint(c->st, j->t->err);
+        if (!j->rc)
+            j->rc = dialog_persist_rows(j->t, c->st);
+        if (j->rc)
+            fd_store_rollback_to(c->st);
+        else
+            j->rc = fd_store_release(c->st, j->t->err);
+    }
+    if (!rc)
+        rc = fd_store_commit(c->st, &err);
+    if (rc)
+        for (commit_job *j = jobs; j; j = j->next)
+            if (!j->rc) {
+                /* the commit failed: none of them is kept */
+                j->rc = rc;
+                if (j->t->err)
+                    *j->t->err = err;
+            }
+}
+
+static void *committer_main(void *arg)
+{
+    fd_committer *c = arg;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->head && !c->stop)
+            pthread_cond_wait(&c->work, &c->mu);
+        if (!c->head && c->stop)
+            break;
+        commit_job *batch = c->head, *last = batch;
+        for (int n = 1; last->next && n < MAX_BATCH; n++)
+            last = last->next;
+        c->head = last->next;
+        if (!c->head)
+            c->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&c->mu);
+        run_batch(c, batch);
+        pthread_mutex_lock(&c->mu);
+        for (commit_job *j = batch; j; j = j->next)
+            j->done = 1;
+        pthread_cond_broadcast(&c->done);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd_err *err)
+{
+    *out = NULL;
+    fd_committer *c = fd_calloc(1, sizeof *c);
+    if (!c)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    c->log = log;
+    char db[600];
+    snprintf(db, sizeof db, "%s/frontdesk.db", cfg->data_dir);
+    int rc = fd_store_open(db, &c->st, err);
+    if (rc) {
+        fd_free(c);
+        return rc;
+    }
+    /* a writer elsewhere (another process) makes turns wait this long, then 503 */
+    fd_store_set_busy_timeout(c->st, cfg->store_busy_timeout_ms);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->work, NULL);
+    pthread_cond_init(&c->done, NULL);
+    if (pthread_create(&c->th, NULL, committer_main, c) != 0) {
+        fd_committer_stop(c);
+        return fd_err_set(err, FD_EIO, "cannot start the turn committer");
+    }
+    c->running = 1;
+    *out = c;
+    return FD_OK;
+}
+
+void fd_committer_stop(fd_committer *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1; /* jobs queued still run: their requests are waiting */
+    pthread_cond_signal(&c->work);
+    pthread_mutex_unlock(&c->mu);
+    if (c->running)
+        pthread_join(c->th, NULL);
+    fd_store_close(c->st);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->work);
+    pthread_cond_destroy(&c->done);
+    fd_free(c);
+}
+
+int dialog_commit(fd_committer *c, turn *t)
+{
+    commit_job j = {t, 0, 0, NULL};
+    pthread_mutex_lock(&c->mu);
+    if (c->stop) {
+        pthread_mutex_unlock(&c->mu);
+        return fd_err_set(t->err, FD_EUNAVAIL, "the server is shutting down");
+    }
+    if (c->tail)
+        c->tail->next = &j;
+    else
+        c->head = &j;
+    c->tail = &j;
+    pthread_cond_signal(&c->work);
+    while (!j.done)
+        pthread_cond_wait(&c->done, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    return j.rc;
+}
