@@ -206,6 +206,8 @@ static int prepare(turn *t, fd_buf *slots)
 
 int dialog_persist_rows(turn *t, fd_store *st)
 {
+    if (FD_FAULT("dialog.persist"))
+        return fd_err_set(t->err, FD_EIO, "storing the turn: injected fault dialog.persist");
     fd_reply *r = t->r;
     fd_buf scratch, slots;
     fd_buf_init(&scratch, 1 << 20);

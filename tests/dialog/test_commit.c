@@ -1,0 +1,147 @@
+/* test_commit.c: group commit (commit.c). Four threads send turns in their
+ * own sessions through one committer: every turn is stored whole, each call
+ * returns only once its turn is kept, and (FD_TESTING builds) a turn whose
+ * rows fail inside a batch fails alone — its neighbours in the same
+ * transaction are kept. */
+#include "support.h"
+
+#include "dialog.h"
+#include "kb.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define THREADS 4
+#define TURNS 3
+
+typedef struct fixture {
+    char *dir;
+    fd_config cfg;
+    fd_kb *kb;
+    fd_assistant *as;
+    fd_committer *c;
+} fixture;
+
+typedef struct worker {
+    fixture *f;
+    int id, failed, ok;
+} worker;
+
+static int setup(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    f->dir = fd_test_tmpdir();
+    char docs[600];
+    snprintf(docs, sizeof docs, "%s/docs", f->dir);
+    assert_int_equal(fd_mkdirs(docs, NULL), FD_OK);
+    static const char md[] = "# Delivery\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 pm.\n";
+    fd_free(fd_test_write(docs, "delivery.md", md, sizeof md - 1));
+    fd_config_defaults(&f->cfg);
+    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
+    f->cfg.answer_wordlists[0] = '\0';
+    fd_err err = {0};
+    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
+    const char *paths[] = {docs};
+    fd_kb_ingest_report rep;
+    fd_kb_ingest_opts o = {0};
+    assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err), FD_OK);
+    assert_int_equal(fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err), FD_OK);
+    assert_int_equal(fd_committer_start(&f->cfg, NULL, &f->c, &err), FD_OK);
+    fd_assistant_use_committer(f->as, f->c);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_committer_stop(f->c);
+    fd_assistant_close(f->as);
+    fd_kb_close(f->kb);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    fd_free(f);
+    return 0;
+}
+
+/* Each thread has its own kb handle (a handle is one thread's), as the
+ * server's pool gives them. */
+static void *run(void *arg)
+{
+    worker *w = arg;
+    fd_kb *kb;
+    fd_err err = {0};
+    if (fd_kb_open(&w->f->cfg, NULL, &kb, &err) != FD_OK)
+        return NULL;
+    fd_arena *a = fd_arena_new(0);
+    char sid[32];
+    snprintf(sid, sizeof sid, "w%d", w->id);
+    for (int i = 0; i < TURNS; i++) {
+        fd_arena_reset(a);
+        const char *m = "do you deliver on saturdays?";
+        fd_turn_in in = {.message = m, .len = strlen(m), .session_id = sid};
+        fd_reply rep;
+        if (fd_assistant_turn(w->f->as, kb, &in, NULL, a, &rep, &err) == FD_OK)
+            w->ok++;
+        else
+            w->failed++;
+    }
+    fd_arena_free(a);
+    fd_kb_close(kb);
+    return NULL;
+}
+
+static int count_turn(void *ctx, const fd_turn_row *t)
+{
+    (void)t;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_group_commit(void **state)
+{
+    fixture *f = *state;
+    pthread_t th[THREADS];
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){f, i, 0, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, run, &w[i]), 0);
+    }
+    int ok = 0, failed = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+        failed += w[i].failed;
+    }
+#ifdef FD_TESTING
+    int want_failed = 1; /* FRONTDESK_FAULTS=dialog.persist:5, armed in main */
+#else
+    int want_failed = 0;
+#endif
+    assert_int_equal(failed, want_failed);
+    assert_int_equal(ok, THREADS * TURNS - want_failed);
+    int stored = 0;
+    for (int i = 0; i < THREADS; i++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "w%d", i);
+        int n = 0;
+        assert_int_equal(fd_store_turns_each(fd_kb_store(f->kb), sid, 0, count_turn, &n, NULL),
+                         FD_OK);
+        assert_int_equal(n % 2, 0); /* never half an exchange */
+        assert_int_equal(n, 2 * w[i].ok);
+        stored += n;
+    }
+    /* the failed turn's neighbours in its batch were kept */
+    assert_int_equal(stored, 2 * (THREADS * TURNS - want_failed));
+}
+
+int main(void)
+{
+    setenv("FRONTDESK_FAULTS", "dialog.persist:5", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
