@@ -399,7 +399,7 @@ static int run_dialog(void *ctx, json_t *d, size_t lineno)
 }
 
 /* The paths to ingest for a KB folder: DIR/docs and the .csv files of DIR
- * (but customers.csv) when docs/ exists (the case files and notes beside
+ * (but the special ones, fd_kb_special_file) when docs/ exists (the case files and notes beside
  * them are not the company's documents), else DIR itself. */
 static size_t kb_paths(const char *dir, char paths[][1024], size_t max)
 {
@@ -416,9 +416,9 @@ static size_t kb_paths(const char *dir, char paths[][1024], size_t max)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL && n < max) {
         size_t len = strlen(e->d_name);
-        /* customers.csv is the commerce module's, never a document */
-        if (len > 4 && strcmp(e->d_name + len - 4, ".csv") == 0 &&
-            strcmp(e->d_name, "customers.csv") != 0)
+        /* the KB's own files that are not documents (customers.csv) stay out,
+         * as they do when a folder is ingested */
+        if (len > 4 && strcmp(e->d_name + len - 4, ".csv") == 0 && !fd_kb_special_file(e->d_name))
             snprintf(paths[n++], 1024, "%s/%s", dir, e->d_name);
     }
     if (d)

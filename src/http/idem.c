@@ -86,9 +86,12 @@ void http_idem_keep(request *r, const fd_buf *response)
     if (fd_store_idem_finish(fd_kb_store(kb), r->idem_owner, r->idem_key,
                              response->p ? response->p : "", &err) == FD_OK)
         r->idem = 2;
-    else
+    else {
+        /* a retry will run the turn again: count it where errors are counted */
+        fd_metric_add(r->srv->m.errors, 1, "idempotency");
         FD_LOG(r->srv->log, FD_LOG_WARN, "http", "Idempotency-Key %s not kept: %s", r->idem_key,
                err.msg);
+    }
     http_kb_put(r->srv, kb);
 }
 
@@ -98,9 +101,11 @@ void http_idem_release(request *r)
         return;
     fd_kb *kb = http_kb_get(r->srv);
     fd_err err = {0};
-    if (fd_store_idem_abort(fd_kb_store(kb), r->idem_owner, r->idem_key, &err) != FD_OK)
+    if (fd_store_idem_abort(fd_kb_store(kb), r->idem_owner, r->idem_key, &err) != FD_OK) {
+        fd_metric_add(r->srv->m.errors, 1, "idempotency");
         FD_LOG(r->srv->log, FD_LOG_WARN, "http", "Idempotency-Key %s not freed: %s", r->idem_key,
                err.msg);
+    }
     http_kb_put(r->srv, kb);
     r->idem = 0;
 }

@@ -62,6 +62,11 @@ typedef struct fd_kb_ingest_opts {
  * change are left alone. If anything changed, bumps the kb version and
  * rebuilds the index snapshot. A missing path is FD_ENOTFOUND before
  * anything is written; unreadable, empty or invalid files are skipped. */
+/* 1 for a file of a KB folder that configures the engine or is private
+ * (tone.md, escalation.toml, intents.tsv, commerce.toml, customers.csv,
+ * README.md, cases.jsonl...): never ingested as a document. */
+int fd_kb_special_file(const char *name);
+
 int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_kb_ingest_opts *opts,
                  fd_kb_ingest_report *rep, fd_err *err) FD_MUST_USE;
 

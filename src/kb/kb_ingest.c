@@ -78,6 +78,13 @@ static const char *key_name(const ingest_run *r, const char *path)
     return path;
 }
 
+static int is_special(const char *name);
+
+int fd_kb_special_file(const char *name)
+{
+    return is_special(name);
+}
+
 static int is_special(const char *name)
 {
     for (size_t i = 0; i < sizeof special_names / sizeof special_names[0]; i++)

@@ -261,14 +261,29 @@ int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, c
     sqlite3_finalize(s);
     if (rc)
         return rc;
+    int moved;
+    return store_order_move(st, id, status, note, 0, &moved, err);
+}
+
+int store_order_move(fd_store *st, int64_t id, const char *status, const char *note,
+                     int keep_cancelled, int *moved, fd_err *err)
+{
+    sqlite3_stmt *s;
     double now = fd_time_wall();
-    rc = store_prep(st, "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = ?3", &s, err,
-                 "updating an order");
+    *moved = 0;
+    int rc = store_prep(st,
+                        keep_cancelled ? "UPDATE orders SET status = ?1, updated_at = ?2 WHERE "
+                                         "id = ?3 AND status <> 'cancelled'"
+                                       : "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = ?3",
+                        &s, err, "updating an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, status);
     sqlite3_bind_double(s, 2, now);
     sqlite3_bind_int64(s, 3, id);
     rc = store_run(st, s, err, "updating an order");
-    return rc ? rc : history_add(st, id, status, note, now, err);
+    if (rc || sqlite3_changes(st->db) == 0)
+        return rc;
+    *moved = 1;
+    return history_add(st, id, status, note, now, err);
 }

@@ -112,30 +112,19 @@ static int order_follows(fd_store *st, int64_t id, const char *status, const cha
                          fd_err *err)
 {
     sqlite3_stmt *s;
-    double now = fd_time_wall();
-    int rc = store_prep(st,
-                  "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = (SELECT order_id FROM "
-                  "outbox WHERE id = ?3 AND kind = 'invoice') AND status <> 'cancelled'",
-                  &s, err, "updating an order");
+    int rc = store_prep(st, "SELECT order_id FROM outbox WHERE id = ?1 AND kind = 'invoice'", &s,
+                        err, "reading the outbox");
     if (rc)
         return rc;
-    store_bind_str(s, 1, status);
-    sqlite3_bind_double(s, 2, now);
-    sqlite3_bind_int64(s, 3, id);
-    rc = store_run(st, s, err, "updating an order");
-    if (rc || sqlite3_changes(st->db) == 0)
-        return rc;
-    rc = store_prep(st,
-              "INSERT INTO order_history(order_id, at, status, note) SELECT order_id, ?1, ?2, ?3 "
-              "FROM outbox WHERE id = ?4",
-              &s, err, "adding order history");
-    if (rc)
-        return rc;
-    sqlite3_bind_double(s, 1, now);
-    store_bind_str(s, 2, status);
-    store_bind_str(s, 3, note);
-    sqlite3_bind_int64(s, 4, id);
-    return store_run(st, s, err, "adding order history");
+    sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s);
+    int64_t order = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = store_fail(st, step, err, "reading the outbox");
+    sqlite3_finalize(s);
+    int moved;
+    /* a cancelled order stays cancelled whatever its invoice does */
+    return rc || !order ? rc : store_order_move(st, order, status, note, 1, &moved, err);
 }
 
 int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int attempts,

@@ -97,6 +97,11 @@ static inline void store_bind_str(sqlite3_stmt *s, int i, const char *p)
 int store_prep(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err, const char *what);
 int store_run(fd_store *st, sqlite3_stmt *s, fd_err *err, const char *what);
 
+/* Moves order id to status with a history row (orders.c); a cancelled
+ * order stays cancelled when keep_cancelled. *moved: whether it did. */
+int store_order_move(fd_store *st, int64_t id, const char *status, const char *note,
+                     int keep_cancelled, int *moved, fd_err *err);
+
 /* Copies *p into the arena in place; 0 or the arena's failure code. */
 int store_arena_copy(fd_arena *a, const char **p, fd_err *err);
 
