@@ -66,6 +66,9 @@ static const cli_cmd commands[] = {
      "an online, consistent copy of the store (0600, checked; never overwrites)"},
     {"restore", cli_cmd_restore, "restore FILE",
      "replace the store with a backup (checked first; older schemas migrated) and reindex"},
+    {"migrate", cli_cmd_migrate, "migrate [--dry-run] [--json]",
+     "bring the store's schema to this version (every open does it too); --dry-run lists what "
+     "would run"},
     {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
     {"config", cmd_config, "config [sample]",
      "print the effective configuration, or a commented sample frontdesk.toml"},

@@ -90,9 +90,9 @@ int fd_store_restore(fd_store *st, const char *path, fd_err *err)
     }
     int version = -1;
     int code = check_db(src, path, &version, err);
-    if (!code && (version < 1 || version > store_schema_latest()))
+    if (!code && (version < 1 || version > fd_store_schema_latest()))
         code = fd_err_set(err, FD_EFORMAT, "%s has schema version %d; this build reads 1 to %d",
-                          path, version, store_schema_latest());
+                          path, version, fd_store_schema_latest());
     if (!code)
         code = copy_db(st->db, src, err, "restore");
     sqlite3_close_v2(src);

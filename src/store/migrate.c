@@ -4,6 +4,10 @@
  * Append new scripts at the end; never edit one that has shipped. */
 #include "store_int.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 static const char *const migrations[] = {
     /* 1: documents, their chunks, and knowledge-base versions. */
     "CREATE TABLE documents ("
@@ -227,9 +231,62 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-int store_schema_latest(void)
+/* What each migration adds, for `frontdesk migrate` (same order; a
+ * static assert below keeps the two lists the same length). */
+static const char *const migration_notes[] = {
+    "documents, their chunks, knowledge-base versions",
+    "assets, sessions, turns, handoffs, analytics events",
+    "API keys",
+    "LLM cost ledger",
+    "session owners (tenancy of conversations)",
+    "sessions by end user (export, erasure), the audit log",
+    "orders, order lines and history, the outbox",
+    "outbox delivery ids, accounting tokens",
+    "idempotency keys",
+};
+_Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
+                   sizeof migrations / sizeof migrations[0],
+               "one note per migration");
+
+const char *fd_store_migration_note(int n)
+{
+    return n >= 1 && n <= N_MIGRATIONS ? migration_notes[n - 1] : "";
+}
+
+int fd_store_schema_latest(void)
 {
     return N_MIGRATIONS;
+}
+
+int fd_store_schema_check(const char *path, int *have, fd_err *err)
+{
+    *have = 0;
+    struct stat sb;
+    if (strncmp(path, "file:", 5) != 0 && stat(path, &sb) != 0) {
+        if (errno == ENOENT)
+            return FD_OK; /* a new store: every migration pending */
+        return fd_err_set(err, FD_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    sqlite3_stmt *s = NULL;
+    /* Another process may be creating or migrating it right now. */
+    if (rc == SQLITE_OK)
+        sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *have = sqlite3_column_int(s, 0);
+        rc = SQLITE_OK;
+    }
+    int code = FD_OK;
+    if (rc != SQLITE_OK)
+        code = fd_err_set(err, rc == SQLITE_NOTADB ? FD_EFORMAT : FD_EIO,
+                          "cannot read the schema version of %s: %s", path,
+                          db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_finalize(s);
+    sqlite3_close_v2(db);
+    return code;
 }
 
 static int read_user_version(fd_store *st, int *out, fd_err *err)
@@ -285,8 +342,10 @@ static int migrate_one(fd_store *st, int *version, fd_err *err)
         }
         if (!rc)
             rc = exec(st, "COMMIT", err, what);
-        if (!rc)
+        if (!rc) {
             (*version)++;
+            st->applied++;
+        }
     }
     if (rc) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

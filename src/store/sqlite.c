@@ -294,6 +294,11 @@ int fd_store_schema_version(fd_store *st)
     return st->user_version;
 }
 
+int fd_store_migrations_applied(fd_store *st)
+{
+    return st->applied;
+}
+
 /* Runs one of the argument-less transaction statements. */
 static int run_simple(fd_store *st, stmt_id id, fd_err *err, const char *what)
 {

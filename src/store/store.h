@@ -24,6 +24,17 @@ typedef struct fd_store fd_store;
 int fd_store_open(const char *path, fd_store **out, fd_err *err) FD_MUST_USE;
 void fd_store_close(fd_store *st); /* NULL is fine */
 int fd_store_schema_version(fd_store *st); /* PRAGMA user_version after migrating */
+/* How many migrations this handle applied when it opened (another process
+ * may have applied the rest). */
+int fd_store_migrations_applied(fd_store *st);
+/* The newest schema version this binary applies (its number of migrations). */
+int fd_store_schema_latest(void);
+/* One line saying what migration n (1..latest) adds; "" outside. */
+const char *fd_store_migration_note(int n);
+/* The schema version of the store at path, read without changing or
+ * creating anything: 0 for a missing file. FD_EFORMAT when the file is
+ * not a database, FD_EIO when it cannot be read. */
+int fd_store_schema_check(const char *path, int *have, fd_err *err) FD_MUST_USE;
 /* How long a statement waits for another connection's lock before
  * FD_EUNAVAIL (store.busy_timeout_ms); 0 fails at once. */
 void fd_store_set_busy_timeout(fd_store *st, int ms);

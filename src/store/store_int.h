@@ -60,11 +60,10 @@ struct fd_store {
     sqlite3 *db;
     int busy_timeout_ms; /* current busy wait; key_touch restores it */
     int user_version;    /* schema version after migration */
+    int applied;         /* migrations this connection applied at open */
     sqlite3_stmt *stmt[STMT__N];
 };
 
-/* Number of migrations this binary knows: the newest user_version. */
-int store_schema_latest(void);
 /* Applies the missing migrations, one transaction each. */
 int store_migrate(fd_store *st, fd_err *err);
 

@@ -139,7 +139,7 @@ static void test_migrates_from_v3(void **state)
                          "DROP TABLE costs; PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    assert_int_equal(fd_store_schema_version(f->st), store_schema_latest());
+    assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     counts(f->st, 1, 2);
     add(f->st, 0, "k", "", NULL, 0, 0, 0, 0);
 }

@@ -151,7 +151,7 @@ static void test_migrates_from_v2(void **state)
 {
     fixture *f = *state;
     fd_err err = {0};
-    assert_int_equal(fd_store_schema_version(f->st), store_schema_latest());
+    assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
     put_doc(f->st, "kept.md", "kept.md", 2);
     assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
@@ -169,7 +169,7 @@ static void test_migrates_from_v2(void **state)
     sqlite3_close(db);
 
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    assert_int_equal(fd_store_schema_version(f->st), store_schema_latest());
+    assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     counts(f->st, 1, 2);
     fd_key_row k = make_row("z", "fdk_ZZZZZZZZ", "z");
     assert_int_equal(fd_store_key_add(f->st, &k, NULL, &err), FD_OK);

@@ -69,7 +69,7 @@ static void test_open_migrate_reopen(void **state)
 {
     fixture *f = *state;
     fd_err err = {0};
-    assert_int_equal(fd_store_schema_version(f->st), store_schema_latest());
+    assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     int64_t v = -1;
     assert_int_equal(fd_store_kb_version(f->st, &v, &err), FD_OK);
     assert_int_equal(v, 0);
@@ -83,7 +83,7 @@ static void test_open_migrate_reopen(void **state)
     /* Reopening finds the schema current and the data in place. */
     f->st = NULL;
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    assert_int_equal(fd_store_schema_version(f->st), store_schema_latest());
+    assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     counts(f->st, 1, 2);
 
     /* WAL mode, as the server relies on readers during ingest. */
