@@ -3,6 +3,8 @@
 #   make chat  the same knowledge base in a terminal chat
 #   make test  deps, ASan/UBSan build, the whole ctest suite, then every fuzz target
 #              for FUZZ_SECONDS (20) in a clang build (make fuzz alone: just those)
+#   make install  the release build into PREFIX (/usr/local; DESTDIR honoured): binary,
+#              man page, systemd unit, example knowledge base
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
 TESTBUILD ?= build-asan
@@ -10,8 +12,9 @@ FUZZBUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 EXAMPLE   ?= examples/packaging-supplier
 DATA      ?= var
+PREFIX    ?= /usr/local
 
-.PHONY: all deps build build-test build-fuzz fuzz run chat test bench clean format
+.PHONY: all deps build build-test build-fuzz fuzz run chat test bench clean format install
 
 all: build
 
@@ -26,6 +29,11 @@ build-test: deps
 	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DFD_TESTING=ON \
 	      -DFD_SANITIZE=address,undefined >/dev/null
 	cmake --build $(TESTBUILD) -j $(JOBS)
+
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	cmake --install $(BUILD)
 
 run: build
 	$(BUILD)/frontdesk --data $(DATA) ingest $(EXAMPLE)
