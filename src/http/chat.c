@@ -49,6 +49,8 @@ typedef struct chat_state {
     fd_buf raw;                /* LLM text not yet fed to the turn */
     fd_buf out;                /* stream bytes not yet sent */
     size_t out_off;
+    fd_buf sent; /* a stream under an Idempotency-Key: every byte sent, to keep for a retry */
+    int sent_lost; /* sent outgrew its cap: nothing is kept */
     int eof;
     uint64_t last_write; /* ns: when the reader last sent bytes */
     fd_llm_result res;   /* the call's outcome, copied */
@@ -362,6 +364,8 @@ static enum MHD_Result respond(request *r)
         pthread_mutex_unlock(&c->mu);
         if (rc)
             return http_send_error(r, 500, "internal", "out of memory", NULL);
+        fd_buf whole = {.p = c->out.p + c->out_off, .len = c->out.len - c->out_off};
+        http_idem_keep(r, &whole); /* the whole stream, before it is sent */
         return http_send(r, 200, "text/event-stream", c->out.p + c->out_off,
                          c->out.len - c->out_off);
     }
@@ -411,6 +415,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             if (n > max)
                 n = max;
             memcpy(buf, c->out.p + c->out_off, n);
+            /* Kept whole for a retry; past the buffer's cap it is not
+             * kept at all (fd_buf fails), and a retry runs the turn again. */
+            if (r->idem == 1 && !c->sent_lost &&
+                fd_buf_append(&c->sent, c->out.p + c->out_off, n))
+                c->sent_lost = 1;
             c->out_off += n;
             if (c->out_off == c->out.len)
                 c->out_off = c->out.len = 0;
@@ -460,7 +469,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             }
             c->eof = 1;
             c->phase = CHAT_FINISHED;
+            /* What was sent and what is left is the whole stream: kept for
+             * a retry with the same Idempotency-Key before the end goes out. */
+            int keep = !rc && r->idem == 1 && !c->sent_lost &&
+                       !fd_buf_append(&c->sent, c->out.p + c->out_off, c->out.len - c->out_off);
             pthread_mutex_unlock(&c->mu);
+            if (keep)
+                http_idem_keep(r, &c->sent);
         }
         http_kb_put(r->srv, kb);
     }
@@ -485,6 +500,7 @@ static chat_state *chat_new(request *r, const chat_format *fmt)
     c->fmt = fmt;
     fd_buf_init(&c->raw, 1 << 20);
     fd_buf_init(&c->out, 4 << 20);
+    fd_buf_init(&c->sent, 4 << 20);
     c->sink = (fd_turn_sink){sink_text, sink_reset, c};
     return c;
 }
@@ -498,6 +514,7 @@ void http_chat_free(chat_state *c)
         http_assistant_put(c->as);
     fd_buf_free(&c->raw);
     fd_buf_free(&c->out);
+    fd_buf_free(&c->sent);
     pthread_mutex_destroy(&c->mu);
     fd_free(c);
 }

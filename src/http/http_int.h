@@ -143,7 +143,7 @@ typedef struct request {
     /* Idempotency-Key of POST /v1/chat: claimed (1) until the response is
      * kept (2); a request that ends unkept frees the key (idem.c). */
     int idem;
-    char idem_key[256];
+    char idem_key[288]; /* route ":" key */
     char idem_owner[160];
 } request;
 
@@ -307,10 +307,12 @@ size_t http_body_cap(const fd_config *cfg, const char *method, const char *url);
  * /v1/documents/{id} takes DELETE (the id may hold '/'). */
 enum MHD_Result http_post_document(request *r);
 enum MHD_Result http_document_route(request *r, const char *id);
-/* idem.c: Idempotency-Key on POST /v1/chat. 1 when the request was
- * answered here (a replay, a conflict, a bad key: *res set); else 0 and
- * the request proceeds, the key claimed. */
-int http_idem_claim(request *r, const char *owner, enum MHD_Result *res);
+/* idem.c: Idempotency-Key on the chat routes. route names the route ("" for
+ * POST /v1/chat), ctype is the content type a replay is sent with. 1 when
+ * the request was answered here (a replay, a conflict, a bad key: *res
+ * set); else 0 and the request proceeds, the key claimed. */
+int http_idem_claim(request *r, const char *owner, const char *route, const char *ctype,
+                    enum MHD_Result *res);
 /* The response of a claimed request, kept for its retries. */
 void http_idem_keep(request *r, const fd_buf *response);
 /* The request ended without a kept response: free the key. */

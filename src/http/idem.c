@@ -1,9 +1,11 @@
-/* idem.c: Idempotency-Key on POST /v1/chat (issue 15: "a retried or
- * duplicated message never creates two orders"; any turn, in fact). The
- * first request with a key runs; a retry with the same key and body gets
- * the first response again (Idempotent-Replayed: true), one still running
- * gets 409, the same key with another body 422. Keys are per principal and
- * kept a day. */
+/* idem.c: Idempotency-Key on POST /v1/chat, /v1/chat/stream and the
+ * OpenAI facade (issue 15: "a retried or duplicated message never creates
+ * two orders"; any turn, in fact). The first request with a key runs; a
+ * retry with the same key and body gets the first response again
+ * (Idempotent-Replayed: true; a stream is replayed whole, at once), one
+ * still running gets 409, the same key with another body 422. Keys are per
+ * principal and route (the same key on two routes is two keys) and kept a
+ * day. */
 #include "http_int.h"
 
 #include "store.h"
@@ -23,7 +25,8 @@ static int key_ok(const char *k)
     return 1;
 }
 
-int http_idem_claim(request *r, const char *owner, enum MHD_Result *res)
+int http_idem_claim(request *r, const char *owner, const char *route, const char *ctype,
+                    enum MHD_Result *res)
 {
     const char *key = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Idempotency-Key");
     if (!key)
@@ -34,6 +37,11 @@ int http_idem_claim(request *r, const char *owner, enum MHD_Result *res)
                                "Idempotency-Key");
         return 1;
     }
+    /* POST /v1/chat's keys are stored as given (route ""), as before the
+     * other routes had any; the others are prefixed with their route. */
+    char full[sizeof r->idem_key];
+    snprintf(full, sizeof full, "%s%s%s", route, route[0] ? ":" : "", key);
+    key = full;
     char hash[65];
     fd_sha256_hex(r->body.p ? r->body.p : "", r->body.len, hash);
     fd_kb *kb = http_kb_get(r->srv);
@@ -61,7 +69,7 @@ int http_idem_claim(request *r, const char *owner, enum MHD_Result *res)
             return 1;
         }
         MHD_add_response_header(m, "Idempotent-Replayed", "true");
-        *res = http_queue_response(r, 200, "application/json", m);
+        *res = http_queue_response(r, 200, ctype, m);
         return 1;
     }
     case FD_IDEM_RUNNING:

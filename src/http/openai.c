@@ -201,8 +201,11 @@ enum MHD_Result http_post_completions(request *r)
     if (hs && hs[0])
         session = hs;
     char owner[HTTP_PRINCIPAL_MAX];
+    int streamed = json_is_true(stream);
     if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
-        !http_chat_limits(r, session, &res)) {
+        !http_chat_limits(r, session, &res) ||
+        http_idem_claim(r, owner, streamed ? "openai.stream" : "openai",
+                        streamed ? "text/event-stream" : "application/json", &res)) {
         json_decref(j);
         return res;
     }
@@ -225,7 +228,7 @@ enum MHD_Result http_post_completions(request *r)
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent"),
                      .no_cache = http_no_cache(r),
                      .key_id = http_key_label(r)};
-    res = http_chat(r, &in, json_is_true(stream) ? &oa_sse : &oa_json);
+    res = http_chat(r, &in, streamed ? &oa_sse : &oa_json);
     json_decref(j);
     return res;
 }

@@ -255,7 +255,8 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
     char owner[HTTP_PRINCIPAL_MAX];
     if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
         !http_chat_limits(r, session, &res) ||
-        (fmt == &http_chat_json && http_idem_claim(r, owner, &res))) {
+        http_idem_claim(r, owner, fmt->stream ? "chat.stream" : "",
+                        fmt->stream ? "text/event-stream" : "application/json", &res)) {
         json_decref(j);
         return res;
     }

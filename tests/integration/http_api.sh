@@ -30,6 +30,37 @@ check "readyz: store ok, index loaded" bash -c "[ $(req GET /readyz) = 200 ] && 
 req GET /metrics > /dev/null
 check "metrics in Prometheus text" grep -q '^# TYPE frontdesk_http_requests_total counter' "$T/b"
 check "openapi is OpenAPI 3.1 JSON with /v1/chat" bash -c "[ $(req GET /openapi.json) = 200 ] && jq -e '.openapi==\"3.1.0\" and (.paths|has(\"/v1/chat\"))' '$T/b' >/dev/null"
+
+# No member twice in one object (a second "parameters" silently replaced the
+# first), and every $ref points at something that exists.
+python3 - "$T/b" > "$T/oa.out" 2>&1 <<'PYEOF'
+import json, sys
+def pairs(ps):
+    keys = [k for k, _ in ps]
+    dup = {k for k in keys if keys.count(k) > 1}
+    if dup:
+        raise SystemExit("duplicate members: %s" % sorted(dup))
+    return dict(ps)
+doc = json.load(open(sys.argv[1]), object_pairs_hook=pairs)
+def refs(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "$ref":
+                yield v
+            else:
+                yield from refs(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from refs(v)
+for r in refs(doc):
+    node = doc
+    for part in r.lstrip("#/").split("/"):
+        if part not in node:
+            raise SystemExit("dangling $ref " + r)
+        node = node[part]
+PYEOF
+check "openapi: no duplicate members, every \$ref resolves ($(head -c 200 "$T/oa.out"))" test ! -s "$T/oa.out"
+check "openapi: Idempotency-Key on the chat, stream and completions routes" jq -e '[.paths["/v1/chat","/v1/chat/stream","/v1/chat/completions"].post.parameters|map(."$ref")|index("#/components/parameters/IdempotencyKey")]|all(. != null)' "$T/b"
 check "security headers" bash -c "grep -qi '^X-Content-Type-Options: nosniff' '$T/h' && grep -qi '^Content-Security-Policy' '$T/h' && grep -qi '^X-Frame-Options: DENY' '$T/h' && grep -qi '^Referrer-Policy' '$T/h'"
 check "a request id is generated" grep -qi '^X-Request-Id: [0-9a-f]' "$T/h"
 req GET /healthz -H 'X-Request-Id: abc-123' > /dev/null

@@ -58,6 +58,13 @@ check "stream is text/event-stream" grep -qi '^Content-Type: text/event-stream' 
 check "events in order: token... citations done (got: $events)" test "$events" = "token citations done "
 check "more than one token event" test "$(grep -c '^event: token' "$T/sse")" -gt 1
 grep '^data:' "$T/sse" | sed 's/^data: //' > "$T/data"
+
+# ---- Idempotency-Key on the stream (LLM path): a retry is the first stream, whole ----
+r0=$(llm_requests)
+curl -sN "${A[@]}" -H 'Idempotency-Key: st-1' -d '{"message":"How long do I have to report defective boxes?","session_id":"idem-st"}' "$U/v1/chat/stream" > "$T/st1"
+curl -sN "${A[@]}" -H 'Idempotency-Key: st-1' -d '{"message":"How long do I have to report defective boxes?","session_id":"idem-st"}' "$U/v1/chat/stream" -D "$T/st2h" > "$T/st2"
+check "stream retried with its key: replayed (Idempotent-Replayed), the same bytes" bash -c "grep -qi '^idempotent-replayed: true' '$T/st2h' && grep -qi '^content-type: text/event-stream' '$T/st2h' && cmp -s '$T/st1' '$T/st2' && grep -q '^event: done' '$T/st2'"
+check "stream retried: one LLM call, one turn pair" bash -c "[ $(llm_requests) = $((r0 + 1)) ] && [ \$(sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' \"select count(*) from turns where session_id='idem-st'\") = 2 ]"
 streamed=$(grep -A1 '^event: token' "$T/sse" | grep '^data:' | sed 's/^data: //' | jq -j .text)
 done_answer=$(tail -1 "$T/data" | jq -r .answer)
 check "the tokens add up to the final answer" test "$streamed" = "$done_answer"

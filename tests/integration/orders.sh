@@ -114,6 +114,27 @@ check "the key with another body: 422 naming it" bash -c "[ $s = 422 ] && jq -e 
 check "a key that is not visible ASCII: 422" test "$(idem "$(printf 'bad key')" hi six)" = 422
 check "another key's same key is its own" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/v1/chat" "${J[@]}" "${B[@]}" -H 'Idempotency-Key: k-six-1' -d '{"message":"yes","session_id":"bob-six"}')" = 200
 
+# The stream and the OpenAI facade honour it too (no LLM here: the whole stream at once).
+sidem() { curl -s --max-time 10 -o "$T/b" -D "$T/h" -w '%{http_code}' -X POST "$U$1" "${J[@]}" "${A[@]}" -H "Idempotency-Key: $2" -d "$3"; }
+T0=$(db "SELECT count(*) FROM turns WHERE session_id='sid'")
+sidem /v1/chat/stream ks-1 '{"message":"what is your minimum order?","session_id":"sid"}' > /dev/null; cp "$T/b" "$T/s1"
+s=$(sidem /v1/chat/stream ks-1 '{"message":"what is your minimum order?","session_id":"sid"}')
+check "stream, the same key again: the first stream, replayed" bash -c "[ $s = 200 ] && grep -qi '^idempotent-replayed: true' '$T/h' && grep -qi '^content-type: text/event-stream' '$T/h' && cmp -s '$T/b' '$T/s1' && grep -q '^event: done' '$T/b'"
+check "stream retried: one turn pair" test "$(db "SELECT count(*) FROM turns WHERE session_id='sid'")" = $((T0 + 2))
+s=$(sidem /v1/chat/stream ks-1 '{"message":"and on sundays?","session_id":"sid"}')
+check "stream, the key with another body: 422" test "$s" = 422
+s=$(sidem /v1/chat ks-1 '{"message":"what is your minimum order?","session_id":"sid"}')
+check "the same key on POST /v1/chat is another key (runs, not replayed)" bash -c "[ $s = 200 ] && ! grep -qi '^idempotent-replayed' '$T/h'"
+OA='{"model":"frontdesk","messages":[{"role":"user","content":"do you deliver on saturday?"}],"session_id":"oa-idem"}'
+sidem /v1/chat/completions ko-1 "$OA" > /dev/null; cp "$T/b" "$T/o1"
+s=$(sidem /v1/chat/completions ko-1 "$OA")
+check "OpenAI facade, the same key again: the first completion (same id), replayed" bash -c "[ $s = 200 ] && grep -qi '^idempotent-replayed: true' '$T/h' && cmp -s '$T/b' '$T/o1' && jq -e '.id|startswith(\"chatcmpl-\")' '$T/b' >/dev/null"
+OAS='{"model":"frontdesk","stream":true,"messages":[{"role":"user","content":"do you deliver on saturday?"}],"session_id":"oa-idem-s"}'
+sidem /v1/chat/completions ko-2 "$OAS" > /dev/null; cp "$T/b" "$T/o2"
+s=$(sidem /v1/chat/completions ko-2 "$OAS")
+check "OpenAI facade streamed, the same key again: the same stream ending in [DONE]" bash -c "[ $s = 200 ] && grep -qi '^idempotent-replayed: true' '$T/h' && cmp -s '$T/b' '$T/o2' && grep -q 'data: \[DONE\]' '$T/b'"
+check "OpenAI facade: one turn pair per key" test "$(db "SELECT count(*) FROM turns WHERE session_id IN ('oa-idem','oa-idem-s')")" = 4
+
 # ---- the orders API and CLI -----------------------------------------------------------------
 check "GET /v1/orders lists them" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==3 and .[2].id==\"$REF\" and .[2].total==137.34' '$T/l' >/dev/null"
 check "GET /v1/orders/{id} with lines" bash -c "[ \$(curl -s -o '$T/o' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders/$REF') = 200 ] && jq -e '.lines[0].code==\"PB-1201\" and .lines[0].packs==6' '$T/o' >/dev/null"
