@@ -509,27 +509,44 @@ static void value_str(const fd_config *cfg, const key_def *k, char *out, size_t 
     }
 }
 
+/* Length of a key's section ("llm" of "llm.model"); 0 for a top-level key. */
+static size_t section_len(const char *name)
+{
+    const char *dot = strchr(name, '.');
+    return dot ? (size_t)(dot - name) : 0;
+}
+
+static void sample_key(const fd_config *def, size_t i, FILE *out)
+{
+    char v[1100];
+    value_str(def, &keys[i], v, sizeof v);
+    size_t sl = section_len(keys[i].name);
+    fprintf(out, "# %s (%s)\n%s = %s\n", keys[i].doc, keys[i].env,
+            keys[i].name + (sl ? sl + 1 : 0), v);
+}
+
+/* Top-level keys first, then each section once, in order of first
+ * appearance with all its keys: TOML forbids a table header twice. */
 void fd_config_write_sample(FILE *out)
 {
     fd_config def;
     fd_config_defaults(&def);
     fprintf(out, "# frontdesk.toml: every key with its default. Each key can be overridden\n"
                  "# by the environment variable shown.\n");
-    const char *section = "";
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (!section_len(keys[i].name))
+            sample_key(&def, i, out);
     for (size_t i = 0; i < N_KEYS; i++) {
-        const char *dot = strchr(keys[i].name, '.');
-        const char *name = keys[i].name;
-        if (dot) {
-            size_t sl = (size_t)(dot - keys[i].name);
-            if (strlen(section) != sl || strncmp(section, keys[i].name, sl) != 0) {
-                fprintf(out, "\n[%.*s]\n", (int)sl, keys[i].name);
-                section = keys[i].name;
-            }
-            name = dot + 1;
-        }
-        char v[1100];
-        value_str(&def, &keys[i], v, sizeof v);
-        fprintf(out, "# %s (%s)\n%s = %s\n", keys[i].doc, keys[i].env, name, v);
+        size_t sl = section_len(keys[i].name);
+        int seen = 0;
+        for (size_t j = 0; j < i && sl && !seen; j++)
+            seen = section_len(keys[j].name) == sl && strncmp(keys[j].name, keys[i].name, sl) == 0;
+        if (!sl || seen)
+            continue;
+        fprintf(out, "\n[%.*s]\n", (int)sl, keys[i].name);
+        for (size_t j = i; j < N_KEYS; j++)
+            if (section_len(keys[j].name) == sl && strncmp(keys[j].name, keys[i].name, sl) == 0)
+                sample_key(&def, j, out);
     }
 }
 

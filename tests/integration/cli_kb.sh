@@ -113,4 +113,11 @@ check "corrupt snapshot is rebuilt" [ "$(jq -r '.results[0].title' <<<"$j")" = "
 # Interactive prompt (what make run opens) answers lines from stdin.
 out=$(printf 'sentosa\n\n' | "$FD" search 2>/dev/null)
 check "interactive search answers" grep -q "Delivery areas" <<<"$out"
+# ---- config sample: a valid frontdesk.toml that means the defaults -------------------
+"$FD" config sample > "$T/sample.toml"
+check "config sample: strict TOML (Python's tomllib), no table twice" python3 -c "import tomllib,sys; tomllib.load(open(sys.argv[1],'rb'))" "$T/sample.toml"
+"$FD" config > "$T/cfg.default"
+"$FD" --config "$T/sample.toml" config > "$T/cfg.sample"
+check "config sample: loading it changes nothing" cmp -s "$T/cfg.default" "$T/cfg.sample"
+check "config sample: every key in it" test "$(grep -c '^[a-z_0-9]* = ' "$T/sample.toml")" = "$(wc -l < "$T/cfg.default")"
 finish
