@@ -29,8 +29,10 @@ static const cli_cmd commands[] = {
      "       frontdesk eval answers --cases F [--json]\n"
      "       frontdesk eval answers --kb DIR [--cases F] [--dialogs F] [--kb DIR ...] [--failures] "
      "[--json]\n"
-     "       frontdesk eval guard --set F [--json]",
-     "measure retrieval, intent classification, answers or the guard on labelled data"},
+     "       frontdesk eval guard --set F [--json]\n"
+     "       frontdesk eval generate --kb DIR --out NEWDIR [--seed N] [--leave-out F] [--json]",
+     "measure retrieval, intent classification, answers or the guard on labelled data; "
+     "generate a question set from any KB"},
     {"keys", cli_cmd_keys,
      "keys create --scope S[,S] [--name N] [--ttl-days D] [--json]\n"
      "       frontdesk keys list [--json]\n"

@@ -236,7 +236,7 @@ static int evaluate(cli_ctx *c, const eval_args *e, const char *dir)
 int cli_cmd_eval(cli_ctx *c)
 {
     if (c->argc < 2) {
-        fprintf(stderr, "frontdesk: eval needs a kind: retrieval, intent, answers or guard\n");
+        fprintf(stderr, "frontdesk: eval needs a kind: retrieval, intent, answers, guard or generate\n");
         return cli_usage("eval");
     }
     c->argc--;
@@ -247,8 +247,10 @@ int cli_cmd_eval(cli_ctx *c)
         return cli_eval_answers(c);
     if (strcmp(c->argv[0], "guard") == 0)
         return cli_eval_guard(c);
+    if (strcmp(c->argv[0], "generate") == 0)
+        return cli_eval_generate(c);
     if (strcmp(c->argv[0], "retrieval") != 0) {
-        fprintf(stderr, "frontdesk: unknown eval kind '%s' (retrieval, intent, answers, guard)\n",
+        fprintf(stderr, "frontdesk: unknown eval kind '%s' (retrieval, intent, answers, guard, generate)\n",
                 c->argv[0]);
         return cli_usage("eval");
     }

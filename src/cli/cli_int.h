@@ -54,6 +54,7 @@ int cli_cmd_search(cli_ctx *c);
 int cli_cmd_eval(cli_ctx *c);
 int cli_eval_intent(cli_ctx *c);
 int cli_eval_answers(cli_ctx *c);
+int cli_eval_generate(cli_ctx *c);
 /* A fresh directory under $TMPDIR (or /tmp) for a throwaway store, and its removal. */
 int cli_tmpdir(char *out, size_t n, fd_err *err) FD_MUST_USE;
 void cli_rmtree(const char *dir);
