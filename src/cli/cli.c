@@ -118,11 +118,15 @@ void cli_reset_getopt(void)
 
 int cli_fail(cli_ctx *c, const fd_err *err)
 {
+    return cli_fail_code(c, fd_code_name(err->code), err);
+}
+
+int cli_fail_code(cli_ctx *c, const char *code, const fd_err *err)
+{
     if (c->json) {
         fd_buf b;
         fd_buf_init(&b, 4096);
-        int rc =
-            fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", fd_code_name(err->code));
+        int rc = fd_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", code);
         if (!rc)
             rc = fd_buf_json_str(&b, err->msg, strlen(err->msg));
         if (!rc && err->field[0]) {
@@ -135,7 +139,7 @@ int cli_fail(cli_ctx *c, const fd_err *err)
         fputs(rc ? "{\"error\":{\"code\":\"internal\",\"message\":\"\"}}\n" : b.p, stderr);
         fd_buf_free(&b);
     } else {
-        fprintf(stderr, "frontdesk: %s\n", err->msg[0] ? err->msg : fd_code_name(err->code));
+        fprintf(stderr, "frontdesk: %s\n", err->msg[0] ? err->msg : code);
     }
     return 1;
 }
@@ -237,6 +241,18 @@ static int parse_globals(int argc, char **argv, cli_ctx *c, int *first)
     return 0;
 }
 
+/* "--help" or "-h" among a command's arguments, before any "--". */
+static int wants_help(const cli_ctx *c)
+{
+    for (int i = 1; i < c->argc; i++) {
+        if (!strcmp(c->argv[i], "--"))
+            return 0;
+        if (!strcmp(c->argv[i], "--help") || !strcmp(c->argv[i], "-h"))
+            return 1;
+    }
+    return 0;
+}
+
 int fd_cli_main(int argc, char **argv)
 {
     cli_ctx c;
@@ -267,6 +283,11 @@ int fd_cli_main(int argc, char **argv)
         fprintf(stderr, "frontdesk: unknown command '%s'\n", c.argv[0]);
         print_help(stderr);
         rc = EXIT_USAGE;
+    } else if (wants_help(&c)) {
+        /* asked for: the usage on stdout, exit 0, and nothing run (before,
+         * `reindex --help` reindexed and `keys --help` was "unknown") */
+        printf("usage: frontdesk %s\n  %s\n", cmd->usage, cmd->help);
+        rc = 0;
     } else {
         cli_reset_getopt();
         rc = cmd->run(&c);

@@ -91,6 +91,15 @@ int cli_cmd_ask(cli_ctx *c)
             fd_buf_free(&q);
             return 1;
         }
+    size_t blank = 0;
+    while (blank < q.len && (q.p[blank] == ' ' || q.p[blank] == '\t' || q.p[blank] == '\n'))
+        blank++;
+    if (blank == q.len) {
+        fd_buf_free(&q);
+        fd_err e = {0};
+        fd_err_set_field(&e, FD_EINVAL, "message", "the question is empty");
+        return cli_fail_code(c, "invalid_field", &e);
+    }
     converse cv;
     int rc = open_converse(c, &cv);
     if (rc) {
@@ -103,7 +112,15 @@ int cli_cmd_ask(cli_ctx *c)
     fd_err err = {0};
     rc = fd_assistant_turn(cv.as, cv.kb, &in, NULL, cv.a, &r, &err);
     if (rc) {
-        rc = cli_fail(c, &err);
+        /* the codes POST /v1/chat answers with for the same message */
+        const char *code = fd_code_name(err.code);
+        if (err.code == FD_ETOOBIG && strcmp(err.field, "message") == 0)
+            code = "message_too_long";
+        else if (err.code == FD_EUTF8)
+            code = "invalid_utf8";
+        else if (err.code == FD_EINVAL)
+            code = "invalid_field";
+        rc = cli_fail_code(c, code, &err);
     } else if (c->json) {
         fd_buf out;
         fd_buf_init(&out, 0);

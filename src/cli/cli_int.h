@@ -26,6 +26,9 @@ typedef struct cli_cmd {
 
 /* Prints "frontdesk: <msg>" (or a JSON error with --json) to stderr; returns 1. */
 int cli_fail(cli_ctx *c, const fd_err *err);
+/* The same with the error code given: where the HTTP API names an error
+ * its own way (message_too_long), the CLI says it the same way. */
+int cli_fail_code(cli_ctx *c, const char *code, const fd_err *err);
 int cli_usage(const char *name);
 int cli_open_kb(cli_ctx *c, fd_kb **kb);
 /* The store alone (data_dir/frontdesk.db), migrated; prints the error. */

@@ -293,6 +293,36 @@ static int load_wordlists(fd_assistant *as, fd_err *err)
     return rc;
 }
 
+/* dialog.now, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" local time, checked here
+ * so that a typo fails at start instead of silently meaning the clock. */
+static int parse_now(const fd_config *cfg, double *out, fd_err *err)
+{
+    *out = 0;
+    const char *v = cfg->dialog_now;
+    if (!v[0])
+        return FD_OK;
+    int y, mo, d, h = 0, mi = 0, end = 0, n = sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &d, &end);
+    if (n == 3 && v[end] == 'T') {
+        int e2 = 0;
+        n = sscanf(v + end, "T%2d:%2d%n", &h, &mi, &e2) == 2 ? 3 : 0;
+        end += e2;
+    }
+    if (n != 3 || v[end] || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || y < 1970 || y > 9999)
+        return fd_err_set_field(err, FD_EINVAL, "dialog.now",
+                                "dialog.now must be local \"YYYY-MM-DD\" or \"YYYY-MM-DDTHH:MM\": "
+                                "'%s'",
+                                v);
+    *out = (double)(fd_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) -
+           cfg->dialog_tz_offset_min * 60.0;
+    return FD_OK;
+}
+
+double dialog_now(const fd_assistant *as)
+{
+    return as->fixed_now ? as->fixed_now : fd_time_wall();
+}
+
 static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, int own,
                      fd_assistant **out, fd_err *err)
 {
@@ -301,10 +331,15 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     as->cfg = cfg;
     as->log = log;
+    int rc = parse_now(cfg, &as->fixed_now, err);
+    if (rc) {
+        fd_free(as);
+        return rc;
+    }
     snprintf(as->model_path, sizeof as->model_path, "%s/intent.model", cfg->data_dir);
     fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
                            .threshold = cfg->guard_threshold};
-    int rc = fd_guard_new(&gopts, &as->guard, err);
+    rc = fd_guard_new(&gopts, &as->guard, err);
     if (!rc)
         rc = load_assets(as, kb, err);
     if (!rc)

@@ -86,7 +86,12 @@ struct fd_assistant {
     fd_thesaurus *thesaurus;        /* answer.wordnet, answer.thesaurus_fr */
     fd_catalog *catalog; /* commerce.toml + products.csv ingested; NULL: no ordering in chat */
     fd_committer *committer; /* group commit of turns (borrowed); NULL: write directly */
+    double fixed_now;        /* dialog.now as unix seconds; 0: the clock */
 };
+
+/* The time a turn sees: dialog.now when set (evaluation, tests), else the
+ * clock. Dates, delivery days and the escalation hours all use it. */
+double dialog_now(const fd_assistant *as);
 
 /* ---- small shared helpers ----------------------------------------------- */
 

@@ -593,7 +593,8 @@ static int find_answer(turn *t, fd_answer *ans_out)
         if (rc)
             return rc;
         if (!v.ok) {
-            FD_LOG(t->as->log, FD_LOG_ERROR, "dialog",
+            /* the safety net doing its job: a decline, not a failure */
+            FD_LOG(t->as->log, FD_LOG_INFO, "dialog",
                    "extractive answer failed validation (%s: %s); declining",
                    fd_val_reason_name(v.reason), v.detail ? v.detail : "");
             r->validation = fd_val_reason_name(v.reason);

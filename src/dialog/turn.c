@@ -115,12 +115,7 @@ static int understand(turn *t)
 {
     uint64_t t0 = fd_time_ns();
     t->lang = pick_lang(t);
-    t->nctx.now = fd_time_wall();
-    int y, mo, d, h = 0, mi = 0;
-    if (t->as->cfg->dialog_now[0] &&
-        sscanf(t->as->cfg->dialog_now, "%d-%d-%dT%d:%d", &y, &mo, &d, &h, &mi) >= 3)
-        t->nctx.now = (double)(fd_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60) -
-                      t->as->cfg->dialog_tz_offset_min * 60.0;
+    t->nctx.now = dialog_now(t->as);
     t->nctx.tz_offset_min = t->as->cfg->dialog_tz_offset_min;
     t->nctx.lang = t->lang;
     int rc = fd_text_fold(t->msg, t->a, &t->folded, t->err);
@@ -192,9 +187,9 @@ int dialog_escalate(turn *t, const esc_rule *rule)
     r->answered = 1;
     r->escalation_tier = rule->tier;
     r->escalation_reason = rule->reason;
-    r->escalation_online = esc_staffed(&t->as->rules, fd_time_wall());
+    r->escalation_online = esc_staffed(&t->as->rules, dialog_now(t->as));
     t->rule = rule;
-    const char *msg = esc_holding_message(&t->as->rules, rule->tier, fd_time_wall());
+    const char *msg = esc_holding_message(&t->as->rules, rule->tier, dialog_now(t->as));
     t->sess.state = "waiting";
     return set_text(t, msg, NULL);
 }

@@ -290,6 +290,8 @@ int http_reply_object(request *r, fd_buf *out, const fd_reply *rep);
 int http_chat_limits(request *r, const char *session, enum MHD_Result *res);
 /* POST /v1/chat/completions, the OpenAI-compatible facade (openai.c). */
 enum MHD_Result http_post_completions(request *r);
+/* GET /v1/models: the one model the facade serves. */
+enum MHD_Result http_get_models(request *r);
 
 /* The LLM event loop: started when an LLM is configured. */
 int http_loop_start(fd_server *s, fd_err *err);

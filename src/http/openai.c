@@ -232,3 +232,26 @@ enum MHD_Result http_post_completions(request *r)
     json_decref(j);
     return res;
 }
+
+/* GET /v1/models: OpenAI clients (the npm client's models.list(), Open
+ * WebUI, LibreChat) list models before they chat. One model, "frontdesk":
+ * the whole assistant, whatever LLM (if any) runs behind it. */
+enum MHD_Result http_get_models(request *r)
+{
+    enum MHD_Result res;
+    r->openai = 1;
+    if (!http_auth(r, FD_SCOPE_CHAT, &res))
+        return res;
+    fd_buf b;
+    fd_buf_init(&b, 1024);
+    if (fd_buf_printf(&b,
+                      "{\"object\":\"list\",\"data\":[{\"id\":\"frontdesk\",\"object\":\"model\","
+                      "\"created\":%lld,\"owned_by\":\"frontdesk\"}]}",
+                      (long long)r->srv->started_at)) {
+        fd_buf_free(&b);
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
+    }
+    res = http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}

@@ -669,6 +669,7 @@ static const struct route {
     {"/v1/documents", "GET", get_documents, 0},
     {"/v1/documents", "POST", http_post_document, 0},
     {"/v1/chat/completions", "POST", http_post_completions, 0},
+    {"/v1/models", "GET", http_get_models, 0},
     {"/v1/handoffs", "GET", get_handoffs, 0},
     {"/v1/orders", "GET", http_get_orders, 0},
     {"/v1/me", "GET", get_me, 0},
@@ -756,9 +757,15 @@ enum MHD_Result http_dispatch(request *r, const char *url)
         return http_order_route(r, url + 11);
     }
     if (strncmp(url, "/v1/handoffs/", 13) == 0) {
+        /* the number, or the ticket customers are given ("HD-000011") */
+        const char *num = url + 13;
+        if ((num[0] == 'H' || num[0] == 'h') && (num[1] == 'D' || num[1] == 'd') && num[2] == '-' &&
+            num[3] >= '0' && num[3] <= '9')
+            num += 3;
         char *end;
-        long long id = strtoll(url + 13, &end, 10);
-        if (end != url + 13 && *end == '/' && id > 0 && !strchr(end + 1, '/')) {
+        long long id = strtoll(num, &end, 10);
+        if (end != num && *num >= '0' && *num <= '9' && *end == '/' && id > 0 &&
+            !strchr(end + 1, '/')) {
             r->route = "/v1/handoffs/{id}/{action}";
             return handoff_action(r, id, end + 1);
         }

@@ -120,4 +120,28 @@ check "config sample: strict TOML (Python's tomllib), no table twice" python3 -c
 "$FD" --config "$T/sample.toml" config > "$T/cfg.sample"
 check "config sample: loading it changes nothing" cmp -s "$T/cfg.default" "$T/cfg.sample"
 check "config sample: every key in it" test "$(grep -c '^[a-z_0-9]* = ' "$T/sample.toml")" = "$(wc -l < "$T/cfg.default")"
+# ---- COMMAND --help: the usage on stdout, exit 0, nothing run -------------------------
+V0=$("$FD" stats --json | jq .kb_version)
+out=$("$FD" reindex --help); rc=$?
+check "reindex --help: usage, exit 0" bash -c "[ $rc = 0 ] && grep -q '^usage: frontdesk reindex' <<< \"\$1\"" _ "$out"
+check "reindex --help: nothing reindexed (no 'reindexed' line)" bash -c "! grep -q reindexed <<< \"\$1\"" _ "$out"
+for cmd in keys eval report ingest migrate "orders list"; do
+  out=$("$FD" $cmd --help 2>&1); rc=$?
+  check "$cmd --help: usage on stdout, exit 0" bash -c "[ $rc = 0 ] && grep -q '^usage: frontdesk ${cmd%% *}' <<< \"\$1\"" _ "$out"
+done
+check "--help changed nothing" test "$("$FD" stats --json | jq .kb_version)" = "$V0"
+# ---- ask: a blank question is a usage error; the API's error codes ---------------------
+"$FD" ask "   " > /dev/null 2> "$T/err"; rc=$?
+check "ask with a blank question: exit 1, says it is empty" bash -c "[ $rc = 1 ] && grep -q 'empty' '$T/err'"
+"$FD" ask --json "$(head -c 5000 /dev/zero | tr '\0' a)" > /dev/null 2> "$T/err"; rc=$?
+check "ask with a message over guard.max_chars: exit 1, code message_too_long as in the API" bash -c "[ $rc = 1 ] && jq -e '.error.code==\"message_too_long\" and .error.field==\"message\"' '$T/err' > /dev/null"
+# ---- dialog.now: checked at start, not silently the clock --------------------------------
+for v in 2026-13-01 2026-12-09T25:00 tomorrow 2026-12-09T10:00x; do
+  FRONTDESK_DIALOG_NOW=$v "$FD" ask --json "hello" > /dev/null 2> "$T/err"; rc=$?
+  check "dialog.now='$v': exit 1 naming dialog.now" bash -c "[ $rc = 1 ] && jq -e '.error.field==\"dialog.now\"' '$T/err' > /dev/null"
+done
+FRONTDESK_DIALOG_NOW=2026-12-09T10:00 "$FD" ask "hello" > /dev/null 2>&1
+check "dialog.now='2026-12-09T10:00' is accepted" test $? = 0
+FRONTDESK_DIALOG_NOW=2026-12-09 "$FD" ask "hello" > /dev/null 2>&1
+check "dialog.now='2026-12-09' (a date alone) is accepted" test $? = 0
 finish

@@ -94,7 +94,7 @@ check "empty message: exit 1 with a JSON error naming the field" \
 "$FD" ask --json --session 'bad id!' "hi" > /dev/null 2> "$T/e.json"; rc=$?
 check "bad session id is rejected" bash -c "[ $rc = 1 ] && jq -e '.error.field==\"session_id\"' '$T/e.json' >/dev/null"
 "$FD" ask --json "$(head -c 3000 /dev/zero | tr '\0' 'a')" > /dev/null 2> "$T/e.json"; rc=$?
-check "a 3000-character message is too big" bash -c "[ $rc = 1 ] && jq -e '.error.code==\"too_big\"' '$T/e.json' >/dev/null"
+check "a 3000-character message is too big (message_too_long, as the API says)" bash -c "[ $rc = 1 ] && jq -e '.error.code==\"message_too_long\"' '$T/e.json' >/dev/null"
 "$FD" ask --json "$(printf 'bad \xff utf8')" > /dev/null 2> "$T/e.json"; rc=$?
 check "invalid UTF-8 is rejected" bash -c "[ $rc = 1 ] && jq -e '.error.field==\"message\"' '$T/e.json' >/dev/null"
 check "rejected messages stored nothing" \

@@ -52,14 +52,31 @@ def refs(o):
     elif isinstance(o, list):
         for v in o:
             yield from refs(v)
-for r in refs(doc):
+def resolve(r):
     node = doc
     for part in r.lstrip("#/").split("/"):
         if part not in node:
             raise SystemExit("dangling $ref " + r)
         node = node[part]
+    return node
+for r in refs(doc):
+    resolve(r)
+# every {name} in a path is declared as a path parameter of each operation,
+# and every operation has an operationId (what redocly lint asks)
+import re
+for path, item in doc["paths"].items():
+    for method, op in item.items():
+        if not isinstance(op, dict):
+            continue
+        if "operationId" not in op:
+            raise SystemExit("no operationId: %s %s" % (method, path))
+        params = [resolve(p["$ref"]) if "$ref" in p else p for p in op.get("parameters", []) + item.get("parameters", [])]
+        declared = {p["name"] for p in params if p.get("in") == "path"}
+        for name in re.findall(r"{([^}]+)}", path):
+            if name not in declared:
+                raise SystemExit("path parameter {%s} undeclared: %s %s" % (name, method, path))
 PYEOF
-check "openapi: no duplicate members, every \$ref resolves ($(head -c 200 "$T/oa.out"))" test ! -s "$T/oa.out"
+check "openapi: no duplicate members, every \$ref resolves, path parameters declared, operationIds ($(head -c 200 "$T/oa.out"))" test ! -s "$T/oa.out"
 check "openapi: Idempotency-Key on the chat, stream and completions routes" jq -e '[.paths["/v1/chat","/v1/chat/stream","/v1/chat/completions"].post.parameters|map(."$ref")|index("#/components/parameters/IdempotencyKey")]|all(. != null)' "$T/b"
 check "security headers" bash -c "grep -qi '^X-Content-Type-Options: nosniff' '$T/h' && grep -qi '^Content-Security-Policy' '$T/h' && grep -qi '^X-Frame-Options: DENY' '$T/h' && grep -qi '^Referrer-Policy' '$T/h'"
 check "a request id is generated" grep -qi '^X-Request-Id: [0-9a-f]' "$T/h"
@@ -121,7 +138,7 @@ EVPID=$!
 check "events of an unknown session: 404" test "$(req GET /v1/sessions/nope/events "${A[@]}")" = 404
 check "events without a key: 401" test "$(req GET "/v1/sessions/$HS/events")" = 401
 check "replying before claiming is 409" test "$(req POST /v1/handoffs/$HID/messages "${J[@]}" "${O[@]}" -d '{"message":"hi"}')" = 409
-check "claim" bash -c "[ $(req POST /v1/handoffs/$HID/claim "${O[@]}") = 200 ] && jq -e '.status==\"claimed\" and .operator==\"ana\"' '$T/b' >/dev/null"
+check "claim, by the ticket the customer was given ($TICKET)" bash -c "[ $(req POST /v1/handoffs/$TICKET/claim "${O[@]}") = 200 ] && jq -e '.status==\"claimed\" and .operator==\"ana\" and .id==$HID' '$T/b' >/dev/null"
 check "a second claim is 409" test "$(req POST /v1/handoffs/$HID/claim "${O[@]}")" = 409
 req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"hello? how much is delivery?\",\"session_id\":\"$HS\"}" > /dev/null
 check "while claimed the bot stays silent" jb '.route=="human" and (.citations|length)==0'
@@ -140,6 +157,7 @@ check "resolve reaches the stream as state bot" grep -q '"state":"bot"' "$T/even
 kill $EVPID 2>/dev/null
 check "resolving twice is 409" test "$(req POST /v1/handoffs/$HID/resolve "${O[@]}")" = 409
 check "unknown handoff is 404" test "$(req POST /v1/handoffs/999999/claim "${O[@]}")" = 404
+check "unknown ticket is 404, a malformed one too" bash -c "[ $(req POST /v1/handoffs/HD-999999/claim "${O[@]}") = 404 ] && [ $(req POST /v1/handoffs/HD-x/claim "${O[@]}") = 404 ]"
 req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"how long do I have to report defects?\",\"session_id\":\"$HS\"}" > /dev/null
 check "after resolve the bot answers again" jb '.route=="knowledge" and .answered'
 

@@ -109,6 +109,15 @@ if (!plain) {
       check('X-Session-Id continues the session', false, describe(e));
     }
   }
+  // models.list(): clients list models before they chat.
+  try {
+    const models = [];
+    for await (const m of client.models.list()) models.push(m);
+    check('models.list() names the frontdesk model',
+      models.length === 1 && models[0].id === 'frontdesk' && models[0].object === 'model', show(models));
+  } catch (e) {
+    check('models.list() names the frontdesk model', false, describe(e));
+  }
 } else {
   console.log('skip - frontdesk extension and knowledge checks (--plain)');
 }
