@@ -3,6 +3,10 @@
  * the live-byte count exact without malloc_usable_size. */
 #include "core.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +46,13 @@ long fd_alloc_failures(void)
 size_t fd_alloc_bytes(void)
 {
     return atomic_load(&live_bytes);
+}
+
+void fd_mem_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 void *fd_malloc(size_t n)

@@ -88,6 +88,9 @@ char *fd_strndup(const char *s, size_t n);
 
 /* Bytes currently allocated through fd_malloc and friends. */
 size_t fd_alloc_bytes(void);
+/* Hands free heap pages back to the system (glibc's malloc_trim; nothing
+ * elsewhere). For after a large structure is freed (a reload). */
+void fd_mem_trim(void);
 /* Tests: the n-th allocation from now (1-based) and all after it fail until
  * fd_alloc_fail_at(0). fd_alloc_failures() counts failures since arming. */
 void fd_alloc_fail_at(long n);
