@@ -152,6 +152,40 @@ static const char *content_text(request *r, json_t *content, size_t *len)
     return s;
 }
 
+/* OpenAI clients keep the conversation themselves and send all of it, with
+ * no session id. Its first user message and the first reply to it, as
+ * frontdesk stored them, find the session again (the most recent of this
+ * caller's), so a follow-up keeps its context. 1 when found. A client that
+ * edits the replies it sends back, or a store that redacts PII in turns,
+ * finds nothing: a new session, as before. */
+static int by_opening(request *r, json_t *msgs, const char *owner, char out[65])
+{
+    const char *u1 = NULL, *a1 = NULL;
+    size_t ulen = 0, alen = 0, i;
+    json_t *m;
+    json_array_foreach(msgs, i, m)
+    {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (!role)
+            continue;
+        if (!u1 && strcmp(role, "user") == 0)
+            u1 = content_text(r, json_object_get(m, "content"), &ulen);
+        else if (u1 && strcmp(role, "assistant") == 0) {
+            a1 = content_text(r, json_object_get(m, "content"), &alen);
+            break;
+        }
+    }
+    if (!u1 || !a1 || !ulen || !alen)
+        return 0;
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_err err = {0};
+    int rc = fd_store_session_by_opening(fd_kb_store(kb), owner, u1, a1, out, &err);
+    http_kb_put(r->srv, kb);
+    if (rc && rc != FD_ENOTFOUND)
+        FD_LOG(r->srv->log, FD_LOG_WARN, "http", "finding an OpenAI conversation: %s", err.msg);
+    return rc == FD_OK;
+}
+
 static enum MHD_Result bad(request *r, json_t *j, const char *code, const char *msg,
                            const char *param)
 {
@@ -209,6 +243,9 @@ enum MHD_Result http_post_completions(request *r)
         json_decref(j);
         return res;
     }
+    char found[65];
+    if (!session && by_opening(r, msgs, owner, found))
+        session = found;
     oa_ctx *o = fd_arena_calloc(r->a, 1, sizeof *o);
     const char *mname = model ? json_string_value(model) : "frontdesk";
     if (o)

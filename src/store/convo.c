@@ -95,6 +95,33 @@ int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row
 
 /* ---- sessions ------------------------------------------------------------ */
 
+int fd_store_session_by_opening(fd_store *st, const char *owner, const char *user1,
+                                const char *assistant1, char out[65], fd_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int code = store_prep(st,
+                          "SELECT t1.session_id FROM turns t1 "
+                          "JOIN turns t2 ON t2.session_id = t1.session_id AND t2.seq = 2 "
+                          "JOIN sessions s ON s.id = t1.session_id "
+                          "WHERE t1.seq = 1 AND t1.text = ?1 AND t2.text = ?2 AND s.owner = ?3 "
+                          "ORDER BY s.updated_at DESC LIMIT 1",
+                          &s, err, "finding a conversation by its opening");
+    if (code)
+        return code;
+    store_bind_str(s, 1, user1);
+    store_bind_str(s, 2, assistant1);
+    store_bind_str(s, 3, owner);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(out, 65, "%s", store_col_str(s, 0));
+    else if (rc == SQLITE_DONE)
+        code = fd_err_set(err, FD_ENOTFOUND, "no conversation opened that way");
+    else
+        code = store_fail(st, rc, err, "finding a conversation by its opening");
+    sqlite3_finalize(s);
+    return code;
+}
+
 int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_row *out,
                          fd_err *err)
 {

@@ -227,6 +227,11 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (principal, key)"
     ");"
     "CREATE INDEX idempotency_created ON idempotency(created_at);",
+    /* 10: a conversation found by how it opened: OpenAI clients send the
+     * whole history and no session id, so the first user message and the
+     * first reply find the session again (fd_store_session_by_opening).
+     * Partial: one entry per session. */
+    "CREATE INDEX turns_opening ON turns(text) WHERE seq = 1;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -243,6 +248,7 @@ static const char *const migration_notes[] = {
     "orders, order lines and history, the outbox",
     "outbox delivery ids, accounting tokens",
     "idempotency keys",
+    "conversations found by their opening (OpenAI clients' history)",
 };
 _Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
                    sizeof migrations / sizeof migrations[0],

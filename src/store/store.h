@@ -165,6 +165,11 @@ typedef struct fd_session_row {
 } fd_session_row;
 
 /* FD_ENOTFOUND when absent; strings copied into a. */
+/* The most recent session of owner whose first turn is user1 and whose
+ * second is assistant1, exactly as stored: its id into out (65 bytes).
+ * FD_ENOTFOUND when none. */
+int fd_store_session_by_opening(fd_store *st, const char *owner, const char *user1,
+                                const char *assistant1, char out[65], fd_err *err) FD_MUST_USE;
 int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_row *out,
                          fd_err *err) FD_MUST_USE;
 /* Inserts or updates every field but created_at (0 = now on insert). */

@@ -132,6 +132,47 @@ static int count_open(void *ctx, const fd_handoff_row *h)
     return 0;
 }
 
+/* OpenAI clients' history: a session found by its first message and first
+ * reply, for its owner only, the most recent when two opened alike. */
+static void open_session(fixture *f, const char *id, const char *owner, const char *q,
+                         const char *a, double at)
+{
+    fd_err err = {0};
+    fd_session_row s = {.id = id, .user = "", .lang = "en", .slots = "{}", .owner = owner,
+                        .created_at = at, .updated_at = at};
+    assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
+    int64_t seq = 0;
+    fd_turn_row t = {.role = "user", .text = q};
+    assert_int_equal(fd_store_turn_add(f->st, id, &t, &seq, &err), FD_OK);
+    t.role = "assistant";
+    t.text = a;
+    assert_int_equal(fd_store_turn_add(f->st, id, &t, &seq, &err), FD_OK);
+}
+
+static void test_session_by_opening(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    char id[65];
+    open_session(f, "old", "key:1", "delivery to sentosa?", "S$25 per delivery.", 100);
+    open_session(f, "new", "key:1", "delivery to sentosa?", "S$25 per delivery.", 200);
+    open_session(f, "other", "key:2", "delivery to sentosa?", "S$25 per delivery.", 300);
+    assert_int_equal(fd_store_session_by_opening(f->st, "key:1", "delivery to sentosa?",
+                                                 "S$25 per delivery.", id, &err),
+                     FD_OK);
+    assert_string_equal(id, "new"); /* the most recent of this owner's, not key:2's */
+    assert_int_equal(fd_store_session_by_opening(f->st, "key:3", "delivery to sentosa?",
+                                                 "S$25 per delivery.", id, &err),
+                     FD_ENOTFOUND);
+    assert_int_equal(fd_store_session_by_opening(f->st, "key:1", "delivery to sentosa?",
+                                                 "S$26 per delivery.", id, &err),
+                     FD_ENOTFOUND);
+    /* the second message of a session is not its opening */
+    assert_int_equal(fd_store_session_by_opening(f->st, "key:1", "S$25 per delivery.",
+                                                 "delivery to sentosa?", id, &err),
+                     FD_ENOTFOUND);
+}
+
 static void test_handoffs(void **state)
 {
     fixture *f = *state;
@@ -193,6 +234,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_turns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_by_opening, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handoffs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
     };

@@ -161,7 +161,7 @@ static void test_migrates_from_v2(void **state)
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(
-        sqlite3_exec(db, "DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
+        sqlite3_exec(db, "DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
                          "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
                          "DROP TABLE api_keys; DROP TABLE costs; "
                          "PRAGMA user_version = 2", NULL, NULL, NULL),

@@ -109,6 +109,28 @@ if (!plain) {
       check('X-Session-Id continues the session', false, describe(e));
     }
   }
+  // A client that keeps the history itself (no X-Session-Id): the same
+  // session, found from how the conversation opened, turn after turn.
+  try {
+    const q1 = { role: 'user', content: 'How much is delivery to Sentosa?' };
+    const t1 = await client.chat.completions.create({ model: MODEL, messages: [q1] });
+    const a1 = { role: 'assistant', content: t1.choices[0].message.content };
+    const q2 = { role: 'user', content: 'and on saturday?' };
+    const t2 = await client.chat.completions.create({ model: MODEL, messages: [q1, a1, q2] });
+    const a2 = { role: 'assistant', content: t2.choices[0].message.content };
+    const q3 = { role: 'user', content: 'ok thanks' };
+    const t3 = await client.chat.completions.create({ model: MODEL, messages: [q1, a1, q2, a2, q3] });
+    const ids = [t1, t2, t3].map((t) => t.frontdesk && t.frontdesk.session_id);
+    check('history sent as messages keeps one session over three turns',
+      ids[0] && ids[0] === ids[1] && ids[1] === ids[2], show(ids));
+    const other = await client.chat.completions.create({ model: MODEL,
+      messages: [q1, { role: 'assistant', content: 'something frontdesk never said' }, q2] });
+    check('a history frontdesk did not write starts a new session',
+      other.frontdesk && other.frontdesk.session_id !== ids[0], show(other.frontdesk && other.frontdesk.session_id));
+  } catch (e) {
+    check('history sent as messages keeps one session over three turns', false, describe(e));
+  }
+
   // models.list(): clients list models before they chat.
   try {
     const models = [];
