@@ -225,6 +225,22 @@ enum MHD_Result http_post_completions(request *r)
         return bad(r, j, "invalid_field", "model must be a string", "model");
     if (stream && !json_is_boolean(stream) && !json_is_null(stream))
         return bad(r, j, "invalid_field", "stream must be a boolean", "stream");
+    /* What the facade cannot do is refused, never silently ignored: a
+     * client asking for 3 choices or for tool calls would take one plain
+     * answer for what it asked. */
+    json_t *n = json_object_get(j, "n");
+    if (n && !json_is_null(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
+        return bad(r, j, "unsupported_parameter", "n must be 1: one answer per message", "n");
+    static const char *const no[] = {"tools", "functions", "tool_choice", "function_call"};
+    for (size_t k = 0; k < sizeof no / sizeof no[0]; k++) {
+        json_t *v = json_object_get(j, no[k]);
+        if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0) &&
+            !(json_is_string(v) && strcmp(json_string_value(v), "none") == 0))
+            return bad(r, j, "unsupported_parameter",
+                       "tool and function calls are not supported: frontdesk answers from its "
+                       "documents",
+                       no[k]);
+    }
     const char *user = NULL, *session = NULL;
     if (!http_opt_string(r, j, "user", &user, &res) ||
         !http_opt_string(r, j, "session_id", &session, &res)) {

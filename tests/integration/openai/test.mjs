@@ -228,6 +228,18 @@ if (!plain) {
     () => client.chat.completions.create({ model: MODEL }));
   await expectError('no user message: BadRequestError (400)', BadRequestError, 400,
     () => client.chat.completions.create({ model: MODEL, messages: [{ role: 'system', content: 'hi' }] }));
+  // What the facade cannot do is refused, not silently ignored.
+  await expectError('n: 2 is refused: BadRequestError (400)', BadRequestError, 400,
+    () => client.chat.completions.create({ model: MODEL, messages: MESSAGES, n: 2 }));
+  await expectError('tools are refused: BadRequestError (400)', BadRequestError, 400,
+    () => client.chat.completions.create({ model: MODEL, messages: MESSAGES,
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }] }));
+  try {
+    const one = await client.chat.completions.create({ model: MODEL, messages: MESSAGES, n: 1, tools: [] });
+    check('n: 1 and an empty tools list are fine', one.choices.length === 1, show(one.choices));
+  } catch (e) {
+    check('n: 1 and an empty tools list are fine', false, describe(e));
+  }
 } else {
   console.log('skip - key and request validation (--plain: the fake server checks neither)');
 }
