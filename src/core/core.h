@@ -88,6 +88,17 @@ char *fd_strndup(const char *s, size_t n);
 
 /* Bytes currently allocated through fd_malloc and friends. */
 size_t fd_alloc_bytes(void);
+/* IANA time zones (tz.c), from the system's zoneinfo (TZDIR or
+ * /usr/share/zoneinfo), safe to use from any thread. */
+typedef struct fd_tz fd_tz;
+/* FD_EINVAL for a malformed or unknown name, FD_EFORMAT for a bad file. */
+int fd_tz_load(const char *name, fd_tz **out, fd_err *err) FD_MUST_USE;
+/* The same from a TZif file's bytes (tests, fuzzing). */
+int fd_tz_parse(const unsigned char *b, size_t len, fd_tz **out, fd_err *err) FD_MUST_USE;
+void fd_tz_free(fd_tz *tz);
+/* Seconds east of UTC in force at utc (unix seconds). */
+int fd_tz_offset_s(const fd_tz *tz, int64_t utc);
+
 /* Hands free heap pages back to the system (glibc's malloc_trim; nothing
  * elsewhere). For after a large structure is freed (a reload). */
 void fd_mem_trim(void);

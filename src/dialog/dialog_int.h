@@ -41,7 +41,8 @@ typedef struct esc_rules {
     char *agent_message, *supervisor_message, *out_of_hours_message;
     /* hours in minutes from midnight local time; open == close: closed */
     int weekday_open, weekday_close, saturday_open, saturday_close, sunday_open, sunday_close;
-    int tz_offset_min;
+    int tz_offset_min; /* dialog.tz_offset_min: the hours' zone when [hours] names none */
+    fd_tz *tz;         /* [hours] timezone ("Europe/London", with its DST), or NULL */
 } esc_rules;
 
 /* Parses escalation.toml (or .json when json is 1). Missing file: no rules. */

@@ -162,7 +162,17 @@ int esc_rules_load(esc_rules *r, const char *text, size_t len, int json, int tz_
         r->agent_message = dup_or_null(handoff, "agent_message");
         r->supervisor_message = dup_or_null(handoff, "supervisor_message");
         r->out_of_hours_message = dup_or_null(hours, "out_of_hours_message");
-        if (hours) {
+        const char *zone = json_string_value(json_object_get(hours, "timezone"));
+        if (zone && zone[0]) {
+            fd_err zerr = {0};
+            rc = fd_tz_load(zone, &r->tz, &zerr);
+            if (rc)
+                fd_err_set_field(err, rc, "timezone", "escalation rules: [hours] timezone: %s",
+                                 zerr.msg);
+        }
+        if (rc) {
+            /* the error is set */
+        } else if (hours) {
             parse_hours(hours, "weekdays", &r->weekday_open, &r->weekday_close);
             parse_hours(hours, "saturday", &r->saturday_open, &r->saturday_close);
             parse_hours(hours, "sunday", &r->sunday_open, &r->sunday_close);
@@ -192,6 +202,7 @@ void esc_rules_free(esc_rules *r)
     fd_free(r->agent_message);
     fd_free(r->supervisor_message);
     fd_free(r->out_of_hours_message);
+    fd_tz_free(r->tz);
     memset(r, 0, sizeof *r);
 }
 
@@ -233,9 +244,18 @@ const esc_rule *esc_rules_match(const esc_rules *r, const esc_input *in)
     return NULL;
 }
 
+/* Local time at now: the [hours] zone with its daylight saving, else the
+ * fixed dialog.tz_offset_min. */
+static time_t local_seconds(const esc_rules *r, double now)
+{
+    if (r->tz)
+        return (time_t)now + fd_tz_offset_s(r->tz, (int64_t)now);
+    return (time_t)now + (time_t)r->tz_offset_min * 60;
+}
+
 int esc_staffed(const esc_rules *r, double now)
 {
-    time_t t = (time_t)now + (time_t)r->tz_offset_min * 60;
+    time_t t = local_seconds(r, now);
     struct tm tm;
     gmtime_r(&t, &tm);
     int min = tm.tm_hour * 60 + tm.tm_min;
@@ -248,7 +268,7 @@ int esc_staffed(const esc_rules *r, double now)
 
 const char *esc_holding_message(const esc_rules *r, const char *tier, double now)
 {
-    time_t t = (time_t)now + (time_t)r->tz_offset_min * 60;
+    time_t t = local_seconds(r, now);
     struct tm tm;
     gmtime_r(&t, &tm);
     int min = tm.tm_hour * 60 + tm.tm_min, open, close;
