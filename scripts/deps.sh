@@ -8,7 +8,7 @@ PKGS=(
   libjansson-dev libsqlite3-dev sqlite3 libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev libhiredis-dev libpq-dev
   libcmocka-dev jq curl python3 python3-yaml systemd wrk
-  wamerican wbritish wfrench wordnet-base
+  wamerican wbritish wfrench wordnet-base tzdata
   postgresql redis-server
 )
 # node >= 18 and npm for tests/integration/openai_client.sh. A node from
