@@ -237,7 +237,17 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
             rc = fd_kb_asset(kb, "escalation.json", a, &text, &len, NULL, err);
         }
         if (rc == FD_ENOTFOUND) {
-            text = NULL;
+            /* No rules of the company's: a person when the customer asks
+             * for one, still (issue 14: "can I talk to a real person" got
+             * "I don't have that information"). */
+            static const char builtin[] = "[tiers]\nnames = [\"bot\", \"agent\"]\n"
+                                          "default = \"bot\"\n"
+                                          "[rules.human_request]\ntier = \"agent\"\n"
+                                          "priority = 1\nintents = [\"human_handoff\"]\n"
+                                          "reason = \"Customer asked for a person\"\n";
+            text = builtin;
+            len = sizeof builtin - 1;
+            json = 0;
             rc = FD_OK;
         }
     }

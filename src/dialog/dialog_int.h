@@ -64,7 +64,8 @@ const esc_rule *esc_rules_match(const esc_rules *r, const esc_input *in);
 /* 1 when the team works at time now (the [hours] of escalation.toml). */
 int esc_staffed(const esc_rules *r, double now);
 /* The holding message for a tier at time now (out-of-hours text when the
- * team is offline). */
+ * team is offline); NULL when escalation.toml gives none (the caller uses
+ * its "handoff" template, in the customer's language). */
 const char *esc_holding_message(const esc_rules *r, const char *tier, double now);
 
 /* ---- the assistant ------------------------------------------------------ */

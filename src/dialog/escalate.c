@@ -286,7 +286,5 @@ const char *esc_holding_message(const esc_rules *r, const char *tier, double now
         return r->out_of_hours_message;
     if (tier && strcmp(tier, "supervisor") == 0 && r->supervisor_message)
         return r->supervisor_message;
-    if (r->agent_message)
-        return r->agent_message;
-    return "I'm passing your message to a member of our team, who will get back to you shortly.";
+    return r->agent_message; /* NULL: the built-in words, in the customer's language */
 }

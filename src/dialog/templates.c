@@ -13,11 +13,15 @@ typedef struct tmpl {
 } tmpl;
 
 static const tmpl table[] = {
-    {"greeting",
-     "Hello, I'm the %s assistant. Ask me about our products, prices, delivery, orders or "
-     "policies.",
-     "Bonjour, je suis l'assistant de %s. Posez-moi vos questions sur nos produits, nos prix, la "
-     "livraison, les commandes ou nos conditions."},
+    /* Nothing here names what a company sells: the same words serve a
+     * dentist and a supplier (issue 14). The _anon forms when the KB's
+     * tone.md gives no company name. */
+    {"greeting", "Hello, I'm the %s assistant. What can I help you with?",
+     "Bonjour, je suis l'assistant de %s. Que puis-je faire pour vous ?"},
+    {"greeting_anon", "Hello, I'm the assistant here. What can I help you with?",
+     "Bonjour, je suis l'assistant en ligne. Que puis-je faire pour vous ?"},
+    {"goodbye_anon", "Thank you for getting in touch. Have a good day.",
+     "Merci de nous avoir contactés. Bonne journée."},
     {"thanks", "You're welcome. Is there anything else I can help with?",
      "Avec plaisir. Puis-je vous aider pour autre chose ?"},
     {"goodbye", "Thank you for contacting %s. Have a good day.",
@@ -33,6 +37,9 @@ static const tmpl table[] = {
      "Je ne peux pas encore consulter les commandes dans le chat (cela arrive avec le module "
      "commerce). Un membre de notre équipe peut vérifier pour vous : demandez simplement une "
      "personne."},
+    {"handoff", "I'm passing your message to a member of our team, who will get back to you "
+                "shortly.",
+     "Je transmets votre message à un membre de notre équipe, qui vous répondra rapidement."},
     {"human_silent", "Your message has been passed to %s, who is handling this conversation.",
      "Votre message a été transmis à %s, qui s'occupe de cette conversation."},
     {"clarify",

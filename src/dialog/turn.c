@@ -111,6 +111,8 @@ static fd_lang pick_lang(turn *t)
     return s != FD_LANG_UNKNOWN ? s : FD_LANG_EN;
 }
 
+static void builtin_intent(turn *t);
+
 static int understand(turn *t)
 {
     uint64_t t0 = fd_time_ns();
@@ -121,6 +123,8 @@ static int understand(turn *t)
     int rc = fd_text_fold(t->msg, t->a, &t->folded, t->err);
     if (!rc && t->as->intents)
         rc = fd_intent_classify(t->as->intents, t->msg, t->a, &t->intent, t->err);
+    else if (!rc)
+        builtin_intent(t);
     if (!rc)
         rc = fd_nlu_entities(t->msg, &t->nctx, t->a, &t->ents, t->err);
     if (!rc) {
@@ -144,13 +148,111 @@ static int understand(turn *t)
 
 static const char *intent_label(const turn *t)
 {
-    return t->as->intents && t->intent.label ? t->intent.label : "";
+    return (t->as->intents || t->builtin_intent) && t->intent.label ? t->intent.label : "";
 }
 
 static int intent_is(const turn *t, const char *label)
 {
-    return t->as->intents && t->intent.label && !t->intent.oos &&
+    return (t->as->intents || t->builtin_intent) && t->intent.label && !t->intent.oos &&
            strcmp(t->intent.label, label) == 0 && t->intent.confidence >= 0.5;
+}
+
+/* ---- a KB without intents.tsv: small talk and "a person, please" ---------- */
+
+/* Words that make up a whole greeting, thanks or goodbye (folded: no case,
+ * no accents): at least one key word, nothing but key and filler words.
+ * And phrases asking for a person. Deliberately narrow: a KB with only
+ * documents must still greet, thank and hand over (issue 14), but a
+ * question must never be taken for small talk. */
+static const char *const GREET_KEYS[] = {"hi",      "hello", "hey",    "hiya",    "howdy",
+                                         "morning", "afternoon", "evening", "bonjour", "salut",
+                                         "coucou",  "bonsoir", "hallo", NULL};
+static const char *const GREET_FILL[] = {"good", "there", "everyone", "all", "team",
+                                         "tout", "le",    "monde",    NULL};
+static const char *const THANK_KEYS[] = {"thanks", "thank", "thx", "ty", "cheers", "merci", NULL};
+static const char *const THANK_FILL[] = {"you",   "a",       "lot",   "so",    "much",
+                                         "very",  "great",   "ok",    "okay",  "perfect",
+                                         "parfait", "super", "many",  "bien",  "tres",
+                                         "beaucoup", NULL};
+static const char *const BYE_KEYS[] = {"bye", "goodbye", "cya", "revoir", "ciao", NULL};
+static const char *const BYE_FILL[] = {"see",  "you",   "later", "au",     "bonne", "journee",
+                                       "soiree", "a",   "plus",  "have",   "nice",  "good",
+                                       "day",  "take",  "care",  "thanks", "merci", "ok",
+                                       NULL};
+static const char *const PERSON[] = {
+    "real person",      "a human",          "human agent",       "speak to someone",
+    "talk to someone",  "speak to a person", "talk to a person", "speak to an agent",
+    "talk to an agent", "live agent",       "customer service agent", "speak to a human",
+    "talk to a human",  "an operator",      "speak with someone", "talk with someone",
+    "parler a quelqu'un", "parler a quelqu un", "un conseiller",  "une conseillere",
+    "un humain",        "une vraie personne", "parler a une personne", "un agent", NULL};
+
+static int in_list(const char *const *list, const char *w, size_t n)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && memcmp(*list, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (unsigned char)c >= 0x80;
+}
+
+static int only_words(fd_str f, const char *const *keys, const char *const *fill)
+{
+    int any = 0;
+    size_t i = 0;
+    for (;;) {
+        while (i < f.len && !is_letter(f.p[i])) {
+            if (f.p[i] >= '0' && f.p[i] <= '9')
+                return 0; /* "hi 500 boxes" is not a greeting */
+            i++;
+        }
+        size_t b = i;
+        while (i < f.len && is_letter(f.p[i]))
+            i++;
+        if (i == b)
+            return any;
+        if (in_list(keys, f.p + b, i - b))
+            any = 1;
+        else if (!in_list(fill, f.p + b, i - b))
+            return 0;
+    }
+}
+
+static int has_phrase(fd_str f, const char *const *list)
+{
+    for (; *list; list++) {
+        size_t n = strlen(*list);
+        for (size_t i = 0; i + n <= f.len; i++)
+            if (memcmp(f.p + i, *list, n) == 0 && (i == 0 || f.p[i - 1] == ' ') &&
+                (i + n == f.len || !((f.p[i + n] >= 'a' && f.p[i + n] <= 'z'))))
+                return 1;
+    }
+    return 0;
+}
+
+static void builtin_intent(turn *t)
+{
+    const char *label = NULL;
+    if (has_phrase(t->folded, PERSON))
+        label = "human_handoff";
+    else if (memchr(t->folded.p, '?', t->folded.len))
+        label = NULL; /* a question is never small talk */
+    else if (only_words(t->folded, GREET_KEYS, GREET_FILL))
+        label = "greeting";
+    else if (only_words(t->folded, THANK_KEYS, THANK_FILL))
+        label = "thanks";
+    else if (only_words(t->folded, BYE_KEYS, BYE_FILL))
+        label = "goodbye";
+    if (!label)
+        return;
+    t->builtin_intent = 1;
+    t->intent.label = label;
+    t->intent.confidence = 1.0;
+    t->intent.oos = 0;
 }
 
 /* S$ value of an order named in the message: an amount, or a quantity
@@ -190,6 +292,8 @@ int dialog_escalate(turn *t, const esc_rule *rule)
     r->escalation_online = esc_staffed(&t->as->rules, dialog_now(t->as));
     t->rule = rule;
     const char *msg = esc_holding_message(&t->as->rules, rule->tier, dialog_now(t->as));
+    if (!msg)
+        msg = dialog_template("handoff", t->lang);
     t->sess.state = "waiting";
     return set_text(t, msg, NULL);
 }
@@ -198,9 +302,15 @@ static int route_template(turn *t, const char *key)
 {
     t->r->route = "template";
     t->r->answered = 1;
-    const char *company = t->as->company ? t->as->company : "our company";
-    return set_text(t, dialog_template(key, t->lang),
-                    strstr(dialog_template(key, t->lang), "%s") ? company : NULL);
+    const char *tmpl = dialog_template(key, t->lang);
+    if (!t->as->company && strstr(tmpl, "%s")) {
+        char anon[64];
+        snprintf(anon, sizeof anon, "%s_anon", key);
+        const char *a = dialog_template(anon, t->lang);
+        if (a)
+            return set_text(t, a, NULL);
+    }
+    return set_text(t, tmpl, strstr(tmpl, "%s") ? (t->as->company ? t->as->company : "us") : NULL);
 }
 
 /* Greetings, thanks and goodbyes get a template only when that is all the

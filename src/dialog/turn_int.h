@@ -57,6 +57,7 @@ typedef struct fd_turn {
     fd_lang lang;
     fd_nlu_ctx nctx;
     fd_intent_result intent;
+    int builtin_intent; /* intent set by the built-in small-talk rules (no intents.tsv) */
     fd_entities ents;
     fd_sentiment senti;
     fd_str query; /* what retrieval searches */
