@@ -202,6 +202,10 @@
     form.setAttribute('aria-busy', on ? 'true' : 'false');
   }
 
+  /* What the header says while nobody has joined: set by the reply that
+   * opened the ticket, repeated by the stream's state events. */
+  var waitingText = '';
+
   /* The finished reply: the full answer replaces what was streamed. */
   function finish(bubble, rep) {
     setText(bubble, rep.answer || '');
@@ -212,9 +216,10 @@
        * header used to claim a person out of hours). */
       var esc = rep.escalation || {};
       var t = esc.ticket ? ' (ticket ' + esc.ticket + ')' : '';
-      setStatus(esc.online === false
+      waitingText = esc.online === false
         ? 'Our team is offline now; your request is saved' + t + ' and they will get back to you.'
-        : 'Waiting for a person to join' + t + '…');
+        : 'Waiting for a person to join' + t + '…';
+      setStatus(waitingText);
       openEvents();
     }
     /* Whatever the bot says meanwhile, the line to the person stays open:
@@ -312,9 +317,12 @@
     var m = parseJson(data);
     if (!m || typeof m.state !== 'string') return;
     if (m.state === 'human') setStatus('You are connected to a person.');
-    else if (m.state === 'waiting') setStatus('Waiting for a person to join…');
+    /* the stream's "waiting" repeats what the reply said (its ticket, the
+     * team away): it may arrive after the reply and must not erase it */
+    else if (m.state === 'waiting') setStatus(waitingText || 'Waiting for a person to join…');
     else if (m.state === 'bot' || m.state === 'deleted') {
       closeEvents();
+      waitingText = '';
       setStatus('');
     }
   }
