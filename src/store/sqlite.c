@@ -167,7 +167,26 @@ static int prepare_all(fd_store *st, fd_err *err)
 /* WAL lets readers (the server) run while ingest writes; NORMAL sync is
  * durable across application crashes and only loses the last commits on
  * power loss, which a re-ingest repairs. */
+static int set_pragmas_once(fd_store *st, const char *path, fd_err *err);
+
+/* Two processes opening one new file at once (replicas starting together,
+ * `frontdesk migrate` beside a server): switching a fresh file to WAL takes
+ * a lock that SQLite reports busy without waiting through the busy
+ * handler. Retried here, within the same busy timeout. */
 static int set_pragmas(fd_store *st, const char *path, fd_err *err)
+{
+    int waited = 0;
+    for (;;) {
+        int rc = set_pragmas_once(st, path, err);
+        if (rc != FD_EUNAVAIL || waited >= st->busy_timeout_ms)
+            return rc;
+        sqlite3_sleep(10);
+        waited += 10;
+        fd_err_clear(err);
+    }
+}
+
+static int set_pragmas_once(fd_store *st, const char *path, fd_err *err)
 {
     char what[600];
     snprintf(what, sizeof what, "configuring %s", path);
