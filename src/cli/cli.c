@@ -116,6 +116,17 @@ void cli_reset_getopt(void)
     opterr = 1;
 }
 
+int cli_print_json_str(const char *s)
+{
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int rc = fd_buf_json_str(&b, s, strlen(s));
+    if (!rc)
+        fputs(b.p, stdout);
+    fd_buf_free(&b);
+    return rc;
+}
+
 int cli_fail(cli_ctx *c, const fd_err *err)
 {
     return cli_fail_code(c, fd_code_name(err->code), err);

@@ -31,7 +31,6 @@
 #include <sys/stat.h>
 
 #define MAX_FACTS 4
-#define MAX_LINES 20000
 
 typedef struct section {
     size_t first, end; /* lines [first, end): the heading and its text, to the next heading */
@@ -357,8 +356,12 @@ static int one_doc(gen *g, const char *path, const char *name, const char *out_p
     int rc = fd_file_read(path, (size_t)64 << 20, &text, &len, err);
     if (rc)
         return rc;
-    char **lines = fd_calloc(MAX_LINES, sizeof *lines);
-    section *sec = fd_calloc(2048, sizeof *sec);
+    size_t max_lines = 1;
+    for (size_t i = 0; i < len; i++)
+        max_lines += text[i] == '\n';
+    /* a section per line at most: nothing is cut short, however long */
+    char **lines = fd_calloc(max_lines, sizeof *lines);
+    section *sec = fd_calloc(max_lines, sizeof *sec);
     if (!lines || !sec) {
         fd_free(lines);
         fd_free(sec);
@@ -370,14 +373,14 @@ static int one_doc(gen *g, const char *path, const char *name, const char *out_p
     int fr = fd_text_guess_lang((fd_str){text, len}) == FD_LANG_FR;
     size_t n_lines = 0;
     /* every line, blank ones too: the copy must differ only by what is cut */
-    for (char *l = text; l && *l && n_lines < MAX_LINES;) {
+    for (char *l = text; l && *l && n_lines < max_lines;) {
         char *nl = strchr(l, '\n');
         if (nl)
             *nl = '\0';
         lines[n_lines++] = l;
         l = nl ? nl + 1 : NULL;
     }
-    size_t n_sec = split_sections(lines, n_lines, sec, 2048);
+    size_t n_sec = split_sections(lines, n_lines, sec, max_lines);
     for (size_t k = 0; k < n_sec; k++) {
         read_facts(&sec[k], lines);
         /* a section with a heading and a fact may be left out: a near miss */
@@ -446,16 +449,22 @@ static int each_doc(gen *g, const char *src, const char *dst, const char *rel, i
         return fd_err_set(err, FD_EIO, "cannot read %s: %s", src, strerror(errno));
     char *names[4096];
     size_t n = 0;
+    int rc = FD_OK;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < 4096) {
+    while (!rc && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
         /* beside docs/: every file of the KB (CSVs, commerce.toml,
          * escalation.toml...) but the case files themselves */
         if (csv_only && ends_with(e->d_name, ".jsonl"))
             continue;
-        names[n] = strdup(e->d_name);
-        if (names[n])
+        /* a file left out would silently shrink the copy: refuse instead */
+        if (n == sizeof names / sizeof names[0])
+            rc = fd_err_set(err, FD_ETOOBIG, "%s has more than %zu files", src,
+                            sizeof names / sizeof names[0]);
+        else if (!(names[n] = strdup(e->d_name)))
+            rc = fd_err_set(err, FD_ENOMEM, "out of memory");
+        else
             n++;
     }
     closedir(d);
@@ -466,7 +475,6 @@ static int each_doc(gen *g, const char *src, const char *dst, const char *rel, i
             names[j] = names[j - 1];
             names[j - 1] = t;
         }
-    int rc = FD_OK;
     for (size_t i = 0; i < n; i++) {
         char from[1200], to[1200], sub[600];
         snprintf(from, sizeof from, "%s/%s", src, names[i]);
@@ -595,24 +603,19 @@ int cli_eval_generate(cli_ctx *c)
                    kb);
         return cli_fail(c, &err);
     }
-    fd_buf ob;
-    fd_buf_init(&ob, 4096);
-    if (fd_buf_json_str(&ob, out, strlen(out)) != FD_OK) {
-        fd_buf_free(&ob);
-        fd_err_set(&err, FD_ENOMEM, "out of memory");
-        return cli_fail(c, &err);
-    }
-    if (c->json)
-        printf("{\"out\":%s,\"documents\":%zu,\"copied\":%zu,\"sections_with_facts\":%zu,"
+    if (c->json) {
+        fputs("{\"out\":", stdout);
+        if (cli_print_json_str(out))
+            fputs("\"\"", stdout);
+        printf(",\"documents\":%zu,\"copied\":%zu,\"sections_with_facts\":%zu,"
                "\"left_out\":%zu,\"answerable\":%zu,\"unanswerable\":%zu,\"dialogs\":%zu}\n",
-               ob.p, g.n_docs, g.n_copied, g.n_sections, g.n_left_out, g.n_answerable,
+               g.n_docs, g.n_copied, g.n_sections, g.n_left_out, g.n_answerable,
                g.n_unanswerable, n_dialogs);
-    else
+    } else
         printf("wrote %s: %zu questions (%zu answerable, %zu unanswerable: %zu of %zu sections "
                "left out of the copy), %zu dialogs, from %zu documents (%zu other files copied "
                "unchanged)\nrun it: frontdesk eval answers --kb %s\n",
                out, g.n_answerable + g.n_unanswerable, g.n_answerable, g.n_unanswerable,
                g.n_left_out, g.n_sections, n_dialogs, g.n_docs, g.n_copied, out);
-    fd_buf_free(&ob);
     return 0;
 }

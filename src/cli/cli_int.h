@@ -25,6 +25,8 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 /* Prints "frontdesk: <msg>" (or a JSON error with --json) to stderr; returns 1. */
+/* s as a JSON string on stdout; nonzero (nothing printed) when out of memory. */
+int cli_print_json_str(const char *s);
 int cli_fail(cli_ctx *c, const fd_err *err);
 /* The same with the error code given: where the HTTP API names an error
  * its own way (message_too_long), the CLI says it the same way. */

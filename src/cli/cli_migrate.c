@@ -16,12 +16,10 @@ static void print_pending(cli_ctx *c, int have, int latest)
     if (c->json) {
         printf("\"pending\":[");
         for (int n = have + 1; n <= latest; n++) {
-            fd_buf b;
-            fd_buf_init(&b, 128);
-            const char *note = fd_store_migration_note(n);
-            if (fd_buf_json_str(&b, note, strlen(note)) == FD_OK)
-                printf("%s{\"version\":%d,\"adds\":%s}", n > have + 1 ? "," : "", n, b.p);
-            fd_buf_free(&b);
+            printf("%s{\"version\":%d,\"adds\":", n > have + 1 ? "," : "", n);
+            if (cli_print_json_str(fd_store_migration_note(n)))
+                fputs("\"\"", stdout);
+            putchar('}');
         }
         printf("]");
         return;
@@ -69,16 +67,11 @@ int cli_cmd_migrate(cli_ctx *c)
         fd_store_close(st);
     }
     if (c->json) {
-        fd_buf b;
-        fd_buf_init(&b, 640);
-        if (fd_buf_json_str(&b, path, strlen(path)) != FD_OK) {
-            fd_buf_free(&b);
-            fd_err_set(&err, FD_ENOMEM, "out of memory");
-            return cli_fail(c, &err);
-        }
-        printf("{\"store\":%s,\"version\":%d,\"latest\":%d,\"dry_run\":%s,", b.p, have, latest,
+        fputs("{\"store\":", stdout);
+        if (cli_print_json_str(path))
+            fputs("\"\"", stdout);
+        printf(",\"version\":%d,\"latest\":%d,\"dry_run\":%s,", have, latest,
                dry ? "true" : "false");
-        fd_buf_free(&b);
         print_pending(c, have, latest);
         printf(",\"applied\":%d,\"now\":%d}\n", applied, now);
         return 0;

@@ -224,13 +224,9 @@ static int only_words(fd_str f, const char *const *keys, const char *const *fill
 
 static int has_phrase(fd_str f, const char *const *list)
 {
-    for (; *list; list++) {
-        size_t n = strlen(*list);
-        for (size_t i = 0; i + n <= f.len; i++)
-            if (memcmp(f.p + i, *list, n) == 0 && (i == 0 || f.p[i - 1] == ' ') &&
-                (i + n == f.len || !((f.p[i + n] >= 'a' && f.p[i + n] <= 'z'))))
-                return 1;
-    }
+    for (; *list; list++)
+        if (fd_text_has_word(f, *list))
+            return 1;
     return 0;
 }
 

@@ -181,8 +181,11 @@ static int by_opening(request *r, json_t *msgs, const char *owner, char out[65])
     fd_err err = {0};
     int rc = fd_store_session_by_opening(fd_kb_store(kb), owner, u1, a1, out, &err);
     http_kb_put(r->srv, kb);
-    if (rc && rc != FD_ENOTFOUND)
+    if (rc && rc != FD_ENOTFOUND) {
+        /* answered in a new session, as without history: counted, not only logged */
+        fd_metric_add(r->srv->m.errors, 1, "openai_history");
         FD_LOG(r->srv->log, FD_LOG_WARN, "http", "finding an OpenAI conversation: %s", err.msg);
+    }
     return rc == FD_OK;
 }
 
