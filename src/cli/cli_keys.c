@@ -1,6 +1,6 @@
 /* cli_keys.c: API keys from the terminal: keys create, list, revoke,
  * rotate. A secret is printed once, at creation or rotation; list never
- * shows one (the store has only hashes). Works on <data_dir>/frontdesk.db
+ * shows one (the store has only hashes). Works on the store (store.url, or <data_dir>/frontdesk.db)
  * directly: no index is loaded. */
 #include "cli_int.h"
 
@@ -17,7 +17,7 @@
 int cli_open_store(cli_ctx *c, fd_store **st)
 {
     char path[600];
-    snprintf(path, sizeof path, "%s/frontdesk.db", c->cfg.data_dir);
+    fd_config_store_path(&c->cfg, path, sizeof path);
     fd_err err = {0};
     if (fd_mkdirs(c->cfg.data_dir, &err) != FD_OK || fd_store_open(path, st, &err) != FD_OK)
         return cli_fail(c, &err);

@@ -45,7 +45,7 @@ int cli_cmd_migrate(cli_ctx *c)
     if (optind != c->argc)
         return cli_usage("migrate");
     char path[600];
-    snprintf(path, sizeof path, "%s/frontdesk.db", c->cfg.data_dir);
+    fd_config_store_path(&c->cfg, path, sizeof path);
     fd_err err = {0};
     int have = 0, latest = fd_store_schema_latest();
     if (fd_store_schema_check(path, &have, &err) != FD_OK)

@@ -33,6 +33,10 @@ typedef struct key_def {
 static const key_def keys[] = {
     {"data_dir", "FRONTDESK_DATA_DIR", T_STR, OFF(data_dir), SZ(data_dir), "./var", 0, 0, NULL,
      "where the store and the index snapshot live"},
+    {"store.url", "FRONTDESK_STORE_URL", T_STR, OFF(store_url), SZ(store_url), "", 0, 0, NULL,
+     "postgres://user:password@host:port/db: the store on PostgreSQL, shared by every replica "
+     "(empty: the SQLite file data_dir/frontdesk.db)",
+     1},
     {"store.busy_timeout_ms", "FRONTDESK_STORE_BUSY_TIMEOUT_MS", T_INT, OFF(store_busy_timeout_ms),
      0, "5000", 0, 600000, NULL,
      "how long a write waits for another process's lock on the store before giving up (503)"},
@@ -487,7 +491,20 @@ int fd_config_load(fd_config *cfg, const char *path, fd_err *err)
         if (v)
             rc = key_set(cfg, &keys[i], v, keys[i].env, err);
     }
+    if (!rc && cfg->store_url[0] && strncmp(cfg->store_url, "postgres://", 11) != 0 &&
+        strncmp(cfg->store_url, "postgresql://", 13) != 0)
+        rc = fd_err_set_field(err, FD_EINVAL, "store.url",
+                              "store.url must be a postgres:// or postgresql:// URL (or empty "
+                              "for the SQLite file in data_dir)");
     return rc;
+}
+
+void fd_config_store_path(const fd_config *cfg, char *out, size_t n)
+{
+    if (cfg->store_url[0])
+        snprintf(out, n, "%s", cfg->store_url);
+    else
+        snprintf(out, n, "%s/frontdesk.db", cfg->data_dir);
 }
 
 static void value_str(const fd_config *cfg, const key_def *k, char *out, size_t n)

@@ -222,6 +222,7 @@ int fd_fault_hit(const char *name);
  * come from it. Precedence: default < file < FRONTDESK_* env < CLI flag. */
 typedef struct fd_config {
     char data_dir[512];        /* data_dir: store, index snapshot */
+    char store_url[512];       /* store.url: postgres://... ("" = SQLite in data_dir) */
     int store_busy_timeout_ms; /* store.busy_timeout_ms: wait for a locked store, then 503 */
     char store_synchronous[8]; /* store.synchronous: normal | full */
     int store_redact_pii;      /* store.redact_pii: stored messages without emails, phones, cards */
@@ -336,5 +337,7 @@ int fd_config_set(fd_config *cfg, const char *key, const char *value, fd_err *er
 void fd_config_write_sample(FILE *out);
 /* Writes "key = value" for every key, secrets as ***. */
 void fd_config_dump(const fd_config *cfg, FILE *out);
+/* Where the store is: store.url when set, else data_dir/frontdesk.db. */
+void fd_config_store_path(const fd_config *cfg, char *out, size_t n);
 
 #endif

@@ -100,7 +100,7 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     c->log = log;
     char db[600];
-    snprintf(db, sizeof db, "%s/frontdesk.db", cfg->data_dir);
+    fd_config_store_path(cfg, db, sizeof db);
     int rc = fd_store_open(db, &c->st, err);
     if (rc) {
         fd_free(c);

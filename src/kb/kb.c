@@ -13,7 +13,7 @@ int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     kb->cfg = cfg;
     kb->log = log;
-    snprintf(kb->db_path, sizeof kb->db_path, "%s/frontdesk.db", cfg->data_dir);
+    fd_config_store_path(cfg, kb->db_path, sizeof kb->db_path);
     snprintf(kb->snap_path, sizeof kb->snap_path, "%s/index.snap", cfg->data_dir);
     int rc = fd_mkdirs(cfg->data_dir, err);
     if (!rc)

@@ -377,7 +377,7 @@ int fd_outbox_start(const fd_config *cfg, fd_log *log, struct fd_metrics *m, fd_
     o->cfg = cfg;
     o->log = log;
     char path[600];
-    snprintf(path, sizeof path, "%s/frontdesk.db", cfg->data_dir);
+    fd_config_store_path(cfg, path, sizeof path);
     int rc = fd_store_open(path, &o->st, err);
     if (!rc && m)
         rc = fd_metrics_counter(m, "frontdesk_outbox_delivered_total",

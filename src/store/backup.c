@@ -55,8 +55,23 @@ static int copy_db(sqlite3 *dst, sqlite3 *src, fd_err *err, const char *what)
     return FD_OK;
 }
 
+/* PostgreSQL has its own online backups, consistent and incremental
+ * (pg_dump, pg_basebackup, WAL archiving): frontdesk does not copy one. */
+static int pg_refuses(fd_store *st, const char *what, fd_err *err)
+{
+    if (st->engine != STORE_PG)
+        return FD_OK;
+    return fd_err_set(err, FD_EINVAL,
+                      "the store is on PostgreSQL (store.url): %s it with PostgreSQL's tools "
+                      "(pg_dump / pg_restore, or pg_basebackup)",
+                      what);
+}
+
 int fd_store_backup(fd_store *st, const char *path, fd_err *err)
 {
+    int prc = pg_refuses(st, "back up", err);
+    if (prc)
+        return prc;
     /* A new file only: a backup never overwrites one. */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -79,6 +94,9 @@ int fd_store_backup(fd_store *st, const char *path, fd_err *err)
 
 int fd_store_restore(fd_store *st, const char *path, fd_err *err)
 {
+    int prc = pg_refuses(st, "restore", err);
+    if (prc)
+        return prc;
     struct stat sb;
     if (stat(path, &sb) != 0)
         return fd_err_set(err, FD_ENOTFOUND, "%s: %s", path, strerror(errno));

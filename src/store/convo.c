@@ -20,7 +20,7 @@ static int copy_all(fd_arena *a, const char **const *strs, size_t n, fd_err *err
 int fd_store_asset_put(fd_store *st, const char *name, const char *content, size_t len,
                        const char *source, int64_t kb_version, int *changed, fd_err *err)
 {
-    if (sqlite3_get_autocommit(st->db))
+    if (store_autocommit(st))
         return fd_err_set(err, FD_EINVAL, "store: asset_put outside a transaction");
     char hash[65];
     fd_sha256_hex(content, len, hash);
@@ -38,18 +38,18 @@ int fd_store_asset_put(fd_store *st, const char *name, const char *content, size
             return rc;
         }
     }
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_ASSET_PUT, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, name);
-    sqlite3_bind_blob64(s, 2, content, len, SQLITE_STATIC);
+    stmt_bind_blob(s, 2, content, len);
     store_bind_str(s, 3, hash);
     store_bind_str(s, 4, source);
-    sqlite3_bind_int64(s, 5, kb_version);
-    sqlite3_bind_double(s, 6, fd_time_wall());
-    int rc = sqlite3_step(s);
+    stmt_bind_i64(s, 5, kb_version);
+    stmt_bind_dbl(s, 6, fd_time_wall());
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "writing asset");
     store_release(s, owned);
@@ -58,17 +58,17 @@ int fd_store_asset_put(fd_store *st, const char *name, const char *content, size
 
 int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row *out, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_ASSET_GET, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, name);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         out->name = store_col_str(s, 0);
-        const void *blob = sqlite3_column_blob(s, 1);
-        out->len = (size_t)sqlite3_column_bytes(s, 1);
+        const void *blob = stmt_col_blob(s, 1);
+        out->len = (size_t)stmt_col_bytes(s, 1);
         char *c = fd_arena_alloc(a, out->len + 1);
         if (!c) {
             code = fd_err_set(err, fd_arena_full(a) ? FD_ETOOBIG : FD_ENOMEM,
@@ -80,7 +80,7 @@ int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row
             out->content = c;
             out->hash = store_col_str(s, 2);
             out->source = store_col_str(s, 3);
-            out->kb_version = sqlite3_column_int64(s, 4);
+            out->kb_version = stmt_col_i64(s, 4);
             const char **const strs[] = {&out->name, &out->hash, &out->source};
             code = copy_all(a, strs, 3, err);
         }
@@ -98,7 +98,7 @@ int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row
 int fd_store_session_by_opening(fd_store *st, const char *owner, const char *user1,
                                 const char *assistant1, char out[65], fd_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    store_stmt *s = NULL;
     int code = store_prep(st,
                           "SELECT t1.session_id FROM turns t1 "
                           "JOIN turns t2 ON t2.session_id = t1.session_id AND t2.seq = 2 "
@@ -111,39 +111,39 @@ int fd_store_session_by_opening(fd_store *st, const char *owner, const char *use
     store_bind_str(s, 1, user1);
     store_bind_str(s, 2, assistant1);
     store_bind_str(s, 3, owner);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW)
         snprintf(out, 65, "%s", store_col_str(s, 0));
     else if (rc == SQLITE_DONE)
         code = fd_err_set(err, FD_ENOTFOUND, "no conversation opened that way");
     else
         code = store_fail(st, rc, err, "finding a conversation by its opening");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 
 int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_row *out,
                          fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_SESSION_GET, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, id);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         out->id = store_col_str(s, 0);
         out->user = store_col_str(s, 1);
         out->lang = store_col_str(s, 2);
         out->slots = store_col_str(s, 3);
         out->state = store_col_str(s, 4);
-        out->n_turns = sqlite3_column_int64(s, 5);
-        out->unresolved = sqlite3_column_int(s, 6);
-        out->created_at = sqlite3_column_double(s, 7);
-        out->updated_at = sqlite3_column_double(s, 8);
+        out->n_turns = stmt_col_i64(s, 5);
+        out->unresolved = stmt_col_int(s, 6);
+        out->created_at = stmt_col_dbl(s, 7);
+        out->updated_at = stmt_col_dbl(s, 8);
         out->owner = store_col_str(s, 9);
-        out->has_handoff = sqlite3_column_int(s, 10);
+        out->has_handoff = stmt_col_int(s, 10);
         const char **const strs[] = {&out->id,    &out->user,  &out->lang,
                                      &out->slots, &out->state, &out->owner};
         code = copy_all(a, strs, 6, err);
@@ -160,7 +160,7 @@ int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
 {
     if (!r->id || !r->id[0])
         return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_SESSION_PUT, &s, &owned, err);
     if (code)
@@ -171,12 +171,12 @@ int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
     store_bind_str(s, 3, r->lang);
     store_bind_str(s, 4, r->slots && r->slots[0] ? r->slots : "{}");
     store_bind_str(s, 5, r->state && r->state[0] ? r->state : "bot");
-    sqlite3_bind_int64(s, 6, r->n_turns);
-    sqlite3_bind_int(s, 7, r->unresolved);
-    sqlite3_bind_double(s, 8, r->created_at > 0 ? r->created_at : now);
-    sqlite3_bind_double(s, 9, now);
+    stmt_bind_i64(s, 6, r->n_turns);
+    stmt_bind_int(s, 7, r->unresolved);
+    stmt_bind_dbl(s, 8, r->created_at > 0 ? r->created_at : now);
+    stmt_bind_dbl(s, 9, now);
     store_bind_str(s, 10, r->owner ? r->owner : "");
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "writing session");
     store_release(s, owned);
@@ -185,16 +185,16 @@ int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
 
 int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_SESSION_DELETE, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, id);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "deleting session");
-    else if (sqlite3_changes(st->db) == 0)
+    else if (store_changes(st) == 0)
         code = fd_err_set(err, FD_ENOTFOUND, "no session %s", id);
     store_release(s, owned);
     return code;
@@ -205,7 +205,7 @@ int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
 int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
                       fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_TURN_ADD, &s, &owned, err);
     if (code)
@@ -216,12 +216,12 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
     store_bind_str(s, 4, t->intent);
     store_bind_str(s, 5, t->route);
     store_bind_str(s, 6, t->meta && t->meta[0] ? t->meta : "{}");
-    sqlite3_bind_double(s, 7, t->created_at > 0 ? t->created_at : fd_time_wall());
-    int rc = sqlite3_step(s);
+    stmt_bind_dbl(s, 7, t->created_at > 0 ? t->created_at : fd_time_wall());
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         if (seq)
-            *seq = sqlite3_column_int64(s, 0);
-        rc = sqlite3_step(s);
+            *seq = stmt_col_i64(s, 0);
+        rc = stmt_step(s);
     }
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "adding turn");
@@ -232,23 +232,23 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
 int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
                         int (*cb)(void *ctx, const fd_turn_row *t), void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_TURNS_EACH, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, session_id);
-    sqlite3_bind_int64(s, 2, after_seq);
+    stmt_bind_i64(s, 2, after_seq);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
         fd_turn_row t = {
-            .seq = sqlite3_column_int64(s, 0),
+            .seq = stmt_col_i64(s, 0),
             .role = store_col_str(s, 1),
             .text = store_col_str(s, 2),
             .intent = store_col_str(s, 3),
             .route = store_col_str(s, 4),
             .meta = store_col_str(s, 5),
-            .created_at = sqlite3_column_double(s, 6),
+            .created_at = stmt_col_dbl(s, 6),
         };
         int stop = cb(ctx, &t);
         if (stop) {
@@ -264,17 +264,17 @@ int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
 
 /* ---- handoffs ------------------------------------------------------------ */
 
-static void handoff_from_row(sqlite3_stmt *s, fd_handoff_row *h, char *ticket, size_t ticket_size)
+static void handoff_from_row(store_stmt *s, fd_handoff_row *h, char *ticket, size_t ticket_size)
 {
-    h->id = sqlite3_column_int64(s, 0);
+    h->id = stmt_col_i64(s, 0);
     h->session_id = store_col_str(s, 1);
     h->tier = store_col_str(s, 2);
     h->reason = store_col_str(s, 3);
     h->summary = store_col_str(s, 4);
     h->status = store_col_str(s, 5);
     h->operator_ = store_col_str(s, 6);
-    h->created_at = sqlite3_column_double(s, 7);
-    h->updated_at = sqlite3_column_double(s, 8);
+    h->created_at = stmt_col_dbl(s, 7);
+    h->updated_at = stmt_col_dbl(s, 8);
     snprintf(ticket, ticket_size, "HD-%06lld", (long long)h->id);
     h->ticket = ticket;
 }
@@ -282,7 +282,7 @@ static void handoff_from_row(sqlite3_stmt *s, fd_handoff_row *h, char *ticket, s
 int fd_store_handoff_add(fd_store *st, const fd_handoff_row *h, int64_t *id, char *ticket,
                          size_t ticket_size, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_HANDOFF_ADD, &s, &owned, err);
     if (code)
@@ -291,12 +291,12 @@ int fd_store_handoff_add(fd_store *st, const fd_handoff_row *h, int64_t *id, cha
     store_bind_str(s, 2, h->tier);
     store_bind_str(s, 3, h->reason);
     store_bind_str(s, 4, h->summary);
-    sqlite3_bind_double(s, 5, fd_time_wall());
-    int rc = sqlite3_step(s);
+    stmt_bind_dbl(s, 5, fd_time_wall());
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE) {
         code = store_fail(st, rc, err, "creating handoff");
     } else {
-        int64_t nid = sqlite3_last_insert_rowid(st->db);
+        int64_t nid = store_last_id(st);
         if (id)
             *id = nid;
         if (ticket)
@@ -308,13 +308,13 @@ int fd_store_handoff_add(fd_store *st, const fd_handoff_row *h, int64_t *id, cha
 
 int fd_store_handoff_get(fd_store *st, int64_t id, fd_arena *a, fd_handoff_row *out, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_HANDOFF_GET, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
+    stmt_bind_i64(s, 1, id);
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         char ticket[32];
         handoff_from_row(s, out, ticket, sizeof ticket);
@@ -333,14 +333,14 @@ int fd_store_handoff_get(fd_store *st, int64_t id, fd_arena *a, fd_handoff_row *
 int fd_store_handoffs_each(fd_store *st, const char *status,
                            int (*cb)(void *ctx, const fd_handoff_row *h), void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_HANDOFFS_EACH, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, status ? status : "");
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
         fd_handoff_row h;
         char ticket[32];
         handoff_from_row(s, &h, ticket, sizeof ticket);
@@ -359,20 +359,20 @@ int fd_store_handoffs_each(fd_store *st, const char *status,
 int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_status,
                                 const char *status, const char *operator_, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_HANDOFF_STATUS, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_int64(s, 1, id);
+    stmt_bind_i64(s, 1, id);
     store_bind_str(s, 2, status);
     if (operator_)
         store_bind_str(s, 3, operator_);
-    sqlite3_bind_double(s, 4, fd_time_wall());
+    stmt_bind_dbl(s, 4, fd_time_wall());
     if (from_status)
         store_bind_str(s, 5, from_status);
-    int rc = sqlite3_step(s);
-    int changed = sqlite3_changes(st->db);
+    int rc = stmt_step(s);
+    int changed = store_changes(st);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "updating handoff");
     store_release(s, owned);
@@ -396,17 +396,17 @@ int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_statu
 int fd_store_event_add(fd_store *st, const char *session_id, int64_t turn_seq, const char *kind,
                        const char *data, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_EVENT_ADD, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_double(s, 1, fd_time_wall());
+    stmt_bind_dbl(s, 1, fd_time_wall());
     store_bind_str(s, 2, kind);
     store_bind_str(s, 3, session_id);
-    sqlite3_bind_int64(s, 4, turn_seq);
+    stmt_bind_i64(s, 4, turn_seq);
     store_bind_str(s, 5, data && data[0] ? data : "{}");
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "adding event");
     store_release(s, owned);
@@ -418,14 +418,14 @@ int fd_store_events_each(fd_store *st,
                                    int64_t turn_seq, const char *data),
                          void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_EVENTS_EACH, &s, &owned, err);
     if (code)
         return code;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int stop = cb(ctx, store_col_str(s, 0), store_col_str(s, 1), sqlite3_column_int64(s, 2),
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
+        int stop = cb(ctx, store_col_str(s, 0), store_col_str(s, 1), stmt_col_i64(s, 2),
                       store_col_str(s, 3));
         if (stop) {
             store_release(s, owned);

@@ -9,7 +9,7 @@
 
 int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_COST_ADD, &s, &owned, err);
     if (code)
@@ -20,7 +20,7 @@ int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err)
     char day[16];
     gmtime_r(&secs, &tm);
     strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    sqlite3_bind_double(s, 1, at);
+    stmt_bind_dbl(s, 1, at);
     store_bind_str(s, 2, day);
     store_bind_str(s, 3, row->request_id ? row->request_id : "");
     store_bind_str(s, 4, row->session_id ? row->session_id : "");
@@ -28,11 +28,11 @@ int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err)
     store_bind_str(s, 6, row->model ? row->model : "");
     store_bind_str(s, 7, row->route ? row->route : "");
     store_bind_str(s, 8, row->cached ? row->cached : "");
-    sqlite3_bind_int(s, 9, row->llm_called != 0);
-    sqlite3_bind_int64(s, 10, row->prompt_tokens);
-    sqlite3_bind_int64(s, 11, row->completion_tokens);
-    sqlite3_bind_double(s, 12, row->cost_usd);
-    int rc = sqlite3_step(s);
+    stmt_bind_int(s, 9, row->llm_called != 0);
+    stmt_bind_i64(s, 10, row->prompt_tokens);
+    stmt_bind_i64(s, 11, row->completion_tokens);
+    stmt_bind_dbl(s, 12, row->cost_usd);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "adding a cost row");
     store_release(s, owned);
@@ -62,31 +62,31 @@ int fd_store_costs_each(fd_store *st, double since, const char *group,
                                 group ? group : "");
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT %s AS g, count(*), sum(llm_called), sum(cached <> ''), "
+             "SELECT %s AS g, count(*), sum(llm_called), sum(CASE WHEN cached <> '' THEN 1 ELSE 0 END), "
              "coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
              "coalesce(sum(cost_usd), 0) AS cost FROM costs WHERE at >= ?1 GROUP BY g "
              "ORDER BY %s",
              col, order);
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    store_stmt *s = NULL;
+    int rc = store_stmt_prepare(st, sql, &s);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, "reading the cost ledger");
-    sqlite3_bind_double(s, 1, since);
+    stmt_bind_dbl(s, 1, since);
     int code = FD_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *g = (const char *)sqlite3_column_text(s, 0);
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
+        const char *g = (const char *)stmt_col_text(s, 0);
         fd_cost_sum sum = {.group = g ? g : "",
-                           .requests = sqlite3_column_int64(s, 1),
-                           .llm_calls = sqlite3_column_int64(s, 2),
-                           .cached = sqlite3_column_int64(s, 3),
-                           .prompt_tokens = sqlite3_column_int64(s, 4),
-                           .completion_tokens = sqlite3_column_int64(s, 5),
-                           .cost_usd = sqlite3_column_double(s, 6)};
+                           .requests = stmt_col_i64(s, 1),
+                           .llm_calls = stmt_col_i64(s, 2),
+                           .cached = stmt_col_i64(s, 3),
+                           .prompt_tokens = stmt_col_i64(s, 4),
+                           .completion_tokens = stmt_col_i64(s, 5),
+                           .cost_usd = stmt_col_dbl(s, 6)};
         if (cb(ctx, &sum))
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "reading the cost ledger");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }

@@ -8,25 +8,25 @@
 #define col_str store_col_str
 #define bind_str store_bind_str
 
-static void doc_from_row(sqlite3_stmt *s, fd_doc_row *d)
+static void doc_from_row(store_stmt *s, fd_doc_row *d)
 {
-    d->id = sqlite3_column_int64(s, 0);
+    d->id = stmt_col_i64(s, 0);
     d->key = col_str(s, 1);
     d->title = col_str(s, 2);
     d->source = col_str(s, 3);
     d->tag = col_str(s, 4);
     d->lang = col_str(s, 5);
     d->hash = col_str(s, 6);
-    d->n_chunks = sqlite3_column_int64(s, 7);
-    d->kb_version = sqlite3_column_int64(s, 8);
-    d->updated_at = sqlite3_column_double(s, 9);
+    d->n_chunks = stmt_col_i64(s, 7);
+    d->kb_version = stmt_col_i64(s, 8);
+    d->updated_at = stmt_col_dbl(s, 9);
 }
 
-static void chunk_from_row(sqlite3_stmt *s, fd_chunk_row *c)
+static void chunk_from_row(store_stmt *s, fd_chunk_row *c)
 {
-    c->id = sqlite3_column_int64(s, 0);
-    c->doc_id = sqlite3_column_int64(s, 1);
-    c->ord = sqlite3_column_int(s, 2);
+    c->id = stmt_col_i64(s, 0);
+    c->doc_id = stmt_col_i64(s, 1);
+    c->ord = stmt_col_int(s, 2);
     c->doc_key = col_str(s, 3);
     c->title = col_str(s, 4);
     c->section = col_str(s, 5);
@@ -50,13 +50,13 @@ int store_arena_copy(fd_arena *a, const char **p, fd_err *err)
 
 int fd_store_doc_get(fd_store *st, const char *key, fd_arena *a, fd_doc_row *out, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_DOC_GET, &s, &owned, err);
     if (code)
         return code;
     bind_str(s, 1, key);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         doc_from_row(s, out);
         const char **strs[] = {&out->key, &out->title, &out->source,
@@ -74,13 +74,13 @@ int fd_store_doc_get(fd_store *st, const char *key, fd_arena *a, fd_doc_row *out
 
 int fd_store_chunk_get(fd_store *st, int64_t chunk_id, fd_arena *a, fd_chunk_row *out, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_CHUNK_GET, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_int64(s, 1, chunk_id);
-    int rc = sqlite3_step(s);
+    stmt_bind_i64(s, 1, chunk_id);
+    int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         chunk_from_row(s, out);
         const char **strs[] = {&out->doc_key, &out->title, &out->section,
@@ -97,15 +97,15 @@ int fd_store_chunk_get(fd_store *st, int64_t chunk_id, fd_arena *a, fd_chunk_row
 }
 
 /* Runs a statement that yields one row of up to two integers. */
-static int one_row(fd_store *st, sqlite3_stmt *s, int64_t *a, int64_t *b, fd_err *err,
+static int one_row(fd_store *st, store_stmt *s, int64_t *a, int64_t *b, fd_err *err,
                    const char *what)
 {
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     int code = FD_OK;
     if (rc == SQLITE_ROW) {
-        *a = sqlite3_column_int64(s, 0);
+        *a = stmt_col_i64(s, 0);
         if (b)
-            *b = sqlite3_column_int64(s, 1);
+            *b = stmt_col_i64(s, 1);
     } else {
         code = store_fail(st, rc, err, what);
     }
@@ -114,7 +114,7 @@ static int one_row(fd_store *st, sqlite3_stmt *s, int64_t *a, int64_t *b, fd_err
 
 int fd_store_counts(fd_store *st, int64_t *n_docs, int64_t *n_chunks, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_COUNTS, &s, &owned, err);
     if (code)
@@ -126,7 +126,7 @@ int fd_store_counts(fd_store *st, int64_t *n_docs, int64_t *n_chunks, fd_err *er
 
 int fd_store_kb_version(fd_store *st, int64_t *version, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_KB_VERSION, &s, &owned, err);
     if (code)
@@ -138,12 +138,12 @@ int fd_store_kb_version(fd_store *st, int64_t *version, fd_err *err)
 
 int fd_store_kb_bump(fd_store *st, const char *note, int64_t *version, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_KB_BUMP, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_double(s, 1, fd_time_wall());
+    stmt_bind_dbl(s, 1, fd_time_wall());
     bind_str(s, 2, note);
     code = one_row(st, s, version, NULL, err, "recording kb version");
     store_release(s, owned);
@@ -154,13 +154,13 @@ int fd_store_kb_bump(fd_store *st, const char *note, int64_t *version, fd_err *e
 
 static int clear_chunks(fd_store *st, int64_t doc_id, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_DOC_CLEAR_CHUNKS, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_int64(s, 1, doc_id);
-    int rc = sqlite3_step(s);
+    stmt_bind_i64(s, 1, doc_id);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "deleting old chunks");
     store_release(s, owned);
@@ -174,9 +174,9 @@ int fd_store_doc_put(fd_store *st, const fd_doc_row *doc, int64_t *id, fd_err *e
     /* Outside a transaction the upsert and the chunk delete would commit
      * separately, and a crash between them would pair new metadata with
      * old chunks. */
-    if (sqlite3_get_autocommit(st->db) != 0)
+    if (store_autocommit(st) != 0)
         return fd_err_set(err, FD_EINVAL, "store: doc_put outside a transaction");
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_DOC_UPSERT, &s, &owned, err);
     if (code)
@@ -184,13 +184,13 @@ int fd_store_doc_put(fd_store *st, const fd_doc_row *doc, int64_t *id, fd_err *e
     const char *strs[] = {doc->key, doc->title, doc->source, doc->tag, doc->lang, doc->hash};
     for (int i = 0; i < 6; i++)
         bind_str(s, i + 1, strs[i]);
-    sqlite3_bind_int64(s, 7, doc->n_chunks);
-    sqlite3_bind_int64(s, 8, doc->kb_version);
-    sqlite3_bind_double(s, 9, doc->updated_at > 0 ? doc->updated_at : fd_time_wall());
-    int rc = sqlite3_step(s);
+    stmt_bind_i64(s, 7, doc->n_chunks);
+    stmt_bind_i64(s, 8, doc->kb_version);
+    stmt_bind_dbl(s, 9, doc->updated_at > 0 ? doc->updated_at : fd_time_wall());
+    int rc = stmt_step(s);
     int64_t doc_id = 0;
     if (rc == SQLITE_ROW)
-        doc_id = sqlite3_column_int64(s, 0);
+        doc_id = stmt_col_i64(s, 0);
     else
         code = store_fail(st, rc, err, "writing document");
     store_release(s, owned);
@@ -204,16 +204,16 @@ int fd_store_doc_put(fd_store *st, const fd_doc_row *doc, int64_t *id, fd_err *e
 int fd_store_chunk_add(fd_store *st, int64_t doc_id, int ord, const char *section, const char *text,
                        fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_CHUNK_ADD, &s, &owned, err);
     if (code)
         return code;
-    sqlite3_bind_int64(s, 1, doc_id);
-    sqlite3_bind_int(s, 2, ord);
+    stmt_bind_i64(s, 1, doc_id);
+    stmt_bind_int(s, 2, ord);
     bind_str(s, 3, section);
     bind_str(s, 4, text);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "writing chunk");
     store_release(s, owned);
@@ -222,16 +222,16 @@ int fd_store_chunk_add(fd_store *st, int64_t doc_id, int ord, const char *sectio
 
 int fd_store_doc_delete(fd_store *st, const char *key, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_DOC_DELETE, &s, &owned, err);
     if (code)
         return code;
     bind_str(s, 1, key);
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "deleting document");
-    else if (sqlite3_changes(st->db) == 0)
+    else if (store_changes(st) == 0)
         code = fd_err_set(err, FD_ENOTFOUND, "no document %s", key);
     store_release(s, owned);
     return code;
@@ -251,14 +251,14 @@ static int step_end(fd_store *st, int rc, fd_err *err, const char *what)
 int fd_store_docs_by_source(fd_store *st, const char *source, int (*cb)(void *ctx, const char *key),
                             void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_DOCS_BY_SOURCE, &s, &owned, err);
     if (code)
         return code;
     bind_str(s, 1, source);
     for (;;) {
-        int rc = sqlite3_step(s);
+        int rc = stmt_step(s);
         if (rc != SQLITE_ROW) {
             code = step_end(st, rc, err, "listing documents by source");
             break;
@@ -274,13 +274,13 @@ int fd_store_docs_by_source(fd_store *st, const char *source, int (*cb)(void *ct
 int fd_store_docs_each(fd_store *st, int (*cb)(void *ctx, const fd_doc_row *doc), void *ctx,
                        fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_DOCS_EACH, &s, &owned, err);
     if (code)
         return code;
     for (;;) {
-        int rc = sqlite3_step(s);
+        int rc = stmt_step(s);
         if (rc != SQLITE_ROW) {
             code = step_end(st, rc, err, "listing documents");
             break;
@@ -298,13 +298,13 @@ int fd_store_docs_each(fd_store *st, int (*cb)(void *ctx, const fd_doc_row *doc)
 int fd_store_chunks_each(fd_store *st, int (*cb)(void *ctx, const fd_chunk_row *c), void *ctx,
                          fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int owned;
     int code = store_acquire(st, STMT_CHUNKS_EACH, &s, &owned, err);
     if (code)
         return code;
     for (;;) {
-        int rc = sqlite3_step(s);
+        int rc = stmt_step(s);
         if (rc != SQLITE_ROW) {
             code = step_end(st, rc, err, "listing chunks");
             break;

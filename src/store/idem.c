@@ -11,12 +11,12 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
                  double ttl_s, fd_arena *a, fd_idem_state *state, const char **response,
                  fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     double now = fd_time_wall();
     int rc = store_prep(st, "DELETE FROM idempotency WHERE created_at < ?1", &s, err, WHAT);
     if (rc)
         return rc;
-    sqlite3_bind_double(s, 1, now - ttl_s);
+    stmt_bind_dbl(s, 1, now - ttl_s);
     rc = store_run(st, s, err, WHAT);
     if (!rc)
         rc = store_prep(st,
@@ -27,21 +27,21 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
         return rc;
     store_bind_str(s, 1, principal);
     store_bind_str(s, 2, key);
-    int step = sqlite3_step(s);
+    int step = stmt_step(s);
     if (step == SQLITE_ROW) {
         if (strcmp(store_col_str(s, 0), hash) != 0) {
             *state = FD_IDEM_MISMATCH;
-        } else if (!sqlite3_column_int(s, 1)) {
+        } else if (!stmt_col_int(s, 1)) {
             *state = FD_IDEM_RUNNING;
         } else {
             *state = FD_IDEM_REPLAY;
             *response = store_col_str(s, 2);
             rc = store_arena_copy(a, response, err);
         }
-        sqlite3_finalize(s);
+        stmt_finalize(s);
         return rc;
     }
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     if (step != SQLITE_DONE)
         return store_fail(st, step, err, "idempotency keys");
     rc = store_prep(st,
@@ -52,7 +52,7 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
     store_bind_str(s, 1, principal);
     store_bind_str(s, 2, key);
     store_bind_str(s, 3, hash);
-    sqlite3_bind_double(s, 4, now);
+    stmt_bind_dbl(s, 4, now);
     *state = FD_IDEM_NEW;
     return store_run(st, s, err, WHAT);
 }
@@ -76,7 +76,7 @@ int fd_store_idem_begin(fd_store *st, const char *principal, const char *key, co
 int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
                          const char *response, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                   "UPDATE idempotency SET done = 1, response = ?3 WHERE principal = ?1 AND key = ?2",
                   &s, err, WHAT);
@@ -90,7 +90,7 @@ int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
 
 int fd_store_idem_abort(fd_store *st, const char *principal, const char *key, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "DELETE FROM idempotency WHERE principal = ?1 AND key = ?2 AND done = 0",
                   &s, err, WHAT);
     if (rc)

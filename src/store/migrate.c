@@ -236,6 +236,17 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
+/* Where PostgreSQL needs other DDL than the translation of the SQLite
+ * script (pg.c: types, "user", collation); NULL: the translation.
+ * 10: a B-tree entry is limited to a third of a page (~2.7 kB), and a
+ * customer's first message may be longer; a hash index has no such limit
+ * and the lookup is by equality only. */
+static const char *const pg_migrations[] = {
+    [9] = "CREATE INDEX turns_opening ON turns USING hash (text) WHERE seq = 1;",
+};
+_Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] <= sizeof migrations / sizeof migrations[0],
+               "a PostgreSQL override per migration at most");
+
 /* What each migration adds, for `frontdesk migrate` (same order; a
  * static assert below keeps the two lists the same length). */
 static const char *const migration_notes[] = {
@@ -267,6 +278,8 @@ int fd_store_schema_latest(void)
 int fd_store_schema_check(const char *path, int *have, fd_err *err)
 {
     *have = 0;
+    if (store_is_pg_url(path))
+        return store_pg_schema_check(path, have, err);
     struct stat sb;
     if (strncmp(path, "file:", 5) != 0 && stat(path, &sb) != 0) {
         if (errno == ENOENT)
@@ -297,25 +310,29 @@ int fd_store_schema_check(const char *path, int *have, fd_err *err)
 
 static int read_user_version(fd_store *st, int *out, fd_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+    if (st->engine == STORE_PG) {
+        int rc = store_pg_read_version(st, out);
+        return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "reading schema version");
+    }
+    store_stmt *s = NULL;
+    int rc = store_stmt_prepare(st, "PRAGMA user_version", &s);
     if (rc == SQLITE_OK) {
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int(s, 0);
+            *out = stmt_col_int(s, 0);
             rc = SQLITE_OK;
         }
     }
     int code = FD_OK;
     if (rc != SQLITE_OK)
         code = store_fail(st, rc, err, "reading schema version");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 
 static int exec(fd_store *st, const char *sql, fd_err *err, const char *what)
 {
-    int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+    int rc = store_exec(st, sql);
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, what);
 }
 
@@ -331,7 +348,13 @@ static int too_new(int have, fd_err *err)
  * two processes opening a fresh file at once do not both apply it. */
 static int migrate_one(fd_store *st, int *version, fd_err *err)
 {
-    int rc = exec(st, "BEGIN IMMEDIATE", err, "starting migration");
+    /* PostgreSQL: the migration lock plays BEGIN IMMEDIATE's part, so
+     * replicas starting together apply each migration once. */
+    int pg = st->engine == STORE_PG;
+    int rc = exec(st,
+                  pg ? "BEGIN; SELECT pg_advisory_xact_lock(" STORE_PG_MIGRATE_LOCK ")"
+                     : "BEGIN IMMEDIATE",
+                  err, "starting migration");
     if (rc)
         return rc;
     rc = read_user_version(st, version, err);
@@ -340,11 +363,18 @@ static int migrate_one(fd_store *st, int *version, fd_err *err)
     if (!rc && *version < N_MIGRATIONS) {
         char what[64];
         snprintf(what, sizeof what, "migration %d", *version + 1);
-        rc = exec(st, migrations[*version], err, what);
-        if (!rc) {
-            char sql[64];
-            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", *version + 1);
-            rc = exec(st, sql, err, what);
+        const char *sql = migrations[*version];
+        if (pg && *version < (int)(sizeof pg_migrations / sizeof pg_migrations[0]) &&
+            pg_migrations[*version])
+            sql = pg_migrations[*version];
+        rc = exec(st, sql, err, what);
+        if (!rc && pg) {
+            int v = store_pg_write_version(st, *version + 1);
+            rc = v == SQLITE_OK ? FD_OK : store_fail(st, v, err, what);
+        } else if (!rc) {
+            char pragma[64];
+            snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", *version + 1);
+            rc = exec(st, pragma, err, what);
         }
         if (!rc)
             rc = exec(st, "COMMIT", err, what);
@@ -354,10 +384,10 @@ static int migrate_one(fd_store *st, int *version, fd_err *err)
         }
     }
     if (rc) {
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        store_exec(st, "ROLLBACK");
         return rc;
     }
-    if (sqlite3_get_autocommit(st->db) == 0)
+    if (store_autocommit(st) == 0)
         return exec(st, "COMMIT", err, "ending migration");
     return FD_OK;
 }

@@ -10,13 +10,13 @@
 static int history_add(fd_store *st, int64_t id, const char *status, const char *note, double at,
                        fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "INSERT INTO order_history(order_id, at, status, note) VALUES (?1,?2,?3,?4)",
                      &s, err, "adding order history");
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_double(s, 2, at);
+    stmt_bind_i64(s, 1, id);
+    stmt_bind_dbl(s, 2, at);
     store_bind_str(s, 3, status);
     store_bind_str(s, 4, note ? note : "");
     return store_run(st, s, err, "adding order history");
@@ -28,7 +28,7 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     if (!o->idem_key || !o->idem_key[0] || !o->n_lines)
         return fd_err_set(err, FD_EINVAL, "an order needs an idempotency key and a line");
     double now = fd_time_wall();
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                      "INSERT INTO orders(ref, idem_key, session_id, owner, customer_id, customer, "
                      "outlet, address, delivery_date, delivery_window, currency, subtotal, tax, "
@@ -47,22 +47,22 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     store_bind_str(s, 9, o->delivery_date);
     store_bind_str(s, 10, o->delivery_window);
     store_bind_str(s, 11, o->currency);
-    sqlite3_bind_int64(s, 12, o->subtotal);
-    sqlite3_bind_int64(s, 13, o->tax);
-    sqlite3_bind_int64(s, 14, o->total);
+    stmt_bind_i64(s, 12, o->subtotal);
+    stmt_bind_i64(s, 13, o->tax);
+    stmt_bind_i64(s, 14, o->total);
     store_bind_str(s, 15, o->status && o->status[0] ? o->status : "confirmed");
-    sqlite3_bind_double(s, 16, now);
+    stmt_bind_dbl(s, 16, now);
     rc = store_run(st, s, err, "adding an order");
     if (rc)
         return rc;
-    *id = sqlite3_last_insert_rowid(st->db);
+    *id = store_last_id(st);
     snprintf(ref, ref_size, "%s-%06lld", prefix && prefix[0] ? prefix : "ORD",
              (long long)(100000 + *id));
     rc = store_prep(st, "UPDATE orders SET ref = ?1 WHERE id = ?2", &s, err, "naming an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, ref);
-    sqlite3_bind_int64(s, 2, *id);
+    stmt_bind_i64(s, 2, *id);
     rc = store_run(st, s, err, "naming an order");
     for (size_t i = 0; !rc && i < o->n_lines; i++) {
         const fd_order_line_row *l = &o->lines[i];
@@ -72,15 +72,15 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
                      &s, err, "adding an order line");
         if (rc)
             break;
-        sqlite3_bind_int64(s, 1, *id);
-        sqlite3_bind_int64(s, 2, (int64_t)i + 1);
+        stmt_bind_i64(s, 1, *id);
+        stmt_bind_i64(s, 2, (int64_t)i + 1);
         store_bind_str(s, 3, l->code);
         store_bind_str(s, 4, l->name);
-        sqlite3_bind_int64(s, 5, l->qty);
-        sqlite3_bind_int64(s, 6, l->packs);
-        sqlite3_bind_int64(s, 7, l->pack_size);
-        sqlite3_bind_int64(s, 8, l->pack_price);
-        sqlite3_bind_int64(s, 9, l->total);
+        stmt_bind_i64(s, 5, l->qty);
+        stmt_bind_i64(s, 6, l->packs);
+        stmt_bind_i64(s, 7, l->pack_size);
+        stmt_bind_i64(s, 8, l->pack_price);
+        stmt_bind_i64(s, 9, l->total);
         rc = store_run(st, s, err, "adding an order line");
     }
     if (!rc)
@@ -94,10 +94,10 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
         if (!rc) {
             char key[96];
             snprintf(key, sizeof key, "invoice-%s", ref);
-            sqlite3_bind_int64(s, 1, *id);
-            sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+            stmt_bind_i64(s, 1, *id);
+            stmt_bind_text(s, 2, key);
             store_bind_str(s, 3, invoice);
-            sqlite3_bind_double(s, 4, now);
+            stmt_bind_dbl(s, 4, now);
             rc = store_run(st, s, err, "queueing the invoice");
         }
     }
@@ -110,22 +110,22 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     "updated_at"
 
 /* Row to o, strings copied into a (NULL: borrowed until the next step). */
-static int order_from_row(sqlite3_stmt *s, fd_arena *a, fd_order_row *o, fd_err *err)
+static int order_from_row(store_stmt *s, fd_arena *a, fd_order_row *o, fd_err *err)
 {
     memset(o, 0, sizeof *o);
-    o->id = sqlite3_column_int64(s, 0);
+    o->id = stmt_col_i64(s, 0);
     const char **const strs[] = {&o->ref,           &o->idem_key,   &o->session_id,
                                  &o->owner,         &o->customer_id, &o->customer,
                                  &o->outlet,        &o->address,    &o->delivery_date,
                                  &o->delivery_window, &o->currency};
     for (int i = 0; i < 11; i++)
         *strs[i] = store_col_str(s, i + 1);
-    o->subtotal = sqlite3_column_int64(s, 12);
-    o->tax = sqlite3_column_int64(s, 13);
-    o->total = sqlite3_column_int64(s, 14);
+    o->subtotal = stmt_col_i64(s, 12);
+    o->tax = stmt_col_i64(s, 13);
+    o->total = stmt_col_i64(s, 14);
     o->status = store_col_str(s, 15);
-    o->created_at = sqlite3_column_double(s, 16);
-    o->updated_at = sqlite3_column_double(s, 17);
+    o->created_at = stmt_col_dbl(s, 16);
+    o->updated_at = stmt_col_dbl(s, 17);
     int rc = FD_OK;
     for (int i = 0; a && !rc && i < 11; i++)
         rc = store_arena_copy(a, strs[i], err);
@@ -136,18 +136,18 @@ static int order_from_row(sqlite3_stmt *s, fd_arena *a, fd_order_row *o, fd_err 
 
 static int load_lines(fd_store *st, fd_order_row *o, fd_arena *a, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                      "SELECT code, name, qty, packs, pack_size, pack_price, total FROM order_lines "
                      "WHERE order_id = ?1 ORDER BY line",
                      &s, err, "reading order lines");
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, o->id);
+    stmt_bind_i64(s, 1, o->id);
     size_t cap = 8, n = 0;
     fd_order_line_row *v = fd_arena_calloc(a, cap, sizeof *v);
     int step = SQLITE_DONE;
-    while (v && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    while (v && (step = stmt_step(s)) == SQLITE_ROW) {
         if (n == cap) {
             fd_order_line_row *w = fd_arena_calloc(a, cap * 2, sizeof *w);
             if (w)
@@ -160,11 +160,11 @@ static int load_lines(fd_store *st, fd_order_row *o, fd_arena *a, fd_err *err)
         fd_order_line_row *l = &v[n++];
         l->code = store_col_str(s, 0);
         l->name = store_col_str(s, 1);
-        l->qty = sqlite3_column_int64(s, 2);
-        l->packs = sqlite3_column_int64(s, 3);
-        l->pack_size = sqlite3_column_int64(s, 4);
-        l->pack_price = sqlite3_column_int64(s, 5);
-        l->total = sqlite3_column_int64(s, 6);
+        l->qty = stmt_col_i64(s, 2);
+        l->packs = stmt_col_i64(s, 3);
+        l->pack_size = stmt_col_i64(s, 4);
+        l->pack_price = stmt_col_i64(s, 5);
+        l->total = stmt_col_i64(s, 6);
         if ((rc = store_arena_copy(a, &l->code, err)) || (rc = store_arena_copy(a, &l->name, err)))
             break;
     }
@@ -172,7 +172,7 @@ static int load_lines(fd_store *st, fd_order_row *o, fd_arena *a, fd_err *err)
         rc = fd_err_set(err, FD_ENOMEM, "out of memory");
     else if (!rc && step != SQLITE_DONE)
         rc = store_fail(st, step, err, "reading order lines");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     o->lines = v;
     o->n_lines = n;
     return rc;
@@ -181,19 +181,19 @@ static int load_lines(fd_store *st, fd_order_row *o, fd_arena *a, fd_err *err)
 static int get_one(fd_store *st, const char *sql, const char *arg, fd_arena *a, fd_order_row *out,
                    fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, sql, &s, err, "reading an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, arg);
-    int step = sqlite3_step(s);
+    int step = stmt_step(s);
     if (step == SQLITE_ROW)
         rc = order_from_row(s, a, out, err);
     else if (step == SQLITE_DONE)
         rc = fd_err_set(err, FD_ENOTFOUND, "no such order");
     else
         rc = store_fail(st, step, err, "reading an order");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return rc ? rc : load_lines(st, out, a, err);
 }
 
@@ -213,7 +213,7 @@ int fd_store_order_by_idem(fd_store *st, const char *idem_key, fd_arena *a, fd_o
 int fd_store_orders_each(fd_store *st, const char *owner, const char *status, int64_t limit,
                          int (*cb)(void *ctx, const fd_order_row *o), void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                      "SELECT " ORDER_COLS " FROM orders WHERE (?1 IS NULL OR owner = ?1) AND "
                      "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3",
@@ -223,9 +223,9 @@ int fd_store_orders_each(fd_store *st, const char *owner, const char *status, in
     if (owner)
         store_bind_str(s, 1, owner);
     store_bind_str(s, 2, status ? status : "");
-    sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
+    stmt_bind_i64(s, 3, limit > 0 ? limit : INT64_MAX); /* no LIMIT -1 on PostgreSQL */
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = stmt_step(s)) == SQLITE_ROW) {
         fd_order_row o;
         (void)order_from_row(s, NULL, &o, NULL);
         if (cb(ctx, &o))
@@ -233,23 +233,23 @@ int fd_store_orders_each(fd_store *st, const char *owner, const char *status, in
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = store_fail(st, step, err, "listing orders");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return rc;
 }
 
 int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, const char *status,
                               const char *note, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "SELECT id, status FROM orders WHERE ref = upper(?1)", &s, err,
                      "reading an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, ref);
-    int step = sqlite3_step(s);
+    int step = stmt_step(s);
     int64_t id = 0;
     if (step == SQLITE_ROW) {
-        id = sqlite3_column_int64(s, 0);
+        id = stmt_col_i64(s, 0);
         if (from && strcmp(store_col_str(s, 1), from) != 0)
             rc = fd_err_set(err, FD_ECONFLICT, "order %s is %s, not %s", ref, store_col_str(s, 1),
                             from);
@@ -258,7 +258,7 @@ int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, c
     } else {
         rc = store_fail(st, step, err, "reading an order");
     }
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     if (rc)
         return rc;
     int moved;
@@ -268,7 +268,7 @@ int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, c
 int store_order_move(fd_store *st, int64_t id, const char *status, const char *note,
                      int keep_cancelled, int *moved, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     double now = fd_time_wall();
     *moved = 0;
     int rc = store_prep(st,
@@ -279,10 +279,10 @@ int store_order_move(fd_store *st, int64_t id, const char *status, const char *n
     if (rc)
         return rc;
     store_bind_str(s, 1, status);
-    sqlite3_bind_double(s, 2, now);
-    sqlite3_bind_int64(s, 3, id);
+    stmt_bind_dbl(s, 2, now);
+    stmt_bind_i64(s, 3, id);
     rc = store_run(st, s, err, "updating an order");
-    if (rc || sqlite3_changes(st->db) == 0)
+    if (rc || store_changes(st) == 0)
         return rc;
     *moved = 1;
     return history_add(st, id, status, note, now, err);

@@ -13,27 +13,27 @@ static const char *const states[] = {"pending", "retry", "delivered", "dead", "d
     "o.next_at, o.last_error, o.external_id, o.created_at, o.updated_at"
 #define ROW_FROM " FROM outbox o LEFT JOIN orders d ON d.id = o.order_id "
 
-static void from_row(sqlite3_stmt *s, fd_outbox_row *r)
+static void from_row(store_stmt *s, fd_outbox_row *r)
 {
-    r->id = sqlite3_column_int64(s, 0);
+    r->id = stmt_col_i64(s, 0);
     r->kind = store_col_str(s, 1);
-    r->order_id = sqlite3_column_int64(s, 2);
+    r->order_id = stmt_col_i64(s, 2);
     r->order_ref = store_col_str(s, 3);
     r->idem_key = store_col_str(s, 4);
     r->payload = store_col_str(s, 5);
     r->state = store_col_str(s, 6);
-    r->attempts = sqlite3_column_int(s, 7);
-    r->next_at = sqlite3_column_double(s, 8);
+    r->attempts = stmt_col_int(s, 7);
+    r->next_at = stmt_col_dbl(s, 8);
     r->last_error = store_col_str(s, 9);
     r->external_id = store_col_str(s, 10);
-    r->created_at = sqlite3_column_double(s, 11);
-    r->updated_at = sqlite3_column_double(s, 12);
+    r->created_at = stmt_col_dbl(s, 11);
+    r->updated_at = stmt_col_dbl(s, 12);
 }
 
 int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const char *idem_key,
                         const char *payload, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                   "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -41,10 +41,10 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
     if (rc)
         return rc;
     store_bind_str(s, 1, kind);
-    sqlite3_bind_int64(s, 2, order_id);
+    stmt_bind_i64(s, 2, order_id);
     store_bind_str(s, 3, idem_key);
     store_bind_str(s, 4, payload);
-    sqlite3_bind_double(s, 5, fd_time_wall());
+    stmt_bind_dbl(s, 5, fd_time_wall());
     return store_run(st, s, err, "queueing an outbox row");
 }
 
@@ -53,7 +53,7 @@ int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, f
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                   "SELECT " ROW_COLS ROW_FROM
                   "WHERE o.state IN ('pending', 'retry') AND o.next_at <= ?1 AND o.kind = ?3 "
@@ -61,16 +61,16 @@ int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, f
                   &s, err, "reading the outbox");
     if (rc)
         return rc;
-    sqlite3_bind_double(s, 1, now);
-    sqlite3_bind_int(s, 2, limit > 0 ? limit : 1);
+    stmt_bind_dbl(s, 1, now);
+    stmt_bind_int(s, 2, limit > 0 ? limit : 1);
     store_bind_str(s, 3, kind);
     fd_outbox_row *v = fd_arena_calloc(a, (size_t)(limit > 0 ? limit : 1), sizeof *v);
     if (!v) {
-        sqlite3_finalize(s);
+        stmt_finalize(s);
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     }
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW && !rc) {
+    while ((step = stmt_step(s)) == SQLITE_ROW && !rc) {
         fd_outbox_row *r = &v[(*n)++];
         from_row(s, r);
         const char **strs[] = {&r->kind,  &r->order_ref,  &r->idem_key,   &r->payload,
@@ -80,7 +80,7 @@ int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, f
     }
     if (!rc && step != SQLITE_DONE)
         rc = store_fail(st, step, err, "reading the outbox");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     *out = v;
     return rc;
 }
@@ -88,14 +88,14 @@ int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, f
 int fd_store_outbox_each(fd_store *st, const char *state,
                          int (*cb)(void *ctx, const fd_outbox_row *r), void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "SELECT " ROW_COLS ROW_FROM "WHERE ?1 = '' OR o.state = ?1 ORDER BY o.id DESC",
                   &s, err, "reading the outbox");
     if (rc)
         return rc;
     store_bind_str(s, 1, state ? state : "");
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((step = stmt_step(s)) == SQLITE_ROW) {
         fd_outbox_row r;
         from_row(s, &r);
         if (cb(ctx, &r))
@@ -103,7 +103,7 @@ int fd_store_outbox_each(fd_store *st, const char *state,
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = store_fail(st, step, err, "reading the outbox");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return rc;
 }
 
@@ -111,17 +111,17 @@ int fd_store_outbox_each(fd_store *st, const char *state,
 static int order_follows(fd_store *st, int64_t id, const char *status, const char *note,
                          fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "SELECT order_id FROM outbox WHERE id = ?1 AND kind = 'invoice'", &s,
                         err, "reading the outbox");
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
-    int64_t order = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    stmt_bind_i64(s, 1, id);
+    int step = stmt_step(s);
+    int64_t order = step == SQLITE_ROW ? stmt_col_i64(s, 0) : 0;
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         rc = store_fail(st, step, err, "reading the outbox");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     int moved;
     /* a cancelled order stays cancelled whatever its invoice does */
     return rc || !order ? rc : store_order_move(st, order, status, note, 1, &moved, err);
@@ -130,7 +130,7 @@ static int order_follows(fd_store *st, int64_t id, const char *status, const cha
 int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int attempts,
                            double next_at, const char *error, const char *external_id, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                   "UPDATE outbox SET state = ?1, attempts = ?2, next_at = ?3, last_error = ?4, "
                   "external_id = CASE WHEN ?5 = '' THEN external_id ELSE ?5 END, updated_at = ?6 "
@@ -139,14 +139,14 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
     if (rc)
         return rc;
     store_bind_str(s, 1, state);
-    sqlite3_bind_int(s, 2, attempts);
-    sqlite3_bind_double(s, 3, next_at);
+    stmt_bind_int(s, 2, attempts);
+    stmt_bind_dbl(s, 3, next_at);
     store_bind_str(s, 4, error ? error : "");
     store_bind_str(s, 5, external_id ? external_id : "");
-    sqlite3_bind_double(s, 6, fd_time_wall());
-    sqlite3_bind_int64(s, 7, id);
+    stmt_bind_dbl(s, 6, fd_time_wall());
+    stmt_bind_i64(s, 7, id);
     rc = store_run(st, s, err, "updating the outbox");
-    if (!rc && sqlite3_changes(st->db) == 0)
+    if (!rc && store_changes(st) == 0)
         rc = fd_err_set(err, FD_ENOTFOUND, "no outbox row %lld", (long long)id);
     if (!rc && strcmp(state, "delivered") == 0)
         rc = order_follows(st, id, "invoiced", external_id && external_id[0] ? external_id : "invoice delivered", err);
@@ -157,12 +157,12 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
 
 static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "SELECT state FROM outbox WHERE id = ?1", &s, err, "reading the outbox");
     if (rc)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    int step = sqlite3_step(s);
+    stmt_bind_i64(s, 1, id);
+    int step = stmt_step(s);
     if (step == SQLITE_DONE)
         rc = fd_err_set(err, FD_ENOTFOUND, "no outbox row %lld", (long long)id);
     else if (step != SQLITE_ROW)
@@ -170,7 +170,7 @@ static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
     else if (strcmp(store_col_str(s, 0), "delivered") == 0 || strcmp(store_col_str(s, 0), "dropped") == 0)
         rc = fd_err_set(err, FD_ECONFLICT, "outbox row %lld is %s already", (long long)id,
                         store_col_str(s, 0));
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     if (rc)
         return rc;
     int retry = strcmp(to, "pending") == 0;
@@ -180,8 +180,8 @@ static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
               &s, err, "updating the outbox");
     if (rc)
         return rc;
-    sqlite3_bind_double(s, 1, fd_time_wall());
-    sqlite3_bind_int64(s, 2, id);
+    stmt_bind_dbl(s, 1, fd_time_wall());
+    stmt_bind_i64(s, 2, id);
     return store_run(st, s, err, "updating the outbox");
 }
 
@@ -198,55 +198,55 @@ int fd_store_outbox_drop(fd_store *st, int64_t id, fd_err *err)
 int fd_store_outbox_counts(fd_store *st, int64_t counts[5], fd_err *err)
 {
     memset(counts, 0, 5 * sizeof *counts);
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "SELECT state, count(*) FROM outbox GROUP BY state", &s, err,
                   "counting the outbox");
     if (rc)
         return rc;
     int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+    while ((step = stmt_step(s)) == SQLITE_ROW)
         for (int i = 0; i < 5; i++)
             if (strcmp(store_col_str(s, 0), states[i]) == 0)
-                counts[i] = sqlite3_column_int64(s, 1);
+                counts[i] = stmt_col_i64(s, 1);
     if (step != SQLITE_DONE)
         rc = store_fail(st, step, err, "counting the outbox");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return rc;
 }
 
 int fd_store_acct_token_get(fd_store *st, fd_arena *a, const void **blob, size_t *len,
                             int64_t *generation, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st, "SELECT refresh_enc, generation FROM accounting_tokens WHERE id = 1", &s, err,
                   "reading the accounting token");
     if (rc)
         return rc;
-    int step = sqlite3_step(s);
+    int step = stmt_step(s);
     if (step == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        size_t n = (size_t)stmt_col_bytes(s, 0);
         void *p = fd_arena_alloc(a, n + 1);
         if (!p) {
             rc = fd_err_set(err, FD_ENOMEM, "out of memory");
         } else {
             if (n)
-                memcpy(p, sqlite3_column_blob(s, 0), n);
+                memcpy(p, stmt_col_blob(s, 0), n);
             *blob = p;
             *len = n;
-            *generation = sqlite3_column_int64(s, 1);
+            *generation = stmt_col_i64(s, 1);
         }
     } else if (step == SQLITE_DONE) {
         rc = fd_err_set(err, FD_ENOTFOUND, "not connected to the accounting system");
     } else {
         rc = store_fail(st, step, err, "reading the accounting token");
     }
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return rc;
 }
 
 int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *err)
 {
-    sqlite3_stmt *s;
+    store_stmt *s;
     int rc = store_prep(st,
                   "INSERT INTO accounting_tokens(id, refresh_enc, generation, updated_at) "
                   "VALUES (1, ?1, 1, ?2) ON CONFLICT(id) DO UPDATE SET refresh_enc = ?1, "
@@ -254,7 +254,7 @@ int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *
                   &s, err, "storing the accounting token");
     if (rc)
         return rc;
-    sqlite3_bind_blob(s, 1, blob, (int)len, SQLITE_STATIC);
-    sqlite3_bind_double(s, 2, fd_time_wall());
+    stmt_bind_blob(s, 1, blob, len);
+    stmt_bind_dbl(s, 2, fd_time_wall());
     return store_run(st, s, err, "storing the accounting token");
 }

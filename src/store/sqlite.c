@@ -97,7 +97,7 @@ static const char *const stmt_sql[STMT__N] = {
 int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
 {
     int primary = rc & 0xff;
-    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+    const char *msg = st && (st->db || st->pg) ? store_errmsg(st) : sqlite3_errstr(rc);
     /* Busy and locked outlasted the busy wait: another connection holds the
      * write lock (an ingest, a backup). Nothing is wrong with the request,
      * so it is "unavailable, retry" (503), not a conflict the caller caused. */
@@ -112,52 +112,51 @@ int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
     return fd_err_set(err, code, "%s: %s", what, msg);
 }
 
-int store_acquire(fd_store *st, stmt_id id, sqlite3_stmt **out, int *owned, fd_err *err)
+int store_acquire(fd_store *st, stmt_id id, store_stmt **out, int *owned, fd_err *err)
 {
-    sqlite3_stmt *s = st->stmt[id];
+    store_stmt *s = st->stmt[id];
     *owned = 0;
-    if (!sqlite3_stmt_busy(s)) {
+    if (!stmt_busy(s)) {
         *out = s;
         return FD_OK;
     }
-    int rc = sqlite3_prepare_v2(st->db, stmt_sql[id], -1, out, NULL);
+    int rc = store_stmt_prepare(st, stmt_sql[id], out);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, "preparing statement");
     *owned = 1;
     return FD_OK;
 }
 
-void store_release(sqlite3_stmt *s, int owned)
+void store_release(store_stmt *s, int owned)
 {
     if (!s)
         return;
     if (owned) {
-        sqlite3_finalize(s);
+        stmt_finalize(s);
         return;
     }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    stmt_reset(s);
+    stmt_clear_bindings(s);
 }
 
-int store_prep(fd_store *st, const char *sql, sqlite3_stmt **s, fd_err *err, const char *what)
+int store_prep(fd_store *st, const char *sql, store_stmt **s, fd_err *err, const char *what)
 {
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+    int rc = store_stmt_prepare(st, sql, s);
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, what);
 }
 
-int store_run(fd_store *st, sqlite3_stmt *s, fd_err *err, const char *what)
+int store_run(fd_store *st, store_stmt *s, fd_err *err, const char *what)
 {
-    int rc = sqlite3_step(s);
+    int rc = stmt_step(s);
     int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 
 static int prepare_all(fd_store *st, fd_err *err)
 {
     for (int i = 0; i < STMT__N; i++) {
-        int rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                                    &st->stmt[i], NULL);
+        int rc = store_stmt_prepare(st, stmt_sql[i], &st->stmt[i]);
         if (rc != SQLITE_OK)
             return store_fail(st, rc, err, "preparing statements");
     }
@@ -196,13 +195,13 @@ static int set_pragmas_once(fd_store *st, const char *path, fd_err *err)
                           NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, what);
-    sqlite3_stmt *s = NULL;
-    rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    store_stmt *s = NULL;
+    rc = store_stmt_prepare(st, "PRAGMA journal_mode = WAL", &s);
     if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
     int code = FD_OK;
     if (rc == SQLITE_ROW) {
-        const char *mode = (const char *)sqlite3_column_text(s, 0);
+        const char *mode = (const char *)stmt_col_text(s, 0);
         /* In-memory databases answer "memory": nothing to share anyway. */
         if (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0))
             code = fd_err_set(err, FD_EIO, "%s: cannot use WAL journal (got %s)", path,
@@ -210,7 +209,7 @@ static int set_pragmas_once(fd_store *st, const char *path, fd_err *err)
     } else {
         code = store_fail(st, rc, err, what);
     }
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 
@@ -248,7 +247,6 @@ static int open_db(fd_store *st, const char *path, fd_err *err)
      * writable; every later write would then fail far from the cause. */
     if (sqlite3_db_readonly(st->db, "main") == 1)
         return fd_err_set(err, FD_EIO, "database %s is read-only (check file permissions)", path);
-    st->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
     sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
     /* The -wal and -shm files outlive the last connection: SQLite would
      * delete them at close and create them at the next open, and on a full
@@ -268,9 +266,16 @@ int fd_store_open(const char *path, fd_store **out, fd_err *err)
     fd_store *st = fd_calloc(1, sizeof *st);
     if (!st)
         return fd_err_set(err, FD_ENOMEM, "store: out of memory");
-    int rc = open_db(st, path, err);
-    if (!rc)
-        rc = set_pragmas(st, path, err);
+    st->busy_timeout_ms = STORE_BUSY_TIMEOUT_MS;
+    int rc;
+    if (store_is_pg_url(path)) {
+        st->engine = STORE_PG;
+        rc = store_pg_open(st, path, err);
+    } else {
+        rc = open_db(st, path, err);
+        if (!rc)
+            rc = set_pragmas(st, path, err);
+    }
     if (!rc)
         rc = store_migrate(st, err);
     if (!rc)
@@ -287,16 +292,21 @@ void fd_store_close(fd_store *st)
 {
     if (!st)
         return;
-    if (st->db && sqlite3_get_autocommit(st->db) == 0)
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    if (st->db && store_autocommit(st) == 0)
+        store_exec(st, "ROLLBACK");
     for (int i = 0; i < STMT__N; i++)
-        sqlite3_finalize(st->stmt[i]);
+        stmt_finalize(st->stmt[i]);
     sqlite3_close_v2(st->db);
+    store_pg_close(st->pg);
     fd_free(st);
 }
 
 int fd_store_set_synchronous(fd_store *st, int full, fd_err *err)
 {
+    /* PostgreSQL's default (synchronous_commit on) is already FULL's
+     * guarantee; nothing weaker is offered there. */
+    if (st->engine == STORE_PG)
+        return FD_OK;
     int rc = sqlite3_exec(st->db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                           NULL, NULL, NULL);
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "setting store.synchronous");
@@ -305,7 +315,7 @@ int fd_store_set_synchronous(fd_store *st, int full, fd_err *err)
 void fd_store_set_busy_timeout(fd_store *st, int ms)
 {
     st->busy_timeout_ms = ms < 0 ? 0 : ms;
-    sqlite3_busy_timeout(st->db, st->busy_timeout_ms);
+    store_lock_wait(st, st->busy_timeout_ms);
 }
 
 int fd_store_schema_version(fd_store *st)
@@ -321,23 +331,43 @@ int fd_store_migrations_applied(fd_store *st)
 /* Runs one of the argument-less transaction statements. */
 static int run_simple(fd_store *st, stmt_id id, fd_err *err, const char *what)
 {
-    sqlite3_stmt *s = st->stmt[id];
-    int rc = sqlite3_step(s);
+    if (st->engine == STORE_PG) {
+        /* Writers take one lock, as SQLite's BEGIN IMMEDIATE does: every
+         * read-then-write in a transaction (the next turn's seq, the next
+         * KB version, an idempotency claim) stays as serial as on SQLite,
+         * across every replica. Taken in the same round trip as BEGIN. */
+        static const char *const pg_sql[] = {
+            [STMT_BEGIN] = "BEGIN; SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK ")",
+            [STMT_COMMIT] = "COMMIT",
+            [STMT_ROLLBACK] = "ROLLBACK",
+        };
+        int rc = pg_exec(st, pg_sql[id]);
+        if (rc == SQLITE_OK)
+            return FD_OK;
+        int code = store_fail(st, rc, err, what);
+        /* BEGIN went through but the lock wait did not: leave no
+         * transaction open behind a failed begin. */
+        if (id == STMT_BEGIN && !store_autocommit(st))
+            pg_exec(st, "ROLLBACK");
+        return code;
+    }
+    store_stmt *s = st->stmt[id];
+    int rc = stmt_step(s);
     int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
-    sqlite3_reset(s);
+    stmt_reset(s);
     return code;
 }
 
 int fd_store_begin(fd_store *st, fd_err *err)
 {
-    if (sqlite3_get_autocommit(st->db) == 0)
+    if (store_autocommit(st) == 0)
         return fd_err_set(err, FD_EINVAL, "store: transactions do not nest");
     return run_simple(st, STMT_BEGIN, err, "begin");
 }
 
 int fd_store_commit(fd_store *st, fd_err *err)
 {
-    if (sqlite3_get_autocommit(st->db) != 0)
+    if (store_autocommit(st) != 0)
         return fd_err_set(err, FD_EINVAL, "store: commit outside a transaction");
     if (FD_FAULT("store.commit")) {
         fd_store_rollback(st);
@@ -353,24 +383,24 @@ int fd_store_commit(fd_store *st, fd_err *err)
 
 int fd_store_savepoint(fd_store *st, fd_err *err)
 {
-    int rc = sqlite3_exec(st->db, "SAVEPOINT part", NULL, NULL, NULL);
+    int rc = store_exec(st, "SAVEPOINT part");
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "savepoint");
 }
 
 int fd_store_release(fd_store *st, fd_err *err)
 {
-    int rc = sqlite3_exec(st->db, "RELEASE part", NULL, NULL, NULL);
+    int rc = store_exec(st, "RELEASE part");
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "release savepoint");
 }
 
 void fd_store_rollback_to(fd_store *st)
 {
-    sqlite3_exec(st->db, "ROLLBACK TO part; RELEASE part", NULL, NULL, NULL);
+    store_exec(st, "ROLLBACK TO part; RELEASE part");
 }
 
 void fd_store_rollback(fd_store *st)
 {
-    if (!st || sqlite3_get_autocommit(st->db) != 0)
+    if (!st || store_autocommit(st) != 0)
         return;
     run_simple(st, STMT_ROLLBACK, NULL, "rollback");
 }

@@ -10,16 +10,16 @@
 static int exec_bind(fd_store *st, const char *sql, const char *arg, int64_t *changes, fd_err *err,
                      const char *what)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    store_stmt *s = NULL;
+    int rc = store_stmt_prepare(st, sql, &s);
     if (rc == SQLITE_OK) {
         store_bind_str(s, 1, arg);
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
     }
     int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
     if (!code && changes)
-        *changes = sqlite3_changes(st->db);
-    sqlite3_finalize(s);
+        *changes = store_changes(st);
+    stmt_finalize(s);
     return code;
 }
 
@@ -28,25 +28,23 @@ int fd_store_user_sessions(fd_store *st, const char *user,
 {
     if (!user || !user[0])
         return fd_err_set_field(err, FD_EINVAL, "user", "a user id is required");
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "SELECT id, user, lang, slots, state, n_turns, created_at, "
-                                "updated_at FROM sessions WHERE user = ?1 ORDER BY created_at",
-                                -1, &s, NULL);
+    store_stmt *s = NULL;
+    int rc = store_stmt_prepare(st, "SELECT id, user, lang, slots, state, n_turns, created_at, "
+                                "updated_at FROM sessions WHERE user = ?1 ORDER BY created_at", &s);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, "reading a user's sessions");
     store_bind_str(s, 1, user);
     int code = FD_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
         fd_session_row r = {0};
         r.id = store_col_str(s, 0);
         r.user = store_col_str(s, 1);
         r.lang = store_col_str(s, 2);
         r.slots = store_col_str(s, 3);
         r.state = store_col_str(s, 4);
-        r.n_turns = sqlite3_column_int64(s, 5);
-        r.created_at = sqlite3_column_double(s, 6);
-        r.updated_at = sqlite3_column_double(s, 7);
+        r.n_turns = stmt_col_i64(s, 5);
+        r.created_at = stmt_col_dbl(s, 6);
+        r.updated_at = stmt_col_dbl(s, 7);
         r.owner = "";
         int stop = cb(ctx, &r);
         if (stop) {
@@ -56,7 +54,7 @@ int fd_store_user_sessions(fd_store *st, const char *user,
     }
     if (!code && rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "reading a user's sessions");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 
@@ -93,21 +91,19 @@ int fd_store_user_erase(fd_store *st, const char *user, int64_t *n_sessions, fd_
 int fd_store_audit_add(fd_store *st, const char *actor, const char *action, const char *target,
                        const char *detail, fd_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "INSERT INTO audit_log (at, actor, action, target, detail) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5)",
-                                -1, &s, NULL);
+    store_stmt *s = NULL;
+    int rc = store_stmt_prepare(st, "INSERT INTO audit_log (at, actor, action, target, detail) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)", &s);
     if (rc == SQLITE_OK) {
-        sqlite3_bind_double(s, 1, fd_time_wall());
+        stmt_bind_dbl(s, 1, fd_time_wall());
         store_bind_str(s, 2, actor ? actor : "");
         store_bind_str(s, 3, action);
         store_bind_str(s, 4, target ? target : "");
         store_bind_str(s, 5, detail ? detail : "");
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
     }
     int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, "writing the audit log");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 
@@ -116,15 +112,13 @@ int fd_store_audit_each(fd_store *st,
                                   const char *target, const char *detail),
                         void *ctx, fd_err *err)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(
-        st->db, "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", -1, &s,
-        NULL);
+    store_stmt *s = NULL;
+    int rc = store_stmt_prepare(st, "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", &s);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, "reading the audit log");
     int code = FD_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int stop = cb(ctx, sqlite3_column_double(s, 0), store_col_str(s, 1), store_col_str(s, 2),
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
+        int stop = cb(ctx, stmt_col_dbl(s, 0), store_col_str(s, 1), store_col_str(s, 2),
                       store_col_str(s, 3), store_col_str(s, 4));
         if (stop) {
             code = stop;
@@ -133,7 +127,7 @@ int fd_store_audit_each(fd_store *st,
     }
     if (!code && rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "reading the audit log");
-    sqlite3_finalize(s);
+    stmt_finalize(s);
     return code;
 }
 

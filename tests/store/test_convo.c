@@ -13,10 +13,10 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    char path[600];
-    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    char *path = db_path(f->dir);
     fd_err err;
     assert_int_equal(fd_store_open(path, &f->st, &err), FD_OK);
+    fd_free(path);
     f->a = fd_arena_new(0);
     *state = f;
     return 0;

@@ -4,7 +4,6 @@
 #include "store_test.h"
 #include "store_int.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 typedef struct fixture {
@@ -17,7 +16,11 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    {
+        char *p = db_path(f->dir);
+        snprintf(f->path, sizeof f->path, "%s", p);
+        fd_free(p);
+    }
     fd_err err;
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     *state = f;
@@ -131,13 +134,11 @@ static void test_migrates_from_v3(void **state)
     assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
     fd_store_close(f->st);
     f->st = NULL;
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db, "DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
+    schema_back_to(f->path,
+                   "DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
                          "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
-                         "DROP TABLE costs; PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+                         "DROP TABLE costs",
+                   3);
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     counts(f->st, 1, 2);

@@ -16,7 +16,11 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    {
+        char *p = db_path(f->dir);
+        snprintf(f->path, sizeof f->path, "%s", p);
+        fd_free(p);
+    }
     fd_err err;
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     *state = f;
@@ -158,15 +162,12 @@ static void test_migrates_from_v2(void **state)
     fd_store_close(f->st);
     f->st = NULL;
 
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db, "DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
+    schema_back_to(f->path,
+                   "DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
                          "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
                          "DROP TABLE api_keys; DROP TABLE costs; "
-                         "PRAGMA user_version = 2", NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+                         "",
+                   2);
 
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());

@@ -4,7 +4,6 @@
 #include "store_test.h"
 #include "store_int.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 typedef struct fixture {
@@ -18,7 +17,11 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    {
+        char *p = db_path(f->dir);
+        snprintf(f->path, sizeof f->path, "%s", p);
+        fd_free(p);
+    }
     fd_err err;
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     f->a = fd_arena_new(0);
@@ -64,11 +67,7 @@ static int64_t count(fixture *f, const char *table)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    int64_t n = query_i64(f->st, sql);
     return n;
 }
 
