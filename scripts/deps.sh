@@ -9,7 +9,7 @@ PKGS=(
   libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev libhiredis-dev libpq-dev
   libcmocka-dev jq curl python3 python3-yaml systemd wrk
   wamerican wbritish wfrench wordnet-base tzdata
-  postgresql redis-server
+  postgresql redis-server nginx-light
 )
 # node >= 18 and npm for tests/integration/openai_client.sh. A node from
 # elsewhere (NodeSource bundles npm) is kept: Debian's npm would conflict.

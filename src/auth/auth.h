@@ -119,4 +119,20 @@ typedef struct fd_ratelimit_stats {
 } fd_ratelimit_stats;
 void fd_ratelimit_stats_get(fd_ratelimit *rl, fd_ratelimit_stats *out);
 
+/* ---- the last good verification of each key (memo.c) -------------------
+
+ * When the store cannot be reached (PostgreSQL restarting, a failover),
+ * a key that verified within max_age_s is still let in with what it had
+ * then: customers keep chatting from the index while the store is away.
+ * Only store failures fall back to it; a store that answers always has
+ * the last word, so a revocation counts as soon as it can be written.
+ * Thread-safe; a fixed number of keys (the least recent make room). */
+typedef struct fd_key_memo fd_key_memo;
+fd_key_memo *fd_key_memo_new(void); /* NULL: no memory */
+void fd_key_memo_free(fd_key_memo *m);
+void fd_key_memo_put(fd_key_memo *m, const char *key, const fd_key_info *info, double now);
+/* 1 and *info when key verified within max_age_s and has not expired by now. */
+int fd_key_memo_get(fd_key_memo *m, const char *key, double now, double max_age_s,
+                    fd_key_info *info);
+
 #endif

@@ -44,8 +44,9 @@ int cli_cmd_migrate(cli_ctx *c)
     }
     if (optind != c->argc)
         return cli_usage("migrate");
-    char path[600];
+    char path[600], shown[600];
     fd_config_store_path(&c->cfg, path, sizeof path);
+    fd_config_store_shown(&c->cfg, shown, sizeof shown);
     fd_err err = {0};
     int have = 0, latest = fd_store_schema_latest();
     if (fd_store_schema_check(path, &have, &err) != FD_OK)
@@ -54,7 +55,7 @@ int cli_cmd_migrate(cli_ctx *c)
         fd_err_set(&err, FD_EFORMAT,
                    "%s has schema version %d, newer than this frontdesk %s knows (%d): "
                    "upgrade frontdesk, or use another data_dir",
-                   path, have, FD_VERSION, latest);
+                   shown, have, FD_VERSION, latest);
         return cli_fail(c, &err);
     }
     int now = have, applied = 0;
@@ -68,7 +69,7 @@ int cli_cmd_migrate(cli_ctx *c)
     }
     if (c->json) {
         fputs("{\"store\":", stdout);
-        if (cli_print_json_str(path))
+        if (cli_print_json_str(shown))
             fputs("\"\"", stdout);
         printf(",\"version\":%d,\"latest\":%d,\"dry_run\":%s,", have, latest,
                dry ? "true" : "false");
@@ -76,7 +77,7 @@ int cli_cmd_migrate(cli_ctx *c)
         printf(",\"applied\":%d,\"now\":%d}\n", applied, now);
         return 0;
     }
-    printf("store %s: schema version %d; this frontdesk %s applies up to %d\n", path, have,
+    printf("store %s: schema version %d; this frontdesk %s applies up to %d\n", shown, have,
            FD_VERSION, latest);
     if (have == latest) {
         printf("up to date: nothing to do\n");

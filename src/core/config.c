@@ -499,6 +499,20 @@ int fd_config_load(fd_config *cfg, const char *path, fd_err *err)
     return rc;
 }
 
+void fd_config_store_shown(const fd_config *cfg, char *out, size_t n)
+{
+    fd_config_store_path(cfg, out, n);
+    /* postgresql://user:secret@host -> postgresql://user:***@host */
+    char *scheme = strstr(out, "://");
+    char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (!at || !colon || colon > at)
+        return;
+    char rest[600];
+    snprintf(rest, sizeof rest, "%s", at);
+    snprintf(colon, n - (size_t)(colon - out), ":***%s", rest);
+}
+
 void fd_config_store_path(const fd_config *cfg, char *out, size_t n)
 {
     if (cfg->store_url[0])

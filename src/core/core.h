@@ -339,5 +339,7 @@ void fd_config_write_sample(FILE *out);
 void fd_config_dump(const fd_config *cfg, FILE *out);
 /* Where the store is: store.url when set, else data_dir/frontdesk.db. */
 void fd_config_store_path(const fd_config *cfg, char *out, size_t n);
+/* The same, for messages: a URL's password replaced by "***". */
+void fd_config_store_shown(const fd_config *cfg, char *out, size_t n);
 
 #endif

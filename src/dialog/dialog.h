@@ -187,7 +187,9 @@ struct fd_llm_result;
 int fd_turn_finish(fd_turn *t, fd_kb *kb, const struct fd_llm_result *res, int submit_rc,
                    fd_err *err) FD_MUST_USE;
 /* Drops a pending turn unstored (the client went away). */
-void fd_turn_abandon(fd_turn *t);
+void fd_turn_abandon(fd_turn *t, fd_kb *kb); /* kb: the caller's, NULL if not fd_turn_locked */
+/* Whether t holds its conversation's lock (replicas on PostgreSQL). */
+int fd_turn_locked(const fd_turn *t);
 
 /* The reply as the API's JSON object (ask --json, POST /v1/chat) into b. */
 int fd_reply_json(const fd_reply *r, fd_buf *b) FD_MUST_USE;

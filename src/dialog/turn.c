@@ -70,6 +70,44 @@ static int load_session(turn *t)
     return t->sess.id ? FD_OK : turn_oom(t);
 }
 
+/* Replicas sharing a PostgreSQL store answer one message of a
+ * conversation at a time (issue 16): the lock is taken before the session
+ * is read and dropped once the turn is stored, so the next message sees
+ * this one's turn and slots. Its lease outlasts the longest LLM call
+ * (llm.total_timeout_ms) by DIALOG_LOCK_MARGIN_S, after which a replica
+ * that died holding it no longer blocks the conversation; a message waits
+ * store.busy_timeout_ms for it, then gets 503 (retry). One SQLite file
+ * has one server, whose turns of a conversation do not overlap in
+ * practice (one customer, one browser tab): no lock there. */
+#define DIALOG_LOCK_MARGIN_S 10.0
+
+static int lock_convo(turn *t)
+{
+    const fd_config *cfg = t->as->cfg;
+    const char *id = t->in->session_id;
+    if (!cfg->store_url[0] || !id || !id[0] || t->in->ephemeral)
+        return FD_OK;
+    char holder[33];
+    dialog_new_session_id(holder);
+    double lease = cfg->llm_total_ms / 1000.0 + DIALOG_LOCK_MARGIN_S;
+    int rc = fd_store_convo_lock(fd_kb_store(t->kb), id, holder, lease,
+                                 cfg->store_busy_timeout_ms, t->err);
+    if (rc)
+        return rc;
+    memcpy(t->lock_holder, holder, sizeof holder);
+    snprintf(t->lock_sid, sizeof t->lock_sid, "%s", id);
+    return FD_OK;
+}
+
+/* kb: a handle of the calling thread (the store is not shared). */
+static void unlock_convo(turn *t, fd_kb *kb)
+{
+    if (!t->lock_holder[0])
+        return;
+    fd_store_convo_unlock(fd_kb_store(kb), t->lock_sid, t->lock_holder);
+    t->lock_holder[0] = '\0';
+}
+
 static int collect_turn(void *ctx, const fd_turn_row *row)
 {
     turn *t = ctx;
@@ -631,11 +669,15 @@ int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
     if (!rc)
         rc = guard_step(t);
     if (!rc)
+        rc = lock_convo(t);
+    if (!rc)
         rc = load_session(t);
     if (!rc)
         rc = load_history(t);
-    if (rc)
+    if (rc) {
+        unlock_convo(t, kb);
         return rc;
+    }
     out->session_id = t->sess.id;
     if (out->guard_flagged) {
         t->lang = pick_lang(t);
@@ -653,13 +695,16 @@ int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
     }
     if (rc) {
         dialog_llm_free(t);
+        unlock_convo(t, kb);
         return rc;
     }
     if (t->llm_pending) {
         *pending = t;
         return FD_OK;
     }
-    return complete(t);
+    rc = complete(t);
+    unlock_convo(t, kb);
+    return rc;
 }
 
 const fd_llm_request *fd_turn_llm_request(const fd_turn *t)
@@ -682,13 +727,24 @@ int fd_turn_finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_r
     snprintf(saved, sizeof saved, "%s", lmsg ? lmsg : "");
     fd_err_clear(err);
     int rc = dialog_llm_finish(t, submit_rc ? NULL : res, lrc, saved);
-    return rc ? rc : complete(t);
+    if (!rc)
+        rc = complete(t);
+    unlock_convo(t, kb);
+    return rc;
 }
 
-void fd_turn_abandon(fd_turn *t)
+int fd_turn_locked(const fd_turn *t)
 {
-    if (t)
-        dialog_llm_free(t);
+    return t && t->lock_holder[0];
+}
+
+void fd_turn_abandon(fd_turn *t, fd_kb *kb)
+{
+    if (!t)
+        return;
+    dialog_llm_free(t);
+    if (kb)
+        unlock_convo(t, kb);
 }
 
 typedef struct feed_ctx {

@@ -47,6 +47,8 @@ typedef struct fd_turn {
     /* session */
     fd_session_row sess;
     int new_session;
+    char lock_holder[33]; /* the conversation lock this turn holds ("": none) */
+    char lock_sid[72];
     session_slots slots;
     fd_prompt_turn history[MAX_HISTORY];
     size_t n_history;

@@ -509,7 +509,14 @@ void http_chat_free(chat_state *c)
 {
     if (!c)
         return;
-    fd_turn_abandon(c->turn); /* the client left before the turn finished */
+    /* The client left before the turn finished. */
+    if (fd_turn_locked(c->turn)) {
+        fd_kb *kb = http_kb_get(c->r->srv);
+        fd_turn_abandon(c->turn, kb);
+        http_kb_put(c->r->srv, kb);
+    } else {
+        fd_turn_abandon(c->turn, NULL);
+    }
     if (c->as)
         http_assistant_put(c->as);
     fd_buf_free(&c->raw);

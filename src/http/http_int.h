@@ -65,9 +65,16 @@ typedef struct http_jwt {
 
 typedef struct write_job write_job;
 
+/* How long a key the store verified stays usable while the store cannot
+ * be reached (fd_key_memo): a PostgreSQL restart or failover takes seconds
+ * to a minute; ten minutes covers those without letting a key outlive a
+ * long outage's revocation for long. */
+#define AUTH_STALE_S 600.0
+
 struct fd_server {
     const fd_config *cfg;
     fd_log *log;
+    fd_key_memo *key_memo; /* last good key verifications (auth.h) */
     struct MHD_Daemon *mhd;
     int port;
     kb_pool kbs;

@@ -329,8 +329,18 @@ int http_auth_either(request *r, unsigned need, unsigned or_need, enum MHD_Resul
     }
     fd_kb *kb = http_kb_get(s);
     fd_err err;
-    int rc = fd_keys_verify(fd_kb_store(kb), key, fd_time_wall(), &r->key, &err);
+    double now = fd_time_wall();
+    int rc = fd_keys_verify(fd_kb_store(kb), key, now, &r->key, &err);
     http_kb_put(s, kb);
+    if (rc == FD_OK)
+        fd_key_memo_put(s->key_memo, key, &r->key, now);
+    if (rc && rc != FD_ENOTFOUND &&
+        fd_key_memo_get(s->key_memo, key, now, AUTH_STALE_S, &r->key)) {
+        /* The store is away (PostgreSQL restarting): a key it vouched for
+         * lately keeps its access, so answers from the index go on. */
+        fd_metric_add(s->m.errors, 1, "auth_stale");
+        rc = FD_OK;
+    }
     if (rc && rc != FD_ENOTFOUND) {
         /* The store failed (or is busy): not the caller's fault, no 401. */
         *res = http_send_err(r, &err);

@@ -409,6 +409,11 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     s->cfg = cfg;
     s->log = log;
     s->started_at = fd_time_wall();
+    s->key_memo = fd_key_memo_new();
+    if (!s->key_memo) {
+        fd_free(s);
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&s->state_mu, NULL);
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->flight_mu, NULL);
@@ -584,5 +589,6 @@ void fd_server_free(fd_server *s)
     pthread_mutex_destroy(&s->tick_mu);
     pthread_cond_destroy(&s->tick_cv);
     pthread_mutex_destroy(&s->write_lock);
+    fd_key_memo_free(s->key_memo);
     fd_free(s);
 }

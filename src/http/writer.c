@@ -46,22 +46,65 @@ static void retention(fd_server *s)
     }
 }
 
+/* Replicas sharing a PostgreSQL store (store.url): another replica's
+ * upload or `frontdesk ingest` bumps the store's knowledge-base version;
+ * this one notices within a second and reloads as SIGHUP would (index
+ * rebuilt from the store, assistant files re-read, caches of the old
+ * version purged), requests in flight finishing on the old one. A SQLite
+ * file belongs to one server, which reloads on its own writes or SIGHUP. */
+#define KB_POLL_EVERY_S 1.0
+
+static void follow_store(fd_server *s)
+{
+    fd_kb *kb = http_kb_get(s);
+    int64_t stored = 0;
+    fd_err err = {0};
+    int rc = fd_kb_version(kb, &stored, &err);
+    int64_t loaded = fd_kb_loaded_version(kb);
+    http_kb_put(s, kb);
+    if (rc) {
+        /* The store is down: the index keeps answering; retried. */
+        FD_LOG(s->log, FD_LOG_DEBUG, "http", "knowledge-base version check: %s", err.msg);
+        return;
+    }
+    if (stored == loaded)
+        return;
+    FD_LOG(s->log, FD_LOG_INFO, "http",
+           "the store is at knowledge-base version %lld (this replica: %lld): reloading",
+           (long long)stored, (long long)loaded);
+    if (http_reload_locked(s, &err) != FD_OK) {
+        fd_metric_add(s->m.errors, 1, "reload");
+        FD_LOG(s->log, FD_LOG_ERROR, "http", "reload after another replica's write: %s", err.msg);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     fd_server *s = arg;
     double next_retention = 0; /* at once */
+    int shared = s->cfg->store_url[0] != '\0';
+    double next_poll = shared ? fd_time_wall() + KB_POLL_EVERY_S : 1e300;
     pthread_mutex_lock(&s->wq_mu);
     for (;;) {
-        while (!s->wq_head && !s->wq_stop && fd_time_wall() < next_retention) {
-            struct timespec until = {(time_t)next_retention, 0};
+        double until_t = next_retention < next_poll ? next_retention : next_poll;
+        while (!s->wq_head && !s->wq_stop && fd_time_wall() < until_t) {
+            struct timespec until = {(time_t)until_t,
+                                     (long)((until_t - (double)(time_t)until_t) * 1e9)};
             pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &until);
         }
         if (!s->wq_head && !s->wq_stop) {
             pthread_mutex_unlock(&s->wq_mu);
             pthread_mutex_lock(&s->write_lock);
-            retention(s);
+            double now = fd_time_wall();
+            if (now >= next_poll) {
+                follow_store(s);
+                next_poll = fd_time_wall() + KB_POLL_EVERY_S;
+            }
+            if (now >= next_retention) {
+                retention(s);
+                next_retention = fd_time_wall() + RETENTION_EVERY_S;
+            }
             pthread_mutex_unlock(&s->write_lock);
-            next_retention = fd_time_wall() + RETENTION_EVERY_S;
             pthread_mutex_lock(&s->wq_mu);
             continue;
         }

@@ -16,6 +16,8 @@ typedef struct build_ctx {
     size_t n_chunks, cap_chunks;
     uint32_t *doc_str; /* 2 per doc */
     size_t n_docs, cap_docs;
+    uint32_t *chunk_str; /* 2 per chunk: section, text */
+    size_t cap_chunk_str;
     int64_t last_doc_id;
     uint32_t tag_str[256]; /* distinct tags are few; more share tag 0 */
     size_t n_tags;
@@ -93,6 +95,15 @@ static int add_chunk(void *ctx, const fd_chunk_row *c)
         b->n_docs++;
         b->last_doc_id = c->doc_id;
     }
+    rc = grow((void **)&b->chunk_str, &b->cap_chunk_str, 2 * (b->n_chunks + 1),
+              sizeof *b->chunk_str, b->err);
+    uint32_t *cs = rc ? NULL : b->chunk_str + 2 * b->n_chunks;
+    if (!rc)
+        rc = strings_add(b, c->section ? c->section : "", &cs[0]);
+    if (!rc)
+        rc = strings_add(b, c->text ? c->text : "", &cs[1]);
+    if (rc)
+        return rc;
     fd_lang lang = fd_lang_parse(c->lang);
     kb_chunk *k = &b->chunks[b->n_chunks++];
     memset(k, 0, sizeof *k);
@@ -153,6 +164,8 @@ static int write_chunks(build_ctx *b, fd_snap_writer *w, fd_buf *tmp)
     if (!rc)
         rc = fd_buf_append(tmp, b->tag_str, b->n_tags * sizeof *b->tag_str);
     if (!rc)
+        rc = fd_buf_append(tmp, b->chunk_str, 2 * b->n_chunks * sizeof *b->chunk_str);
+    if (!rc)
         rc = fd_buf_append(tmp, b->strings.p, b->strings.len);
     if (rc)
         return fd_err_set(b->err, rc, "index build: chunk table too big");
@@ -208,6 +221,7 @@ static void build_free(build_ctx *b)
     fd_arena_free(b->a);
     fd_free(b->chunks);
     fd_free(b->doc_str);
+    fd_free(b->chunk_str);
     fd_buf_free(&b->strings);
 }
 
@@ -269,6 +283,16 @@ const char *kb_index_str(const kb_index *ix, uint32_t off)
     return off < ix->strings_len ? ix->strings + off : "";
 }
 
+const char *kb_chunk_section(const kb_index *ix, size_t i)
+{
+    return i < ix->meta->n_chunks ? kb_index_str(ix, ix->chunk_str[2 * i]) : "";
+}
+
+const char *kb_chunk_text(const kb_index *ix, size_t i)
+{
+    return i < ix->meta->n_chunks ? kb_index_str(ix, ix->chunk_str[2 * i + 1]) : "";
+}
+
 static int load_sections(kb_index *ix, fd_err *err)
 {
     const void *p;
@@ -282,13 +306,14 @@ static int load_sections(kb_index *ix, fd_err *err)
     /* All in size_t: n_tags * 4 in 32 bits wrapped (fuzz_snapshot), and a
      * crafted count then pointed the string table gigabytes past the map. */
     size_t fixed = (size_t)m->n_chunks * sizeof(kb_chunk) + 2 * (size_t)m->n_docs * 4 +
-                   (size_t)m->n_tags * 4;
+                   (size_t)m->n_tags * 4 + 2 * (size_t)m->n_chunks * 4;
     if (fd_snap_section(ix->snap, FD_SNAP_CHUNKS, &p, &len) || len < fixed)
         return fd_err_set(err, FD_EFORMAT, "index snapshot: bad chunk table");
     ix->chunks = p;
     ix->doc_str = (const uint32_t *)(ix->chunks + m->n_chunks);
     ix->tag_str = ix->doc_str + 2 * (size_t)m->n_docs;
-    ix->strings = (const char *)(ix->tag_str + m->n_tags);
+    ix->chunk_str = ix->tag_str + m->n_tags;
+    ix->strings = (const char *)(ix->chunk_str + 2 * (size_t)m->n_chunks);
     ix->strings_len = len - fixed;
     if (ix->strings_len == 0 || ix->strings[ix->strings_len - 1] != '\0')
         return fd_err_set(err, FD_EFORMAT, "index snapshot: bad string table");

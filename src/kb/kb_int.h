@@ -31,7 +31,11 @@ typedef struct kb_meta {
 } kb_meta;
 
 #define KB_META_MAGIC 0x4644424bu /* "KBDF" */
-#define KB_META_FORMAT 1
+/* 2: each chunk's section and text in the snapshot (chunk_str), so search
+ * and answers read no row from the store: replicas keep answering while
+ * PostgreSQL is away, and a result is never a chunk the store has since
+ * replaced. A format-1 snapshot is rebuilt. */
+#define KB_META_FORMAT 2
 
 /* A loaded snapshot: the mapped file and views over its sections. */
 typedef struct kb_index {
@@ -40,6 +44,7 @@ typedef struct kb_index {
     const kb_chunk *chunks;
     const uint32_t *doc_str; /* n_docs x {key offset, title offset} */
     const uint32_t *tag_str; /* n_tags offsets */
+    const uint32_t *chunk_str; /* n_chunks x {section offset, text offset} */
     const char *strings;
     size_t strings_len;
     fd_bm25 *bm25;
@@ -62,6 +67,9 @@ int kb_index_build(fd_kb *kb, fd_err *err);
 int kb_index_load(const char *path, kb_index **out, fd_err *err);
 void kb_index_free(kb_index *ix);
 const char *kb_index_str(const kb_index *ix, uint32_t off);
+/* Chunk i's heading path and text, from the snapshot. */
+const char *kb_chunk_section(const kb_index *ix, size_t i);
+const char *kb_chunk_text(const kb_index *ix, size_t i);
 
 /* kb_lsa.c: the embedder trains on its own thread during the BM25 build.
  * join waits, hands over the model bytes and doc vectors, and frees the

@@ -180,13 +180,13 @@ static const char *make_snippet(fd_kb *kb, const char *text, fd_lang lang, const
 
 /* ---- search -------------------------------------------------------------- */
 
-/* Fills res from hits and returns how many were kept in *n_kept. A chunk
- * the store no longer has (its document was replaced or removed after the
- * snapshot was built, and the reload has not happened yet) is dropped: a
- * hit without text would reach every caller as a NULL passage. The others
- * still answer; the next reload brings the new text. */
+/* Fills res from hits and returns how many were kept in *n_kept. Section
+ * and text come from the snapshot (format 2), consistent with the index
+ * that found them: a document replaced in the store since still answers
+ * from what the snapshot holds until the reload, and the store being away
+ * does not stop search. */
 static int fill_results(fd_kb *kb, const fd_hits *hits, const fd_search_opts *o, const fd_str *q,
-                        size_t n_q, fd_arena *a, fd_result *res, size_t *n_kept, fd_err *err)
+                        size_t n_q, fd_arena *a, fd_result *res, size_t *n_kept)
 {
     const kb_index *ix = kb->ix;
     size_t n = 0;
@@ -205,14 +205,8 @@ static int fill_results(fd_kb *kb, const fd_hits *hits, const fd_search_opts *o,
             n++;
             continue;
         }
-        fd_chunk_row row;
-        int rc = fd_store_chunk_get(kb->store, c->chunk_id, a, &row, err);
-        if (rc == FD_ENOTFOUND)
-            continue;
-        if (rc)
-            return rc;
-        r->section = row.section ? row.section : "";
-        r->text = row.text ? row.text : "";
+        r->section = kb_chunk_section(ix, hits->v[i].doc);
+        r->text = kb_chunk_text(ix, hits->v[i].doc);
         r->snippet = make_snippet(kb, r->text, (fd_lang)c->lang, q, n_q, o->hl_ansi, a);
         n++;
     }
@@ -290,7 +284,7 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, 
     if (!res)
         return fd_err_set(err, FD_ETOOBIG, "search: out of memory");
     size_t kept;
-    rc = fill_results(kb, &hits, o, q, terms.n, a, res, &kept, err);
+    rc = fill_results(kb, &hits, o, q, terms.n, a, res, &kept);
     if (rc)
         return rc;
     *out = res;

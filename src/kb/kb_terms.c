@@ -44,17 +44,11 @@ int fd_kb_doc_chunks(fd_kb *kb, int64_t chunk_id, size_t max, fd_arena *a, fd_re
         return fd_err_set(err, FD_ETOOBIG, "document chunks: out of memory");
     size_t k = 0;
     for (uint32_t i = lo; i < hi; i++) {
-        fd_chunk_row row;
-        int rc = fd_store_chunk_get(kb->store, ix->chunks[i].chunk_id, a, &row, err);
-        if (rc == FD_ENOTFOUND)
-            continue; /* deleted since the snapshot */
-        if (rc)
-            return rc;
-        res[k++] = (fd_result){.chunk_id = row.id,
+        res[k++] = (fd_result){.chunk_id = ix->chunks[i].chunk_id,
                                .doc_key = kb_index_str(ix, ix->doc_str[2 * doc]),
                                .title = kb_index_str(ix, ix->doc_str[2 * doc + 1]),
-                               .section = row.section,
-                               .text = row.text,
+                               .section = kb_chunk_section(ix, i),
+                               .text = kb_chunk_text(ix, i),
                                .snippet = "",
                                .lang = ix->chunks[i].lang};
     }

@@ -6,6 +6,7 @@
 #include "store_int.h"
 
 #include <string.h>
+#include <time.h>
 
 static int copy_all(fd_arena *a, const char **const *strs, size_t n, fd_err *err)
 {
@@ -436,4 +437,64 @@ int fd_store_events_each(fd_store *st,
         code = store_fail(st, rc, err, "reading events");
     store_release(s, owned);
     return code;
+}
+
+/* ---- conversation locks --------------------------------------------------- */
+
+int fd_store_convo_lock(fd_store *st, const char *session_id, const char *holder, double lease_s,
+                        int wait_ms, fd_err *err)
+{
+    if (!store_autocommit(st))
+        return fd_err_set(err, FD_EINVAL, "store: convo_lock inside a transaction");
+    /* Taken when free or expired; an upsert is atomic on both engines. */
+    static const char sql[] =
+        "INSERT INTO convo_locks (session_id, holder, expires_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(session_id) DO UPDATE SET holder = excluded.holder, "
+        "expires_at = excluded.expires_at WHERE convo_locks.expires_at < ?4";
+    store_stmt *s;
+    int rc = store_prep(st, sql, &s, err, "locking a conversation");
+    if (rc)
+        return rc;
+    uint64_t t0 = fd_time_ns();
+    int pause_ms = 2;
+    for (;;) {
+        double now = fd_time_wall();
+        store_bind_str(s, 1, session_id);
+        store_bind_str(s, 2, holder);
+        stmt_bind_dbl(s, 3, now + lease_s);
+        stmt_bind_dbl(s, 4, now);
+        int step = stmt_step(s);
+        stmt_reset(s);
+        if (step != SQLITE_DONE && step != SQLITE_BUSY) {
+            rc = store_fail(st, step, err, "locking a conversation");
+            break;
+        }
+        if (step == SQLITE_DONE && store_changes(st) == 1)
+            break;
+        if ((fd_time_ns() - t0) / 1000000 >= (uint64_t)wait_ms) {
+            rc = fd_err_set(err, FD_EUNAVAIL,
+                            "another message of this conversation is still being answered; "
+                            "retry shortly");
+            break;
+        }
+        struct timespec ts = {0, (long)pause_ms * 1000000L};
+        nanosleep(&ts, NULL);
+        if (pause_ms < 25)
+            pause_ms *= 2;
+    }
+    stmt_finalize(s);
+    return rc;
+}
+
+void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *holder)
+{
+    store_stmt *s;
+    fd_err err;
+    if (store_prep(st, "DELETE FROM convo_locks WHERE session_id = ?1 AND holder = ?2", &s, &err,
+                   "unlocking a conversation"))
+        return; /* the lease runs out by itself */
+    store_bind_str(s, 1, session_id);
+    store_bind_str(s, 2, holder);
+    (void)stmt_step(s);
+    stmt_finalize(s);
 }

@@ -232,6 +232,15 @@ static const char *const migrations[] = {
      * first reply find the session again (fd_store_session_by_opening).
      * Partial: one entry per session. */
     "CREATE INDEX turns_opening ON turns(text) WHERE seq = 1;",
+    /* 11: one message of a conversation answered at a time, across
+     * replicas: a lease per conversation being answered (holder, until
+     * when), taken before the session is read and dropped once its turn is
+     * stored; a replica that dies holding one loses it when it expires. */
+    "CREATE TABLE convo_locks ("
+    "  session_id TEXT PRIMARY KEY,"
+    "  holder TEXT NOT NULL,"
+    "  expires_at REAL NOT NULL"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -260,6 +269,7 @@ static const char *const migration_notes[] = {
     "outbox delivery ids, accounting tokens",
     "idempotency keys",
     "conversations found by their opening (OpenAI clients' history)",
+    "conversation locks (one message of a conversation at a time, across replicas)",
 };
 _Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
                    sizeof migrations / sizeof migrations[0],

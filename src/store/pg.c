@@ -389,6 +389,20 @@ static void note_changes(store_pg *pg, PGresult *res)
     pg->changes = n && *n ? strtoll(n, NULL, 10) : 0;
 }
 
+/* Whether a statement that failed with the connection may run again on a
+ * new one: nothing was done yet (outside a transaction) and running it
+ * twice changes nothing (BEGIN, a read, a session setting). A write that
+ * lost its connection may have committed: never repeated here. */
+static int may_retry(store_pg *pg, int was_in_tx, const char *sql)
+{
+    if (was_in_tx || PQstatus(pg->conn) == CONNECTION_OK)
+        return 0;
+    while (*sql == ' ' || *sql == '\n')
+        sql++;
+    return strncasecmp(sql, "BEGIN", 5) == 0 || strncasecmp(sql, "SELECT", 6) == 0 ||
+           strncasecmp(sql, "SET", 3) == 0;
+}
+
 int pg_exec(fd_store *st, const char *sql)
 {
     store_pg *pg = st->pg;
@@ -398,9 +412,20 @@ int pg_exec(fd_store *st, const char *sql)
     char *t = store_pg_translate(sql, NULL);
     if (!t)
         return SQLITE_NOMEM;
+    int was_in_tx = pg->in_tx;
     PGresult *res = PQexec(pg->conn, t);
-    fd_free(t);
     ExecStatusType s = PQresultStatus(res);
+    /* The server restarted since this connection's last statement: libpq
+     * learns it only now. Once, on a new connection. */
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && may_retry(pg, was_in_tx, t)) {
+        PQclear(res);
+        pg->next_reconnect = 0;
+        res = NULL;
+        if (ensure_conn(st) == SQLITE_OK)
+            res = PQexec(pg->conn, t);
+        s = PQresultStatus(res);
+    }
+    fd_free(t);
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
         note_changes(pg, res);
         rc = SQLITE_OK;
@@ -580,11 +605,24 @@ int pg_stmt_step(store_pg_stmt *s)
         note_tx(pg);
         return rc;
     }
+    int was_in_tx = pg->in_tx;
     PGresult *res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens,
                                              s->fmts, 0)
                             : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types,
                                            s->vals, s->lens, s->fmts, 0);
     ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
+        may_retry(pg, was_in_tx, s->sql)) {
+        /* As in pg_exec: a read on a connection the server dropped. */
+        PQclear(res);
+        pg->next_reconnect = 0;
+        res = NULL;
+        if (ensure_conn(s->st) == SQLITE_OK && prepared_name(pg, s, types, name) == SQLITE_OK)
+            res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens, s->fmts, 0)
+                          : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types,
+                                         s->vals, s->lens, s->fmts, 0);
+        status = PQresultStatus(res);
+    }
     note_tx(pg);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         rc = fail_code(pg, res);

@@ -63,6 +63,18 @@ int fd_store_savepoint(fd_store *st, fd_err *err) FD_MUST_USE;
 int fd_store_release(fd_store *st, fd_err *err) FD_MUST_USE; /* keeps its writes */
 void fd_store_rollback_to(fd_store *st);                      /* drops them, then releases */
 
+/* ---- conversation locks ------------------------------------------------- */
+
+/* Takes conversation session_id's lock for holder (a token unique to the
+ * turn) until now + lease_s, waiting up to wait_ms for another holder to
+ * drop it or let it expire: FD_EUNAVAIL then. Outside a transaction.
+ * Replicas sharing a store answer one message of a conversation at a
+ * time, in the order they got the lock. */
+int fd_store_convo_lock(fd_store *st, const char *session_id, const char *holder, double lease_s,
+                        int wait_ms, fd_err *err) FD_MUST_USE;
+/* Drops it if holder still has it (an expired lease may be another's). */
+void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *holder);
+
 /* ---- documents and chunks ---------------------------------------------- */
 
 typedef struct fd_doc_row {

@@ -144,6 +144,26 @@ static void test_config(void **state)
     assert_non_null(strstr(err.msg, "FRONTDESK_SEARCH_K"));
     unsetenv("FRONTDESK_SEARCH_K");
 
+    /* store.url: a PostgreSQL URL or nothing; its password never shown. */
+    char where[600];
+    assert_int_equal(fd_config_load(&cfg, jpath, &err), FD_OK);
+    fd_config_store_path(&cfg, where, sizeof where);
+    assert_string_equal(where, "./var/frontdesk.db");
+    setenv("FRONTDESK_STORE_URL", "mysql://x", 1);
+    assert_int_equal(fd_config_load(&cfg, jpath, &err), FD_EINVAL);
+    assert_string_equal(err.field, "store.url");
+    setenv("FRONTDESK_STORE_URL", "postgresql://fd:s3cret@db.internal:5432/fd", 1);
+    assert_int_equal(fd_config_load(&cfg, jpath, &err), FD_OK);
+    fd_config_store_path(&cfg, where, sizeof where);
+    assert_string_equal(where, "postgresql://fd:s3cret@db.internal:5432/fd");
+    fd_config_store_shown(&cfg, where, sizeof where);
+    assert_string_equal(where, "postgresql://fd:***@db.internal:5432/fd");
+    setenv("FRONTDESK_STORE_URL", "postgres://db.internal/fd", 1);
+    assert_int_equal(fd_config_load(&cfg, jpath, &err), FD_OK);
+    fd_config_store_shown(&cfg, where, sizeof where);
+    assert_string_equal(where, "postgres://db.internal/fd");
+    unsetenv("FRONTDESK_STORE_URL");
+
     /* The sample file parses back to the defaults. */
     char *spath = fd_test_write(dir, "sample.toml", "", 0);
     FILE *f = fopen(spath, "w");

@@ -82,11 +82,15 @@ def need(cond, what):
         bad.append(what)
 c = yaml.safe_load(open(os.path.join(d, "compose.yaml")))
 svc = c.get("services", {})
-need({"frontdesk", "redis", "nginx"} <= set(svc), "compose: frontdesk, redis and nginx services")
+need({"frontdesk", "postgres", "redis", "nginx"} <= set(svc), "compose: frontdesk, postgres, redis and nginx services")
 need(svc["frontdesk"]["build"]["dockerfile"] == "Dockerfile" and
      os.path.exists(os.path.join(d, svc["frontdesk"]["build"]["context"], "Dockerfile")),
      "compose: builds the repository's Dockerfile")
-need(any("/var/lib/frontdesk" in v for v in svc["frontdesk"]["volumes"]), "compose: the data dir is a volume")
+need(any(t.startswith("/var/lib/frontdesk") for t in svc["frontdesk"]["tmpfs"]), "compose: the data dir (index snapshot) is per-replica scratch")
+need(svc["frontdesk"]["environment"]["FRONTDESK_STORE_URL"].startswith("postgresql://") and
+     "@postgres:5432/" in svc["frontdesk"]["environment"]["FRONTDESK_STORE_URL"], "compose: the store on the postgres service")
+need(svc["frontdesk"]["deploy"]["replicas"] >= 3, "compose: three frontdesk replicas")
+need(svc["frontdesk"]["depends_on"]["postgres"]["condition"] == "service_healthy", "compose: replicas wait for PostgreSQL")
 need("redis://redis:" in svc["frontdesk"]["environment"]["FRONTDESK_CACHE_REDIS_URL"], "compose: caches in the redis service")
 for v in svc["nginx"]["volumes"]:
     src = v.split(":")[0]
@@ -100,8 +104,8 @@ for r in kust["resources"]:
         need(doc.get("apiVersion") and doc.get("kind") and doc.get("metadata", {}).get("name"),
              "k8s: %s has apiVersion, kind, name" % r)
         docs[doc["kind"]] = doc
-need({"Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "PersistentVolumeClaim"} <= set(docs),
-     "k8s: Deployment, Service, ConfigMap, Secret, PodDisruptionBudget, PVC")
+need({"Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= set(docs),
+     "k8s: Deployment, Service, ConfigMap, Secret, PodDisruptionBudget, HorizontalPodAutoscaler")
 dep = docs["Deployment"]
 pod = dep["spec"]["template"]["spec"]
 ctr = pod["containers"][0]
@@ -113,8 +117,16 @@ need(ctr["livenessProbe"]["httpGet"]["path"] == "/healthz", "k8s: liveness on /h
 need(ctr["readinessProbe"]["httpGet"]["path"] == "/readyz", "k8s: readiness on /readyz")
 need(pod["securityContext"]["runAsNonRoot"] is True and ctr["securityContext"]["readOnlyRootFilesystem"] is True
      and ctr["securityContext"]["allowPrivilegeEscalation"] is False, "k8s: non-root, read-only root, no escalation")
-need(dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"]["type"] == "Recreate",
-     "k8s: one replica replaced with Recreate while the store is SQLite")
+need(dep["spec"]["replicas"] >= 3 and dep["spec"]["strategy"]["type"] == "RollingUpdate" and
+     dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0,
+     "k8s: three replicas, rolling updates that never go below them")
+need(all("persistentVolumeClaim" not in v for v in pod["volumes"]), "k8s: no pod holds a volume of its own (the store is PostgreSQL)")
+need(docs["Secret"]["stringData"]["FRONTDESK_STORE_URL"].startswith("postgresql://"), "k8s: the store URL is a Secret")
+hpa = docs["HorizontalPodAutoscaler"]
+need(hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment" and hpa["spec"]["scaleTargetRef"]["name"] == dep["metadata"]["name"]
+     and hpa["spec"]["minReplicas"] >= dep["spec"]["replicas"] - 0 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"],
+     "k8s: the autoscaler scales the Deployment from its replicas up")
+need(docs["PodDisruptionBudget"]["spec"].get("minAvailable", 0) >= 2, "k8s: drains keep two replicas serving")
 cm = docs["ConfigMap"]["data"]["frontdesk.toml"]
 open(os.path.join(os.environ["T"], "k8s.toml"), "w").write(cm)
 sys.exit(1 if bad else 0)

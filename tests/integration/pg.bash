@@ -5,7 +5,7 @@
 #   pg_stop / pg_kill   # fast shutdown / SIGKILL of the postmaster
 # The server refuses to run as root: as root it runs as the "postgres"
 # user the Debian package creates. fsync is off: tests check behaviour,
-# not the disk (benchmarks start their own with it on).
+# not the disk (PG_DURABLE=1 turns it on, for benchmarks).
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -1)}
 PG_URL= PG_PID= PG_DIR= PG_PORT=
 
@@ -29,9 +29,12 @@ pg_start() {
 
 pg_run() { # (re)starts the server of pg_start's data dir, on the same port
   [ -n "$PG_PORT" ] || PG_PORT=$(pg_free_port)
+  local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ -n "${PG_DURABLE:-}" ] && fast="" # benchmarks: every commit flushed, as in production
+  # shellcheck disable=SC2086
   pg_as "$PG_BIN/postgres" -D "$PG_DIR/data" -c listen_addresses=127.0.0.1 -c port="$PG_PORT" \
-    -c unix_socket_directories="$PG_DIR" -c fsync=off -c synchronous_commit=off \
-    -c full_page_writes=off -c max_connections=200 ${PG_EXTRA:-} >> "$PG_DIR/server.log" 2>&1 &
+    -c unix_socket_directories="$PG_DIR" $fast -c max_connections=200 ${PG_EXTRA:-} \
+    >> "$PG_DIR/server.log" 2>&1 &
   local launcher=$!
   PG_URL="postgresql://frontdesk@127.0.0.1:$PG_PORT/postgres"
   for _ in $(seq 200); do

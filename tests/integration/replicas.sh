@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# replicas.sh: frontdesk scaled out (issue 16), every service real and on
+# 127.0.0.1, started here and stopped by PID: PostgreSQL (the store),
+# Redis (caches, limits), three `frontdesk serve` replicas with their own
+# data dirs, nginx in front as the load balancer.
+#  - a conversation whose messages go round the three replicas keeps its
+#    context for 14 turns (state, slots, history all in the store);
+#  - an operator on replica A answers a customer streaming from replica C;
+#  - a document uploaded through B answers on A and C within 5 s;
+#  - two messages of one conversation sent to two replicas at once are
+#    answered one after the other (the second sees the first's turn);
+#  - kill -9 of a replica under load through nginx: every acknowledged
+#    turn is in the store, errors only for requests in flight;
+#  - PostgreSQL killed for 10 s: chat gets 503 with Retry-After, search
+#    keeps answering from the index; PostgreSQL back: chat recovers alone.
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/pg.bash"
+
+EX=${FD_SOURCE_DIR:?}/examples/packaging-supplier
+NGINX=$(command -v nginx || ls /usr/sbin/nginx 2> /dev/null || true)
+REDIS=$(command -v redis-server || true)
+[ -n "$NGINX" ] || { fail "nginx not found (scripts/deps.sh installs nginx-light)"; finish; }
+[ -n "$REDIS" ] || { fail "redis-server not found (scripts/deps.sh installs it)"; finish; }
+P1= P2= P3= RPID= NPID= LOADPID=
+cleanup() {
+  kill -9 $P1 $P2 $P3 $LOADPID 2> /dev/null
+  # nginx's workers outlive a killed master: them first, by parent.
+  [ -n "$NPID" ] && pkill -9 -P "$NPID" 2> /dev/null; [ -n "$NPID" ] && kill -9 "$NPID" 2> /dev/null
+  [ -n "$RPID" ] && kill -9 "$RPID" 2> /dev/null
+  pg_stop
+  wait 2> /dev/null
+  [ -n "${FD_KEEP_TMP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
+}
+trap cleanup EXIT
+
+pg_start "$T" || { fail "PostgreSQL did not start"; finish; }
+DB=$(pg_createdb frontdesk) || { fail "create database"; finish; }
+export FRONTDESK_STORE_URL=$DB
+RPORT=$(pg_free_port)
+"$REDIS" --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" \
+  --daemonize no --loglevel warning > "$T/redis.log" 2>&1 &
+RPID=$!
+export FRONTDESK_CACHE_REDIS_URL="redis://127.0.0.1:$RPORT/0"
+export FRONTDESK_LIMITS_SESSION_PER_MIN=100000 FRONTDESK_LIMITS_KEY_PER_MIN=100000
+export FRONTDESK_LOG_LEVEL=info FRONTDESK_DIALOG_NOW=2026-12-09T10:00
+# Short enough that a test of PostgreSQL going away does not wait 5 s.
+export FRONTDESK_STORE_BUSY_TIMEOUT_MS=2000
+
+# One ingest into the shared store; each replica builds its own index
+# snapshot in its own data dir from it.
+FRONTDESK_DATA_DIR=$T/r0 "$FD" ingest "$EX" > "$T/ingest.log" 2>&1 || { fail "ingest"; cat "$T/ingest.log"; finish; }
+export FRONTDESK_DATA_DIR=$T/r0
+KEY=$("$FD" keys create --scope chat --json | jq -r .key)
+OPER=$("$FD" keys create --scope operator --name ana --json | jq -r .key)
+ING=$("$FD" keys create --scope ingest --json | jq -r .key)
+check "keys live in PostgreSQL" test "$(psql -X -qAt "$DB" -c 'select count(*) from api_keys')" = 3
+
+start_replica() { # start_replica N: sets P<N> and U<N>
+  FRONTDESK_DATA_DIR=$T/r$1 "$FD" serve --port 0 > "$T/serve$1.out" 2>> "$T/serve$1.log" &
+  eval "P$1=$!"
+  for _ in $(seq 300); do grep -q 'http://' "$T/serve$1.out" 2> /dev/null && break; sleep 0.05; done
+  eval "U$1=http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve$1.out" | tr -d :)"
+}
+start_replica 1
+start_replica 2
+start_replica 3
+check "three replicas up" bash -c "curl -sf $U1/readyz && curl -sf $U2/readyz && curl -sf $U3/readyz" > /dev/null
+
+A=(-H "Authorization: Bearer $KEY" -H 'Content-Type: application/json')
+say() { # say URL SESSION MESSAGE: the reply in $T/b, prints the HTTP status
+  local body
+  if [ -n "$2" ]; then body=$(jq -cn --arg m "$3" --arg s "$2" '{message:$m,session_id:$s}')
+  else body=$(jq -cn --arg m "$3" '{message:$m}'); fi
+  curl -s -o "$T/b" -w '%{http_code}' "${A[@]}" -d "$body" "$1/v1/chat"
+}
+q() { psql -X -qAt "$DB" -c "$1"; }
+
+# ---- one conversation, three replicas, 14 turns --------------------------------------
+URLS=("$U1" "$U2" "$U3")
+say "$U1" "" "Hi, do you deliver on Sundays?" > /dev/null
+SID=$(jq -r .session_id "$T/b")
+msgs=("what is your minimum order?" "do you sell pizza boxes?" "how much is delivery to Sentosa?"
+  "what are your opening hours?" "can I pay by invoice?" "do you have kraft paper bags?"
+  "what is the lead time for printed boxes?" "do you deliver on public holidays?"
+  "what is your return policy?" "do you offer samples?" "can I collect from the warehouse?"
+  "thanks")
+bad=0
+for i in "${!msgs[@]}"; do
+  u=${URLS[$(((i + 1) % 3))]}
+  s=$(say "$u" "$SID" "${msgs[$i]}")
+  [ "$s" = 200 ] && [ "$(jq -r .session_id "$T/b")" = "$SID" ] || bad=$((bad + 1))
+done
+check "13 messages round the replicas, all answered in one session (bad: $bad)" test "$bad" = 0
+# Escalation on replica 2 opens a ticket; replica 3 knows the conversation waits for a person.
+say "$U2" "$SID" "I want to talk to a real person please" > /dev/null
+TICKET=$(jq -r '.escalation.ticket // empty' "$T/b")
+check "escalation through replica 2 opens a ticket ($TICKET)" test "${TICKET:0:3}" = HD-
+n=$(q "select count(*) from turns where session_id = '$SID'")
+check "28 turns stored, in order, by three replicas (got $n)" test "$n" = 28
+check "turns alternate customer / bot, seq 1..28" test "$(q "select string_agg(role, ',' order by seq) from turns where session_id = '$SID'")" = \
+  "$(for _ in $(seq 14); do printf 'user,assistant,'; done | sed 's/,$//')"
+check "the session counts its turns (n_turns = 28)" test "$(q "select n_turns from sessions where id = '$SID'")" = 28
+curl -s "${A[@]}" "$U3/v1/sessions/$SID" > "$T/sess"
+check "replica 3 shows the whole conversation" jq -e '(.turns|length)==28' "$T/sess"
+
+# ---- an operator on replica 1 answers the customer streaming from replica 3 ------------
+curl -sN --max-time 10 "${A[@]}" "$U3/v1/sessions/$SID/events" > "$T/events" 2> /dev/null &
+EVPID=$!
+O=(-H "Authorization: Bearer $OPER" -H 'Content-Type: application/json')
+s=$(curl -s -o "$T/c" -w '%{http_code}' -X POST "${O[@]}" "$U1/v1/handoffs/$TICKET/claim")
+check "operator claims on replica 1 ($s)" test "$s" = 200
+t0=$(date +%s%N)
+s=$(curl -s -o "$T/c" -w '%{http_code}' "${O[@]}" -d '{"message":"Hi, this is Ana from replica one."}' \
+  "$U1/v1/handoffs/$TICKET/messages")
+check "operator reply on replica 1 ($s)" test "$s" = 200
+for _ in $(seq 60); do grep -q 'Ana from replica one' "$T/events" && break; sleep 0.05; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "the customer's stream on replica 3 gets it (${ms} ms)" grep -q 'Ana from replica one' "$T/events"
+check "and the state change to human" grep -q '"human"' "$T/events"
+kill $EVPID 2> /dev/null
+s=$(say "$U2" "$SID" "are you still there?")
+check "replica 2 keeps the bot silent while a person has it" test "$(jq -r .route "$T/b")" = human
+curl -s -o /dev/null -X POST "${O[@]}" "$U1/v1/handoffs/$TICKET/resolve"
+
+# ---- a document uploaded through replica 2 answers on replicas 1 and 3 ------------------
+CAT='# Warehouse cat
+
+The warehouse cat at Tuas is called Zebedee and sleeps on the pallets.'
+t0=$(date +%s%N)
+s=$(curl -s -o "$T/c" -w '%{http_code}' -H "Authorization: Bearer $ING" -H 'Content-Type: application/json' \
+  -d "$(jq -cn --arg c "$CAT" '{id:"warehouse-cat.md",content:$c}')" "$U2/v1/documents")
+check "upload through replica 2 ($s)" test "$s" = 200 -o "$s" = 201
+got1= got3=
+for _ in $(seq 100); do
+  [ -z "$got1" ] && say "$U1" "" "what is the warehouse cat called?" > /dev/null && grep -q Zebedee "$T/b" && got1=$((($(date +%s%N) - t0) / 1000000))
+  [ -z "$got3" ] && say "$U3" "" "what is the warehouse cat called?" > /dev/null && grep -q Zebedee "$T/b" && got3=$((($(date +%s%N) - t0) / 1000000))
+  [ -n "$got1" ] && [ -n "$got3" ] && break
+  sleep 0.1
+done
+check "replica 1 answers from it within 5 s (${got1:-never} ms)" test "${got1:-99999}" -le 5000
+check "replica 3 answers from it within 5 s (${got3:-never} ms)" test "${got3:-99999}" -le 5000
+
+# ---- two messages of one conversation at two replicas at once ---------------------------
+say "$U1" "" "hello" > /dev/null
+CS=$(jq -r .session_id "$T/b")
+for i in $(seq 8); do
+  say "$U1" "$CS" "do you deliver to Jurong, question $i a?" > "$T/pa$i" &
+  pa=$!
+  say "$U3" "$CS" "do you deliver to Jurong, question $i b?" > "$T/pb$i" &
+  wait $pa $!
+done
+check "both messages of each pair answered" test "$(for f in "$T"/pa* "$T"/pb*; do cat "$f"; echo; done | sort | uniq -c | awk '{print $1, $2}')" = "16 200"
+n=$(q "select count(*) from turns where session_id = '$CS'")
+check "8 concurrent pairs: 34 turns stored (got $n)" test "$n" = 34
+check "never interleaved: customer / bot alternate" test "$(q "select string_agg(role, ',' order by seq) from turns where session_id = '$CS'")" = \
+  "$(for _ in $(seq 17); do printf 'user,assistant,'; done | sed 's/,$//')"
+check "each message saw the one before (n_turns = 34, no lost update)" test "$(q "select n_turns from sessions where id = '$CS'")" = 34
+check "no conversation lock left behind" test "$(q "select count(*) from convo_locks")" = 0
+
+# ---- nginx in front; kill -9 one replica under load -------------------------------------
+NPORT=$(pg_free_port)
+mkdir -p "$T/nginx/logs"
+cat > "$T/nginx/nginx.conf" << EOF
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/logs/error.log warn;
+events { worker_connections 512; }
+http {
+  access_log off;
+  client_body_temp_path $T/nginx/body;
+  proxy_temp_path $T/nginx/proxy;
+  fastcgi_temp_path $T/nginx/fcgi;
+  uwsgi_temp_path $T/nginx/uwsgi;
+  scgi_temp_path $T/nginx/scgi;
+  upstream frontdesk {
+    server ${U1#http://} max_fails=1 fail_timeout=30s;
+    server ${U2#http://} max_fails=1 fail_timeout=30s;
+    server ${U3#http://} max_fails=1 fail_timeout=30s;
+  }
+  server {
+    listen 127.0.0.1:$NPORT;
+    location / {
+      proxy_pass http://frontdesk;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      # A refused connection never reached a replica: safe to retry.
+      proxy_next_upstream error;
+      proxy_connect_timeout 1s;
+    }
+  }
+}
+EOF
+"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' 2> "$T/nginx/stderr" &
+NPID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$NPORT/healthz" > /dev/null && break; sleep 0.05; done
+check "nginx balances the replicas" curl -sf -o /dev/null "http://127.0.0.1:$NPORT/healthz"
+LB=http://127.0.0.1:$NPORT
+# 4 clients, 60 messages each, new conversations, through nginx.
+load() {
+  for i in $(seq 60); do
+    code=$(curl -s -o "$T/l$1" -w '%{http_code}' --max-time 10 "${A[@]}" \
+      -d "{\"message\":\"do you deliver on Sundays? client $1 message $i\"}" "$LB/v1/chat")
+    echo "$code $(jq -r '.session_id // "-"' "$T/l$1" 2> /dev/null)" >> "$T/acks$1"
+  done
+}
+(for c in 1 2 3 4; do load $c & done; wait) &
+LOADPID=$!
+sleep 1.5
+kill -9 "$P2"
+wait $LOADPID
+LOADPID=
+cat "$T"/acks* > "$T/acks"
+n200=$(grep -c '^200 ' "$T/acks")
+nerr=$(grep -vc '^200 ' "$T/acks")
+check "240 messages through nginx, a replica killed: $n200 answered, $nerr failed (at most the 4 in flight)" test "$nerr" -le 4 -a "$n200" -ge 236
+missing=0
+for sid in $(awk '$1==200 {print $2}' "$T/acks"); do
+  [ "$(q "select count(*) from turns where session_id = '$sid'")" = 2 ] || missing=$((missing + 1))
+done
+check "every acknowledged turn is in the store (missing: $missing)" test "$missing" = 0
+
+# ---- PostgreSQL killed for 10 s --------------------------------------------------------
+pg_kill
+s=$(say "$U1" "" "do you deliver on Sundays? while the database is down")
+check "chat while PostgreSQL is down: 503 (got $s)" test "$s" = 503
+curl -s -D "$T/h" -o /dev/null "${A[@]}" -d '{"message":"and now?"}' "$U1/v1/chat"
+check "with Retry-After" grep -qi '^retry-after:' "$T/h"
+check "its error says the store is unavailable" jq -e '.error.code=="unavailable"' "$T/b"
+s=$(curl -s -o "$T/c" -w '%{http_code}' "${A[@]}" "$U3/v1/search?q=sunday+delivery&k=3")
+check "search keeps answering from the index (got $s)" test "$s" = 200
+check "replicas stay alive" kill -0 "$P1" "$P3"
+sleep 8
+pg_run || { fail "PostgreSQL did not restart"; finish; }
+ok=
+for _ in $(seq 50); do
+  [ "$(say "$U1" "" "do you deliver on Sundays? after the database came back")" = 200 ] && ok=1 && break
+  sleep 0.1
+done
+check "PostgreSQL back: chat recovers by itself" test -n "$ok"
+check "and on the other replica" test "$(say "$U3" "" "what is your minimum order?")" = 200
+finish
