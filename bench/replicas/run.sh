@@ -30,14 +30,17 @@ for x in "$FD" "$FAKE" "$NGINX"; do [ -x "$x" ] || { echo "bench/replicas: $x no
 command -v wrk > /dev/null || { echo "bench/replicas: wrk not found" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/fdrep.XXXXXX")
 . "$ROOT/tests/integration/pg.bash"
-PIDS=() NPID= FPID=
+FPID=
+# start and nginx_for run in $(...): their PIDs go to files, not variables.
+pids() { cat "$T/pids" 2> /dev/null || true; }
 cleanup() {
-  for p in "${PIDS[@]}" $FPID; do kill -9 "$p" 2> /dev/null || true; done
+  for p in $(pids) $FPID; do kill -9 "$p" 2> /dev/null || true; done
   # nginx's workers outlive a killed master: them first, by parent.
-  if [ -n "$NPID" ]; then pkill -9 -P "$NPID" 2> /dev/null; kill -9 "$NPID" 2> /dev/null; fi
+  for p in $(cat "$T/nginx.pid" 2> /dev/null); do pkill -9 -P "$p"; kill -9 "$p"; done 2> /dev/null
   pg_stop
   wait 2> /dev/null || true
   rm -rf "$T"
+  return 0
 }
 trap cleanup EXIT
 ulimit -n 65536 2> /dev/null || true
@@ -58,15 +61,16 @@ PGKEY=$(FRONTDESK_STORE_URL=$PGDB FRONTDESK_DATA_DIR=$T/pg0 "$FD" keys create --
 
 start() { # start NAME [env...]: a replica; prints its host:port
   env "${@:2}" "$FD" serve --port 0 > "$T/$1.out" 2> "$T/$1.log" &
-  PIDS+=($!)
+  echo $! >> "$T/pids"
   for _ in $(seq 300); do grep -q 'http://' "$T/$1.out" 2> /dev/null && break; sleep 0.05; done
   grep -o '127.0.0.1:[0-9]*' "$T/$1.out"
 }
-stop_all() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2> /dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
-  PIDS=()
-  if [ -n "$NPID" ]; then kill -TERM "$NPID" 2> /dev/null; wait "$NPID" 2> /dev/null || true; NPID=; fi
+stop_all() { # TERM, then wait for each to be gone (not our children: no wait)
+  for p in $(pids) $(cat "$T/nginx.pid" 2> /dev/null); do kill -TERM "$p" 2> /dev/null || true; done
+  for p in $(pids) $(cat "$T/nginx.pid" 2> /dev/null); do
+    for _ in $(seq 100); do kill -0 "$p" 2> /dev/null || break; sleep 0.05; done
+  done
+  rm -f "$T/pids" "$T/nginx.pid"
 }
 nginx_for() { # nginx_for HOST:PORT...: starts nginx in front; prints its host:port
   local port
@@ -83,8 +87,8 @@ nginx_for() { # nginx_for HOST:PORT...: starts nginx in front; prints its host:p
     echo "  server { listen 127.0.0.1:$port; location / { proxy_pass http://fd;"
     echo "    proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } } }"
   } > "$T/nginx/nginx.conf"
-  "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' 2> "$T/nginx/stderr" &
-  NPID=$!
+  "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' > "$T/nginx/stdout" 2> "$T/nginx/stderr" &
+  echo $! > "$T/nginx.pid"
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done
   echo "127.0.0.1:$port"
 }
@@ -129,3 +133,4 @@ jq -c --argjson base "$base" --arg commit "$(git -C "$ROOT" rev-parse --short HE
   jq -r '[.scenario, .rps, .p50_ms, .p95_ms, .p99_ms, .non2xx, .ratio_vs_sqlite_1] | @tsv' "$T/out.jsonl" |
     while IFS=$'\t' read -r s r a b c n x; do printf '%-12s %9s %8s %8s %8s %7s %6s\n' "$s" "$r" "$a" "$b" "$c" "$n" "$x"; done
 } >&2
+exit 0

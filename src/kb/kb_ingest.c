@@ -428,6 +428,10 @@ static int run_files(ingest_run *r, file_list *files)
     if (rc)
         return rc;
     r->next_version = version + 1;
+    /* All or nothing anyway: on PostgreSQL a document's chunks go out with
+     * the next statement that needs an answer (one round trip per document,
+     * not per chunk); a failed one fails the ingest a statement later. */
+    fd_store_defer_writes(kb->store, 1);
     rc = fd_store_begin(kb->store, r->err);
     for (size_t i = 0; i < files->n && !rc; i++) {
         rc = ingest_file(r, files->v[i]);
@@ -448,6 +452,7 @@ static int run_files(ingest_run *r, file_list *files)
     }
     if (!rc)
         rc = fd_store_commit(kb->store, r->err);
+    fd_store_defer_writes(kb->store, 0);
     if (rc) {
         fd_store_rollback(kb->store);
         return rc;

@@ -26,49 +26,6 @@
 
 enum { OID_TEXT = 25 };
 
-typedef struct pg_prepared {
-    uint64_t hash; /* of the text and the parameter types; 0: empty slot */
-    char *sql;
-    unsigned types[PG_MAX_PARAMS];
-    int nparams;
-    unsigned id; /* server-side name "fd<id>" */
-} pg_prepared;
-
-struct store_pg {
-    PGconn *conn;
-    int in_tx;      /* inside a transaction when the connection was last seen */
-    int64_t changes;
-    int lock_wait_ms; /* lock_timeout in force on the session; -1 unknown */
-    double next_reconnect;
-    unsigned next_id;
-    pg_prepared cache[PG_CACHE_SLOTS];
-    int n_cached;
-    char errmsg[512];
-};
-
-struct store_pg_stmt {
-    fd_store *st;
-    char *sql;
-    int nparams;
-    unsigned types[PG_MAX_PARAMS];
-    const char *vals[PG_MAX_PARAMS];
-    int lens[PG_MAX_PARAMS];
-    int fmts[PG_MAX_PARAMS];
-    char num[PG_MAX_PARAMS][32];
-    PGresult *res;
-    int ran, row, nrows;
-    unsigned char *blob; /* the decoded bytea of (blob_row, blob_col) */
-    size_t blob_len;
-    int blob_row, blob_col;
-};
-
-int store_is_pg_url(const char *path)
-{
-    return path && (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0);
-}
-
-/* ---- translation ----------------------------------------------------------- */
-
 typedef struct sbuf {
     char *p;
     size_t n, cap;
@@ -98,6 +55,56 @@ static void puts_(sbuf *b, const char *s)
 {
     put(b, s, strlen(s));
 }
+
+typedef struct pg_prepared {
+    uint64_t hash; /* of the text and the parameter types; 0: empty slot */
+    char *sql;
+    unsigned types[PG_MAX_PARAMS];
+    int nparams;
+    unsigned id; /* server-side name "fd<id>" */
+} pg_prepared;
+
+struct store_pg {
+    PGconn *conn;
+    int in_tx;      /* inside a transaction when the connection was last seen */
+    int64_t changes;
+    int lock_wait_ms; /* lock_timeout in force on the session; -1 unknown */
+    double next_reconnect;
+    unsigned next_id;
+    pg_prepared cache[PG_CACHE_SLOTS];
+    int n_cached;
+    /* Statements inside a transaction whose answer nobody reads (INSERTs
+     * without RETURNING, SAVEPOINT), rendered with their values, sent in
+     * front of the next statement that needs one: a turn's rows cost three
+     * round trips instead of seven. An error among them ends the
+     * transaction there and is reported by that next statement. */
+    sbuf deferred;
+    int defer_on; /* fd_store_defer_writes */
+    char errmsg[512];
+};
+
+struct store_pg_stmt {
+    fd_store *st;
+    char *sql;
+    int nparams;
+    unsigned types[PG_MAX_PARAMS];
+    const char *vals[PG_MAX_PARAMS];
+    int lens[PG_MAX_PARAMS];
+    int fmts[PG_MAX_PARAMS];
+    char num[PG_MAX_PARAMS][32];
+    PGresult *res;
+    int ran, row, nrows;
+    unsigned char *blob; /* the decoded bytea of (blob_row, blob_col) */
+    size_t blob_len;
+    int blob_row, blob_col;
+};
+
+int store_is_pg_url(const char *path)
+{
+    return path && (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0);
+}
+
+/* ---- translation ----------------------------------------------------------- */
 
 static int is_word(char c)
 {
@@ -262,6 +269,14 @@ static void cache_clear(store_pg *pg)
     pg->n_cached = 0;
 }
 
+static void deferred_drop(store_pg *pg)
+{
+    pg->deferred.n = 0;
+    if (pg->deferred.p)
+        pg->deferred.p[0] = '\0';
+    pg->deferred.oom = 0;
+}
+
 static void note_tx(store_pg *pg)
 {
     PGTransactionStatusType t = PQtransactionStatus(pg->conn);
@@ -310,6 +325,7 @@ static int ensure_conn(fd_store *st)
     store_pg *pg = st->pg;
     if (PQstatus(pg->conn) == CONNECTION_OK)
         return SQLITE_OK;
+    deferred_drop(pg);
     if (pg->in_tx) {
         pg->in_tx = 0;
         set_msg(pg, "PostgreSQL connection lost inside a transaction: ", PQerrorMessage(pg->conn));
@@ -356,6 +372,7 @@ void store_pg_close(store_pg *pg)
         return;
     cache_clear(pg);
     PQfinish(pg->conn);
+    fd_free(pg->deferred.p);
     fd_free(pg);
 }
 
@@ -403,6 +420,88 @@ static int may_retry(store_pg *pg, int was_in_tx, const char *sql)
            strncasecmp(sql, "SET", 3) == 0;
 }
 
+
+/* Whether sql's answer may wait: inside a transaction, an INSERT that
+ * returns nothing, or a SAVEPOINT. */
+static int deferrable(store_pg *pg, const char *sql)
+{
+    if (!pg->in_tx || !pg->defer_on)
+        return 0;
+    while (*sql == ' ' || *sql == '\n')
+        sql++;
+    if (strncasecmp(sql, "SAVEPOINT", 9) == 0)
+        return 1;
+    return strncasecmp(sql, "INSERT", 6) == 0 && !strcasestr(sql, "RETURNING");
+}
+
+/* sql with its $N replaced by literals (text escaped by libpq); NULL when
+ * it cannot be (no memory, a bytea value: those run on their own). */
+static char *render(store_pg *pg, const char *sql, int n, const unsigned *types,
+                    const char *const *vals)
+{
+    sbuf b = {0};
+    put(&b, "", 0);
+    for (const char *p = sql; *p;) {
+        if (*p == '\'') { /* a literal in the statement itself */
+            const char *q = p + 1;
+            while (*q && !(*q == '\'' && q[1] != '\''))
+                q += *q == '\'' ? 2 : 1;
+            if (*q)
+                q++;
+            put(&b, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+            int k = 0;
+            p++;
+            while (*p >= '0' && *p <= '9')
+                k = k * 10 + (*p++ - '0');
+            if (k < 1 || k > n || types[k - 1] == 17) {
+                b.oom = 1;
+                break;
+            }
+            if (!vals[k - 1]) {
+                puts_(&b, "NULL");
+                continue;
+            }
+            char *lit = PQescapeLiteral(pg->conn, vals[k - 1], strlen(vals[k - 1]));
+            if (!lit) {
+                b.oom = 1;
+                break;
+            }
+            puts_(&b, lit);
+            PQfreemem(lit);
+            /* Typed as bound, so "?5 IS NULL"-style uses read the same. */
+            puts_(&b, types[k - 1] == 20 ? "::int8" : types[k - 1] == 701 ? "::float8" : "::text");
+            continue;
+        }
+        put(&b, p++, 1);
+    }
+    if (b.oom) {
+        fd_free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+static int defer(store_pg *pg, const char *rendered)
+{
+    put(&pg->deferred, rendered, strlen(rendered));
+    put(&pg->deferred, "; ", 2);
+    return pg->deferred.oom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* Runs what was deferred, then sql (rendered), in one round trip; the
+ * result is sql's. */
+static PGresult *exec_with_deferred(store_pg *pg, const char *sql)
+{
+    put(&pg->deferred, sql, strlen(sql));
+    PGresult *res = pg->deferred.oom ? NULL : PQexec(pg->conn, pg->deferred.p);
+    deferred_drop(pg);
+    return res;
+}
+
 int pg_exec(fd_store *st, const char *sql)
 {
     store_pg *pg = st->pg;
@@ -412,8 +511,17 @@ int pg_exec(fd_store *st, const char *sql)
     char *t = store_pg_translate(sql, NULL);
     if (!t)
         return SQLITE_NOMEM;
+    if (deferrable(pg, t) && !pg->deferred.oom) {
+        rc = defer(pg, t);
+        fd_free(t);
+        return rc;
+    }
     int was_in_tx = pg->in_tx;
-    PGresult *res = PQexec(pg->conn, t);
+    /* A whole rollback makes what waits moot; anything else (a partial
+     * rollback needs its SAVEPOINT sent) goes out with it. */
+    if (strncasecmp(t, "ROLLBACK", 8) == 0 && strncasecmp(t, "ROLLBACK TO", 11) != 0)
+        deferred_drop(pg);
+    PGresult *res = pg->deferred.n ? exec_with_deferred(pg, t) : PQexec(pg->conn, t);
     ExecStatusType s = PQresultStatus(res);
     /* The server restarted since this connection's last statement: libpq
      * learns it only now. Once, on a new connection. */
@@ -439,7 +547,9 @@ int pg_exec(fd_store *st, const char *sql)
 
 int64_t pg_last_id(fd_store *st)
 {
-    PGresult *res = PQexec(st->pg->conn, "SELECT lastval()");
+    store_pg *pg = st->pg;
+    PGresult *res = pg->deferred.n ? exec_with_deferred(pg, "SELECT lastval()")
+                                   : PQexec(pg->conn, "SELECT lastval()");
     int64_t id = 0;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -599,17 +709,45 @@ int pg_stmt_step(store_pg_stmt *s)
     unsigned types[PG_MAX_PARAMS];
     for (int i = 0; i < s->nparams; i++)
         types[i] = s->types[i] ? s->types[i] : OID_TEXT;
-    char name[16];
-    rc = prepared_name(pg, s, types, name);
-    if (rc != SQLITE_OK) {
-        note_tx(pg);
-        return rc;
-    }
     int was_in_tx = pg->in_tx;
-    PGresult *res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens,
-                                             s->fmts, 0)
-                            : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types,
-                                           s->vals, s->lens, s->fmts, 0);
+    PGresult *res = NULL;
+    if (pg->deferred.n || deferrable(pg, s->sql)) {
+        char *r = render(pg, s->sql, s->nparams, types, s->vals);
+        if (r && deferrable(pg, s->sql) && defer(pg, r) == SQLITE_OK) {
+            fd_free(r);
+            pg->changes = 1; /* an INSERT without RETURNING: one row, or a later error */
+            s->ran = 1;
+            s->nrows = s->row = 0;
+            return SQLITE_DONE;
+        }
+        if (r) {
+            res = exec_with_deferred(pg, r);
+            fd_free(r);
+        } else {
+            /* Cannot be rendered (a bytea): what waits goes first alone. */
+            res = exec_with_deferred(pg, "SELECT 1");
+            ExecStatusType st0 = PQresultStatus(res);
+            if (st0 != PGRES_TUPLES_OK) {
+                rc = fail_code(pg, res);
+                PQclear(res);
+                note_tx(pg);
+                return rc;
+            }
+            PQclear(res);
+            res = NULL;
+        }
+    }
+    char name[16] = "";
+    if (!res) {
+        rc = prepared_name(pg, s, types, name);
+        if (rc != SQLITE_OK) {
+            note_tx(pg);
+            return rc;
+        }
+        res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens, s->fmts, 0)
+                      : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types, s->vals,
+                                     s->lens, s->fmts, 0);
+    }
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
         may_retry(pg, was_in_tx, s->sql)) {
@@ -727,4 +865,9 @@ int store_pg_schema_check(const char *url, int *have, fd_err *err)
     while (code && n && err->msg[n - 1] == '\n')
         err->msg[--n] = '\0';
     return code;
+}
+
+void pg_defer_writes(fd_store *st, int on)
+{
+    st->pg->defer_on = on;
 }

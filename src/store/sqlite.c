@@ -393,6 +393,12 @@ int fd_store_release(fd_store *st, fd_err *err)
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "release savepoint");
 }
 
+void fd_store_defer_writes(fd_store *st, int on)
+{
+    if (st->engine == STORE_PG)
+        pg_defer_writes(st, on);
+}
+
 void fd_store_rollback_to(fd_store *st)
 {
     store_exec(st, "ROLLBACK TO part; RELEASE part");

@@ -60,6 +60,12 @@ void fd_store_rollback(fd_store *st); /* no-op outside a transaction */
 /* Inside a transaction: a savepoint that one part of a batch can undo
  * alone (group commit: one turn's failure is not its neighbours'). */
 int fd_store_savepoint(fd_store *st, fd_err *err) FD_MUST_USE;
+/* Batches of writes whose results nobody reads (group commit): on
+ * PostgreSQL, INSERTs without RETURNING and savepoints inside a
+ * transaction are then sent with the next statement that needs an answer,
+ * so a failed one is reported by that later call (at the latest the
+ * savepoint's release or the commit), not by its own. SQLite: no effect. */
+void fd_store_defer_writes(fd_store *st, int on);
 int fd_store_release(fd_store *st, fd_err *err) FD_MUST_USE; /* keeps its writes */
 void fd_store_rollback_to(fd_store *st);                      /* drops them, then releases */
 

@@ -138,6 +138,7 @@ int64_t pg_changes(fd_store *st);
 int64_t pg_last_id(fd_store *st);
 const char *pg_errmsg(fd_store *st);
 void pg_lock_wait(fd_store *st, int ms);
+void pg_defer_writes(fd_store *st, int on);
 
 /* Advisory lock keys: every write transaction, and the migrations. */
 #define STORE_PG_WRITE_LOCK "7306001"

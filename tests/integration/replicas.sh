@@ -12,7 +12,8 @@
 #  - kill -9 of a replica under load through nginx: every acknowledged
 #    turn is in the store, errors only for requests in flight;
 #  - PostgreSQL killed for 10 s: chat gets 503 with Retry-After, search
-#    keeps answering from the index; PostgreSQL back: chat recovers alone.
+#    keeps answering from the index; PostgreSQL back: chat recovers alone;
+#  - Redis killed: the replicas answer from local caches and limits.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/pg.bash"
 
@@ -203,11 +204,21 @@ load() {
     echo "$code $(jq -r '.session_id // "-"' "$T/l$1" 2> /dev/null)" >> "$T/acks$1"
   done
 }
-(for c in 1 2 3 4; do load $c & done; wait) &
-LOADPID=$!
-sleep 1.5
+LOADPID=
+for c in 1 2 3 4; do
+  load $c &
+  LOADPID="$LOADPID $!"
+done
+# Killed mid-load: once a quarter of the messages are answered.
+for _ in $(seq 400); do
+  [ "$(cat "$T"/acks? 2> /dev/null | wc -l)" -ge 60 ] && break
+  sleep 0.01
+done
+killed_at=$(cat "$T"/acks? | wc -l)
 kill -9 "$P2"
+# shellcheck disable=SC2086
 wait $LOADPID
+check "replica 2 was killed mid-load (after $killed_at of 240)" test "$killed_at" -lt 240
 LOADPID=
 cat "$T"/acks* > "$T/acks"
 n200=$(grep -c '^200 ' "$T/acks")
@@ -238,4 +249,11 @@ for _ in $(seq 50); do
 done
 check "PostgreSQL back: chat recovers by itself" test -n "$ok"
 check "and on the other replica" test "$(say "$U3" "" "what is your minimum order?")" = 200
+
+# ---- Redis killed: each replica falls back to its local caches and limits ---------------
+kill -9 "$RPID"
+wait "$RPID" 2> /dev/null
+RPID=
+check "Redis gone: replica 1 answers" test "$(say "$U1" "" "do you deliver on Sundays? without redis")" = 200
+check "Redis gone: replica 3 answers" test "$(say "$U3" "" "what is your minimum order? without redis")" = 200
 finish

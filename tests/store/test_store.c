@@ -402,6 +402,39 @@ static void test_busy_conflict(void **state)
     fd_store_close(st2);
 }
 
+/* Deferred writes (group commit): a failed INSERT is reported by its own
+ * call (SQLite) or at the latest by its savepoint's release (PostgreSQL);
+ * either way it is undone alone and its neighbours are kept. */
+static void test_deferred_writes(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    fd_store_defer_writes(f->st, 1);
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    int64_t doc = put_doc(f->st, "d.md", "d.md", 1);
+    assert_int_equal(fd_store_savepoint(f->st, &err), FD_OK);
+    int rc = fd_store_chunk_add(f->st, 424242, 0, "", "orphan", &err);
+    if (rc == FD_OK)
+        rc = fd_store_release(f->st, &err);
+    assert_int_equal(rc, FD_ECONFLICT);
+    fd_store_rollback_to(f->st);
+    assert_int_equal(fd_store_savepoint(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_chunk_add(f->st, doc, 1, "", "kept", &err), FD_OK);
+    assert_int_equal(fd_store_release(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    counts(f->st, 1, 2);
+    assert_int_equal(query_i64(f->st, "SELECT count(*) FROM chunks WHERE text = 'orphan'"), 0);
+    /* A failure in the last batch before the commit: the commit reports it. */
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    rc = fd_store_chunk_add(f->st, doc, 1, "", "dup ord", &err);
+    if (rc == FD_OK)
+        rc = fd_store_commit(f->st, &err);
+    assert_int_equal(rc, FD_ECONFLICT);
+    fd_store_rollback(f->st);
+    counts(f->st, 1, 2);
+    fd_store_defer_writes(f->st, 0);
+}
+
 /* 100k chunks in one transaction: the ingest budget is a few seconds. */
 static void test_bulk_insert(void **state)
 {
@@ -441,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kb_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_insert, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
