@@ -35,8 +35,14 @@ FPID=
 pids() { cat "$T/pids" 2> /dev/null || true; }
 cleanup() {
   for p in $(pids) $FPID; do kill -9 "$p" 2> /dev/null || true; done
-  # nginx's workers outlive a killed master: them first, by parent.
-  for p in $(cat "$T/nginx.pid" 2> /dev/null); do pkill -9 -P "$p"; kill -9 "$p"; done 2> /dev/null
+  # nginx: TERM to the master stops its workers too (killing workers first
+  # races the master respawning them).
+  for p in $(cat "$T/nginx.pid" 2> /dev/null); do
+    kill -TERM "$p"
+    for _ in $(seq 100); do kill -0 "$p" || break; sleep 0.05; done
+    pkill -9 -P "$p"
+    kill -9 "$p"
+  done 2> /dev/null
   pg_stop
   wait 2> /dev/null || true
   rm -rf "$T"

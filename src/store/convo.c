@@ -298,9 +298,11 @@ int fd_store_handoff_add(fd_store *st, const fd_handoff_row *h, int64_t *id, cha
         code = store_fail(st, rc, err, "creating handoff");
     } else {
         int64_t nid = store_last_id(st);
+        if (nid <= 0)
+            code = store_fail(st, SQLITE_ERROR, err, "creating handoff");
         if (id)
             *id = nid;
-        if (ticket)
+        if (ticket && nid > 0)
             snprintf(ticket, ticket_size, "HD-%06lld", (long long)nid);
     }
     store_release(s, owned);
@@ -450,7 +452,9 @@ int fd_store_convo_lock(fd_store *st, const char *session_id, const char *holder
     static const char sql[] =
         "INSERT INTO convo_locks (session_id, holder, expires_at) VALUES (?1, ?2, ?3) "
         "ON CONFLICT(session_id) DO UPDATE SET holder = excluded.holder, "
-        "expires_at = excluded.expires_at WHERE convo_locks.expires_at < ?4";
+        "expires_at = excluded.expires_at WHERE convo_locks.expires_at < ?4 "
+        /* our own, when the answer to the first try was lost */
+        "OR convo_locks.holder = excluded.holder";
     store_stmt *s;
     int rc = store_prep(st, sql, &s, err, "locking a conversation");
     if (rc)
@@ -495,6 +499,12 @@ void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *hol
         return; /* the lease runs out by itself */
     store_bind_str(s, 1, session_id);
     store_bind_str(s, 2, holder);
-    (void)stmt_step(s);
+    /* Deleting by holder is safe to repeat: once more after a failure (a
+     * connection a restarted server dropped), or the conversation would
+     * stay locked for the rest of the lease. */
+    if (stmt_step(s) != SQLITE_DONE) {
+        stmt_reset(s);
+        (void)stmt_step(s);
+    }
     stmt_finalize(s);
 }

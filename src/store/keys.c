@@ -65,8 +65,8 @@ int fd_store_key_add(fd_store *st, const fd_key_row *k, int64_t *id, fd_err *err
     int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "adding key");
-    else if (id)
-        *id = store_last_id(st);
+    else if (id && (*id = store_last_id(st)) <= 0)
+        code = store_fail(st, SQLITE_ERROR, err, "adding key");
     store_release(s, owned);
     return code;
 }

@@ -56,6 +56,8 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     if (rc)
         return rc;
     *id = store_last_id(st);
+    if (*id <= 0) /* PostgreSQL: a deferred write failed before lastval() */
+        return store_fail(st, SQLITE_ERROR, err, "adding an order");
     snprintf(ref, ref_size, "%s-%06lld", prefix && prefix[0] ? prefix : "ORD",
              (long long)(100000 + *id));
     rc = store_prep(st, "UPDATE orders SET ref = ?1 WHERE id = ?2", &s, err, "naming an order");

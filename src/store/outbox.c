@@ -34,9 +34,12 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
                         const char *payload, fd_err *err)
 {
     store_stmt *s;
+    /* A duplicate key is answered FD_ECONFLICT without failing the
+     * statement: on PostgreSQL a failed statement would end the caller's
+     * transaction, and "said already" is an answer, not an error. */
     int rc = store_prep(st,
                   "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(idem_key) DO NOTHING",
                   &s, err, "queueing an outbox row");
     if (rc)
         return rc;
@@ -45,7 +48,11 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
     store_bind_str(s, 3, idem_key);
     store_bind_str(s, 4, payload);
     stmt_bind_dbl(s, 5, fd_time_wall());
-    return store_run(st, s, err, "queueing an outbox row");
+    rc = store_run(st, s, err, "queueing an outbox row");
+    if (!rc && store_changes(st) == 0)
+        rc = fd_err_set(err, FD_ECONFLICT, "queueing an outbox row: %s is queued already",
+                        idem_key);
+    return rc;
 }
 
 int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, fd_arena *a,

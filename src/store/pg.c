@@ -80,6 +80,10 @@ struct store_pg {
      * transaction there and is reported by that next statement. */
     sbuf deferred;
     int defer_on; /* fd_store_defer_writes */
+    /* The connection went away inside a transaction: every statement fails
+     * (busy) until the caller's ROLLBACK, so nothing after the loss runs
+     * outside the transaction it belonged to. */
+    int tx_lost;
     char errmsg[512];
 };
 
@@ -323,11 +327,14 @@ static PGconn *connect_url(const char *url)
 static int ensure_conn(fd_store *st)
 {
     store_pg *pg = st->pg;
+    if (pg->tx_lost)
+        return SQLITE_BUSY; /* errmsg still says why */
     if (PQstatus(pg->conn) == CONNECTION_OK)
         return SQLITE_OK;
     deferred_drop(pg);
     if (pg->in_tx) {
         pg->in_tx = 0;
+        pg->tx_lost = 1;
         set_msg(pg, "PostgreSQL connection lost inside a transaction: ", PQerrorMessage(pg->conn));
         return SQLITE_BUSY;
     }
@@ -384,7 +391,7 @@ const char *pg_errmsg(fd_store *st)
 int pg_autocommit(fd_store *st)
 {
     note_tx(st->pg);
-    return !st->pg->in_tx;
+    return !st->pg->in_tx && !st->pg->tx_lost;
 }
 
 int64_t pg_changes(fd_store *st)
@@ -505,6 +512,11 @@ static PGresult *exec_with_deferred(store_pg *pg, const char *sql)
 int pg_exec(fd_store *st, const char *sql)
 {
     store_pg *pg = st->pg;
+    if (pg->tx_lost && strncasecmp(sql, "ROLLBACK", 8) == 0 &&
+        strncasecmp(sql, "ROLLBACK TO", 11) != 0) {
+        pg->tx_lost = 0; /* the server rolled it back when the connection went */
+        return SQLITE_OK;
+    }
     int rc = ensure_conn(st);
     if (rc != SQLITE_OK)
         return rc;
@@ -537,6 +549,12 @@ int pg_exec(fd_store *st, const char *sql)
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
         note_changes(pg, res);
         rc = SQLITE_OK;
+        /* A COMMIT of a transaction an error had aborted answers ROLLBACK,
+         * successfully: for the caller nothing was kept. */
+        if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0 && strcasestr(sql, "COMMIT")) {
+            set_msg(pg, "", "the transaction failed earlier and was rolled back");
+            rc = SQLITE_ERROR;
+        }
     } else {
         rc = fail_code(pg, res);
     }
@@ -553,7 +571,10 @@ int64_t pg_last_id(fd_store *st)
     int64_t id = 0;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else
+        (void)fail_code(pg, res); /* 0 tells the caller; errmsg says why */
     PQclear(res);
+    note_tx(pg);
     return id;
 }
 
@@ -740,6 +761,13 @@ int pg_stmt_step(store_pg_stmt *s)
     char name[16] = "";
     if (!res) {
         rc = prepared_name(pg, s, types, name);
+        if (rc != SQLITE_OK && may_retry(pg, was_in_tx, s->sql)) {
+            /* The first use on a connection the server dropped. */
+            pg->next_reconnect = 0;
+            rc = ensure_conn(s->st);
+            if (rc == SQLITE_OK)
+                rc = prepared_name(pg, s, types, name);
+        }
         if (rc != SQLITE_OK) {
             note_tx(pg);
             return rc;
@@ -812,7 +840,14 @@ const void *pg_stmt_col_blob(store_pg_stmt *s, int i, int *len)
 static int read_version(PGconn *conn, int *out, store_pg *pg)
 {
     *out = 0;
-    PGresult *res = PQexec(conn, "SELECT to_regclass('frontdesk_schema') IS NOT NULL");
+    /* pg_class scanned, not to_regclass(): a name lookup may answer from
+     * this backend's catalog cache, which still says "no such table" after
+     * another replica's migration committed while this one waited for the
+     * migration lock (seen: three concurrent `migrate` each creating
+     * "documents"). A scan reads the statement's fresh snapshot. */
+    PGresult *res = PQexec(conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE "
+                                 "c.relname = 'frontdesk_schema' AND c.relkind = 'r' AND "
+                                 "pg_catalog.pg_table_is_visible(c.oid))");
     int rc = SQLITE_OK;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = pg ? fail_code(pg, res) : SQLITE_ERROR;

@@ -337,7 +337,10 @@ static int run_simple(fd_store *st, stmt_id id, fd_err *err, const char *what)
          * KB version, an idempotency claim) stays as serial as on SQLite,
          * across every replica. Taken in the same round trip as BEGIN. */
         static const char *const pg_sql[] = {
-            [STMT_BEGIN] = "BEGIN; SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK ")",
+            /* READ COMMITTED whatever the database's default: the snapshot
+             * must be taken after the lock is granted, not before. */
+            [STMT_BEGIN] = "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                           "SELECT pg_advisory_xact_lock(" STORE_PG_WRITE_LOCK ")",
             [STMT_COMMIT] = "COMMIT",
             [STMT_ROLLBACK] = "ROLLBACK",
         };

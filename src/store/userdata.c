@@ -7,13 +7,19 @@
 
 #include <string.h>
 
-static int exec_bind(fd_store *st, const char *sql, const char *arg, int64_t *changes, fd_err *err,
-                     const char *what)
+/* sql with ?1 = arg (text), or = *num when arg is NULL (a time: bound as
+ * a number, which PostgreSQL compares with a DOUBLE PRECISION column and
+ * text would not). */
+static int exec_bind(fd_store *st, const char *sql, const char *arg, const double *num,
+                     int64_t *changes, fd_err *err, const char *what)
 {
     store_stmt *s = NULL;
     int rc = store_stmt_prepare(st, sql, &s);
     if (rc == SQLITE_OK) {
-        store_bind_str(s, 1, arg);
+        if (arg)
+            store_bind_str(s, 1, arg);
+        else
+            stmt_bind_dbl(s, 1, *num);
         rc = stmt_step(s);
     }
     int code = rc == SQLITE_DONE ? FD_OK : store_fail(st, rc, err, what);
@@ -77,9 +83,9 @@ int fd_store_user_erase(fd_store *st, const char *user, int64_t *n_sessions, fd_
         "(SELECT id FROM sessions WHERE user = ?1)",
     };
     for (size_t i = 0; !rc && i < sizeof sql / sizeof *sql; i++)
-        rc = exec_bind(st, sql[i], user, NULL, err, "erasing a user's data");
+        rc = exec_bind(st, sql[i], user, NULL, NULL, err, "erasing a user's data");
     if (!rc)
-        rc = exec_bind(st, "DELETE FROM sessions WHERE user = ?1", user, n_sessions, err,
+        rc = exec_bind(st, "DELETE FROM sessions WHERE user = ?1", user, NULL, n_sessions, err,
                        "erasing a user's sessions");
     if (!rc)
         rc = fd_store_commit(st, err);
@@ -138,11 +144,9 @@ int fd_store_retention(fd_store *st, double sessions_before, double events_befor
     int rc = fd_store_begin(st, err);
     if (rc)
         return rc;
-    char cut[32];
     /* Conversations idle since before the cutoff go whole (turns cascade),
      * with what hangs on them; events and cost rows by their own age. */
     if (sessions_before > 0) {
-        snprintf(cut, sizeof cut, "%.3f", sessions_before);
         static const char *const sql[] = {
             "DELETE FROM analytics_events WHERE session_id IN (SELECT id FROM sessions WHERE "
             "updated_at < ?1)",
@@ -150,20 +154,17 @@ int fd_store_retention(fd_store *st, double sessions_before, double events_befor
             "?1)",
         };
         for (size_t i = 0; !rc && i < sizeof sql / sizeof *sql; i++)
-            rc = exec_bind(st, sql[i], cut, NULL, err, "retention");
+            rc = exec_bind(st, sql[i], NULL, &sessions_before, NULL, err, "retention");
         if (!rc)
-            rc = exec_bind(st, "DELETE FROM sessions WHERE updated_at < ?1", cut, &out->sessions,
-                           err, "retention");
+            rc = exec_bind(st, "DELETE FROM sessions WHERE updated_at < ?1", NULL,
+                           &sessions_before, &out->sessions, err, "retention");
     }
-    if (!rc && events_before > 0) {
-        snprintf(cut, sizeof cut, "%.3f", events_before);
-        rc = exec_bind(st, "DELETE FROM analytics_events WHERE at < ?1", cut, &out->events, err,
-                       "retention");
-    }
-    if (!rc && costs_before > 0) {
-        snprintf(cut, sizeof cut, "%.3f", costs_before);
-        rc = exec_bind(st, "DELETE FROM costs WHERE at < ?1", cut, &out->costs, err, "retention");
-    }
+    if (!rc && events_before > 0)
+        rc = exec_bind(st, "DELETE FROM analytics_events WHERE at < ?1", NULL, &events_before,
+                       &out->events, err, "retention");
+    if (!rc && costs_before > 0)
+        rc = exec_bind(st, "DELETE FROM costs WHERE at < ?1", NULL, &costs_before, &out->costs,
+                       err, "retention");
     if (!rc)
         rc = fd_store_commit(st, err);
     if (rc)

@@ -25,8 +25,15 @@ REDIS=$(command -v redis-server || true)
 P1= P2= P3= RPID= NPID= LOADPID=
 cleanup() {
   kill -9 $P1 $P2 $P3 $LOADPID 2> /dev/null
-  # nginx's workers outlive a killed master: them first, by parent.
-  [ -n "$NPID" ] && pkill -9 -P "$NPID" 2> /dev/null; [ -n "$NPID" ] && kill -9 "$NPID" 2> /dev/null
+  # nginx: TERM to the master, which stops its workers and exits. Killing
+  # workers first races the master respawning them, and an orphaned worker
+  # holds this test's output open (ctest then waits for its timeout).
+  if [ -n "$NPID" ]; then
+    kill -TERM "$NPID" 2> /dev/null
+    for _ in $(seq 100); do kill -0 "$NPID" 2> /dev/null || break; sleep 0.05; done
+    pkill -9 -P "$NPID" 2> /dev/null
+    kill -9 "$NPID" 2> /dev/null
+  fi
   [ -n "$RPID" ] && kill -9 "$RPID" 2> /dev/null
   pg_stop
   wait 2> /dev/null
@@ -46,6 +53,21 @@ export FRONTDESK_LIMITS_SESSION_PER_MIN=100000 FRONTDESK_LIMITS_KEY_PER_MIN=1000
 export FRONTDESK_LOG_LEVEL=info FRONTDESK_DIALOG_NOW=2026-12-09T10:00
 # Short enough that a test of PostgreSQL going away does not wait 5 s.
 export FRONTDESK_STORE_BUSY_TIMEOUT_MS=2000
+
+# Three replicas migrating one new database at once apply each migration
+# once between them (an advisory lock); the password never shows.
+MDB=$(pg_createdb migrate_race)
+mp=()
+for i in 1 2 3; do
+  FRONTDESK_STORE_URL=${MDB/frontdesk@/frontdesk:s3cret@} FRONTDESK_DATA_DIR=$T/m$i \
+    "$FD" migrate --json > "$T/mig$i.json" 2> "$T/mig$i.err" &
+  mp+=($!)
+done
+wait "${mp[@]}"
+check "three migrations at once: each applied once ($(cat "$T"/mig?.json | jq -s 'map(.applied)|add') of $(jq .latest "$T/mig1.json"))" \
+  test "$(cat "$T"/mig?.json | jq -s 'map(.applied)|add')" = "$(jq .latest "$T/mig1.json")"
+check "all three end at the latest version" test "$(cat "$T"/mig?.json | jq -s 'map(.now==.latest)|all')" = true
+check "migrate shows the store URL without its password" bash -c "jq -r .store '$T/mig1.json' | grep -q 'frontdesk:\*\*\*@' && ! grep -q s3cret '$T'/mig?.json"
 
 # One ingest into the shared store; each replica builds its own index
 # snapshot in its own data dir from it.
@@ -132,14 +154,18 @@ s=$(curl -s -o "$T/c" -w '%{http_code}' -H "Authorization: Bearer $ING" -H 'Cont
   -d "$(jq -cn --arg c "$CAT" '{id:"warehouse-cat.md",content:$c}')" "$U2/v1/documents")
 check "upload through replica 2 ($s)" test "$s" = 200 -o "$s" = 201
 got1= got3=
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   [ -z "$got1" ] && say "$U1" "" "what is the warehouse cat called?" > /dev/null && grep -q Zebedee "$T/b" && got1=$((($(date +%s%N) - t0) / 1000000))
   [ -z "$got3" ] && say "$U3" "" "what is the warehouse cat called?" > /dev/null && grep -q Zebedee "$T/b" && got3=$((($(date +%s%N) - t0) / 1000000))
   [ -n "$got1" ] && [ -n "$got3" ] && break
   sleep 0.1
 done
-check "replica 1 answers from it within 5 s (${got1:-never} ms)" test "${got1:-99999}" -le 5000
-check "replica 3 answers from it within 5 s (${got3:-never} ms)" test "${got3:-99999}" -le 5000
+# 5 s is the target for a release build (measured 0.9-1.7 s); a sanitizer
+# build rebuilds the index several times slower (8 s seen under load).
+LIMIT_MS=5000
+ldd "$FD" 2> /dev/null | grep -q libasan && LIMIT_MS=30000
+check "replica 1 answers from it within $((LIMIT_MS / 1000)) s (${got1:-never} ms)" test "${got1:-99999}" -le $LIMIT_MS
+check "replica 3 answers from it within $((LIMIT_MS / 1000)) s (${got3:-never} ms)" test "${got3:-99999}" -le $LIMIT_MS
 
 # ---- two messages of one conversation at two replicas at once ---------------------------
 say "$U1" "" "hello" > /dev/null
@@ -191,7 +217,7 @@ http {
   }
 }
 EOF
-"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' 2> "$T/nginx/stderr" &
+"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' > "$T/nginx/stdout" 2> "$T/nginx/stderr" &
 NPID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$NPORT/healthz" > /dev/null && break; sleep 0.05; done
 check "nginx balances the replicas" curl -sf -o /dev/null "http://127.0.0.1:$NPORT/healthz"

@@ -229,6 +229,37 @@ static void test_events(void **state)
     assert_int_equal(n, 1);
 }
 
+/* Retention and erasure on either engine: a time cutoff deletes what is
+ * older (bound as a number: PostgreSQL would not compare text with a
+ * DOUBLE PRECISION column), a user's erasure takes all their sessions. */
+static void test_retention_and_erasure(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    fd_session_row a = {.id = "old", .user = "ann", .lang = "en", .slots = "{}", .owner = ""};
+    fd_session_row b = {.id = "new", .user = "bob", .lang = "en", .slots = "{}", .owner = ""};
+    assert_int_equal(fd_store_session_put(f->st, &a, &err), FD_OK);
+    assert_int_equal(fd_store_session_put(f->st, &b, &err), FD_OK);
+    fd_turn_row t = {.role = "user", .text = "hi"};
+    int64_t seq;
+    assert_int_equal(fd_store_turn_add(f->st, "old", &t, &seq, &err), FD_OK);
+    assert_int_equal(fd_store_turn_add(f->st, "new", &t, &seq, &err), FD_OK);
+    /* Nothing is older than an hour ago. */
+    fd_retention_counts n;
+    double now = fd_time_wall();
+    assert_int_equal(fd_store_retention(f->st, now - 3600, now - 3600, now - 3600, &n, &err), FD_OK);
+    assert_int_equal(n.sessions, 0);
+    int64_t erased = 0;
+    assert_int_equal(fd_store_user_erase(f->st, "ann", &erased, &err), FD_OK);
+    assert_int_equal(erased, 1);
+    assert_int_equal(query_i64(f->st, "SELECT count(*) FROM turns"), 1);
+    /* Everything is older than an hour from now. */
+    assert_int_equal(fd_store_retention(f->st, now + 3600, now + 3600, now + 3600, &n, &err), FD_OK);
+    assert_int_equal(n.sessions, 1);
+    assert_int_equal(query_i64(f->st, "SELECT count(*) FROM sessions"), 0);
+    assert_int_equal(query_i64(f->st, "SELECT count(*) FROM turns"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_by_opening, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handoffs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_and_erasure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
