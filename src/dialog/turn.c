@@ -15,6 +15,8 @@
 
 /* ---- input, guard, session ---------------------------------------------- */
 
+#define DIALOG_USER_MAX 256 /* bytes of an end-user id ("user", a JWT subject) */
+
 static int check_input(turn *t)
 {
     const fd_turn_in *in = t->in;
@@ -34,6 +36,11 @@ static int check_input(turn *t)
     if (in->session_id && in->session_id[0] && !dialog_session_id_ok(in->session_id))
         return fd_err_set_field(t->err, FD_EINVAL, "session_id",
                                 "session_id must be 1-64 letters, digits, '-' or '_'");
+    /* An end-user id, not a document: bounded (PostgreSQL's index on it
+     * refuses entries over ~2.7 kB, SQLite's would just grow). */
+    if (in->user && strlen(in->user) > DIALOG_USER_MAX)
+        return fd_err_set_field(t->err, FD_EINVAL, "user", "user must be at most %d bytes",
+                                DIALOG_USER_MAX);
     return FD_OK;
 }
 
@@ -73,8 +80,9 @@ static int load_session(turn *t)
 /* Replicas sharing a PostgreSQL store answer one message of a
  * conversation at a time (issue 16): the lock is taken before the session
  * is read and dropped once the turn is stored, so the next message sees
- * this one's turn and slots. Its lease outlasts the longest LLM call
- * (llm.total_timeout_ms) by DIALOG_LOCK_MARGIN_S, after which a replica
+ * this one's turn and slots. Its lease outlasts the longest LLM call and
+ * commit wait (llm.total_timeout_ms + store.busy_timeout_ms) by
+ * DIALOG_LOCK_MARGIN_S, after which a replica
  * that died holding it no longer blocks the conversation; a message waits
  * store.busy_timeout_ms for it, then gets 503 (retry). One SQLite file
  * has one server, whose turns of a conversation do not overlap in
@@ -89,7 +97,9 @@ static int lock_convo(turn *t)
         return FD_OK;
     char holder[33];
     dialog_new_session_id(holder);
-    double lease = cfg->llm_total_ms / 1000.0 + DIALOG_LOCK_MARGIN_S;
+    /* The LLM call, then the commit, which may queue behind another
+     * writer's lock for up to store.busy_timeout_ms. */
+    double lease = (cfg->llm_total_ms + cfg->store_busy_timeout_ms) / 1000.0 + DIALOG_LOCK_MARGIN_S;
     int rc = fd_store_convo_lock(fd_kb_store(t->kb), id, holder, lease,
                                  cfg->store_busy_timeout_ms, t->err);
     if (rc)

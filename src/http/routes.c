@@ -596,7 +596,26 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
     fd_store *st = fd_kb_store(kb);
     fd_err err = {0};
     fd_handoff_row h;
-    int rc = fd_store_begin(st, &err);
+    /* Replicas on PostgreSQL: the conversation's lock, as a bot turn takes
+     * it, so a turn in flight on another replica cannot write its stale
+     * state ("bot") over this claim, or this over its turn. */
+    char holder[40] = "", sid[72] = "";
+    int rc = FD_OK;
+    if (r->srv->cfg->store_url[0]) {
+        uint64_t x = fd_hash64(&r, sizeof r, fd_time_ns());
+        snprintf(holder, sizeof holder, "op-%016llx", (unsigned long long)x);
+        rc = fd_store_handoff_get(st, id, r->a, &h, &err);
+        if (!rc) {
+            snprintf(sid, sizeof sid, "%s", h.session_id);
+            double lease = r->srv->cfg->store_busy_timeout_ms / 1000.0 + 10.0;
+            rc = fd_store_convo_lock(st, sid, holder, lease, r->srv->cfg->store_busy_timeout_ms,
+                                     &err);
+            if (rc)
+                sid[0] = '\0';
+        }
+    }
+    if (!rc)
+        rc = fd_store_begin(st, &err);
     if (!rc)
         rc = fd_store_handoff_get(st, id, r->a, &h, &err);
     if (!rc && strcmp(action, "claim") == 0) {
@@ -630,6 +649,8 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
         rc = fd_store_commit(st, &err);
     else
         fd_store_rollback(st);
+    if (sid[0])
+        fd_store_convo_unlock(st, sid, holder);
     if (!rc)
         rc = fd_store_handoff_get(st, id, r->a, &h, &err);
     http_kb_put(r->srv, kb);

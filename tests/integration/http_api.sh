@@ -98,6 +98,8 @@ long=$(head -c 2500 /dev/zero | tr '\0' 'a')
 check "422 on a 2,500-character message" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"$long\"}")" = 422
 head -c 70000 /dev/zero | tr '\0' 'a' > "$T/big"
 check "413 on a 70 KB body" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" --data-binary @"$T/big")" = 413
+longuser=$(printf 'u%.0s' $(seq 300))
+check "422 on a 300-byte user id, naming the field" bash -c "[ $(req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"hi\",\"user\":\"$longuser\"}") = 422 ] && jq -e '.error.field==\"user\"' '$T/b' >/dev/null"
 check "422 on a bad session id (SQL-looking)" test "$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"hi\",\"session_id\":\"1' OR '1'='1\"}")" = 422
 check "405 on GET /v1/chat, with Allow: POST" bash -c "[ $(req GET /v1/chat "${A[@]}") = 405 ] && grep -qi '^Allow: POST' '$T/h'"
 check "404 on an unknown path" bash -c "[ $(req GET /v1/nope "${A[@]}") = 404 ] && jq -e '.error.code==\"not_found\"' '$T/b' >/dev/null"
