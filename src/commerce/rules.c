@@ -174,13 +174,28 @@ int cm_parse_money(const char *s, int64_t *out)
     return FD_OK;
 }
 
+/* Money arithmetic saturates instead of overflowing: a quantity typed as
+ * 9223372036854775807 (the catalog fuzzer's) must give an absurd quote,
+ * never undefined behaviour. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? ((a < 0) != (b < 0) ? INT64_MIN : INT64_MAX) : r;
+}
+
 fd_quote_line fd_quote_line_make(const fd_product *p, int64_t qty)
 {
     fd_quote_line l = {p, qty, 1, 0};
     int64_t pack = p->pack_size > 0 ? p->pack_size : 1;
     if (qty > 0)
-        l.packs = (qty + pack - 1) / pack;
-    l.total = l.packs * p->pack_price;
+        l.packs = qty / pack + (qty % pack != 0); /* rounded up, without qty + pack - 1 */
+    l.total = sat_mul(l.packs, p->pack_price);
     return l;
 }
 
@@ -188,9 +203,9 @@ fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t
 {
     fd_quote q = {0, 0, 0};
     for (size_t i = 0; i < n; i++)
-        q.subtotal += v[i].total;
-    q.tax = (q.subtotal * r->tax_permille + 500) / 1000;
-    q.total = q.subtotal + q.tax;
+        q.subtotal = sat_add(q.subtotal, v[i].total);
+    q.tax = sat_add(sat_mul(q.subtotal, r->tax_permille), 500) / 1000;
+    q.total = sat_add(q.subtotal, q.tax);
     return q;
 }
 

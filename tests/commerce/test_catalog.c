@@ -166,6 +166,15 @@ static void test_quote(void **state)
     char b[32];
     assert_string_equal(fd_money_fmt(&r, 123456789, b, sizeof b), "S$1,234,567.89");
     assert_string_equal(fd_money_fmt(&r, 5, b, sizeof b), "S$0.05");
+    /* An absurd quantity (the catalog fuzzer's INT64_MAX) saturates: no
+     * overflow for UBSan to stop on, and an amount no one will confirm. */
+    l = fd_quote_line_make(p, INT64_MAX);
+    assert_true(l.packs > 0);
+    assert_int_equal(l.total, INT64_MAX);
+    fd_quote_line big[] = {l, l};
+    q = fd_quote_sum(&r, big, 2);
+    assert_int_equal(q.subtotal, INT64_MAX);
+    assert_int_equal(q.total, INT64_MAX);
 }
 
 static void test_delivery_days(void **state)
