@@ -332,9 +332,12 @@ int http_auth_either(request *r, unsigned need, unsigned or_need, enum MHD_Resul
     double now = fd_time_wall();
     int rc = fd_keys_verify(fd_kb_store(kb), key, now, &r->key, &err);
     http_kb_put(s, kb);
-    if (rc == FD_OK)
+    /* Only a shared store (store.url) is ever away while the server runs;
+     * a SQLite file needs no memo, and its requests no hashing for one. */
+    int shared = s->cfg->store_url[0] != '\0';
+    if (rc == FD_OK && shared)
         fd_key_memo_put(s->key_memo, key, &r->key, now);
-    if (rc && rc != FD_ENOTFOUND &&
+    if (rc && rc != FD_ENOTFOUND && shared &&
         fd_key_memo_get(s->key_memo, key, now, AUTH_STALE_S, &r->key)) {
         /* The store is away (PostgreSQL restarting): a key it vouched for
          * lately keeps its access, so answers from the index go on. */

@@ -63,7 +63,9 @@ static void follow_store(fd_server *s)
     int64_t loaded = fd_kb_loaded_version(kb);
     http_kb_put(s, kb);
     if (rc) {
-        /* The store is down: the index keeps answering; retried. */
+        /* The store is down: the index keeps answering; retried, counted
+         * (logged at debug only: it repeats every second). */
+        fd_metric_add(s->m.errors, 1, "kb_poll");
         FD_LOG(s->log, FD_LOG_DEBUG, "http", "knowledge-base version check: %s", err.msg);
         return;
     }

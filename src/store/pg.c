@@ -98,6 +98,7 @@ struct store_pg_stmt {
     char num[PG_MAX_PARAMS][32];
     PGresult *res;
     int ran, row, nrows;
+    int answerless; /* an INSERT without RETURNING (deferrable) */
     unsigned char *blob; /* the decoded bytea of (blob_row, blob_col) */
     size_t blob_len;
     int blob_row, blob_col;
@@ -428,17 +429,22 @@ static int may_retry(store_pg *pg, int was_in_tx, const char *sql)
 }
 
 
-/* Whether sql's answer may wait: inside a transaction, an INSERT that
- * returns nothing, or a SAVEPOINT. */
-static int deferrable(store_pg *pg, const char *sql)
+/* Whether nobody reads sql's answer: an INSERT that returns nothing, or a
+ * SAVEPOINT. Decided once per statement (pg_stmt_prepare). */
+static int answerless(const char *sql)
 {
-    if (!pg->in_tx || !pg->defer_on)
-        return 0;
     while (*sql == ' ' || *sql == '\n')
         sql++;
     if (strncasecmp(sql, "SAVEPOINT", 9) == 0)
         return 1;
     return strncasecmp(sql, "INSERT", 6) == 0 && !strcasestr(sql, "RETURNING");
+}
+
+/* Whether such a statement may wait now: inside a transaction, with
+ * fd_store_defer_writes on. */
+static int deferrable(store_pg *pg, int is_answerless)
+{
+    return is_answerless && pg->in_tx && pg->defer_on;
 }
 
 /* sql with its $N replaced by literals (text escaped by libpq); NULL when
@@ -523,7 +529,7 @@ int pg_exec(fd_store *st, const char *sql)
     char *t = store_pg_translate(sql, NULL);
     if (!t)
         return SQLITE_NOMEM;
-    if (deferrable(pg, t) && !pg->deferred.oom) {
+    if (deferrable(pg, answerless(t)) && !pg->deferred.oom) {
         rc = defer(pg, t);
         fd_free(t);
         return rc;
@@ -594,6 +600,7 @@ int pg_stmt_prepare(fd_store *st, const char *sql, store_pg_stmt **out)
         return rc;
     }
     s->blob_row = -1;
+    s->answerless = answerless(s->sql);
     *out = s;
     return SQLITE_OK;
 }
@@ -732,9 +739,10 @@ int pg_stmt_step(store_pg_stmt *s)
         types[i] = s->types[i] ? s->types[i] : OID_TEXT;
     int was_in_tx = pg->in_tx;
     PGresult *res = NULL;
-    if (pg->deferred.n || deferrable(pg, s->sql)) {
+    int may_wait = deferrable(pg, s->answerless);
+    if (pg->deferred.n || may_wait) {
         char *r = render(pg, s->sql, s->nparams, types, s->vals);
-        if (r && deferrable(pg, s->sql) && defer(pg, r) == SQLITE_OK) {
+        if (r && may_wait && defer(pg, r) == SQLITE_OK) {
             fd_free(r);
             pg->changes = 1; /* an INSERT without RETURNING: one row, or a later error */
             s->ran = 1;
