@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang clang-format
   libjansson-dev libsqlite3-dev sqlite3 libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev libhiredis-dev libpq-dev
+  libpoppler-glib-dev libzip-dev libxml2-dev
   libcmocka-dev jq curl python3 python3-yaml systemd wrk
   wamerican wbritish wfrench wordnet-base tzdata
   postgresql redis-server nginx-light

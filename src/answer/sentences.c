@@ -158,12 +158,17 @@ static int field_line(const char *s, size_t n)
     return i >= 2 && i + 1 < n && s[i] == ':' && s[i + 1] == ' ';
 }
 
+/* "|---|:--:|": layout. A dash is needed: "| |" is the blank header the
+ * PDF and DOCX loaders give a table whose first row is data. */
 static int is_table_separator(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    int dash = 0;
+    for (size_t i = 0; i < n; i++) {
         if (!strchr("|-: \t", s[i]))
             return 0;
-    return 1;
+        dash |= s[i] == '-';
+    }
+    return dash;
 }
 
 /* Skips a "---" front-matter block at the very start. */

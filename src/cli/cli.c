@@ -11,7 +11,7 @@ static int cmd_help(cli_ctx *c);
 
 static const cli_cmd commands[] = {
     {"ingest", cli_cmd_ingest, "ingest [--json] PATH...",
-     "load files and folders (.md .txt .html .csv .jsonl) into the knowledge base"},
+     "load files and folders (.md .txt .html .csv .jsonl .pdf .docx) into the knowledge base"},
     {"rm", cli_cmd_rm, "rm [--json] DOC...", "delete documents by key (or all of a source file)"},
     {"docs", cli_cmd_docs, "docs [--json]", "list the documents in the knowledge base"},
     {"search", cli_cmd_search,

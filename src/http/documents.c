@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct upload {
     const char *p; /* content */
     size_t len;
     fd_format fmt;
+    int b64; /* the content came as content_base64 */
 } upload;
 
 /* ---- validation ------------------------------------------------------------ */
@@ -75,10 +77,8 @@ static fd_format format_named(const char *name)
     static const struct {
         const char *name;
         fd_format fmt;
-    } names[] = {{"markdown", FD_FMT_MARKDOWN},
-                 {"text", FD_FMT_TEXT},
-                 {"html", FD_FMT_HTML},
-                 {"csv", FD_FMT_CSV}};
+    } names[] = {{"markdown", FD_FMT_MARKDOWN}, {"text", FD_FMT_TEXT}, {"html", FD_FMT_HTML},
+                 {"csv", FD_FMT_CSV},           {"pdf", FD_FMT_PDF},   {"docx", FD_FMT_DOCX}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i].name) == 0)
             return names[i].fmt;
@@ -95,30 +95,70 @@ static fd_format format_of_id(const char *id)
 
 /* ---- reading the request ------------------------------------------------------ */
 
-/* {"id","content","format"?,"tag"?,"title"?}: 1 ok, 0 response sent. The
- * strings live in *j (json_decref it after use). */
+/* Standard base64 (line breaks allowed) into the request's arena: 1 ok,
+ * 0 response sent. A PDF or DOCX in a JSON body comes this way. */
+static int decode_base64(request *r, const char *s, size_t n, upload *u, enum MHD_Result *res)
+{
+    unsigned char *out = n <= INT32_MAX ? fd_arena_alloc(r->a, n / 4 * 3 + 4) : NULL;
+    EVP_ENCODE_CTX *ctx = out ? EVP_ENCODE_CTX_new() : NULL;
+    if (!ctx) {
+        *res = http_send_error(r, 500, "internal", "out of memory", NULL);
+        return 0;
+    }
+    int got = 0, fin = 0;
+    EVP_DecodeInit(ctx);
+    int ok = EVP_DecodeUpdate(ctx, out, &got, (const unsigned char *)s, (int)n) >= 0 &&
+             EVP_DecodeFinal(ctx, out + got, &fin) >= 0;
+    EVP_ENCODE_CTX_free(ctx);
+    if (!ok) {
+        *res = http_send_error(r, 422, "invalid_field", "content_base64 is not valid base64",
+                               "content_base64");
+        return 0;
+    }
+    u->p = (const char *)out;
+    u->len = (size_t)got + (size_t)fin;
+    return 1;
+}
+
+/* {"id","content"|"content_base64","format"?,"tag"?,"title"?}: 1 ok, 0
+ * response sent. The strings live in *j (json_decref it after use). */
 static int upload_from_json(request *r, json_t **j, upload *u, enum MHD_Result *res)
 {
     *j = http_body_object(r, res);
     if (!*j)
         return 0;
-    const char *fmt = NULL;
+    const char *fmt = NULL, *b64 = NULL;
     if (!http_opt_string(r, *j, "id", &u->id, res) ||
         !http_opt_string(r, *j, "content", &u->p, res) ||
+        !http_opt_string(r, *j, "content_base64", &b64, res) ||
         !http_opt_string(r, *j, "format", &fmt, res) ||
         !http_opt_string(r, *j, "tag", &u->tag, res) ||
         !http_opt_string(r, *j, "title", &u->title, res))
         return 0;
-    if (!u->p) {
-        *res = http_send_error(r, 422, "invalid_field", "content is required", "content");
+    if (u->p && b64) {
+        *res = http_send_error(r, 422, "invalid_field", "give content or content_base64, not both",
+                               "content_base64");
         return 0;
     }
-    u->len = json_string_length(json_object_get(*j, "content"));
+    if (!u->p && !b64) {
+        *res = http_send_error(r, 422, "invalid_field",
+                               "content is required (content_base64 for a PDF or DOCX)", "content");
+        return 0;
+    }
+    if (b64) {
+        if (!decode_base64(r, b64, json_string_length(json_object_get(*j, "content_base64")), u,
+                           res))
+            return 0;
+        u->b64 = 1;
+    } else {
+        u->len = json_string_length(json_object_get(*j, "content"));
+    }
     if (fmt) {
         u->fmt = format_named(fmt);
         if (u->fmt == FD_FMT_UNKNOWN) {
-            *res = http_send_error(r, 422, "invalid_field",
-                                   "format must be markdown, text, html or csv", "format");
+            *res =
+                http_send_error(r, 422, "invalid_field",
+                                "format must be markdown, text, html, csv, pdf or docx", "format");
             return 0;
         }
     }
@@ -132,17 +172,21 @@ static int upload_from_raw(request *r, upload *u, enum MHD_Result *res)
     static const struct {
         const char *type;
         fd_format fmt;
-    } types[] = {{"text/markdown", FD_FMT_MARKDOWN},
-                 {"text/plain", FD_FMT_TEXT},
-                 {"text/html", FD_FMT_HTML},
-                 {"text/csv", FD_FMT_CSV}};
+    } types[] = {
+        {"text/markdown", FD_FMT_MARKDOWN},
+        {"text/plain", FD_FMT_TEXT},
+        {"text/html", FD_FMT_HTML},
+        {"text/csv", FD_FMT_CSV},
+        {"application/pdf", FD_FMT_PDF},
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", FD_FMT_DOCX}};
     for (size_t i = 0; i < sizeof types / sizeof types[0] && !u->fmt; i++)
         if (http_content_type_is(r, types[i].type))
             u->fmt = types[i].fmt;
     if (!u->fmt) {
         *res = http_send_error(r, 415, "unsupported_media_type",
-                               "send application/json, text/markdown, text/plain, text/html or "
-                               "text/csv",
+                               "send application/json, text/markdown, text/plain, text/html, "
+                               "text/csv, application/pdf or (DOCX) application/"
+                               "vnd.openxmlformats-officedocument.wordprocessingml.document",
                                NULL);
         return 0;
     }
@@ -166,9 +210,24 @@ static int upload_check(request *r, upload *u, enum MHD_Result *res)
         u->fmt = format_of_id(u->id);
     if (!u->fmt) {
         *res = http_send_error(r, 422, "invalid_field",
-                               "give format (markdown, text, html or csv): the id has no "
-                               ".md, .txt, .html or .csv extension",
+                               "give format (markdown, text, html, csv, pdf or docx): the id "
+                               "has no .md, .txt, .html, .csv, .pdf or .docx extension",
                                "format");
+        return 0;
+    }
+    /* A PDF or DOCX is kept under its id and read again on every reload
+     * by its extension: the id must carry it. */
+    if (fd_format_is_binary(u->fmt) && format_of_id(u->id) != u->fmt) {
+        *res = http_send_error(r, 422, "invalid_field",
+                               u->fmt == FD_FMT_PDF ? "the id of a PDF must end in .pdf"
+                                                    : "the id of a DOCX must end in .docx",
+                               "id");
+        return 0;
+    }
+    if (!fd_format_is_binary(u->fmt) && u->b64) {
+        *res = http_send_error(r, 422, "invalid_field",
+                               "content_base64 is for pdf and docx; send text as content",
+                               "content_base64");
         return 0;
     }
     if (u->tag && !tag_ok(u->tag)) {
@@ -186,6 +245,8 @@ static int upload_check(request *r, upload *u, enum MHD_Result *res)
         *res = http_send_error(r, 422, "invalid_field", "content is empty", "content");
         return 0;
     }
+    if (fd_format_is_binary(u->fmt))
+        return 1; /* bytes, not text: the loader checks them */
     size_t bad = 0;
     if (!fd_utf8_valid(u->p, u->len, &bad)) {
         char msg[96];
@@ -229,7 +290,7 @@ static int upload_parse(request *r, const upload *u, enum MHD_Result *res)
     fd_err err = {0};
     int rc = fd_ingest_parse(u->id, u->fmt, u->p, u->len, c.a, count_doc, &c, &n_bad, &err);
     fd_arena_free(c.a);
-    if (rc == FD_ENOMEM || rc == FD_ETOOBIG) {
+    if (rc == FD_ENOMEM || rc == FD_ETOOBIG || rc == FD_EIO) {
         *res = http_send_err(r, &err);
         return 0;
     }

@@ -15,7 +15,7 @@ fd_format fd_ingest_format(const char *path)
     } exts[] = {
         {"md", FD_FMT_MARKDOWN}, {"markdown", FD_FMT_MARKDOWN}, {"txt", FD_FMT_TEXT},
         {"html", FD_FMT_HTML},   {"htm", FD_FMT_HTML},          {"csv", FD_FMT_CSV},
-        {"jsonl", FD_FMT_JSONL},
+        {"jsonl", FD_FMT_JSONL}, {"pdf", FD_FMT_PDF},           {"docx", FD_FMT_DOCX},
     };
     if (!path)
         return FD_FMT_UNKNOWN;
@@ -42,6 +42,8 @@ int fd_ingest_parse(const char *path, fd_format fmt, const char *p, size_t len, 
                  .n_bad = n_bad ? n_bad : &bad_local,
                  .err = err};
     *s.n_bad = 0;
+    if (fd_format_is_binary(fmt))
+        return ing_load_binary(&s, fmt);
     size_t bom = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     size_t bad_at = 0;
     if (!fd_utf8_valid(p + bom, len - bom, &bad_at))

@@ -1,7 +1,10 @@
 /* ingest/ingest.h: turning files into documents and documents into chunks.
  * Loaders: Markdown (heading path kept as the section), plain text, HTML
  * (text only; script/style dropped), CSV (one document per row), JSONL in
- * the BEIR corpus format ({"_id","title","text"}).
+ * the BEIR corpus format ({"_id","title","text"}), PDF (poppler, in a child
+ * process: headings from font sizes, wrapped lines joined into paragraphs,
+ * table rows kept as rows) and DOCX (libzip + libxml2: heading styles,
+ * lists, tables).
  *
  * Threads: no shared state; one call at a time per arena.
  * Memory:  documents and chunks live in the caller's arena. Loaders keep
@@ -9,7 +12,9 @@
  *          arena after each document (a large CSV/JSONL then needs no
  *          more than one document's worth).
  * Errors:  FD_EUTF8 (file is not UTF-8), FD_EINVAL (empty or malformed,
- *          message names the file and line), FD_EIO, FD_ETOOBIG. */
+ *          message names the file and line; a PDF that is encrypted, damaged
+ *          or has no text layer, a DOCX that is not one), FD_EIO, FD_ETOOBIG,
+ *          FD_ETIMEOUT (a PDF whose reading took over FD_INGEST_PDF_SECONDS). */
 #ifndef FD_INGEST_H
 #define FD_INGEST_H
 
@@ -48,10 +53,23 @@ typedef enum fd_format {
     FD_FMT_TEXT,
     FD_FMT_HTML,
     FD_FMT_CSV,
-    FD_FMT_JSONL
+    FD_FMT_JSONL,
+    FD_FMT_PDF,
+    FD_FMT_DOCX
 } fd_format;
 
-/* From the extension: .md .markdown .txt .html .htm .csv .jsonl */
+/* The binary formats: their bytes are not text, so the UTF-8 and NUL
+ * checks other formats get do not apply to them. */
+static inline int fd_format_is_binary(fd_format f)
+{
+    return f == FD_FMT_PDF || f == FD_FMT_DOCX;
+}
+
+/* A PDF is read in a child process (a hostile or broken file can crash or
+ * hang the reader, never the server) given this much CPU and wall time. */
+#define FD_INGEST_PDF_SECONDS 60
+
+/* From the extension: .md .markdown .txt .html .htm .csv .jsonl .pdf .docx */
 fd_format fd_ingest_format(const char *path);
 
 /* Parses a file's bytes (already read) into documents, calling cb for each;
@@ -59,8 +77,11 @@ fd_format fd_ingest_format(const char *path);
  * or JSONL are skipped and counted in *n_bad (may be NULL) with the first
  * reason in err, even when FD_OK is returned; a file where nothing parses
  * is FD_EINVAL (a CSV with only its header is FD_OK with no documents).
- * Every format: a UTF-8 BOM is skipped; invalid UTF-8 is FD_EUTF8 naming the
- * file and byte offset; an empty or whitespace-only file is FD_EINVAL. */
+ * Every text format: a UTF-8 BOM is skipped; invalid UTF-8 is FD_EUTF8
+ * naming the file and byte offset; an empty or whitespace-only file is
+ * FD_EINVAL. PDF and DOCX are first turned into an outline (title,
+ * headings, paragraphs, lines) and that outline is loaded like the others:
+ * one document keyed by path. */
 int fd_ingest_parse(const char *path, fd_format fmt, const char *p, size_t len, fd_arena *a,
                     int (*cb)(void *ctx, const fd_doc *doc), void *ctx, size_t *n_bad,
                     fd_err *err) FD_MUST_USE;

@@ -23,6 +23,23 @@ int ing_load_html(const ing_src *s);
 int ing_load_csv(const ing_src *s);
 int ing_load_jsonl(const ing_src *s);
 
+/* ---- binary formats (outline.c, pdf.c, docx.c) ---------------------------
+ * A PDF or DOCX becomes an outline first: one record a line, its kind, a
+ * space, then its text with no line breaks in it:
+ *   "T text"  the document's title (metadata), at most one
+ *   "H2 text" a heading at level 1..6
+ *   "P text"  a paragraph
+ *   "L text"  a line kept as a line: a list item
+ *   "R a | b" a table row, cells separated by " | "; "Rh" a header row
+ * so that the reader, which for PDF runs in a child process, hands back
+ * plain bytes, and one loader builds the document for both formats. */
+int ing_load_binary(const ing_src *s, fd_format fmt);
+/* Appends one record; newlines and other control characters in p become
+ * spaces, and a record whose text is blank is not written. */
+int ing_outline_put(fd_buf *out, const char *kind, const char *p, size_t n) FD_MUST_USE;
+int ing_pdf_outline(const char *path, const char *p, size_t len, fd_buf *out, fd_err *err);
+int ing_docx_outline(const char *path, const char *p, size_t len, fd_buf *out, fd_err *err);
+
 /* ---- document builder ---------------------------------------------------
  * Loaders push text, breaks and headings; the builder collapses
  * whitespace, owes separators until the next real text (so no section
