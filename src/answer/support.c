@@ -7,21 +7,25 @@
 #include <stdlib.h>
 
 /* Stems (English and French Snowball) that say nothing about the topic: a
- * question "how much is X" is about X. Kept sorted for bsearch. */
+ * question "how much is X" is about X; "yes, are you open Friday?" (a
+ * reply to the bot, then a question) is about Friday. Kept sorted for
+ * bsearch. */
 static const char *const generic_terms[] = {
-    "abl",     "ah",    "also",      "ani",      "anyon",   "anyth",  "ask",   "avail",   "bad",
-    "besoin",  "best",  "bonjour",   "came",     "can",     "charg",  "chos",  "combien", "come",
-    "comment", "cost",  "could",     "cout",     "detail",  "do",     "doe",   "els",     "exact",
-    "fee",     "find",  "get",       "give",     "go",      "good",   "got",   "happen",  "hello",
-    "help",    "hi",    "info",      "inform",   "just",    "keep",   "kind",  "know",    "la",
-    "lah",     "leh",   "let",       "like",     "long",    "look",   "lor",   "make",    "mani",
-    "may",     "mean",  "merc",      "much",     "must",    "need",   "now",   "offer",   "ok",
-    "okay",    "pleas", "pls",       "plz",      "possibl", "pouv",   "price", "prix",    "provid",
-    "puis",    "put",   "quel",      "question", "r",       "realli", "right", "savoir",  "say",
-    "see",     "sell",  "shall",     "someth",   "soon",    "start",  "still", "sure",    "take",
-    "tell",    "thank", "there",     "thing",    "today",   "tri",    "type",  "u",       "ur",
-    "use",     "voul",  "want",      "wat",      "way",     "what",   "whi",   "will",    "work",
-    "worth",   "would", "yesterday",
+    "abl",     "ah",     "also",    "ani",     "anyon",     "anyth",    "ask",    "avail",
+    "bad",     "besoin", "best",    "bonjour", "came",      "can",      "charg",  "chos",
+    "combien", "come",   "comment", "cost",    "could",     "cout",     "detail", "do",
+    "doe",     "els",    "exact",   "fee",     "find",      "get",      "give",   "go",
+    "good",    "got",    "happen",  "hello",   "help",      "hi",       "info",   "inform",
+    "just",    "keep",   "kind",    "know",    "la",        "lah",      "leh",    "let",
+    "like",    "long",   "look",    "lor",     "make",      "mani",     "may",    "mean",
+    "merc",    "much",   "must",    "need",    "now",       "offer",    "ok",     "okay",
+    "ouai",    "oui",    "pleas",   "pls",     "plz",       "possibl",  "pouv",   "price",
+    "prix",    "provid", "puis",    "put",     "quel",      "question", "r",      "realli",
+    "right",   "savoir", "say",     "see",     "sell",      "shall",    "someth", "soon",
+    "start",   "still",  "sure",    "take",    "tell",      "thank",    "there",  "thing",
+    "today",   "tri",    "type",    "u",       "ur",        "use",      "voul",   "want",
+    "wat",     "way",    "what",    "whi",     "will",      "work",     "worth",  "would",
+    "ye",      "yeah",   "yep",     "yes",     "yesterday", "yup",
 };
 
 /* Stems of conversational phrasing: greetings, offers of more help, the

@@ -79,8 +79,7 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
         rc = fd_store_order_set_status(st, t->order_cancel, NULL, "cancelled",
                                        "cancelled by the customer in chat", t->err);
         char data[128];
-        snprintf(data, sizeof data, "{\"id\":\"%.60s\",\"status\":\"cancelled\"}",
-                 t->order_cancel);
+        snprintf(data, sizeof data, "{\"id\":\"%.60s\",\"status\":\"cancelled\"}", t->order_cancel);
         if (!rc)
             rc = fd_outbox_event(t->as->cfg, st, "order.cancelled", t->order_cancel, data, t->err);
         if (rc)
@@ -186,6 +185,10 @@ static int prepare(turn *t, fd_buf *slots)
     }
     if (strcmp(r->route, "knowledge") == 0 || strcmp(r->route, "order") == 0)
         t->sess.unresolved = r->answered ? 0 : t->sess.unresolved + 1;
+    /* A decline ends with an offer to pass the question on: the next
+     * message may take it ("yes please", turn.c). Any other reply ends it. */
+    t->slots.offered =
+        strcmp(r->route, "knowledge") == 0 && !r->answered && !t->rule && t->slots.last_question[0];
     if (t->rule)
         t->sess.unresolved = 0;
     if (t->as->cfg->store_redact_pii) {

@@ -33,6 +33,7 @@ int session_slots_parse(const char *json, session_slots *s)
     const char *q = json_string_value(json_object_get(j, "last_question"));
     if (q)
         snprintf(s->last_question, sizeof s->last_question, "%s", q);
+    s->offered = json_is_true(json_object_get(j, "offered"));
     json_t *o = json_object_get(j, "order");
     if (json_is_object(o)) {
         char *txt = json_dumps(o, JSON_COMPACT);
@@ -59,9 +60,11 @@ int session_slots_json(const session_slots *s, fd_buf *b)
         rc = fd_buf_printf(b, "%s\"last_question\":", first ? "" : ",");
         if (!rc)
             rc = fd_buf_json_str(b, s->last_question, strlen(s->last_question));
+        if (!rc && s->offered)
+            rc = fd_buf_printf(b, ",\"offered\":true");
     }
-    if (!rc && (s->order.n || s->order.n_pend || s->order.customer_id[0] || s->order.date[0] || s->order.asked[0] ||
-                s->order.last_order[0])) {
+    if (!rc && (s->order.n || s->order.n_pend || s->order.customer_id[0] || s->order.date[0] ||
+                s->order.asked[0] || s->order.last_order[0])) {
         rc = fd_buf_printf(b, "%s\"order\":", first && !s->last_question[0] ? "" : ",");
         if (!rc)
             rc = order_draft_json(&s->order, b);

@@ -21,6 +21,7 @@ enum {
 typedef struct session_slots {
     char v[N_SLOTS][96];
     char last_question[512]; /* the last knowledge question, after rewriting */
+    int offered;             /* the last reply declined it and offered to pass it on */
     order_draft order;       /* the order being taken (order.c) */
 } session_slots;
 

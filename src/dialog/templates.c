@@ -37,9 +37,12 @@ static const tmpl table[] = {
      "Je ne peux pas encore consulter les commandes dans le chat (cela arrive avec le module "
      "commerce). Un membre de notre équipe peut vérifier pour vous : demandez simplement une "
      "personne."},
-    {"handoff", "I'm passing your message to a member of our team, who will get back to you "
-                "shortly.",
+    {"handoff",
+     "I'm passing your message to a member of our team, who will get back to you "
+     "shortly.",
      "Je transmets votre message à un membre de notre équipe, qui vous répondra rapidement."},
+    {"offer_declined", "No problem. Is there anything else I can help with?",
+     "Pas de souci. Puis-je vous aider pour autre chose ?"},
     {"human_silent", "Your message has been passed to %s, who is handling this conversation.",
      "Votre message a été transmis à %s, qui s'occupe de cette conversation."},
     {"clarify",

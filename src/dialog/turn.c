@@ -100,8 +100,8 @@ static int lock_convo(turn *t)
     /* The LLM call, then the commit, which may queue behind another
      * writer's lock for up to store.busy_timeout_ms. */
     double lease = (cfg->llm_total_ms + cfg->store_busy_timeout_ms) / 1000.0 + DIALOG_LOCK_MARGIN_S;
-    int rc = fd_store_convo_lock(fd_kb_store(t->kb), id, holder, lease,
-                                 cfg->store_busy_timeout_ms, t->err);
+    int rc = fd_store_convo_lock(fd_kb_store(t->kb), id, holder, lease, cfg->store_busy_timeout_ms,
+                                 t->err);
     if (rc)
         return rc;
     memcpy(t->lock_holder, holder, sizeof holder);
@@ -183,8 +183,8 @@ static int understand(turn *t)
             session_rewrite(&t->slots, t->msg, t->folded, &t->ents, &t->nctx, t->a, &t->query);
         /* The KB's spelling for retrieval and the answer; the stored turn
          * keeps the customer's own words. A failure leaves them as typed. */
-        fd_norm_ctx nc = {fd_kb_analyzer(t->kb), t->lang, dialog_corpus_df, t->kb,
-                          t->as->words, t->as->thesaurus};
+        fd_norm_ctx nc = {fd_kb_analyzer(t->kb), t->lang,         dialog_corpus_df, t->kb,
+                          t->as->words,          t->as->thesaurus};
         fd_str nq;
         if (t->as->cfg->answer_normalize &&
             fd_answer_normalize_query(&nc, t->query, t->a, &nq, NULL, NULL) == FD_OK)
@@ -212,28 +212,63 @@ static int intent_is(const turn *t, const char *label)
  * And phrases asking for a person. Deliberately narrow: a KB with only
  * documents must still greet, thank and hand over (issue 14), but a
  * question must never be taken for small talk. */
-static const char *const GREET_KEYS[] = {"hi",      "hello", "hey",    "hiya",    "howdy",
+static const char *const GREET_KEYS[] = {"hi",      "hello",     "hey",     "hiya",    "howdy",
                                          "morning", "afternoon", "evening", "bonjour", "salut",
-                                         "coucou",  "bonsoir", "hallo", NULL};
+                                         "coucou",  "bonsoir",   "hallo",   NULL};
 static const char *const GREET_FILL[] = {"good", "there", "everyone", "all", "team",
                                          "tout", "le",    "monde",    NULL};
 static const char *const THANK_KEYS[] = {"thanks", "thank", "thx", "ty", "cheers", "merci", NULL};
-static const char *const THANK_FILL[] = {"you",   "a",       "lot",   "so",    "much",
-                                         "very",  "great",   "ok",    "okay",  "perfect",
-                                         "parfait", "super", "many",  "bien",  "tres",
-                                         "beaucoup", NULL};
+static const char *const THANK_FILL[] = {"you",   "a",    "lot",  "so",       "much",    "very",
+                                         "great", "ok",   "okay", "perfect",  "parfait", "super",
+                                         "many",  "bien", "tres", "beaucoup", NULL};
 static const char *const BYE_KEYS[] = {"bye", "goodbye", "cya", "revoir", "ciao", NULL};
-static const char *const BYE_FILL[] = {"see",  "you",   "later", "au",     "bonne", "journee",
-                                       "soiree", "a",   "plus",  "have",   "nice",  "good",
-                                       "day",  "take",  "care",  "thanks", "merci", "ok",
-                                       NULL};
-static const char *const PERSON[] = {
-    "real person",      "a human",          "human agent",       "speak to someone",
-    "talk to someone",  "speak to a person", "talk to a person", "speak to an agent",
-    "talk to an agent", "live agent",       "customer service agent", "speak to a human",
-    "talk to a human",  "an operator",      "speak with someone", "talk with someone",
-    "parler a quelqu'un", "parler a quelqu un", "un conseiller",  "une conseillere",
-    "un humain",        "une vraie personne", "parler a une personne", "un agent", NULL};
+static const char *const BYE_FILL[] = {
+    "see",  "you",  "later", "au",   "bonne", "journee", "soiree", "a",  "plus", "have",
+    "nice", "good", "day",   "take", "care",  "thanks",  "merci",  "ok", NULL};
+static const char *const PERSON[] = {"real person",
+                                     "a human",
+                                     "human agent",
+                                     "speak to someone",
+                                     "talk to someone",
+                                     "speak to a person",
+                                     "talk to a person",
+                                     "speak to an agent",
+                                     "talk to an agent",
+                                     "live agent",
+                                     "customer service agent",
+                                     "speak to a human",
+                                     "talk to a human",
+                                     "an operator",
+                                     "speak with someone",
+                                     "talk with someone",
+                                     "parler a quelqu'un",
+                                     "parler a quelqu un",
+                                     "un conseiller",
+                                     "une conseillere",
+                                     "un humain",
+                                     "une vraie personne",
+                                     "parler a une personne",
+                                     "un agent",
+                                     NULL};
+
+/* A whole "yes" or "no" to the decline's offer to pass the question on:
+ * "yes please", "ok go ahead", "oui merci", "no thanks", "non ça ira". */
+static const char *const YES_KEYS[] = {"yes",    "yeah",       "yep", "yup", "ok",  "okay",
+                                       "sure",   "please",     "pls", "plz", "oui", "ouais",
+                                       "accord", "volontiers", "yea", "ya",  NULL};
+static const char *const YES_FILL[] = {
+    "thanks", "thank", "you",  "that",    "would",      "be",     "great", "a",       "go",
+    "ahead",  "do",    "it",   "pass",    "on",         "send",   "to",    "your",    "the",
+    "team",   "them",  "fine", "good",    "nice",       "lovely", "merci", "s",       "il",
+    "vous",   "plait", "te",   "d",       "bien",       "sur",    "avec",  "plaisir", "transmettez",
+    "allez",  "y",     "cool", "perfect", "parfait",    "super",  "id",    "i",       "like",
+    "love",   "ll",    "take", "that'd",  "appreciate", NULL};
+static const char *const NO_KEYS[] = {"no", "nope", "nah", "non", NULL};
+static const char *const NO_FILL[] = {"thanks", "thank",   "you",     "it",   "s",   "its", "fine",
+                                      "ok",     "okay",    "merci",   "ca",   "va",  "ira", "that",
+                                      "all",    "right",   "good",    "need", "i",   "don", "t",
+                                      "dont",   "worries", "problem", "c",    "est", "bon", "pas",
+                                      "la",     "peine",   "besoin",  NULL};
 
 static int in_list(const char *const *list, const char *w, size_t n)
 {
@@ -402,6 +437,40 @@ static int contact_left(turn *t)
     return 1;
 }
 
+/* "yes please" to the decline's offer ("I can pass your question to a
+ * member of our team if you'd like"): the conversation goes to a person,
+ * with the unanswered question as the hand-over's reason; "no thanks" gets
+ * a plain acknowledgement. Before issue 14's fix the offer was words only:
+ * "yes" was taken for a new question and declined again. The tier is that
+ * of the company's rule for a customer asking for a person, else "agent".
+ * Returns 1 handled, 0 not an answer to the offer, -1 out of memory. */
+static int offer_answered(turn *t)
+{
+    if (!t->slots.offered || strcmp(t->sess.state, "bot") != 0 ||
+        memchr(t->folded.p, '?', t->folded.len))
+        return 0;
+    int yes = only_words(t->folded, YES_KEYS, YES_FILL);
+    int no = !yes && only_words(t->folded, NO_KEYS, NO_FILL);
+    if (!yes && !no)
+        return 0;
+    if (no)
+        return route_template(t, "offer_declined") ? -1 : 1;
+    esc_input ein = {.folded = t->folded, .intent = "human_handoff", .confidence = 1.0};
+    const esc_rule *base = esc_rules_match(&t->as->rules, &ein);
+    esc_rule *rule = fd_arena_calloc(t->a, 1, sizeof *rule);
+    if (!rule)
+        return -1;
+    rule->name = fd_arena_printf(t->a, "declined_question");
+    rule->tier = base ? base->tier : fd_arena_printf(t->a, "agent");
+    rule->reason = fd_arena_printf(t->a,
+                                   "Customer asked to pass on a question the assistant "
+                                   "could not answer: \"%s\"",
+                                   t->slots.last_question);
+    if (!rule->name || !rule->tier || !rule->reason)
+        return -1;
+    return dialog_escalate(t, rule) ? -1 : 1;
+}
+
 int dialog_route(turn *t)
 {
     esc_input ein = {.folded = t->folded,
@@ -416,6 +485,9 @@ int dialog_route(turn *t)
     int cl = contact_left(t);
     if (cl)
         return cl < 0 ? turn_oom(t) : FD_OK;
+    int oa = rule ? 0 : offer_answered(t);
+    if (oa)
+        return oa < 0 ? turn_oom(t) : FD_OK;
     if (!rule) {
         /* before small talk: "no" to an order's summary is not goodbye */
         int handled;
@@ -468,12 +540,13 @@ int dialog_route_after(turn *t)
         const char *prefix = fd_catalog_rules(t->as->catalog)->id_prefix;
         r->route = "order";
         r->answered = 1;
-        return set_text(t,
-                        t->lang == FD_LANG_FR
-                            ? "Donnez-moi le numéro de commande (%s- suivi de 6 chiffres) et je vérifie."
-                            : "Please give me the order number (%s- followed by 6 digits) and I'll "
-                              "check it.",
-                        prefix);
+        return set_text(
+            t,
+            t->lang == FD_LANG_FR
+                ? "Donnez-moi le numéro de commande (%s- suivi de 6 chiffres) et je vérifie."
+                : "Please give me the order number (%s- followed by 6 digits) and I'll "
+                  "check it.",
+            prefix);
     }
     if (!r->answered && !t->as->catalog &&
         (intent_is(t, "order_new") || intent_is(t, "order_status"))) {
