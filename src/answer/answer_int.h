@@ -35,7 +35,9 @@ typedef struct ans_sent {
 int ans_split(fd_str text, fd_arena *a, ans_sent **out, size_t *n, fd_err *err) FD_MUST_USE;
 
 /* The sentence as plain text: list markers dropped, table rows spelled
- * "cell: header cell, header cell". Points into text when nothing changes. */
+ * "cell: header cell, header cell", catalogue fields with a label and the
+ * column's unit ("price_gbp: 3.00" -> "Price (GBP): 3.00"). Points into text
+ * when nothing changes. */
 int ans_sent_text(fd_str text, const ans_sent *s, fd_arena *a, fd_str *out,
                   fd_err *err) FD_MUST_USE;
 

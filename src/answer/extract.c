@@ -499,6 +499,33 @@ static void mark(const psg *ps, size_t k, int whole, char *used)
             used[j] = 1;
 }
 
+/* The passage's own heading ("Puncture repair (£12)", the last part of its
+ * section path) when it states the kind of fact asked for and none of the
+ * sentences said from it does: a price that lives only in a heading is
+ * then said with its heading ("Puncture repair (£12): We fix punctures
+ * while you wait."), not left out (issue 12 and 14). The validator reads
+ * the section with the passage, so the fact stays grounded. */
+static int heading_fact(composer *c, const psg *ps, const char *used, fd_str *out)
+{
+    *out = (fd_str){"", 0};
+    const char *sec = c->p[ps->idx].section;
+    if (!c->want || (c->want & WANT_NAME) || !sec || !*sec)
+        return FD_OK;
+    for (size_t k = 0; k < ps->n_s; k++)
+        if (used[k] && ((unsigned)ps->facts[k] & (unsigned)c->want))
+            return FD_OK;
+    const char *leaf = sec;
+    for (const char *g = strstr(sec, " > "); g; g = strstr(g + 3, " > "))
+        leaf = g + 3;
+    ans_claims cl;
+    int rc = ans_claims_scan(fd_str_c(leaf), c->a, &cl, c->err);
+    if (rc)
+        return rc;
+    if ((unsigned)fact_kinds(&cl) & (unsigned)c->want)
+        *out = fd_str_c(leaf);
+    return FD_OK;
+}
+
 /* Picks up to max sentences from the passages of the chosen document, and
  * says them in retrieval order, each passage in its own order. */
 static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick *top,
@@ -534,13 +561,25 @@ static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick
         char *used = fd_arena_calloc(c->a, ps->n_s + 1, 1);
         if (!used)
             return ans_oom(c->a, c->err);
+        int any = 0;
         for (size_t t = 0; t < n_top; t++)
-            if (top[t].ps == ps)
+            if (top[t].ps == ps) {
                 mark(ps, top[t].k, !(c->extreme && table_extreme(ps, top[t].k, c->extreme) == 1),
                      used);
+                any = 1;
+            }
+        fd_str head = {"", 0};
+        int rc = any ? heading_fact(c, ps, used, &head) : FD_OK;
+        if (rc)
+            return rc;
+        if (head.len && !(b->len && memmem(b->p, b->len, head.p, head.len))) {
+            rc = fd_buf_printf(b, "%s%.*s:", b->len ? " " : "", (int)head.len, head.p);
+            if (rc)
+                return fd_err_set(c->err, rc, "answer too long");
+        }
         for (size_t k = 0; k < ps->n_s; k++)
             if (used[k]) {
-                int rc = append_sentence(c, b, ps, k);
+                rc = append_sentence(c, b, ps, k);
                 if (rc)
                     return rc;
                 cited[i] = 1;

@@ -39,7 +39,8 @@ static size_t skip_space(fd_str t, size_t i)
     for (;;) {
         if (j < t.len && (t.p[j] == ' ' || t.p[j] == '\t'))
             j++;
-        else if (j + 1 < t.len && (unsigned char)t.p[j] == 0xc2 && (unsigned char)t.p[j + 1] == 0xa0)
+        else if (j + 1 < t.len && (unsigned char)t.p[j] == 0xc2 &&
+                 (unsigned char)t.p[j + 1] == 0xa0)
             j += 2;
         else if (j + 2 < t.len && !memcmp(t.p + j, "\xe2\x80\xaf", 3))
             j += 3;
@@ -136,15 +137,15 @@ static double parse_number(fd_str t, size_t i, size_t *end)
     return strtod(buf, NULL);
 }
 
-static const char *const months_en[] = {"january", "february", "march",     "april",
-                                        "may",     "june",     "july",      "august",
-                                        "september", "october", "november", "december"};
-static const char *const months_fr[] = {"janvier", "fevrier", "mars",      "avril",
-                                        "mai",     "juin",    "juillet",   "aout",
+static const char *const months_en[] = {"january",   "february", "march",    "april",
+                                        "may",       "june",     "july",     "august",
+                                        "september", "october",  "november", "december"};
+static const char *const months_fr[] = {"janvier",   "fevrier", "mars",     "avril",
+                                        "mai",       "juin",    "juillet",  "aout",
                                         "septembre", "octobre", "novembre", "decembre"};
-static const char *const weekdays[] = {
-    "monday",  "tuesday", "wednesday", "thursday", "friday",   "saturday", "sunday",
-    "lundi",   "mardi",   "mercredi",  "jeudi",    "vendredi", "samedi",   "dimanche"};
+static const char *const weekdays[] = {"monday",   "tuesday",  "wednesday", "thursday", "friday",
+                                       "saturday", "sunday",   "lundi",     "mardi",    "mercredi",
+                                       "jeudi",    "vendredi", "samedi",    "dimanche"};
 
 static size_t month_at(fd_str t, size_t i, int *m)
 {
@@ -163,21 +164,49 @@ static size_t unit_at(fd_str t, size_t i, ans_unit *u)
         const char *w;
         ans_unit u;
     } units[] = {
-        {"working days", UNIT_WORKDAY}, {"working day", UNIT_WORKDAY},
-        {"business days", UNIT_WORKDAY}, {"business day", UNIT_WORKDAY},
-        {"working hours", UNIT_WORKHOUR}, {"working hour", UNIT_WORKHOUR},
-        {"jours ouvres", UNIT_WORKDAY}, {"jours ouvr\xc3\xa9s", UNIT_WORKDAY},
-        {"jour ouvre", UNIT_WORKDAY},   {"jour ouvr\xc3\xa9", UNIT_WORKDAY},
-        {"heures ouvrees", UNIT_WORKHOUR}, {"heures ouvr\xc3\xa9" "es", UNIT_WORKHOUR},
-        {"days", UNIT_DAY},    {"day", UNIT_DAY},     {"jours", UNIT_DAY},   {"jour", UNIT_DAY},
-        {"hours", UNIT_HOUR},  {"hour", UNIT_HOUR},   {"hrs", UNIT_HOUR},    {"hr", UNIT_HOUR},
-        {"heures", UNIT_HOUR}, {"heure", UNIT_HOUR},  {"minutes", UNIT_MINUTE},
-        {"minute", UNIT_MINUTE}, {"mins", UNIT_MINUTE}, {"min", UNIT_MINUTE},
-        {"weeks", UNIT_WEEK},  {"week", UNIT_WEEK},   {"semaines", UNIT_WEEK},
-        {"semaine", UNIT_WEEK}, {"months", UNIT_MONTH}, {"month", UNIT_MONTH},
-        {"mois", UNIT_MONTH},  {"years", UNIT_YEAR},  {"year", UNIT_YEAR},
-        {"ans", UNIT_YEAR},    {"an", UNIT_YEAR},     {"annees", UNIT_YEAR},
-        {"ann\xc3\xa9" "es", UNIT_YEAR},
+        {"working days", UNIT_WORKDAY},
+        {"working day", UNIT_WORKDAY},
+        {"business days", UNIT_WORKDAY},
+        {"business day", UNIT_WORKDAY},
+        {"working hours", UNIT_WORKHOUR},
+        {"working hour", UNIT_WORKHOUR},
+        {"jours ouvres", UNIT_WORKDAY},
+        {"jours ouvr\xc3\xa9s", UNIT_WORKDAY},
+        {"jour ouvre", UNIT_WORKDAY},
+        {"jour ouvr\xc3\xa9", UNIT_WORKDAY},
+        {"heures ouvrees", UNIT_WORKHOUR},
+        {"heures ouvr\xc3\xa9"
+         "es",
+         UNIT_WORKHOUR},
+        {"days", UNIT_DAY},
+        {"day", UNIT_DAY},
+        {"jours", UNIT_DAY},
+        {"jour", UNIT_DAY},
+        {"hours", UNIT_HOUR},
+        {"hour", UNIT_HOUR},
+        {"hrs", UNIT_HOUR},
+        {"hr", UNIT_HOUR},
+        {"heures", UNIT_HOUR},
+        {"heure", UNIT_HOUR},
+        {"minutes", UNIT_MINUTE},
+        {"minute", UNIT_MINUTE},
+        {"mins", UNIT_MINUTE},
+        {"min", UNIT_MINUTE},
+        {"weeks", UNIT_WEEK},
+        {"week", UNIT_WEEK},
+        {"semaines", UNIT_WEEK},
+        {"semaine", UNIT_WEEK},
+        {"months", UNIT_MONTH},
+        {"month", UNIT_MONTH},
+        {"mois", UNIT_MONTH},
+        {"years", UNIT_YEAR},
+        {"year", UNIT_YEAR},
+        {"ans", UNIT_YEAR},
+        {"an", UNIT_YEAR},
+        {"annees", UNIT_YEAR},
+        {"ann\xc3\xa9"
+         "es",
+         UNIT_YEAR},
     };
     for (size_t k = 0; k < sizeof units / sizeof *units; k++) {
         size_t n = match(t, i, units[k].w, 1);
@@ -240,7 +269,10 @@ static int currency_before(fd_str t, size_t i)
         return 1;
     if (j >= 3 && !memcmp(t.p + j - 3, "\xe2\x82\xac", 3))
         return 1;
-    if (j >= 3 && (match(t, j - 3, "sgd", 0) || match(t, j - 3, "usd", 0)))
+    if (j >= 2 && !memcmp(t.p + j - 2, "\xc2\xa3", 2)) /* £: a UK shop's prices */
+        return 1;
+    if (j >= 3 && (match(t, j - 3, "sgd", 0) || match(t, j - 3, "usd", 0) ||
+                   match(t, j - 3, "gbp", 0) || match(t, j - 3, "eur", 0)))
         return j < 4 || !is_alpha_at(t, j - 4);
     return 0;
 }
@@ -258,17 +290,19 @@ static int price_field_before(fd_str t, size_t i)
         k--;
     for (size_t x = k; x + 3 <= j; x++)
         if (match(t, x, "price", 0) || match(t, x, "sgd", 0) || match(t, x, "fee", 0) ||
-            match(t, x, "cost", 0))
+            match(t, x, "cost", 0) || match(t, x, "gbp", 0) || match(t, x, "eur", 0) ||
+            match(t, x, "usd", 0))
             return 1;
     return 0;
 }
 
 static size_t currency_after(fd_str t, size_t i)
 {
-    static const char *const words[] = {"dollars", "dollar", "sgd", "usd", "euros", "euro"};
+    static const char *const words[] = {"dollars", "dollar", "sgd",   "usd", "euros",
+                                        "euro",    "pounds", "pound", "gbp", "eur"};
     size_t s = skip_space(t, i), n;
     if ((n = match(t, i + s, "s$", 0)) || (n = match(t, i + s, "$", 0)) ||
-        (n = match(t, i + s, "\xe2\x82\xac", 0)))
+        (n = match(t, i + s, "\xe2\x82\xac", 0)) || (n = match(t, i + s, "\xc2\xa3", 0)))
         return s + n;
     n = match_any(t, i + s, words, sizeof words / sizeof *words, NULL);
     return n ? s + n : 0;
@@ -344,10 +378,9 @@ static int add_code(scanner *sc, size_t b, size_t e)
 }
 
 static const char *const number_words[] = {
-    "one",    "two",    "three",   "four",     "five",    "six",    "seven",  "eight",
-    "nine",   "ten",    "eleven",  "twelve",   "fifteen", "twenty", "thirty", "un",
-    "une",    "deux",   "trois",   "quatre",   "cinq",    "six",    "sept",   "huit",
-    "neuf",   "dix",    "douze",   "quinze",   "vingt",   "trente"};
+    "one",    "two",    "three",   "four",   "five",   "six", "seven", "eight",  "nine",  "ten",
+    "eleven", "twelve", "fifteen", "twenty", "thirty", "un",  "une",   "deux",   "trois", "quatre",
+    "cinq",   "six",    "sept",    "huit",   "neuf",   "dix", "douze", "quinze", "vingt", "trente"};
 static const double number_values[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 20, 30,
                                        1, 1, 2, 3, 4, 5, 6, 7, 8, 9,  10, 12, 15, 20, 30};
 

@@ -8,10 +8,11 @@
 
 /* Words that take a full stop without ending a sentence (folded, no dot). */
 static const char *const abbrevs[] = {
-    "e.g", "i.e", "eg", "ie", "etc", "vs", "pte", "ltd", "co", "inc", "no", "nos", "mr", "mrs",
-    "ms", "dr", "st", "ave", "approx", "incl", "excl", "min", "max", "tel", "ref", "fig", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "bd", "blk",
-    "cf", "env", "mme", "m", "av", "p", "pp", "ex", "dept", "est", "sgd",
+    "e.g", "i.e",  "eg",  "ie",  "etc",  "vs",  "pte", "ltd",    "co",   "inc",  "no",
+    "nos", "mr",   "mrs", "ms",  "dr",   "st",  "ave", "approx", "incl", "excl", "min",
+    "max", "tel",  "ref", "fig", "jan",  "feb", "mar", "apr",    "jun",  "jul",  "aug",
+    "sep", "sept", "oct", "nov", "dec",  "bd",  "blk", "cf",     "env",  "mme",  "m",
+    "av",  "p",    "pp",  "ex",  "dept", "est", "sgd",
 };
 
 typedef struct splitter {
@@ -75,8 +76,8 @@ static int starts_sentence(fd_str t, size_t i)
     unsigned char c = (unsigned char)t.p[i];
     if (c >= 0x80)
         return 1; /* accented capitals, quotes: assume a start */
-    return isupper(c) || isdigit(c) || c == '"' || c == '(' || c == '\'' || c == '*' ||
-           c == '$' || c == '[';
+    return isupper(c) || isdigit(c) || c == '"' || c == '(' || c == '\'' || c == '*' || c == '$' ||
+           c == '[';
 }
 
 /* Skips spaces and "[n]" markers after a terminator; returns where the
@@ -338,6 +339,78 @@ static int row_text(fd_str t, const ans_sent *s, fd_arena *a, fd_str *out, fd_er
     return rc;
 }
 
+/* ---- a catalogue field as a person writes it ---------------------------- */
+
+/* The unit a column name ends with ("price_gbp", "weight_kg") and how the
+ * label names it: "Price (GBP)", "Weight (kg)"; "" drops the word
+ * ("stock_qty": "Stock"). The value keeps its own digits, no symbol added:
+ * the validator checks every amount against the source's own text, where
+ * "3.00" is not "£3.00". */
+typedef struct unit_word {
+    const char *word, *label;
+} unit_word;
+
+static const unit_word unit_words[] = {
+    {"gbp", "GBP"},       {"usd", "USD"},     {"eur", "EUR"},   {"sgd", "SGD"},
+    {"aud", "AUD"},       {"cad", "CAD"},     {"nzd", "NZD"},   {"chf", "CHF"},
+    {"inr", "INR"},       {"pct", "%"},       {"percent", "%"}, {"kg", "kg"},
+    {"g", "g"},           {"cm", "cm"},       {"mm", "mm"},     {"ml", "ml"},
+    {"km", "km"},         {"min", "min"},     {"mins", "min"},  {"minutes", "minutes"},
+    {"hours", "hours"},   {"hrs", "hours"},   {"days", "days"}, {"weeks", "weeks"},
+    {"months", "months"}, {"years", "years"}, {"qty", ""},      {"count", ""},
+    {"num", ""},
+};
+
+/* "price_gbp: 3.00" -> "Price (GBP): 3.00", "stock_qty: 40" -> "Stock: 40",
+ * "sku: T2" -> "SKU: T2" (issue 14: answers printed raw column names). The
+ * validator reads sources through this same function, so a rendered field
+ * is compared with a source rendered alike. 0 when the line is not a field
+ * or the result would not fit. */
+static int field_text(const char *p, size_t n, fd_arena *a, fd_str *out)
+{
+    size_t k = 0;
+    while (k < n && k < 32 && (islower((unsigned char)p[k]) || p[k] == '_'))
+        k++;
+    if (k < 2 || k + 2 > n || p[k] != ':' || p[k + 1] != ' ')
+        return 0;
+    fd_str name = {p, k}, val = {p + k + 2, n - k - 2};
+    /* The unit is the last word of the name, when there is another. */
+    const unit_word *u = NULL;
+    const char *us = memrchr(name.p, '_', name.len);
+    if (us) {
+        fd_str last = {us + 1, (size_t)(name.p + name.len - us - 1)};
+        for (size_t i = 0; i < sizeof unit_words / sizeof *unit_words && !u; i++)
+            if (strlen(unit_words[i].word) == last.len &&
+                memcmp(unit_words[i].word, last.p, last.len) == 0)
+                u = &unit_words[i];
+        if (u)
+            name.len = (size_t)(us - name.p);
+    }
+    char label[40];
+    size_t ln = 0;
+    if ((name.len == 3 && memcmp(name.p, "sku", 3) == 0) ||
+        (name.len == 2 && memcmp(name.p, "id", 2) == 0)) {
+        for (; ln < name.len; ln++)
+            label[ln] = (char)toupper((unsigned char)name.p[ln]);
+    } else {
+        for (size_t i = 0; i < name.len && ln + 1 < sizeof label; i++)
+            label[ln++] = name.p[i] == '_' ? ' ' : name.p[i];
+        while (ln && label[ln - 1] == ' ')
+            ln--;
+        if (ln)
+            label[0] = (char)toupper((unsigned char)label[0]);
+    }
+    if (ln == 0)
+        return 0;
+    int labelled = u && *u->label;
+    char *s = fd_arena_printf(a, "%.*s%s%s%s: %.*s", (int)ln, label, labelled ? " (" : "",
+                              labelled ? u->label : "", labelled ? ")" : "", (int)val.len, val.p);
+    if (!s)
+        return 0;
+    *out = (fd_str){s, strlen(s)};
+    return 1;
+}
+
 int ans_sent_text(fd_str text, const ans_sent *s, fd_arena *a, fd_str *out, fd_err *err)
 {
     if (s->kind == ANS_ROW && s->hdr_len) {
@@ -347,6 +420,8 @@ int ans_sent_text(fd_str text, const ans_sent *s, fd_arena *a, fd_str *out, fd_e
     size_t b = s->off + s->body, e = s->off + s->len;
     while (b < e && isspace((unsigned char)text.p[b]))
         b++;
+    if (s->kind == ANS_TEXT && field_text(text.p + b, e - b, a, out))
+        return FD_OK;
     *out = (fd_str){text.p + b, e - b};
     return FD_OK;
 }

@@ -304,8 +304,16 @@ static long best_sentence(validator *v, vtok *tv, size_t nt, const char *own, in
 static int claim_bound(const validator *v, const ans_claim *c, const ans_claims *all, long best,
                        const double *scores, const char *own, int own_any)
 {
-    if (best < 0)
+    if (best < 0) {
+        /* No word ties the sentence to one source sentence ("Price (GBP):
+         * 32.", a catalogue field said alone): no mix-up to fear, so it
+         * holds when a passage it may come from states the same fact. */
+        for (size_t j = 0; j < v->n_sents; j++)
+            if (allowed(v, own, own_any, v->sents[j].psg) &&
+                ans_claim_supported(c, &v->sents[j].claims))
+                return 1;
         return 0;
+    }
     const ans_claims *bc = &v->sents[best].claims;
     if (ans_claim_supported(c, bc))
         return 1;

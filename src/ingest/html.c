@@ -1,7 +1,11 @@
 /* html.c: HTML to plain text with h1-h6 as the heading path. A tolerant
  * hand-written scanner (no DOM, no libxml2): tags only matter for what they
  * drop (script, style, head), break (block elements) or start (headings);
- * malformed markup degrades to text rather than failing the file. */
+ * malformed markup degrades to text rather than failing the file. A table
+ * keeps its rows as Markdown rows ("| Gold service | £150 | 1 day |"), so
+ * an answer reads a value with its column's name, as from a Markdown
+ * table; a table with no <th> row gets a blank header row ("| |"), so its
+ * first row stays data. */
 #include "ingest_int.h"
 
 #include <ctype.h>
@@ -13,8 +17,12 @@ typedef struct html {
     fd_buf title; /* <title> text */
     fd_buf head;  /* the open heading's text */
     int in_title, in_head, in_pre;
-    int level; /* open heading level, 0 = none */
-    int rc;    /* scratch buffer failure */
+    int level;   /* open heading level, 0 = none */
+    int tables;  /* open <table> elements; rows are kept only at depth 1 */
+    int in_row;  /* a <tr> of the outer table is open */
+    int in_cell; /* a cell of it is open */
+    int rows;    /* rows started in the outer table */
+    int rc;      /* scratch buffer failure */
 } html;
 
 static void buf_add(html *h, fd_buf *b, const char *p, size_t n)
@@ -107,6 +115,63 @@ static size_t skip_raw(const char *p, size_t n, size_t i, const char *name)
     return n;
 }
 
+/* Closes the open cell ("... |"), and the row when row is set. */
+static void end_cell(html *h, int row)
+{
+    if (h->in_cell) {
+        ing_space(&h->d);
+        ing_text(&h->d, "|", 1);
+        h->in_cell = 0;
+    }
+    if (row && h->in_row) {
+        h->in_row = 0;
+        ing_break(&h->d, 1);
+    }
+}
+
+/* Table markup of the outer table: 1 when the tag was handled here. */
+static int on_table_tag(html *h, const char *name, int closing)
+{
+    if (strcmp(name, "table") == 0) {
+        if (!closing && h->tables++ == 0) {
+            h->rows = 0;
+            ing_break(&h->d, 2);
+        } else if (closing && h->tables > 0 && --h->tables == 0) {
+            end_cell(h, 1);
+            ing_break(&h->d, 2);
+        }
+        return 1;
+    }
+    if (h->tables != 1)
+        return 0; /* nested tables read as text */
+    if (strcmp(name, "tr") == 0) {
+        end_cell(h, 1);
+        return 1;
+    }
+    int th = strcmp(name, "th") == 0;
+    if (!th && strcmp(name, "td") != 0)
+        return 0;
+    if (closing) {
+        end_cell(h, 0);
+        return 1;
+    }
+    end_cell(h, 0);
+    if (!h->in_row) {
+        /* The row starts at its first cell: a first row of data cells
+         * gets a blank header above it. */
+        ing_break(&h->d, 1);
+        if (h->rows++ == 0 && !th) {
+            ing_text(&h->d, "| |", 3);
+            ing_break(&h->d, 1);
+        }
+        ing_text(&h->d, "|", 1);
+        h->in_row = 1;
+    }
+    ing_space(&h->d);
+    h->in_cell = 1;
+    return 1;
+}
+
 static void on_tag(html *h, const char *name, int closing)
 {
     if (strcmp(name, "head") == 0) {
@@ -129,7 +194,11 @@ static void on_tag(html *h, const char *name, int closing)
     }
     if (strcmp(name, "pre") == 0)
         h->in_pre = !closing;
-    if (brk)
+    if (on_table_tag(h, name, closing))
+        return;
+    if (brk && h->in_cell)
+        ing_space(&h->d); /* a <p> or <br> in a cell: the row stays one line */
+    else if (brk)
         ing_break(&h->d, brk);
     else if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0)
         ing_space(&h->d);
@@ -186,6 +255,7 @@ static void scan(html *h, const char *p, size_t n)
         i = j;
     }
     end_heading(h); /* an unclosed heading still names its section */
+    end_cell(h, 1); /* an unclosed table keeps its last row */
 }
 
 int ing_load_html(const ing_src *s)

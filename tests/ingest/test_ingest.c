@@ -109,7 +109,22 @@ static const kase cases[] = {
      "<table><tr><td>Size</td><td>12</td></tr></table><SCRIPT>bad()</SCRIPT>3 < 4</body></html>",
      FD_OK, 1, 0, "site/page.html", "Shop & Co", "",
      "[Welcome]\nHello world <3 \xC3\xA9t\xC3\xA9 &bogus; ab\n\nLine one\nLine two\n"
-     "[Welcome > Shipping info]\nFast\nCheap\n\nSize 12\n\n3 < 4\n",
+     "[Welcome > Shipping info]\nFast\nCheap\n\n| |\n| Size | 12 |\n\n3 < 4\n",
+     NULL},
+    /* A table keeps its rows, <th> cells naming the columns; a <p> in a
+     * cell and an unclosed <td> still give one row a line; a nested table
+     * reads as text inside its cell. */
+    {"html table rows", "t.html",
+     "<h1>Prices</h1><p>Workshop:</p><table><thead><tr><th>Service</th><th>Price</th></tr>"
+     "</thead><tbody><tr><td><p>Gold</p><p>service</p></td><td>&pound;150</td></tr>"
+     "<tr><td>Bronze<td>&pound;45<br>cash only</tr>"
+     "<tr><td>Extra<table><tr><td>a</td><td>b</td></tr></table></td><td>5</td></tr>"
+     "</tbody></table><p>After.</p>",
+     FD_OK, 1, 0, NULL, "Prices", NULL,
+     "[Prices]\nWorkshop:\n\n| Service | Price |\n| Gold service | \xC2\xA3"
+     "150 |\n"
+     "| Bronze | \xC2\xA3"
+     "45 cash only |\n| Extra a b | 5 |\n\nAfter.\n",
      NULL},
     {"html title from h1", "p.htm", "<h1>Care &quot;guide&quot;</h1><p>Wash cold.", FD_OK, 1, 0,
      NULL, "Care \"guide\"", NULL, "[Care \"guide\"]\nWash cold.\n", NULL},
@@ -148,7 +163,7 @@ static const kase cases[] = {
     {"empty", "e.csv", "", FD_EINVAL, 0, 0, NULL, NULL, NULL, NULL, "e.csv: empty file"},
     {"whitespace only", "e.md", "\xEF\xBB\xBF \n\t\r\n", FD_EINVAL, 0, 0, NULL, NULL, NULL, NULL,
      "empty file"},
-    {"unknown format", "x.pdf", "%PDF", FD_EINVAL, 0, 0, NULL, NULL, NULL, NULL, "format"},
+    {"unknown format", "x.odt", "PK", FD_EINVAL, 0, 0, NULL, NULL, NULL, NULL, "format"},
 };
 
 static void run_case(const kase *k)
@@ -195,7 +210,8 @@ static void test_format(void **state)
         {"a.md", FD_FMT_MARKDOWN},       {"b/c.MarkDown", FD_FMT_MARKDOWN},
         {"x.TXT", FD_FMT_TEXT},          {"x.html", FD_FMT_HTML},
         {"x.HTM", FD_FMT_HTML},          {"p.Csv", FD_FMT_CSV},
-        {"c.jsonl", FD_FMT_JSONL},       {"x.pdf", FD_FMT_UNKNOWN},
+        {"c.jsonl", FD_FMT_JSONL},       {"x.PDF", FD_FMT_PDF},
+        {"w.docx", FD_FMT_DOCX},         {"x.odt", FD_FMT_UNKNOWN},
         {"md", FD_FMT_UNKNOWN},          {".md", FD_FMT_UNKNOWN},
         {"dir.md/file", FD_FMT_UNKNOWN}, {NULL, FD_FMT_UNKNOWN},
     };

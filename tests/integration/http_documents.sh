@@ -101,7 +101,7 @@ check "raw upload without ?id=: 422" test "$(req POST /v1/documents "${I[@]}" -H
 check "missing content: 422" test "$(req POST /v1/documents "${J[@]}" "${I[@]}" -d '{"id":"a.md"}')" = 422
 check "empty content: 422" test "$(upload a.md '')" = 422
 check "whitespace-only content: 422" test "$(upload a.md $'  \n\n ')" = 422
-s=$(upload a.md hi '{format:"pdf"}')
+s=$(upload a.md hi '{format:"odt"}')
 check "unknown format: 422 naming format" bash -c "[ $s = 422 ] && jq -e '.error.field==\"format\"' '$T/b' >/dev/null"
 check "no format and no extension: 422" test "$(upload readme hi)" = 422
 check "bad tag: 422" test "$(upload a.md hi '{tag:"no spaces please"}')" = 422
@@ -110,7 +110,7 @@ printf 'caf\xe9 au lait\n' > "$T/latin1"
 s=$(req POST '/v1/documents?id=latin1.txt' "${I[@]}" -H 'Content-Type: text/plain' --data-binary @"$T/latin1")
 check "invalid UTF-8: 400 invalid_utf8" bash -c "[ $s = 400 ] && jq -e '.error.code==\"invalid_utf8\"' '$T/b' >/dev/null"
 check "broken JSON: 400" test "$(req POST /v1/documents "${J[@]}" "${I[@]}" -d '{"id":')" = 400
-check "unsupported content type: 415" test "$(req POST '/v1/documents?id=a.pdf' "${I[@]}" -H 'Content-Type: application/pdf' --data-binary hello)" = 415
+check "unsupported content type: 415" test "$(req POST '/v1/documents?id=a.odt' "${I[@]}" -H 'Content-Type: application/vnd.oasis.opendocument.text' --data-binary hello)" = 415
 check "form-encoded body: 415" test "$(req POST '/v1/documents?id=a.txt' "${I[@]}" -d hello)" = 415
 check "a CSV with only its header: 422" test "$(req POST '/v1/documents?id=empty.csv' "${I[@]}" -H 'Content-Type: text/csv' --data-binary $'a,b\n')" = 422
 check "id nesting under a document: 409" test "$(upload site/about.html/x.md '# X')" = 409
