@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int cmd_config(cli_ctx *c);
 static int cmd_version(cli_ctx *c);
@@ -51,7 +52,8 @@ static const cli_cmd commands[] = {
      "erase one end user's conversations, events and handoffs (GDPR erasure; audited)"},
     {"audit", cli_cmd_audit, "audit [--json]",
      "the audit log: keys, uploads, deletes, exports, erasures"},
-    {"orders", cli_cmd_orders, "orders list [--status S] [--limit N] [--json]\n"
+    {"orders", cli_cmd_orders,
+     "orders list [--status S] [--limit N] [--json]\n"
      "       frontdesk orders show [--json] ORDER-ID",
      "orders taken in chat: list them, or one with its lines"},
     {"outbox", cli_cmd_outbox,
@@ -75,9 +77,17 @@ static const cli_cmd commands[] = {
     {"config", cmd_config, "config [sample]",
      "print the effective configuration, or a commented sample frontdesk.toml"},
     {"version", cmd_version, "version", "print the version"},
+    {"completion", cli_cmd_completion, "completion bash|zsh",
+     "a shell completion script: source <(frontdesk completion bash)"},
     {"help", cmd_help, "help [COMMAND]", "this help"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const cli_cmd *cli_commands(size_t *n)
+{
+    *n = N_COMMANDS;
+    return commands;
+}
 
 static void print_help(FILE *out)
 {
@@ -155,10 +165,31 @@ int cli_fail_code(cli_ctx *c, const char *code, const fd_err *err)
     return 1;
 }
 
+/* A command that reads the knowledge base, run on a data folder that holds
+ * none, is almost always a mistyped --data: said so, rather than an empty
+ * store created there and "0 documents" answered (issue 14). ingest and
+ * restore make a knowledge base; with store.url the store is elsewhere. */
+static int kb_missing(const cli_ctx *c, fd_err *err)
+{
+    const char *cmd = c->argc > 0 ? c->argv[0] : "";
+    if (c->cfg.store_url[0] || strcmp(cmd, "ingest") == 0 || strcmp(cmd, "restore") == 0)
+        return 0;
+    char path[600];
+    fd_config_store_path(&c->cfg, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    fd_err_set(err, FD_ENOTFOUND,
+               "no knowledge base in %s (%s does not exist): load documents with 'frontdesk "
+               "ingest PATH' first, or check --data / FRONTDESK_DATA_DIR",
+               c->cfg.data_dir, path);
+    return 1;
+}
+
 int cli_open_kb(cli_ctx *c, fd_kb **kb)
 {
     fd_err err = {0};
-    if (fd_kb_open(&c->cfg, c->log, kb, &err) != FD_OK)
+    if (kb_missing(c, &err) || fd_kb_open(&c->cfg, c->log, kb, &err) != FD_OK)
         return cli_fail(c, &err);
     return 0;
 }

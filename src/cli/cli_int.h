@@ -24,6 +24,11 @@ typedef struct cli_cmd {
     const char *help;
 } cli_cmd;
 
+/* Every command, in help order (cli.c): the completion script is made from
+ * this table, so it never lags behind the commands. */
+const cli_cmd *cli_commands(size_t *n);
+int cli_cmd_completion(cli_ctx *c);
+
 /* Prints "frontdesk: <msg>" (or a JSON error with --json) to stderr; returns 1. */
 /* s as a JSON string on stdout; nonzero (nothing printed) when out of memory. */
 int cli_print_json_str(const char *s);

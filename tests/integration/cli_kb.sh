@@ -144,4 +144,26 @@ FRONTDESK_DIALOG_NOW=2026-12-09T10:00 "$FD" ask "hello" > /dev/null 2>&1
 check "dialog.now='2026-12-09T10:00' is accepted" test $? = 0
 FRONTDESK_DIALOG_NOW=2026-12-09 "$FD" ask "hello" > /dev/null 2>&1
 check "dialog.now='2026-12-09' (a date alone) is accepted" test $? = 0
+# ---- a mistyped --data: said, nothing created (issue 14) ---------------------------------
+for cmd in docs stats "search boxes" "ask hello" reindex "rm x.md"; do
+  "$FD" --data "$T/no-such-dir" $cmd > /dev/null 2> "$T/err"; rc=$?
+  check "$cmd on a --data holding no knowledge base: exit 1, says so" bash -c "[ $rc = 1 ] && grep -q 'no knowledge base in' '$T/err'"
+done
+check "  and nothing was created there" test ! -e "$T/no-such-dir"
+"$FD" --data "$T/no-such-dir" docs --json > /dev/null 2> "$T/err"
+check "  --json: a JSON error, code not_found" jq -e '.error.code=="not_found"' "$T/err"
+"$FD" --data "$T/new-kb" ingest "$T/kb" > /dev/null 2>&1
+check "ingest still makes a new knowledge base" bash -c "'$FD' --data '$T/new-kb' docs | grep -q documents"
+# ---- shell completion -------------------------------------------------------------------
+"$FD" completion bash > "$T/comp.bash"
+comp() { bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _frontdesk; echo "${COMPREPLY[*]}"' _ "$T/comp.bash" "$@"; }
+check "completion: command names" grep -qw ingest <<< "$(comp frontdesk in)"
+check "completion: a command's subcommands" test "$(comp frontdesk keys '')" = "create list revoke rotate"
+check "completion: a command's options" grep -qw -- --mode <<< "$(comp frontdesk search --)"
+check "completion: the command after a global option and its value" grep -qw stats <<< "$(comp frontdesk --data /tmp st)"
+check "completion: values of --log-level" test "$(comp frontdesk --log-level de)" = debug
+check "completion: help completes command names" grep -qw reindex <<< "$(comp frontdesk help re)"
+check "completion zsh: through bashcompinit" bash -c '"$1" completion zsh | grep -q bashcompinit' _ "$FD"
+"$FD" completion fish > /dev/null 2>&1; rc=$?
+check "completion of an unknown shell: usage, exit 2" test $rc = 2
 finish

@@ -127,7 +127,7 @@ curl -s "${A[@]}" "$U3/v1/sessions/$SID" > "$T/sess"
 check "replica 3 shows the whole conversation" jq -e '(.turns|length)==28' "$T/sess"
 
 # ---- an operator on replica 1 answers the customer streaming from replica 3 ------------
-curl -sN --max-time 10 "${A[@]}" "$U3/v1/sessions/$SID/events" > "$T/events" 2> /dev/null &
+curl -sN --max-time 15 "${A[@]}" "$U3/v1/sessions/$SID/events" > "$T/events" 2> /dev/null &
 EVPID=$!
 O=(-H "Authorization: Bearer $OPER" -H 'Content-Type: application/json')
 s=$(curl -s -o "$T/c" -w '%{http_code}' -X POST "${O[@]}" "$U1/v1/handoffs/$TICKET/claim")
@@ -136,7 +136,9 @@ t0=$(date +%s%N)
 s=$(curl -s -o "$T/c" -w '%{http_code}' "${O[@]}" -d '{"message":"Hi, this is Ana from replica one."}' \
   "$U1/v1/handoffs/$TICKET/messages")
 check "operator reply on replica 1 ($s)" test "$s" = 200
-for _ in $(seq 60); do grep -q 'Ana from replica one' "$T/events" && break; sleep 0.05; done
+# Other replicas learn of events by polling the store (LISTEN/NOTIFY is not
+# used yet): seconds on a loaded 2-core CI; the time taken is printed.
+for _ in $(seq 200); do grep -q 'Ana from replica one' "$T/events" && break; sleep 0.05; done
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "the customer's stream on replica 3 gets it (${ms} ms)" grep -q 'Ana from replica one' "$T/events"
 check "and the state change to human" grep -q '"human"' "$T/events"
