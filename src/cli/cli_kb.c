@@ -111,6 +111,37 @@ int cli_cmd_ingest(cli_ctx *c)
     return 0;
 }
 
+typedef struct suffix_match {
+    const char *typed;
+    char found[1024]; /* the one source the path names */
+    int n;            /* distinct sources it could name */
+} suffix_match;
+
+static int match_source(void *ctx, const fd_doc_row *doc)
+{
+    suffix_match *m = ctx;
+    size_t tn = strlen(m->typed), sn = doc->source ? strlen(doc->source) : 0;
+    if (!sn || sn > tn || strcmp(m->typed + tn - sn, doc->source) != 0 ||
+        (sn < tn && m->typed[tn - sn - 1] != '/') || strcmp(m->found, doc->source) == 0)
+        return 0;
+    m->n++;
+    snprintf(m->found, sizeof m->found, "%s", doc->source);
+    return 0;
+}
+
+/* A file's path as the user types it ("./kb/hours.txt", "/srv/kb/hours.txt")
+ * names the source stored as "kb/hours.txt" (keys are a folder's name and
+ * the path inside it): the one source the path ends with, else NULL. */
+static const char *source_for_path(fd_kb *kb, const char *typed, suffix_match *m)
+{
+    memset(m, 0, sizeof *m);
+    m->typed = typed;
+    fd_err err;
+    if (fd_store_docs_each(fd_kb_store(kb), match_source, m, &err) != FD_OK || m->n != 1)
+        return NULL;
+    return m->found;
+}
+
 int cli_cmd_rm(cli_ctx *c)
 {
     int first = 0;
@@ -122,7 +153,12 @@ int cli_cmd_rm(cli_ctx *c)
     for (int i = first; i < c->argc && !rc; i++) {
         size_t n = 0;
         fd_err err = {0};
-        if (fd_kb_remove(kb, c->argv[i], &n, &err) != FD_OK) {
+        int r = fd_kb_remove(kb, c->argv[i], &n, &err);
+        suffix_match m;
+        const char *src = r == FD_ENOTFOUND ? source_for_path(kb, c->argv[i], &m) : NULL;
+        if (src)
+            r = fd_kb_remove(kb, src, &n, &err);
+        if (r != FD_OK) {
             if (err.code == FD_ENOTFOUND)
                 fd_err_set_field(&err, FD_ENOTFOUND, "document",
                                  "no document or source '%s' (see 'frontdesk docs')", c->argv[i]);

@@ -57,16 +57,21 @@ typedef struct fd_kb_ingest_opts {
     const char *title;
 } fd_kb_ingest_opts;
 
-/* Loads files and folders (recursively; hidden files skipped) into the
- * store, one transaction per batch of files; documents whose hash did not
- * change are left alone. If anything changed, bumps the kb version and
- * rebuilds the index snapshot. A missing path is FD_ENOTFOUND before
- * anything is written; unreadable, empty or invalid files are skipped. */
 /* 1 for a file of a KB folder that configures the engine or is private
  * (tone.md, escalation.toml, intents.tsv, commerce.toml, customers.csv,
  * README.md, cases.jsonl...): never ingested as a document. */
 int fd_kb_special_file(const char *name);
 
+/* Loads files and folders (recursively; hidden files skipped) into the
+ * store, one transaction per batch of files; documents whose hash did not
+ * change are left alone. If anything changed, bumps the kb version and
+ * rebuilds the index snapshot. A missing path is FD_ENOTFOUND before
+ * anything is written; unreadable, empty or invalid files are skipped.
+ * Keys (without key_root): a folder's own name and the path inside it
+ * ("kb/faq/a.md" for "kb", "./kb/" or "/srv/kb"); a file given alone, its
+ * folder's name and its own. A folder's documents whose file is gone, or
+ * stored under another spelling of its path, are removed (rep->removed);
+ * two files under one key: the second is skipped, FD_ECONFLICT. */
 int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_kb_ingest_opts *opts,
                  fd_kb_ingest_report *rep, fd_err *err) FD_MUST_USE;
 

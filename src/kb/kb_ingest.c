@@ -1,7 +1,15 @@
 /* kb_ingest.c: files and folders -> documents and chunks in the store.
  * The whole run is one transaction (nothing half-written on failure), a
  * file that cannot be read or parsed is skipped with its reason, and a
- * document whose content hash did not change is left alone. */
+ * document whose content hash did not change is left alone.
+ *
+ * Keys do not depend on how a path was typed (issue 14: "kb", "./kb" and
+ * "/srv/kb" made three copies, and server paths reached customers in
+ * citations): a file found in a folder is keyed by the folder's own name
+ * and its path inside it ("kb/faq/returns.md"); a file given alone by its
+ * folder's name and its own ("kb/returns.md", the same key). Re-ingesting a
+ * folder removes the documents of files no longer in it, and those stored
+ * under an older key of a file in it (a path typed another way). */
 #include "kb_int.h"
 
 #include "ingest.h"
@@ -14,7 +22,7 @@
 
 /* Files in a knowledge-base folder that are not documents: they configure
  * the conversation engine (intents, tone, escalation) or evaluate it. */
-static const char *const special_names[] = {"README.md",      "tone.md",       "escalation.toml",
+static const char *const special_names[] = {"README.md",       "tone.md",      "escalation.toml",
                                             "escalation.json", "intents.tsv",  "cases.jsonl",
                                             "commerce.toml",   "customers.csv"};
 
@@ -22,8 +30,8 @@ static const char *const special_names[] = {"README.md",      "tone.md",       "
  * are for people and evaluation only). products.csv is both: its rows are
  * documents customers ask about, and the commerce module's catalog.
  * customers.csv is never a document: no customer reads another's address. */
-static const char *const asset_names[] = {"tone.md",       "escalation.toml", "escalation.json",
-                                          "intents.tsv",   "commerce.toml",   "customers.csv",
+static const char *const asset_names[] = {"tone.md",     "escalation.toml", "escalation.json",
+                                          "intents.tsv", "commerce.toml",   "customers.csv",
                                           "products.csv"};
 
 static int also_document(const char *name)
@@ -39,6 +47,13 @@ typedef struct file_list {
     size_t n, cap;
 } file_list;
 
+/* A folder given to ingest: its own name (the key prefix) and real path. */
+typedef struct folder {
+    char canon[256];
+    char real[4096];
+    char typed[4096];
+} folder;
+
 typedef struct ingest_run {
     fd_kb *kb;
     const fd_kb_ingest_opts *opts;
@@ -51,6 +66,10 @@ typedef struct ingest_run {
     size_t n_docs, cap_docs;
     fd_format fmt;                                            /* of the file being parsed */
     char *assets[sizeof asset_names / sizeof asset_names[0]]; /* paths found */
+    file_list keys;  /* the key name of each file found, beside its path */
+    folder *folders; /* the folders given, for removals */
+    size_t n_folders;
+    const folder *walking; /* the folder walk() is under */
 } ingest_run;
 
 static void skip(ingest_run *r, const char *path, const fd_err *why)
@@ -68,14 +87,35 @@ static fd_format file_format(const ingest_run *r, const char *path)
     return fd_ingest_format(path);
 }
 
-/* The name a file's documents are keyed by: its path, less the key root. */
-static const char *key_name(const ingest_run *r, const char *path)
+/* With a key root (uploads): the path less the root. */
+static const char *key_under_root(const ingest_run *r, const char *path)
 {
     const char *root = r->opts ? r->opts->key_root : NULL;
     size_t n = root ? strlen(root) : 0;
     if (n && strncmp(path, root, n) == 0 && path[n])
         return path + n;
     return path;
+}
+
+/* A folder's own name: the last part of its real path ("kb" for "./kb",
+ * "kb/" and "/srv/kb"); the path as typed when it cannot be resolved. */
+static void folder_of(const char *typed, folder *f)
+{
+    snprintf(f->typed, sizeof f->typed, "%s", typed);
+    size_t len = strlen(f->typed);
+    while (len > 1 && f->typed[len - 1] == '/')
+        f->typed[--len] = '\0';
+    if (!realpath(f->typed, f->real))
+        snprintf(f->real, sizeof f->real, "%s", f->typed);
+    const char *base = strrchr(f->real, '/');
+    base = base && base[1] ? base + 1 : f->real;
+    if (!*base || strcmp(base, "/") == 0 || strcmp(base, ".") == 0)
+        base = "kb";
+    size_t n = strlen(base);
+    if (n >= sizeof f->canon)
+        n = sizeof f->canon - 1; /* a 255-byte folder name is the longest there is */
+    memcpy(f->canon, base, n);
+    f->canon[n] = '\0';
 }
 
 static int is_special(const char *name);
@@ -130,6 +170,49 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A file to ingest and its key name: under the folder being walked, the
+ * folder's name and the path inside it; given alone, its folder's name
+ * and its own; with a key root, the path less the root. */
+static int add_file(ingest_run *r, file_list *out, const char *path)
+{
+    char key[4096 + 256];
+    if (r->opts && r->opts->key_root) {
+        snprintf(key, sizeof key, "%s", key_under_root(r, path));
+    } else if (r->walking) {
+        size_t n = strlen(r->walking->typed);
+        snprintf(key, sizeof key, "%s%s", r->walking->canon, path + n);
+    } else {
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", path);
+        char *slash = strrchr(parent, '/');
+        const char *name = slash ? slash + 1 : path;
+        if (slash)
+            *slash = '\0';
+        folder f;
+        folder_of(slash ? (parent[0] ? parent : "/") : ".", &f);
+        snprintf(key, sizeof key, "%s/%s", f.canon, name);
+    }
+    /* Two files under one key (two folders of the same name): the first
+     * stays, the second is skipped and said, never silently replaced. */
+    for (size_t i = 0; i < r->keys.n; i++)
+        if (strcmp(r->keys.v[i], key) == 0) {
+            fd_err why;
+            fd_err_set(&why, FD_ECONFLICT,
+                       "same document key '%s' as %s (keys are a folder's name and the path "
+                       "inside it): rename one of the folders",
+                       key, out->v[i]);
+            skip(r, path, &why);
+            return FD_OK;
+        }
+    int rc = list_add(out, path, r->err);
+    if (!rc) {
+        rc = list_add(&r->keys, key, r->err);
+        if (rc)
+            fd_free(out->v[--out->n]);
+    }
+    return rc;
+}
+
 /* Depth-first, names sorted, so a folder always ingests in the same order. */
 static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
 {
@@ -168,10 +251,10 @@ static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
             if (!r->assets[ai])
                 rc = fd_err_set(r->err, FD_ENOMEM, "out of memory");
             else if (also_document(names.v[i]))
-                rc = list_add(out, path, r->err);
+                rc = add_file(r, out, path);
         } else if (S_ISREG(st.st_mode) && !is_special(names.v[i])) {
             if (file_format(r, path) != FD_FMT_UNKNOWN) {
-                rc = list_add(out, path, r->err);
+                rc = add_file(r, out, path);
             } else {
                 fd_err why;
                 fd_err_set(&why, FD_EINVAL, "unsupported file type");
@@ -319,7 +402,7 @@ static int remove_gone(ingest_run *r, const char *source)
     return rc;
 }
 
-static int ingest_file(ingest_run *r, const char *path)
+static int ingest_file(ingest_run *r, const char *path, const char *name)
 {
     fd_err why = {0};
     char *data = NULL;
@@ -328,7 +411,6 @@ static int ingest_file(ingest_run *r, const char *path)
     r->n_docs = 0;
     int rc = fd_file_read(path, MAX_FILE_BYTES, &data, &len, &why);
     size_t n_bad = 0;
-    const char *name = key_name(r, path);
     r->fmt = file_format(r, path);
     if (!rc) {
         rc = fd_ingest_parse(name, r->fmt, data, len, r->a, collect_doc, r, &n_bad, &why);
@@ -371,20 +453,18 @@ static int expand(ingest_run *r, const char *const *paths, size_t n, file_list *
     for (size_t i = 0; i < n && !rc; i++) {
         struct stat st;
         if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            /* Strip trailing slashes so keys do not depend on how the folder was typed. */
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%s", paths[i]);
-            size_t len = strlen(dir);
-            while (len > 1 && dir[len - 1] == '/')
-                dir[--len] = '\0';
-            rc = walk(r, dir, files, 0);
+            folder *f = &r->folders[r->n_folders++];
+            folder_of(paths[i], f);
+            r->walking = f;
+            rc = walk(r, f->typed, files, 0);
+            r->walking = NULL;
         } else if (file_format(r, paths[i]) == FD_FMT_UNKNOWN) {
             fd_err why;
             fd_err_set(&why, FD_EINVAL,
-                       "unsupported file type (expected .md .txt .html .csv .jsonl)");
+                       "unsupported file type (expected .md .txt .html .csv .jsonl .pdf .docx)");
             skip(r, paths[i], &why);
         } else {
-            rc = list_add(files, paths[i], r->err);
+            rc = add_file(r, files, paths[i]);
         }
     }
     return rc;
@@ -420,6 +500,72 @@ static int store_assets(ingest_run *r)
     return FD_OK;
 }
 
+/* ---- files gone from a folder ------------------------------------------- */
+
+typedef struct vanish_ctx {
+    ingest_run *r;
+    fd_buf keys; /* NUL-separated keys to delete */
+} vanish_ctx;
+
+static int seen_source(const ingest_run *r, const char *source)
+{
+    for (size_t i = 0; i < r->keys.n; i++)
+        if (strcmp(r->keys.v[i], source) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether a stored document's source lies in folder f: under its key
+ * prefix, or (an older key of the same file, typed another way) a path
+ * that resolves inside its real path or starts with it as typed. */
+static int source_in(const folder *f, const char *source)
+{
+    size_t n = strlen(f->canon);
+    if (strncmp(source, f->canon, n) == 0 && source[n] == '/')
+        return 1;
+    char real[4096];
+    const char *hit = NULL;
+    if (realpath(source, real))
+        hit = real;
+    size_t rn = strlen(f->real), tn = strlen(f->typed);
+    if (hit && strncmp(hit, f->real, rn) == 0 && hit[rn] == '/')
+        return 1;
+    if (strncmp(source, f->real, rn) == 0 && source[rn] == '/')
+        return 1;
+    return strncmp(source, f->typed, tn) == 0 && source[tn] == '/';
+}
+
+static int note_vanished(void *ctx, const fd_doc_row *doc)
+{
+    vanish_ctx *v = ctx;
+    if (!doc->source || seen_source(v->r, doc->source))
+        return 0;
+    for (size_t i = 0; i < v->r->n_folders; i++)
+        if (source_in(&v->r->folders[i], doc->source))
+            return fd_buf_append(&v->keys, doc->key, strlen(doc->key) + 1);
+    return 0;
+}
+
+/* Documents of the folders given whose file is no longer there (or that
+ * sit under another key of a file that is): deleted with the run. */
+static int remove_vanished(ingest_run *r)
+{
+    if (r->n_folders == 0 || (r->opts && r->opts->key_root))
+        return FD_OK;
+    vanish_ctx v = {r, {0}};
+    fd_buf_init(&v.keys, 0);
+    int rc = fd_store_docs_each(r->kb->store, note_vanished, &v, r->err);
+    for (size_t off = 0; !rc && off < v.keys.len; off += strlen(v.keys.p + off) + 1) {
+        rc = fd_store_doc_delete(r->kb->store, v.keys.p + off, r->err);
+        if (rc == FD_ENOTFOUND)
+            rc = FD_OK;
+        else if (!rc)
+            r->rep->removed++;
+    }
+    fd_buf_free(&v.keys);
+    return rc;
+}
+
 static int run_files(ingest_run *r, file_list *files)
 {
     fd_kb *kb = r->kb;
@@ -434,10 +580,12 @@ static int run_files(ingest_run *r, file_list *files)
     fd_store_defer_writes(kb->store, 1);
     rc = fd_store_begin(kb->store, r->err);
     for (size_t i = 0; i < files->n && !rc; i++) {
-        rc = ingest_file(r, files->v[i]);
+        rc = ingest_file(r, files->v[i], r->keys.v[i]);
         if (r->opts && r->opts->on_progress)
             r->opts->on_progress(r->opts->ctx, i + 1, files->n, files->v[i]);
     }
+    if (!rc)
+        rc = remove_vanished(r);
     if (!rc)
         rc = store_assets(r);
     fd_kb_ingest_report *rep = r->rep;
@@ -483,13 +631,16 @@ int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_k
     r.a = fd_arena_new((size_t)2 << 30);
     r.work = fd_arena_new((size_t)256 << 20);
     file_list files = {0};
-    if (!r.a || !r.work)
+    r.folders = fd_calloc(n_paths + 1, sizeof *r.folders);
+    if (!r.a || !r.work || !r.folders)
         rc = fd_err_set(err, FD_ENOMEM, "out of memory");
     if (!rc)
         rc = expand(&r, paths, n_paths, &files);
     if (!rc)
         rc = run_files(&r, &files);
     list_free(&files);
+    list_free(&r.keys);
+    fd_free(r.folders);
     for (size_t i = 0; i < sizeof asset_names / sizeof asset_names[0]; i++)
         fd_free(r.assets[i]);
     fd_free(r.docs);

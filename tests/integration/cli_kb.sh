@@ -56,16 +56,16 @@ check "snippet highlights the match" grep -q '\*\*photos\*\*' <<<"$(jq -r '.resu
 check "result has document, chunk and score" jq -e '.results[0] | (.document and .chunk and .score)' <<<"$j" >/dev/null
 
 j=$("$FD" search --json --k 3 "12-inch pizza box price")
-check "product row found by size" [ "$(jq -r '.results[0].document' <<<"$j")" = "$KB/products.csv#PB-1203" ]
+check "product row found by size" [ "$(jq -r '.results[0].document' <<<"$j")" = "kb/products.csv#PB-1203" ]
 j=$("$FD" search --json --mode hybrid sentosa surcharge)
 check "HTML text indexed" [ "$(jq -r '.results[0].title' <<<"$j")" = "Delivery areas" ]
 j=$("$FD" search --json do-not-index)
 check "script contents are not indexed" [ "$(jq '.results | length' <<<"$j")" = 0 ]
 j=$("$FD" search --json --mode bm25 --lang fr sentosa)
-check "language filter keeps French docs" [ "$(jq -r '[.results[].document] | unique | join(",")' <<<"$j")" = "$KB/fr/livraison.md" ]
+check "language filter keeps French docs" [ "$(jq -r '[.results[].document] | unique | join(",")' <<<"$j")" = "kb/fr/livraison.md" ]
 j=$("$FD" search --json --mode bm25 "livraison le samedi")
-check "French stemming matches livraisons/livraison" [ "$(jq -r '.results[0].document' <<<"$j")" = "$KB/fr/livraison.md" ]
-check "French doc language detected" [ "$("$FD" docs --json | jq -r --arg k "$KB/fr/livraison.md" '.documents[] | select(.key == $k) | .lang')" = fr ]
+check "French stemming matches livraisons/livraison" [ "$(jq -r '.results[0].document' <<<"$j")" = "kb/fr/livraison.md" ]
+check "French doc language detected" [ "$("$FD" docs --json | jq -r --arg k "kb/fr/livraison.md" '.documents[] | select(.key == $k) | .lang')" = fr ]
 j=$("$FD" search --json --tag policy restocking fee)
 check "tag filter keeps policy docs" [ "$(jq -r '[.results[].title] | unique | .[0]' <<<"$j")" = "Refunds for defective goods" ]
 
@@ -166,4 +166,23 @@ check "completion: help completes command names" grep -qw reindex <<< "$(comp fr
 check "completion zsh: through bashcompinit" bash -c '"$1" completion zsh | grep -q bashcompinit' _ "$FD"
 "$FD" completion fish > /dev/null 2>&1; rc=$?
 check "completion of an unknown shell: usage, exit 2" test $rc = 2
+# ---- keys do not depend on how the folder was typed (issue 14) --------------------------
+mkdir -p "$T/spell/shop/faq"
+printf '# Returns\n\nReturns are accepted within 30 days.\n' > "$T/spell/shop/faq/returns.md"
+printf '# Hours\n\nWe open at 9am.\n' > "$T/spell/shop/hours.md"
+SP=(--data "$T/spell/var")
+( cd "$T/spell" && "$FD" "${SP[@]}" ingest shop > /dev/null 2>&1 && "$FD" "${SP[@]}" ingest ./shop/ > /dev/null 2>&1 &&
+  "$FD" "${SP[@]}" ingest "$T/spell/shop" > /dev/null 2>&1 && "$FD" "${SP[@]}" ingest shop/hours.md > /dev/null 2>&1 )
+check "shop, ./shop/, an absolute path and a file alone: one copy of each document" \
+  test "$("$FD" "${SP[@]}" docs --json | jq -r '[.documents[].key]|sort|join(",")')" = "shop/faq/returns.md,shop/hours.md"
+"$FD" "${SP[@]}" ask --json "when do you open" > "$T/o.json" 2> /dev/null
+check "a citation names shop/hours.md, no server path" jq -e '.citations[0].document == "shop/hours.md"' "$T/o.json"
+rm "$T/spell/shop/faq/returns.md"
+"$FD" "${SP[@]}" ingest --json "$T/spell/shop" > "$T/o.json" 2> /dev/null
+check "a file deleted from the folder is removed on re-ingest" jq -e '.removed == 1' "$T/o.json"
+check "  and is gone from the documents" test "$("$FD" "${SP[@]}" docs --json | jq '.documents|length')" = 1
+mkdir -p "$T/spell/other/shop"
+printf '# Hours\n\nOther hours.\n' > "$T/spell/other/shop/hours.md"
+"$FD" "${SP[@]}" ingest "$T/spell/shop" "$T/spell/other/shop" > /dev/null 2> "$T/err"
+check "two folders of one name: the second file of a key is skipped and said" grep -q "same document key 'shop/hours.md'" "$T/err"
 finish
