@@ -65,7 +65,10 @@ static void on_skip(void *ctx, const char *path, const fd_err *why)
     p->n_skipped++;
     if (p->tty)
         fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "frontdesk: warning: skipped %s: %s\n", path, why->msg);
+    if (strcmp(why->field, "rows") == 0) /* the file went in, less its bad rows */
+        fprintf(stderr, "frontdesk: warning: %s: %s\n", path, why->msg);
+    else
+        fprintf(stderr, "frontdesk: warning: skipped %s: %s\n", path, why->msg);
 }
 
 int cli_cmd_ingest(cli_ctx *c)

@@ -14,7 +14,7 @@ typedef struct record {
     fd_buf bytes;
     size_t *off;
     size_t n, cap;
-    int unterminated; /* a quote ran to the end of the file */
+    int unterminated; /* a quote ran to the end of the file: the record is its first line */
 } record;
 
 typedef struct csv {
@@ -104,6 +104,14 @@ static int next_record(record *r, const char *p, size_t len, size_t *pos, size_t
             continue;
         }
         break;
+    }
+    if (r->unterminated) {
+        /* A stray quote would swallow every row after it: the bad record
+         * is its first line only, and reading resumes on the next one. */
+        const char *nl = memchr(p + start, '\n', len - start);
+        *pos = nl ? (size_t)(nl - p) + 1 : len;
+        *line += nl != NULL;
+        return 1;
     }
     for (size_t i = start; i < *pos; i++)
         *line += p[i] == '\n';

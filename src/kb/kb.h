@@ -41,7 +41,9 @@ typedef struct fd_kb_ingest_report {
 typedef struct fd_kb_ingest_opts {
     /* Called after each file (done of total); may be NULL. */
     void (*on_progress)(void *ctx, size_t done, size_t total, const char *path);
-    /* Called for each skipped file or bad row with the reason; may be NULL. */
+    /* Called for each skipped file with the reason, and for a file whose bad
+     * rows were left out while the rest went in (why->field is "rows");
+     * may be NULL. */
     void (*on_skip)(void *ctx, const char *path, const fd_err *why);
     void *ctx;
     /* Keys and sources are the path with this prefix removed, so a file the

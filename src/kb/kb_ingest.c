@@ -414,8 +414,18 @@ static int ingest_file(ingest_run *r, const char *path, const char *name)
     r->fmt = file_format(r, path);
     if (!rc) {
         rc = fd_ingest_parse(name, r->fmt, data, len, r->a, collect_doc, r, &n_bad, &why);
-        if (rc == FD_OK && n_bad)
-            skip(r, path, &why); /* bad rows: the rest of the file goes in */
+        if (rc == FD_OK && n_bad) {
+            /* Bad rows: the rest of the file goes in, and the warning says
+             * so (it read "skipped FILE" while the good rows were stored). */
+            fd_err rows = why;
+            char first[160];
+            snprintf(first, sizeof first, "%.*s", (int)(sizeof first - 1), why.msg);
+            snprintf(rows.msg, sizeof rows.msg,
+                     "%zu bad row%s left out, the other rows ingested (%s)", n_bad,
+                     n_bad == 1 ? "" : "s", first);
+            snprintf(rows.field, sizeof rows.field, "rows"); /* the file itself went in */
+            skip(r, path, &rows);
+        }
         r->rep->skipped += n_bad ? n_bad - 1 : 0;
     }
     fd_free(data);

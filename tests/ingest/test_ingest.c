@@ -143,6 +143,9 @@ static const kase cases[] = {
     {"csv header only", "x.csv", "id,name\n", FD_OK, 0, 0, NULL, NULL, NULL, NULL, NULL},
     {"csv unterminated quote", "x.csv", "id,name\n1,ok\n2,\"never closed\n", FD_OK, 1, 1, NULL,
      NULL, NULL, NULL, "unterminated quote"},
+    /* A stray quote costs its own line, not every row after it. */
+    {"csv stray quote mid-file", "x.csv", "id,name\n1,ok\n2,\"stray\n3,fine\n4,also fine\n", FD_OK,
+     3, 1, NULL, NULL, NULL, NULL, "line 3: unterminated quote"},
     {"csv nothing parses", "x.csv", "id,name\n1\n2,a,b\n", FD_EINVAL, 0, 2, NULL, NULL, NULL, NULL,
      "x.csv: line 2"},
     /* ---- JSONL (BEIR) ---- */
