@@ -14,18 +14,23 @@ EXAMPLE   ?= examples/packaging-supplier
 DATA      ?= var
 PREFIX    ?= /usr/local
 
-.PHONY: all deps build build-test build-fuzz fuzz run chat test bench clean format install
+.PHONY: all deps deps-test build build-test build-fuzz fuzz run chat test bench clean format install
 
 all: build
 
+# Runtime and build packages only; the test suite's services and tools
+# (PostgreSQL, Redis, nginx, cmocka, clang, wrk, node...) come with deps-test.
 deps:
 	./scripts/deps.sh
+
+deps-test:
+	./scripts/deps.sh --test
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-build-test: deps
+build-test: deps-test
 	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DFD_TESTING=ON \
 	      -DFD_SANITIZE=address,undefined >/dev/null
 	cmake --build $(TESTBUILD) -j $(JOBS)
@@ -52,14 +57,14 @@ test: build-test
 
 # libFuzzer targets (clang, ASan+UBSan) for every parser of outside bytes,
 # FUZZ_SECONDS each (make fuzz FUZZ_SECONDS=3600 for a long run).
-build-fuzz: deps
+build-fuzz: deps-test
 	cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFD_FUZZ=ON >/dev/null
 	cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzz_targets
 
 fuzz: build-fuzz
 	./scripts/fuzz.sh $(FUZZBUILD) $(FUZZ_SECONDS) $(JOBS)
 
-bench: build
+bench: deps-test build
 	./bench/run.sh $(BUILD)
 
 format:

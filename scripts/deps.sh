@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# deps.sh: installs every build, test and run dependency from Debian 12
-# packages. Idempotent: does nothing when all are present.
+# deps.sh [--test]: installs the Debian 12 packages frontdesk needs.
+#   (no flag)  what building and running it takes: `make run`, `make install`
+#   --test     that plus what the test suite, fuzzing and benchmarks start
+#              (cmocka, clang, PostgreSQL, Redis, nginx, wrk, node, jq, ...)
+# Idempotent: does nothing when all are present.
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config clang clang-format
-  libjansson-dev libsqlite3-dev sqlite3 libutf8proc-dev libstemmer-dev libssl-dev
+  build-essential cmake pkg-config
+  libjansson-dev libsqlite3-dev libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev libhiredis-dev libpq-dev
   libpoppler-glib-dev libzip-dev libxml2-dev
-  libcmocka-dev jq curl python3 python3-yaml systemd wrk
   wamerican wbritish wfrench wordnet-base tzdata
-  postgresql redis-server nginx-light
 )
-# node >= 18 and npm for tests/integration/openai_client.sh. A node from
-# elsewhere (NodeSource bundles npm) is kept: Debian's npm would conflict.
-if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
-  PKGS+=(nodejs npm)
+if [ "${1:-}" = "--test" ]; then
+  PKGS+=(
+    clang clang-format libcmocka-dev
+    jq curl sqlite3 python3 python3-yaml systemd wrk
+    postgresql redis-server nginx-light
+  )
+  # node >= 18 and npm for tests/integration/openai_client.sh and the
+  # browser tests. A node from elsewhere (NodeSource bundles npm) is kept:
+  # Debian's npm would conflict.
+  if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+    PKGS+=(nodejs npm)
+  fi
+elif [ -n "${1:-}" ]; then
+  echo "usage: scripts/deps.sh [--test]" >&2
+  exit 2
 fi
 
 missing=()

@@ -45,11 +45,10 @@ static const tmpl table[] = {
      "Pas de souci. Puis-je vous aider pour autre chose ?"},
     {"human_silent", "Your message has been passed to %s, who is handling this conversation.",
      "Votre message a été transmis à %s, qui s'occupe de cette conversation."},
-    {"clarify",
-     "Could you tell me a little more about what you need? For example a product, a delivery "
-     "question or an order.",
-     "Pouvez-vous m'en dire un peu plus ? Par exemple un produit, une question de livraison ou "
-     "une commande."},
+    /* Asked when a message says too little to search on; no example of
+     * what the company sells, so it fits a dentist and a supplier alike. */
+    {"clarify", "Could you tell me a little more about what you need?",
+     "Pouvez-vous m'en dire un peu plus sur ce dont vous avez besoin ?"},
 };
 
 const char *dialog_template(const char *key, fd_lang lang)
