@@ -2,7 +2,7 @@
 # deps.sh [--test]: installs the Debian 12 packages frontdesk needs.
 #   (no flag)  what building and running it takes: `make run`, `make install`
 #   --test     that plus what the test suite, fuzzing and benchmarks start
-#              (cmocka, clang, PostgreSQL, Redis, nginx, wrk, node, jq, ...)
+#              (cmocka, clang, PostgreSQL, Redis, nginx, Chromium, wrk, node, jq, ...)
 # Idempotent: does nothing when all are present.
 set -euo pipefail
 
@@ -17,7 +17,7 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(
     clang clang-format libcmocka-dev
     jq curl sqlite3 python3 python3-yaml systemd wrk
-    postgresql redis-server nginx-light
+    postgresql redis-server nginx-light chromium
   )
   # node >= 18 and npm for tests/integration/openai_client.sh and the
   # browser tests. A node from elsewhere (NodeSource bundles npm) is kept:

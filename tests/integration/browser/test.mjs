@@ -1,0 +1,180 @@
+// test.mjs: the chat page, the operator console and the embeddable widget in
+// a real browser (Debian's Chromium, driven by playwright-core; issue 14).
+//   node test.mjs BASE SHOP_URL OPERATOR_KEY OUT_DIR CHROMIUM
+// BASE is the assistant in widget mode; SHOP_URL a page of another origin
+// that embeds /widget.js. Prints "ok - ..." / "FAIL - ..." lines (the shell
+// harness counts them) and keeps screenshots in OUT_DIR.
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+
+const [base, shopUrl, operKey, outDir, executablePath] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+let fails = 0;
+function check(name, cond, detail) {
+  console.log((cond ? 'ok   - ' : 'FAIL - ') + name + (!cond && detail ? ` (${detail})` : ''));
+  if (!cond) fails++;
+}
+async function shot(page, name) {
+  await page.screenshot({ path: `${outDir}/${name}.png`, fullPage: true });
+}
+// The text of the n-th (0-based, from the end when negative) message of a role.
+async function message(page, role, n = -1) {
+  const all = page.locator(`#messages .msg-${role} .text`);
+  const count = await all.count();
+  const i = n < 0 ? count + n : n;
+  return i >= 0 && i < count ? (await all.nth(i).innerText()) : '';
+}
+async function send(page, text) {
+  await page.fill('#input', text);
+  await page.press('#input', 'Enter');
+}
+// axe-core's WCAG 2 A/AA rules on the page as it is now.
+async function axe(page) {
+  await page.addScriptTag({ content: axeSource });
+  const r = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } }));
+  return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join('; ')}`);
+}
+
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+try {
+  // ---- a customer conversation: streamed answer with its sources --------------------
+  // bypassCSP: axe-core is injected as an inline script, which the pages' CSP
+  // rightly refuses; the pages' own scripts run under it either way.
+  const customer = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const page = await customer.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base + '/');
+  const t0 = Date.now();
+  await send(page, 'What is the minimum order?');
+  // the first words of the answer, not its end: how long the customer waits
+  await page.waitForFunction(() => {
+    const t = document.querySelectorAll('#messages .msg-assistant .text');
+    return t.length && /\w{3}/.test(t[t.length - 1].textContent);
+  }, null, { timeout: 10000 });
+  const firstText = Date.now() - t0;
+  await page.waitForSelector('#messages .msg-assistant .citations li', { timeout: 10000 });
+  const answer = await message(page, 'assistant');
+  check('the answer appears in the page', /S\$80/.test(answer), answer);
+  // Printed, not asserted: speed is for benchmarks, not timed tests.
+  console.log(`# first answer text after ${firstText} ms (typing, request and render in one browser)`);
+  const sources = await page.locator('#messages .citations li').allInnerTexts();
+  check('its sources are listed under it', sources.length > 0 && sources.every((s) => s.length > 3), sources.join(' | '));
+  check('no server path or score in the reply', !/\/(home|work|tmp|srv|var)\/|score/i.test(answer + sources.join(' ')));
+  check('your own message is shown', (await message(page, 'user')) === 'What is the minimum order?');
+  await shot(page, 'chat-desktop');
+  const chatAxe = await axe(page);
+  check('axe-core: no WCAG A/AA violation on the chat page', chatAxe.length === 0, chatAxe.join(', '));
+
+  // ---- the hand-over round trip --------------------------------------------------------
+  await send(page, 'I want to talk to a real person please');
+  await page.waitForFunction(() => /HD-\d+/.test(document.body.innerText), null, { timeout: 10000 });
+  const ticket = (await page.locator('body').innerText()).match(/HD-\d+/)[0];
+  check(`asking for a person gives a ticket in the page (${ticket})`, !!ticket);
+
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const op = await desk.newPage();
+  op.on('pageerror', (e) => errors.push('console: ' + String(e)));
+  await op.goto(base + '/console');
+  await op.fill('#key', operKey);
+  await op.press('#key', 'Enter');
+  await op.waitForSelector(`#handoffs button:has-text("${ticket}")`, { timeout: 15000 });
+  check('the ticket is in the operator queue', true);
+  check('the console says who is signed in', (await op.locator('#who').innerText()).trim().length > 0);
+  await op.click(`#handoffs button:has-text("${ticket}")`);
+  await op.click('#claim');
+  await page.waitForFunction(() => /connected to a person/i.test(document.getElementById('status').textContent),
+    null, { timeout: 15000 }).catch(() => {});
+  check('the customer sees the claim (status: connected to a person)',
+    /connected to a person/i.test(await page.locator('#status').innerText()));
+  // The customer keeps typing while the person has the conversation: the
+  // agent's next reply must still reach the page, with no reload.
+  await send(page, 'Are you still there?');
+  await page.waitForTimeout(300);
+  await op.fill('#reply-text', 'Hi, this is Ana. Yes, I am here to help.');
+  await op.press('#reply-text', 'Enter');
+  const got = await page.waitForFunction(
+    () => [...document.querySelectorAll('#messages .msg-operator .text')].some((e) => /this is Ana/.test(e.textContent)),
+    null, { timeout: 15000 }).then(() => true, () => false);
+  check('the agent\'s reply shows in the customer page without a reload, after the customer typed', got);
+  await shot(page, 'chat-with-agent');
+  await shot(op, 'console-claimed');
+  const consoleAxe = await axe(op);
+  check('axe-core: no WCAG A/AA violation on the console', consoleAxe.length === 0, consoleAxe.join(', '));
+  await op.click('#resolve');
+  await page.waitForFunction(() => document.getElementById('status').textContent === '', null, { timeout: 15000 })
+    .catch(() => {});
+  check('after resolve the customer page no longer says a person is there',
+    !/person/i.test(await page.locator('#status').innerText()));
+  await send(page, 'Do you deliver to Sentosa?');
+  const back = await page.waitForFunction(() => {
+    const t = document.querySelectorAll('#messages .msg-assistant .text');
+    return t.length && /Sentosa/.test(t[t.length - 1].textContent);
+  }, null, { timeout: 10000 }).then(() => true, () => false);
+  check('the bot answers again after resolve', back);
+  // reload: the conversation and the agent's words are still there
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('#messages .msg').length > 4, null, { timeout: 10000 })
+    .catch(() => {});
+  check('after a reload the conversation is shown again, the agent\'s reply with it',
+    /this is Ana/.test(await page.locator('#messages').innerText()));
+  await desk.close();
+  await customer.close();
+
+  // ---- mobile ----------------------------------------------------------------------------
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const mp = await phone.newPage();
+  await mp.goto(base + '/');
+  await send(mp, 'How much is delivery?');
+  await mp.waitForSelector('#messages .msg-assistant .citations li', { timeout: 10000 });
+  const overflow = await mp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(`mobile viewport: no sideways scrolling (${overflow} px)`, overflow <= 0);
+  const box = await mp.locator('#send').boundingBox();
+  check('mobile viewport: the send button is on screen', box && box.x + box.width <= 390 && box.y + box.height <= 844);
+  await shot(mp, 'chat-mobile');
+  await phone.close();
+
+  // ---- French ----------------------------------------------------------------------------
+  const fr = await browser.newContext({ locale: 'fr-FR' });
+  const fp = await fr.newPage();
+  await fp.goto(base + '/');
+  await send(fp, 'Livrez-vous le samedi ?');
+  await fp.waitForSelector('#messages .msg-assistant .citations li, #messages .msg-assistant .text:not(:empty)',
+    { timeout: 10000 });
+  await fp.waitForTimeout(500);
+  const frAnswer = await message(fp, 'assistant');
+  check('a French question is answered in French', /\b(livr|samedi|nous|vous)\w*/i.test(frAnswer), frAnswer);
+  await shot(fp, 'chat-french');
+  await fr.close();
+
+  // ---- the widget on a page of another origin ------------------------------------------
+  const shop = await browser.newContext();
+  const sp = await shop.newPage();
+  sp.on('pageerror', (e) => errors.push('shop: ' + String(e)));
+  await sp.goto(shopUrl);
+  const launcher = sp.locator('[data-frontdesk="widget"] button');
+  await launcher.waitFor({ timeout: 10000 });
+  check('the one-tag embed adds a launcher on the shop\'s page', await launcher.isVisible());
+  await launcher.click();
+  check('the launcher says it is open', (await launcher.getAttribute('aria-expanded')) === 'true');
+  const frame = sp.frameLocator('[data-frontdesk="widget"] iframe');
+  await frame.locator('#input').fill('What is the minimum order?');
+  await frame.locator('#input').press('Enter');
+  const framed = await frame.locator('#messages .msg-assistant .citations li').first()
+    .waitFor({ timeout: 10000 }).then(() => true, () => false);
+  check('a question asked in the embedded widget is answered, with sources', framed);
+  await shot(sp, 'widget-on-shop');
+  await shop.close();
+
+  check('no JavaScript error on any page', errors.length === 0, errors.join(' | '));
+} catch (e) {
+  check('the browser run finished', false, String(e && e.stack || e));
+} finally {
+  await browser.close();
+}
+console.log(fails ? `${fails} failure(s)` : 'all passed');
+process.exit(fails ? 1 : 0);
