@@ -25,7 +25,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFD_TESTS=OFF -DCMAKE_INSTAL
 FROM debian:12-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       libjansson4 libsqlite3-0 libutf8proc2 libstemmer0d libssl3 libcurl4 libmicrohttpd12 \
-      libjwt0 libhiredis0.14 libpq5 libpoppler-glib8 libglib2.0-0 libzip4 libxml2 \
+      libjwt0 libhiredis0.14 libpq5 libpoppler-glib8 libglib2.0-0 libcairo2 libzip4 libxml2 \
       ca-certificates tzdata wamerican wbritish wfrench \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/frontdesk --shell /usr/sbin/nologin frontdesk \

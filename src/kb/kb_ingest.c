@@ -232,7 +232,8 @@ static int walk(ingest_run *r, const char *dir, file_list *out, int depth)
         if (e->d_name[0] != '.')
             rc = list_add(&names, e->d_name, r->err);
     closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, name_cmp);
+    if (names.n) /* an empty folder has no list to sort (qsort(NULL) is UB) */
+        qsort(names.v, names.n, sizeof *names.v, name_cmp);
     for (size_t i = 0; i < names.n && !rc; i++) {
         char path[4096];
         int n = snprintf(path, sizeof path, "%s/%s", dir, names.v[i]);
@@ -381,7 +382,7 @@ static int note_gone(void *ctx, const char *key)
     fd_doc probe = {0};
     probe.key = key;
     const fd_doc *pp = &probe;
-    if (bsearch(&pp, g->r->docs, g->r->n_docs, sizeof *g->r->docs, key_cmp))
+    if (g->r->n_docs && bsearch(&pp, g->r->docs, g->r->n_docs, sizeof *g->r->docs, key_cmp))
         return 0;
     return fd_buf_append(&g->keys, key, strlen(key) + 1);
 }
@@ -389,7 +390,8 @@ static int note_gone(void *ctx, const char *key)
 /* Rows that vanished from a re-ingested CSV/JSONL are deleted. */
 static int remove_gone(ingest_run *r, const char *source)
 {
-    qsort(r->docs, r->n_docs, sizeof *r->docs, key_cmp);
+    if (r->n_docs) /* qsort(NULL, 0) is UB */
+        qsort(r->docs, r->n_docs, sizeof *r->docs, key_cmp);
     gone_ctx g = {r, {0}};
     fd_buf_init(&g.keys, 0);
     int rc = fd_store_docs_by_source(r->kb->store, source, note_gone, &g, r->err);

@@ -171,8 +171,9 @@ mkdir -p "$T/spell/shop/faq"
 printf '# Returns\n\nReturns are accepted within 30 days.\n' > "$T/spell/shop/faq/returns.md"
 printf '# Hours\n\nWe open at 9am.\n' > "$T/spell/shop/hours.md"
 SP=(--data "$T/spell/var")
-( cd "$T/spell" && "$FD" "${SP[@]}" ingest shop > /dev/null 2>&1 && "$FD" "${SP[@]}" ingest ./shop/ > /dev/null 2>&1 &&
-  "$FD" "${SP[@]}" ingest "$T/spell/shop" > /dev/null 2>&1 && "$FD" "${SP[@]}" ingest shop/hours.md > /dev/null 2>&1 )
+FDA=$(cd "$(dirname "$FD")" && pwd)/$(basename "$FD") # the binary, from another folder too
+( cd "$T/spell" && "$FDA" "${SP[@]}" ingest shop > /dev/null 2>&1 && "$FDA" "${SP[@]}" ingest ./shop/ > /dev/null 2>&1 &&
+  "$FDA" "${SP[@]}" ingest "$T/spell/shop" > /dev/null 2>&1 && "$FDA" "${SP[@]}" ingest shop/hours.md > /dev/null 2>&1 )
 check "shop, ./shop/, an absolute path and a file alone: one copy of each document" \
   test "$("$FD" "${SP[@]}" docs --json | jq -r '[.documents[].key]|sort|join(",")')" = "shop/faq/returns.md,shop/hours.md"
 "$FD" "${SP[@]}" ask --json "when do you open" > "$T/o.json" 2> /dev/null
@@ -180,7 +181,7 @@ check "a citation names shop/hours.md, no server path" jq -e '.citations[0].docu
 rm "$T/spell/shop/faq/returns.md"
 "$FD" "${SP[@]}" ingest --json "$T/spell/shop" > "$T/o.json" 2> /dev/null
 check "a file deleted from the folder is removed on re-ingest" jq -e '.removed == 1' "$T/o.json"
-check "  and is gone from the documents" test "$("$FD" "${SP[@]}" docs --json | jq '.documents|length')" = 1
+check "  and is gone from the documents (its folder left empty)" test "$("$FD" "${SP[@]}" docs --json | jq '.documents|length')" = 1
 mkdir -p "$T/spell/other/shop"
 printf '# Hours\n\nOther hours.\n' > "$T/spell/other/shop/hours.md"
 "$FD" "${SP[@]}" ingest "$T/spell/shop" "$T/spell/other/shop" > /dev/null 2> "$T/err"
