@@ -63,7 +63,7 @@ mkdir -p "$SHOTS"
 # Bounded: a hung browser fails the test, it does not hold CI.
 timeout 180 node "$T/browser/test.mjs" "$U" "$SHOP/" "$OPER" "$SHOTS" "$CHROMIUM" > "$T/run.out" 2>&1
 rc=$?
-grep -E '^(ok|FAIL) ' "$T/run.out"
+grep -E '^(ok|FAIL|#) ' "$T/run.out"
 FAILS=$(grep -c '^FAIL ' "$T/run.out")
 if [ $rc != 0 ] && [ "$FAILS" = 0 ]; then
   tail -n 20 "$T/run.out" | sed 's/^/       /'

@@ -49,19 +49,24 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(base + '/');
-  const t0 = Date.now();
+  // Timed inside the page, from the submit to the first words of the answer
+  // on screen (a MutationObserver), so the driver's own latency is not in it.
+  await page.evaluate(() => {
+    window.__t = {};
+    document.getElementById('composer').addEventListener('submit', () => { window.__t.sent = performance.now(); }, true);
+    new MutationObserver(() => {
+      const t = document.querySelectorAll('#messages .msg-assistant .text');
+      if (!window.__t.shown && t.length && /\w{3}/.test(t[t.length - 1].textContent)) window.__t.shown = performance.now();
+    }).observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
+  });
   await send(page, 'What is the minimum order?');
-  // the first words of the answer, not its end: how long the customer waits
-  await page.waitForFunction(() => {
-    const t = document.querySelectorAll('#messages .msg-assistant .text');
-    return t.length && /\w{3}/.test(t[t.length - 1].textContent);
-  }, null, { timeout: 10000 });
-  const firstText = Date.now() - t0;
+  await page.waitForFunction(() => window.__t.shown !== undefined, null, { timeout: 10000 });
+  const firstText = Math.round(await page.evaluate(() => window.__t.shown - window.__t.sent));
   await page.waitForSelector('#messages .msg-assistant .citations li', { timeout: 10000 });
   const answer = await message(page, 'assistant');
   check('the answer appears in the page', /S\$80/.test(answer), answer);
   // Printed, not asserted: speed is for benchmarks, not timed tests.
-  console.log(`# first answer text after ${firstText} ms (typing, request and render in one browser)`);
+  console.log(`# first answer text ${firstText} ms after the message was sent (measured in the page)`);
   const sources = await page.locator('#messages .citations li').allInnerTexts();
   check('its sources are listed under it', sources.length > 0 && sources.every((s) => s.length > 3), sources.join(' | '));
   check('no server path or score in the reply', !/\/(home|work|tmp|srv|var)\/|score/i.test(answer + sources.join(' ')));
