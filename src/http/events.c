@@ -5,8 +5,9 @@
  * The store is the source of truth, so an operator replying through another
  * replica reaches the customer too: each stream re-reads its session when
  * the ticker wakes it (every second, or at once when this process stored an
- * operator message) and parks again. Events carry `id: <seq>`, so a browser
- * EventSource that reconnects sends Last-Event-ID and misses nothing. */
+ * operator message or, with a PostgreSQL store, another replica announced
+ * one: a NOTIFY heard by the listener server.c starts) and parks again. Events carry `id: <seq>`,
+ * so a browser EventSource that reconnects sends Last-Event-ID and misses nothing. */
 #include "http_int.h"
 
 #include "store.h"
@@ -189,12 +190,28 @@ int http_events_start(fd_server *s, fd_err *err)
     return FD_OK;
 }
 
-void http_events_poke(fd_server *s)
+void http_events_wake(fd_server *s)
 {
     pthread_mutex_lock(&s->tick_mu);
     s->tick_poked = 1;
     pthread_cond_signal(&s->tick_cv);
     pthread_mutex_unlock(&s->tick_mu);
+}
+
+void http_events_poke(fd_server *s)
+{
+    http_events_wake(s);
+    if (!s->cfg->store_url[0])
+        return;
+    /* The customer's stream may be on another replica. A failed notice
+     * costs that stream its next poll (a second), not the reply. */
+    fd_kb *kb = http_kb_get(s);
+    fd_err err = {0};
+    if (fd_store_notify(fd_kb_store(kb), FD_NOTE_EVENTS, &err) != FD_OK) {
+        fd_metric_add(s->m.errors, 1, "notify");
+        FD_LOG(s->log, FD_LOG_DEBUG, "http", "NOTIFY: %s", err.msg);
+    }
+    http_kb_put(s, kb);
 }
 
 void http_events_close(fd_server *s)

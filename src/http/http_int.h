@@ -100,6 +100,10 @@ struct fd_server {
     pthread_mutex_t tick_mu;
     pthread_cond_t tick_cv;
     int tick_stop, tick_poked; /* under tick_mu */
+    /* With a shared store: the other replicas' notices (operator messages,
+     * new knowledge-base versions) wake streams and the writer at once. */
+    fd_store_listener *listener;
+    int kb_poll_now; /* under wq_mu: a notice said the version moved */
     /* The writer thread and its queue of uploads and deletes (writer.c). */
     pthread_t writer;
     int writer_running;
@@ -171,6 +175,8 @@ enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scop
 
 /* ---- knowledge-base writes off the request threads (writer.c) ---------- */
 int http_writer_start(fd_server *s, fd_err *err);
+/* Another replica changed the knowledge base: check the version now. */
+void http_writer_follow_now(fd_server *s);
 void http_writer_stop(fd_server *s); /* runs what is queued, then joins */
 /* Queues run (called on the writer thread under write_lock) and suspends
  * the connection; once run returned, the connection resumes and respond
@@ -335,8 +341,11 @@ enum MHD_Result http_order_route(request *r, const char *ref);
 /* GET /v1/sessions/{id}/events: operator messages and state changes, live. */
 enum MHD_Result http_session_events(request *r, const char *sid);
 int http_events_start(fd_server *s, fd_err *err);
-/* Something was stored for a session: wake the streams now. */
+/* Something was stored for a session (after its commit): wake the streams
+ * now, here and, with a shared store, on every replica (a NOTIFY). */
 void http_events_poke(fd_server *s);
+/* Wakes this process's streams only (a notice from another replica). */
+void http_events_wake(fd_server *s);
 /* Ends every stream (drain). */
 void http_events_close(fd_server *s);
 void http_events_stop(fd_server *s);

@@ -403,6 +403,18 @@ static unsigned connection_budget(fd_server *s)
 
 #define PG_THREADS_PER_CORE 8 /* see fd_server_start */
 
+/* Another replica's notice (store.h, "change notices"): an operator's
+ * message or a state change wakes this replica's event streams, a new
+ * knowledge-base version its writer, at once rather than at their polls. */
+static void on_notice(void *ctx, fd_store_note what)
+{
+    fd_server *s = ctx;
+    if (what == FD_NOTE_KB)
+        http_writer_follow_now(s);
+    else
+        http_events_wake(s);
+}
+
 int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *err)
 {
     fd_server *s = fd_calloc(1, sizeof *s);
@@ -466,6 +478,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
         rc = http_loop_start(s, err);
     if (!rc)
         rc = http_events_start(s, err);
+    if (!rc && cfg->store_url[0])
+        rc = fd_store_listener_start(cfg->store_url, on_notice, s, &s->listener, err);
     if (!rc)
         rc = fd_outbox_start(cfg, log, s->metrics, &s->outbox, err);
     if (rc) {
@@ -581,6 +595,8 @@ void fd_server_free(fd_server *s)
     fd_outbox_stop(s->outbox);
     s->outbox = NULL;
     http_loop_stop(s);
+    fd_store_listener_stop(s->listener); /* before the streams and writer it wakes */
+    s->listener = NULL;
     http_events_stop(s);
     fd_committer_stop(s->committer); /* after every request and LLM turn ended */
     s->committer = NULL;

@@ -50,8 +50,10 @@ static void retention(fd_server *s)
  * upload or `frontdesk ingest` bumps the store's knowledge-base version;
  * this one notices within a second and reloads as SIGHUP would (index
  * rebuilt from the store, assistant files re-read, caches of the old
- * version purged), requests in flight finishing on the old one. A SQLite
- * file belongs to one server, which reloads on its own writes or SIGHUP. */
+ * version purged), requests in flight finishing on the old one. The poll is
+ * the fallback: the version bump's NOTIFY wakes it at once (server.c's
+ * listener, http_writer_follow_now). A SQLite file belongs to one server,
+ * which reloads on its own writes or SIGHUP. */
 #define KB_POLL_EVERY_S 1.0
 
 static void follow_store(fd_server *s)
@@ -80,6 +82,14 @@ static void follow_store(fd_server *s)
     }
 }
 
+void http_writer_follow_now(fd_server *s)
+{
+    pthread_mutex_lock(&s->wq_mu);
+    s->kb_poll_now = 1;
+    pthread_cond_signal(&s->wq_cv);
+    pthread_mutex_unlock(&s->wq_mu);
+}
+
 static void *writer_main(void *arg)
 {
     fd_server *s = arg;
@@ -89,12 +99,15 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&s->wq_mu);
     for (;;) {
         double until_t = next_retention < next_poll ? next_retention : next_poll;
-        while (!s->wq_head && !s->wq_stop && fd_time_wall() < until_t) {
+        while (!s->wq_head && !s->wq_stop && !s->kb_poll_now && fd_time_wall() < until_t) {
             struct timespec until = {(time_t)until_t,
                                      (long)((until_t - (double)(time_t)until_t) * 1e9)};
             pthread_cond_timedwait(&s->wq_cv, &s->wq_mu, &until);
         }
         if (!s->wq_head && !s->wq_stop) {
+            if (s->kb_poll_now)
+                next_poll = 0; /* another replica announced a new version */
+            s->kb_poll_now = 0;
             pthread_mutex_unlock(&s->wq_mu);
             pthread_mutex_lock(&s->write_lock);
             double now = fd_time_wall();

@@ -147,6 +147,9 @@ int fd_store_kb_bump(fd_store *st, const char *note, int64_t *version, fd_err *e
     bind_str(s, 2, note);
     code = one_row(st, s, version, NULL, err, "recording kb version");
     store_release(s, owned);
+    /* The other replicas reload at the commit, not at their next poll. */
+    if (!code)
+        code = fd_store_notify(st, FD_NOTE_KB, err);
     return code;
 }
 

@@ -323,6 +323,11 @@ static PGconn *connect_url(const char *url)
     return PQconnectdbParams(keys, vals, 1);
 }
 
+void *store_pg_connect(const char *url)
+{
+    return connect_url(url);
+}
+
 /* A usable connection, reconnecting outside a transaction; SQLITE_BUSY
  * when there is none. A transaction the connection took with it is over. */
 static int ensure_conn(fd_store *st)

@@ -81,6 +81,31 @@ int fd_store_convo_lock(fd_store *st, const char *session_id, const char *holder
 /* Drops it if holder still has it (an expired lease may be another's). */
 void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *holder);
 
+/* ---- change notices across replicas ------------------------------------- */
+
+/* What one replica stores and the others wait for: an operator's message
+ * or a conversation's new state (customers' event streams), a new
+ * knowledge-base version (every replica reloads). On PostgreSQL a notice
+ * is a NOTIFY, delivered at the commit of the transaction it was sent in
+ * (at once outside one); a listener wakes its waiters at once instead of at
+ * their next poll, which stays as the fallback. SQLite is one server: no
+ * notices, FD_OK. fd_store_kb_bump sends FD_NOTE_KB by itself. */
+typedef enum fd_store_note { FD_NOTE_EVENTS = 1, FD_NOTE_KB = 2 } fd_store_note;
+int fd_store_notify(fd_store *st, fd_store_note what, fd_err *err) FD_MUST_USE;
+
+typedef struct fd_store_listener fd_store_listener;
+/* Listens on a connection of its own to the PostgreSQL store at url; cb
+ * runs on the listener's thread for every notice, and with both kinds
+ * after each (re)connection, since notices sent while it was away are
+ * lost. Reconnects by itself. FD_EINVAL for a URL that is not PostgreSQL;
+ * an unreachable server is not an error (it keeps trying). */
+int fd_store_listener_start(const char *url, void (*cb)(void *ctx, fd_store_note what), void *ctx,
+                            fd_store_listener **out, fd_err *err) FD_MUST_USE;
+/* Stops and frees it (NULL is fine). */
+void fd_store_listener_stop(fd_store_listener *l);
+/* Notices received so far (tests, metrics). */
+uint64_t fd_store_listener_received(const fd_store_listener *l);
+
 /* ---- documents and chunks ---------------------------------------------- */
 
 typedef struct fd_doc_row {

@@ -146,6 +146,9 @@ void pg_defer_writes(fd_store *st, int on);
 
 int store_is_pg_url(const char *path);
 int store_pg_open(fd_store *st, const char *url, fd_err *err);
+/* A new libpq connection (PGconn *) to url with the store's defaults,
+ * for listen.c's own connection; NULL when out of memory. */
+void *store_pg_connect(const char *url);
 void store_pg_close(store_pg *pg);
 int store_pg_schema_check(const char *url, int *have, fd_err *err);
 /* The schema version of the open database, and setting it (inside the
