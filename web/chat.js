@@ -11,11 +11,55 @@
   var VISITOR_STORE = 'frontdesk.visitor';
   var WITH_PERSON = { escalation: true, human: true };
 
+  /* The page's own words in the visitor's language (English or French, from
+   * the browser); what the assistant says comes from the server, in the
+   * language of each message. */
+  var LANG = (function () {
+    var n = typeof navigator !== 'undefined' ? navigator : {};
+    var l = (n.languages && n.languages[0]) || n.language || '';
+    return /^fr\b/i.test(l) ? 'fr' : 'en';
+  })();
+  var WORDS = {
+    en: {
+      title: 'Customer service', message: 'Your message', placeholder: 'Type your question…',
+      send: 'Send', restart: 'New conversation', you: 'You', assistant: 'Assistant', operator: 'Agent',
+      conversation: 'Conversation', typing: 'The assistant is typing', sources: 'Sources',
+      failed: 'Something went wrong. Please try again.',
+      slow_down: 'Too many messages: please wait a moment.',
+      unavailable: 'The service is unavailable (%s). Please try again.',
+      offline: 'Our team is offline now; your request is saved%s and they will get back to you.',
+      waiting: 'Waiting for a person to join%s…', ticket: ' (ticket %s)',
+      connected: 'You are connected to a person.',
+      interrupted: 'The connection was interrupted. Please try again.',
+      unreachable: 'Cannot reach the service. Check your connection and try again.'
+    },
+    fr: {
+      title: 'Service client', message: 'Votre message', placeholder: 'Posez votre question…',
+      send: 'Envoyer', restart: 'Nouvelle conversation', you: 'Vous', assistant: 'Assistant', operator: 'Conseiller',
+      conversation: 'Conversation', typing: "L'assistant écrit", sources: 'Sources',
+      failed: "Une erreur s'est produite. Veuillez réessayer.",
+      slow_down: 'Trop de messages : merci de patienter un instant.',
+      unavailable: 'Le service est indisponible (%s). Veuillez réessayer.',
+      offline: 'Notre équipe est absente pour le moment ; votre demande est enregistrée%s et ' +
+        'elle vous répondra.',
+      waiting: "En attente d'un conseiller%s…", ticket: ' (ticket %s)',
+      connected: 'Vous êtes en relation avec un conseiller.',
+      interrupted: 'La connexion a été interrompue. Veuillez réessayer.',
+      unreachable: 'Le service est injoignable. Vérifiez votre connexion et réessayez.'
+    }
+  };
+  function T(k, arg) {
+    var w = WORDS[LANG][k] || WORDS.en[k] || k;
+    return arg === undefined ? w : w.replace('%s', arg);
+  }
+
   var list = document.getElementById('messages');
   var form = document.getElementById('composer');
   var input = document.getElementById('input');
   var sendBtn = document.getElementById('send');
   var statusEl = document.getElementById('status');
+  var newBtn = document.getElementById('new');
+  localize();
 
   var key = takeKey();
   var sessionId = sessionStorage.getItem(SESSION_STORE);
@@ -76,7 +120,22 @@
     return e;
   }
 
-  var WHO = { user: 'You', assistant: 'Assistant', operator: 'Agent' };
+  var WHO = { user: T('you'), assistant: T('assistant'), operator: T('operator') };
+
+  /* The page's fixed words (index.html is English) in the visitor's language. */
+  function localize() {
+    if (LANG === 'en') return;
+    if (document.documentElement) document.documentElement.lang = LANG;
+    document.title = T('title');
+    var h = document.querySelector && document.querySelector('.chat-head h1');
+    if (h) h.textContent = T('title');
+    var label = document.querySelector && document.querySelector('label[for="input"]');
+    if (label) label.textContent = T('message');
+    if (input) input.setAttribute('placeholder', T('placeholder'));
+    if (sendBtn) sendBtn.textContent = T('send');
+    if (newBtn) newBtn.textContent = T('restart');
+    if (list) list.setAttribute('aria-label', T('conversation'));
+  }
 
   /* Appends a message; returns its text element (the bubble to fill). */
   function addMessage(role, text) {
@@ -91,7 +150,7 @@
 
   function showTyping(bubble) {
     var t = el('span', 'typing');
-    t.setAttribute('aria-label', 'The assistant is typing');
+    t.setAttribute('aria-label', T('typing'));
     for (var i = 0; i < 3; i++) t.appendChild(el('span', 'dot'));
     bubble.appendChild(t);
   }
@@ -108,7 +167,7 @@
     if (old) old.remove();
     if (!Array.isArray(citations) || citations.length === 0) return;
     var ul = el('ul', 'citations');
-    ul.setAttribute('aria-label', 'Sources');
+    ul.setAttribute('aria-label', T('sources'));
     citations.forEach(function (c) {
       var title = (c && (c.title || c.document)) || 'source';
       /* Sections are paths that often start with the title: "Refunds > Time window". */
@@ -121,7 +180,7 @@
 
   function showError(bubble, message) {
     bubble.parentNode.classList.add('msg-error');
-    setText(bubble, message || 'Something went wrong. Please try again.');
+    setText(bubble, message || T('failed'));
   }
 
   function setStatus(text) {
@@ -191,8 +250,8 @@
   async function errorMessage(res) {
     var j = parseJson(await res.text().catch(function () { return ''; }));
     if (j && j.error && j.error.message) return j.error.message;
-    if (res.status === 429) return 'Too many messages: please wait a moment.';
-    return 'The service is unavailable (' + res.status + '). Please try again.';
+    if (res.status === 429) return T('slow_down');
+    return T('unavailable', String(res.status));
   }
 
   /* ---- sending a message ------------------------------------------------- */
@@ -215,10 +274,8 @@
       /* Nobody has joined yet: say so, and say when the team is away (the
        * header used to claim a person out of hours). */
       var esc = rep.escalation || {};
-      var t = esc.ticket ? ' (ticket ' + esc.ticket + ')' : '';
-      waitingText = esc.online === false
-        ? 'Our team is offline now; your request is saved' + t + ' and they will get back to you.'
-        : 'Waiting for a person to join' + t + '…';
+      var t = esc.ticket ? T('ticket', esc.ticket) : '';
+      waitingText = esc.online === false ? T('offline', t) : T('waiting', t);
       setStatus(waitingText);
       openEvents();
     }
@@ -273,9 +330,9 @@
           showError(bubble, d.error && d.error.message);
         }
       });
-      if (!ended) showError(bubble, 'The connection was interrupted. Please try again.');
+      if (!ended) showError(bubble, T('interrupted'));
     } catch (e) {
-      showError(bubble, 'Cannot reach the service. Check your connection and try again.');
+      showError(bubble, T('unreachable'));
     } finally {
       busy(false);
       input.focus();
@@ -289,6 +346,21 @@
     input.value = '';
     send(text);
   });
+
+  /* A new conversation: the next message opens a new session (the old one
+   * stays on the server, kept or deleted by its retention). */
+  if (newBtn)
+    newBtn.addEventListener('click', function () {
+      closeEvents();
+      sessionStorage.removeItem(SESSION_STORE);
+      sessionId = null;
+      seen = new Set();
+      lastOperatorSeq = 0;
+      waitingText = '';
+      list.replaceChildren();
+      setStatus('');
+      input.focus();
+    });
 
   /* Enter sends, Shift+Enter starts a new line. */
   input.addEventListener('keydown', function (ev) {
@@ -316,10 +388,10 @@
   function onState(data) {
     var m = parseJson(data);
     if (!m || typeof m.state !== 'string') return;
-    if (m.state === 'human') setStatus('You are connected to a person.');
+    if (m.state === 'human') setStatus(T('connected'));
     /* the stream's "waiting" repeats what the reply said (its ticket, the
      * team away): it may arrive after the reply and must not erase it */
-    else if (m.state === 'waiting') setStatus(waitingText || 'Waiting for a person to join…');
+    else if (m.state === 'waiting') setStatus(waitingText || T('waiting', ''));
     else if (m.state === 'bot' || m.state === 'deleted') {
       closeEvents();
       waitingText = '';
@@ -405,7 +477,7 @@
       if (WHO[t.role]) addMessage(t.role, t.text);
     });
     if (s.state === 'human' || s.state === 'waiting') {
-      setStatus(s.state === 'human' ? 'You are connected to a person.' : 'Waiting for a person to join…');
+      setStatus(s.state === 'human' ? T('connected') : T('waiting', ''));
       openEvents();
     }
   }

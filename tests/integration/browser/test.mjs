@@ -127,6 +127,14 @@ try {
     .catch(() => {});
   check('after a reload the conversation is shown again, the agent\'s reply with it',
     /this is Ana/.test(await page.locator('#messages').innerText()));
+  // A new conversation: an empty page, and the next message a new session.
+  const oldSession = await page.evaluate(() => sessionStorage.getItem('frontdesk.session'));
+  await page.click('#new');
+  check('"New conversation" empties the page', (await page.locator('#messages .msg').count()) === 0);
+  await send(page, 'What is the minimum order?');
+  await page.waitForSelector('#messages .msg-assistant .citations li', { timeout: 10000 });
+  const newSession = await page.evaluate(() => sessionStorage.getItem('frontdesk.session'));
+  check('  and the next message opens a new session', !!newSession && newSession !== oldSession);
   await desk.close();
   await customer.close();
 
@@ -147,12 +155,17 @@ try {
   const fr = await browser.newContext({ locale: 'fr-FR' });
   const fp = await fr.newPage();
   await fp.goto(base + '/');
+  check('a French browser gets the page in French (button, placeholder, lang)',
+    (await fp.locator('#send').innerText()) === 'Envoyer' &&
+    /Posez votre question/.test(await fp.locator('#input').getAttribute('placeholder')) &&
+    (await fp.evaluate(() => document.documentElement.lang)) === 'fr');
   await send(fp, 'Livrez-vous le samedi ?');
   await fp.waitForSelector('#messages .msg-assistant .citations li, #messages .msg-assistant .text:not(:empty)',
     { timeout: 10000 });
   await fp.waitForTimeout(500);
   const frAnswer = await message(fp, 'assistant');
   check('a French question is answered in French', /\b(livr|samedi|nous|vous)\w*/i.test(frAnswer), frAnswer);
+  check('  and the speakers are named in French', (await fp.locator('#messages .msg-user .who').first().innerText()) === 'Vous');
   await shot(fp, 'chat-french');
   await fr.close();
 
