@@ -178,9 +178,13 @@
     li.appendChild(ul);
   }
 
+  /* A message that failed (refused, rate-limited, no network) is not lost:
+   * it goes back into the box to send again, unless something new is there. */
+  var lastSent = '';
   function showError(bubble, message) {
     bubble.parentNode.classList.add('msg-error');
     setText(bubble, message || T('failed'));
+    if (lastSent && input && !input.value) input.value = lastSent;
   }
 
   function setStatus(text) {
@@ -285,6 +289,7 @@
 
   async function send(text) {
     busy(true);
+    lastSent = text;
     addMessage('user', text);
     var bubble = addMessage('assistant', '');
     showTyping(bubble);

@@ -149,6 +149,13 @@ try {
   const box = await mp.locator('#send').boundingBox();
   check('mobile viewport: the send button is on screen', box && box.x + box.width <= 390 && box.y + box.height <= 844);
   await shot(mp, 'chat-mobile');
+  // The network fails: an error in the page, and the message back in the box.
+  await mp.route('**/v1/chat/stream', (route) => route.abort());
+  await send(mp, 'Do you sell lids?');
+  await mp.waitForSelector('#messages .msg-error', { timeout: 10000 });
+  check('a failed send says so in the page', /reach the service/i.test(await message(mp, 'assistant')));
+  check('  and the message is back in the box to send again', (await mp.inputValue('#input')) === 'Do you sell lids?');
+  await mp.unroute('**/v1/chat/stream');
   await phone.close();
 
   // ---- French ----------------------------------------------------------------------------
