@@ -25,6 +25,8 @@ typedef struct kb_pool {
     pthread_cond_t cv;
     size_t *free; /* indices into all */
     size_t n_free, n;
+    size_t cap;     /* handles it may hold; one opens at start, the rest on demand */
+    size_t opening; /* being opened outside mu */
     fd_kb **all;
     unsigned long long *seen; /* per handle: the gen it last refreshed at */
     atomic_ullong gen;

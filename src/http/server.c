@@ -14,28 +14,32 @@
 
 /* ---- knowledge-base pool ------------------------------------------------ */
 
+/* One handle opens at start (it checks the store and maps the snapshot:
+ * a server that cannot serve does not start); the others open when
+ * requests first need them. Opening all of them first kept a replica
+ * from listening for 1.5 s with 16 PostgreSQL handles (bench/RESULTS.md,
+ * "replica start"). */
 static int pool_open(fd_server *s, size_t n, fd_err *err)
 {
     kb_pool *p = &s->kbs;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->gen, 0);
-    p->all = fd_calloc(n, sizeof *p->all);
-    p->free = fd_calloc(n, sizeof *p->free);
-    p->seen = fd_calloc(n, sizeof *p->seen);
+    p->cap = n ? n : 1;
+    p->all = fd_calloc(p->cap, sizeof *p->all);
+    p->free = fd_calloc(p->cap, sizeof *p->free);
+    p->seen = fd_calloc(p->cap, sizeof *p->seen);
     if (!p->all || !p->free || !p->seen)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int rc = fd_kb_open(s->cfg, s->log, &p->all[i], err);
-        if (rc)
-            return rc;
-        p->n++;
-        p->free[p->n_free++] = i;
-    }
+    int rc = fd_kb_open(s->cfg, s->log, &p->all[0], err);
+    if (rc)
+        return rc;
+    p->n = 1;
+    p->free[p->n_free++] = 0;
     /* A missing or empty store starts (a company may upload its documents
      * through the API), but not silently: every question would be declined. */
     fd_kb_stats st;
-    if (n && fd_kb_stats_get(p->all[0], &st, NULL) == FD_OK && st.n_docs == 0)
+    if (fd_kb_stats_get(p->all[0], &st, NULL) == FD_OK && st.n_docs == 0)
         FD_LOG(s->log, FD_LOG_WARN, "http",
                "the knowledge base in %s is empty: every question will be declined until "
                "documents are added (frontdesk ingest DIR, or POST /v1/documents)",
@@ -54,23 +58,59 @@ static void pool_close(kb_pool *p)
     pthread_cond_destroy(&p->cv);
 }
 
+/* A free handle's index, opening a new one when none is free and the pool
+ * may grow; waits otherwise. Called and returns with p->mu held. A handle
+ * that fails to open (the store away) is logged and the caller waits for
+ * one in use, as a full pool would. */
+static size_t pool_take(fd_server *s, kb_pool *p)
+{
+    while (p->n_free == 0) {
+        if (p->n + p->opening < p->cap) {
+            p->opening++;
+            /* The generation before the open: a reload that lands during
+             * it leaves this handle behind, to catch up like the others. */
+            unsigned long long gen = atomic_load(&p->gen);
+            pthread_mutex_unlock(&p->mu);
+            fd_kb *kb = NULL;
+            fd_err err = {0};
+            int rc = fd_kb_open(s->cfg, s->log, &kb, &err);
+            pthread_mutex_lock(&p->mu);
+            p->opening--;
+            if (rc == FD_OK) {
+                size_t i = p->n;
+                p->all[i] = kb;
+                p->seen[i] = gen;
+                p->n++;
+                return i;
+            }
+            FD_LOG(s->log, FD_LOG_WARN, "http", "opening another knowledge-base handle: %s",
+                   err.msg);
+            if (p->n == 0)
+                continue;
+        }
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    return p->free[--p->n_free];
+}
+
 fd_kb *http_kb_get(fd_server *s)
 {
     kb_pool *p = &s->kbs;
     pthread_mutex_lock(&p->mu);
-    while (p->n_free == 0)
-        pthread_cond_wait(&p->cv, &p->mu);
-    size_t i = p->free[--p->n_free];
-    pthread_mutex_unlock(&p->mu);
+    size_t i = pool_take(s, p);
     fd_kb *kb = p->all[i];
+    unsigned long long seen = p->seen[i];
+    pthread_mutex_unlock(&p->mu);
     unsigned long long gen = atomic_load(&p->gen);
     /* Behind a reload: catch up now. Only when no writer runs: a refresh
      * that finds the store ahead of the snapshot rebuilds it, and must not
      * race the writer's own build; a skipped handle retries next time. */
-    if (p->seen[i] != gen && pthread_mutex_trylock(&s->write_lock) == 0) {
+    if (seen != gen && pthread_mutex_trylock(&s->write_lock) == 0) {
         fd_err err;
         if (fd_kb_refresh(kb, &err) == FD_OK) {
+            pthread_mutex_lock(&p->mu);
             p->seen[i] = gen;
+            pthread_mutex_unlock(&p->mu);
             fd_mem_trim(); /* the old snapshot's pages (see http_assistant_put) */
         } else
             FD_LOG(s->log, FD_LOG_WARN, "http", "index refresh: %s", err.msg);
@@ -82,11 +122,11 @@ fd_kb *http_kb_get(fd_server *s)
 void http_kb_put(fd_server *s, fd_kb *kb)
 {
     kb_pool *p = &s->kbs;
+    pthread_mutex_lock(&p->mu); /* the pool may be growing: all[] read under mu */
     size_t i = 0;
     while (i < p->n && p->all[i] != kb)
         i++;
     assert(i < p->n);
-    pthread_mutex_lock(&p->mu);
     p->free[p->n_free++] = i;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
