@@ -364,6 +364,7 @@
       waitingText = '';
       list.replaceChildren();
       setStatus('');
+      greet();
       input.focus();
     });
 
@@ -487,6 +488,38 @@
     }
   }
 
-  restore();
+  /* ---- how the page presents itself (GET /widget.json) --------------------- */
+
+  /* The company's name, colour and welcome from the server's widget.*
+   * settings (else the KB's company name and the assistant's greeting). */
+  var welcome = '';
+  async function brand() {
+    var w = null;
+    try {
+      var res = await fetch('/widget.json');
+      if (res.ok) w = parseJson(await res.text());
+    } catch (e) {
+      return;
+    }
+    if (!w) return;
+    if (typeof w.name === 'string' && w.name) {
+      document.title = w.name;
+      var h = document.querySelector && document.querySelector('.chat-head h1');
+      if (h) h.textContent = w.name;
+    }
+    if (typeof w.color === 'string' && /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/.test(w.color) &&
+        document.documentElement && document.documentElement.style) {
+      document.documentElement.style.setProperty('--accent', w.color);
+      document.documentElement.style.setProperty('--user', w.color);
+    }
+    if (w.welcome && typeof w.welcome[LANG] === 'string') welcome = w.welcome[LANG];
+  }
+
+  /* The welcome opens an empty conversation; it is the page's, not a turn. */
+  function greet() {
+    if (welcome && !list.firstChild) addMessage('assistant', welcome).parentNode.classList.add('msg-welcome');
+  }
+
+  Promise.all([restore(), brand()]).then(greet, greet);
   input.focus();
 })();

@@ -40,13 +40,12 @@ static const key_def keys[] = {
     {"store.busy_timeout_ms", "FRONTDESK_STORE_BUSY_TIMEOUT_MS", T_INT, OFF(store_busy_timeout_ms),
      0, "5000", 0, 600000, NULL,
      "how long a write waits for another process's lock on the store before giving up (503)"},
-    {"retention.turns_days", "FRONTDESK_RETENTION_TURNS_DAYS", T_INT, OFF(retention_turns_days),
-     0, "0", 0, 36500, NULL,
+    {"retention.turns_days", "FRONTDESK_RETENTION_TURNS_DAYS", T_INT, OFF(retention_turns_days), 0,
+     "0", 0, 36500, NULL,
      "conversations idle this many days are deleted with their turns (0: kept); the server "
      "applies it at start and hourly"},
-    {"retention.events_days", "FRONTDESK_RETENTION_EVENTS_DAYS", T_INT,
-     OFF(retention_events_days), 0, "0", 0, 36500, NULL,
-     "analytics events older than this are deleted (0: kept)"},
+    {"retention.events_days", "FRONTDESK_RETENTION_EVENTS_DAYS", T_INT, OFF(retention_events_days),
+     0, "0", 0, 36500, NULL, "analytics events older than this are deleted (0: kept)"},
     {"retention.costs_days", "FRONTDESK_RETENTION_COSTS_DAYS", T_INT, OFF(retention_costs_days), 0,
      "0", 0, 36500, NULL, "cost ledger rows older than this are deleted (0: kept)"},
     {"accounting.url", "FRONTDESK_ACCOUNTING_URL", T_STR, OFF(acct_url), SZ(acct_url), "", 0, 0,
@@ -72,15 +71,15 @@ static const key_def keys[] = {
      0, "60", 1, 100000, NULL, "API calls per minute at most (Xero: 60 per organisation)"},
     {"accounting.timeout_ms", "FRONTDESK_ACCOUNTING_TIMEOUT_MS", T_INT, OFF(acct_timeout_ms), 0,
      "10000", 100, 600000, NULL, "deadline of one API call"},
-    {"webhooks.url", "FRONTDESK_WEBHOOKS_URL", T_STR, OFF(webhooks_url), SZ(webhooks_url), "", 0,
-     0, NULL,
+    {"webhooks.url", "FRONTDESK_WEBHOOKS_URL", T_STR, OFF(webhooks_url), SZ(webhooks_url), "", 0, 0,
+     NULL,
      "POSTed order.created, order.cancelled, order.invoiced, order.failed and handoff.opened "
      "events, signed (empty: none)"},
     {"webhooks.secret", "FRONTDESK_WEBHOOKS_SECRET", T_STR, OFF(webhooks_secret),
      SZ(webhooks_secret), "", 0, 0, NULL,
      "key of X-Frontdesk-Signature: sha256=HMAC(secret, timestamp.body)", 1},
-    {"store.redact_pii", "FRONTDESK_STORE_REDACT_PII", T_BOOL, OFF(store_redact_pii), 0, "false",
-     0, 1, NULL,
+    {"store.redact_pii", "FRONTDESK_STORE_REDACT_PII", T_BOOL, OFF(store_redact_pii), 0, "false", 0,
+     1, NULL,
      "store customers' messages with emails, phone and card numbers replaced by [redacted] "
      "(the handoff summary an operator reads keeps them)"},
     {"store.synchronous", "FRONTDESK_STORE_SYNCHRONOUS", T_STR, OFF(store_synchronous),
@@ -145,8 +144,7 @@ static const key_def keys[] = {
     {"llm.queue_max", "FRONTDESK_LLM_QUEUE_MAX", T_INT, OFF(llm_queue_max), 0, "256", 0, 1000000,
      NULL, "calls waiting for a slot; more are refused (extractive answer, degraded)"},
     {"llm.queue_timeout_ms", "FRONTDESK_LLM_QUEUE_TIMEOUT_MS", T_INT, OFF(llm_queue_timeout_ms), 0,
-     "5000", 1, 600000, NULL,
-     "longest wait for a slot; then the extractive answer, degraded"},
+     "5000", 1, 600000, NULL, "longest wait for a slot; then the extractive answer, degraded"},
     {"llm.ask_on_decline", "FRONTDESK_LLM_ASK_ON_DECLINE", T_BOOL, OFF(llm_ask_on_decline), 0,
      "true", 0, 1, NULL,
      "ask the LLM when the composer declines but a page covers part of the question"},
@@ -215,8 +213,8 @@ static const key_def keys[] = {
      OFF(cache_redis_timeout_ms), 0, "100", 1, 60000, NULL, "Redis connect and command deadline"},
     {"cache.redis_retry_ms", "FRONTDESK_CACHE_REDIS_RETRY_MS", T_INT, OFF(cache_redis_retry_ms), 0,
      "1000", 1, 600000, NULL, "after a Redis failure, local only for this long, then retry"},
-    {"server.bind", "FRONTDESK_SERVER_BIND", T_STR, OFF(server_bind), SZ(server_bind),
-     "127.0.0.1", 0, 0, NULL, "address to listen on (0.0.0.0 for every interface)"},
+    {"server.bind", "FRONTDESK_SERVER_BIND", T_STR, OFF(server_bind), SZ(server_bind), "127.0.0.1",
+     0, 0, NULL, "address to listen on (0.0.0.0 for every interface)"},
     {"server.port", "FRONTDESK_SERVER_PORT", T_INT, OFF(server_port), 0, "8080", 0, 65535, NULL,
      "TCP port (0: any free port, printed at start)"},
     {"server.max_connections", "FRONTDESK_SERVER_MAX_CONNECTIONS", T_INT,
@@ -239,8 +237,19 @@ static const key_def keys[] = {
      SZ(server_cors), "", 0, 0, NULL, "origins allowed by CORS, comma-separated (empty: none)"},
     {"server.widget_mode", "FRONTDESK_SERVER_WIDGET_MODE", T_BOOL, OFF(server_widget), 0, "false",
      0, 1, NULL, "public chat widget: /v1/chat without a key from allowed origins, per-IP limits"},
-    {"server.protect_metrics", "FRONTDESK_SERVER_PROTECT_METRICS", T_BOOL, OFF(server_protect_metrics),
-     0, "false", 0, 1, NULL, "/metrics and /readyz need an operator or admin key (/healthz stays open)"},
+    {"widget.name", "FRONTDESK_WIDGET_NAME", T_STR, OFF(widget_name), SZ(widget_name), "", 0, 0,
+     NULL,
+     "the chat page's title (empty: the company name in the KB's tone.md, else "
+     "'Customer service')"},
+    {"widget.color", "FRONTDESK_WIDGET_COLOR", T_STR, OFF(widget_color), SZ(widget_color),
+     "#2454d6", 0, 0, NULL, "the chat page's accent colour, #rgb or #rrggbb"},
+    {"widget.welcome", "FRONTDESK_WIDGET_WELCOME", T_STR, OFF(widget_welcome), SZ(widget_welcome),
+     "", 0, 0, NULL,
+     "the first message a visitor sees (empty: the assistant's greeting, in the visitor's "
+     "language)"},
+    {"server.protect_metrics", "FRONTDESK_SERVER_PROTECT_METRICS", T_BOOL,
+     OFF(server_protect_metrics), 0, "false", 0, 1, NULL,
+     "/metrics and /readyz need an operator or admin key (/healthz stays open)"},
     {"server.require_key", "FRONTDESK_SERVER_REQUIRE_KEY", T_BOOL, OFF(server_require_key), 0,
      "true", 0, 1, NULL, "API keys required (turn off only on a trusted network)"},
     {"auth.jwt_hs256_secret", "FRONTDESK_AUTH_JWT_HS256_SECRET", T_STR, OFF(auth_jwt_hs256_secret),
@@ -255,8 +264,8 @@ static const key_def keys[] = {
      SZ(auth_jwt_audience), "", 0, 0, NULL, "aud an end-user token must carry (empty: any)"},
     {"auth.jwt_required", "FRONTDESK_AUTH_JWT_REQUIRED", T_BOOL, OFF(auth_jwt_required), 0, "false",
      0, 1, NULL, "chat requests without a valid X-User-Token get 401"},
-    {"limits.key_per_min", "FRONTDESK_LIMITS_KEY_PER_MIN", T_DBL, OFF(limit_key_per_min), 0,
-     "6000", 0, 1e9, NULL, "requests per minute per API key (0: unlimited)"},
+    {"limits.key_per_min", "FRONTDESK_LIMITS_KEY_PER_MIN", T_DBL, OFF(limit_key_per_min), 0, "6000",
+     0, 1e9, NULL, "requests per minute per API key (0: unlimited)"},
     {"limits.ip_per_min", "FRONTDESK_LIMITS_IP_PER_MIN", T_DBL, OFF(limit_ip_per_min), 0, "60", 0,
      1e9, NULL, "chat requests per minute per client IP in widget mode"},
     {"limits.session_per_min", "FRONTDESK_LIMITS_SESSION_PER_MIN", T_DBL,
@@ -496,7 +505,21 @@ int fd_config_load(fd_config *cfg, const char *path, fd_err *err)
         rc = fd_err_set_field(err, FD_EINVAL, "store.url",
                               "store.url must be a postgres:// or postgresql:// URL (or empty "
                               "for the SQLite file in data_dir)");
+    if (!rc && !fd_config_color_ok(cfg->widget_color))
+        rc = fd_err_set_field(err, FD_EINVAL, "widget.color",
+                              "widget.color must be #rgb or #rrggbb (got '%s')", cfg->widget_color);
     return rc;
+}
+
+int fd_config_color_ok(const char *c)
+{
+    size_t n = c ? strlen(c) : 0;
+    if ((n != 4 && n != 7) || c[0] != '#')
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isxdigit((unsigned char)c[i]))
+            return 0;
+    return 1;
 }
 
 void fd_config_store_shown(const fd_config *cfg, char *out, size_t n)
@@ -552,8 +575,8 @@ static void sample_key(const fd_config *def, size_t i, FILE *out)
     char v[1100];
     value_str(def, &keys[i], v, sizeof v);
     size_t sl = section_len(keys[i].name);
-    fprintf(out, "# %s (%s)\n%s = %s\n", keys[i].doc, keys[i].env,
-            keys[i].name + (sl ? sl + 1 : 0), v);
+    fprintf(out, "# %s (%s)\n%s = %s\n", keys[i].doc, keys[i].env, keys[i].name + (sl ? sl + 1 : 0),
+            v);
 }
 
 /* Top-level keys first, then each section once, in order of first

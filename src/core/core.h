@@ -240,23 +240,23 @@ typedef struct fd_config {
     int acct_timeout_ms;          /* accounting.timeout_ms: one call's deadline */
     char webhooks_url[512];       /* webhooks.url: order and handoff events; empty: none */
     char webhooks_secret[256];    /* webhooks.secret: HMAC-SHA256 key of the signature */
-    int retention_turns_days;  /* retention.*: days kept, 0 = forever */
+    int retention_turns_days;     /* retention.*: days kept, 0 = forever */
     int retention_events_days;
     int retention_costs_days;
-    char log_level[16];        /* log.level: debug|info|warn|error */
-    char log_format[16];       /* log.format: text|json */
-    double bm25_k1;            /* index.k1 */
-    double bm25_b;             /* index.b */
-    int dense_dim;             /* index.dense_dim: LSA dimensions, 0 = no dense */
-    int hnsw_min_chunks;       /* index.hnsw_min_chunks: HNSW above this many */
-    int quantize;              /* index.quantize: int8 vectors */
-    int chunk_max_words;       /* chunk.max_words */
-    int chunk_overlap_words;   /* chunk.overlap_words */
-    int search_k;              /* search.k */
-    char search_mode[16];      /* search.mode: bm25|dense|hybrid */
-    double dense_weight;       /* search.dense_weight: weight of dense in fusion */
-    int rrf_k;                 /* search.rrf_k: reciprocal-rank constant */
-    char fusion[16];           /* search.fusion: weighted|rrf */
+    char log_level[16];      /* log.level: debug|info|warn|error */
+    char log_format[16];     /* log.format: text|json */
+    double bm25_k1;          /* index.k1 */
+    double bm25_b;           /* index.b */
+    int dense_dim;           /* index.dense_dim: LSA dimensions, 0 = no dense */
+    int hnsw_min_chunks;     /* index.hnsw_min_chunks: HNSW above this many */
+    int quantize;            /* index.quantize: int8 vectors */
+    int chunk_max_words;     /* chunk.max_words */
+    int chunk_overlap_words; /* chunk.overlap_words */
+    int search_k;            /* search.k */
+    char search_mode[16];    /* search.mode: bm25|dense|hybrid */
+    double dense_weight;     /* search.dense_weight: weight of dense in fusion */
+    int rrf_k;               /* search.rrf_k: reciprocal-rank constant */
+    char fusion[16];         /* search.fusion: weighted|rrf */
     /* llm.*: an OpenAI-compatible chat server; no base_url = no LLM */
     char llm_base_url[512];     /* llm.base_url, e.g. http://127.0.0.1:11434/v1 */
     char llm_model[128];        /* llm.model */
@@ -280,27 +280,30 @@ typedef struct fd_config {
     int guard_max_chars;    /* guard.max_chars */
     double guard_threshold; /* guard.threshold: attack score that flags */
     /* dialog.* */
-    int dialog_history_turns;  /* dialog.history_turns: turns fed to retrieval and the LLM */
-    int dialog_tz_offset_min;  /* dialog.tz_offset_min: local time zone for dates */
-    char dialog_now[32];       /* dialog.now: "YYYY-MM-DDTHH:MM" local; "": the clock (tests) */
-    double answer_min_support; /* answer.min_support: retrieval evidence to answer */
-    int answer_normalize;      /* answer.normalize: customer spelling -> the KB's */
-    char answer_wordlists[512]; /* answer.wordlists: real words, never "corrected" */
-    char answer_wordnet[512];   /* answer.wordnet: English synonyms */
+    int dialog_history_turns;      /* dialog.history_turns: turns fed to retrieval and the LLM */
+    int dialog_tz_offset_min;      /* dialog.tz_offset_min: local time zone for dates */
+    char dialog_now[32];           /* dialog.now: "YYYY-MM-DDTHH:MM" local; "": the clock (tests) */
+    double answer_min_support;     /* answer.min_support: retrieval evidence to answer */
+    int answer_normalize;          /* answer.normalize: customer spelling -> the KB's */
+    char answer_wordlists[512];    /* answer.wordlists: real words, never "corrected" */
+    char answer_wordnet[512];      /* answer.wordnet: English synonyms */
     char answer_thesaurus_fr[512]; /* answer.thesaurus_fr: French synonyms (mythes) */
     /* server.* */
-    char server_bind[64];   /* server.bind */
-    int server_port;        /* server.port */
-    int server_threads;     /* server.threads: 0 = cores */
+    char server_bind[64];        /* server.bind */
+    int server_port;             /* server.port */
+    int server_threads;          /* server.threads: 0 = cores */
     int server_max_connections;  /* server.max_connections */
     int server_max_conns_per_ip; /* server.max_connections_per_ip: 0 = no cap */
-    int server_max_body;    /* server.max_body_bytes */
-    int server_max_upload;  /* server.max_upload_bytes: POST /v1/documents body cap */
-    int server_drain_ms;    /* server.drain_ms: SIGTERM waits this long for requests */
-    char server_cors[1024]; /* server.cors_origins: comma-separated allowlist */
-    int server_widget;      /* server.widget_mode: no key, origin allowlist, per-IP limits */
-    int server_protect_metrics; /* server.protect_metrics: /metrics, /readyz need a key */
-    int server_require_key; /* server.require_key */
+    int server_max_body;         /* server.max_body_bytes */
+    int server_max_upload;       /* server.max_upload_bytes: POST /v1/documents body cap */
+    int server_drain_ms;         /* server.drain_ms: SIGTERM waits this long for requests */
+    char server_cors[1024];      /* server.cors_origins: comma-separated allowlist */
+    int server_widget;           /* server.widget_mode: no key, origin allowlist, per-IP limits */
+    char widget_name[128];       /* widget.name: the chat's title ("": the KB's company name) */
+    char widget_color[16];       /* widget.color: #rgb or #rrggbb */
+    char widget_welcome[512];    /* widget.welcome: the first bubble ("": the greeting) */
+    int server_protect_metrics;  /* server.protect_metrics: /metrics, /readyz need a key */
+    int server_require_key;      /* server.require_key */
     /* auth.jwt_*: end-user tokens (X-User-Token); no secret and no key file = off */
     char auth_jwt_hs256_secret[512]; /* auth.jwt_hs256_secret (secret: env or file only) */
     char auth_jwt_rs256_key[512];    /* auth.jwt_rs256_public_key_file: PEM, read at start */
@@ -308,18 +311,18 @@ typedef struct fd_config {
     char auth_jwt_audience[256];     /* auth.jwt_audience: required aud when set */
     int auth_jwt_required;           /* auth.jwt_required: chat without a valid token is 401 */
     /* cache.*: answer caches (src/cache) */
-    int cache_enabled;           /* cache.enabled: every layer */
-    int cache_exact;             /* cache.exact */
-    int cache_semantic;          /* cache.semantic */
-    int cache_retrieval;         /* cache.retrieval */
-    int cache_llm;               /* cache.llm */
-    int cache_max_bytes;         /* cache.max_bytes: local budget over all layers */
-    int cache_ttl_s;             /* cache.ttl_s */
-    double cache_semantic_min;   /* cache.semantic_min_similarity */
-    int cache_flight_wait_ms;    /* cache.flight_wait_ms: a follower waits this long */
-    char cache_redis_url[512];   /* cache.redis_url: redis://host:port[/db]; empty: local only */
-    int cache_redis_timeout_ms;  /* cache.redis_timeout_ms: connect and command deadline */
-    int cache_redis_retry_ms;    /* cache.redis_retry_ms: reconnect interval after a failure */
+    int cache_enabled;          /* cache.enabled: every layer */
+    int cache_exact;            /* cache.exact */
+    int cache_semantic;         /* cache.semantic */
+    int cache_retrieval;        /* cache.retrieval */
+    int cache_llm;              /* cache.llm */
+    int cache_max_bytes;        /* cache.max_bytes: local budget over all layers */
+    int cache_ttl_s;            /* cache.ttl_s */
+    double cache_semantic_min;  /* cache.semantic_min_similarity */
+    int cache_flight_wait_ms;   /* cache.flight_wait_ms: a follower waits this long */
+    char cache_redis_url[512];  /* cache.redis_url: redis://host:port[/db]; empty: local only */
+    int cache_redis_timeout_ms; /* cache.redis_timeout_ms: connect and command deadline */
+    int cache_redis_retry_ms;   /* cache.redis_retry_ms: reconnect interval after a failure */
     /* limits.* (per minute; 0 = unlimited) */
     double limit_key_per_min;     /* limits.key_per_min */
     double limit_ip_per_min;      /* limits.ip_per_min */
@@ -340,6 +343,8 @@ void fd_config_dump(const fd_config *cfg, FILE *out);
 /* Where the store is: store.url when set, else data_dir/frontdesk.db. */
 void fd_config_store_path(const fd_config *cfg, char *out, size_t n);
 /* The same, for messages: a URL's password replaced by "***". */
+/* "#rgb" or "#rrggbb" (widget.color; it reaches a stylesheet). */
+int fd_config_color_ok(const char *c);
 void fd_config_store_shown(const fd_config *cfg, char *out, size_t n);
 
 #endif

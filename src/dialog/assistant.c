@@ -3,6 +3,7 @@
  * from intents.tsv and cached on disk, keyed by the examples' hash), the
  * guard and the LLM client. */
 #include "dialog_int.h"
+#include "templates_int.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -443,4 +444,19 @@ void fd_assistant_close(fd_assistant *as)
     if (as->own_llm)
         fd_llm_free(as->llm);
     fd_free(as);
+}
+
+const char *fd_assistant_company(const fd_assistant *as)
+{
+    return as && as->company && *as->company ? as->company : NULL;
+}
+
+void fd_assistant_welcome(const fd_assistant *as, fd_lang lang, char *out, size_t size)
+{
+    const char *company = fd_assistant_company(as);
+    const char *t = dialog_template(company ? "greeting" : "greeting_anon", lang);
+    if (company)
+        snprintf(out, size, t, company);
+    else
+        snprintf(out, size, "%s", t);
 }

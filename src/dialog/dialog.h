@@ -73,6 +73,12 @@ int fd_assistant_llm_stats(const fd_assistant *as, struct fd_llm_stats *out);
 
 /* 1 when open had to train the intent model (the examples changed). */
 int fd_assistant_trained_at_open(const fd_assistant *as);
+/* The company's name from the KB's tone.md ("# Harbour Pack Supplies -
+ * tone of voice"), or NULL when it gives none. */
+const char *fd_assistant_company(const fd_assistant *as);
+/* The greeting the assistant opens with, in lang ("Hello, I'm the Harbour
+ * Pack Supplies assistant. ..."), into out; the chat page shows it first. */
+void fd_assistant_welcome(const fd_assistant *as, fd_lang lang, char *out, size_t size);
 
 typedef struct fd_turn_in {
     const char *message;
@@ -89,7 +95,7 @@ typedef struct fd_turn_in {
      * owned by another principal is FD_ENOTFOUND, exactly as if it did not
      * exist, so ids cannot be probed. */
     const char *owner;
-    int trace; /* fill fd_reply.trace: every candidate document's evidence */
+    int trace;              /* fill fd_reply.trace: every candidate document's evidence */
     const char *oracle_doc; /* evaluation: see fd_answer_opts.oracle_doc */
 } fd_turn_in;
 
@@ -119,9 +125,9 @@ typedef struct fd_reply {
     const char *escalation_ticket;
     const char *escalation_reason;
     int escalation_online; /* the team works now: someone may join soon (else: offline) */
-    int grounded;         /* every claim checked against the sources */
-    int degraded;         /* the LLM was configured but not used (down, open, busy) */
-    const char *language; /* "en", "fr" */
+    int grounded;          /* every claim checked against the sources */
+    int degraded;          /* the LLM was configured but not used (down, open, busy) */
+    const char *language;  /* "en", "fr" */
     int guard_flagged;
     const char *guard_kind;
     double guard_score;

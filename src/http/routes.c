@@ -672,6 +672,39 @@ static enum MHD_Result get_openapi(request *r)
     return http_send(r, 200, "application/json", http_openapi_json, strlen(http_openapi_json));
 }
 
+/* GET /widget.json: how the chat page presents itself (widget.* settings,
+ * else the KB's company name and the assistant's greeting), public like
+ * the page: the name, colour and welcome a visitor sees anyway. */
+static enum MHD_Result get_widget(request *r)
+{
+    fd_server *s = r->srv;
+    assistant_ref *ref = http_assistant_get(s);
+    const char *company = fd_assistant_company(ref->as);
+    const char *name = s->cfg->widget_name[0] ? s->cfg->widget_name : company;
+    char welcome_en[600], welcome_fr[600];
+    if (s->cfg->widget_welcome[0]) {
+        snprintf(welcome_en, sizeof welcome_en, "%s", s->cfg->widget_welcome);
+        snprintf(welcome_fr, sizeof welcome_fr, "%s", s->cfg->widget_welcome);
+    } else {
+        fd_assistant_welcome(ref->as, FD_LANG_EN, welcome_en, sizeof welcome_en);
+        fd_assistant_welcome(ref->as, FD_LANG_FR, welcome_fr, sizeof welcome_fr);
+    }
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int rc = fd_buf_printf(&b, "{\"name\":");
+    rc = rc ? rc : name ? fd_buf_json_str(&b, name, strlen(name)) : fd_buf_printf(&b, "null");
+    const char *color = fd_config_color_ok(s->cfg->widget_color) ? s->cfg->widget_color : "#2454d6";
+    rc = rc ? rc : fd_buf_printf(&b, ",\"color\":\"%s\",\"welcome\":{\"en\":", color);
+    rc = rc ? rc : fd_buf_json_str(&b, welcome_en, strlen(welcome_en));
+    rc = rc ? rc : fd_buf_printf(&b, ",\"fr\":");
+    rc = rc ? rc : fd_buf_json_str(&b, welcome_fr, strlen(welcome_fr));
+    rc = rc ? rc : fd_buf_printf(&b, "}}");
+    http_assistant_put(ref);
+    enum MHD_Result res = rc ? MHD_NO : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
 /* Fixed paths: one row per method (a path's rows adjacent, so a 405 can
  * list them). `open` routes still answer while draining (probes and
  * scrapes must see the shutdown). */
@@ -684,6 +717,7 @@ static const struct route {
     {"/readyz", "GET", get_readyz, 1},
     {"/metrics", "GET", get_metrics, 1},
     {"/openapi.json", "GET", get_openapi, 1},
+    {"/widget.json", "GET", get_widget, 0},
     {"/v1/chat", "POST", post_chat, 0},
     {"/v1/chat/stream", "POST", post_chat_stream, 0},
     {"/v1/search", "GET", get_search, 0},

@@ -41,7 +41,7 @@ SHOP="http://127.0.0.1:$SHOP_PORT"
 
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-FRONTDESK_SERVER_WIDGET_MODE=true FRONTDESK_SERVER_CORS_ORIGINS=$SHOP \
+FRONTDESK_SERVER_WIDGET_MODE=true FRONTDESK_SERVER_CORS_ORIGINS=$SHOP FRONTDESK_WIDGET_COLOR='#0b5cad' \
   "$FD" serve --port 0 > "$T/serve.out" 2> "$T/serve.log" &
 PIDS+=($!)
 for _ in $(seq 200); do grep -q 'http://' "$T/serve.out" 2>/dev/null && break; sleep 0.05; done

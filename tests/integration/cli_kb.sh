@@ -186,4 +186,7 @@ mkdir -p "$T/spell/other/shop"
 printf '# Hours\n\nOther hours.\n' > "$T/spell/other/shop/hours.md"
 "$FD" "${SP[@]}" ingest "$T/spell/shop" "$T/spell/other/shop" > /dev/null 2> "$T/err"
 check "two folders of one name: the second file of a key is skipped and said" grep -q "same document key 'shop/hours.md'" "$T/err"
+# ---- widget.color is checked at start (it reaches a stylesheet) -------------------------
+FRONTDESK_WIDGET_COLOR='red;}' "$FD" stats > /dev/null 2> "$T/err"; rc=$?
+check "widget.color that is not #rgb/#rrggbb: a configuration error (exit 2) naming it" bash -c "[ $rc = 2 ] && grep -q 'widget.color must be #rgb or #rrggbb' '$T/err'"
 finish

@@ -94,6 +94,9 @@ function page(base, search) {
   if (!global.nodeFetch) global.nodeFetch = global.fetch;
   const requests = [];
   global.fetch = (url, init) => {
+    /* The page's presentation (GET /widget.json) is not part of what these
+     * tests check (tests/integration/browser.sh does): none here. */
+    if (url === '/widget.json') return Promise.resolve(new Response('', { status: 404 }));
     requests.push({ url, init: init || {} });
     return global.nodeFetch(url.startsWith('/') ? base + url : url, init);
   };

@@ -49,6 +49,13 @@ try {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(base + '/');
+  // The page presents the company (widget.json): its name and a welcome.
+  await page.waitForSelector('#messages .msg-welcome', { timeout: 10000 });
+  check('the page greets with the company\'s name (title and welcome)',
+    /Harbour Pack/.test(await page.locator('.chat-head h1').innerText()) &&
+    /Harbour Pack/.test(await page.locator('#messages .msg-welcome .text').innerText()));
+  check('the page takes widget.color for its accent',
+    (await page.locator('#send').evaluate((b) => getComputedStyle(b).backgroundColor)) === 'rgb(11, 92, 173)');
   // Timed inside the page, from the submit to the first words of the answer
   // on screen (a MutationObserver), so the driver's own latency is not in it.
   await page.evaluate(() => {
@@ -56,7 +63,8 @@ try {
     document.getElementById('composer').addEventListener('submit', () => { window.__t.sent = performance.now(); }, true);
     new MutationObserver(() => {
       const t = document.querySelectorAll('#messages .msg-assistant .text');
-      if (!window.__t.shown && t.length && /\w{3}/.test(t[t.length - 1].textContent)) window.__t.shown = performance.now();
+      if (window.__t.sent && !window.__t.shown && t.length && /\w{3}/.test(t[t.length - 1].textContent))
+        window.__t.shown = performance.now();
     }).observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
   });
   await send(page, 'What is the minimum order?');
@@ -130,7 +138,9 @@ try {
   // A new conversation: an empty page, and the next message a new session.
   const oldSession = await page.evaluate(() => sessionStorage.getItem('frontdesk.session'));
   await page.click('#new');
-  check('"New conversation" empties the page', (await page.locator('#messages .msg').count()) === 0);
+  check('"New conversation" empties the page but for the welcome',
+    (await page.locator('#messages .msg').count()) === 1 &&
+    (await page.locator('#messages .msg-welcome').count()) === 1);
   await send(page, 'What is the minimum order?');
   await page.waitForSelector('#messages .msg-assistant .citations li', { timeout: 10000 });
   const newSession = await page.evaluate(() => sessionStorage.getItem('frontdesk.session'));
@@ -167,12 +177,15 @@ try {
     /Posez votre question/.test(await fp.locator('#input').getAttribute('placeholder')) &&
     (await fp.evaluate(() => document.documentElement.lang)) === 'fr');
   await send(fp, 'Livrez-vous le samedi ?');
-  await fp.waitForSelector('#messages .msg-assistant .citations li, #messages .msg-assistant .text:not(:empty)',
-    { timeout: 10000 });
-  await fp.waitForTimeout(500);
+  await fp.waitForFunction(() => {
+    const t = document.querySelectorAll('#messages .msg-assistant:not(.msg-welcome) .text');
+    return t.length && /\w{3}/.test(t[t.length - 1].textContent);
+  }, null, { timeout: 10000 });
+  await fp.waitForTimeout(300);
   const frAnswer = await message(fp, 'assistant');
   check('a French question is answered in French', /\b(livr|samedi|nous|vous)\w*/i.test(frAnswer), frAnswer);
   check('  and the speakers are named in French', (await fp.locator('#messages .msg-user .who').first().innerText()) === 'Vous');
+  check('  and the welcome is in French', /^Bonjour/.test(await fp.locator('#messages .msg-welcome .text').innerText()));
   await shot(fp, 'chat-french');
   await fr.close();
 
