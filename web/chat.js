@@ -22,7 +22,7 @@
   var WORDS = {
     en: {
       title: 'Customer service', message: 'Your message', placeholder: 'Type your question…',
-      send: 'Send', restart: 'New conversation', you: 'You', assistant: 'Assistant', operator: 'Agent',
+      send: 'Send', restart: 'New conversation', save: 'Save transcript', you: 'You', assistant: 'Assistant', operator: 'Agent',
       conversation: 'Conversation', typing: 'The assistant is typing', sources: 'Sources',
       failed: 'Something went wrong. Please try again.',
       slow_down: 'Too many messages: please wait a moment.',
@@ -35,7 +35,8 @@
     },
     fr: {
       title: 'Service client', message: 'Votre message', placeholder: 'Posez votre question…',
-      send: 'Envoyer', restart: 'Nouvelle conversation', you: 'Vous', assistant: 'Assistant', operator: 'Conseiller',
+      send: 'Envoyer', restart: 'Nouvelle conversation', save: 'Enregistrer',
+      you: 'Vous', assistant: 'Assistant', operator: 'Conseiller',
       conversation: 'Conversation', typing: "L'assistant écrit", sources: 'Sources',
       failed: "Une erreur s'est produite. Veuillez réessayer.",
       slow_down: 'Trop de messages : merci de patienter un instant.',
@@ -59,6 +60,7 @@
   var sendBtn = document.getElementById('send');
   var statusEl = document.getElementById('status');
   var newBtn = document.getElementById('new');
+  var saveBtn = document.getElementById('transcript');
   localize();
 
   var key = takeKey();
@@ -134,6 +136,7 @@
     if (input) input.setAttribute('placeholder', T('placeholder'));
     if (sendBtn) sendBtn.textContent = T('send');
     if (newBtn) newBtn.textContent = T('restart');
+    if (saveBtn) saveBtn.textContent = T('save');
     if (list) list.setAttribute('aria-label', T('conversation'));
   }
 
@@ -368,6 +371,27 @@
       input.focus();
     });
 
+  /* The conversation as a text file, made in the page from what it shows
+   * (who, when saved, each message and its sources): nothing is sent. */
+  if (saveBtn)
+    saveBtn.addEventListener('click', function () {
+      var lines = [document.title + ' — ' + new Date().toLocaleString()];
+      list.querySelectorAll('.msg').forEach(function (li) {
+        var who = li.querySelector('.who');
+        var text = li.querySelector('.text');
+        lines.push('');
+        lines.push((who ? who.textContent : '') + ': ' + (text ? text.textContent : ''));
+        li.querySelectorAll('.citations li').forEach(function (c) { lines.push('  - ' + c.textContent); });
+      });
+      var a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'text/plain' }));
+      a.download = 'conversation-' + new Date().toISOString().slice(0, 10) + '.txt';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
+    });
+
   /* Enter sends, Shift+Enter starts a new line. */
   input.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -480,7 +504,10 @@
         seen.add(t.seq);
         if (t.seq > lastOperatorSeq) lastOperatorSeq = t.seq;
       }
-      if (WHO[t.role]) addMessage(t.role, t.text);
+      if (!WHO[t.role]) return;
+      var bubble = addMessage(t.role, t.text);
+      /* the sources stay under their answer after a reload */
+      if (t.meta && Array.isArray(t.meta.citations)) showCitations(bubble, t.meta.citations);
     });
     if (s.state === 'human' || s.state === 'waiting') {
       setStatus(s.state === 'human' ? T('connected') : T('waiting', ''));

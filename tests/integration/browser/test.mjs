@@ -135,6 +135,13 @@ try {
     .catch(() => {});
   check('after a reload the conversation is shown again, the agent\'s reply with it',
     /this is Ana/.test(await page.locator('#messages').innerText()));
+  check('  and the answers keep their sources', (await page.locator('#messages .citations li').count()) > 0);
+  // The transcript: a text file of what the page shows, sources included.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#transcript')]);
+  const transcript = fs.readFileSync(await download.path(), 'utf8');
+  check('"Save transcript" downloads the conversation as text',
+    /\.txt$/.test(download.suggestedFilename()) && /You: What is the minimum order\?/.test(transcript) &&
+    /Agent: Hi, this is Ana/.test(transcript) && /\n  - /.test(transcript), transcript.slice(0, 200));
   // A new conversation: an empty page, and the next message a new session.
   const oldSession = await page.evaluate(() => sessionStorage.getItem('frontdesk.session'));
   await page.click('#new');
