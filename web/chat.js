@@ -151,6 +151,24 @@
     return body;
   }
 
+  /* A reply that arrives while the tab is in the background shows in its
+   * title ("(2) Harbour Pack"), until the customer comes back to it. */
+  var unread = 0;
+  var plainTitle = null;
+  function noteUnread() {
+    if (!document.hidden) return;
+    if (plainTitle === null) plainTitle = document.title;
+    unread++;
+    document.title = '(' + unread + ') ' + plainTitle;
+  }
+  if (document.addEventListener)
+    document.addEventListener('visibilitychange', function () {
+      if (document.hidden || plainTitle === null) return;
+      document.title = plainTitle;
+      plainTitle = null;
+      unread = 0;
+    });
+
   function showTyping(bubble) {
     var t = el('span', 'typing');
     t.setAttribute('aria-label', T('typing'));
@@ -275,6 +293,7 @@
   /* The finished reply: the full answer replaces what was streamed. */
   function finish(bubble, rep) {
     setText(bubble, rep.answer || '');
+    noteUnread();
     showCitations(bubble, rep.citations);
     setSession(rep.session_id);
     if (WITH_PERSON[rep.route]) {
@@ -411,6 +430,7 @@
       if (m.seq > lastOperatorSeq) lastOperatorSeq = m.seq;
     }
     addMessage('operator', m.text);
+    noteUnread();
   }
 
   /* The session's state as the server tells it: waiting for a person,

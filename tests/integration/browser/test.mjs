@@ -108,12 +108,22 @@ try {
   // agent's next reply must still reach the page, with no reload.
   await send(page, 'Are you still there?');
   await page.waitForTimeout(300);
+  // The customer switched tabs: the reply must show in the tab's title.
+  await page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
+  const plainTitle = await page.title();
   await op.fill('#reply-text', 'Hi, this is Ana. Yes, I am here to help.');
   await op.press('#reply-text', 'Enter');
   const got = await page.waitForFunction(
     () => [...document.querySelectorAll('#messages .msg-operator .text')].some((e) => /this is Ana/.test(e.textContent)),
     null, { timeout: 15000 }).then(() => true, () => false);
   check('the agent\'s reply shows in the customer page without a reload, after the customer typed', got);
+  check('  and a tab in the background says so in its title', (await page.title()) === '(1) ' + plainTitle,
+    await page.title());
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  check('  until the customer comes back to it', (await page.title()) === plainTitle);
   await shot(page, 'chat-with-agent');
   await shot(op, 'console-claimed');
   const consoleAxe = await axe(op);
