@@ -31,7 +31,8 @@
       waiting: 'Waiting for a person to join%s…', ticket: ' (ticket %s)',
       connected: 'You are connected to a person.',
       interrupted: 'The connection was interrupted. Please try again.',
-      unreachable: 'Cannot reach the service. Check your connection and try again.'
+      unreachable: 'Cannot reach the service. Check your connection and try again.',
+      rate: 'How did we do?', rate_n: 'Rate %s out of 5', thanks: 'Thank you for your feedback.'
     },
     fr: {
       title: 'Service client', message: 'Votre message', placeholder: 'Posez votre question…',
@@ -46,7 +47,9 @@
       waiting: "En attente d'un conseiller%s…", ticket: ' (ticket %s)',
       connected: 'Vous êtes en relation avec un conseiller.',
       interrupted: 'La connexion a été interrompue. Veuillez réessayer.',
-      unreachable: 'Le service est injoignable. Vérifiez votre connexion et réessayez.'
+      unreachable: 'Le service est injoignable. Vérifiez votre connexion et réessayez.',
+      rate: 'Comment avons-nous répondu à votre demande ?', rate_n: 'Noter %s sur 5',
+      thanks: 'Merci pour votre avis.'
     }
   };
   function T(k, arg) {
@@ -430,7 +433,50 @@
       if (m.seq > lastOperatorSeq) lastOperatorSeq = m.seq;
     }
     addMessage('operator', m.text);
+    hadPerson = true;
     noteUnread();
+  }
+
+  /* ---- a rating once a person has handed the conversation back ------------ */
+
+  var hadPerson = false; /* a person joined since the last rating was offered */
+  function offerRating() {
+    if (!hadPerson || !sessionId) return;
+    hadPerson = false;
+    var li = el('li', 'msg msg-rating');
+    li.appendChild(el('span', 'who', T('assistant')));
+    var box = el('div', 'text');
+    box.appendChild(el('p', 'rate-q', T('rate')));
+    var row = el('div', 'stars');
+    row.setAttribute('role', 'group');
+    row.setAttribute('aria-label', T('rate'));
+    var sid = sessionId;
+    for (var n = 1; n <= 5; n++) {
+      (function (score) {
+        var b = el('button', 'star', String(score));
+        b.type = 'button';
+        b.setAttribute('aria-label', T('rate_n', String(score)));
+        b.addEventListener('click', async function () {
+          row.querySelectorAll('button').forEach(function (x) { x.disabled = true; });
+          try {
+            var res = await fetch('/v1/sessions/' + encodeURIComponent(sid) + '/rating', {
+              method: 'POST',
+              headers: headers({ 'Content-Type': 'application/json' }),
+              body: JSON.stringify({ score: score })
+            });
+            if (!res.ok) throw new Error(await errorMessage(res));
+            box.replaceChildren(el('p', null, T('thanks')));
+          } catch (e) {
+            row.querySelectorAll('button').forEach(function (x) { x.disabled = false; });
+          }
+        });
+        row.appendChild(b);
+      })(n);
+    }
+    box.appendChild(row);
+    li.appendChild(box);
+    list.appendChild(li);
+    li.scrollIntoView({ block: 'end' });
   }
 
   /* The session's state as the server tells it: waiting for a person,
@@ -438,7 +484,10 @@
   function onState(data) {
     var m = parseJson(data);
     if (!m || typeof m.state !== 'string') return;
-    if (m.state === 'human') setStatus(T('connected'));
+    if (m.state === 'human') {
+      hadPerson = true;
+      setStatus(T('connected'));
+    }
     /* the stream's "waiting" repeats what the reply said (its ticket, the
      * team away): it may arrive after the reply and must not erase it */
     else if (m.state === 'waiting') setStatus(waitingText || T('waiting', ''));
@@ -446,6 +495,7 @@
       closeEvents();
       waitingText = '';
       setStatus('');
+      if (m.state === 'bot') offerRating();
     }
   }
 

@@ -42,9 +42,10 @@ typedef struct server_metrics {
     fd_metric *guard_flagged;                     /* kind */
     fd_metric *llm_calls, *llm_tokens, *llm_cost; /* ; kind ; */
     fd_metric *llm_queue_wait, *llm_shared;
-    fd_metric *rate_limited;                      /* scope */
+    fd_metric *rate_limited; /* scope */
     fd_metric *auth_failures;
-    fd_metric *errors; /* code */
+    fd_metric *errors;  /* code */
+    fd_metric *ratings; /* score: customers' ratings after a conversation */
 } server_metrics;
 
 /* The assistant in use, counted: a request keeps the one it started with
@@ -83,12 +84,12 @@ struct fd_server {
     pthread_mutex_t state_mu; /* guards cur (swapped on reload) */
     assistant_ref *cur;
     /* The LLM: one client, driven by one event-loop thread (chat.c). */
-    fd_llm *llm; /* NULL: no LLM configured */
+    fd_llm *llm;     /* NULL: no LLM configured */
     fd_cache *cache; /* answer caches (and Redis, when configured) */
     pthread_t loop;
     int loop_running;
     atomic_int loop_stop, abort_all;
-    pthread_mutex_t flight_mu;   /* LLM calls in flight by prompt (chat.c); before pend_mu */
+    pthread_mutex_t flight_mu; /* LLM calls in flight by prompt (chat.c); before pend_mu */
     struct llm_flight *flights;
     pthread_mutex_t pend_mu;     /* the two lists below */
     struct chat_state *pending;  /* chats whose LLM call is in flight */

@@ -318,6 +318,66 @@ static enum MHD_Result session_route(request *r, const char *id)
     return res;
 }
 
+/* POST /v1/sessions/{id}/rating {"score": 1..5, "comment"?}: the customer's
+ * rating of the conversation (the page asks once a person hands it back).
+ * Only the session's owner rates it; kept as an analytics event of the
+ * session (erased with it) and counted in frontdesk_ratings_total. */
+#define RATING_COMMENT_MAX 1000
+
+static enum MHD_Result session_rating(request *r, const char *id)
+{
+    enum MHD_Result res;
+    if (strcmp(r->method, "POST") != 0)
+        return method_not_allowed(r, "POST");
+    if (!http_auth_either(r, FD_SCOPE_CHAT, 0, &res))
+        return res;
+    fd_session_row row;
+    if (!http_session_access(r, id, 0, &row, &res))
+        return res;
+    json_t *j = http_body_object(r, &res);
+    if (!j)
+        return res;
+    json_t *sv = json_object_get(j, "score");
+    const char *comment = NULL;
+    if (!json_is_integer(sv) || json_integer_value(sv) < 1 || json_integer_value(sv) > 5) {
+        json_decref(j);
+        return http_send_error(r, 422, "invalid_field", "score must be an integer from 1 to 5",
+                               "score");
+    }
+    if (!http_opt_string(r, j, "comment", &comment, &res)) {
+        json_decref(j);
+        return res;
+    }
+    size_t cn = comment ? strlen(comment) : 0;
+    if (cn > RATING_COMMENT_MAX) {
+        json_decref(j);
+        return http_send_error(r, 422, "invalid_field", "comment must be at most 1000 bytes",
+                               "comment");
+    }
+    int score = (int)json_integer_value(sv);
+    json_t *data = json_pack("{s:i}", "score", score);
+    if (data && comment && cn)
+        json_object_set_new(data, "comment", json_string(comment));
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    json_decref(j);
+    if (!text)
+        return http_send_error(r, 500, "internal", "out of memory", NULL);
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_err err = {0};
+    int rc = fd_store_event_add(fd_kb_store(kb), id, 0, "rating", text, &err);
+    http_kb_put(r->srv, kb);
+    free(text);
+    if (rc)
+        return http_send_err(r, &err);
+    char label[4];
+    snprintf(label, sizeof label, "%d", score);
+    fd_metric_add(r->srv->m.ratings, 1, label);
+    char body[48];
+    int n = snprintf(body, sizeof body, "{\"rated\":true,\"score\":%d}", score);
+    return http_send(r, 200, "application/json", body, (size_t)n);
+}
+
 /* ---- a customer's data: export and erasure (admin) ---------------------------- */
 
 /* GET /v1/users/{id}/export and DELETE /v1/users/{id}: every conversation of
@@ -785,6 +845,15 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             memcpy(sid, id, (size_t)(slash - id));
             sid[slash - id] = '\0';
             return http_session_events(r, sid);
+        }
+        if (slash && strcmp(slash, "/rating") == 0 && slash > id) {
+            r->route = "/v1/sessions/{id}/rating";
+            char sid[80];
+            if ((size_t)(slash - id) >= sizeof sid)
+                return http_send_error(r, 404, "not_found", "no such session", NULL);
+            memcpy(sid, id, (size_t)(slash - id));
+            sid[slash - id] = '\0';
+            return session_rating(r, sid);
         }
     }
     if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {

@@ -157,6 +157,10 @@ static int metrics_init(fd_server *s, fd_err *err)
             : fd_metrics_counter(r, "frontdesk_escalations_total", "handoffs to people by tier",
                                  "tier", &m->escalations, err);
     rc = rc ? rc
+            : fd_metrics_counter(r, "frontdesk_ratings_total",
+                                 "customers' ratings of a conversation (1 to 5), by score", "score",
+                                 &m->ratings, err);
+    rc = rc ? rc
             : fd_metrics_counter(r, "frontdesk_validation_total",
                                  "answers checked, by result (ok, skipped, or the failure)",
                                  "result", &m->validation, err);

@@ -81,7 +81,10 @@ for m in 500 429 broken_json drop slow; do
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   check "LLM $m: degraded extractive answer in ${ms} ms" \
     jqe '.degraded and .answered and (.citations|length>0)' "$T/r.json"
-  check "LLM $m: within the 4 s total deadline" test "$ms" -lt 6000
+  # The deadline bounds the LLM stage, which the reply times itself: the
+  # process's wall time (start-up, ASan, a loaded CI) is not the LLM's.
+  llm_ms=$(jq '.timing_ms.llm // 99999 | floor' "$T/r.json")
+  check "LLM $m: the LLM stage ended within the 4 s total deadline (${llm_ms} ms)" test "$llm_ms" -lt 4500
 done
 mode echo
 check "the failures were logged" grep -q 'LLM call failed' "$T/err"

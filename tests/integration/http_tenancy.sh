@@ -41,6 +41,12 @@ check "bob's 404 is the same as for an id that does not exist" \
   bash -c "[ \"\$(cat '$T/theirs')\" = \"\$(jq -c 'del(.error.request_id)' '$T/b')\" ]"
 check "bob: DELETE 404" test "$(req DELETE "/v1/sessions/$SID" "${B[@]}")" = 404
 check "bob: events 404" test "$(req GET "/v1/sessions/$SID/events" "${B[@]}")" = 404
+check "bob: rating 404" test "$(req POST "/v1/sessions/$SID/rating" "${J[@]}" "${B[@]}" -d '{"score":1}')" = 404
+check "an operator cannot rate it (403)" test "$(req POST "/v1/sessions/$SID/rating" "${J[@]}" "${O[@]}" -d '{"score":1}')" = 403
+s=$(req POST "/v1/sessions/$SID/rating" "${J[@]}" "${A[@]}" -d '{"score":6}')
+check "alice: a score outside 1..5 is 422 naming score" bash -c "[ $s = 422 ] && jq -e '.error.field==\"score\"' '$T/b' > /dev/null"
+s=$(req POST "/v1/sessions/$SID/rating" "${J[@]}" "${A[@]}" -d '{"score":4,"comment":"quick"}')
+check "alice rates her own conversation: 200" bash -c "[ $s = 200 ] && jq -e '.rated and .score==4' '$T/b' > /dev/null"
 check "bob: chat into it 404" test "$(req POST /v1/chat "${J[@]}" "${B[@]}" -d "$(msg 'what did I say?' "$SID")")" = 404
 check "bob: chat/stream into it 404" test "$(req POST /v1/chat/stream "${J[@]}" "${B[@]}" -d "$(msg 'hello' "$SID")")" = 404
 check "bob: /v1/chat/completions with X-Session-Id 404" \
