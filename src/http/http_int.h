@@ -25,8 +25,10 @@ typedef struct kb_pool {
     pthread_cond_t cv;
     size_t *free; /* indices into all */
     size_t n_free, n;
-    size_t cap;     /* handles it may hold; one opens at start, the rest on demand */
-    size_t opening; /* being opened outside mu */
+    size_t cap;             /* handles it may hold; one opens before listening, the rest after */
+    size_t opening;         /* being opened outside mu */
+    pthread_t filler;       /* opens the rest once the server listens */
+    int filling, fill_stop; /* fill_stop under mu */
     fd_kb **all;
     unsigned long long *seen; /* per handle: the gen it last refreshed at */
     atomic_ullong gen;

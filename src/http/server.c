@@ -14,11 +14,14 @@
 
 /* ---- knowledge-base pool ------------------------------------------------ */
 
-/* One handle opens at start (it checks the store and maps the snapshot:
- * a server that cannot serve does not start); the others open when
- * requests first need them. Opening all of them first kept a replica
- * from listening for 1.5 s with 16 PostgreSQL handles (bench/RESULTS.md,
- * "replica start"). */
+/* One handle opens before the server listens (it checks the store and maps
+ * the snapshot: a server that cannot serve does not start); the others open
+ * in the background once it listens (pool_fill), and a request that finds
+ * none free before then opens one itself. Opening all of them first kept a
+ * replica from listening for 1.5 s with 16 PostgreSQL handles
+ * (bench/RESULTS.md, "replica start"); opening them only on demand made a
+ * request wait behind an index build that held the store (an upload storm
+ * right after start, tests/integration/http_documents.sh). */
 static int pool_open(fd_server *s, size_t n, fd_err *err)
 {
     kb_pool *p = &s->kbs;
@@ -56,6 +59,61 @@ static void pool_close(kb_pool *p)
     fd_free(p->seen);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+}
+
+/* Opens one more handle into the pool (free for the taking); 0 when the
+ * pool is full, stopping, or the open failed. Called without mu. */
+static int pool_grow(fd_server *s, kb_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->fill_stop || p->n + p->opening >= p->cap) {
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+    }
+    p->opening++;
+    unsigned long long gen = atomic_load(&p->gen);
+    pthread_mutex_unlock(&p->mu);
+    fd_kb *kb = NULL;
+    fd_err err = {0};
+    int rc = fd_kb_open(s->cfg, s->log, &kb, &err);
+    pthread_mutex_lock(&p->mu);
+    p->opening--;
+    if (rc == FD_OK) {
+        size_t i = p->n++;
+        p->all[i] = kb;
+        p->seen[i] = gen;
+        p->free[p->n_free++] = i;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (rc)
+        FD_LOG(s->log, FD_LOG_WARN, "http", "opening another knowledge-base handle: %s", err.msg);
+    return rc == FD_OK;
+}
+
+static void *pool_fill(void *arg)
+{
+    fd_server *s = arg;
+    while (pool_grow(s, &s->kbs))
+        ;
+    return NULL;
+}
+
+static void pool_fill_start(fd_server *s)
+{
+    if (s->kbs.cap > 1 && pthread_create(&s->kbs.filler, NULL, pool_fill, s) == 0)
+        s->kbs.filling = 1; /* else requests open handles as they need them */
+}
+
+static void pool_fill_stop(kb_pool *p)
+{
+    if (!p->filling)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->fill_stop = 1;
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->filler, NULL);
+    p->filling = 0;
 }
 
 /* A free handle's index, opening a new one when none is free and the pool
@@ -553,6 +611,7 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     s->port = di ? di->port : cfg->server_port;
     FD_LOG(log, FD_LOG_INFO, "http", "listening on http://%s:%d (%u threads)", cfg->server_bind,
            s->port, threads);
+    pool_fill_start(s);
     *out = s;
     return FD_OK;
 }
@@ -648,6 +707,7 @@ void fd_server_free(fd_server *s)
         http_assistant_put(s->cur);
     fd_llm_free(s->llm);
     fd_cache_free(s->cache);
+    pool_fill_stop(&s->kbs);
     pool_close(&s->kbs);
     fd_ratelimit_free(s->limits);
     http_jwt_free(&s->jwt);
