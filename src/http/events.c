@@ -190,24 +190,41 @@ int http_events_start(fd_server *s, fd_err *err)
     return FD_OK;
 }
 
-void http_events_wake(fd_server *s)
+void http_events_wake(fd_server *s, const char *sid)
 {
+    if (sid && *sid) {
+        /* Only the streams of that conversation re-read the store. */
+        pthread_mutex_lock(&s->subs_mu);
+        for (event_sub *b = s->subs; b; b = b->next) {
+            pthread_mutex_lock(&b->mu);
+            if (strcmp(b->sid, sid) == 0) {
+                b->due = 1;
+                if (b->suspended) {
+                    b->suspended = 0;
+                    MHD_resume_connection(b->r->con);
+                }
+            }
+            pthread_mutex_unlock(&b->mu);
+        }
+        pthread_mutex_unlock(&s->subs_mu);
+        return;
+    }
     pthread_mutex_lock(&s->tick_mu);
     s->tick_poked = 1;
     pthread_cond_signal(&s->tick_cv);
     pthread_mutex_unlock(&s->tick_mu);
 }
 
-void http_events_poke(fd_server *s)
+void http_events_poke(fd_server *s, const char *sid)
 {
-    http_events_wake(s);
+    http_events_wake(s, sid);
     if (!s->cfg->store_url[0])
         return;
     /* The customer's stream may be on another replica. A failed notice
      * costs that stream its next poll (a second), not the reply. */
     fd_kb *kb = http_kb_get(s);
     fd_err err = {0};
-    if (fd_store_notify(fd_kb_store(kb), FD_NOTE_EVENTS, &err) != FD_OK) {
+    if (fd_store_notify(fd_kb_store(kb), FD_NOTE_EVENTS, sid, &err) != FD_OK) {
         fd_metric_add(s->m.errors, 1, "notify");
         FD_LOG(s->log, FD_LOG_DEBUG, "http", "NOTIFY: %s", err.msg);
     }

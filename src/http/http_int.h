@@ -346,11 +346,13 @@ enum MHD_Result http_order_route(request *r, const char *ref);
 /* GET /v1/sessions/{id}/events: operator messages and state changes, live. */
 enum MHD_Result http_session_events(request *r, const char *sid);
 int http_events_start(fd_server *s, fd_err *err);
-/* Something was stored for a session (after its commit): wake the streams
- * now, here and, with a shared store, on every replica (a NOTIFY). */
-void http_events_poke(fd_server *s);
-/* Wakes this process's streams only (a notice from another replica). */
-void http_events_wake(fd_server *s);
+/* Something was stored for session sid (after its commit): wake its
+ * streams now, here and, with a shared store, on every replica (a NOTIFY
+ * naming it). */
+void http_events_poke(fd_server *s, const char *sid);
+/* Wakes this process's streams of sid (all of them for NULL or ""): a
+ * notice from another replica. */
+void http_events_wake(fd_server *s, const char *sid);
 /* Ends every stream (drain). */
 void http_events_close(fd_server *s);
 void http_events_stop(fd_server *s);

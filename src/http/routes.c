@@ -717,7 +717,7 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
     json_decref(j);
     if (rc)
         return http_send_err(r, &err);
-    http_events_poke(r->srv); /* the customer's stream hears it now */
+    http_events_poke(r->srv, h.session_id); /* the customer's stream hears it now */
     fd_buf b;
     fd_buf_init(&b, 0);
     res = handoff_json(&b, &h, 1) ? MHD_NO : http_send_json(r, 200, &b);

@@ -508,13 +508,13 @@ static unsigned connection_budget(fd_server *s)
 /* Another replica's notice (store.h, "change notices"): an operator's
  * message or a state change wakes this replica's event streams, a new
  * knowledge-base version its writer, at once rather than at their polls. */
-static void on_notice(void *ctx, fd_store_note what)
+static void on_notice(void *ctx, fd_store_note what, const char *about)
 {
     fd_server *s = ctx;
     if (what == FD_NOTE_KB)
         http_writer_follow_now(s);
     else
-        http_events_wake(s);
+        http_events_wake(s, about);
 }
 
 int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *err)

@@ -149,7 +149,7 @@ int fd_store_kb_bump(fd_store *st, const char *note, int64_t *version, fd_err *e
     store_release(s, owned);
     /* The other replicas reload at the commit, not at their next poll. */
     if (!code)
-        code = fd_store_notify(st, FD_NOTE_KB, err);
+        code = fd_store_notify(st, FD_NOTE_KB, NULL, err);
     return code;
 }
 

@@ -7,6 +7,7 @@
  * kinds: the waiters re-read, as their periodic poll would have. */
 #include "store_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -24,18 +25,31 @@
 
 struct fd_store_listener {
     char *url;
-    void (*cb)(void *ctx, fd_store_note what);
+    void (*cb)(void *ctx, fd_store_note what, const char *about);
     void *ctx;
     int stop_pipe[2];
     pthread_t thread;
     atomic_uint_fast64_t received;
 };
 
-int fd_store_notify(fd_store *st, fd_store_note what, fd_err *err)
+/* Longest payload sent: a session id is far shorter; PostgreSQL's cap is 8000. */
+#define ABOUT_MAX 200
+
+int fd_store_notify(fd_store *st, fd_store_note what, const char *about, fd_err *err)
 {
     if (st->engine != STORE_PG)
         return FD_OK;
-    int rc = store_exec(st, what == FD_NOTE_KB ? "NOTIFY " CH_KB : "NOTIFY " CH_EVENTS);
+    /* NOTIFY takes a literal, not a parameter: a payload of plain id
+     * characters only (a session id is hex), else none (every waiter wakes). */
+    char sql[64 + ABOUT_MAX];
+    size_t an = about ? strlen(about) : 0;
+    int plain = an > 0 && an <= ABOUT_MAX;
+    for (size_t i = 0; plain && i < an; i++)
+        plain = isalnum((unsigned char)about[i]) || about[i] == '-' || about[i] == '_' ||
+                about[i] == '.';
+    snprintf(sql, sizeof sql, "NOTIFY %s%s%.*s%s", what == FD_NOTE_KB ? CH_KB : CH_EVENTS,
+             plain ? ", '" : "", plain ? (int)an : 0, plain ? about : "", plain ? "'" : "");
+    int rc = store_exec(st, sql);
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "announcing a change (NOTIFY)");
 }
 
@@ -64,8 +78,8 @@ static void *listen_main(void *arg)
             continue;
         }
         /* Whatever was announced while this connection was not there. */
-        l->cb(l->ctx, FD_NOTE_EVENTS);
-        l->cb(l->ctx, FD_NOTE_KB);
+        l->cb(l->ctx, FD_NOTE_EVENTS, "");
+        l->cb(l->ctx, FD_NOTE_KB, "");
         int sock = PQsocket(c);
         for (;;) {
             if (wait_for(l, sock, 5000)) {
@@ -78,7 +92,7 @@ static void *listen_main(void *arg)
             while ((n = PQnotifies(c)) != NULL) {
                 fd_store_note what = strcmp(n->relname, CH_KB) == 0 ? FD_NOTE_KB : FD_NOTE_EVENTS;
                 atomic_fetch_add(&l->received, 1);
-                l->cb(l->ctx, what);
+                l->cb(l->ctx, what, n->extra ? n->extra : "");
                 PQfreemem(n);
             }
         }
@@ -88,7 +102,8 @@ static void *listen_main(void *arg)
     }
 }
 
-int fd_store_listener_start(const char *url, void (*cb)(void *ctx, fd_store_note what), void *ctx,
+int fd_store_listener_start(const char *url,
+                            void (*cb)(void *ctx, fd_store_note what, const char *about), void *ctx,
                             fd_store_listener **out, fd_err *err)
 {
     *out = NULL;

@@ -22,7 +22,7 @@ typedef struct fd_store fd_store;
  * NORMAL, foreign keys on). path may be a "file:" URI. A file SQLite can
  * only open read-only, or a directory it cannot create in, is FD_EIO. */
 int fd_store_open(const char *path, fd_store **out, fd_err *err) FD_MUST_USE;
-void fd_store_close(fd_store *st); /* NULL is fine */
+void fd_store_close(fd_store *st);         /* NULL is fine */
 int fd_store_schema_version(fd_store *st); /* PRAGMA user_version after migrating */
 /* How many migrations this handle applied when it opened (another process
  * may have applied the rest). */
@@ -67,7 +67,7 @@ int fd_store_savepoint(fd_store *st, fd_err *err) FD_MUST_USE;
  * savepoint's release or the commit), not by its own. SQLite: no effect. */
 void fd_store_defer_writes(fd_store *st, int on);
 int fd_store_release(fd_store *st, fd_err *err) FD_MUST_USE; /* keeps its writes */
-void fd_store_rollback_to(fd_store *st);                      /* drops them, then releases */
+void fd_store_rollback_to(fd_store *st);                     /* drops them, then releases */
 
 /* ---- conversation locks ------------------------------------------------- */
 
@@ -91,15 +91,18 @@ void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *hol
  * their next poll, which stays as the fallback. SQLite is one server: no
  * notices, FD_OK. fd_store_kb_bump sends FD_NOTE_KB by itself. */
 typedef enum fd_store_note { FD_NOTE_EVENTS = 1, FD_NOTE_KB = 2 } fd_store_note;
-int fd_store_notify(fd_store *st, fd_store_note what, fd_err *err) FD_MUST_USE;
+/* about: what changed, for listeners to wake only its waiters (a session
+ * id; at most 200 bytes, else left out); NULL or "" for "anything". */
+int fd_store_notify(fd_store *st, fd_store_note what, const char *about, fd_err *err) FD_MUST_USE;
 
 typedef struct fd_store_listener fd_store_listener;
 /* Listens on a connection of its own to the PostgreSQL store at url; cb
- * runs on the listener's thread for every notice, and with both kinds
- * after each (re)connection, since notices sent while it was away are
- * lost. Reconnects by itself. FD_EINVAL for a URL that is not PostgreSQL;
- * an unreachable server is not an error (it keeps trying). */
-int fd_store_listener_start(const char *url, void (*cb)(void *ctx, fd_store_note what), void *ctx,
+ * runs on the listener's thread for every notice (about: what the notifier
+ * named, "" for anything), and with both kinds and "" after each
+ * (re)connection, since notices sent while it was away are lost. Reconnects by itself. FD_EINVAL
+ * for a URL that is not PostgreSQL; an unreachable server is not an error (it keeps trying). */
+int fd_store_listener_start(const char *url,
+                            void (*cb)(void *ctx, fd_store_note what, const char *about), void *ctx,
                             fd_store_listener **out, fd_err *err) FD_MUST_USE;
 /* Stops and frees it (NULL is fine). */
 void fd_store_listener_stop(fd_store_listener *l);
@@ -110,7 +113,7 @@ uint64_t fd_store_listener_received(const fd_store_listener *l);
 
 typedef struct fd_doc_row {
     int64_t id;
-    const char *key;    /* unique: source path, or "path#row" / BEIR _id */
+    const char *key; /* unique: source path, or "path#row" / BEIR _id */
     const char *title;
     const char *source; /* file it came from */
     const char *tag;    /* e.g. "policy", "faq", "product"; "" if none */
@@ -124,7 +127,7 @@ typedef struct fd_doc_row {
 typedef struct fd_chunk_row {
     int64_t id;
     int64_t doc_id;
-    int ord;             /* position inside its doc, from 0 */
+    int ord; /* position inside its doc, from 0 */
     const char *doc_key;
     const char *title;   /* the doc's title */
     const char *section; /* heading path "Refunds > Defective goods", "" if none */
@@ -142,15 +145,14 @@ int fd_store_doc_get(fd_store *st, const char *key, fd_arena *a, fd_doc_row *out
  * returned) and n_chunks; updated_at 0 means now. FD_EINVAL outside a
  * transaction, so metadata and chunks always change together. */
 int fd_store_doc_put(fd_store *st, const fd_doc_row *doc, int64_t *id, fd_err *err) FD_MUST_USE;
-int fd_store_chunk_add(fd_store *st, int64_t doc_id, int ord, const char *section,
-                       const char *text, fd_err *err) FD_MUST_USE;
+int fd_store_chunk_add(fd_store *st, int64_t doc_id, int ord, const char *section, const char *text,
+                       fd_err *err) FD_MUST_USE;
 /* Deletes a doc and its chunks by key; FD_ENOTFOUND if there was none. */
 int fd_store_doc_delete(fd_store *st, const char *key, fd_err *err) FD_MUST_USE;
 /* Keys of all docs that came from this source file (for deletions when a
  * CSV lost rows). cb returns non-zero to stop. */
-int fd_store_docs_by_source(fd_store *st, const char *source,
-                            int (*cb)(void *ctx, const char *key), void *ctx,
-                            fd_err *err) FD_MUST_USE;
+int fd_store_docs_by_source(fd_store *st, const char *source, int (*cb)(void *ctx, const char *key),
+                            void *ctx, fd_err *err) FD_MUST_USE;
 
 /* All docs by key order; cb returns non-zero to stop (that value is returned).
  * Callbacks of the iterators may call back into the same store. */
@@ -179,8 +181,8 @@ typedef struct fd_asset_row {
     const char *name;    /* "tone.md", "escalation.toml", "intents.tsv" */
     const char *content; /* NUL-terminated copy (files are text) */
     size_t len;
-    const char *hash;    /* SHA-256 hex of content */
-    const char *source;  /* path it came from */
+    const char *hash;   /* SHA-256 hex of content */
+    const char *source; /* path it came from */
     int64_t kb_version;
 } fd_asset_row;
 
@@ -196,15 +198,15 @@ int fd_store_asset_get(fd_store *st, const char *name, fd_arena *a, fd_asset_row
 /* ---- sessions and turns -------------------------------------------------- */
 typedef struct fd_session_row {
     const char *id;
-    const char *user;   /* caller-supplied user id, "" if none */
-    const char *lang;   /* last language used, "" if unknown */
-    const char *slots;  /* JSON object of remembered slots */
-    const char *state;  /* "bot", "waiting" (handoff open), "human" (claimed) */
-    int64_t n_turns;    /* turns so far (user and assistant) */
-    int unresolved;     /* consecutive unresolved user turns */
+    const char *user;  /* caller-supplied user id, "" if none */
+    const char *lang;  /* last language used, "" if unknown */
+    const char *slots; /* JSON object of remembered slots */
+    const char *state; /* "bot", "waiting" (handoff open), "human" (claimed) */
+    int64_t n_turns;   /* turns so far (user and assistant) */
+    int unresolved;    /* consecutive unresolved user turns */
     double created_at, updated_at;
-    const char *owner;  /* principal that created it; set on insert, never updated */
-    int has_handoff;    /* read only: a handoff was ever opened for it */
+    const char *owner; /* principal that created it; set on insert, never updated */
+    int has_handoff;   /* read only: a handoff was ever opened for it */
 } fd_session_row;
 
 /* FD_ENOTFOUND when absent; strings copied into a. */
@@ -221,8 +223,8 @@ int fd_store_session_put(fd_store *st, const fd_session_row *s, fd_err *err) FD_
 int fd_store_session_delete(fd_store *st, const char *id, fd_err *err) FD_MUST_USE;
 
 typedef struct fd_turn_row {
-    int64_t seq;        /* 1-based position in the session */
-    const char *role;   /* "user", "assistant", "operator" */
+    int64_t seq;      /* 1-based position in the session */
+    const char *role; /* "user", "assistant", "operator" */
     const char *text;
     const char *intent; /* "" if none */
     const char *route;  /* "" if none */
@@ -242,13 +244,13 @@ int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
 /* ---- handoffs to people -------------------------------------------------- */
 typedef struct fd_handoff_row {
     int64_t id;
-    const char *ticket;     /* "HD-000042" */
+    const char *ticket; /* "HD-000042" */
     const char *session_id;
-    const char *tier;       /* "agent", "supervisor" */
-    const char *reason;     /* the rule that fired */
-    const char *summary;    /* conversation summary for the person */
-    const char *status;     /* "open", "claimed", "resolved" */
-    const char *operator_;  /* who claimed it, "" if nobody */
+    const char *tier;      /* "agent", "supervisor" */
+    const char *reason;    /* the rule that fired */
+    const char *summary;   /* conversation summary for the person */
+    const char *status;    /* "open", "claimed", "resolved" */
+    const char *operator_; /* who claimed it, "" if nobody */
     double created_at, updated_at;
 } fd_handoff_row;
 
@@ -280,7 +282,7 @@ typedef struct fd_order_row {
     const char *session_id, *owner;
     const char *customer_id, *customer, *outlet, *address;
     const char *delivery_date, *delivery_window; /* "2026-12-08", "morning" */
-    const char *currency, *status;               /* "confirmed", "review", "invoiced", "cancelled" */
+    const char *currency, *status; /* "confirmed", "review", "invoiced", "cancelled" */
     int64_t subtotal, tax, total;
     double created_at, updated_at;
     const fd_order_line_row *lines;
@@ -291,9 +293,8 @@ typedef struct fd_order_row {
  * an outbox row of kind "invoice" with that JSON payload, in the caller's
  * transaction. ref becomes prefix-(100000 + id). FD_ECONFLICT when
  * idem_key already made an order (fd_store_order_by_idem finds it). */
-int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
-                       const char *invoice, int64_t *id, char *ref, size_t ref_size,
-                       fd_err *err) FD_MUST_USE;
+int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix, const char *invoice,
+                       int64_t *id, char *ref, size_t ref_size, fd_err *err) FD_MUST_USE;
 /* By ref ("HP-100001", any case), lines included; FD_ENOTFOUND. */
 int fd_store_order_get(fd_store *st, const char *ref, fd_arena *a, fd_order_row *out,
                        fd_err *err) FD_MUST_USE;
@@ -305,18 +306,18 @@ int fd_store_orders_each(fd_store *st, const char *owner, const char *status, in
                          fd_err *err) FD_MUST_USE;
 /* Moves an order to status with a history row; FD_ENOTFOUND, or
  * FD_ECONFLICT when its status is not from (NULL: any). */
-int fd_store_order_set_status(fd_store *st, const char *ref, const char *from,
-                              const char *status, const char *note, fd_err *err) FD_MUST_USE;
+int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, const char *status,
+                              const char *note, fd_err *err) FD_MUST_USE;
 
 /* ---- the outbox: what must reach another system (outbox.c) ---------------- */
 typedef struct fd_outbox_row {
     int64_t id;
-    const char *kind;     /* "invoice" */
+    const char *kind; /* "invoice" */
     int64_t order_id;
     const char *order_ref; /* "HP-100001" ("" when none) */
-    const char *idem_key; /* sent as Idempotency-Key: a redelivery is recognised */
-    const char *payload;  /* JSON */
-    const char *state;    /* "pending", "retry", "delivered", "dead", "dropped" */
+    const char *idem_key;  /* sent as Idempotency-Key: a redelivery is recognised */
+    const char *payload;   /* JSON */
+    const char *state;     /* "pending", "retry", "delivered", "dead", "dropped" */
     int attempts;
     double next_at;
     const char *last_error, *external_id;
@@ -367,8 +368,8 @@ typedef enum fd_idem_state {
 int fd_store_idem_begin(fd_store *st, const char *principal, const char *key, const char *body_hash,
                         double ttl_s, fd_arena *a, fd_idem_state *state, const char **response,
                         fd_err *err) FD_MUST_USE;
-int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
-                         const char *response, fd_err *err) FD_MUST_USE;
+int fd_store_idem_finish(fd_store *st, const char *principal, const char *key, const char *response,
+                         fd_err *err) FD_MUST_USE;
 /* The request failed: the key is free for a retry. */
 int fd_store_idem_abort(fd_store *st, const char *principal, const char *key,
                         fd_err *err) FD_MUST_USE;
@@ -404,8 +405,9 @@ int fd_store_costs_each(fd_store *st, double since, const char *group,
                         fd_err *err) FD_MUST_USE;
 
 /* Events in id order; cb gets (kind, session, data JSON); non-zero stops. */
-int fd_store_events_each(fd_store *st, int (*cb)(void *ctx, const char *kind, const char *session_id,
-                                                 int64_t turn_seq, const char *data),
+int fd_store_events_each(fd_store *st,
+                         int (*cb)(void *ctx, const char *kind, const char *session_id,
+                                   int64_t turn_seq, const char *data),
                          void *ctx, fd_err *err) FD_MUST_USE;
 
 /* ---- API keys ------------------------------------------------------------ */
@@ -414,10 +416,10 @@ int fd_store_events_each(fd_store *st, int (*cb)(void *ctx, const char *kind, co
  * lives in auth/; these functions only read and write rows. */
 typedef struct fd_key_row {
     int64_t id;
-    char prefix[16];     /* visible start of the key, "fdk_AbCd1234" */
-    char hash[65];       /* SHA-256 hex of the whole key */
+    char prefix[16]; /* visible start of the key, "fdk_AbCd1234" */
+    char hash[65];   /* SHA-256 hex of the whole key */
     char name[64];
-    int64_t scopes;      /* bit set, see auth.h */
+    int64_t scopes; /* bit set, see auth.h */
     double created_at;
     double expires_at;   /* 0: never */
     double revoked_at;   /* 0: not revoked */
@@ -482,6 +484,5 @@ int fd_store_audit_each(fd_store *st,
                         int (*cb)(void *ctx, double at, const char *actor, const char *action,
                                   const char *target, const char *detail),
                         void *ctx, fd_err *err) FD_MUST_USE;
-
 
 #endif

@@ -11,9 +11,10 @@
 typedef struct heard {
     pthread_mutex_t mu;
     int events, kb;
+    char about[256]; /* the last notice's */
 } heard;
 
-static void on_note(void *ctx, fd_store_note what)
+static void on_note(void *ctx, fd_store_note what, const char *about)
 {
     heard *h = ctx;
     pthread_mutex_lock(&h->mu);
@@ -21,6 +22,7 @@ static void on_note(void *ctx, fd_store_note what)
         h->kb++;
     else
         h->events++;
+    snprintf(h->about, sizeof h->about, "%s", about);
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -57,7 +59,7 @@ static void test_sqlite_has_no_notices(void **state)
     fd_store *st = NULL;
     fd_err err = {0};
     assert_int_equal(fd_store_open(path, &st, &err), FD_OK);
-    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, &err), FD_OK);
+    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, NULL, &err), FD_OK);
     fd_store_listener *l = (fd_store_listener *)1;
     assert_int_equal(fd_store_listener_start(path, on_note, NULL, &l, &err), FD_EINVAL);
     assert_null(l);
@@ -78,7 +80,7 @@ static void test_pg_notices(void **state)
     fd_store *st = NULL;
     fd_err err = {0};
     assert_int_equal(fd_store_open(url, &st, &err), FD_OK);
-    heard h = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+    heard h = {PTHREAD_MUTEX_INITIALIZER, 0, 0, ""};
     fd_store_listener *l = NULL;
     assert_int_equal(fd_store_listener_start(url, on_note, &h, &l, &err), FD_OK);
     /* Every connection reports both kinds once: what it may have missed. */
@@ -86,15 +88,25 @@ static void test_pg_notices(void **state)
     int e0, k0;
     snapshot(&h, &e0, &k0);
 
-    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, &err), FD_OK);
+    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, "9f2c1a0b-sess", &err), FD_OK);
     assert_true(wait_past(&h, 0, e0, 5000));
     int e1, k1;
     snapshot(&h, &e1, &k1);
     assert_int_equal(k1, k0); /* the other channel stayed quiet */
+    pthread_mutex_lock(&h.mu);
+    assert_string_equal(h.about, "9f2c1a0b-sess"); /* the session named */
+    pthread_mutex_unlock(&h.mu);
+    /* A payload that is not a plain id is left out, not sent as SQL. */
+    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, "x'; DROP TABLE turns; --", &err), FD_OK);
+    assert_true(wait_past(&h, 0, e1, 5000));
+    snapshot(&h, &e1, &k1);
+    pthread_mutex_lock(&h.mu);
+    assert_string_equal(h.about, "");
+    pthread_mutex_unlock(&h.mu);
 
     /* Inside a transaction: heard at the commit, not before. */
     assert_int_equal(fd_store_begin(st, &err), FD_OK);
-    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, &err), FD_OK);
+    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, NULL, &err), FD_OK);
     assert_false(wait_past(&h, 0, e1, 300));
     assert_int_equal(fd_store_commit(st, &err), FD_OK);
     assert_true(wait_past(&h, 0, e1, 5000));
@@ -103,7 +115,7 @@ static void test_pg_notices(void **state)
 
     /* A rolled-back transaction announces nothing. */
     assert_int_equal(fd_store_begin(st, &err), FD_OK);
-    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, &err), FD_OK);
+    assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, NULL, &err), FD_OK);
     fd_store_rollback(st);
     assert_false(wait_past(&h, 0, e2, 300));
 
