@@ -144,10 +144,13 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* ---- subscribers and the ticker ------------------------------------------------ */
 
-static void wake_all(fd_server *s, int closing)
+/* Wakes the streams of session sid (every stream for NULL) to re-read. */
+static void wake_streams(fd_server *s, const char *sid, int closing)
 {
     pthread_mutex_lock(&s->subs_mu);
     for (event_sub *b = s->subs; b; b = b->next) {
+        if (sid && strcmp(b->sid, sid) != 0)
+            continue; /* b->sid is set before b is listed, never changed */
         pthread_mutex_lock(&b->mu);
         b->due = 1;
         if (closing)
@@ -175,7 +178,7 @@ static void *ticker_main(void *arg)
         if (s->tick_stop)
             break;
         pthread_mutex_unlock(&s->tick_mu);
-        wake_all(s, 0);
+        wake_streams(s, NULL, 0);
         pthread_mutex_lock(&s->tick_mu);
     }
     pthread_mutex_unlock(&s->tick_mu);
@@ -193,20 +196,7 @@ int http_events_start(fd_server *s, fd_err *err)
 void http_events_wake(fd_server *s, const char *sid)
 {
     if (sid && *sid) {
-        /* Only the streams of that conversation re-read the store. */
-        pthread_mutex_lock(&s->subs_mu);
-        for (event_sub *b = s->subs; b; b = b->next) {
-            pthread_mutex_lock(&b->mu);
-            if (strcmp(b->sid, sid) == 0) {
-                b->due = 1;
-                if (b->suspended) {
-                    b->suspended = 0;
-                    MHD_resume_connection(b->r->con);
-                }
-            }
-            pthread_mutex_unlock(&b->mu);
-        }
-        pthread_mutex_unlock(&s->subs_mu);
+        wake_streams(s, sid, 0); /* only that conversation's streams re-read */
         return;
     }
     pthread_mutex_lock(&s->tick_mu);
@@ -233,7 +223,7 @@ void http_events_poke(fd_server *s, const char *sid)
 
 void http_events_close(fd_server *s)
 {
-    wake_all(s, 1);
+    wake_streams(s, NULL, 1);
 }
 
 void http_events_stop(fd_server *s)

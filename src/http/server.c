@@ -62,7 +62,9 @@ static void pool_close(kb_pool *p)
 }
 
 /* Opens one more handle into the pool (free for the taking); 0 when the
- * pool is full, stopping, or the open failed. Called without mu. */
+ * pool is full, stopping, or the open failed. Called without mu. The
+ * generation is read before the open: a reload that lands during it leaves
+ * the handle behind, to catch up like the others. */
 static int pool_grow(fd_server *s, kb_pool *p)
 {
     pthread_mutex_lock(&p->mu);
@@ -86,8 +88,10 @@ static int pool_grow(fd_server *s, kb_pool *p)
         pthread_cond_signal(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
-    if (rc)
+    if (rc) {
+        fd_metric_add(s->m.errors, 1, "kb_open");
         FD_LOG(s->log, FD_LOG_WARN, "http", "opening another knowledge-base handle: %s", err.msg);
+    }
     return rc == FD_OK;
 }
 
@@ -116,34 +120,18 @@ static void pool_fill_stop(kb_pool *p)
     p->filling = 0;
 }
 
-/* A free handle's index, opening a new one when none is free and the pool
- * may grow; waits otherwise. Called and returns with p->mu held. A handle
- * that fails to open (the store away) is logged and the caller waits for
- * one in use, as a full pool would. */
+/* A free handle's index, opening a new one (pool_grow) when none is free
+ * and the pool may grow; waits otherwise. Called and returns with p->mu
+ * held. A handle that fails to open (the store away) is logged and counted,
+ * and the caller waits for one in use, as a full pool would. */
 static size_t pool_take(fd_server *s, kb_pool *p)
 {
     while (p->n_free == 0) {
         if (p->n + p->opening < p->cap) {
-            p->opening++;
-            /* The generation before the open: a reload that lands during
-             * it leaves this handle behind, to catch up like the others. */
-            unsigned long long gen = atomic_load(&p->gen);
             pthread_mutex_unlock(&p->mu);
-            fd_kb *kb = NULL;
-            fd_err err = {0};
-            int rc = fd_kb_open(s->cfg, s->log, &kb, &err);
+            int grew = pool_grow(s, p);
             pthread_mutex_lock(&p->mu);
-            p->opening--;
-            if (rc == FD_OK) {
-                size_t i = p->n;
-                p->all[i] = kb;
-                p->seen[i] = gen;
-                p->n++;
-                return i;
-            }
-            FD_LOG(s->log, FD_LOG_WARN, "http", "opening another knowledge-base handle: %s",
-                   err.msg);
-            if (p->n == 0)
+            if (grew || p->n_free)
                 continue;
         }
         pthread_cond_wait(&p->cv, &p->mu);

@@ -516,16 +516,13 @@ static int store_assets(ingest_run *r)
 
 typedef struct vanish_ctx {
     ingest_run *r;
+    char **seen; /* the run's file keys, sorted: a bsearch per stored doc */
     fd_buf keys; /* NUL-separated keys to delete */
+    /* A CSV's rows share their source, and come in key order: the last
+     * source's verdict saves a realpath() per row. */
+    char *last_source;
+    int last_gone;
 } vanish_ctx;
-
-static int seen_source(const ingest_run *r, const char *source)
-{
-    for (size_t i = 0; i < r->keys.n; i++)
-        if (strcmp(r->keys.v[i], source) == 0)
-            return 1;
-    return 0;
-}
 
 /* Whether a stored document's source lies in folder f: under its key
  * prefix, or (an older key of the same file, typed another way) a path
@@ -550,12 +547,21 @@ static int source_in(const folder *f, const char *source)
 static int note_vanished(void *ctx, const fd_doc_row *doc)
 {
     vanish_ctx *v = ctx;
-    if (!doc->source || seen_source(v->r, doc->source))
+    if (!doc->source)
         return 0;
-    for (size_t i = 0; i < v->r->n_folders; i++)
-        if (source_in(&v->r->folders[i], doc->source))
-            return fd_buf_append(&v->keys, doc->key, strlen(doc->key) + 1);
-    return 0;
+    if (!v->last_source || strcmp(v->last_source, doc->source) != 0) {
+        const char *src = doc->source;
+        int gone = 0;
+        if (!bsearch(&src, v->seen, v->r->keys.n, sizeof *v->seen, name_cmp))
+            for (size_t i = 0; i < v->r->n_folders && !gone; i++)
+                gone = source_in(&v->r->folders[i], doc->source);
+        fd_free(v->last_source);
+        v->last_source = fd_strdup(doc->source);
+        if (!v->last_source)
+            return FD_ENOMEM;
+        v->last_gone = gone;
+    }
+    return v->last_gone ? fd_buf_append(&v->keys, doc->key, strlen(doc->key) + 1) : 0;
 }
 
 /* Documents of the folders given whose file is no longer there (or that
@@ -564,9 +570,17 @@ static int remove_vanished(ingest_run *r)
 {
     if (r->n_folders == 0 || (r->opts && r->opts->key_root))
         return FD_OK;
-    vanish_ctx v = {r, {0}};
+    vanish_ctx v = {r, NULL, {0}, NULL, 0};
     fd_buf_init(&v.keys, 0);
+    v.seen = fd_malloc((r->keys.n + 1) * sizeof *v.seen);
+    if (!v.seen)
+        return fd_err_set(r->err, FD_ENOMEM, "out of memory");
+    if (r->keys.n)
+        memcpy(v.seen, r->keys.v, r->keys.n * sizeof *v.seen);
+    qsort(v.seen, r->keys.n, sizeof *v.seen, name_cmp);
     int rc = fd_store_docs_each(r->kb->store, note_vanished, &v, r->err);
+    if (rc == FD_ENOMEM)
+        rc = fd_err_set(r->err, FD_ENOMEM, "out of memory");
     for (size_t off = 0; !rc && off < v.keys.len; off += strlen(v.keys.p + off) + 1) {
         rc = fd_store_doc_delete(r->kb->store, v.keys.p + off, r->err);
         if (rc == FD_ENOTFOUND)
@@ -575,6 +589,8 @@ static int remove_vanished(ingest_run *r)
             r->rep->removed++;
     }
     fd_buf_free(&v.keys);
+    fd_free(v.seen);
+    fd_free(v.last_source);
     return rc;
 }
 
