@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Trains the composer's two small models from `eval answers --dump-features`
 rows of the DEVELOPMENT knowledge bases (eval/README.md) and prints them as C
-constants for src/answer/model.c:
+constants for src/answer/extract.c:
 
 1. the document ranker: a linear score over each candidate document's
    evidence (fd_answer_feature_names), fitted as a pointwise logistic
    regression "is this candidate the case's source";
 2. the answerability gate: a logistic regression over the chosen document's
    evidence plus the ranker's margin, "the chosen document is the source of
-   an answerable question"; the threshold is picked to maximise
-   answered-right - COST_WRONG * answered-wrong.
+   an answerable question"; the threshold is the Bayes one for a wrong
+   answer costing COST_WRONG right ones (the product uses 0.55, between
+   COST_WRONG 1 and 1.5: the first to decline >= 85% of unanswerable
+   questions leave-one-KB-out, see FD_ANSWER_MIN_CONFIDENCE).
 
 Leave-one-KB-out: every number printed for a set comes from a model trained
 on the other sets only. Pure Python (no numpy on the build machines).
@@ -162,8 +164,13 @@ def count(cases, wr, accept):
                 declined_unanswerable=f"{decl_un}/{n_un}")
 
 
+# The product's coverage floor under the model (FD_ANSWER_MIN_SUPPORT).
+FLOOR = 0.3
+
+
 def evaluate(cases, wr, wg, t):
-    return count(cases, wr, lambda c, i, m: sigmoid(score(wg, gate_x(c, i, m))) >= t)
+    return count(cases, wr, lambda c, i, m: sigmoid(score(wg, gate_x(c, i, m))) >= t
+                 and c["cands"][i]["f"][4] >= FLOOR)
 
 
 def baseline(cases):
@@ -187,6 +194,10 @@ def main():
     print("ranker:", ", ".join(f"{n}={w:.4f}" for n, w in zip(["bias"] + NAMES, wr)))
     print("gate:", ", ".join(f"{n}={w:.4f}" for n, w in zip(["bias"] + NAMES + ["margin"], wg)))
     print(f"threshold: {t:.2f}")
+    print("# for src/answer/extract.c (GATE_*):")
+    print(f"GATE_BIAS = {wg[0]:.4f}; GATE_W_MARGIN = {wg[-1]:.4f};")
+    print(", ".join(f"[FD_AF_{n.upper()}] = {w:.4f}" for n, w in zip(NAMES, wg[1:-1])
+                    if NAMES.index(n) not in GATE_SKIP))
 
 
 if __name__ == "__main__":

@@ -138,6 +138,7 @@ size_t ans_synonyms(fd_str term, fd_str *alt, size_t max);
  * long", "when"), WANT_MONEY ("how much", "cost"), WANT_NAME ("who"),
  * or'ed; 0 when it gives no cue. */
 int ans_answer_cue(fd_str folded);
+int ans_asks_offer(fd_str folded);
 /* A superlative in the folded question: 1 asks for the largest of
  * something ("biggest", "longest"), -1 for the smallest, 0 neither. */
 int ans_superlative(fd_str folded);

@@ -138,3 +138,27 @@ int ans_superlative(fd_str f)
             return sup[i].dir;
     return 0;
 }
+
+/* Whether the folded question asks if we offer something ("do you sell
+ * coffee machines", "avez-vous des ..."): such a question can only be
+ * answered by a document that names the thing, so a rare question word the
+ * chosen document never mentions, or a document covering less than half
+ * of its words, declines it whatever the other evidence (the one hard rule
+ * left beside the answerability model, the old gate kept for these
+ * questions: without it the example KB's "do you sell coffee machines" and
+ * "dry ice" were answered from the cup size guide). */
+int ans_asks_offer(fd_str f)
+{
+    static const char *const cues[] = {
+        "do you sell",   "do you have",   "do you offer",   "do you stock",  "do you carry",
+        "do you make",   "do you do",     "do you provide", "do you accept", "do you take",
+        "do u sell",     "do u have",     "do u do",        "do u offer",    "u sell",
+        "is there a",    "are there any", "can i buy",      "vous vendez",   "vendez vous",
+        "vous avez des", "avez vous",     "proposez vous",  "vous proposez", "vous faites",
+        "y a t il",      "faites vous",   "do you give",    "do u give",
+    };
+    for (size_t i = 0; i < sizeof cues / sizeof *cues; i++)
+        if (fd_text_has_phrase(f, cues[i]))
+            return 1;
+    return 0;
+}

@@ -283,7 +283,8 @@ typedef struct fd_config {
     int dialog_history_turns;      /* dialog.history_turns: turns fed to retrieval and the LLM */
     int dialog_tz_offset_min;      /* dialog.tz_offset_min: local time zone for dates */
     char dialog_now[32];           /* dialog.now: "YYYY-MM-DDTHH:MM" local; "": the clock (tests) */
-    double answer_min_support;     /* answer.min_support: retrieval evidence to answer */
+    double answer_min_support;     /* answer.min_support: coverage floor (0: off) */
+    double answer_min_confidence;  /* answer.min_confidence: the answerability gate */
     int answer_normalize;          /* answer.normalize: customer spelling -> the KB's */
     char answer_wordlists[512];    /* answer.wordlists: real words, never "corrected" */
     char answer_wordnet[512];      /* answer.wordnet: English synonyms */

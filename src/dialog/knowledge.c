@@ -548,6 +548,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
     fd_answer ans;
     fd_answer_opts ao = {.lang = t->lang,
                          .min_support = t->as->cfg->answer_min_support,
+                         .min_confidence = t->as->cfg->answer_min_confidence,
                          .corpus_df = dialog_corpus_df,
                          .corpus_ctx = t->kb,
                          .n_corpus = fd_kb_n_chunks(t->kb)};
@@ -560,8 +561,10 @@ static int find_answer(turn *t, fd_answer *ans_out)
         ao.trace = trace;
     }
     /* An out-of-scope intent needs stronger evidence before we answer. */
-    if (t->as->intents && t->intent.oos)
-        ao.min_support = ao.min_support + (1 - ao.min_support) / 3;
+    if (t->as->intents && t->intent.oos) {
+        double mc = ao.min_confidence > 0 ? ao.min_confidence : FD_ANSWER_MIN_CONFIDENCE;
+        ao.min_confidence = mc + (1 - mc) / 3;
+    }
     t0 = fd_time_ns();
     if (!rc)
         rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &ans, t->err);

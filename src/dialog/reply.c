@@ -78,6 +78,8 @@ int fd_reply_json(const fd_reply *r, fd_buf *b)
         rc = rc ? rc : r->decision_doc ? jstr(b, r->decision_doc) : fd_buf_printf(b, "null");
         rc = rc ? rc : fd_buf_printf(b, ",\"missing_word\":");
         rc = rc ? rc : r->decision_focus ? jstr(b, r->decision_focus) : fd_buf_printf(b, "null");
+        if (!rc && r->trace)
+            rc = fd_buf_printf(b, ",\"answerability\":%.4f", r->trace->confidence);
         for (size_t i = 0; !rc && r->trace && i <= r->trace->n; i++) {
             if (i == r->trace->n) {
                 rc = fd_buf_printf(b, "]");
@@ -207,20 +209,19 @@ int fd_dialog_user_export_json(fd_kb *kb, const char *user, fd_buf *b, int *n_se
 static int money(fd_buf *b, const char *name, int64_t minor)
 {
     int64_t a = minor < 0 ? -minor : minor;
-    return fd_buf_printf(b, ",\"%s\":%s%lld.%02lld", name, minor < 0 ? "-" : "", (long long)(a / 100),
-                         (long long)(a % 100));
+    return fd_buf_printf(b, ",\"%s\":%s%lld.%02lld", name, minor < 0 ? "-" : "",
+                         (long long)(a / 100), (long long)(a % 100));
 }
 
 int fd_order_json(const fd_order_row *o, fd_buf *b)
 {
     int rc = fd_buf_printf(b, "{\"id\":");
     rc = rc ? rc : jstr(b, o->ref);
-    const char *names[] = {"status",   "customer_id",   "customer",        "outlet",
-                           "address",  "delivery_date", "delivery_window", "currency",
-                           "session_id"};
-    const char *vals[] = {o->status,  o->customer_id,   o->customer,     o->outlet,
-                          o->address, o->delivery_date, o->delivery_window, o->currency,
-                          o->session_id};
+    const char *names[] = {"status",        "customer_id",     "customer", "outlet",    "address",
+                           "delivery_date", "delivery_window", "currency", "session_id"};
+    const char *vals[] = {o->status,          o->customer_id, o->customer,
+                          o->outlet,          o->address,     o->delivery_date,
+                          o->delivery_window, o->currency,    o->session_id};
     for (size_t i = 0; i < sizeof names / sizeof *names && !rc; i++) {
         rc = fd_buf_printf(b, ",\"%s\":", names[i]);
         rc = rc ? rc : jstr(b, vals[i] ? vals[i] : "");
@@ -228,7 +229,9 @@ int fd_order_json(const fd_order_row *o, fd_buf *b)
     rc = rc ? rc : money(b, "subtotal", o->subtotal);
     rc = rc ? rc : money(b, "tax", o->tax);
     rc = rc ? rc : money(b, "total", o->total);
-    rc = rc ? rc : fd_buf_printf(b, ",\"created_at\":%.3f,\"updated_at\":%.3f", o->created_at, o->updated_at);
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"created_at\":%.3f,\"updated_at\":%.3f", o->created_at,
+                            o->updated_at);
     if (!rc && o->lines) {
         rc = fd_buf_printf(b, ",\"lines\":[");
         for (size_t i = 0; i < o->n_lines && !rc; i++) {
@@ -237,8 +240,10 @@ int fd_order_json(const fd_order_row *o, fd_buf *b)
             rc = rc ? rc : jstr(b, l->code);
             rc = rc ? rc : fd_buf_printf(b, ",\"name\":");
             rc = rc ? rc : jstr(b, l->name);
-            rc = rc ? rc : fd_buf_printf(b, ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld", (long long)l->qty,
-                                         (long long)l->packs, (long long)l->pack_size);
+            rc =
+                rc ? rc
+                   : fd_buf_printf(b, ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld",
+                                   (long long)l->qty, (long long)l->packs, (long long)l->pack_size);
             rc = rc ? rc : money(b, "pack_price", l->pack_price);
             rc = rc ? rc : money(b, "total", l->total);
             rc = rc ? rc : fd_buf_putc(b, '}');

@@ -180,21 +180,46 @@ static const fd_passage drivers[] = {
 static void test_corpus_focus_declines(void **state)
 {
     fixture *f = *state;
-    fd_answer_opts o = {.corpus_df = toy_df, .n_corpus = 100};
+    fd_answer_trace tr;
+    fd_answer_opts o = {.corpus_df = toy_df, .n_corpus = 100, .trace = &tr};
     fd_answer ans;
     fd_err err;
-    /* "hiring" is no word of the knowledge base: the question is about it. */
-    assert_int_equal(fd_answer_extract(f->an, fd_str_c("are you hiring delivery drivers?"), drivers,
-                                       1, &o, f->a, &ans, &err),
-                     FD_OK);
-    assert_false(ans.answered);
-    assert_int_equal(ans.n_cites, 0);
-    /* The same words without it are answered. */
+    /* The same words with and without "hiring", no word of the knowledge
+     * base: the model sees the missing focus word and the unknown share,
+     * and trusts the document less. */
     assert_int_equal(fd_answer_extract(f->an, fd_str_c("how long do delivery drivers wait?"),
                                        drivers, 1, &o, f->a, &ans, &err),
                      FD_OK);
-    assert_true(ans.answered);
+    if (!ans.answered)
+        fail_msg("declined (%s, support %.2f)", ans.decision, ans.support);
     assert_non_null(strstr(ans.text, "15 minutes"));
+    assert_int_equal(tr.chosen, 0);
+    assert_true(tr.v[0].f[FD_AF_FOCUS] == 0);
+    double plain = tr.confidence;
+    assert_true(plain >= FD_ANSWER_MIN_CONFIDENCE && plain <= 1);
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("are you hiring delivery drivers?"), drivers,
+                                       1, &o, f->a, &ans, &err),
+                     FD_OK);
+    assert_true(tr.v[0].f[FD_AF_FOCUS] == 1);
+    assert_true(tr.v[0].f[FD_AF_UNKNOWN] > 0.3);
+    assert_true(tr.confidence < plain - 0.05);
+    /* Asked whether we offer it, the word must be there: declined, naming it. */
+    assert_int_equal(fd_answer_extract(f->an,
+                                       fd_str_c("do you have hiring days for delivery drivers?"),
+                                       drivers, 1, &o, f->a, &ans, &err),
+                     FD_OK);
+    assert_false(ans.answered);
+    assert_int_equal(ans.n_cites, 0);
+    assert_string_equal(ans.decision, "focus_missing");
+    assert_non_null(ans.focus);
+    assert_non_null(strstr(ans.focus, "hir"));
+    /* A stricter threshold declines what the default answers. */
+    o.min_confidence = 0.9999;
+    assert_int_equal(fd_answer_extract(f->an, fd_str_c("how long do delivery drivers wait?"),
+                                       drivers, 1, &o, f->a, &ans, &err),
+                     FD_OK);
+    assert_false(ans.answered);
+    assert_string_equal(ans.decision, "low_support");
 }
 
 /* Context passages (score 0: other chunks of a retrieved page) supply the

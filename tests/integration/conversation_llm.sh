@@ -44,7 +44,7 @@ check "no support in the documents: declined without an LLM call" jqe '(.answere
 r0=$(requests)
 "$FD" ask --json "do you sell coffee machines" > "$T/r.json"
 check "a related page: the LLM is asked although the composer declines" \
-  jqe '.llm.called and .decision.outcome=="low_support"' "$T/r.json"
+  jqe '.llm.called and (.decision.outcome|test("low_support|focus_missing"))' "$T/r.json"
 check "its NO_ANSWER becomes our decline, never shown" \
   jqe '(.answered|not) and .validation=="no_answer" and (.answer|test("NO_ANSWER")|not)' "$T/r.json"
 check "still one call" test "$(( $(requests) - r0 ))" = 1
