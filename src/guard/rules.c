@@ -26,15 +26,23 @@ typedef struct rule_def {
 #define CODE FD_GUARD_CODE
 #define CUE FD_GUARD_NONE
 
-/* Verbs that throw rules away, and the rules themselves. */
-#define V_IGN                                                                                      \
-    "ignor*|disregard*|forget*|forgot|skip|override*|bypass*|discard*|drop|abandon*|neglect|"      \
-    "overlook|scrap|ditch|erase|cancel*|void|suspend*|break|throw+away|oublie|oubliez|oublies|"    \
-    "annule*|efface*|supprime*|contourne*|outrepasse*|neglige*"
-#define OBJ                                                                                        \
-    "instruction*|rule|rules|guideline*|directive*|prompt|prompts|constraint*|programming|"        \
-    "polic*|restriction*|safeguard*|filters|guardrail*|consigne*|regle|regles|politique*|"         \
-    "programmation|filtres"
+/* Verbs that throw rules away, and the rules themselves. A verb or an
+ * object with an everyday customer sense ("drop off", "skip the queue",
+ * "break", "cancellation policy", "the rules on returns") counts only with
+ * the other side unambiguous, or with "your": "what's your drop off
+ * policy" and "whats ur cancellation policy" were refused as injections. */
+#define V_IGN_HARD                                                                                 \
+    "ignor*|disregard*|forget|forgets|override*|bypass*|discard*|neglect|overlook|oublie|"         \
+    "oubliez|oublies|contourne*|outrepasse*|neglige*"
+#define V_IGN_SOFT                                                                                 \
+    "skip|drop|abandon*|scrap|ditch|erase|cancel|cancels|cancelled|canceled|cancelling|"           \
+    "canceling|void|suspend*|break|throw+away|annule|annules|annulez|annuler|efface*|supprime*"
+#define V_IGN V_IGN_HARD "|" V_IGN_SOFT
+#define OBJ_HARD                                                                                   \
+    "instruction*|prompt|prompts|constraint*|programming|restriction*|safeguard*|filters|"         \
+    "guardrail*|consigne*|programmation|filtres|directive*"
+#define OBJ_SOFT "rule|rules|guideline*|polic*|regle|regles|politique*"
+#define OBJ OBJ_HARD "|" OBJ_SOFT
 #define V_LEAK                                                                                     \
     "print|show|reveal|display|output|repeat|paste|copy|dump|list|summari*|translate|echo|spell|"  \
     "quote|recite|expose|leak|share|give|affiche|montre|revele|repete|recopie|copie|resume|"       \
@@ -43,8 +51,7 @@ typedef struct rule_def {
     "password*|passwd|passcode|credential*|api+key|api+keys|apikey|api+token|secret+key*|"         \
     "access+token|token|tokens|private+key|ssh+key|env+vars|environment+variables|"                \
     "mot+de+passe|mots+de+passe|identifiants|cle+api|cles+api|jeton*"
-#define WHO_AI                                                                                     \
-    "ai|assistant|chatbot|bot|model|models|llm|ia|robot|agent|gpt|language+model*"
+#define WHO_AI "ai|assistant|chatbot|bot|model|models|llm|ia|robot|agent|gpt|language+model*"
 #define DATA_N                                                                                     \
     "phone*|number*|email*|e+mail*|address*|contact*|invoice*|orders|order+history|names|"         \
     "details|data|database|list|spend|prices|pay|paid|tickets|numeros|adresses|factures|"          \
@@ -56,7 +63,10 @@ typedef struct rule_def {
 
 static const rule_def defs[] = {
     /* ---- injection ---- */
-    {"injection.ignore_rules", INJ, 0.92f, V_IGN " ~4 " OBJ},
+    {"injection.ignore_rules", INJ, 0.92f, V_IGN_HARD " ~4 " OBJ},
+    {"injection.drop_instructions", INJ, 0.92f, V_IGN_SOFT " ~4 " OBJ_HARD},
+    {"injection.drop_your_rules", INJ, 0.88f,
+     V_IGN_SOFT " ~2 your|ur|all|tes|vos|toutes ~2 " OBJ_SOFT},
     {"injection.ignore_told", INJ, 0.88f,
      V_IGN " ~4 told+you|you+were+told|were+told|t+a+dit|on+t+a+dit|t+a+ete+dit"},
     {"injection.ignore_above", INJ, 0.88f, "ignor*|disregard* ~1 above|preceding|foregoing"},
@@ -99,7 +109,8 @@ static const rule_def defs[] = {
     {"injection.obey", INJ, 0.6f, "obey|obeis|obeissez ~1 me|moi|only|uniquement"},
     {"injection.do_what_i_say", INJ, 0.5f, "do ~1 what|whatever|everything ~1 i ~1 say|tell"},
     {"injection.comply", INJ, 0.6f, "comply ~3 every|any|all ~1 request*|demand*|command*"},
-    {"injection.operator", INJ, 0.6f, "i ~1 am|m ~1 your ~1 operator|developer|creator|admin*|owner"},
+    {"injection.operator", INJ, 0.6f,
+     "i ~1 am|m ~1 your ~1 operator|developer|creator|admin*|owner"},
     {"injection.new_conversation", INJ, 0.4f, "new ~1 conversation|session|context"},
     /* ---- jailbreak ---- */
     {"jailbreak.dan", JB, 0.88f, "you ~1 are|re ~1 dan|stan|dude"},
@@ -259,7 +270,8 @@ static const rule_def defs[] = {
     {"data.private_prices", DATA, 0.7f,
      "private|confidential|secret|internal|confidentiel*|secrets|prives ~2 prices|contract*|"
      "pricing|tarifs|prix|price+list|data|documents|contrats"},
-    {"data.staff_list", DATA, 0.6f, "staff|employee*|employes|personnel ~2 phone|list|numbers|liste"},
+    {"data.staff_list", DATA, 0.6f,
+     "staff|employee*|employes|personnel ~2 phone|list|numbers|liste"},
     /* ---- forced promises ---- */
     {"promise.repeat_after_me", PROM, 0.82f, "repeat|repete|repetez ~1 after|apres ~1 me|moi"},
     {"promise.in_writing", PROM, 0.78f,
@@ -332,35 +344,62 @@ typedef struct probe {
 #define P_L 4u /* a letter right after */
 
 static const probe probes[] = {
-    {"code.script", "<script", 0.92f, 0},       {"code.script_end", "</script", 0.92f, 0},
-    {"code.js_url", "javascript:", 0.9f, 0},    {"code.onerror", "onerror=", 0.9f, P_B},
-    {"code.onload", "onload=", 0.9f, P_B},      {"code.iframe", "<iframe", 0.86f, 0},
-    {"code.svg", "<svg", 0.7f, 0},              {"code.php", "<?php", 0.9f, 0},
-    {"code.jndi", "${jndi", 0.95f, 0},          {"code.template", "{{", 0.6f, 0},
-    {"code.py_import", "__import__", 0.9f, 0},  {"code.os_system", "os.system", 0.9f, 0},
-    {"code.subprocess", "subprocess", 0.8f, 0}, {"code.eval", "eval(", 0.8f, P_B},
-    {"code.exec", "exec(", 0.8f, P_B},          {"code.atob", "atob(", 0.8f, P_B},
-    {"code.cookie", "document.cookie", 0.9f, 0}, {"code.alert", "alert(", 0.7f, P_B},
-    {"code.passwd", "/etc/passwd", 0.9f, 0},    {"code.shadow", "/etc/shadow", 0.9f, 0},
-    {"code.traversal", "../..", 0.8f, 0},       {"code.traversal_win", "..\\..", 0.8f, 0},
-    {"code.rm_rf", "rm -rf", 0.9f, P_B},        {"code.pipe_bash", "| bash", 0.9f, P_A},
-    {"code.pipe_bash2", "|bash", 0.9f, P_A},    {"code.pipe_sh", "| sh", 0.85f, P_A},
-    {"code.pipe_sh2", "|sh", 0.85f, P_A},       {"code.chmod", "chmod +x", 0.9f, 0},
-    {"code.dev_tcp", "/dev/tcp", 0.95f, 0},     {"code.wget", "wget http", 0.85f, P_B},
-    {"code.curl", "curl http", 0.85f, P_B},     {"code.curl_flag", "curl -", 0.7f, P_B},
-    {"code.powershell", "powershell", 0.7f, P_B}, {"code.cmd", "cmd.exe", 0.8f, P_B},
-    {"code.bin_sh", "/bin/sh", 0.9f, 0},        {"code.bin_bash", "/bin/bash", 0.9f, 0},
-    {"code.nc", "nc -e", 0.9f, P_B},            {"code.subshell", "$(", 0.7f, P_L},
-    {"code.class", "__class__", 0.9f, 0},       {"code.mro", "__mro__", 0.9f, 0},
-    {"code.subclasses", "__subclasses__", 0.9f, 0}, {"code.sql_comment", "'--", 0.6f, 0},
-    {"code.sql_comment2", "' --", 0.6f, 0},     {"code.sql_end", "';", 0.5f, 0},
-    {"code.select_star", "select * from", 0.86f, P_B}, {"code.semi_drop", "; drop ", 0.9f, 0},
-    {"code.semi_delete", "; delete ", 0.9f, 0}, {"code.semi_update", "; update ", 0.86f, 0},
-    {"code.backtick_rm", "`rm ", 0.85f, 0},     {"code.backtick_cat", "`cat ", 0.85f, 0},
+    {"code.script", "<script", 0.92f, 0},
+    {"code.script_end", "</script", 0.92f, 0},
+    {"code.js_url", "javascript:", 0.9f, 0},
+    {"code.onerror", "onerror=", 0.9f, P_B},
+    {"code.onload", "onload=", 0.9f, P_B},
+    {"code.iframe", "<iframe", 0.86f, 0},
+    {"code.svg", "<svg", 0.7f, 0},
+    {"code.php", "<?php", 0.9f, 0},
+    {"code.jndi", "${jndi", 0.95f, 0},
+    {"code.template", "{{", 0.6f, 0},
+    {"code.py_import", "__import__", 0.9f, 0},
+    {"code.os_system", "os.system", 0.9f, 0},
+    {"code.subprocess", "subprocess", 0.8f, 0},
+    {"code.eval", "eval(", 0.8f, P_B},
+    {"code.exec", "exec(", 0.8f, P_B},
+    {"code.atob", "atob(", 0.8f, P_B},
+    {"code.cookie", "document.cookie", 0.9f, 0},
+    {"code.alert", "alert(", 0.7f, P_B},
+    {"code.passwd", "/etc/passwd", 0.9f, 0},
+    {"code.shadow", "/etc/shadow", 0.9f, 0},
+    {"code.traversal", "../..", 0.8f, 0},
+    {"code.traversal_win", "..\\..", 0.8f, 0},
+    {"code.rm_rf", "rm -rf", 0.9f, P_B},
+    {"code.pipe_bash", "| bash", 0.9f, P_A},
+    {"code.pipe_bash2", "|bash", 0.9f, P_A},
+    {"code.pipe_sh", "| sh", 0.85f, P_A},
+    {"code.pipe_sh2", "|sh", 0.85f, P_A},
+    {"code.chmod", "chmod +x", 0.9f, 0},
+    {"code.dev_tcp", "/dev/tcp", 0.95f, 0},
+    {"code.wget", "wget http", 0.85f, P_B},
+    {"code.curl", "curl http", 0.85f, P_B},
+    {"code.curl_flag", "curl -", 0.7f, P_B},
+    {"code.powershell", "powershell", 0.7f, P_B},
+    {"code.cmd", "cmd.exe", 0.8f, P_B},
+    {"code.bin_sh", "/bin/sh", 0.9f, 0},
+    {"code.bin_bash", "/bin/bash", 0.9f, 0},
+    {"code.nc", "nc -e", 0.9f, P_B},
+    {"code.subshell", "$(", 0.7f, P_L},
+    {"code.class", "__class__", 0.9f, 0},
+    {"code.mro", "__mro__", 0.9f, 0},
+    {"code.subclasses", "__subclasses__", 0.9f, 0},
+    {"code.sql_comment", "'--", 0.6f, 0},
+    {"code.sql_comment2", "' --", 0.6f, 0},
+    {"code.sql_end", "';", 0.5f, 0},
+    {"code.select_star", "select * from", 0.86f, P_B},
+    {"code.semi_drop", "; drop ", 0.9f, 0},
+    {"code.semi_delete", "; delete ", 0.9f, 0},
+    {"code.semi_update", "; update ", 0.86f, 0},
+    {"code.backtick_rm", "`rm ", 0.85f, 0},
+    {"code.backtick_cat", "`cat ", 0.85f, 0},
     {"code.cat_file", "cat /", 0.85f, P_B},
-    {"injection.fake_system", "[system", 0.86f, 0}, {"injection.fake_system2", "<system", 0.86f, 0},
+    {"injection.fake_system", "[system", 0.86f, 0},
+    {"injection.fake_system2", "<system", 0.86f, 0},
     {"injection.fake_system3", "### system", 0.86f, 0},
-    {"injection.im_start", "<|im_start|>", 0.9f, 0}, {"injection.im_system", "<|system|>", 0.9f, 0},
+    {"injection.im_start", "<|im_start|>", 0.9f, 0},
+    {"injection.im_system", "<|system|>", 0.9f, 0},
     {"injection.fake_user_end", "</user>", 0.86f, 0},
     {"injection.system_colon", "system:", 0.55f, P_B},
     {"injection.system_colon_fr", "systeme :", 0.55f, P_B},
@@ -395,7 +434,7 @@ typedef struct crule {
 } crule;
 
 struct fd_gr_rules {
-    crule *r; /* parallel to defs */
+    crule *r;   /* parallel to defs */
     char *text; /* one buffer holding every word */
 };
 
@@ -521,19 +560,32 @@ static int leet_eq(char pat, char got)
     if (pat == got)
         return 1;
     switch (got) {
-    case '0': return pat == 'o';
-    case '1': return pat == 'i' || pat == 'l';
-    case '3': return pat == 'e';
-    case '4': return pat == 'a';
-    case '5': return pat == 's';
-    case '7': return pat == 't';
-    case '8': return pat == 'b';
-    case '9': return pat == 'g';
-    case '@': return pat == 'a';
-    case '$': return pat == 's';
-    case '!': return pat == 'i';
-    case '|': return pat == 'l' || pat == 'i';
-    default: return 0;
+    case '0':
+        return pat == 'o';
+    case '1':
+        return pat == 'i' || pat == 'l';
+    case '3':
+        return pat == 'e';
+    case '4':
+        return pat == 'a';
+    case '5':
+        return pat == 's';
+    case '7':
+        return pat == 't';
+    case '8':
+        return pat == 'b';
+    case '9':
+        return pat == 'g';
+    case '@':
+        return pat == 'a';
+    case '$':
+        return pat == 's';
+    case '!':
+        return pat == 'i';
+    case '|':
+        return pat == 'l' || pat == 'i';
+    default:
+        return 0;
     }
 }
 
@@ -633,8 +685,10 @@ static int sql_tautology(fd_str f)
         size_t k = l;
         while (k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\''))
             k--;
-        if ((k >= 2 && !memcmp(s + k - 2, "or", 2) && (k == 2 || !is_alnum((unsigned char)s[k - 3]))) ||
-            (k >= 3 && !memcmp(s + k - 3, "and", 3) && (k == 3 || !is_alnum((unsigned char)s[k - 4]))))
+        if ((k >= 2 && !memcmp(s + k - 2, "or", 2) &&
+             (k == 2 || !is_alnum((unsigned char)s[k - 3]))) ||
+            (k >= 3 && !memcmp(s + k - 3, "and", 3) &&
+             (k == 3 || !is_alnum((unsigned char)s[k - 4]))))
             return 1;
     }
     return 0;
@@ -665,8 +719,7 @@ static void take(fd_gr_hit *h, double w, fd_guard_kind k, const char *name, int 
     }
 }
 
-void fd_gr_match(const fd_gr_rules *rs, const fd_gu_words *w, fd_str folded, int leet,
-                 fd_gr_hit *h)
+void fd_gr_match(const fd_gr_rules *rs, const fd_gu_words *w, fd_str folded, int leet, fd_gr_hit *h)
 {
     for (size_t i = 0; i < N_DEFS; i++) {
         const rule_def *d = &defs[i];
