@@ -576,6 +576,25 @@ static int find_answer(turn *t, fd_answer *ans_out)
         if (!rc)
             rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &ans, t->err);
     }
+    if (!rc && !ans.answered && t->alt_query.len) {
+        /* The other reading of the message in this conversation. */
+        fd_str q0 = t->query;
+        t->query = t->alt_query;
+        uint64_t t1 = fd_time_ns();
+        fd_answer alt;
+        rc = retrieve(t, an, t->lang, &ev);
+        r->ms_retrieve += turn_ms_since(t1);
+        if (!rc)
+            rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &alt, t->err);
+        if (!rc && alt.answered) {
+            ans = alt;
+            t->rewritten = t->alt_rewritten;
+        } else {
+            t->query = q0;
+            if (!rc && t->as->llm) /* the first reading's evidence again, for the LLM */
+                rc = retrieve(t, an, t->lang, &ev);
+        }
+    }
     r->ms_answer = turn_ms_since(t0);
     if (rc)
         return rc;

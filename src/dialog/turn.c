@@ -161,6 +161,39 @@ static fd_lang pick_lang(turn *t)
 
 static void builtin_intent(turn *t);
 
+/* Longer than this, a message is a question of its own and never read as
+ * the one before plus it (tokens; set by hand: the dev KBs' follow-ups
+ * are 2-10 words). */
+#define ALT_MAX_TOKENS 12
+
+/* t->alt_query: see turn_int.h. */
+static int alt_reading(turn *t, const fd_norm_ctx *nc)
+{
+    t->alt_query = (fd_str){NULL, 0};
+    if (!t->slots.last_question[0] || (t->rewritten && t->rewritten != SESSION_PASTED))
+        return FD_OK;
+    fd_tokens toks;
+    if (fd_text_tokenize(t->folded, t->a, &toks, NULL) != FD_OK || toks.n > ALT_MAX_TOKENS)
+        return FD_OK;
+    fd_str q = t->msg;
+    char *p = NULL;
+    if (!t->rewritten) {
+        size_t n = strlen(t->slots.last_question) + 1 + t->msg.len;
+        p = fd_arena_alloc(t->a, n + 1);
+        if (!p)
+            return turn_oom(t);
+        snprintf(p, n + 1, "%s %.*s", t->slots.last_question, (int)t->msg.len, t->msg.p);
+        q = (fd_str){p, n};
+    }
+    fd_str nq;
+    if (t->as->cfg->answer_normalize &&
+        fd_answer_normalize_query(nc, q, t->a, &nq, NULL, NULL) == FD_OK)
+        q = nq;
+    t->alt_query = q;
+    t->alt_rewritten = t->rewritten ? 0 : SESSION_PASTED;
+    return FD_OK;
+}
+
 static int understand(turn *t)
 {
     uint64_t t0 = fd_time_ns();
@@ -189,6 +222,7 @@ static int understand(turn *t)
         if (t->as->cfg->answer_normalize &&
             fd_answer_normalize_query(&nc, t->query, t->a, &nq, NULL, NULL) == FD_OK)
             t->query = nq;
+        rc = alt_reading(t, &nc);
     }
     t->r->ms_nlu = turn_ms_since(t0);
     return rc;

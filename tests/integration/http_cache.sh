@@ -145,7 +145,7 @@ for q in "delivery fee" "minimum order" "pizza box sizes" "payment terms" "retur
   "defective boxes" "invoice copy" "opening hours" "Sentosa delivery" "Jurong Island delivery" \
   "public holiday delivery" "bubble tea cups" "custom printing" "lead time" "paper bags" \
   "cutlery" "sample request" "credit terms" "GST" "cancel order"; do
-  ask "tell me about $q" > /dev/null
+  for form in "tell me about" "what about" "info on"; do ask "$form $q" > /dev/null; done
 done
 used=0
 for l in exact semantic retrieval llm; do used=$((used + $(metric "frontdesk_cache_bytes{layer=\"$l\"}"))); done
