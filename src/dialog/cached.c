@@ -45,9 +45,7 @@ static int personal(const turn *t)
 
 int dialog_cacheable(const turn *t)
 {
-    /* (a message with another reading in its conversation: the answer
-     * may come from that reading, and a cached decline would hide it) */
-    return t->as->cache && !t->in->no_cache && !t->rewritten && !t->alt_query.len && !personal(t);
+    return t->as->cache && !t->in->no_cache && !t->rewritten && !personal(t);
 }
 
 static int is_digit_c(char c)
@@ -58,8 +56,8 @@ static int is_digit_c(char c)
 /* "12 inch", "12-inch", "12inch", "12INCH": one spelling of a size. */
 static int unit_at(const char *p, size_t n)
 {
-    static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm",
-                                        "cm",   "kg",     "g",  "l",  NULL};
+    static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "kg",
+                                        "g", "l", NULL};
     for (int i = 0; units[i]; i++) {
         size_t m = strlen(units[i]);
         if (n >= m && memcmp(p, units[i], m) == 0 &&

@@ -577,7 +577,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
             rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &ans, t->err);
     }
     if (!rc && !ans.answered && t->alt_query.len) {
-        /* The other reading of the message in this conversation. */
+        /* A pasted follow-up that found nothing: the message alone. */
         fd_str q0 = t->query;
         t->query = t->alt_query;
         uint64_t t1 = fd_time_ns();
@@ -588,7 +588,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
             rc = fd_answer_extract(an, t->query, ev.p, ev.n, &ao, t->a, &alt, t->err);
         if (!rc && alt.answered) {
             ans = alt;
-            t->rewritten = t->alt_rewritten;
+            t->rewritten = 0; /* a question of its own after all */
         } else {
             t->query = q0;
             if (!rc && t->as->llm) /* the first reading's evidence again, for the LLM */

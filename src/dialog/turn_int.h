@@ -64,13 +64,9 @@ typedef struct fd_turn {
     fd_sentiment senti;
     fd_str query; /* what retrieval searches */
     int rewritten;
-    /* The other reading of a short message in a conversation, tried when
-     * the first finds no answer: the message alone when query pastes it
-     * onto the question before, pasted when query is the message alone
-     * (empty: none). A follow-up is recognised by its words only sometimes
-     * ("how long does it take"), a new question sometimes looks like one. */
+    /* A pasted follow-up alone, tried when query finds no answer (empty:
+     * none; see alt_reading in turn.c). */
     fd_str alt_query;
-    int alt_rewritten; /* what t->rewritten becomes when alt_query answers */
     /* knowledge */
     fd_passage pass[MAX_PASSAGES];
     size_t n_pass;
