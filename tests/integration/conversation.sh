@@ -116,6 +116,22 @@ check "no second ticket" test "$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" 'sel
 check "the number is kept with the conversation" \
   test "$(sqlite3 "$FRONTDESK_DATA_DIR/frontdesk.db" "select count(*) from turns where session_id='contact' and text like '%9123 4567%'")" = 1
 
+# ---- a follow-up pasted onto the question before finds nothing: tried alone ----
+# (a dev KB of eval/README.md; the last turn pasted onto the one before is declined)
+DK=${FD_SOURCE_DIR:?}/eval/kb/dental-clinic
+D2="$T/dental"
+"$FD" --data "$D2" ingest "$DK/docs" "$DK/fees.csv" > /dev/null 2>&1 || fail "ingest the dental KB"
+sid=$("$FD" --data "$D2" ask --json "how much is home whitening" | jq -r .session_id)
+"$FD" --data "$D2" ask --json --session "$sid" "ok back to the whitening, how long till i see results" > /dev/null
+"$FD" --data "$D2" ask --json --session "$sid" "can i pay for it monthly" > "$T/r.json"
+check "a follow-up that the pasted question cannot answer is answered alone" \
+  jqe '.answered and .query=="can i pay for it monthly" and (.answer|test("£500"))' "$T/r.json"
+check "and cites the payment page" \
+  jqe '.citations|map(.document)|any(endswith("paying-for-treatment.md"))' "$T/r.json"
+"$FD" --data "$D2" ask --json --session "$sid" "and the deposit?" > "$T/r.json"
+check "the next follow-up builds on it, not on the question before" \
+  jqe '.query|test("monthly")' "$T/r.json"
+
 "$FD" eval answers --cases "$EX/cases.jsonl" --json > "$T/eval.json" || fail "eval answers ran"
 jq -r ".failures[] | \"  \\(.why): \\(.question)\"" "$T/eval.json"
 jq -c '{accuracy, decline_rate, hallucination_rate, p99_ms}' "$T/eval.json"
