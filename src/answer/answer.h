@@ -53,6 +53,10 @@ typedef struct fd_answer {
     const char *decision;
     const char *focus;   /* focus_missing: the question word the document lacks */
     const char *doc_key; /* the document chosen, answered or not; NULL if none */
+    /* Rows of the largest table said whole (a short table reads as one;
+     * see TABLE_ROWS in extract.c), 0 if none: evaluation flags answers
+     * that are right only because they quote a whole table. */
+    size_t table_rows;
 } fd_answer;
 
 /* The evidence for one candidate document, as the composer weighed it

@@ -73,6 +73,7 @@ typedef struct composer {
     ans_bag qb[FD__NLANGS]; /* every term of the question, generic ones too */
     int want;               /* ans_answer_cue() of the question */
     int extreme;            /* ans_superlative() of the question */
+    size_t table_rows;      /* the largest table said whole (fd_answer.table_rows) */
 } composer;
 
 static const char *const decline_en =
@@ -477,8 +478,9 @@ static void keep_top(pick *top, size_t *n_top, size_t max, pick p)
 /* Marks what to say: the chosen sentences, the sentence a pronoun leans
  * on, the list a "...:" lead-in announces, and a short table whole
  * unless one row alone is the answer (whole = 0). */
-static void mark(const psg *ps, size_t k, int whole, char *used)
+static size_t mark(const psg *ps, size_t k, int whole, char *used)
 {
+    size_t rows = 0;
     used[k] = 1;
     fd_str st = {ps->text.p + ps->s[k].off, ps->s[k].len};
     if (k > 0 && leans_back(st) && ps->s[k - 1].kind != ANS_HEADING &&
@@ -491,12 +493,15 @@ static void mark(const psg *ps, size_t k, int whole, char *used)
         while (hi + 1 < ps->n_s && ps->s[hi + 1].kind == ANS_ROW &&
                ps->s[hi + 1].hdr_off == ps->s[k].hdr_off)
             hi++;
-        if (hi - lo < TABLE_ROWS)
+        if (hi - lo < TABLE_ROWS) {
             memset(used + lo, 1, hi - lo + 1);
+            rows = hi - lo + 1;
+        }
     }
     if (ends_with_char(ps->text, &ps->s[k], ':'))
         for (size_t j = k + 1; j < ps->n_s && j <= k + 4 && ps->s[j].kind != ANS_HEADING; j++)
             used[j] = 1;
+    return rows;
 }
 
 /* The passage's own heading ("Puncture repair (£12)", the last part of its
@@ -564,8 +569,11 @@ static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick
         int any = 0;
         for (size_t t = 0; t < n_top; t++)
             if (top[t].ps == ps) {
-                mark(ps, top[t].k, !(c->extreme && table_extreme(ps, top[t].k, c->extreme) == 1),
-                     used);
+                size_t rows =
+                    mark(ps, top[t].k,
+                         !(c->extreme && table_extreme(ps, top[t].k, c->extreme) == 1), used);
+                if (rows > c->table_rows)
+                    c->table_rows = rows;
                 any = 1;
             }
         fd_str head = {"", 0};
@@ -793,6 +801,7 @@ static int finish(composer *c, const int *cited, fd_buf *b, double support, fd_a
             cite[n++] = (fd_citation){(int)i, p->doc_key, p->title, p->section};
         }
     *out = (fd_answer){text, 1, cite, n, support};
+    out->table_rows = c->table_rows;
     return FD_OK;
 }
 

@@ -43,6 +43,7 @@ static const char *set_name(const eval_set *s);
 
 typedef struct tally {
     size_t n, answerable, unanswerable, correct, declined_unanswerable, answered_unanswerable;
+    size_t correct_by_table; /* correct with a whole table of 3+ rows quoted */
     size_t false_declines, wrong_source, missing_fact, escalated, llm_calls, llm_blocked, degraded;
     size_t llm_no_answer; /* the model said the passages do not answer */
     size_t turns, turns_correct, turns_declined;
@@ -143,6 +144,7 @@ static void score_case(tally *t, fd_arena *a, json_t *cs, const fd_reply *r)
         cited = ends_with(r->citations[k].document, source);
     if (fact && cited) {
         t->correct++;
+        t->correct_by_table += r->table_rows >= 3;
     } else if (!cited) {
         t->wrong_source++;
         add_failure(t, q, "source not cited", r);
@@ -568,6 +570,8 @@ static json_t *set_json(const eval_set *s, tally *t)
         json_object_set_new(o, "hallucination_rate",
                             json_real(ratio(t->answered_unanswerable, t->n)));
         json_object_set_new(o, "correct_count", json_integer((json_int_t)t->correct));
+        json_object_set_new(o, "correct_with_whole_table",
+                            json_integer((json_int_t)t->correct_by_table));
         json_object_set_new(o, "llm_no_answer", json_integer((json_int_t)t->llm_no_answer));
         double a_uc = auc(t);
         json_object_set_new(o, "stages",
@@ -596,6 +600,9 @@ static void print_set(const eval_set *s, tally *t, int show_failures)
     printf("%s: %zu cases (%zu answerable, %zu unanswerable)\n", set_name(s), t->n, t->answerable,
            t->unanswerable);
     print_rate("correct and cited", t->correct, t->answerable);
+    if (t->correct_by_table)
+        printf("    %-24s %zu (a whole table of 3+ rows quoted)\n",
+               "of which with a table:", t->correct_by_table);
     printf("  %-26s declined %zu, answered wrong %zu (wrong source %zu, fact missing %zu)\n",
            "  of the answerable:", t->false_declines, wrong, t->wrong_source, t->missing_fact);
     print_rate("unanswerable declined", t->declined_unanswerable, t->unanswerable);
@@ -636,6 +643,7 @@ static void add_tally(tally *sum, const tally *t)
     sum->answerable += t->answerable;
     sum->unanswerable += t->unanswerable;
     sum->correct += t->correct;
+    sum->correct_by_table += t->correct_by_table;
     sum->declined_unanswerable += t->declined_unanswerable;
     sum->answered_unanswerable += t->answered_unanswerable;
     sum->false_declines += t->false_declines;
@@ -766,6 +774,9 @@ int cli_eval_answers(cli_ctx *c)
     } else if (n > 1) {
         printf("all %zu sets (pooled):\n", n);
         print_rate("correct and cited", sum.correct, sum.answerable);
+        if (sum.correct_by_table)
+            printf("    %-24s %zu (a whole table of 3+ rows quoted)\n",
+                   "of which with a table:", sum.correct_by_table);
         print_rate("unanswerable declined", sum.declined_unanswerable, sum.unanswerable);
         print_rate("answered wrong (all)",
                    sum.wrong_source + sum.missing_fact + sum.answered_unanswerable, sum.n);

@@ -151,6 +151,7 @@ typedef struct fd_reply {
     const char *decision;
     double support;
     const char *decision_doc, *decision_focus;
+    size_t table_rows; /* the extractive answer sent quotes a whole table of so many rows */
     const struct fd_answer_trace *trace; /* fd_turn_in.trace: the candidates; else NULL */
     /* A turn that touched an order: {"id","status","lines":[...],"total",...}
      * as JSON (id null while it is a draft); else NULL. */

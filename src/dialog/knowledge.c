@@ -467,6 +467,7 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
             if (!g->failed) {
                 r->answer = v.answer.text;
                 r->answered = 1;
+                r->table_rows = 0;
                 r->validation = "ok";
                 t->sink_answer = r->answer;
                 /* Another request's identical call (single-flight): the
@@ -713,6 +714,7 @@ int dialog_knowledge(turn *t)
     }
     r->decision = ans.decision;
     r->support = ans.support;
+    r->table_rows = ans.answered ? ans.table_rows : 0;
     r->decision_doc = ans.doc_key;
     r->decision_focus = ans.focus;
     if (t->as->llm && llm_may_help(t, &ans)) {

@@ -19,6 +19,8 @@ check "answered wrong is counted apart from declined" \
 check "a vocabulary audit per set" jqe 'all(.sets[]; .vocab_questions_unknown>0.3)' "$T/e.json"
 check "stage by stage: retrieval, ranking, decision AUC, the picker given the source" \
   jqe 'all(.sets[]; .stages.retrieval_recall3_doc.n>30 and .stages.retrieval_recall3_doc.rate>0.8 and .stages.decision_auc>0.5 and .stages.picker_given_source.n>30 and .stages.chosen_when_retrieved.k<=.stages.chosen_when_retrieved.n)' "$T/e.json"
+check "right answers that quote a whole table are counted (dental-clinic's fee tables)" \
+  jqe 'all(.sets[]; .correct_with_whole_table <= .correct.k) and .sets[0].correct_with_whole_table > 0' "$T/e.json"
 check "pooled totals" jqe '.total.correct.n == ([.sets[].answerable]|add)' "$T/e.json"
 jq -c '.sets[]|{set,correct:.correct.rate,declined:.declined_unanswerable.rate,wrong:.answered_wrong.rate}' "$T/e.json"
 check "floor: dental-clinic correct >= 0.30, unanswerable declined >= 0.80" \
