@@ -56,8 +56,8 @@ static int is_digit_c(char c)
 /* "12 inch", "12-inch", "12inch", "12INCH": one spelling of a size. */
 static int unit_at(const char *p, size_t n)
 {
-    static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "kg",
-                                        "g", "l", NULL};
+    static const char *const units[] = {"inch", "inches", "in", "oz", "ml", "mm",
+                                        "cm",   "kg",     "g",  "l",  NULL};
     for (int i = 0; units[i]; i++) {
         size_t m = strlen(units[i]);
         if (n >= m && memcmp(p, units[i], m) == 0 &&
@@ -223,63 +223,22 @@ static int semantic_key(turn *t, fd_cache_key *k, float **vec, int *dim)
 
 /* ---- the value: the knowledge step's outcome --------------------------------- */
 
-static int encode(const turn *t, fd_cache_rec *rec)
-{
-    const fd_reply *r = t->r;
-    int rc = fd_cache_rec_str(rec, r->answer);
-    if (!rc)
-        rc = fd_cache_rec_int(rec, r->answered);
-    if (!rc)
-        rc = fd_cache_rec_str(rec, r->validation);
-    if (!rc)
-        rc = fd_cache_rec_int(rec, r->grounded);
-    if (!rc)
-        rc = fd_cache_rec_int(rec, (int64_t)r->n_citations);
-    for (size_t i = 0; i < r->n_citations && !rc; i++) {
-        rc = fd_cache_rec_str(rec, r->citations[i].document);
-        if (!rc)
-            rc = fd_cache_rec_str(rec, r->citations[i].title);
-        if (!rc)
-            rc = fd_cache_rec_str(rec, r->citations[i].section);
-    }
-    return rc;
-}
-
-/* Fills the reply from a cached value; 0 when it is malformed, or a
- * decline and only an answer will do (a miss, the reply untouched). */
+/* Fills the reply from a cached value; 0 when it is damaged (see
+ * dialog_reply_decode), or a decline and only an answer will do (a miss,
+ * the reply untouched). */
 static int decode(turn *t, const void *val, size_t vlen, int need_answer)
 {
-    fd_reply *r = t->r;
-    fd_cache_reader rd;
-    fd_cache_reader_init(&rd, val, vlen);
-    const char *answer, *validation;
-    int64_t answered, grounded, n;
-    fd_cache_read_str(&rd, &answer);
-    fd_cache_read_int(&rd, &answered);
-    fd_cache_read_str(&rd, &validation);
-    fd_cache_read_int(&rd, &grounded);
-    fd_cache_read_int(&rd, &n);
-    if (rd.bad || !answer || n < 0 || n > 64 || (need_answer && !answered))
-        return 0;
-    fd_reply_cite *c = n ? fd_arena_calloc(t->a, (size_t)n, sizeof *c) : NULL;
-    if (n && !c)
-        return 0;
-    for (int64_t i = 0; i < n; i++) {
-        fd_cache_read_str(&rd, &c[i].document);
-        fd_cache_read_str(&rd, &c[i].title);
-        fd_cache_read_str(&rd, &c[i].section);
-        if (!rd.bad && !c[i].document)
-            rd.bad = 1;
-    }
-    if (rd.bad)
+    dialog_cached_reply c;
+    if (!dialog_reply_decode(val, vlen, t->a, &c) || (need_answer && !c.answered))
         return 0;
     /* The strings point into val, which lives in the turn's arena. */
-    r->answer = answer;
-    r->answered = (int)answered;
-    r->validation = validation ? validation : "skipped";
-    r->grounded = (int)grounded;
-    r->citations = c;
-    r->n_citations = (size_t)n;
+    fd_reply *r = t->r;
+    r->answer = c.answer;
+    r->answered = c.answered;
+    r->validation = c.validation ? c.validation : "skipped";
+    r->grounded = c.grounded;
+    r->citations = c.cites;
+    r->n_citations = c.n_cites;
     return 1;
 }
 
@@ -396,7 +355,7 @@ void dialog_cache_store(turn *t)
     if (ok) {
         fd_cache_rec rec;
         fd_cache_rec_init(&rec);
-        if (encode(t, &rec) == FD_OK) {
+        if (dialog_reply_encode(t->r, &rec) == FD_OK) {
             fd_cache *c = t->as->cache;
             fd_cache_put(c, FD_CACHE_EXACT, t->x_key, t->x_klen, rec.b.p, rec.b.len);
             /* A decline is about these very words (a typo can be why the

@@ -77,16 +77,16 @@ struct fd_assistant {
     fd_intent_model *intents; /* NULL: no intents.tsv ingested */
     char intents_hash[65];
     esc_rules rules;
-    char *tone;    /* tone.md, or NULL */
-    char *company; /* from tone.md's title, or NULL */
-    fd_llm *llm;   /* NULL: no LLM configured */
+    char *tone;      /* tone.md, or NULL */
+    char *company;   /* from tone.md's title, or NULL */
+    fd_llm *llm;     /* NULL: no LLM configured */
     fd_cache *cache; /* NULL: no caches (borrowed: fd_assistant_use_cache) */
-    int own_llm;   /* opened here (else the caller's, borrowed) */
+    int own_llm;     /* opened here (else the caller's, borrowed) */
     char model_path[600];
     int trained_at_open;
     fd_wordlist *words[FD__NLANGS]; /* answer.wordlists by language; NULL: none */
     fd_thesaurus *thesaurus;        /* answer.wordnet, answer.thesaurus_fr */
-    fd_catalog *catalog; /* commerce.toml + products.csv ingested; NULL: no ordering in chat */
+    fd_catalog *catalog;     /* commerce.toml + products.csv ingested; NULL: no ordering in chat */
     fd_committer *committer; /* group commit of turns (borrowed); NULL: write directly */
     double fixed_now;        /* dialog.now as unix seconds; 0: the clock */
 };
@@ -94,6 +94,31 @@ struct fd_assistant {
 /* The time a turn sees: dialog.now when set (evaluation, tests), else the
  * clock. Dates, delivery days and the escalation hours all use it. */
 double dialog_now(const fd_assistant *as);
+
+/* ---- cached records (records.c) ----------------------------------------- */
+
+/* A knowledge step's reply as the exact and semantic cache layers keep it. */
+typedef struct dialog_cached_reply {
+    const char *answer;     /* UTF-8, never NULL once decoded */
+    const char *validation; /* NULL: not recorded */
+    int answered, grounded;
+    fd_reply_cite *cites;
+    size_t n_cites;
+} dialog_cached_reply;
+
+int dialog_reply_encode(const fd_reply *r, fd_cache_rec *rec) FD_MUST_USE;
+/* 1 and *out filled (strings point into val, arrays in a), or 0 when val
+ * is damaged: a length past its end, a string not UTF-8, a count or flag
+ * out of range. Never trusts val: with Redis it comes from outside. */
+int dialog_reply_decode(const void *val, size_t vlen, fd_arena *a, dialog_cached_reply *out);
+
+/* The passages retrieval found: n of them, the first n_pass the hits. */
+int dialog_passages_encode(const fd_passage *p, size_t n, size_t n_pass,
+                           fd_cache_rec *rec) FD_MUST_USE;
+/* 1 with *out (in a; strings into val), or 0 when damaged (as above, and a
+ * score not finite, a language out of range, more than max_pass hits). */
+int dialog_passages_decode(const void *val, size_t vlen, size_t max_pass, fd_arena *a,
+                           fd_passage **out, size_t *n, size_t *n_pass);
 
 /* ---- small shared helpers ----------------------------------------------- */
 

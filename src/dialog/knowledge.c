@@ -41,64 +41,23 @@ static void retrieval_put(turn *t, const fd_cache_key *k, const evidence *ev)
 {
     fd_cache_rec rec;
     fd_cache_rec_init(&rec);
-    int rc = fd_cache_rec_int(&rec, (int64_t)ev->n);
-    if (!rc)
-        rc = fd_cache_rec_int(&rec, (int64_t)t->n_pass);
-    for (size_t i = 0; i < ev->n && !rc; i++) {
-        const fd_passage *p = &ev->p[i];
-        rc = fd_cache_rec_str(&rec, p->doc_key);
-        if (!rc)
-            rc = fd_cache_rec_str(&rec, p->title);
-        if (!rc)
-            rc = fd_cache_rec_str(&rec, p->section);
-        if (!rc)
-            rc = fd_cache_rec_str(&rec, p->text);
-        if (!rc)
-            rc = fd_cache_rec_dbl(&rec, p->score);
-        if (!rc)
-            rc = fd_cache_rec_int(&rec, p->lang);
-    }
-    if (!rc)
+    if (dialog_passages_encode(ev->p, ev->n, t->n_pass, &rec) == FD_OK)
         fd_cache_put(t->as->cache, FD_CACHE_RETRIEVAL, k->b.p, k->b.len, rec.b.p, rec.b.len);
     fd_cache_rec_free(&rec);
 }
 
-/* 1 when the passages came from the cache. */
+/* 1 when the passages came from the cache (a damaged value is a miss). */
 static int retrieval_get(turn *t, const fd_cache_key *k, evidence *ev)
 {
     void *val;
-    size_t vlen;
-    if (!fd_cache_get(t->as->cache, FD_CACHE_RETRIEVAL, k->b.p, k->b.len, t->a, &val, &vlen))
-        return 0;
-    fd_cache_reader rd;
-    fd_cache_reader_init(&rd, val, vlen);
-    int64_t n = 0, n_pass = 0;
-    fd_cache_read_int(&rd, &n);
-    fd_cache_read_int(&rd, &n_pass);
-    if (rd.bad || n < 0 || n > 100000 || n_pass < 0 || n_pass > LLM_PASSAGES || n_pass > n)
-        return 0;
-    fd_passage *p = fd_arena_calloc(t->a, (size_t)n + 1, sizeof *p);
-    if (!p)
-        return 0;
-    for (int64_t i = 0; i < n && !rd.bad; i++) {
-        double score = 0;
-        fd_cache_read_str(&rd, &p[i].doc_key);
-        fd_cache_read_str(&rd, &p[i].title);
-        fd_cache_read_str(&rd, &p[i].section);
-        fd_cache_read_str(&rd, &p[i].text);
-        int64_t lang = 0;
-        fd_cache_read_dbl(&rd, &score);
-        fd_cache_read_int(&rd, &lang);
-        p[i].score = (float)score;
-        p[i].lang = lang > 0 && lang < FD__NLANGS ? (int)lang : 0;
-        if (!p[i].doc_key || !p[i].text)
-            rd.bad = 1;
-    }
-    if (rd.bad)
+    size_t vlen, n, n_pass;
+    fd_passage *p;
+    if (!fd_cache_get(t->as->cache, FD_CACHE_RETRIEVAL, k->b.p, k->b.len, t->a, &val, &vlen) ||
+        !dialog_passages_decode(val, vlen, LLM_PASSAGES, t->a, &p, &n, &n_pass))
         return 0;
     ev->p = p;
-    ev->n = (size_t)n;
-    t->n_pass = (size_t)n_pass;
+    ev->n = n;
+    t->n_pass = n_pass;
     for (size_t i = 0; i < t->n_pass; i++)
         t->pass[i] = p[i];
     return 1;
