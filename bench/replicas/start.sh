@@ -6,7 +6,10 @@
 # each, one JSONL file) is ingested once into a PostgreSQL store and once
 # into a SQLite data dir; then each build is started ROUNDS times (default
 # 5, alternating A and B) on a data dir whose snapshot is already built,
-# timed from exec to the first 200 from /readyz. PostgreSQL runs on
+# and on PostgreSQL also as a new replica (store "pgnew": an empty data
+# dir, which fetches the snapshot the ingest shared through the store, or
+# builds it), timed from exec to the first 200 from /readyz. Both builds
+# must know the store's schema (the ingest runs with A). PostgreSQL runs on
 # 127.0.0.1 (tests/integration/pg.bash), stopped by PID.
 # Out: one JSON line per build and store on stdout, with p50/min/max in ms.
 set -euo pipefail
@@ -71,9 +74,12 @@ for _ in $(seq "$ROUNDS"); do
     [ $name = b ] && bin=$B
     RUNS[$name-sqlite]+="$(start_ms "$bin" "$T/sqlite-data") "
     RUNS[$name-pg]+="$(start_ms "$bin" "$T/pg-data" "$PGDB") "
+    # a new replica: an empty data dir, the snapshot fetched from the store
+    rm -rf "$T/new-data"
+    RUNS[$name-pgnew]+="$(start_ms "$bin" "$T/new-data" "$PGDB") "
   done
 done
-for key in a-sqlite b-sqlite a-pg b-pg; do
+for key in a-sqlite b-sqlite a-pg b-pg a-pgnew b-pgnew; do
   bin=$A
   [ "${key%%-*}" = b ] && bin=$B
   python3 - "$key" "$bin" "$DOCS" ${RUNS[$key]} <<'PY'

@@ -5,6 +5,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The snapshot another replica shared, if any: 0 when mapped. */
+static int fetch(fd_kb *kb, int64_t version)
+{
+    fd_err e2 = {0};
+    int rc = kb_index_fetch(kb, version, &e2);
+    if (rc && rc != FD_ENOTFOUND)
+        FD_LOG(kb->log, FD_LOG_WARN, "kb", "shared index snapshot not used: %s", e2.msg);
+    return rc;
+}
+
 int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
 {
     *out = NULL;
@@ -41,7 +51,7 @@ int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
             FD_LOG(log, FD_LOG_WARN, "kb", "index snapshot unusable (%s); rebuilding", lerr.msg);
     }
     int stale = kb->ix ? kb->ix->meta->kb_version != version : n_chunks > 0;
-    if (stale) {
+    if (stale && fetch(kb, version)) {
         FD_LOG(log, FD_LOG_INFO, "kb", "index snapshot is behind the store; rebuilding");
         rc = kb_index_build(kb, err);
         if (rc) {
@@ -69,6 +79,8 @@ int fd_kb_refresh(fd_kb *kb, fd_err *err)
         return FD_OK;
     }
     kb_index_free(ix);
+    if (fetch(kb, version) == FD_OK)
+        return FD_OK;
     return kb_index_build(kb, err);
 }
 

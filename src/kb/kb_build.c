@@ -172,6 +172,14 @@ static int write_chunks(build_ctx *b, fd_snap_writer *w, fd_buf *tmp)
     return fd_snap_writer_add(w, FD_SNAP_CHUNKS, tmp->p, tmp->len, b->err);
 }
 
+/* How a snapshot was built, beyond the knowledge-base version: replicas
+ * with other ranking settings must not map each other's. */
+static void snapshot_tag(const fd_config *cfg, char *out, size_t n)
+{
+    snprintf(out, n, "f%d-k%.4g-b%.4g-w%d-d%d", KB_META_FORMAT, cfg->bm25_k1, cfg->bm25_b,
+             cfg->chunk_max_words, cfg->dense_dim);
+}
+
 static int write_snapshot(build_ctx *b, int64_t version)
 {
     const fd_config *cfg = b->kb->cfg;
@@ -275,6 +283,43 @@ int kb_index_build(fd_kb *kb, fd_err *err)
     kb->ix = ix;
     FD_LOG(kb->log, FD_LOG_INFO, "kb", "indexed %zu chunks (version %lld) in %.2f s", n,
            (long long)version, (double)(fd_time_ns() - t0) / 1e9);
+    /* For the other replicas (PostgreSQL; nothing on SQLite). Failing
+     * costs them a build of their own, never this one its index. */
+    char tag[96];
+    snapshot_tag(kb->cfg, tag, sizeof tag);
+    fd_err e2 = {0};
+    uint64_t t1 = fd_time_ns();
+    if (fd_store_snapshot_put(kb->store, version, tag, kb->snap_path, &e2) != FD_OK)
+        FD_LOG(kb->log, FD_LOG_WARN, "kb", "index snapshot not shared through the store: %s",
+               e2.msg);
+    else if (fd_time_ns() - t1 > 1000000)
+        FD_LOG(kb->log, FD_LOG_INFO, "kb", "index snapshot (version %lld) shared in %.2f s",
+               (long long)version, (double)(fd_time_ns() - t1) / 1e9);
+    return FD_OK;
+}
+
+int kb_index_fetch(fd_kb *kb, int64_t version, fd_err *err)
+{
+    char tag[96];
+    snapshot_tag(kb->cfg, tag, sizeof tag);
+    uint64_t t0 = fd_time_ns();
+    int rc = fd_store_snapshot_get(kb->store, version, tag, kb->snap_path, err);
+    if (rc)
+        return rc;
+    kb_index *ix = NULL;
+    rc = kb_index_load(kb->snap_path, &ix, err);
+    if (!rc && ix->meta->kb_version != version) {
+        kb_index_free(ix);
+        return fd_err_set(err, FD_EIO, "the fetched snapshot is of version %lld, not %lld",
+                          (long long)ix->meta->kb_version, (long long)version);
+    }
+    if (rc)
+        return rc;
+    kb_index_free(kb->ix);
+    kb->ix = ix;
+    FD_LOG(kb->log, FD_LOG_INFO, "kb",
+           "index snapshot of version %lld fetched from the store (%u chunks) in %.2f s",
+           (long long)version, ix->meta->n_chunks, (double)(fd_time_ns() - t0) / 1e9);
     return FD_OK;
 }
 

@@ -42,8 +42,8 @@ typedef struct kb_index {
     fd_snap *snap;
     const kb_meta *meta;
     const kb_chunk *chunks;
-    const uint32_t *doc_str; /* n_docs x {key offset, title offset} */
-    const uint32_t *tag_str; /* n_tags offsets */
+    const uint32_t *doc_str;   /* n_docs x {key offset, title offset} */
+    const uint32_t *tag_str;   /* n_tags offsets */
     const uint32_t *chunk_str; /* n_chunks x {section offset, text offset} */
     const char *strings;
     size_t strings_len;
@@ -63,7 +63,12 @@ struct fd_kb {
 };
 
 /* kb_build.c */
+/* Builds the index of the store's current version, writes and maps its
+ * snapshot, and shares it through the store (replicas on PostgreSQL). */
 int kb_index_build(fd_kb *kb, fd_err *err);
+/* Maps the snapshot of `version` a replica shared through the store
+ * (fd_store_snapshot_get); FD_ENOTFOUND when there is none to fetch. */
+int kb_index_fetch(fd_kb *kb, int64_t version, fd_err *err);
 int kb_index_load(const char *path, kb_index **out, fd_err *err);
 void kb_index_free(kb_index *ix);
 const char *kb_index_str(const kb_index *ix, uint32_t off);

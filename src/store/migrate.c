@@ -241,6 +241,25 @@ static const char *const migrations[] = {
     "  holder TEXT NOT NULL,"
     "  expires_at REAL NOT NULL"
     ");",
+    /* 12: index snapshots shared between replicas (snapshots.c): one row
+     * per snapshot, its bytes in parts of a few MB (a row each, so no
+     * value is larger than a part). */
+    "CREATE TABLE kb_snapshots ("
+    "  kb_version INTEGER NOT NULL,"
+    "  tag TEXT NOT NULL,"
+    "  parts INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  created_at REAL NOT NULL,"
+    "  PRIMARY KEY (kb_version, tag)"
+    ");"
+    "CREATE TABLE kb_snapshot_parts ("
+    "  kb_version INTEGER NOT NULL,"
+    "  tag TEXT NOT NULL,"
+    "  part INTEGER NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  PRIMARY KEY (kb_version, tag, part)"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -253,7 +272,8 @@ static const char *const migrations[] = {
 static const char *const pg_migrations[] = {
     [9] = "CREATE INDEX turns_opening ON turns USING hash (text) WHERE seq = 1;",
 };
-_Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] <= sizeof migrations / sizeof migrations[0],
+_Static_assert(sizeof pg_migrations / sizeof pg_migrations[0] <=
+                   sizeof migrations / sizeof migrations[0],
                "a PostgreSQL override per migration at most");
 
 /* What each migration adds, for `frontdesk migrate` (same order; a
@@ -270,6 +290,7 @@ static const char *const migration_notes[] = {
     "idempotency keys",
     "conversations found by their opening (OpenAI clients' history)",
     "conversation locks (one message of a conversation at a time, across replicas)",
+    "index snapshots shared between replicas",
 };
 _Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
                    sizeof migrations / sizeof migrations[0],

@@ -88,6 +88,14 @@ start_replica 1
 start_replica 2
 start_replica 3
 check "three replicas up" bash -c "curl -sf $U1/readyz && curl -sf $U2/readyz && curl -sf $U3/readyz" > /dev/null
+# The ingest shared its index snapshot through PostgreSQL: the replicas,
+# each with an empty data dir, fetched it instead of building their own.
+check "the ingest's snapshot is kept in the store" \
+  test "$(psql -X -qAt "$DB" -c 'select count(*) from kb_snapshots')" = 1
+for i in 1 2 3; do
+  check "replica $i fetched the index snapshot instead of building it" \
+    bash -c "grep -q 'fetched from the store' '$T/serve$i.log' && ! grep -q 'rebuilding' '$T/serve$i.log'"
+done
 
 A=(-H "Authorization: Bearer $KEY" -H 'Content-Type: application/json')
 say() { # say URL SESSION MESSAGE: the reply in $T/b, prints the HTTP status
