@@ -9,7 +9,9 @@
 # and on PostgreSQL also as a new replica (store "pgnew": an empty data
 # dir, which fetches the snapshot the ingest shared through the store, or
 # builds it), timed from exec to the first 200 from /readyz. Both builds
-# must know the store's schema (the ingest runs with A). PostgreSQL runs on
+# must know the store's schema (the ingest runs with A). Extra settings for
+# A or B in A_ENV / B_ENV ("FRONTDESK_INDEX_SHARE_SNAPSHOTS=false": the
+# same build, every new replica building its own index). PostgreSQL runs on
 # 127.0.0.1 (tests/integration/pg.bash), stopped by PID.
 # Out: one JSON line per build and store on stdout, with p50/min/max in ms.
 set -euo pipefail
@@ -47,10 +49,10 @@ FRONTDESK_STORE_URL=$PGDB "$A" --data "$T/pg-data" --log-level warn ingest "$T/c
 
 # start_ms BINARY DATA [STORE_URL]: exec to the first /readyz 200, in ms.
 start_ms() {
-  local bin=$1 data=$2 url=${3:-} port t0 t1
+  local bin=$1 data=$2 url=${3:-} envs=${4:-} port t0 t1
   port=$(pg_free_port)
   t0=$(date +%s%N)
-  FRONTDESK_STORE_URL=$url "$bin" --data "$data" --log-level warn serve --port "$port" \
+  env $envs FRONTDESK_STORE_URL=$url "$bin" --data "$data" --log-level warn serve --port "$port" \
     > /dev/null 2> "$T/serve.log" &
   local pid=$!
   PIDS+=("$pid")
@@ -70,13 +72,13 @@ start_ms() {
 declare -A RUNS
 for _ in $(seq "$ROUNDS"); do
   for name in a b; do
-    bin=$A
-    [ $name = b ] && bin=$B
-    RUNS[$name-sqlite]+="$(start_ms "$bin" "$T/sqlite-data") "
-    RUNS[$name-pg]+="$(start_ms "$bin" "$T/pg-data" "$PGDB") "
+    bin=$A envs=${A_ENV:-}
+    [ $name = b ] && bin=$B envs=${B_ENV:-}
+    RUNS[$name-sqlite]+="$(start_ms "$bin" "$T/sqlite-data" "" "$envs") "
+    RUNS[$name-pg]+="$(start_ms "$bin" "$T/pg-data" "$PGDB" "$envs") "
     # a new replica: an empty data dir, the snapshot fetched from the store
     rm -rf "$T/new-data"
-    RUNS[$name-pgnew]+="$(start_ms "$bin" "$T/new-data" "$PGDB") "
+    RUNS[$name-pgnew]+="$(start_ms "$bin" "$T/new-data" "$PGDB" "$envs") "
   done
 done
 for key in a-sqlite b-sqlite a-pg b-pg a-pgnew b-pgnew; do

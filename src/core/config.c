@@ -102,6 +102,10 @@ static const key_def keys[] = {
      "100k)"},
     {"index.quantize", "FRONTDESK_INDEX_QUANTIZE", T_BOOL, OFF(quantize), 0, "true", 0, 1, NULL,
      "store vectors as int8 (4x smaller, recall barely changes)"},
+    {"index.share_snapshots", "FRONTDESK_INDEX_SHARE_SNAPSHOTS", T_BOOL, OFF(share_snapshots), 0,
+     "true", 0, 1, NULL,
+     "with store.url: keep each index snapshot in PostgreSQL so that other replicas fetch it "
+     "instead of building their own (false: every replica builds)"},
     {"chunk.max_words", "FRONTDESK_CHUNK_MAX_WORDS", T_INT, OFF(chunk_max_words), 0, "180", 20,
      5000, NULL, "largest chunk, in words"},
     {"chunk.overlap_words", "FRONTDESK_CHUNK_OVERLAP_WORDS", T_INT, OFF(chunk_overlap_words), 0,

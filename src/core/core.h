@@ -250,6 +250,7 @@ typedef struct fd_config {
     int dense_dim;           /* index.dense_dim: LSA dimensions, 0 = no dense */
     int hnsw_min_chunks;     /* index.hnsw_min_chunks: HNSW above this many */
     int quantize;            /* index.quantize: int8 vectors */
+    int share_snapshots;     /* index.share_snapshots: through the store (PostgreSQL) */
     int chunk_max_words;     /* chunk.max_words */
     int chunk_overlap_words; /* chunk.overlap_words */
     int search_k;            /* search.k */

@@ -176,8 +176,8 @@ static int write_chunks(build_ctx *b, fd_snap_writer *w, fd_buf *tmp)
  * with other ranking settings must not map each other's. */
 static void snapshot_tag(const fd_config *cfg, char *out, size_t n)
 {
-    snprintf(out, n, "f%d-k%.4g-b%.4g-w%d-d%d", KB_META_FORMAT, cfg->bm25_k1, cfg->bm25_b,
-             cfg->chunk_max_words, cfg->dense_dim);
+    snprintf(out, n, "f%d-k%.4g-b%.4g-w%d-d%d-q%d-h%d", KB_META_FORMAT, cfg->bm25_k1, cfg->bm25_b,
+             cfg->chunk_max_words, cfg->dense_dim, cfg->quantize, cfg->hnsw_min_chunks);
 }
 
 static int write_snapshot(build_ctx *b, int64_t version)
@@ -285,6 +285,8 @@ int kb_index_build(fd_kb *kb, fd_err *err)
            (long long)version, (double)(fd_time_ns() - t0) / 1e9);
     /* For the other replicas (PostgreSQL; nothing on SQLite). Failing
      * costs them a build of their own, never this one its index. */
+    if (!kb->cfg->share_snapshots)
+        return FD_OK;
     char tag[96];
     snapshot_tag(kb->cfg, tag, sizeof tag);
     fd_err e2 = {0};
@@ -300,6 +302,8 @@ int kb_index_build(fd_kb *kb, fd_err *err)
 
 int kb_index_fetch(fd_kb *kb, int64_t version, fd_err *err)
 {
+    if (!kb->cfg->share_snapshots)
+        return fd_err_set(err, FD_ENOTFOUND, "index.share_snapshots is off");
     char tag[96];
     snapshot_tag(kb->cfg, tag, sizeof tag);
     uint64_t t0 = fd_time_ns();
