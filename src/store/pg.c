@@ -21,7 +21,7 @@
 #include <strings.h>
 
 #define PG_MAX_PARAMS 32
-#define PG_CACHE_SLOTS 512 /* prepared statements kept per connection */
+#define PG_CACHE_SLOTS 512      /* prepared statements kept per connection */
 #define PG_RECONNECT_GAP_S 0.25 /* a dead server is not hammered per request */
 
 enum { OID_TEXT = 25 };
@@ -66,7 +66,7 @@ typedef struct pg_prepared {
 
 struct store_pg {
     PGconn *conn;
-    int in_tx;      /* inside a transaction when the connection was last seen */
+    int in_tx; /* inside a transaction when the connection was last seen */
     int64_t changes;
     int lock_wait_ms; /* lock_timeout in force on the session; -1 unknown */
     double next_reconnect;
@@ -98,7 +98,8 @@ struct store_pg_stmt {
     char num[PG_MAX_PARAMS][32];
     PGresult *res;
     int ran, row, nrows;
-    int answerless; /* an INSERT without RETURNING (deferrable) */
+    int answerless;      /* an INSERT without RETURNING (deferrable) */
+    int binary;          /* results in binary format (pg_stmt_binary_results) */
     unsigned char *blob; /* the decoded bytea of (blob_row, blob_col) */
     size_t blob_len;
     int blob_row, blob_col;
@@ -106,7 +107,8 @@ struct store_pg_stmt {
 
 int store_is_pg_url(const char *path)
 {
-    return path && (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0);
+    return path &&
+           (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0);
 }
 
 /* ---- translation ----------------------------------------------------------- */
@@ -255,8 +257,8 @@ static int fail_code(store_pg *pg, PGresult *res)
     /* Retry-later conditions: serialization failure, deadlock, lock
      * timeout, cancelled, too many connections, shutting down, and the
      * whole connection-exception class. */
-    static const char *const busy[] = {"40001", "40P01", "55P03", "57014", "53300", "57P01",
-                                       "57P02", "57P03"};
+    static const char *const busy[] = {"40001", "40P01", "55P03", "57014",
+                                       "53300", "57P01", "57P02", "57P03"};
     for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
         if (strcmp(state, busy[i]) == 0)
             return SQLITE_BUSY;
@@ -432,7 +434,6 @@ static int may_retry(store_pg *pg, int was_in_tx, const char *sql)
     return strncasecmp(sql, "BEGIN", 5) == 0 || strncasecmp(sql, "SELECT", 6) == 0 ||
            strncasecmp(sql, "SET", 3) == 0;
 }
-
 
 /* Whether nobody reads sql's answer: an INSERT that returns nothing, or a
  * SAVEPOINT. Decided once per statement (pg_stmt_prepare). */
@@ -785,9 +786,10 @@ int pg_stmt_step(store_pg_stmt *s)
             note_tx(pg);
             return rc;
         }
-        res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens, s->fmts, 0)
-                      : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types, s->vals,
-                                     s->lens, s->fmts, 0);
+        res = name[0]
+                  ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens, s->fmts, s->binary)
+                  : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types, s->vals, s->lens,
+                                 s->fmts, s->binary);
     }
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK &&
@@ -797,9 +799,10 @@ int pg_stmt_step(store_pg_stmt *s)
         pg->next_reconnect = 0;
         res = NULL;
         if (ensure_conn(s->st) == SQLITE_OK && prepared_name(pg, s, types, name) == SQLITE_OK)
-            res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens, s->fmts, 0)
-                          : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types,
-                                         s->vals, s->lens, s->fmts, 0);
+            res = name[0] ? PQexecPrepared(pg->conn, name, s->nparams, s->vals, s->lens, s->fmts,
+                                           s->binary)
+                          : PQexecParams(pg->conn, s->sql, s->nparams, (const Oid *)types, s->vals,
+                                         s->lens, s->fmts, s->binary);
         status = PQresultStatus(res);
     }
     note_tx(pg);
@@ -824,14 +827,20 @@ const char *pg_stmt_col_text(store_pg_stmt *s, int i)
     return PQgetvalue(s->res, s->row, i);
 }
 
+void pg_stmt_binary_results(store_pg_stmt *s)
+{
+    s->binary = 1;
+}
+
 const void *pg_stmt_col_blob(store_pg_stmt *s, int i, int *len)
 {
     *len = 0;
     const char *t = pg_stmt_col_text(s, i);
     if (!t)
         return NULL;
-    /* bytea arrives hex-escaped in text results; text columns as they are. */
-    if (PQftype(s->res, i) != 17) {
+    /* bytea arrives hex-escaped in text results; text columns as they are,
+     * and anything in binary results. */
+    if (PQftype(s->res, i) != 17 || s->binary) {
         *len = PQgetlength(s->res, s->row, i);
         return t;
     }

@@ -166,6 +166,7 @@ static int get_part(fd_store *st, int64_t version, const char *tag, int64_t i, F
                                 "WHERE kb_version = ?1 AND tag = ?2 AND part = ?3",
                                 &s);
     if (rc == SQLITE_OK) {
+        stmt_blob_results(s);
         stmt_bind_i64(s, 1, version);
         store_bind_str(s, 2, tag);
         stmt_bind_i64(s, 3, i);

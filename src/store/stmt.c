@@ -35,6 +35,12 @@ int store_stmt_prepare(fd_store *st, const char *sql, store_stmt **out)
     return SQLITE_OK;
 }
 
+void stmt_blob_results(store_stmt *s)
+{
+    if (s->pg)
+        pg_stmt_binary_results(s->pg);
+}
+
 int stmt_step(store_stmt *s)
 {
     return s->pg ? pg_stmt_step(s->pg) : sqlite3_step(s->lite);

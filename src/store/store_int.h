@@ -102,6 +102,9 @@ double stmt_col_dbl(store_stmt *s, int i);
 const char *stmt_col_text(store_stmt *s, int i);
 const void *stmt_col_blob(store_stmt *s, int i);
 int stmt_col_bytes(store_stmt *s, int i);
+/* A statement that selects blobs only: read them without text encoding
+ * (PostgreSQL; nothing to do on SQLite). Before the first step. */
+void stmt_blob_results(store_stmt *s);
 
 /* Runs one or more statements without results; SQLITE_OK or an error. */
 int store_exec(fd_store *st, const char *sql);
@@ -132,6 +135,10 @@ void pg_stmt_bind(store_pg_stmt *s, int i, unsigned type, const char *val, int l
 void pg_stmt_bind_num(store_pg_stmt *s, int i, unsigned type, const char *fmt_val);
 const char *pg_stmt_col_text(store_pg_stmt *s, int i);
 const void *pg_stmt_col_blob(store_pg_stmt *s, int i, int *len);
+/* Results in PostgreSQL's binary format: for a statement whose columns are
+ * all blobs (bytea arrives as its bytes, not hex-escaped text at twice the
+ * size). */
+void pg_stmt_binary_results(store_pg_stmt *s);
 int pg_exec(fd_store *st, const char *sql);
 int pg_autocommit(fd_store *st);
 int64_t pg_changes(fd_store *st);
