@@ -90,7 +90,11 @@ void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *hol
  * (at once outside one); a listener wakes its waiters at once instead of at
  * their next poll, which stays as the fallback. SQLite is one server: no
  * notices, FD_OK. fd_store_kb_bump sends FD_NOTE_KB by itself. */
-typedef enum fd_store_note { FD_NOTE_EVENTS = 1, FD_NOTE_KB = 2 } fd_store_note;
+typedef enum fd_store_note {
+    FD_NOTE_EVENTS = 1,
+    FD_NOTE_KB = 2,
+    FD_NOTE_TYPING = 3 /* an agent typing in conversation `about`: never stored */
+} fd_store_note;
 /* about: what changed, for listeners to wake only its waiters (a session
  * id; at most 200 bytes, else left out); NULL or "" for "anything". */
 int fd_store_notify(fd_store *st, fd_store_note what, const char *about, fd_err *err) FD_MUST_USE;
