@@ -314,6 +314,45 @@ static enum MHD_Result post_typing(request *r, int64_t id)
     return http_send(r, 202, "application/json", body, (size_t)n);
 }
 
+/* ---- GET /v1/canned-replies: the knowledge base's canned.md ------------------- */
+
+enum MHD_Result http_get_canned(request *r)
+{
+    enum MHD_Result res;
+    if (!http_auth(r, FD_SCOPE_OPERATOR, &res))
+        return res;
+    fd_kb *kb = http_kb_get(r->srv);
+    fd_err err = {0};
+    const char *text = NULL;
+    size_t len = 0, n = 0;
+    fd_canned *c = NULL;
+    int rc = fd_kb_asset(kb, "canned.md", r->a, &text, &len, NULL, &err);
+    http_kb_put(r->srv, kb);
+    if (rc == FD_ENOTFOUND) /* none written yet: an empty list, not an error */
+        rc = FD_OK;
+    else if (!rc)
+        rc = fd_kb_canned_parse(text, len, r->a, &c, &n, &err);
+    if (rc)
+        return http_send_err(r, &err);
+    fd_buf b;
+    fd_buf_init(&b, 0);
+    int brc = fd_buf_printf(&b, "{\"replies\":[");
+    for (size_t i = 0; i < n && !brc; i++) {
+        brc = fd_buf_printf(&b, "%s{\"shortcut\":", i ? "," : "");
+        brc = brc ? brc : fd_buf_json_str(&b, c[i].shortcut, strlen(c[i].shortcut));
+        brc = brc ? brc : fd_buf_printf(&b, ",\"title\":");
+        brc = brc ? brc : fd_buf_json_str(&b, c[i].title, strlen(c[i].title));
+        brc = brc ? brc : fd_buf_printf(&b, ",\"text\":");
+        brc = brc ? brc : fd_buf_json_str(&b, c[i].text, strlen(c[i].text));
+        brc = brc ? brc : fd_buf_printf(&b, "}");
+    }
+    brc = brc ? brc : fd_buf_printf(&b, "]}");
+    res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
+              : http_send_json(r, 200, &b);
+    fd_buf_free(&b);
+    return res;
+}
+
 /* ---- claim, reply, resolve ------------------------------------------------------ */
 
 /* Sets the session's state (bot, waiting, human) inside the caller's transaction. */

@@ -362,6 +362,8 @@ enum MHD_Result http_get_handoffs(request *r);
  * claim, messages, resolve, typing (POST), notes (GET, POST); action NULL
  * for the handoff itself. */
 enum MHD_Result http_handoff_route(request *r, int64_t id, const char *action);
+/* GET /v1/canned-replies: the agents' saved replies (the KB's canned.md). */
+enum MHD_Result http_get_canned(request *r);
 /* A handoff's JSON members, without the braces: the list's, the
  * actions' and the live queue's objects share them. */
 int http_handoff_fields(fd_buf *b, const fd_handoff_row *h);

@@ -163,6 +163,24 @@ check "unknown ticket is 404, a malformed one too" bash -c "[ $(req POST /v1/han
 req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"how long do I have to report defects?\",\"session_id\":\"$HS\"}" > /dev/null
 check "after resolve the bot answers again" jb '.route=="knowledge" and .answered'
 
+# ---- canned replies: the knowledge base's canned.md, for the console ----------------------
+s=$(req GET /v1/canned-replies "${O[@]}")
+check "canned replies: the example's, in file order" bash -c "[ $s = 200 ] && jq -e '(.replies|length)==4 and .replies[0].shortcut==\"hello\" and (.replies[1]|.shortcut==\"delivery\" and .title==\"Delivery fees\" and (.text|test(\"S\\\\\$250\")))' '$T/b' > /dev/null"
+check "canned replies with a chat key: 403" test "$(req GET /v1/canned-replies "${A[@]}")" = 403
+check "canned replies without a key: 401" test "$(req GET /v1/canned-replies)" = 401
+check "canned replies are GET only (405)" test "$(req POST /v1/canned-replies "${O[@]}")" = 405
+mkdir -p "$T/canned-bad" "$T/canned-new"
+printf '## /x\nfirst\n## /x\nagain\n' > "$T/canned-bad/canned.md"
+"$FD" ingest "$T/canned-bad" > "$T/ingest-canned.out" 2>&1
+check "a broken canned.md is skipped at ingest, naming its line" grep -q 'canned.md:3: /x is there twice' "$T/ingest-canned.out"
+check "  and the console keeps the last good one" bash -c "[ $(req GET /v1/canned-replies "${O[@]}") = 200 ] && jq -e '(.replies|length)==4' '$T/b' > /dev/null"
+printf '# Ours\n\n## /sorry Apology\nWe are sorry for the trouble.\n' > "$T/canned-new/canned.md"
+"$FD" ingest "$T/canned-new" > /dev/null 2>&1
+check "a new canned.md is served once ingested" bash -c "[ $(req GET /v1/canned-replies "${O[@]}") = 200 ] && jq -e '.replies==[{\"shortcut\":\"sorry\",\"title\":\"Apology\",\"text\":\"We are sorry for the trouble.\"}]' '$T/b' > /dev/null"
+mkdir -p "$T/canned-orig" && cp "$EX/canned.md" "$T/canned-orig/"
+"$FD" ingest "$T/canned-orig" > /dev/null 2>&1
+check "  and the example's again (4 replies)" bash -c "[ $(req GET /v1/canned-replies "${O[@]}") = 200 ] && jq -e '(.replies|length)==4' '$T/b' > /dev/null"
+
 # ---- the operator console: live queue, internal notes, typing, search -------------------
 # sse FILE EVENT: the data of every EVENT in an SSE capture, one JSON per line
 sse() { grep -A1 "^event: $2\$" "$1" | grep '^data: ' | sed 's/^data: //'; }
