@@ -66,6 +66,7 @@
   var newCount = 0; /* announced in the title since the page was last looked at */
   var canned = [];
   var lastTyping = 0;
+  var listed = false; /* a first list was shown: what comes after it is new */
 
   /* ---- helpers -------------------------------------------------------------- */
 
@@ -195,6 +196,7 @@
     } else {
       select(null);
       handoffs = new Map();
+      listed = false;
       listEl.replaceChildren();
       keyInput.focus();
     }
@@ -289,6 +291,7 @@
                 if (d && typeof d.at === 'number') clockSkew = d.at - Date.now() / 1000;
                 if (!synced) {
                   synced = true;
+                  listed = true;
                   attempt = 0;
                   handoffs.forEach(function (x, hid) { if (!snapshot.has(hid)) handoffs.delete(hid); });
                   goLive(true);
@@ -431,7 +434,11 @@
       ]);
       if (gen !== generation) return; /* an action ran meanwhile: refresh again */
       var next = new Map();
+      var first = !listed;
+      listed = true;
       lists[0].handoffs.concat(lists[1].handoffs).forEach(function (h) {
+        /* the poll may see a new one before the stream is back */
+        if (!first && h.status === 'open' && !handoffs.has(h.id) && !notified.has(h.id)) announce(h);
         /* the list has no counts: keep the stream's last ones */
         var old = handoffs.get(h.id);
         if (old) {
