@@ -169,6 +169,15 @@ try {
     (await op.locator('#turns .msg-note .text').evaluate((e) => getComputedStyle(e).borderStyle)) === 'dashed');
   await page.waitForTimeout(1500); /* a stream tick: had the note leaked, it would be here */
   check('  and never in the customer\'s page', !/VIP account/.test(await page.locator('#messages').innerText()));
+  // Search: by what the customer wrote; a result opens the conversation.
+  await op.fill('#search-q', 'REAL PERSON');
+  await op.press('#search-q', 'Enter');
+  const found = await op.waitForSelector(`#results button:has-text("${ticket}")`, { timeout: 10000 })
+    .then(() => true, () => false);
+  check('search finds the conversation by the customer\'s words, with the matching message',
+    found && /real person/i.test(await op.locator(`#results button:has-text("${ticket}") .summary`).innerText()));
+  await op.click('#search-clear');
+  check('  and Clear puts the queue back alone', await op.locator('#results-box').isHidden());
   // A second agent whose queue stream cannot get through: the console says
   // so and polls every 5 s (a new conversation still shows, and is
   // announced); once the stream gets through it is live again.
