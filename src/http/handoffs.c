@@ -423,6 +423,11 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
         if (strcmp(h.status, "claimed") != 0)
             rc = fd_err_set(&err, FD_ECONFLICT, "claim handoff %lld before replying (it is %s)",
                             (long long)id, h.status);
+        /* The reply ends the agent's "typing" before it is stored: a
+         * stream reading in between must not tell the typing after the
+         * message. */
+        if (!rc)
+            http_events_typing(r->srv, h.session_id, 0);
         fd_turn_row t = {.role = "operator", .text = text, .route = "human"};
         int64_t seq = 0;
         fd_session_row s;
@@ -447,8 +452,6 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
     json_decref(j);
     if (rc)
         return http_send_err(r, &err);
-    if (is_msg) /* the reply ends the agent's "typing" on the customer's page */
-        http_events_typing(r->srv, h.session_id, 0);
     http_events_poke(r->srv, h.session_id); /* the customer's stream hears it now */
     fd_buf b;
     fd_buf_init(&b, 0);
