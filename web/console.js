@@ -450,7 +450,10 @@
       });
       handoffs = next;
       renderList();
-      if (!streaming) updatedEl.textContent = 'updated ' + new Date().toLocaleTimeString();
+      /* while the stream is down, the label keeps saying so */
+      var at = new Date().toLocaleTimeString();
+      if (!streaming)
+        updatedEl.textContent = timer ? 'live updates interrupted: checking every 5 s (last ' + at + ')' : 'updated ' + at;
       if (current) {
         var h = handoffs.get(current.id);
         if (h) current = h;
