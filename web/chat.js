@@ -24,6 +24,7 @@
       title: 'Customer service', message: 'Your message', placeholder: 'Type your question…',
       send: 'Send', restart: 'New conversation', save: 'Save transcript', you: 'You', assistant: 'Assistant', operator: 'Agent',
       conversation: 'Conversation', typing: 'The assistant is typing', sources: 'Sources',
+      agent_typing: 'An agent is typing',
       failed: 'Something went wrong. Please try again.',
       slow_down: 'Too many messages: please wait a moment.',
       unavailable: 'The service is unavailable (%s). Please try again.',
@@ -39,6 +40,7 @@
       send: 'Envoyer', restart: 'Nouvelle conversation', save: 'Enregistrer',
       you: 'Vous', assistant: 'Assistant', operator: 'Conseiller',
       conversation: 'Conversation', typing: "L'assistant écrit", sources: 'Sources',
+      agent_typing: 'Un conseiller écrit',
       failed: "Une erreur s'est produite. Veuillez réessayer.",
       slow_down: 'Trop de messages : merci de patienter un instant.',
       unavailable: 'Le service est indisponible (%s). Veuillez réessayer.',
@@ -150,8 +152,37 @@
     var body = el('div', 'text', text);
     li.appendChild(body);
     list.appendChild(li);
+    if (agentTyping) list.appendChild(agentTyping); /* the agent still types: stays last */
     li.scrollIntoView({ block: 'end' });
     return body;
+  }
+
+  /* "An agent is typing": the stream's typing event shows it for ttl_ms
+   * (the console repeats it while the agent types); the agent's message,
+   * or the conversation going back to the assistant, ends it at once. */
+  var agentTyping = null;
+  var agentTypingTimer = null;
+  function onTyping(data) {
+    var m = parseJson(data) || {};
+    var ttl = typeof m.ttl_ms === 'number' && m.ttl_ms > 0 ? Math.min(m.ttl_ms, 30000) : 6000;
+    if (!agentTyping) {
+      agentTyping = el('li', 'msg msg-operator msg-agent-typing');
+      agentTyping.appendChild(el('span', 'who', WHO.operator));
+      var bubble = el('div', 'text');
+      showTyping(bubble, T('agent_typing'));
+      agentTyping.appendChild(bubble);
+      agentTyping.setAttribute('role', 'status');
+      list.appendChild(agentTyping);
+      agentTyping.scrollIntoView({ block: 'end' });
+    }
+    clearTimeout(agentTypingTimer);
+    agentTypingTimer = setTimeout(endTyping, ttl);
+  }
+  function endTyping() {
+    clearTimeout(agentTypingTimer);
+    agentTypingTimer = null;
+    if (agentTyping) agentTyping.remove();
+    agentTyping = null;
   }
 
   /* A reply that arrives while the tab is in the background shows in its
@@ -172,9 +203,9 @@
       unread = 0;
     });
 
-  function showTyping(bubble) {
+  function showTyping(bubble, label) {
     var t = el('span', 'typing');
-    t.setAttribute('aria-label', T('typing'));
+    t.setAttribute('aria-label', label || T('typing'));
     for (var i = 0; i < 3; i++) t.appendChild(el('span', 'dot'));
     bubble.appendChild(t);
   }
@@ -382,6 +413,7 @@
   if (newBtn)
     newBtn.addEventListener('click', function () {
       closeEvents();
+      endTyping();
       sessionStorage.removeItem(SESSION_STORE);
       sessionId = null;
       seen = new Set();
@@ -427,6 +459,7 @@
   function onOperator(data) {
     var m = parseJson(data);
     if (!m || m.role !== 'operator' || typeof m.text !== 'string') return;
+    endTyping();
     if (m.seq !== undefined) {
       if (seen.has(m.seq)) return;
       seen.add(m.seq);
@@ -492,6 +525,7 @@
      * team away): it may arrive after the reply and must not erase it */
     else if (m.state === 'waiting') setStatus(waitingText || T('waiting', ''));
     else if (m.state === 'bot' || m.state === 'deleted') {
+      endTyping();
       closeEvents();
       waitingText = '';
       setStatus('');
@@ -519,6 +553,7 @@
               if (id) lastId = id;
               if (name === 'message') onOperator(d);
               else if (name === 'state') onState(d);
+              else if (name === 'typing') onTyping(d);
             });
           }
         } catch (e) {
@@ -543,6 +578,7 @@
     var es = new EventSource(url + '&visitor_token=' + encodeURIComponent(visitor || (visitor = visitorToken())));
     es.addEventListener('message', function (ev) { onOperator(ev.data); });
     es.addEventListener('state', function (ev) { onState(ev.data); });
+    es.addEventListener('typing', function (ev) { onTyping(ev.data); });
     events = es;
   }
 

@@ -49,7 +49,7 @@ typedef struct chat_state {
     fd_buf raw;                /* LLM text not yet fed to the turn */
     fd_buf out;                /* stream bytes not yet sent */
     size_t out_off;
-    fd_buf sent; /* a stream under an Idempotency-Key: every byte sent, to keep for a retry */
+    fd_buf sent;   /* a stream under an Idempotency-Key: every byte sent, to keep for a retry */
     int sent_lost; /* sent outgrew its cap: nothing is kept */
     int eof;
     uint64_t last_write; /* ns: when the reader last sent bytes */
@@ -79,6 +79,12 @@ static void observe_reply(fd_server *s, const fd_reply *rep)
     fd_metric_add(m->validation, 1, rep->validation ? rep->validation : "skipped");
     if (rep->escalation_tier)
         fd_metric_add(m->escalations, 1, rep->escalation_tier);
+    /* A new handoff, or a customer writing to a person: the operators'
+     * queues here hear it now rather than at the next tick (other
+     * replicas' at theirs, a second at most). */
+    if ((rep->escalation_ticket || (rep->route && strcmp(rep->route, "human") == 0)) &&
+        rep->session_id)
+        http_events_wake(s, rep->session_id);
     /* an order was just confirmed: its invoice need not wait for the poll */
     if (rep->order_json && strstr(rep->order_json, "\"status\":\"confirmed\""))
         fd_outbox_kick(s->outbox);
@@ -417,8 +423,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             memcpy(buf, c->out.p + c->out_off, n);
             /* Kept whole for a retry; past the buffer's cap it is not
              * kept at all (fd_buf fails), and a retry runs the turn again. */
-            if (r->idem == 1 && !c->sent_lost &&
-                fd_buf_append(&c->sent, c->out.p + c->out_off, n))
+            if (r->idem == 1 && !c->sent_lost && fd_buf_append(&c->sent, c->out.p + c->out_off, n))
                 c->sent_lost = 1;
             c->out_off += n;
             if (c->out_off == c->out.len)

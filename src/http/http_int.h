@@ -11,6 +11,7 @@
 #include "llm.h"
 #include "obs.h"
 #include "outbox.h"
+#include "store.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -70,6 +71,16 @@ typedef struct http_jwt {
 
 typedef struct write_job write_job;
 
+/* The agent typing in a conversation (events.c): what its customer's
+ * streams are told. A small table: more agents typing at once than slots
+ * only loses the stalest indicator. */
+#define HTTP_TYPING_SLOTS 64
+typedef struct typing_slot {
+    char sid[72];      /* "" free */
+    uint64_t until_ns; /* fd_time_ns() it ends at; 0: ended by the reply */
+    unsigned gen;      /* bumped at every change: streams tell each once */
+} typing_slot;
+
 /* How long a key the store verified stays usable while the store cannot
  * be reached (fd_key_memo): a PostgreSQL restart or failover takes seconds
  * to a minute; ten minutes covers those without letting a key outlive a
@@ -105,6 +116,8 @@ struct fd_server {
     pthread_mutex_t tick_mu;
     pthread_cond_t tick_cv;
     int tick_stop, tick_poked; /* under tick_mu */
+    pthread_mutex_t typing_mu;
+    typing_slot typing[HTTP_TYPING_SLOTS];
     /* With a shared store: the other replicas' notices (operator messages,
      * new knowledge-base versions) wake streams and the writer at once. */
     fd_store_listener *listener;
@@ -341,6 +354,20 @@ void http_idem_release(request *r);
 enum MHD_Result http_get_orders(request *r);
 enum MHD_Result http_order_route(request *r, const char *ref);
 
+/* ---- operators (handoffs.c) ---------------------------------------------------- */
+
+/* GET /v1/handoffs: the list (?status=, ?limit=), or a search (?q=). */
+enum MHD_Result http_get_handoffs(request *r);
+/* /v1/handoffs/{id} (GET: with its notes) and /v1/handoffs/{id}/{action}:
+ * claim, messages, resolve, typing (POST), notes (GET, POST); action NULL
+ * for the handoff itself. */
+enum MHD_Result http_handoff_route(request *r, int64_t id, const char *action);
+/* GET /v1/canned-replies: the agents' saved replies (the KB's canned.md). */
+enum MHD_Result http_get_canned(request *r);
+/* A handoff's JSON members, without the braces: the list's, the
+ * actions' and the live queue's objects share them. */
+int http_handoff_fields(fd_buf *b, const fd_handoff_row *h);
+
 /* ---- session events (events.c) ---------------------------------------------- */
 
 /* GET /v1/sessions/{id}/events: operator messages and state changes, live. */
@@ -353,6 +380,35 @@ void http_events_poke(fd_server *s, const char *sid);
 /* Wakes this process's streams of sid (all of them for NULL or ""): a
  * notice from another replica. */
 void http_events_wake(fd_server *s, const char *sid);
+/* How long the customer's page shows "the agent is typing" after the
+ * console's last POST /v1/handoffs/{id}/typing: the console repeats it
+ * every 3 s while the agent types, so a pause ends it within seconds. */
+#define HTTP_TYPING_TTL_MS 6000
+/* The agent of session sid's conversation is typing (on: 1): session
+ * sid's streams get a "typing" event, with a shared store on every
+ * replica (a notice); or has just sent the message (0: no stream will
+ * tell the typing any more). */
+void http_events_typing(fd_server *s, const char *sid, int on);
+/* Another replica's typing notice for sid. */
+void http_events_typing_heard(fd_server *s, const char *sid);
+
+/* A live SSE stream (events.c): the ticker, a poke naming its
+ * conversation and the drain wake it; poll then runs on the reader's
+ * thread, one call at a time, and appends its events to ev (its first
+ * call: what the client must know now). poll returns 1 to end the stream
+ * after those events, 0 to go on; it logs and counts its own failures.
+ * free releases state when the request ends. */
+typedef struct http_stream_ops {
+    int (*poll)(request *r, void *state, fd_buf *ev);
+    void (*free)(void *state);
+} http_stream_ops;
+/* Answers r with the stream; sid names the conversation it follows ("":
+ * all of them). state is the stream's from now on (freed by ops->free,
+ * also when this fails). */
+enum MHD_Result http_stream_open(request *r, const char *sid, const http_stream_ops *ops,
+                                 void *state);
+/* GET /v1/handoffs/events: the operators' live queue (queue.c). */
+enum MHD_Result http_queue_events(request *r);
 /* Ends every stream (drain). */
 void http_events_close(fd_server *s);
 void http_events_stop(fd_server *s);

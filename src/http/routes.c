@@ -553,178 +553,6 @@ static enum MHD_Result get_me(request *r)
     return res;
 }
 
-/* ---- handoffs: operators take over a conversation ---------------------------- */
-
-typedef struct handoffs_ctx {
-    fd_buf *b;
-    int n, rc;
-} handoffs_ctx;
-
-static int handoff_json(fd_buf *b, const fd_handoff_row *h, int first)
-{
-    int rc = fd_buf_printf(b, "%s{\"id\":%lld,\"ticket\":\"%s\",\"session_id\":", first ? "" : ",",
-                           (long long)h->id, h->ticket);
-    rc = rc ? rc : fd_buf_json_str(b, h->session_id, strlen(h->session_id));
-    rc = rc ? rc : fd_buf_printf(b, ",\"tier\":");
-    rc = rc ? rc : fd_buf_json_str(b, h->tier, strlen(h->tier));
-    rc = rc ? rc : fd_buf_printf(b, ",\"reason\":");
-    rc = rc ? rc : fd_buf_json_str(b, h->reason, strlen(h->reason));
-    rc = rc ? rc : fd_buf_printf(b, ",\"summary\":");
-    rc = rc ? rc : fd_buf_json_str(b, h->summary, strlen(h->summary));
-    rc = rc ? rc : fd_buf_printf(b, ",\"status\":\"%s\",\"operator\":", h->status);
-    rc = rc ? rc : fd_buf_json_str(b, h->operator_, strlen(h->operator_));
-    rc = rc ? rc
-            : fd_buf_printf(b, ",\"created_at\":%.3f,\"updated_at\":%.3f}", h->created_at,
-                            h->updated_at);
-    return rc;
-}
-
-static int handoff_each(void *ctx, const fd_handoff_row *h)
-{
-    handoffs_ctx *c = ctx;
-    c->rc = handoff_json(c->b, h, c->n++ == 0);
-    return c->rc ? 1 : 0;
-}
-
-static enum MHD_Result get_handoffs(request *r)
-{
-    enum MHD_Result res;
-    if (!http_auth(r, FD_SCOPE_OPERATOR, &res))
-        return res;
-    const char *status = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "status");
-    if (status && strcmp(status, "open") && strcmp(status, "claimed") && strcmp(status, "resolved"))
-        return http_send_error(r, 422, "invalid_field", "status must be open, claimed or resolved",
-                               "status");
-    fd_buf b;
-    fd_buf_init(&b, 0);
-    handoffs_ctx c = {&b, 0, 0};
-    fd_err err = {0};
-    int rc = fd_buf_printf(&b, "{\"handoffs\":[");
-    fd_kb *kb = http_kb_get(r->srv);
-    if (!rc)
-        rc = fd_store_handoffs_each(fd_kb_store(kb), status, handoff_each, &c, &err);
-    http_kb_put(r->srv, kb);
-    if (rc == 1 || c.rc)
-        res = http_send_error(r, 500, "internal", "out of memory", NULL);
-    else if (rc)
-        res = http_send_err(r, &err);
-    else
-        res = fd_buf_printf(&b, "]}") ? MHD_NO : http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
-}
-
-/* Sets the session's state (bot, waiting, human) inside the caller's transaction. */
-static int session_state(fd_store *st, fd_arena *a, const char *sid, const char *state, fd_err *err)
-{
-    fd_session_row s;
-    int rc = fd_store_session_get(st, sid, a, &s, err);
-    if (rc)
-        return rc;
-    s.state = state;
-    return fd_store_session_put(st, &s, err);
-}
-
-/* claim | messages | resolve on handoff id, in one transaction each. */
-static enum MHD_Result handoff_action(request *r, int64_t id, const char *action)
-{
-    enum MHD_Result res;
-    if (strcmp(r->method, "POST") != 0)
-        return method_not_allowed(r, "POST");
-    if (!http_auth(r, FD_SCOPE_OPERATOR, &res))
-        return res;
-    int is_msg = strcmp(action, "messages") == 0;
-    const char *text = NULL;
-    json_t *j = NULL;
-    if (is_msg) {
-        if (!(j = http_body_object(r, &res)))
-            return res;
-        json_t *mv = json_object_get(j, "message");
-        if (!json_is_string(mv) || json_string_length(mv) == 0 || json_string_length(mv) > 4000 ||
-            !fd_utf8_valid(json_string_value(mv), json_string_length(mv), NULL)) {
-            json_decref(j);
-            return http_send_error(r, 422, "invalid_field",
-                                   "message must be a non-empty string of at most 4000 bytes",
-                                   "message");
-        }
-        text = json_string_value(mv);
-    } else if (strcmp(action, "claim") && strcmp(action, "resolve")) {
-        return http_send_error(r, 404, "not_found", "no such endpoint", NULL);
-    }
-    const char *op = r->has_key ? (r->key.name[0] ? r->key.name : r->key.prefix) : "operator";
-    fd_kb *kb = http_kb_get(r->srv);
-    fd_store *st = fd_kb_store(kb);
-    fd_err err = {0};
-    fd_handoff_row h;
-    /* Replicas on PostgreSQL: the conversation's lock, as a bot turn takes
-     * it, so a turn in flight on another replica cannot write its stale
-     * state ("bot") over this claim, or this over its turn. */
-    char holder[40] = "", sid[72] = "";
-    int rc = FD_OK;
-    if (r->srv->cfg->store_url[0]) {
-        uint64_t x = fd_hash64(&r, sizeof r, fd_time_ns());
-        snprintf(holder, sizeof holder, "op-%016llx", (unsigned long long)x);
-        rc = fd_store_handoff_get(st, id, r->a, &h, &err);
-        if (!rc) {
-            snprintf(sid, sizeof sid, "%s", h.session_id);
-            double lease = r->srv->cfg->store_busy_timeout_ms / 1000.0 + 10.0;
-            rc = fd_store_convo_lock(st, sid, holder, lease, r->srv->cfg->store_busy_timeout_ms,
-                                     &err);
-            if (rc)
-                sid[0] = '\0';
-        }
-    }
-    if (!rc)
-        rc = fd_store_begin(st, &err);
-    if (!rc)
-        rc = fd_store_handoff_get(st, id, r->a, &h, &err);
-    if (!rc && strcmp(action, "claim") == 0) {
-        rc = fd_store_handoff_set_status(st, id, "open", "claimed", op, &err);
-        if (!rc)
-            rc = session_state(st, r->a, h.session_id, "human", &err);
-    } else if (!rc && strcmp(action, "resolve") == 0) {
-        if (strcmp(h.status, "resolved") == 0)
-            rc = fd_err_set(&err, FD_ECONFLICT, "handoff %lld is already resolved", (long long)id);
-        if (!rc)
-            rc = fd_store_handoff_set_status(st, id, NULL, "resolved", NULL, &err);
-        if (!rc)
-            rc = session_state(st, r->a, h.session_id, "bot", &err);
-    } else if (!rc) {
-        if (strcmp(h.status, "claimed") != 0)
-            rc = fd_err_set(&err, FD_ECONFLICT, "claim handoff %lld before replying (it is %s)",
-                            (long long)id, h.status);
-        fd_turn_row t = {.role = "operator", .text = text, .route = "human"};
-        int64_t seq = 0;
-        fd_session_row s;
-        if (!rc)
-            rc = fd_store_turn_add(st, h.session_id, &t, &seq, &err);
-        if (!rc)
-            rc = fd_store_session_get(st, h.session_id, r->a, &s, &err);
-        if (!rc) {
-            s.n_turns++;
-            rc = fd_store_session_put(st, &s, &err);
-        }
-    }
-    if (!rc)
-        rc = fd_store_commit(st, &err);
-    else
-        fd_store_rollback(st);
-    if (sid[0])
-        fd_store_convo_unlock(st, sid, holder);
-    if (!rc)
-        rc = fd_store_handoff_get(st, id, r->a, &h, &err);
-    http_kb_put(r->srv, kb);
-    json_decref(j);
-    if (rc)
-        return http_send_err(r, &err);
-    http_events_poke(r->srv, h.session_id); /* the customer's stream hears it now */
-    fd_buf b;
-    fd_buf_init(&b, 0);
-    res = handoff_json(&b, &h, 1) ? MHD_NO : http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
-}
-
 /* ---- dispatch ----------------------------------------------------------------- */
 
 static enum MHD_Result get_openapi(request *r)
@@ -785,7 +613,9 @@ static const struct route {
     {"/v1/documents", "POST", http_post_document, 0},
     {"/v1/chat/completions", "POST", http_post_completions, 0},
     {"/v1/models", "GET", http_get_models, 0},
-    {"/v1/handoffs", "GET", get_handoffs, 0},
+    {"/v1/handoffs", "GET", http_get_handoffs, 0},
+    {"/v1/handoffs/events", "GET", http_queue_events, 0},
+    {"/v1/canned-replies", "GET", http_get_canned, 0},
     {"/v1/orders", "GET", http_get_orders, 0},
     {"/v1/me", "GET", get_me, 0},
 };
@@ -888,10 +718,14 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             num += 3;
         char *end;
         long long id = strtoll(num, &end, 10);
+        if (end != num && *num >= '0' && *num <= '9' && !*end && id > 0) {
+            r->route = "/v1/handoffs/{id}";
+            return http_handoff_route(r, id, NULL);
+        }
         if (end != num && *num >= '0' && *num <= '9' && *end == '/' && id > 0 &&
             !strchr(end + 1, '/')) {
             r->route = "/v1/handoffs/{id}/{action}";
-            return handoff_action(r, id, end + 1);
+            return http_handoff_route(r, id, end + 1);
         }
     }
     enum MHD_Result res;

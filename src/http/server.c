@@ -501,6 +501,8 @@ static void on_notice(void *ctx, fd_store_note what, const char *about)
     fd_server *s = ctx;
     if (what == FD_NOTE_KB)
         http_writer_follow_now(s);
+    else if (what == FD_NOTE_TYPING)
+        http_events_typing_heard(s, about);
     else
         http_events_wake(s, about);
 }
@@ -522,6 +524,7 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     pthread_mutex_init(&s->pend_mu, NULL);
     pthread_mutex_init(&s->flight_mu, NULL);
     pthread_mutex_init(&s->subs_mu, NULL);
+    pthread_mutex_init(&s->typing_mu, NULL);
     pthread_mutex_init(&s->tick_mu, NULL);
     pthread_cond_init(&s->tick_cv, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
@@ -704,6 +707,7 @@ void fd_server_free(fd_server *s)
     pthread_mutex_destroy(&s->pend_mu);
     pthread_mutex_destroy(&s->flight_mu);
     pthread_mutex_destroy(&s->subs_mu);
+    pthread_mutex_destroy(&s->typing_mu);
     pthread_mutex_destroy(&s->tick_mu);
     pthread_cond_destroy(&s->tick_cv);
     pthread_mutex_destroy(&s->write_lock);

@@ -88,6 +88,24 @@ int fd_kb_remove(fd_kb *kb, const char *key, size_t *n_removed, fd_err *err) FD_
 int fd_kb_asset(fd_kb *kb, const char *name, fd_arena *a, const char **content, size_t *len,
                 char hash[65], fd_err *err) FD_MUST_USE;
 
+/* ---- canned replies (canned.c) ------------------------------------------- */
+
+/* The agents' saved replies, from the knowledge base's canned.md: each
+ * "## /shortcut Title" heading starts one (shortcut: 1-32 of a-z 0-9 - _;
+ * the title defaults to it), its text is the lines below up to the next
+ * such heading (1..FD_CANNED_TEXT_MAX bytes). Text above the first one is
+ * for people. Other headings inside a reply, a duplicate shortcut, an
+ * empty reply or more than FD_CANNED_MAX: FD_EFORMAT naming the line. */
+#define FD_CANNED_MAX 200
+#define FD_CANNED_TEXT_MAX 4000
+typedef struct fd_canned {
+    const char *shortcut, *title, *text; /* in the caller's arena */
+} fd_canned;
+
+/* In file order; *out and its strings live in a. */
+int fd_kb_canned_parse(const char *p, size_t len, fd_arena *a, fd_canned **out, size_t *n,
+                       fd_err *err) FD_MUST_USE;
+
 /* The kb's store connection, borrowed (same thread rules as the kb): the
  * conversation engine keeps sessions and handoffs beside the documents. */
 struct fd_store *fd_kb_store(fd_kb *kb);

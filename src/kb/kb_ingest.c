@@ -22,17 +22,18 @@
 
 /* Files in a knowledge-base folder that are not documents: they configure
  * the conversation engine (intents, tone, escalation) or evaluate it. */
-static const char *const special_names[] = {"README.md",       "tone.md",      "escalation.toml",
-                                            "escalation.json", "intents.tsv",  "cases.jsonl",
-                                            "commerce.toml",   "customers.csv"};
+static const char *const special_names[] = {"README.md",       "tone.md",       "escalation.toml",
+                                            "escalation.json", "intents.tsv",   "cases.jsonl",
+                                            "commerce.toml",   "customers.csv", "canned.md"};
 
 /* The special files kept in the store as assets (README and the case file
  * are for people and evaluation only). products.csv is both: its rows are
  * documents customers ask about, and the commerce module's catalog.
- * customers.csv is never a document: no customer reads another's address. */
-static const char *const asset_names[] = {"tone.md",     "escalation.toml", "escalation.json",
-                                          "intents.tsv", "commerce.toml",   "customers.csv",
-                                          "products.csv"};
+ * customers.csv is never a document: no customer reads another's address.
+ * canned.md holds the agents' saved replies (the console's), not answers. */
+static const char *const asset_names[] = {"tone.md",      "escalation.toml", "escalation.json",
+                                          "intents.tsv",  "commerce.toml",   "customers.csv",
+                                          "products.csv", "canned.md"};
 
 static int also_document(const char *name)
 {
@@ -482,6 +483,20 @@ static int expand(ingest_run *r, const char *const *paths, size_t n, file_list *
     return rc;
 }
 
+/* The console reads canned.md at every request: one it cannot parse is
+ * refused here, with the line, rather than found broken by an agent. */
+static int check_canned(const char *text, size_t len, fd_err *why)
+{
+    fd_arena *a = fd_arena_new(0);
+    if (!a)
+        return fd_err_set(why, FD_ENOMEM, "out of memory");
+    fd_canned *c;
+    size_t n;
+    int rc = fd_kb_canned_parse(text, len, a, &c, &n, why);
+    fd_arena_free(a);
+    return rc;
+}
+
 /* Stores the assets found; a bad one is skipped like a bad document. */
 static int store_assets(ingest_run *r)
 {
@@ -495,6 +510,8 @@ static int store_assets(ingest_run *r)
         int rc = fd_file_read(path, MAX_ASSET_BYTES, &text, &len, &why);
         if (!rc && !fd_utf8_valid(text, len, NULL))
             rc = fd_err_set(&why, FD_EUTF8, "not valid UTF-8");
+        if (!rc && strcmp(asset_names[i], "canned.md") == 0)
+            rc = check_canned(text, len, &why);
         if (rc) {
             fd_free(text);
             skip(r, path, &why);

@@ -1,5 +1,5 @@
 /* listen.c: change notices between replicas sharing a PostgreSQL store
- * (store.h, "change notices"). A notice is a NOTIFY on one of two channels;
+ * (store.h, "change notices"). A notice is a NOTIFY on one of three channels;
  * a listener holds a connection of its own (a LISTENing session must not
  * serve statements: a notice arrives between them) and a thread that waits
  * on its socket and on a pipe that stops it. Losing the connection loses
@@ -19,6 +19,7 @@
 
 #define CH_EVENTS "frontdesk_events"
 #define CH_KB "frontdesk_kb"
+#define CH_TYPING "frontdesk_typing"
 /* Between connection attempts while the server is down: notices are only
  * a shortcut (pollers still run), so no need to try harder. */
 #define RETRY_MS 1000
@@ -47,8 +48,9 @@ int fd_store_notify(fd_store *st, fd_store_note what, const char *about, fd_err 
     for (size_t i = 0; plain && i < an; i++)
         plain = isalnum((unsigned char)about[i]) || about[i] == '-' || about[i] == '_' ||
                 about[i] == '.';
-    snprintf(sql, sizeof sql, "NOTIFY %s%s%.*s%s", what == FD_NOTE_KB ? CH_KB : CH_EVENTS,
-             plain ? ", '" : "", plain ? (int)an : 0, plain ? about : "", plain ? "'" : "");
+    const char *ch = what == FD_NOTE_KB ? CH_KB : what == FD_NOTE_TYPING ? CH_TYPING : CH_EVENTS;
+    snprintf(sql, sizeof sql, "NOTIFY %s%s%.*s%s", ch, plain ? ", '" : "", plain ? (int)an : 0,
+             plain ? about : "", plain ? "'" : "");
     int rc = store_exec(st, sql);
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "announcing a change (NOTIFY)");
 }
@@ -68,7 +70,7 @@ static void *listen_main(void *arg)
         PGconn *c = store_pg_connect(l->url);
         PGresult *res = NULL;
         if (c && PQstatus(c) == CONNECTION_OK)
-            res = PQexec(c, "LISTEN " CH_EVENTS "; LISTEN " CH_KB);
+            res = PQexec(c, "LISTEN " CH_EVENTS "; LISTEN " CH_KB "; LISTEN " CH_TYPING);
         int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (!ok) {
@@ -90,7 +92,9 @@ static void *listen_main(void *arg)
                 break; /* lost: reconnect */
             PGnotify *n;
             while ((n = PQnotifies(c)) != NULL) {
-                fd_store_note what = strcmp(n->relname, CH_KB) == 0 ? FD_NOTE_KB : FD_NOTE_EVENTS;
+                fd_store_note what = strcmp(n->relname, CH_KB) == 0       ? FD_NOTE_KB
+                                     : strcmp(n->relname, CH_TYPING) == 0 ? FD_NOTE_TYPING
+                                                                          : FD_NOTE_EVENTS;
                 atomic_fetch_add(&l->received, 1);
                 l->cb(l->ctx, what, n->extra ? n->extra : "");
                 PQfreemem(n);

@@ -260,6 +260,19 @@ static const char *const migrations[] = {
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (kb_version, tag, part)"
     ");",
+    /* 13: the operator console: internal notes on a conversation (gone
+     * with it), and handoffs by last change, so the live queue's poll
+     * finds the recently resolved without scanning all of them. */
+    "CREATE TABLE handoff_notes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  handoff_id INTEGER NOT NULL,"
+    "  author TEXT NOT NULL DEFAULT '',"
+    "  text TEXT NOT NULL,"
+    "  created_at REAL NOT NULL"
+    ");"
+    "CREATE INDEX handoff_notes_session ON handoff_notes(session_id, id);"
+    "CREATE INDEX handoffs_updated ON handoffs(updated_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -291,6 +304,7 @@ static const char *const migration_notes[] = {
     "conversations found by their opening (OpenAI clients' history)",
     "conversation locks (one message of a conversation at a time, across replicas)",
     "index snapshots shared between replicas",
+    "internal notes on conversations, handoffs by last change (operator console)",
 };
 _Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
                    sizeof migrations / sizeof migrations[0],

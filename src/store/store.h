@@ -90,7 +90,11 @@ void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *hol
  * (at once outside one); a listener wakes its waiters at once instead of at
  * their next poll, which stays as the fallback. SQLite is one server: no
  * notices, FD_OK. fd_store_kb_bump sends FD_NOTE_KB by itself. */
-typedef enum fd_store_note { FD_NOTE_EVENTS = 1, FD_NOTE_KB = 2 } fd_store_note;
+typedef enum fd_store_note {
+    FD_NOTE_EVENTS = 1,
+    FD_NOTE_KB = 2,
+    FD_NOTE_TYPING = 3 /* an agent typing in conversation `about`: never stored */
+} fd_store_note;
 /* about: what changed, for listeners to wake only its waiters (a session
  * id; at most 200 bytes, else left out); NULL or "" for "anything". */
 int fd_store_notify(fd_store *st, fd_store_note what, const char *about, fd_err *err) FD_MUST_USE;
@@ -285,6 +289,55 @@ int fd_store_handoffs_each(fd_store *st, const char *status,
  * FD_ECONFLICT if its status is not from_status (NULL: any). */
 int fd_store_handoff_set_status(fd_store *st, int64_t id, const char *from_status,
                                 const char *status, const char *operator_, fd_err *err) FD_MUST_USE;
+
+/* ---- the operator console (desk.c) ----------------------------------------- */
+
+/* An internal note: what agents write about a conversation for each
+ * other. Never part of the session or its event stream, so the customer
+ * never sees it; erased with the session (ON DELETE CASCADE). */
+typedef struct fd_note_row {
+    int64_t id;
+    const char *session_id;
+    int64_t handoff_id; /* the handoff it was written on */
+    const char *author; /* the operator's key name or prefix */
+    const char *text;
+    double created_at;
+} fd_note_row;
+
+/* Adds a note (created_at 0: now); FD_ECONFLICT when the session no
+ * longer exists, FD_EINVAL for an empty text. */
+int fd_store_note_add(fd_store *st, const fd_note_row *n, int64_t *id, fd_err *err) FD_MUST_USE;
+/* A conversation's notes, oldest first; cb returns non-zero to stop. */
+int fd_store_notes_each(fd_store *st, const char *session_id,
+                        int (*cb)(void *ctx, const fd_note_row *n), void *ctx,
+                        fd_err *err) FD_MUST_USE;
+
+/* A handoff as the console's queue shows it. */
+typedef struct fd_queue_row {
+    fd_handoff_row h;
+    int64_t n_customer;      /* customer messages since the handoff opened */
+    int64_t n_unanswered;    /* of those, the ones after the last operator message */
+    double waiting_since;    /* the oldest unanswered one's time; 0: none */
+    double last_customer_at; /* 0: none */
+    int64_t n_notes;         /* internal notes on the conversation */
+    double changed_at;       /* the latest of updated_at, a customer message, a note */
+} fd_queue_row;
+
+/* Open and claimed handoffs, and resolved ones updated after
+ * resolved_since, newest first, at most limit (<= 0: 1000). */
+int fd_store_queue_each(fd_store *st, double resolved_since, int64_t limit,
+                        int (*cb)(void *ctx, const fd_queue_row *q), void *ctx,
+                        fd_err *err) FD_MUST_USE;
+
+/* Handoffs whose conversation matches q, newest first, at most limit
+ * (<= 0: 20): the ticket ("HD-000011" or 11), the customer's own messages
+ * or the contact details the session kept (a substring, ASCII case
+ * folded), a phone number however it was written (digits only compared).
+ * snippet: the first matching customer message, "" when the match was
+ * elsewhere. FD_EINVAL for an empty q. */
+int fd_store_handoffs_search(fd_store *st, const char *q, int64_t limit,
+                             int (*cb)(void *ctx, const fd_handoff_row *h, const char *snippet),
+                             void *ctx, fd_err *err) FD_MUST_USE;
 
 /* ---- orders taken in chat (orders.c) --------------------------------------- */
 typedef struct fd_order_line_row {

@@ -3,9 +3,14 @@
 # a real browser (issue 14): Debian's Chromium (scripts/deps.sh --test)
 # driven by playwright-core, with axe-core for accessibility
 # (tests/integration/browser/test.mjs). A customer conversation with
-# sources, the hand-over round trip (ask for a person, the agent claims in
-# the console, the customer keeps typing, the agent's reply shows without a
-# reload, resolve, the bot answers again, a reload keeps it all), a phone
+# sources, the hand-over round trip (the agent's console is open before the
+# customer asks for a person: the conversation arrives by the live queue
+# stream, no reload, no poll, notified, unread and waiting; the agent
+# claims, the customer keeps typing and sees "An agent is typing", the
+# reply shows without a reload; a canned reply by "/deliv" + Tab and by a
+# click; an internal note the customer never sees; a second console whose
+# stream fails polls, then goes live; resolve, the bot answers again, a
+# reload keeps it all), a phone
 # viewport, French, and the widget embedded on a page of another origin.
 # Screenshots are kept in the build tree (FD_BROWSER_SHOTS, else
 # $T/shots). npm packages are cached in FD_NPM_CACHE as for openai_client.

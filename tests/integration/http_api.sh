@@ -163,6 +163,111 @@ check "unknown ticket is 404, a malformed one too" bash -c "[ $(req POST /v1/han
 req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"how long do I have to report defects?\",\"session_id\":\"$HS\"}" > /dev/null
 check "after resolve the bot answers again" jb '.route=="knowledge" and .answered'
 
+# ---- canned replies: the knowledge base's canned.md, for the console ----------------------
+s=$(req GET /v1/canned-replies "${O[@]}")
+check "canned replies: the example's, in file order" bash -c "[ $s = 200 ] && jq -e '(.replies|length)==4 and .replies[0].shortcut==\"hello\" and (.replies[1]|.shortcut==\"delivery\" and .title==\"Delivery fees\" and (.text|test(\"S\\\\\$250\")))' '$T/b' > /dev/null"
+check "canned replies with a chat key: 403" test "$(req GET /v1/canned-replies "${A[@]}")" = 403
+check "canned replies without a key: 401" test "$(req GET /v1/canned-replies)" = 401
+check "canned replies are GET only (405)" test "$(req POST /v1/canned-replies "${O[@]}")" = 405
+mkdir -p "$T/canned-bad" "$T/canned-new"
+printf '## /x\nfirst\n## /x\nagain\n' > "$T/canned-bad/canned.md"
+"$FD" ingest "$T/canned-bad" > "$T/ingest-canned.out" 2>&1
+check "a broken canned.md is skipped at ingest, naming its line" grep -q 'canned.md:3: /x is there twice' "$T/ingest-canned.out"
+check "  and the console keeps the last good one" bash -c "[ $(req GET /v1/canned-replies "${O[@]}") = 200 ] && jq -e '(.replies|length)==4' '$T/b' > /dev/null"
+printf '# Ours\n\n## /sorry Apology\nWe are sorry for the trouble.\n' > "$T/canned-new/canned.md"
+"$FD" ingest "$T/canned-new" > /dev/null 2>&1
+check "a new canned.md is served once ingested" bash -c "[ $(req GET /v1/canned-replies "${O[@]}") = 200 ] && jq -e '.replies==[{\"shortcut\":\"sorry\",\"title\":\"Apology\",\"text\":\"We are sorry for the trouble.\"}]' '$T/b' > /dev/null"
+mkdir -p "$T/canned-orig" && cp "$EX/canned.md" "$T/canned-orig/"
+"$FD" ingest "$T/canned-orig" > /dev/null 2>&1
+check "  and the example's again (4 replies)" bash -c "[ $(req GET /v1/canned-replies "${O[@]}") = 200 ] && jq -e '(.replies|length)==4' '$T/b' > /dev/null"
+
+# ---- the operator console: live queue, internal notes, typing, search -------------------
+# sse FILE EVENT: the data of every EVENT in an SSE capture, one JSON per line
+sse() { grep -A1 "^event: $2\$" "$1" | grep '^data: ' | sed 's/^data: //'; }
+# until SECONDS CMD...: retries CMD every 0.1 s
+until_ok() { local n=$(($1 * 10)); shift; for _ in $(seq $n); do "$@" && return 0; sleep 0.1; done; return 1; }
+curl -sN --max-time 20 "${O[@]}" "$U/v1/handoffs/events" > "$T/queue" 2>/dev/null &
+QPID=$!
+until_ok 5 grep -q '^event: sync' "$T/queue"
+check "the queue stream starts with a sync whose id is a time in ms" \
+  bash -c "grep -B1 '^event: sync' '$T/queue' | head -1 | grep -qE '^id: [0-9]{13}$'"
+check "  and lists no resolved handoff" bash -c "! grep -q '^event: handoff' '$T/queue' || ! sse '$T/queue' handoff | jq -e 'select(.status==\"resolved\")' > /dev/null"
+req POST /v1/chat "${J[@]}" "${A[@]}" -d '{"message":"I want a real person, call me on +65 8765-4321 about my crushed cartons"}' > /dev/null
+HS2=$(jq -r .session_id "$T/b"); TICKET2=$(jq -r .escalation.ticket "$T/b"); HID2=$((10#${TICKET2#HD-}))
+check "a new conversation reaches the queue stream as 'opened', without a reload" \
+  until_ok 5 bash -c "sse '$T/queue' opened | jq -e 'select(.id==$HID2 and .status==\"open\" and .customer_messages==1 and .unanswered==1 and .waiting_since>0)' > /dev/null"
+curl -sN --max-time 12 "${A[@]}" "$U/v1/sessions/$HS2/events" > "$T/ev2" 2>/dev/null &
+EV2=$!
+check "typing before the claim is 409" test "$(req POST /v1/handoffs/$HID2/typing "${O[@]}")" = 409
+req POST /v1/handoffs/$HID2/claim "${O[@]}" > /dev/null
+check "the claim reaches the queue stream" \
+  until_ok 5 bash -c "sse '$T/queue' claimed | jq -e 'select(.id==$HID2 and .operator==\"ana\")' > /dev/null"
+check "typing: 202 with how long it shows" bash -c "[ $(req POST /v1/handoffs/$TICKET2/typing "${O[@]}") = 202 ] && jq -e '.typing and .ttl_ms>=3000' '$T/b' > /dev/null"
+check "the customer's stream says the agent is typing (an event without an id)" \
+  until_ok 5 bash -c "grep -q '^event: typing' '$T/ev2' && ! grep -B1 '^event: typing' '$T/ev2' | grep -q '^id:'"
+check "typing with a chat key: 403" test "$(req POST /v1/handoffs/$HID2/typing "${A[@]}")" = 403
+check "typing is POST only (405)" bash -c "[ $(req GET /v1/handoffs/$HID2/typing "${O[@]}") = 405 ] && grep -qi '^Allow: POST' '$T/h'"
+
+# internal notes: between agents, never to the customer
+s=$(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${O[@]}" -d '{"text":"VIP account: refund without asking for photos"}')
+check "a note: 201 with its author" bash -c "[ $s = 201 ] && jq -e '.id>0 and .author==\"ana\" and .handoff_id==$HID2 and (.text|startswith(\"VIP\"))' '$T/b' > /dev/null"
+check "the note reaches the queue stream (notes: 1)" \
+  until_ok 5 bash -c "sse '$T/queue' note | jq -e 'select(.id==$HID2 and .notes==1)' > /dev/null"
+check "GET /v1/handoffs/{id}: the handoff with its notes" \
+  bash -c "[ $(req GET /v1/handoffs/$TICKET2 "${O[@]}") = 200 ] && jq -e '.id==$HID2 and .status==\"claimed\" and (.notes|length)==1 and .notes[0].author==\"ana\"' '$T/b' > /dev/null"
+check "GET /v1/handoffs/{id}/notes: the notes alone" \
+  bash -c "[ $(req GET /v1/handoffs/$HID2/notes "${O[@]}") = 200 ] && jq -e '(.notes|length)==1 and (has(\"status\")|not)' '$T/b' > /dev/null"
+check "note, bad JSON: 400" test "$(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${O[@]}" -d '{"text":')" = 400
+check "note, not JSON: 415" test "$(req POST /v1/handoffs/$HID2/notes "${O[@]}" -H 'Content-Type: text/plain' -d 'hi')" = 415
+s=$(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${O[@]}" -d '{"note":"x"}')
+check "note without text: 422 naming text" bash -c "[ $s = 422 ] && jq -e '.error.code==\"invalid_field\" and .error.field==\"text\"' '$T/b' > /dev/null"
+check "note, text not a string: 422" test "$(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${O[@]}" -d '{"text":42}')" = 422
+s=$(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${O[@]}" -d "{\"text\":\"$(head -c 2001 /dev/zero | tr '\0' a)\"}")
+check "a note over 2000 bytes: 422, and not kept" bash -c "[ $s = 422 ] && [ \$(curl -s '${O[@]:0:1}' '${O[@]:1:1}' '$U/v1/handoffs/$HID2/notes' | jq '.notes|length') = 1 ]"
+check "a note of exactly 2000 bytes is kept" test "$(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${O[@]}" -d "{\"text\":\"$(head -c 2000 /dev/zero | tr '\0' b)\"}")" = 201
+check "note on an unknown handoff: 404" test "$(req POST /v1/handoffs/999999/notes "${J[@]}" "${O[@]}" -d '{"text":"x"}')" = 404
+check "GET an unknown handoff: 404" test "$(req GET /v1/handoffs/999999 "${O[@]}")" = 404
+check "notes with a chat key: 403 (read and write)" bash -c "[ $(req POST /v1/handoffs/$HID2/notes "${J[@]}" "${A[@]}" -d '{"text":"x"}') = 403 ] && [ $(req GET /v1/handoffs/$HID2 "${A[@]}") = 403 ]"
+check "notes without a key: 401" test "$(req GET /v1/handoffs/$HID2/notes)" = 401
+check "DELETE on a handoff: 405" test "$(req DELETE /v1/handoffs/$HID2 "${O[@]}")" = 405
+check "an unknown action: 404" test "$(req POST /v1/handoffs/$HID2/nope "${O[@]}")" = 404
+req GET "/v1/sessions/$HS2" "${A[@]}" > /dev/null
+check "the customer never sees a note (their session)" bash -c "! grep -q 'VIP' '$T/b' && ! grep -q 'bbbbbbbbbb' '$T/b'"
+
+# the customer writes, the agent replies: the queue counts it
+req POST /v1/chat "${J[@]}" "${A[@]}" -d "{\"message\":\"are you there?\",\"session_id\":\"$HS2\"}" > /dev/null
+check "a customer message reaches the queue stream (2 messages, 2 unanswered)" \
+  until_ok 5 bash -c "sse '$T/queue' message | jq -e 'select(.id==$HID2 and .customer_messages==2 and .unanswered==2)' > /dev/null"
+req POST /v1/handoffs/$HID2/messages "${J[@]}" "${O[@]}" -d '{"message":"Yes, I am here."}' > /dev/null
+check "the agent's reply reaches it as 'replied' (nothing unanswered, no wait)" \
+  until_ok 5 bash -c "sse '$T/queue' replied | jq -e 'select(.id==$HID2 and .unanswered==0 and .waiting_since==null)' > /dev/null"
+check "nor does the customer's stream carry a note" bash -c "until_ok 3 grep -q 'I am here' '$T/ev2'; ! grep -q 'VIP' '$T/ev2'"
+
+# search: by what the customer wrote, the phone however typed, the ticket
+check "search by customer text" bash -c "[ $(req GET '/v1/handoffs?q=CRUSHED+cartons' "${O[@]}") = 200 ] && jq -e '(.handoffs|map(.id)|index($HID2))!=null and (.handoffs[0].snippet|test(\"crushed cartons\"))' '$T/b' > /dev/null"
+check "search by phone, written another way" bash -c "[ $(req GET '/v1/handoffs?q=87654321' "${O[@]}") = 200 ] && jq -e '.handoffs|length==1 and .[0].id==$HID2' '$T/b' > /dev/null"
+check "search by ticket" bash -c "[ $(req GET "/v1/handoffs?q=$TICKET2" "${O[@]}") = 200 ] && jq -e '.handoffs[0].id==$HID2' '$T/b' > /dev/null"
+check "search with limit=1: one result" bash -c "[ $(req GET '/v1/handoffs?q=person&limit=1' "${O[@]}") = 200 ] && jq -e '.handoffs|length==1' '$T/b' > /dev/null"
+check "search finding nothing: an empty list" bash -c "[ $(req GET '/v1/handoffs?q=zzqqxx' "${O[@]}") = 200 ] && jq -e '.handoffs==[]' '$T/b' > /dev/null"
+check "search, an empty q: 422 naming q" bash -c "[ $(req GET '/v1/handoffs?q=' "${O[@]}") = 422 ] && jq -e '.error.field==\"q\"' '$T/b' > /dev/null"
+check "search, q over 200 bytes: 422" test "$(req GET "/v1/handoffs?q=$(head -c 201 /dev/zero | tr '\0' a)" "${O[@]}")" = 422
+check "search, a bad limit (0, 101, abc): 422" bash -c "[ $(req GET '/v1/handoffs?q=a&limit=0' "${O[@]}") = 422 ] && [ $(req GET '/v1/handoffs?q=a&limit=101' "${O[@]}") = 422 ] && [ $(req GET '/v1/handoffs?q=a&limit=abc' "${O[@]}") = 422 ]"
+check "search with a chat key: 403" test "$(req GET '/v1/handoffs?q=crushed' "${A[@]}")" = 403
+
+# reconnecting with Last-Event-ID: what changed meanwhile comes again
+LAST=$(grep '^id: ' "$T/queue" | tail -1 | cut -d' ' -f2)
+kill $QPID 2>/dev/null
+req POST /v1/handoffs/$HID2/resolve "${O[@]}" > /dev/null
+curl -sN --max-time 3 "${O[@]}" -H "Last-Event-ID: $LAST" "$U/v1/handoffs/events" > "$T/queue2" 2>/dev/null
+check "a reconnect with Last-Event-ID hears the resolve it missed" \
+  bash -c "sse '$T/queue2' resolved | jq -e 'select(.id==$HID2)' > /dev/null"
+curl -sN --max-time 2 "${O[@]}" "$U/v1/handoffs/events" > "$T/queue3" 2>/dev/null
+check "  a new client does not (the resolved are not its queue)" bash -c "grep -q '^event: sync' '$T/queue3' && ! grep -q '\"id\":$HID2,' '$T/queue3'"
+check "queue stream, a bad Last-Event-ID: 422" test "$(req GET /v1/handoffs/events "${O[@]}" -H 'Last-Event-ID: yesterday')" = 422
+check "queue stream with a chat key: 403" test "$(req GET /v1/handoffs/events "${A[@]}")" = 403
+check "queue stream without a key: 401" test "$(req GET /v1/handoffs/events)" = 401
+kill $EV2 2>/dev/null
+
 # ---- rate limit: 100 rapid messages in one session against 10/min ------------------------
 n429=0; nra=0
 for i in $(seq 100); do

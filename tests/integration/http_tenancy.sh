@@ -67,10 +67,22 @@ check "alice cannot read bob's" test "$(req GET /v1/sessions/bobs-own "${A[@]}")
 # ---- handed off: operators read it through the handoff ---------------------------------
 s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "$(msg 'I want to talk to a real person' "$SID")")
 check "alice asks for a person" bash -c "[ $s = 200 ] && jq -e '.escalation.ticket|startswith(\"HD-\")' '$T/b' >/dev/null"
+TK=$(jq -r .escalation.ticket "$T/b")
+# The console's routes are the operators': a chat key is refused as on the
+# other handoff routes, and an internal note never reaches the customer.
+check "an operator writes an internal note" test "$(req POST "/v1/handoffs/$TK/notes" "${J[@]}" "${O[@]}" -d '{"text":"internal: check her last three orders"}')" = 201
+check "chat keys: the handoff, its notes, search, typing and the queue are 403" \
+  bash -c "for p in /v1/handoffs/$TK /v1/handoffs/$TK/notes '/v1/handoffs?q=boxes' /v1/handoffs/events; do [ \$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' '${B[@]:0:1}' '${B[@]:1:1}' \"$U\$p\") = 403 ] || exit 1; done; [ \$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST '${A[@]:0:1}' '${A[@]:1:1}' $U/v1/handoffs/$TK/typing) = 403 ]"
+req GET "/v1/sessions/$SID" "${A[@]}" > /dev/null
+check "alice's session does not show the note" bash -c "grep -q 'real person' '$T/b' && ! grep -q 'internal: check' '$T/b'"
+req GET "/v1/sessions/$SID" "${O[@]}" > /dev/null
+check "nor does the session as operators read it (notes come with the handoff)" bash -c "! grep -q 'internal: check' '$T/b'"
 check "an operator: GET 200 once handed off" test "$(req GET "/v1/sessions/$SID" "${O[@]}")" = 200
 check "an admin: GET 200 once handed off" test "$(req GET "/v1/sessions/$SID" "${R[@]}")" = 200
 check "bob still 404" test "$(req GET "/v1/sessions/$SID" "${B[@]}")" = 404
 check "alice: DELETE 200" test "$(req DELETE "/v1/sessions/$SID" "${A[@]}")" = 200
+check "the note went with the conversation" bash -c "[ $(req GET "/v1/handoffs/$TK/notes" "${O[@]}") = 200 ] && jq -e '.notes==[]' '$T/b' > /dev/null"
+check "a note on a deleted conversation: 404" test "$(req POST "/v1/handoffs/$TK/notes" "${J[@]}" "${O[@]}" -d '{"text":"x"}')" = 404
 
 kill -TERM $PID
 wait $PID; rc=$?

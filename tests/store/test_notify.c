@@ -10,7 +10,7 @@
 
 typedef struct heard {
     pthread_mutex_t mu;
-    int events, kb;
+    int events, kb, typing;
     char about[256]; /* the last notice's */
 } heard;
 
@@ -20,6 +20,8 @@ static void on_note(void *ctx, fd_store_note what, const char *about)
     pthread_mutex_lock(&h->mu);
     if (what == FD_NOTE_KB)
         h->kb++;
+    else if (what == FD_NOTE_TYPING)
+        h->typing++;
     else
         h->events++;
     snprintf(h->about, sizeof h->about, "%s", about);
@@ -80,7 +82,7 @@ static void test_pg_notices(void **state)
     fd_store *st = NULL;
     fd_err err = {0};
     assert_int_equal(fd_store_open(url, &st, &err), FD_OK);
-    heard h = {PTHREAD_MUTEX_INITIALIZER, 0, 0, ""};
+    heard h = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, ""};
     fd_store_listener *l = NULL;
     assert_int_equal(fd_store_listener_start(url, on_note, &h, &l, &err), FD_OK);
     /* Every connection reports both kinds once: what it may have missed. */
@@ -118,6 +120,25 @@ static void test_pg_notices(void **state)
     assert_int_equal(fd_store_notify(st, FD_NOTE_EVENTS, NULL, &err), FD_OK);
     fd_store_rollback(st);
     assert_false(wait_past(&h, 0, e2, 300));
+
+    /* An agent typing: its own kind, naming the conversation, waking
+     * neither the session events nor the knowledge base. */
+    snapshot(&h, &e2, &k2);
+    assert_int_equal(fd_store_notify(st, FD_NOTE_TYPING, "9f2c1a0b-sess", &err), FD_OK);
+    int typed = 0;
+    for (int i = 0; i < 500 && !typed; i++) {
+        pthread_mutex_lock(&h.mu);
+        typed = h.typing;
+        pthread_mutex_unlock(&h.mu);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(typed, 1);
+    pthread_mutex_lock(&h.mu);
+    assert_string_equal(h.about, "9f2c1a0b-sess");
+    assert_int_equal(h.events, e2);
+    assert_int_equal(h.kb, k2);
+    pthread_mutex_unlock(&h.mu);
 
     /* A version bump announces a new knowledge base. */
     int64_t v = 0;

@@ -86,6 +86,15 @@ async function main() {
   assert.match(p.ids.status.textContent, /^Waiting for a person to join \(ticket HD-000007\)/);
   assert.deepStrictEqual(p.opened.map((e) => e.url), ['/v1/sessions/s1/events?after=0&visitor_token=' + visitor]);
 
+  /* ---- the agent typing: one bubble however often told, gone with the message ---- */
+  p.opened[0].emit('typing', JSON.stringify({ typing: true, ttl_ms: 6000 }));
+  p.opened[0].emit('typing', JSON.stringify({ typing: true, ttl_ms: 6000 }));
+  d = dump(p.ids.messages);
+  assert.strictEqual(d.length, 3);
+  assert.strictEqual(d[2], 'msg msg-operator msg-agent-typing: Agent | ');
+  assert.strictEqual(p.ids.messages.children[2].children[1].children[0].getAttribute('aria-label'),
+    'An agent is typing');
+
   /* ---- the operator's messages, once each ---- */
   const msg = JSON.stringify({ role: 'operator', text: 'Hi, Ana <script>', seq: 7 });
   p.opened[0].emit('message', msg);
@@ -111,6 +120,11 @@ async function main() {
   assert.notStrictEqual(p.opened[0].closed, true, 'a bot answer does not close the line to the person');
   p.opened[0].emit('message', JSON.stringify({ role: 'operator', text: 'Still here, one moment', seq: 12 }));
   assert.strictEqual(dump(p.ids.messages).slice(-1)[0], 'msg msg-operator: Agent | Still here, one moment');
+  /* ---- typing that is never followed by a message ends by itself ---- */
+  p.opened[0].emit('typing', JSON.stringify({ typing: true, ttl_ms: 50 }));
+  assert.match(dump(p.ids.messages).slice(-1)[0], /msg-agent-typing/);
+  await new Promise((r) => setTimeout(r, 120));
+  assert.ok(!dump(p.ids.messages).some((m) => /msg-agent-typing/.test(m)), 'the typing ends after ttl_ms');
   /* ---- the server's state events: claimed, then resolved (the line closes) ---- */
   p.opened[0].emit('state', JSON.stringify({ state: 'human' }));
   assert.strictEqual(p.ids.status.textContent, 'You are connected to a person.');

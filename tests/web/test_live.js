@@ -75,6 +75,37 @@ async function main() {
     () => dump(chat.ids.messages).some((m) => m === 'msg msg-operator: Agent | Hi, this is Ana <b>'));
   assert.strictEqual(ids['reply-text'].value, '');
 
+  /* ---- live: a new conversation without a reload, its counts, a note,
+   * a canned reply by "/shortcut", the typing sent ---- */
+  await until('the live stream', () => ids.updated.textContent === 'live');
+  const polls = () => p.requests.filter((r) => r.url.startsWith('/v1/handoffs?status=')).length;
+  const polled = polls();
+  const r2 = await global.nodeFetch(BASE + '/v1/chat', {
+    method: 'POST',
+    headers: { Authorization: 'Bearer ' + CHAT, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message: 'I want to speak to a human about order HP-100123' })
+  });
+  const t2 = (await r2.json()).escalation.ticket;
+  const item2 = () => ids.handoffs.children.find((li) => li.textContent.includes(t2));
+  await until('the new conversation in the queue, without a reload', item2);
+  assert.strictEqual(polls(), polled, 'the stream brought it, not a poll');
+  assert.match(global.document.title, new RegExp('^\\(1\\) New conversation ' + t2));
+  assert.strictEqual(item2().children[0].querySelector('.unread').textContent, '1');
+  assert.match(item2().children[0].querySelector('.wait').textContent, /^waiting \d+ s$/);
+  ids['note-text'].value = 'internal: VIP customer';
+  ids['note-form'].dispatch('submit');
+  await until('the note in the timeline, told apart',
+    () => dump(ids.turns).some((m) => /^msg msg-note: Internal note · ana · .* \| internal: VIP customer$/.test(m)));
+  assert.ok(!dump(chat.ids.messages).some((m) => /VIP/.test(m)), 'the customer never sees a note');
+  ids['reply-text'].value = '/thank';
+  ids['reply-text'].dispatch('input');
+  assert.strictEqual(ids['canned-suggest'].hidden, false, 'matching canned replies are offered');
+  ids['reply-text'].dispatch('keydown', { key: 'Enter', shiftKey: false });
+  assert.match(ids['reply-text'].value, /^Thank you for your patience/, 'Enter on /thank puts the reply in');
+  assert.strictEqual(ids.turns.children.length, 6, 'and sends nothing yet');
+  await until('the typing sent', () => p.requests.some((r) => /\/typing$/.test(r.url) && r.init.method === 'POST'));
+  ids['reply-text'].value = '';
+
   ids.claim.disabled = false;
   ids.claim.click();
   await until('the 409 shown', () => /is claimed, not open/.test(ids.error.textContent));

@@ -84,21 +84,49 @@ try {
   check('axe-core: no WCAG A/AA violation on the chat page', chatAxe.length === 0, chatAxe.join(', '));
 
   // ---- the hand-over round trip --------------------------------------------------------
-  await send(page, 'I want to talk to a real person please');
-  await page.waitForFunction(() => /HD-\d+/.test(document.body.innerText), null, { timeout: 10000 });
-  const ticket = (await page.locator('body').innerText()).match(/HD-\d+/)[0];
-  check(`asking for a person gives a ticket in the page (${ticket})`, !!ticket);
-
+  // The agent is at the console before the customer asks: the conversation
+  // must arrive by the live stream, with no reload and no poll. Desktop
+  // notifications are allowed here (a stub records them: headless Chromium
+  // shows none).
   const desk = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  await desk.addInitScript(() => {
+    window.__notes = [];
+    window.Notification = class {
+      static get permission() { return 'granted'; }
+      static requestPermission() { return Promise.resolve('granted'); }
+      constructor(title, opts) { window.__notes.push({ title, body: opts && opts.body }); }
+    };
+  });
   const op = await desk.newPage();
   op.on('pageerror', (e) => errors.push('console: ' + String(e)));
   await op.goto(base + '/console');
   await op.fill('#key', operKey);
   await op.press('#key', 'Enter');
-  await op.waitForSelector(`#handoffs button:has-text("${ticket}")`, { timeout: 15000 });
-  check('the ticket is in the operator queue', true);
+  await op.waitForFunction(() => document.getElementById('updated').textContent === 'live', null, { timeout: 10000 })
+    .catch(() => {});
+  check('the console is live (the queue stream is up)', (await op.locator('#updated').innerText()) === 'live');
   check('the console says who is signed in', (await op.locator('#who').innerText()).trim().length > 0);
+  await op.evaluate(() => { window.__sameLoad = true; });
+  const polls = [];
+  op.on('request', (r) => { if (/\/v1\/handoffs\?status=/.test(r.url())) polls.push(r.url()); });
+
+  await send(page, 'I want to talk to a real person please');
+  await page.waitForFunction(() => /HD-\d+/.test(document.body.innerText), null, { timeout: 10000 });
+  const ticket = (await page.locator('body').innerText()).match(/HD-\d+/)[0];
+  check(`asking for a person gives a ticket in the page (${ticket})`, !!ticket);
+  const arrived = await op.waitForSelector(`#handoffs button:has-text("${ticket}")`, { timeout: 10000 })
+    .then(() => true, () => false);
+  check('the new conversation appears in the console by itself', arrived);
+  check('  without a reload or a poll', (await op.evaluate(() => window.__sameLoad === true)) && polls.length === 0,
+    polls.join(' '));
+  const notes = await op.evaluate(() => window.__notes);
+  check('  with a desktop notification naming the ticket',
+    notes.length === 1 && notes[0].title === 'New conversation ' + ticket, JSON.stringify(notes));
+  const entry = op.locator(`#handoffs button:has-text("${ticket}")`);
+  check('  one unread message, and how long the customer has waited',
+    (await entry.locator('.unread').innerText()) === '1' && /^waiting \d+ s$/.test(await entry.locator('.wait').innerText()));
   await op.click(`#handoffs button:has-text("${ticket}")`);
+  check('  opening it marks it read', (await entry.locator('.unread').count()) === 0);
   await op.click('#claim');
   await page.waitForFunction(() => /connected to a person/i.test(document.getElementById('status').textContent),
     null, { timeout: 15000 }).catch(() => {});
@@ -111,12 +139,72 @@ try {
   // The customer switched tabs: the reply must show in the tab's title.
   await page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
   const plainTitle = await page.title();
-  await op.fill('#reply-text', 'Hi, this is Ana. Yes, I am here to help.');
+  await op.locator('#reply-text').pressSequentially('Hi, this is Ana. Yes, I am here to help.', { delay: 5 });
+  const typing = await page.waitForSelector('#messages .msg-agent-typing', { timeout: 10000 }).then(() => true, () => false);
+  check('the customer sees "An agent is typing" while the agent writes', typing &&
+    (await page.locator('#messages .msg-agent-typing .typing').getAttribute('aria-label')) === 'An agent is typing');
   await op.press('#reply-text', 'Enter');
   const got = await page.waitForFunction(
     () => [...document.querySelectorAll('#messages .msg-operator .text')].some((e) => /this is Ana/.test(e.textContent)),
     null, { timeout: 15000 }).then(() => true, () => false);
   check('the agent\'s reply shows in the customer page without a reload, after the customer typed', got);
+  check('  and the typing indicator is gone with it', (await page.locator('#messages .msg-agent-typing').count()) === 0);
+  // A canned reply: "/" and the start of its shortcut, then Tab.
+  await op.fill('#reply-text', '');
+  await op.locator('#reply-text').pressSequentially('/deliv');
+  const offered = await op.locator('#canned-suggest button').allInnerTexts();
+  check('typing "/deliv" offers the canned reply', offered.length === 1 && /^\/delivery/.test(offered[0]), offered.join(' | '));
+  await op.press('#reply-text', 'Tab');
+  check('  Tab puts its text in the reply box, to edit before sending',
+    /^Delivery is free for orders of S\$250/.test(await op.inputValue('#reply-text')), await op.inputValue('#reply-text'));
+  await op.fill('#reply-text', '');
+  await op.click('#canned button:has-text("/thanks")');
+  check('  and a click on one does the same', /^Thank you for your patience/.test(await op.inputValue('#reply-text')));
+  await op.fill('#reply-text', '');
+  // An internal note: in the agent's timeline, drawn apart; never in the customer's page.
+  await op.fill('#note-text', 'VIP account: refund without asking for photos');
+  await op.click('#note-add');
+  const noted = await op.waitForSelector('#turns .msg-note:has-text("VIP account")', { timeout: 10000 }).then(() => true, () => false);
+  check('an internal note shows in the console timeline, told apart', noted &&
+    (await op.locator('#turns .msg-note .text').evaluate((e) => getComputedStyle(e).borderStyle)) === 'dashed');
+  await page.waitForTimeout(1500); /* a stream tick: had the note leaked, it would be here */
+  check('  and never in the customer\'s page', !/VIP account/.test(await page.locator('#messages').innerText()));
+  // Search: by what the customer wrote; a result opens the conversation.
+  await op.fill('#search-q', 'REAL PERSON');
+  await op.press('#search-q', 'Enter');
+  const found = await op.waitForSelector(`#results button:has-text("${ticket}")`, { timeout: 10000 })
+    .then(() => true, () => false);
+  check('search finds the conversation by the customer\'s words, with the matching message',
+    found && /real person/i.test(await op.locator(`#results button:has-text("${ticket}") .summary`).innerText()));
+  await op.click('#search-clear');
+  check('  and Clear puts the queue back alone', await op.locator('#results-box').isHidden());
+  // A second agent whose queue stream cannot get through: the console says
+  // so and polls every 5 s (a new conversation still shows, and is
+  // announced); once the stream gets through it is live again.
+  const op2 = await desk.newPage();
+  op2.on('pageerror', (e) => errors.push('console 2: ' + String(e)));
+  await op2.route('**/v1/handoffs/events', (r) => r.abort());
+  await op2.goto(base + '/console');
+  await op2.fill('#key', operKey);
+  await op2.press('#key', 'Enter');
+  const down = await op2.waitForFunction(() => /interrupted/.test(document.getElementById('updated').textContent),
+    null, { timeout: 10000 }).then(() => true, () => false);
+  check('a queue stream that fails is said, and the 5 s poll takes over', down);
+  const r2 = await fetch(base + '/v1/chat', {
+    method: 'POST',
+    headers: { Authorization: 'Bearer ' + operKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ message: 'Can I talk to a person? My cartons arrived crushed' })
+  });
+  const ticket2 = ((await r2.json()).escalation || {}).ticket;
+  const polled = await op2.waitForSelector(`#handoffs button:has-text("${ticket2}")`, { timeout: 12000 })
+    .then(() => true, () => false);
+  check(`  the poll still brings a new conversation (${ticket2})`, !!ticket2 && polled);
+  check('  and announces it', (await op2.evaluate(() => window.__notes.map((n) => n.title))).includes('New conversation ' + ticket2));
+  await op2.unroute('**/v1/handoffs/events');
+  const relive = await op2.waitForFunction(() => document.getElementById('updated').textContent === 'live',
+    null, { timeout: 35000 }).then(() => true, () => false);
+  check('  once the stream gets through, the console is live again', relive);
+  await op2.close();
   check('  and a tab in the background says so in its title', (await page.title()) === '(1) ' + plainTitle,
     await page.title());
   await page.evaluate(() => {
