@@ -163,14 +163,7 @@ enum MHD_Result http_get_handoffs(request *r)
     http_kb_put(r->srv, kb);
     if (rc == STOP_LIMIT && !c.rc)
         rc = FD_OK;
-    if (rc == 1 || c.rc)
-        res = http_send_error(r, 500, "internal", "out of memory", NULL);
-    else if (rc)
-        res = http_send_err(r, &err);
-    else
-        res = fd_buf_printf(&b, "]}") ? MHD_NO : http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
+    return http_send_list(r, &b, rc, c.rc, &err);
 }
 
 /* ---- one handoff and its notes ------------------------------------------------- */
@@ -216,15 +209,7 @@ static enum MHD_Result get_handoff(request *r, int64_t id, int notes_only)
     if (!rc)
         rc = fd_store_notes_each(st, h.session_id, note_each, &c, &err);
     http_kb_put(r->srv, kb);
-    enum MHD_Result res;
-    if (rc == 1 || c.rc || (!rc && fd_buf_printf(&b, "]}")))
-        res = http_send_error(r, 500, "internal", "out of memory", NULL);
-    else if (rc)
-        res = http_send_err(r, &err);
-    else
-        res = http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
+    return http_send_list(r, &b, rc, c.rc, &err);
 }
 
 /* The request's "name" member: a non-empty UTF-8 string of at most max

@@ -187,6 +187,11 @@ enum MHD_Result http_queue_response(request *r, int status, const char *content_
 enum MHD_Result http_send_error(request *r, int status, const char *code, const char *msg,
                                 const char *field);
 enum MHD_Result http_send_err(request *r, const fd_err *err); /* maps fd codes to statuses */
+/* Ends a JSON list built into b by a store walk and sends it: rc is the
+ * walk's code (1: a callback ran out of memory), cb_failed the callbacks'
+ * own failure flag. Closes the list with "]}" and sends 200, or the error.
+ * Frees b. */
+enum MHD_Result http_send_list(request *r, fd_buf *b, int rc, int cb_failed, const fd_err *err);
 /* 405 with the Allow header listing what the path accepts. */
 enum MHD_Result http_send_405(request *r, const char *allow);
 enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scope);

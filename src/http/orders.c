@@ -57,14 +57,7 @@ enum MHD_Result http_get_orders(request *r)
     if (!rc)
         rc = fd_store_orders_each(fd_kb_store(kb), NULL, status, limit, each, &c, &err);
     http_kb_put(r->srv, kb);
-    if (c.rc || (rc == FD_OK && fd_buf_printf(&b, "]}")))
-        res = http_send_error(r, 500, "internal", "out of memory", NULL);
-    else if (rc)
-        res = http_send_err(r, &err);
-    else
-        res = http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
+    return http_send_list(r, &b, rc, c.rc, &err);
 }
 
 enum MHD_Result http_order_route(request *r, const char *ref)

@@ -178,6 +178,19 @@ enum MHD_Result http_send_405(request *r, const char *allow)
                           "Allow", allow);
 }
 
+enum MHD_Result http_send_list(request *r, fd_buf *b, int rc, int cb_failed, const fd_err *err)
+{
+    enum MHD_Result res;
+    if (rc == 1 || cb_failed || (!rc && fd_buf_printf(b, "]}")))
+        res = http_send_error(r, 500, "internal", "out of memory", NULL);
+    else if (rc)
+        res = http_send_err(r, err);
+    else
+        res = http_send_json(r, 200, b);
+    fd_buf_free(b);
+    return res;
+}
+
 enum MHD_Result http_send_err(request *r, const fd_err *err)
 {
     int status;

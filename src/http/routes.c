@@ -518,14 +518,7 @@ static enum MHD_Result get_documents(request *r)
     if (!rc)
         rc = fd_kb_docs_each(kb, doc_json, &c, &err);
     http_kb_put(r->srv, kb);
-    if (rc == 1 || c.rc)
-        res = http_send_error(r, 500, "internal", "out of memory", NULL);
-    else if (rc)
-        res = http_send_err(r, &err);
-    else
-        res = fd_buf_printf(&b, "]}") ? MHD_NO : http_send_json(r, 200, &b);
-    fd_buf_free(&b);
-    return res;
+    return http_send_list(r, &b, rc, c.rc, &err);
 }
 
 /* ---- who am I: the key a client holds (the console checks it at sign-in) ------ */

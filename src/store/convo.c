@@ -265,7 +265,7 @@ int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
 
 /* ---- handoffs ------------------------------------------------------------ */
 
-static void handoff_from_row(store_stmt *s, fd_handoff_row *h, char *ticket, size_t ticket_size)
+void store_handoff_from_row(store_stmt *s, fd_handoff_row *h, char *ticket, size_t ticket_size)
 {
     h->id = stmt_col_i64(s, 0);
     h->session_id = store_col_str(s, 1);
@@ -320,7 +320,7 @@ int fd_store_handoff_get(fd_store *st, int64_t id, fd_arena *a, fd_handoff_row *
     int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         char ticket[32];
-        handoff_from_row(s, out, ticket, sizeof ticket);
+        store_handoff_from_row(s, out, ticket, sizeof ticket);
         const char **const strs[] = {&out->session_id, &out->tier,      &out->reason, &out->summary,
                                      &out->status,     &out->operator_, &out->ticket};
         code = copy_all(a, strs, 7, err);
@@ -346,7 +346,7 @@ int fd_store_handoffs_each(fd_store *st, const char *status,
     while ((rc = stmt_step(s)) == SQLITE_ROW) {
         fd_handoff_row h;
         char ticket[32];
-        handoff_from_row(s, &h, ticket, sizeof ticket);
+        store_handoff_from_row(s, &h, ticket, sizeof ticket);
         int stop = cb(ctx, &h);
         if (stop) {
             store_release(s, owned);

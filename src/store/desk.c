@@ -76,21 +76,6 @@ int fd_store_notes_each(fd_store *st, const char *session_id,
     "h.id, h.session_id, h.tier, h.reason, h.summary, h.status, h.operator, h.created_at, "        \
     "h.updated_at"
 
-static void handoff_cols(store_stmt *s, fd_handoff_row *h, char *ticket, size_t ticket_size)
-{
-    h->id = stmt_col_i64(s, 0);
-    h->session_id = store_col_str(s, 1);
-    h->tier = store_col_str(s, 2);
-    h->reason = store_col_str(s, 3);
-    h->summary = store_col_str(s, 4);
-    h->status = store_col_str(s, 5);
-    h->operator_ = store_col_str(s, 6);
-    h->created_at = stmt_col_dbl(s, 7);
-    h->updated_at = stmt_col_dbl(s, 8);
-    snprintf(ticket, ticket_size, "HD-%06lld", (long long)h->id);
-    h->ticket = ticket;
-}
-
 /* The customer's messages since the handoff opened (the one that opened it
  * included: the handoff row is written first, in the same transaction);
  * "unanswered" are those after the conversation's last operator message. */
@@ -126,7 +111,7 @@ int fd_store_queue_each(fd_store *st, double resolved_since, int64_t limit,
     while ((rc = stmt_step(s)) == SQLITE_ROW) {
         fd_queue_row q;
         char ticket[32];
-        handoff_cols(s, &q.h, ticket, sizeof ticket);
+        store_handoff_from_row(s, &q.h, ticket, sizeof ticket);
         q.n_customer = stmt_col_i64(s, 9);
         q.n_unanswered = stmt_col_i64(s, 10);
         q.waiting_since = stmt_col_dbl(s, 11);
@@ -268,7 +253,7 @@ int fd_store_handoffs_search(fd_store *st, const char *q, int64_t limit,
     while ((rc = stmt_step(s)) == SQLITE_ROW) {
         fd_handoff_row h;
         char ticket[32];
-        handoff_cols(s, &h, ticket, sizeof ticket);
+        store_handoff_from_row(s, &h, ticket, sizeof ticket);
         int stop = cb(ctx, &h, store_col_str(s, 9));
         if (stop) {
             stmt_finalize(s);

@@ -101,6 +101,11 @@ int stmt_col_int(store_stmt *s, int i);
 double stmt_col_dbl(store_stmt *s, int i);
 const char *stmt_col_text(store_stmt *s, int i);
 const void *stmt_col_blob(store_stmt *s, int i);
+/* A handoff row from columns id, session_id, tier, reason, summary, status,
+ * operator, created_at, updated_at (in that order); ticket gets "HD-…". */
+struct fd_handoff_row;
+void store_handoff_from_row(store_stmt *s, struct fd_handoff_row *h, char *ticket,
+                            size_t ticket_size);
 int stmt_col_bytes(store_stmt *s, int i);
 /* A statement that selects blobs only: read them without text encoding
  * (PostgreSQL; nothing to do on SQLite). Before the first step. */
