@@ -21,8 +21,8 @@ struct fd_guard {
 #define CLASSIFIER_WEIGHT 0.85
 
 static const char *const kind_names[FD__NGUARD] = {
-    "none",   "too_long",    "bad_utf8",     "empty",          "unicode",
-    "injection", "jailbreak", "prompt_leak", "hidden",         "obfuscated",
+    "none",         "too_long",       "bad_utf8",    "empty",  "unicode",
+    "injection",    "jailbreak",      "prompt_leak", "hidden", "obfuscated",
     "data_request", "forced_promise", "code",
 };
 
@@ -51,14 +51,16 @@ static const char *const replies[FD__NGUARD][2] = {
                           "accept. Could you retype it in plain text?",
                           "Désolé, votre message contient des caractères cachés ou inhabituels "
                           "que je ne peux pas accepter. Pourriez-vous le retaper simplement ?"},
-    [FD_GUARD_INJECTION] = {"Sorry, I can't change how I work. I'm happy to help with orders, "
-                            "deliveries, invoices or refunds.",
-                            "Désolé, je ne peux pas changer ma façon de fonctionner. Je peux "
-                            "vous aider pour les commandes, livraisons, factures ou remboursements."},
-    [FD_GUARD_JAILBREAK] = {"Sorry, I can't play that role. I'm Harbour Pack's assistant and I can "
-                            "help with your orders, deliveries and invoices.",
-                            "Désolé, je ne peux pas jouer ce rôle. Je suis l'assistant de Harbour "
-                            "Pack et je peux vous aider pour vos commandes, livraisons et factures."},
+    [FD_GUARD_INJECTION] =
+        {"Sorry, I can't change how I work. I'm happy to help with orders, "
+         "deliveries, invoices or refunds.",
+         "Désolé, je ne peux pas changer ma façon de fonctionner. Je peux "
+         "vous aider pour les commandes, livraisons, factures ou remboursements."},
+    [FD_GUARD_JAILBREAK] =
+        {"Sorry, I can't play that role. I'm Harbour Pack's assistant and I can "
+         "help with your orders, deliveries and invoices.",
+         "Désolé, je ne peux pas jouer ce rôle. Je suis l'assistant de Harbour "
+         "Pack et je peux vous aider pour vos commandes, livraisons et factures."},
     [FD_GUARD_PROMPT_LEAK] = {"Sorry, I can't share my internal setup. Is there something about "
                               "your order or our products I can help with?",
                               "Désolé, je ne peux pas partager ma configuration interne. Puis-je "
@@ -171,6 +173,25 @@ static void verdict_limit(fd_guard_verdict *v, fd_guard_kind k, const char *rule
     v->clean = clean;
 }
 
+/* Whether the leetspeak pass over wj can find more than the plain pass over
+ * w found: only when joining separators changed the words, or a word holds
+ * a character that stands for a letter in leet mode. Most messages are
+ * neither, and the second pass over every rule is then skipped. */
+static int leet_may_differ(const fd_gu_words *w, const fd_gu_words *wj)
+{
+    if (w->n != wj->n)
+        return 1;
+    for (size_t i = 0; i < wj->n; i++) {
+        fd_str x = wj->v[i];
+        if (!fd_str_eq(x, w->v[i]))
+            return 1;
+        for (size_t k = 0; k < x.len; k++)
+            if (x.p[k] && strchr("01345789@$!|", x.p[k])) /* rules.c: leet_eq */
+                return 1;
+    }
+    return 0;
+}
+
 /* Rules over one derived text (decoded, reversed, smuggled): folded, split
  * both ways, matched. */
 static int match_text(const fd_guard *g, fd_str text, int fold, fd_arena *a, fd_gr_hit *h)
@@ -188,9 +209,10 @@ static int match_text(const fd_guard *g, fd_str text, int fold, fd_arena *a, fd_
     if (rc)
         return rc;
     fd_gr_match(g->rules, &w, f, 0, h);
-    rc = fd_gu_split(f, 1, a, &w);
-    if (!rc)
-        fd_gr_match(g->rules, &w, (fd_str){NULL, 0}, 1, h);
+    fd_gu_words wj;
+    rc = fd_gu_split(f, 1, a, &wj);
+    if (!rc && leet_may_differ(&w, &wj))
+        fd_gr_match(g->rules, &wj, (fd_str){NULL, 0}, 1, h);
     return rc;
 }
 
@@ -232,7 +254,8 @@ static int detect(const fd_guard *g, const fd_gu_clean *c, fd_arena *a, fd_guard
     if (rc)
         return rc;
     fd_gr_hit h2 = {0};
-    fd_gr_match(g->rules, &wj, (fd_str){NULL, 0}, 1, &h2);
+    if (leet_may_differ(&w, &wj))
+        fd_gr_match(g->rules, &wj, (fd_str){NULL, 0}, 1, &h2);
     if (h2.w >= 0.6 && h2.w > hit.w + 0.05)
         raise_hit(&hit, h2.w, FD_GUARD_OBFUSCATED, "obfuscated.leet");
 
@@ -253,7 +276,7 @@ static int detect(const fd_guard *g, const fd_gu_clean *c, fd_arena *a, fd_guard
         rc = match_text(g, rev, 0, a, &h3);
         if (!rc && h3.w >= 0.8 && h3.w > hit.w)
             raise_hit(&hit, h3.w, c->bidi ? FD_GUARD_UNICODE : FD_GUARD_OBFUSCATED,
-                  c->bidi ? "unicode.bidi_reversed" : "obfuscated.reversed");
+                      c->bidi ? "unicode.bidi_reversed" : "obfuscated.reversed");
     }
     if (rc)
         return rc;
@@ -333,15 +356,15 @@ static int detect(const fd_guard *g, const fd_gu_clean *c, fd_arena *a, fd_guard
     v->kind = r >= 0.45 ? hit.kind : ckind;
     v->rule = r >= 0.45 ? hit.rule : "classifier";
     /* a fake "[system]" turn is an injection wherever it sits */
-    if (hit.paste && !hit.probe && (v->kind == FD_GUARD_INJECTION || v->kind == FD_GUARD_PROMPT_LEAK ||
-                      v->kind == FD_GUARD_FORCED_PROMISE || v->kind == FD_GUARD_DATA_REQUEST ||
-                      v->kind == FD_GUARD_JAILBREAK))
+    if (hit.paste && !hit.probe &&
+        (v->kind == FD_GUARD_INJECTION || v->kind == FD_GUARD_PROMPT_LEAK ||
+         v->kind == FD_GUARD_FORCED_PROMISE || v->kind == FD_GUARD_DATA_REQUEST ||
+         v->kind == FD_GUARD_JAILBREAK))
         v->kind = FD_GUARD_HIDDEN; /* the instruction came inside quoted content */
     return FD_OK;
 }
 
-int fd_guard_check(const fd_guard *g, fd_str msg, fd_arena *a, fd_guard_verdict *out,
-                   fd_err *err)
+int fd_guard_check(const fd_guard *g, fd_str msg, fd_arena *a, fd_guard_verdict *out, fd_err *err)
 {
     memset(out, 0, sizeof *out);
     out->clean = msg;

@@ -13,7 +13,7 @@
 typedef struct fd_gd_example {
     fd_guard_kind kind; /* FD_GUARD_NONE: benign */
     fd_lang lang;
-    fd_str text;        /* borrowed from the buffer given to the parser */
+    fd_str text; /* borrowed from the buffer given to the parser */
 } fd_gd_example;
 
 typedef struct fd_gd_set {
@@ -109,6 +109,10 @@ typedef struct fd_gr_hit {
  * into *hit (keeps the strongest). */
 void fd_gr_match(const fd_gr_rules *r, const fd_gu_words *w, fd_str folded, int leet,
                  fd_gr_hit *hit);
+/* The same, every rule tried at every word, without the first-word index:
+ * the reference the index is tested against. */
+void fd_gr_match_scan(const fd_gr_rules *r, const fd_gu_words *w, fd_str folded, int leet,
+                      fd_gr_hit *hit);
 
 /* ---- classifier.c ------------------------------------------------------- */
 
