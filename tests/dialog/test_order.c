@@ -1,0 +1,206 @@
+/* test_order.c: orders taken in conversation (src/dialog/order.c) over the
+ * example knowledge base, one table row per behaviour: the customer's
+ * messages, then what must come of them (the placed order's lines, outlet,
+ * delivery date and window; or no order, and whether a person was handed
+ * the conversation). The conversations happen on Wednesday 9 December 2026
+ * at 10:00, as in eval/orders. */
+#include "support.h"
+
+#include "dialog.h"
+#include "kb.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct fixture {
+    char *dir;
+    fd_config cfg;
+    fd_kb *kb;
+    fd_assistant *as;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    f->dir = fd_test_tmpdir();
+    fd_config_defaults(&f->cfg);
+    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
+    snprintf(f->cfg.dialog_now, sizeof f->cfg.dialog_now, "2026-12-09T10:00");
+    f->cfg.answer_wordlists[0] = '\0';
+    fd_err err = {0};
+    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
+    const char *src = getenv("FD_SOURCE_DIR");
+    char ex[1024];
+    snprintf(ex, sizeof ex, "%s/examples/packaging-supplier", src ? src : ".");
+    const char *paths[] = {ex};
+    fd_kb_ingest_report rep;
+    fd_kb_ingest_opts o = {0};
+    if (fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err))
+        fail_msg("ingest %s: %s", ex, err.msg);
+    if (fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err))
+        fail_msg("assistant: %s", err.msg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_assistant_close(f->as);
+    fd_kb_close(f->kb);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    fd_free(f);
+    return 0;
+}
+
+typedef struct convo {
+    const char *name;
+    const char *turns[10];
+    /* the placed order; lines as "CODE:qty" sorted by code, comma-joined;
+     * outlet as the reply's "C1001/Pasir Ris"; NULL lines: no order */
+    const char *lines, *outlet, *date, *window;
+    int handoff; /* a person was handed the conversation */
+} convo;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "CODE:qty,..." of an order's JSON, sorted. */
+static void lines_of(json_t *o, char *out, size_t cap)
+{
+    char *v[16];
+    size_t n = 0, i;
+    json_t *l;
+    json_array_foreach(json_object_get(o, "lines"), i, l)
+    {
+        if (n == 16)
+            break;
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s:%lld", json_string_value(json_object_get(l, "code")),
+                 (long long)json_integer_value(json_object_get(l, "qty")));
+        v[n++] = strdup(buf);
+    }
+    qsort(v, n, sizeof *v, cmp_str);
+    out[0] = '\0';
+    for (i = 0; i < n; i++) {
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? "," : "", v[i]);
+        free(v[i]);
+    }
+}
+
+static int run(fixture *f, const convo *c, int idx)
+{
+    char sid[64], log[8192] = "";
+    snprintf(sid, sizeof sid, "order-%d", idx);
+    json_t *placed = NULL;
+    int handoff = 0;
+    for (int k = 0; k < 10 && c->turns[k]; k++) {
+        fd_arena *a = fd_arena_new(0);
+        fd_turn_in in = {.message = c->turns[k], .len = strlen(c->turns[k]), .session_id = sid};
+        fd_reply r;
+        fd_err err = {0};
+        if (fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err))
+            fail_msg("%s: turn %d: %s", c->name, k, err.msg);
+        snprintf(log + strlen(log), sizeof log - strlen(log), "\n  > %s\n    %s", c->turns[k],
+                 r.answer ? r.answer : "(none)");
+        handoff |= r.escalation_tier != NULL;
+        json_t *o = r.order_json ? json_loads(r.order_json, 0, NULL) : NULL;
+        if (o && json_is_string(json_object_get(o, "id"))) {
+            json_decref(placed);
+            placed = o;
+        } else {
+            json_decref(o);
+        }
+        fd_arena_free(a);
+    }
+    int ok = 1;
+    char why[512] = "";
+    if (!c->lines) {
+        ok = !placed;
+        if (!ok)
+            snprintf(why, sizeof why, "an order was placed");
+    } else if (!placed) {
+        ok = 0;
+        snprintf(why, sizeof why, "no order placed");
+    } else {
+        char got[512];
+        lines_of(placed, got, sizeof got);
+        const char *outlet = json_string_value(json_object_get(placed, "outlet"));
+        const char *date = json_string_value(json_object_get(placed, "delivery_date"));
+        const char *win = json_string_value(json_object_get(placed, "delivery_window"));
+        ok = strcmp(got, c->lines) == 0 && outlet && strcmp(outlet, c->outlet) == 0 && date &&
+             strcmp(date, c->date) == 0 && win && strcmp(win, c->window ? c->window : "") == 0;
+        if (!ok)
+            snprintf(why, sizeof why, "placed %s for %s on %s %s", got, outlet ? outlet : "?",
+                     date ? date : "?", win ? win : "?");
+    }
+    if (ok && c->handoff != handoff) {
+        ok = 0;
+        snprintf(why, sizeof why, c->handoff ? "no hand-over" : "an unexpected hand-over");
+    }
+    json_decref(placed);
+    if (!ok)
+        print_error("%s: %s%s\n", c->name, why, log);
+    return ok;
+}
+
+static const convo basics[] = {
+    {"the seed conversation",
+     {"I want to order 100 12-inch pizza boxes", "the kraft ones",
+      "My outlet is Canadian Pizza Pasir Ris", "Deliver on Tuesday morning", "yes"},
+     "PB-1201:100",
+     "C1001/Pasir Ris",
+     "2026-12-15",
+     "morning",
+     0},
+    {"packs of a code, one customer site",
+     {"I need 2 packs of PB-1202", "kopi corner", "friday", "yes"},
+     "PB-1202:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a change of quantity at the summary",
+     {"3 packs of PB-1201 please", "Canadian Pizza Tampines", "thursday afternoon",
+      "make it 200 instead", "yes"},
+     "PB-1201:200",
+     "C1001/Tampines",
+     "2026-12-10",
+     "afternoon",
+     0},
+    {"cancelled before confirming", {"kopi corner, 4 packs LID-H90B", "monday", "cancel"}, NULL},
+    {"an unknown outlet goes to a person",
+     {"I want to order 200 PB-1201", "Burger Palace Orchard"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+};
+
+static void run_table(void **state, const convo *v, size_t n, int base)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += !run(*state, &v[i], base + (int)i);
+    if (bad)
+        fail_msg("%d of %zu conversations went wrong", bad, n);
+}
+
+static void test_basics(void **state)
+{
+    run_table(state, basics, sizeof basics / sizeof *basics, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basics),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
