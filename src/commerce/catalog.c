@@ -46,12 +46,13 @@ int cm_synonyms_load(fd_catalog *c, const char *toml, size_t len, fd_arena *a, f
         const char *to = json_string_value(v);
         cm_tokens kt, vt;
         if (!to) {
-            rc = fd_err_set(err, FD_EFORMAT, "commerce.toml: catalog.synonyms.%s: expected a string",
-                            k);
+            rc = fd_err_set(err, FD_EFORMAT,
+                            "commerce.toml: catalog.synonyms.%s: expected a string", k);
             break;
         }
         /* both sides as matching sees them: folded, singular */
-        if ((rc = cm_tokenize(fd_str_c(k), a, &kt, err)) || (rc = cm_tokenize(fd_str_c(to), a, &vt, err)))
+        if ((rc = cm_tokenize(fd_str_c(k), a, &kt, err)) ||
+            (rc = cm_tokenize(fd_str_c(to), a, &vt, err)))
             break;
         if (kt.n != 1 || !vt.n)
             continue; /* one word to one or more words */

@@ -14,10 +14,10 @@ static int is_unit(fd_str w, const char **canon)
 {
     static const struct {
         const char *w, *c;
-    } units[] = {{"inch", "inch"}, {"inches", "inch"}, {"in", "inch"}, {"\"", "inch"},
-                 {"oz", "oz"},     {"ml", "ml"},       {"l", "l"},     {"cm", "cm"},
-                 {"mm", "mm"},     {"g", "g"},         {"kg", "kg"},   {"pouces", "inch"},
-                 {"pouce", "inch"}, {"ounce", "oz"},   {"ounces", "oz"}, {"cl", "cl"}};
+    } units[] = {{"inch", "inch"},  {"inches", "inch"}, {"in", "inch"},   {"\"", "inch"},
+                 {"oz", "oz"},      {"ml", "ml"},       {"l", "l"},       {"cm", "cm"},
+                 {"mm", "mm"},      {"g", "g"},         {"kg", "kg"},     {"pouces", "inch"},
+                 {"pouce", "inch"}, {"ounce", "oz"},    {"ounces", "oz"}, {"cl", "cl"}};
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
         if (w.len == strlen(units[i].w) && memcmp(w.p, units[i].w, w.len) == 0) {
             *canon = units[i].c;

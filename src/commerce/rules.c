@@ -289,7 +289,6 @@ int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days,
     return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;
 }
 
-
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
 {
     static const struct {

@@ -90,7 +90,8 @@ int order_draft_json(const order_draft *d, fd_buf *b)
         rc = rc ? rc : fd_buf_json_str(b, d->lines[i].code, strlen(d->lines[i].code));
         rc = rc ? rc : fd_buf_printf(b, ",%lld]", (long long)d->lines[i].qty);
     }
-    rc = rc ? rc : fd_buf_printf(b, "],\"pending\":{\"qty\":%lld,\"codes\":[", (long long)d->pend_qty);
+    rc = rc ? rc
+            : fd_buf_printf(b, "],\"pending\":{\"qty\":%lld,\"codes\":[", (long long)d->pend_qty);
     for (size_t i = 0; i < d->n_pend && !rc; i++) {
         rc = i ? fd_buf_putc(b, ',') : FD_OK;
         rc = rc ? rc : fd_buf_json_str(b, d->pend[i], strlen(d->pend[i]));
@@ -108,7 +109,6 @@ int order_draft_json(const order_draft *d, fd_buf *b)
 }
 
 /* ---- words ------------------------------------------------------------------ */
-
 
 static int any_word(fd_str f, const char *const *w)
 {
@@ -130,18 +130,19 @@ static size_t n_words(fd_str f)
     return n;
 }
 
-static const char *const yes_words[] = {"yes",     "yep",  "yeah",  "y",         "ok",  "okay",
-                                        "confirm", "sure", "place", "go ahead", "oui", "d'accord",
-                                        "daccord", "valide", "confirme", "correct", NULL};
+static const char *const yes_words[] = {
+    "yes",      "yep", "yeah",     "y",       "ok",     "okay",     "confirm", "sure", "place",
+    "go ahead", "oui", "d'accord", "daccord", "valide", "confirme", "correct", NULL};
 static const char *const no_words[] = {"no", "nope", "non", "not yet", "wait", NULL};
-static const char *const cancel_words[] = {"cancel", "annule", "annuler", "forget it",
-                                           "never mind", "nevermind", "scrap", "abandon", NULL};
-static const char *const order_words[] = {"order",   "buy",      "want",  "need",  "get", "like", "take",
-                                          "send",    "deliver",  "commander", "commande",
-                                          "voudrais", "veux",    "acheter",   "livrer", NULL};
-static const char *const more_words[] = {"add", "more", "another", "extra", "also", "plus",
-                                         "ajoute", "ajouter", NULL};
-static const char *const pack_units[] = {"pack",  "packs",  "carton", "cartons", "case",
+static const char *const cancel_words[] = {"cancel",    "annule",     "annuler",
+                                           "forget it", "never mind", "nevermind",
+                                           "scrap",     "abandon",    NULL};
+static const char *const order_words[] = {
+    "order",   "buy",       "want",     "need",     "get",  "like",    "take",   "send",
+    "deliver", "commander", "commande", "voudrais", "veux", "acheter", "livrer", NULL};
+static const char *const more_words[] = {"add",  "more",   "another", "extra", "also",
+                                         "plus", "ajoute", "ajouter", NULL};
+static const char *const pack_units[] = {"pack",  "packs",  "carton",  "cartons", "case",
                                          "cases", "paquet", "paquets", NULL};
 
 static const char *L(const turn *t, const char *en, const char *fr)
@@ -171,11 +172,11 @@ static void date_words(const turn *t, const char *iso, char *out, size_t cap)
                                           "Friday", "Saturday", "Sunday"},
                              *const fr_days[] = {"lundi",    "mardi",  "mercredi", "jeudi",
                                                  "vendredi", "samedi", "dimanche"},
-                             *const en_mon[] = {"January", "February", "March",     "April",
-                                                "May",     "June",     "July",      "August",
-                                                "September", "October", "November", "December"},
-                             *const fr_mon[] = {"janvier", "février", "mars",     "avril",
-                                                "mai",     "juin",    "juillet",  "août",
+                             *const en_mon[] = {"January",   "February", "March",    "April",
+                                                "May",       "June",     "July",     "August",
+                                                "September", "October",  "November", "December"},
+                             *const fr_mon[] = {"janvier",   "février", "mars",     "avril",
+                                                "mai",       "juin",    "juillet",  "août",
                                                 "septembre", "octobre", "novembre", "décembre"};
     int y, m, d;
     if (sscanf(iso, "%d-%d-%d", &y, &m, &d) != 3 || m < 1 || m > 12) {
@@ -241,11 +242,13 @@ static int line_text(turn *t, fd_buf *b, const fd_quote_line *l)
     rc = rc ? rc : fd_buf_printf(b, L(t, " at %s = %s", " à %s = %s"), unit, tot);
     /* stock from the catalog, when it is kept there: said, not hidden */
     if (!rc && l->p->stock >= 0 && l->packs > l->p->stock)
-        rc = l->p->stock == 0
-                 ? fd_buf_printf(b, "%s", L(t, " (out of stock: on backorder)", " (en rupture : en commande)"))
-                 : fd_buf_printf(b, L(t, " (%lld packs in stock: the rest on backorder)",
-                                      " (%lld paquets en stock : le reste en commande)"),
-                                 (long long)l->p->stock);
+        rc = l->p->stock == 0 ? fd_buf_printf(b, "%s",
+                                              L(t, " (out of stock: on backorder)",
+                                                " (en rupture : en commande)"))
+                              : fd_buf_printf(b,
+                                              L(t, " (%lld packs in stock: the rest on backorder)",
+                                                " (%lld paquets en stock : le reste en commande)"),
+                                              (long long)l->p->stock);
     return rc;
 }
 
@@ -258,11 +261,13 @@ static int totals_text(turn *t, fd_buf *b, const fd_quote *q)
     fd_money_fmt(r, q->total, tot, sizeof tot);
     char rate[16];
     if (r->tax_permille % 10)
-        snprintf(rate, sizeof rate, "%d%s%d", r->tax_permille / 10, L(t, ".", ","), r->tax_permille % 10);
+        snprintf(rate, sizeof rate, "%d%s%d", r->tax_permille / 10, L(t, ".", ","),
+                 r->tax_permille % 10);
     else
         snprintf(rate, sizeof rate, "%d", r->tax_permille / 10);
-    return fd_buf_printf(b, L(t, "\nSubtotal %s, %s %s%% %s, total %s.", "\nSous-total %s, %s %s %% %s, total %s."),
-                         s, r->tax_name, rate, x, tot);
+    return fd_buf_printf(
+        b, L(t, "\nSubtotal %s, %s %s%% %s, total %s.", "\nSous-total %s, %s %s %% %s, total %s."),
+        s, r->tax_name, rate, x, tot);
 }
 
 /* The order as the reply's "order" object. */
@@ -283,18 +288,20 @@ static int order_json(turn *t, const order_draft *d, const char *ref, const char
         rc = rc ? rc : fd_buf_printf(&b, ",\"name\":");
         rc = rc ? rc : fd_buf_json_str(&b, v[i].p->name, strlen(v[i].p->name));
         rc = rc ? rc
-                : fd_buf_printf(&b,
-                                ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
-                                "%02lld,\"total\":%lld.%02lld}",
-                                (long long)v[i].qty, (long long)v[i].packs,
-                                (long long)v[i].p->pack_size, (long long)(v[i].p->pack_price / 100),
-                                (long long)(v[i].p->pack_price % 100), (long long)(v[i].total / 100),
-                                (long long)(v[i].total % 100));
+                : fd_buf_printf(
+                      &b,
+                      ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
+                      "%02lld,\"total\":%lld.%02lld}",
+                      (long long)v[i].qty, (long long)v[i].packs, (long long)v[i].p->pack_size,
+                      (long long)(v[i].p->pack_price / 100), (long long)(v[i].p->pack_price % 100),
+                      (long long)(v[i].total / 100), (long long)(v[i].total % 100));
     }
-    rc = rc ? rc : fd_buf_printf(&b, "],\"subtotal\":%lld.%02lld,\"tax\":%lld.%02lld,\"total\":%lld.%02lld",
-                                 (long long)(q->subtotal / 100), (long long)(q->subtotal % 100),
-                                 (long long)(q->tax / 100), (long long)(q->tax % 100),
-                                 (long long)(q->total / 100), (long long)(q->total % 100));
+    rc = rc ? rc
+            : fd_buf_printf(&b,
+                            "],\"subtotal\":%lld.%02lld,\"tax\":%lld.%02lld,\"total\":%lld.%02lld",
+                            (long long)(q->subtotal / 100), (long long)(q->subtotal % 100),
+                            (long long)(q->tax / 100), (long long)(q->tax % 100),
+                            (long long)(q->total / 100), (long long)(q->total % 100));
     rc = rc ? rc : fd_buf_printf(&b, ",\"outlet\":");
     char outlet[200];
     snprintf(outlet, sizeof outlet, "%s%s%s", d->customer_id[0] ? d->customer_id : "",
@@ -337,32 +344,49 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                                         : L(t, "Which one do you mean: ", "Lequel voulez-vous : "));
         for (size_t i = 0; i < d->n_pend && !rc; i++) {
             const fd_product *p = fd_catalog_by_code(c, d->pend[i]);
-            rc = fd_buf_printf(b, "%s%s (%s)", i == 0 ? "" : i + 1 == d->n_pend ? L(t, " or ", " ou ") : ", ",
+            rc = fd_buf_printf(b, "%s%s (%s)",
+                               i == 0               ? ""
+                               : i + 1 == d->n_pend ? L(t, " or ", " ou ")
+                                                    : ", ",
                                p ? p->name : d->pend[i], d->pend[i]);
         }
         if (!rc && d->pend_more)
-            return fd_buf_printf(b, "%s", L(t, ". Which one do you mean? You can also give the product code.",
-                                            ". Lequel voulez-vous ? Vous pouvez aussi donner le code produit."));
+            return fd_buf_printf(
+                b, "%s",
+                L(t, ". Which one do you mean? You can also give the product code.",
+                  ". Lequel voulez-vous ? Vous pouvez aussi donner le code produit."));
         return rc ? rc : fd_buf_printf(b, "?");
     }
     if (!d->n) {
         snprintf(d->asked, sizeof d->asked, "items");
-        return fd_buf_printf(b, "%s",
-                             L(t, "What would you like to order? Give me the products (name or code) and quantities.",
-                               "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les quantités."));
+        return fd_buf_printf(
+            b, "%s",
+            L(t,
+              "What would you like to order? Give me the products (name or code) and quantities.",
+              "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les "
+              "quantités."));
     }
     fd_quote q;
     fd_quote_line *v = quote_lines(t, d, &q);
     if (!v)
-        return fd_buf_printf(b, "%s", L(t, "A product of this order is no longer in our catalog; please tell me what to order instead.",
-                                        "Un produit de cette commande n'est plus au catalogue ; dites-moi quoi commander à la place."));
+        return fd_buf_printf(b, "%s",
+                             L(t,
+                               "A product of this order is no longer in our catalog; please tell "
+                               "me what to order instead.",
+                               "Un produit de cette commande n'est plus au catalogue ; dites-moi "
+                               "quoi commander à la place."));
     rc = order_json(t, d, NULL, "draft", v, &q);
     if (!d->customer_id[0]) {
         snprintf(d->asked, sizeof d->asked, "outlet");
         if (noted)
             return rc; /* the note already asks which outlet */
-        return rc ? rc : fd_buf_printf(b, "%s", L(t, "Which outlet is this order for? Give me your company and outlet name.",
-                                                  "Pour quel établissement est cette commande ? Donnez-moi le nom de la société et du site."));
+        return rc ? rc
+                  : fd_buf_printf(
+                        b, "%s",
+                        L(t,
+                          "Which outlet is this order for? Give me your company and outlet name.",
+                          "Pour quel établissement est cette commande ? Donnez-moi le nom de la "
+                          "société et du site."));
     }
     if (!d->date[0]) {
         int64_t days;
@@ -374,14 +398,16 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
         snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
         date_words(t, iso, words, sizeof words);
         snprintf(d->asked, sizeof d->asked, "date");
-        rc = rc ? rc : fd_buf_printf(b, L(t, "Which delivery date would you like? The earliest is %s.",
-                                          "Pour quelle date de livraison ? Au plus tôt le %s."),
-                                     words);
+        rc = rc ? rc
+                : fd_buf_printf(b,
+                                L(t, "Which delivery date would you like? The earliest is %s.",
+                                  "Pour quelle date de livraison ? Au plus tôt le %s."),
+                                words);
         for (size_t i = 0; i < r->n_windows && !rc; i++)
-            rc = fd_buf_printf(b, "%s%s (%d:%02d–%d:%02d)",
-                               i == 0 ? L(t, " Windows: ", " Créneaux : ") : ", ", r->windows[i].name,
-                               r->windows[i].from_min / 60, r->windows[i].from_min % 60,
-                               r->windows[i].to_min / 60, r->windows[i].to_min % 60);
+            rc = fd_buf_printf(
+                b, "%s%s (%d:%02d–%d:%02d)", i == 0 ? L(t, " Windows: ", " Créneaux : ") : ", ",
+                r->windows[i].name, r->windows[i].from_min / 60, r->windows[i].from_min % 60,
+                r->windows[i].to_min / 60, r->windows[i].to_min % 60);
         return rc ? rc : fd_buf_putc(b, '.');
     }
     const fd_outlet *o = draft_outlet(c, d);
@@ -391,14 +417,21 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
     for (size_t i = 0; i < d->n && !rc; i++)
         rc = line_text(t, b, &v[i]);
     rc = rc ? rc : totals_text(t, b, &q);
-    rc = rc ? rc : fd_buf_printf(b, L(t, "\nDeliver to %s%s%s%s%s%s on %s", "\nLivraison à %s%s%s%s%s%s le %s"),
-                                 o ? o->customer : d->customer_id, o && o->outlet[0] ? ", " : "",
-                                 o ? o->outlet : "", o && o->address[0] ? " (" : "",
-                                 o ? o->address : "", o && o->address[0] ? ")" : "", words);
+    rc = rc ? rc
+            : fd_buf_printf(
+                  b, L(t, "\nDeliver to %s%s%s%s%s%s on %s", "\nLivraison à %s%s%s%s%s%s le %s"),
+                  o ? o->customer : d->customer_id, o && o->outlet[0] ? ", " : "",
+                  o ? o->outlet : "", o && o->address[0] ? " (" : "", o ? o->address : "",
+                  o && o->address[0] ? ")" : "", words);
     if (!rc && d->window[0])
         rc = fd_buf_printf(b, ", %s", d->window);
-    rc = rc ? rc : fd_buf_printf(b, "%s", L(t, ".\nShall I place this order? Reply yes to confirm, or tell me what to change.",
-                                           ".\nJe passe la commande ? Répondez oui pour confirmer, ou dites-moi quoi changer."));
+    rc = rc ? rc
+            : fd_buf_printf(
+                  b, "%s",
+                  L(t,
+                    ".\nShall I place this order? Reply yes to confirm, or tell me what to change.",
+                    ".\nJe passe la commande ? Répondez oui pour confirmer, ou dites-moi quoi "
+                    "changer."));
     d->confirming = 1;
     d->asked[0] = '\0';
     return rc;
@@ -422,20 +455,28 @@ static int invoice_json(turn *t, const order_draft *d, const fd_outlet *o, const
     rc = rc ? rc : fd_buf_json_str(b, d->customer_id, strlen(d->customer_id));
     rc = rc ? rc : fd_buf_printf(b, ",\"customer\":");
     rc = rc ? rc : fd_buf_json_str(b, o ? o->customer : "", o ? strlen(o->customer) : 0);
-    rc = rc ? rc : fd_buf_printf(b, ",\"date\":\"%04d-%02d-%02d\",\"due_date\":\"%04d-%02d-%02d\",\"currency\":", y, m, dd, yd, md, ddd);
+    rc =
+        rc ? rc
+           : fd_buf_printf(
+                 b, ",\"date\":\"%04d-%02d-%02d\",\"due_date\":\"%04d-%02d-%02d\",\"currency\":", y,
+                 m, dd, yd, md, ddd);
     rc = rc ? rc : fd_buf_json_str(b, r->currency, strlen(r->currency));
-    rc = rc ? rc : fd_buf_printf(b, ",\"tax_rate\":%d.%d,\"lines\":[", r->tax_permille / 10, r->tax_permille % 10);
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"tax_rate\":%d.%d,\"lines\":[", r->tax_permille / 10,
+                            r->tax_permille % 10);
     for (size_t i = 0; i < d->n && !rc; i++) {
         rc = fd_buf_printf(b, "%s{\"code\":", i ? "," : "");
         rc = rc ? rc : fd_buf_json_str(b, v[i].p->code, strlen(v[i].p->code));
         rc = rc ? rc : fd_buf_printf(b, ",\"description\":");
         rc = rc ? rc : fd_buf_json_str(b, v[i].p->name, strlen(v[i].p->name));
-        rc = rc ? rc : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":%lld.%02lld}",
-                                     (long long)v[i].packs, (long long)(v[i].p->pack_price / 100),
-                                     (long long)(v[i].p->pack_price % 100));
+        rc = rc ? rc
+                : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":%lld.%02lld}",
+                                (long long)v[i].packs, (long long)(v[i].p->pack_price / 100),
+                                (long long)(v[i].p->pack_price % 100));
     }
-    return rc ? rc : fd_buf_printf(b, "],\"subtotal\":%lld,\"tax\":%lld,\"total\":%lld}",
-                                   (long long)q->subtotal, (long long)q->tax, (long long)q->total);
+    return rc ? rc
+              : fd_buf_printf(b, "],\"subtotal\":%lld,\"tax\":%lld,\"total\":%lld}",
+                              (long long)q->subtotal, (long long)q->tax, (long long)q->total);
 }
 
 /* The confirmed order to write with the turn (persist.c calls
@@ -458,7 +499,7 @@ static int confirm(turn *t, order_draft *d)
     if (!op || !lines)
         return turn_oom(t);
     for (size_t i = 0; i < d->n; i++)
-        lines[i] = (fd_order_line_row){v[i].p->code, v[i].p->name, v[i].qty, v[i].packs,
+        lines[i] = (fd_order_line_row){v[i].p->code,      v[i].p->name,       v[i].qty,  v[i].packs,
                                        v[i].p->pack_size, v[i].p->pack_price, v[i].total};
     /* An order the company wants a person to check first ("review_over",
      * or an escalation rule on order value) is kept, and handed over. */
@@ -475,22 +516,23 @@ static int confirm(turn *t, order_draft *d)
     char *key = fd_arena_printf(t->a, "%s:%s", t->sess.id, d->key);
     if (!key)
         return turn_oom(t);
-    op->row = (fd_order_row){.idem_key = key,
-                             .session_id = t->sess.id,
-                             .owner = t->sess.owner,
-                             .customer_id = o->customer_id,
-                             .customer = o->customer,
-                             .outlet = o->outlet,
-                             .address = o->address,
-                             .delivery_date = fd_arena_strndup(t->a, d->date, strlen(d->date)),
-                             .delivery_window = fd_arena_strndup(t->a, d->window, strlen(d->window)),
-                             .currency = r->currency,
-                             .status = review ? "review" : "confirmed",
-                             .subtotal = q.subtotal,
-                             .tax = q.tax,
-                             .total = q.total,
-                             .lines = lines,
-                             .n_lines = d->n};
+    op->row =
+        (fd_order_row){.idem_key = key,
+                       .session_id = t->sess.id,
+                       .owner = t->sess.owner,
+                       .customer_id = o->customer_id,
+                       .customer = o->customer,
+                       .outlet = o->outlet,
+                       .address = o->address,
+                       .delivery_date = fd_arena_strndup(t->a, d->date, strlen(d->date)),
+                       .delivery_window = fd_arena_strndup(t->a, d->window, strlen(d->window)),
+                       .currency = r->currency,
+                       .status = review ? "review" : "confirmed",
+                       .subtotal = q.subtotal,
+                       .tax = q.tax,
+                       .total = q.total,
+                       .lines = lines,
+                       .n_lines = d->n};
     op->prefix = r->id_prefix;
     fd_buf inv;
     fd_buf_init(&inv, 1 << 20);
@@ -529,16 +571,17 @@ int dialog_order_store(turn *t, fd_store *st)
         op->row.status = had.status;
     } else if (rc == FD_ENOTFOUND) {
         fd_err_clear(t->err);
-        rc = fd_store_order_add(st, &op->row, op->prefix, op->invoice, &id, ref, sizeof ref, t->err);
+        rc =
+            fd_store_order_add(st, &op->row, op->prefix, op->invoice, &id, ref, sizeof ref, t->err);
         if (!rc) {
             /* the company's systems hear of it in the same transaction */
             fd_order_row o = op->row;
             o.ref = ref;
             fd_buf ev;
             fd_buf_init(&ev, 1 << 20);
-            rc = fd_order_json(&o, &ev) ? fd_err_set(t->err, FD_ENOMEM, "out of memory")
-                                        : fd_outbox_event(t->as->cfg, st, "order.created", ref,
-                                                          ev.p, t->err);
+            rc = fd_order_json(&o, &ev)
+                     ? fd_err_set(t->err, FD_ENOMEM, "out of memory")
+                     : fd_outbox_event(t->as->cfg, st, "order.created", ref, ev.p, t->err);
             fd_buf_free(&ev);
         }
     }
@@ -552,14 +595,19 @@ int dialog_order_store(turn *t, fd_store *st)
     int review = strcmp(op->row.status, "review") == 0;
     char words[64];
     date_words(t, op->draft.date, words, sizeof words);
-    rc = fd_buf_printf(&b,
-                       review ? L(t, "Your order %s is recorded (total %s). Orders of this size are checked by our team before we confirm them.",
-                                  "Votre commande %s est enregistrée (total %s). Les commandes de ce montant sont vérifiées par notre équipe avant confirmation.")
-                              : L(t, "Your order %s is placed: total %s, delivery on %s. You will receive the invoice by email.",
-                                  "Votre commande %s est passée : total %s, livraison le %s. Vous recevrez la facture par e-mail."),
-                       ref,
-                       fd_money_fmt(fd_catalog_rules(t->as->catalog), op->q.total, (char[32]){0}, 32),
-                       words);
+    rc = fd_buf_printf(
+        &b,
+        review ? L(t,
+                   "Your order %s is recorded (total %s). Orders of this size are checked by our "
+                   "team before we confirm them.",
+                   "Votre commande %s est enregistrée (total %s). Les commandes de ce montant sont "
+                   "vérifiées par notre équipe avant confirmation.")
+               : L(t,
+                   "Your order %s is placed: total %s, delivery on %s. You will receive the "
+                   "invoice by email.",
+                   "Votre commande %s est passée : total %s, livraison le %s. Vous recevrez la "
+                   "facture par e-mail."),
+        ref, fd_money_fmt(fd_catalog_rules(t->as->catalog), op->q.total, (char[32]){0}, 32), words);
     if (!rc && t->r->escalation_tier && t->r->answer)
         rc = fd_buf_printf(&b, " %s", t->r->answer);
     if (!rc)
@@ -593,8 +641,12 @@ static int placed_order(turn *t, const char *ref, int cancel)
     fd_buf_init(&b, 1 << 16);
     /* another customer's order does not exist, as sessions do not */
     if (rc == FD_ENOTFOUND || (rc == FD_OK && strcmp(o.owner, t->sess.owner) != 0)) {
-        rc = fd_buf_printf(&b, L(t, "I can't find an order %s for you. Please check the number (%s- followed by 6 digits).",
-                                 "Je ne trouve pas de commande %s pour vous. Vérifiez le numéro (%s- suivi de 6 chiffres)."),
+        rc = fd_buf_printf(&b,
+                           L(t,
+                             "I can't find an order %s for you. Please check the number (%s- "
+                             "followed by 6 digits).",
+                             "Je ne trouve pas de commande %s pour vous. Vérifiez le numéro (%s- "
+                             "suivi de 6 chiffres)."),
                            ref, fd_catalog_rules(t->as->catalog)->id_prefix);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
@@ -617,22 +669,32 @@ static int placed_order(turn *t, const char *ref, int cancel)
             before--;
         if (ok && (days < before || (days == before && min < r->cancel_before_min))) {
             t->order_cancel = fd_arena_strndup(t->a, o.ref, strlen(o.ref));
-            rc = fd_buf_printf(&b, L(t, "Order %s is cancelled, free of charge.", "La commande %s est annulée, sans frais."),
+            rc = fd_buf_printf(&b,
+                               L(t, "Order %s is cancelled, free of charge.",
+                                 "La commande %s est annulée, sans frais."),
                                o.ref);
         } else {
-            rc = fd_buf_printf(&b, L(t, "Order %s can no longer be cancelled in chat: the free cancellation window has passed. A member of our team will help you.",
-                                     "La commande %s ne peut plus être annulée dans le chat : le délai d'annulation gratuite est passé. Un membre de notre équipe va vous aider."),
-                               o.ref);
-            static const esc_rule late = {.tier = "agent", .reason = "Cancellation after the free window"};
+            rc = fd_buf_printf(
+                &b,
+                L(t,
+                  "Order %s can no longer be cancelled in chat: the free cancellation window has "
+                  "passed. A member of our team will help you.",
+                  "La commande %s ne peut plus être annulée dans le chat : le délai d'annulation "
+                  "gratuite est passé. Un membre de notre équipe va vous aider."),
+                o.ref);
+            static const esc_rule late = {.tier = "agent",
+                                          .reason = "Cancellation after the free window"};
             if (!rc)
                 dialog_escalate(t, &late);
         }
     } else {
-        rc = fd_buf_printf(&b, L(t, "Order %s is %s: %zu line(s), total %s, delivery on %s%s%s.",
-                                 "La commande %s est %s : %zu ligne(s), total %s, livraison le %s%s%s."),
-                           o.ref, o.status, o.n_lines,
-                           fd_money_fmt(fd_catalog_rules(t->as->catalog), o.total, (char[32]){0}, 32),
-                           words, o.delivery_window[0] ? ", " : "", o.delivery_window);
+        rc = fd_buf_printf(
+            &b,
+            L(t, "Order %s is %s: %zu line(s), total %s, delivery on %s%s%s.",
+              "La commande %s est %s : %zu ligne(s), total %s, livraison le %s%s%s."),
+            o.ref, o.status, o.n_lines,
+            fd_money_fmt(fd_catalog_rules(t->as->catalog), o.total, (char[32]){0}, 32), words,
+            o.delivery_window[0] ? ", " : "", o.delivery_window);
     }
     return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
 }
@@ -648,7 +710,8 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
     for (size_t k = 0; k < m->n_tied && k < FD_MATCH_MAX; k++)
         snprintf(d->pend[d->n_pend++], sizeof d->pend[0], "%s", m->v[k]->code);
     d->pend_more = m->n_tied >= FD_MATCH_MAX;
-    snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len), seg.p);
+    snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len),
+             seg.p);
 }
 
 /* ---- lines: one segment of the message per product ---------------------------- */
@@ -696,8 +759,8 @@ static void seg_qty(const turn *t, seg *g)
             return;
         }
     }
-    static const char *const size_units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "l",
-                                             "ounce", "ounces", "pouces", "cl", NULL};
+    static const char *const size_units[] = {"inch", "inches", "in",     "oz",     "ml", "mm", "cm",
+                                             "l",    "ounce",  "ounces", "pouces", "cl", NULL};
     const char *p = g->s.p;
     size_t n = g->s.len;
     for (size_t i = 0; i < n; i++) {
@@ -886,8 +949,8 @@ static int read_lines(turn *t, order_draft *d, int *err)
  * quantity (the entity finder wants a unit, "make it 300" has none). */
 static int read_requantity(turn *t, order_draft *d)
 {
-    static const char *const cues[] = {"make it", "instead", "change", "only", "plutot", "mettez",
-                                       "finalement", NULL};
+    static const char *const cues[] = {"make it", "instead", "change",     "only",
+                                       "plutot",  "mettez",  "finalement", NULL};
     if (!d->n || !any_word(t->folded, cues))
         return 0;
     for (size_t i = 0; i < t->folded.len; i++)
@@ -915,7 +978,8 @@ static int read_choice(turn *t, order_draft *d, int *err)
     fd_product_match m = {0};
     /* the list shown was whole: choose in it; else it held examples only,
      * and the answer may name one not shown */
-    if (!d->pend_more && (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err))) {
+    if (!d->pend_more &&
+        (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err))) {
         *err = n != 0;
         return 0;
     }
@@ -958,7 +1022,8 @@ static int read_outlet(turn *t, order_draft *d, fd_buf *note)
         return 0;
     if (amb) {
         /* "canadian pizza": which of its outlets? */
-        int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "), o->customer);
+        int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
+                               o->customer);
         const fd_catalog *c = t->as->catalog;
         int first = 1;
         for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
@@ -1012,15 +1077,17 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         date_words(t, iso_day, words, sizeof words);
         int rc = FD_OK;
         if (why == 1) {
-            rc = fd_buf_printf(note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
+            rc = fd_buf_printf(
+                note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
         } else if (why == 2) {
             char iso[16], first[64];
             fd_civil_from_days(fd_delivery_earliest(r, days, min), &y, &m, &dd);
             snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
             date_words(t, iso, first, sizeof first);
-            rc = fd_buf_printf(note, L(t, "%s is too soon: the earliest delivery is %s. ",
-                                  "Le %s est trop tôt : la première livraison possible est le %s. "),
-                          words, first);
+            rc = fd_buf_printf(note,
+                               L(t, "%s is too soon: the earliest delivery is %s. ",
+                                 "Le %s est trop tôt : la première livraison possible est le %s. "),
+                               words, first);
         } else {
             snprintf(d->date, sizeof d->date, "%s", iso_day);
         }
@@ -1032,9 +1099,9 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
 /* "take out the straws": the draft's line the message names, removed. */
 static int read_removal(turn *t, order_draft *d, int *err)
 {
-    static const char *const rm[] = {"remove", "take out", "drop", "without", "no need",
-                                     "dont need", "don't need", "delete", "enlever", "enleve",
-                                     "retirer", "retire", "retirez", "sans", NULL};
+    static const char *const rm[] = {"remove",    "take out",   "drop",    "without", "no need",
+                                     "dont need", "don't need", "delete",  "enlever", "enleve",
+                                     "retirer",   "retire",     "retirez", "sans",    NULL};
     *err = 0;
     if (!d->n || !any_word(t->folded, rm))
         return 0;
@@ -1068,10 +1135,10 @@ int dialog_order_first(turn *t)
 
 static int is_question(const turn *t)
 {
-    static const char *const q[] = {"what", "whats", "how", "why", "when", "which", "where",
-                                    "do you", "does", "can i", "is there", "are there", "is it",
-                                    "quel", "quelle", "comment", "pourquoi", "est-ce", "combien",
-                                    NULL};
+    static const char *const q[] = {"what",     "whats",     "how",    "why",     "when",
+                                    "which",    "where",     "do you", "does",    "can i",
+                                    "is there", "are there", "is it",  "quel",    "quelle",
+                                    "comment",  "pourquoi",  "est-ce", "combien", NULL};
     return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, q);
 }
 
@@ -1079,8 +1146,8 @@ static int is_question(const turn *t)
  * pack of cups", "which bag fits 3 meal boxes". */
 static int asks_policy(const turn *t)
 {
-    static const char *const cue[] = {"just",  "only",  "minimum", "min",      "at least",
-                                      "fit",   "fits",  "how many", "allowed", "possible",
+    static const char *const cue[] = {"just",      "only",    "minimum",  "min",     "at least",
+                                      "fit",       "fits",    "how many", "allowed", "possible",
                                       "seulement", "minimum", NULL};
     return is_question(t) && any_word(t->folded, cue);
 }
@@ -1109,13 +1176,15 @@ int dialog_order(turn *t, int *handled)
     if (was_active && cancel) {
         *handled = 1;
         memset(d, 0, sizeof *d);
-        rc = fd_buf_printf(&b, "%s", L(t, "OK, I've dropped this order; nothing was placed.",
-                                       "D'accord, j'abandonne cette commande ; rien n'a été passé."));
+        rc = fd_buf_printf(&b, "%s",
+                           L(t, "OK, I've dropped this order; nothing was placed.",
+                             "D'accord, j'abandonne cette commande ; rien n'a été passé."));
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
     size_t words = n_words(t->folded);
-    if (d->confirming && words <= 6 && any_word(t->folded, yes_words) && !any_word(t->folded, no_words)) {
+    if (d->confirming && words <= 6 && any_word(t->folded, yes_words) &&
+        !any_word(t->folded, no_words)) {
         *handled = 1;
         fd_buf_free(&b);
         fd_buf_free(&note);
@@ -1133,8 +1202,9 @@ int dialog_order(turn *t, int *handled)
     if (!was_active && d->last_order[0] && words <= 4 && any_word(t->folded, yes_words)) {
         /* the confirmation again (a retry, a double tap): the same order */
         *handled = 1;
-        rc = fd_buf_printf(&b, L(t, "Your order %s is already placed.", "Votre commande %s est déjà passée."),
-                           d->last_order);
+        rc = fd_buf_printf(
+            &b, L(t, "Your order %s is already placed.", "Votre commande %s est déjà passée."),
+            d->last_order);
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
@@ -1155,8 +1225,9 @@ int dialog_order(turn *t, int *handled)
      * not asked about ("10 pack noodle box 26oz, 5 pack chopsticks"; but
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
-    if (!was_active && (asks_policy(t) || (!new_intent && !(got && (any_word(t->folded, order_words) ||
-                                                                     !is_question(t)))))) {
+    if (!was_active &&
+        (asks_policy(t) ||
+         (!new_intent && !(got && (any_word(t->folded, order_words) || !is_question(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);
@@ -1177,8 +1248,9 @@ int dialog_order(turn *t, int *handled)
     got += go + gd;
     if (was_active && !got && d->confirming && words <= 4 && any_word(t->folded, no_words)) {
         d->confirming = 0;
-        rc = fd_buf_printf(&b, "%s", L(t, "No problem: what would you like to change?",
-                                       "Pas de problème : que voulez-vous changer ?"));
+        rc = fd_buf_printf(&b, "%s",
+                           L(t, "No problem: what would you like to change?",
+                             "Pas de problème : que voulez-vous changer ?"));
         *handled = 1;
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
@@ -1186,10 +1258,14 @@ int dialog_order(turn *t, int *handled)
     if (was_active && !got) {
         if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8) {
             /* an outlet we do not know: a person sets the customer up */
-            static const esc_rule unknown = {.tier = "agent",
-                                             .reason = "Order from a customer not in customers.csv"};
-            rc = fd_buf_printf(&b, L(t, "I can't find \"%.*s\" among our customer accounts, so a member of our team will take this order with you. ",
-                                     "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre de notre équipe va prendre cette commande avec vous. "),
+            static const esc_rule unknown = {
+                .tier = "agent", .reason = "Order from a customer not in customers.csv"};
+            rc = fd_buf_printf(&b,
+                               L(t,
+                                 "I can't find \"%.*s\" among our customer accounts, so a member "
+                                 "of our team will take this order with you. ",
+                                 "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre "
+                                 "de notre équipe va prendre cette commande avec vous. "),
                                (int)(t->msg.len > 80 ? 80 : t->msg.len), t->msg.p);
             d->asked[0] = '\0';
             *handled = 1;
@@ -1226,13 +1302,17 @@ int dialog_order_reminder(turn *t)
     order_draft *d = &t->slots.order;
     if (!t->order_reminder || !t->r->answer || !active(d))
         return FD_OK;
-    char *s = fd_arena_printf(t->a, "%s\n\n%s", t->r->answer,
-                              L(t, "(Your order is still open: reply yes to place it, or tell me what to change.)",
-                                "(Votre commande est toujours en cours : répondez oui pour la passer, ou dites-moi quoi changer.)"));
+    char *s = fd_arena_printf(
+        t->a, "%s\n\n%s", t->r->answer,
+        L(t, "(Your order is still open: reply yes to place it, or tell me what to change.)",
+          "(Votre commande est toujours en cours : répondez oui pour la passer, ou dites-moi quoi "
+          "changer.)"));
     if (!d->confirming)
-        s = fd_arena_printf(t->a, "%s\n\n%s", t->r->answer,
-                            L(t, "(Your order is still open; we can carry on with it whenever you like.)",
-                              "(Votre commande est toujours en cours ; nous pouvons la reprendre quand vous voulez.)"));
+        s = fd_arena_printf(
+            t->a, "%s\n\n%s", t->r->answer,
+            L(t, "(Your order is still open; we can carry on with it whenever you like.)",
+              "(Votre commande est toujours en cours ; nous pouvons la reprendre quand vous "
+              "voulez.)"));
     if (!s)
         return turn_oom(t);
     t->r->answer = s;
