@@ -134,6 +134,52 @@ static const char *const yes_words[] = {
     "yes",      "yep", "yeah",     "y",       "ok",     "okay",     "confirm", "sure", "place",
     "go ahead", "oui", "d'accord", "daccord", "valide", "confirme", "correct", NULL};
 static const char *const no_words[] = {"no", "nope", "non", "not yet", "wait", NULL};
+
+/* A whole reply to the summary, nothing else in it: "yes confirm", "ok go
+ * ahead", "correct, please proceed", "oui, je confirme". */
+static const char *const confirm_keys[] = {
+    "yes",     "yep",     "yeah",   "yup",     "ya",        "y",          "ok",
+    "okay",    "k",       "sure",   "confirm", "confirmed", "confirming", "correct",
+    "proceed", "ahead",   "oui",    "ouais",   "confirme",  "confirmer",  "valide",
+    "valider", "daccord", "accord", NULL};
+static const char *const confirm_fill[] = {
+    "please", "pls",     "plz",   "thanks",  "thank", "thx",   "ty",   "you",   "that",     "thats",
+    "is",     "it",      "its",   "s",       "all",   "good",  "fine", "great", "right",    "go",
+    "the",    "order",   "lah",   "la",      "can",   "i",     "we",   "do",    "so",       "and",
+    "just",   "perfect", "looks", "place",   "je",    "c",     "est",  "bon",   "vous",     "plait",
+    "il",     "merci",   "tout",  "parfait", "d",     "allez", "y",    "la",    "commande", NULL};
+
+static int in_words(const char *const *list, const char *w, size_t n)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && memcmp(*list, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when every word of f is a confirmation or a filler, and one at least
+ * a confirmation ("yes please", not "please"). */
+static int only_confirm(fd_str f)
+{
+    int any = 0;
+    for (size_t i = 0; i < f.len;) {
+        unsigned char c = (unsigned char)f.p[i];
+        if (isdigit(c))
+            return 0; /* "yes 500 more" changes the order */
+        if (!isalpha(c) && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t b = i;
+        while (i < f.len && (isalpha((unsigned char)f.p[i]) || (unsigned char)f.p[i] >= 0x80))
+            i++;
+        if (in_words(confirm_keys, f.p + b, i - b))
+            any = 1;
+        else if (!in_words(confirm_fill, f.p + b, i - b))
+            return 0;
+    }
+    return any;
+}
 static const char *const cancel_words[] = {"cancel",    "annule",     "annuler",
                                            "forget it", "never mind", "nevermind",
                                            "scrap",     "abandon",    NULL};
@@ -1126,11 +1172,29 @@ static int read_removal(turn *t, order_draft *d, int *err)
     return 0;
 }
 
+int dialog_order_guard_lifts(turn *t)
+{
+    const order_draft *d = &t->slots.order;
+    if (!t->as->catalog || !d->confirming)
+        return 0;
+    fd_str f;
+    if (fd_text_fold(t->msg, t->a, &f, NULL))
+        return 0;
+    return only_confirm(f);
+}
+
+/* "yes" to the summary: only confirmation words, or a short message with
+ * a yes and no no ("yes that's all for now"). */
+static int says_yes(const turn *t)
+{
+    return only_confirm(t->folded) || (n_words(t->folded) <= 6 && any_word(t->folded, yes_words) &&
+                                       !any_word(t->folded, no_words));
+}
+
 int dialog_order_first(turn *t)
 {
     const order_draft *d = &t->slots.order;
-    return t->as->catalog && d->confirming && n_words(t->folded) <= 6 &&
-           any_word(t->folded, yes_words) && !any_word(t->folded, no_words);
+    return t->as->catalog && d->confirming && says_yes(t);
 }
 
 static int is_question(const turn *t)
@@ -1183,8 +1247,7 @@ int dialog_order(turn *t, int *handled)
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
     size_t words = n_words(t->folded);
-    if (d->confirming && words <= 6 && any_word(t->folded, yes_words) &&
-        !any_word(t->folded, no_words)) {
+    if (d->confirming && says_yes(t)) {
         *handled = 1;
         fd_buf_free(&b);
         fd_buf_free(&note);

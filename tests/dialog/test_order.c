@@ -183,6 +183,40 @@ static const convo basics[] = {
      1},
 };
 
+/* The guard reads a message alone: "confirm" may look like a forced
+ * promise to it, but as the reply to our summary it is the confirmation. */
+static const convo confirmations[] = {
+    {"a bare 'confirm' to the summary",
+     {"kopi corner, 2 packs of CUP-P12", "thursday morning", "confirm"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'correct, confirm' to the summary",
+     {"kopi corner, 2 packs of CUP-P12", "thursday morning", "correct, confirm"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'yes confirmed' to the summary",
+     {"kopi corner, 2 packs of CUP-P12", "thursday morning", "yes confirmed"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'oui, je confirme' to the summary",
+     {"Kopi Corner, 2 paquets de CUP-P12", "jeudi matin", "oui, je confirme"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'confirm' with no summary shown places nothing", {"confirm"}, NULL},
+};
+
 static void run_table(void **state, const convo *v, size_t n, int base)
 {
     int bad = 0;
@@ -197,10 +231,16 @@ static void test_basics(void **state)
     run_table(state, basics, sizeof basics / sizeof *basics, 0);
 }
 
+static void test_confirmations(void **state)
+{
+    run_table(state, confirmations, sizeof confirmations / sizeof *confirmations, 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_confirmations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
