@@ -454,6 +454,19 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                 b, "%s%s (%d:%02d–%d:%02d)", i == 0 ? L(t, " Windows: ", " Créneaux : ") : ", ",
                 r->windows[i].name, r->windows[i].from_min / 60, r->windows[i].from_min % 60,
                 r->windows[i].to_min / 60, r->windows[i].to_min % 60);
+        /* a delivery day with fewer windows ("Saturday: morning only") */
+        for (int wd = 0; wd < 7 && !rc; wd++)
+            if (r->day_windows[wd] && ((r->days_mask >> wd) & 1u)) {
+                static const char *const en[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                                 "Friday", "Saturday", "Sunday"},
+                                         *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
+                                                        "vendredi", "samedi", "dimanche"};
+                rc = fd_buf_printf(b, "; %s:", t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+                for (size_t i = 0; i < r->n_windows && !rc; i++)
+                    if ((r->day_windows[wd] >> i) & 1u)
+                        rc = fd_buf_printf(b, " %s", r->windows[i].name);
+                rc = rc ? rc : fd_buf_printf(b, "%s", L(t, " only", " seulement"));
+            }
         return rc ? rc : fd_buf_putc(b, '.');
     }
     const fd_outlet *o = draft_outlet(c, d);
@@ -711,7 +724,7 @@ static int placed_order(turn *t, const char *ref, int cancel)
         local_now(t, &days, &min);
         int ok = sscanf(o.delivery_date, "%d-%d-%d", &y, &m, &d) == 3;
         int64_t del = ok ? fd_days_from_civil(y, m, d) : 0, before = del - 1;
-        while (ok && r->days_mask && !((r->days_mask >> fd_weekday(before)) & 1u))
+        while (ok && r->work_mask && !((r->work_mask >> fd_weekday(before)) & 1u))
             before--;
         if (ok && (days < before || (days == before && min < r->cancel_before_min))) {
             t->order_cancel = fd_arena_strndup(t->a, o.ref, strlen(o.ref));
@@ -1088,20 +1101,72 @@ static int read_outlet(turn *t, order_draft *d, fd_buf *note)
     return 1;
 }
 
+static const fd_window *window_named(const fd_commerce_rules *r, const char *name)
+{
+    for (size_t i = 0; name[0] && i < r->n_windows; i++)
+        if (strcmp(r->windows[i].name, name) == 0)
+            return &r->windows[i];
+    return NULL;
+}
+
+static int64_t iso_days(const char *iso)
+{
+    int y, m, d;
+    return sscanf(iso, "%d-%d-%d", &y, &m, &d) == 3 ? fd_days_from_civil(y, m, d) : -1;
+}
+
+/* "On Saturday we deliver only in the morning (9:00–13:00)." */
+static int day_windows_note(turn *t, int64_t day, fd_buf *note)
+{
+    static const char *const en[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                     "Friday", "Saturday", "Sunday"},
+                             *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
+                                            "vendredi", "samedi", "dimanche"};
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    int wd = fd_weekday(day);
+    int rc = fd_buf_printf(
+        note, L(t, "On %s we deliver only in the ", "Le %s, nous livrons seulement en créneau "),
+        t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+    int first = 1;
+    for (size_t i = 0; i < r->n_windows && !rc; i++) {
+        if (!((r->day_windows[wd] >> i) & 1u))
+            continue;
+        rc = fd_buf_printf(note, "%s%s (%d:%02d–%d:%02d)", first ? "" : L(t, " or the ", " ou "),
+                           r->windows[i].name, r->windows[i].from_min / 60,
+                           r->windows[i].from_min % 60, r->windows[i].to_min / 60,
+                           r->windows[i].to_min % 60);
+        first = 0;
+    }
+    return rc ? rc : fd_buf_printf(note, ". ");
+}
+
+static int is_question(const turn *t);
+
+/* "do you deliver on saturday?", "you all deliver sunday or not?": a
+ * question about the days, answered from the policies, not a date chosen
+ * ("sat morning ok?", "can deliver friday?" propose one). */
+static int asks_days(const turn *t)
+{
+    static const char *const cue[] = {
+        "do you",    "do u",        "does",        "or not",          "you all",     "is there",
+        "are there", "livrez-vous", "livrez vous", "est-ce que vous", "vous livrez", NULL};
+    return is_question(t) && any_word(t->folded, cue);
+}
+
 static int read_date(turn *t, order_draft *d, fd_buf *note)
 {
-    int got = 0;
-    const fd_window *w = fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded);
-    if (w) {
-        snprintf(d->window, sizeof d->window, "%s", w->name);
+    int got = 0, rc = FD_OK;
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    if (asks_days(t))
+        return 0;
+    const fd_window *w = fd_delivery_window(r, t->folded);
+    if (w)
         got = 1;
-    }
     for (size_t i = 0; i < t->ents.n; i++) {
         const fd_entity *e = &t->ents.v[i];
         int y, m, dd;
         if (e->kind != FD_ENT_DATE || !e->norm || sscanf(e->norm, "%d-%d-%d", &y, &m, &dd) != 3)
             continue;
-        const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
         int64_t days;
         int min;
         local_now(t, &days, &min);
@@ -1121,7 +1186,6 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         snprintf(iso_day, sizeof iso_day, "%04d-%02d-%02d", y, m, dd);
         char words[64];
         date_words(t, iso_day, words, sizeof words);
-        int rc = FD_OK;
         if (why == 1) {
             rc = fd_buf_printf(
                 note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
@@ -1137,9 +1201,20 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         } else {
             snprintf(d->date, sizeof d->date, "%s", iso_day);
         }
-        return rc ? -1 : 1;
+        got = 1;
+        break;
     }
-    return got;
+    /* the window must be one the day offers ("saturday afternoon": Saturday
+     * has mornings only); a new day may rule out the window kept */
+    int64_t day = d->date[0] ? iso_days(d->date) : -1;
+    const fd_window *keep = w ? w : window_named(r, d->window);
+    if (!rc && day >= 0 && keep && !fd_delivery_window_ok(r, day, keep)) {
+        rc = day_windows_note(t, day, note);
+        d->window[0] = '\0';
+    } else if (w) {
+        snprintf(d->window, sizeof d->window, "%s", w->name);
+    }
+    return rc ? -1 : got;
 }
 
 /* "take out the straws": the draft's line the message names, removed. */
@@ -1187,8 +1262,18 @@ int dialog_order_guard_lifts(turn *t)
  * a yes and no no ("yes that's all for now"). */
 static int says_yes(const turn *t)
 {
-    return only_confirm(t->folded) || (n_words(t->folded) <= 6 && any_word(t->folded, yes_words) &&
-                                       !any_word(t->folded, no_words));
+    if (only_confirm(t->folded))
+        return 1;
+    if (n_words(t->folded) > 6 || !any_word(t->folded, yes_words) || any_word(t->folded, no_words))
+        return 0;
+    /* "ok friday morning then", "yes but 300": a change, not a yes */
+    for (size_t i = 0; i < t->folded.len; i++)
+        if (isdigit((unsigned char)t->folded.p[i]))
+            return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 0;
+    return !fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded);
 }
 
 int dialog_order_first(turn *t)

@@ -189,12 +189,25 @@ static void test_delivery_days(void **state)
     /* Monday 10:00: Tuesday; Monday 16:00 (after the 15:00 cut-off): Wednesday */
     assert_int_equal(fd_delivery_earliest(r, mon, 600), mon + 1);
     assert_int_equal(fd_delivery_earliest(r, mon, 960), mon + 2);
-    /* Friday afternoon and Saturday: Tuesday */
+    /* Saturday delivers but is no working day: a Friday order before the
+     * cut-off (or Thursday's after it) arrives on Saturday; Friday afternoon,
+     * Saturday and Sunday orders count from Monday: Tuesday */
+    assert_int_equal(fd_delivery_earliest(r, mon + 4, 600), mon + 5);
+    assert_int_equal(fd_delivery_earliest(r, mon + 3, 960), mon + 5);
     assert_int_equal(fd_delivery_earliest(r, mon + 4, 960), mon + 8);
     assert_int_equal(fd_delivery_earliest(r, mon + 5, 600), mon + 8);
-    assert_int_equal(fd_delivery_check(r, mon + 5, mon, 600), 1); /* Saturday */
+    assert_int_equal(fd_delivery_earliest(r, mon + 6, 600), mon + 8);
+    assert_int_equal(fd_delivery_check(r, mon + 5, mon, 600), 0); /* Saturday */
+    assert_int_equal(fd_delivery_check(r, mon + 6, mon, 600), 1); /* Sunday */
     assert_int_equal(fd_delivery_check(r, mon, mon, 600), 2);     /* today */
     assert_int_equal(fd_delivery_check(r, mon + 1, mon, 600), 0);
+    /* Saturday has the morning window only */
+    const fd_window *am = &r->windows[0], *pm = &r->windows[1];
+    assert_string_equal(pm->name, "afternoon");
+    assert_true(fd_delivery_window_ok(r, mon + 5, am));
+    assert_false(fd_delivery_window_ok(r, mon + 5, pm));
+    assert_true(fd_delivery_window_ok(r, mon + 5, NULL));
+    assert_true(fd_delivery_window_ok(r, mon + 4, pm));
     const fd_window *w = fd_delivery_window(r, fd_str_c("deliver on tuesday morning"));
     assert_non_null(w);
     assert_string_equal(w->name, "morning");
@@ -225,6 +238,25 @@ static void test_bad_files(void **state)
         fd_catalog_load(no_price, strlen(no_price), toml, strlen(toml), NULL, 0, &c, NULL, &err),
         FD_EFORMAT);
     assert_non_null(strstr(err.msg, "cutoff"));
+    const char *bad_days[] = {
+        "[delivery]\nworking_days = [\"funday\"]\n",
+        "[delivery.day_windows]\nsat = [\"evening\"]\n", /* no such window */
+        "[delivery.day_windows]\nsat = []\n",
+        "[delivery.day_windows]\nxyz = [\"morning\"]\n",
+    };
+    for (size_t i = 0; i < sizeof bad_days / sizeof *bad_days; i++) {
+        assert_int_equal(fd_catalog_load(no_price, strlen(no_price), bad_days[i],
+                                         strlen(bad_days[i]), NULL, 0, &c, NULL, &err),
+                         FD_EFORMAT);
+        assert_non_null(strstr(err.msg, "delivery."));
+    }
+    /* without working_days, the delivery days are the working days */
+    const char *one = "code,name,price\nA1,Thing,1\n";
+    const char *sat = "[delivery]\ndays = [\"mon\", \"sat\"]\n";
+    assert_int_equal(fd_catalog_load(one, strlen(one), sat, strlen(sat), NULL, 0, &c, NULL, &err),
+                     FD_OK);
+    assert_int_equal(fd_catalog_rules(c)->work_mask, fd_catalog_rules(c)->days_mask);
+    fd_catalog_free(c);
     const char *only_bad = "code,name,price\n,x,1\n";
     assert_int_equal(fd_catalog_load(only_bad, strlen(only_bad), NULL, 0, NULL, 0, &c, NULL, &err),
                      FD_EFORMAT);

@@ -217,6 +217,46 @@ static const convo confirmations[] = {
     {"'confirm' with no summary shown places nothing", {"confirm"}, NULL},
 };
 
+/* commerce.toml: Saturday delivers (mornings only) but is no working day. */
+static const convo days[] = {
+    {"a Saturday morning",
+     {"kopi corner, 2 packs of CUP-P12", "sat morning", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-12",
+     "morning",
+     0},
+    {"Saturday afternoon is not offered: the window is asked again",
+     {"kopi corner, 2 packs of CUP-P12", "saturday afternoon", "morning then", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-12",
+     "morning",
+     0},
+    {"a Saturday chosen after an afternoon keeps no afternoon",
+     {"kopi corner, 2 packs of CUP-P12", "friday afternoon", "actually saturday", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-12",
+     "",
+     0},
+    {"a question about Saturdays chooses no date; 'ok friday then' changes, not confirms",
+     {"kopi corner, 2 packs of CUP-P12", "do you deliver on saturday?", "saturday",
+      "ok friday morning then", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"no Sunday; then a weekday",
+     {"kopi corner, 2 packs of CUP-P12", "sunday morning?", "ok monday then", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-14",
+     "morning",
+     0},
+};
+
 static void run_table(void **state, const convo *v, size_t n, int base)
 {
     int bad = 0;
@@ -236,11 +276,17 @@ static void test_confirmations(void **state)
     run_table(state, confirmations, sizeof confirmations / sizeof *confirmations, 100);
 }
 
+static void test_days(void **state)
+{
+    run_table(state, days, sizeof days / sizeof *days, 200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
