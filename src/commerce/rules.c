@@ -353,6 +353,24 @@ int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_wind
     return !w || !m || ((m >> (w - r->windows)) & 1u);
 }
 
+/* The word w in folded, but not as a greeting ("good morning", "bon
+ * après-midi"). */
+static int names_window(fd_str f, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; n && i + n <= f.len; i++) {
+        if (memcmp(f.p + i, w, n) != 0 || (i > 0 && isalnum((unsigned char)f.p[i - 1])) ||
+            (i + n < f.len && isalnum((unsigned char)f.p[i + n])))
+            continue;
+        if ((i >= 5 && memcmp(f.p + i - 5, "good ", 5) == 0) ||
+            (i >= 4 && memcmp(f.p + i - 4, "bon ", 4) == 0) ||
+            (i >= 6 && memcmp(f.p + i - 6, "bonne ", 6) == 0))
+            continue;
+        return 1;
+    }
+    return 0;
+}
+
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
 {
     static const struct {
@@ -361,12 +379,12 @@ const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
                {"afternoon", {"pm", "apres-midi", "aprem", "afternoons"}},
                {"evening", {"soir", "evening", "night", "tonight"}}};
     for (size_t i = 0; i < r->n_windows; i++) {
-        if (fd_text_has_word(folded, r->windows[i].name))
+        if (names_window(folded, r->windows[i].name))
             return &r->windows[i];
         for (size_t k = 0; k < sizeof syn / sizeof *syn; k++)
             if (strcmp(syn[k].name, r->windows[i].name) == 0)
                 for (int j = 0; j < 4; j++)
-                    if (fd_text_has_word(folded, syn[k].alias[j]))
+                    if (names_window(folded, syn[k].alias[j]))
                         return &r->windows[i];
     }
     return NULL;

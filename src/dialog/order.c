@@ -189,7 +189,11 @@ static const char *const order_words[] = {
 static const char *const more_words[] = {"add",  "more",   "another", "extra", "also",
                                          "plus", "ajoute", "ajouter", NULL};
 static const char *const pack_units[] = {"pack",  "packs",  "carton",  "cartons", "case",
-                                         "cases", "paquet", "paquets", NULL};
+                                         "cases", "paquet", "paquets", "pk",      "pks",
+                                         "pkt",   "pkts",   "ctn",     "ctns",    NULL};
+/* a count glued to a number ("1000pcs"): units */
+static const char *const unit_words[] = {"pcs",   "pc",   "pce",   "pces", "pieces", "piece",
+                                         "units", "unit", "pairs", "pair", NULL};
 
 static const char *L(const turn *t, const char *en, const char *fr)
 {
@@ -803,6 +807,14 @@ static int is_pack_word(fd_str w)
     return 0;
 }
 
+static int is_unit_word(fd_str w)
+{
+    for (size_t k = 0; unit_words[k]; k++)
+        if (lower_eq(w, unit_words[k]))
+            return 1;
+    return 0;
+}
+
 /* The quantity of a segment: a quantity entity inside it ("10 packs",
  * "300 boxes"), else a bare count ("200 PB-1201", "pb-1201 x4", "4x") that
  * is not a size ("12-inch", "16oz", "12 oz"). */
@@ -839,12 +851,39 @@ static void seg_qty(const turn *t, seg *g)
         size_t j = i;
         while (j < n && isdigit((unsigned char)p[j]))
             j++;
+        /* "1) ..." or "2. ..." opening a list item numbers it */
+        size_t lead = 0;
+        while (lead < i && isspace((unsigned char)p[lead]))
+            lead++;
+        if (lead == i && j < n && (p[j] == ')' || (p[j] == '.' && j + 1 < n && p[j + 1] == ' ')))
+            continue;
+        /* "2,000": thousands (a comma before exactly three digits) */
+        long long v = strtoll(p + i, NULL, 10);
+        while (j + 3 < n && p[j] == ',' && isdigit((unsigned char)p[j + 1]) &&
+               isdigit((unsigned char)p[j + 2]) && isdigit((unsigned char)p[j + 3]) &&
+               (j + 4 == n || !isdigit((unsigned char)p[j + 4])) && v < 10000000) {
+            v = v * 1000 + strtoll(p + j + 1, NULL, 10);
+            j += 4;
+        }
         int x_after = j < n && tolower((unsigned char)p[j]) == 'x' &&
                       (j + 1 == n || !isalnum((unsigned char)p[j + 1]));
-        if (!x_after && j < n &&
-            (isalpha((unsigned char)p[j]) || p[j] == '-' || p[j] == '"' || p[j] == '.' ||
-             p[j] == ':' || p[j] == '/'))
+        /* "1000pcs", "20pk": a count glued to its noun */
+        fd_str glued = {p + j, 0};
+        while (j + glued.len < n && isalpha((unsigned char)glued.p[glued.len]))
+            glued.len++;
+        int glued_count = glued.len && (is_pack_word(glued) || is_unit_word(glued));
+        if (!x_after && !glued_count && j < n &&
+            (isalpha((unsigned char)p[j]) || p[j] == '-' || p[j] == '"' ||
+             (p[j] == '.' && j + 1 < n && isdigit((unsigned char)p[j + 1])) || p[j] == ':' ||
+             p[j] == '/'))
             continue; /* 12-inch, 16oz, 12", 3.5, 10:30, 25/12 */
+        if (glued_count) {
+            if (v <= 0 || v > 10000000)
+                continue;
+            g->qty = v;
+            g->packs = is_pack_word(glued);
+            return;
+        }
         size_t w = j + (size_t)x_after;
         while (w < n && p[w] == ' ')
             w++;
@@ -856,7 +895,6 @@ static void seg_qty(const turn *t, seg *g)
             unit = lower_eq(next, size_units[k]);
         if (unit && !x_after && !times)
             continue;
-        long long v = strtoll(p + i, NULL, 10);
         if (v <= 0 || v > 10000000)
             continue;
         g->qty = v;
@@ -873,7 +911,16 @@ static int split_segments(const turn *t, seg *v, int max)
     int k = 0;
     for (size_t i = 0; i <= n && k < max; i++) {
         size_t skip = 0;
-        if (i == n || p[i] == ',' || p[i] == ';' || p[i] == '\n' || p[i] == '+')
+        if (i == n || p[i] == ';' || p[i] == '\n' || p[i] == '+')
+            skip = 1;
+        /* a comma, but not the one of "2,000" */
+        if (i < n && p[i] == ',' &&
+            !(i > 0 && isdigit((unsigned char)p[i - 1]) && i + 1 < n &&
+              isdigit((unsigned char)p[i + 1])))
+            skip = 1;
+        /* a sentence's end: "pizza saver x1. canadian pizza tampines" */
+        if (i < n && (p[i] == '.' || p[i] == '!' || p[i] == '?') && i + 1 < n &&
+            isspace((unsigned char)p[i + 1]))
             skip = 1;
         for (int j = 0; !skip && joins[j]; j++) {
             size_t l = strlen(joins[j]);

@@ -212,6 +212,12 @@ static void test_delivery_days(void **state)
     assert_non_null(w);
     assert_string_equal(w->name, "morning");
     assert_null(fd_delivery_window(r, fd_str_c("deliver on tuesday")));
+    /* a greeting names no window */
+    assert_null(fd_delivery_window(r, fd_str_c("good morning, deliver on tuesday")));
+    assert_null(fd_delivery_window(r, fd_str_c("bon apres-midi")));
+    w = fd_delivery_window(r, fd_str_c("good morning. tuesday afternoon"));
+    assert_non_null(w);
+    assert_string_equal(w->name, "afternoon");
 }
 
 static void test_bad_files(void **state)

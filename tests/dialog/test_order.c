@@ -257,6 +257,48 @@ static const convo days[] = {
      0},
 };
 
+/* How customers write quantities. */
+static const convo quantities[] = {
+    {"a count glued to its noun: 1000pcs",
+     {"pls send 1000pcs 12oz single wall paper cups", "kopi corner", "2moro morning", "yes"},
+     "CUP-P12:1000",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"thousands with a comma, in a sentence of an email",
+     {"Good morning. For Kopi Corner we need 2,000 pieces of the PP rectangular container 650ml "
+      "with lid. Delivery on Friday please.",
+      "yes"},
+     "CON-PP650:2000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a numbered list: the item numbers are no quantities",
+     {"Kopi Corner order:\n1) PB-1201 - 2 packs\n2) LID-H90B - 300 pcs\n3) CUP-P16 x4",
+      "monday afternoon", "yes"},
+     "CUP-P16:200,LID-H90B:300,PB-1201:100",
+     "C1002",
+     "2026-12-14",
+     "afternoon",
+     0},
+    {"'x1.' ends a sentence, it is no decimal",
+     {"pb-1201 x2, pizza saver x1. kopi corner, friday", "yes"},
+     "PB-1201:100,PB-SAV01:1000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"20pk: packs",
+     {"CUP-P12 20pk for kopi corner", "thursday", "yes"},
+     "CUP-P12:1000",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+};
+
 static void run_table(void **state, const convo *v, size_t n, int base)
 {
     int bad = 0;
@@ -281,12 +323,18 @@ static void test_days(void **state)
     run_table(state, days, sizeof days / sizeof *days, 200);
 }
 
+static void test_quantities(void **state)
+{
+    run_table(state, quantities, sizeof quantities / sizeof *quantities, 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),
         cmocka_unit_test(test_confirmations),
         cmocka_unit_test(test_days),
+        cmocka_unit_test(test_quantities),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
