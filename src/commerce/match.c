@@ -420,6 +420,40 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
     return FD_OK;
 }
 
+/* The first two words or more of a name of three or more, in a row in the
+ * message: "Green Bowl" for Green Bowl Salads, "Lotus Noodle" for Lotus
+ * Noodle House (a name is shortened from its end, never to one word:
+ * "pizza" or "lotus" alone name nothing). */
+static int names_prefix(const cm_tokens *msg, const char *name, fd_arena *a)
+{
+    cm_tokens nt;
+    if (cm_tokenize(fd_str_c(name), a, &nt, NULL) || nt.n < 3)
+        return 0;
+    for (size_t i = 0; i + 1 < msg->n; i++) {
+        size_t k = 0;
+        while (k < nt.n && i + k < msg->n && fd_str_eq(msg->v[i + k], nt.v[k]))
+            k++;
+        if (k >= 2)
+            return 1;
+    }
+    return 0;
+}
+
+/* The customer's account id as a word of the message ("acct C1002"). */
+static int names_account(const cm_tokens *msg, const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; n && i < msg->n; i++) {
+        size_t j = 0;
+        while (j < n && j < msg->v[i].len &&
+               tolower((unsigned char)msg->v[i].p[j]) == tolower((unsigned char)id[j]))
+            j++;
+        if (j == n && msg->v[i].len == n && is_code_like(msg->v[i]))
+            return 1;
+    }
+    return 0;
+}
+
 const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
                                          int *ambiguous)
 {
@@ -434,7 +468,13 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
         double sc = shared(&msg, cu, c->ow_tok, c->ow, c->n_ow);
         double ss = site->n_tok ? shared(&msg, site, c->ow_tok, c->ow, c->n_ow) : 0;
         /* the whole name of the customer or of the site: "pizza" alone is
-         * not an outlet, "canadian pizza" is (which of its two, we ask) */
+         * not an outlet, "canadian pizza" is (which of its two, we ask); or
+         * the account, or the name shortened ("green bowl") */
+        if (names_account(&msg, c->outlets[k].customer_id))
+            sc = cu->total;
+        else if (cu->total > 0 && sc < cu->total - 1e-9 &&
+                 names_prefix(&msg, c->outlets[k].customer, a))
+            sc = cu->total;
         if (!((cu->total > 0 && sc >= cu->total - 1e-9) ||
               (site->total > 0 && ss >= site->total - 1e-9)))
             continue;

@@ -1120,12 +1120,44 @@ static int read_choice(turn *t, order_draft *d, int *err)
     return 1;
 }
 
-static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+/* The message with what it rules out blanked, to the end of its clause:
+ * "for our tampines outlet not pasir ris", "Tampines, pas Pasir Ris". */
+static fd_str without_negated(turn *t)
+{
+    static const char *const neg[] = {"not",        "instead of", "rather than", "pas",
+                                      "au lieu de", "plutot que", "isn't",       "isnt",
+                                      "n'est pas",  NULL};
+    fd_str f = t->folded;
+    if (f.len != t->msg.len || !any_word(f, neg))
+        return t->msg; /* folding changed the offsets: the message as it is */
+    char *m = fd_arena_strndup(t->a, t->msg.p, t->msg.len);
+    if (!m)
+        return t->msg;
+    for (const char *const *w = neg; *w; w++) {
+        size_t n = strlen(*w);
+        for (size_t i = 0; i + n <= f.len; i++) {
+            if (memcmp(f.p + i, *w, n) != 0 || (i && isalnum((unsigned char)f.p[i - 1])) ||
+                (i + n < f.len && isalnum((unsigned char)f.p[i + n])))
+                continue;
+            size_t j = i;
+            while (j < f.len && !strchr(",.;!?\n", f.p[j]) &&
+                   !(j > i &&
+                     (strncmp(f.p + j, " but ", 5) == 0 || strncmp(f.p + j, " mais ", 6) == 0)))
+                m[j++] = ' ';
+            i = j;
+        }
+    }
+    return (fd_str){m, t->msg.len};
+}
+
+static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
 {
     int amb;
-    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, t->msg, t->a, &amb);
+    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, text, t->a, &amb);
     if (!o)
         return 0;
+    if (amb && strcmp(o->customer_id, d->customer_id) == 0)
+        return 0; /* the customer of the draft, whose outlet is known */
     if (amb) {
         /* "canadian pizza": which of its outlets? */
         int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
@@ -1146,6 +1178,27 @@ static int read_outlet(turn *t, order_draft *d, fd_buf *note)
     snprintf(d->customer_id, sizeof d->customer_id, "%s", o->customer_id);
     snprintf(d->outlet, sizeof d->outlet, "%s", o->outlet);
     return 1;
+}
+
+static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+{
+    return outlet_in(t, d, without_negated(t), note);
+}
+
+/* An order begun without naming the customer, who did earlier in the
+ * conversation ("hi green bowl here", then the products): the latest of
+ * the customer's earlier messages that names one. */
+static int outlet_before(turn *t, order_draft *d, fd_buf *note)
+{
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        int r = outlet_in(t, d, fd_str_c(h->text), note);
+        if (r)
+            return r;
+    }
+    return 0;
 }
 
 static const fd_window *window_named(const fd_commerce_rules *r, const char *name)
@@ -1348,6 +1401,132 @@ static int asks_policy(const turn *t)
     return is_question(t) && any_word(t->folded, cue);
 }
 
+/* The customer saying who they are: at the start of a sentence, after a
+ * greeting ("hi, this is Ah Seng Chicken Rice at Toa Payoh", "Hello,
+ * we're Crumbs & Co Bakery", "ici ..."), or anywhere in so many words
+ * ("new customer", "on behalf of X", "my name is Giulia from X"). *who:
+ * the words after the cue to the end of the clause, possibly empty. */
+static int introduces(const turn *t, fd_str *who)
+{
+    static const char *const start[] = {"this is", "we are",      "we're", "c'est",
+                                        "ici",     "nous sommes", NULL};
+    static const char *const anywhere[] = {"on behalf of",
+                                           "de la part de",
+                                           "new customer",
+                                           "new client",
+                                           "nouveau client",
+                                           "nouvelle cliente",
+                                           NULL};
+    static const char *const hello[] = {
+        "hi", "hello", "hey", "dear", "good morning", "good afternoon", "bonjour", "salut", NULL};
+    /* what follows a start cue when it is no name: "this is urgent", "we
+     * are running out", "this is for tampines" */
+    static const char *const not_name[] = {
+        "a",      "an",       "the",     "for",   "to",      "about",    "urgent",
+        "my",     "our",      "out",     "low",   "running", "looking",  "going",
+        "not",    "also",     "ok",      "fine",  "in",      "on",       "at",
+        "still",  "very",     "so",      "just",  "from",    "planning", "interested",
+        "trying", "pour",     "le",      "la",    "un",      "une",      "pas",
+        "bon",    "possible", "correct", "right", "me",      "it",       "what",
+        "how",    "why",      "when",    "where", "ready",   "all",      NULL};
+    fd_str f = t->folded;
+    size_t at = SIZE_MAX, len = 0;
+    /* "my name is Giulia from Mamma Mia Trattoria": the company after "from" */
+    const char *mn = f.len ? memmem(f.p, f.len, "my name is ", 11) : NULL;
+    if (at == SIZE_MAX && mn) {
+        const char *end = mn;
+        while (end < f.p + f.len && !strchr(".!?\n", *end))
+            end++;
+        const char *fr = memmem(mn, (size_t)(end - mn), " from ", 6);
+        if (fr)
+            at = (size_t)(fr - f.p) + 1, len = 4;
+    }
+    for (size_t i = 0; i < f.len && at == SIZE_MAX; i++) {
+        size_t j = i;
+        for (int pass = 0; pass < 2; pass++) {
+            while (j < f.len && (isspace((unsigned char)f.p[j]) || strchr(",!-", f.p[j])))
+                j++;
+            for (const char *const *h = hello; pass == 0 && *h; h++) {
+                size_t n = strlen(*h);
+                if (j + n <= f.len && memcmp(f.p + j, *h, n) == 0 &&
+                    (j + n == f.len || !isalnum((unsigned char)f.p[j + n]))) {
+                    j += n;
+                    break;
+                }
+            }
+        }
+        for (const char *const *w = start; *w && at == SIZE_MAX; w++) {
+            size_t n = strlen(*w);
+            if (j + n >= f.len || memcmp(f.p + j, *w, n) != 0 || f.p[j + n] != ' ')
+                continue;
+            size_t k = j + n + 1, e = k;
+            while (e < f.len && isalnum((unsigned char)f.p[e]))
+                e++;
+            int bad = e == k;
+            for (const char *const *x = not_name; *x && !bad; x++)
+                bad = strlen(*x) == e - k && memcmp(f.p + k, *x, e - k) == 0;
+            if (!bad)
+                at = j, len = n;
+        }
+        while (i < f.len && !strchr(".!?\n", f.p[i]))
+            i++; /* on to the next sentence */
+    }
+    for (const char *const *w = anywhere; *w && at == SIZE_MAX; w++) {
+        const char *p = f.len ? memmem(f.p, f.len, *w, strlen(*w)) : NULL;
+        if (p && (p == f.p || !isalnum((unsigned char)p[-1])))
+            at = (size_t)(p - f.p), len = strlen(*w);
+    }
+    if (at == SIZE_MAX)
+        return 0;
+    size_t b = at + len;
+    while (b < f.len && (isspace((unsigned char)f.p[b]) || f.p[b] == ','))
+        b++;
+    size_t e = b;
+    while (e < f.len && !strchr(",.;!?\n()", f.p[e]) && e - b < 80)
+        e++;
+    while (e > b && isspace((unsigned char)f.p[e - 1]))
+        e--;
+    /* the customer's own spelling, when folding kept the offsets */
+    *who = f.len == t->msg.len ? (fd_str){t->msg.p + b, e - b} : (fd_str){f.p + b, e - b};
+    return 1;
+}
+
+/* A customer not in customers.csv: the order goes to a person, who sets
+ * the account up; b is the reply being built (freed here). */
+static int unknown_customer(turn *t, order_draft *d, fd_str who, fd_buf *b)
+{
+    static const esc_rule unknown = {.tier = "agent",
+                                     .reason = "Order from a customer not in customers.csv"};
+    int rc;
+    if (who.len)
+        rc = fd_buf_printf(b,
+                           L(t,
+                             "I can't find \"%.*s\" among our customer accounts, so a member "
+                             "of our team will take this order with you. ",
+                             "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre "
+                             "de notre équipe va prendre cette commande avec vous. "),
+                           (int)(who.len > 80 ? 80 : who.len), who.p);
+    else
+        rc = fd_buf_printf(b, "%s",
+                           L(t,
+                             "I can't find your company among our customer accounts, so a member "
+                             "of our team will take this order with you. ",
+                             "Je ne trouve pas votre société parmi nos comptes clients : un membre "
+                             "de notre équipe va prendre cette commande avec vous. "));
+    d->asked[0] = '\0';
+    if (rc)
+        return fd_buf_free(b), turn_oom(t);
+    rc = say(t, b);
+    const char *mine = t->r->answer;
+    dialog_escalate(t, &unknown);
+    char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
+    if (!s)
+        return turn_oom(t);
+    t->r->answer = s;
+    t->r->route = "order";
+    return rc;
+}
+
 int dialog_order(turn *t, int *handled)
 {
     *handled = 0;
@@ -1435,6 +1614,8 @@ int dialog_order(turn *t, int *handled)
         snprintf(d->key, sizeof d->key, "%.16s", id);
     }
     int go = read_outlet(t, d, &note), gd = go < 0 ? 0 : read_date(t, d, &note);
+    if (!go && !was_active && !d->customer_id[0])
+        go = outlet_before(t, d, &note) < 0 ? -1 : 0;
     if (go < 0 || gd < 0) {
         fd_buf_free(&b);
         fd_buf_free(&note);
@@ -1450,32 +1631,21 @@ int dialog_order(turn *t, int *handled)
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
+    fd_str who = {0};
+    if (!d->customer_id[0] && go == 0 && !note.len && introduces(t, &who)) {
+        /* "hi, this is Ah Seng Chicken Rice, new customer": a company we
+         * do not know; a person sets the customer up */
+        *handled = 1;
+        fd_buf_free(&note);
+        return unknown_customer(t, d, who, &b);
+    }
     if (was_active && !got) {
-        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8) {
+        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8 &&
+            !only_confirm(t->folded)) {
             /* an outlet we do not know: a person sets the customer up */
-            static const esc_rule unknown = {
-                .tier = "agent", .reason = "Order from a customer not in customers.csv"};
-            rc = fd_buf_printf(&b,
-                               L(t,
-                                 "I can't find \"%.*s\" among our customer accounts, so a member "
-                                 "of our team will take this order with you. ",
-                                 "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre "
-                                 "de notre équipe va prendre cette commande avec vous. "),
-                               (int)(t->msg.len > 80 ? 80 : t->msg.len), t->msg.p);
-            d->asked[0] = '\0';
             *handled = 1;
             fd_buf_free(&note);
-            if (rc)
-                return fd_buf_free(&b), turn_oom(t);
-            rc = say(t, &b);
-            const char *mine = t->r->answer;
-            dialog_escalate(t, &unknown);
-            char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
-            if (!s)
-                return turn_oom(t);
-            t->r->answer = s;
-            t->r->route = "order";
-            return rc;
+            return unknown_customer(t, d, t->msg, &b);
         }
         /* a question in the middle of an order: answered, the order kept */
         t->order_reminder = 1;

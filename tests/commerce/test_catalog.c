@@ -146,6 +146,22 @@ static void test_outlets(void **state)
     assert_false(amb);
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("100 12-inch pizza boxes"), f->a, &amb));
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("Burger Palace Orchard"), f->a, &amb));
+    /* a name shortened from its end, to two words or more */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("Hi, Green Bowl here"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->customer_id, "C1004");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("lotus noodle order"), f->a, &amb);
+    assert_non_null(o);
+    assert_true(amb); /* Bedok or Jurong East? */
+    assert_string_equal(o->customer_id, "C1003");
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("lotus here"), f->a, &amb));
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("10 packs kraft round bowls"), f->a, &amb));
+    /* the account id */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("acct C1002 pls"), f->a, &amb);
+    assert_non_null(o);
+    assert_string_equal(o->customer, "Kopi Corner");
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("c10020"), f->a, &amb));
 }
 
 static void test_quote(void **state)

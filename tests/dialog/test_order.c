@@ -299,6 +299,86 @@ static const convo quantities[] = {
      0},
 };
 
+/* Who the order is for. */
+static const convo customers[] = {
+    {"a name shortened from its end",
+     {"Hi, Green Bowl here - 3 packs of CUP-P12 please", "friday", "yes"},
+     "CUP-P12:150",
+     "C1004",
+     "2026-12-11",
+     "",
+     0},
+    {"the account id",
+     {"acct c1002: 2 packs PB-1201", "friday", "yes"},
+     "PB-1201:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"the company named in a greeting before the order",
+     {"hi kopi corner here", "need 4 packs of LID-H90W", "thursday afternoon", "yes"},
+     "LID-H90W:400",
+     "C1002",
+     "2026-12-10",
+     "afternoon",
+     0},
+    {"the company named with a question before the order",
+     {"hi, green bowl salads. what is your minimum order?", "ok then 10 packs of CON-K500",
+      "monday", "yes"},
+     "CON-K500:500",
+     "C1004",
+     "2026-12-14",
+     "",
+     0},
+    {"the outlet changed at the summary: 'tampines, not pasir ris'",
+     {"canadian pizza pasir ris, 6 packs PB-1403", "thurs morning",
+      "sorry this is for our tampines outlet not pasir ris", "yes"},
+     "PB-1403:300",
+     "C1001/Tampines",
+     "2026-12-10",
+     "morning",
+     0},
+    {"a 'yes' is no outlet's name",
+     {"2 packs of PB-1201", "yes", "kopi corner", "friday", "yes"},
+     "PB-1201:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'this is urgent' introduces nobody",
+     {"hi this is urgent, need 2 packs of PB-1201", "kopi corner", "friday", "yes"},
+     "PB-1201:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a company we do not know, introduced with the order, goes to a person",
+     {"hi this is Wong's Dim Sum at Bugis, new customer. need 10 packs of CUP-P12",
+      "thursday morning", "yes confirm"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"a company we do not know, in an email, goes to a person",
+     {"Hello, we're Sunrise Bakery in Katong. Please send 2 packs of CON-CK02 on Friday "
+      "morning.",
+      "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"'my name is X from Y': Y, unknown, goes to a person",
+     {"Good morning, my name is Ana from Casa Tapas. We would like 4 packs of PB-1202 for "
+      "next Monday."},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+};
+
 static void run_table(void **state, const convo *v, size_t n, int base)
 {
     int bad = 0;
@@ -328,13 +408,17 @@ static void test_quantities(void **state)
     run_table(state, quantities, sizeof quantities / sizeof *quantities, 300);
 }
 
+static void test_customers(void **state)
+{
+    run_table(state, customers, sizeof customers / sizeof *customers, 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basics),
-        cmocka_unit_test(test_confirmations),
-        cmocka_unit_test(test_days),
-        cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_basics),    cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),      cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_customers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
