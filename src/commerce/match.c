@@ -14,10 +14,31 @@ static int is_unit(fd_str w, const char **canon)
 {
     static const struct {
         const char *w, *c;
-    } units[] = {{"inch", "inch"},  {"inches", "inch"}, {"in", "inch"},   {"\"", "inch"},
-                 {"oz", "oz"},      {"ml", "ml"},       {"l", "l"},       {"cm", "cm"},
-                 {"mm", "mm"},      {"g", "g"},         {"kg", "kg"},     {"pouces", "inch"},
-                 {"pouce", "inch"}, {"ounce", "oz"},    {"ounces", "oz"}, {"cl", "cl"}};
+    } units[] = {{"inch", "inch"},
+                 {"inches", "inch"},
+                 {"in", "inch"},
+                 {"\"", "inch"},
+                 {"oz", "oz"},
+                 {"ml", "ml"},
+                 {"l", "l"},
+                 {"cm", "cm"},
+                 {"mm", "mm"},
+                 {"g", "g"},
+                 {"kg", "kg"},
+                 {"pouces", "inch"},
+                 {"pouce", "inch"},
+                 {"ounce", "oz"},
+                 {"ounces", "oz"},
+                 {"cl", "cl"},
+                 /* counted parts of a product: "2-ply", "1 pli", "3-compartment"
+                  * name different products, never a quantity */
+                 {"ply", "ply"},
+                 {"pli", "ply"},
+                 {"plis", "ply"},
+                 {"compartment", "compartment"},
+                 {"compartments", "compartment"},
+                 {"compartiment", "compartment"},
+                 {"compartiments", "compartment"}};
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
         if (w.len == strlen(units[i].w) && memcmp(w.p, units[i].w, w.len) == 0) {
             *canon = units[i].c;
@@ -340,8 +361,10 @@ static int expand_synonyms(const fd_catalog *c, cm_tokens *msg, fd_arena *a, fd_
     return FD_OK;
 }
 
-/* Keeps the FD_MATCH_MAX best, best first, with each one's cover. */
-static void keep(fd_product_match *out, double *cover, const fd_product *p, double s, double cv)
+/* Keeps the FD_MATCH_MAX best, best first, with each one's cover and the
+ * weight its own name (not its size, material or category) shares. */
+static void keep(fd_product_match *out, double *cover, double *named, const fd_product *p, double s,
+                 double cv, double nm)
 {
     size_t at = out->n;
     if (at == FD_MATCH_MAX) {
@@ -355,11 +378,13 @@ static void keep(fd_product_match *out, double *cover, const fd_product *p, doub
         out->v[at] = out->v[at - 1];
         out->score[at] = out->score[at - 1];
         cover[at] = cover[at - 1];
+        named[at] = named[at - 1];
         at--;
     }
     out->v[at] = p;
     out->score[at] = s;
     cover[at] = cv;
+    named[at] = nm;
 }
 
 /* Two products tie when they share as much with the message and neither
@@ -386,7 +411,7 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         rc = expand_synonyms(c, &msg, a, err);
     if (rc)
         return rc;
-    double cover[FD_MATCH_MAX] = {0};
+    double cover[FD_MATCH_MAX] = {0}, named[FD_MATCH_MAX] = {0};
     for (size_t k = 0; k < c->n_products; k++) {
         const fd_product *p = &c->products[k];
         if (n_only) {
@@ -406,7 +431,8 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         /* the share of its own name said breaks ties: "white" means the
          * plain white box more than the printed white one */
         double cv = it->total > 0 ? s / it->total : 0;
-        keep(out, cover, p, s + 1e-3 * cv, cv);
+        keep(out, cover, named, p, s + 1e-3 * cv, cv,
+             shared(&msg, &c->ntok[k], c->pw_tok, c->pw, c->n_pw));
     }
     /* Among the few products just shown (n_only), the one whose own name
      * the words cover most is meant ("white": the plain white box, not the
@@ -416,6 +442,27 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
     while (out->n_tied < out->n && out->score[out->n_tied] >= out->score[0] * TIE_SHARE - 1e-3 &&
            (!n_only || cover[out->n_tied] >= cover[0] * TIE_COVER))
         out->n_tied++;
+    /* Of those that tie, the ones whose own name holds more of the words
+     * are meant: "10 inch white pizza box" is the white box, not the printed
+     * one that is white only in its material; "cpla forks" the fork, not the
+     * kit whose contents list a fork. When every candidate was kept. */
+    if (out->n_tied > 1 && out->n_tied < FD_MATCH_MAX) {
+        double top = 0;
+        for (size_t i = 0; i < out->n_tied; i++)
+            top = named[i] > top ? named[i] : top;
+        size_t k = 0;
+        for (size_t i = 0; i < out->n_tied; i++)
+            if (named[i] >= top - 1e-9) {
+                const fd_product *pv = out->v[i];
+                double sv = out->score[i];
+                memmove(&out->v[k + 1], &out->v[k], (i - k) * sizeof *out->v);
+                memmove(&out->score[k + 1], &out->score[k], (i - k) * sizeof *out->score);
+                out->v[k] = pv;
+                out->score[k] = sv;
+                k++;
+            }
+        out->n_tied = k;
+    }
     out->ambiguous = out->n_tied > 1;
     return FD_OK;
 }
@@ -490,4 +537,73 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
     if (best && second >= bs * TIE_SHARE)
         *ambiguous = 1;
     return best;
+}
+
+/* 1 when the token names a word of the main item of some product. */
+static int in_some_name(const fd_catalog *c, fd_str w)
+{
+    for (size_t k = 0; k < c->n_products; k++) {
+        const cm_item *it = &c->ptok[2 * k];
+        for (size_t j = 0; j < it->n_tok; j++)
+            if (cm_token_eq(w, it->tok[j]))
+                return 1;
+    }
+    return 0;
+}
+
+static int item_has(const cm_item *it, fd_str w)
+{
+    for (size_t j = 0; j < it->n_tok; j++)
+        if (cm_token_eq(w, it->tok[j]))
+            return 1;
+    return 0;
+}
+
+int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text, fd_arena *a,
+                       fd_product_match *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t fk = (size_t)(from - c->products);
+    if (fk >= c->n_products)
+        return FD_OK;
+    cm_tokens msg;
+    int rc = cm_tokenize(text, a, &msg, err);
+    if (!rc)
+        rc = expand_synonyms(c, &msg, a, err);
+    if (rc)
+        return rc;
+    const cm_item *old = &c->ptok[2 * fk];
+    /* the words the product lacks, that name some product ("black") */
+    fd_str *nw = fd_arena_alloc(a, (msg.n + 1) * sizeof *nw);
+    if (!nw)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    size_t n_new = 0;
+    for (size_t i = 0; i < msg.n; i++)
+        if (!all_digits(msg.v[i]) && !item_has(old, msg.v[i]) && in_some_name(c, msg.v[i]))
+            nw[n_new++] = msg.v[i];
+    if (!n_new)
+        return FD_OK;
+    double cover[FD_MATCH_MAX] = {0}, named[FD_MATCH_MAX] = {0};
+    for (size_t k = 0; k < c->n_products; k++) {
+        const cm_item *it = &c->ptok[2 * k];
+        if (k == fk)
+            continue;
+        size_t i = 0;
+        while (i < n_new && item_has(it, nw[i]))
+            i++;
+        if (i < n_new)
+            continue;
+        /* closest to the product it replaces: most of its words kept */
+        double s = 0;
+        for (size_t j = 0; j < old->n_tok; j++)
+            if (bsearch(&old->tok[j], it->tok, it->n_tok, sizeof *it->tok, cmp_cstr))
+                s += cm_weight(c->pw_tok, c->pw, c->n_pw, old->tok[j]);
+        if (s > 0)
+            keep(out, cover, named, &c->products[k], s, 0, 0);
+    }
+    out->n_tied = out->n ? 1 : 0;
+    while (out->n_tied < out->n && out->score[out->n_tied] >= out->score[0] - 1e-9)
+        out->n_tied++;
+    out->ambiguous = out->n_tied > 1;
+    return FD_OK;
 }

@@ -783,6 +783,7 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
 
 typedef struct seg {
     fd_str s;    /* in t->msg */
+    int with;    /* joined to the one before by "with" ("container with lid") */
     int64_t qty; /* 0: none */
     int packs;   /* qty counts packs */
     fd_product_match m;
@@ -821,17 +822,30 @@ static int is_unit_word(fd_str w)
 static void seg_qty(const turn *t, seg *g)
 {
     size_t lo = (size_t)(g->s.p - t->msg.p), hi = lo + g->s.len;
+    /* "1) ..." or "2. ..." opening a list item numbers it: no quantity
+     * ("2) PP rectangular container" is not two containers) */
+    size_t mk = 0;
+    while (mk < g->s.len && isspace((unsigned char)g->s.p[mk]))
+        mk++;
+    size_t md = mk;
+    while (md < g->s.len && isdigit((unsigned char)g->s.p[md]))
+        md++;
+    size_t skip = 0; /* bytes of the segment before its quantity may start */
+    if (md > mk && md < g->s.len &&
+        (g->s.p[md] == ')' || (g->s.p[md] == '.' && md + 1 < g->s.len && g->s.p[md + 1] == ' ')))
+        skip = md + 1;
     for (size_t i = 0; i < t->ents.n; i++) {
         const fd_entity *e = &t->ents.v[i];
-        if (e->kind == FD_ENT_QUANTITY && e->off >= lo && e->off < hi && e->value > 0 &&
+        if (e->kind == FD_ENT_QUANTITY && e->off >= lo + skip && e->off < hi && e->value > 0 &&
             e->value <= 1e7) {
             g->qty = (int64_t)e->value;
             g->packs = any_word(fd_str_c(e->norm ? e->norm : ""), pack_units);
             return;
         }
     }
-    static const char *const size_units[] = {"inch", "inches", "in",     "oz",     "ml", "mm", "cm",
-                                             "l",    "ounce",  "ounces", "pouces", "cl", NULL};
+    static const char *const size_units[] = {
+        "inch",   "inches", "in", "oz",  "ml",  "mm",          "cm",           "l", "ounce",
+        "ounces", "pouces", "cl", "ply", "pli", "compartment", "compartments", NULL};
     const char *p = g->s.p;
     size_t n = g->s.len;
     for (size_t i = 0; i < n; i++) {
@@ -851,12 +865,8 @@ static void seg_qty(const turn *t, seg *g)
         size_t j = i;
         while (j < n && isdigit((unsigned char)p[j]))
             j++;
-        /* "1) ..." or "2. ..." opening a list item numbers it */
-        size_t lead = 0;
-        while (lead < i && isspace((unsigned char)p[lead]))
-            lead++;
-        if (lead == i && j < n && (p[j] == ')' || (p[j] == '.' && j + 1 < n && p[j + 1] == ' ')))
-            continue;
+        if (i < skip)
+            continue; /* the list item's number */
         /* "2,000": thousands (a comma before exactly three digits) */
         long long v = strtoll(p + i, NULL, 10);
         while (j + 3 < n && p[j] == ',' && isdigit((unsigned char)p[j + 1]) &&
@@ -906,6 +916,7 @@ static void seg_qty(const turn *t, seg *g)
 static int split_segments(const turn *t, seg *v, int max)
 {
     static const char *const joins[] = {" and ", " et ", " plus ", " with ", " avec ", NULL};
+    int with = 0;
     const char *p = t->msg.p;
     size_t n = t->msg.len, start = 0;
     int k = 0;
@@ -922,15 +933,19 @@ static int split_segments(const turn *t, seg *v, int max)
         if (i < n && (p[i] == '.' || p[i] == '!' || p[i] == '?') && i + 1 < n &&
             isspace((unsigned char)p[i + 1]))
             skip = 1;
+        int wj = 0;
         for (int j = 0; !skip && joins[j]; j++) {
             size_t l = strlen(joins[j]);
-            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0)
+            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0) {
                 skip = l;
+                wj = j >= 3; /* " with ", " avec " */
+            }
         }
         if (!skip)
             continue;
         if (i > start)
-            v[k++] = (seg){.s = {p + start, i - start}};
+            v[k++] = (seg){.s = {p + start, i - start}, .with = with};
+        with = wj;
         start = i + skip;
         i = start - 1;
     }
@@ -966,6 +981,65 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
     return 1; /* a bare count: "x10", "10x" */
 }
 
+/* Words that fit a line of the order as well as anything in the catalog
+ * mean that line ("mettez 15 paquets de bols" when the order has one
+ * bowl); each segment a line of its own, so one that fits two lines takes
+ * the one no other segment took ("15 bols et 15 couvercles": the bowl and
+ * the bowl lid). Returns nonzero out of memory. */
+static int lines_of_order(turn *t, const order_draft *d, seg *v, int n)
+{
+    const fd_catalog *c = t->as->catalog;
+    const fd_product *mine[ORDER_MAX_LINES];
+    size_t k = 0;
+    for (size_t j = 0; j < d->n; j++)
+        if ((mine[k] = fd_catalog_by_code(c, d->lines[j].code)))
+            k++;
+    fd_product_match md[MAX_SEGS];
+    int use[MAX_SEGS] = {0};
+    for (int i = 0; i < n; i++) {
+        seg *g = &v[i];
+        if (!g->qty || !g->m.n || g->m.exact)
+            continue;
+        if (fd_catalog_match(c, g->s, mine, k, t->a, &md[i], t->err))
+            return -1;
+        if (!md[i].n || md[i].score[0] < g->m.score[0] * 0.999 - 1e-3)
+            continue;
+        /* among the order's lines, an equal share is a tie whatever the
+         * cover ("bowl" is as much the bowl as the bowl's lid) */
+        md[i].n_tied = 1;
+        while (md[i].n_tied < md[i].n && md[i].score[md[i].n_tied] >= md[i].score[0] * 0.999 - 1e-3)
+            md[i].n_tied++;
+        md[i].ambiguous = md[i].n_tied > 1;
+        use[i] = md[i].ambiguous ? 2 : 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (use[i] != 2)
+            continue;
+        const fd_product *left = NULL;
+        size_t n_left = 0;
+        for (size_t j = 0; j < md[i].n_tied && j < md[i].n; j++) {
+            int taken = 0;
+            for (int o = 0; o < n && !taken; o++)
+                taken = o != i && use[o] == 1 && md[o].v[0] == md[i].v[j];
+            if (!taken) {
+                left = md[i].v[j];
+                n_left++;
+            }
+        }
+        if (n_left == 1) {
+            md[i].v[0] = left;
+            md[i].n = 1;
+            md[i].n_tied = 1;
+            md[i].ambiguous = 0;
+            use[i] = 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (use[i] == 1)
+            v[i].m = md[i];
+    return 0;
+}
+
 /* Lines named in the message, one per segment ("10 packs 16oz cups, 3
  * packs lids and 1 pack stirrers"); a product and its quantity split by a
  * comma ("PET salad box 750ml, 10 packs") are one line. Returns how many
@@ -993,6 +1067,29 @@ static int read_lines(turn *t, order_draft *d, int *err)
     }
     for (int i = 0; i + 1 < n; i++) {
         seg *a = &v[i], *b = &v[i + 1];
+        if (b->with && !(a->qty && b->qty) && (a->m.n || b->m.n)) {
+            /* "container with lid - 10 packs", "cups with lids": what
+             * follows "with" describes the product, unless it has its own
+             * quantity ("10 packs of cups with 5 packs of lids") */
+            fd_product_match both;
+            fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
+            if (fd_catalog_match(c, s, NULL, 0, t->a, &both, t->err)) {
+                *err = 1;
+                return 0;
+            }
+            if (both.n) {
+                a->s = s;
+                a->m = both;
+                if (!a->qty) {
+                    a->qty = b->qty;
+                    a->packs = b->packs;
+                }
+                memmove(b, b + 1, (size_t)(n - i - 2) * sizeof *b);
+                n--;
+                i--;
+                continue;
+            }
+        }
         if (a->qty && a->m.ambiguous && !b->qty && b->m.n) {
             /* "10 cartons of the black ripple cups, 12 oz": the words after
              * the comma finish the product */
@@ -1019,6 +1116,10 @@ static int read_lines(turn *t, order_draft *d, int *err)
             b->qty = 0;
             b->m.n = 0;
         }
+    }
+    if (d->n && lines_of_order(t, d, v, n)) {
+        *err = 1;
+        return 0;
     }
     for (int i = 0; i < n; i++) {
         seg *g = &v[i];
@@ -1049,6 +1150,49 @@ static int read_lines(turn *t, order_draft *d, int *err)
             got++;
     }
     return got;
+}
+
+/* "change the lids to black", "the kraft ones instead": a line of the
+ * order swapped for the product like it that the new words name (the
+ * black lid of the same size), its quantity kept. */
+static int read_swap(turn *t, order_draft *d, int *err)
+{
+    static const char *const cues[] = {"change",    "switch",  "swap",    "instead", "replace",
+                                       "rather",    "make",    "prefer",  "plutot",  "remplacer",
+                                       "remplacez", "changer", "changez", "au lieu", NULL};
+    const fd_catalog *c = t->as->catalog;
+    *err = 0;
+    if (!d->n || !any_word(t->folded, cues))
+        return 0;
+    const fd_product *mine[ORDER_MAX_LINES];
+    size_t k = 0;
+    for (size_t j = 0; j < d->n; j++)
+        if ((mine[k] = fd_catalog_by_code(c, d->lines[j].code)))
+            k++;
+    fd_product_match m;
+    if (fd_catalog_match(c, t->msg, mine, k, t->a, &m, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    const fd_product *from = m.n && !m.ambiguous ? m.v[0] : !m.n && k == 1 ? mine[0] : NULL;
+    if (!from)
+        return 0;
+    fd_product_match to;
+    if (fd_catalog_variant(c, from, t->msg, t->a, &to, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    if (!to.n || to.ambiguous)
+        return 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->lines[i].code, from->code) == 0) {
+            int64_t qty = d->lines[i].qty;
+            memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+            d->n--;
+            add_line(d, to.v[0]->code, qty, 1);
+            return 1;
+        }
+    return 0;
 }
 
 /* A bare number after "make it" / "instead" / "change": the last line's
@@ -1535,7 +1679,12 @@ int dialog_order(turn *t, int *handled)
         return FD_OK;
     order_draft *d = &t->slots.order;
     char ref[32];
-    int cancel = any_word(t->folded, cancel_words);
+    /* "until when can i cancel free?", "if i cancel later...": the policy
+     * asked about, not this order dropped */
+    static const char *const about[] = {
+        "if",       "si",  "policy", "politique", "until", "how",     "what",  "when",    "whats",
+        "deadline", "fee", "free",   "charge",    "frais", "jusqu'a", "quand", "comment", NULL};
+    int cancel = any_word(t->folded, cancel_words) && !any_word(t->folded, about);
     /* a placed order: its status, or its cancellation */
     if (order_ref(t, ref, sizeof ref)) {
         *handled = 1;
@@ -1588,6 +1737,8 @@ int dialog_order(turn *t, int *handled)
         got += read_choice(t, d, &lerr);
     if (!lerr && !got)
         got += read_lines(t, d, &lerr);
+    if (!lerr && !got)
+        got += read_swap(t, d, &lerr);
     if (!lerr && !got)
         got += read_requantity(t, d);
     if (lerr) {

@@ -127,6 +127,33 @@ static void test_customers_words(void **state)
     for (size_t i = 0; i < m.n; i++)
         assert_string_not_equal(m.v[i]->category, "pizza boxes");
     assert_int_equal(match(f, "do you have coffee machines").n, 0);
+
+    /* of products that tie, the one whose own name holds the words: white
+     * in the plain box's name, only in the printed box's material */
+    m = match(f, "10 inch white pizza box");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "PB-1002");
+    m = match(f, "cpla forks");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUT-CF");
+    m = match(f, "white 90mm lids"); /* both in the names: still ambiguous? no, one size */
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "LID-H90W");
+    assert_true(match(f, "white lids").ambiguous); /* 80mm or 90mm: a question */
+
+    /* counted parts name the product: "1 pli", "2-ply", "3 compartment" */
+    m = match(f, "serviettes blanches 1 pli");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "NAP-1P");
+    m = match(f, "white napkins 2-ply");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "NAP-2P");
+    m = match(f, "PP 3 compartment bento");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CON-PP3C");
+    m = match(f, "PP 2-compartment container with lid");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CON-PP2C");
 }
 
 static void test_outlets(void **state)

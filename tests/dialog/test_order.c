@@ -276,9 +276,10 @@ static const convo quantities[] = {
      "",
      0},
     {"a numbered list: the item numbers are no quantities",
-     {"Kopi Corner order:\n1) PB-1201 - 2 packs\n2) LID-H90B - 300 pcs\n3) CUP-P16 x4",
+     {"Kopi Corner order:\n1) PB-1201 - 2 packs\n2) LID-H90B - 300 pcs\n3) CUP-P16 x4\n4) PP "
+      "rectangular container 500ml - 3 packs",
       "monday afternoon", "yes"},
-     "CUP-P16:200,LID-H90B:300,PB-1201:100",
+     "CON-PP500:150,CUP-P16:200,LID-H90B:300,PB-1201:100",
      "C1002",
      "2026-12-14",
      "afternoon",
@@ -379,6 +380,81 @@ static const convo customers[] = {
      1},
 };
 
+/* Which products: paraphrases, materials, colours, lines, changes. */
+static const convo products[] = {
+    {"the white box, not the printed one that is white only in its material",
+     {"kopi corner: 5 packs 10 inch white pizza box", "friday", "yes"},
+     "PB-1002:250",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'cpla forks' are the forks, not the kit that holds one",
+     {"kopi corner, 5 packs cpla forks", "friday", "yes"},
+     "CUT-CF:500",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"French: '1 pli', plural adjectives",
+     {"Bonjour, ici Kopi Corner. 4 paquets de serviettes blanches 1 pli", "vendredi", "oui"},
+     "NAP-1P:2000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'container with lid - 10 packs': what follows 'with' describes it",
+     {"Kopi Corner:\n1) PP 2-compartment container with lid - 10 packs\n2) bamboo chopsticks "
+      "individually wrapped - 1000 pairs",
+      "thursday", "yes"},
+     "CON-PP2C:500,CUT-CH:1000",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+    {"'with' between two quantities: two lines",
+     {"kopi corner: 10 packs CUP-P12 with 5 packs LID-H90W", "thursday", "yes"},
+     "CUP-P12:500,LID-H90W:500",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+    {"a line's quantity changed by a word that fits it as well as anything",
+     {"Green Bowl Salads. 10 paquets de bols kraft 500 ml et 10 paquets de couvercles PP 150 mm "
+      "pour bols kraft",
+      "mardi matin", "en fait, mettez 15 paquets de bols et 15 paquets de couvercles",
+      "oui, je confirme"},
+     "CON-K500:750,LID-K500:750",
+     "C1004",
+     "2026-12-15",
+     "morning",
+     0},
+    {"'12 inch liners' added to an order of 12 inch boxes is a new line",
+     {"kopi corner: 6 packs 12 inch kraft pizza box", "friday", "add 2 packs of the 12 inch liners",
+      "yes"},
+     "PB-1201:300,PB-LIN12:1000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a colour swapped at the summary: the same lid in black",
+     {"kopi corner: 10 packs CUP-P16 + 5 packs white 90mm lids", "tuesday afternoon",
+      "change the lids to black pls", "ok"},
+     "CUP-P16:500,LID-H90B:500",
+     "C1002",
+     "2026-12-15",
+     "afternoon",
+     0},
+    {"a question about cancelling keeps the order",
+     {"kopi corner. 10 packs CUP-P12", "if i need to cancel later, until when can i cancel free?",
+      "monday morning pls", "yes"},
+     "CUP-P12:500",
+     "C1002",
+     "2026-12-14",
+     "morning",
+     0},
+};
+
 static void run_table(void **state, const convo *v, size_t n, int base)
 {
     int bad = 0;
@@ -413,12 +489,17 @@ static void test_customers(void **state)
     run_table(state, customers, sizeof customers / sizeof *customers, 400);
 }
 
+static void test_products(void **state)
+{
+    run_table(state, products, sizeof products / sizeof *products, 500);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),    cmocka_unit_test(test_confirmations),
         cmocka_unit_test(test_days),      cmocka_unit_test(test_quantities),
-        cmocka_unit_test(test_customers),
+        cmocka_unit_test(test_customers), cmocka_unit_test(test_products),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
