@@ -102,9 +102,9 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
                      fd_arena *a, fd_product_match *out, fd_err *err) FD_MUST_USE;
 
 /* The product text asks for instead of from ("change the lids to black":
- * the black lid of the same size): every word of text that from lacks and
- * some product's name has must be in it, and of those products the one
- * that keeps most of from's words wins. n == 0: text asks for nothing
+ * the black lid of the same size), of from's category: every word of text
+ * that from lacks and some product of the category has must be in it, and
+ * of those products the one that keeps most of from's words wins. n == 0: text asks for nothing
  * new; ambiguous: several fit as well. */
 int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text, fd_arena *a,
                        fd_product_match *out, fd_err *err) FD_MUST_USE;

@@ -117,6 +117,18 @@ int cm_tokenize(fd_str text, fd_arena *a, cm_tokens *out, fd_err *err)
         }
         if (raw[i].len == 1 && raw[i].p[0] == '"')
             continue;
+        /* "4-cup": a count joined to its noun names a kind ("4cup"), as a
+         * size does; "4 cup" in a message meets it in shared() */
+        if (all_digits(raw[i]) && i + 1 < n_raw && raw[i + 1].p == raw[i].p + raw[i].len + 1 &&
+            raw[i].p[raw[i].len] == '-' && isalpha((unsigned char)raw[i + 1].p[0])) {
+            fd_str w = singular(raw[i + 1]);
+            char *t = fd_arena_printf(a, "%.*s%.*s", (int)raw[i].len, raw[i].p, (int)w.len, w.p);
+            if (!t)
+                return fd_err_set(err, FD_ENOMEM, "out of memory");
+            out->v[out->n++] = fd_str_c(t);
+            i++;
+            continue;
+        }
         out->v[out->n++] = singular(raw[i]);
     }
     return FD_OK;
@@ -231,19 +243,36 @@ int cm_token_eq(fd_str m, const char *t)
            fd_nlu_osa_distance(m.p, m.len, t, n, 1) <= 1;
 }
 
+/* "4" then "cup" in the message for the item's "4cup" ("cup carrier 4
+ * cup"): the count said apart from its noun. */
+static int split_count(const cm_tokens *msg, const char *t)
+{
+    if (!isdigit((unsigned char)t[0]))
+        return 0;
+    size_t n = strlen(t);
+    for (size_t i = 0; i + 1 < msg->n; i++) {
+        fd_str a = msg->v[i], b = msg->v[i + 1];
+        if (all_digits(a) && a.len + b.len == n && memcmp(t, a.p, a.len) == 0 &&
+            memcmp(t + a.len, b.p, b.len) == 0 && isalpha((unsigned char)b.p[0]))
+            return 1;
+    }
+    return 0;
+}
+
 /* Weight of the item's tokens that the message names. */
 static double shared(const cm_tokens *msg, const cm_item *it, char *const *tok, const double *w,
                      size_t n_w)
 {
     double s = 0;
-    for (size_t j = 0; j < it->n_tok; j++)
-        for (size_t i = 0; i < msg->n; i++)
+    for (size_t j = 0; j < it->n_tok; j++) {
+        int hit = split_count(msg, it->tok[j]);
+        for (size_t i = 0; i < msg->n && !hit; i++)
             /* a bare number is a quantity ("50 lids"), not the "50" of a
              * "50 x 25 mm" label */
-            if (!all_digits(msg->v[i]) && cm_token_eq(msg->v[i], it->tok[j])) {
-                s += cm_weight(tok, w, n_w, it->tok[j]);
-                break;
-            }
+            hit = !all_digits(msg->v[i]) && cm_token_eq(msg->v[i], it->tok[j]);
+        if (hit)
+            s += cm_weight(tok, w, n_w, it->tok[j]);
+    }
     return s;
 }
 
@@ -463,6 +492,41 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
             }
         out->n_tied = k;
     }
+    /* Still tied: the one product whose name the words leave the fewest
+     * words of (sizes aside) is the plain one meant ("wooden spoons": the
+     * wooden spoon, not the wooden tasting spoon); two or more such, and
+     * the customer is asked among all. */
+    if (out->n_tied > 1 && out->n_tied < FD_MATCH_MAX) {
+        size_t best = 0, n_best = 0, least = SIZE_MAX;
+        for (size_t i = 0; i < out->n_tied; i++) {
+            const cm_item *nt = &c->ntok[out->v[i] - c->products];
+            size_t left = 0;
+            for (size_t j = 0; j < nt->n_tok; j++) {
+                if (isdigit((unsigned char)nt->tok[j][0]))
+                    continue;
+                int said = 0;
+                for (size_t m = 0; m < msg.n && !said; m++)
+                    said = cm_token_eq(msg.v[m], nt->tok[j]);
+                left += !said;
+            }
+            if (left < least) {
+                least = left;
+                best = i;
+                n_best = 1;
+            } else if (left == least) {
+                n_best++;
+            }
+        }
+        if (n_best == 1) {
+            const fd_product *pv = out->v[best];
+            double sv = out->score[best];
+            memmove(&out->v[1], &out->v[0], best * sizeof *out->v);
+            memmove(&out->score[1], &out->score[0], best * sizeof *out->score);
+            out->v[0] = pv;
+            out->score[0] = sv;
+            out->n_tied = 1;
+        }
+    }
     out->ambiguous = out->n_tied > 1;
     return FD_OK;
 }
@@ -539,13 +603,16 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
     return best;
 }
 
-/* 1 when the token names a word of the main item of some product. */
-static int in_some_name(const fd_catalog *c, fd_str w)
+/* 1 when the token is, as it is, a word of a product of the category
+ * (typos aside: "deliver" is not "delivery"). */
+static int in_some_name(const fd_catalog *c, const char *category, fd_str w)
 {
     for (size_t k = 0; k < c->n_products; k++) {
         const cm_item *it = &c->ptok[2 * k];
+        if (strcmp(c->products[k].category, category) != 0)
+            continue;
         for (size_t j = 0; j < it->n_tok; j++)
-            if (cm_token_eq(w, it->tok[j]))
+            if (fd_str_eq_c(w, it->tok[j]))
                 return 1;
     }
     return 0;
@@ -579,15 +646,16 @@ int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text,
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     size_t n_new = 0;
     for (size_t i = 0; i < msg.n; i++)
-        if (!all_digits(msg.v[i]) && !item_has(old, msg.v[i]) && in_some_name(c, msg.v[i]))
+        if (!all_digits(msg.v[i]) && !item_has(old, msg.v[i]) &&
+            in_some_name(c, from->category, msg.v[i]))
             nw[n_new++] = msg.v[i];
     if (!n_new)
         return FD_OK;
     double cover[FD_MATCH_MAX] = {0}, named[FD_MATCH_MAX] = {0};
     for (size_t k = 0; k < c->n_products; k++) {
         const cm_item *it = &c->ptok[2 * k];
-        if (k == fk)
-            continue;
+        if (k == fk || strcmp(c->products[k].category, from->category) != 0)
+            continue; /* a lid for a lid */
         size_t i = 0;
         while (i < n_new && item_has(it, nw[i]))
             i++;

@@ -782,10 +782,13 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
 #define MAX_SEGS 16
 
 typedef struct seg {
-    fd_str s;    /* in t->msg */
-    int with;    /* joined to the one before by "with" ("container with lid") */
-    int64_t qty; /* 0: none */
-    int packs;   /* qty counts packs */
+    fd_str s;          /* in t->msg */
+    int with;          /* joined to the one before by "with" ("container with lid") */
+    int64_t qty;       /* 0: none */
+    int packs;         /* qty counts packs */
+    int times;         /* written "x10" or "10x" */
+    fd_str unit;       /* in t->msg: the pack word of the quantity ("cartons"), no product's */
+    const char *after; /* in t->msg: just after the quantity */
     fd_product_match m;
 } seg;
 
@@ -840,6 +843,13 @@ static void seg_qty(const turn *t, seg *g)
             e->value <= 1e7) {
             g->qty = (int64_t)e->value;
             g->packs = any_word(fd_str_c(e->norm ? e->norm : ""), pack_units);
+            g->after = t->msg.p + e->off + e->len;
+            if (g->packs) {
+                const char *u = g->after;
+                while (u > t->msg.p + e->off && isalpha((unsigned char)u[-1]))
+                    u--;
+                g->unit = (fd_str){u, (size_t)(g->after - u)};
+            }
             return;
         }
     }
@@ -892,6 +902,8 @@ static void seg_qty(const turn *t, seg *g)
                 continue;
             g->qty = v;
             g->packs = is_pack_word(glued);
+            g->unit = g->packs ? glued : (fd_str){0};
+            g->after = glued.p + glued.len;
             return;
         }
         size_t w = j + (size_t)x_after;
@@ -909,6 +921,9 @@ static void seg_qty(const turn *t, seg *g)
             continue;
         g->qty = v;
         g->packs = is_pack_word(next);
+        g->unit = g->packs ? next : (fd_str){0};
+        g->times = x_after || times;
+        g->after = p + j + (size_t)x_after;
         return;
     }
 }
@@ -978,7 +993,37 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
             *c = (char)tolower((unsigned char)*c);
         return !memmem(name, strlen(name), u, n);
     }
-    return 1; /* a bare count: "x10", "10x" */
+    if (g->times || !g->after)
+        return 1; /* "x10", "10x" */
+    /* a bare count before the product's own words ("200 pizza savers") counts
+     * those; before others, or none ("pb-1201 10"), packs */
+    char name[256];
+    snprintf(name, sizeof name, " %s %s ", p->name, p->category);
+    for (char *c = name; *c; c++)
+        *c = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : ' ';
+    const char *w = g->after, *end = g->s.p + g->s.len;
+    for (int k = 0; k < 3 && w < end; k++) {
+        while (w < end && !isalnum((unsigned char)*w))
+            w++;
+        const char *b = w;
+        while (w < end && isalpha((unsigned char)*w))
+            w++;
+        size_t n = (size_t)(w - b);
+        if (n && b < end && isdigit((unsigned char)*b))
+            break;
+        while (n > 3 && (b[n - 1] == 's' || b[n - 1] == 'S'))
+            n--; /* savers -> saver */
+        char word[40];
+        if (n < 3 || n + 3 > sizeof word)
+            continue;
+        word[0] = ' ';
+        for (size_t i = 0; i < n; i++)
+            word[i + 1] = (char)tolower((unsigned char)b[i]);
+        word[n + 1] = '\0';
+        if (strstr(name, word))
+            return 0;
+    }
+    return 1;
 }
 
 /* Words that fit a line of the order as well as anything in the catalog
@@ -986,7 +1031,7 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
  * bowl); each segment a line of its own, so one that fits two lines takes
  * the one no other segment took ("15 bols et 15 couvercles": the bowl and
  * the bowl lid). Returns nonzero out of memory. */
-static int lines_of_order(turn *t, const order_draft *d, seg *v, int n)
+static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const char *bl)
 {
     const fd_catalog *c = t->as->catalog;
     const fd_product *mine[ORDER_MAX_LINES];
@@ -1000,7 +1045,8 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n)
         seg *g = &v[i];
         if (!g->qty || !g->m.n || g->m.exact)
             continue;
-        if (fd_catalog_match(c, g->s, mine, k, t->a, &md[i], t->err))
+        if (fd_catalog_match(c, (fd_str){bl + (g->s.p - t->msg.p), g->s.len}, mine, k, t->a, &md[i],
+                             t->err))
             return -1;
         if (!md[i].n || md[i].score[0] < g->m.score[0] * 0.999 - 1e-3)
             continue;
@@ -1059,8 +1105,19 @@ static int read_lines(turn *t, order_draft *d, int *err)
      * without matching the catalog (it cost 10% of a template turn) */
     if (!any_qty)
         return 0;
+    /* products are matched without the pack words of the quantities: "2
+     * cartons of ripple cups" names cups, not the boxes "carton" means */
+    char *bl = fd_arena_strndup(t->a, t->msg.p, t->msg.len);
+    if (!bl) {
+        *err = 1;
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (v[i].unit.len)
+            memset(bl + (v[i].unit.p - t->msg.p), ' ', v[i].unit.len);
+#define MT(x) ((fd_str){bl + ((x).p - t->msg.p), (x).len})
     for (int i = 0; i < n; i++) {
-        if (fd_catalog_match(c, v[i].s, NULL, 0, t->a, &v[i].m, t->err)) {
+        if (fd_catalog_match(c, MT(v[i].s), NULL, 0, t->a, &v[i].m, t->err)) {
             *err = 1;
             return 0;
         }
@@ -1073,7 +1130,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
              * quantity ("10 packs of cups with 5 packs of lids") */
             fd_product_match both;
             fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
-            if (fd_catalog_match(c, s, NULL, 0, t->a, &both, t->err)) {
+            if (fd_catalog_match(c, MT(s), NULL, 0, t->a, &both, t->err)) {
                 *err = 1;
                 return 0;
             }
@@ -1095,7 +1152,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
              * the comma finish the product */
             fd_product_match both;
             fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
-            if (fd_catalog_match(c, s, NULL, 0, t->a, &both, t->err)) {
+            if (fd_catalog_match(c, MT(s), NULL, 0, t->a, &both, t->err)) {
                 *err = 1;
                 return 0;
             }
@@ -1117,7 +1174,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
             b->m.n = 0;
         }
     }
-    if (d->n && lines_of_order(t, d, v, n)) {
+    if (d->n && lines_of_order(t, d, v, n, bl)) {
         *err = 1;
         return 0;
     }
@@ -1151,6 +1208,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
     }
     return got;
 }
+#undef MT
 
 /* "change the lids to black", "the kraft ones instead": a line of the
  * order swapped for the product like it that the new words name (the
@@ -1162,8 +1220,11 @@ static int read_swap(turn *t, order_draft *d, int *err)
                                        "remplacez", "changer", "changez", "au lieu", NULL};
     const fd_catalog *c = t->as->catalog;
     *err = 0;
-    if (!d->n || !any_word(t->folded, cues))
+    if (!d->n || !any_word(t->folded, cues) || fd_delivery_window(fd_catalog_rules(c), t->folded))
         return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 0; /* "change to friday": the date */
     const fd_product *mine[ORDER_MAX_LINES];
     size_t k = 0;
     for (size_t j = 0; j < d->n; j++)
@@ -1406,6 +1467,15 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
     const fd_window *w = fd_delivery_window(r, t->folded);
     if (w)
         got = 1;
+    /* "any time is fine", "no preference": no window (we deliver all day) */
+    static const char *const any[] = {"any time",          "anytime",          "no preference",
+                                      "whenever",          "any window",       "all day",
+                                      "any time of day",   "n'importe quand",  "peu importe",
+                                      "pas de preference", "toute la journee", NULL};
+    if (!w && any_word(t->folded, any)) {
+        d->window[0] = '\0';
+        got = 1;
+    }
     for (size_t i = 0; i < t->ents.n; i++) {
         const fd_entity *e = &t->ents.v[i];
         int y, m, dd;

@@ -151,6 +151,31 @@ static void test_customers_words(void **state)
     m = match(f, "PP 3 compartment bento");
     assert_false(m.ambiguous);
     assert_string_equal(m.v[0]->code, "CON-PP3C");
+    m = match(f, "cup carriers 4 cup");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "TRY-CC4");
+    m = match(f, "2-cup drink carrier bag");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "BAG-C2");
+    /* still tied, the plain one: the fewest words of its name left unsaid */
+    m = match(f, "wooden spoons");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUT-WS");
+    assert_true(match(f, "12 inch pizza box").ambiguous); /* kraft or white: asked */
+    assert_true(match(f, "paper cups 12oz").ambiguous);   /* single or double wall */
+
+    /* a line swapped: the product of its kind the new words name */
+    fd_product_match to;
+    assert_int_equal(fd_catalog_variant(f->c, fd_catalog_by_code(f->c, "LID-H90W"),
+                                        fd_str_c("change the lids to black pls"), f->a, &to, &err),
+                     FD_OK);
+    assert_false(to.ambiguous);
+    assert_string_equal(to.v[0]->code, "LID-H90B");
+    assert_int_equal(fd_catalog_variant(f->c, fd_catalog_by_code(f->c, "CON-KL02"),
+                                        fd_str_c("can deliver in the morning instead?"), f->a, &to,
+                                        &err),
+                     FD_OK);
+    assert_int_equal(to.n, 0); /* "deliver" names no container */
     m = match(f, "PP 2-compartment container with lid");
     assert_false(m.ambiguous);
     assert_string_equal(m.v[0]->code, "CON-PP2C");
