@@ -358,8 +358,26 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
 
 /* The catalog's words for the customer's ("gobelet" -> "cup"), added to
  * the message's tokens. */
+/* The words of ordering itself name no product: "deliver friday instead"
+ * is not the "delivery label", "order" no product. */
+static void drop_order_talk(cm_tokens *msg)
+{
+    static const char *const talk[] = {"deliver", "delivery", "delivered", "livraison",
+                                       "livrer",  "order",    "commande",  NULL};
+    size_t k = 0;
+    for (size_t i = 0; i < msg->n; i++) {
+        int drop = 0;
+        for (const char *const *w = talk; *w && !drop; w++)
+            drop = fd_str_eq_c(msg->v[i], *w);
+        if (!drop)
+            msg->v[k++] = msg->v[i];
+    }
+    msg->n = k;
+}
+
 static int expand_synonyms(const fd_catalog *c, cm_tokens *msg, fd_arena *a, fd_err *err)
 {
+    drop_order_talk(msg);
     if (!c->n_syn)
         return FD_OK;
     size_t extra = 0;

@@ -1184,7 +1184,10 @@ static int read_lines(turn *t, order_draft *d, int *err)
             continue;
         if (!g->m.n) {
             /* "make it 14 packs", "add 50 more": the last line */
-            if (d->n && n == 1) {
+            int alone = 1; /* no other line in the message */
+            for (int o = 0; o < n && alone; o++)
+                alone = o == i || (!v[o].qty && !v[o].m.n);
+            if (d->n && alone) {
                 order_line *l = &d->lines[d->n - 1];
                 const fd_product *p = fd_catalog_by_code(c, l->code);
                 int64_t q = g->packs && p ? g->qty * p->pack_size : g->qty;
@@ -1215,9 +1218,12 @@ static int read_lines(turn *t, order_draft *d, int *err)
  * black lid of the same size), its quantity kept. */
 static int read_swap(turn *t, order_draft *d, int *err)
 {
-    static const char *const cues[] = {"change",    "switch",  "swap",    "instead", "replace",
-                                       "rather",    "make",    "prefer",  "plutot",  "remplacer",
-                                       "remplacez", "changer", "changez", "au lieu", NULL};
+    static const char *const cues[] = {"change", "switch", "swap", "instead", "replace", "rather",
+                                       "make", "prefer", "plutot", "remplacer", "remplacez",
+                                       "changer", "changez", "au lieu",
+                                       /* a correction: "no wait, 16oz", "sorry, the black ones" */
+                                       "no", "sorry", "actually", "oops", "meant", "mistake",
+                                       "wrong", "en fait", "pardon", "non", NULL};
     const fd_catalog *c = t->as->catalog;
     *err = 0;
     if (!d->n || !any_word(t->folded, cues) || fd_delivery_window(fd_catalog_rules(c), t->folded))
@@ -1687,8 +1693,13 @@ static int introduces(const turn *t, fd_str *who)
     }
     for (const char *const *w = anywhere; *w && at == SIZE_MAX; w++) {
         const char *p = f.len ? memmem(f.p, f.len, *w, strlen(*w)) : NULL;
-        if (p && (p == f.p || !isalnum((unsigned char)p[-1])))
+        if (p && (p == f.p || !isalnum((unsigned char)p[-1]))) {
             at = (size_t)(p - f.p), len = strlen(*w);
+            if (w - anywhere >= 2) { /* "new customer": no name follows */
+                *who = (fd_str){0};
+                return 1;
+            }
+        }
     }
     if (at == SIZE_MAX)
         return 0;
@@ -1727,7 +1738,11 @@ static int unknown_customer(turn *t, order_draft *d, fd_str who, fd_buf *b)
                              "of our team will take this order with you. ",
                              "Je ne trouve pas votre société parmi nos comptes clients : un membre "
                              "de notre équipe va prendre cette commande avec vous. "));
-    d->asked[0] = '\0';
+    /* the order is the team's now: the conversation holds its lines */
+    char last[sizeof d->last_order];
+    memcpy(last, d->last_order, sizeof last);
+    memset(d, 0, sizeof *d);
+    memcpy(d->last_order, last, sizeof last);
     if (rc)
         return fd_buf_free(b), turn_oom(t);
     rc = say(t, b);

@@ -176,6 +176,11 @@ static void test_customers_words(void **state)
                                         &err),
                      FD_OK);
     assert_int_equal(to.n, 0); /* "deliver" names no container */
+    /* the words of ordering name no product (the "delivery label") */
+    assert_int_equal(match(f, "deliver friday instead").n, 0);
+    assert_int_equal(match(f, "delivery on monday").n, 0);
+    m = match(f, "tamper evident delivery labels");
+    assert_string_equal(m.v[0]->code, "LBL-TMP");
     m = match(f, "PP 2-compartment container with lid");
     assert_false(m.ambiguous);
     assert_string_equal(m.v[0]->code, "CON-PP2C");
