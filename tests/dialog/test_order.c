@@ -119,7 +119,7 @@ static int run(fixture *f, const convo *c, int idx)
         fd_arena_free(a);
     }
     int ok = 1;
-    char why[512] = "";
+    char why[1024] = "";
     if (!c->lines) {
         ok = !placed;
         if (!ok)
