@@ -46,12 +46,13 @@ int cm_synonyms_load(fd_catalog *c, const char *toml, size_t len, fd_arena *a, f
         const char *to = json_string_value(v);
         cm_tokens kt, vt;
         if (!to) {
-            rc = fd_err_set(err, FD_EFORMAT, "commerce.toml: catalog.synonyms.%s: expected a string",
-                            k);
+            rc = fd_err_set(err, FD_EFORMAT,
+                            "commerce.toml: catalog.synonyms.%s: expected a string", k);
             break;
         }
         /* both sides as matching sees them: folded, singular */
-        if ((rc = cm_tokenize(fd_str_c(k), a, &kt, err)) || (rc = cm_tokenize(fd_str_c(to), a, &vt, err)))
+        if ((rc = cm_tokenize(fd_str_c(k), a, &kt, err)) ||
+            (rc = cm_tokenize(fd_str_c(to), a, &vt, err)))
             break;
         if (kt.n != 1 || !vt.n)
             continue; /* one word to one or more words */
@@ -139,7 +140,8 @@ static int load_products(fd_catalog *c, const char *p, size_t len, char cols[N_C
                    t.first_bad_line);
     c->products = fd_calloc(t.n_rows + 1, sizeof *c->products);
     c->ptok = fd_calloc(2 * t.n_rows + 1, sizeof *c->ptok); /* name, description */
-    if (!c->products || !c->ptok)
+    c->ntok = fd_calloc(t.n_rows + 1, sizeof *c->ntok);
+    if (!c->products || !c->ptok || !c->ntok)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     for (size_t r = 0; r < t.n_rows; r++) {
         const char *const *row = t.rows[r];
@@ -183,6 +185,8 @@ static int load_products(fd_catalog *c, const char *p, size_t len, char cols[N_C
         rc = cm_item_make(fd_str_c(words), a, &c->ptok[2 * c->n_products], err);
         if (!rc)
             rc = cm_item_make(fd_str_c(pr.description), a, &c->ptok[2 * c->n_products + 1], err);
+        if (!rc)
+            rc = cm_item_make(fd_str_c(pr.name), a, &c->ntok[c->n_products], err);
         c->products[c->n_products++] = pr; /* counted now so its items are freed */
         if (rc)
             return rc;
@@ -302,6 +306,8 @@ void fd_catalog_free(fd_catalog *c)
         return;
     for (size_t i = 0; c->ptok && i < 2 * c->n_products; i++)
         cm_item_free(&c->ptok[i]);
+    for (size_t i = 0; c->ntok && i < c->n_products; i++)
+        cm_item_free(&c->ntok[i]);
     for (size_t i = 0; c->otok && i < 2 * c->n_outlets; i++)
         cm_item_free(&c->otok[i]);
     for (size_t i = 0; i < c->n_strings; i++)
@@ -311,6 +317,7 @@ void fd_catalog_free(fd_catalog *c)
     fd_free(c->syn_to);
     fd_free(c->products);
     fd_free(c->ptok);
+    fd_free(c->ntok);
     fd_free(c->outlets);
     fd_free(c->otok);
     fd_free(c->pw_tok);

@@ -48,10 +48,17 @@ typedef struct fd_commerce_rules {
     char id_prefix[8];   /* [orders] id_prefix = "HP" */
     int64_t review_over; /* review_over = 5000 (major units; 0: never) -> minor */
     unsigned days_mask;  /* [delivery] days = ["mon".."fri"]: bit 0 Monday */
+    unsigned work_mask;  /* working_days (default: days): the cut-off, the lead
+                            time and the cancellation deadline count these; a
+                            delivery day that is not one ("sat") is reached
+                            only from the working day before it */
     int cutoff_min;      /* cutoff = "15:00": later orders take a day more */
     int lead_days;       /* lead_days = 1: working days from the order */
     fd_window windows[4];
     size_t n_windows;
+    /* [delivery.day_windows] sat = ["morning"]: per weekday (0 Monday) a mask
+     * of windows (bit i: windows[i]) that day offers; 0: all of them */
+    unsigned day_windows[7];
     int cancel_before_min; /* cancel_until = "17:00": the working day before delivery */
 } fd_commerce_rules;
 
@@ -94,6 +101,14 @@ typedef struct fd_product_match {
 int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *only, size_t n_only,
                      fd_arena *a, fd_product_match *out, fd_err *err) FD_MUST_USE;
 
+/* The product text asks for instead of from ("change the lids to black":
+ * the black lid of the same size), of from's category: every word of text
+ * that from lacks and some product of the category has must be in it, and
+ * of those products the one that keeps most of from's words wins. n == 0: text asks for nothing
+ * new; ambiguous: several fit as well. */
+int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text, fd_arena *a,
+                       fd_product_match *out, fd_err *err) FD_MUST_USE;
+
 /* The outlet text names ("Canadian Pizza Pasir Ris", "pasir ris"), or
  * NULL; *ambiguous when several fit as well. */
 const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
@@ -134,5 +149,7 @@ int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int n
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
 /* The window named in text ("morning", "matin", "pm"), or NULL. */
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);
+/* 1 when the window (NULL: none chosen, any time) is offered on day. */
+int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w);
 
 #endif

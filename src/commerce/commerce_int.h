@@ -27,6 +27,7 @@ struct fd_catalog {
     fd_product *products;
     size_t n_products;
     cm_item *ptok; /* per product two: name, size, variant, category [2k]; description [2k+1] */
+    cm_item *ntok; /* per product its name's words alone (not weighed: weights are ptok's) */
     fd_outlet *outlets;
     size_t n_outlets;
     cm_item *otok; /* per outlet two: its customer's name [2k], its site's [2k+1] */

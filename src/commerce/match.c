@@ -14,10 +14,31 @@ static int is_unit(fd_str w, const char **canon)
 {
     static const struct {
         const char *w, *c;
-    } units[] = {{"inch", "inch"}, {"inches", "inch"}, {"in", "inch"}, {"\"", "inch"},
-                 {"oz", "oz"},     {"ml", "ml"},       {"l", "l"},     {"cm", "cm"},
-                 {"mm", "mm"},     {"g", "g"},         {"kg", "kg"},   {"pouces", "inch"},
-                 {"pouce", "inch"}, {"ounce", "oz"},   {"ounces", "oz"}, {"cl", "cl"}};
+    } units[] = {{"inch", "inch"},
+                 {"inches", "inch"},
+                 {"in", "inch"},
+                 {"\"", "inch"},
+                 {"oz", "oz"},
+                 {"ml", "ml"},
+                 {"l", "l"},
+                 {"cm", "cm"},
+                 {"mm", "mm"},
+                 {"g", "g"},
+                 {"kg", "kg"},
+                 {"pouces", "inch"},
+                 {"pouce", "inch"},
+                 {"ounce", "oz"},
+                 {"ounces", "oz"},
+                 {"cl", "cl"},
+                 /* counted parts of a product: "2-ply", "1 pli", "3-compartment"
+                  * name different products, never a quantity */
+                 {"ply", "ply"},
+                 {"pli", "ply"},
+                 {"plis", "ply"},
+                 {"compartment", "compartment"},
+                 {"compartments", "compartment"},
+                 {"compartiment", "compartment"},
+                 {"compartiments", "compartment"}};
     for (size_t i = 0; i < sizeof units / sizeof *units; i++)
         if (w.len == strlen(units[i].w) && memcmp(w.p, units[i].w, w.len) == 0) {
             *canon = units[i].c;
@@ -96,6 +117,18 @@ int cm_tokenize(fd_str text, fd_arena *a, cm_tokens *out, fd_err *err)
         }
         if (raw[i].len == 1 && raw[i].p[0] == '"')
             continue;
+        /* "4-cup": a count joined to its noun names a kind ("4cup"), as a
+         * size does; "4 cup" in a message meets it in shared() */
+        if (all_digits(raw[i]) && i + 1 < n_raw && raw[i + 1].p == raw[i].p + raw[i].len + 1 &&
+            raw[i].p[raw[i].len] == '-' && isalpha((unsigned char)raw[i + 1].p[0])) {
+            fd_str w = singular(raw[i + 1]);
+            char *t = fd_arena_printf(a, "%.*s%.*s", (int)raw[i].len, raw[i].p, (int)w.len, w.p);
+            if (!t)
+                return fd_err_set(err, FD_ENOMEM, "out of memory");
+            out->v[out->n++] = fd_str_c(t);
+            i++;
+            continue;
+        }
         out->v[out->n++] = singular(raw[i]);
     }
     return FD_OK;
@@ -210,19 +243,36 @@ int cm_token_eq(fd_str m, const char *t)
            fd_nlu_osa_distance(m.p, m.len, t, n, 1) <= 1;
 }
 
+/* "4" then "cup" in the message for the item's "4cup" ("cup carrier 4
+ * cup"): the count said apart from its noun. */
+static int split_count(const cm_tokens *msg, const char *t)
+{
+    if (!isdigit((unsigned char)t[0]))
+        return 0;
+    size_t n = strlen(t);
+    for (size_t i = 0; i + 1 < msg->n; i++) {
+        fd_str a = msg->v[i], b = msg->v[i + 1];
+        if (all_digits(a) && a.len + b.len == n && memcmp(t, a.p, a.len) == 0 &&
+            memcmp(t + a.len, b.p, b.len) == 0 && isalpha((unsigned char)b.p[0]))
+            return 1;
+    }
+    return 0;
+}
+
 /* Weight of the item's tokens that the message names. */
 static double shared(const cm_tokens *msg, const cm_item *it, char *const *tok, const double *w,
                      size_t n_w)
 {
     double s = 0;
-    for (size_t j = 0; j < it->n_tok; j++)
-        for (size_t i = 0; i < msg->n; i++)
+    for (size_t j = 0; j < it->n_tok; j++) {
+        int hit = split_count(msg, it->tok[j]);
+        for (size_t i = 0; i < msg->n && !hit; i++)
             /* a bare number is a quantity ("50 lids"), not the "50" of a
              * "50 x 25 mm" label */
-            if (!all_digits(msg->v[i]) && cm_token_eq(msg->v[i], it->tok[j])) {
-                s += cm_weight(tok, w, n_w, it->tok[j]);
-                break;
-            }
+            hit = !all_digits(msg->v[i]) && cm_token_eq(msg->v[i], it->tok[j]);
+        if (hit)
+            s += cm_weight(tok, w, n_w, it->tok[j]);
+    }
     return s;
 }
 
@@ -308,8 +358,26 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
 
 /* The catalog's words for the customer's ("gobelet" -> "cup"), added to
  * the message's tokens. */
+/* The words of ordering itself name no product: "deliver friday instead"
+ * is not the "delivery label", "order" no product. */
+static void drop_order_talk(cm_tokens *msg)
+{
+    static const char *const talk[] = {"deliver", "delivery", "delivered", "livraison",
+                                       "livrer",  "order",    "commande",  NULL};
+    size_t k = 0;
+    for (size_t i = 0; i < msg->n; i++) {
+        int drop = 0;
+        for (const char *const *w = talk; *w && !drop; w++)
+            drop = fd_str_eq_c(msg->v[i], *w);
+        if (!drop)
+            msg->v[k++] = msg->v[i];
+    }
+    msg->n = k;
+}
+
 static int expand_synonyms(const fd_catalog *c, cm_tokens *msg, fd_arena *a, fd_err *err)
 {
+    drop_order_talk(msg);
     if (!c->n_syn)
         return FD_OK;
     size_t extra = 0;
@@ -340,8 +408,10 @@ static int expand_synonyms(const fd_catalog *c, cm_tokens *msg, fd_arena *a, fd_
     return FD_OK;
 }
 
-/* Keeps the FD_MATCH_MAX best, best first, with each one's cover. */
-static void keep(fd_product_match *out, double *cover, const fd_product *p, double s, double cv)
+/* Keeps the FD_MATCH_MAX best, best first, with each one's cover and the
+ * weight its own name (not its size, material or category) shares. */
+static void keep(fd_product_match *out, double *cover, double *named, const fd_product *p, double s,
+                 double cv, double nm)
 {
     size_t at = out->n;
     if (at == FD_MATCH_MAX) {
@@ -355,11 +425,13 @@ static void keep(fd_product_match *out, double *cover, const fd_product *p, doub
         out->v[at] = out->v[at - 1];
         out->score[at] = out->score[at - 1];
         cover[at] = cover[at - 1];
+        named[at] = named[at - 1];
         at--;
     }
     out->v[at] = p;
     out->score[at] = s;
     cover[at] = cv;
+    named[at] = nm;
 }
 
 /* Two products tie when they share as much with the message and neither
@@ -386,7 +458,7 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         rc = expand_synonyms(c, &msg, a, err);
     if (rc)
         return rc;
-    double cover[FD_MATCH_MAX] = {0};
+    double cover[FD_MATCH_MAX] = {0}, named[FD_MATCH_MAX] = {0};
     for (size_t k = 0; k < c->n_products; k++) {
         const fd_product *p = &c->products[k];
         if (n_only) {
@@ -406,7 +478,8 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         /* the share of its own name said breaks ties: "white" means the
          * plain white box more than the printed white one */
         double cv = it->total > 0 ? s / it->total : 0;
-        keep(out, cover, p, s + 1e-3 * cv, cv);
+        keep(out, cover, named, p, s + 1e-3 * cv, cv,
+             shared(&msg, &c->ntok[k], c->pw_tok, c->pw, c->n_pw));
     }
     /* Among the few products just shown (n_only), the one whose own name
      * the words cover most is meant ("white": the plain white box, not the
@@ -416,8 +489,98 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
     while (out->n_tied < out->n && out->score[out->n_tied] >= out->score[0] * TIE_SHARE - 1e-3 &&
            (!n_only || cover[out->n_tied] >= cover[0] * TIE_COVER))
         out->n_tied++;
+    /* Of those that tie, the ones whose own name holds more of the words
+     * are meant: "10 inch white pizza box" is the white box, not the printed
+     * one that is white only in its material; "cpla forks" the fork, not the
+     * kit whose contents list a fork. When every candidate was kept. */
+    if (out->n_tied > 1 && out->n_tied < FD_MATCH_MAX) {
+        double top = 0;
+        for (size_t i = 0; i < out->n_tied; i++)
+            top = named[i] > top ? named[i] : top;
+        size_t k = 0;
+        for (size_t i = 0; i < out->n_tied; i++)
+            if (named[i] >= top - 1e-9) {
+                const fd_product *pv = out->v[i];
+                double sv = out->score[i];
+                memmove(&out->v[k + 1], &out->v[k], (i - k) * sizeof *out->v);
+                memmove(&out->score[k + 1], &out->score[k], (i - k) * sizeof *out->score);
+                out->v[k] = pv;
+                out->score[k] = sv;
+                k++;
+            }
+        out->n_tied = k;
+    }
+    /* Still tied: the one product whose name the words leave the fewest
+     * words of (sizes aside) is the plain one meant ("wooden spoons": the
+     * wooden spoon, not the wooden tasting spoon); two or more such, and
+     * the customer is asked among all. */
+    if (out->n_tied > 1 && out->n_tied < FD_MATCH_MAX) {
+        size_t best = 0, n_best = 0, least = SIZE_MAX;
+        for (size_t i = 0; i < out->n_tied; i++) {
+            const cm_item *nt = &c->ntok[out->v[i] - c->products];
+            size_t left = 0;
+            for (size_t j = 0; j < nt->n_tok; j++) {
+                if (isdigit((unsigned char)nt->tok[j][0]))
+                    continue;
+                int said = 0;
+                for (size_t m = 0; m < msg.n && !said; m++)
+                    said = cm_token_eq(msg.v[m], nt->tok[j]);
+                left += !said;
+            }
+            if (left < least) {
+                least = left;
+                best = i;
+                n_best = 1;
+            } else if (left == least) {
+                n_best++;
+            }
+        }
+        if (n_best == 1) {
+            const fd_product *pv = out->v[best];
+            double sv = out->score[best];
+            memmove(&out->v[1], &out->v[0], best * sizeof *out->v);
+            memmove(&out->score[1], &out->score[0], best * sizeof *out->score);
+            out->v[0] = pv;
+            out->score[0] = sv;
+            out->n_tied = 1;
+        }
+    }
     out->ambiguous = out->n_tied > 1;
     return FD_OK;
+}
+
+/* The first two words or more of a name of three or more, in a row in the
+ * message: "Green Bowl" for Green Bowl Salads, "Lotus Noodle" for Lotus
+ * Noodle House (a name is shortened from its end, never to one word:
+ * "pizza" or "lotus" alone name nothing). */
+static int names_prefix(const cm_tokens *msg, const char *name, fd_arena *a)
+{
+    cm_tokens nt;
+    if (cm_tokenize(fd_str_c(name), a, &nt, NULL) || nt.n < 3)
+        return 0;
+    for (size_t i = 0; i + 1 < msg->n; i++) {
+        size_t k = 0;
+        while (k < nt.n && i + k < msg->n && fd_str_eq(msg->v[i + k], nt.v[k]))
+            k++;
+        if (k >= 2)
+            return 1;
+    }
+    return 0;
+}
+
+/* The customer's account id as a word of the message ("acct C1002"). */
+static int names_account(const cm_tokens *msg, const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; n && i < msg->n; i++) {
+        size_t j = 0;
+        while (j < n && j < msg->v[i].len &&
+               tolower((unsigned char)msg->v[i].p[j]) == tolower((unsigned char)id[j]))
+            j++;
+        if (j == n && msg->v[i].len == n && is_code_like(msg->v[i]))
+            return 1;
+    }
+    return 0;
 }
 
 const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
@@ -434,7 +597,13 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
         double sc = shared(&msg, cu, c->ow_tok, c->ow, c->n_ow);
         double ss = site->n_tok ? shared(&msg, site, c->ow_tok, c->ow, c->n_ow) : 0;
         /* the whole name of the customer or of the site: "pizza" alone is
-         * not an outlet, "canadian pizza" is (which of its two, we ask) */
+         * not an outlet, "canadian pizza" is (which of its two, we ask); or
+         * the account, or the name shortened ("green bowl") */
+        if (names_account(&msg, c->outlets[k].customer_id))
+            sc = cu->total;
+        else if (cu->total > 0 && sc < cu->total - 1e-9 &&
+                 names_prefix(&msg, c->outlets[k].customer, a))
+            sc = cu->total;
         if (!((cu->total > 0 && sc >= cu->total - 1e-9) ||
               (site->total > 0 && ss >= site->total - 1e-9)))
             continue;
@@ -450,4 +619,77 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
     if (best && second >= bs * TIE_SHARE)
         *ambiguous = 1;
     return best;
+}
+
+/* 1 when the token is, as it is, a word of a product of the category
+ * (typos aside: "deliver" is not "delivery"). */
+static int in_some_name(const fd_catalog *c, const char *category, fd_str w)
+{
+    for (size_t k = 0; k < c->n_products; k++) {
+        const cm_item *it = &c->ptok[2 * k];
+        if (strcmp(c->products[k].category, category) != 0)
+            continue;
+        for (size_t j = 0; j < it->n_tok; j++)
+            if (fd_str_eq_c(w, it->tok[j]))
+                return 1;
+    }
+    return 0;
+}
+
+static int item_has(const cm_item *it, fd_str w)
+{
+    for (size_t j = 0; j < it->n_tok; j++)
+        if (cm_token_eq(w, it->tok[j]))
+            return 1;
+    return 0;
+}
+
+int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text, fd_arena *a,
+                       fd_product_match *out, fd_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t fk = (size_t)(from - c->products);
+    if (fk >= c->n_products)
+        return FD_OK;
+    cm_tokens msg;
+    int rc = cm_tokenize(text, a, &msg, err);
+    if (!rc)
+        rc = expand_synonyms(c, &msg, a, err);
+    if (rc)
+        return rc;
+    const cm_item *old = &c->ptok[2 * fk];
+    /* the words the product lacks, that name some product ("black") */
+    fd_str *nw = fd_arena_alloc(a, (msg.n + 1) * sizeof *nw);
+    if (!nw)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    size_t n_new = 0;
+    for (size_t i = 0; i < msg.n; i++)
+        if (!all_digits(msg.v[i]) && !item_has(old, msg.v[i]) &&
+            in_some_name(c, from->category, msg.v[i]))
+            nw[n_new++] = msg.v[i];
+    if (!n_new)
+        return FD_OK;
+    double cover[FD_MATCH_MAX] = {0}, named[FD_MATCH_MAX] = {0};
+    for (size_t k = 0; k < c->n_products; k++) {
+        const cm_item *it = &c->ptok[2 * k];
+        if (k == fk || strcmp(c->products[k].category, from->category) != 0)
+            continue; /* a lid for a lid */
+        size_t i = 0;
+        while (i < n_new && item_has(it, nw[i]))
+            i++;
+        if (i < n_new)
+            continue;
+        /* closest to the product it replaces: most of its words kept */
+        double s = 0;
+        for (size_t j = 0; j < old->n_tok; j++)
+            if (bsearch(&old->tok[j], it->tok, it->n_tok, sizeof *it->tok, cmp_cstr))
+                s += cm_weight(c->pw_tok, c->pw, c->n_pw, old->tok[j]);
+        if (s > 0)
+            keep(out, cover, named, &c->products[k], s, 0, 0);
+    }
+    out->n_tied = out->n ? 1 : 0;
+    while (out->n_tied < out->n && out->score[out->n_tied] >= out->score[0] - 1e-9)
+        out->n_tied++;
+    out->ambiguous = out->n_tied > 1;
+    return FD_OK;
 }

@@ -30,27 +30,70 @@ static int bad(fd_err *err, const char *key, const char *why)
     return fd_err_set(err, FD_EFORMAT, "commerce.toml: %s: %s", key, why);
 }
 
-static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
+static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+/* ["mon", "tue"] into a mask (bit 0 Monday). */
+static int day_list(json_t *v, const char *key, unsigned *mask, fd_err *err)
 {
-    static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-    json_t *v = json_object_get(d, "days");
-    if (v) {
-        if (!json_is_array(v))
-            return bad(err, "delivery.days", "expected a list like [\"mon\", \"tue\"]");
-        r->days_mask = 0;
+    if (!json_is_array(v))
+        return bad(err, key, "expected a list like [\"mon\", \"tue\"]");
+    *mask = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        const char *s = json_string_value(e);
+        int k = 0;
+        while (s && k < 7 && strncmp(s, day_names[k], 3) != 0)
+            k++;
+        if (!s || k == 7)
+            return bad(err, key, "days are mon, tue, wed, thu, fri, sat, sun");
+        *mask |= 1u << k;
+    }
+    return FD_OK;
+}
+
+/* [delivery.day_windows] sat = ["morning"]: after the windows are known. */
+static int load_day_windows(json_t *dw, fd_commerce_rules *r, fd_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(dw, k, v)
+    {
+        int d = 0;
+        while (d < 7 && strncmp(k, day_names[d], 3) != 0)
+            d++;
+        if (d == 7 || !json_is_array(v))
+            return bad(err, "delivery.day_windows", "expected day = [\"window\", ...]");
+        unsigned m = 0;
         size_t i;
         json_t *e;
         json_array_foreach(v, i, e)
         {
-            const char *s = json_string_value(e);
-            int k = 0;
-            while (s && k < 7 && strncmp(s, day_names[k], 3) != 0)
-                k++;
-            if (!s || k == 7)
-                return bad(err, "delivery.days", "days are mon, tue, wed, thu, fri, sat, sun");
-            r->days_mask |= 1u << k;
+            size_t w = 0;
+            while (json_string_value(e) && w < r->n_windows &&
+                   strcmp(json_string_value(e), r->windows[w].name) != 0)
+                w++;
+            if (w >= r->n_windows)
+                return bad(err, "delivery.day_windows", "names a window delivery.windows lacks");
+            m |= 1u << w;
         }
+        if (!m)
+            return bad(err, "delivery.day_windows", "a day needs one window at least");
+        r->day_windows[d] = m;
     }
+    return FD_OK;
+}
+
+static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
+{
+    json_t *v = json_object_get(d, "days");
+    if (v && day_list(v, "delivery.days", &r->days_mask, err))
+        return FD_EFORMAT;
+    r->work_mask = r->days_mask;
+    if ((v = json_object_get(d, "working_days")) &&
+        day_list(v, "delivery.working_days", &r->work_mask, err))
+        return FD_EFORMAT;
     if ((v = json_object_get(d, "cutoff")) &&
         parse_hhmm(json_string_value(v), &r->cutoff_min) != FD_OK)
         return bad(err, "delivery.cutoff", "expected \"HH:MM\"");
@@ -81,6 +124,8 @@ static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
             r->n_windows++;
         }
     }
+    if ((v = json_object_get(d, "day_windows")))
+        return load_day_windows(v, r, err);
     return FD_OK;
 }
 
@@ -93,6 +138,7 @@ int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[
         .tax_name = "tax",
         .id_prefix = "ORD",
         .days_mask = 0x1f,
+        .work_mask = 0x1f,
         .cutoff_min = 15 * 60,
         .lead_days = 1,
         .windows = {{"morning", 9 * 60, 13 * 60}, {"afternoon", 13 * 60, 18 * 60}},
@@ -264,21 +310,33 @@ static int delivers(const fd_commerce_rules *r, int64_t day)
     return (r->days_mask >> fd_weekday(day)) & 1u;
 }
 
+static int works(const fd_commerce_rules *r, int64_t day)
+{
+    return (r->work_mask >> fd_weekday(day)) & 1u;
+}
+
 int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min)
 {
     if (!r->days_mask)
         return now_days;
     /* an order after the cut-off or on a day off counts from the next
-     * working day */
+     * working day; the lead time runs in working days, its last step to the
+     * next delivery day (a Friday order before the cut-off: Saturday, when
+     * Saturday delivers; after it: Monday's order, Tuesday's delivery) */
+    int work = r->work_mask ? 1 : 0;
     int64_t day = now_days;
-    if (!delivers(r, day) || now_min >= r->cutoff_min)
+    if ((work && !works(r, day)) || now_min >= r->cutoff_min)
         do
             day++;
-        while (!delivers(r, day));
-    for (int k = 0; k < r->lead_days; k++)
+        while (work && !works(r, day));
+    for (int k = 0; k < r->lead_days; k++) {
+        int last = k + 1 == r->lead_days;
         do
             day++;
-        while (!delivers(r, day));
+        while (last ? !delivers(r, day) : work && !works(r, day));
+    }
+    while (!delivers(r, day))
+        day++;
     return day;
 }
 
@@ -289,6 +347,29 @@ int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days,
     return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;
 }
 
+int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w)
+{
+    unsigned m = r->day_windows[fd_weekday(day)];
+    return !w || !m || ((m >> (w - r->windows)) & 1u);
+}
+
+/* The word w in folded, but not as a greeting ("good morning", "bon
+ * après-midi"). */
+static int names_window(fd_str f, const char *w)
+{
+    size_t n = strlen(w);
+    for (size_t i = 0; n && i + n <= f.len; i++) {
+        if (memcmp(f.p + i, w, n) != 0 || (i > 0 && isalnum((unsigned char)f.p[i - 1])) ||
+            (i + n < f.len && isalnum((unsigned char)f.p[i + n])))
+            continue;
+        if ((i >= 5 && memcmp(f.p + i - 5, "good ", 5) == 0) ||
+            (i >= 4 && memcmp(f.p + i - 4, "bon ", 4) == 0) ||
+            (i >= 6 && memcmp(f.p + i - 6, "bonne ", 6) == 0))
+            continue;
+        return 1;
+    }
+    return 0;
+}
 
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
 {
@@ -298,12 +379,12 @@ const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
                {"afternoon", {"pm", "apres-midi", "aprem", "afternoons"}},
                {"evening", {"soir", "evening", "night", "tonight"}}};
     for (size_t i = 0; i < r->n_windows; i++) {
-        if (fd_text_has_word(folded, r->windows[i].name))
+        if (names_window(folded, r->windows[i].name))
             return &r->windows[i];
         for (size_t k = 0; k < sizeof syn / sizeof *syn; k++)
             if (strcmp(syn[k].name, r->windows[i].name) == 0)
                 for (int j = 0; j < 4; j++)
-                    if (fd_text_has_word(folded, syn[k].alias[j]))
+                    if (names_window(folded, syn[k].alias[j]))
                         return &r->windows[i];
     }
     return NULL;

@@ -90,7 +90,8 @@ int order_draft_json(const order_draft *d, fd_buf *b)
         rc = rc ? rc : fd_buf_json_str(b, d->lines[i].code, strlen(d->lines[i].code));
         rc = rc ? rc : fd_buf_printf(b, ",%lld]", (long long)d->lines[i].qty);
     }
-    rc = rc ? rc : fd_buf_printf(b, "],\"pending\":{\"qty\":%lld,\"codes\":[", (long long)d->pend_qty);
+    rc = rc ? rc
+            : fd_buf_printf(b, "],\"pending\":{\"qty\":%lld,\"codes\":[", (long long)d->pend_qty);
     for (size_t i = 0; i < d->n_pend && !rc; i++) {
         rc = i ? fd_buf_putc(b, ',') : FD_OK;
         rc = rc ? rc : fd_buf_json_str(b, d->pend[i], strlen(d->pend[i]));
@@ -108,7 +109,6 @@ int order_draft_json(const order_draft *d, fd_buf *b)
 }
 
 /* ---- words ------------------------------------------------------------------ */
-
 
 static int any_word(fd_str f, const char *const *w)
 {
@@ -130,19 +130,70 @@ static size_t n_words(fd_str f)
     return n;
 }
 
-static const char *const yes_words[] = {"yes",     "yep",  "yeah",  "y",         "ok",  "okay",
-                                        "confirm", "sure", "place", "go ahead", "oui", "d'accord",
-                                        "daccord", "valide", "confirme", "correct", NULL};
+static const char *const yes_words[] = {
+    "yes",      "yep", "yeah",     "y",       "ok",     "okay",     "confirm", "sure", "place",
+    "go ahead", "oui", "d'accord", "daccord", "valide", "confirme", "correct", NULL};
 static const char *const no_words[] = {"no", "nope", "non", "not yet", "wait", NULL};
-static const char *const cancel_words[] = {"cancel", "annule", "annuler", "forget it",
-                                           "never mind", "nevermind", "scrap", "abandon", NULL};
-static const char *const order_words[] = {"order",   "buy",      "want",  "need",  "get", "like", "take",
-                                          "send",    "deliver",  "commander", "commande",
-                                          "voudrais", "veux",    "acheter",   "livrer", NULL};
-static const char *const more_words[] = {"add", "more", "another", "extra", "also", "plus",
-                                         "ajoute", "ajouter", NULL};
-static const char *const pack_units[] = {"pack",  "packs",  "carton", "cartons", "case",
-                                         "cases", "paquet", "paquets", NULL};
+
+/* A whole reply to the summary, nothing else in it: "yes confirm", "ok go
+ * ahead", "correct, please proceed", "oui, je confirme". */
+static const char *const confirm_keys[] = {
+    "yes",     "yep",     "yeah",   "yup",     "ya",        "y",          "ok",
+    "okay",    "k",       "sure",   "confirm", "confirmed", "confirming", "correct",
+    "proceed", "ahead",   "oui",    "ouais",   "confirme",  "confirmer",  "valide",
+    "valider", "daccord", "accord", NULL};
+static const char *const confirm_fill[] = {
+    "please", "pls",     "plz",   "thanks",  "thank", "thx",   "ty",   "you",   "that",     "thats",
+    "is",     "it",      "its",   "s",       "all",   "good",  "fine", "great", "right",    "go",
+    "the",    "order",   "lah",   "la",      "can",   "i",     "we",   "do",    "so",       "and",
+    "just",   "perfect", "looks", "place",   "je",    "c",     "est",  "bon",   "vous",     "plait",
+    "il",     "merci",   "tout",  "parfait", "d",     "allez", "y",    "la",    "commande", NULL};
+
+static int in_words(const char *const *list, const char *w, size_t n)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && memcmp(*list, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when every word of f is a confirmation or a filler, and one at least
+ * a confirmation ("yes please", not "please"). */
+static int only_confirm(fd_str f)
+{
+    int any = 0;
+    for (size_t i = 0; i < f.len;) {
+        unsigned char c = (unsigned char)f.p[i];
+        if (isdigit(c))
+            return 0; /* "yes 500 more" changes the order */
+        if (!isalpha(c) && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t b = i;
+        while (i < f.len && (isalpha((unsigned char)f.p[i]) || (unsigned char)f.p[i] >= 0x80))
+            i++;
+        if (in_words(confirm_keys, f.p + b, i - b))
+            any = 1;
+        else if (!in_words(confirm_fill, f.p + b, i - b))
+            return 0;
+    }
+    return any;
+}
+static const char *const cancel_words[] = {"cancel",    "annule",     "annuler",
+                                           "forget it", "never mind", "nevermind",
+                                           "scrap",     "abandon",    NULL};
+static const char *const order_words[] = {
+    "order",   "buy",       "want",     "need",     "get",  "like",    "take",   "send",
+    "deliver", "commander", "commande", "voudrais", "veux", "acheter", "livrer", NULL};
+static const char *const more_words[] = {"add",  "more",   "another", "extra", "also",
+                                         "plus", "ajoute", "ajouter", NULL};
+static const char *const pack_units[] = {"pack",  "packs",  "carton",  "cartons", "case",
+                                         "cases", "paquet", "paquets", "pk",      "pks",
+                                         "pkt",   "pkts",   "ctn",     "ctns",    NULL};
+/* a count glued to a number ("1000pcs"): units */
+static const char *const unit_words[] = {"pcs",   "pc",   "pce",   "pces", "pieces", "piece",
+                                         "units", "unit", "pairs", "pair", NULL};
 
 static const char *L(const turn *t, const char *en, const char *fr)
 {
@@ -171,11 +222,11 @@ static void date_words(const turn *t, const char *iso, char *out, size_t cap)
                                           "Friday", "Saturday", "Sunday"},
                              *const fr_days[] = {"lundi",    "mardi",  "mercredi", "jeudi",
                                                  "vendredi", "samedi", "dimanche"},
-                             *const en_mon[] = {"January", "February", "March",     "April",
-                                                "May",     "June",     "July",      "August",
-                                                "September", "October", "November", "December"},
-                             *const fr_mon[] = {"janvier", "février", "mars",     "avril",
-                                                "mai",     "juin",    "juillet",  "août",
+                             *const en_mon[] = {"January",   "February", "March",    "April",
+                                                "May",       "June",     "July",     "August",
+                                                "September", "October",  "November", "December"},
+                             *const fr_mon[] = {"janvier",   "février", "mars",     "avril",
+                                                "mai",       "juin",    "juillet",  "août",
                                                 "septembre", "octobre", "novembre", "décembre"};
     int y, m, d;
     if (sscanf(iso, "%d-%d-%d", &y, &m, &d) != 3 || m < 1 || m > 12) {
@@ -241,11 +292,13 @@ static int line_text(turn *t, fd_buf *b, const fd_quote_line *l)
     rc = rc ? rc : fd_buf_printf(b, L(t, " at %s = %s", " à %s = %s"), unit, tot);
     /* stock from the catalog, when it is kept there: said, not hidden */
     if (!rc && l->p->stock >= 0 && l->packs > l->p->stock)
-        rc = l->p->stock == 0
-                 ? fd_buf_printf(b, "%s", L(t, " (out of stock: on backorder)", " (en rupture : en commande)"))
-                 : fd_buf_printf(b, L(t, " (%lld packs in stock: the rest on backorder)",
-                                      " (%lld paquets en stock : le reste en commande)"),
-                                 (long long)l->p->stock);
+        rc = l->p->stock == 0 ? fd_buf_printf(b, "%s",
+                                              L(t, " (out of stock: on backorder)",
+                                                " (en rupture : en commande)"))
+                              : fd_buf_printf(b,
+                                              L(t, " (%lld packs in stock: the rest on backorder)",
+                                                " (%lld paquets en stock : le reste en commande)"),
+                                              (long long)l->p->stock);
     return rc;
 }
 
@@ -258,11 +311,13 @@ static int totals_text(turn *t, fd_buf *b, const fd_quote *q)
     fd_money_fmt(r, q->total, tot, sizeof tot);
     char rate[16];
     if (r->tax_permille % 10)
-        snprintf(rate, sizeof rate, "%d%s%d", r->tax_permille / 10, L(t, ".", ","), r->tax_permille % 10);
+        snprintf(rate, sizeof rate, "%d%s%d", r->tax_permille / 10, L(t, ".", ","),
+                 r->tax_permille % 10);
     else
         snprintf(rate, sizeof rate, "%d", r->tax_permille / 10);
-    return fd_buf_printf(b, L(t, "\nSubtotal %s, %s %s%% %s, total %s.", "\nSous-total %s, %s %s %% %s, total %s."),
-                         s, r->tax_name, rate, x, tot);
+    return fd_buf_printf(
+        b, L(t, "\nSubtotal %s, %s %s%% %s, total %s.", "\nSous-total %s, %s %s %% %s, total %s."),
+        s, r->tax_name, rate, x, tot);
 }
 
 /* The order as the reply's "order" object. */
@@ -283,18 +338,20 @@ static int order_json(turn *t, const order_draft *d, const char *ref, const char
         rc = rc ? rc : fd_buf_printf(&b, ",\"name\":");
         rc = rc ? rc : fd_buf_json_str(&b, v[i].p->name, strlen(v[i].p->name));
         rc = rc ? rc
-                : fd_buf_printf(&b,
-                                ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
-                                "%02lld,\"total\":%lld.%02lld}",
-                                (long long)v[i].qty, (long long)v[i].packs,
-                                (long long)v[i].p->pack_size, (long long)(v[i].p->pack_price / 100),
-                                (long long)(v[i].p->pack_price % 100), (long long)(v[i].total / 100),
-                                (long long)(v[i].total % 100));
+                : fd_buf_printf(
+                      &b,
+                      ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
+                      "%02lld,\"total\":%lld.%02lld}",
+                      (long long)v[i].qty, (long long)v[i].packs, (long long)v[i].p->pack_size,
+                      (long long)(v[i].p->pack_price / 100), (long long)(v[i].p->pack_price % 100),
+                      (long long)(v[i].total / 100), (long long)(v[i].total % 100));
     }
-    rc = rc ? rc : fd_buf_printf(&b, "],\"subtotal\":%lld.%02lld,\"tax\":%lld.%02lld,\"total\":%lld.%02lld",
-                                 (long long)(q->subtotal / 100), (long long)(q->subtotal % 100),
-                                 (long long)(q->tax / 100), (long long)(q->tax % 100),
-                                 (long long)(q->total / 100), (long long)(q->total % 100));
+    rc = rc ? rc
+            : fd_buf_printf(&b,
+                            "],\"subtotal\":%lld.%02lld,\"tax\":%lld.%02lld,\"total\":%lld.%02lld",
+                            (long long)(q->subtotal / 100), (long long)(q->subtotal % 100),
+                            (long long)(q->tax / 100), (long long)(q->tax % 100),
+                            (long long)(q->total / 100), (long long)(q->total % 100));
     rc = rc ? rc : fd_buf_printf(&b, ",\"outlet\":");
     char outlet[200];
     snprintf(outlet, sizeof outlet, "%s%s%s", d->customer_id[0] ? d->customer_id : "",
@@ -337,32 +394,49 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                                         : L(t, "Which one do you mean: ", "Lequel voulez-vous : "));
         for (size_t i = 0; i < d->n_pend && !rc; i++) {
             const fd_product *p = fd_catalog_by_code(c, d->pend[i]);
-            rc = fd_buf_printf(b, "%s%s (%s)", i == 0 ? "" : i + 1 == d->n_pend ? L(t, " or ", " ou ") : ", ",
+            rc = fd_buf_printf(b, "%s%s (%s)",
+                               i == 0               ? ""
+                               : i + 1 == d->n_pend ? L(t, " or ", " ou ")
+                                                    : ", ",
                                p ? p->name : d->pend[i], d->pend[i]);
         }
         if (!rc && d->pend_more)
-            return fd_buf_printf(b, "%s", L(t, ". Which one do you mean? You can also give the product code.",
-                                            ". Lequel voulez-vous ? Vous pouvez aussi donner le code produit."));
+            return fd_buf_printf(
+                b, "%s",
+                L(t, ". Which one do you mean? You can also give the product code.",
+                  ". Lequel voulez-vous ? Vous pouvez aussi donner le code produit."));
         return rc ? rc : fd_buf_printf(b, "?");
     }
     if (!d->n) {
         snprintf(d->asked, sizeof d->asked, "items");
-        return fd_buf_printf(b, "%s",
-                             L(t, "What would you like to order? Give me the products (name or code) and quantities.",
-                               "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les quantités."));
+        return fd_buf_printf(
+            b, "%s",
+            L(t,
+              "What would you like to order? Give me the products (name or code) and quantities.",
+              "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les "
+              "quantités."));
     }
     fd_quote q;
     fd_quote_line *v = quote_lines(t, d, &q);
     if (!v)
-        return fd_buf_printf(b, "%s", L(t, "A product of this order is no longer in our catalog; please tell me what to order instead.",
-                                        "Un produit de cette commande n'est plus au catalogue ; dites-moi quoi commander à la place."));
+        return fd_buf_printf(b, "%s",
+                             L(t,
+                               "A product of this order is no longer in our catalog; please tell "
+                               "me what to order instead.",
+                               "Un produit de cette commande n'est plus au catalogue ; dites-moi "
+                               "quoi commander à la place."));
     rc = order_json(t, d, NULL, "draft", v, &q);
     if (!d->customer_id[0]) {
         snprintf(d->asked, sizeof d->asked, "outlet");
         if (noted)
             return rc; /* the note already asks which outlet */
-        return rc ? rc : fd_buf_printf(b, "%s", L(t, "Which outlet is this order for? Give me your company and outlet name.",
-                                                  "Pour quel établissement est cette commande ? Donnez-moi le nom de la société et du site."));
+        return rc ? rc
+                  : fd_buf_printf(
+                        b, "%s",
+                        L(t,
+                          "Which outlet is this order for? Give me your company and outlet name.",
+                          "Pour quel établissement est cette commande ? Donnez-moi le nom de la "
+                          "société et du site."));
     }
     if (!d->date[0]) {
         int64_t days;
@@ -374,14 +448,29 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
         snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
         date_words(t, iso, words, sizeof words);
         snprintf(d->asked, sizeof d->asked, "date");
-        rc = rc ? rc : fd_buf_printf(b, L(t, "Which delivery date would you like? The earliest is %s.",
-                                          "Pour quelle date de livraison ? Au plus tôt le %s."),
-                                     words);
+        rc = rc ? rc
+                : fd_buf_printf(b,
+                                L(t, "Which delivery date would you like? The earliest is %s.",
+                                  "Pour quelle date de livraison ? Au plus tôt le %s."),
+                                words);
         for (size_t i = 0; i < r->n_windows && !rc; i++)
-            rc = fd_buf_printf(b, "%s%s (%d:%02d–%d:%02d)",
-                               i == 0 ? L(t, " Windows: ", " Créneaux : ") : ", ", r->windows[i].name,
-                               r->windows[i].from_min / 60, r->windows[i].from_min % 60,
-                               r->windows[i].to_min / 60, r->windows[i].to_min % 60);
+            rc = fd_buf_printf(
+                b, "%s%s (%d:%02d–%d:%02d)", i == 0 ? L(t, " Windows: ", " Créneaux : ") : ", ",
+                r->windows[i].name, r->windows[i].from_min / 60, r->windows[i].from_min % 60,
+                r->windows[i].to_min / 60, r->windows[i].to_min % 60);
+        /* a delivery day with fewer windows ("Saturday: morning only") */
+        for (int wd = 0; wd < 7 && !rc; wd++)
+            if (r->day_windows[wd] && ((r->days_mask >> wd) & 1u)) {
+                static const char *const en[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                                 "Friday", "Saturday", "Sunday"},
+                                         *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
+                                                        "vendredi", "samedi", "dimanche"};
+                rc = fd_buf_printf(b, "; %s:", t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+                for (size_t i = 0; i < r->n_windows && !rc; i++)
+                    if ((r->day_windows[wd] >> i) & 1u)
+                        rc = fd_buf_printf(b, " %s", r->windows[i].name);
+                rc = rc ? rc : fd_buf_printf(b, "%s", L(t, " only", " seulement"));
+            }
         return rc ? rc : fd_buf_putc(b, '.');
     }
     const fd_outlet *o = draft_outlet(c, d);
@@ -391,14 +480,21 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
     for (size_t i = 0; i < d->n && !rc; i++)
         rc = line_text(t, b, &v[i]);
     rc = rc ? rc : totals_text(t, b, &q);
-    rc = rc ? rc : fd_buf_printf(b, L(t, "\nDeliver to %s%s%s%s%s%s on %s", "\nLivraison à %s%s%s%s%s%s le %s"),
-                                 o ? o->customer : d->customer_id, o && o->outlet[0] ? ", " : "",
-                                 o ? o->outlet : "", o && o->address[0] ? " (" : "",
-                                 o ? o->address : "", o && o->address[0] ? ")" : "", words);
+    rc = rc ? rc
+            : fd_buf_printf(
+                  b, L(t, "\nDeliver to %s%s%s%s%s%s on %s", "\nLivraison à %s%s%s%s%s%s le %s"),
+                  o ? o->customer : d->customer_id, o && o->outlet[0] ? ", " : "",
+                  o ? o->outlet : "", o && o->address[0] ? " (" : "", o ? o->address : "",
+                  o && o->address[0] ? ")" : "", words);
     if (!rc && d->window[0])
         rc = fd_buf_printf(b, ", %s", d->window);
-    rc = rc ? rc : fd_buf_printf(b, "%s", L(t, ".\nShall I place this order? Reply yes to confirm, or tell me what to change.",
-                                           ".\nJe passe la commande ? Répondez oui pour confirmer, ou dites-moi quoi changer."));
+    rc = rc ? rc
+            : fd_buf_printf(
+                  b, "%s",
+                  L(t,
+                    ".\nShall I place this order? Reply yes to confirm, or tell me what to change.",
+                    ".\nJe passe la commande ? Répondez oui pour confirmer, ou dites-moi quoi "
+                    "changer."));
     d->confirming = 1;
     d->asked[0] = '\0';
     return rc;
@@ -422,20 +518,28 @@ static int invoice_json(turn *t, const order_draft *d, const fd_outlet *o, const
     rc = rc ? rc : fd_buf_json_str(b, d->customer_id, strlen(d->customer_id));
     rc = rc ? rc : fd_buf_printf(b, ",\"customer\":");
     rc = rc ? rc : fd_buf_json_str(b, o ? o->customer : "", o ? strlen(o->customer) : 0);
-    rc = rc ? rc : fd_buf_printf(b, ",\"date\":\"%04d-%02d-%02d\",\"due_date\":\"%04d-%02d-%02d\",\"currency\":", y, m, dd, yd, md, ddd);
+    rc =
+        rc ? rc
+           : fd_buf_printf(
+                 b, ",\"date\":\"%04d-%02d-%02d\",\"due_date\":\"%04d-%02d-%02d\",\"currency\":", y,
+                 m, dd, yd, md, ddd);
     rc = rc ? rc : fd_buf_json_str(b, r->currency, strlen(r->currency));
-    rc = rc ? rc : fd_buf_printf(b, ",\"tax_rate\":%d.%d,\"lines\":[", r->tax_permille / 10, r->tax_permille % 10);
+    rc = rc ? rc
+            : fd_buf_printf(b, ",\"tax_rate\":%d.%d,\"lines\":[", r->tax_permille / 10,
+                            r->tax_permille % 10);
     for (size_t i = 0; i < d->n && !rc; i++) {
         rc = fd_buf_printf(b, "%s{\"code\":", i ? "," : "");
         rc = rc ? rc : fd_buf_json_str(b, v[i].p->code, strlen(v[i].p->code));
         rc = rc ? rc : fd_buf_printf(b, ",\"description\":");
         rc = rc ? rc : fd_buf_json_str(b, v[i].p->name, strlen(v[i].p->name));
-        rc = rc ? rc : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":%lld.%02lld}",
-                                     (long long)v[i].packs, (long long)(v[i].p->pack_price / 100),
-                                     (long long)(v[i].p->pack_price % 100));
+        rc = rc ? rc
+                : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":%lld.%02lld}",
+                                (long long)v[i].packs, (long long)(v[i].p->pack_price / 100),
+                                (long long)(v[i].p->pack_price % 100));
     }
-    return rc ? rc : fd_buf_printf(b, "],\"subtotal\":%lld,\"tax\":%lld,\"total\":%lld}",
-                                   (long long)q->subtotal, (long long)q->tax, (long long)q->total);
+    return rc ? rc
+              : fd_buf_printf(b, "],\"subtotal\":%lld,\"tax\":%lld,\"total\":%lld}",
+                              (long long)q->subtotal, (long long)q->tax, (long long)q->total);
 }
 
 /* The confirmed order to write with the turn (persist.c calls
@@ -458,7 +562,7 @@ static int confirm(turn *t, order_draft *d)
     if (!op || !lines)
         return turn_oom(t);
     for (size_t i = 0; i < d->n; i++)
-        lines[i] = (fd_order_line_row){v[i].p->code, v[i].p->name, v[i].qty, v[i].packs,
+        lines[i] = (fd_order_line_row){v[i].p->code,      v[i].p->name,       v[i].qty,  v[i].packs,
                                        v[i].p->pack_size, v[i].p->pack_price, v[i].total};
     /* An order the company wants a person to check first ("review_over",
      * or an escalation rule on order value) is kept, and handed over. */
@@ -475,22 +579,23 @@ static int confirm(turn *t, order_draft *d)
     char *key = fd_arena_printf(t->a, "%s:%s", t->sess.id, d->key);
     if (!key)
         return turn_oom(t);
-    op->row = (fd_order_row){.idem_key = key,
-                             .session_id = t->sess.id,
-                             .owner = t->sess.owner,
-                             .customer_id = o->customer_id,
-                             .customer = o->customer,
-                             .outlet = o->outlet,
-                             .address = o->address,
-                             .delivery_date = fd_arena_strndup(t->a, d->date, strlen(d->date)),
-                             .delivery_window = fd_arena_strndup(t->a, d->window, strlen(d->window)),
-                             .currency = r->currency,
-                             .status = review ? "review" : "confirmed",
-                             .subtotal = q.subtotal,
-                             .tax = q.tax,
-                             .total = q.total,
-                             .lines = lines,
-                             .n_lines = d->n};
+    op->row =
+        (fd_order_row){.idem_key = key,
+                       .session_id = t->sess.id,
+                       .owner = t->sess.owner,
+                       .customer_id = o->customer_id,
+                       .customer = o->customer,
+                       .outlet = o->outlet,
+                       .address = o->address,
+                       .delivery_date = fd_arena_strndup(t->a, d->date, strlen(d->date)),
+                       .delivery_window = fd_arena_strndup(t->a, d->window, strlen(d->window)),
+                       .currency = r->currency,
+                       .status = review ? "review" : "confirmed",
+                       .subtotal = q.subtotal,
+                       .tax = q.tax,
+                       .total = q.total,
+                       .lines = lines,
+                       .n_lines = d->n};
     op->prefix = r->id_prefix;
     fd_buf inv;
     fd_buf_init(&inv, 1 << 20);
@@ -529,16 +634,17 @@ int dialog_order_store(turn *t, fd_store *st)
         op->row.status = had.status;
     } else if (rc == FD_ENOTFOUND) {
         fd_err_clear(t->err);
-        rc = fd_store_order_add(st, &op->row, op->prefix, op->invoice, &id, ref, sizeof ref, t->err);
+        rc =
+            fd_store_order_add(st, &op->row, op->prefix, op->invoice, &id, ref, sizeof ref, t->err);
         if (!rc) {
             /* the company's systems hear of it in the same transaction */
             fd_order_row o = op->row;
             o.ref = ref;
             fd_buf ev;
             fd_buf_init(&ev, 1 << 20);
-            rc = fd_order_json(&o, &ev) ? fd_err_set(t->err, FD_ENOMEM, "out of memory")
-                                        : fd_outbox_event(t->as->cfg, st, "order.created", ref,
-                                                          ev.p, t->err);
+            rc = fd_order_json(&o, &ev)
+                     ? fd_err_set(t->err, FD_ENOMEM, "out of memory")
+                     : fd_outbox_event(t->as->cfg, st, "order.created", ref, ev.p, t->err);
             fd_buf_free(&ev);
         }
     }
@@ -552,14 +658,19 @@ int dialog_order_store(turn *t, fd_store *st)
     int review = strcmp(op->row.status, "review") == 0;
     char words[64];
     date_words(t, op->draft.date, words, sizeof words);
-    rc = fd_buf_printf(&b,
-                       review ? L(t, "Your order %s is recorded (total %s). Orders of this size are checked by our team before we confirm them.",
-                                  "Votre commande %s est enregistrée (total %s). Les commandes de ce montant sont vérifiées par notre équipe avant confirmation.")
-                              : L(t, "Your order %s is placed: total %s, delivery on %s. You will receive the invoice by email.",
-                                  "Votre commande %s est passée : total %s, livraison le %s. Vous recevrez la facture par e-mail."),
-                       ref,
-                       fd_money_fmt(fd_catalog_rules(t->as->catalog), op->q.total, (char[32]){0}, 32),
-                       words);
+    rc = fd_buf_printf(
+        &b,
+        review ? L(t,
+                   "Your order %s is recorded (total %s). Orders of this size are checked by our "
+                   "team before we confirm them.",
+                   "Votre commande %s est enregistrée (total %s). Les commandes de ce montant sont "
+                   "vérifiées par notre équipe avant confirmation.")
+               : L(t,
+                   "Your order %s is placed: total %s, delivery on %s. You will receive the "
+                   "invoice by email.",
+                   "Votre commande %s est passée : total %s, livraison le %s. Vous recevrez la "
+                   "facture par e-mail."),
+        ref, fd_money_fmt(fd_catalog_rules(t->as->catalog), op->q.total, (char[32]){0}, 32), words);
     if (!rc && t->r->escalation_tier && t->r->answer)
         rc = fd_buf_printf(&b, " %s", t->r->answer);
     if (!rc)
@@ -593,8 +704,12 @@ static int placed_order(turn *t, const char *ref, int cancel)
     fd_buf_init(&b, 1 << 16);
     /* another customer's order does not exist, as sessions do not */
     if (rc == FD_ENOTFOUND || (rc == FD_OK && strcmp(o.owner, t->sess.owner) != 0)) {
-        rc = fd_buf_printf(&b, L(t, "I can't find an order %s for you. Please check the number (%s- followed by 6 digits).",
-                                 "Je ne trouve pas de commande %s pour vous. Vérifiez le numéro (%s- suivi de 6 chiffres)."),
+        rc = fd_buf_printf(&b,
+                           L(t,
+                             "I can't find an order %s for you. Please check the number (%s- "
+                             "followed by 6 digits).",
+                             "Je ne trouve pas de commande %s pour vous. Vérifiez le numéro (%s- "
+                             "suivi de 6 chiffres)."),
                            ref, fd_catalog_rules(t->as->catalog)->id_prefix);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
@@ -613,26 +728,36 @@ static int placed_order(turn *t, const char *ref, int cancel)
         local_now(t, &days, &min);
         int ok = sscanf(o.delivery_date, "%d-%d-%d", &y, &m, &d) == 3;
         int64_t del = ok ? fd_days_from_civil(y, m, d) : 0, before = del - 1;
-        while (ok && r->days_mask && !((r->days_mask >> fd_weekday(before)) & 1u))
+        while (ok && r->work_mask && !((r->work_mask >> fd_weekday(before)) & 1u))
             before--;
         if (ok && (days < before || (days == before && min < r->cancel_before_min))) {
             t->order_cancel = fd_arena_strndup(t->a, o.ref, strlen(o.ref));
-            rc = fd_buf_printf(&b, L(t, "Order %s is cancelled, free of charge.", "La commande %s est annulée, sans frais."),
+            rc = fd_buf_printf(&b,
+                               L(t, "Order %s is cancelled, free of charge.",
+                                 "La commande %s est annulée, sans frais."),
                                o.ref);
         } else {
-            rc = fd_buf_printf(&b, L(t, "Order %s can no longer be cancelled in chat: the free cancellation window has passed. A member of our team will help you.",
-                                     "La commande %s ne peut plus être annulée dans le chat : le délai d'annulation gratuite est passé. Un membre de notre équipe va vous aider."),
-                               o.ref);
-            static const esc_rule late = {.tier = "agent", .reason = "Cancellation after the free window"};
+            rc = fd_buf_printf(
+                &b,
+                L(t,
+                  "Order %s can no longer be cancelled in chat: the free cancellation window has "
+                  "passed. A member of our team will help you.",
+                  "La commande %s ne peut plus être annulée dans le chat : le délai d'annulation "
+                  "gratuite est passé. Un membre de notre équipe va vous aider."),
+                o.ref);
+            static const esc_rule late = {.tier = "agent",
+                                          .reason = "Cancellation after the free window"};
             if (!rc)
                 dialog_escalate(t, &late);
         }
     } else {
-        rc = fd_buf_printf(&b, L(t, "Order %s is %s: %zu line(s), total %s, delivery on %s%s%s.",
-                                 "La commande %s est %s : %zu ligne(s), total %s, livraison le %s%s%s."),
-                           o.ref, o.status, o.n_lines,
-                           fd_money_fmt(fd_catalog_rules(t->as->catalog), o.total, (char[32]){0}, 32),
-                           words, o.delivery_window[0] ? ", " : "", o.delivery_window);
+        rc = fd_buf_printf(
+            &b,
+            L(t, "Order %s is %s: %zu line(s), total %s, delivery on %s%s%s.",
+              "La commande %s est %s : %zu ligne(s), total %s, livraison le %s%s%s."),
+            o.ref, o.status, o.n_lines,
+            fd_money_fmt(fd_catalog_rules(t->as->catalog), o.total, (char[32]){0}, 32), words,
+            o.delivery_window[0] ? ", " : "", o.delivery_window);
     }
     return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
 }
@@ -648,7 +773,8 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
     for (size_t k = 0; k < m->n_tied && k < FD_MATCH_MAX; k++)
         snprintf(d->pend[d->n_pend++], sizeof d->pend[0], "%s", m->v[k]->code);
     d->pend_more = m->n_tied >= FD_MATCH_MAX;
-    snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len), seg.p);
+    snprintf(d->pend_words, sizeof d->pend_words, "%.*s", (int)(seg.len > 63 ? 63 : seg.len),
+             seg.p);
 }
 
 /* ---- lines: one segment of the message per product ---------------------------- */
@@ -656,9 +782,13 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
 #define MAX_SEGS 16
 
 typedef struct seg {
-    fd_str s;    /* in t->msg */
-    int64_t qty; /* 0: none */
-    int packs;   /* qty counts packs */
+    fd_str s;          /* in t->msg */
+    int with;          /* joined to the one before by "with" ("container with lid") */
+    int64_t qty;       /* 0: none */
+    int packs;         /* qty counts packs */
+    int times;         /* written "x10" or "10x" */
+    fd_str unit;       /* in t->msg: the pack word of the quantity ("cartons"), no product's */
+    const char *after; /* in t->msg: just after the quantity */
     fd_product_match m;
 } seg;
 
@@ -681,23 +811,51 @@ static int is_pack_word(fd_str w)
     return 0;
 }
 
+static int is_unit_word(fd_str w)
+{
+    for (size_t k = 0; unit_words[k]; k++)
+        if (lower_eq(w, unit_words[k]))
+            return 1;
+    return 0;
+}
+
 /* The quantity of a segment: a quantity entity inside it ("10 packs",
  * "300 boxes"), else a bare count ("200 PB-1201", "pb-1201 x4", "4x") that
  * is not a size ("12-inch", "16oz", "12 oz"). */
 static void seg_qty(const turn *t, seg *g)
 {
     size_t lo = (size_t)(g->s.p - t->msg.p), hi = lo + g->s.len;
+    /* "1) ..." or "2. ..." opening a list item numbers it: no quantity
+     * ("2) PP rectangular container" is not two containers) */
+    size_t mk = 0;
+    while (mk < g->s.len && isspace((unsigned char)g->s.p[mk]))
+        mk++;
+    size_t md = mk;
+    while (md < g->s.len && isdigit((unsigned char)g->s.p[md]))
+        md++;
+    size_t skip = 0; /* bytes of the segment before its quantity may start */
+    if (md > mk && md < g->s.len &&
+        (g->s.p[md] == ')' || (g->s.p[md] == '.' && md + 1 < g->s.len && g->s.p[md + 1] == ' ')))
+        skip = md + 1;
     for (size_t i = 0; i < t->ents.n; i++) {
         const fd_entity *e = &t->ents.v[i];
-        if (e->kind == FD_ENT_QUANTITY && e->off >= lo && e->off < hi && e->value > 0 &&
+        if (e->kind == FD_ENT_QUANTITY && e->off >= lo + skip && e->off < hi && e->value > 0 &&
             e->value <= 1e7) {
             g->qty = (int64_t)e->value;
             g->packs = any_word(fd_str_c(e->norm ? e->norm : ""), pack_units);
+            g->after = t->msg.p + e->off + e->len;
+            if (g->packs) {
+                const char *u = g->after;
+                while (u > t->msg.p + e->off && isalpha((unsigned char)u[-1]))
+                    u--;
+                g->unit = (fd_str){u, (size_t)(g->after - u)};
+            }
             return;
         }
     }
-    static const char *const size_units[] = {"inch", "inches", "in", "oz", "ml", "mm", "cm", "l",
-                                             "ounce", "ounces", "pouces", "cl", NULL};
+    static const char *const size_units[] = {
+        "inch",   "inches", "in", "oz",  "ml",  "mm",          "cm",           "l", "ounce",
+        "ounces", "pouces", "cl", "ply", "pli", "compartment", "compartments", NULL};
     const char *p = g->s.p;
     size_t n = g->s.len;
     for (size_t i = 0; i < n; i++) {
@@ -717,12 +875,37 @@ static void seg_qty(const turn *t, seg *g)
         size_t j = i;
         while (j < n && isdigit((unsigned char)p[j]))
             j++;
+        if (i < skip)
+            continue; /* the list item's number */
+        /* "2,000": thousands (a comma before exactly three digits) */
+        long long v = strtoll(p + i, NULL, 10);
+        while (j + 3 < n && p[j] == ',' && isdigit((unsigned char)p[j + 1]) &&
+               isdigit((unsigned char)p[j + 2]) && isdigit((unsigned char)p[j + 3]) &&
+               (j + 4 == n || !isdigit((unsigned char)p[j + 4])) && v < 10000000) {
+            v = v * 1000 + strtoll(p + j + 1, NULL, 10);
+            j += 4;
+        }
         int x_after = j < n && tolower((unsigned char)p[j]) == 'x' &&
                       (j + 1 == n || !isalnum((unsigned char)p[j + 1]));
-        if (!x_after && j < n &&
-            (isalpha((unsigned char)p[j]) || p[j] == '-' || p[j] == '"' || p[j] == '.' ||
-             p[j] == ':' || p[j] == '/'))
+        /* "1000pcs", "20pk": a count glued to its noun */
+        fd_str glued = {p + j, 0};
+        while (j + glued.len < n && isalpha((unsigned char)glued.p[glued.len]))
+            glued.len++;
+        int glued_count = glued.len && (is_pack_word(glued) || is_unit_word(glued));
+        if (!x_after && !glued_count && j < n &&
+            (isalpha((unsigned char)p[j]) || p[j] == '-' || p[j] == '"' ||
+             (p[j] == '.' && j + 1 < n && isdigit((unsigned char)p[j + 1])) || p[j] == ':' ||
+             p[j] == '/'))
             continue; /* 12-inch, 16oz, 12", 3.5, 10:30, 25/12 */
+        if (glued_count) {
+            if (v <= 0 || v > 10000000)
+                continue;
+            g->qty = v;
+            g->packs = is_pack_word(glued);
+            g->unit = g->packs ? glued : (fd_str){0};
+            g->after = glued.p + glued.len;
+            return;
+        }
         size_t w = j + (size_t)x_after;
         while (w < n && p[w] == ' ')
             w++;
@@ -734,11 +917,13 @@ static void seg_qty(const turn *t, seg *g)
             unit = lower_eq(next, size_units[k]);
         if (unit && !x_after && !times)
             continue;
-        long long v = strtoll(p + i, NULL, 10);
         if (v <= 0 || v > 10000000)
             continue;
         g->qty = v;
         g->packs = is_pack_word(next);
+        g->unit = g->packs ? next : (fd_str){0};
+        g->times = x_after || times;
+        g->after = p + j + (size_t)x_after;
         return;
     }
 }
@@ -746,22 +931,36 @@ static void seg_qty(const turn *t, seg *g)
 static int split_segments(const turn *t, seg *v, int max)
 {
     static const char *const joins[] = {" and ", " et ", " plus ", " with ", " avec ", NULL};
+    int with = 0;
     const char *p = t->msg.p;
     size_t n = t->msg.len, start = 0;
     int k = 0;
     for (size_t i = 0; i <= n && k < max; i++) {
         size_t skip = 0;
-        if (i == n || p[i] == ',' || p[i] == ';' || p[i] == '\n' || p[i] == '+')
+        if (i == n || p[i] == ';' || p[i] == '\n' || p[i] == '+')
             skip = 1;
+        /* a comma, but not the one of "2,000" */
+        if (i < n && p[i] == ',' &&
+            !(i > 0 && isdigit((unsigned char)p[i - 1]) && i + 1 < n &&
+              isdigit((unsigned char)p[i + 1])))
+            skip = 1;
+        /* a sentence's end: "pizza saver x1. canadian pizza tampines" */
+        if (i < n && (p[i] == '.' || p[i] == '!' || p[i] == '?') && i + 1 < n &&
+            isspace((unsigned char)p[i + 1]))
+            skip = 1;
+        int wj = 0;
         for (int j = 0; !skip && joins[j]; j++) {
             size_t l = strlen(joins[j]);
-            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0)
+            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0) {
                 skip = l;
+                wj = j >= 3; /* " with ", " avec " */
+            }
         }
         if (!skip)
             continue;
         if (i > start)
-            v[k++] = (seg){.s = {p + start, i - start}};
+            v[k++] = (seg){.s = {p + start, i - start}, .with = with};
+        with = wj;
         start = i + skip;
         i = start - 1;
     }
@@ -794,7 +993,97 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
             *c = (char)tolower((unsigned char)*c);
         return !memmem(name, strlen(name), u, n);
     }
-    return 1; /* a bare count: "x10", "10x" */
+    if (g->times || !g->after)
+        return 1; /* "x10", "10x" */
+    /* a bare count before the product's own words ("200 pizza savers") counts
+     * those; before others, or none ("pb-1201 10"), packs */
+    char name[256];
+    snprintf(name, sizeof name, " %s %s ", p->name, p->category);
+    for (char *c = name; *c; c++)
+        *c = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : ' ';
+    const char *w = g->after, *end = g->s.p + g->s.len;
+    for (int k = 0; k < 3 && w < end; k++) {
+        while (w < end && !isalnum((unsigned char)*w))
+            w++;
+        const char *b = w;
+        while (w < end && isalpha((unsigned char)*w))
+            w++;
+        size_t n = (size_t)(w - b);
+        if (n && b < end && isdigit((unsigned char)*b))
+            break;
+        while (n > 3 && (b[n - 1] == 's' || b[n - 1] == 'S'))
+            n--; /* savers -> saver */
+        char word[40];
+        if (n < 3 || n + 3 > sizeof word)
+            continue;
+        word[0] = ' ';
+        for (size_t i = 0; i < n; i++)
+            word[i + 1] = (char)tolower((unsigned char)b[i]);
+        word[n + 1] = '\0';
+        if (strstr(name, word))
+            return 0;
+    }
+    return 1;
+}
+
+/* Words that fit a line of the order as well as anything in the catalog
+ * mean that line ("mettez 15 paquets de bols" when the order has one
+ * bowl); each segment a line of its own, so one that fits two lines takes
+ * the one no other segment took ("15 bols et 15 couvercles": the bowl and
+ * the bowl lid). Returns nonzero out of memory. */
+static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const char *bl)
+{
+    const fd_catalog *c = t->as->catalog;
+    const fd_product *mine[ORDER_MAX_LINES];
+    size_t k = 0;
+    for (size_t j = 0; j < d->n; j++)
+        if ((mine[k] = fd_catalog_by_code(c, d->lines[j].code)))
+            k++;
+    fd_product_match md[MAX_SEGS];
+    int use[MAX_SEGS] = {0};
+    for (int i = 0; i < n; i++) {
+        seg *g = &v[i];
+        if (!g->qty || !g->m.n || g->m.exact)
+            continue;
+        if (fd_catalog_match(c, (fd_str){bl + (g->s.p - t->msg.p), g->s.len}, mine, k, t->a, &md[i],
+                             t->err))
+            return -1;
+        if (!md[i].n || md[i].score[0] < g->m.score[0] * 0.999 - 1e-3)
+            continue;
+        /* among the order's lines, an equal share is a tie whatever the
+         * cover ("bowl" is as much the bowl as the bowl's lid) */
+        md[i].n_tied = 1;
+        while (md[i].n_tied < md[i].n && md[i].score[md[i].n_tied] >= md[i].score[0] * 0.999 - 1e-3)
+            md[i].n_tied++;
+        md[i].ambiguous = md[i].n_tied > 1;
+        use[i] = md[i].ambiguous ? 2 : 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (use[i] != 2)
+            continue;
+        const fd_product *left = NULL;
+        size_t n_left = 0;
+        for (size_t j = 0; j < md[i].n_tied && j < md[i].n; j++) {
+            int taken = 0;
+            for (int o = 0; o < n && !taken; o++)
+                taken = o != i && use[o] == 1 && md[o].v[0] == md[i].v[j];
+            if (!taken) {
+                left = md[i].v[j];
+                n_left++;
+            }
+        }
+        if (n_left == 1) {
+            md[i].v[0] = left;
+            md[i].n = 1;
+            md[i].n_tied = 1;
+            md[i].ambiguous = 0;
+            use[i] = 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (use[i] == 1)
+            v[i].m = md[i];
+    return 0;
 }
 
 /* Lines named in the message, one per segment ("10 packs 16oz cups, 3
@@ -816,20 +1105,54 @@ static int read_lines(turn *t, order_draft *d, int *err)
      * without matching the catalog (it cost 10% of a template turn) */
     if (!any_qty)
         return 0;
+    /* products are matched without the pack words of the quantities: "2
+     * cartons of ripple cups" names cups, not the boxes "carton" means */
+    char *bl = fd_arena_strndup(t->a, t->msg.p, t->msg.len);
+    if (!bl) {
+        *err = 1;
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        if (v[i].unit.len)
+            memset(bl + (v[i].unit.p - t->msg.p), ' ', v[i].unit.len);
+#define MT(x) ((fd_str){bl + ((x).p - t->msg.p), (x).len})
     for (int i = 0; i < n; i++) {
-        if (fd_catalog_match(c, v[i].s, NULL, 0, t->a, &v[i].m, t->err)) {
+        if (fd_catalog_match(c, MT(v[i].s), NULL, 0, t->a, &v[i].m, t->err)) {
             *err = 1;
             return 0;
         }
     }
     for (int i = 0; i + 1 < n; i++) {
         seg *a = &v[i], *b = &v[i + 1];
+        if (b->with && !(a->qty && b->qty) && (a->m.n || b->m.n)) {
+            /* "container with lid - 10 packs", "cups with lids": what
+             * follows "with" describes the product, unless it has its own
+             * quantity ("10 packs of cups with 5 packs of lids") */
+            fd_product_match both;
+            fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
+            if (fd_catalog_match(c, MT(s), NULL, 0, t->a, &both, t->err)) {
+                *err = 1;
+                return 0;
+            }
+            if (both.n) {
+                a->s = s;
+                a->m = both;
+                if (!a->qty) {
+                    a->qty = b->qty;
+                    a->packs = b->packs;
+                }
+                memmove(b, b + 1, (size_t)(n - i - 2) * sizeof *b);
+                n--;
+                i--;
+                continue;
+            }
+        }
         if (a->qty && a->m.ambiguous && !b->qty && b->m.n) {
             /* "10 cartons of the black ripple cups, 12 oz": the words after
              * the comma finish the product */
             fd_product_match both;
             fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
-            if (fd_catalog_match(c, s, NULL, 0, t->a, &both, t->err)) {
+            if (fd_catalog_match(c, MT(s), NULL, 0, t->a, &both, t->err)) {
                 *err = 1;
                 return 0;
             }
@@ -851,13 +1174,20 @@ static int read_lines(turn *t, order_draft *d, int *err)
             b->m.n = 0;
         }
     }
+    if (d->n && lines_of_order(t, d, v, n, bl)) {
+        *err = 1;
+        return 0;
+    }
     for (int i = 0; i < n; i++) {
         seg *g = &v[i];
         if (!g->qty)
             continue;
         if (!g->m.n) {
             /* "make it 14 packs", "add 50 more": the last line */
-            if (d->n && n == 1) {
+            int alone = 1; /* no other line in the message */
+            for (int o = 0; o < n && alone; o++)
+                alone = o == i || (!v[o].qty && !v[o].m.n);
+            if (d->n && alone) {
                 order_line *l = &d->lines[d->n - 1];
                 const fd_product *p = fd_catalog_by_code(c, l->code);
                 int64_t q = g->packs && p ? g->qty * p->pack_size : g->qty;
@@ -881,13 +1211,63 @@ static int read_lines(turn *t, order_draft *d, int *err)
     }
     return got;
 }
+#undef MT
+
+/* "change the lids to black", "the kraft ones instead": a line of the
+ * order swapped for the product like it that the new words name (the
+ * black lid of the same size), its quantity kept. */
+static int read_swap(turn *t, order_draft *d, int *err)
+{
+    static const char *const cues[] = {"change", "switch", "swap", "instead", "replace", "rather",
+                                       "make", "prefer", "plutot", "remplacer", "remplacez",
+                                       "changer", "changez", "au lieu",
+                                       /* a correction: "no wait, 16oz", "sorry, the black ones" */
+                                       "no", "sorry", "actually", "oops", "meant", "mistake",
+                                       "wrong", "en fait", "pardon", "non", NULL};
+    const fd_catalog *c = t->as->catalog;
+    *err = 0;
+    if (!d->n || !any_word(t->folded, cues) || fd_delivery_window(fd_catalog_rules(c), t->folded))
+        return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 0; /* "change to friday": the date */
+    const fd_product *mine[ORDER_MAX_LINES];
+    size_t k = 0;
+    for (size_t j = 0; j < d->n; j++)
+        if ((mine[k] = fd_catalog_by_code(c, d->lines[j].code)))
+            k++;
+    fd_product_match m;
+    if (fd_catalog_match(c, t->msg, mine, k, t->a, &m, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    const fd_product *from = m.n && !m.ambiguous ? m.v[0] : !m.n && k == 1 ? mine[0] : NULL;
+    if (!from)
+        return 0;
+    fd_product_match to;
+    if (fd_catalog_variant(c, from, t->msg, t->a, &to, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    if (!to.n || to.ambiguous)
+        return 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->lines[i].code, from->code) == 0) {
+            int64_t qty = d->lines[i].qty;
+            memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+            d->n--;
+            add_line(d, to.v[0]->code, qty, 1);
+            return 1;
+        }
+    return 0;
+}
 
 /* A bare number after "make it" / "instead" / "change": the last line's
  * quantity (the entity finder wants a unit, "make it 300" has none). */
 static int read_requantity(turn *t, order_draft *d)
 {
-    static const char *const cues[] = {"make it", "instead", "change", "only", "plutot", "mettez",
-                                       "finalement", NULL};
+    static const char *const cues[] = {"make it", "instead", "change",     "only",
+                                       "plutot",  "mettez",  "finalement", NULL};
     if (!d->n || !any_word(t->folded, cues))
         return 0;
     for (size_t i = 0; i < t->folded.len; i++)
@@ -915,7 +1295,8 @@ static int read_choice(turn *t, order_draft *d, int *err)
     fd_product_match m = {0};
     /* the list shown was whole: choose in it; else it held examples only,
      * and the answer may name one not shown */
-    if (!d->pend_more && (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err))) {
+    if (!d->pend_more &&
+        (!n || fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err))) {
         *err = n != 0;
         return 0;
     }
@@ -950,15 +1331,48 @@ static int read_choice(turn *t, order_draft *d, int *err)
     return 1;
 }
 
-static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+/* The message with what it rules out blanked, to the end of its clause:
+ * "for our tampines outlet not pasir ris", "Tampines, pas Pasir Ris". */
+static fd_str without_negated(turn *t)
+{
+    static const char *const neg[] = {"not",        "instead of", "rather than", "pas",
+                                      "au lieu de", "plutot que", "isn't",       "isnt",
+                                      "n'est pas",  NULL};
+    fd_str f = t->folded;
+    if (f.len != t->msg.len || !any_word(f, neg))
+        return t->msg; /* folding changed the offsets: the message as it is */
+    char *m = fd_arena_strndup(t->a, t->msg.p, t->msg.len);
+    if (!m)
+        return t->msg;
+    for (const char *const *w = neg; *w; w++) {
+        size_t n = strlen(*w);
+        for (size_t i = 0; i + n <= f.len; i++) {
+            if (memcmp(f.p + i, *w, n) != 0 || (i && isalnum((unsigned char)f.p[i - 1])) ||
+                (i + n < f.len && isalnum((unsigned char)f.p[i + n])))
+                continue;
+            size_t j = i;
+            while (j < f.len && !strchr(",.;!?\n", f.p[j]) &&
+                   !(j > i &&
+                     (strncmp(f.p + j, " but ", 5) == 0 || strncmp(f.p + j, " mais ", 6) == 0)))
+                m[j++] = ' ';
+            i = j;
+        }
+    }
+    return (fd_str){m, t->msg.len};
+}
+
+static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
 {
     int amb;
-    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, t->msg, t->a, &amb);
+    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, text, t->a, &amb);
     if (!o)
         return 0;
+    if (amb && strcmp(o->customer_id, d->customer_id) == 0)
+        return 0; /* the customer of the draft, whose outlet is known */
     if (amb) {
         /* "canadian pizza": which of its outlets? */
-        int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "), o->customer);
+        int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
+                               o->customer);
         const fd_catalog *c = t->as->catalog;
         int first = 1;
         for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
@@ -977,12 +1391,95 @@ static int read_outlet(turn *t, order_draft *d, fd_buf *note)
     return 1;
 }
 
+static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+{
+    return outlet_in(t, d, without_negated(t), note);
+}
+
+/* An order begun without naming the customer, who did earlier in the
+ * conversation ("hi green bowl here", then the products): the latest of
+ * the customer's earlier messages that names one. */
+static int outlet_before(turn *t, order_draft *d, fd_buf *note)
+{
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        int r = outlet_in(t, d, fd_str_c(h->text), note);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static const fd_window *window_named(const fd_commerce_rules *r, const char *name)
+{
+    for (size_t i = 0; name[0] && i < r->n_windows; i++)
+        if (strcmp(r->windows[i].name, name) == 0)
+            return &r->windows[i];
+    return NULL;
+}
+
+static int64_t iso_days(const char *iso)
+{
+    int y, m, d;
+    return sscanf(iso, "%d-%d-%d", &y, &m, &d) == 3 ? fd_days_from_civil(y, m, d) : -1;
+}
+
+/* "On Saturday we deliver only in the morning (9:00–13:00)." */
+static int day_windows_note(turn *t, int64_t day, fd_buf *note)
+{
+    static const char *const en[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                     "Friday", "Saturday", "Sunday"},
+                             *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
+                                            "vendredi", "samedi", "dimanche"};
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    int wd = fd_weekday(day);
+    int rc = fd_buf_printf(
+        note, L(t, "On %s we deliver only in the ", "Le %s, nous livrons seulement en créneau "),
+        t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+    int first = 1;
+    for (size_t i = 0; i < r->n_windows && !rc; i++) {
+        if (!((r->day_windows[wd] >> i) & 1u))
+            continue;
+        rc = fd_buf_printf(note, "%s%s (%d:%02d–%d:%02d)", first ? "" : L(t, " or the ", " ou "),
+                           r->windows[i].name, r->windows[i].from_min / 60,
+                           r->windows[i].from_min % 60, r->windows[i].to_min / 60,
+                           r->windows[i].to_min % 60);
+        first = 0;
+    }
+    return rc ? rc : fd_buf_printf(note, ". ");
+}
+
+static int is_question(const turn *t);
+
+/* "do you deliver on saturday?", "you all deliver sunday or not?": a
+ * question about the days, answered from the policies, not a date chosen
+ * ("sat morning ok?", "can deliver friday?" propose one). */
+static int asks_days(const turn *t)
+{
+    static const char *const cue[] = {
+        "do you",    "do u",        "does",        "or not",          "you all",     "is there",
+        "are there", "livrez-vous", "livrez vous", "est-ce que vous", "vous livrez", NULL};
+    return is_question(t) && any_word(t->folded, cue);
+}
+
 static int read_date(turn *t, order_draft *d, fd_buf *note)
 {
-    int got = 0;
-    const fd_window *w = fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded);
-    if (w) {
-        snprintf(d->window, sizeof d->window, "%s", w->name);
+    int got = 0, rc = FD_OK;
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    if (asks_days(t))
+        return 0;
+    const fd_window *w = fd_delivery_window(r, t->folded);
+    if (w)
+        got = 1;
+    /* "any time is fine", "no preference": no window (we deliver all day) */
+    static const char *const any[] = {"any time",          "anytime",          "no preference",
+                                      "whenever",          "any window",       "all day",
+                                      "any time of day",   "n'importe quand",  "peu importe",
+                                      "pas de preference", "toute la journee", NULL};
+    if (!w && any_word(t->folded, any)) {
+        d->window[0] = '\0';
         got = 1;
     }
     for (size_t i = 0; i < t->ents.n; i++) {
@@ -990,7 +1487,6 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         int y, m, dd;
         if (e->kind != FD_ENT_DATE || !e->norm || sscanf(e->norm, "%d-%d-%d", &y, &m, &dd) != 3)
             continue;
-        const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
         int64_t days;
         int min;
         local_now(t, &days, &min);
@@ -1010,31 +1506,43 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         snprintf(iso_day, sizeof iso_day, "%04d-%02d-%02d", y, m, dd);
         char words[64];
         date_words(t, iso_day, words, sizeof words);
-        int rc = FD_OK;
         if (why == 1) {
-            rc = fd_buf_printf(note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
+            rc = fd_buf_printf(
+                note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
         } else if (why == 2) {
             char iso[16], first[64];
             fd_civil_from_days(fd_delivery_earliest(r, days, min), &y, &m, &dd);
             snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
             date_words(t, iso, first, sizeof first);
-            rc = fd_buf_printf(note, L(t, "%s is too soon: the earliest delivery is %s. ",
-                                  "Le %s est trop tôt : la première livraison possible est le %s. "),
-                          words, first);
+            rc = fd_buf_printf(note,
+                               L(t, "%s is too soon: the earliest delivery is %s. ",
+                                 "Le %s est trop tôt : la première livraison possible est le %s. "),
+                               words, first);
         } else {
             snprintf(d->date, sizeof d->date, "%s", iso_day);
         }
-        return rc ? -1 : 1;
+        got = 1;
+        break;
     }
-    return got;
+    /* the window must be one the day offers ("saturday afternoon": Saturday
+     * has mornings only); a new day may rule out the window kept */
+    int64_t day = d->date[0] ? iso_days(d->date) : -1;
+    const fd_window *keep = w ? w : window_named(r, d->window);
+    if (!rc && day >= 0 && keep && !fd_delivery_window_ok(r, day, keep)) {
+        rc = day_windows_note(t, day, note);
+        d->window[0] = '\0';
+    } else if (w) {
+        snprintf(d->window, sizeof d->window, "%s", w->name);
+    }
+    return rc ? -1 : got;
 }
 
 /* "take out the straws": the draft's line the message names, removed. */
 static int read_removal(turn *t, order_draft *d, int *err)
 {
-    static const char *const rm[] = {"remove", "take out", "drop", "without", "no need",
-                                     "dont need", "don't need", "delete", "enlever", "enleve",
-                                     "retirer", "retire", "retirez", "sans", NULL};
+    static const char *const rm[] = {"remove",    "take out",   "drop",    "without", "no need",
+                                     "dont need", "don't need", "delete",  "enlever", "enleve",
+                                     "retirer",   "retire",     "retirez", "sans",    NULL};
     *err = 0;
     if (!d->n || !any_word(t->folded, rm))
         return 0;
@@ -1059,19 +1567,47 @@ static int read_removal(turn *t, order_draft *d, int *err)
     return 0;
 }
 
+int dialog_order_guard_lifts(turn *t)
+{
+    const order_draft *d = &t->slots.order;
+    if (!t->as->catalog || !d->confirming)
+        return 0;
+    fd_str f;
+    if (fd_text_fold(t->msg, t->a, &f, NULL))
+        return 0;
+    return only_confirm(f);
+}
+
+/* "yes" to the summary: only confirmation words, or a short message with
+ * a yes and no no ("yes that's all for now"). */
+static int says_yes(const turn *t)
+{
+    if (only_confirm(t->folded))
+        return 1;
+    if (n_words(t->folded) > 6 || !any_word(t->folded, yes_words) || any_word(t->folded, no_words))
+        return 0;
+    /* "ok friday morning then", "yes but 300": a change, not a yes */
+    for (size_t i = 0; i < t->folded.len; i++)
+        if (isdigit((unsigned char)t->folded.p[i]))
+            return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 0;
+    return !fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded);
+}
+
 int dialog_order_first(turn *t)
 {
     const order_draft *d = &t->slots.order;
-    return t->as->catalog && d->confirming && n_words(t->folded) <= 6 &&
-           any_word(t->folded, yes_words) && !any_word(t->folded, no_words);
+    return t->as->catalog && d->confirming && says_yes(t);
 }
 
 static int is_question(const turn *t)
 {
-    static const char *const q[] = {"what", "whats", "how", "why", "when", "which", "where",
-                                    "do you", "does", "can i", "is there", "are there", "is it",
-                                    "quel", "quelle", "comment", "pourquoi", "est-ce", "combien",
-                                    NULL};
+    static const char *const q[] = {"what",     "whats",     "how",    "why",     "when",
+                                    "which",    "where",     "do you", "does",    "can i",
+                                    "is there", "are there", "is it",  "quel",    "quelle",
+                                    "comment",  "pourquoi",  "est-ce", "combien", NULL};
     return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, q);
 }
 
@@ -1079,10 +1615,145 @@ static int is_question(const turn *t)
  * pack of cups", "which bag fits 3 meal boxes". */
 static int asks_policy(const turn *t)
 {
-    static const char *const cue[] = {"just",  "only",  "minimum", "min",      "at least",
-                                      "fit",   "fits",  "how many", "allowed", "possible",
+    static const char *const cue[] = {"just",      "only",    "minimum",  "min",     "at least",
+                                      "fit",       "fits",    "how many", "allowed", "possible",
                                       "seulement", "minimum", NULL};
     return is_question(t) && any_word(t->folded, cue);
+}
+
+/* The customer saying who they are: at the start of a sentence, after a
+ * greeting ("hi, this is Ah Seng Chicken Rice at Toa Payoh", "Hello,
+ * we're Crumbs & Co Bakery", "ici ..."), or anywhere in so many words
+ * ("new customer", "on behalf of X", "my name is Giulia from X"). *who:
+ * the words after the cue to the end of the clause, possibly empty. */
+static int introduces(const turn *t, fd_str *who)
+{
+    static const char *const start[] = {"this is", "we are",      "we're", "c'est",
+                                        "ici",     "nous sommes", NULL};
+    static const char *const anywhere[] = {"on behalf of",
+                                           "de la part de",
+                                           "new customer",
+                                           "new client",
+                                           "nouveau client",
+                                           "nouvelle cliente",
+                                           NULL};
+    static const char *const hello[] = {
+        "hi", "hello", "hey", "dear", "good morning", "good afternoon", "bonjour", "salut", NULL};
+    /* what follows a start cue when it is no name: "this is urgent", "we
+     * are running out", "this is for tampines" */
+    static const char *const not_name[] = {
+        "a",      "an",       "the",     "for",   "to",      "about",    "urgent",
+        "my",     "our",      "out",     "low",   "running", "looking",  "going",
+        "not",    "also",     "ok",      "fine",  "in",      "on",       "at",
+        "still",  "very",     "so",      "just",  "from",    "planning", "interested",
+        "trying", "pour",     "le",      "la",    "un",      "une",      "pas",
+        "bon",    "possible", "correct", "right", "me",      "it",       "what",
+        "how",    "why",      "when",    "where", "ready",   "all",      NULL};
+    fd_str f = t->folded;
+    size_t at = SIZE_MAX, len = 0;
+    /* "my name is Giulia from Mamma Mia Trattoria": the company after "from" */
+    const char *mn = f.len ? memmem(f.p, f.len, "my name is ", 11) : NULL;
+    if (at == SIZE_MAX && mn) {
+        const char *end = mn;
+        while (end < f.p + f.len && !strchr(".!?\n", *end))
+            end++;
+        const char *fr = memmem(mn, (size_t)(end - mn), " from ", 6);
+        if (fr)
+            at = (size_t)(fr - f.p) + 1, len = 4;
+    }
+    for (size_t i = 0; i < f.len && at == SIZE_MAX; i++) {
+        size_t j = i;
+        for (int pass = 0; pass < 2; pass++) {
+            while (j < f.len && (isspace((unsigned char)f.p[j]) || strchr(",!-", f.p[j])))
+                j++;
+            for (const char *const *h = hello; pass == 0 && *h; h++) {
+                size_t n = strlen(*h);
+                if (j + n <= f.len && memcmp(f.p + j, *h, n) == 0 &&
+                    (j + n == f.len || !isalnum((unsigned char)f.p[j + n]))) {
+                    j += n;
+                    break;
+                }
+            }
+        }
+        for (const char *const *w = start; *w && at == SIZE_MAX; w++) {
+            size_t n = strlen(*w);
+            if (j + n >= f.len || memcmp(f.p + j, *w, n) != 0 || f.p[j + n] != ' ')
+                continue;
+            size_t k = j + n + 1, e = k;
+            while (e < f.len && isalnum((unsigned char)f.p[e]))
+                e++;
+            int bad = e == k;
+            for (const char *const *x = not_name; *x && !bad; x++)
+                bad = strlen(*x) == e - k && memcmp(f.p + k, *x, e - k) == 0;
+            if (!bad)
+                at = j, len = n;
+        }
+        while (i < f.len && !strchr(".!?\n", f.p[i]))
+            i++; /* on to the next sentence */
+    }
+    for (const char *const *w = anywhere; *w && at == SIZE_MAX; w++) {
+        const char *p = f.len ? memmem(f.p, f.len, *w, strlen(*w)) : NULL;
+        if (p && (p == f.p || !isalnum((unsigned char)p[-1]))) {
+            at = (size_t)(p - f.p), len = strlen(*w);
+            if (w - anywhere >= 2) { /* "new customer": no name follows */
+                *who = (fd_str){0};
+                return 1;
+            }
+        }
+    }
+    if (at == SIZE_MAX)
+        return 0;
+    size_t b = at + len;
+    while (b < f.len && (isspace((unsigned char)f.p[b]) || f.p[b] == ','))
+        b++;
+    size_t e = b;
+    while (e < f.len && !strchr(",.;!?\n()", f.p[e]) && e - b < 80)
+        e++;
+    while (e > b && isspace((unsigned char)f.p[e - 1]))
+        e--;
+    /* the customer's own spelling, when folding kept the offsets */
+    *who = f.len == t->msg.len ? (fd_str){t->msg.p + b, e - b} : (fd_str){f.p + b, e - b};
+    return 1;
+}
+
+/* A customer not in customers.csv: the order goes to a person, who sets
+ * the account up; b is the reply being built (freed here). */
+static int unknown_customer(turn *t, order_draft *d, fd_str who, fd_buf *b)
+{
+    static const esc_rule unknown = {.tier = "agent",
+                                     .reason = "Order from a customer not in customers.csv"};
+    int rc;
+    if (who.len)
+        rc = fd_buf_printf(b,
+                           L(t,
+                             "I can't find \"%.*s\" among our customer accounts, so a member "
+                             "of our team will take this order with you. ",
+                             "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre "
+                             "de notre équipe va prendre cette commande avec vous. "),
+                           (int)(who.len > 80 ? 80 : who.len), who.p);
+    else
+        rc = fd_buf_printf(b, "%s",
+                           L(t,
+                             "I can't find your company among our customer accounts, so a member "
+                             "of our team will take this order with you. ",
+                             "Je ne trouve pas votre société parmi nos comptes clients : un membre "
+                             "de notre équipe va prendre cette commande avec vous. "));
+    /* the order is the team's now: the conversation holds its lines */
+    char last[sizeof d->last_order];
+    memcpy(last, d->last_order, sizeof last);
+    memset(d, 0, sizeof *d);
+    memcpy(d->last_order, last, sizeof last);
+    if (rc)
+        return fd_buf_free(b), turn_oom(t);
+    rc = say(t, b);
+    const char *mine = t->r->answer;
+    dialog_escalate(t, &unknown);
+    char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
+    if (!s)
+        return turn_oom(t);
+    t->r->answer = s;
+    t->r->route = "order";
+    return rc;
 }
 
 int dialog_order(turn *t, int *handled)
@@ -1093,7 +1764,12 @@ int dialog_order(turn *t, int *handled)
         return FD_OK;
     order_draft *d = &t->slots.order;
     char ref[32];
-    int cancel = any_word(t->folded, cancel_words);
+    /* "until when can i cancel free?", "if i cancel later...": the policy
+     * asked about, not this order dropped */
+    static const char *const about[] = {
+        "if",       "si",  "policy", "politique", "until", "how",     "what",  "when",    "whats",
+        "deadline", "fee", "free",   "charge",    "frais", "jusqu'a", "quand", "comment", NULL};
+    int cancel = any_word(t->folded, cancel_words) && !any_word(t->folded, about);
     /* a placed order: its status, or its cancellation */
     if (order_ref(t, ref, sizeof ref)) {
         *handled = 1;
@@ -1109,13 +1785,14 @@ int dialog_order(turn *t, int *handled)
     if (was_active && cancel) {
         *handled = 1;
         memset(d, 0, sizeof *d);
-        rc = fd_buf_printf(&b, "%s", L(t, "OK, I've dropped this order; nothing was placed.",
-                                       "D'accord, j'abandonne cette commande ; rien n'a été passé."));
+        rc = fd_buf_printf(&b, "%s",
+                           L(t, "OK, I've dropped this order; nothing was placed.",
+                             "D'accord, j'abandonne cette commande ; rien n'a été passé."));
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
     size_t words = n_words(t->folded);
-    if (d->confirming && words <= 6 && any_word(t->folded, yes_words) && !any_word(t->folded, no_words)) {
+    if (d->confirming && says_yes(t)) {
         *handled = 1;
         fd_buf_free(&b);
         fd_buf_free(&note);
@@ -1133,8 +1810,9 @@ int dialog_order(turn *t, int *handled)
     if (!was_active && d->last_order[0] && words <= 4 && any_word(t->folded, yes_words)) {
         /* the confirmation again (a retry, a double tap): the same order */
         *handled = 1;
-        rc = fd_buf_printf(&b, L(t, "Your order %s is already placed.", "Votre commande %s est déjà passée."),
-                           d->last_order);
+        rc = fd_buf_printf(
+            &b, L(t, "Your order %s is already placed.", "Votre commande %s est déjà passée."),
+            d->last_order);
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
@@ -1144,6 +1822,8 @@ int dialog_order(turn *t, int *handled)
         got += read_choice(t, d, &lerr);
     if (!lerr && !got)
         got += read_lines(t, d, &lerr);
+    if (!lerr && !got)
+        got += read_swap(t, d, &lerr);
     if (!lerr && !got)
         got += read_requantity(t, d);
     if (lerr) {
@@ -1155,8 +1835,9 @@ int dialog_order(turn *t, int *handled)
      * not asked about ("10 pack noodle box 26oz, 5 pack chopsticks"; but
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
-    if (!was_active && (asks_policy(t) || (!new_intent && !(got && (any_word(t->folded, order_words) ||
-                                                                     !is_question(t)))))) {
+    if (!was_active &&
+        (asks_policy(t) ||
+         (!new_intent && !(got && (any_word(t->folded, order_words) || !is_question(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);
@@ -1169,6 +1850,8 @@ int dialog_order(turn *t, int *handled)
         snprintf(d->key, sizeof d->key, "%.16s", id);
     }
     int go = read_outlet(t, d, &note), gd = go < 0 ? 0 : read_date(t, d, &note);
+    if (!go && !was_active && !d->customer_id[0])
+        go = outlet_before(t, d, &note) < 0 ? -1 : 0;
     if (go < 0 || gd < 0) {
         fd_buf_free(&b);
         fd_buf_free(&note);
@@ -1177,34 +1860,28 @@ int dialog_order(turn *t, int *handled)
     got += go + gd;
     if (was_active && !got && d->confirming && words <= 4 && any_word(t->folded, no_words)) {
         d->confirming = 0;
-        rc = fd_buf_printf(&b, "%s", L(t, "No problem: what would you like to change?",
-                                       "Pas de problème : que voulez-vous changer ?"));
+        rc = fd_buf_printf(&b, "%s",
+                           L(t, "No problem: what would you like to change?",
+                             "Pas de problème : que voulez-vous changer ?"));
         *handled = 1;
         fd_buf_free(&note);
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
+    fd_str who = {0};
+    if (!d->customer_id[0] && go == 0 && !note.len && introduces(t, &who)) {
+        /* "hi, this is Ah Seng Chicken Rice, new customer": a company we
+         * do not know; a person sets the customer up */
+        *handled = 1;
+        fd_buf_free(&note);
+        return unknown_customer(t, d, who, &b);
+    }
     if (was_active && !got) {
-        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8) {
+        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8 &&
+            !only_confirm(t->folded)) {
             /* an outlet we do not know: a person sets the customer up */
-            static const esc_rule unknown = {.tier = "agent",
-                                             .reason = "Order from a customer not in customers.csv"};
-            rc = fd_buf_printf(&b, L(t, "I can't find \"%.*s\" among our customer accounts, so a member of our team will take this order with you. ",
-                                     "Je ne trouve pas « %.*s » parmi nos comptes clients : un membre de notre équipe va prendre cette commande avec vous. "),
-                               (int)(t->msg.len > 80 ? 80 : t->msg.len), t->msg.p);
-            d->asked[0] = '\0';
             *handled = 1;
             fd_buf_free(&note);
-            if (rc)
-                return fd_buf_free(&b), turn_oom(t);
-            rc = say(t, &b);
-            const char *mine = t->r->answer;
-            dialog_escalate(t, &unknown);
-            char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
-            if (!s)
-                return turn_oom(t);
-            t->r->answer = s;
-            t->r->route = "order";
-            return rc;
+            return unknown_customer(t, d, t->msg, &b);
         }
         /* a question in the middle of an order: answered, the order kept */
         t->order_reminder = 1;
@@ -1226,13 +1903,17 @@ int dialog_order_reminder(turn *t)
     order_draft *d = &t->slots.order;
     if (!t->order_reminder || !t->r->answer || !active(d))
         return FD_OK;
-    char *s = fd_arena_printf(t->a, "%s\n\n%s", t->r->answer,
-                              L(t, "(Your order is still open: reply yes to place it, or tell me what to change.)",
-                                "(Votre commande est toujours en cours : répondez oui pour la passer, ou dites-moi quoi changer.)"));
+    char *s = fd_arena_printf(
+        t->a, "%s\n\n%s", t->r->answer,
+        L(t, "(Your order is still open: reply yes to place it, or tell me what to change.)",
+          "(Votre commande est toujours en cours : répondez oui pour la passer, ou dites-moi quoi "
+          "changer.)"));
     if (!d->confirming)
-        s = fd_arena_printf(t->a, "%s\n\n%s", t->r->answer,
-                            L(t, "(Your order is still open; we can carry on with it whenever you like.)",
-                              "(Votre commande est toujours en cours ; nous pouvons la reprendre quand vous voulez.)"));
+        s = fd_arena_printf(
+            t->a, "%s\n\n%s", t->r->answer,
+            L(t, "(Your order is still open; we can carry on with it whenever you like.)",
+              "(Votre commande est toujours en cours ; nous pouvons la reprendre quand vous "
+              "voulez.)"));
     if (!s)
         return turn_oom(t);
     t->r->answer = s;

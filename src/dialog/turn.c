@@ -782,6 +782,11 @@ int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
         return rc;
     }
     out->session_id = t->sess.id;
+    if (out->guard_flagged && t->guard_kind != FD_GUARD_UNICODE && dialog_order_guard_lifts(t)) {
+        out->guard_flagged = 0;
+        out->guard_kind = fd_guard_kind_name(FD_GUARD_NONE);
+        t->guard_kind = FD_GUARD_NONE;
+    }
     if (out->guard_flagged) {
         t->lang = pick_lang(t);
         out->route = "guard";

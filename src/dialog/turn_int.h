@@ -153,6 +153,11 @@ int dialog_order(turn *t, int *handled);
 /* 1 when the message is the "yes" to an order's summary: it goes to the
  * order before escalation rules ("yes please" is not a request for a person). */
 int dialog_order_first(turn *t);
+/* 1 when the message is nothing but a confirmation ("yes confirm",
+ * "correct, go ahead") of an order whose summary was the last reply: the
+ * answer to our own question, which the guard, reading the message alone,
+ * may take for a forced promise; it then goes on as unflagged. */
+int dialog_order_guard_lifts(turn *t);
 /* In the turn's transaction: the confirmed order (t->order) and its words. */
 int dialog_order_store(turn *t, fd_store *st);
 /* After a question answered mid-order: a word that the order waits. */

@@ -167,7 +167,8 @@ static int set_md(const fd_nlu_day *today, int y, int m, int d, found *f, size_t
 static int relative_day(const fd_tokens *t, size_t i, const fd_nlu_day *today, found *f)
 {
     static const char *const w0[] = {"today", "aujourd'hui", "tonight", NULL};
-    static const char *const w1[] = {"tomorrow", "tmr", "tmrw", "demain", NULL};
+    static const char *const w1[] = {"tomorrow", "tmr",    "tmrw",    "tmw",    "2moro",
+                                     "2morrow",  "tomoro", "tmorrow", "demain", NULL};
     static const char *const wm[] = {"yesterday", "hier", NULL};
     fd_str w = t->v[i].norm;
     if (i + 2 < t->n && fd_str_eq_c(w, "day") && fd_str_eq_c(t->v[i + 1].norm, "after") &&

@@ -127,6 +127,63 @@ static void test_customers_words(void **state)
     for (size_t i = 0; i < m.n; i++)
         assert_string_not_equal(m.v[i]->category, "pizza boxes");
     assert_int_equal(match(f, "do you have coffee machines").n, 0);
+
+    /* of products that tie, the one whose own name holds the words: white
+     * in the plain box's name, only in the printed box's material */
+    m = match(f, "10 inch white pizza box");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "PB-1002");
+    m = match(f, "cpla forks");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUT-CF");
+    m = match(f, "white 90mm lids"); /* both in the names: still ambiguous? no, one size */
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "LID-H90W");
+    assert_true(match(f, "white lids").ambiguous); /* 80mm or 90mm: a question */
+
+    /* counted parts name the product: "1 pli", "2-ply", "3 compartment" */
+    m = match(f, "serviettes blanches 1 pli");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "NAP-1P");
+    m = match(f, "white napkins 2-ply");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "NAP-2P");
+    m = match(f, "PP 3 compartment bento");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CON-PP3C");
+    m = match(f, "cup carriers 4 cup");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "TRY-CC4");
+    m = match(f, "2-cup drink carrier bag");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "BAG-C2");
+    /* still tied, the plain one: the fewest words of its name left unsaid */
+    m = match(f, "wooden spoons");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUT-WS");
+    assert_true(match(f, "12 inch pizza box").ambiguous); /* kraft or white: asked */
+    assert_true(match(f, "paper cups 12oz").ambiguous);   /* single or double wall */
+
+    /* a line swapped: the product of its kind the new words name */
+    fd_product_match to;
+    assert_int_equal(fd_catalog_variant(f->c, fd_catalog_by_code(f->c, "LID-H90W"),
+                                        fd_str_c("change the lids to black pls"), f->a, &to, &err),
+                     FD_OK);
+    assert_false(to.ambiguous);
+    assert_string_equal(to.v[0]->code, "LID-H90B");
+    assert_int_equal(fd_catalog_variant(f->c, fd_catalog_by_code(f->c, "CON-KL02"),
+                                        fd_str_c("can deliver in the morning instead?"), f->a, &to,
+                                        &err),
+                     FD_OK);
+    assert_int_equal(to.n, 0); /* "deliver" names no container */
+    /* the words of ordering name no product (the "delivery label") */
+    assert_int_equal(match(f, "deliver friday instead").n, 0);
+    assert_int_equal(match(f, "delivery on monday").n, 0);
+    m = match(f, "tamper evident delivery labels");
+    assert_string_equal(m.v[0]->code, "LBL-TMP");
+    m = match(f, "PP 2-compartment container with lid");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CON-PP2C");
 }
 
 static void test_outlets(void **state)
@@ -146,6 +203,22 @@ static void test_outlets(void **state)
     assert_false(amb);
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("100 12-inch pizza boxes"), f->a, &amb));
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("Burger Palace Orchard"), f->a, &amb));
+    /* a name shortened from its end, to two words or more */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("Hi, Green Bowl here"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->customer_id, "C1004");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("lotus noodle order"), f->a, &amb);
+    assert_non_null(o);
+    assert_true(amb); /* Bedok or Jurong East? */
+    assert_string_equal(o->customer_id, "C1003");
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("lotus here"), f->a, &amb));
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("10 packs kraft round bowls"), f->a, &amb));
+    /* the account id */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("acct C1002 pls"), f->a, &amb);
+    assert_non_null(o);
+    assert_string_equal(o->customer, "Kopi Corner");
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("c10020"), f->a, &amb));
 }
 
 static void test_quote(void **state)
@@ -189,16 +262,35 @@ static void test_delivery_days(void **state)
     /* Monday 10:00: Tuesday; Monday 16:00 (after the 15:00 cut-off): Wednesday */
     assert_int_equal(fd_delivery_earliest(r, mon, 600), mon + 1);
     assert_int_equal(fd_delivery_earliest(r, mon, 960), mon + 2);
-    /* Friday afternoon and Saturday: Tuesday */
+    /* Saturday delivers but is no working day: a Friday order before the
+     * cut-off (or Thursday's after it) arrives on Saturday; Friday afternoon,
+     * Saturday and Sunday orders count from Monday: Tuesday */
+    assert_int_equal(fd_delivery_earliest(r, mon + 4, 600), mon + 5);
+    assert_int_equal(fd_delivery_earliest(r, mon + 3, 960), mon + 5);
     assert_int_equal(fd_delivery_earliest(r, mon + 4, 960), mon + 8);
     assert_int_equal(fd_delivery_earliest(r, mon + 5, 600), mon + 8);
-    assert_int_equal(fd_delivery_check(r, mon + 5, mon, 600), 1); /* Saturday */
+    assert_int_equal(fd_delivery_earliest(r, mon + 6, 600), mon + 8);
+    assert_int_equal(fd_delivery_check(r, mon + 5, mon, 600), 0); /* Saturday */
+    assert_int_equal(fd_delivery_check(r, mon + 6, mon, 600), 1); /* Sunday */
     assert_int_equal(fd_delivery_check(r, mon, mon, 600), 2);     /* today */
     assert_int_equal(fd_delivery_check(r, mon + 1, mon, 600), 0);
+    /* Saturday has the morning window only */
+    const fd_window *am = &r->windows[0], *pm = &r->windows[1];
+    assert_string_equal(pm->name, "afternoon");
+    assert_true(fd_delivery_window_ok(r, mon + 5, am));
+    assert_false(fd_delivery_window_ok(r, mon + 5, pm));
+    assert_true(fd_delivery_window_ok(r, mon + 5, NULL));
+    assert_true(fd_delivery_window_ok(r, mon + 4, pm));
     const fd_window *w = fd_delivery_window(r, fd_str_c("deliver on tuesday morning"));
     assert_non_null(w);
     assert_string_equal(w->name, "morning");
     assert_null(fd_delivery_window(r, fd_str_c("deliver on tuesday")));
+    /* a greeting names no window */
+    assert_null(fd_delivery_window(r, fd_str_c("good morning, deliver on tuesday")));
+    assert_null(fd_delivery_window(r, fd_str_c("bon apres-midi")));
+    w = fd_delivery_window(r, fd_str_c("good morning. tuesday afternoon"));
+    assert_non_null(w);
+    assert_string_equal(w->name, "afternoon");
 }
 
 static void test_bad_files(void **state)
@@ -225,6 +317,25 @@ static void test_bad_files(void **state)
         fd_catalog_load(no_price, strlen(no_price), toml, strlen(toml), NULL, 0, &c, NULL, &err),
         FD_EFORMAT);
     assert_non_null(strstr(err.msg, "cutoff"));
+    const char *bad_days[] = {
+        "[delivery]\nworking_days = [\"funday\"]\n",
+        "[delivery.day_windows]\nsat = [\"evening\"]\n", /* no such window */
+        "[delivery.day_windows]\nsat = []\n",
+        "[delivery.day_windows]\nxyz = [\"morning\"]\n",
+    };
+    for (size_t i = 0; i < sizeof bad_days / sizeof *bad_days; i++) {
+        assert_int_equal(fd_catalog_load(no_price, strlen(no_price), bad_days[i],
+                                         strlen(bad_days[i]), NULL, 0, &c, NULL, &err),
+                         FD_EFORMAT);
+        assert_non_null(strstr(err.msg, "delivery."));
+    }
+    /* without working_days, the delivery days are the working days */
+    const char *one = "code,name,price\nA1,Thing,1\n";
+    const char *sat = "[delivery]\ndays = [\"mon\", \"sat\"]\n";
+    assert_int_equal(fd_catalog_load(one, strlen(one), sat, strlen(sat), NULL, 0, &c, NULL, &err),
+                     FD_OK);
+    assert_int_equal(fd_catalog_rules(c)->work_mask, fd_catalog_rules(c)->days_mask);
+    fd_catalog_free(c);
     const char *only_bad = "code,name,price\n,x,1\n";
     assert_int_equal(fd_catalog_load(only_bad, strlen(only_bad), NULL, 0, NULL, 0, &c, NULL, &err),
                      FD_EFORMAT);

@@ -73,6 +73,8 @@ static const ent_case cases[] = {
     /* dates */
     {"today", {{D, "today", "2024-06-13"}}},
     {"tomorrow morning", {{D, "tomorrow", "2024-06-14"}, {T, "morning", "morning"}}},
+    {"2moro morning", {{D, "2moro", "2024-06-14"}, {T, "morning", "morning"}}},
+    {"tmw", {{D, "tmw", "2024-06-14"}}},
     {"day after tomorrow", {{D, "day after tomorrow", "2024-06-15"}}},
     {"après-demain", {{D, "après-demain", "2024-06-15"}}},
     {"Tuesday", {{D, "Tuesday", "2024-06-18"}}},

@@ -1,0 +1,582 @@
+/* test_order.c: orders taken in conversation (src/dialog/order.c) over the
+ * example knowledge base, one table row per behaviour: the customer's
+ * messages, then what must come of them (the placed order's lines, outlet,
+ * delivery date and window; or no order, and whether a person was handed
+ * the conversation). The conversations happen on Wednesday 9 December 2026
+ * at 10:00, as in eval/orders. */
+#include "support.h"
+
+#include "dialog.h"
+#include "kb.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct fixture {
+    char *dir;
+    fd_config cfg;
+    fd_kb *kb;
+    fd_assistant *as;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    f->dir = fd_test_tmpdir();
+    fd_config_defaults(&f->cfg);
+    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
+    snprintf(f->cfg.dialog_now, sizeof f->cfg.dialog_now, "2026-12-09T10:00");
+    f->cfg.answer_wordlists[0] = '\0';
+    fd_err err = {0};
+    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
+    const char *src = getenv("FD_SOURCE_DIR");
+    char ex[1024];
+    snprintf(ex, sizeof ex, "%s/examples/packaging-supplier", src ? src : ".");
+    const char *paths[] = {ex};
+    fd_kb_ingest_report rep;
+    fd_kb_ingest_opts o = {0};
+    if (fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err))
+        fail_msg("ingest %s: %s", ex, err.msg);
+    if (fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err))
+        fail_msg("assistant: %s", err.msg);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fd_assistant_close(f->as);
+    fd_kb_close(f->kb);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    fd_free(f);
+    return 0;
+}
+
+typedef struct convo {
+    const char *name;
+    const char *turns[10];
+    /* the placed order; lines as "CODE:qty" sorted by code, comma-joined;
+     * outlet as the reply's "C1001/Pasir Ris"; NULL lines: no order */
+    const char *lines, *outlet, *date, *window;
+    int handoff; /* a person was handed the conversation */
+} convo;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "CODE:qty,..." of an order's JSON, sorted. */
+static void lines_of(json_t *o, char *out, size_t cap)
+{
+    char *v[16];
+    size_t n = 0, i;
+    json_t *l;
+    json_array_foreach(json_object_get(o, "lines"), i, l)
+    {
+        if (n == 16)
+            break;
+        char buf[96];
+        snprintf(buf, sizeof buf, "%s:%lld", json_string_value(json_object_get(l, "code")),
+                 (long long)json_integer_value(json_object_get(l, "qty")));
+        v[n++] = strdup(buf);
+    }
+    qsort(v, n, sizeof *v, cmp_str);
+    out[0] = '\0';
+    for (i = 0; i < n; i++) {
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? "," : "", v[i]);
+        free(v[i]);
+    }
+}
+
+static int run(fixture *f, const convo *c, int idx)
+{
+    char sid[64], log[8192] = "";
+    snprintf(sid, sizeof sid, "order-%d", idx);
+    json_t *placed = NULL;
+    int handoff = 0;
+    for (int k = 0; k < 10 && c->turns[k]; k++) {
+        fd_arena *a = fd_arena_new(0);
+        fd_turn_in in = {.message = c->turns[k], .len = strlen(c->turns[k]), .session_id = sid};
+        fd_reply r;
+        fd_err err = {0};
+        if (fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err))
+            fail_msg("%s: turn %d: %s", c->name, k, err.msg);
+        snprintf(log + strlen(log), sizeof log - strlen(log), "\n  > %s\n    %s", c->turns[k],
+                 r.answer ? r.answer : "(none)");
+        handoff |= r.escalation_tier != NULL;
+        json_t *o = r.order_json ? json_loads(r.order_json, 0, NULL) : NULL;
+        if (o && json_is_string(json_object_get(o, "id"))) {
+            json_decref(placed);
+            placed = o;
+        } else {
+            json_decref(o);
+        }
+        fd_arena_free(a);
+    }
+    int ok = 1;
+    char why[1024] = "";
+    if (!c->lines) {
+        ok = !placed;
+        if (!ok)
+            snprintf(why, sizeof why, "an order was placed");
+    } else if (!placed) {
+        ok = 0;
+        snprintf(why, sizeof why, "no order placed");
+    } else {
+        char got[512];
+        lines_of(placed, got, sizeof got);
+        const char *outlet = json_string_value(json_object_get(placed, "outlet"));
+        const char *date = json_string_value(json_object_get(placed, "delivery_date"));
+        const char *win = json_string_value(json_object_get(placed, "delivery_window"));
+        ok = strcmp(got, c->lines) == 0 && outlet && strcmp(outlet, c->outlet) == 0 && date &&
+             strcmp(date, c->date) == 0 && win && strcmp(win, c->window ? c->window : "") == 0;
+        if (!ok)
+            snprintf(why, sizeof why, "placed %s for %s on %s %s", got, outlet ? outlet : "?",
+                     date ? date : "?", win ? win : "?");
+    }
+    if (ok && c->handoff != handoff) {
+        ok = 0;
+        snprintf(why, sizeof why, c->handoff ? "no hand-over" : "an unexpected hand-over");
+    }
+    json_decref(placed);
+    if (!ok)
+        print_error("%s: %s%s\n", c->name, why, log);
+    return ok;
+}
+
+static const convo basics[] = {
+    {"the seed conversation",
+     {"I want to order 100 12-inch pizza boxes", "the kraft ones",
+      "My outlet is Canadian Pizza Pasir Ris", "Deliver on Tuesday morning", "yes"},
+     "PB-1201:100",
+     "C1001/Pasir Ris",
+     "2026-12-15",
+     "morning",
+     0},
+    {"packs of a code, one customer site",
+     {"I need 2 packs of PB-1202", "kopi corner", "friday", "yes"},
+     "PB-1202:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a change of quantity at the summary",
+     {"3 packs of PB-1201 please", "Canadian Pizza Tampines", "thursday afternoon",
+      "make it 200 instead", "yes"},
+     "PB-1201:200",
+     "C1001/Tampines",
+     "2026-12-10",
+     "afternoon",
+     0},
+    {"cancelled before confirming", {"kopi corner, 4 packs LID-H90B", "monday", "cancel"}, NULL},
+    {"an unknown outlet goes to a person",
+     {"I want to order 200 PB-1201", "Burger Palace Orchard"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+};
+
+/* The guard reads a message alone: "confirm" may look like a forced
+ * promise to it, but as the reply to our summary it is the confirmation. */
+static const convo confirmations[] = {
+    {"a bare 'confirm' to the summary",
+     {"kopi corner, 2 packs of CUP-P12", "thursday morning", "confirm"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'correct, confirm' to the summary",
+     {"kopi corner, 2 packs of CUP-P12", "thursday morning", "correct, confirm"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'yes confirmed' to the summary",
+     {"kopi corner, 2 packs of CUP-P12", "thursday morning", "yes confirmed"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'oui, je confirme' to the summary",
+     {"Kopi Corner, 2 paquets de CUP-P12", "jeudi matin", "oui, je confirme"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"'confirm' with no summary shown places nothing", {"confirm"}, NULL},
+};
+
+/* commerce.toml: Saturday delivers (mornings only) but is no working day. */
+static const convo days[] = {
+    {"a Saturday morning",
+     {"kopi corner, 2 packs of CUP-P12", "sat morning", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-12",
+     "morning",
+     0},
+    {"Saturday afternoon is not offered: the window is asked again",
+     {"kopi corner, 2 packs of CUP-P12", "saturday afternoon", "morning then", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-12",
+     "morning",
+     0},
+    {"a Saturday chosen after an afternoon keeps no afternoon",
+     {"kopi corner, 2 packs of CUP-P12", "friday afternoon", "actually saturday", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-12",
+     "",
+     0},
+    {"a question about Saturdays chooses no date; 'ok friday then' changes, not confirms",
+     {"kopi corner, 2 packs of CUP-P12", "do you deliver on saturday?", "saturday",
+      "ok friday morning then", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"'any time is fine' at the summary: no window",
+     {"kopi corner, 2 packs of CUP-P12", "monday morning", "actually any time is fine", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-14",
+     "",
+     0},
+    {"no Sunday; then a weekday",
+     {"kopi corner, 2 packs of CUP-P12", "sunday morning?", "ok monday then", "yes"},
+     "CUP-P12:100",
+     "C1002",
+     "2026-12-14",
+     "morning",
+     0},
+};
+
+/* How customers write quantities. */
+static const convo quantities[] = {
+    {"a count glued to its noun: 1000pcs",
+     {"pls send 1000pcs 12oz single wall paper cups", "kopi corner", "2moro morning", "yes"},
+     "CUP-P12:1000",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"thousands with a comma, in a sentence of an email",
+     {"Good morning. For Kopi Corner we need 2,000 pieces of the PP rectangular container 650ml "
+      "with lid. Delivery on Friday please.",
+      "yes"},
+     "CON-PP650:2000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a numbered list: the item numbers are no quantities",
+     {"Kopi Corner order:\n1) PB-1201 - 2 packs\n2) LID-H90B - 300 pcs\n3) CUP-P16 x4\n4) PP "
+      "rectangular container 500ml - 3 packs",
+      "monday afternoon", "yes"},
+     "CON-PP500:150,CUP-P16:200,LID-H90B:300,PB-1201:100",
+     "C1002",
+     "2026-12-14",
+     "afternoon",
+     0},
+    {"'x1.' ends a sentence, it is no decimal",
+     {"pb-1201 x2, pizza saver x1. kopi corner, friday", "yes"},
+     "PB-1201:100,PB-SAV01:1000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"20pk: packs",
+     {"CUP-P12 20pk for kopi corner", "thursday", "yes"},
+     "CUP-P12:1000",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+};
+
+/* Who the order is for. */
+static const convo customers[] = {
+    {"a name shortened from its end",
+     {"Hi, Green Bowl here - 3 packs of CUP-P12 please", "friday", "yes"},
+     "CUP-P12:150",
+     "C1004",
+     "2026-12-11",
+     "",
+     0},
+    {"the account id",
+     {"acct c1002: 2 packs PB-1201", "friday", "yes"},
+     "PB-1201:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"the company named in a greeting before the order",
+     {"hi kopi corner here", "need 4 packs of LID-H90W", "thursday afternoon", "yes"},
+     "LID-H90W:400",
+     "C1002",
+     "2026-12-10",
+     "afternoon",
+     0},
+    {"the company named with a question before the order",
+     {"hi, green bowl salads. what is your minimum order?", "ok then 10 packs of CON-K500",
+      "monday", "yes"},
+     "CON-K500:500",
+     "C1004",
+     "2026-12-14",
+     "",
+     0},
+    {"the outlet changed at the summary: 'tampines, not pasir ris'",
+     {"canadian pizza pasir ris, 6 packs PB-1403", "thurs morning",
+      "sorry this is for our tampines outlet not pasir ris", "yes"},
+     "PB-1403:300",
+     "C1001/Tampines",
+     "2026-12-10",
+     "morning",
+     0},
+    {"a 'yes' is no outlet's name",
+     {"2 packs of PB-1201", "yes", "kopi corner", "friday", "yes"},
+     "PB-1201:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'this is urgent' introduces nobody",
+     {"hi this is urgent, need 2 packs of PB-1201", "kopi corner", "friday", "yes"},
+     "PB-1201:100",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a company we do not know, introduced with the order, goes to a person",
+     {"hi this is Wong's Dim Sum at Bugis, new customer. need 10 packs of CUP-P12",
+      "thursday morning", "yes confirm"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"a company we do not know, in an email, goes to a person",
+     {"Hello, we're Sunrise Bakery in Katong. Please send 2 packs of CON-CK02 on Friday "
+      "morning.",
+      "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"'new customer here', no name: a person, and the order is no longer asked about",
+     {"hello, new customer here - we are a small bakery. need 3 packs 6 inch cake boxes", "friday",
+      "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"'my name is X from Y': Y, unknown, goes to a person",
+     {"Good morning, my name is Ana from Casa Tapas. We would like 4 packs of PB-1202 for "
+      "next Monday."},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+};
+
+/* Which products: paraphrases, materials, colours, lines, changes. */
+static const convo products[] = {
+    {"the white box, not the printed one that is white only in its material",
+     {"kopi corner: 5 packs 10 inch white pizza box", "friday", "yes"},
+     "PB-1002:250",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'cpla forks' are the forks, not the kit that holds one",
+     {"kopi corner, 5 packs cpla forks", "friday", "yes"},
+     "CUT-CF:500",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"French: '1 pli', plural adjectives",
+     {"Bonjour, ici Kopi Corner. 4 paquets de serviettes blanches 1 pli", "vendredi", "oui"},
+     "NAP-1P:2000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'container with lid - 10 packs': what follows 'with' describes it",
+     {"Kopi Corner:\n1) PP 2-compartment container with lid - 10 packs\n2) bamboo chopsticks "
+      "individually wrapped - 1000 pairs",
+      "thursday", "yes"},
+     "CON-PP2C:500,CUT-CH:1000",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+    {"'with' between two quantities: two lines",
+     {"kopi corner: 10 packs CUP-P12 with 5 packs LID-H90W", "thursday", "yes"},
+     "CUP-P12:500,LID-H90W:500",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+    {"a line's quantity changed by a word that fits it as well as anything",
+     {"Green Bowl Salads. 10 paquets de bols kraft 500 ml et 10 paquets de couvercles PP 150 mm "
+      "pour bols kraft",
+      "mardi matin", "en fait, mettez 15 paquets de bols et 15 paquets de couvercles",
+      "oui, je confirme"},
+     "CON-K500:750,LID-K500:750",
+     "C1004",
+     "2026-12-15",
+     "morning",
+     0},
+    {"'12 inch liners' added to an order of 12 inch boxes is a new line",
+     {"kopi corner: 6 packs 12 inch kraft pizza box", "friday", "add 2 packs of the 12 inch liners",
+      "yes"},
+     "PB-1201:300,PB-LIN12:1000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a colour swapped at the summary: the same lid in black",
+     {"kopi corner: 10 packs CUP-P16 + 5 packs white 90mm lids", "tuesday afternoon",
+      "change the lids to black pls", "ok"},
+     "CUP-P16:500,LID-H90B:500",
+     "C1002",
+     "2026-12-15",
+     "afternoon",
+     0},
+    {"'wooden spoons' is the plain wooden spoon, not the tasting spoon; a line removed",
+     {"green bowl salads: 1000 wooden forks, 1000 wooden spoons", "tuesday am", "remove the spoons",
+      "yes"},
+     "CUT-WF:1000",
+     "C1004",
+     "2026-12-15",
+     "morning",
+     0},
+    {"'cartons' counts packs of cups, it names no box",
+     {"kopi corner: 2 cartons of the black ripple cups 12oz", "thursday afternoon",
+      "make it 4 cartons", "yes"},
+     "CUP-R12:100",
+     "C1002",
+     "2026-12-10",
+     "afternoon",
+     0},
+    {"a bare count before the product's own word counts units: 200 pizza savers",
+     {"kopi corner need 200 pizza savers", "friday", "yes"},
+     "PB-SAV01:200",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'4 cup' carriers: the count said apart from its noun",
+     {"kopi corner: 5 packs cup carriers 4 cup", "thursday", "yes"},
+     "TRY-CC4:500",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
+    {"'instead' with a window changes the window, not a product",
+     {"green bowl here. 6 packs kraft lunch box large", "mon",
+      "can deliver in the morning instead?", "yes"},
+     "CON-KL02:300",
+     "C1004",
+     "2026-12-14",
+     "morning",
+     0},
+    {"'make it 10 packs and deliver friday instead': the line's quantity and the date",
+     {"lotus noodle jurong east. 8 packs kraft noodle box 26oz", "thursday morning",
+      "sorry, make it 10 packs and deliver friday instead", "yes"},
+     "CON-KB02:500",
+     "C1003/Jurong East",
+     "2026-12-11",
+     "morning",
+     0},
+    {"a correction at the summary: 'no wait, 16oz'",
+     {"kopi corner. 10 packs 12oz single wall cups", "thursday morning", "no wait, 16oz", "yes"},
+     "CUP-P16:500",
+     "C1002",
+     "2026-12-10",
+     "morning",
+     0},
+    {"French: 'gobelets simple paroi', 'couvercles blancs'",
+     {"Bonjour, c'est Kopi Corner. Nous voudrions 500 gobelets carton 8oz simple paroi et 500 "
+      "couvercles blancs 80mm, livraison lundi matin.",
+      "oui, c'est correct"},
+     "CUP-P08:500,LID-H80W:500",
+     "C1002",
+     "2026-12-14",
+     "morning",
+     0},
+    {"a question about cancelling keeps the order",
+     {"kopi corner. 10 packs CUP-P12", "if i need to cancel later, until when can i cancel free?",
+      "monday morning pls", "yes"},
+     "CUP-P12:500",
+     "C1002",
+     "2026-12-14",
+     "morning",
+     0},
+};
+
+static void run_table(void **state, const convo *v, size_t n, int base)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += !run(*state, &v[i], base + (int)i);
+    if (bad)
+        fail_msg("%d of %zu conversations went wrong", bad, n);
+}
+
+static void test_basics(void **state)
+{
+    run_table(state, basics, sizeof basics / sizeof *basics, 0);
+}
+
+static void test_confirmations(void **state)
+{
+    run_table(state, confirmations, sizeof confirmations / sizeof *confirmations, 100);
+}
+
+static void test_days(void **state)
+{
+    run_table(state, days, sizeof days / sizeof *days, 200);
+}
+
+static void test_quantities(void **state)
+{
+    run_table(state, quantities, sizeof quantities / sizeof *quantities, 300);
+}
+
+static void test_customers(void **state)
+{
+    run_table(state, customers, sizeof customers / sizeof *customers, 400);
+}
+
+static void test_products(void **state)
+{
+    run_table(state, products, sizeof products / sizeof *products, 500);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basics),    cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),      cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_customers), cmocka_unit_test(test_products),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
