@@ -673,10 +673,12 @@ int dialog_order_store(turn *t, fd_store *st)
         ref, fd_money_fmt(fd_catalog_rules(t->as->catalog), op->q.total, (char[32]){0}, 32), words);
     if (!rc && t->r->escalation_tier && t->r->answer)
         rc = fd_buf_printf(&b, " %s", t->r->answer);
-    if (!rc)
+    if (!rc) {
         rc = say(t, &b);
-    else
+    } else {
         fd_buf_free(&b);
+        rc = turn_oom(t); /* with its message: the caller reports it */
+    }
     if (!rc)
         rc = order_json(t, &op->draft, ref, op->row.status, op->v, &op->q);
     return rc;

@@ -434,6 +434,8 @@ static int ingest_file(ingest_run *r, const char *path, const char *name)
     fd_free(data);
     if (rc == FD_ENOMEM) {
         *r->err = why;
+        if (!r->err->msg[0]) /* a loader's out-of-memory carries no message of its own */
+            fd_err_set(r->err, rc, "out of memory reading %s", path);
         return rc;
     }
     if (rc) {
@@ -616,6 +618,7 @@ static int run_files(ingest_run *r, file_list *files)
     fd_kb *kb = r->kb;
     int64_t version = 0;
     int rc = fd_store_kb_version(kb->store, &version, r->err);
+    int behind = !rc && version > 0 && fd_kb_loaded_version(kb) != version;
     if (rc)
         return rc;
     r->next_version = version + 1;
@@ -650,13 +653,27 @@ static int run_files(ingest_run *r, file_list *files)
         fd_store_rollback(kb->store);
         return rc;
     }
-    if (!changed) {
+    if (!changed)
         rep->kb_version = version;
+    /* An earlier run may have stored its documents and then failed to
+     * build the index (out of memory, disk full): the index is behind the
+     * store, and this run, the retry, must bring it up to date even if it
+     * changes nothing itself (issue 17: an upload retried after a failed
+     * index write stayed unsearchable). Otherwise an asset-only change
+     * bumps the version (answers may change) but the index has nothing new
+     * to say. */
+    if (!docs_changed && !behind)
         return FD_OK;
+    rc = kb_index_build(kb, r->err);
+    if (rc && rc != FD_EINVAL) {
+        /* The documents are committed: say so, and how to finish. */
+        fd_err e = *r->err;
+        fd_err_set(r->err, rc,
+                   "the documents are stored (knowledge-base version %lld) but the index was "
+                   "not rebuilt: %s; ingest again or run 'frontdesk reindex'",
+                   (long long)rep->kb_version, e.msg[0] ? e.msg : "out of memory");
     }
-    /* An asset-only change bumps the version (answers may change) but the
-     * index has nothing new to say. */
-    return docs_changed ? kb_index_build(kb, r->err) : FD_OK;
+    return rc;
 }
 
 int fd_kb_ingest(fd_kb *kb, const char *const *paths, size_t n_paths, const fd_kb_ingest_opts *opts,

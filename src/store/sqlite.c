@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #define DOC_COLS "id, key, title, source, tag, lang, hash, n_chunks, kb_version, updated_at"
 #define KEY_SELECT                                                                                 \
     "SELECT id, prefix, hash, name, scopes, created_at, expires_at, revoked_at, rotated_to, "      \
@@ -40,30 +39,36 @@ static const char *const stmt_sql[STMT__N] = {
     [STMT_CHUNK_GET] = CHUNK_SELECT "WHERE c.id = ?1",
     [STMT_COUNTS] = "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)",
     [STMT_KB_VERSION] = "SELECT coalesce(max(version), 0) FROM kb_versions",
-    [STMT_ASSET_GET] = "SELECT name, content, hash, source, kb_version FROM kb_assets WHERE name = ?1",
-    [STMT_ASSET_PUT] = "INSERT INTO kb_assets (name, content, hash, source, kb_version, updated_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO UPDATE SET "
-                       "content = excluded.content, hash = excluded.hash, source = excluded.source, "
-                       "kb_version = excluded.kb_version, updated_at = excluded.updated_at",
+    [STMT_ASSET_GET] =
+        "SELECT name, content, hash, source, kb_version FROM kb_assets WHERE name = ?1",
+    [STMT_ASSET_PUT] =
+        "INSERT INTO kb_assets (name, content, hash, source, kb_version, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO UPDATE SET "
+        "content = excluded.content, hash = excluded.hash, source = excluded.source, "
+        "kb_version = excluded.kb_version, updated_at = excluded.updated_at",
     [STMT_SESSION_GET] = "SELECT id, user, lang, slots, state, n_turns, unresolved, created_at, "
                          "updated_at, owner, EXISTS (SELECT 1 FROM handoffs h WHERE "
                          "h.session_id = sessions.id) FROM sessions WHERE id = ?1",
-    [STMT_SESSION_PUT] = "INSERT INTO sessions (id, user, lang, slots, state, n_turns, unresolved, "
-                         "created_at, updated_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                         "?10) "
-                         "ON CONFLICT(id) DO UPDATE SET user = excluded.user, lang = excluded.lang, "
-                         "slots = excluded.slots, state = excluded.state, n_turns = excluded.n_turns, "
-                         "unresolved = excluded.unresolved, updated_at = excluded.updated_at",
+    [STMT_SESSION_PUT] =
+        "INSERT INTO sessions (id, user, lang, slots, state, n_turns, unresolved, "
+        "created_at, updated_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+        "?10) "
+        "ON CONFLICT(id) DO UPDATE SET user = excluded.user, lang = excluded.lang, "
+        "slots = excluded.slots, state = excluded.state, n_turns = excluded.n_turns, "
+        "unresolved = excluded.unresolved, updated_at = excluded.updated_at",
     [STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE id = ?1",
-    [STMT_TURN_ADD] = "INSERT INTO turns (session_id, seq, role, text, intent, route, meta, created_at) "
-                      "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM turns "
-                      "WHERE session_id = ?1 RETURNING seq",
+    [STMT_TURN_ADD] =
+        "INSERT INTO turns (session_id, seq, role, text, intent, route, meta, created_at) "
+        "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM turns "
+        "WHERE session_id = ?1 RETURNING seq",
     [STMT_TURNS_EACH] = "SELECT seq, role, text, intent, route, meta, created_at FROM turns "
                         "WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
-    [STMT_HANDOFF_ADD] = "INSERT INTO handoffs (session_id, tier, reason, summary, status, operator, "
-                         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'open', '', ?5, ?5)",
-    [STMT_HANDOFF_GET] = "SELECT id, session_id, tier, reason, summary, status, operator, created_at, "
-                         "updated_at FROM handoffs WHERE id = ?1",
+    [STMT_HANDOFF_ADD] =
+        "INSERT INTO handoffs (session_id, tier, reason, summary, status, operator, "
+        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'open', '', ?5, ?5)",
+    [STMT_HANDOFF_GET] =
+        "SELECT id, session_id, tier, reason, summary, status, operator, created_at, "
+        "updated_at FROM handoffs WHERE id = ?1",
     [STMT_HANDOFFS_EACH] = "SELECT id, session_id, tier, reason, summary, status, operator, "
                            "created_at, updated_at FROM handoffs WHERE ?1 = '' OR status = ?1 "
                            "ORDER BY id DESC",
@@ -71,7 +76,8 @@ static const char *const stmt_sql[STMT__N] = {
                             "updated_at = ?4 WHERE id = ?1 AND (?5 IS NULL OR status = ?5)",
     [STMT_EVENT_ADD] = "INSERT INTO analytics_events (at, kind, session_id, turn_seq, data) "
                        "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [STMT_EVENTS_EACH] = "SELECT kind, session_id, turn_seq, data FROM analytics_events ORDER BY id",
+    [STMT_EVENTS_EACH] =
+        "SELECT kind, session_id, turn_seq, data FROM analytics_events ORDER BY id",
     [STMT_KB_BUMP] = "INSERT INTO kb_versions (version, created_at, note) "
                      "SELECT coalesce(max(version), 0) + 1, ?1, ?2 FROM kb_versions "
                      "RETURNING version",
@@ -106,6 +112,10 @@ int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
                           "the store is busy (another writer holds its lock); "
                           "retry shortly (%s: %s)",
                           what, msg);
+    /* Out of memory: ours (a statement handle, fd_alloc) or SQLite's; the
+     * connection's own message would say "not an error" for ours. */
+    if (primary == SQLITE_NOMEM)
+        return fd_err_set(err, FD_ENOMEM, "%s: out of memory", what);
     /* A constraint means the caller asked for something the data forbids
      * (duplicate ord, missing doc). */
     int code = primary == SQLITE_CONSTRAINT ? FD_ECONFLICT : FD_EIO;
@@ -307,8 +317,9 @@ int fd_store_set_synchronous(fd_store *st, int full, fd_err *err)
      * guarantee; nothing weaker is offered there. */
     if (st->engine == STORE_PG)
         return FD_OK;
-    int rc = sqlite3_exec(st->db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                          NULL, NULL, NULL);
+    int rc =
+        sqlite3_exec(st->db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                     NULL, NULL, NULL);
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "setting store.synchronous");
 }
 

@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct fixture {
     char *dir;
@@ -111,10 +112,67 @@ static void test_turn_alloc_failures(void **state)
     every_failure_point(f, "fault-s3", "I want to talk to a real person now"); /* escalation */
 }
 
+/* ---- an order taken over four turns, each with every failure point ----- */
+
+static int setup_orders(void **state)
+{
+    fixture *f = fd_calloc(1, sizeof *f);
+    f->dir = fd_test_tmpdir();
+    fd_config_defaults(&f->cfg);
+    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
+    snprintf(f->cfg.dialog_now, sizeof f->cfg.dialog_now, "2026-12-09T10:00"); /* a Wednesday */
+    f->cfg.answer_wordlists[0] = '\0';
+    fd_err err = {0};
+    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
+    const char *src = getenv("FD_SOURCE_DIR");
+    char ex[1024];
+    snprintf(ex, sizeof ex, "%s/examples/packaging-supplier", src ? src : ".");
+    const char *paths[] = {ex};
+    fd_kb_ingest_report rep;
+    fd_kb_ingest_opts o = {0};
+    if (fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err))
+        fail_msg("ingest %s: %s", ex, err.msg);
+    assert_int_equal(fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err), FD_OK);
+    *state = f;
+    return 0;
+}
+
+static int count_order(void *ctx, const fd_order_row *o)
+{
+    (void)o;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int orders_of(fixture *f)
+{
+    int n = 0;
+    assert_int_equal(
+        fd_store_orders_each(fd_kb_store(f->kb), NULL, NULL, 100, count_order, &n, NULL), FD_OK);
+    return n;
+}
+
+/* The seed conversation of issue 15: after every message has met each of
+ * its failure points and then gone through, exactly one order exists: a
+ * failed "yes" never placed half an order, and its retry placed it once. */
+static void test_order_alloc_failures(void **state)
+{
+    fixture *f = *state;
+    static const char *const turns[] = {"I want to order 100 12-inch kraft pizza boxes",
+                                        "Canadian Pizza Pasir Ris", "Friday morning", "yes"};
+    for (size_t i = 0; i < sizeof turns / sizeof *turns; i++) {
+        every_failure_point(f, "fault-order", turns[i]);
+        if (i + 1 < sizeof turns / sizeof *turns)
+            assert_int_equal(orders_of(f), 0);
+    }
+    assert_int_equal(orders_of(f), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_turn_alloc_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_alloc_failures, setup_orders, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
