@@ -215,7 +215,8 @@
     bubble.parentNode.scrollIntoView({ block: 'end' });
   }
 
-  /* Citations under the answer: title and section, as text. */
+  /* Citations under the answer: title and section, a link to the page
+   * when the company publishes its documents (answer.source_url). */
   function showCitations(bubble, citations) {
     var li = bubble.parentNode;
     var old = li.querySelector('.citations');
@@ -228,7 +229,18 @@
       /* Sections are paths that often start with the title: "Refunds > Time window". */
       var section = c && c.section ? String(c.section) : '';
       if (section.indexOf(title + ' > ') === 0) section = section.slice(title.length + 3);
-      ul.appendChild(el('li', null, section && section !== title ? title + ' — ' + section : title));
+      var text = section && section !== title ? title + ' — ' + section : title;
+      var item = el('li');
+      if (c && typeof c.url === 'string' && /^https?:\/\//.test(c.url)) {
+        var a = el('a', null, text);
+        a.href = c.url;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        item.appendChild(a);
+      } else {
+        item.textContent = text;
+      }
+      ul.appendChild(item);
     });
     li.appendChild(ul);
   }

@@ -254,6 +254,12 @@ static const key_def keys[] = {
      "'Customer service')"},
     {"widget.color", "FRONTDESK_WIDGET_COLOR", T_STR, OFF(widget_color), SZ(widget_color),
      "#2454d6", 0, 0, NULL, "the chat page's accent colour, #rgb or #rrggbb"},
+    {"answer.source_url", "FRONTDESK_ANSWER_SOURCE_URL", T_STR, OFF(answer_source_url),
+     SZ(answer_source_url), "", 0, 0, NULL,
+     "where customers read a cited document, as an http(s) URL with {name} (its file name "
+     "without the extension: delivery), {doc} (its key without it: kb/faq/delivery) or {key} "
+     "(kb/faq/delivery.md); citations then carry a url and the chat page links them (empty: "
+     "no links; catalogue rows never get one)"},
     {"widget.welcome", "FRONTDESK_WIDGET_WELCOME", T_STR, OFF(widget_welcome), SZ(widget_welcome),
      "", 0, 0, NULL,
      "the first message a visitor sees (empty: the assistant's greeting, in the visitor's "
@@ -516,6 +522,15 @@ int fd_config_load(fd_config *cfg, const char *path, fd_err *err)
         rc = fd_err_set_field(err, FD_EINVAL, "store.url",
                               "store.url must be a postgres:// or postgresql:// URL (or empty "
                               "for the SQLite file in data_dir)");
+    if (!rc && cfg->answer_source_url[0] &&
+        ((strncmp(cfg->answer_source_url, "https://", 8) != 0 &&
+          strncmp(cfg->answer_source_url, "http://", 7) != 0) ||
+         (!strstr(cfg->answer_source_url, "{doc}") && !strstr(cfg->answer_source_url, "{key}") &&
+          !strstr(cfg->answer_source_url, "{name}"))))
+        rc = fd_err_set_field(err, FD_EINVAL, "answer.source_url",
+                              "answer.source_url must be an http:// or https:// URL holding "
+                              "{name}, {doc} or {key} (got '%s')",
+                              cfg->answer_source_url);
     if (!rc && !fd_config_color_ok(cfg->widget_color))
         rc = fd_err_set_field(err, FD_EINVAL, "widget.color",
                               "widget.color must be #rgb or #rrggbb (got '%s')", cfg->widget_color);

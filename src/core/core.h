@@ -304,6 +304,7 @@ typedef struct fd_config {
     char widget_name[128];       /* widget.name: the chat's title ("": the KB's company name) */
     char widget_color[16];       /* widget.color: #rgb or #rrggbb */
     char widget_welcome[512];    /* widget.welcome: the first bubble ("": the greeting) */
+    char answer_source_url[512]; /* answer.source_url: a cited document's public page */
     int server_protect_metrics;  /* server.protect_metrics: /metrics, /readyz need a key */
     int server_require_key;      /* server.require_key */
     /* auth.jwt_*: end-user tokens (X-User-Token); no secret and no key file = off */

@@ -113,6 +113,8 @@ typedef struct fd_reply_cite {
 } fd_reply_cite;
 
 typedef struct fd_reply {
+    /* answer.source_url (NULL: none): each citation's "url" in the JSON. */
+    const char *source_url;
     const char *answer;
     int answered; /* 0: declined for lack of support */
     const char *session_id;

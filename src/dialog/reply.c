@@ -3,6 +3,7 @@
  * escapes <, > and &, so nothing a customer typed comes back as markup. */
 #include "turn_int.h"
 
+#include <ctype.h>
 #include <string.h>
 
 static int jstr(fd_buf *b, const char *s)
@@ -13,6 +14,51 @@ static int jstr(fd_buf *b, const char *s)
 static const char *tf(int v)
 {
     return v ? "true" : "false";
+}
+
+/* Appends s percent-encoded, '/' kept (a document key is a path). */
+static int url_path(fd_buf *b, const char *s, size_t n)
+{
+    int rc = FD_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || strchr("-._~/", c))
+            rc = fd_buf_putc(b, (char)c);
+        else
+            rc = fd_buf_printf(b, "%%%02X", c);
+    }
+    return rc;
+}
+
+/* The citation's public page: the template with {key} (the document key,
+ * "kb/faq/delivery.md"), {doc} (without the file extension) and {name} (the
+ * file's name without it, "delivery") filled in, percent-encoded; into out.
+ * 0: none (no template, or a catalogue row "products.csv#PB-1201"). */
+static int cite_url(const char *tpl, const char *key, fd_buf *out)
+{
+    if (!tpl || !key || !*key || strchr(key, '#'))
+        return 0;
+    const char *slash = strrchr(key, '/'), *dot = strrchr(key, '.');
+    size_t doc_len = dot && (!slash || dot > slash + 1) ? (size_t)(dot - key) : strlen(key);
+    const char *name = slash ? slash + 1 : key;
+    for (const char *p = tpl; *p;) {
+        int rc;
+        if (!strncmp(p, "{doc}", 5)) {
+            rc = url_path(out, key, doc_len);
+            p += 5;
+        } else if (!strncmp(p, "{name}", 6)) {
+            rc = url_path(out, name, doc_len - (size_t)(name - key));
+            p += 6;
+        } else if (!strncmp(p, "{key}", 5)) {
+            rc = url_path(out, key, strlen(key));
+            p += 5;
+        } else {
+            rc = fd_buf_putc(out, *p++);
+        }
+        if (rc)
+            return -1;
+    }
+    return 1;
 }
 
 int dialog_cites_json(const fd_reply *r, fd_buf *b)
@@ -26,6 +72,16 @@ int dialog_cites_json(const fd_reply *r, fd_buf *b)
         rc = rc ? rc : jstr(b, c->title ? c->title : "");
         rc = rc ? rc : fd_buf_printf(b, ",\"section\":");
         rc = rc ? rc : jstr(b, c->section ? c->section : "");
+        if (!rc && r->source_url) {
+            fd_buf u;
+            fd_buf_init(&u, 8192);
+            int got = cite_url(r->source_url, c->document, &u);
+            if (got < 0)
+                rc = FD_ENOMEM;
+            else if (got)
+                rc = fd_buf_printf(b, ",\"url\":") || fd_buf_json_str(b, u.p, u.len);
+            fd_buf_free(&u);
+        }
         rc = rc ? rc : fd_buf_putc(b, '}');
     }
     return rc ? rc : fd_buf_putc(b, ']');

@@ -763,6 +763,7 @@ int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
     t->err = err;
     t->t0 = fd_time_ns();
     out->validation = "skipped";
+    out->source_url = as->cfg->answer_source_url[0] ? as->cfg->answer_source_url : NULL;
     out->grounded = 1;
     out->intent = "";
     out->route = "knowledge";

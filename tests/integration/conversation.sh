@@ -26,6 +26,19 @@ check "knowledge answer cites the refunds page" jqe '.answered and .route=="know
 check "the answer carries the 7-day fact" jqe '.answer|test("7 days")' "$T/r.json"
 check "no LLM configured: grounded, not degraded" jqe '.grounded and (.degraded|not)' "$T/r.json"
 
+# ---- sources as links (answer.source_url) ------------------------------------
+FRONTDESK_ANSWER_SOURCE_URL='https://harbourpack.example/help/{name}?ref=chat' \
+  ask "How long do I have to report defective boxes?" > "$T/r.json"
+check "answer.source_url: each cited page has its url" jqe '.citations|length>0 and all(.url|test("^https://harbourpack.example/help/[a-z0-9-]+[?]ref=chat$"))' "$T/r.json"
+check "the refunds page's url is its file name" jqe 'any(.citations[]; .url=="https://harbourpack.example/help/refunds-defective-goods?ref=chat")' "$T/r.json"
+ask "How long do I have to report defective boxes?" > "$T/r.json"
+check "without it, no url" jqe 'all(.citations[]; has("url")|not)' "$T/r.json"
+FRONTDESK_ANSWER_SOURCE_URL='https://x.example/{name}' ask "how many 16oz ripple cups are in stock" > "$T/r.json"
+check "a catalogue row never gets a url" jqe 'any(.citations[]; .document|test("products.csv#")) and all(.citations[]; (.document|test("#")|not) or (has("url")|not))' "$T/r.json"
+FRONTDESK_ANSWER_SOURCE_URL='javascript:alert(1)/{name}' "$FD" ask --json "hello" > "$T/r.json" 2> "$T/err"
+check "a template that is not http(s) is refused, naming the setting" \
+  bash -c "[ $? != 0 ] && grep -q 'answer.source_url' '$T/err'"
+
 # ---- routes -----------------------------------------------------------------
 ask "hello" > "$T/r.json"
 check "greeting gets a template" jqe '.route=="template" and .intent=="greeting"' "$T/r.json"

@@ -114,6 +114,30 @@ async function main() {
   await send(p, 'again');
   assert.match(dump(p.ids.messages)[6], /msg-error: Assistant \| The connection was interrupted/);
 
+  /* ---- sources link to the company's pages (answer.source_url), and only http(s) ---- */
+  script = [ev('done', Object.assign({}, DONE, {
+    route: 'knowledge', escalation: null, answer: 'See our returns page.',
+    citations: [
+      { document: 'kb/returns.md', title: 'Returns', section: 'Returns > Window', url: 'https://shop.example/help/returns' },
+      { document: 'kb/evil.md', title: 'Evil', section: '', url: 'javascript:alert(1)' },
+      { document: 'products.csv#A', title: 'Box', section: '' }],
+  }))];
+  await send(p, 'can i send it back');
+  {
+    const last = p.ids.messages.children[p.ids.messages.children.length - 1];
+    const items = last.querySelector('.citations').children;
+    assert.strictEqual(items.length, 3);
+    const a = items[0].children[0];
+    assert.ok(a && a.tagName === 'A', 'a source with a url is a link');
+    assert.strictEqual(a.href, 'https://shop.example/help/returns');
+    assert.strictEqual(a.target, '_blank');
+    assert.strictEqual(a.rel, 'noopener noreferrer');
+    assert.strictEqual(a.textContent, 'Returns — Window');
+    assert.strictEqual(items[1].children.length, 0, 'a javascript: url is not a link');
+    assert.strictEqual(items[1].textContent, 'Evil');
+    assert.strictEqual(items[2].children.length, 0, 'no url, no link');
+  }
+
   /* ---- the customer writes while waiting: the bot answers, the line stays open ---- */
   script = [ev('done', Object.assign({}, DONE, { route: 'knowledge', escalation: null, answer: 'ok' }))];
   await send(p, 'thanks');
