@@ -174,7 +174,8 @@ typedef struct fd_result {
 } fd_result;
 
 /* Top k chunks for the query, best first. An empty or all-stopword query
- * is FD_EINVAL; an empty knowledge base gives 0 results. */
+ * is FD_EINVAL, and so is a missing argument (opts included); an empty
+ * knowledge base gives 0 results. */
 int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *opts, fd_arena *a, fd_result **out,
                  size_t *n_out, fd_err *err) FD_MUST_USE;
 

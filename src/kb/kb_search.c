@@ -225,6 +225,8 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, 
 {
     *out = NULL;
     *n_out = 0;
+    if (!kb || !a || !o)
+        return fd_err_set(err, FD_EINVAL, "search: missing argument");
     if (o->k == 0 || o->k > 1000)
         return fd_err_set_field(err, FD_EINVAL, "k", "k must be between 1 and 1000");
     if (query.len == 0)

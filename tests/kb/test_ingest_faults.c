@@ -75,6 +75,13 @@ static void test_ingest_alloc_failures(void **state)
     fd_kb_ingest_opts o = {0};
     assert_int_equal(fd_kb_ingest(kb, first, 1, &o, &rep, &err), FD_OK);
     assert_true(finds(kb, "Sentosa delivery", "S$18"));
+    { /* no options: a clear refusal, not a crash */
+        fd_arena *a = fd_arena_new(0);
+        fd_result *r;
+        size_t n;
+        assert_int_equal(fd_kb_search(kb, fd_str_c("delivery"), NULL, a, &r, &n, &err), FD_EINVAL);
+        fd_arena_free(a);
+    }
 
     const char *second[] = {more};
     long k = 0, after_commit = 0;
