@@ -7,8 +7,13 @@
 #include <math.h>
 
 /* Customers ask for a fee, a deadline, a window: a sentence that states one
- * beats a general one with the same words (tuned on the example KB). */
-#define FACT_BONUS 0.6
+ * beats a general one with the same words. Was 0.6, tuned on the example KB
+ * alone, where it made any sentence with a number beat the one that
+ * answers ("non-refundable", "no set-up fee"). 0.3 maximizes right minus
+ * wrong answers over the five dev KBs of eval/README.md and the example
+ * pooled (dev 92 -> 99 right, 46 -> 40 wrong; the example 86 -> 83 right,
+ * 9 -> 12 wrong); 0.15 ties it with the example lower still. */
+#define FACT_BONUS 0.3
 /* ...and one stating the kind of fact asked for ("how long": a duration)
  * beats one stating another. */
 #define CUE_BONUS 0.4

@@ -148,13 +148,15 @@ check "the next follow-up builds on it, not on the question before" \
 "$FD" eval answers --cases "$EX/cases.jsonl" --json > "$T/eval.json" || fail "eval answers ran"
 jq -r ".failures[] | \"  \\(.why): \\(.question)\"" "$T/eval.json"
 jq -c '{accuracy, decline_rate, hallucination_rate, p99_ms}' "$T/eval.json"
-# Measured 0.887 (86/97, bench/RESULTS.md) since the answerability model
-# replaced the hand rule (0.907 before: the model declines two complaints
-# it is unsure of, and answers half again as many questions on KBs never
-# tuned on). Once, under a parallel ctest run, one case failed validation
-# and cost a case; the fence sits one case below the measure so that flake
-# cannot fail CI, and the hallucination checks below stay strict.
-check "answer accuracy >= 0.87 with no LLM (target 0.90)" jqe '.accuracy >= 0.87' "$T/eval.json"
+# Measured 0.856 (83/97, bench/RESULTS.md): 0.907 before the answerability
+# model replaced the hand rule (it declines two complaints it is unsure
+# of, and answers half again as many questions on KBs never tuned on),
+# 0.887 before FACT_BONUS went from 0.6 (tuned on this KB alone) to 0.3
+# (chosen on the dev KBs and this one pooled; the held-out KBs gained).
+# Once, under a parallel ctest run, one case failed validation and cost a
+# case; the fence sits one case below the measure so that flake cannot
+# fail CI, and the hallucination checks below stay strict.
+check "answer accuracy >= 0.84 with no LLM (target 0.90)" jqe '.accuracy >= 0.84' "$T/eval.json"
 check "zero hallucinations" jqe '.hallucination_rate == 0' "$T/eval.json"
 check "every unanswerable question declined" jqe '.decline_rate == 1' "$T/eval.json"
 finish
