@@ -192,6 +192,23 @@ static enum MHD_Result get_metrics(request *r)
                           (unsigned long long)ls.retries, (unsigned long long)ls.refused,
                           (unsigned long long)ls.timeouts, (unsigned long long)ls.cancelled,
                           (unsigned long long)ls.queue_full, (unsigned long long)ls.queue_timeouts);
+    if (!rc && s->listener) {
+        /* PostgreSQL notices: while down, other replicas' changes arrive
+         * only by the one-second polls. */
+        int up;
+        uint64_t failures;
+        fd_store_listener_health(s->listener, &up, &failures);
+        rc = fd_buf_printf(&b,
+                           "# HELP frontdesk_store_listener_up 1 while the replica hears "
+                           "PostgreSQL notices (other replicas' changes at once)\n"
+                           "# TYPE frontdesk_store_listener_up gauge\n"
+                           "frontdesk_store_listener_up %d\n"
+                           "# HELP frontdesk_store_listener_failures_total notice connections "
+                           "that failed or were lost\n"
+                           "# TYPE frontdesk_store_listener_failures_total counter\n"
+                           "frontdesk_store_listener_failures_total %llu\n",
+                           up, (unsigned long long)failures);
+    }
     if (!rc)
         rc = fd_buf_printf(&b,
                            "# HELP frontdesk_memory_allocated_bytes bytes held through fd_malloc\n"

@@ -31,6 +31,8 @@ struct fd_store_listener {
     int stop_pipe[2];
     pthread_t thread;
     atomic_uint_fast64_t received;
+    atomic_int up;                 /* its connection listens now */
+    atomic_uint_fast64_t failures; /* failed connects and lost connections */
 };
 
 /* Longest payload sent: a session id is far shorter; PostgreSQL's cap is 8000. */
@@ -74,22 +76,28 @@ static void *listen_main(void *arg)
         int ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (!ok) {
+            atomic_fetch_add(&l->failures, 1);
             PQfinish(c);
             if (wait_for(l, -1, RETRY_MS))
                 return NULL;
             continue;
         }
+        atomic_store(&l->up, 1);
         /* Whatever was announced while this connection was not there. */
         l->cb(l->ctx, FD_NOTE_EVENTS, "");
         l->cb(l->ctx, FD_NOTE_KB, "");
         int sock = PQsocket(c);
         for (;;) {
             if (wait_for(l, sock, 5000)) {
+                atomic_store(&l->up, 0);
                 PQfinish(c);
                 return NULL;
             }
-            if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+            if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+                atomic_store(&l->up, 0);
+                atomic_fetch_add(&l->failures, 1);
                 break; /* lost: reconnect */
+            }
             PGnotify *n;
             while ((n = PQnotifies(c)) != NULL) {
                 fd_store_note what = strcmp(n->relname, CH_KB) == 0       ? FD_NOTE_KB
@@ -155,4 +163,10 @@ void fd_store_listener_stop(fd_store_listener *l)
 uint64_t fd_store_listener_received(const fd_store_listener *l)
 {
     return l ? (uint64_t)atomic_load(&l->received) : 0;
+}
+
+void fd_store_listener_health(const fd_store_listener *l, int *up, uint64_t *failures)
+{
+    *up = l ? atomic_load(&l->up) : 0;
+    *failures = l ? (uint64_t)atomic_load(&l->failures) : 0;
 }

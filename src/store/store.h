@@ -112,6 +112,10 @@ int fd_store_listener_start(const char *url,
 void fd_store_listener_stop(fd_store_listener *l);
 /* Notices received so far (tests, metrics). */
 uint64_t fd_store_listener_received(const fd_store_listener *l);
+/* Whether its connection is up now, and how many times connecting failed
+ * or a connection was lost (metrics: while it is down, other replicas'
+ * changes arrive only by the one-second polls). */
+void fd_store_listener_health(const fd_store_listener *l, int *up, uint64_t *failures);
 
 /* ---- documents and chunks ---------------------------------------------- */
 

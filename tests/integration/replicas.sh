@@ -267,7 +267,15 @@ done
 check "every acknowledged turn is in the store (missing: $missing)" test "$missing" = 0
 
 # ---- PostgreSQL killed for 10 s --------------------------------------------------------
+metric_is() { # metric_is URL LINE: waits up to 5 s for the exact metrics line
+  for _ in $(seq 50); do curl -s "$1/metrics" | grep -qx "$2" && return 0; sleep 0.1; done
+  return 1
+}
+check "the notice listener is up (frontdesk_store_listener_up 1)" \
+  metric_is "$U1" 'frontdesk_store_listener_up 1'
 pg_kill
+check "PostgreSQL gone: the metrics say the listener is down" \
+  metric_is "$U1" 'frontdesk_store_listener_up 0'
 s=$(say "$U1" "" "do you deliver on Sundays? while the database is down")
 check "chat while PostgreSQL is down: 503 (got $s)" test "$s" = 503
 curl -s -D "$T/h" -o /dev/null "${A[@]}" -d '{"message":"and now?"}' "$U1/v1/chat"
@@ -284,6 +292,9 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 check "PostgreSQL back: chat recovers by itself" test -n "$ok"
+check "and the listener with it" metric_is "$U1" 'frontdesk_store_listener_up 1'
+check "the lost connection is counted" \
+  bash -c "curl -s $U1/metrics | grep -q '^frontdesk_store_listener_failures_total [1-9]'"
 check "and on the other replica" test "$(say "$U3" "" "what is your minimum order?")" = 200
 
 # ---- Redis killed: each replica falls back to its local caches and limits ---------------
