@@ -43,6 +43,11 @@ static const struct {
     {"2", "two"},
     {"3", "three"},
     {"complain", "report"},
+    {"kid", "child"},
+    {"kid", "children"},
+    {"kiddi", "child"},
+    {"brekki", "breakfast"},
+    {"frigo", "refriger"},
 };
 
 int fd_answer_expand_query(fd_analyzer *an, fd_str question, fd_lang lang, fd_arena *a, fd_str *out,

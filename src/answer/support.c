@@ -8,24 +8,33 @@
 
 /* Stems (English and French Snowball) that say nothing about the topic: a
  * question "how much is X" is about X; "yes, are you open Friday?" (a
- * reply to the bot, then a question) is about Friday. Kept sorted for
- * bsearch. */
+ * reply to the bot, then a question) is about Friday. Also the words of
+ * the story around a question ("my husband", "roughly", "my boss hasn't
+ * decided"): customers tell them, documents never use them, and counted
+ * as topic they made the answerability decision read an answerable
+ * question as one about something the KB lacks (the development KBs of
+ * eval/README.md: 9 of 62 declines of the right document). Kept sorted
+ * for bsearch. */
 static const char *const generic_terms[] = {
-    "abl",     "ah",     "also",    "ani",     "anyon",     "anyth",    "ask",    "avail",
-    "bad",     "besoin", "best",    "bonjour", "came",      "can",      "charg",  "chos",
-    "combien", "come",   "comment", "cost",    "could",     "cout",     "detail", "do",
-    "doe",     "els",    "exact",   "fee",     "find",      "get",      "give",   "go",
-    "good",    "got",    "happen",  "hello",   "help",      "hi",       "info",   "inform",
-    "just",    "keep",   "kind",    "know",    "la",        "lah",      "leh",    "let",
-    "like",    "long",   "look",    "lor",     "make",      "mani",     "may",    "mean",
-    "merc",    "much",   "must",    "need",    "now",       "offer",    "ok",     "okay",
-    "ouai",    "oui",    "pleas",   "pls",     "plz",       "possibl",  "pouv",   "price",
-    "prix",    "provid", "puis",    "put",     "quel",      "question", "r",      "realli",
-    "right",   "savoir", "say",     "see",     "sell",      "shall",    "someth", "soon",
-    "start",   "still",  "sure",    "take",    "tell",      "thank",    "there",  "thing",
-    "today",   "tri",    "type",    "u",       "ur",        "use",      "voul",   "want",
-    "wat",     "way",    "what",    "whi",     "will",      "work",     "worth",  "would",
-    "ye",      "yeah",   "yep",     "yes",     "yesterday", "yup",
+    "abl",     "actual",   "ah",        "alreadi", "also",     "ani",      "anyon",   "anyth",
+    "anyway",  "approxim", "around",    "ask",     "avail",    "bad",      "besoin",  "best",
+    "bonjour", "boss",     "came",      "can",     "charg",    "chos",     "combien", "come",
+    "comment", "cost",     "could",     "cout",    "dad",      "daughter", "detail",  "do",
+    "doe",     "els",      "environ",   "exact",   "father",   "fee",      "femm",    "fill",
+    "find",    "folk",     "get",       "give",    "go",       "good",     "got",     "guy",
+    "happen",  "hello",    "help",      "hi",      "honest",   "husband",  "info",    "inform",
+    "just",    "keep",     "kind",      "know",    "la",       "lah",      "leh",     "let",
+    "like",    "long",     "look",      "lor",     "make",     "mani",     "may",     "mayb",
+    "mean",    "merc",     "mom",       "mother",  "much",     "mum",      "must",    "need",
+    "normal",  "now",      "offer",     "ok",      "okay",     "ouai",     "oui",     "perhap",
+    "pleas",   "pls",      "plz",       "possibl", "pouv",     "price",    "prix",    "probabl",
+    "provid",  "puis",     "put",       "quel",    "question", "r",        "realli",  "right",
+    "rough",   "savoir",   "say",       "see",     "sell",     "shall",    "someth",  "son",
+    "soon",    "start",    "still",     "stuff",   "sure",     "take",     "tell",    "thank",
+    "there",   "thing",    "today",     "tri",     "type",     "typic",    "u",       "ur",
+    "use",     "usual",    "voul",      "vrai",    "want",     "wat",      "way",     "what",
+    "whi",     "wife",     "will",      "work",    "worth",    "would",    "ye",      "yeah",
+    "yep",     "yes",      "yesterday", "yup",
 };
 
 /* Stems of conversational phrasing: greetings, offers of more help, the
