@@ -82,11 +82,40 @@ typedef struct fd_answer_cand {
     double f[FD_AF__N];
     double score; /* the weighted sum it was ranked by */
 } fd_answer_cand;
+/* The evidence for one sentence of the chosen document, as the picker
+ * weighed it (see extract.c, sent_features): the rows `eval answers
+ * --dump-sentences` writes to train the picker's weights on. */
+enum {
+    FD_SF_COV,     /* share of the question's weight the sentence covers */
+    FD_SF_CTX,     /* the same for its page title and section path */
+    FD_SF_SEC,     /* the same for its own section heading */
+    FD_SF_SECLEAD, /* FD_SF_SEC when it is its section's first sentence, else 0 */
+    FD_SF_FACT,    /* 1: it states a fact (price, time, duration...) */
+    FD_SF_FOCUS,   /* 1: it holds the question's rarest word */
+    FD_SF_CUE,     /* 1: it (or the list it announces) states the kind of fact asked for */
+    FD_SF_EXTREME, /* 1: the row at the end of its table a superlative asks for */
+    FD_SF_RANK,    /* 1 / (1 + retrieval rank of its passage) */
+    FD_SF_MISS,    /* 1: a kind of fact is asked for and it states none of that kind */
+    FD_SF_ITEM,    /* 1: a list item or a table row */
+    FD_SF_LEN,     /* its length in bytes over 200, at most 1 */
+    FD_SF_LEADIN,  /* 1: it ends with ':' and announces a list */
+    FD_SF_AFTERQ,  /* 1: the sentence before it is a question (an FAQ's answer) */
+    FD_SF_LEAD,    /* 1: its section's first sentence */
+    FD_SF__N
+};
+extern const char *const fd_answer_sent_feature_names[FD_SF__N];
+typedef struct fd_answer_sent {
+    const char *text; /* in the arena */
+    double f[FD_SF__N];
+    double score;
+} fd_answer_sent;
 typedef struct fd_answer_trace {
     fd_answer_cand *v; /* in the arena, one per candidate document */
     size_t n;
     int chosen;        /* index into v, -1 if none */
     double confidence; /* the answerability model's probability for the chosen one */
+    fd_answer_sent *s; /* the chosen document's sentences the picker scored */
+    size_t n_s;
 } fd_answer_trace;
 
 typedef struct fd_answer_opts {

@@ -385,45 +385,87 @@ static int table_extreme(const psg *ps, size_t k, int dir)
     return rows >= 3 ? top : -1;
 }
 
-/* The score of sentence k of passage ps: its own coverage of the question,
- * the section it sits in, a fact it carries (answers are mostly facts),
- * and the retrieval rank as a tie-breaker. A question in the passage (an
- * FAQ entry) is never the answer; the sentence after it usually is. */
-static double sent_score(const composer *c, const psg *ps, size_t k)
+const char *const fd_answer_sent_feature_names[FD_SF__N] = {
+    "cov",  "ctx",  "sec",  "seclead", "fact",   "focus",  "cue", "extreme",
+    "rank", "miss", "item", "len",     "leadin", "afterq", "lead"};
+
+/* How the picker weighs a sentence's evidence (sent_features): its own
+ * coverage of the question, the section it sits in (its lead sentence
+ * most), a fact it carries (answers are mostly facts), the kind of fact
+ * asked for, the question's rarest word, and the retrieval rank as a
+ * tie-breaker. */
+static const double SENT_W[FD_SF__N] = {
+    [FD_SF_COV] = 1.0,
+    [FD_SF_CTX] = 0.35,
+    [FD_SF_SEC] = 0.5 * SECTION_WEIGHT,
+    [FD_SF_SECLEAD] = 0.5 * SECTION_WEIGHT,
+    [FD_SF_FACT] = FACT_BONUS,
+    [FD_SF_FOCUS] = FOCUS_BONUS,
+    [FD_SF_CUE] = CUE_BONUS,
+    [FD_SF_EXTREME] = EXTREME_BONUS,
+    [FD_SF_RANK] = 0.1,
+};
+
+/* The evidence for sentence k of passage ps (FD_SF_*); -1 when it is never
+ * an answer: a heading, a question (in an FAQ the sentence after it is the
+ * answer), or a table row when another row is the one a superlative asks
+ * for. */
+static int sent_features(const composer *c, const psg *ps, size_t k, double *f)
 {
     const ans_sent *s = &ps->s[k];
+    memset(f, 0, FD_SF__N * sizeof *f);
     if (s->kind == ANS_HEADING || ends_with_char(ps->text, s, '?'))
         return -1;
+    int ext = c->extreme ? table_extreme(ps, k, c->extreme) : -1;
+    if (ext == 0)
+        return -1;
     double cov = body_coverage(c, ps, &ps->sb[k]);
-    if (k > 0 && ends_with_char(ps->text, &ps->s[k - 1], '?'))
+    int afterq = k > 0 && ends_with_char(ps->text, &ps->s[k - 1], '?');
+    if (afterq)
         cov = fmax(cov, body_coverage(c, ps, &ps->sb[k - 1]));
-    double ctx = sent_coverage(c, ps, &ps->ctx), sec = sent_coverage(c, ps, &ps->sec);
     /* A "...:" lead-in is said with the list it announces (mark), so it
      * answers the kind of fact asked for when that list holds it:
      * "Customer service hours:" + the hours. */
     unsigned facts = (unsigned)ps->facts[k];
-    if (ends_with_char(ps->text, s, ':'))
+    int leadin = ends_with_char(ps->text, s, ':');
+    if (leadin)
         for (size_t j = k + 1; j < ps->n_s && j <= k + 4 && ps->s[j].kind != ANS_HEADING; j++)
             facts |= (unsigned)ps->facts[j];
-    double fact = ps->facts[k] ? FACT_BONUS : 0;
-    for (size_t i = 0; i < c->n_q[ps->lang]; i++)
-        if (c->q[ps->lang][i].focus && term_in(&ps->sb[k], &c->q[ps->lang][i])) {
-            fact += FOCUS_BONUS;
-            break;
-        }
-    int ext = c->extreme ? table_extreme(ps, k, c->extreme) : -1;
-    if (ext == 0)
-        return -1; /* another row of the table is the answer */
-    if (ext == 1)
-        fact += EXTREME_BONUS;
+    int focus = 0;
+    for (size_t i = 0; i < c->n_q[ps->lang] && !focus; i++)
+        focus = c->q[ps->lang][i].focus && term_in(&ps->sb[k], &c->q[ps->lang][i]);
     /* A section's first sentence states its rule; the rest qualify it. */
     int lead = 1;
     for (size_t j = 0; j < k && lead; j++)
         lead = ps->s[j].kind == ANS_HEADING;
-    if (facts & (unsigned)c->want)
-        fact += CUE_BONUS;
-    return cov + 0.35 * ctx + SECTION_WEIGHT * sec * (lead ? 1.0 : 0.5) + fact +
-           0.1 / (1.0 + (double)ps->idx);
+    double sec = sent_coverage(c, ps, &ps->sec);
+    unsigned want = (unsigned)c->want & ~(unsigned)WANT_NAME;
+    f[FD_SF_COV] = cov;
+    f[FD_SF_CTX] = sent_coverage(c, ps, &ps->ctx);
+    f[FD_SF_SEC] = sec;
+    f[FD_SF_SECLEAD] = lead ? sec : 0;
+    f[FD_SF_FACT] = ps->facts[k] != 0;
+    f[FD_SF_FOCUS] = focus;
+    f[FD_SF_CUE] = (facts & (unsigned)c->want) != 0;
+    f[FD_SF_EXTREME] = ext == 1;
+    f[FD_SF_RANK] = 1.0 / (1.0 + (double)ps->idx);
+    f[FD_SF_MISS] = want && !(facts & want);
+    f[FD_SF_ITEM] = s->kind == ANS_ITEM || s->kind == ANS_ROW;
+    f[FD_SF_LEN] = fmin(1.0, (double)s->len / 200.0);
+    f[FD_SF_LEADIN] = leadin;
+    f[FD_SF_AFTERQ] = afterq;
+    f[FD_SF_LEAD] = lead;
+    return 0;
+}
+
+static double sent_score(const composer *c, const psg *ps, size_t k, double *f)
+{
+    if (sent_features(c, ps, k, f) < 0)
+        return -1;
+    double z = 0;
+    for (int i = 0; i < FD_SF__N; i++)
+        z += SENT_W[i] * f[i];
+    return z;
 }
 
 /* A sentence that opens with a pronoun leans on the one before it. */
@@ -551,15 +593,35 @@ static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick
             if (rc)
                 return rc;
         }
+    fd_answer_trace *tr = c->o ? c->o->trace : NULL;
+    size_t n_sent = 0;
+    for (size_t i = 0; i < c->n_ps; i++)
+        if (c->ps[i].doc == doc)
+            n_sent += c->ps[i].n_s;
+    if (tr && !(tr->s = fd_arena_calloc(c->a, n_sent + 1, sizeof *tr->s)))
+        return ans_oom(c->a, c->err);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < c->n_ps; i++) {
             const psg *ps = &c->ps[i];
             if (ps->doc != doc)
                 continue;
             for (size_t k = 0; k < ps->n_s; k++) {
-                double sc = sent_score(c, ps, k);
+                double f[FD_SF__N];
+                double sc = sent_score(c, ps, k, f);
                 if (pass == 0 && sc > best)
                     best = sc;
+                if (pass == 0 && tr && sc >= 0) {
+                    fd_answer_sent *ts = &tr->s[tr->n_s];
+                    fd_str st;
+                    int rc = ans_sent_text(ps->text, &ps->s[k], c->a, &st, c->err);
+                    if (rc)
+                        return rc;
+                    if (!(ts->text = fd_arena_strndup(c->a, st.p, st.len)))
+                        return ans_oom(c->a, c->err);
+                    memcpy(ts->f, f, sizeof f);
+                    ts->score = sc;
+                    tr->n_s++;
+                }
                 /* only sentences at least half as good as the best: more
                  * text is more to read and more chances to quote the wrong rule */
                 if (pass == 1 && sc > 0 && sc >= best * 0.5)
@@ -686,7 +748,8 @@ static int follow_ref(composer *c, int doc, const pick *top, size_t n_top, fd_bu
             return rc;
         for (size_t k = 0; k < ps->n_s; k++) {
             fd_str st = {ps->text.p + ps->s[k].off, ps->s[k].len}, r;
-            double sc = sent_score(c, ps, k);
+            double f[FD_SF__N];
+            double sc = sent_score(c, ps, k, f);
             /* a sentence handing over to yet another page is no detail */
             if (sc > best.score && sent_coverage(c, ps, &ps->sb[k]) > 0 &&
                 !ans_xref_spans(st, &r, 1))
@@ -1038,7 +1101,7 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
     double support = 0, conf = 0;
     int doc;
     if (opts && opts->trace)
-        *opts->trace = (fd_answer_trace){NULL, 0, -1, 0};
+        *opts->trace = (fd_answer_trace){NULL, 0, -1, 0, NULL, 0};
     rc = choose_doc(&c, reply, have_reply, &support, &conf, &doc);
     if (rc)
         return rc;

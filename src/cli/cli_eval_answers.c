@@ -285,6 +285,7 @@ typedef struct runner {
     FILE *dump;      /* --dump-features: one JSON line per case */
     const char *set; /* the set's name, for the dump */
     int oracle;      /* --oracle: each answerable case again from its source */
+    FILE *dump_s;    /* --dump-sentences: the source's sentences, one JSON line each */
 } runner;
 
 /* One training row: the case, the outcome, every candidate document's
@@ -319,6 +320,32 @@ static void dump_case(runner *u, json_t *cs, const fd_reply *r)
     json_decref(row);
 }
 
+/* The picker's training rows (eval/train_picker.py): every sentence of the
+ * case's source it scored, its evidence, and whether it holds an expected
+ * string; "ok" is whether the answer it gave did. */
+static void dump_sentences(runner *u, json_t *cs, const fd_reply *o, int ok)
+{
+    if (!u->dump_s || !o->trace)
+        return;
+    json_t *ex = json_object_get(cs, "expect_any");
+    for (size_t i = 0; i < o->trace->n_s; i++) {
+        const fd_answer_sent *st = &o->trace->s[i];
+        json_t *f = json_array();
+        for (int j = 0; f && j < FD_SF__N; j++)
+            json_array_append_new(f, json_real(st->f[j]));
+        json_t *row =
+            json_pack("{s:s, s:O, s:i, s:b, s:b, s:s, s:o}", "set", u->set, "id",
+                      json_object_get(cs, "id") ? json_object_get(cs, "id") : json_null(), "sent",
+                      (int)i, "ok", ok, "label", st->text && any_expected(u->a, ex, st->text),
+                      "text", st->text ? st->text : "", "f", f ? f : json_array());
+        char *s = row ? json_dumps(row, JSON_COMPACT) : NULL;
+        if (s)
+            fprintf(u->dump_s, "%s\n", s);
+        free(s);
+        json_decref(row);
+    }
+}
+
 static int run_case(void *ctx, json_t *cs, size_t lineno)
 {
     runner *u = ctx;
@@ -345,13 +372,18 @@ static int run_case(void *ctx, json_t *cs, size_t lineno)
     if (!rc && u->oracle && json_is_true(json_object_get(cs, "answerable")) && source &&
         source[0]) {
         /* The picker alone: the same question answered from its source. */
-        fd_turn_in oin = {.message = q, .len = strlen(q), .ephemeral = 1, .oracle_doc = source};
+        fd_turn_in oin = {.message = q,
+                          .len = strlen(q),
+                          .ephemeral = 1,
+                          .oracle_doc = source,
+                          .trace = u->dump_s != NULL};
         fd_reply o;
         rc = fd_assistant_turn(u->as, u->kb, &oin, NULL, u->a, &o, u->err);
         if (!rc && o.decision && strcmp(o.decision, "no_document") != 0) {
+            int ok = o.answered && any_expected(u->a, json_object_get(cs, "expect_any"), o.answer);
             u->t->st_oracle_n++;
-            u->t->st_oracle_ok +=
-                o.answered && any_expected(u->a, json_object_get(cs, "expect_any"), o.answer);
+            u->t->st_oracle_ok += ok;
+            dump_sentences(u, cs, &o, ok);
         }
     }
     if (u->tty)
@@ -434,7 +466,8 @@ static void on_skip(void *ctx, const char *path, const fd_err *why)
     fprintf(stderr, "frontdesk: skipped %s: %s\n", path, why->msg);
 }
 
-static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, int oracle, fd_err *err)
+static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, FILE *dump_s, int oracle,
+                   fd_err *err)
 {
     char dir[512] = "";
     fd_config cfg = c->cfg;
@@ -463,7 +496,7 @@ static int run_set(cli_ctx *c, const eval_set *s, tally *t, FILE *dump, int orac
     }
     if (!rc)
         rc = fd_assistant_open(&cfg, c->log, kb, &as, err);
-    runner u = {kb, as, a, t, NULL, err, isatty(2) && !c->json, dump, set_name(s), oracle};
+    runner u = {kb, as, a, t, NULL, err, isatty(2) && !c->json, dump, set_name(s), oracle, dump_s};
     if (!rc && s->cases) {
         u.path = s->cases;
         rc = each_json_line(s->cases, run_case, &u, err);
@@ -667,16 +700,17 @@ int cli_eval_answers(cli_ctx *c)
                                          {"failures", no_argument, NULL, 'f'},
                                          {"dump-features", required_argument, NULL, 'D'},
                                          {"oracle", no_argument, NULL, 'o'},
+                                         {"dump-sentences", required_argument, NULL, 'S'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     eval_set sets[MAX_SETS];
     size_t n = 0;
     int ch, show_failures = 0, any_kb = 0;
-    const char *dump_path = NULL;
+    const char *dump_path = NULL, *dump_s_path = NULL;
     int oracle = 0;
     eval_set *cur = NULL;
-    while ((ch = getopt_long(c->argc, c->argv, "k:c:d:fD:ojh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(c->argc, c->argv, "k:c:d:fD:oS:jh", opts, NULL)) != -1) {
         if (ch == 'k' || ((ch == 'c' || ch == 'd') && !cur)) {
             if (n == MAX_SETS) {
                 fprintf(stderr, "frontdesk: eval answers takes at most %d sets\n", MAX_SETS);
@@ -698,6 +732,8 @@ int cli_eval_answers(cli_ctx *c)
             dump_path = optarg;
         else if (ch == 'o')
             oracle = 1;
+        else if (ch == 'S')
+            dump_s_path = optarg, oracle = 1; /* the sentences of the oracle's run */
         else if (ch == 'j')
             c->json = 1;
         else
@@ -731,15 +767,17 @@ int cli_eval_answers(cli_ctx *c)
     tally sum = {0};
     fd_err err = {0};
     int rc = FD_OK;
-    FILE *dump = NULL;
+    FILE *dump = NULL, *dump_s = NULL;
     if (dump_path && !(dump = fopen(dump_path, "w")))
         rc = fd_err_set(&err, FD_EIO, "%s: cannot write", dump_path);
+    if (!rc && dump_s_path && !(dump_s = fopen(dump_s_path, "w")))
+        rc = fd_err_set(&err, FD_EIO, "%s: cannot write", dump_s_path);
     for (size_t i = 0; i < n && !rc; i++) {
         tally t = {0};
         t.failures = json_array();
         if (!c->json && n > 1)
             fprintf(stderr, "evaluating %s ...\n", set_name(&sets[i]));
-        rc = run_set(c, &sets[i], &t, dump, oracle, &err);
+        rc = run_set(c, &sets[i], &t, dump, dump_s, oracle, &err);
         if (!rc) {
             add_tally(&sum, &t);
             if (c->json)
@@ -754,6 +792,8 @@ int cli_eval_answers(cli_ctx *c)
     }
     if (dump && fclose(dump) != 0 && !rc)
         rc = fd_err_set(&err, FD_EIO, "%s: write failed", dump_path);
+    if (dump_s && fclose(dump_s) != 0 && !rc)
+        rc = fd_err_set(&err, FD_EIO, "%s: write failed", dump_s_path);
     if (rc) {
         json_decref(out);
         return cli_fail(c, &err);

@@ -638,9 +638,16 @@ static int keep_evidence(turn *t, fd_answer *ans)
             v[i] = src->v[i];
             v[i].doc_key = keep_str(t->a, v[i].doc_key, &oom);
         }
-        if (tr && v) {
+        fd_answer_sent *sv = fd_arena_calloc(t->a, src->n_s + 1, sizeof *sv);
+        oom |= !sv;
+        for (size_t i = 0; sv && i < src->n_s; i++) {
+            sv[i] = src->s[i];
+            sv[i].text = keep_str(t->a, sv[i].text, &oom);
+        }
+        if (tr && v && sv) {
             *tr = *src;
             tr->v = v;
+            tr->s = sv;
         }
         t->r->trace = tr;
     }
