@@ -208,6 +208,30 @@ static enum MHD_Result get_metrics(request *r)
                            "# TYPE frontdesk_store_listener_failures_total counter\n"
                            "frontdesk_store_listener_failures_total %llu\n",
                            up, (unsigned long long)failures);
+        /* Index snapshots offered to the other replicas after a build: a
+         * failure costs each of them a build of its own. */
+        uint64_t shared = 0, failed = 0;
+        double secs = 0;
+        pthread_mutex_lock(&s->kbs.mu);
+        for (size_t i = 0; i < s->kbs.n; i++) {
+            uint64_t a, f;
+            double t;
+            fd_kb_shares(s->kbs.all[i], &a, &f, &t);
+            shared += a, failed += f, secs += t;
+        }
+        pthread_mutex_unlock(&s->kbs.mu);
+        if (!rc)
+            rc = fd_buf_printf(&b,
+                               "# HELP frontdesk_snapshot_shares_total index snapshots this "
+                               "replica built and offered the others through the store\n"
+                               "# TYPE frontdesk_snapshot_shares_total counter\n"
+                               "frontdesk_snapshot_shares_total{result=\"shared\"} %llu\n"
+                               "frontdesk_snapshot_shares_total{result=\"failed\"} %llu\n"
+                               "# HELP frontdesk_snapshot_share_seconds_total time spent putting "
+                               "them into the store\n"
+                               "# TYPE frontdesk_snapshot_share_seconds_total counter\n"
+                               "frontdesk_snapshot_share_seconds_total %.3f\n",
+                               (unsigned long long)shared, (unsigned long long)failed, secs);
     }
     if (!rc)
         rc = fd_buf_printf(&b,

@@ -143,6 +143,14 @@ int fd_kb_stats_get(fd_kb *kb, fd_kb_stats *out, fd_err *err)
     return rc;
 }
 
+void fd_kb_shares(const fd_kb *kb, uint64_t *shared, uint64_t *failed, double *seconds)
+{
+    fd_kb *k = (fd_kb *)kb; /* atomic loads of a const object */
+    *shared = atomic_load(&k->shared);
+    *failed = atomic_load(&k->share_failed);
+    *seconds = (double)atomic_load(&k->share_ns) / 1e9;
+}
+
 typedef struct docs_ctx {
     int (*cb)(void *ctx, const fd_kb_doc *doc);
     void *ctx;

@@ -138,6 +138,12 @@ typedef struct fd_kb_stats {
 } fd_kb_stats;
 int fd_kb_stats_get(fd_kb *kb, fd_kb_stats *out, fd_err *err) FD_MUST_USE;
 
+/* The index snapshots this handle built and offered the other replicas
+ * through the store (PostgreSQL, index.share_snapshots): how many were
+ * shared, how many failed (those replicas then build their own), and the
+ * seconds spent putting them. Safe from any thread. */
+void fd_kb_shares(const fd_kb *kb, uint64_t *shared, uint64_t *failed, double *seconds);
+
 /* Lists documents; cb returns non-zero to stop. */
 typedef struct fd_kb_doc {
     const char *key, *title, *source, *tag, *lang;

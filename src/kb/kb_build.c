@@ -291,7 +291,12 @@ int kb_index_build(fd_kb *kb, fd_err *err)
     snapshot_tag(kb->cfg, tag, sizeof tag);
     fd_err e2 = {0};
     uint64_t t1 = fd_time_ns();
-    if (fd_store_snapshot_put(kb->store, version, tag, kb->snap_path, &e2) != FD_OK)
+    int put = fd_store_snapshot_put(kb->store, version, tag, kb->snap_path, &e2);
+    if (kb->cfg->store_url[0]) { /* on SQLite the file beside the store is the shared one */
+        atomic_fetch_add(&kb->share_ns, fd_time_ns() - t1);
+        atomic_fetch_add(put == FD_OK ? &kb->shared : &kb->share_failed, 1);
+    }
+    if (put != FD_OK)
         FD_LOG(kb->log, FD_LOG_WARN, "kb", "index snapshot not shared through the store: %s",
                e2.msg);
     else if (fd_time_ns() - t1 > 1000000)

@@ -7,6 +7,8 @@
 #include "index.h"
 #include "store.h"
 
+#include <stdatomic.h>
+
 /* Per-chunk row of the snapshot's CHUNKS section (16 bytes, mmapped). */
 typedef struct kb_chunk {
     int64_t chunk_id; /* store rowid */
@@ -60,6 +62,9 @@ struct fd_kb {
     kb_index *ix; /* NULL until something is indexed */
     char db_path[600];
     char snap_path[600];
+    /* Snapshots this handle offered the other replicas (kb_index_build):
+     * written by the thread that builds, read by /metrics (fd_kb_shares). */
+    atomic_ullong shared, share_failed, share_ns;
 };
 
 /* kb_build.c */

@@ -176,6 +176,10 @@ LIMIT_MS=5000
 ldd "$FD" 2> /dev/null | grep -q libasan && LIMIT_MS=30000
 check "replica 1 answers from it within $((LIMIT_MS / 1000)) s (${got1:-never} ms)" test "${got1:-99999}" -le $LIMIT_MS
 check "replica 3 answers from it within $((LIMIT_MS / 1000)) s (${got3:-never} ms)" test "${got3:-99999}" -le $LIMIT_MS
+curl -s "$U2/metrics" > "$T/metrics2"
+check "replica 2 counts the snapshot it shared after the upload" \
+  grep -Eq '^frontdesk_snapshot_shares_total\{result="shared"\} [1-9]' "$T/metrics2"
+check "and no failed share" grep -qx 'frontdesk_snapshot_shares_total{result="failed"} 0' "$T/metrics2"
 
 # ---- two messages of one conversation at two replicas at once ---------------------------
 say "$U1" "" "hello" > /dev/null
