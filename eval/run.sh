@@ -8,7 +8,8 @@ which=${1:?usage: eval/run.sh dev|heldout|public [binary] [args]}
 fd=${2:-$here/../build/frontdesk}
 shift $(( $# >= 2 ? 2 : 1 ))
 case $which in
-  dev)     sets=("$here/kb/dental-clinic" "$here/kb/saas-billing" "$here/kb/dev-hotel" "$here/kb/boutique-fr" "$shared/bike-repair") ;;
+  dev)     sets=("$here/kb/dental-clinic" "$here/kb/saas-billing" "$here/kb/dev-hotel" "$here/kb/boutique-fr" "$shared/bike-repair"
+           "$here/kb/vet-clinic" "$here/kb/self-storage" "$here/kb/auto-ecole-fr") ;;
   heldout) sets=("$here/kb/isp-telecom" "$here/kb/airline-travel" "$here/kb/fashion-eshop" "$here/kb/mairie-fr") ;;
   public)  sets=("$shared/doc2dial-en" "$shared/service-public-fr") ;;
   *) echo "usage: eval/run.sh dev|heldout|public [binary] [args]" >&2; exit 2 ;;
