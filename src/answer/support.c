@@ -210,13 +210,16 @@ int ans_negated(fd_str f)
     static const char *const neg[] = {"not",     "no",   "never",   "cannot", "none",   "nothing",
                                       "neither", "nor",  "without", "pas",    "jamais", "aucun",
                                       "aucune",  "sans", "ni",      "non"};
+    /* Per byte, only what can start there: most bytes start no word of
+     * the list (this runs on every sentence of every passage validated). */
     for (size_t i = 0; i < f.len; i++) {
-        if (i + 3 <= f.len && !memcmp(f.p + i, "n't", 3))
+        if (f.p[i] == 'n' && i + 3 <= f.len &&
+            (!memcmp(f.p + i, "n't", 3) || !memcmp(f.p + i, "n\xe2\x80\x99t", 3)))
             return 1;
-        if (i + 3 <= f.len && !memcmp(f.p + i, "n\xe2\x80\x99t", 3))
-            return 1;
+        if (i > 0 && isalnum((unsigned char)f.p[i - 1]))
+            continue; /* word_at wants a word's start */
         for (size_t k = 0; k < sizeof neg / sizeof *neg; k++)
-            if (word_at(f, i, neg[k]) &&
+            if (neg[k][0] == f.p[i] && word_at(f, i, neg[k]) &&
                 !(i + strlen(neg[k]) < f.len && f.p[i + strlen(neg[k])] == '-'))
                 return 1; /* "non-defective", "no-show" qualify a noun */
     }
