@@ -118,6 +118,18 @@ typedef struct fd_answer_trace {
     size_t n_s;
 } fd_answer_trace;
 
+/* What the composer and the validator make of passages' texts (their
+ * sentences, terms and facts), kept between messages: the same passages
+ * come back message after message, and analyzing them again was half of a
+ * turn's CPU. Keyed by the texts themselves, so never stale. One per
+ * thread (beside the analyzer it is used with); `bytes` bounds it (past
+ * it, the next call that uses it starts it afresh). Nothing from it ever
+ * reaches a caller: answers and verdicts are in the caller's arena. */
+typedef struct fd_answer_memo fd_answer_memo;
+int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err) FD_MUST_USE;
+void fd_answer_memo_free(fd_answer_memo *m);
+void fd_answer_memo_stats(const fd_answer_memo *m, uint64_t *hits, uint64_t *misses);
+
 typedef struct fd_answer_opts {
     fd_lang lang;       /* language of the reply */
     double min_support; /* the chosen document's coverage below this: decline (0: 0.3) */
@@ -138,6 +150,7 @@ typedef struct fd_answer_opts {
      * with this, skipping the ranking and the answerability decision (the
      * sentence picker measured alone); not retrieved: "no_document". */
     const char *oracle_doc;
+    fd_answer_memo *memo; /* NULL: every passage analyzed anew */
 } fd_answer_opts;
 
 /* At 0.55, leave-one-KB-out on the development KBs, 87% of unanswerable
@@ -205,6 +218,7 @@ typedef struct fd_validate_opts {
     /* The text quotes the passages word for word (the extractive composer):
      * a "[14]" in it is the document's own footnote, not a citation marker. */
     int verbatim;
+    fd_answer_memo *memo; /* NULL: every passage analyzed anew */
 } fd_validate_opts;
 
 typedef struct fd_validation {

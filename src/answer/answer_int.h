@@ -123,6 +123,25 @@ int ans_claims_scan(fd_str text, fd_arena *a, ans_claims *out, fd_err *err) FD_M
  * supported by the same count of working days, not the reverse). */
 int ans_claim_supported(const ans_claim *c, const ans_claims *src);
 
+/* ---- memo.c ---------------------------------------------------------------- */
+
+/* At the entry of fd_answer_extract and fd_answer_validate, never inside:
+ * empties the memo when past its bounds (results handed out during a call
+ * stay valid until it returns). NULL: no-op. */
+void ans_memo_begin(fd_answer_memo *m);
+/* ans_bag_make, ans_claims_scan and ans_split through the memo (m NULL:
+ * the plain calls). A result from the memo is shared: read it, never
+ * change it. */
+int ans_memo_bag(fd_answer_memo *m, fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a,
+                 ans_bag *out, fd_err *err) FD_MUST_USE;
+int ans_memo_claims(fd_answer_memo *m, fd_str text, fd_arena *a, ans_claims *out,
+                    fd_err *err) FD_MUST_USE;
+int ans_memo_split(fd_answer_memo *m, fd_str text, fd_arena *a, ans_sent **out, size_t *n,
+                   fd_err *err) FD_MUST_USE;
+/* ans_negated of the folded text. */
+int ans_memo_negated(fd_answer_memo *m, fd_str text, fd_arena *a, int *neg,
+                     fd_err *err) FD_MUST_USE;
+
 /* ---- question.c ---------------------------------------------------------- */
 
 /* The words our documents use for a customer's word (index terms, at most

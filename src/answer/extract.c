@@ -159,6 +159,11 @@ static int fact_kinds(const ans_claims *cl)
     return k;
 }
 
+static fd_answer_memo *memo_of(const composer *c)
+{
+    return c->o ? c->o->memo : NULL;
+}
+
 static int prepare(composer *c, psg *ps, size_t i)
 {
     const fd_passage *p = &c->p[i];
@@ -169,7 +174,7 @@ static int prepare(composer *c, psg *ps, size_t i)
         fd_arena_printf(c->a, "%s\n%s", p->title ? p->title : "", p->section ? p->section : "");
     if (!ctx)
         return ans_oom(c->a, c->err);
-    int rc = ans_bag_make(c->an, fd_str_c(ctx), ps->lang, c->a, &ps->ctx, c->err);
+    int rc = ans_memo_bag(memo_of(c), c->an, fd_str_c(ctx), ps->lang, c->a, &ps->ctx, c->err);
     /* A page's top (its section is the page's own heading) has no
      * section of its own: the title says what the page, not the
      * introduction, is about. */
@@ -180,12 +185,12 @@ static int prepare(composer *c, psg *ps, size_t i)
     for (const char *gt = strstr(sec, " > "); gt; gt = strstr(sec, " > "))
         sec = gt + 3;
     if (!rc)
-        rc = ans_bag_make(c->an, fd_str_c(sec), ps->lang, c->a, &ps->sec, c->err);
+        rc = ans_memo_bag(memo_of(c), c->an, fd_str_c(sec), ps->lang, c->a, &ps->sec, c->err);
     if (!rc)
-        rc = ans_bag_make(c->an, fd_str_c(p->title ? p->title : ""), ps->lang, c->a, &ps->title,
-                          c->err);
+        rc = ans_memo_bag(memo_of(c), c->an, fd_str_c(p->title ? p->title : ""), ps->lang, c->a,
+                          &ps->title, c->err);
     if (!rc)
-        rc = ans_bag_make(c->an, ps->text, ps->lang, c->a, &ps->all, c->err);
+        rc = ans_memo_bag(memo_of(c), c->an, ps->text, ps->lang, c->a, &ps->all, c->err);
     if (!rc)
         rc = ans_bag_union(&ps->all, &ps->ctx, c->a, &ps->all, c->err);
     return rc;
@@ -197,7 +202,7 @@ static int prepare_sentences(composer *c, psg *ps)
 {
     if (ps->sb)
         return FD_OK;
-    int rc = ans_split(ps->text, c->a, &ps->s, &ps->n_s, c->err);
+    int rc = ans_memo_split(memo_of(c), ps->text, c->a, &ps->s, &ps->n_s, c->err);
     if (rc)
         return rc;
     ps->sb = fd_arena_calloc(c->a, ps->n_s + 1, sizeof *ps->sb);
@@ -209,9 +214,9 @@ static int prepare_sentences(composer *c, psg *ps)
         fd_str st;
         rc = ans_sent_text(ps->text, &ps->s[k], c->a, &st, c->err);
         if (!rc)
-            rc = ans_bag_make(c->an, st, ps->lang, c->a, &ps->sb[k], c->err);
+            rc = ans_memo_bag(memo_of(c), c->an, st, ps->lang, c->a, &ps->sb[k], c->err);
         if (!rc)
-            rc = ans_claims_scan(st, c->a, &ps->cl[k], c->err);
+            rc = ans_memo_claims(memo_of(c), st, c->a, &ps->cl[k], c->err);
         if (!rc)
             ps->facts[k] = fact_kinds(&ps->cl[k]);
     }
@@ -1079,6 +1084,7 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
         if (!p[i].text || !fd_utf8_valid(p[i].text, strlen(p[i].text), &bad))
             return fd_err_set(err, p[i].text ? FD_EUTF8 : FD_EINVAL,
                               "answer: passage %zu is not UTF-8 text", i);
+    ans_memo_begin(opts ? opts->memo : NULL);
     fd_lang reply = opts && opts->lang ? opts->lang : fd_text_guess_lang(question);
     if (reply == FD_LANG_UNKNOWN)
         reply = FD_LANG_EN;

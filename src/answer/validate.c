@@ -58,6 +58,7 @@ typedef struct validator {
     fd_validation *out;
     double min_support;
     int verbatim; /* fd_validate_opts.verbatim: no citation markers to read */
+    fd_answer_memo *memo;
 } validator;
 
 /* Records the first failure; later ones only count. */
@@ -137,7 +138,7 @@ static int add_sentences(validator *v, size_t i, fd_str text)
 {
     ans_sent *ss;
     size_t n;
-    int rc = ans_split(text, v->a, &ss, &n, v->err);
+    int rc = ans_memo_split(v->memo, text, v->a, &ss, &n, v->err);
     if (rc)
         return rc;
     vsent *nv = fd_arena_alloc(v->a, (v->n_sents + n + 1) * sizeof *nv);
@@ -148,18 +149,16 @@ static int add_sentences(validator *v, size_t i, fd_str text)
     v->sents = nv;
     for (size_t k = 0; !rc && k < n; k++) {
         vsent *vs = &v->sents[v->n_sents++];
-        fd_str st, f;
+        fd_str st;
         memset(vs, 0, sizeof *vs);
         vs->psg = i;
         rc = ans_sent_text(text, &ss[k], v->a, &st, v->err);
         if (!rc)
-            rc = ans_bag_make(v->an, st, v->lang, v->a, &vs->bag, v->err);
+            rc = ans_memo_bag(v->memo, v->an, st, v->lang, v->a, &vs->bag, v->err);
         if (!rc)
-            rc = ans_claims_scan(st, v->a, &vs->claims, v->err);
+            rc = ans_memo_claims(v->memo, st, v->a, &vs->claims, v->err);
         if (!rc)
-            rc = fd_text_fold(st, v->a, &f, v->err);
-        if (!rc)
-            vs->neg = ans_negated(f);
+            rc = ans_memo_negated(v->memo, st, v->a, &vs->neg, v->err);
     }
     return rc;
 }
@@ -176,9 +175,9 @@ static int prepare_sources(validator *v, const fd_validate_opts *opts)
                                     p->section ? p->section : "", p->text);
         if (!all)
             return ans_oom(v->a, v->err);
-        rc = ans_bag_make(v->an, fd_str_c(all), v->lang, v->a, &v->src[i].bag, v->err);
+        rc = ans_memo_bag(v->memo, v->an, fd_str_c(all), v->lang, v->a, &v->src[i].bag, v->err);
         if (!rc)
-            rc = ans_claims_scan(fd_str_c(all), v->a, &v->src[i].claims, v->err);
+            rc = ans_memo_claims(v->memo, fd_str_c(all), v->a, &v->src[i].claims, v->err);
         if (!rc)
             rc = add_sentences(v, i, fd_str_c(p->text));
     }
@@ -577,6 +576,7 @@ int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t
             return fd_err_set(err, p[i].text ? FD_EUTF8 : FD_EINVAL,
                               "validate: passage %zu is not UTF-8 text", i);
     out->ok = 1;
+    ans_memo_begin(opts ? opts->memo : NULL);
     validator v = {an,
                    a,
                    err,
@@ -592,7 +592,8 @@ int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t
                    out,
                    opts && opts->min_sentence_support > 0 ? opts->min_sentence_support
                                                           : MIN_SENTENCE_SUPPORT,
-                   opts && opts->verbatim};
+                   opts && opts->verbatim,
+                   opts ? opts->memo : NULL};
     if (!text.len) {
         out->answer.text = "";
         return fail(&v, FD_VAL_EMPTY, "", 0);

@@ -1,0 +1,225 @@
+/* memo.c: what the composer and the validator make of a passage's text,
+ * kept between messages (issue 13). Every message used to split, analyze
+ * and scan for facts each of its 10-20 passages again, though a knowledge
+ * base's passages are the same from one message to the next: that was
+ * half of a turn's CPU (perf on bench_dialog, bench/RESULTS.md).
+ *
+ * Keyed by the text itself (kind, language, bytes), so a new snapshot, an
+ * edited document or another knowledge base can never be served an old
+ * analysis; nothing needs invalidating. One memo per thread (it lives
+ * beside the kb handle's analyzer). Bounded: entries and their results live
+ * in one arena; past FILL_CAP of it, or a full table, new texts are
+ * analyzed into the caller's arena as before, and the next call starts the
+ * memo afresh (ans_memo_begin): pointers handed out during a call stay
+ * valid until it returns, and none leaves the answer module. */
+#include "answer_int.h"
+
+#include <stdlib.h>
+
+typedef enum memo_kind { MEMO_BAG = 1, MEMO_CLAIMS, MEMO_SPLIT, MEMO_NEG } memo_kind;
+
+typedef struct memo_slot {
+    uint64_t h;
+    const char *key; /* a copy of the text, in the memo's arena; NULL: empty */
+    uint32_t len;
+    uint8_t kind, lang, filled;
+    union {
+        ans_bag bag;
+        ans_claims claims;
+        struct {
+            ans_sent *v;
+            size_t n;
+        } split;
+        int neg;
+    } v;
+} memo_slot;
+
+struct fd_answer_memo {
+    fd_arena *a;
+    memo_slot *slot;
+    size_t cap, used; /* slots: a power of two, and how many hold a key */
+    size_t soft;      /* bytes of the arena past which the next message resets */
+    uint64_t hits, misses;
+};
+
+/* Open addressing stays short below this load. */
+#define MAX_LOAD_NUM 7
+#define MAX_LOAD_DEN 10
+
+int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err)
+{
+    *out = NULL;
+    if (bytes < 4096)
+        return fd_err_set(err, FD_EINVAL, "answer memo: %zu bytes is too small", bytes);
+    fd_answer_memo *m = fd_calloc(1, sizeof *m);
+    if (!m)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    /* A slot per ~512 bytes of results: a sentence's bag and claims take
+     * a few hundred. */
+    size_t cap = 1024;
+    while (cap < bytes / 512 && cap < ((size_t)1 << 24))
+        cap <<= 1;
+    m->cap = cap;
+    m->soft = bytes;
+    m->slot = fd_calloc(cap, sizeof *m->slot);
+    /* Twice the soft cap: a message in progress may go past it. */
+    m->a = fd_arena_new(2 * bytes);
+    if (!m->slot || !m->a) {
+        fd_answer_memo_free(m);
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    *out = m;
+    return FD_OK;
+}
+
+void fd_answer_memo_free(fd_answer_memo *m)
+{
+    if (!m)
+        return;
+    fd_arena_free(m->a);
+    fd_free(m->slot);
+    fd_free(m);
+}
+
+void ans_memo_begin(fd_answer_memo *m)
+{
+    if (!m)
+        return;
+    if (fd_arena_used(m->a) <= m->soft && m->used * MAX_LOAD_DEN < m->cap * MAX_LOAD_NUM)
+        return;
+    fd_arena_reset(m->a);
+    memset(m->slot, 0, m->cap * sizeof *m->slot);
+    m->used = 0;
+}
+
+void fd_answer_memo_stats(const fd_answer_memo *m, uint64_t *hits, uint64_t *misses)
+{
+    *hits = m ? m->hits : 0;
+    *misses = m ? m->misses : 0;
+}
+
+/* The slot holding (kind, lang, text), or the empty one reserved for it
+ * (key copied, not yet filled); NULL when the memo is full. */
+static memo_slot *find(fd_answer_memo *m, memo_kind kind, fd_lang lang, fd_str text)
+{
+    if (text.len > UINT32_MAX)
+        return NULL;
+    uint64_t h = fd_hash64(text.p, text.len, (uint64_t)kind * 31u + (uint64_t)lang);
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        memo_slot *s = &m->slot[i];
+        if (!s->key) {
+            if ((m->used + 1) * MAX_LOAD_DEN > m->cap * MAX_LOAD_NUM)
+                return NULL;
+            char *k = fd_arena_strndup(m->a, text.p, text.len);
+            if (!k)
+                return NULL;
+            *s = (memo_slot){.h = h,
+                             .key = k,
+                             .len = (uint32_t)text.len,
+                             .kind = (uint8_t)kind,
+                             .lang = (uint8_t)lang};
+            m->used++;
+            return s;
+        }
+        if (s->h == h && s->kind == kind && s->lang == lang && s->len == text.len &&
+            memcmp(s->key, text.p, text.len) == 0)
+            return s;
+    }
+}
+
+/* Where a result is made: the memo's arena when a slot waits for it. */
+static fd_arena *target(fd_answer_memo *m, memo_slot *s, fd_arena *a)
+{
+    if (s)
+        m->misses++;
+    return s ? m->a : a;
+}
+
+/* What to analyze: the memo's own copy of the text when the result is
+ * kept, since terms and codes may point into the text they came from
+ * (a passage of an old snapshot, a sentence made in a message's arena). */
+static fd_str source(const memo_slot *s, fd_str text)
+{
+    return s ? (fd_str){s->key, s->len} : text;
+}
+
+int ans_memo_bag(fd_answer_memo *m, fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a,
+                 ans_bag *out, fd_err *err)
+{
+    memo_slot *s = m ? find(m, MEMO_BAG, lang, text) : NULL;
+    if (s && s->filled) {
+        m->hits++;
+        *out = s->v.bag;
+        return FD_OK;
+    }
+    int rc = ans_bag_make(an, source(s, text), lang, target(m, s, a), out, err);
+    if (rc && s && fd_arena_full(m->a)) /* the memo is full: as before it */
+        return ans_bag_make(an, text, lang, a, out, err);
+    if (!rc && s) {
+        s->v.bag = *out;
+        s->filled = 1;
+    }
+    return rc;
+}
+
+int ans_memo_claims(fd_answer_memo *m, fd_str text, fd_arena *a, ans_claims *out, fd_err *err)
+{
+    memo_slot *s = m ? find(m, MEMO_CLAIMS, FD_LANG_UNKNOWN, text) : NULL;
+    if (s && s->filled) {
+        m->hits++;
+        *out = s->v.claims;
+        return FD_OK;
+    }
+    int rc = ans_claims_scan(source(s, text), target(m, s, a), out, err);
+    if (rc && s && fd_arena_full(m->a))
+        return ans_claims_scan(text, a, out, err);
+    if (!rc && s) {
+        s->v.claims = *out;
+        s->filled = 1;
+    }
+    return rc;
+}
+
+int ans_memo_split(fd_answer_memo *m, fd_str text, fd_arena *a, ans_sent **out, size_t *n,
+                   fd_err *err)
+{
+    memo_slot *s = m ? find(m, MEMO_SPLIT, FD_LANG_UNKNOWN, text) : NULL;
+    if (s && s->filled) {
+        m->hits++;
+        *out = s->v.split.v;
+        *n = s->v.split.n;
+        return FD_OK;
+    }
+    int rc = ans_split(source(s, text), target(m, s, a), out, n, err);
+    if (rc && s && fd_arena_full(m->a))
+        return ans_split(text, a, out, n, err);
+    if (!rc && s) {
+        s->v.split.v = *out;
+        s->v.split.n = *n;
+        s->filled = 1;
+    }
+    return rc;
+}
+
+int ans_memo_negated(fd_answer_memo *m, fd_str text, fd_arena *a, int *neg, fd_err *err)
+{
+    memo_slot *s = m ? find(m, MEMO_NEG, FD_LANG_UNKNOWN, text) : NULL;
+    if (s && s->filled) {
+        m->hits++;
+        *neg = s->v.neg;
+        return FD_OK;
+    }
+    if (s)
+        m->misses++;
+    fd_str f; /* the folded text is not kept: only the verdict is */
+    int rc = fd_text_fold(text, a, &f, err);
+    if (rc)
+        return rc;
+    *neg = ans_negated(f);
+    if (s) {
+        s->v.neg = *neg;
+        s->filled = 1;
+    }
+    return FD_OK;
+}
