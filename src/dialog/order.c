@@ -195,6 +195,17 @@ static const char *const pack_units[] = {"pack",  "packs",  "carton",  "cartons"
 static const char *const unit_words[] = {"pcs",   "pc",   "pce",   "pces", "pieces", "piece",
                                          "units", "unit", "pairs", "pair", NULL};
 
+/* 1 when a pack word ("packs", "ctn") starts at s. */
+static int pack_word_at(const char *s)
+{
+    for (size_t k = 0; pack_units[k]; k++) {
+        size_t n = strlen(pack_units[k]);
+        if (strncmp(s, pack_units[k], n) == 0 && !isalnum((unsigned char)s[n]))
+            return 1;
+    }
+    return 0;
+}
+
 static const char *L(const turn *t, const char *en, const char *fr)
 {
     return t->lang == FD_LANG_FR ? fr : en;
@@ -561,9 +572,14 @@ static int confirm(turn *t, order_draft *d)
     fd_order_line_row *lines = fd_arena_calloc(t->a, d->n + 1, sizeof *lines);
     if (!op || !lines)
         return turn_oom(t);
-    for (size_t i = 0; i < d->n; i++)
-        lines[i] = (fd_order_line_row){v[i].p->code,      v[i].p->name,       v[i].qty,  v[i].packs,
+    /* The line keeps what is delivered and invoiced: whole packs. "120
+     * boxes" in packs of 50 is 150 boxes, as the summary said; a pick
+     * list reading 120 would short the customer. */
+    for (size_t i = 0; i < d->n; i++) {
+        int64_t units = v[i].p->pack_size > 0 ? v[i].packs * v[i].p->pack_size : v[i].qty;
+        lines[i] = (fd_order_line_row){v[i].p->code,      v[i].p->name,       units,     v[i].packs,
                                        v[i].p->pack_size, v[i].p->pack_price, v[i].total};
+    }
     /* An order the company wants a person to check first ("review_over",
      * or an escalation rule on order value) is kept, and handed over. */
     const fd_commerce_rules *r = fd_catalog_rules(c);
@@ -986,6 +1002,10 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
         if (!u)
             return 1; /* a bare number */
         u++;
+        /* "300 pcs", "50 units": pieces said as pieces are never packs */
+        for (size_t k = 0; unit_words[k]; k++)
+            if (strcmp(u, unit_words[k]) == 0)
+                return 0;
         size_t n = strlen(u);
         while (n > 3 && (u[n - 1] == 's' || u[n - 1] == 'e'))
             n--; /* boxes -> box, cups -> cup */
@@ -1028,6 +1048,43 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
     return 1;
 }
 
+/* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
+ * dropped) is a word of the product's name. */
+static int name_has_word(const char *name, fd_str folded)
+{
+    size_t i = 0;
+    while (i < folded.len) {
+        while (i < folded.len && !isalpha((unsigned char)folded.p[i]))
+            i++;
+        size_t b = i;
+        while (i < folded.len && isalpha((unsigned char)folded.p[i]))
+            i++;
+        size_t n = i - b;
+        if (n > 3 && tolower((unsigned char)folded.p[b + n - 1]) == 's')
+            n--;
+        if (n > 3 && tolower((unsigned char)folded.p[b + n - 1]) == 'e' &&
+            tolower((unsigned char)folded.p[b + n - 2]) == 'x')
+            n--; /* boxes -> box */
+        if (n < 3)
+            continue;
+        for (const char *q = name; *q; q++) {
+            if (q != name && isalnum((unsigned char)q[-1]))
+                continue;
+            size_t j = 0;
+            while (j < n && q[j] &&
+                   tolower((unsigned char)q[j]) == tolower((unsigned char)folded.p[b + j]))
+                j++;
+            if (j == n && !isalpha((unsigned char)q[n]) && (n > 3 || q[n] == 0 || q[n] == ' '))
+                return 1;
+            if (j == n && q[n] == 'e' && q[n + 1] == 's' && !isalpha((unsigned char)q[n + 2]))
+                return 1;
+            if (j == n && q[n] == 's' && !isalpha((unsigned char)q[n + 1]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* Words that fit a line of the order as well as anything in the catalog
  * mean that line ("mettez 15 paquets de bols" when the order has one
  * bowl); each segment a line of its own, so one that fits two lines takes
@@ -1052,6 +1109,25 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const ch
             return -1;
         if (!md[i].n || md[i].score[0] < g->m.score[0] * 0.999 - 1e-3)
             continue;
+        /* "make the boxes 300 pcs": of the order's pizza box and pizza
+         * saver (both "pizza boxes" by category), the one whose own name
+         * says "box" */
+        const fd_product *by_name = NULL;
+        size_t hits = 0;
+        fd_str words = {bl + (g->s.p - t->msg.p), g->s.len};
+        for (size_t j = 0; j < md[i].n && md[i].n > 1; j++)
+            if (name_has_word(md[i].v[j]->name, words)) {
+                by_name = md[i].v[j];
+                hits++;
+            }
+        if (hits == 1) {
+            md[i].v[0] = by_name;
+            md[i].n = 1;
+            md[i].n_tied = 1;
+            md[i].ambiguous = 0;
+            use[i] = 1;
+            continue;
+        }
         /* among the order's lines, an equal share is a tie whatever the
          * cover ("bowl" is as much the bowl as the bowl's lid) */
         md[i].n_tied = 1;
@@ -1092,6 +1168,42 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const ch
  * packs lids and 1 pack stirrers"); a product and its quantity split by a
  * comma ("PET salad box 750ml, 10 packs") are one line. Returns how many
  * were understood (added, changed or waiting for a choice). */
+/* 1 + the index of the one line of the order whose product the words
+ * name (matched among the order's products only), 0 when none or several
+ * do, -1 out of memory. */
+static int named_line(turn *t, const order_draft *d, fd_str words)
+{
+    const fd_catalog *c = t->as->catalog;
+    const fd_product *mine[ORDER_MAX_LINES];
+    size_t k = 0;
+    for (size_t j = 0; j < d->n; j++)
+        if ((mine[k] = fd_catalog_by_code(c, d->lines[j].code)))
+            k++;
+    fd_product_match m;
+    if (k < 2)
+        return 0;
+    if (fd_catalog_match(c, words, mine, k, t->a, &m, t->err))
+        return -1;
+    const fd_product *p = m.n && !m.ambiguous ? m.v[0] : NULL;
+    if (m.n && m.ambiguous) {
+        /* tied on the category ("boxes": the pizza box and the pizza
+         * saver are both "pizza boxes"): the one whose own name holds a
+         * word of the message */
+        size_t hits = 0;
+        for (size_t j = 0; j < m.n_tied && j < m.n; j++)
+            if (name_has_word(m.v[j]->name, t->folded)) {
+                p = m.v[j];
+                hits++;
+            }
+        if (hits != 1)
+            p = NULL;
+    }
+    for (size_t j = 0; p && j < d->n; j++)
+        if (strcmp(d->lines[j].code, p->code) == 0)
+            return (int)j + 1;
+    return 0;
+}
+
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
@@ -1190,7 +1302,16 @@ static int read_lines(turn *t, order_draft *d, int *err)
             for (int o = 0; o < n && alone; o++)
                 alone = o == i || (!v[o].qty && !v[o].m.n);
             if (d->n && alone) {
+                /* "make the boxes 300 pcs instead": the line its words
+                 * name when one does, else the last one */
                 order_line *l = &d->lines[d->n - 1];
+                int named = named_line(t, d, MT(g->s));
+                if (named < 0) {
+                    *err = 1;
+                    return 0;
+                }
+                if (named > 0)
+                    l = &d->lines[named - 1];
                 const fd_product *p = fd_catalog_by_code(c, l->code);
                 int64_t q = g->packs && p ? g->qty * p->pack_size : g->qty;
                 l->qty = more ? l->qty + q : q;
@@ -1266,20 +1387,34 @@ static int read_swap(turn *t, order_draft *d, int *err)
 
 /* A bare number after "make it" / "instead" / "change": the last line's
  * quantity (the entity finder wants a unit, "make it 300" has none). */
-static int read_requantity(turn *t, order_draft *d)
+static int read_requantity(turn *t, order_draft *d, int *err)
 {
     static const char *const cues[] = {"make it", "instead", "change",     "only",
                                        "plutot",  "mettez",  "finalement", NULL};
+    *err = 0;
     if (!d->n || !any_word(t->folded, cues))
         return 0;
     for (size_t i = 0; i < t->folded.len; i++)
         if (isdigit((unsigned char)t->folded.p[i]) &&
             (i == 0 || !isalnum((unsigned char)t->folded.p[i - 1]))) {
-            long long v = strtoll(t->folded.p + i, NULL, 10);
-            if (v > 0 && v < 10000000) {
-                d->lines[d->n - 1].qty = v;
-                return 1;
+            char *end;
+            long long v = strtoll(t->folded.p + i, &end, 10);
+            if (v <= 0 || v >= 10000000)
+                continue;
+            /* "make the boxes 300 pcs instead": the line named, if one is */
+            int named = named_line(t, d, t->msg);
+            if (named < 0) {
+                *err = 1;
+                return 0;
             }
+            order_line *l = &d->lines[named > 0 ? named - 1 : (int)d->n - 1];
+            /* "make it 6 packs": packs of the line's product */
+            const fd_product *p = fd_catalog_by_code(t->as->catalog, l->code);
+            while (*end == ' ')
+                end++;
+            int packs = p && p->pack_size > 1 && pack_word_at(end);
+            l->qty = packs ? v * p->pack_size : v;
+            return 1;
         }
     return 0;
 }
@@ -1827,7 +1962,7 @@ int dialog_order(turn *t, int *handled)
     if (!lerr && !got)
         got += read_swap(t, d, &lerr);
     if (!lerr && !got)
-        got += read_requantity(t, d);
+        got += read_requantity(t, d, &lerr);
     if (lerr) {
         fd_buf_free(&b);
         fd_buf_free(&note);
