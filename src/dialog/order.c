@@ -332,6 +332,13 @@ static int totals_text(turn *t, fd_buf *b, const fd_quote *q)
 }
 
 /* The order as the reply's "order" object. */
+/* The units a line delivers and invoices: whole packs ("120 boxes" in
+ * packs of 50 are 150, as the summary says). */
+static int64_t delivered(const fd_quote_line *l)
+{
+    return l->p->pack_size > 0 ? l->packs * l->p->pack_size : l->qty;
+}
+
 static int order_json(turn *t, const order_draft *d, const char *ref, const char *status,
                       const fd_quote_line *v, const fd_quote *q)
 {
@@ -348,14 +355,18 @@ static int order_json(turn *t, const order_draft *d, const char *ref, const char
         rc = rc ? rc : fd_buf_json_str(&b, v[i].p->code, strlen(v[i].p->code));
         rc = rc ? rc : fd_buf_printf(&b, ",\"name\":");
         rc = rc ? rc : fd_buf_json_str(&b, v[i].p->name, strlen(v[i].p->name));
+        /* "requested": what the customer asked, when packs rounded it up */
+        if (!rc && delivered(&v[i]) != v[i].qty)
+            rc = fd_buf_printf(&b, ",\"requested\":%lld", (long long)v[i].qty);
         rc = rc ? rc
                 : fd_buf_printf(
                       &b,
                       ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
                       "%02lld,\"total\":%lld.%02lld}",
-                      (long long)v[i].qty, (long long)v[i].packs, (long long)v[i].p->pack_size,
-                      (long long)(v[i].p->pack_price / 100), (long long)(v[i].p->pack_price % 100),
-                      (long long)(v[i].total / 100), (long long)(v[i].total % 100));
+                      (long long)delivered(&v[i]), (long long)v[i].packs,
+                      (long long)v[i].p->pack_size, (long long)(v[i].p->pack_price / 100),
+                      (long long)(v[i].p->pack_price % 100), (long long)(v[i].total / 100),
+                      (long long)(v[i].total % 100));
     }
     rc = rc ? rc
             : fd_buf_printf(&b,
@@ -572,14 +583,12 @@ static int confirm(turn *t, order_draft *d)
     fd_order_line_row *lines = fd_arena_calloc(t->a, d->n + 1, sizeof *lines);
     if (!op || !lines)
         return turn_oom(t);
-    /* The line keeps what is delivered and invoiced: whole packs. "120
-     * boxes" in packs of 50 is 150 boxes, as the summary said; a pick
-     * list reading 120 would short the customer. */
-    for (size_t i = 0; i < d->n; i++) {
-        int64_t units = v[i].p->pack_size > 0 ? v[i].packs * v[i].p->pack_size : v[i].qty;
-        lines[i] = (fd_order_line_row){v[i].p->code,      v[i].p->name,       units,     v[i].packs,
-                                       v[i].p->pack_size, v[i].p->pack_price, v[i].total};
-    }
+    /* The line keeps what is delivered and invoiced (a pick list reading
+     * 120 would short the customer of the 150 confirmed). */
+    for (size_t i = 0; i < d->n; i++)
+        lines[i] =
+            (fd_order_line_row){v[i].p->code,      v[i].p->name,       delivered(&v[i]), v[i].packs,
+                                v[i].p->pack_size, v[i].p->pack_price, v[i].total};
     /* An order the company wants a person to check first ("review_over",
      * or an escalation rule on order value) is kept, and handed over. */
     const fd_commerce_rules *r = fd_catalog_rules(c);
@@ -1048,6 +1057,47 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
     return 1;
 }
 
+/* 1 when one product is made for the other, by the catalog's own words:
+ * the lid's description names the container's code ("Lid for CON-R24"),
+ * or the cup's size ("Sip lid for 12 oz ... cups"), or the cup's
+ * description holds the lid's size ("90 mm rim"). */
+static int made_for(const fd_product *a, const fd_product *b)
+{
+    if (a == b)
+        return 0;
+    if (a->description && b->code && *b->code && strstr(a->description, b->code))
+        return 1;
+    if (a->description && b->size && strlen(b->size) >= 3 && strstr(a->description, b->size))
+        return 1;
+    return b->description && a->size && strlen(a->size) >= 3 && strstr(b->description, a->size);
+}
+
+/* "500 cups + 500 of the white sip lids for them": of the lids that fit
+ * the words as well (80 mm, 90 mm), the one made for a product already in
+ * the order, when exactly one is. */
+static void fit_order(const turn *t, const order_draft *d, fd_product_match *m)
+{
+    const fd_product *fit = NULL;
+    size_t hits = 0;
+    for (size_t j = 0; j < m->n_tied && j < m->n; j++) {
+        int any = 0;
+        for (size_t i = 0; i < d->n && !any; i++) {
+            const fd_product *p = fd_catalog_by_code(t->as->catalog, d->lines[i].code);
+            any = p && made_for(m->v[j], p);
+        }
+        if (any) {
+            fit = m->v[j];
+            hits++;
+        }
+    }
+    if (hits == 1) {
+        m->v[0] = fit;
+        m->n = 1;
+        m->n_tied = 1;
+        m->ambiguous = 0;
+    }
+}
+
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
  * dropped) is a word of the product's name. */
 static int name_has_word(const char *name, fd_str folded)
@@ -1319,6 +1369,8 @@ static int read_lines(turn *t, order_draft *d, int *err)
             }
             continue;
         }
+        if (g->m.ambiguous && !g->m.exact)
+            fit_order(t, d, &g->m);
         if (g->m.ambiguous && !g->m.exact) {
             if (!d->n_pend) {
                 set_pending(d, &g->m, g->s);
