@@ -9,6 +9,7 @@
 #include "templates_int.h"
 #include "turn_int.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,12 +151,27 @@ static int load_history(turn *t)
 
 /* ---- understanding ------------------------------------------------------- */
 
+/* Words of SHORT_MSG or fewer say too little to change a conversation's
+ * language: "mon morning" (Monday, in English) read as French ("mon" is
+ * "my") and the order flow answered an English customer in French. */
+#define SHORT_MSG 3
+
+static size_t count_words(fd_str m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m.len; i++)
+        n += isalpha((unsigned char)m.p[i]) && (i == 0 || !isalpha((unsigned char)m.p[i - 1]));
+    return n;
+}
+
 static fd_lang pick_lang(turn *t)
 {
     fd_lang g = fd_text_guess_lang(t->msg);
+    fd_lang s = fd_lang_parse(t->sess.lang);
+    if (s != FD_LANG_UNKNOWN && g != s && count_words(t->msg) <= SHORT_MSG)
+        return s;
     if (g != FD_LANG_UNKNOWN)
         return g;
-    fd_lang s = fd_lang_parse(t->sess.lang);
     return s != FD_LANG_UNKNOWN ? s : FD_LANG_EN;
 }
 
