@@ -864,25 +864,42 @@ static void seg_qty(const turn *t, seg *g)
     if (md > mk && md < g->s.len &&
         (g->s.p[md] == ')' || (g->s.p[md] == '.' && md + 1 < g->s.len && g->s.p[md + 1] == ' ')))
         skip = md + 1;
-    for (size_t i = 0; i < t->ents.n; i++) {
-        const fd_entity *e = &t->ents.v[i];
-        if (e->kind == FD_ENT_QUANTITY && e->off >= lo + skip && e->off < hi && e->value > 0 &&
-            e->value <= 1e7) {
-            g->qty = (int64_t)e->value;
-            g->packs = any_word(fd_str_c(e->norm ? e->norm : ""), pack_units);
-            g->after = t->msg.p + e->off + e->len;
-            if (g->packs) {
-                const char *u = g->after;
-                while (u > t->msg.p + e->off && isalpha((unsigned char)u[-1]))
-                    u--;
-                g->unit = (fd_str){u, (size_t)(g->after - u)};
-            }
-            return;
-        }
-    }
     static const char *const size_units[] = {
         "inch",   "inches", "in", "oz",  "ml",  "mm",          "cm",           "l", "ounce",
         "ounces", "pouces", "cl", "ply", "pli", "compartment", "compartments", NULL};
+    /* Of the counts in the segment, one of packs first, then one of
+     * anything but a size or a counted part: "350 pkt of the pp 2
+     * compartment container" is 350 packs, not 2. */
+    const fd_entity *best = NULL;
+    int best_rank = -1;
+    for (size_t i = 0; i < t->ents.n; i++) {
+        const fd_entity *e = &t->ents.v[i];
+        if (e->kind != FD_ENT_QUANTITY || e->off < lo + skip || e->off >= hi || e->value <= 0 ||
+            e->value > 1e7)
+            continue;
+        fd_str norm = fd_str_c(e->norm ? e->norm : "");
+        /* its own words too: "2 compartment container" counts compartments */
+        fd_str said = {t->msg.p + e->off, e->len};
+        int rank = any_word(norm, pack_units)                                 ? 2
+                   : any_word(norm, size_units) || any_word(said, size_units) ? 0
+                                                                              : 1;
+        if (rank > best_rank) {
+            best = e;
+            best_rank = rank;
+        }
+    }
+    if (best && best_rank > 0) { /* a size alone: the scan below skips sizes */
+        g->qty = (int64_t)best->value;
+        g->packs = best_rank == 2;
+        g->after = t->msg.p + best->off + best->len;
+        if (g->packs) {
+            const char *u = g->after;
+            while (u > t->msg.p + best->off && isalpha((unsigned char)u[-1]))
+                u--;
+            g->unit = (fd_str){u, (size_t)(g->after - u)};
+        }
+        return;
+    }
     const char *p = g->s.p;
     size_t n = g->s.len;
     for (size_t i = 0; i < n; i++) {

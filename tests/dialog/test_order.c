@@ -305,6 +305,14 @@ static const convo quantities[] = {
      "2026-12-10",
      "",
      0},
+    /* dev3 (issue 15): a count of packs before a counted part */
+    {"'3 pkt of the pp 2 compartment container' is 3 packs, not 2",
+     {"kopi corner: 3 pkt of the pp 2 compartment container with lid", "thursday", "yes"},
+     "CON-PP2C:150",
+     "C1002",
+     "2026-12-10",
+     "",
+     0},
     /* dev3 (issue 15): the line keeps the units delivered, whole packs */
     {"120 boxes in packs of 50 are 150 delivered",
      {"kopi corner, 120 pcs of PB-1201", "thursday", "yes"},
