@@ -355,7 +355,9 @@ int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_wind
 
 /* The word w in folded, but not as a greeting ("good morning", "bon
  * après-midi"). */
-static int names_window(fd_str f, const char *w)
+/* Where w is first named in f as a word (not in a greeting: "good
+ * morning", "bonne après-midi"); -1 when it is not. */
+static long window_at(fd_str f, const char *w)
 {
     size_t n = strlen(w);
     for (size_t i = 0; n && i + n <= f.len; i++) {
@@ -366,9 +368,40 @@ static int names_window(fd_str f, const char *w)
             (i >= 4 && memcmp(f.p + i - 4, "bon ", 4) == 0) ||
             (i >= 6 && memcmp(f.p + i - 6, "bonne ", 6) == 0))
             continue;
-        return 1;
+        return (long)i;
     }
-    return 0;
+    return -1;
+}
+
+/* A window named only to be ruled out: "morning nobody at shop", "not
+ * the morning", "morning cannot". Looks at the two words after it and
+ * the word before. */
+static int ruled_out(fd_str f, size_t at, size_t len)
+{
+    static const char *const after[] = {"nobody",   "no",     "not",  "cannot", "can't",
+                                        "cant",     "closed", "busy", "pas",    "impossible",
+                                        "personne", "ferme",  NULL};
+    size_t i = at + len;
+    int clause = 1; /* "afternoon, morning nobody": the comma ends its clause */
+    for (int w = 0; w < 2 && i < f.len && clause; w++) {
+        while (i < f.len && !isalnum((unsigned char)f.p[i]) && f.p[i] != '\'' && clause)
+            clause = !strchr(",.;!?", f.p[i++]);
+        if (!clause)
+            break;
+        size_t b = i;
+        while (i < f.len && (isalnum((unsigned char)f.p[i]) || f.p[i] == '\''))
+            i++;
+        for (size_t k = 0; after[k]; k++)
+            if (i - b == strlen(after[k]) && memcmp(f.p + b, after[k], i - b) == 0)
+                return 1;
+    }
+    size_t e = at;
+    while (e > 0 && !isalnum((unsigned char)f.p[e - 1]))
+        e--;
+    if (e >= 4 && memcmp(f.p + e - 4, " the", 4) == 0)
+        e -= 4; /* "not the morning" */
+    return (e == 3 || (e > 3 && !isalnum((unsigned char)f.p[e - 4]))) &&
+           (memcmp(f.p + e - 3, "not", 3) == 0 || memcmp(f.p + e - 3, "pas", 3) == 0);
 }
 
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
@@ -378,14 +411,25 @@ const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
     } syn[] = {{"morning", {"am", "matin", "morning", "mornings"}},
                {"afternoon", {"pm", "apres-midi", "aprem", "afternoons"}},
                {"evening", {"soir", "evening", "night", "tonight"}}};
+    /* Of the windows named, the first not ruled out: "make it afternoon,
+     * morning nobody at shop" is the afternoon. */
+    const fd_window *best = NULL;
+    long best_at = -1;
     for (size_t i = 0; i < r->n_windows; i++) {
-        if (names_window(folded, r->windows[i].name))
-            return &r->windows[i];
+        const char *names[5] = {r->windows[i].name, NULL, NULL, NULL, NULL};
         for (size_t k = 0; k < sizeof syn / sizeof *syn; k++)
             if (strcmp(syn[k].name, r->windows[i].name) == 0)
                 for (int j = 0; j < 4; j++)
-                    if (names_window(folded, syn[k].alias[j]))
-                        return &r->windows[i];
+                    names[j + 1] = syn[k].alias[j];
+        for (int j = 0; j < 5 && names[j]; j++) {
+            long at = window_at(folded, names[j]);
+            if (at < 0 || ruled_out(folded, (size_t)at, strlen(names[j])))
+                continue;
+            if (!best || at < best_at) {
+                best = &r->windows[i];
+                best_at = at;
+            }
+        }
     }
-    return NULL;
+    return best;
 }

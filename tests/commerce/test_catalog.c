@@ -291,6 +291,22 @@ static void test_delivery_days(void **state)
     w = fd_delivery_window(r, fd_str_c("good morning. tuesday afternoon"));
     assert_non_null(w);
     assert_string_equal(w->name, "afternoon");
+    /* two named: the one not ruled out, else the first (dev3, issue 15) */
+    static const struct {
+        const char *said, *want;
+    } two[] = {
+        {"eh make it afternoon, morning nobody at shop", "afternoon"},
+        {"morning cannot, afternoon ok", "afternoon"},
+        {"not the morning pls, afternoon", "afternoon"},
+        {"afternoon is better than morning", "afternoon"},
+        {"morning, or afternoon if you must", "morning"},
+    };
+    for (size_t i = 0; i < sizeof two / sizeof *two; i++) {
+        w = fd_delivery_window(r, fd_str_c(two[i].said));
+        if (!w || strcmp(w->name, two[i].want) != 0)
+            fail_msg("'%s': %s, want %s", two[i].said, w ? w->name : "none", two[i].want);
+    }
+    assert_null(fd_delivery_window(r, fd_str_c("morning not possible")));
 }
 
 static void test_bad_files(void **state)
