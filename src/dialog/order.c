@@ -1074,6 +1074,31 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
     return 1;
 }
 
+/* The match narrowed to p alone. */
+static void match_only(fd_product_match *m, const fd_product *p)
+{
+    m->v[0] = p;
+    m->n = 1;
+    m->n_tied = 1;
+    m->ambiguous = 0;
+}
+
+static int name_has_word(const char *name, fd_str folded);
+
+/* Of the first `upto` products of m, the one whose own name holds a word
+ * of the message; NULL when none or several do. */
+static const fd_product *by_own_name(const fd_product_match *m, size_t upto, fd_str words)
+{
+    const fd_product *p = NULL;
+    size_t hits = 0;
+    for (size_t j = 0; j < upto && j < m->n; j++)
+        if (name_has_word(m->v[j]->name, words)) {
+            p = m->v[j];
+            hits++;
+        }
+    return hits == 1 ? p : NULL;
+}
+
 /* 1 when one product is made for the other, by the catalog's own words:
  * the lid's description names the container's code ("Lid for CON-R24"),
  * or the cup's size ("Sip lid for 12 oz ... cups"), or the cup's
@@ -1107,12 +1132,8 @@ static void fit_order(const turn *t, const order_draft *d, fd_product_match *m)
             hits++;
         }
     }
-    if (hits == 1) {
-        m->v[0] = fit;
-        m->n = 1;
-        m->n_tied = 1;
-        m->ambiguous = 0;
-    }
+    if (hits == 1)
+        match_only(m, fit);
 }
 
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
@@ -1179,19 +1200,11 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const ch
         /* "make the boxes 300 pcs": of the order's pizza box and pizza
          * saver (both "pizza boxes" by category), the one whose own name
          * says "box" */
-        const fd_product *by_name = NULL;
-        size_t hits = 0;
-        fd_str words = {bl + (g->s.p - t->msg.p), g->s.len};
-        for (size_t j = 0; j < md[i].n && md[i].n > 1; j++)
-            if (name_has_word(md[i].v[j]->name, words)) {
-                by_name = md[i].v[j];
-                hits++;
-            }
-        if (hits == 1) {
-            md[i].v[0] = by_name;
-            md[i].n = 1;
-            md[i].n_tied = 1;
-            md[i].ambiguous = 0;
+        const fd_product *by_name =
+            md[i].n > 1 ? by_own_name(&md[i], md[i].n, (fd_str){bl + (g->s.p - t->msg.p), g->s.len})
+                        : NULL;
+        if (by_name) {
+            match_only(&md[i], by_name);
             use[i] = 1;
             continue;
         }
@@ -1218,10 +1231,7 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const ch
             }
         }
         if (n_left == 1) {
-            md[i].v[0] = left;
-            md[i].n = 1;
-            md[i].n_tied = 1;
-            md[i].ambiguous = 0;
+            match_only(&md[i], left);
             use[i] = 1;
         }
     }
@@ -1251,20 +1261,9 @@ static int named_line(turn *t, const order_draft *d, fd_str words)
         return 0;
     if (fd_catalog_match(c, words, mine, k, t->a, &m, t->err))
         return -1;
-    const fd_product *p = m.n && !m.ambiguous ? m.v[0] : NULL;
-    if (m.n && m.ambiguous) {
-        /* tied on the category ("boxes": the pizza box and the pizza
-         * saver are both "pizza boxes"): the one whose own name holds a
-         * word of the message */
-        size_t hits = 0;
-        for (size_t j = 0; j < m.n_tied && j < m.n; j++)
-            if (name_has_word(m.v[j]->name, t->folded)) {
-                p = m.v[j];
-                hits++;
-            }
-        if (hits != 1)
-            p = NULL;
-    }
+    /* tied on the category ("boxes": the pizza box and the pizza saver
+     * are both "pizza boxes"): the one whose own name holds a word */
+    const fd_product *p = !m.n ? NULL : m.ambiguous ? by_own_name(&m, m.n_tied, t->folded) : m.v[0];
     for (size_t j = 0; p && j < d->n; j++)
         if (strcmp(d->lines[j].code, p->code) == 0)
             return (int)j + 1;
