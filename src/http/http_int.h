@@ -164,6 +164,10 @@ typedef struct request {
     const char *origin; /* allowed Origin to echo, or NULL */
     fd_key_info key;    /* the caller's key when authenticated */
     int has_key;
+    /* An agent's session token stood for the key (has_key set too): key
+     * holds its prefix, the agent's name and the operator scope. */
+    int is_agent;
+    fd_agent_info agent;
     char ip[64];
     int status;    /* the status sent */
     int openai;    /* errors in OpenAI's shape {"error":{"message","type","param","code"}} */
@@ -239,6 +243,9 @@ int http_no_cache(request *r);
  * process's own. 1 taken, 0 limited (*retry_after in seconds). */
 int http_limit_take(fd_server *s, const char *bucket, double per_min, double burst,
                     double *retry_after);
+/* Who acts on a handoff: the signed-in agent's name, else the key's name
+ * or prefix ("operator" on an open server). */
+const char *http_operator_name(const request *r);
 /* The caller's key prefix for the cost ledger; NULL without a key. */
 const char *http_key_label(request *r);
 int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
@@ -372,6 +379,12 @@ enum MHD_Result http_get_canned(request *r);
 /* A handoff's JSON members, without the braces: the list's, the
  * actions' and the live queue's objects share them. */
 int http_handoff_fields(fd_buf *b, const fd_handoff_row *h);
+
+/* ---- agents' accounts (agents.c) ------------------------------------------------ */
+
+/* /v1/agents and below: rest is what follows "/v1/agents" ("", "/login",
+ * "/logout", "/{name}/{action}"). */
+enum MHD_Result http_agents_route(request *r, const char *rest);
 
 /* ---- session events (events.c) ---------------------------------------------- */
 

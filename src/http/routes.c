@@ -547,6 +547,20 @@ static enum MHD_Result get_me(request *r)
         return res;
     if (!r->has_key)
         return http_send(r, 200, "application/json", "{\"key\":null,\"open\":true}", 26);
+    if (r->is_agent) {
+        /* The console shows who is signed in, and until when. */
+        json_t *j =
+            json_pack("{s:{s:s, s:s, s:[s], s:f}, s:{s:s, s:s, s:f}}", "key", "name", r->key.name,
+                      "prefix", r->key.prefix, "scopes", "operator", "expires_at",
+                      r->key.expires_at, "agent", "name", r->agent.name, "display_name",
+                      r->agent.display_name, "expires_at", r->agent.expires_at);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        res = s ? http_send(r, 200, "application/json", s, strlen(s))
+                : http_send_error(r, 500, "internal", "out of memory", NULL);
+        free(s);
+        return res;
+    }
     char scopes[96];
     fd_scopes_format(r->key.scopes, scopes, sizeof scopes);
     json_t *sc = json_array();
@@ -716,6 +730,8 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             return user_route(r, uid, 1);
         }
     }
+    if (strncmp(url, "/v1/agents", 10) == 0 && (url[10] == '\0' || url[10] == '/'))
+        return http_agents_route(r, url + 10);
     if (strncmp(url, "/v1/orders/", 11) == 0 && url[11] && !strchr(url + 11, '/')) {
         r->route = "/v1/orders/{id}";
         return http_order_route(r, url + 11);
