@@ -146,9 +146,10 @@
   }
 
   /* Appends a message; returns its text element (the bubble to fill). */
-  function addMessage(role, text) {
+  /* who: the label instead of the role's (an agent's display name). */
+  function addMessage(role, text, who) {
     var li = el('li', 'msg msg-' + role);
-    li.appendChild(el('span', 'who', WHO[role] || role));
+    li.appendChild(el('span', 'who', who || WHO[role] || role));
     var body = el('div', 'text', text);
     li.appendChild(body);
     list.appendChild(li);
@@ -477,7 +478,8 @@
       seen.add(m.seq);
       if (m.seq > lastOperatorSeq) lastOperatorSeq = m.seq;
     }
-    addMessage('operator', m.text);
+    /* the agent's display name when a signed-in agent wrote it */
+    addMessage('operator', m.text, typeof m.agent === 'string' && m.agent ? m.agent : null);
     hadPerson = true;
     noteUnread();
   }
@@ -623,7 +625,8 @@
         if (t.seq > lastOperatorSeq) lastOperatorSeq = t.seq;
       }
       if (!WHO[t.role]) return;
-      var bubble = addMessage(t.role, t.text);
+      var agent = t.role === 'operator' && t.meta && typeof t.meta.agent === 'string' ? t.meta.agent : null;
+      var bubble = addMessage(t.role, t.text, agent);
       /* the sources stay under their answer after a reload */
       if (t.meta && Array.isArray(t.meta.citations)) showCitations(bubble, t.meta.citations);
     });
