@@ -28,6 +28,8 @@
   var passwordInput = $('agent-password');
   var keyForm = $('key-login');
   var keyInput = $('key');
+  var ratingsBtn = $('show-ratings');
+  var ratingsBox = $('ratings');
   var assignForm = $('assign');
   var assignTo = $('assign-to');
   var assignBtn = $('assign-go');
@@ -195,6 +197,8 @@
     signinBox.hidden = on;
     desk.hidden = !on;
     logoutBtn.hidden = !on;
+    ratingsBtn.hidden = !on;
+    if (!on) showRatings(false);
     stopPolling();
     if (live) live.close();
     live = null;
@@ -620,6 +624,7 @@
   /* ---- one conversation ------------------------------------------------------- */
 
   function select(h) {
+    if (h) showRatings(false);
     current = h;
     shownTurns = '';
     turnsEl.replaceChildren();
@@ -731,6 +736,57 @@
       if (current) renderDetail();
     }
   }
+
+  /* ---- ratings: what customers thought (GET /v1/ratings) ------------------------ */
+
+  function showRatings(on) {
+    ratingsBox.hidden = !on;
+    ratingsBtn.setAttribute('aria-expanded', on ? 'true' : 'false');
+    detail.hidden = on || !current;
+  }
+
+  function stars(n) {
+    return '\u2605'.repeat(n) + '\u2606'.repeat(5 - n);
+  }
+
+  async function loadRatings() {
+    var r = await api('GET', '/v1/ratings?limit=100');
+    var summary = $('ratings-summary');
+    summary.textContent = r.count
+      ? r.average.toFixed(1) + ' / 5 on average, over ' + r.count + (r.count === 1 ? ' rating' : ' ratings')
+      : 'No ratings yet.';
+    var per = $('ratings-agents');
+    per.replaceChildren();
+    (r.by_agent || []).forEach(function (a) {
+      per.appendChild(el('li', null, (a.agent ? a.agent_display_name : 'No agent') + ': ' +
+        a.average.toFixed(1) + ' (' + a.count + ')'));
+    });
+    var rows = $('ratings-rows');
+    rows.replaceChildren();
+    (r.ratings || []).forEach(function (x) {
+      var tr = el('tr');
+      tr.appendChild(el('td', null, when(x.at)));
+      var score = el('td');
+      var drawn = el('span', null, stars(x.score));
+      drawn.setAttribute('aria-hidden', 'true');
+      score.appendChild(drawn);
+      score.appendChild(el('span', 'visually-hidden', x.score + ' out of 5'));
+      tr.appendChild(score);
+      tr.appendChild(el('td', 'comment', x.comment || '—'));
+      tr.appendChild(el('td', null, x.ticket || '—'));
+      tr.appendChild(el('td', null, x.agent ? x.agent_display_name : '—'));
+      rows.appendChild(tr);
+    });
+  }
+
+  ratingsBtn.addEventListener('click', function () {
+    if (!ratingsBox.hidden) {
+      showRatings(false);
+      return;
+    }
+    showRatings(true);
+    loadRatings().catch(failed);
+  });
 
   /* ---- assigning to another agent ---------------------------------------------- */
 

@@ -386,6 +386,10 @@ int http_handoff_fields(fd_buf *b, const fd_handoff_row *h);
  * "/logout", "/{name}/{action}"). */
 enum MHD_Result http_agents_route(request *r, const char *rest);
 
+/* GET /v1/ratings: customers' ratings with their tickets and agents, and
+ * the averages (operator or admin; ratings.c). */
+enum MHD_Result http_get_ratings(request *r);
+
 /* ---- session events (events.c) ---------------------------------------------- */
 
 /* GET /v1/sessions/{id}/events: operator messages and state changes, live. */

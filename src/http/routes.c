@@ -640,6 +640,7 @@ static const struct route {
     {"/v1/handoffs", "GET", http_get_handoffs, 0},
     {"/v1/handoffs/events", "GET", http_queue_events, 0},
     {"/v1/canned-replies", "GET", http_get_canned, 0},
+    {"/v1/ratings", "GET", http_get_ratings, 0},
     {"/v1/orders", "GET", http_get_orders, 0},
     {"/v1/me", "GET", get_me, 0},
 };

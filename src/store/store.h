@@ -343,6 +343,22 @@ int fd_store_handoffs_search(fd_store *st, const char *q, int64_t limit,
                              int (*cb)(void *ctx, const fd_handoff_row *h, const char *snippet),
                              void *ctx, fd_err *err) FD_MUST_USE;
 
+/* A customer's rating (an analytics event "rating") with the handoff it
+ * rates: the conversation's latest one opened before it (0 and "" when
+ * no person had it). */
+typedef struct fd_rating_row {
+    int64_t id;
+    double at;
+    const char *session_id;
+    const char *data;               /* the event's JSON: {"score": 1..5, "comment"?} */
+    int64_t handoff_id;             /* 0: none */
+    const char *operator_;          /* who had the handoff: an agent's or a key's name */
+    const char *agent_display_name; /* "" unless operator_ is an agent */
+} fd_rating_row;
+/* Every rating, newest first; borrowed for the call; cb's nonzero stops. */
+int fd_store_ratings_each(fd_store *st, int (*cb)(void *ctx, const fd_rating_row *r), void *ctx,
+                          fd_err *err) FD_MUST_USE;
+
 /* ---- orders taken in chat (orders.c) --------------------------------------- */
 typedef struct fd_order_line_row {
     const char *code, *name;
@@ -547,8 +563,7 @@ typedef struct fd_agent_row {
  * an empty name or hash, FD_ECONFLICT (field "name") for a taken name. */
 int fd_store_agent_add(fd_store *st, const fd_agent_row *a, int64_t *id, fd_err *err) FD_MUST_USE;
 /* FD_ENOTFOUND when absent. */
-int fd_store_agent_get(fd_store *st, const char *name, fd_agent_row *out,
-                       fd_err *err) FD_MUST_USE;
+int fd_store_agent_get(fd_store *st, const char *name, fd_agent_row *out, fd_err *err) FD_MUST_USE;
 /* By name; cb's nonzero return stops and is returned. */
 int fd_store_agents_each(fd_store *st, int (*cb)(void *ctx, const fd_agent_row *a), void *ctx,
                          fd_err *err) FD_MUST_USE;

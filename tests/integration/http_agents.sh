@@ -108,6 +108,31 @@ check "bob replies as bob" test "$(req POST "/v1/handoffs/$TK/messages" "${J[@]}
 req GET "/v1/sessions/$SID" "${C[@]}" > /dev/null
 check "the customer sees bob's name on his reply" jb '.turns[-1].meta.agent=="bob"'
 check "bob resolves it" test "$(req POST "/v1/handoffs/$TK/resolve" "${B[@]}")" = 200
+# ---- the customer rates; the console reads ratings (GET /v1/ratings) --------------------------
+check "the customer rates the conversation" \
+  test "$(req POST "/v1/sessions/$SID/rating" "${J[@]}" "${C[@]}" -d '{"score":5,"comment":"Bob was great"}')" = 200
+req POST /v1/chat "${J[@]}" "${C[@]}" -d '{"message":"hello"}' > /dev/null
+SID2=$(jq -r .session_id "$T/b")
+check "another customer rates a conversation no person had" \
+  test "$(req POST "/v1/sessions/$SID2/rating" "${J[@]}" "${C[@]}" -d '{"score":2}')" = 200
+s=$(req GET /v1/ratings "${A[@]}")
+check "ratings: newest first, with ticket, agent and comment" \
+  bash -c "[ $s = 200 ] && jq -e --arg tk '$TK' '(.ratings|length)==2 and .ratings[0].score==2 and .ratings[0].ticket==null and .ratings[1].ticket==\$tk and .ratings[1].agent==\"bob\" and .ratings[1].comment==\"Bob was great\"' '$T/b' > /dev/null"
+check "  the average, by score and by agent" \
+  jb '.count==2 and .average==3.5 and .by_score["5"]==1 and .by_score["2"]==1 and (.by_agent|map(select(.agent=="bob"))[0].average)==5'
+check "  one agent's alone (?agent=)" \
+  bash -c "[ $(req GET '/v1/ratings?agent=bob' "${O[@]}") = 200 ] && jq -e '.count==1 and .average==5' '$T/b' > /dev/null"
+check "  none yet for alice: average null" \
+  bash -c "[ $(req GET '/v1/ratings?agent=alice' "${O[@]}") = 200 ] && jq -e '.count==0 and .average==null and .ratings==[]' '$T/b' > /dev/null"
+check "  ?limit=1 lists one, counts all" \
+  bash -c "[ $(req GET '/v1/ratings?limit=1' "${O[@]}") = 200 ] && jq -e '(.ratings|length)==1 and .count==2' '$T/b' > /dev/null"
+s=$(req GET '/v1/ratings?limit=0' "${O[@]}")
+check "  a bad limit: 422 naming it" bash -c "[ $s = 422 ] && jq -e '.error.field==\"limit\"' '$T/b' > /dev/null"
+check "  an empty agent: 422" test "$(req GET '/v1/ratings?agent=' "${O[@]}")" = 422
+check "  a chat key: 403" test "$(req GET /v1/ratings "${C[@]}")" = 403
+check "  no key: 401" test "$(req GET /v1/ratings)" = 401
+check "  POST: 405" test "$(req POST /v1/ratings "${O[@]}")" = 405
+
 s=$(req POST "/v1/handoffs/$TK/assign" "${J[@]}" "${B[@]}" -d '{"agent":"alice"}')
 check "a resolved conversation cannot be assigned: 409" bash -c "[ $s = 409 ] && jq -e '.error.code==\"conflict\"' '$T/b' > /dev/null"
 

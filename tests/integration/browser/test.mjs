@@ -247,6 +247,18 @@ try {
     check('  a rating is sent and thanked', thanked);
     const metrics = await (await fetch(base + '/metrics')).text();
     check('  and counted by the server', /frontdesk_ratings_total\{score="5"\} 1/.test(metrics));
+    // The agent reads it in the console's ratings view: score, ticket, agent, average.
+    await op.click('#show-ratings');
+    const listed = await op.waitForSelector(`#ratings-rows tr:has-text("${ticket}")`, { timeout: 10000 })
+      .then(() => true, () => false);
+    const row = listed ? await op.locator(`#ratings-rows tr:has-text("${ticket}")`).innerText() : '';
+    check('the console\'s ratings view lists it with its ticket, agent and score',
+      listed && /Ana Lim/.test(row) && /5 out of 5/.test(row), row);
+    check('  with the average', /^5\.0 \/ 5 on average, over 1 rating$/.test(await op.locator('#ratings-summary').innerText()));
+    await shot(op, 'console-ratings');
+    const ratingsAxe = await axe(op);
+    check('axe-core: no WCAG A/AA violation on the ratings view', ratingsAxe.length === 0, ratingsAxe.join(', '));
+    await op.click('#show-ratings');
   }
   await send(page, 'Do you deliver to Sentosa?');
   const back = await page.waitForFunction(() => {
