@@ -691,7 +691,10 @@
         var who = WHO[x.turn.role] || x.turn.role;
         if (x.turn.meta && typeof x.turn.meta.agent === 'string') who += ' · ' + x.turn.meta.agent;
         li.appendChild(el('span', 'who', who + ' · ' + when(x.turn.at)));
-        li.appendChild(el('div', 'text', x.turn.text));
+        var text = el('div', 'text', x.turn.text);
+        li.appendChild(text);
+        var att = x.turn.meta && x.turn.meta.attachment;
+        if (x.turn.role === 'user' && att && att.id) showAttachment(text, h.session_id, att);
       } else {
         li = el('li', 'msg msg-note');
         li.appendChild(el('span', 'who', 'Internal note · ' + x.note.author + ' · ' + when(x.note.created_at)));
@@ -700,6 +703,33 @@
       turnsEl.appendChild(li);
     });
     if (turnsEl.lastChild) turnsEl.lastChild.scrollIntoView({ block: 'end' });
+  }
+
+  /* An image the customer sent: fetched with the agent's credential (an
+   * <img src> could not send it) and shown as a data: URL, which the
+   * page's CSP allows; kept by id so a redraw does not fetch it again. */
+  var images = new Map();
+  async function showAttachment(textEl, sid, att) {
+    var url = images.get(att.id);
+    if (!url) {
+      var res = await fetch('/v1/sessions/' + encodeURIComponent(sid) + '/attachments/' + att.id,
+        { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' }).catch(function () { return null; });
+      if (!res || !res.ok) return; /* the "(image)" text stays */
+      var blob = await res.blob();
+      url = await new Promise(function (resolve) {
+        var r = new FileReader();
+        r.onload = function () { resolve(r.result); };
+        r.onerror = function () { resolve(null); };
+        r.readAsDataURL(blob);
+      });
+      if (!url) return;
+      if (images.size > 50) images.clear();
+      images.set(att.id, url);
+    }
+    var img = el('img', 'attachment');
+    img.src = url;
+    img.alt = 'Image sent by the customer (' + att.type + ', ' + Math.ceil(att.bytes / 1024) + ' KB)';
+    textEl.replaceChildren(img);
   }
 
   /* ---- actions ------------------------------------------------------------------ */

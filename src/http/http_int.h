@@ -386,6 +386,14 @@ int http_handoff_fields(fd_buf *b, const fd_handoff_row *h);
  * "/logout", "/{name}/{action}"). */
 enum MHD_Result http_agents_route(request *r, const char *rest);
 
+/* /v1/sessions/{sid}/attachments (POST: a customer's image to the agent)
+ * and .../attachments/{n} (GET); rest is what follows "/attachments"
+ * (attachments.c). */
+enum MHD_Result http_attachments_route(request *r, const char *sid, const char *rest);
+/* "image/png", "image/jpeg", "image/gif" or "image/webp" by the bytes'
+ * signature; NULL for anything else. */
+const char *http_image_type(const unsigned char *p, size_t n);
+
 /* GET /v1/ratings: customers' ratings with their tickets and agents, and
  * the averages (operator or admin; ratings.c). */
 enum MHD_Result http_get_ratings(request *r);

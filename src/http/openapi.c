@@ -209,6 +209,31 @@ const char http_openapi_json[] =
     "\"description\":\"the handoff, claimed by that agent\"},\"400\":" ERR_REF ",\"401\":" ERR_REF
     ",\"403\":" ERR_REF ",\"404\":" ERR_REF ",\"409\":" ERR_REF ",\"415\":" ERR_REF ",\"422\":" ERR_REF
     "}}},"
+    "\"/v1/sessions/{id}/attachments\":{\"parameters\":[{\"name\":\"id\",\"in\":\"path\","
+    "\"required\":true,\"schema\":{\"type\":\"string\"}},{\"$ref\":"
+    "\"#/components/parameters/VisitorToken\"}],\"post\":{\"summary\":\"The customer sends an "
+    "image to the person who has (or is about to have) the conversation: the raw bytes as the "
+    "body, at most server.max_attachment_bytes (2 MB by default). The type is read from the "
+    "bytes (PNG, JPEG, GIF or WebP; anything else is 415, whatever Content-Type says). It "
+    "becomes a customer turn (text \\\"(image)\\\", meta.attachment {id, type, bytes}) and is "
+    "erased with the session. Owner only; a conversation with the assistant is 409\","
+    "\"operationId\":\"addAttachment\",\"requestBody\":{\"required\":true,\"content\":{"
+    "\"image/png\":{\"schema\":{\"type\":\"string\",\"format\":\"binary\"}},\"image/jpeg\":{"
+    "\"schema\":{\"type\":\"string\",\"format\":\"binary\"}},\"image/gif\":{\"schema\":{"
+    "\"type\":\"string\",\"format\":\"binary\"}},\"image/webp\":{\"schema\":{\"type\":"
+    "\"string\",\"format\":\"binary\"}}}},\"responses\":{\"201\":{\"description\":"
+    "\"{id, type, bytes, seq, url}\"},\"401\":" ERR_REF ",\"403\":" ERR_REF ",\"404\":" ERR_REF
+    ",\"409\":" ERR_REF ",\"413\":" ERR_REF ",\"415\":" ERR_REF ",\"422\":" ERR_REF ",\"429\":" ERR_REF
+    ",\"503\":" ERR_REF "}}},"
+    "\"/v1/sessions/{id}/attachments/{n}\":{\"parameters\":[{\"name\":\"id\",\"in\":\"path\","
+    "\"required\":true,\"schema\":{\"type\":\"string\"}},{\"name\":\"n\",\"in\":\"path\","
+    "\"required\":true,\"schema\":{\"type\":\"integer\",\"minimum\":1}},{\"$ref\":"
+    "\"#/components/parameters/VisitorToken\"}],\"get\":{\"summary\":\"An image the customer "
+    "sent, to the session's owner and to operators once it was handed off; anyone else gets "
+    "404 as for a session that does not exist\",\"operationId\":\"getAttachment\","
+    "\"responses\":{\"200\":{\"description\":\"the image's bytes\",\"content\":{\"image/*\":{"
+    "\"schema\":{\"type\":\"string\",\"format\":\"binary\"}}}},\"401\":" ERR_REF ",\"403\":" ERR_REF
+    ",\"404\":" ERR_REF "}}},"
     "\"/v1/ratings\":{\"get\":{\"summary\":\"Customers' ratings of their conversations "
     "(scope operator or admin), newest first, each with its ticket and the agent who had it "
     "(the conversation's latest handoff before the rating; null when no person had it), and "

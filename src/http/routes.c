@@ -654,6 +654,11 @@ size_t http_body_cap(const fd_config *cfg, const char *method, const char *url)
      * object, and a large cap there is memory an attacker can pin. */
     if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/documents") == 0)
         return (size_t)cfg->server_max_upload;
+    /* A customer's image: its own cap (server.max_attachment_bytes). */
+    size_t n = strlen(url);
+    if (strcmp(method, "POST") == 0 && strncmp(url, "/v1/sessions/", 13) == 0 && n > 25 &&
+        strcmp(url + n - 12, "/attachments") == 0)
+        return (size_t)cfg->server_max_attachment;
     return (size_t)cfg->server_max_body;
 }
 
@@ -700,6 +705,15 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             memcpy(sid, id, (size_t)(slash - id));
             sid[slash - id] = '\0';
             return http_session_events(r, sid);
+        }
+        if (slash && strncmp(slash, "/attachments", 12) == 0 &&
+            (slash[12] == '\0' || slash[12] == '/') && slash > id) {
+            char sid[80];
+            if ((size_t)(slash - id) >= sizeof sid)
+                return http_send_error(r, 404, "not_found", "no such session", NULL);
+            memcpy(sid, id, (size_t)(slash - id));
+            sid[slash - id] = '\0';
+            return http_attachments_route(r, sid, slash + 12);
         }
         if (slash && strcmp(slash, "/rating") == 0 && slash > id) {
             r->route = "/v1/sessions/{id}/rating";

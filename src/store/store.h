@@ -359,6 +359,29 @@ typedef struct fd_rating_row {
 int fd_store_ratings_each(fd_store *st, int (*cb)(void *ctx, const fd_rating_row *r), void *ctx,
                           fd_err *err) FD_MUST_USE;
 
+/* ---- images customers send to an agent (attachments.c) --------------------- */
+typedef struct fd_attachment_row {
+    int64_t id;
+    const char *session_id;
+    int64_t turn_seq; /* the customer's turn that shows it; 0 until linked */
+    const char *type; /* "image/png", "image/jpeg", "image/gif", "image/webp" */
+    const void *data;
+    size_t len;
+    const char *sha256; /* hex of data (get; add computes it) */
+    double created_at;  /* 0: now */
+} fd_attachment_row;
+
+/* Inserts the bytes as given (the caller checks type and size);
+ * FD_ECONFLICT when the session is gone, FD_EINVAL for nothing to store. */
+int fd_store_attachment_add(fd_store *st, const fd_attachment_row *a, int64_t *id,
+                            fd_err *err) FD_MUST_USE;
+int fd_store_attachment_set_turn(fd_store *st, int64_t id, int64_t turn_seq,
+                                 fd_err *err) FD_MUST_USE;
+/* The attachment id of session session_id (another session's id is
+ * FD_ENOTFOUND), its bytes and strings copied into a. */
+int fd_store_attachment_get(fd_store *st, const char *session_id, int64_t id, fd_arena *a,
+                            fd_attachment_row *out, fd_err *err) FD_MUST_USE;
+
 /* ---- orders taken in chat (orders.c) --------------------------------------- */
 typedef struct fd_order_line_row {
     const char *code, *name;

@@ -40,6 +40,7 @@ fi
 "$FD" ingest "$EX" > /dev/null 2>&1 || { fail "ingest"; finish; }
 OPER=$("$FD" keys create --scope chat,operator --name Ana --json | jq -r .key)
 echo 'ana-console-pw' | "$FD" agents add ana --display-name 'Ana Lim' > /dev/null
+echo 'ben-console-pw' | "$FD" agents add ben --display-name 'Ben Ong' > /dev/null
 
 # The shop: another origin (another port) serving one page with the tag.
 SHOP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

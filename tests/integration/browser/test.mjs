@@ -164,6 +164,21 @@ try {
   check('  under the agent\'s display name',
     (await page.locator('#messages .msg-operator .who').last().innerText()) === 'Ana Lim');
   check('  and the typing indicator is gone with it', (await page.locator('#messages .msg-agent-typing').count()) === 0);
+  // The customer sends the agent a photo: shown in the page, and in the
+  // console's timeline (fetched with the agent's credential).
+  check('with a person on the line, the page offers to attach an image', await page.locator('#attach').isVisible());
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC', 'base64');
+  await page.setInputFiles('#attach-file', { name: 'box.png', mimeType: 'image/png', buffer: png });
+  const shown = await page.waitForSelector('#messages .msg-user img.attachment[src^="data:image/png"]', { timeout: 10000 })
+    .then(() => true, () => false);
+  check('  the image shows in the customer\'s page', shown);
+  await page.setInputFiles('#attach-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  const refusedType = await page.waitForFunction(() => [...document.querySelectorAll('#messages .msg-error')]
+    .some((e) => /PNG, JPEG, GIF or WebP/.test(e.textContent)), null, { timeout: 5000 }).then(() => true, () => false);
+  check('  a file that is not an image is refused in the page', refusedType);
+  const inConsole = await op.waitForSelector('#turns .msg-user img.attachment[src^="data:image/png"]', { timeout: 15000 })
+    .then(() => true, () => false);
+  check('  and it shows in the agent\'s console', inConsole);
   // A canned reply: "/" and the start of its shortcut, then Tab.
   await op.fill('#reply-text', '');
   await op.locator('#reply-text').pressSequentially('/deliv');
@@ -217,6 +232,18 @@ try {
     .then(() => true, () => false);
   check(`  the poll still brings a new conversation (${ticket2})`, !!ticket2 && polled);
   check('  and announces it', (await op2.evaluate(() => window.__notes.map((n) => n.title))).includes('New conversation ' + ticket2));
+  // Assign: the second conversation goes to another agent from the console.
+  await op2.click(`#handoffs button:has-text("${ticket2}")`);
+  const options = await op2.locator('#assign-to option').allInnerTexts();
+  check('the console offers the other agents to assign to', options.some((o) => /Ben Ong \(ben\)/.test(o)), options.join(' | '));
+  await op2.selectOption('#assign-to', 'ben');
+  await op2.click('#assign-go');
+  const assigned = await op2.waitForFunction(() => /claimed/.test(document.getElementById('detail-title').textContent) &&
+    /ben/.test(document.getElementById('detail-meta').textContent), null, { timeout: 10000 }).then(() => true, () => false);
+  check('  assigning makes it claimed by that agent', assigned);
+  const assignNote = await op2.waitForSelector('#turns .msg-note:has-text("Assigned to ben")', { timeout: 10000 })
+    .then(() => true, () => false);
+  check('  with a note for the agents', assignNote);
   await op2.unroute('**/v1/handoffs/events');
   const relive = await op2.waitForFunction(() => document.getElementById('updated').textContent === 'live',
     null, { timeout: 35000 }).then(() => true, () => false);
