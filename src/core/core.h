@@ -4,7 +4,10 @@
  * Mutable globals (the only ones in frontdesk, each for a reason):
  *  - the allocation counters and the test failure hook (alloc.c): /metrics
  *    reports live bytes, and tests fail the n-th allocation on purpose;
- *  - the armed fault points (fault.c, FD_TESTING builds only).
+ *  - the armed fault points (fault.c, FD_TESTING builds only);
+ *  - auth/agents.c's dummy password hash, made once (pthread_once) and
+ *    only read after: a sign-in with an unknown name is checked against
+ *    it, to take the time a wrong password takes.
  * Everything else is passed explicitly (a config, a log, a store...). */
 #ifndef FD_CORE_H
 #define FD_CORE_H

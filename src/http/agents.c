@@ -10,11 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* Password checks running at once; more wait for a 503 (Retry-After): the
- * memory of argon2 must not grow with the number of clients. */
+/* Password checks running at once (fd_server.logins_running); more get a
+ * 503 (Retry-After): the memory of argon2 must not grow with the number of
+ * clients. */
 #define LOGINS_AT_ONCE 4
-
-static atomic_int logins_running;
 
 static int agent_json(fd_buf *b, const fd_agent_info *a, int full)
 {
@@ -90,8 +89,8 @@ static enum MHD_Result post_login(request *r)
         json_decref(j);
         return http_send_429(r, retry, "login");
     }
-    if (atomic_fetch_add(&logins_running, 1) >= LOGINS_AT_ONCE) {
-        atomic_fetch_sub(&logins_running, 1);
+    if (atomic_fetch_add(&r->srv->logins_running, 1) >= LOGINS_AT_ONCE) {
+        atomic_fetch_sub(&r->srv->logins_running, 1);
         json_decref(j);
         fd_err busy;
         fd_err_set(&busy, FD_EUNAVAIL, "too many sign-ins at once; retry in a few seconds");
@@ -111,7 +110,7 @@ static enum MHD_Result post_login(request *r)
                    r->id);
     }
     http_kb_put(r->srv, kb);
-    atomic_fetch_sub(&logins_running, 1);
+    atomic_fetch_sub(&r->srv->logins_running, 1);
     json_decref(j);
     if (rc == FD_ENOTFOUND) {
         fd_metric_add(r->srv->m.auth_failures, 1);

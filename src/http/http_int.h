@@ -140,6 +140,7 @@ struct fd_server {
     fd_ratelimit *limits;
     http_jwt jwt;
     atomic_int inflight;
+    atomic_int logins_running; /* agents' password checks now (agents.c) */
     atomic_int draining;
     atomic_ullong next_request;
     double started_at;
