@@ -170,6 +170,13 @@ static enum MHD_Result get_attachment(request *r, const char *sid, const char *n
         fd_arena_free(a);
         return http_send_err(r, &err);
     }
+    /* The type and name out of the arena before it goes: only the bytes are
+     * copied into the response. */
+    char type[32], disp[96];
+    snprintf(type, sizeof type, "%s", at.type);
+    const char *slash = strchr(type, '/');
+    snprintf(disp, sizeof disp, "inline; filename=\"attachment-%lld.%s\"", id,
+             slash ? slash + 1 : "bin");
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(at.len, (void *)at.data, MHD_RESPMEM_MUST_COPY);
     fd_arena_free(a);
@@ -177,11 +184,8 @@ static enum MHD_Result get_attachment(request *r, const char *sid, const char *n
         return MHD_NO;
     /* Shown in a page, never run: nosniff and the CSP come with every
      * response; the name says what it is if saved. */
-    char disp[96];
-    snprintf(disp, sizeof disp, "inline; filename=\"attachment-%lld.%s\"", id,
-             strchr(at.type, '/') + 1);
     MHD_add_response_header(resp, "Content-Disposition", disp);
-    return http_queue_response(r, 200, at.type, resp);
+    return http_queue_response(r, 200, type, resp);
 }
 
 enum MHD_Result http_attachments_route(request *r, const char *sid, const char *rest)

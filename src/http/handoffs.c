@@ -1,6 +1,7 @@
 /* handoffs.c: the operators' routes (scope operator): the list and search
  * of handoffs, one handoff with its internal notes, and the actions on it:
- * claim, reply, resolve, add a note, say the agent is typing. Notes stay
+ * claim, reply, resolve, assign to an agent, add a note, say the agent is
+ * typing. Notes stay
  * between agents: they are never turns, so no customer route shows them. */
 #include "http_int.h"
 
@@ -345,7 +346,7 @@ static int session_state(fd_store *st, fd_arena *a, const char *sid, const char 
     return fd_store_session_put(st, &s, err);
 }
 
-/* claim | messages | resolve on handoff id, in one transaction each. */
+/* claim | messages | resolve | assign on handoff id, in one transaction each. */
 static enum MHD_Result handoff_action(request *r, int64_t id, const char *action)
 {
     enum MHD_Result res;

@@ -372,7 +372,7 @@ enum MHD_Result http_order_route(request *r, const char *ref);
 /* GET /v1/handoffs: the list (?status=, ?limit=), or a search (?q=). */
 enum MHD_Result http_get_handoffs(request *r);
 /* /v1/handoffs/{id} (GET: with its notes) and /v1/handoffs/{id}/{action}:
- * claim, messages, resolve, typing (POST), notes (GET, POST); action NULL
+ * claim, messages, resolve, typing, assign (POST), notes (GET, POST); action NULL
  * for the handoff itself. */
 enum MHD_Result http_handoff_route(request *r, int64_t id, const char *action);
 /* GET /v1/canned-replies: the agents' saved replies (the KB's canned.md). */
