@@ -9,7 +9,7 @@ FROM debian:12 AS build
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       build-essential cmake pkg-config libjansson-dev libsqlite3-dev libutf8proc-dev \
       libstemmer-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev \
-      libhiredis-dev libpq-dev libpoppler-glib-dev libzip-dev libxml2-dev \
+      libhiredis-dev libpq-dev libpoppler-glib-dev libzip-dev libxml2-dev libsodium-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -25,7 +25,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFD_TESTS=OFF -DCMAKE_INSTAL
 FROM debian:12-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       libjansson4 libsqlite3-0 libutf8proc2 libstemmer0d libssl3 libcurl4 libmicrohttpd12 \
-      libjwt0 libhiredis0.14 libpq5 libpoppler-glib8 libglib2.0-0 libcairo2 libzip4 libxml2 \
+      libjwt0 libhiredis0.14 libpq5 libpoppler-glib8 libglib2.0-0 libcairo2 libzip4 libxml2 libsodium23 \
       ca-certificates tzdata wamerican wbritish wfrench \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/frontdesk --shell /usr/sbin/nologin frontdesk \

@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake pkg-config
   libjansson-dev libsqlite3-dev libutf8proc-dev libstemmer-dev libssl-dev
   libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev libhiredis-dev libpq-dev
-  libpoppler-glib-dev libzip-dev libxml2-dev
+  libpoppler-glib-dev libzip-dev libxml2-dev libsodium-dev
   wamerican wbritish wfrench wordnet-base tzdata
 )
 if [ "${1:-}" = "--test" ]; then

@@ -33,7 +33,10 @@
       connected: 'You are connected to a person.',
       interrupted: 'The connection was interrupted. Please try again.',
       unreachable: 'Cannot reach the service. Check your connection and try again.',
-      rate: 'How did we do?', rate_n: 'Rate %s out of 5', thanks: 'Thank you for your feedback.'
+      rate: 'How did we do?', rate_n: 'Rate %s out of 5', thanks: 'Thank you for your feedback.',
+      attach: 'Attach an image', image_alt: 'An image you sent',
+      image_too_big: 'This image is larger than %s MB: it was not sent.',
+      image_type: 'Only PNG, JPEG, GIF or WebP images can be sent.'
     },
     fr: {
       title: 'Service client', message: 'Votre message', placeholder: 'Posez votre question…',
@@ -51,7 +54,10 @@
       interrupted: 'La connexion a été interrompue. Veuillez réessayer.',
       unreachable: 'Le service est injoignable. Vérifiez votre connexion et réessayez.',
       rate: 'Comment avons-nous répondu à votre demande ?', rate_n: 'Noter %s sur 5',
-      thanks: 'Merci pour votre avis.'
+      thanks: 'Merci pour votre avis.',
+      attach: 'Joindre une image', image_alt: 'Une image que vous avez envoyée',
+      image_too_big: "Cette image dépasse %s Mo : elle n'a pas été envoyée.",
+      image_type: 'Seules les images PNG, JPEG, GIF ou WebP peuvent être envoyées.'
     }
   };
   function T(k, arg) {
@@ -66,6 +72,8 @@
   var statusEl = document.getElementById('status');
   var newBtn = document.getElementById('new');
   var saveBtn = document.getElementById('transcript');
+  var attachBtn = document.getElementById('attach');
+  var attachFile = document.getElementById('attach-file');
   localize();
 
   var key = takeKey();
@@ -142,13 +150,15 @@
     if (sendBtn) sendBtn.textContent = T('send');
     if (newBtn) newBtn.textContent = T('restart');
     if (saveBtn) saveBtn.textContent = T('save');
+    if (attachBtn) attachBtn.textContent = T('attach');
     if (list) list.setAttribute('aria-label', T('conversation'));
   }
 
   /* Appends a message; returns its text element (the bubble to fill). */
-  function addMessage(role, text) {
+  /* who: the label instead of the role's (an agent's display name). */
+  function addMessage(role, text, who) {
     var li = el('li', 'msg msg-' + role);
-    li.appendChild(el('span', 'who', WHO[role] || role));
+    li.appendChild(el('span', 'who', who || WHO[role] || role));
     var body = el('div', 'text', text);
     li.appendChild(body);
     list.appendChild(li);
@@ -477,7 +487,8 @@
       seen.add(m.seq);
       if (m.seq > lastOperatorSeq) lastOperatorSeq = m.seq;
     }
-    addMessage('operator', m.text);
+    /* the agent's display name when a signed-in agent wrote it */
+    addMessage('operator', m.text, typeof m.agent === 'string' && m.agent ? m.agent : null);
     hadPerson = true;
     noteUnread();
   }
@@ -581,7 +592,9 @@
    * person said while the line was closed (a reload, a send) is replayed,
    * and the ones already shown are skipped by seq. */
   function openEvents() {
-    if (events || !sessionId) return;
+    if (!sessionId) return;
+    personLine(true);
+    if (events) return;
     var url = '/v1/sessions/' + encodeURIComponent(sessionId) + '/events?after=' + lastOperatorSeq;
     if (key) {
       events = fetchEvents(url);
@@ -597,6 +610,70 @@
   function closeEvents() {
     if (events) events.close();
     events = null;
+    personLine(false);
+  }
+
+  /* ---- images to the person (POST /v1/sessions/{id}/attachments) ---------- */
+
+  /* The server's cap (server.max_attachment_bytes) is checked there too;
+   * this only spares the customer an upload that would be refused. */
+  var IMAGE_MAX = 2 * 1024 * 1024;
+  var IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+
+  /* Only while a person has or is about to have the conversation. */
+  function personLine(on) {
+    if (attachBtn) attachBtn.hidden = !on;
+  }
+
+  /* The image in the bubble, as a data: URL (the page's CSP allows those). */
+  function showImage(bubble, blob) {
+    var r = new FileReader();
+    r.onload = function () {
+      var img = el('img', 'attachment');
+      img.src = r.result;
+      img.alt = T('image_alt');
+      bubble.replaceChildren(img);
+    };
+    r.readAsDataURL(blob);
+  }
+
+  async function fetchImage(bubble, url) {
+    try {
+      var res = await fetch(url, { headers: headers({}) });
+      if (res.ok) showImage(bubble, await res.blob());
+    } catch (e) { /* the "(image)" text stays */ }
+  }
+
+  function imageFailed(bubble, msg) {
+    bubble.parentNode.classList.add('msg-error');
+    setText(bubble, msg);
+  }
+
+  async function sendImage(f) {
+    var bubble = addMessage('user', f.name || '');
+    if (IMAGE_TYPES.indexOf(f.type) < 0) return imageFailed(bubble, T('image_type'));
+    if (f.size > IMAGE_MAX) return imageFailed(bubble, T('image_too_big', String(IMAGE_MAX / 1048576)));
+    try {
+      var res = await fetch('/v1/sessions/' + encodeURIComponent(sessionId) + '/attachments', {
+        method: 'POST', headers: headers({ 'Content-Type': f.type }), body: f
+      });
+      if (!res.ok) {
+        var j = parseJson(await res.text());
+        return imageFailed(bubble, j && j.error && j.error.message ? j.error.message : T('failed'));
+      }
+      showImage(bubble, f);
+    } catch (e) {
+      imageFailed(bubble, T('unreachable'));
+    }
+  }
+
+  if (attachBtn && attachFile) {
+    attachBtn.addEventListener('click', function () { attachFile.click(); });
+    attachFile.addEventListener('change', function () {
+      var f = attachFile.files && attachFile.files[0];
+      attachFile.value = '';
+      if (f && sessionId) sendImage(f);
+    });
   }
 
   /* ---- a reload keeps the conversation ------------------------------------ */
@@ -623,7 +700,12 @@
         if (t.seq > lastOperatorSeq) lastOperatorSeq = t.seq;
       }
       if (!WHO[t.role]) return;
-      var bubble = addMessage(t.role, t.text);
+      var agent = t.role === 'operator' && t.meta && typeof t.meta.agent === 'string' ? t.meta.agent : null;
+      var bubble = addMessage(t.role, t.text, agent);
+      /* an image the customer sent: fetched again as its owner */
+      if (t.role === 'user' && t.meta && t.meta.attachment && t.meta.attachment.id) {
+        fetchImage(bubble, '/v1/sessions/' + encodeURIComponent(sessionId) + '/attachments/' + t.meta.attachment.id);
+      }
       /* the sources stay under their answer after a reload */
       if (t.meta && Array.isArray(t.meta.citations)) showCitations(bubble, t.meta.citations);
     });

@@ -22,8 +22,17 @@
   function $(id) {
     return document.getElementById(id);
   }
+  var signinBox = $('signin');
   var loginForm = $('login');
+  var nameInput = $('agent-name');
+  var passwordInput = $('agent-password');
+  var keyForm = $('key-login');
   var keyInput = $('key');
+  var ratingsBtn = $('show-ratings');
+  var ratingsBox = $('ratings');
+  var assignForm = $('assign');
+  var assignTo = $('assign-to');
+  var assignBtn = $('assign-go');
   var desk = $('desk');
   var logoutBtn = $('logout');
   var errorEl = $('error');
@@ -50,7 +59,11 @@
   var notifyBtn = $('notify');
   var whoEl = $('who');
 
+  /* An agent's session token (fda_…, from signing in) or an API key: both
+   * go as the Bearer credential; /v1/me says which it is. */
   var key = sessionStorage.getItem(KEY_STORE);
+  var me = null; /* /v1/me: the agent signed in, or the key */
+  var agents = []; /* the colleagues a conversation can be assigned to */
   var handoffs = new Map(); /* open and claimed, by id */
   var current = null; /* the selected handoff */
   var shownTurns = ''; /* what the timeline shows, to redraw only on change */
@@ -181,9 +194,11 @@
   /* ---- signing in and out --------------------------------------------------- */
 
   function signedIn(on) {
-    loginForm.hidden = on;
+    signinBox.hidden = on;
     desk.hidden = !on;
     logoutBtn.hidden = !on;
+    ratingsBtn.hidden = !on;
+    if (!on) showRatings(false);
     stopPolling();
     if (live) live.close();
     live = null;
@@ -192,19 +207,27 @@
       refresh(); /* the list at once; the stream keeps it current */
       openQueue();
       loadCanned();
+      loadAgents();
       offerNotifications();
     } else {
       select(null);
       handoffs = new Map();
       listed = false;
       listEl.replaceChildren();
-      keyInput.focus();
+      nameInput.focus();
     }
   }
 
+  /* An agent's sign-out ends the session on the server too (a copied
+   * token is refused from then on); a key is only forgotten here. */
   function signOut(msg) {
+    if (key && me && me.agent) {
+      fetch('/v1/agents/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + key } })
+        .catch(function () {});
+    }
     sessionStorage.removeItem(KEY_STORE);
     key = null;
+    me = null;
     whoEl.textContent = '';
     signedIn(false);
     showError(msg);
@@ -214,7 +237,12 @@
    * accepted here and then fail every 5 s. */
   async function checkKey(k) {
     key = k;
-    var me = await api('GET', '/v1/me');
+    me = await api('GET', '/v1/me');
+    if (me && me.agent) {
+      whoEl.textContent = 'Signed in as ' + me.agent.display_name +
+        (me.agent.display_name !== me.agent.name ? ' (' + me.agent.name + ')' : '');
+      return me;
+    }
     var scopes = me && me.key ? me.key.scopes : [];
     if (scopes.indexOf('operator') < 0 && scopes.indexOf('admin') < 0) {
       var e = new Error('this key (' + (scopes.join(', ') || 'no scope') +
@@ -226,7 +254,42 @@
     return me;
   }
 
+  /* Name and password: POST /v1/agents/login gives a session token. */
   loginForm.addEventListener('submit', async function (ev) {
+    ev.preventDefault();
+    var name = nameInput.value.trim();
+    if (!name || !passwordInput.value) return;
+    var token = null;
+    try {
+      var res = await fetch('/v1/agents/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        cache: 'no-store',
+        body: JSON.stringify({ name: name, password: passwordInput.value })
+      });
+      var j = await res.json().catch(function () { return null; });
+      if (!res.ok) {
+        var msg = j && j.error ? j.error.message : 'HTTP ' + res.status;
+        if (res.status === 401) msg = 'Wrong name or password.';
+        else if (res.status === 429) msg = 'Too many attempts: wait a minute and try again.';
+        throw new Error(msg);
+      }
+      token = j.token;
+      await checkKey(token);
+    } catch (e) {
+      key = null;
+      showError(e.message);
+      if (passwordInput.select) passwordInput.select();
+      return;
+    }
+    sessionStorage.setItem(KEY_STORE, token);
+    passwordInput.value = '';
+    showError('');
+    signedIn(true);
+  });
+
+  /* An API key instead (integrations, or a server without agents yet). */
+  keyForm.addEventListener('submit', async function (ev) {
     ev.preventDefault();
     var k = keyInput.value.trim();
     if (!k) return;
@@ -251,7 +314,9 @@
    * action (or, for the list's own errors, until the list loads again). */
   function failed(e) {
     listFailed = false;
-    if (e.status === 401) signOut('The key was refused: ' + e.message);
+    if (e.status === 401) {
+      signOut(me && me.agent ? 'Your session has ended: sign in again.' : 'The key was refused: ' + e.message);
+    }
     else showError(e.message);
   }
 
@@ -559,6 +624,7 @@
   /* ---- one conversation ------------------------------------------------------- */
 
   function select(h) {
+    if (h) showRatings(false);
     current = h;
     shownTurns = '';
     turnsEl.replaceChildren();
@@ -587,6 +653,7 @@
       meta.appendChild(el('dd', null, kv[1]));
     });
     claimBtn.disabled = h.status !== 'open';
+    renderAssign(h);
     resolveBtn.disabled = h.status === 'resolved';
     replyBtn.disabled = h.status !== 'claimed';
     replyText.disabled = h.status !== 'claimed';
@@ -621,8 +688,13 @@
       var li;
       if (x.turn) {
         li = el('li', 'msg msg-' + x.turn.role);
-        li.appendChild(el('span', 'who', (WHO[x.turn.role] || x.turn.role) + ' · ' + when(x.turn.at)));
-        li.appendChild(el('div', 'text', x.turn.text));
+        var who = WHO[x.turn.role] || x.turn.role;
+        if (x.turn.meta && typeof x.turn.meta.agent === 'string') who += ' · ' + x.turn.meta.agent;
+        li.appendChild(el('span', 'who', who + ' · ' + when(x.turn.at)));
+        var text = el('div', 'text', x.turn.text);
+        li.appendChild(text);
+        var att = x.turn.meta && x.turn.meta.attachment;
+        if (x.turn.role === 'user' && att && att.id) showAttachment(text, h.session_id, att);
       } else {
         li = el('li', 'msg msg-note');
         li.appendChild(el('span', 'who', 'Internal note · ' + x.note.author + ' · ' + when(x.note.created_at)));
@@ -633,11 +705,38 @@
     if (turnsEl.lastChild) turnsEl.lastChild.scrollIntoView({ block: 'end' });
   }
 
+  /* An image the customer sent: fetched with the agent's credential (an
+   * <img src> could not send it) and shown as a data: URL, which the
+   * page's CSP allows; kept by id so a redraw does not fetch it again. */
+  var images = new Map();
+  async function showAttachment(textEl, sid, att) {
+    var url = images.get(att.id);
+    if (!url) {
+      var res = await fetch('/v1/sessions/' + encodeURIComponent(sid) + '/attachments/' + att.id,
+        { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' }).catch(function () { return null; });
+      if (!res || !res.ok) return; /* the "(image)" text stays */
+      var blob = await res.blob();
+      url = await new Promise(function (resolve) {
+        var r = new FileReader();
+        r.onload = function () { resolve(r.result); };
+        r.onerror = function () { resolve(null); };
+        r.readAsDataURL(blob);
+      });
+      if (!url) return;
+      if (images.size > 50) images.clear();
+      images.set(att.id, url);
+    }
+    var img = el('img', 'attachment');
+    img.src = url;
+    img.alt = 'Image sent by the customer (' + att.type + ', ' + Math.ceil(att.bytes / 1024) + ' KB)';
+    textEl.replaceChildren(img);
+  }
+
   /* ---- actions ------------------------------------------------------------------ */
 
   async function act(action, body) {
     if (!current) return;
-    var buttons = [claimBtn, resolveBtn, replyBtn];
+    var buttons = [claimBtn, resolveBtn, replyBtn, assignBtn];
     buttons.forEach(function (b) { b.disabled = true; });
     generation++;
     try {
@@ -667,6 +766,91 @@
       if (current) renderDetail();
     }
   }
+
+  /* ---- ratings: what customers thought (GET /v1/ratings) ------------------------ */
+
+  function showRatings(on) {
+    ratingsBox.hidden = !on;
+    ratingsBtn.setAttribute('aria-expanded', on ? 'true' : 'false');
+    detail.hidden = on || !current;
+  }
+
+  function stars(n) {
+    return '\u2605'.repeat(n) + '\u2606'.repeat(5 - n);
+  }
+
+  async function loadRatings() {
+    var r = await api('GET', '/v1/ratings?limit=100');
+    var summary = $('ratings-summary');
+    summary.textContent = r.count
+      ? r.average.toFixed(1) + ' / 5 on average, over ' + r.count + (r.count === 1 ? ' rating' : ' ratings')
+      : 'No ratings yet.';
+    var per = $('ratings-agents');
+    per.replaceChildren();
+    (r.by_agent || []).forEach(function (a) {
+      per.appendChild(el('li', null, (a.agent ? a.agent_display_name : 'No agent') + ': ' +
+        a.average.toFixed(1) + ' (' + a.count + ')'));
+    });
+    var rows = $('ratings-rows');
+    rows.replaceChildren();
+    (r.ratings || []).forEach(function (x) {
+      var tr = el('tr');
+      tr.appendChild(el('td', null, when(x.at)));
+      var score = el('td');
+      var drawn = el('span', null, stars(x.score));
+      drawn.setAttribute('aria-hidden', 'true');
+      score.appendChild(drawn);
+      score.appendChild(el('span', 'visually-hidden', x.score + ' out of 5'));
+      tr.appendChild(score);
+      tr.appendChild(el('td', 'comment', x.comment || '—'));
+      tr.appendChild(el('td', null, x.ticket || '—'));
+      tr.appendChild(el('td', null, x.agent ? x.agent_display_name : '—'));
+      rows.appendChild(tr);
+    });
+  }
+
+  ratingsBtn.addEventListener('click', function () {
+    if (!ratingsBox.hidden) {
+      showRatings(false);
+      return;
+    }
+    showRatings(true);
+    loadRatings().catch(failed);
+  });
+
+  /* ---- assigning to another agent ---------------------------------------------- */
+
+  async function loadAgents() {
+    try {
+      var r = await api('GET', '/v1/agents');
+      agents = (r.agents || []).filter(function (a) { return !a.disabled; });
+    } catch (e) {
+      agents = []; /* an older server, or no right to list: no assignment */
+    }
+    if (current) renderAssign(current);
+  }
+
+  /* Open or claimed conversations go to any enabled agent but the one who
+   * has it; the form stays hidden when there is nobody to give it to. */
+  function renderAssign(h) {
+    var others = agents.filter(function (a) { return a.name !== h.operator; });
+    assignForm.hidden = h.status === 'resolved' || others.length === 0;
+    var was = assignTo.value;
+    assignTo.replaceChildren();
+    others.forEach(function (a) {
+      var o = el('option', null, a.display_name + (a.display_name !== a.name ? ' (' + a.name + ')' : ''));
+      o.value = a.name;
+      if (me && me.agent && a.name === me.agent.name) o.textContent += ' — me';
+      assignTo.appendChild(o);
+    });
+    if (was && others.some(function (a) { return a.name === was; })) assignTo.value = was;
+    assignBtn.disabled = h.status === 'resolved';
+  }
+
+  assignForm.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    if (assignTo.value) act('assign', { agent: assignTo.value });
+  });
 
   claimBtn.addEventListener('click', function () {
     act('claim');

@@ -88,6 +88,67 @@ int fd_keys_revoke(fd_store *st, const char *id_or_prefix, fd_err *err) FD_MUST_
 int fd_keys_rotate(fd_store *st, const char *id_or_prefix, double overlap_s,
                    char key_out[FD_KEY_LEN + 1], fd_key_info *info, fd_err *err) FD_MUST_USE;
 
+/* ---- agents: people who sign in to the console (agents.c) ----------------------
+
+ * An agent is an account (a unique login name, a display name customers
+ * see, an argon2id password hash) that signs in for a session token:
+ * "fda_" + 43 base64url characters, of which the store keeps SHA-256 only.
+ * A session token stands where an operator key does (scope operator).
+ * Disabling an agent or changing its password ends its sessions. */
+#define FD_AGENT_TOKEN_LEN 47 /* "fda_" + 43 */
+#define FD_AGENT_NAME_MAX 63
+#define FD_AGENT_DISPLAY_MAX 127
+#define FD_AGENT_PASSWORD_MIN 8
+#define FD_AGENT_PASSWORD_MAX 1024
+
+typedef struct fd_agent_info {
+    int64_t id;
+    char name[64];
+    char display_name[128]; /* never "": the name when none was set */
+    double created_at;
+    double disabled_at;   /* 0: enabled */
+    double last_login_at; /* 0: never */
+    /* a signed-in session (fd_agents_login, fd_agents_verify); 0 otherwise */
+    int64_t session_id;
+    char prefix[FD_KEY_PREFIX_LEN + 1]; /* the token's visible start */
+    double expires_at;
+} fd_agent_info;
+
+/* 1 for a name agents may have: 1-63 of a-z 0-9 . _ -, starting a-z0-9. */
+int fd_agent_name_ok(const char *name);
+/* 1 when s starts like an agent token ("fda_"): the caller checks it with
+ * fd_agents_verify rather than as an API key. */
+int fd_agent_token_shaped(const char *s);
+/* FD_EINVAL (field name, display_name or password: 8-1024 bytes),
+ * FD_ECONFLICT for a taken name, FD_ENOMEM when hashing has no memory. */
+int fd_agents_create(fd_store *st, const char *name, const char *display_name,
+                     const char *password, fd_agent_info *info, fd_err *err) FD_MUST_USE;
+int fd_agents_get(fd_store *st, const char *name, fd_agent_info *info, fd_err *err) FD_MUST_USE;
+int fd_agents_list(fd_store *st, int (*cb)(void *ctx, const fd_agent_info *a), void *ctx,
+                   fd_err *err) FD_MUST_USE;
+/* A new password; the agent's sessions end. FD_ENOTFOUND, FD_EINVAL.
+ * Not inside a transaction (it runs its own). */
+int fd_agents_set_password(fd_store *st, const char *name, const char *password,
+                           fd_agent_info *info, fd_err *err) FD_MUST_USE;
+/* disabled 1: refused at sign-in and its sessions end; 0: enabled again. */
+int fd_agents_set_disabled(fd_store *st, const char *name, int disabled, fd_agent_info *info,
+                           fd_err *err) FD_MUST_USE;
+/* Checks name and password; a session of ttl_s seconds from now and its
+ * token in token_out (shown once). Every refusal (unknown name, wrong
+ * password, disabled agent) is FD_ENOTFOUND with the reason in err->msg
+ * for the log, and an unknown name costs the time of a password check.
+ * A store failure is FD_EIO / FD_EUNAVAIL. Not inside a transaction. */
+int fd_agents_login(fd_store *st, const char *name, const char *password, double ttl_s, double now,
+                    char token_out[FD_AGENT_TOKEN_LEN + 1], fd_agent_info *info,
+                    fd_err *err) FD_MUST_USE;
+/* FD_OK with the agent and its session when the token is known, not
+ * signed out, not expired at now and its agent enabled; FD_ENOTFOUND with
+ * the reason otherwise; FD_EIO / FD_EUNAVAIL from the store. */
+int fd_agents_verify(fd_store *st, const char *token, double now, fd_agent_info *info,
+                     fd_err *err) FD_MUST_USE;
+/* Signs the token's session out (a second time is fine); FD_ENOTFOUND. */
+int fd_agents_logout(fd_store *st, const char *token, double now, fd_err *err) FD_MUST_USE;
+
 /* ---- rate limits --------------------------------------------------------------- */
 
 typedef struct fd_ratelimit fd_ratelimit;

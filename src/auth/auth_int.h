@@ -15,5 +15,8 @@
 size_t auth_base64url(const unsigned char *p, size_t n, char *out);
 /* 1 when key is "fdk_" + 43 base64url characters and nothing more. */
 int auth_key_wellformed(const char *key);
+/* n bytes from getrandom (fault point "auth.getrandom"): FD_EIO when the
+ * system has none. */
+int auth_random_bytes(unsigned char *p, size_t n, fd_err *err);
 
 #endif

@@ -57,7 +57,7 @@ int auth_key_wellformed(const char *key)
     return key[FD_KEY_LEN] == '\0';
 }
 
-static int random_bytes(unsigned char *p, size_t n, fd_err *err)
+int auth_random_bytes(unsigned char *p, size_t n, fd_err *err)
 {
     if (FD_FAULT("auth.getrandom"))
         return fd_err_set(err, FD_EIO, "getrandom: injected fault auth.getrandom");
@@ -105,7 +105,7 @@ static int insert_new(fd_store *st, const char *name, unsigned scopes, double no
                       fd_err *err)
 {
     unsigned char raw[KEY_RAW_BYTES];
-    int rc = random_bytes(raw, sizeof raw, err);
+    int rc = auth_random_bytes(raw, sizeof raw, err);
     if (rc)
         return rc;
     memcpy(key_out, KEY_TAG, KEY_TAG_LEN);

@@ -41,6 +41,14 @@ static const cli_cmd commands[] = {
      "       frontdesk keys rotate [--overlap-hours H] [--json] ID|PREFIX",
      "API keys for the HTTP service (scopes: chat, ingest, operator, orders, admin); a new key is "
      "shown once"},
+    {"agents", cli_cmd_agents,
+     "agents add [--display-name D] [--json] NAME\n"
+     "       frontdesk agents list [--json]\n"
+     "       frontdesk agents disable [--json] NAME\n"
+     "       frontdesk agents enable [--json] NAME\n"
+     "       frontdesk agents passwd [--json] NAME",
+     "people who sign in to the operator console; a password is read from the terminal (typed "
+     "twice) or from stdin's first line, never from the command line"},
     {"report", cli_cmd_report,
      "report costs [--since 7d|24h|YYYY-MM-DD] [--by day|key|model|session] [--json]",
      "what the LLM cost: tokens and USD per day, API key, model or session, with the share "

@@ -73,5 +73,6 @@ int cli_cmd_ask(cli_ctx *c);
 int cli_cmd_chat(cli_ctx *c);
 int cli_cmd_serve(cli_ctx *c);
 int cli_cmd_keys(cli_ctx *c);
+int cli_cmd_agents(cli_ctx *c);
 
 #endif

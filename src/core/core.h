@@ -4,7 +4,10 @@
  * Mutable globals (the only ones in frontdesk, each for a reason):
  *  - the allocation counters and the test failure hook (alloc.c): /metrics
  *    reports live bytes, and tests fail the n-th allocation on purpose;
- *  - the armed fault points (fault.c, FD_TESTING builds only).
+ *  - the armed fault points (fault.c, FD_TESTING builds only);
+ *  - auth/agents.c's dummy password hash, made once (pthread_once) and
+ *    only read after: a sign-in with an unknown name is checked against
+ *    it, to take the time a wrong password takes.
  * Everything else is passed explicitly (a config, a log, a store...). */
 #ifndef FD_CORE_H
 #define FD_CORE_H
@@ -298,6 +301,7 @@ typedef struct fd_config {
     int server_max_conns_per_ip; /* server.max_connections_per_ip: 0 = no cap */
     int server_max_body;         /* server.max_body_bytes */
     int server_max_upload;       /* server.max_upload_bytes: POST /v1/documents body cap */
+    int server_max_attachment;   /* server.max_attachment_bytes: a customer's image */
     int server_drain_ms;         /* server.drain_ms: SIGTERM waits this long for requests */
     char server_cors[1024];      /* server.cors_origins: comma-separated allowlist */
     int server_widget;           /* server.widget_mode: no key, origin allowlist, per-IP limits */
@@ -313,6 +317,7 @@ typedef struct fd_config {
     char auth_jwt_issuer[256];       /* auth.jwt_issuer: required iss when set */
     char auth_jwt_audience[256];     /* auth.jwt_audience: required aud when set */
     int auth_jwt_required;           /* auth.jwt_required: chat without a valid token is 401 */
+    double auth_agent_session_hours; /* auth.agent_session_hours: an agent's sign-in lasts */
     /* cache.*: answer caches (src/cache) */
     int cache_enabled;          /* cache.enabled: every layer */
     int cache_exact;            /* cache.exact */
@@ -331,6 +336,7 @@ typedef struct fd_config {
     double limit_ip_per_min;      /* limits.ip_per_min */
     double limit_session_per_min; /* limits.session_per_min */
     double limit_global_per_min;  /* limits.global_per_min */
+    double limit_login_per_min;   /* limits.login_per_min: sign-ins per IP and per agent name */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

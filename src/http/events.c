@@ -66,6 +66,14 @@ static int on_turn(void *ctx, const fd_turn_row *t)
         p->out,
         "id: %lld\nevent: message\ndata: {\"role\":\"operator\",\"text\":", (long long)t->seq);
     rc = rc ? rc : fd_buf_json_str(p->out, t->text, strlen(t->text));
+    /* The agent's display name, when a signed-in agent wrote it. */
+    json_t *meta = t->meta[0] ? json_loads(t->meta, 0, NULL) : NULL;
+    const char *agent = json_string_value(json_object_get(meta, "agent"));
+    if (!rc && agent) {
+        rc = fd_buf_printf(p->out, ",\"agent\":");
+        rc = rc ? rc : fd_buf_json_str(p->out, agent, strlen(agent));
+    }
+    json_decref(meta);
     rc = rc ? rc : fd_buf_printf(p->out, ",\"seq\":%lld}\n\n", (long long)t->seq);
     p->rc = rc;
     return rc ? 1 : 0;

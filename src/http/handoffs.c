@@ -1,6 +1,7 @@
 /* handoffs.c: the operators' routes (scope operator): the list and search
  * of handoffs, one handoff with its internal notes, and the actions on it:
- * claim, reply, resolve, add a note, say the agent is typing. Notes stay
+ * claim, reply, resolve, assign to an agent, add a note, say the agent is
+ * typing. Notes stay
  * between agents: they are never turns, so no customer route shows them. */
 #include "http_int.h"
 
@@ -17,12 +18,6 @@
 #define SEARCH_LIMIT_MAX 100
 #define SEARCH_LIMIT_DEFAULT 20
 #define SNIPPET_BYTES 160
-
-/* Who acts: the key's name, else its prefix ("operator" on an open server). */
-static const char *operator_name(const request *r)
-{
-    return r->has_key ? (r->key.name[0] ? r->key.name : r->key.prefix) : "operator";
-}
 
 int http_handoff_fields(fd_buf *b, const fd_handoff_row *h)
 {
@@ -245,7 +240,7 @@ static enum MHD_Result post_note(request *r, int64_t id)
     fd_store *st = fd_kb_store(kb);
     fd_err err = {0};
     fd_handoff_row h;
-    fd_note_row n = {.handoff_id = id, .author = operator_name(r), .text = text};
+    fd_note_row n = {.handoff_id = id, .author = http_operator_name(r), .text = text};
     int rc = fd_store_handoff_get(st, id, r->a, &h, &err);
     if (!rc) {
         n.session_id = h.session_id;
@@ -351,26 +346,56 @@ static int session_state(fd_store *st, fd_arena *a, const char *sid, const char 
     return fd_store_session_put(st, &s, err);
 }
 
-/* claim | messages | resolve on handoff id, in one transaction each. */
+/* claim | messages | resolve | assign on handoff id, in one transaction each. */
 static enum MHD_Result handoff_action(request *r, int64_t id, const char *action)
 {
     enum MHD_Result res;
-    int is_msg = strcmp(action, "messages") == 0;
-    const char *text = NULL;
+    int is_msg = strcmp(action, "messages") == 0, assign = strcmp(action, "assign") == 0;
+    const char *text = NULL, *to = NULL;
     json_t *j = NULL;
-    if (is_msg) {
+    if (is_msg || assign) {
         if (!(j = http_body_object(r, &res)))
             return res;
-        if (!(text = text_member(r, j, "message", MESSAGE_MAX, &res))) {
+        if (is_msg && !(text = text_member(r, j, "message", MESSAGE_MAX, &res))) {
+            json_decref(j);
+            return res;
+        }
+        if (assign && !(to = text_member(r, j, "agent", FD_AGENT_NAME_MAX, &res))) {
             json_decref(j);
             return res;
         }
     }
-    const char *op = operator_name(r);
+    const char *op = http_operator_name(r);
     fd_kb *kb = http_kb_get(r->srv);
     fd_store *st = fd_kb_store(kb);
     fd_err err = {0};
     fd_handoff_row h;
+    /* The agent it goes to: an enabled account, checked before anything
+     * changes (a name nobody signs in with would strand the customer). */
+    fd_agent_info target;
+    if (assign) {
+        int arc = fd_agent_name_ok(to) ? fd_agents_get(st, to, &target, &err) : FD_ENOTFOUND;
+        if (arc == FD_OK && target.disabled_at > 0)
+            arc = FD_ENOTFOUND;
+        if (arc) {
+            http_kb_put(r->srv, kb);
+            json_decref(j);
+            if (arc != FD_ENOTFOUND)
+                return http_send_err(r, &err);
+            return http_send_error(r, 422, "invalid_field", "agent must name an enabled agent",
+                                   "agent");
+        }
+    }
+    /* What the customer sees with an agent's message: the display name. */
+    char meta[1024] = "{}";
+    if (is_msg && r->is_agent) {
+        json_t *m = json_pack("{s:s}", "agent", r->agent.display_name);
+        size_t n = m ? json_dumpb(m, meta, sizeof meta - 1, JSON_COMPACT) : 0;
+        meta[n > 0 && n < sizeof meta ? n : 0] = '\0';
+        if (!meta[0])
+            snprintf(meta, sizeof meta, "{}");
+        json_decref(m);
+    }
     /* Replicas on PostgreSQL: the conversation's lock, as a bot turn takes
      * it, so a turn in flight on another replica cannot write its stale
      * state ("bot") over this claim, or this over its turn. */
@@ -397,6 +422,21 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
         rc = fd_store_handoff_set_status(st, id, "open", "claimed", op, &err);
         if (!rc)
             rc = session_state(st, r->a, h.session_id, "human", &err);
+    } else if (!rc && assign) {
+        /* Open or claimed (a transfer) alike; resolved is over. */
+        if (strcmp(h.status, "resolved") == 0)
+            rc = fd_err_set(&err, FD_ECONFLICT, "handoff %lld is resolved", (long long)id);
+        if (!rc)
+            rc = fd_store_handoff_set_status(st, id, h.status, "claimed", target.name, &err);
+        if (!rc && strcmp(h.status, "claimed") != 0)
+            rc = session_state(st, r->a, h.session_id, "human", &err);
+        if (!rc) {
+            char note[256];
+            snprintf(note, sizeof note, "Assigned to %s by %s", target.name, op);
+            fd_note_row n = {
+                .session_id = h.session_id, .handoff_id = id, .author = op, .text = note};
+            rc = fd_store_note_add(st, &n, NULL, &err);
+        }
     } else if (!rc && strcmp(action, "resolve") == 0) {
         if (strcmp(h.status, "resolved") == 0)
             rc = fd_err_set(&err, FD_ECONFLICT, "handoff %lld is already resolved", (long long)id);
@@ -413,7 +453,7 @@ static enum MHD_Result handoff_action(request *r, int64_t id, const char *action
          * message. */
         if (!rc)
             http_events_typing(r->srv, h.session_id, 0);
-        fd_turn_row t = {.role = "operator", .text = text, .route = "human"};
+        fd_turn_row t = {.role = "operator", .text = text, .route = "human", .meta = meta};
         int64_t seq = 0;
         fd_session_row s;
         if (!rc)
@@ -452,7 +492,7 @@ enum MHD_Result http_handoff_route(request *r, int64_t id, const char *action)
     enum MHD_Result res;
     int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     int post = strcmp(r->method, "POST") == 0;
-    static const char *const posts[] = {"claim", "messages", "resolve", "typing"};
+    static const char *const posts[] = {"claim", "messages", "resolve", "typing", "assign"};
     int known = !action || strcmp(action, "notes") == 0;
     for (size_t i = 0; !known && i < sizeof posts / sizeof *posts; i++)
         known = strcmp(action, posts[i]) == 0;

@@ -140,6 +140,7 @@ struct fd_server {
     fd_ratelimit *limits;
     http_jwt jwt;
     atomic_int inflight;
+    atomic_int logins_running; /* agents' password checks now (agents.c) */
     atomic_int draining;
     atomic_ullong next_request;
     double started_at;
@@ -164,6 +165,10 @@ typedef struct request {
     const char *origin; /* allowed Origin to echo, or NULL */
     fd_key_info key;    /* the caller's key when authenticated */
     int has_key;
+    /* An agent's session token stood for the key (has_key set too): key
+     * holds its prefix, the agent's name and the operator scope. */
+    int is_agent;
+    fd_agent_info agent;
     char ip[64];
     int status;    /* the status sent */
     int openai;    /* errors in OpenAI's shape {"error":{"message","type","param","code"}} */
@@ -239,6 +244,9 @@ int http_no_cache(request *r);
  * process's own. 1 taken, 0 limited (*retry_after in seconds). */
 int http_limit_take(fd_server *s, const char *bucket, double per_min, double burst,
                     double *retry_after);
+/* Who acts on a handoff: the signed-in agent's name, else the key's name
+ * or prefix ("operator" on an open server). */
+const char *http_operator_name(const request *r);
 /* The caller's key prefix for the cost ledger; NULL without a key. */
 const char *http_key_label(request *r);
 int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
@@ -364,7 +372,7 @@ enum MHD_Result http_order_route(request *r, const char *ref);
 /* GET /v1/handoffs: the list (?status=, ?limit=), or a search (?q=). */
 enum MHD_Result http_get_handoffs(request *r);
 /* /v1/handoffs/{id} (GET: with its notes) and /v1/handoffs/{id}/{action}:
- * claim, messages, resolve, typing (POST), notes (GET, POST); action NULL
+ * claim, messages, resolve, typing, assign (POST), notes (GET, POST); action NULL
  * for the handoff itself. */
 enum MHD_Result http_handoff_route(request *r, int64_t id, const char *action);
 /* GET /v1/canned-replies: the agents' saved replies (the KB's canned.md). */
@@ -372,6 +380,24 @@ enum MHD_Result http_get_canned(request *r);
 /* A handoff's JSON members, without the braces: the list's, the
  * actions' and the live queue's objects share them. */
 int http_handoff_fields(fd_buf *b, const fd_handoff_row *h);
+
+/* ---- agents' accounts (agents.c) ------------------------------------------------ */
+
+/* /v1/agents and below: rest is what follows "/v1/agents" ("", "/login",
+ * "/logout", "/{name}/{action}"). */
+enum MHD_Result http_agents_route(request *r, const char *rest);
+
+/* /v1/sessions/{sid}/attachments (POST: a customer's image to the agent)
+ * and .../attachments/{n} (GET); rest is what follows "/attachments"
+ * (attachments.c). */
+enum MHD_Result http_attachments_route(request *r, const char *sid, const char *rest);
+/* "image/png", "image/jpeg", "image/gif" or "image/webp" by the bytes'
+ * signature; NULL for anything else. */
+const char *http_image_type(const unsigned char *p, size_t n);
+
+/* GET /v1/ratings: customers' ratings with their tickets and agents, and
+ * the averages (operator or admin; ratings.c). */
+enum MHD_Result http_get_ratings(request *r);
 
 /* ---- session events (events.c) ---------------------------------------------- */
 

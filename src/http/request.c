@@ -313,6 +313,58 @@ static int widget_origin_ok(request *r)
     return host && rest && strcasecmp(rest, host) == 0;
 }
 
+/* An agent's session token (fda_...) where a key was expected: it has the
+ * operator scope only. Refusals are 401 as for keys; the reason is logged. */
+static int agent_auth(request *r, const char *token, unsigned need, unsigned or_need,
+                      enum MHD_Result *res)
+{
+    fd_server *s = r->srv;
+    fd_kb *kb = http_kb_get(s);
+    fd_err err = {0};
+    int rc = fd_agents_verify(fd_kb_store(kb), token, fd_time_wall(), &r->agent, &err);
+    http_kb_put(s, kb);
+    if (rc && rc != FD_ENOTFOUND) {
+        *res = http_send_err(r, &err);
+        return 0;
+    }
+    if (rc) {
+        fd_metric_add(s->m.auth_failures, 1);
+        FD_LOG(s->log, FD_LOG_INFO, "http", "agent token refused: %s (id=%s)", err.msg, r->id);
+        *res = send_error_hdr(r, 401, "unauthorized",
+                              "invalid, expired or signed-out agent session: sign in again", NULL,
+                              "WWW-Authenticate", "Bearer");
+        return 0;
+    }
+    r->has_key = 1;
+    r->is_agent = 1;
+    memset(&r->key, 0, sizeof r->key);
+    snprintf(r->key.prefix, sizeof r->key.prefix, "%s", r->agent.prefix);
+    snprintf(r->key.name, sizeof r->key.name, "%s", r->agent.name);
+    r->key.scopes = FD_SCOPE_OPERATOR;
+    r->key.expires_at = r->agent.expires_at;
+    if (!fd_scopes_allow(r->key.scopes, need) &&
+        !(or_need && fd_scopes_allow(r->key.scopes, or_need))) {
+        *res = http_send_error(r, 403, "forbidden",
+                               "an agent's session may use the operator routes only", NULL);
+        return 0;
+    }
+    char bucket[48];
+    snprintf(bucket, sizeof bucket, "agent:%lld", (long long)r->agent.id);
+    double retry;
+    if (!http_limit_take(s, bucket, s->cfg->limit_key_per_min, s->cfg->limit_key_per_min, &retry)) {
+        *res = http_send_429(r, retry, "key");
+        return 0;
+    }
+    return 1;
+}
+
+const char *http_operator_name(const request *r)
+{
+    if (r->is_agent)
+        return r->agent.name;
+    return r->has_key ? (r->key.name[0] ? r->key.name : r->key.prefix) : "operator";
+}
+
 int http_auth(request *r, unsigned need, enum MHD_Result *res)
 {
     return http_auth_either(r, need, 0, res);
@@ -340,6 +392,8 @@ int http_auth_either(request *r, unsigned need, unsigned or_need, enum MHD_Resul
                               "WWW-Authenticate", "Bearer");
         return 0;
     }
+    if (fd_agent_token_shaped(key))
+        return agent_auth(r, key, need, or_need, res);
     fd_kb *kb = http_kb_get(s);
     fd_err err;
     double now = fd_time_wall();

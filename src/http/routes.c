@@ -571,6 +571,20 @@ static enum MHD_Result get_me(request *r)
         return res;
     if (!r->has_key)
         return http_send(r, 200, "application/json", "{\"key\":null,\"open\":true}", 26);
+    if (r->is_agent) {
+        /* The console shows who is signed in, and until when. */
+        json_t *j =
+            json_pack("{s:{s:s, s:s, s:[s], s:f}, s:{s:s, s:s, s:f}}", "key", "name", r->key.name,
+                      "prefix", r->key.prefix, "scopes", "operator", "expires_at",
+                      r->key.expires_at, "agent", "name", r->agent.name, "display_name",
+                      r->agent.display_name, "expires_at", r->agent.expires_at);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        res = s ? http_send(r, 200, "application/json", s, strlen(s))
+                : http_send_error(r, 500, "internal", "out of memory", NULL);
+        free(s);
+        return res;
+    }
     char scopes[96];
     fd_scopes_format(r->key.scopes, scopes, sizeof scopes);
     json_t *sc = json_array();
@@ -650,6 +664,7 @@ static const struct route {
     {"/v1/handoffs", "GET", http_get_handoffs, 0},
     {"/v1/handoffs/events", "GET", http_queue_events, 0},
     {"/v1/canned-replies", "GET", http_get_canned, 0},
+    {"/v1/ratings", "GET", http_get_ratings, 0},
     {"/v1/orders", "GET", http_get_orders, 0},
     {"/v1/me", "GET", get_me, 0},
 };
@@ -663,6 +678,11 @@ size_t http_body_cap(const fd_config *cfg, const char *method, const char *url)
      * object, and a large cap there is memory an attacker can pin. */
     if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/documents") == 0)
         return (size_t)cfg->server_max_upload;
+    /* A customer's image: its own cap (server.max_attachment_bytes). */
+    size_t n = strlen(url);
+    if (strcmp(method, "POST") == 0 && strncmp(url, "/v1/sessions/", 13) == 0 && n > 25 &&
+        strcmp(url + n - 12, "/attachments") == 0)
+        return (size_t)cfg->server_max_attachment;
     return (size_t)cfg->server_max_body;
 }
 
@@ -710,6 +730,15 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             sid[slash - id] = '\0';
             return http_session_events(r, sid);
         }
+        if (slash && strncmp(slash, "/attachments", 12) == 0 &&
+            (slash[12] == '\0' || slash[12] == '/') && slash > id) {
+            char sid[80];
+            if ((size_t)(slash - id) >= sizeof sid)
+                return http_send_error(r, 404, "not_found", "no such session", NULL);
+            memcpy(sid, id, (size_t)(slash - id));
+            sid[slash - id] = '\0';
+            return http_attachments_route(r, sid, slash + 12);
+        }
         if (slash && strcmp(slash, "/rating") == 0 && slash > id) {
             r->route = "/v1/sessions/{id}/rating";
             char sid[80];
@@ -740,6 +769,8 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             return user_route(r, uid, 1);
         }
     }
+    if (strncmp(url, "/v1/agents", 10) == 0 && (url[10] == '\0' || url[10] == '/'))
+        return http_agents_route(r, url + 10);
     if (strncmp(url, "/v1/orders/", 11) == 0 && url[11] && !strchr(url + 11, '/')) {
         r->route = "/v1/orders/{id}";
         return http_order_route(r, url + 11);

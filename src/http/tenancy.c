@@ -5,6 +5,8 @@
  * 403, so that ids cannot be probed. Principals, strongest first:
  *   jwt:<sub>       an end-user token (X-User-Token) was verified
  *   key:<id>        an API key
+ *   agent:<id>      an agent signed in to the console (operator scope only:
+ *                   it reads handed-off sessions, it creates none)
  *   visitor:<hash>  a keyless widget visitor: the page keeps a random id in
  *                   its storage and sends it as X-Visitor-Token (or
  *                   ?visitor_token= where headers cannot be set); only its
@@ -37,6 +39,10 @@ int http_principal(request *r, const char *jwt_sub, char *out, size_t n, enum MH
 {
     if (jwt_sub && jwt_sub[0]) {
         snprintf(out, n, "jwt:%s", jwt_sub);
+        return 1;
+    }
+    if (r->is_agent) {
+        snprintf(out, n, "agent:%lld", (long long)r->agent.id);
         return 1;
     }
     if (r->has_key) {

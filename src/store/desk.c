@@ -267,3 +267,44 @@ int fd_store_handoffs_search(fd_store *st, const char *q, int64_t limit,
     fd_arena_free(a);
     return code;
 }
+
+/* ---- customers' ratings ------------------------------------------------------------ */
+
+int fd_store_ratings_each(fd_store *st, int (*cb)(void *ctx, const fd_rating_row *r), void *ctx,
+                          fd_err *err)
+{
+    /* The rating's handoff is the conversation's latest one opened before
+     * it: the person the customer just had. The partial index on kind
+     * 'rating' keeps this off the one-event-per-turn table's bulk. */
+    store_stmt *s;
+    int code = store_prep(
+        st,
+        "SELECT e.id, e.at, e.session_id, e.data, coalesce(h.id, 0), coalesce(h.operator, ''), "
+        "coalesce(a.display_name, '') FROM analytics_events e "
+        "LEFT JOIN handoffs h ON h.id = (SELECT max(x.id) FROM handoffs x WHERE "
+        "x.session_id = e.session_id AND x.created_at <= e.at) "
+        "LEFT JOIN agents a ON a.name = h.operator "
+        "WHERE e.kind = 'rating' ORDER BY e.id DESC",
+        &s, err, "reading ratings");
+    if (code)
+        return code;
+    int rc;
+    while ((rc = stmt_step(s)) == SQLITE_ROW) {
+        fd_rating_row r = {.id = stmt_col_i64(s, 0),
+                           .at = stmt_col_dbl(s, 1),
+                           .session_id = store_col_str(s, 2),
+                           .data = store_col_str(s, 3),
+                           .handoff_id = stmt_col_i64(s, 4),
+                           .operator_ = store_col_str(s, 5),
+                           .agent_display_name = store_col_str(s, 6)};
+        int stop = cb(ctx, &r);
+        if (stop) {
+            stmt_finalize(s);
+            return stop;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "reading ratings");
+    stmt_finalize(s);
+    return code;
+}

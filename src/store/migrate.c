@@ -273,6 +273,43 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX handoff_notes_session ON handoff_notes(session_id, id);"
     "CREATE INDEX handoffs_updated ON handoffs(updated_at);",
+    /* 14: agents with a login (issue 14): accounts with an argon2id
+     * password hash (libsodium's string, parameters included), their
+     * sign-in sessions (only SHA-256 of the token kept, as for API keys;
+     * gone with the agent), the images customers send to a person (gone
+     * with the conversation), and the ratings among the analytics events
+     * found without reading every turn's event (a partial index). */
+    "CREATE TABLE agents ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  pw_hash TEXT NOT NULL,"
+    "  created_at REAL NOT NULL,"
+    "  disabled_at REAL NOT NULL DEFAULT 0,"
+    "  last_login_at REAL NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE agent_sessions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_at REAL NOT NULL,"
+    "  expires_at REAL NOT NULL,"
+    "  revoked_at REAL NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX agent_sessions_agent ON agent_sessions(agent_id);"
+    "CREATE TABLE attachments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+    "  turn_seq INTEGER NOT NULL DEFAULT 0,"
+    "  type TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  data BLOB NOT NULL,"
+    "  created_at REAL NOT NULL"
+    ");"
+    "CREATE INDEX attachments_session ON attachments(session_id, id);"
+    "CREATE INDEX analytics_ratings ON analytics_events(id) WHERE kind = 'rating';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -305,6 +342,7 @@ static const char *const migration_notes[] = {
     "conversation locks (one message of a conversation at a time, across replicas)",
     "index snapshots shared between replicas",
     "internal notes on conversations, handoffs by last change (operator console)",
+    "agents with a login and their sessions, customers' attachments, ratings found by kind",
 };
 _Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
                    sizeof migrations / sizeof migrations[0],

@@ -343,6 +343,45 @@ int fd_store_handoffs_search(fd_store *st, const char *q, int64_t limit,
                              int (*cb)(void *ctx, const fd_handoff_row *h, const char *snippet),
                              void *ctx, fd_err *err) FD_MUST_USE;
 
+/* A customer's rating (an analytics event "rating") with the handoff it
+ * rates: the conversation's latest one opened before it (0 and "" when
+ * no person had it). */
+typedef struct fd_rating_row {
+    int64_t id;
+    double at;
+    const char *session_id;
+    const char *data;               /* the event's JSON: {"score": 1..5, "comment"?} */
+    int64_t handoff_id;             /* 0: none */
+    const char *operator_;          /* who had the handoff: an agent's or a key's name */
+    const char *agent_display_name; /* "" unless operator_ is an agent */
+} fd_rating_row;
+/* Every rating, newest first; borrowed for the call; cb's nonzero stops. */
+int fd_store_ratings_each(fd_store *st, int (*cb)(void *ctx, const fd_rating_row *r), void *ctx,
+                          fd_err *err) FD_MUST_USE;
+
+/* ---- images customers send to an agent (attachments.c) --------------------- */
+typedef struct fd_attachment_row {
+    int64_t id;
+    const char *session_id;
+    int64_t turn_seq; /* the customer's turn that shows it; 0 until linked */
+    const char *type; /* "image/png", "image/jpeg", "image/gif", "image/webp" */
+    const void *data;
+    size_t len;
+    const char *sha256; /* hex of data (get; add computes it) */
+    double created_at;  /* 0: now */
+} fd_attachment_row;
+
+/* Inserts the bytes as given (the caller checks type and size);
+ * FD_ECONFLICT when the session is gone, FD_EINVAL for nothing to store. */
+int fd_store_attachment_add(fd_store *st, const fd_attachment_row *a, int64_t *id,
+                            fd_err *err) FD_MUST_USE;
+int fd_store_attachment_set_turn(fd_store *st, int64_t id, int64_t turn_seq,
+                                 fd_err *err) FD_MUST_USE;
+/* The attachment id of session session_id (another session's id is
+ * FD_ENOTFOUND), its bytes and strings copied into a. */
+int fd_store_attachment_get(fd_store *st, const char *session_id, int64_t id, fd_arena *a,
+                            fd_attachment_row *out, fd_err *err) FD_MUST_USE;
+
 /* ---- orders taken in chat (orders.c) --------------------------------------- */
 typedef struct fd_order_line_row {
     const char *code, *name;
@@ -529,6 +568,60 @@ int fd_store_key_rotate(fd_store *st, int64_t id, int64_t successor, double vali
  * at once when another connection is writing. */
 int fd_store_key_touch(fd_store *st, int64_t id, double at, double not_after, int *written,
                        fd_err *err) FD_MUST_USE;
+
+/* ---- agents: people who sign in to the console (agents.c) ---------------- */
+/* By value like API keys. Policy (hashing, token format, expiry) is in
+ * auth/; these only read and write rows. */
+typedef struct fd_agent_row {
+    int64_t id;
+    char name[64];          /* the login, unique */
+    char display_name[128]; /* what customers see; "" means the name */
+    char pw_hash[160];      /* libsodium's crypto_pwhash_str (parameters included) */
+    double created_at;
+    double disabled_at;   /* 0: enabled */
+    double last_login_at; /* 0: never */
+} fd_agent_row;
+
+/* Inserts name, display_name, pw_hash, created_at (0: now). FD_EINVAL for
+ * an empty name or hash, FD_ECONFLICT (field "name") for a taken name. */
+int fd_store_agent_add(fd_store *st, const fd_agent_row *a, int64_t *id, fd_err *err) FD_MUST_USE;
+/* FD_ENOTFOUND when absent. */
+int fd_store_agent_get(fd_store *st, const char *name, fd_agent_row *out, fd_err *err) FD_MUST_USE;
+/* By name; cb's nonzero return stops and is returned. */
+int fd_store_agents_each(fd_store *st, int (*cb)(void *ctx, const fd_agent_row *a), void *ctx,
+                         fd_err *err) FD_MUST_USE;
+/* Changes what is given: pw_hash and display_name when not NULL,
+ * disabled_at when >= 0 (0 enables). FD_ENOTFOUND for no such agent. */
+int fd_store_agent_update(fd_store *st, const char *name, const char *pw_hash,
+                          const char *display_name, double disabled_at, fd_err *err) FD_MUST_USE;
+int fd_store_agent_touch_login(fd_store *st, int64_t id, double at, fd_err *err) FD_MUST_USE;
+
+typedef struct fd_agent_session_row {
+    int64_t id;
+    int64_t agent_id;
+    char token_hash[65]; /* SHA-256 hex of the token: the token is never stored */
+    char prefix[16];     /* its visible start, for logs and the audit log */
+    double created_at;   /* 0: now */
+    double expires_at;
+    double revoked_at; /* 0: not signed out */
+} fd_agent_session_row;
+
+/* FD_EINVAL for a hash that is not 64 characters; FD_ECONFLICT when the
+ * agent is gone or the hash exists. */
+int fd_store_agent_session_add(fd_store *st, const fd_agent_session_row *r, int64_t *id,
+                               fd_err *err) FD_MUST_USE;
+/* The session with this token hash and its agent; FD_ENOTFOUND. Expiry,
+ * revocation and a disabled agent are the caller's to judge. */
+int fd_store_agent_session_get(fd_store *st, const char *token_hash, fd_agent_session_row *out,
+                               fd_agent_row *agent, fd_err *err) FD_MUST_USE;
+/* Sign-out: revoked_at = at unless already set; FD_ENOTFOUND. */
+int fd_store_agent_session_revoke(fd_store *st, const char *token_hash, double at,
+                                  fd_err *err) FD_MUST_USE;
+/* Ends every live session of an agent at `at` (> 0; a disabled account, a
+ * new password), *n_ended (may be NULL) counting them; then, when
+ * purge_before > 0, deletes its sessions expired or revoked before it. */
+int fd_store_agent_sessions_end(fd_store *st, int64_t agent_id, double at, double purge_before,
+                                int64_t *n_ended, fd_err *err) FD_MUST_USE;
 
 /* ---- a customer's data and the audit log (userdata.c) ------------------- */
 /* Every session of an end user (the chat's `user`, or its JWT subject),

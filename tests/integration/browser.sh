@@ -9,7 +9,8 @@
 # claims, the customer keeps typing and sees "An agent is typing", the
 # reply shows without a reload; a canned reply by "/deliv" + Tab and by a
 # click; an internal note the customer never sees; a second console whose
-# stream fails polls, then goes live; resolve, the bot answers again, a
+# stream fails polls, then goes live; the agent signs in with a name and
+# password, a second console with an API key; resolve, the bot answers again, a
 # reload keeps it all), a phone
 # viewport, French, and the widget embedded on a page of another origin.
 # Screenshots are kept in the build tree (FD_BROWSER_SHOTS, else
@@ -38,6 +39,8 @@ fi
 
 "$FD" ingest "$EX" > /dev/null 2>&1 || { fail "ingest"; finish; }
 OPER=$("$FD" keys create --scope chat,operator --name Ana --json | jq -r .key)
+echo 'ana-console-pw' | "$FD" agents add ana --display-name 'Ana Lim' > /dev/null
+echo 'ben-console-pw' | "$FD" agents add ben --display-name 'Ben Ong' > /dev/null
 
 # The shop: another origin (another port) serving one page with the tag.
 SHOP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -66,7 +69,7 @@ for _ in $(seq 100); do curl -s -o /dev/null "$SHOP/" && break; sleep 0.05; done
 SHOTS=${FD_BROWSER_SHOTS:-$T/shots}
 mkdir -p "$SHOTS"
 # Bounded: a hung browser fails the test, it does not hold CI.
-timeout 180 node "$T/browser/test.mjs" "$U" "$SHOP/" "$OPER" "$SHOTS" "$CHROMIUM" > "$T/run.out" 2>&1
+timeout 180 node "$T/browser/test.mjs" "$U" "$SHOP/" "$OPER" "$SHOTS" "$CHROMIUM" ana ana-console-pw > "$T/run.out" 2>&1
 rc=$?
 grep -E '^(ok|FAIL|#) ' "$T/run.out"
 FAILS=$(grep -c '^FAIL ' "$T/run.out")

@@ -68,6 +68,15 @@ check "alice cannot read bob's" test "$(req GET /v1/sessions/bobs-own "${A[@]}")
 s=$(req POST /v1/chat "${J[@]}" "${A[@]}" -d "$(msg 'I want to talk to a real person' "$SID")")
 check "alice asks for a person" bash -c "[ $s = 200 ] && jq -e '.escalation.ticket|startswith(\"HD-\")' '$T/b' >/dev/null"
 TK=$(jq -r .escalation.ticket "$T/b")
+# An image alice sends the agent is hers and the operators' only.
+printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR' > "$T/img.png"
+s=$(req POST "/v1/sessions/$SID/attachments" -H 'Content-Type: image/png' --data-binary "@$T/img.png" "${A[@]}")
+IMG=$(jq -r .id "$T/b")
+check "alice sends the agent an image" test "$s" = 201
+check "bob: the image 404" test "$(req GET "/v1/sessions/$SID/attachments/$IMG" "${B[@]}")" = 404
+check "bob: an image into her conversation 404" \
+  test "$(req POST "/v1/sessions/$SID/attachments" -H 'Content-Type: image/png' --data-binary "@$T/img.png" "${B[@]}")" = 404
+check "an operator reads the image (handed off)" test "$(req GET "/v1/sessions/$SID/attachments/$IMG" "${O[@]}")" = 200
 # The console's routes are the operators': a chat key is refused as on the
 # other handoff routes, and an internal note never reaches the customer.
 check "an operator writes an internal note" test "$(req POST "/v1/handoffs/$TK/notes" "${J[@]}" "${O[@]}" -d '{"text":"internal: check her last three orders"}')" = 201

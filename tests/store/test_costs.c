@@ -135,7 +135,7 @@ static void test_migrates_from_v3(void **state)
     fd_store_close(f->st);
     f->st = NULL;
     schema_back_to(f->path,
-                   "DROP TABLE handoff_notes; DROP INDEX handoffs_updated; DROP TABLE kb_snapshot_parts; DROP TABLE kb_snapshots; DROP TABLE convo_locks; DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
+                   "DROP INDEX analytics_ratings; DROP TABLE attachments; DROP TABLE agent_sessions; DROP TABLE agents; DROP TABLE handoff_notes; DROP INDEX handoffs_updated; DROP TABLE kb_snapshot_parts; DROP TABLE kb_snapshots; DROP TABLE convo_locks; DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
                          "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
                          "DROP TABLE costs",
                    3);

@@ -1,5 +1,6 @@
 /* test_desk.c: what the operator console keeps and reads: internal notes,
- * the live queue's counts and window, search over handed-off conversations. */
+ * the live queue's counts and window, search over handed-off conversations,
+ * customers' ratings with their handoffs. */
 #include "store_test.h"
 
 #include <stdlib.h>
@@ -251,12 +252,68 @@ static void test_search(void **state)
     assert_int_equal(fd_store_handoffs_search(f->st, "", 5, on_found, &none, &err), FD_EINVAL);
 }
 
+typedef struct ratings {
+    int n;
+    char row[4][160];
+} ratings;
+
+static int on_rating(void *ctx, const fd_rating_row *r)
+{
+    ratings *rs = ctx;
+    if (rs->n < 4)
+        snprintf(rs->row[rs->n], sizeof rs->row[0], "%s|%s|%lld|%s|%s", r->session_id, r->data,
+                 (long long)r->handoff_id, r->operator_, r->agent_display_name);
+    rs->n++;
+    return 0;
+}
+
+/* Ratings newest first, each with the conversation's latest handoff
+ * opened before it and, for an agent, the display name; other events and
+ * conversations no person had are told apart. */
+static void test_ratings(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    int64_t h1 = handed_off(f, "s-a", "my boxes are wet", "{}");
+    fd_agent_row alice;
+    memset(&alice, 0, sizeof alice);
+    snprintf(alice.name, sizeof alice.name, "alice");
+    snprintf(alice.display_name, sizeof alice.display_name, "Alice M.");
+    snprintf(alice.pw_hash, sizeof alice.pw_hash, "$argon2id$x");
+    assert_int_equal(fd_store_agent_add(f->st, &alice, NULL, &err), FD_OK);
+    assert_int_equal(fd_store_handoff_set_status(f->st, h1, "open", "claimed", "alice", &err),
+                     FD_OK);
+    assert_int_equal(fd_store_event_add(f->st, "s-a", 0, "turn", "{\"intent\":\"x\"}", &err),
+                     FD_OK);
+    assert_int_equal(fd_store_event_add(f->st, "s-a", 0, "rating", "{\"score\":4}", &err), FD_OK);
+    fd_session_row s = {.id = "s-b", .owner = "key:1"};
+    assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
+    assert_int_equal(
+        fd_store_event_add(f->st, "s-b", 0, "rating", "{\"score\":2,\"comment\":\"slow\"}", &err),
+        FD_OK);
+    ratings rs = {0};
+    assert_int_equal(fd_store_ratings_each(f->st, on_rating, &rs, &err), FD_OK);
+    assert_int_equal(rs.n, 2);
+    assert_string_equal(rs.row[0], "s-b|{\"score\":2,\"comment\":\"slow\"}|0||");
+    char want[160];
+    snprintf(want, sizeof want, "s-a|{\"score\":4}|%lld|alice|Alice M.", (long long)h1);
+    assert_string_equal(rs.row[1], want);
+    /* A key's name is no agent: no display name. */
+    assert_int_equal(fd_store_handoff_set_status(f->st, h1, NULL, "claimed", "ops-key", &err),
+                     FD_OK);
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(fd_store_ratings_each(f->st, on_rating, &rs, &err), FD_OK);
+    snprintf(want, sizeof want, "s-a|{\"score\":4}|%lld|ops-key|", (long long)h1);
+    assert_string_equal(rs.row[1], want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_notes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ratings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

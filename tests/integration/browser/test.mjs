@@ -1,6 +1,6 @@
 // test.mjs: the chat page, the operator console and the embeddable widget in
 // a real browser (Debian's Chromium, driven by playwright-core; issue 14).
-//   node test.mjs BASE SHOP_URL OPERATOR_KEY OUT_DIR CHROMIUM
+//   node test.mjs BASE SHOP_URL OPERATOR_KEY OUT_DIR CHROMIUM AGENT PASSWORD
 // BASE is the assistant in widget mode; SHOP_URL a page of another origin
 // that embeds /widget.js. Prints "ok - ..." / "FAIL - ..." lines (the shell
 // harness counts them) and keeps screenshots in OUT_DIR.
@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 
-const [base, shopUrl, operKey, outDir, executablePath] = process.argv.slice(2);
+const [base, shopUrl, operKey, outDir, executablePath, agentName, agentPassword] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 let fails = 0;
@@ -100,12 +100,25 @@ try {
   const op = await desk.newPage();
   op.on('pageerror', (e) => errors.push('console: ' + String(e)));
   await op.goto(base + '/console');
-  await op.fill('#key', operKey);
-  await op.press('#key', 'Enter');
+  // The agent signs in with a name and password (a wrong one first).
+  await op.fill('#agent-name', agentName);
+  await op.fill('#agent-password', 'not the password');
+  await op.press('#agent-password', 'Enter');
+  const refused = await op.waitForFunction(() => /Wrong name or password/.test(document.getElementById('error').textContent),
+    null, { timeout: 10000 }).then(() => true, () => false);
+  check('a wrong password is refused at the console\'s sign-in, the form stays', refused &&
+    await op.locator('#login').isVisible() && await op.locator('#desk').isHidden());
+  const signinAxe = await axe(op);
+  check('axe-core: no WCAG A/AA violation on the console\'s sign-in', signinAxe.length === 0, signinAxe.join(', '));
+  await op.fill('#agent-password', agentPassword);
+  await op.press('#agent-password', 'Enter');
   await op.waitForFunction(() => document.getElementById('updated').textContent === 'live', null, { timeout: 10000 })
     .catch(() => {});
   check('the console is live (the queue stream is up)', (await op.locator('#updated').innerText()) === 'live');
-  check('the console says who is signed in', (await op.locator('#who').innerText()).trim().length > 0);
+  check('the console says which agent is signed in', /Signed in as Ana Lim \(ana\)/.test(await op.locator('#who').innerText()),
+    await op.locator('#who').innerText());
+  check('  with a session token, not a key, kept for the tab',
+    /^fda_/.test(await op.evaluate(() => sessionStorage.getItem('frontdesk.operator_key') || '')));
   await op.evaluate(() => { window.__sameLoad = true; });
   const polls = [];
   op.on('request', (r) => { if (/\/v1\/handoffs\?status=/.test(r.url())) polls.push(r.url()); });
@@ -148,7 +161,24 @@ try {
     () => [...document.querySelectorAll('#messages .msg-operator .text')].some((e) => /this is Ana/.test(e.textContent)),
     null, { timeout: 15000 }).then(() => true, () => false);
   check('the agent\'s reply shows in the customer page without a reload, after the customer typed', got);
+  check('  under the agent\'s display name',
+    (await page.locator('#messages .msg-operator .who').last().innerText()) === 'Ana Lim');
   check('  and the typing indicator is gone with it', (await page.locator('#messages .msg-agent-typing').count()) === 0);
+  // The customer sends the agent a photo: shown in the page, and in the
+  // console's timeline (fetched with the agent's credential).
+  check('with a person on the line, the page offers to attach an image', await page.locator('#attach').isVisible());
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC', 'base64');
+  await page.setInputFiles('#attach-file', { name: 'box.png', mimeType: 'image/png', buffer: png });
+  const shown = await page.waitForSelector('#messages .msg-user img.attachment[src^="data:image/png"]', { timeout: 10000 })
+    .then(() => true, () => false);
+  check('  the image shows in the customer\'s page', shown);
+  await page.setInputFiles('#attach-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  const refusedType = await page.waitForFunction(() => [...document.querySelectorAll('#messages .msg-error')]
+    .some((e) => /PNG, JPEG, GIF or WebP/.test(e.textContent)), null, { timeout: 5000 }).then(() => true, () => false);
+  check('  a file that is not an image is refused in the page', refusedType);
+  const inConsole = await op.waitForSelector('#turns .msg-user img.attachment[src^="data:image/png"]', { timeout: 15000 })
+    .then(() => true, () => false);
+  check('  and it shows in the agent\'s console', inConsole);
   // A canned reply: "/" and the start of its shortcut, then Tab.
   await op.fill('#reply-text', '');
   await op.locator('#reply-text').pressSequentially('/deliv');
@@ -185,6 +215,8 @@ try {
   op2.on('pageerror', (e) => errors.push('console 2: ' + String(e)));
   await op2.route('**/v1/handoffs/events', (r) => r.abort());
   await op2.goto(base + '/console');
+  // An integration's API key still signs in (behind "instead").
+  await op2.click('#key-box summary');
   await op2.fill('#key', operKey);
   await op2.press('#key', 'Enter');
   const down = await op2.waitForFunction(() => /interrupted/.test(document.getElementById('updated').textContent),
@@ -200,6 +232,18 @@ try {
     .then(() => true, () => false);
   check(`  the poll still brings a new conversation (${ticket2})`, !!ticket2 && polled);
   check('  and announces it', (await op2.evaluate(() => window.__notes.map((n) => n.title))).includes('New conversation ' + ticket2));
+  // Assign: the second conversation goes to another agent from the console.
+  await op2.click(`#handoffs button:has-text("${ticket2}")`);
+  const options = await op2.locator('#assign-to option').allInnerTexts();
+  check('the console offers the other agents to assign to', options.some((o) => /Ben Ong \(ben\)/.test(o)), options.join(' | '));
+  await op2.selectOption('#assign-to', 'ben');
+  await op2.click('#assign-go');
+  const assigned = await op2.waitForFunction(() => /claimed/.test(document.getElementById('detail-title').textContent) &&
+    /ben/.test(document.getElementById('detail-meta').textContent), null, { timeout: 10000 }).then(() => true, () => false);
+  check('  assigning makes it claimed by that agent', assigned);
+  const assignNote = await op2.waitForSelector('#turns .msg-note:has-text("Assigned to ben")', { timeout: 10000 })
+    .then(() => true, () => false);
+  check('  with a note for the agents', assignNote);
   await op2.unroute('**/v1/handoffs/events');
   const relive = await op2.waitForFunction(() => document.getElementById('updated').textContent === 'live',
     null, { timeout: 35000 }).then(() => true, () => false);
@@ -230,6 +274,18 @@ try {
     check('  a rating is sent and thanked', thanked);
     const metrics = await (await fetch(base + '/metrics')).text();
     check('  and counted by the server', /frontdesk_ratings_total\{score="5"\} 1/.test(metrics));
+    // The agent reads it in the console's ratings view: score, ticket, agent, average.
+    await op.click('#show-ratings');
+    const listed = await op.waitForSelector(`#ratings-rows tr:has-text("${ticket}")`, { timeout: 10000 })
+      .then(() => true, () => false);
+    const row = listed ? await op.locator(`#ratings-rows tr:has-text("${ticket}")`).innerText() : '';
+    check('the console\'s ratings view lists it with its ticket, agent and score',
+      listed && /Ana Lim/.test(row) && /5 out of 5/.test(row), row);
+    check('  with the average', /^5\.0 \/ 5 on average, over 1 rating$/.test(await op.locator('#ratings-summary').innerText()));
+    await shot(op, 'console-ratings');
+    const ratingsAxe = await axe(op);
+    check('axe-core: no WCAG A/AA violation on the ratings view', ratingsAxe.length === 0, ratingsAxe.join(', '));
+    await op.click('#show-ratings');
   }
   await send(page, 'Do you deliver to Sentosa?');
   const back = await page.waitForFunction(() => {
@@ -249,7 +305,7 @@ try {
   const transcript = fs.readFileSync(await download.path(), 'utf8');
   check('"Save transcript" downloads the conversation as text',
     /\.txt$/.test(download.suggestedFilename()) && /You: What is the minimum order\?/.test(transcript) &&
-    /Agent: Hi, this is Ana/.test(transcript) && /\n  - /.test(transcript), transcript.slice(0, 200));
+    /Ana Lim: Hi, this is Ana/.test(transcript) && /\n  - /.test(transcript), transcript.slice(0, 200));
   // A new conversation: an empty page, and the next message a new session.
   const oldSession = await page.evaluate(() => sessionStorage.getItem('frontdesk.session'));
   await page.click('#new');
