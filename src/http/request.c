@@ -413,30 +413,32 @@ enum MHD_Result http_send_413(request *r)
 
 int http_content_type_is(request *r, const char *type)
 {
-    const char *ct = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type");
-    size_t n = strlen(type);
-    /* "text/plain; charset=utf-8" is text/plain; "text/plainx" is not. */
-    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    return http_media_type_is(MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type"),
+                              type);
 }
 
-json_t *http_body_object(request *r, enum MHD_Result *res)
+int http_body_json_ok(request *r, enum MHD_Result *res)
 {
     if (r->body_too_big) {
         *res = http_send_413(r);
-        return NULL;
+        return 0;
     }
     if (!http_content_type_is(r, "application/json")) {
         *res = http_send_error(r, 415, "unsupported_media_type",
                                "send Content-Type: application/json", NULL);
-        return NULL;
+        return 0;
     }
-    json_error_t je;
-    json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (!j || !json_is_object(j)) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "body is not a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
-        json_decref(j);
-        *res = http_send_error(r, 400, "invalid_json", msg, NULL);
+    return 1;
+}
+
+json_t *http_body_object(request *r, enum MHD_Result *res)
+{
+    json_t *j;
+    http_perr e;
+    if (!http_body_json_ok(r, res))
+        return NULL;
+    if (http_parse_json_object(r->body.p, r->body.len, &j, &e)) {
+        *res = http_send_perr(r, &e);
         return NULL;
     }
     return j;
@@ -445,17 +447,11 @@ json_t *http_body_object(request *r, enum MHD_Result *res)
 int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
                     enum MHD_Result *res)
 {
-    json_t *v = json_object_get(obj, name);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 1;
-    if (!json_is_string(v)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s must be a string", name);
-        *res = http_send_error(r, 422, "invalid_field", msg, name);
+    http_perr e;
+    if (http_parse_opt_string(obj, name, out, &e)) {
+        *res = http_send_perr(r, &e);
         return 0;
     }
-    *out = json_string_value(v);
     return 1;
 }
 
