@@ -408,6 +408,11 @@ int http_parse_queue_after(const char *from, double *since, http_perr *e) FD_MUS
 int http_visitor_token_ok(const char *t);           /* X-Visitor-Token, ?visitor_token= */
 int http_idem_key_ok(const char *k);                /* Idempotency-Key */
 int http_request_id_ok(const char *id, size_t max); /* X-Request-Id, shorter than max */
+/* 1 when Origin is in list (server.cors_origins: comma-separated, "*" for
+ * any); origin NULL: 0. */
+int http_origin_listed(const char *origin, const char *list);
+/* 1 when origin is http(s):// + host (the server's own pages); host may be NULL. */
+int http_origin_is_host(const char *origin, const char *host);
 
 /* The paths with ids in them (the fixed ones are a table in routes.c). */
 typedef enum http_path_kind {

@@ -599,6 +599,35 @@ int http_request_id_ok(const char *id, size_t max)
     return ok;
 }
 
+int http_origin_listed(const char *origin, const char *list)
+{
+    if (!origin || !list[0])
+        return 0;
+    size_t on = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ')
+            m--;
+        if ((m == 1 && p[0] == '*') || (m == on && memcmp(p, origin, on) == 0))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+int http_origin_is_host(const char *origin, const char *host)
+{
+    const char *rest = NULL;
+    if (strncmp(origin, "http://", 7) == 0)
+        rest = origin + 7;
+    else if (strncmp(origin, "https://", 8) == 0)
+        rest = origin + 8;
+    return host && rest && strcasecmp(rest, host) == 0;
+}
+
 /* ---- ids in paths ------------------------------------------------------------------ */
 
 /* The segment [id, slash) copied into out->buf when shorter than max. */

@@ -11,22 +11,7 @@
 static const char *allowed_origin(request *r)
 {
     const char *o = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Origin");
-    const char *list = r->srv->cfg->server_cors;
-    if (!o || !list[0])
-        return NULL;
-    size_t on = strlen(o);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ')
-            m--;
-        if ((m == 1 && p[0] == '*') || (m == on && memcmp(p, o, on) == 0))
-            return o;
-        p += n;
-    }
-    return NULL;
+    return http_origin_listed(o, r->srv->cfg->server_cors) ? o : NULL;
 }
 
 static void add_headers_cache(request *r, struct MHD_Response *resp, const char *content_type,
@@ -304,13 +289,7 @@ static int widget_origin_ok(request *r)
         const char *site = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Sec-Fetch-Site");
         return site && strcmp(site, "same-origin") == 0;
     }
-    const char *host = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Host");
-    const char *rest = NULL;
-    if (strncmp(o, "http://", 7) == 0)
-        rest = o + 7;
-    else if (strncmp(o, "https://", 8) == 0)
-        rest = o + 8;
-    return host && rest && strcasecmp(rest, host) == 0;
+    return http_origin_is_host(o, MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Host"));
 }
 
 int http_auth(request *r, unsigned need, enum MHD_Result *res)

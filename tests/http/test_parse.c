@@ -408,6 +408,16 @@ static void test_queries(void **state)
     assert_true(http_media_type_is("Application/JSON; charset=utf-8", "application/json"));
     assert_false(http_media_type_is("application/jsonx", "application/json"));
     assert_false(http_media_type_is(NULL, "application/json"));
+    assert_true(
+        http_origin_listed("https://shop.example", " https://a.example , https://shop.example "));
+    assert_false(http_origin_listed("https://shop.example", "https://shop.example.evil"));
+    assert_false(http_origin_listed("https://shop", "https://shop.example"));
+    assert_true(http_origin_listed("null", "*"));
+    assert_false(http_origin_listed(NULL, "*"));
+    assert_false(http_origin_listed("https://shop.example", ""));
+    assert_true(http_origin_is_host("http://LOCALHOST:8080", "localhost:8080"));
+    assert_false(http_origin_is_host("ftp://localhost:8080", "localhost:8080"));
+    assert_false(http_origin_is_host("https://localhost:8080", NULL));
 }
 
 static void test_paths(void **state)
