@@ -219,11 +219,12 @@ void http_writer_drop(request *r);
 void http_documents_clean_staging(fd_server *s);
 
 /* Request smuggling shapes (issue 17 item 8): two differing
- * Content-Lengths, or Transfer-Encoding with Content-Length. A proxy and
- * this server could read such a request's end differently, so it is
- * refused with 400 and the connection closed. */
-int http_framing_ambiguous(struct MHD_Connection *con);
-enum MHD_Result http_send_bad_framing(request *r);
+ * Content-Lengths, Transfer-Encoding with Content-Length, and the shapes of
+ * http_framing_add. A proxy and this server could read such a request's
+ * end differently, so it is refused with 400 and the connection closed.
+ * NULL when the framing is clear, else why not. */
+const char *http_framing_ambiguous(struct MHD_Connection *con);
+enum MHD_Result http_send_bad_framing(request *r, const char *why);
 
 /* 413 naming the request's body cap. */
 enum MHD_Result http_send_413(request *r);
@@ -413,6 +414,17 @@ int http_request_id_ok(const char *id, size_t max); /* X-Request-Id, shorter tha
 int http_origin_listed(const char *origin, const char *list);
 /* 1 when origin is http(s):// + host (the server's own pages); host may be NULL. */
 int http_origin_is_host(const char *origin, const char *host);
+
+/* A request's framing headers, seen one by one (http_framing_ambiguous):
+ * a zeroed struct, then every header. */
+typedef struct http_framing {
+    int n_cl, n_te;
+    const char *cl;  /* the first Content-Length (borrowed) */
+    const char *why; /* the first problem seen; NULL: none */
+} http_framing;
+void http_framing_add(http_framing *f, const char *name, const char *value);
+/* NULL when the request's end is unambiguous, else why not. */
+const char *http_framing_problem(const http_framing *f);
 
 /* The paths with ids in them (the fixed ones are a table in routes.c). */
 typedef enum http_path_kind {

@@ -628,6 +628,57 @@ int http_origin_is_host(const char *origin, const char *host)
     return host && rest && strcasecmp(rest, host) == 0;
 }
 
+/* ---- message framing ---------------------------------------------------------------- */
+
+/* RFC 9112: no whitespace between a field name and its colon (5.1, "MUST
+ * reject"), Content-Length is 1*DIGIT (6.3), chunked must be the final
+ * and only transfer coding of a request (6.1): libmicrohttpd takes
+ * "Content-Length : 16" for an unknown header (and runs the body as a
+ * second request), "Transfer-Encoding : chunked" likewise, and waits for
+ * a "xchunked" body until the connection times out. A proxy that reads
+ * any of them the other way would frame the next request differently. */
+static int ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+void http_framing_add(http_framing *f, const char *name, const char *value)
+{
+    const char *why = NULL;
+    if (!value)
+        value = "";
+    size_t vn = strlen(value), from = 0;
+    while (from < vn && ows(value[from]))
+        from++;
+    while (vn > from && ows(value[vn - 1]))
+        vn--;
+    if (strpbrk(name, " \t")) {
+        why = "whitespace in a header field name";
+    } else if (strcasecmp(name, "Content-Length") == 0) {
+        size_t digits = strspn(value + from, "0123456789");
+        if (vn == from || from + digits != vn)
+            why = "Content-Length is not a number";
+        else if (f->n_cl && strcmp(f->cl, value) != 0)
+            why = "Content-Length given twice with different values";
+        if (!f->n_cl++)
+            f->cl = value;
+    } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+        if (f->n_te++)
+            why = "Transfer-Encoding given twice";
+        else if (vn - from != 7 || strncasecmp(value + from, "chunked", 7) != 0)
+            why = "a Transfer-Encoding other than chunked";
+    }
+    if (why && !f->why)
+        f->why = why;
+}
+
+const char *http_framing_problem(const http_framing *f)
+{
+    if (f->why)
+        return f->why;
+    return f->n_te && f->n_cl ? "Transfer-Encoding with Content-Length" : NULL;
+}
+
 /* ---- ids in paths ------------------------------------------------------------------ */
 
 /* The segment [id, slash) copied into out->buf when shorter than max. */

@@ -228,40 +228,27 @@ enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scop
 
 /* ---- message framing -------------------------------------------------- */
 
-typedef struct framing {
-    int n_cl, te, differ;
-    const char *cl;
-} framing;
-
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+static enum MHD_Result add_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
     (void)kind;
-    framing *f = cls;
-    if (strcasecmp(key, "Content-Length") == 0) {
-        if (f->n_cl++ && (!f->cl || !value || strcmp(f->cl, value) != 0))
-            f->differ = 1;
-        f->cl = value;
-    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-        f->te = 1;
-    }
+    http_framing_add(cls, key, value);
     return MHD_YES;
 }
 
-int http_framing_ambiguous(struct MHD_Connection *con)
+const char *http_framing_ambiguous(struct MHD_Connection *con)
 {
-    framing f = {0};
-    MHD_get_connection_values(con, MHD_HEADER_KIND, count_framing, &f);
-    return f.differ || (f.te && f.n_cl);
+    http_framing f = {0};
+    MHD_get_connection_values(con, MHD_HEADER_KIND, add_framing, &f);
+    return http_framing_problem(&f);
 }
 
-enum MHD_Result http_send_bad_framing(request *r)
+enum MHD_Result http_send_bad_framing(request *r, const char *why)
 {
+    char msg[160];
+    snprintf(msg, sizeof msg, "ambiguous message framing: %s", why);
     fd_metric_add(r->srv->m.errors, 1, "bad_framing");
-    return send_error_hdr(r, 400, "bad_request",
-                          "ambiguous message framing: Content-Length given twice with different "
-                          "values, or with Transfer-Encoding",
-                          NULL, "Connection", "close");
+    return send_error_hdr(r, 400, "bad_request", msg, NULL, "Connection", "close");
 }
 
 /* The key from "Authorization: Bearer <key>" or "X-API-Key: <key>". */

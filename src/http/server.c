@@ -313,8 +313,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
         fd_metric_add(s->m.inflight, 1);
-        if (http_framing_ambiguous(con))
-            return http_send_bad_framing(r);
+        const char *why = http_framing_ambiguous(con);
+        if (why)
+            return http_send_bad_framing(r, why);
         return MHD_YES;
     }
     if (*upload_size) {

@@ -1,7 +1,7 @@
 /* fuzz_http_query.c: what a URL carries into the routes (src/http/parse.c):
  * the ids in paths and the query arguments, as libmicrohttpd hands them
  * over (decoded, NUL-ended), and the headers checked by their shape. The
- * first byte picks (its value mod 9); the rest is the path, or fields
+ * first byte picks (its value mod 10); the rest is the path, or fields
  * separated by \x01 (a field "\x02" is an absent argument):
  *   0 the path                         1 /v1/search: q, k, mode
  *   2 /v1/handoffs: status, q, limit   3 /v1/orders: status, limit
@@ -9,6 +9,7 @@
  *   5 X-Visitor-Token, Idempotency-Key, X-Request-Id
  *   6 Content-Type against each type   7 the path, then its id as a query
  *   8 Origin against server.cors_origins and Host: origin, list, host
+ *   9 a request's headers, name, value, name, ...: its framing (smuggling)
  * Each must accept what it promises or refuse with a 4xx whose error body
  * is valid JSON; never crash or read past its string. */
 #include "http_int.h"
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -193,6 +195,39 @@ static void origins(const char *origin, const char *list, const char *host)
               strlen(origin) >= strlen(host));
 }
 
+/* Headers the framing check passes leave one way to read the body. */
+static void framing(const char **p, const char *end, fd_arena *a)
+{
+    http_framing f = {0};
+    const char *names[64], *values[64];
+    size_t n = 0;
+    while (*p <= end && n < 64) {
+        names[n] = field(p, end, a);
+        values[n] = field(p, end, a);
+        if (!names[n])
+            names[n] = "";
+        http_framing_add(&f, names[n], values[n]);
+        n++;
+    }
+    if (http_framing_problem(&f))
+        return;
+    int te = 0;
+    const char *cl = NULL;
+    for (size_t i = 0; i < n; i++) {
+        CHECK(!strpbrk(names[i], " \t"));
+        const char *v = values[i] ? values[i] : "";
+        v += strspn(v, " \t");
+        if (strcasecmp(names[i], "Transfer-Encoding") == 0) {
+            CHECK(!te++ && strncasecmp(v, "chunked", 7) == 0 && !v[7 + strspn(v + 7, " \t")]);
+        } else if (strcasecmp(names[i], "Content-Length") == 0) {
+            CHECK(*v >= '0' && *v <= '9');
+            CHECK(!cl || strcmp(cl, values[i]) == 0);
+            cl = values[i];
+        }
+    }
+    CHECK(!(te && cl));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 16384)
@@ -210,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p[size - 1] = '\0';
     const char *s = p, *end = p + size - 1;
     const char *f1, *f2, *f3;
-    switch (data[0] % 9) {
+    switch (data[0] % 10) {
     case 0:
         path(p);
         break;
@@ -245,6 +280,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f2 = field(&s, end, a);
         f3 = field(&s, end, a);
         origins(f1, f2, f3);
+        break;
+    case 9:
+        framing(&s, end, a);
         break;
     default: {
         /* The id of a path as the query arguments' parsers see ids. */

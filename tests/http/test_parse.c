@@ -481,13 +481,58 @@ static void test_paths(void **state)
     assert_int_equal(p.too_long, 1);
 }
 
+/* Request smuggling shapes: the framing headers of a request, in order. */
+static void test_framing(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *h[4][2];
+        const char *why; /* NULL: clear */
+    } cases[] = {
+        {{{"Host", "x"}, {"Content-Length", "16"}}, NULL},
+        {{{"Content-Length", "16"}, {"Content-Length", "16"}}, NULL},
+        {{{"transfer-encoding", "Chunked"}}, NULL},
+        {{{"Transfer-Encoding", " chunked "}}, NULL},
+        {{{"Content-Length", "16"}, {"Content-Length", "57"}},
+         "Content-Length given twice with different values"},
+        {{{"Content-Length", "30"}, {"Transfer-Encoding", "chunked"}},
+         "Transfer-Encoding with Content-Length"},
+        {{{"Transfer-Encoding", "chunked"}, {"content-length", "4"}},
+         "Transfer-Encoding with Content-Length"},
+        /* libmicrohttpd keeps the space in the name: neither is framing to
+         * it, and "Content-Length : 16" left the body to run as a request */
+        {{{"Content-Length ", "16"}}, "whitespace in a header field name"},
+        {{{"Transfer-Encoding ", "chunked"}, {"Content-Length", "16"}},
+         "whitespace in a header field name"},
+        {{{"Transfer-Encoding", "xchunked"}}, "a Transfer-Encoding other than chunked"},
+        {{{"Transfer-Encoding", "chunked, identity"}}, "a Transfer-Encoding other than chunked"},
+        {{{"Transfer-Encoding", "gzip, chunked"}}, "a Transfer-Encoding other than chunked"},
+        {{{"Transfer-Encoding", ""}}, "a Transfer-Encoding other than chunked"},
+        {{{"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}},
+         "Transfer-Encoding given twice"},
+        {{{"Content-Length", "16 5"}}, "Content-Length is not a number"},
+        {{{"Content-Length", ""}}, "Content-Length is not a number"},
+        {{{"Content-Length", "-5"}}, "Content-Length is not a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        http_framing f = {0};
+        for (size_t k = 0; k < 4 && cases[i].h[k][0]; k++)
+            http_framing_add(&f, cases[i].h[k][0], cases[i].h[k][1]);
+        const char *why = http_framing_problem(&f);
+        if (cases[i].why)
+            assert_string_equal(why ? why : "(clear)", cases[i].why);
+        else if (why)
+            fail_msg("case %zu: %s", i, why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chat),   cmocka_unit_test(test_completion),
         cmocka_unit_test(test_rating), cmocka_unit_test(test_upload),
         cmocka_unit_test(test_texts),  cmocka_unit_test(test_queries),
-        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_paths),  cmocka_unit_test(test_framing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
