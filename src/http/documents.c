@@ -8,259 +8,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ID_MAX 200    /* bytes; keys this long still read well in citations */
-#define TAG_MAX 64    /* tags filter searches: identifiers, not prose */
-#define TITLE_MAX 300 /* bytes */
 #define DELETE_ID_MAX 1000
 
-/* What an upload asks for, from either body style; strings borrowed from
- * the request (query arguments, the JSON object or the body). */
-typedef struct upload {
-    const char *id, *tag, *title;
-    const char *p; /* content */
-    size_t len;
-    fd_format fmt;
-    int b64; /* the content came as content_base64 */
-} upload;
-
-/* ---- validation ------------------------------------------------------------ */
-
-/* NULL when id is a safe relative path to keep a file at, else why not.
- * Segments may not start with '.' ("..", hidden files, the staging folder). */
-static const char *id_problem(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > ID_MAX)
-        return "id must be 1..200 characters";
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-' || c == '/';
-        if (!ok)
-            return "id may hold only A-Z a-z 0-9 . _ - /";
-    }
-    if (id[0] == '/' || id[n - 1] == '/' || strstr(id, "//"))
-        return "id must be a relative path without empty segments";
-    if (strstr(id, ".."))
-        return "id must not contain '..'";
-    for (const char *s = id; s; s = strchr(s, '/')) {
-        s += *s == '/';
-        if (*s == '.')
-            return "id segments must not start with '.'";
-    }
-    return NULL;
-}
-
-static int tag_ok(const char *t)
-{
-    size_t n = strlen(t);
-    if (n == 0 || n > TAG_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-static fd_format format_named(const char *name)
-{
-    static const struct {
-        const char *name;
-        fd_format fmt;
-    } names[] = {{"markdown", FD_FMT_MARKDOWN}, {"text", FD_FMT_TEXT}, {"html", FD_FMT_HTML},
-                 {"csv", FD_FMT_CSV},           {"pdf", FD_FMT_PDF},   {"docx", FD_FMT_DOCX}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i].name) == 0)
-            return names[i].fmt;
-    return FD_FMT_UNKNOWN;
-}
-
-/* The format the id's extension names; JSONL is not taken (its keys are
- * the rows' own ids, never the upload's). */
-static fd_format format_of_id(const char *id)
-{
-    fd_format f = fd_ingest_format(id);
-    return f == FD_FMT_JSONL ? FD_FMT_UNKNOWN : f;
-}
-
-/* ---- reading the request ------------------------------------------------------ */
-
-/* Standard base64 (line breaks allowed) into the request's arena: 1 ok,
- * 0 response sent. A PDF or DOCX in a JSON body comes this way. */
-static int decode_base64(request *r, const char *s, size_t n, upload *u, enum MHD_Result *res)
-{
-    unsigned char *out = n <= INT32_MAX ? fd_arena_alloc(r->a, n / 4 * 3 + 4) : NULL;
-    EVP_ENCODE_CTX *ctx = out ? EVP_ENCODE_CTX_new() : NULL;
-    if (!ctx) {
-        *res = http_send_error(r, 500, "internal", "out of memory", NULL);
-        return 0;
-    }
-    int got = 0, fin = 0;
-    EVP_DecodeInit(ctx);
-    int ok = EVP_DecodeUpdate(ctx, out, &got, (const unsigned char *)s, (int)n) >= 0 &&
-             EVP_DecodeFinal(ctx, out + got, &fin) >= 0;
-    EVP_ENCODE_CTX_free(ctx);
-    if (!ok) {
-        *res = http_send_error(r, 422, "invalid_field", "content_base64 is not valid base64",
-                               "content_base64");
-        return 0;
-    }
-    u->p = (const char *)out;
-    u->len = (size_t)got + (size_t)fin;
-    return 1;
-}
-
-/* {"id","content"|"content_base64","format"?,"tag"?,"title"?}: 1 ok, 0
- * response sent. The strings live in *j (json_decref it after use). */
-static int upload_from_json(request *r, json_t **j, upload *u, enum MHD_Result *res)
-{
-    *j = http_body_object(r, res);
-    if (!*j)
-        return 0;
-    const char *fmt = NULL, *b64 = NULL;
-    if (!http_opt_string(r, *j, "id", &u->id, res) ||
-        !http_opt_string(r, *j, "content", &u->p, res) ||
-        !http_opt_string(r, *j, "content_base64", &b64, res) ||
-        !http_opt_string(r, *j, "format", &fmt, res) ||
-        !http_opt_string(r, *j, "tag", &u->tag, res) ||
-        !http_opt_string(r, *j, "title", &u->title, res))
-        return 0;
-    if (u->p && b64) {
-        *res = http_send_error(r, 422, "invalid_field", "give content or content_base64, not both",
-                               "content_base64");
-        return 0;
-    }
-    if (!u->p && !b64) {
-        *res = http_send_error(r, 422, "invalid_field",
-                               "content is required (content_base64 for a PDF or DOCX)", "content");
-        return 0;
-    }
-    if (b64) {
-        if (!decode_base64(r, b64, json_string_length(json_object_get(*j, "content_base64")), u,
-                           res))
-            return 0;
-        u->b64 = 1;
-    } else {
-        u->len = json_string_length(json_object_get(*j, "content"));
-    }
-    if (fmt) {
-        u->fmt = format_named(fmt);
-        if (u->fmt == FD_FMT_UNKNOWN) {
-            *res =
-                http_send_error(r, 422, "invalid_field",
-                                "format must be markdown, text, html, csv, pdf or docx", "format");
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* A raw body: the media type is the format, the id and tag are query
- * arguments. 1 ok, 0 response sent. */
-static int upload_from_raw(request *r, upload *u, enum MHD_Result *res)
-{
-    static const struct {
-        const char *type;
-        fd_format fmt;
-    } types[] = {
-        {"text/markdown", FD_FMT_MARKDOWN},
-        {"text/plain", FD_FMT_TEXT},
-        {"text/html", FD_FMT_HTML},
-        {"text/csv", FD_FMT_CSV},
-        {"application/pdf", FD_FMT_PDF},
-        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", FD_FMT_DOCX}};
-    for (size_t i = 0; i < sizeof types / sizeof types[0] && !u->fmt; i++)
-        if (http_content_type_is(r, types[i].type))
-            u->fmt = types[i].fmt;
-    if (!u->fmt) {
-        *res = http_send_error(r, 415, "unsupported_media_type",
-                               "send application/json, text/markdown, text/plain, text/html, "
-                               "text/csv, application/pdf or (DOCX) application/"
-                               "vnd.openxmlformats-officedocument.wordprocessingml.document",
-                               NULL);
-        return 0;
-    }
-    u->id = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "id");
-    u->tag = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "tag");
-    u->title = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "title");
-    u->p = r->body.p ? r->body.p : "";
-    u->len = r->body.len;
-    return 1;
-}
-
-/* The checks that need no parsing: 1 ok, 0 response sent. */
-static int upload_check(request *r, upload *u, enum MHD_Result *res)
-{
-    const char *why = u->id ? id_problem(u->id) : "id is required";
-    if (why) {
-        *res = http_send_error(r, 422, "invalid_field", why, "id");
-        return 0;
-    }
-    if (!u->fmt)
-        u->fmt = format_of_id(u->id);
-    if (!u->fmt) {
-        *res = http_send_error(r, 422, "invalid_field",
-                               "give format (markdown, text, html, csv, pdf or docx): the id "
-                               "has no .md, .txt, .html, .csv, .pdf or .docx extension",
-                               "format");
-        return 0;
-    }
-    /* A PDF or DOCX is kept under its id and read again on every reload
-     * by its extension: the id must carry it. */
-    if (fd_format_is_binary(u->fmt) && format_of_id(u->id) != u->fmt) {
-        *res = http_send_error(r, 422, "invalid_field",
-                               u->fmt == FD_FMT_PDF ? "the id of a PDF must end in .pdf"
-                                                    : "the id of a DOCX must end in .docx",
-                               "id");
-        return 0;
-    }
-    if (!fd_format_is_binary(u->fmt) && u->b64) {
-        *res = http_send_error(r, 422, "invalid_field",
-                               "content_base64 is for pdf and docx; send text as content",
-                               "content_base64");
-        return 0;
-    }
-    if (u->tag && !tag_ok(u->tag)) {
-        *res = http_send_error(r, 422, "invalid_field", "tag must be 1..64 of A-Z a-z 0-9 . _ -",
-                               "tag");
-        return 0;
-    }
-    size_t tn = u->title ? strlen(u->title) : 0;
-    if (u->title && (tn == 0 || tn > TITLE_MAX || !fd_utf8_valid(u->title, tn, NULL))) {
-        *res = http_send_error(r, 422, "invalid_field", "title must be 1..300 bytes of UTF-8",
-                               "title");
-        return 0;
-    }
-    if (u->len == 0) {
-        *res = http_send_error(r, 422, "invalid_field", "content is empty", "content");
-        return 0;
-    }
-    if (fd_format_is_binary(u->fmt))
-        return 1; /* bytes, not text: the loader checks them */
-    size_t bad = 0;
-    if (!fd_utf8_valid(u->p, u->len, &bad)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "content is not valid UTF-8 (byte %zu)", bad);
-        *res = http_send_error(r, 400, "invalid_utf8", msg, "content");
-        return 0;
-    }
-    if (memchr(u->p, '\0', u->len)) {
-        *res = http_send_error(r, 422, "invalid_field", "content must be text (it holds a NUL)",
-                               "content");
-        return 0;
-    }
-    return 1;
-}
+/* Its fields (http_upload, parse.c) point into the request's body or query,
+ * or into u.j, which lives until the answer. */
+typedef http_upload upload;
 
 typedef struct parse_count {
     fd_arena *a;
@@ -337,7 +95,7 @@ static int check_place(const fd_server *s, const char *id, fd_err *err)
     char path[1024];
     struct stat st;
     for (const char *slash = strchr(id, '/'); slash; slash = strchr(slash + 1, '/')) {
-        char prefix[ID_MAX + 1];
+        char prefix[HTTP_UPLOAD_ID_MAX + 1];
         snprintf(prefix, sizeof prefix, "%.*s", (int)(slash - id), id);
         if (upload_path(s, prefix, path, sizeof path) && stat(path, &st) == 0 &&
             !S_ISDIR(st.st_mode))
@@ -554,8 +312,7 @@ static int store_upload(request *r, const upload *u, outcome *o, fd_err *err)
  * the writer ran it: writer.c). The upload's fields point into the
  * request's body or j, which live until the answer. */
 typedef struct upload_job {
-    upload u;
-    json_t *j;
+    upload u; /* u.j: the JSON body, freed at the answer */
     outcome o;
     int answered;
 } upload_job;
@@ -563,8 +320,8 @@ typedef struct upload_job {
 static void upload_drop(void *arg)
 {
     upload_job *uj = arg;
-    json_decref(uj->j);
-    uj->j = NULL;
+    json_decref(uj->u.j);
+    uj->u.j = NULL;
 }
 
 /* Administrative writes go to the audit log; a failed audit write is
@@ -598,7 +355,7 @@ static enum MHD_Result upload_respond(request *r, void *arg, int rc, const fd_er
     enum MHD_Result res;
     uj->answered = 1;
     if (rc) {
-        json_decref(uj->j);
+        json_decref(uj->u.j);
         if (o->status == 422)
             return http_send_error(r, 422, "invalid_field", err.msg, err.field);
         if (o->status == 409)
@@ -626,7 +383,7 @@ static enum MHD_Result upload_respond(request *r, void *arg, int rc, const fd_er
     res = brc ? http_send_error(r, 500, "internal", "out of memory", NULL)
               : http_send_json(r, o->replaced ? 200 : 201, &b);
     fd_buf_free(&b);
-    json_decref(uj->j); /* u's strings pointed into it */
+    json_decref(uj->u.j); /* u's strings pointed into it */
     return res;
 }
 
@@ -637,25 +394,34 @@ enum MHD_Result http_post_document(request *r)
         return res;
     if (r->body_too_big)
         return http_send_413(r);
-    upload u = {0};
-    json_t *j = NULL;
-    int ok = http_content_type_is(r, "application/json") ? upload_from_json(r, &j, &u, &res)
-                                                         : upload_from_raw(r, &u, &res);
-    ok = ok && upload_check(r, &u, &res) && upload_parse(r, &u, &res);
-    if (!ok) {
-        json_decref(j);
+    upload u;
+    http_perr pe;
+    int rc = http_content_type_is(r, "application/json")
+                 ? http_parse_upload_json(r->body.p, r->body.len, r->a, &u, &pe)
+                 : http_parse_upload_raw(
+                       MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type"),
+                       MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "id"),
+                       MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "tag"),
+                       MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "title"),
+                       r->body.p, r->body.len, &u, &pe);
+    rc = rc ? rc : http_upload_check(&u, &pe);
+    if (rc) {
+        json_decref(u.j);
+        return http_send_perr(r, &pe);
+    }
+    if (!upload_parse(r, &u, &res)) {
+        json_decref(u.j);
         return res;
     }
     upload_job *uj = fd_arena_calloc(r->a, 1, sizeof *uj);
     if (!uj) {
-        json_decref(j);
+        json_decref(u.j);
         return http_send_error(r, 500, "internal", "out of memory", NULL);
     }
     uj->u = u;
-    uj->j = j;
     res = http_writer_submit(r, upload_run, upload_respond, upload_drop, uj);
     if (!r->job && !uj->answered)
-        json_decref(j); /* refused before queueing (shutting down) */
+        json_decref(uj->u.j); /* refused before queueing (shutting down) */
     return res;
 }
 
@@ -678,7 +444,7 @@ static int delete_run(request *r, void *arg, fd_err *err)
     http_kb_put(s, kb);
     if (!rc) {
         audit(r, "document.delete", dj->id, "");
-        if (!id_problem(dj->id))
+        if (!http_upload_id_problem(dj->id))
             remove_copy(s, dj->id);
         fd_err rerr;
         if (http_reload_locked(s, &rerr) != FD_OK)

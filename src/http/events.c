@@ -378,15 +378,10 @@ enum MHD_Result http_session_events(request *r, const char *sid)
     const char *from = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Last-Event-ID");
     if (!from)
         from = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "after");
-    int64_t after = -1;
-    if (from) {
-        char *end;
-        long long v = strtoll(from, &end, 10);
-        if (*end || v < 0)
-            return http_send_error(r, 422, "invalid_field", "after must be a turn number >= 0",
-                                   "after");
-        after = v;
-    }
+    int64_t after;
+    http_perr pe;
+    if (http_parse_session_after(from, &after, &pe))
+        return http_send_perr(r, &pe);
     fd_session_row row;
     if (!http_session_access(r, sid, 1, &row, &res))
         return res;

@@ -14,9 +14,6 @@
 
 #define MESSAGE_MAX 4000
 #define NOTE_MAX 2000
-#define SEARCH_Q_MAX 200
-#define SEARCH_LIMIT_MAX 100
-#define SEARCH_LIMIT_DEFAULT 20
 #define SNIPPET_BYTES 160
 
 int http_handoff_fields(fd_buf *b, const fd_handoff_row *h)
@@ -107,44 +104,20 @@ static int search_each(void *ctx, const fd_handoff_row *h, const char *snippet)
     return c->rc ? 1 : 0;
 }
 
-/* ?limit=: 1..max, else 0 and a 422 sent. */
-static long limit_arg(request *r, long dflt, enum MHD_Result *res)
-{
-    const char *v = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "limit");
-    if (!v)
-        return dflt;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end || n < 1 || n > SEARCH_LIMIT_MAX) {
-        *res = http_send_error(r, 422, "invalid_field", "limit must be a number from 1 to 100",
-                               "limit");
-        return 0;
-    }
-    return n;
-}
-
 enum MHD_Result http_get_handoffs(request *r)
 {
     enum MHD_Result res;
     if (!http_auth(r, FD_SCOPE_OPERATOR, &res))
         return res;
-    const char *status = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "status");
-    if (status && strcmp(status, "open") && strcmp(status, "claimed") && strcmp(status, "resolved"))
-        return http_send_error(r, 422, "invalid_field", "status must be open, claimed or resolved",
-                               "status");
-    const char *q = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "q");
-    if (q) {
-        while (*q == ' ')
-            q++;
-        size_t n = strlen(q);
-        if (n == 0 || n > SEARCH_Q_MAX || !fd_utf8_valid(q, n, NULL))
-            return http_send_error(r, 422, "invalid_field",
-                                   "q must be 1 to 200 bytes of UTF-8 text", "q");
-    }
-    /* A search always has a limit; the plain list only when asked. */
-    long limit = limit_arg(r, q ? SEARCH_LIMIT_DEFAULT : 0, &res);
-    if (limit == 0 && MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "limit"))
-        return res;
+    http_handoffs_query hq;
+    http_perr pe;
+    if (http_parse_handoffs_query(
+            MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "status"),
+            MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "q"),
+            MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "limit"), &hq, &pe))
+        return http_send_perr(r, &pe);
+    const char *status = hq.status, *q = hq.q;
+    long limit = hq.limit;
     fd_buf b;
     fd_buf_init(&b, 0);
     list_ctx c = {&b, status, q, limit, 0, 0};
@@ -212,15 +185,13 @@ static enum MHD_Result get_handoff(request *r, int64_t id, int notes_only)
 static const char *text_member(request *r, json_t *j, const char *name, size_t max,
                                enum MHD_Result *res)
 {
-    json_t *v = json_object_get(j, name);
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
-        !fd_utf8_valid(json_string_value(v), json_string_length(v), NULL)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s must be a non-empty string of at most %zu bytes", name, max);
-        *res = http_send_error(r, 422, "invalid_field", msg, name);
+    const char *v;
+    http_perr pe;
+    if (http_parse_text_member(j, name, max, &v, &pe)) {
+        *res = http_send_perr(r, &pe);
         return NULL;
     }
-    return json_string_value(v);
+    return v;
 }
 
 /* POST /v1/handoffs/{id}/notes {"text"}: on any handoff, open to resolved

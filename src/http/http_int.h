@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "dialog.h"
+#include "ingest.h"
 #include "kb.h"
 #include "llm.h"
 #include "obs.h"
@@ -223,16 +224,20 @@ void http_writer_drop(request *r);
 void http_documents_clean_staging(fd_server *s);
 
 /* Request smuggling shapes (issue 17 item 8): two differing
- * Content-Lengths, or Transfer-Encoding with Content-Length. A proxy and
- * this server could read such a request's end differently, so it is
- * refused with 400 and the connection closed. */
-int http_framing_ambiguous(struct MHD_Connection *con);
-enum MHD_Result http_send_bad_framing(request *r);
+ * Content-Lengths, Transfer-Encoding with Content-Length, and the shapes of
+ * http_framing_add. A proxy and this server could read such a request's
+ * end differently, so it is refused with 400 and the connection closed.
+ * NULL when the framing is clear, else why not. */
+const char *http_framing_ambiguous(struct MHD_Connection *con);
+enum MHD_Result http_send_bad_framing(request *r, const char *why);
 
 /* 413 naming the request's body cap. */
 enum MHD_Result http_send_413(request *r);
 /* 1 when Content-Type is this media type (parameters such as charset allowed). */
 int http_content_type_is(request *r, const char *type);
+/* 413 for a body past its cap, else 415 unless it is application/json: 1
+ * ok, 0 response sent. The JSON parsers of parse.c take it from there. */
+int http_body_json_ok(request *r, enum MHD_Result *res);
 /* The body as a JSON object (413, 415, 400 sent otherwise); json_decref it. */
 json_t *http_body_object(request *r, enum MHD_Result *res);
 /* An optional string field: 1 ok (*out NULL if absent), 0 response sent. */
@@ -278,6 +283,183 @@ void http_request_release(request *r);
 
 assistant_ref *http_assistant_get(fd_server *s);
 void http_assistant_put(assistant_ref *ref);
+
+/* ---- parsing what clients send (parse.c) ---------------------------------------- */
+
+/* Every route's body and query arguments, and the ids in paths, are read by
+ * the pure functions below: bytes in, a struct or a refusal out, nothing
+ * sent. The handlers send the refusal; tests/fuzz/fuzz_http_body.c and
+ * fuzz_http_query.c feed them any bytes at all. Strings in the results are
+ * borrowed from the input (or from the result's j, or the arena given). */
+
+/* A refusal: the status, the JSON error code, the message and the field
+ * named (NULL: none), as http_send_error takes them. */
+typedef struct http_perr {
+    int status; /* 400, 404, 413, 415, 422; 500 out of memory */
+    const char *code;
+    const char *field;
+    char msg[256];
+} http_perr;
+
+enum MHD_Result http_send_perr(request *r, const http_perr *e);
+/* Fills e; returns e->status (nonzero) for `return http_refuse(...)`. */
+int http_refuse(http_perr *e, int status, const char *code, const char *field, const char *fmt, ...)
+    FD_PRINTF(5, 6);
+
+/* 1 when the Content-Type value ct is this media type (parameters such as
+ * charset allowed); ct NULL: 0. */
+int http_media_type_is(const char *ct, const char *type);
+/* A body that must be a JSON object (duplicate keys refused): 0 and *out
+ * (json_decref it), else the status with e filled. */
+int http_parse_json_object(const char *p, size_t n, json_t **out, http_perr *e) FD_MUST_USE;
+/* An optional string member: 0 (*out NULL when absent or null), else 422. */
+int http_parse_opt_string(json_t *obj, const char *name, const char **out,
+                          http_perr *e) FD_MUST_USE;
+/* A required non-empty UTF-8 string member of at most max bytes (handoff
+ * replies and notes): 0, else 422 naming it. */
+int http_parse_text_member(json_t *obj, const char *name, size_t max, const char **out,
+                           http_perr *e) FD_MUST_USE;
+
+/* Each parser below owns its JSON in out->j when it returns 0 (the
+ * strings point into it: json_decref(out->j) after use); on a refusal it
+ * has freed it and out->j is NULL. */
+
+/* POST /v1/chat and /v1/chat/stream: {"message", "session_id"?, "user"?, "trace"?}. */
+typedef struct http_chat_body {
+    json_t *j;
+    const char *message;
+    size_t len;                    /* of message */
+    const char *session_id, *user; /* NULL: absent */
+    int trace;
+} http_chat_body;
+int http_parse_chat(const char *p, size_t n, http_chat_body *out, http_perr *e) FD_MUST_USE;
+
+/* POST /v1/chat/completions: the OpenAI shape. text is the last user
+ * message's (content string, or its text parts joined by newlines, in a);
+ * messages is the whole history (in j) for http_parse_opening. */
+typedef struct http_completion_body {
+    json_t *j;
+    json_t *messages;
+    const char *text;
+    size_t len;
+    const char *model; /* NULL: absent */
+    int stream;
+    const char *user, *session_id;
+} http_completion_body;
+int http_parse_completion(const char *p, size_t n, fd_arena *a, http_completion_body *out,
+                          http_perr *e) FD_MUST_USE;
+/* The first user message of a history and the first assistant reply after
+ * it, both with text (in a): 1, else 0. */
+int http_parse_opening(json_t *messages, fd_arena *a, const char **user, size_t *ulen,
+                       const char **assistant, size_t *alen);
+
+/* POST /v1/sessions/{id}/rating: {"score": 1..5, "comment"?}. */
+#define HTTP_RATING_COMMENT_MAX 1000
+typedef struct http_rating_body {
+    json_t *j;
+    int score;
+    const char *comment; /* NULL: absent */
+    size_t comment_len;
+} http_rating_body;
+int http_parse_rating(const char *p, size_t n, http_rating_body *out, http_perr *e) FD_MUST_USE;
+
+/* POST /v1/documents: what an upload asks for, from either body style. */
+typedef struct http_upload {
+    json_t *j; /* the JSON body's (NULL for a raw body) */
+    const char *id, *tag, *title;
+    const char *p; /* content */
+    size_t len;
+    fd_format fmt;
+    int b64; /* the content came as content_base64 */
+} http_upload;
+/* {"id","content"|"content_base64","format"?,"tag"?,"title"?}; base64
+ * content is decoded into a. */
+int http_parse_upload_json(const char *p, size_t n, fd_arena *a, http_upload *u,
+                           http_perr *e) FD_MUST_USE;
+/* A raw body: the media type (ct) is the format; id, tag and title come
+ * from the query (each NULL when absent). */
+int http_parse_upload_raw(const char *ct, const char *id, const char *tag, const char *title,
+                          const char *p, size_t n, http_upload *u, http_perr *e) FD_MUST_USE;
+/* The checks that need no loader: the id, format, tag, title, and that
+ * text is UTF-8 without NUL. May set u->fmt from the id's extension. */
+int http_upload_check(http_upload *u, http_perr *e) FD_MUST_USE;
+/* NULL when id is a safe relative path to keep an upload at, else why not. */
+#define HTTP_UPLOAD_ID_MAX 200 /* bytes; keys this long still read well in citations */
+const char *http_upload_id_problem(const char *id);
+
+/* GET /v1/search?q=&k=&mode= (each NULL when absent). */
+typedef struct http_search_query {
+    const char *q;
+    size_t k;
+    fd_search_mode mode;
+} http_search_query;
+int http_parse_search_query(const char *q, const char *k, const char *mode,
+                            const char *default_mode, size_t default_k, http_search_query *out,
+                            http_perr *e) FD_MUST_USE;
+/* GET /v1/handoffs?status=&q=&limit=: q has its leading spaces dropped;
+ * limit 0 means none (the plain list without ?limit=). */
+typedef struct http_handoffs_query {
+    const char *status, *q;
+    long limit;
+} http_handoffs_query;
+int http_parse_handoffs_query(const char *status, const char *q, const char *limit,
+                              http_handoffs_query *out, http_perr *e) FD_MUST_USE;
+/* GET /v1/orders?status=&limit= (limit 100 when absent). */
+int http_parse_orders_query(const char *status, const char *limit, long *out_limit,
+                            http_perr *e) FD_MUST_USE;
+/* Where a session's event stream starts (Last-Event-ID or ?after=): a
+ * turn number, *after -1 when from is NULL. */
+int http_parse_session_after(const char *from, int64_t *after, http_perr *e) FD_MUST_USE;
+/* Where the operators' queue stream starts: a sync event's id in
+ * milliseconds, *since in seconds (0 when from is NULL). */
+int http_parse_queue_after(const char *from, double *since, http_perr *e) FD_MUST_USE;
+/* Header values checked as they arrive: 1 ok. */
+int http_visitor_token_ok(const char *t);           /* X-Visitor-Token, ?visitor_token= */
+int http_idem_key_ok(const char *k);                /* Idempotency-Key */
+int http_request_id_ok(const char *id, size_t max); /* X-Request-Id, shorter than max */
+/* 1 when Origin is in list (server.cors_origins: comma-separated, "*" for
+ * any); origin NULL: 0. */
+int http_origin_listed(const char *origin, const char *list);
+/* 1 when origin is http(s):// + host (the server's own pages); host may be NULL. */
+int http_origin_is_host(const char *origin, const char *host);
+
+/* A request's framing headers, seen one by one (http_framing_ambiguous):
+ * a zeroed struct, then every header. */
+typedef struct http_framing {
+    int n_cl, n_te;
+    const char *cl;  /* the first Content-Length (borrowed) */
+    const char *why; /* the first problem seen; NULL: none */
+} http_framing;
+void http_framing_add(http_framing *f, const char *name, const char *value);
+/* NULL when the request's end is unambiguous, else why not. */
+const char *http_framing_problem(const http_framing *f);
+
+/* The paths with ids in them (the fixed ones are a table in routes.c). */
+typedef enum http_path_kind {
+    HTTP_PATH_NONE,
+    HTTP_PATH_DOCUMENT,       /* /v1/documents/{id}, id may be "" or hold '/' */
+    HTTP_PATH_SESSION,        /* /v1/sessions/{id} */
+    HTTP_PATH_SESSION_EVENTS, /* /v1/sessions/{id}/events */
+    HTTP_PATH_SESSION_RATING, /* /v1/sessions/{id}/rating */
+    HTTP_PATH_USER,           /* /v1/users/{id} */
+    HTTP_PATH_USER_EXPORT,    /* /v1/users/{id}/export */
+    HTTP_PATH_ORDER,          /* /v1/orders/{id} */
+    HTTP_PATH_HANDOFF,        /* /v1/handoffs/{n} or HD-{n} */
+    HTTP_PATH_HANDOFF_ACTION  /* /v1/handoffs/{n}/{action} */
+} http_path_kind;
+#define HTTP_SESSION_ID_MAX 79 /* bytes, as a path segment */
+#define HTTP_USER_ID_MAX 255
+typedef struct http_path {
+    http_path_kind kind;
+    const char *route;  /* the template, for metrics; NULL for NONE */
+    const char *id;     /* NUL-ended: into the url or buf */
+    int too_long;       /* the id does not fit buf: id is "" */
+    int64_t handoff;    /* > 0 */
+    const char *action; /* into the url */
+    char buf[HTTP_USER_ID_MAX + 1];
+} http_path;
+/* Which of them url is (HTTP_PATH_NONE: none), with its id. */
+http_path_kind http_parse_path(const char *url, http_path *out);
 
 /* ---- end-user tokens (jwt.c) ------------------------------------------------ */
 

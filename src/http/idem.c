@@ -14,24 +14,13 @@
 
 #define IDEM_TTL_S 86400.0
 
-static int key_ok(const char *k)
-{
-    size_t n = strlen(k);
-    if (!n || n > 255)
-        return 0;
-    for (; *k; k++)
-        if ((unsigned char)*k < 0x21 || (unsigned char)*k > 0x7e)
-            return 0;
-    return 1;
-}
-
 int http_idem_claim(request *r, const char *owner, const char *route, const char *ctype,
                     enum MHD_Result *res)
 {
     const char *key = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Idempotency-Key");
     if (!key)
         return 0;
-    if (!key_ok(key)) {
+    if (!http_idem_key_ok(key)) {
         *res = http_send_error(r, 422, "invalid_field",
                                "Idempotency-Key must be 1-255 visible ASCII characters",
                                "Idempotency-Key");
@@ -48,8 +37,8 @@ int http_idem_claim(request *r, const char *owner, const char *route, const char
     fd_idem_state st;
     const char *resp = NULL;
     fd_err err = {0};
-    int rc = fd_store_idem_begin(fd_kb_store(kb), owner, key, hash, IDEM_TTL_S, r->a, &st, &resp,
-                                 &err);
+    int rc =
+        fd_store_idem_begin(fd_kb_store(kb), owner, key, hash, IDEM_TTL_S, r->a, &st, &resp, &err);
     http_kb_put(r->srv, kb);
     if (rc) {
         *res = http_send_err(r, &err);
@@ -62,8 +51,8 @@ int http_idem_claim(request *r, const char *owner, const char *route, const char
         snprintf(r->idem_owner, sizeof r->idem_owner, "%s", owner);
         return 0;
     case FD_IDEM_REPLAY: {
-        struct MHD_Response *m = MHD_create_response_from_buffer(strlen(resp), (void *)resp,
-                                                                 MHD_RESPMEM_MUST_COPY);
+        struct MHD_Response *m =
+            MHD_create_response_from_buffer(strlen(resp), (void *)resp, MHD_RESPMEM_MUST_COPY);
         if (!m) {
             *res = MHD_NO;
             return 1;

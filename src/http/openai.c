@@ -119,39 +119,6 @@ static const chat_format oa_sse = {.stream = 1,
                                    .fail = oa_fail,
                                    .error = http_chat_error};
 
-/* The text of a message's content: a string, or the text parts of an array
- * ([{"type":"text","text":...}]) joined by newlines. NULL if none. */
-static const char *content_text(request *r, json_t *content, size_t *len)
-{
-    if (json_is_string(content)) {
-        *len = json_string_length(content);
-        return json_string_value(content);
-    }
-    if (!json_is_array(content))
-        return NULL;
-    fd_buf b;
-    fd_buf_init(&b, 1 << 20);
-    size_t i;
-    json_t *part;
-    json_array_foreach(content, i, part)
-    {
-        json_t *t = json_object_get(part, "text");
-        if (!json_is_string(json_object_get(part, "type")) ||
-            strcmp(json_string_value(json_object_get(part, "type")), "text") != 0 ||
-            !json_is_string(t))
-            continue;
-        if ((b.len && fd_buf_putc(&b, '\n')) ||
-            fd_buf_append(&b, json_string_value(t), json_string_length(t))) {
-            fd_buf_free(&b);
-            return NULL;
-        }
-    }
-    char *s = b.len ? fd_arena_strndup(r->a, b.p, b.len) : NULL;
-    *len = b.len;
-    fd_buf_free(&b);
-    return s;
-}
-
 /* OpenAI clients keep the conversation themselves and send all of it, with
  * no session id. Its first user message and the first reply to it, as
  * frontdesk stored them, find the session again (the most recent of this
@@ -160,22 +127,9 @@ static const char *content_text(request *r, json_t *content, size_t *len)
  * finds nothing: a new session, as before. */
 static int by_opening(request *r, json_t *msgs, const char *owner, char out[65])
 {
-    const char *u1 = NULL, *a1 = NULL;
-    size_t ulen = 0, alen = 0, i;
-    json_t *m;
-    json_array_foreach(msgs, i, m)
-    {
-        const char *role = json_string_value(json_object_get(m, "role"));
-        if (!role)
-            continue;
-        if (!u1 && strcmp(role, "user") == 0)
-            u1 = content_text(r, json_object_get(m, "content"), &ulen);
-        else if (u1 && strcmp(role, "assistant") == 0) {
-            a1 = content_text(r, json_object_get(m, "content"), &alen);
-            break;
-        }
-    }
-    if (!u1 || !a1 || !ulen || !alen)
+    const char *u1, *a1;
+    size_t ulen, alen;
+    if (!http_parse_opening(msgs, r->a, &u1, &ulen, &a1, &alen))
         return 0;
     fd_kb *kb = http_kb_get(r->srv);
     fd_err err = {0};
@@ -189,13 +143,6 @@ static int by_opening(request *r, json_t *msgs, const char *owner, char out[65])
     return rc == FD_OK;
 }
 
-static enum MHD_Result bad(request *r, json_t *j, const char *code, const char *msg,
-                           const char *param)
-{
-    json_decref(j);
-    return http_send_error(r, 400, code, msg, param);
-}
-
 enum MHD_Result http_post_completions(request *r)
 {
     enum MHD_Result res;
@@ -205,56 +152,19 @@ enum MHD_Result http_post_completions(request *r)
     const char *token_user = NULL; /* X-User-Token's sub: overrides the body's user */
     if (!http_user_token(r, &token_user, &res))
         return res;
-    json_t *j = http_body_object(r, &res);
-    if (!j)
+    if (!http_body_json_ok(r, &res))
         return res;
-    json_t *msgs = json_object_get(j, "messages");
-    if (!json_is_array(msgs) || json_array_size(msgs) == 0)
-        return bad(r, j, "invalid_messages", "messages must be a non-empty array", "messages");
-    const char *text = NULL;
-    size_t len = 0;
-    for (size_t i = json_array_size(msgs); i-- > 0 && !text;) {
-        json_t *m = json_array_get(msgs, i);
-        json_t *role = json_object_get(m, "role");
-        if (json_is_string(role) && strcmp(json_string_value(role), "user") == 0)
-            text = content_text(r, json_object_get(m, "content"), &len);
-    }
-    if (!text || !len)
-        return bad(r, j, "no_user_message", "messages has no user message with text content",
-                   "messages");
-    json_t *model = json_object_get(j, "model");
-    json_t *stream = json_object_get(j, "stream");
-    if (model && !json_is_string(model))
-        return bad(r, j, "invalid_field", "model must be a string", "model");
-    if (stream && !json_is_boolean(stream) && !json_is_null(stream))
-        return bad(r, j, "invalid_field", "stream must be a boolean", "stream");
-    /* What the facade cannot do is refused, never silently ignored: a
-     * client asking for 3 choices or for tool calls would take one plain
-     * answer for what it asked. */
-    json_t *n = json_object_get(j, "n");
-    if (n && !json_is_null(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
-        return bad(r, j, "unsupported_parameter", "n must be 1: one answer per message", "n");
-    static const char *const no[] = {"tools", "functions", "tool_choice", "function_call"};
-    for (size_t k = 0; k < sizeof no / sizeof no[0]; k++) {
-        json_t *v = json_object_get(j, no[k]);
-        if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0) &&
-            !(json_is_string(v) && strcmp(json_string_value(v), "none") == 0))
-            return bad(r, j, "unsupported_parameter",
-                       "tool and function calls are not supported: frontdesk answers from its "
-                       "documents",
-                       no[k]);
-    }
-    const char *user = NULL, *session = NULL;
-    if (!http_opt_string(r, j, "user", &user, &res) ||
-        !http_opt_string(r, j, "session_id", &session, &res)) {
-        json_decref(j);
-        return res;
-    }
+    http_completion_body cb;
+    http_perr pe;
+    if (http_parse_completion(r->body.p, r->body.len, r->a, &cb, &pe))
+        return http_send_perr(r, &pe);
+    json_t *j = cb.j;
+    const char *session = cb.session_id;
     const char *hs = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "X-Session-Id");
     if (hs && hs[0])
         session = hs;
     char owner[HTTP_PRINCIPAL_MAX];
-    int streamed = json_is_true(stream);
+    int streamed = cb.stream;
     if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
         !http_chat_limits(r, session, &res) ||
         http_idem_claim(r, owner, streamed ? "openai.stream" : "openai",
@@ -263,22 +173,24 @@ enum MHD_Result http_post_completions(request *r)
         return res;
     }
     char found[65];
-    if (!session && by_opening(r, msgs, owner, found))
+    if (!session && by_opening(r, cb.messages, owner, found))
         session = found;
     oa_ctx *o = fd_arena_calloc(r->a, 1, sizeof *o);
-    const char *mname = model ? json_string_value(model) : "frontdesk";
+    const char *mname = cb.model ? cb.model : "frontdesk";
     if (o)
         o->model = fd_arena_strndup(r->a, mname, strlen(mname));
-    if (!o || !o->model)
-        return bad(r, j, "internal", "out of memory", NULL);
+    if (!o || !o->model) {
+        json_decref(j);
+        return http_send_error(r, 400, "internal", "out of memory", NULL);
+    }
     snprintf(o->id, sizeof o->id, "chatcmpl-%s", r->id);
     o->created = (long long)fd_time_wall();
     r->fmt_ctx = o;
-    fd_turn_in in = {.message = text,
+    fd_turn_in in = {.message = cb.text,
                      .owner = owner,
-                     .len = len,
+                     .len = cb.len,
                      .session_id = session,
-                     .user = token_user ? token_user : user,
+                     .user = token_user ? token_user : cb.user,
                      .request_id = r->id,
                      .traceparent =
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent"),

@@ -21,33 +21,18 @@ static int each(void *ctx, const fd_order_row *o)
     return c->rc ? 1 : 0;
 }
 
-static int status_ok(const char *s)
-{
-    static const char *const v[] = {"confirmed", "review", "invoiced", "cancelled", "failed"};
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
-        if (strcmp(s, v[i]) == 0)
-            return 1;
-    return 0;
-}
-
 enum MHD_Result http_get_orders(request *r)
 {
     enum MHD_Result res;
     if (!http_auth(r, FD_SCOPE_ORDERS, &res))
         return res;
     const char *status = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "status");
-    const char *lim = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "limit");
-    if (status && !status_ok(status))
-        return http_send_error(r, 422, "invalid_field",
-                               "status must be confirmed, review, invoiced, cancelled or failed",
-                               "status");
-    long limit = 100;
-    if (lim) {
-        char *end;
-        limit = strtol(lim, &end, 10);
-        if (*end || end == lim || limit < 1 || limit > 1000)
-            return http_send_error(r, 422, "invalid_field", "limit must be 1 to 1000", "limit");
-    }
+    long limit;
+    http_perr pe;
+    if (http_parse_orders_query(status,
+                                MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "limit"),
+                                &limit, &pe))
+        return http_send_perr(r, &pe);
     fd_buf b;
     fd_buf_init(&b, 0);
     list_ctx c = {&b, 0, 0};

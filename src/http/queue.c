@@ -202,15 +202,10 @@ enum MHD_Result http_queue_events(request *r)
     const char *from = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Last-Event-ID");
     if (!from)
         from = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "after");
-    double since = 0;
-    if (from) {
-        char *end;
-        long long v = strtoll(from, &end, 10);
-        if (end == from || *end || v < 0)
-            return http_send_error(r, 422, "invalid_field",
-                                   "after must be a sync event's id (milliseconds >= 0)", "after");
-        since = (double)v / 1000.0;
-    }
+    double since;
+    http_perr pe;
+    if (http_parse_queue_after(from, &since, &pe))
+        return http_send_perr(r, &pe);
     queue_stream *q = fd_calloc(1, sizeof *q);
     if (!q)
         return http_send_error(r, 500, "internal", "out of memory", NULL);

@@ -11,22 +11,7 @@
 static const char *allowed_origin(request *r)
 {
     const char *o = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Origin");
-    const char *list = r->srv->cfg->server_cors;
-    if (!o || !list[0])
-        return NULL;
-    size_t on = strlen(o);
-    for (const char *p = list; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ')
-            m--;
-        if ((m == 1 && p[0] == '*') || (m == on && memcmp(p, o, on) == 0))
-            return o;
-        p += n;
-    }
-    return NULL;
+    return http_origin_listed(o, r->srv->cfg->server_cors) ? o : NULL;
 }
 
 static void add_headers_cache(request *r, struct MHD_Response *resp, const char *content_type,
@@ -243,40 +228,27 @@ enum MHD_Result http_send_429(request *r, double retry_after_s, const char *scop
 
 /* ---- message framing -------------------------------------------------- */
 
-typedef struct framing {
-    int n_cl, te, differ;
-    const char *cl;
-} framing;
-
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+static enum MHD_Result add_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
     (void)kind;
-    framing *f = cls;
-    if (strcasecmp(key, "Content-Length") == 0) {
-        if (f->n_cl++ && (!f->cl || !value || strcmp(f->cl, value) != 0))
-            f->differ = 1;
-        f->cl = value;
-    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
-        f->te = 1;
-    }
+    http_framing_add(cls, key, value);
     return MHD_YES;
 }
 
-int http_framing_ambiguous(struct MHD_Connection *con)
+const char *http_framing_ambiguous(struct MHD_Connection *con)
 {
-    framing f = {0};
-    MHD_get_connection_values(con, MHD_HEADER_KIND, count_framing, &f);
-    return f.differ || (f.te && f.n_cl);
+    http_framing f = {0};
+    MHD_get_connection_values(con, MHD_HEADER_KIND, add_framing, &f);
+    return http_framing_problem(&f);
 }
 
-enum MHD_Result http_send_bad_framing(request *r)
+enum MHD_Result http_send_bad_framing(request *r, const char *why)
 {
+    char msg[160];
+    snprintf(msg, sizeof msg, "ambiguous message framing: %s", why);
     fd_metric_add(r->srv->m.errors, 1, "bad_framing");
-    return send_error_hdr(r, 400, "bad_request",
-                          "ambiguous message framing: Content-Length given twice with different "
-                          "values, or with Transfer-Encoding",
-                          NULL, "Connection", "close");
+    return send_error_hdr(r, 400, "bad_request", msg, NULL, "Connection", "close");
 }
 
 /* The key from "Authorization: Bearer <key>" or "X-API-Key: <key>". */
@@ -304,13 +276,7 @@ static int widget_origin_ok(request *r)
         const char *site = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Sec-Fetch-Site");
         return site && strcmp(site, "same-origin") == 0;
     }
-    const char *host = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Host");
-    const char *rest = NULL;
-    if (strncmp(o, "http://", 7) == 0)
-        rest = o + 7;
-    else if (strncmp(o, "https://", 8) == 0)
-        rest = o + 8;
-    return host && rest && strcasecmp(rest, host) == 0;
+    return http_origin_is_host(o, MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Host"));
 }
 
 /* An agent's session token (fda_...) where a key was expected: it has the
@@ -467,30 +433,32 @@ enum MHD_Result http_send_413(request *r)
 
 int http_content_type_is(request *r, const char *type)
 {
-    const char *ct = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type");
-    size_t n = strlen(type);
-    /* "text/plain; charset=utf-8" is text/plain; "text/plainx" is not. */
-    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    return http_media_type_is(MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "Content-Type"),
+                              type);
 }
 
-json_t *http_body_object(request *r, enum MHD_Result *res)
+int http_body_json_ok(request *r, enum MHD_Result *res)
 {
     if (r->body_too_big) {
         *res = http_send_413(r);
-        return NULL;
+        return 0;
     }
     if (!http_content_type_is(r, "application/json")) {
         *res = http_send_error(r, 415, "unsupported_media_type",
                                "send Content-Type: application/json", NULL);
-        return NULL;
+        return 0;
     }
-    json_error_t je;
-    json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_REJECT_DUPLICATES, &je);
-    if (!j || !json_is_object(j)) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "body is not a JSON object%s%s", j ? "" : ": ", j ? "" : je.text);
-        json_decref(j);
-        *res = http_send_error(r, 400, "invalid_json", msg, NULL);
+    return 1;
+}
+
+json_t *http_body_object(request *r, enum MHD_Result *res)
+{
+    json_t *j;
+    http_perr e;
+    if (!http_body_json_ok(r, res))
+        return NULL;
+    if (http_parse_json_object(r->body.p, r->body.len, &j, &e)) {
+        *res = http_send_perr(r, &e);
         return NULL;
     }
     return j;
@@ -499,17 +467,11 @@ json_t *http_body_object(request *r, enum MHD_Result *res)
 int http_opt_string(request *r, json_t *obj, const char *name, const char **out,
                     enum MHD_Result *res)
 {
-    json_t *v = json_object_get(obj, name);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 1;
-    if (!json_is_string(v)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s must be a string", name);
-        *res = http_send_error(r, 422, "invalid_field", msg, name);
+    http_perr e;
+    if (http_parse_opt_string(obj, name, out, &e)) {
+        *res = http_send_perr(r, &e);
         return 0;
     }
-    *out = json_string_value(v);
     return 1;
 }
 

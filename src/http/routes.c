@@ -265,55 +265,39 @@ static enum MHD_Result chat_route(request *r, const chat_format *fmt)
     const char *token_user = NULL; /* X-User-Token's sub: overrides the body's user */
     if (!http_user_token(r, &token_user, &res))
         return res;
-    json_t *j = http_body_object(r, &res);
-    if (!j)
+    if (!http_body_json_ok(r, &res))
         return res;
-    const char *msg = NULL, *session = NULL, *user = NULL;
-    json_t *mv = json_object_get(j, "message");
-    if (!mv || !json_is_string(mv)) {
-        json_decref(j);
-        return http_send_error(r, 422, "invalid_field",
-                               mv ? "message must be a string" : "message is required", "message");
-    }
-    msg = json_string_value(mv);
-    if (!http_opt_string(r, j, "session_id", &session, &res) ||
-        !http_opt_string(r, j, "user", &user, &res)) {
-        json_decref(j);
-        return res;
-    }
+    http_chat_body cb;
+    http_perr pe;
+    if (http_parse_chat(r->body.p, r->body.len, &cb, &pe))
+        return http_send_perr(r, &pe);
     /* "trace": true, for admin keys: every candidate document's evidence
      * in the reply's decision (the answer is computed, not cached). */
-    json_t *tv = json_object_get(j, "trace");
-    int trace = json_is_true(tv);
-    if (tv && !json_is_boolean(tv)) {
-        json_decref(j);
-        return http_send_error(r, 422, "invalid_field", "trace must be true or false", "trace");
-    }
-    if (trace && !(r->has_key && fd_scopes_allow(r->key.scopes, FD_SCOPE_ADMIN))) {
-        json_decref(j);
+    if (cb.trace && !(r->has_key && fd_scopes_allow(r->key.scopes, FD_SCOPE_ADMIN))) {
+        json_decref(cb.j);
         return http_send_error(r, 403, "forbidden", "trace needs an admin key", "trace");
     }
     char owner[HTTP_PRINCIPAL_MAX];
     if (!http_principal(r, token_user, owner, sizeof owner, &res) ||
-        !http_chat_limits(r, session, &res) ||
+        !http_chat_limits(r, cb.session_id, &res) ||
         http_idem_claim(r, owner, fmt->stream ? "chat.stream" : "",
                         fmt->stream ? "text/event-stream" : "application/json", &res)) {
-        json_decref(j);
+        json_decref(cb.j);
         return res;
     }
-    fd_turn_in in = {.message = msg,
-                     .trace = trace,
+    fd_turn_in in = {.message = cb.message,
+                     .trace = cb.trace,
                      .owner = owner,
-                     .len = json_string_length(mv),
-                     .session_id = session,
-                     .user = token_user ? token_user : user,
+                     .len = cb.len,
+                     .session_id = cb.session_id,
+                     .user = token_user ? token_user : cb.user,
                      .request_id = r->id,
                      .traceparent =
                          MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "traceparent"),
-                     .no_cache = trace || http_no_cache(r),
+                     .no_cache = cb.trace || http_no_cache(r),
                      .key_id = http_key_label(r)};
     res = http_chat(r, &in, fmt);
-    json_decref(j);
+    json_decref(cb.j);
     return res;
 }
 
@@ -363,8 +347,6 @@ static enum MHD_Result session_route(request *r, const char *id)
  * rating of the conversation (the page asks once a person hands it back).
  * Only the session's owner rates it; kept as an analytics event of the
  * session (erased with it) and counted in frontdesk_ratings_total. */
-#define RATING_COMMENT_MAX 1000
-
 static enum MHD_Result session_rating(request *r, const char *id)
 {
     enum MHD_Result res;
@@ -375,33 +357,19 @@ static enum MHD_Result session_rating(request *r, const char *id)
     fd_session_row row;
     if (!http_session_access(r, id, 0, &row, &res))
         return res;
-    json_t *j = http_body_object(r, &res);
-    if (!j)
+    if (!http_body_json_ok(r, &res))
         return res;
-    json_t *sv = json_object_get(j, "score");
-    const char *comment = NULL;
-    if (!json_is_integer(sv) || json_integer_value(sv) < 1 || json_integer_value(sv) > 5) {
-        json_decref(j);
-        return http_send_error(r, 422, "invalid_field", "score must be an integer from 1 to 5",
-                               "score");
-    }
-    if (!http_opt_string(r, j, "comment", &comment, &res)) {
-        json_decref(j);
-        return res;
-    }
-    size_t cn = comment ? strlen(comment) : 0;
-    if (cn > RATING_COMMENT_MAX) {
-        json_decref(j);
-        return http_send_error(r, 422, "invalid_field", "comment must be at most 1000 bytes",
-                               "comment");
-    }
-    int score = (int)json_integer_value(sv);
+    http_rating_body rb;
+    http_perr pe;
+    if (http_parse_rating(r->body.p, r->body.len, &rb, &pe))
+        return http_send_perr(r, &pe);
+    int score = rb.score;
     json_t *data = json_pack("{s:i}", "score", score);
-    if (data && comment && cn)
-        json_object_set_new(data, "comment", json_string(comment));
+    if (data && rb.comment && rb.comment_len)
+        json_object_set_new(data, "comment", json_string(rb.comment));
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    json_decref(j);
+    json_decref(rb.j);
     if (!text)
         return http_send_error(r, 500, "internal", "out of memory", NULL);
     fd_kb *kb = http_kb_get(r->srv);
@@ -474,22 +442,15 @@ static enum MHD_Result get_search(request *r)
     enum MHD_Result res;
     if (!http_auth(r, FD_SCOPE_CHAT, &res))
         return res;
-    const char *q = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "q");
-    const char *ks = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "k");
-    const char *mode = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "mode");
-    if (!q || !q[0])
-        return http_send_error(r, 422, "invalid_field", "q is required", "q");
-    fd_search_opts so = {.k = (size_t)r->srv->cfg->search_k};
-    if (fd_search_mode_parse(mode ? mode : r->srv->cfg->search_mode, &so.mode) != FD_OK)
-        return http_send_error(r, 422, "invalid_field", "mode must be bm25, dense or hybrid",
-                               "mode");
-    if (ks) {
-        char *end;
-        long k = strtol(ks, &end, 10);
-        if (*end || k < 1 || k > 100)
-            return http_send_error(r, 422, "invalid_field", "k must be 1..100", "k");
-        so.k = (size_t)k;
-    }
+    http_search_query sq;
+    http_perr pe;
+    if (http_parse_search_query(MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "q"),
+                                MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "k"),
+                                MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "mode"),
+                                r->srv->cfg->search_mode, (size_t)r->srv->cfg->search_k, &sq, &pe))
+        return http_send_perr(r, &pe);
+    fd_search_opts so = {.k = sq.k, .mode = sq.mode};
+    const char *q = sq.q;
     fd_kb *kb = http_kb_get(r->srv);
     fd_result *hits = NULL;
     size_t n = 0;
@@ -670,8 +631,6 @@ static const struct route {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-#define DOCUMENT_PREFIX "/v1/documents/"
-
 size_t http_body_cap(const fd_config *cfg, const char *method, const char *url)
 {
     /* Only the upload gets the large cap: every other body is a small JSON
@@ -713,23 +672,9 @@ enum MHD_Result http_dispatch(request *r, const char *url)
         return method_not_allowed(r, allow);
     if (atomic_load(&r->srv->draining))
         return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
-    if (strncmp(url, DOCUMENT_PREFIX, strlen(DOCUMENT_PREFIX)) == 0) {
-        r->route = "/v1/documents/{id}";
-        return http_document_route(r, url + strlen(DOCUMENT_PREFIX));
-    }
+    /* the agents' routes (issue 14): images in a session, agent accounts */
     if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13]) {
         const char *id = url + 13, *slash = strchr(id, '/');
-        if (slash && strcmp(slash, "/events") == 0 && slash > id) {
-            r->route = "/v1/sessions/{id}/events";
-            if (strcmp(r->method, "GET") != 0)
-                return method_not_allowed(r, "GET");
-            char sid[80];
-            if ((size_t)(slash - id) >= sizeof sid)
-                return http_send_error(r, 404, "not_found", "no such session", NULL);
-            memcpy(sid, id, (size_t)(slash - id));
-            sid[slash - id] = '\0';
-            return http_session_events(r, sid);
-        }
         if (slash && strncmp(slash, "/attachments", 12) == 0 &&
             (slash[12] == '\0' || slash[12] == '/') && slash > id) {
             char sid[80];
@@ -739,59 +684,46 @@ enum MHD_Result http_dispatch(request *r, const char *url)
             sid[slash - id] = '\0';
             return http_attachments_route(r, sid, slash + 12);
         }
-        if (slash && strcmp(slash, "/rating") == 0 && slash > id) {
-            r->route = "/v1/sessions/{id}/rating";
-            char sid[80];
-            if ((size_t)(slash - id) >= sizeof sid)
-                return http_send_error(r, 404, "not_found", "no such session", NULL);
-            memcpy(sid, id, (size_t)(slash - id));
-            sid[slash - id] = '\0';
-            return session_rating(r, sid);
-        }
-    }
-    if (strncmp(url, "/v1/sessions/", 13) == 0 && url[13] && !strchr(url + 13, '/')) {
-        r->route = "/v1/sessions/{id}";
-        return session_route(r, url + 13);
-    }
-    if (strncmp(url, "/v1/users/", 10) == 0 && url[10]) {
-        const char *id = url + 10, *slash = strchr(id, '/');
-        if (!slash) {
-            r->route = "/v1/users/{id}";
-            return user_route(r, id, 0);
-        }
-        if (strcmp(slash, "/export") == 0 && slash > id) {
-            char uid[256];
-            if ((size_t)(slash - id) >= sizeof uid)
-                return http_send_error(r, 422, "invalid_field", "user id too long", "id");
-            memcpy(uid, id, (size_t)(slash - id));
-            uid[slash - id] = '\0';
-            r->route = "/v1/users/{id}/export";
-            return user_route(r, uid, 1);
-        }
     }
     if (strncmp(url, "/v1/agents", 10) == 0 && (url[10] == '\0' || url[10] == '/'))
         return http_agents_route(r, url + 10);
-    if (strncmp(url, "/v1/orders/", 11) == 0 && url[11] && !strchr(url + 11, '/')) {
-        r->route = "/v1/orders/{id}";
-        return http_order_route(r, url + 11);
-    }
-    if (strncmp(url, "/v1/handoffs/", 13) == 0) {
-        /* the number, or the ticket customers are given ("HD-000011") */
-        const char *num = url + 13;
-        if ((num[0] == 'H' || num[0] == 'h') && (num[1] == 'D' || num[1] == 'd') && num[2] == '-' &&
-            num[3] >= '0' && num[3] <= '9')
-            num += 3;
-        char *end;
-        long long id = strtoll(num, &end, 10);
-        if (end != num && *num >= '0' && *num <= '9' && !*end && id > 0) {
-            r->route = "/v1/handoffs/{id}";
-            return http_handoff_route(r, id, NULL);
-        }
-        if (end != num && *num >= '0' && *num <= '9' && *end == '/' && id > 0 &&
-            !strchr(end + 1, '/')) {
-            r->route = "/v1/handoffs/{id}/{action}";
-            return http_handoff_route(r, id, end + 1);
-        }
+    http_path p;
+    switch (http_parse_path(url, &p)) {
+    case HTTP_PATH_NONE:
+        break;
+    case HTTP_PATH_DOCUMENT:
+        r->route = p.route;
+        return http_document_route(r, p.id);
+    case HTTP_PATH_SESSION_EVENTS:
+        r->route = p.route;
+        if (strcmp(r->method, "GET") != 0)
+            return method_not_allowed(r, "GET");
+        if (p.too_long)
+            return http_send_error(r, 404, "not_found", "no such session", NULL);
+        return http_session_events(r, p.id);
+    case HTTP_PATH_SESSION_RATING:
+        r->route = p.route;
+        if (p.too_long)
+            return http_send_error(r, 404, "not_found", "no such session", NULL);
+        return session_rating(r, p.id);
+    case HTTP_PATH_SESSION:
+        r->route = p.route;
+        return session_route(r, p.id);
+    case HTTP_PATH_USER:
+        r->route = p.route;
+        return user_route(r, p.id, 0);
+    case HTTP_PATH_USER_EXPORT:
+        if (p.too_long)
+            return http_send_error(r, 422, "invalid_field", "user id too long", "id");
+        r->route = p.route;
+        return user_route(r, p.id, 1);
+    case HTTP_PATH_ORDER:
+        r->route = p.route;
+        return http_order_route(r, p.id);
+    case HTTP_PATH_HANDOFF:
+    case HTTP_PATH_HANDOFF_ACTION:
+        r->route = p.route;
+        return http_handoff_route(r, p.handoff, p.action);
     }
     enum MHD_Result res;
     if (http_static(r, url, &res))

@@ -276,13 +276,8 @@ static request *request_new(fd_server *s, struct MHD_Connection *con, const char
     fd_buf_init(&r->body, http_body_cap(s->cfg, method, url));
     /* The caller's request id when it is sane, else a fresh one. */
     const char *rid = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Request-Id");
-    size_t n = rid ? strlen(rid) : 0;
-    int ok = n > 0 && n < sizeof r->id;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (rid[i] >= '0' && rid[i] <= '9') || (rid[i] >= 'a' && rid[i] <= 'z') ||
-             (rid[i] >= 'A' && rid[i] <= 'Z') || rid[i] == '-' || rid[i] == '_' || rid[i] == '.';
-    if (ok) {
-        memcpy(r->id, rid, n + 1);
+    if (http_request_id_ok(rid, sizeof r->id)) {
+        memcpy(r->id, rid, strlen(rid) + 1);
     } else {
         unsigned long long k = atomic_fetch_add(&s->next_request, 1);
         uint64_t h = fd_hash64(&k, sizeof k, (uint64_t)s->started_at * 1000003u);
@@ -318,8 +313,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
         fd_metric_add(s->m.inflight, 1);
-        if (http_framing_ambiguous(con))
-            return http_send_bad_framing(r);
+        const char *why = http_framing_ambiguous(con);
+        if (why)
+            return http_send_bad_framing(r, why);
         return MHD_YES;
     }
     if (*upload_size) {

@@ -18,23 +18,6 @@
 
 #include <string.h>
 
-#define VISITOR_MIN 22 /* 128 bits of base64url */
-#define VISITOR_MAX 128
-
-static int visitor_token_ok(const char *t)
-{
-    size_t n = strlen(t);
-    if (n < VISITOR_MIN || n > VISITOR_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 int http_principal(request *r, const char *jwt_sub, char *out, size_t n, enum MHD_Result *res)
 {
     if (jwt_sub && jwt_sub[0]) {
@@ -56,7 +39,7 @@ int http_principal(request *r, const char *jwt_sub, char *out, size_t n, enum MH
     const char *t = MHD_lookup_connection_value(r->con, MHD_HEADER_KIND, "X-Visitor-Token");
     if (!t)
         t = MHD_lookup_connection_value(r->con, MHD_GET_ARGUMENT_KIND, "visitor_token");
-    if (!t || !visitor_token_ok(t)) {
+    if (!t || !http_visitor_token_ok(t)) {
         *res = http_send_error(r, 401, "visitor_token_required",
                                "a keyless chat must send X-Visitor-Token: a random id of 22-128 "
                                "letters, digits, '-' or '_' that the page keeps",

@@ -399,6 +399,43 @@ print("smuggle-te-cl", statuses(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + auth 
       b"\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + body + b"\r\n0\r\n\r\n" + hidden))
 print("same-lengths", statuses(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + auth +
       b"Content-Length: 16\r\nContent-Length: 16\r\nConnection: close\r\n\r\n" + body))
+# The shapes libmicrohttpd itself reads one way and a lax proxy may read
+# another (RFC 9112 5.1, 6.1): whitespace before a field name's colon (it
+# took "Content-Length : 16" for some other header and ran the body as a
+# second request), a transfer coding other than chunked (it waited for
+# the body until the connection timed out), chunked twice, a
+# Content-Length that is not a number. Each: one 400, then the server
+# closes the line (it does not wait for the client to).
+def refused(data, timeout=3):
+    s = socket.create_connection((host, port), timeout=timeout)
+    buf, end = b"", "open"
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                end = "closed"
+                break
+            buf += chunk
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        end = "closed"
+    finally:
+        s.close()
+    st = [l.decode("latin-1") for l in buf.split(b"\r\n") if l.startswith(b"HTTP/1.")]
+    return "%s %s" % (",".join(st) or "none", end)
+post = b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + auth
+for name, hdrs, rest in [
+    ("cl-cl", b"Content-Length: 16\r\nContent-Length: " + str(16 + len(hidden)).encode(), body + hidden),
+    ("te-cl", b"Content-Length: 4\r\nTransfer-Encoding: chunked", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
+    ("cl-space-colon", b"Content-Length : 16", body + hidden),
+    ("te-space-colon", b"Transfer-Encoding : chunked\r\nContent-Length: 16", body + hidden),
+    ("te-xchunked", b"Transfer-Encoding: xchunked", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
+    ("te-not-final", b"Transfer-Encoding: chunked, identity", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
+    ("te-twice", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
+    ("cl-words", b"Content-Length: 16 5", body + hidden)]:
+    print("framing-" + name, refused(post + hdrs + b"\r\n\r\n" + rest))
 # A body shorter than its Content-Length, then a hang-up: the request is
 # abandoned mid-body, with the key valid and a JSON type.
 for _ in range(20):
@@ -428,6 +465,15 @@ check "two different Content-Lengths: 400, and the hidden GET never runs" \
   grep -Eq "^smuggle-cl-cl \['HTTP/1.1 400 Bad Request'\]$" "$T/raw.out"
 check "Transfer-Encoding with Content-Length: 400, and the hidden GET never runs" \
   grep -Eq "^smuggle-te-cl \['HTTP/1.1 400 Bad Request'\]$" "$T/raw.out"
+for shape in cl-cl te-cl cl-space-colon te-space-colon te-xchunked te-not-final te-twice; do
+  check "framing $shape: one 400, and the server closes the connection" \
+    grep -Eq "^framing-$shape HTTP/1.1 400 Bad Request closed$" "$T/raw.out"
+done
+# libmicrohttpd refuses this one itself, before the handler (its 0.9.75
+# writes the status and headers twice, then its HTML page): a 400 and a
+# close all the same.
+check "framing cl-words: 400 from libmicrohttpd, and the connection closed" \
+  grep -Eq "^framing-cl-words HTTP/1.1 400 Bad Request(,HTTP/1.1 400 Bad Request)? closed$" "$T/raw.out"
 check "the same Content-Length twice is one length: 200" \
   grep -Eq "^same-lengths \['HTTP/1.1 200 OK'\]$" "$T/raw.out"
 
