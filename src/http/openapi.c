@@ -87,7 +87,7 @@ const char http_openapi_json[] =
     "key or the widget visitor that started it), or an operator's once it was handed off; "
     "anyone else gets 404, as for an unknown id\",\"operationId\":\"getSession\","
     "\"responses\":{\"200\":{\"description\":\"the session\"},\"404\":" ERR_REF "}},"
-    "\"delete\":{\"summary\":\"Delete a session and its turns\",\"operationId\":\"deleteSession\","
+    "\"delete\":{\"summary\":\"Delete a session with its turns, handoff, notes, attachments and events\",\"operationId\":\"deleteSession\","
     "\"responses\":{\"200\":{\"description\":\"deleted\"},\"404\":" ERR_REF "}}},"
     "\"/v1/search\":{\"get\":{\"summary\":\"Search the knowledge base\",\"operationId\":\"search\","
     "\"parameters\":[{\"name\":\"q\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":"

@@ -184,7 +184,7 @@ int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
     return code;
 }
 
-int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
+static int delete_session_row(fd_store *st, const char *id, fd_err *err)
 {
     store_stmt *s;
     int owned;
@@ -198,6 +198,41 @@ int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
     else if (store_changes(st) == 0)
         code = fd_err_set(err, FD_ENOTFOUND, "no session %s", id);
     store_release(s, owned);
+    return code;
+}
+
+/* The session and everything that quotes it, in one transaction: its
+ * turns, notes and attachments go with it (ON DELETE CASCADE), its
+ * analytics events (a rating's comment) and handoffs (their summary
+ * quotes the customer) are deleted too, and the cost ledger keeps its
+ * amounts without the session, as fd_store_user_erase does for a user. */
+int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM analytics_events WHERE session_id = ?1",
+        "DELETE FROM handoffs WHERE session_id = ?1",
+        "UPDATE costs SET session_id = '' WHERE session_id = ?1",
+    };
+    int code = fd_store_begin(st, err);
+    if (code)
+        return code;
+    for (size_t i = 0; !code && i < sizeof sql / sizeof *sql; i++) {
+        store_stmt *s = NULL;
+        int rc = store_stmt_prepare(st, sql[i], &s);
+        if (rc == SQLITE_OK) {
+            store_bind_str(s, 1, id);
+            rc = stmt_step(s);
+        }
+        if (rc != SQLITE_DONE)
+            code = store_fail(st, rc, err, "deleting a session's events and handoffs");
+        stmt_finalize(s);
+    }
+    if (!code)
+        code = delete_session_row(st, id, err);
+    if (!code)
+        code = fd_store_commit(st, err);
+    else
+        fd_store_rollback(st); /* all of it or none */
     return code;
 }
 

@@ -104,8 +104,15 @@ static void test_notes(void **state)
     assert_int_equal(fd_store_note_add(f->st, &n, NULL, &err), FD_ECONFLICT);
     /* Notes are never part of the conversation's turns... */
     assert_int_equal(query_i64(f->st, "SELECT count(*) FROM turns WHERE text LIKE '%VIP%'"), 0);
-    /* ...and go with it when it is deleted (or erased). */
+    /* ...and go with it when it is deleted (or erased), and so do its
+     * handoff and its events (a rating's comment quotes the customer). */
+    assert_int_equal(fd_store_event_add(f->st, "s1", 0, "rating", "{\"score\":1}", &err), FD_OK);
+    assert_true(query_i64(f->st, "SELECT count(*) FROM analytics_events WHERE session_id = 's1'") >
+                0);
     assert_int_equal(fd_store_session_delete(f->st, "s1", &err), FD_OK);
+    assert_int_equal(
+        query_i64(f->st, "SELECT count(*) FROM analytics_events WHERE session_id = 's1'"), 0);
+    assert_int_equal(query_i64(f->st, "SELECT count(*) FROM handoffs WHERE session_id = 's1'"), 0);
     got.n = 0;
     assert_int_equal(fd_store_notes_each(f->st, "s1", on_note, &got, &err), FD_OK);
     assert_int_equal(got.n, 0);
