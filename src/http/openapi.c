@@ -87,7 +87,8 @@ const char http_openapi_json[] =
     "key or the widget visitor that started it), or an operator's once it was handed off; "
     "anyone else gets 404, as for an unknown id\",\"operationId\":\"getSession\","
     "\"responses\":{\"200\":{\"description\":\"the session\"},\"404\":" ERR_REF "}},"
-    "\"delete\":{\"summary\":\"Delete a session with its turns, handoff, notes, attachments and events\",\"operationId\":\"deleteSession\","
+    "\"delete\":{\"summary\":\"Delete a session with its turns, handoff, notes, attachments and "
+    "events\",\"operationId\":\"deleteSession\","
     "\"responses\":{\"200\":{\"description\":\"deleted\"},\"404\":" ERR_REF "}}},"
     "\"/v1/search\":{\"get\":{\"summary\":\"Search the knowledge base\",\"operationId\":\"search\","
     "\"parameters\":[{\"name\":\"q\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":"
@@ -207,8 +208,8 @@ const char http_openapi_json[] =
     "\"type\":\"object\",\"required\":[\"agent\"],\"properties\":{\"agent\":{\"type\":"
     "\"string\",\"description\":\"an enabled agent's name\"}}}}}},\"responses\":{\"200\":{"
     "\"description\":\"the handoff, claimed by that agent\"},\"400\":" ERR_REF ",\"401\":" ERR_REF
-    ",\"403\":" ERR_REF ",\"404\":" ERR_REF ",\"409\":" ERR_REF ",\"415\":" ERR_REF ",\"422\":" ERR_REF
-    "}}},"
+    ",\"403\":" ERR_REF ",\"404\":" ERR_REF ",\"409\":" ERR_REF ",\"415\":" ERR_REF
+    ",\"422\":" ERR_REF "}}},"
     "\"/v1/sessions/{id}/attachments\":{\"parameters\":[{\"name\":\"id\",\"in\":\"path\","
     "\"required\":true,\"schema\":{\"type\":\"string\"}},{\"$ref\":"
     "\"#/components/parameters/VisitorToken\"}],\"post\":{\"summary\":\"The customer sends an "
@@ -223,8 +224,8 @@ const char http_openapi_json[] =
     "\"type\":\"string\",\"format\":\"binary\"}},\"image/webp\":{\"schema\":{\"type\":"
     "\"string\",\"format\":\"binary\"}}}},\"responses\":{\"201\":{\"description\":"
     "\"{id, type, bytes, seq, url}\"},\"401\":" ERR_REF ",\"403\":" ERR_REF ",\"404\":" ERR_REF
-    ",\"409\":" ERR_REF ",\"413\":" ERR_REF ",\"415\":" ERR_REF ",\"422\":" ERR_REF ",\"429\":" ERR_REF
-    ",\"503\":" ERR_REF "}}},"
+    ",\"409\":" ERR_REF ",\"413\":" ERR_REF ",\"415\":" ERR_REF ",\"422\":" ERR_REF
+    ",\"429\":" ERR_REF ",\"503\":" ERR_REF "}}},"
     "\"/v1/sessions/{id}/attachments/{n}\":{\"parameters\":[{\"name\":\"id\",\"in\":\"path\","
     "\"required\":true,\"schema\":{\"type\":\"string\"}},{\"name\":\"n\",\"in\":\"path\","
     "\"required\":true,\"schema\":{\"type\":\"integer\",\"minimum\":1}},{\"$ref\":"
@@ -294,8 +295,8 @@ const char http_openapi_json[] =
     "\"schema\":{\"type\":\"object\",\"properties\":{\"password\":{\"type\":\"string\","
     "\"format\":\"password\"}}}}}},\"responses\":{\"200\":{\"description\":\"the agent\","
     "\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Agent\"}}}},"
-    "\"401\":" ERR_REF ",\"403\":" ERR_REF ",\"404\":" ERR_REF ",\"415\":" ERR_REF ",\"422\":" ERR_REF
-    "}}},"
+    "\"401\":" ERR_REF ",\"403\":" ERR_REF ",\"404\":" ERR_REF ",\"415\":" ERR_REF
+    ",\"422\":" ERR_REF "}}},"
     "\"/v1/me\":{\"get\":{\"summary\":\"The key this request holds: id, name, prefix, scopes "
     "(any scope; key null on a server that needs none); with an agent's session token, agent: "
     "{name, display_name, expires_at} too\",\"operationId\":\"me\",\"responses\":{"
