@@ -29,7 +29,8 @@ static const cli_cmd commands[] = {
      "       frontdesk eval intent --train F --test F [--val F] [--json]\n"
      "       frontdesk eval answers --cases F [--json]\n"
      "       frontdesk eval answers --kb DIR [--cases F] [--dialogs F] [--kb DIR ...] [--failures] "
-     "[--json]\n"
+     "[--oracle]\n"
+     "                [--dump-features F] [--dump-sentences F] [--json]\n"
      "       frontdesk eval guard --set F [--json]\n"
      "       frontdesk eval generate --kb DIR --out NEWDIR [--seed N] [--leave-out F] [--json]",
      "measure retrieval, intent classification, answers or the guard on labelled data; "
