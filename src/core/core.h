@@ -195,6 +195,9 @@ void fd_log_fields(fd_log *log, fd_log_level level, const char *module, const ch
 /* ---- time and hashing -------------------------------------------------- */
 
 uint64_t fd_time_ns(void); /* monotonic */
+/* CPU time the calling thread has used: what a piece of work costs apart
+ * from waiting (for a disk, a lock, the other threads on the cores). */
+uint64_t fd_thread_cpu_ns(void);
 double fd_time_wall(void); /* seconds since the epoch */
 uint64_t fd_hash64(const void *p, size_t len, uint64_t seed);
 /* SHA-256 of the bytes as 64 lower-case hex characters plus NUL. */
