@@ -44,7 +44,7 @@ static const char usage_text[] =
     "  seconds, whichever comes first (at least one is needed); replies in flight\n"
     "  are waited for.\n"
     "  --timeout S      per-request limit (default 60)\n"
-    "  --verify         re-ask every exact and semantic hit's message with\n"
+    "  --verify         re-ask every exact, semantic and evidence hit's message with\n"
     "                   Cache-Control: no-cache in a new session; a hit is wrong when\n"
     "                   the fresh reply cites another document set or states other\n"
     "                   facts (tokens with digits in the answer)\n"
@@ -714,8 +714,9 @@ static void traffic_free(traffic *tr)
 
 /* ---- run: what each reply said ---------------------------------------------------- */
 
-enum { C_NONE, C_EXACT, C_SEMANTIC, C_RETRIEVAL, C_LLM, C_OTHER, C_N };
-static const char *cache_names[C_N] = {"none", "exact", "semantic", "retrieval", "llm", "other"};
+enum { C_NONE, C_EXACT, C_SEMANTIC, C_EVIDENCE, C_RETRIEVAL, C_LLM, C_OTHER, C_N };
+static const char *cache_names[C_N] = {"none",      "exact", "semantic", "evidence",
+                                       "retrieval", "llm",   "other"};
 
 typedef struct rec {
     const msg *m;
@@ -1181,10 +1182,11 @@ static void stats_json(stats *st, double wall, json_t *out)
     json_object_set_new(out, "questions", json_integer((json_int_t)st->qn));
     json_object_set_new(out, "question_hits", jq);
     json_object_set_new(out, "question_hit_rate", rate(qhit, st->qn));
-    /* Answered without the model: exact, semantic and LLM-response hits. */
+    /* Answered without the model: exact, semantic, evidence and LLM-response hits. */
     json_object_set_new(
         out, "question_answer_hit_rate",
-        rate(st->qhits[C_EXACT] + st->qhits[C_SEMANTIC] + st->qhits[C_LLM], st->qn));
+        rate(st->qhits[C_EXACT] + st->qhits[C_SEMANTIC] + st->qhits[C_EVIDENCE] + st->qhits[C_LLM],
+             st->qn));
     json_object_set_new(out, "question_hit_rate_first_turn", rate(st->q1hit, st->q1n));
     json_object_set_new(out, "question_hit_rate_later_turns", rate(st->qlhit, st->qln));
     json_object_set_new(out, "question_hit_rate_with_typo", rate(st->qthit, st->qtn));
@@ -1314,6 +1316,7 @@ static json_t *verify(const run_opts *o, traffic *tr)
     curl_multi_cleanup(m);
 
     size_t checked = 0, wrong = 0, wrong_docs = 0, wrong_facts = 0;
+    size_t l_checked[C_N] = {0}, l_wrong[C_N] = {0};
     json_t *samples = json_array();
     for (size_t i = 0; i < tr->n; i++) {
         const msg *mm = &tr->m[i];
@@ -1325,6 +1328,8 @@ static json_t *verify(const run_opts *o, traffic *tr)
             const variant *v = &mm->v[k];
             int dd = strcmp(v->docs, jb->docs) != 0, df = strcmp(v->facts, jb->facts) != 0;
             checked += v->hits;
+            l_checked[v->layer] += v->hits;
+            l_wrong[v->layer] += (dd || df) ? v->hits : 0;
             wrong_docs += dd ? v->hits : 0;
             wrong_facts += df ? v->hits : 0;
             if (!dd && !df)
@@ -1343,12 +1348,21 @@ static json_t *verify(const run_opts *o, traffic *tr)
         free(jobs[i].facts);
     }
     free(jobs);
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o}", "hits", (json_int_t)n_hits,
+    /* Per cache layer: a layer that lends answers to neighbours (semantic,
+     * evidence) is judged apart from the exact one, whose "wrong" hits are
+     * the same words answered differently (the LLM's own variation). */
+    json_t *by_layer = json_object();
+    for (int l = C_EXACT; l < C_N; l++)
+        if (l_checked[l])
+            json_object_set_new(by_layer, cache_names[l],
+                                json_pack("{s:I,s:I}", "checked", (json_int_t)l_checked[l], "wrong",
+                                          (json_int_t)l_wrong[l]));
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "hits", (json_int_t)n_hits,
                      "distinct_messages", (json_int_t)n_jobs, "checked_hits", (json_int_t)checked,
                      "errors", (json_int_t)errors, "fresh_degraded", (json_int_t)degraded,
                      "wrong_hits", (json_int_t)wrong, "wrong_docs", (json_int_t)wrong_docs,
                      "wrong_facts", (json_int_t)wrong_facts, "seconds", jnum(now_s() - t0, 2),
-                     "wrong_samples", samples);
+                     "wrong_by_layer", by_layer, "wrong_samples", samples);
 }
 
 /* ---- run: the replay itself ------------------------------------------------------- */
@@ -1514,7 +1528,8 @@ static int cmd_run(int argc, char **argv)
                 const char *sid = json_string_value(json_object_get(j, "session_id"));
                 if (u->turn == 0 && sid)
                     snprintf(u->session_id, sizeof u->session_id, "%s", sid);
-                if (o.verify && (r.cached == C_EXACT || r.cached == C_SEMANTIC))
+                if (o.verify &&
+                    (r.cached == C_EXACT || r.cached == C_SEMANTIC || r.cached == C_EVIDENCE))
                     note_hit(mg, r.cached, j);
                 json_decref(j);
             }

@@ -26,7 +26,7 @@
 #   llm3000ms_cache    3000 ms, on,  100 x 500 (the headline, both modes)
 #   llm3000ms_nocache  3000 ms, off, the same traffic
 # Cache-on runs end with a verification pass (replay run --verify): every
-# exact or semantic hit's message is asked again with Cache-Control: no-cache
+# exact, semantic or evidence hit's message is asked again with Cache-Control: no-cache
 # in a new session; a hit is wrong when the fresh answer cites other
 # documents or states other facts.
 #
@@ -307,7 +307,7 @@ TARGETS=$(jq -s '
       t("headline degraded replies"; $h.degraded; $h.degraded == 0; "0 (added: latency met by degrading does not count)"),
       t("headline question hit rate"; $h.question_hit_rate; $h.question_hit_rate >= 0.85; ">= 0.85"),
       t("headline wrong hits"; (if ($h.verify.checked_hits // 0) > 0 then $h.verify.wrong_hits else null end);
-        $h.verify.wrong_hits == 0; "0 (of \($h.verify.checked_hits // 0) exact/semantic hits checked)"),
+        $h.verify.wrong_hits == 0; "0 (of \($h.verify.checked_hits // 0) exact/semantic/evidence hits checked)"),
       t("headline LLM calls per message"; ($h.fake_llm.requests_per_message // $h.llm_calls_per_message);
         ($h.fake_llm.requests_per_message // $h.llm_calls_per_message) <= 0.15; "<= 0.15 (fake LLM requests / message)")
     ] else [] end

@@ -57,6 +57,12 @@ typedef struct fd_answer {
      * see TABLE_ROWS in extract.c), 0 if none: evaluation flags answers
      * that are right only because they quote a whole table. */
     size_t table_rows;
+    /* What kind of fact the question asks for (a price, a time, a name,
+     * the largest of something), as opaque bits, set when answered: equal
+     * bits, the same kind of question. The answer cache keyed by the
+     * evidence keys by it too (dialog/cached.c): "how much" and "how long"
+     * may quote the same sentence and still want different answers. */
+    unsigned asks;
 } fd_answer;
 
 /* The evidence for one candidate document, as the composer weighed it

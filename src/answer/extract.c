@@ -1145,6 +1145,7 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
         rc = finish(&c, cited, &b, support, out);
         out->decision = "answered";
         out->doc_key = doc_key;
+        out->asks = (unsigned)c.want | (c.extreme > 0 ? 1u << 20 : c.extreme < 0 ? 1u << 21 : 0u);
     }
     fd_buf_free(&b);
     return rc;

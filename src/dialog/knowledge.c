@@ -708,7 +708,9 @@ int dialog_knowledge(turn *t)
     r->table_rows = ans.answered ? ans.table_rows : 0;
     r->decision_doc = ans.doc_key;
     r->decision_focus = ans.focus;
-    if (t->as->llm && llm_may_help(t, &ans)) {
+    if (t->as->llm && llm_may_help(t, &ans) && dialog_cache_evidence(t, &ans)) {
+        dialog_cache_release(t); /* an LLM answer made from this evidence */
+    } else if (t->as->llm && llm_may_help(t, &ans)) {
         t->llm_used = 1;
         rc = prepare_llm(t, &ans);
         if (!rc)

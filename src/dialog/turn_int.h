@@ -87,9 +87,10 @@ typedef struct fd_turn {
     /* caches (cached.c); keys in the arena */
     int cache_on; /* this turn's answer may be shared: look up and store */
     int flight;   /* leads the single-flight on its exact key */
-    const void *x_key, *sem_key, *llm_key;
-    size_t x_klen, sem_klen, llm_klen;
+    const void *x_key, *sem_key, *llm_key, *ev_key;
+    size_t x_klen, sem_klen, llm_klen, ev_klen;
     int sem_done;
+    const char *sem_rare; /* the bucket's distinctive words, sorted, '|' between */
     float *sem_vec;
     int sem_dim;
     /* commerce (order.c) */
@@ -136,6 +137,11 @@ void dialog_llm_free(turn *t);
  * answer is final) or dialog_cache_release (it waits on the LLM, or
  * failed) ends. */
 int dialog_cache_lookup(turn *t);
+/* On the LLM path, once the extractive answer is known and before the LLM
+ * is asked: 1 when an LLM answer made from the same evidence is cached
+ * (reply filled, cached "evidence"); the key is kept for
+ * dialog_cache_store either way. */
+int dialog_cache_evidence(turn *t, const fd_answer *extractive);
 void dialog_cache_store(turn *t);
 void dialog_cache_release(turn *t);
 /* Stores the turn pair, the session, a handoff if any and the event. */

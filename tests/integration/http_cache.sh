@@ -4,8 +4,10 @@
 # date, negation); personal answers never shared across sessions; Cache-
 # Control: no-cache; invalidation when a document changes; layers turned
 # off; the byte budget; then with the fake LLM: 50 identical concurrent
-# messages make exactly one LLM call, the LLM layer answers a repeated
-# conversation, and a full LLM queue gives degraded answers, not errors.
+# messages make exactly one LLM call, the evidence layer shares an answer
+# between paraphrases whose extractive answer is the same (never with a near
+# miss), the LLM layer answers a repeated conversation, and a full LLM queue
+# gives degraded answers, not errors.
 . "$(dirname "$0")/lib.bash"
 
 FAKE=${FD_FAKE_LLM:?FD_FAKE_LLM must point to the fake_llm binary}
@@ -185,8 +187,11 @@ dist=$(cat "$T"/sf.[0-9]* | jq -s -c 'group_by(.cached)|map({(.[0].cached|tostri
 check "the other 49 say where their answer came from: $dist" bash -c "cat '$T'/sf.[0-9]* | jq -s -e '[.[]|select(.cached==\"shared\" or .cached==\"exact\" or .cached==\"llm\")]|length==49' > /dev/null"
 check "single-flight counted" test "$(metric frontdesk_llm_shared_total)" -ge 1
 
-# The LLM layer: the same conversation replayed in another session (history in
-# the prompt keeps it out of the exact layer) gets the completion from cache.
+# The evidence layer: an LLM answer given with earlier turns in the prompt is
+# shared under its evidence (the semantic bucket + the extractive answer) when
+# the question stands alone: the same conversation in another session gets it,
+# and so does a paraphrase with a typo in a new session; a near miss (another
+# distinctive word) does not.
 mode echo
 convo() {
   ask "hello" > /dev/null
@@ -197,6 +202,26 @@ convo() {
 r0=$(llm_requests)
 c=$(convo)
 check "a conversation's LLM answer is computed (got $c)" test "$c" = false
+jq -c '{answer, d: [.citations[].document]|sort}' "$T/b" > "$T/ev1"
+c=$(convo)
+check "the same conversation again: evidence hit (got $c)" test "$c" = evidence
+check "the evidence hit is the LLM's validated answer, no call made" jq -e '.validation=="ok" and .llm.called==false' "$T/b"
+jq -c '{answer, d: [.citations[].document]|sort}' "$T/b" > "$T/ev2"
+check "the evidence hit gives the same answer and sources" cmp -s "$T/ev1" "$T/ev2"
+c=$(ask "whats the minimun order for a delivery")
+check "a paraphrase with a typo, no history: evidence hit (got $c)" test "$c" = evidence
+check "one LLM call for the three" test "$(($(llm_requests) - r0))" = 1
+c=$(ask "What is the minimum order for Sentosa delivery?")
+check "a near miss (Sentosa) is not the neighbour's answer (got $c)" bash -c "[ '$c' != evidence ] && [ '$c' != semantic ] && [ '$c' != exact ]"
+check "evidence lookups counted in the semantic layer" test "$(metric 'frontdesk_cache_requests_total{layer="semantic",result="hit"}')" -ge 2
+stop_server
+
+# The LLM layer (the semantic and evidence layers off): the same conversation
+# replayed in another session gets the completion from cache.
+FRONTDESK_CACHE_SEMANTIC=false start_server
+r0=$(llm_requests)
+c=$(convo)
+check "with the semantic layers off, a conversation's LLM answer is computed (got $c)" test "$c" = false
 c=$(convo)
 check "the same conversation again: LLM layer hit (got $c)" test "$c" = llm
 check "the LLM layer hit is validated" jq -e '.validation=="ok" and .llm.called==false' "$T/b"
