@@ -1,5 +1,7 @@
 -- chat.lua: wrk script for POST /v1/chat (bench/http/run.sh drives it).
 --   wrk -s chat.lua URL -- SCENARIO CONNECTIONS KEY [QUESTIONS_FILE]
+-- Scenario "healthz": GET of the URL (bench/http/run.sh gives /healthz), no
+-- body: the bare HTTP ceiling.
 -- Without QUESTIONS_FILE every request says "hello" (the greeting template);
 -- with it, each thread walks the file's lines round-robin (blank and # lines
 -- skipped). No session_id is sent: every request starts a new session, so
@@ -25,7 +27,7 @@ end
 
 local bodies, n, i = {}, 0, 0
 -- Globals, so that done() can read them with thread:get() (it copies tables).
-non2xx, degraded, llm_called, llm_blocked, answered, status_counts = 0, 0, 0, 0, 0, {}
+non2xx, degraded, llm_called, llm_blocked, answered, cache_hits, status_counts = 0, 0, 0, 0, 0, 0, {}
 
 function init(args)
   scenario, conns, key, qfile = args[1], args[2], args[3], args[4]
@@ -47,6 +49,9 @@ function init(args)
 end
 
 function request()
+  if scenario == "healthz" then
+    return wrk.format("GET")
+  end
   i = i + 1
   return wrk.format(nil, nil, nil, bodies[(i % n) + 1])
 end
@@ -63,14 +68,19 @@ function response(status, headers, body)
       if not body:find('"validation":"ok"', 1, true) then llm_blocked = llm_blocked + 1 end
     end
     if body:find('"answered":true', 1, true) then answered = answered + 1 end
+    -- an answer from the exact, semantic or evidence layer
+    if body:find('"cached":"exact"', 1, true) or body:find('"cached":"semantic"', 1, true) or
+        body:find('"cached":"evidence"', 1, true) then
+      cache_hits = cache_hits + 1
+    end
   end
 end
 
 function done(summary, latency, requests)
-  local t = {0, 0, 0, 0, 0}
+  local t = {0, 0, 0, 0, 0, 0}
   local st = {}
   for _, thread in ipairs(threads) do
-    for k, name in ipairs({"non2xx", "degraded", "llm_called", "answered", "llm_blocked"}) do
+    for k, name in ipairs({"non2xx", "degraded", "llm_called", "answered", "llm_blocked", "cache_hits"}) do
       t[k] = t[k] + (thread:get(name) or 0)
     end
     for code, cnt in pairs(thread:get("status_counts") or {}) do
@@ -87,10 +97,11 @@ function done(summary, latency, requests)
     '{"scenario":%s,"connections":%d,"threads":%d,"duration_s":%.3f,"requests":%d,"rps":%.1f,' ..
     '"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"mean_ms":%s,"non2xx":%d,' ..
     '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},"status_errors":%d,' ..
-    '"non2xx_by_status":{%s},"answered":%d,"llm_called":%d,"llm_blocked":%d,"degraded":%d}\n',
+    '"non2xx_by_status":{%s},"answered":%d,"llm_called":%d,"llm_blocked":%d,"degraded":%d,' ..
+    '"cache_hits":%d}\n',
     json_str(threads[1] and threads[1]:get("scenario") or "?"), conn, #threads, secs,
     summary.requests, summary.requests / secs,
     ms(latency:percentile(50)), ms(latency:percentile(95)), ms(latency:percentile(99)),
     ms(latency.max), ms(latency.mean), t[1], e.connect, e.read, e.write, e.timeout, e.status,
-    table.concat(parts, ","), t[4], t[3], t[5], t[2]))
+    table.concat(parts, ","), t[4], t[3], t[5], t[2], t[6]))
 end

@@ -10,9 +10,16 @@
 # and no queue left by one run leaks into the next.
 #
 # Scenarios (POST /v1/chat, no session_id: a new session per request):
-#   template    {"message":"hello"}: the greeting template, the fastest
-#               pipeline path. NOT an answer cache (none exists yet).
-#   extractive  bench/http/questions.txt round-robin, no LLM configured.
+#   healthz     GET /healthz: the bare HTTP ceiling of the same server on
+#               the same run (issue 13: cached answers within 2x of it).
+#   template    {"message":"hello"}: the greeting template (guard, intent,
+#               a stored turn; no retrieval).
+#   cached      bench/http/questions.txt round-robin with the answer caches
+#               on: after the first round every request is an exact hit
+#               (the guard, understanding and the stored turn still run).
+#   extractive  the same questions with the answer caches off
+#               (FRONTDESK_CACHE_ENABLED=false): the whole pipeline every
+#               time, no LLM configured.
 #   llm_0ms     same questions, LLM = tests/fake_llm mode echo (no delay).
 #   llm_200ms   same questions, fake_llm mode slow, 200 ms before answering.
 # Each: wrk -t2 -c{10,100,500} for 10 s (--quick: 3 s).
@@ -21,7 +28,7 @@
 # server's VmHWM/VmRSS/threads and the fake LLM's call counts), a table on
 # stderr, and all of it with machine notes in bench/http/last.json.
 #
-# Knobs (env): BENCH_SCENARIOS="template extractive llm_0ms llm_200ms",
+# Knobs (env): BENCH_SCENARIOS="healthz template cached extractive llm_0ms llm_200ms",
 # BENCH_CONNS="10 100 500", BENCH_DURATION (s), BENCH_THREADS (wrk, 2),
 # BENCH_TIMEOUT (wrk --timeout, 30s), BENCH_OUT (JSON path). FRONTDESK_*
 # settings in the environment reach the server (e.g. FRONTDESK_SERVER_THREADS).
@@ -50,7 +57,7 @@ OUT=${BENCH_OUT:-$HERE/last.json}
 DUR=${BENCH_DURATION:-$([ $QUICK = 1 ] && echo 3 || echo 10)}
 WRK_THREADS=${BENCH_THREADS:-2}
 WRK_TIMEOUT=${BENCH_TIMEOUT:-30s}
-read -r -a SCENARIOS <<< "${BENCH_SCENARIOS:-template extractive llm_0ms llm_200ms}"
+read -r -a SCENARIOS <<< "${BENCH_SCENARIOS:-healthz template cached extractive llm_0ms llm_200ms}"
 read -r -a CONNS <<< "${BENCH_CONNS:-10 100 500}"
 
 die() { echo "bench/http: $*" >&2; exit 1; }
@@ -60,7 +67,7 @@ command -v curl > /dev/null || die "curl not found"
 [ -x "$FD" ] || die "$FD not found (build first)"
 for s in "${SCENARIOS[@]}"; do
   case $s in
-    template | extractive) ;;
+    healthz | template | cached | extractive) ;;
     llm_*ms) [ -x "$FAKE" ] || die "$FAKE not found (configure with -DFD_TESTING=ON)" ;;
     *) die "unknown scenario '$s'" ;;
   esac
@@ -164,10 +171,11 @@ echo "# bench/http: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), ${DUR
 
 : > "$T/lines.jsonl"
 for scen in "${SCENARIOS[@]}"; do
-  qfile=$QUESTIONS mode="" delay=0
+  qfile=$QUESTIONS mode="" delay=0 caches=true
   case $scen in
-    template) qfile="" ;;
-    extractive) ;;
+    healthz | template) qfile="" ;;
+    cached) ;;
+    extractive) caches=false ;;
     llm_*ms)
       delay=${scen#llm_}
       delay=${delay%ms}
@@ -182,20 +190,29 @@ for scen in "${SCENARIOS[@]}"; do
       FRONTDESK_DATA_DIR=$T/run FRONTDESK_LLM_BASE_URL=$FAKE_URL/v1 FRONTDESK_LLM_MODEL=gpt-4o-mini \
         start_server "serve-$scen-$c"
     else
-      FRONTDESK_DATA_DIR=$T/run start_server "serve-$scen-$c"
+      FRONTDESK_DATA_DIR=$T/run FRONTDESK_CACHE_ENABLED=$caches start_server "serve-$scen-$c"
     fi
-    # One request first: fails fast on a broken setup, and warms the LLM connection.
+    # One request first: fails fast on a broken setup, and warms the LLM
+    # connection; "cached" asks every question once so the run measures hits.
     first=${qfile:+$(grep -v -m1 -e "^#" -e "^[[:space:]]*$" "$qfile")}
     st=$(jq -cn --arg m "${first:-hello}" '{message:$m}' |
       curl -s -o "$T/first.json" -w '%{http_code}' -X POST "$URL/v1/chat" \
         -H 'Content-Type: application/json' -H "Authorization: Bearer $KEY" -d @-)
     [ "$st" = 200 ] || { cat "$T/first.json" >&2; die "$scen: first request got HTTP $st"; }
+    if [ "$scen" = cached ]; then
+      grep -v -e "^#" -e "^[[:space:]]*$" "$qfile" | while IFS= read -r q; do
+        jq -cn --arg m "$q" '{message:$m}' | curl -s -o /dev/null -X POST "$URL/v1/chat" \
+          -H 'Content-Type: application/json' -H "Authorization: Bearer $KEY" -d @-
+      done
+    fi
     if [ -n "$mode" ]; then
       jq -e '.llm.called' "$T/first.json" > /dev/null || die "$scen: the LLM was not called"
       fake_control '{"reset":true}'
     fi
 
-    wrk -t"$WRK_THREADS" -c"$c" -d"${DUR}s" --timeout "$WRK_TIMEOUT" -s "$LUA" "$URL/v1/chat" \
+    path=/v1/chat
+    [ "$scen" = healthz ] && path=/healthz
+    wrk -t"$WRK_THREADS" -c"$c" -d"${DUR}s" --timeout "$WRK_TIMEOUT" -s "$LUA" "$URL$path" \
       -- "$scen" "$c" "$KEY" "$qfile" > "$T/wrk.out" 2> "$T/wrk.err" &
     WRK_PID=$!
     wrk_rc=0
