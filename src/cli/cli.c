@@ -82,6 +82,9 @@ static const cli_cmd commands[] = {
     {"migrate", cli_cmd_migrate, "migrate [--dry-run] [--json]",
      "bring the store's schema to this version (every open does it too); --dry-run lists what "
      "would run"},
+    {"copy-store", cli_cmd_copy_store, "copy-store --to URL|FILE [--json]",
+     "copy the whole store into an empty one (SQLite -> PostgreSQL to scale out), in one "
+     "transaction"},
     {"stats", cli_cmd_stats, "stats [--json]", "knowledge-base version, sizes, index facts"},
     {"config", cmd_config, "config [sample]",
      "print the effective configuration, or a commented sample frontdesk.toml"},

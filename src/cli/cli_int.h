@@ -60,6 +60,7 @@ int cli_cmd_retention(cli_ctx *c);
 int cli_cmd_restore(cli_ctx *c);
 int cli_cmd_stats(cli_ctx *c);
 int cli_cmd_migrate(cli_ctx *c);
+int cli_cmd_copy_store(cli_ctx *c);
 int cli_cmd_search(cli_ctx *c);
 int cli_cmd_eval(cli_ctx *c);
 int cli_eval_intent(cli_ctx *c);

@@ -557,9 +557,9 @@ int fd_config_color_ok(const char *c)
     return 1;
 }
 
-void fd_config_store_shown(const fd_config *cfg, char *out, size_t n)
+void fd_url_shown(const char *url, char *out, size_t n)
 {
-    fd_config_store_path(cfg, out, n);
+    snprintf(out, n, "%s", url);
     /* postgresql://user:secret@host -> postgresql://user:***@host */
     char *scheme = strstr(out, "://");
     char *at = scheme ? strchr(scheme + 3, '@') : NULL;
@@ -569,6 +569,13 @@ void fd_config_store_shown(const fd_config *cfg, char *out, size_t n)
     char rest[600];
     snprintf(rest, sizeof rest, "%s", at);
     snprintf(colon, n - (size_t)(colon - out), ":***%s", rest);
+}
+
+void fd_config_store_shown(const fd_config *cfg, char *out, size_t n)
+{
+    char path[600];
+    fd_config_store_path(cfg, path, sizeof path);
+    fd_url_shown(path, out, n);
 }
 
 void fd_config_store_path(const fd_config *cfg, char *out, size_t n)

@@ -355,8 +355,10 @@ void fd_config_dump(const fd_config *cfg, FILE *out);
 /* Where the store is: store.url when set, else data_dir/frontdesk.db. */
 void fd_config_store_path(const fd_config *cfg, char *out, size_t n);
 /* The same, for messages: a URL's password replaced by "***". */
+void fd_config_store_shown(const fd_config *cfg, char *out, size_t n);
+/* Any URL or path so, for messages ("postgresql://u:***@host/db"). */
+void fd_url_shown(const char *url, char *out, size_t n);
 /* "#rgb" or "#rrggbb" (widget.color; it reaches a stylesheet). */
 int fd_config_color_ok(const char *c);
-void fd_config_store_shown(const fd_config *cfg, char *out, size_t n);
 
 #endif

@@ -120,6 +120,26 @@ void stmt_bind_blob(store_stmt *s, int i, const void *p, size_t n)
         sqlite3_bind_blob64(s->lite, i, p, n, SQLITE_STATIC);
 }
 
+void stmt_bind_null(store_stmt *s, int i, store_type t)
+{
+    if (!s->pg) {
+        sqlite3_bind_null(s->lite, i);
+        return;
+    }
+    unsigned oid = t == STORE_T_INT    ? OID_INT8
+                   : t == STORE_T_REAL ? OID_FLOAT8
+                   : t == STORE_T_BLOB ? OID_BYTEA
+                                       : OID_TEXT;
+    pg_stmt_bind(s->pg, i, oid, NULL, 0, 0);
+}
+
+int stmt_col_null(store_stmt *s, int i)
+{
+    if (!s->pg)
+        return sqlite3_column_type(s->lite, i) == SQLITE_NULL;
+    return pg_stmt_col_text(s->pg, i) == NULL;
+}
+
 int64_t stmt_col_i64(store_stmt *s, int i)
 {
     if (!s->pg)

@@ -42,6 +42,16 @@ void fd_store_set_busy_timeout(fd_store *st, int ms);
  * overwriting: FD_ECONFLICT), checked with integrity_check; a failed copy
  * leaves no file. */
 int fd_store_backup(fd_store *st, const char *path, fd_err *err) FD_MUST_USE;
+/* Every row of src into dst, whatever their engines (SQLite -> PostgreSQL
+ * when scaling out; the reverse for a local copy): the tables from src's
+ * catalog, rows with their ids, PostgreSQL id sequences moved past them.
+ * Both at the same schema version (FD_EFORMAT otherwise); dst empty
+ * (FD_ECONFLICT otherwise); one transaction on dst and one consistent read
+ * of src, so a failed copy leaves dst as it was. cb (may be NULL) hears each
+ * table when it is done. */
+typedef void (*fd_store_copy_cb)(void *ctx, const char *table, int64_t rows);
+int fd_store_copy(fd_store *src, fd_store *dst, fd_store_copy_cb cb, void *ctx,
+                  fd_err *err) FD_MUST_USE;
 /* Replaces the store's content with a backup's, after checking it is an
  * intact store of a schema this build reads (FD_EFORMAT otherwise, and
  * nothing changes), then migrates it to the current schema. */

@@ -95,6 +95,13 @@ void stmt_bind_int(store_stmt *s, int i, int v);
 void stmt_bind_dbl(store_stmt *s, int i, double v);
 void stmt_bind_text(store_stmt *s, int i, const char *p);
 void stmt_bind_blob(store_stmt *s, int i, const void *p, size_t n);
+/* The store's column types (copy.c reads them from the catalogs). */
+typedef enum store_type { STORE_T_INT, STORE_T_REAL, STORE_T_TEXT, STORE_T_BLOB } store_type;
+/* A NULL of type t: PostgreSQL types every parameter, and a NULL of type
+ * text (an unbound one) is refused by a BIGINT column. */
+void stmt_bind_null(store_stmt *s, int i, store_type t);
+/* 1 when column i of the current row is SQL NULL. */
+int stmt_col_null(store_stmt *s, int i);
 /* Columns of the current row, 0-based. text: NULL for SQL NULL. */
 int64_t stmt_col_i64(store_stmt *s, int i);
 int stmt_col_int(store_stmt *s, int i);
