@@ -41,23 +41,18 @@ static enum MHD_Result send_agent(request *r, int status, const fd_agent_info *a
     return res;
 }
 
-/* A string member of at most max bytes; NULL and a 422 naming it sent when
- * it is missing (required) or not a string. */
+/* A string member of at most max bytes (http_parse_string_member); NULL
+ * and the 422 naming it sent when it is missing (required) or not one. */
 static const char *string_member(request *r, json_t *j, const char *name, int required, size_t max,
                                  enum MHD_Result *res)
 {
-    json_t *v = json_object_get(j, name);
-    if (!v && !required)
-        return "";
-    if (!json_is_string(v) || (required && json_string_length(v) == 0) ||
-        json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v)) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "%s must be a %sstring of at most %zu bytes", name,
-                 required ? "non-empty " : "", max);
-        *res = http_send_error(r, 422, "invalid_field", msg, name);
+    const char *v;
+    http_perr e;
+    if (http_parse_string_member(j, name, required, max, &v, &e)) {
+        *res = http_send_perr(r, &e);
         return NULL;
     }
-    return json_string_value(v);
+    return v;
 }
 
 /* ---- POST /v1/agents/login, POST /v1/agents/logout -------------------------------- */

@@ -319,6 +319,12 @@ int http_parse_opt_string(json_t *obj, const char *name, const char **out,
  * replies and notes): 0, else 422 naming it. */
 int http_parse_text_member(json_t *obj, const char *name, size_t max, const char **out,
                            http_perr *e) FD_MUST_USE;
+/* The agents' bodies (sign-in, accounts, passwords): a string member of at
+ * most max bytes with no NUL inside; a required one non-empty, an absent
+ * optional one "". 422 naming the member otherwise. Passwords are not
+ * checked as UTF-8: they are hashed as bytes. */
+int http_parse_string_member(json_t *obj, const char *name, int required, size_t max,
+                             const char **out, http_perr *e) FD_MUST_USE;
 
 /* Each parser below owns its JSON in out->j when it returns 0 (the
  * strings point into it: json_decref(out->j) after use); on a refusal it

@@ -79,6 +79,24 @@ int http_parse_text_member(json_t *obj, const char *name, size_t max, const char
     return 0;
 }
 
+int http_parse_string_member(json_t *obj, const char *name, int required, size_t max,
+                             const char **out, http_perr *e)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = NULL;
+    if (!v && !required) {
+        *out = "";
+        return 0;
+    }
+    if (!json_is_string(v) || (required && json_string_length(v) == 0) ||
+        json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v))
+        return http_refuse(e, 422, "invalid_field", name,
+                           "%s must be a %sstring of at most %zu bytes", name,
+                           required ? "non-empty " : "", max);
+    *out = json_string_value(v);
+    return 0;
+}
+
 /* Frees *j on a refusal, so that every parser's caller owns j only on 0. */
 static int drop(json_t **j, int rc)
 {

@@ -6,6 +6,7 @@
  *   4 POST /v1/documents, raw: "content-type \x01 id \x01 tag \x01 title \x01 body"
  *     (a field "\x02" is an absent query argument; then its checks)
  *   5 handoff reply and note   6 any JSON object, its optional strings
+ *                                and the agents' members (sign-in, accounts)
  * Each must accept (and then hold what it promises) or refuse with a
  * 4xx/500 whose error body is valid JSON; never crash, leak or read past
  * the input. */
@@ -221,6 +222,24 @@ static void any_object(const char *p, size_t n)
             check_refusal(rc, &e);
         else
             check_opt(v);
+    }
+    /* The agents' bodies: sign-in {name, password}, an account {name,
+     * display_name?, password}, a new password {password}. */
+    static const struct {
+        const char *name;
+        int required;
+        size_t max;
+    } m[] = {{"name", 1, 256}, {"name", 1, 63}, {"display_name", 0, 512}, {"password", 1, 1024}};
+    for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+        const char *v;
+        rc = http_parse_string_member(j, m[i].name, m[i].required, m[i].max, &v, &e);
+        if (rc) {
+            check_refusal(rc, &e);
+            continue;
+        }
+        CHECK(v);
+        CHECK(strlen(v) <= m[i].max);
+        CHECK(!m[i].required || v[0]);
     }
     json_decref(j);
 }

@@ -320,6 +320,39 @@ static void test_texts(void **state)
     }
 }
 
+/* The agents' members: required or optional, bounded. (A NUL inside,
+ * "\u0000", never gets this far: the JSON parse refuses it, 400.) */
+static void test_agent_members(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        int required;
+        want w;
+        const char *value;
+    } cases[] = {
+        {"{\"name\":\"ana\"}", 1, {0}, "ana"},
+        {"{}", 0, {0}, ""},
+        {"{\"name\":\"\"}", 0, {0}, ""},
+        {"{}", 1, {422, "invalid_field", "name", "name must be a non-empty string of at most 5 "}},
+        {"{\"name\":\"\"}", 1, {422, "invalid_field", "name", "name must be a non-empty"}},
+        {"{\"name\":null}", 0, {422, "invalid_field", "name", "name must be a string of at most"}},
+        {"{\"name\":[\"ana\"]}", 1, {422, "invalid_field", "name", "name must be"}},
+        {"{\"name\":\"abcdef\"}", 1, {422, "invalid_field", "name", "name must be"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *j;
+        http_perr e;
+        assert_int_equal(http_parse_json_object(cases[i].body, strlen(cases[i].body), &j, &e), 0);
+        const char *v = NULL;
+        check(http_parse_string_member(j, "name", cases[i].required, 5, &v, &e), &e, cases[i].w,
+              cases[i].body);
+        if (!cases[i].w.status)
+            assert_string_equal(v, cases[i].value);
+        json_decref(j);
+    }
+}
+
 static void test_queries(void **state)
 {
     (void)state;
@@ -529,10 +562,11 @@ static void test_framing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chat),   cmocka_unit_test(test_completion),
-        cmocka_unit_test(test_rating), cmocka_unit_test(test_upload),
-        cmocka_unit_test(test_texts),  cmocka_unit_test(test_queries),
-        cmocka_unit_test(test_paths),  cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_chat),    cmocka_unit_test(test_completion),
+        cmocka_unit_test(test_rating),  cmocka_unit_test(test_upload),
+        cmocka_unit_test(test_texts),   cmocka_unit_test(test_agent_members),
+        cmocka_unit_test(test_queries), cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_framing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
