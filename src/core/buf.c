@@ -3,8 +3,10 @@
 #include "core.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_MAX ((size_t)1 << 30)
 
@@ -247,4 +249,24 @@ int fd_mkdirs(const char *path, fd_err *err)
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return fd_err_set(err, FD_EIO, "%s is not a directory", path);
     return FD_OK;
+}
+
+int fd_file_write_atomic(const char *path, const void *p, size_t len, fd_err *err)
+{
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
+        return fd_err_set(err, FD_EINVAL, "path too long: %s", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return fd_err_set(err, FD_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    int rc = FD_OK;
+    if (fwrite(p, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
+        rc = fd_err_set(err, FD_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    if (fclose(f) && !rc)
+        rc = fd_err_set(err, FD_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    if (!rc && rename(tmp, path))
+        rc = fd_err_set(err, FD_EIO, "cannot rename to %s: %s", path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
 }

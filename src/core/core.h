@@ -151,6 +151,9 @@ void fd_buf_free(fd_buf *b);
 
 /* Reads a whole file (cap: max bytes, 0 = 1 GiB). *out is fd_free'd by the caller. */
 int fd_file_read(const char *path, size_t max, char **out, size_t *len, fd_err *err) FD_MUST_USE;
+/* Writes a whole file so that readers see the old one or the new one, never
+ * half of it: a temporary beside it, fsync'd, renamed over path. */
+int fd_file_write_atomic(const char *path, const void *p, size_t len, fd_err *err) FD_MUST_USE;
 /* mkdir -p */
 int fd_mkdirs(const char *path, fd_err *err) FD_MUST_USE;
 

@@ -350,7 +350,15 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
     snprintf(as->model_path, sizeof as->model_path, "%s/intent.model", cfg->data_dir);
     fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
                            .threshold = cfg->guard_threshold};
-    rc = fd_guard_new(&gopts, &as->guard, err);
+    /* The guard's trained classifier beside the intent model: every
+     * process after the first skips the training (~0.1 s of its start). */
+    char guard_cache[sizeof as->model_path];
+    snprintf(guard_cache, sizeof guard_cache, "%s/guard.model", cfg->data_dir);
+    int cached = 0;
+    fd_err ecache = {0};
+    rc = fd_guard_new_cached(&gopts, guard_cache, &cached, &ecache, &as->guard, err);
+    if (!rc && cached != FD_GUARD_LOADED && ecache.msg[0])
+        FD_LOG(as->log, FD_LOG_DEBUG, "dialog", "guard classifier trained (%s)", ecache.msg);
     if (!rc)
         rc = load_assets(as, kb, err);
     if (!rc)

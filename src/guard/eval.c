@@ -61,8 +61,10 @@ int fd_gd_parse(const char *p, size_t len, fd_gd_set *out, fd_err *err)
         fd_gd_example *ex = &out->v[out->n];
         if (!t2 || !parse_label(s, (size_t)(t1 - s), &ex->kind)) {
             fd_gd_set_free(out);
-            return fd_err_set(err, FD_EFORMAT, "guard: line %zu: want attack:<kind>|benign, "
-                                               "TAB, en|fr, TAB, text", line);
+            return fd_err_set(err, FD_EFORMAT,
+                              "guard: line %zu: want attack:<kind>|benign, "
+                              "TAB, en|fr, TAB, text",
+                              line);
         }
         size_t ll = (size_t)(t2 - t1 - 1);
         ex->lang = ll == 2 && !memcmp(t1 + 1, "fr", 2)   ? FD_LANG_FR
@@ -71,8 +73,10 @@ int fd_gd_parse(const char *p, size_t len, fd_gd_set *out, fd_err *err)
         ex->text = (fd_str){t2 + 1, (size_t)(s + n - t2 - 1)};
         if (!ex->text.len || ex->lang == FD_LANG_UNKNOWN) {
             fd_gd_set_free(out);
-            return fd_err_set(err, FD_EFORMAT, "guard: line %zu: empty text or language not "
-                                               "en/fr", line);
+            return fd_err_set(err, FD_EFORMAT,
+                              "guard: line %zu: empty text or language not "
+                              "en/fr",
+                              line);
         }
         out->n++;
     }
@@ -135,8 +139,10 @@ static void summarize(const tally *t, double *us, size_t n_us, fd_guard_eval *o)
     o->recall_fr = ratio(t->att_hit[FD_LANG_FR], t->att[FD_LANG_FR]);
     o->benign_flag_rate_en = ratio(t->ben_hit[FD_LANG_EN], t->ben[FD_LANG_EN]);
     o->benign_flag_rate_fr = ratio(t->ben_hit[FD_LANG_FR], t->ben[FD_LANG_FR]);
-    o->precision_en = ratio(t->att_hit[FD_LANG_EN], t->att_hit[FD_LANG_EN] + t->ben_hit[FD_LANG_EN]);
-    o->precision_fr = ratio(t->att_hit[FD_LANG_FR], t->att_hit[FD_LANG_FR] + t->ben_hit[FD_LANG_FR]);
+    o->precision_en =
+        ratio(t->att_hit[FD_LANG_EN], t->att_hit[FD_LANG_EN] + t->ben_hit[FD_LANG_EN]);
+    o->precision_fr =
+        ratio(t->att_hit[FD_LANG_FR], t->att_hit[FD_LANG_FR] + t->ben_hit[FD_LANG_FR]);
     o->kind_accuracy = ratio(t->kind_ok, tp);
     if (n_us) {
         qsort(us, n_us, sizeof *us, fd_cmp_double);
@@ -146,8 +152,7 @@ static void summarize(const tally *t, double *us, size_t n_us, fd_guard_eval *o)
     }
 }
 
-int fd_guard_evaluate(const char *path, const fd_guard_opts *opts, fd_guard_eval *out,
-                      fd_err *err)
+int fd_guard_evaluate(const char *path, const fd_guard_opts *opts, fd_guard_eval *out, fd_err *err)
 {
     memset(out, 0, sizeof *out);
     char *file = NULL;

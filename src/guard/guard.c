@@ -143,6 +143,40 @@ int fd_gd_build(const fd_guard_opts *opts, const fd_gd_set *train, const unsigne
     return FD_OK;
 }
 
+int fd_guard_new_cached(const fd_guard_opts *opts, const char *cache_path, int *cached,
+                        fd_err *err_cache, fd_guard **out, fd_err *err)
+{
+    *out = NULL;
+    *cached = FD_GUARD_TRAINED;
+    if (!cache_path || !*cache_path)
+        return fd_guard_new(opts, out, err);
+    uint64_t key = fd_gc_cache_key(fd_guard_data, fd_guard_data_len);
+    fd_gc_model *m = NULL;
+    if (fd_gc_load(cache_path, key, &m, err_cache) == FD_OK) {
+        fd_guard *g = fd_calloc(1, sizeof *g);
+        if (!g) {
+            fd_gc_free(m);
+            return fd_err_set(err, FD_ENOMEM, "guard: out of memory");
+        }
+        fill_defaults(opts, &g->opts);
+        g->model = m;
+        int rc = fd_gr_compile(&g->rules, err);
+        if (rc) {
+            fd_guard_free(g);
+            return rc;
+        }
+        *cached = FD_GUARD_LOADED;
+        *out = g;
+        return FD_OK;
+    }
+    int rc = fd_guard_new(opts, out, err);
+    if (!rc)
+        *cached = fd_gc_save((*out)->model, key, cache_path, err_cache) == FD_OK
+                      ? FD_GUARD_TRAINED_SAVED
+                      : FD_GUARD_TRAINED;
+    return rc;
+}
+
 int fd_guard_new(const fd_guard_opts *opts, fd_guard **out, fd_err *err)
 {
     *out = NULL;

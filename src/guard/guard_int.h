@@ -123,6 +123,12 @@ typedef struct fd_gc_model fd_gc_model;
 int fd_gc_train(const fd_gd_set *train, const unsigned char *skip, fd_gc_model **out,
                 fd_err *err) FD_MUST_USE;
 void fd_gc_free(fd_gc_model *m);
+/* The trained weights in a cache file, and back. The key ties a file to
+ * the training set's bytes and the code that trained it (fd_gc_cache_key);
+ * a file of another key, size, build or a failed checksum is FD_EFORMAT. */
+uint64_t fd_gc_cache_key(const void *set_bytes, size_t len);
+int fd_gc_save(const fd_gc_model *m, uint64_t key, const char *path, fd_err *err) FD_MUST_USE;
+int fd_gc_load(const char *path, uint64_t key, fd_gc_model **out, fd_err *err) FD_MUST_USE;
 
 /* P(attack) and the most likely attack kind for folded text. */
 int fd_gc_predict(const fd_gc_model *m, fd_str folded, fd_arena *a, double *p_attack,

@@ -49,8 +49,16 @@ static int invisible(uint32_t cp)
     if (cp >= 0x7F && cp <= 0x9F)
         return 1;
     switch (cp) {
-    case 0x00AD: case 0x034F: case 0x061C: case 0x115F: case 0x1160: case 0x17B4:
-    case 0x17B5: case 0x3164: case 0xFEFF: case 0xFFA0:
+    case 0x00AD:
+    case 0x034F:
+    case 0x061C:
+    case 0x115F:
+    case 0x1160:
+    case 0x17B4:
+    case 0x17B5:
+    case 0x3164:
+    case 0xFEFF:
+    case 0xFFA0:
         return 1;
     default:
         break;
@@ -131,8 +139,9 @@ static int letter(uint32_t cp)
 
 static int latin(uint32_t cp)
 {
-    return cp < 0x80 ? letter(cp) : (cp >= 0xC0 && cp < 0x250 && cp != 0xD7 && cp != 0xF7) ||
-                                         (cp >= 0x1E00 && cp < 0x1F00);
+    return cp < 0x80 ? letter(cp)
+                     : (cp >= 0xC0 && cp < 0x250 && cp != 0xD7 && cp != 0xF7) ||
+                           (cp >= 0x1E00 && cp < 0x1F00);
 }
 
 static int word_cp(uint32_t cp)
@@ -300,8 +309,7 @@ int fd_gu_blank(fd_str s)
             continue;
         if (cp >= 0x80) {
             utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)cp);
-            if (k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_CC ||
-                k == UTF8PROC_CATEGORY_CF)
+            if (k == UTF8PROC_CATEGORY_ZS || k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF)
                 continue;
         }
         return 0;
@@ -531,11 +539,12 @@ int fd_gu_decode_segments(fd_str s, fd_arena *a, fd_str *out)
 /* Stems of the words attackers disguise; a disguised word that contains one
  * is a trick, not an accident. Folded forms (accents gone). */
 static const char *const keywords[] = {
-    "ignor",     "instruction", "prompt",  "system",   "systeme", "password", "passwd",
-    "disregard", "reveal",      "jailbr",  "override", "bypass",  "forget",   "rules",
-    "secret",    "admin",       "apikey",  "credential", "consigne", "oubli",  "regle",
-    "revel",     "affiche",     "motdepasse", "previous", "precedent", "developer",
-    "restriction", "filter",    "token",   "guideline", "directive", "unrestrict",
+    "ignor",     "instruction", "prompt",     "system",      "systeme",  "password",
+    "passwd",    "disregard",   "reveal",     "jailbr",      "override", "bypass",
+    "forget",    "rules",       "secret",     "admin",       "apikey",   "credential",
+    "consigne",  "oubli",       "regle",      "revel",       "affiche",  "motdepasse",
+    "previous",  "precedent",   "developer",  "restriction", "filter",   "token",
+    "guideline", "directive",   "unrestrict",
 };
 
 int fd_gu_has_keyword(fd_str f)

@@ -81,31 +81,6 @@ static int encode(const fd_intent_model *m, fd_buf *b)
     return put(b, fd_hash64(b->p, b->len, SUM_SEED), 8);
 }
 
-static int write_all(const char *path, const char *p, size_t len, fd_err *err)
-{
-    fd_buf tmp;
-    fd_buf_init(&tmp, 4096);
-    if (fd_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid()))
-        return fd_err_set(err, FD_ENOMEM, "intent: out of memory");
-    int rc = FD_OK;
-    FILE *f = fopen(tmp.p, "wb");
-    if (!f) {
-        rc = fd_err_set(err, FD_EIO, "intent: cannot create %s: %s", tmp.p, strerror(errno));
-        fd_buf_free(&tmp);
-        return rc;
-    }
-    if (fwrite(p, 1, len, f) != len || fflush(f) || fsync(fileno(f)))
-        rc = fd_err_set(err, FD_EIO, "intent: cannot write %s: %s", tmp.p, strerror(errno));
-    if (fclose(f) && !rc)
-        rc = fd_err_set(err, FD_EIO, "intent: cannot write %s: %s", tmp.p, strerror(errno));
-    if (!rc && (FD_FAULT("nlu.save") || rename(tmp.p, path)))
-        rc = fd_err_set(err, FD_EIO, "intent: cannot rename to %s: %s", path, strerror(errno));
-    if (rc)
-        unlink(tmp.p);
-    fd_buf_free(&tmp);
-    return rc;
-}
-
 int fd_intent_save(const fd_intent_model *m, const char *path, fd_err *err)
 {
     fd_buf b;
@@ -115,7 +90,9 @@ int fd_intent_save(const fd_intent_model *m, const char *path, fd_err *err)
         fd_buf_free(&b);
         return fd_err_set(err, rc, "intent: cannot encode the model (%s)", fd_code_name(rc));
     }
-    rc = write_all(path, b.p, b.len, err);
+    rc = FD_FAULT("nlu.save")
+             ? fd_err_set(err, FD_EIO, "intent: cannot write %s: injected fault", path)
+             : fd_file_write_atomic(path, b.p, b.len, err);
     fd_buf_free(&b);
     return rc;
 }
