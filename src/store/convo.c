@@ -316,8 +316,9 @@ static int turn_write_pg(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_
         bind_session(s, w->session);
     store_bind_str(s, 1, w->session_id);
     bind_turn(s, 10, w->user);
-    if (w->assistant)
-        bind_turn(s, 16, w->assistant);
+    /* Without one, the user's again: the UNION needs its types, and
+     * ?23 = 0 leaves the row out. */
+    bind_turn(s, 16, w->assistant ? w->assistant : w->user);
     stmt_bind_int(s, 23, w->assistant != NULL);
     stmt_bind_dbl(s, 24, fd_time_wall());
     store_bind_str(s, 25, w->event_data && w->event_data[0] ? w->event_data : "{}");
