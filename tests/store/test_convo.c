@@ -218,6 +218,23 @@ static void test_turn_write(void **state)
     assert_int_equal(fd_store_costs_each(f->st, 0, "total", on_total, &sum, &err), FD_OK);
     assert_int_equal(sum.requests, 2);
 
+    /* With writes deferred (the committer's connection), the session's
+     * upsert waits and goes out with the turn's statement, which then
+     * travels with its values written in (PostgreSQL). */
+    fd_store_defer_writes(f->st, 1);
+    fd_session_row s3 = {.id = "s3", .lang = "en"};
+    fd_turn_write w3 = {.session_id = "s3", .user = &u, .assistant = &a, .cost = &c};
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_session_put(f->st, &s3, &err), FD_OK);
+    assert_int_equal(fd_store_turn_write(f->st, &w3, &seq, &err), FD_OK);
+    assert_int_equal(seq, 2);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    fd_store_defer_writes(f->st, 0);
+    memset(&sn, 0, sizeof sn);
+    assert_int_equal(fd_store_turns_each(f->st, "s3", 0, on_turn, &sn, &err), FD_OK);
+    assert_int_equal(sn.n, 2);
+    assert_string_equal(sn.text[0], "user:bonjour 'à' tous");
+
     s.id = "";
     w.session_id = "";
     assert_int_equal(fd_store_turn_write(f->st, &w, &seq, &err), FD_EINVAL);
