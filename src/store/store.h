@@ -273,8 +273,8 @@ typedef struct fd_turn_write {
     const char *session_id;
     const fd_session_row *session; /* NULL: already written (its id is session_id) */
     const fd_turn_row *user;
-    const fd_turn_row *assistant; /* NULL: none (the message went to a person) */
-    const char *event_data;       /* JSON object */
+    const fd_turn_row *assistant;   /* NULL: none (the message went to a person) */
+    const char *event_data;         /* JSON object */
     const struct fd_cost_row *cost; /* store.h's cost ledger, below */
 } fd_turn_write;
 int fd_store_turn_write(fd_store *st, const fd_turn_write *w, int64_t *seq,

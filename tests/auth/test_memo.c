@@ -38,9 +38,8 @@ static void test_memo_ages(void **state)
     }
     fd_key_info out;
     /* another key, even one differing in its last character */
-    assert_int_equal(fd_key_memo_get(m, "fdk_AbCdEfGh_0123456789abcdefghijklmnopqrstuw", 100.5, 1.0,
-                                     &out),
-                     0);
+    assert_int_equal(
+        fd_key_memo_get(m, "fdk_AbCdEfGh_0123456789abcdefghijklmnopqrstuw", 100.5, 1.0, &out), 0);
     /* a key that expires (or stops after rotation) is not let in past then */
     in.expires_at = 100.8;
     fd_key_memo_put(m, key, &in, 100.0);
