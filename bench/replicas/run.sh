@@ -98,13 +98,16 @@ nginx_for() { # nginx_for HOST:PORT...: starts nginx in front; prints its host:p
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done
   echo "127.0.0.1:$port"
 }
+# The line is picked by awk reading to the end: grep -m1 stopped reading,
+# wrk's later output then died of SIGPIPE and pipefail ended the script
+# silently halfway (seen on a bench of two builds alternated).
 run() { # run SCENARIO HOST:PORT KEY: one wrk run, one JSON line
   local st
   st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
     -d '{"message":"do you deliver on Sundays?"}' "http://$2/v1/chat")
   [ "$st" = 200 ] || { echo "bench/replicas: $1: first request got $st" >&2; exit 1; }
   wrk -t2 -c100 -d"${DUR}s" --timeout 30s -s "$LUA" "http://$2/v1/chat" -- "$1" 100 "$3" "$QUESTIONS" |
-    grep -m1 '^{"scenario"' >> "$T/lines.jsonl"
+    awk '/^\{"scenario"/ && !x {print; x = 1}' >> "$T/lines.jsonl"
 }
 
 run sqlite_1 "$(start s1 FRONTDESK_DATA_DIR="$T/sqlite")" "$SQKEY"

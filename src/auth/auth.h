@@ -185,8 +185,10 @@ void fd_ratelimit_stats_get(fd_ratelimit *rl, fd_ratelimit_stats *out);
  * When the store cannot be reached (PostgreSQL restarting, a failover),
  * a key that verified within max_age_s is still let in with what it had
  * then: customers keep chatting from the index while the store is away.
- * Only store failures fall back to it; a store that answers always has
- * the last word, so a revocation counts as soon as it can be written.
+ * Store failures fall back to it; otherwise a store that answers has the
+ * last word, after at most the short max_age_s the caller gives for a key
+ * it saw verified (the server: one second, AUTH_FRESH_S), so a revocation
+ * counts that long after it is written.
  * Thread-safe; a fixed number of keys (the least recent make room). */
 typedef struct fd_key_memo fd_key_memo;
 fd_key_memo *fd_key_memo_new(void); /* NULL: no memory */

@@ -3,9 +3,10 @@
  * the request thread's connection: five to ten WAL pages written per
  * message, and threads queueing on SQLite's sleep-and-retry busy handler.
  * Here one thread owns one connection and commits every turn waiting in
- * one transaction, each in its own savepoint (one turn's failure is not its
- * neighbours'). A request thread waits for its own commit: a reply never
- * says something the store has not kept. */
+ * one transaction, each in its own savepoint when one turn's failure
+ * could otherwise be its neighbours' (run_batch). A request thread waits
+ * for its own commit: a reply never says something the store has not
+ * kept. */
 #include "turn_int.h"
 
 #include <pthread.h>
@@ -20,6 +21,7 @@ typedef struct commit_job {
     turn *t;
     int rc;
     int done;
+    int skip; /* failed alone in a batch without savepoints: not run again */
     struct commit_job *next;
 } commit_job;
 
@@ -33,18 +35,26 @@ struct fd_committer {
     int stop, running;
 };
 
-/* One batch: every job in its savepoint, then the commit for all. */
-static void run_batch(fd_committer *c, commit_job *jobs)
+/* The commit failed (or never began): none of the jobs still standing is
+ * kept. */
+static void fail_rest(commit_job *jobs, int rc, const fd_err *err)
+{
+    for (commit_job *j = jobs; j; j = j->next)
+        if (!j->rc && !j->skip) {
+            j->rc = rc;
+            if (j->t->err)
+                *j->t->err = *err;
+        }
+}
+
+/* Every job in its savepoint, then the commit for all. */
+static void run_savepoints(fd_committer *c, commit_job *jobs)
 {
     fd_err err = {0};
     int rc = fd_store_begin(c->st, &err);
-    for (commit_job *j = jobs; j; j = j->next) {
-        if (rc) {
-            j->rc = rc;
-            if (j->t->err)
-                *j->t->err = err;
+    for (commit_job *j = jobs; j && !rc; j = j->next) {
+        if (j->skip)
             continue;
-        }
         j->rc = fd_store_savepoint(c->st, j->t->err);
         if (!j->rc)
             j->rc = dialog_persist_rows(j->t, c->st);
@@ -58,13 +68,51 @@ static void run_batch(fd_committer *c, commit_job *jobs)
     if (!rc)
         rc = fd_store_commit(c->st, &err);
     if (rc)
+        fail_rest(jobs, rc, &err);
+}
+
+/* One batch. Savepoints cost two statements and a round trip per turn on
+ * PostgreSQL (issue 16), and are needed only to keep one turn's failure
+ * from its neighbours. A batch of one needs none: its failure is the
+ * batch's. Nor does a batch of plain turns (dialog_persist_plain): each
+ * reports its own failure at once, so the failed one keeps its error, the
+ * transaction is rolled back and the others run again, each in its
+ * savepoint (a failure is a fault or an outage, not a customer's input:
+ * the second pass is rare). */
+static void run_batch(fd_committer *c, commit_job *jobs)
+{
+    int n = 0, plain = 1;
+    for (commit_job *j = jobs; j; j = j->next) {
+        n++;
+        plain = plain && dialog_persist_plain(j->t);
+    }
+    if (n > 1 && !plain) {
+        run_savepoints(c, jobs);
+        return;
+    }
+    fd_err err = {0};
+    int rc = fd_store_begin(c->st, &err);
+    commit_job *failed = NULL;
+    for (commit_job *j = jobs; j && !rc && !failed; j = j->next) {
+        j->rc = dialog_persist_rows(j->t, c->st);
+        if (j->rc)
+            failed = j;
+    }
+    if (failed) {
+        fd_store_rollback(c->st);
+        if (n == 1)
+            return;
+        failed->skip = 1;
         for (commit_job *j = jobs; j; j = j->next)
-            if (!j->rc) {
-                /* the commit failed: none of them is kept */
-                j->rc = rc;
-                if (j->t->err)
-                    *j->t->err = err;
-            }
+            if (j != failed)
+                j->rc = 0;
+        run_savepoints(c, jobs);
+        return;
+    }
+    if (!rc)
+        rc = fd_store_commit(c->st, &err);
+    if (rc)
+        fail_rest(jobs, rc, &err);
 }
 
 static void *committer_main(void *arg)
@@ -144,7 +192,7 @@ void fd_committer_stop(fd_committer *c)
 
 int dialog_commit(fd_committer *c, turn *t)
 {
-    commit_job j = {t, 0, 0, NULL};
+    commit_job j = {t, 0, 0, 0, NULL};
     pthread_mutex_lock(&c->mu);
     if (c->stop) {
         pthread_mutex_unlock(&c->mu);

@@ -56,7 +56,8 @@ int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *er
 int fd_assistant_has_llm(const fd_assistant *as);
 
 /* Group commit (commit.c): one thread and one store connection that write
- * every waiting turn in one transaction, each turn in its own savepoint;
+ * every waiting turn in one transaction (each turn in its own savepoint
+ * when a neighbour's failure could otherwise undo it, commit.c);
  * fd_assistant_turn still returns only once its turn is committed. The
  * server uses one; the CLI writes directly. */
 typedef struct fd_committer fd_committer;

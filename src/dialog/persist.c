@@ -66,7 +66,9 @@ static int event_json(const turn *t, fd_buf *b)
     return rc;
 }
 
-static int write_all(turn *t, fd_store *st, fd_buf *scratch)
+/* The turn's rows; sess: the session too, when nothing written before the
+ * turns needs it to exist (see dialog_persist_plain). */
+static int write_all(turn *t, fd_store *st, const fd_session_row *sess, fd_buf *scratch)
 {
     fd_reply *r = t->r;
     int rc = FD_OK;
@@ -122,31 +124,25 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
             return rc;
         u.text = red.p;
     }
-    rc = fd_store_turn_add(st, t->sess.id, &u, NULL, t->err);
-    int64_t seq = 0;
-    if (!rc && strcmp(r->route, "human") != 0) {
-        fd_buf_reset(scratch);
-        if (fd_buf_printf(scratch, "{\"citations\":") || dialog_cites_json(r, scratch) ||
-            fd_buf_printf(scratch, ",\"answered\":%s,\"escalation\":%s%s%s}",
-                          r->answered ? "true" : "false", r->escalation_ticket ? "\"" : "",
-                          r->escalation_ticket ? r->escalation_ticket : "null",
-                          r->escalation_ticket ? "\"" : ""))
-            return fd_err_set(t->err, FD_ENOMEM, "out of memory");
-        fd_turn_row as = {.role = "assistant",
-                          .text = r->answer,
-                          .intent = r->intent,
-                          .route = r->route,
-                          .meta = scratch->p};
-        rc = fd_store_turn_add(st, t->sess.id, &as, &seq, t->err);
-    }
-    r->turn_seq = seq;
+    fd_turn_row as = {0};
+    fd_buf meta, event;
+    fd_buf_init(&meta, 1 << 20);
+    fd_buf_init(&event, 1 << 20);
+    int human = strcmp(r->route, "human") == 0;
+    if (!human && (fd_buf_printf(&meta, "{\"citations\":") || dialog_cites_json(r, &meta) ||
+                   fd_buf_printf(&meta, ",\"answered\":%s,\"escalation\":%s%s%s}",
+                                 r->answered ? "true" : "false", r->escalation_ticket ? "\"" : "",
+                                 r->escalation_ticket ? r->escalation_ticket : "null",
+                                 r->escalation_ticket ? "\"" : "")))
+        rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    if (!rc && event_json(t, &event))
+        rc = fd_err_set(t->err, FD_ENOMEM, "out of memory");
     if (!rc) {
-        fd_buf_reset(scratch);
-        if (event_json(t, scratch))
-            return fd_err_set(t->err, FD_ENOMEM, "out of memory");
-        rc = fd_store_event_add(st, t->sess.id, seq, "turn", scratch->p, t->err);
-    }
-    if (!rc) {
+        as = (fd_turn_row){.role = "assistant",
+                           .text = r->answer,
+                           .intent = r->intent,
+                           .route = r->route,
+                           .meta = meta.p};
         /* The ledger: what this message cost, zero included (cached,
          * extractive), so cost per request is a plain average. */
         fd_cost_row c = {.request_id = t->in->request_id,
@@ -159,8 +155,18 @@ static int write_all(turn *t, fd_store *st, fd_buf *scratch)
                          .prompt_tokens = r->prompt_tokens,
                          .completion_tokens = r->completion_tokens,
                          .cost_usd = r->cost_usd};
-        rc = fd_store_cost_add(st, &c, t->err);
+        fd_turn_write w = {.session_id = t->sess.id,
+                           .session = sess,
+                           .user = &u,
+                           .assistant = human ? NULL : &as,
+                           .event_data = event.p,
+                           .cost = &c};
+        int64_t seq = 0;
+        rc = fd_store_turn_write(st, &w, &seq, t->err);
+        r->turn_seq = rc ? 0 : seq;
     }
+    fd_buf_free(&meta);
+    fd_buf_free(&event);
     return rc;
 }
 
@@ -207,6 +213,11 @@ static int prepare(turn *t, fd_buf *slots)
     return r->slots ? FD_OK : fd_err_set(t->err, FD_ENOMEM, "out of memory");
 }
 
+int dialog_persist_plain(const turn *t)
+{
+    return !t->order && !t->order_cancel && !t->rule;
+}
+
 int dialog_persist_rows(turn *t, fd_store *st)
 {
     if (FD_FAULT("dialog.persist"))
@@ -215,9 +226,11 @@ int dialog_persist_rows(turn *t, fd_store *st)
     fd_buf scratch, slots;
     fd_buf_init(&scratch, 1 << 20);
     fd_buf_init(&slots, 1 << 16);
-    int rc = fd_store_session_put(st, &t->sess, t->err);
+    /* A plain turn's session goes in the same statement as its turns. */
+    int plain = dialog_persist_plain(t);
+    int rc = plain ? FD_OK : fd_store_session_put(st, &t->sess, t->err);
     if (!rc)
-        rc = write_all(t, st, &scratch);
+        rc = write_all(t, st, plain ? &t->sess : NULL, &scratch);
     if (!rc && t->order) {
         /* the slots again: they now remember the order's id */
         if (session_slots_json(&t->slots, &slots))

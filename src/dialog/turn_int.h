@@ -148,6 +148,10 @@ void dialog_cache_release(turn *t);
 int dialog_persist(turn *t);
 /* The rows of a prepared turn on st, inside the caller's transaction. */
 int dialog_persist_rows(turn *t, fd_store *st);
+/* 1 when the turn writes only its session, turns, event and cost (no
+ * order, cancellation or handoff): one statement on PostgreSQL whose
+ * failure it reports itself, nothing left deferred behind it. */
+int dialog_persist_plain(const turn *t);
 /* Hands the turn's rows to the committer and waits for their commit. */
 int dialog_commit(fd_committer *c, turn *t);
 /* Hands the conversation to a person by rule: the holding message, state

@@ -360,16 +360,22 @@ int http_auth_either(request *r, unsigned need, unsigned or_need, enum MHD_Resul
     }
     if (fd_agent_token_shaped(key))
         return agent_auth(r, key, need, or_need, res);
-    fd_kb *kb = http_kb_get(s);
-    fd_err err;
+    fd_err err = {0};
     double now = fd_time_wall();
-    int rc = fd_keys_verify(fd_kb_store(kb), key, now, &r->key, &err);
-    http_kb_put(s, kb);
     /* Only a shared store (store.url) is ever away while the server runs;
      * a SQLite file needs no memo, and its requests no hashing for one. */
     int shared = s->cfg->store_url[0] != '\0';
-    if (rc == FD_OK && shared)
-        fd_key_memo_put(s->key_memo, key, &r->key, now);
+    int rc = FD_OK;
+    /* On a shared store, a key verified within AUTH_FRESH_S is not asked
+     * about again (a round trip and a transaction of PostgreSQL's per
+     * request, issue 16); a SQLite lookup costs less than the memo. */
+    if (!shared || !fd_key_memo_get(s->key_memo, key, now, AUTH_FRESH_S, &r->key)) {
+        fd_kb *kb = http_kb_get(s);
+        rc = fd_keys_verify(fd_kb_store(kb), key, now, &r->key, &err);
+        http_kb_put(s, kb);
+        if (rc == FD_OK && shared)
+            fd_key_memo_put(s->key_memo, key, &r->key, now);
+    }
     if (rc && rc != FD_ENOTFOUND && shared &&
         fd_key_memo_get(s->key_memo, key, now, AUTH_STALE_S, &r->key)) {
         /* The store is away (PostgreSQL restarting): a key it vouched for

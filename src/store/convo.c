@@ -157,15 +157,9 @@ int fd_store_session_get(fd_store *st, const char *id, fd_arena *a, fd_session_r
     return code;
 }
 
-int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
+/* Parameters 1-10 of STMT_SESSION_PUT (and of the turn write). */
+static void bind_session(store_stmt *s, const fd_session_row *r)
 {
-    if (!r->id || !r->id[0])
-        return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
-    store_stmt *s;
-    int owned;
-    int code = store_acquire(st, STMT_SESSION_PUT, &s, &owned, err);
-    if (code)
-        return code;
     double now = fd_time_wall();
     store_bind_str(s, 1, r->id);
     store_bind_str(s, 2, r->user);
@@ -177,6 +171,18 @@ int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
     stmt_bind_dbl(s, 8, r->created_at > 0 ? r->created_at : now);
     stmt_bind_dbl(s, 9, now);
     store_bind_str(s, 10, r->owner ? r->owner : "");
+}
+
+int fd_store_session_put(fd_store *st, const fd_session_row *r, fd_err *err)
+{
+    if (!r->id || !r->id[0])
+        return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
+    store_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_SESSION_PUT, &s, &owned, err);
+    if (code)
+        return code;
+    bind_session(s, r);
     int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "writing session");
@@ -238,6 +244,18 @@ int fd_store_session_delete(fd_store *st, const char *id, fd_err *err)
 
 /* ---- turns --------------------------------------------------------------- */
 
+/* A turn's role, text, intent, route, meta and created_at as parameters
+ * base+1 to base+6. */
+static void bind_turn(store_stmt *s, int base, const fd_turn_row *t)
+{
+    store_bind_str(s, base + 1, t->role);
+    store_bind_str(s, base + 2, t->text);
+    store_bind_str(s, base + 3, t->intent);
+    store_bind_str(s, base + 4, t->route);
+    store_bind_str(s, base + 5, t->meta && t->meta[0] ? t->meta : "{}");
+    stmt_bind_dbl(s, base + 6, t->created_at > 0 ? t->created_at : fd_time_wall());
+}
+
 int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
                       fd_err *err)
 {
@@ -247,12 +265,7 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
     if (code)
         return code;
     store_bind_str(s, 1, session_id);
-    store_bind_str(s, 2, t->role);
-    store_bind_str(s, 3, t->text);
-    store_bind_str(s, 4, t->intent);
-    store_bind_str(s, 5, t->route);
-    store_bind_str(s, 6, t->meta && t->meta[0] ? t->meta : "{}");
-    stmt_bind_dbl(s, 7, t->created_at > 0 ? t->created_at : fd_time_wall());
+    bind_turn(s, 1, t);
     int rc = stmt_step(s);
     if (rc == SQLITE_ROW) {
         if (seq)
@@ -262,6 +275,87 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "adding turn");
     store_release(s, owned);
+    return code;
+}
+
+/* PostgreSQL: a message's rows as one statement (data-modifying CTEs,
+ * which SQLite lacks). Measured under load (bench/RESULTS.md, issue 16),
+ * each statement cost PostgreSQL more in parsing, planning and protocol
+ * than in writing its row; this one is prepared once per connection and
+ * answers in one round trip. The turns' foreign key to the session is
+ * checked at the end of the statement, after the upsert. Parameters:
+ * 1-10 the session (STMT_SESSION_PUT's), 11-16 and 17-22 the two turns,
+ * 23 1 when there is an assistant turn, 24-25 the event, 26-37 the cost
+ * row (STMT_COST_ADD's). */
+#define TW_SESSION                                                                                 \
+    "s AS (INSERT INTO sessions (id, user, lang, slots, state, n_turns, unresolved, "              \
+    "created_at, updated_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "             \
+    "ON CONFLICT(id) DO UPDATE SET user = excluded.user, lang = excluded.lang, "                   \
+    "slots = excluded.slots, state = excluded.state, n_turns = excluded.n_turns, "                 \
+    "unresolved = excluded.unresolved, updated_at = excluded.updated_at), "
+#define TW_ROWS                                                                                    \
+    "m AS (SELECT coalesce(max(seq), 0) AS last FROM turns WHERE session_id = ?1), "               \
+    "t AS (INSERT INTO turns (session_id, seq, role, text, intent, route, meta, created_at) "      \
+    "SELECT ?1, last + 1, ?11, ?12, ?13, ?14, ?15, ?16 FROM m UNION ALL "                          \
+    "SELECT ?1, last + 2, ?17, ?18, ?19, ?20, ?21, ?22 FROM m WHERE ?23 = 1 RETURNING seq), "      \
+    "e AS (INSERT INTO analytics_events (at, kind, session_id, turn_seq, data) "                   \
+    "SELECT ?24, 'turn', ?1, CASE WHEN ?23 = 1 THEN max(seq) ELSE 0 END, ?25 FROM t), "            \
+    "c AS (INSERT INTO costs (at, day, request_id, session_id, key, model, route, cached, "        \
+    "llm_called, prompt_tokens, completion_tokens, cost_usd) "                                     \
+    "VALUES (?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)) "                        \
+    "SELECT CASE WHEN ?23 = 1 THEN max(seq) ELSE 0 END FROM t"
+
+static int turn_write_pg(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_err *err)
+{
+    store_stmt *s;
+    int code = store_prep(st, w->session ? "WITH " TW_SESSION TW_ROWS : "WITH " TW_ROWS, &s, err,
+                          "storing a turn");
+    if (code)
+        return code;
+    if (w->session)
+        bind_session(s, w->session);
+    store_bind_str(s, 1, w->session_id);
+    bind_turn(s, 10, w->user);
+    /* Without one, the user's again: the UNION needs its types, and
+     * ?23 = 0 leaves the row out. */
+    bind_turn(s, 16, w->assistant ? w->assistant : w->user);
+    stmt_bind_int(s, 23, w->assistant != NULL);
+    stmt_bind_dbl(s, 24, fd_time_wall());
+    store_bind_str(s, 25, w->event_data && w->event_data[0] ? w->event_data : "{}");
+    char day[16];
+    store_cost_bind(s, 25, w->cost, day);
+    int rc = stmt_step(s);
+    if (rc == SQLITE_ROW) {
+        if (seq)
+            *seq = stmt_col_i64(s, 0);
+        rc = stmt_step(s);
+    }
+    if (rc != SQLITE_DONE)
+        code = store_fail(st, rc, err, "storing a turn");
+    stmt_finalize(s);
+    return code;
+}
+
+int fd_store_turn_write(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_err *err)
+{
+    if (seq)
+        *seq = 0;
+    if (w->session && (!w->session->id || !w->session->id[0]))
+        return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
+    if (st->engine == STORE_PG)
+        return turn_write_pg(st, w, seq, err);
+    int64_t aseq = 0;
+    int code = w->session ? fd_store_session_put(st, w->session, err) : FD_OK;
+    if (!code)
+        code = fd_store_turn_add(st, w->session_id, w->user, NULL, err);
+    if (!code && w->assistant)
+        code = fd_store_turn_add(st, w->session_id, w->assistant, &aseq, err);
+    if (!code)
+        code = fd_store_event_add(st, w->session_id, aseq, "turn", w->event_data, err);
+    if (!code)
+        code = fd_store_cost_add(st, w->cost, err);
+    if (!code && seq)
+        *seq = aseq;
     return code;
 }
 

@@ -7,6 +7,27 @@
 #include <string.h>
 #include <time.h>
 
+void store_cost_bind(store_stmt *s, int base, const fd_cost_row *row, char day[16])
+{
+    double at = row->at > 0 ? row->at : fd_time_wall();
+    time_t secs = (time_t)at;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(day, 16, "%Y-%m-%d", &tm);
+    stmt_bind_dbl(s, base + 1, at);
+    store_bind_str(s, base + 2, day);
+    store_bind_str(s, base + 3, row->request_id ? row->request_id : "");
+    store_bind_str(s, base + 4, row->session_id ? row->session_id : "");
+    store_bind_str(s, base + 5, row->key ? row->key : "");
+    store_bind_str(s, base + 6, row->model ? row->model : "");
+    store_bind_str(s, base + 7, row->route ? row->route : "");
+    store_bind_str(s, base + 8, row->cached ? row->cached : "");
+    stmt_bind_int(s, base + 9, row->llm_called != 0);
+    stmt_bind_i64(s, base + 10, row->prompt_tokens);
+    stmt_bind_i64(s, base + 11, row->completion_tokens);
+    stmt_bind_dbl(s, base + 12, row->cost_usd);
+}
+
 int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err)
 {
     store_stmt *s;
@@ -14,24 +35,8 @@ int fd_store_cost_add(fd_store *st, const fd_cost_row *row, fd_err *err)
     int code = store_acquire(st, STMT_COST_ADD, &s, &owned, err);
     if (code)
         return code;
-    double at = row->at > 0 ? row->at : fd_time_wall();
-    time_t secs = (time_t)at;
-    struct tm tm;
     char day[16];
-    gmtime_r(&secs, &tm);
-    strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    stmt_bind_dbl(s, 1, at);
-    store_bind_str(s, 2, day);
-    store_bind_str(s, 3, row->request_id ? row->request_id : "");
-    store_bind_str(s, 4, row->session_id ? row->session_id : "");
-    store_bind_str(s, 5, row->key ? row->key : "");
-    store_bind_str(s, 6, row->model ? row->model : "");
-    store_bind_str(s, 7, row->route ? row->route : "");
-    store_bind_str(s, 8, row->cached ? row->cached : "");
-    stmt_bind_int(s, 9, row->llm_called != 0);
-    stmt_bind_i64(s, 10, row->prompt_tokens);
-    stmt_bind_i64(s, 11, row->completion_tokens);
-    stmt_bind_dbl(s, 12, row->cost_usd);
+    store_cost_bind(s, 0, row, day);
     int rc = stmt_step(s);
     if (rc != SQLITE_DONE)
         code = store_fail(st, rc, err, "adding a cost row");

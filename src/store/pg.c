@@ -20,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define PG_MAX_PARAMS 32
+#define PG_MAX_PARAMS 40        /* fd_store_turn_write's 37 */
 #define PG_CACHE_SLOTS 512      /* prepared statements kept per connection */
 #define PG_RECONNECT_GAP_S 0.25 /* a dead server is not hammered per request */
 

@@ -271,6 +271,24 @@ typedef struct fd_turn_row {
  * NULL). The session must exist. */
 int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
                       fd_err *err) FD_MUST_USE;
+/* A chat message's rows at once (issue 16): the session upserted as by
+ * fd_store_session_put (when session is not NULL), the customer's turn,
+ * the assistant's (when not NULL) numbered after it, one analytics event
+ * of kind "turn" whose turn_seq is the assistant's seq (0 without one), and
+ * the cost row. Inside a transaction. *seq (may be NULL): the assistant
+ * turn's seq, 0 without one. PostgreSQL: one statement, all of it or
+ * nothing, one round trip; SQLite: the same rows statement by statement,
+ * so on failure the caller rolls back (to its savepoint) as for any write. */
+typedef struct fd_turn_write {
+    const char *session_id;
+    const fd_session_row *session; /* NULL: already written (its id is session_id) */
+    const fd_turn_row *user;
+    const fd_turn_row *assistant;   /* NULL: none (the message went to a person) */
+    const char *event_data;         /* JSON object */
+    const struct fd_cost_row *cost; /* store.h's cost ledger, below */
+} fd_turn_write;
+int fd_store_turn_write(fd_store *st, const fd_turn_write *w, int64_t *seq,
+                        fd_err *err) FD_MUST_USE;
 /* Turns with seq > after_seq in order; cb returns non-zero to stop. */
 int fd_store_turns_each(fd_store *st, const char *session_id, int64_t after_seq,
                         int (*cb)(void *ctx, const fd_turn_row *t), void *ctx,

@@ -219,6 +219,10 @@ int store_run(fd_store *st, store_stmt *s, fd_err *err, const char *what);
 int store_order_move(fd_store *st, int64_t id, const char *status, const char *note,
                      int keep_cancelled, int *moved, fd_err *err);
 
+/* Binds a cost row as STMT_COST_ADD's 12 parameters, from base+1 on; day
+ * (the row's UTC date) is written there and must outlive the execution. */
+void store_cost_bind(store_stmt *s, int base, const struct fd_cost_row *row, char day[16]);
+
 /* Copies *p into the arena in place; 0 or the arena's failure code. */
 int store_arena_copy(fd_arena *a, const char **p, fd_err *err);
 

@@ -124,6 +124,122 @@ static void test_sessions_and_turns(void **state)
     assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_EINVAL);
 }
 
+/* The events of test_turn_write, in order: "seq:data". */
+typedef struct tw_events {
+    int n;
+    char got[4][64];
+} tw_events;
+
+static int on_tw_event(void *ctx, const char *kind, const char *sid, int64_t seq, const char *data)
+{
+    tw_events *e = ctx;
+    assert_string_equal(kind, "turn");
+    assert_string_equal(sid, "s2");
+    if (e->n < 4)
+        snprintf(e->got[e->n], sizeof e->got[0], "%lld:%s", (long long)seq, data);
+    e->n++;
+    return 0;
+}
+
+static int on_total(void *ctx, const fd_cost_sum *sum)
+{
+    *(fd_cost_sum *)ctx = *sum;
+    return 0;
+}
+
+/* A message's rows at once (one statement on PostgreSQL), as the separate
+ * writes would leave them; a failure keeps none of them. */
+static void test_turn_write(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    fd_session_row s = {.id = "s2", .user = "u", .lang = "fr", .n_turns = 2, .owner = "key:7"};
+    fd_turn_row u = {.role = "user", .text = "bonjour 'à' tous", .intent = "greeting"};
+    fd_turn_row a = {.role = "assistant", .text = "bonjour", .meta = "{\"answered\":true}"};
+    fd_cost_row c = {.request_id = "r1",
+                     .session_id = "s2",
+                     .key = "7",
+                     .route = "smalltalk",
+                     .prompt_tokens = 3,
+                     .completion_tokens = 4,
+                     .cost_usd = 0.25};
+    fd_turn_write w = {.session_id = "s2",
+                       .session = &s,
+                       .user = &u,
+                       .assistant = &a,
+                       .event_data = "{\"route\":\"smalltalk\"}",
+                       .cost = &c};
+    int64_t seq = -1;
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_turn_write(f->st, &w, &seq, &err), FD_OK);
+    assert_int_equal(seq, 2);
+    /* The session already written, no assistant turn (a message for a
+     * person): seq and the event's turn_seq are 0. */
+    fd_turn_write w2 = {.session_id = "s2", .user = &u, .event_data = "", .cost = &c};
+    if (fd_store_turn_write(f->st, &w2, &seq, &err) != FD_OK)
+        fail_msg("turn_write: %s", err.msg);
+    assert_int_equal(seq, 0);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+
+    fd_session_row got;
+    assert_int_equal(fd_store_session_get(f->st, "s2", f->a, &got, &err), FD_OK);
+    assert_string_equal(got.lang, "fr");
+    assert_string_equal(got.slots, "{}");
+    assert_string_equal(got.state, "bot");
+    assert_string_equal(got.owner, "key:7");
+    assert_int_equal(got.n_turns, 2);
+    seen sn = {0};
+    assert_int_equal(fd_store_turns_each(f->st, "s2", 0, on_turn, &sn, &err), FD_OK);
+    assert_int_equal(sn.n, 3);
+    assert_string_equal(sn.text[0], "user:bonjour 'à' tous");
+    assert_string_equal(sn.text[1], "assistant:bonjour");
+    assert_int_equal(sn.last_seq, 3);
+    tw_events ev = {0};
+    assert_int_equal(fd_store_events_each(f->st, on_tw_event, &ev, &err), FD_OK);
+    assert_int_equal(ev.n, 2);
+    assert_string_equal(ev.got[0], "2:{\"route\":\"smalltalk\"}");
+    assert_string_equal(ev.got[1], "0:{}");
+    fd_cost_sum sum = {0};
+    assert_int_equal(fd_store_costs_each(f->st, 0, "total", on_total, &sum, &err), FD_OK);
+    assert_int_equal(sum.requests, 2);
+    assert_int_equal(sum.prompt_tokens, 6);
+    assert_true(sum.cost_usd > 0.499 && sum.cost_usd < 0.501);
+
+    /* A session that does not exist: the foreign key fails the turn, and
+     * nothing of the message is kept (rolled back as a turn would be). */
+    fd_turn_write ghost = w2;
+    ghost.session_id = "ghost";
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_turn_write(f->st, &ghost, &seq, &err), FD_ECONFLICT);
+    fd_store_rollback(f->st);
+    memset(&ev, 0, sizeof ev);
+    assert_int_equal(fd_store_events_each(f->st, on_tw_event, &ev, &err), FD_OK);
+    assert_int_equal(ev.n, 2);
+    assert_int_equal(fd_store_costs_each(f->st, 0, "total", on_total, &sum, &err), FD_OK);
+    assert_int_equal(sum.requests, 2);
+
+    /* With writes deferred (the committer's connection), the session's
+     * upsert waits and goes out with the turn's statement, which then
+     * travels with its values written in (PostgreSQL). */
+    fd_store_defer_writes(f->st, 1);
+    fd_session_row s3 = {.id = "s3", .lang = "en"};
+    fd_turn_write w3 = {.session_id = "s3", .user = &u, .assistant = &a, .cost = &c};
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_session_put(f->st, &s3, &err), FD_OK);
+    assert_int_equal(fd_store_turn_write(f->st, &w3, &seq, &err), FD_OK);
+    assert_int_equal(seq, 2);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    fd_store_defer_writes(f->st, 0);
+    memset(&sn, 0, sizeof sn);
+    assert_int_equal(fd_store_turns_each(f->st, "s3", 0, on_turn, &sn, &err), FD_OK);
+    assert_int_equal(sn.n, 2);
+    assert_string_equal(sn.text[0], "user:bonjour 'à' tous");
+
+    s.id = "";
+    w.session_id = "";
+    assert_int_equal(fd_store_turn_write(f->st, &w, &seq, &err), FD_EINVAL);
+}
+
 static int count_open(void *ctx, const fd_handoff_row *h)
 {
     (*(int *)ctx)++;
@@ -265,6 +381,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_and_turns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_turn_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_by_opening, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handoffs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
