@@ -89,6 +89,50 @@ static inline char *db_path(const char *dir)
     return p;
 }
 
+/* The fixture most store tests share: a temp dir, a new store in it (a
+ * SQLite file, or a new PostgreSQL database in pg_mode), its path, and an
+ * arena. */
+typedef struct store_fixture {
+    char *dir;
+    char path[600];
+    fd_store *st;
+    fd_arena *a;
+} store_fixture;
+
+static inline int store_fixture_setup(void **state)
+{
+    store_fixture *f = fd_calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = fd_test_tmpdir();
+    char *p = db_path(f->dir);
+    snprintf(f->path, sizeof f->path, "%s", p);
+    fd_free(p);
+    fd_err err = {0};
+    if (fd_store_open(f->path, &f->st, &err) != FD_OK) {
+        fprintf(stderr, "open %s: %s\n", f->path, err.msg);
+        return -1;
+    }
+    f->a = fd_arena_new(0);
+    assert_non_null(f->a);
+    *state = f;
+    return 0;
+}
+
+static inline int store_fixture_teardown(void **state)
+{
+    store_fixture *f = *state;
+    fd_store_close(f->st);
+    fd_arena_free(f->a);
+    fd_test_rmrf(f->dir);
+    fd_free(f->dir);
+    fd_free(f);
+    return 0;
+}
+
+/* A test run on a fresh store_fixture. */
+#define STORE_TEST(t)                                                                              \
+    cmocka_unit_test_setup_teardown(t, store_fixture_setup, store_fixture_teardown)
+
 /* One integer from a query, on either engine. */
 static inline int64_t query_i64(fd_store *st, const char *sql)
 {

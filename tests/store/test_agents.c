@@ -5,33 +5,7 @@
  * (on_pg.sh) PostgreSQL. */
 #include "store_test.h"
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-    fd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    f->path = db_path(f->dir);
-    fd_err err;
-    assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    fd_free(f->path);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static fd_agent_row agent(const char *name, const char *display)
 {
@@ -188,8 +162,8 @@ static void test_sessions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_add_get_update, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+        STORE_TEST(test_add_get_update),
+        STORE_TEST(test_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

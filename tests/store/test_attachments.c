@@ -5,35 +5,7 @@
  * delete, a user's erasure and retention. SQLite and (on_pg.sh) PostgreSQL. */
 #include "store_test.h"
 
-typedef struct fixture {
-    char *dir;
-    fd_store *st;
-    fd_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    char *path = db_path(f->dir);
-    fd_err err;
-    assert_int_equal(fd_store_open(path, &f->st, &err), FD_OK);
-    fd_free(path);
-    f->a = fd_arena_new((size_t)16 << 20);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_arena_free(f->a);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static void session(fixture *f, const char *id, const char *user, double updated)
 {
@@ -145,8 +117,8 @@ static void test_erased_with_the_session(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_add_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_erased_with_the_session, setup, teardown),
+        STORE_TEST(test_add_get),
+        STORE_TEST(test_erased_with_the_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,35 +3,7 @@
 
 #include <stdlib.h>
 
-typedef struct fixture {
-    char *dir;
-    fd_store *st;
-    fd_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    char *path = db_path(f->dir);
-    fd_err err;
-    assert_int_equal(fd_store_open(path, &f->st, &err), FD_OK);
-    fd_free(path);
-    f->a = fd_arena_new(0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_arena_free(f->a);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static void test_assets(void **state)
 {
@@ -254,8 +226,13 @@ static void open_session(fixture *f, const char *id, const char *owner, const ch
                          const char *a, double at)
 {
     fd_err err = {0};
-    fd_session_row s = {.id = id, .user = "", .lang = "en", .slots = "{}", .owner = owner,
-                        .created_at = at, .updated_at = at};
+    fd_session_row s = {.id = id,
+                        .user = "",
+                        .lang = "en",
+                        .slots = "{}",
+                        .owner = owner,
+                        .created_at = at,
+                        .updated_at = at};
     assert_int_equal(fd_store_session_put(f->st, &s, &err), FD_OK);
     int64_t seq = 0;
     fd_turn_row t = {.role = "user", .text = q};
@@ -363,14 +340,16 @@ static void test_retention_and_erasure(void **state)
     /* Nothing is older than an hour ago. */
     fd_retention_counts n;
     double now = fd_time_wall();
-    assert_int_equal(fd_store_retention(f->st, now - 3600, now - 3600, now - 3600, &n, &err), FD_OK);
+    assert_int_equal(fd_store_retention(f->st, now - 3600, now - 3600, now - 3600, &n, &err),
+                     FD_OK);
     assert_int_equal(n.sessions, 0);
     int64_t erased = 0;
     assert_int_equal(fd_store_user_erase(f->st, "ann", &erased, &err), FD_OK);
     assert_int_equal(erased, 1);
     assert_int_equal(query_i64(f->st, "SELECT count(*) FROM turns"), 1);
     /* Everything is older than an hour from now. */
-    assert_int_equal(fd_store_retention(f->st, now + 3600, now + 3600, now + 3600, &n, &err), FD_OK);
+    assert_int_equal(fd_store_retention(f->st, now + 3600, now + 3600, now + 3600, &n, &err),
+                     FD_OK);
     assert_int_equal(n.sessions, 1);
     assert_int_equal(query_i64(f->st, "SELECT count(*) FROM sessions"), 0);
     assert_int_equal(query_i64(f->st, "SELECT count(*) FROM turns"), 0);
@@ -379,13 +358,13 @@ static void test_retention_and_erasure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_assets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sessions_and_turns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_turn_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_session_by_opening, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_handoffs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention_and_erasure, setup, teardown),
+        STORE_TEST(test_assets),
+        STORE_TEST(test_sessions_and_turns),
+        STORE_TEST(test_turn_write),
+        STORE_TEST(test_session_by_opening),
+        STORE_TEST(test_handoffs),
+        STORE_TEST(test_events),
+        STORE_TEST(test_retention_and_erasure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,36 +6,7 @@
 
 #include <stdlib.h>
 
-typedef struct fixture {
-    char *dir;
-    char path[600];
-    fd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    {
-        char *p = db_path(f->dir);
-        snprintf(f->path, sizeof f->path, "%s", p);
-        fd_free(p);
-    }
-    fd_err err;
-    assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 typedef struct sums {
     fd_cost_sum v[8];
@@ -134,11 +105,16 @@ static void test_migrates_from_v3(void **state)
     assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
     fd_store_close(f->st);
     f->st = NULL;
-    schema_back_to(f->path,
-                   "DROP INDEX analytics_ratings; DROP TABLE attachments; DROP TABLE agent_sessions; DROP TABLE agents; DROP TABLE handoff_notes; DROP INDEX handoffs_updated; DROP TABLE kb_snapshot_parts; DROP TABLE kb_snapshots; DROP TABLE convo_locks; DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
-                         "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
-                         "DROP TABLE costs",
-                   3);
+    schema_back_to(
+        f->path,
+        "DROP INDEX analytics_ratings; DROP TABLE attachments; DROP TABLE agent_sessions; DROP "
+        "TABLE agents; DROP TABLE handoff_notes; DROP INDEX handoffs_updated; DROP TABLE "
+        "kb_snapshot_parts; DROP TABLE kb_snapshots; DROP TABLE convo_locks; DROP INDEX "
+        "turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; "
+        "DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
+        "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
+        "DROP TABLE costs",
+        3);
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
     counts(f->st, 1, 2);
@@ -148,8 +124,8 @@ static void test_migrates_from_v3(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sums, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrates_from_v3, setup, teardown),
+        STORE_TEST(test_sums),
+        STORE_TEST(test_migrates_from_v3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,35 +5,7 @@
 
 #include <stdlib.h>
 
-typedef struct fixture {
-    char *dir;
-    fd_store *st;
-    fd_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    char *path = db_path(f->dir);
-    fd_err err;
-    assert_int_equal(fd_store_open(path, &f->st, &err), FD_OK);
-    fd_free(path);
-    f->a = fd_arena_new(0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_arena_free(f->a);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static void turn(fixture *f, const char *sid, const char *role, const char *text, double at)
 {
@@ -317,10 +289,10 @@ static void test_ratings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_notes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_search, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ratings, setup, teardown),
+        STORE_TEST(test_notes),
+        STORE_TEST(test_queue),
+        STORE_TEST(test_search),
+        STORE_TEST(test_ratings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,36 +6,7 @@
 
 #include <stdlib.h>
 
-typedef struct fixture {
-    char *dir;
-    char path[600];
-    fd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    {
-        char *p = db_path(f->dir);
-        snprintf(f->path, sizeof f->path, "%s", p);
-        fd_free(p);
-    }
-    fd_err err;
-    assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static fd_key_row make_row(const char *secret, const char *prefix, const char *name)
 {
@@ -162,12 +133,17 @@ static void test_migrates_from_v2(void **state)
     fd_store_close(f->st);
     f->st = NULL;
 
-    schema_back_to(f->path,
-                   "DROP INDEX analytics_ratings; DROP TABLE attachments; DROP TABLE agent_sessions; DROP TABLE agents; DROP TABLE handoff_notes; DROP INDEX handoffs_updated; DROP TABLE kb_snapshot_parts; DROP TABLE kb_snapshots; DROP TABLE convo_locks; DROP INDEX turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
-                         "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
-                         "DROP TABLE api_keys; DROP TABLE costs; "
-                         "",
-                   2);
+    schema_back_to(
+        f->path,
+        "DROP INDEX analytics_ratings; DROP TABLE attachments; DROP TABLE agent_sessions; DROP "
+        "TABLE agents; DROP TABLE handoff_notes; DROP INDEX handoffs_updated; DROP TABLE "
+        "kb_snapshot_parts; DROP TABLE kb_snapshots; DROP TABLE convo_locks; DROP INDEX "
+        "turns_opening; DROP TABLE idempotency; DROP TABLE accounting_tokens; DROP TABLE outbox; "
+        "DROP TABLE order_history; DROP TABLE order_lines; DROP TABLE orders; "
+        "DROP INDEX sessions_user; DROP TABLE audit_log; ALTER TABLE sessions DROP COLUMN owner; "
+        "DROP TABLE api_keys; DROP TABLE costs; "
+        "",
+        2);
 
     assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
     assert_int_equal(fd_store_schema_version(f->st), fd_store_schema_latest());
@@ -179,9 +155,9 @@ static void test_migrates_from_v2(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_add_and_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_each_revoke_rotate_touch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrates_from_v2, setup, teardown),
+        STORE_TEST(test_add_and_get),
+        STORE_TEST(test_each_revoke_rotate_touch),
+        STORE_TEST(test_migrates_from_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

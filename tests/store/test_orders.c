@@ -6,39 +6,7 @@
 
 #include <stdlib.h>
 
-typedef struct fixture {
-    char *dir;
-    char path[600];
-    fd_store *st;
-    fd_arena *a;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    {
-        char *p = db_path(f->dir);
-        snprintf(f->path, sizeof f->path, "%s", p);
-        fd_free(p);
-    }
-    fd_err err;
-    assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    f->a = fd_arena_new(0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_arena_free(f->a);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static const fd_order_line_row lines[] = {
     {"PB-1201", "Pizza box 12-inch kraft", 100, 2, 50, 2150, 4300},
@@ -148,9 +116,9 @@ static void test_status_and_list(void **state)
                          FD_OK);
         assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
     }
-    assert_int_equal(fd_store_order_set_status(f->st, ref, "confirmed", "cancelled", "by customer",
-                                               &err),
-                     FD_OK);
+    assert_int_equal(
+        fd_store_order_set_status(f->st, ref, "confirmed", "cancelled", "by customer", &err),
+        FD_OK);
     assert_int_equal(fd_store_order_set_status(f->st, ref, "confirmed", "cancelled", "again", &err),
                      FD_ECONFLICT);
     assert_int_equal(fd_store_order_set_status(f->st, "HP-1", NULL, "x", NULL, &err), FD_ENOTFOUND);
@@ -169,9 +137,9 @@ static void test_status_and_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_add_get, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_and_list, setup, teardown),
+        STORE_TEST(test_add_get),
+        STORE_TEST(test_rollback_leaves_nothing),
+        STORE_TEST(test_status_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

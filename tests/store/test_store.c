@@ -7,36 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-    fd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = fd_calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    f->path = db_path(f->dir);
-    fd_err err = {0};
-    if (fd_store_open(f->path, &f->st, &err) != FD_OK) {
-        fprintf(stderr, "open: %s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_test_rmrf(f->dir);
-    fd_free(f->path);
-    fd_free(f->dir);
-    fd_free(f);
-    return 0;
-}
+typedef store_fixture fixture;
 
 static int pragma_synchronous(fd_store *st)
 {
@@ -469,18 +440,18 @@ static void test_bulk_insert(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_synchronous_and_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_schema_too_new, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_doc_put_get_replace_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_misuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_chunks_each_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_iterate_docs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kb_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_busy_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deferred_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bulk_insert, setup, teardown),
+        STORE_TEST(test_open_migrate_reopen),
+        STORE_TEST(test_synchronous_and_mode),
+        STORE_TEST(test_schema_too_new),
+        STORE_TEST(test_doc_put_get_replace_delete),
+        STORE_TEST(test_misuse),
+        STORE_TEST(test_chunks_each_order),
+        STORE_TEST(test_iterate_docs),
+        STORE_TEST(test_kb_version),
+        STORE_TEST(test_unwritable),
+        STORE_TEST(test_busy_conflict),
+        STORE_TEST(test_deferred_writes),
+        STORE_TEST(test_bulk_insert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
