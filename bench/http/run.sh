@@ -20,8 +20,10 @@
 #   extractive  the same questions with the answer caches off
 #               (FRONTDESK_CACHE_ENABLED=false): the whole pipeline every
 #               time, no LLM configured.
-#   llm_0ms     same questions, LLM = tests/fake_llm mode echo (no delay).
-#   llm_200ms   same questions, fake_llm mode slow, 200 ms before answering.
+#   llm_0ms     same questions, LLM = tests/fake_llm mode echo (no delay),
+#               caches off (every message reaches the LLM, as the issue's
+#               "every question unique so no cache helps").
+#   llm_200ms   the same, fake_llm mode slow, 200 ms before answering.
 # Each: wrk -t2 -c{10,100,500} for 10 s (--quick: 3 s).
 #
 # Out: one JSON line per run on stdout (wrk's numbers from chat.lua plus the
@@ -180,6 +182,7 @@ for scen in "${SCENARIOS[@]}"; do
       delay=${scen#llm_}
       delay=${delay%ms}
       if [ "$delay" = 0 ]; then mode="echo"; else mode="slow"; fi # echo ignores delay_ms
+      caches=false
       ;;
   esac
   for c in "${CONNS[@]}"; do
@@ -188,7 +191,7 @@ for scen in "${SCENARIOS[@]}"; do
     if [ -n "$mode" ]; then
       fake_control "{\"mode\":\"$mode\",\"delay_ms\":$delay,\"reset\":true}"
       FRONTDESK_DATA_DIR=$T/run FRONTDESK_LLM_BASE_URL=$FAKE_URL/v1 FRONTDESK_LLM_MODEL=gpt-4o-mini \
-        start_server "serve-$scen-$c"
+        FRONTDESK_CACHE_ENABLED=$caches start_server "serve-$scen-$c"
     else
       FRONTDESK_DATA_DIR=$T/run FRONTDESK_CACHE_ENABLED=$caches start_server "serve-$scen-$c"
     fi
