@@ -97,7 +97,9 @@ typedef struct fd_product_match {
 /* The products text names ("12 inch kraft pizza box", "12in kraft",
  * "PB-1201", typos at distance 1 in words of 5 letters or more). Within
  * only (n_only > 0), choose among those products ("the white ones" after
- * a size was named). n == 0: nothing fits. */
+ * a size was named). A size after "for" or "fit" is what the product goes
+ * with: "lids that fit the 32oz" are lids made for it (fd_catalog_fits),
+ * not the 32 oz container. n == 0: nothing fits. */
 int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *only, size_t n_only,
                      fd_arena *a, fd_product_match *out, fd_err *err) FD_MUST_USE;
 
@@ -108,6 +110,14 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
  * new; ambiguous: several fit as well. */
 int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text, fd_arena *a,
                        fd_product_match *out, fd_err *err) FD_MUST_USE;
+
+/* 1 when p is made for target, by the catalog's own words: p's
+ * description names target's code ("Lid for CON-R32") or a size of
+ * target, alone or in a range ("for kraft bowls 500-1000 ml" fits the 750
+ * ml bowl), or p's size is a range holding it ("fits 12-16 oz"). The
+ * arena holds scratch. */
+int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *target,
+                    fd_arena *a);
 
 /* The outlet text names ("Canadian Pizza Pasir Ris", "pasir ris"), or
  * NULL; *ambiguous when several fit as well. */

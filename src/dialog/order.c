@@ -1114,26 +1114,37 @@ static int made_for(const fd_product *a, const fd_product *b)
     return b->description && a->size && strlen(a->size) >= 3 && strstr(b->description, a->size);
 }
 
-/* "500 cups + 500 of the white sip lids for them": of the lids that fit
- * the words as well (80 mm, 90 mm), the one made for a product already in
- * the order, when exactly one is. */
-static void fit_order(const turn *t, const order_draft *d, fd_product_match *m)
+/* "500 cups + 500 of the white sip lids for them", "10 packs of the lids
+ * that fit": of the products that fit the words as well (every lid), the
+ * one made for a product already in the order, when exactly one is. The
+ * whole catalog is looked at, not only the few best of the match: "lids"
+ * ties seventeen. Returns nonzero out of memory. */
+static int fit_order(turn *t, const order_draft *d, fd_product_match *m, fd_str words)
 {
-    const fd_product *fit = NULL;
-    size_t hits = 0;
-    for (size_t j = 0; j < m->n_tied && j < m->n; j++) {
+    const fd_catalog *c = t->as->catalog;
+    size_t n_all = fd_catalog_n_products(c), k = 0;
+    const fd_product **fit = fd_arena_alloc(t->a, (n_all + 1) * sizeof *fit);
+    if (!fit)
+        return -1;
+    for (size_t j = 0; j < n_all; j++) {
+        const fd_product *p = fd_catalog_product(c, j);
         int any = 0;
         for (size_t i = 0; i < d->n && !any; i++) {
-            const fd_product *p = fd_catalog_by_code(t->as->catalog, d->lines[i].code);
-            any = p && made_for(m->v[j], p);
+            const fd_product *q = fd_catalog_by_code(c, d->lines[i].code);
+            any = q && (made_for(p, q) || fd_catalog_fits(c, p, q, t->a));
         }
-        if (any) {
-            fit = m->v[j];
-            hits++;
-        }
+        if (any)
+            fit[k++] = p;
     }
-    if (hits == 1)
-        match_only(m, fit);
+    if (!k)
+        return 0;
+    fd_product_match md;
+    if (fd_catalog_match(c, words, fit, k, t->a, &md, t->err))
+        return -1;
+    /* as good a fit for the words as the best of the whole catalog */
+    if (md.n && !md.ambiguous && md.score[0] >= m->score[0] * 0.999 - 1e-3)
+        match_only(m, md.v[0]);
+    return 0;
 }
 
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
@@ -1385,8 +1396,10 @@ static int read_lines(turn *t, order_draft *d, int *err)
             }
             continue;
         }
-        if (g->m.ambiguous && !g->m.exact)
-            fit_order(t, d, &g->m);
+        if (g->m.ambiguous && !g->m.exact && d->n && fit_order(t, d, &g->m, MT(g->s))) {
+            *err = 1;
+            return 0;
+        }
         if (g->m.ambiguous && !g->m.exact) {
             if (!d->n_pend) {
                 set_pending(d, &g->m, g->s);

@@ -186,6 +186,58 @@ static void test_customers_words(void **state)
     assert_string_equal(m.v[0]->code, "CON-PP2C");
 }
 
+/* Products described by what they go with: the kind named wins over the
+ * product of the size, and a size inside a range the catalog gives fits. */
+static void test_made_for(void **state)
+{
+    fixture *f = *state;
+    fd_product_match m = match(f, "plus the lids that fit the 32oz, also 10 pkt");
+    assert_true(m.n >= 1);
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "LID-R150"); /* "Lid for CON-R24 and CON-R32" */
+    m = match(f, "300 kraft sleeves for 12oz cups");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-S01"); /* "fits 12-16 oz" */
+    m = match(f, "sleeves for 8oz cups");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-S02"); /* "fits 8 oz" */
+    /* "fit" names no product: not the sleeve whose size "fits 12-16 oz" */
+    m = match(f, "10 packs of the lids that fit");
+    assert_true(m.n >= 1);
+    for (size_t i = 0; i < m.n; i++)
+        assert_null(strstr(m.v[i]->name, "sleeve"));
+    /* a size no sleeve is made for rules the sleeves out (the carriers
+     * "for 8-22 oz cups" may stay) */
+    m = match(f, "sleeves for 20oz cups");
+    for (size_t i = 0; i < m.n; i++)
+        assert_null(strstr(m.v[i]->name, "sleeve"));
+    /* without "for" or "fit" a size is the product's own, as before */
+    m = match(f, "32oz round soup container");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CON-R32");
+
+    const fd_catalog *c = f->c;
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-K500"),
+                                fd_catalog_by_code(c, "CON-K750"), f->a)); /* 500-1000 ml */
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-K500"),
+                                fd_catalog_by_code(c, "CON-K1000"), f->a));
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-K500"),
+                                 fd_catalog_by_code(c, "CON-K1300"), f->a));
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-R150"),
+                                fd_catalog_by_code(c, "CON-R32"), f->a));
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-R115"),
+                                 fd_catalog_by_code(c, "CON-R32"), f->a));
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "CUP-S01"),
+                                fd_catalog_by_code(c, "CUP-P12"), f->a));
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "CUP-S02"),
+                                 fd_catalog_by_code(c, "CUP-P12"), f->a));
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-F95"),
+                                fd_catalog_by_code(c, "CUP-T16"), f->a)); /* 12-22 oz */
+    /* a cup of the same size is not made for a container */
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "CUP-P16"),
+                                 fd_catalog_by_code(c, "CON-R16"), f->a));
+}
+
 static void test_outlets(void **state)
 {
     fixture *f = *state;
@@ -387,7 +439,7 @@ int main(void)
         cmocka_unit_test(test_loads_the_example), cmocka_unit_test(test_customers_words),
         cmocka_unit_test(test_outlets),           cmocka_unit_test(test_quote),
         cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_made_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
