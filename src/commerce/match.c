@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int is_unit(fd_str w, const char **canon)
 {
@@ -751,6 +752,50 @@ static int names_account(const cm_tokens *msg, const char *id)
     return 0;
 }
 
+/* The site named by its initials in text: "JE" for Jurong East. Two
+ * letters say little ("je" is French for "I"), so they count written in
+ * capitals, or before a word for a site ("je outlet", "je branch"). */
+static int names_initials(fd_str text, const char *site)
+{
+    char ini[8];
+    size_t n = 0;
+    for (const char *q = site; *q; q++)
+        if (isalpha((unsigned char)*q) && (q == site || !isalnum((unsigned char)q[-1]))) {
+            if (n == sizeof ini - 1)
+                return 0;
+            ini[n++] = (char)tolower((unsigned char)*q);
+        } else if (!isalpha((unsigned char)*q) && *q != ' ') {
+            return 0;
+        }
+    if (n < 2)
+        return 0;
+    static const char *const sites[] = {"outlet", "branch", "site", "store", "shop", NULL};
+    for (size_t i = 0; i + n <= text.len; i++) {
+        if ((i && isalnum((unsigned char)text.p[i - 1])) ||
+            (i + n < text.len && isalnum((unsigned char)text.p[i + n])))
+            continue;
+        size_t j = 0, caps = 0;
+        while (j < n && tolower((unsigned char)text.p[i + j]) == ini[j]) {
+            caps += isupper((unsigned char)text.p[i + j]) != 0;
+            j++;
+        }
+        if (j < n)
+            continue;
+        if (caps == n)
+            return 1;
+        size_t w = i + n;
+        while (w < text.len && text.p[w] == ' ')
+            w++;
+        for (const char *const *s = sites; *s; s++) {
+            size_t l = strlen(*s);
+            if (w + l <= text.len && strncasecmp(text.p + w, *s, l) == 0 &&
+                (w + l == text.len || !isalpha((unsigned char)text.p[w + l])))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
                                          int *ambiguous)
 {
@@ -775,6 +820,10 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
         if (!((cu->total > 0 && sc >= cu->total - 1e-9) ||
               (site->total > 0 && ss >= site->total - 1e-9)))
             continue;
+        /* the customer named, its site by initials ("Lotus noodle JE") */
+        if (cu->total > 0 && sc >= cu->total - 1e-9 && ss < site->total - 1e-9 &&
+            names_initials(text, c->outlets[k].outlet))
+            ss = site->total;
         double s = sc + ss;
         if (s > bs) {
             second = bs;

@@ -266,6 +266,19 @@ static void test_outlets(void **state)
     assert_string_equal(o->customer_id, "C1003");
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("lotus here"), f->a, &amb));
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("10 packs kraft round bowls"), f->a, &amb));
+    /* a site by its initials, among the named customer's outlets */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("Lotus noodle JE outlet. 20 pkt"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->outlet, "Jurong East");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("lotus noodle house, je branch"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->outlet, "Jurong East");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("Lotus Noodle House: je voudrais 5 paquets"), f->a,
+                                &amb);
+    assert_true(amb); /* French "je" names no site */
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("JE outlet"), f->a, &amb));
     /* the account id */
     o = fd_catalog_match_outlet(f->c, fd_str_c("acct C1002 pls"), f->a, &amb);
     assert_non_null(o);
