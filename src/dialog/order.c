@@ -1906,6 +1906,40 @@ static int introduces(const turn *t, fd_str *who)
             if (!bad)
                 at = j, len = n;
         }
+        /* "kopi kaki yishun here": a name of one to five words, then
+         * "here", ending the clause */
+        size_t ce = j;
+        while (ce < f.len && !strchr(",.;!?\n", f.p[ce]))
+            ce++;
+        size_t te = ce;
+        while (te > j && isspace((unsigned char)f.p[te - 1]))
+            te--;
+        if (at == SIZE_MAX && te >= j + 6 && memcmp(f.p + te - 5, " here", 5) == 0) {
+            static const char *const not_who[] = {"i",   "im",  "i'm",  "we",  "you", "it",
+                                                  "its", "is",  "are",  "was", "new", "who",
+                                                  "be",  "get", "come", NULL};
+            size_t nw = 0, k = j;
+            int bad = 0;
+            while (k < te - 5 && !bad) {
+                while (k < te - 5 && isspace((unsigned char)f.p[k]))
+                    k++;
+                size_t e = k;
+                while (e < te - 5 && !isspace((unsigned char)f.p[e]))
+                    e++;
+                if (e == k)
+                    break;
+                nw++;
+                for (size_t q = k; q < e && !bad; q++)
+                    bad = isdigit((unsigned char)f.p[q]);
+                for (const char *const *x = not_name; *x && !bad; x++)
+                    bad = strlen(*x) == e - k && memcmp(f.p + k, *x, e - k) == 0;
+                for (const char *const *x = not_who; *x && !bad; x++)
+                    bad = strlen(*x) == e - k && memcmp(f.p + k, *x, e - k) == 0;
+                k = e;
+            }
+            if (!bad && nw >= 1 && nw <= 5)
+                at = j, len = 0;
+        }
         while (i < f.len && !strchr(".!?\n", f.p[i]))
             i++; /* on to the next sentence */
     }
@@ -1929,9 +1963,72 @@ static int introduces(const turn *t, fd_str *who)
         e++;
     while (e > b && isspace((unsigned char)f.p[e - 1]))
         e--;
+    if (e >= b + 5 && memcmp(f.p + e - 5, " here", 5) == 0)
+        e -= 5; /* "kopi kaki here" */
     /* the customer's own spelling, when folding kept the offsets */
     *who = f.len == t->msg.len ? (fd_str){t->msg.p + b, e - b} : (fd_str){f.p + b, e - b};
     return 1;
+}
+
+/* The order handed to a person: the draft dropped (the conversation holds
+ * its lines), b (what we say first; freed here) then the hand-over. */
+static int hand_over(turn *t, order_draft *d, const esc_rule *rule, fd_buf *b, int rc)
+{
+    char last[sizeof d->last_order];
+    memcpy(last, d->last_order, sizeof last);
+    memset(d, 0, sizeof *d);
+    memcpy(d->last_order, last, sizeof last);
+    if (rc)
+        return fd_buf_free(b), turn_oom(t);
+    rc = say(t, b);
+    const char *mine = t->r->answer;
+    dialog_escalate(t, rule);
+    char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
+    if (!s)
+        return turn_oom(t);
+    t->r->answer = s;
+    t->r->route = "order";
+    return rc;
+}
+
+/* Printing the customer's own logo or design: artwork, a proof and a quote
+ * from the design desk, never a stock order taken in chat ("2000 white
+ * boxes with our logo printed on top"). */
+static int asks_printing(const turn *t)
+{
+    static const char *const cue[] = {"logo",
+                                      "logos",
+                                      "custom print",
+                                      "custom printed",
+                                      "custom printing",
+                                      "custom-printed",
+                                      "our design",
+                                      "our own design",
+                                      "our artwork",
+                                      "our branding",
+                                      "our brand",
+                                      "impression personnalisee",
+                                      "personnalise",
+                                      "personnalises",
+                                      "notre design",
+                                      NULL};
+    return any_word(t->folded, cue);
+}
+
+static int custom_printing(turn *t, order_draft *d, fd_buf *b)
+{
+    static const esc_rule printing = {
+        .tier = "agent",
+        .reason = "Custom printing order: artwork, proof and quote by the design desk"};
+    int rc = fd_buf_printf(b, "%s",
+                           L(t,
+                             "Custom printing is quoted by our design desk (artwork check, proof "
+                             "and minimum quantities), so a member of our team will take this "
+                             "order with you. ",
+                             "L'impression personnalisée est chiffrée par notre studio (contrôle "
+                             "du fichier, épreuve et quantités minimales) : un membre de notre "
+                             "équipe va prendre cette commande avec vous. "));
+    return hand_over(t, d, &printing, b, rc);
 }
 
 /* A customer not in customers.csv: the order goes to a person, who sets
@@ -1957,21 +2054,7 @@ static int unknown_customer(turn *t, order_draft *d, fd_str who, fd_buf *b)
                              "Je ne trouve pas votre société parmi nos comptes clients : un membre "
                              "de notre équipe va prendre cette commande avec vous. "));
     /* the order is the team's now: the conversation holds its lines */
-    char last[sizeof d->last_order];
-    memcpy(last, d->last_order, sizeof last);
-    memset(d, 0, sizeof *d);
-    memcpy(d->last_order, last, sizeof last);
-    if (rc)
-        return fd_buf_free(b), turn_oom(t);
-    rc = say(t, b);
-    const char *mine = t->r->answer;
-    dialog_escalate(t, &unknown);
-    char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
-    if (!s)
-        return turn_oom(t);
-    t->r->answer = s;
-    t->r->route = "order";
-    return rc;
+    return hand_over(t, d, &unknown, b, rc);
 }
 
 int dialog_order(turn *t, int *handled)
@@ -2061,6 +2144,11 @@ int dialog_order(turn *t, int *handled)
         fd_buf_free(&b);
         fd_buf_free(&note);
         return FD_OK;
+    }
+    if ((got || was_active) && asks_printing(t)) {
+        *handled = 1;
+        fd_buf_free(&note);
+        return custom_printing(t, d, &b);
     }
     if (!was_active && !d->key[0]) {
         char id[33];

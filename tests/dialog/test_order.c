@@ -432,6 +432,20 @@ static const convo customers[] = {
      NULL,
      NULL,
      1},
+    {"a name like a customer's ('kopi kaki' is not Kopi Corner) introduced with 'here'",
+     {"kopi kaki bishan here. 6 pkt 12oz single wall cups pls", "friday morning", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"custom printing ('with our logo') is the design desk's: a person, no order",
+     {"kopi corner: 3000 12oz double wall cups with our logo on them", "thursday", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
 };
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
