@@ -60,6 +60,10 @@ typedef struct fd_commerce_rules {
      * of windows (bit i: windows[i]) that day offers; 0: all of them */
     unsigned day_windows[7];
     int cancel_before_min; /* cancel_until = "17:00": the working day before delivery */
+    /* [delivery] holidays = ["2026-12-25", ...]: public holidays, days since
+     * 1970-01-01, sorted: no delivery, not working days */
+    int64_t holidays[64];
+    size_t n_holidays;
 } fd_commerce_rules;
 
 typedef struct fd_catalog fd_catalog; /* opaque */
@@ -155,7 +159,7 @@ int fd_weekday(int64_t days);
  * local time now_days + now_min. */
 int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min);
 /* 0 when day is a delivery day on or after the earliest; else a reason
- * code: 1 not a delivery day, 2 too soon. */
+ * code: 1 not a delivery day, 2 too soon, 3 a public holiday. */
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
 /* The window named in text ("morning", "matin", "pm"), or NULL. */
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);

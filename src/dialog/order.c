@@ -1700,14 +1700,20 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         d->window[0] = '\0';
         got = 1;
     }
+    /* Of several dates, the last one we deliver on: a customer corrects
+     * forward ("oh no sunday ah. then monday morning", "xmas. then wed
+     * 23rd"); none, and the first is the one to explain. */
+    int64_t days;
+    int min;
+    local_now(t, &days, &min);
+    size_t pick = SIZE_MAX;
+    int64_t pick_day = 0;
+    int pick_why = 0;
     for (size_t i = 0; i < t->ents.n; i++) {
         const fd_entity *e = &t->ents.v[i];
         int y, m, dd;
         if (e->kind != FD_ENT_DATE || !e->norm || sscanf(e->norm, "%d-%d-%d", &y, &m, &dd) != 3)
             continue;
-        int64_t days;
-        int min;
-        local_now(t, &days, &min);
         int64_t day = fd_days_from_civil(y, m, dd);
         int why = fd_delivery_check(r, day, days, min);
         /* "wednesday" said on a Wednesday, or before the lead time: the
@@ -1719,12 +1725,27 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
             day += 7;
             why = fd_delivery_check(r, day, days, min);
         }
+        if (pick == SIZE_MAX || !why) {
+            pick = i;
+            pick_day = day;
+            pick_why = why;
+        }
+    }
+    if (pick != SIZE_MAX) {
+        int y, m, dd;
+        int64_t day = pick_day;
+        int why = pick_why;
         char iso_day[16];
         fd_civil_from_days(day, &y, &m, &dd);
         snprintf(iso_day, sizeof iso_day, "%04d-%02d-%02d", y, m, dd);
         char words[64];
         date_words(t, iso_day, words, sizeof words);
-        if (why == 1) {
+        if (why == 3) {
+            rc = fd_buf_printf(note,
+                               L(t, "We don't deliver on %s: it is a public holiday. ",
+                                 "Nous ne livrons pas le %s : c'est un jour férié. "),
+                               words);
+        } else if (why == 1) {
             rc = fd_buf_printf(
                 note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
         } else if (why == 2) {
@@ -1740,7 +1761,6 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
             snprintf(d->date, sizeof d->date, "%s", iso_day);
         }
         got = 1;
-        break;
     }
     /* the window must be one the day offers ("saturday afternoon": Saturday
      * has mornings only); a new day may rule out the window kept */

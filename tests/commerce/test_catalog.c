@@ -339,6 +339,14 @@ static void test_delivery_days(void **state)
     assert_int_equal(fd_delivery_check(r, mon + 6, mon, 600), 1); /* Sunday */
     assert_int_equal(fd_delivery_check(r, mon, mon, 600), 2);     /* today */
     assert_int_equal(fd_delivery_check(r, mon + 1, mon, 600), 0);
+    /* [delivery] holidays: Christmas Day, a Friday, is no delivery day and
+     * no working day; Christmas Eve's order after the cut-off counts from
+     * Monday 28th: Tuesday 29th */
+    int64_t xmas = fd_days_from_civil(2026, 12, 25);
+    assert_int_equal(fd_delivery_check(r, xmas, mon, 600), 3);
+    assert_int_equal(fd_delivery_check(r, xmas - 2, mon, 600), 0);
+    assert_int_equal(fd_delivery_earliest(r, xmas - 1, 960), xmas + 4);
+    assert_int_equal(fd_delivery_earliest(r, xmas - 2, 600), xmas - 1);
     /* Saturday has the morning window only */
     const fd_window *am = &r->windows[0], *pm = &r->windows[1];
     assert_string_equal(pm->name, "afternoon");
