@@ -334,14 +334,19 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
         while (i < text.len && !isalnum((unsigned char)text.p[i]))
             i++;
         size_t j = i, n = 0;
+        int dash = 0;
         while (j < text.len && (isalnum((unsigned char)text.p[j]) || text.p[j] == '-') &&
                n < sizeof msgw - 1) {
             if (text.p[j] != '-')
                 msgw[n++] = (char)tolower((unsigned char)text.p[j]);
+            else
+                dash |= n > 0 && j + 1 < text.len && isalnum((unsigned char)text.p[j + 1]);
             j++;
         }
         msgw[n] = '\0';
-        if (n >= 3 && is_code_like((fd_str){msgw, n}))
+        /* a code of letters only ("CUT-CF", "NAP-KR") counts written with
+         * its dash: "cutcf" alone could be a word */
+        if (n >= 3 && (is_code_like((fd_str){msgw, n}) || dash))
             for (size_t k = 0; k < c->n_products; k++) {
                 const char *code = c->products[k].code;
                 size_t m = 0;

@@ -85,6 +85,11 @@ static void test_customers_words(void **state)
     assert_true(m.n >= 1);
     assert_string_equal(m.v[0]->code, m.n ? match(f, "12 inch kraft pizza box").v[0]->code : "");
 
+    /* a code of letters only, with its dash */
+    m = match(f, "CUT-CF x 5");
+    assert_true(m.exact);
+    assert_string_equal(m.v[0]->code, "CUT-CF");
+    assert_true(match(f, "nap-kr").exact);
     m = match(f, "pb1201 please");
     assert_true(m.exact);
     assert_string_equal(m.v[0]->code, "PB-1201");
