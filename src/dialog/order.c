@@ -1281,6 +1281,29 @@ static int named_line(turn *t, const order_draft *d, fd_str words)
     return 0;
 }
 
+/* "make it 5 packs bowls, and add 5 pkt lids for them": in a message that
+ * also sets a quantity ("make it", "change", "only"), a word of adding
+ * ("add", "more") belongs to its own segment, so the bowls are set to 5
+ * packs, not 5 packs more; otherwise it counts for every line. */
+static int seg_more(const turn *t, const seg *g, int more)
+{
+    static const char *const set_words[] = {"make",   "change", "instead", "only",
+                                            "mettez", "plutot", NULL};
+    if (!more || !any_word(t->folded, set_words))
+        return more;
+    for (size_t i = 0; i < g->s.len;) {
+        while (i < g->s.len && !isalpha((unsigned char)g->s.p[i]))
+            i++;
+        size_t b = i;
+        while (i < g->s.len && isalpha((unsigned char)g->s.p[i]))
+            i++;
+        for (size_t k = 0; more_words[k]; k++)
+            if (i > b && lower_eq((fd_str){g->s.p + b, i - b}, more_words[k]))
+                return 1;
+    }
+    return 0;
+}
+
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
@@ -1391,7 +1414,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
                     l = &d->lines[named - 1];
                 const fd_product *p = fd_catalog_by_code(c, l->code);
                 int64_t q = g->packs && p ? g->qty * p->pack_size : g->qty;
-                l->qty = more ? l->qty + q : q;
+                l->qty = seg_more(t, g, more) ? l->qty + q : q;
                 got++;
             }
             continue;
@@ -1410,7 +1433,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
         }
         const fd_product *p = g->m.v[0];
         int64_t q = g->packs || counts_packs(t, g, p) ? g->qty * p->pack_size : g->qty;
-        if (add_line(d, p->code, q, more) == 0)
+        if (add_line(d, p->code, q, seg_more(t, g, more)) == 0)
             got++;
     }
     return got;

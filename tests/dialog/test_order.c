@@ -366,6 +366,14 @@ static const convo quantities[] = {
      "2026-12-10",
      "afternoon",
      0},
+    {"'make it N packs X, and add M packs Y': X set to N, Y added",
+     {"green bowl salads: 4 packs 500ml kraft bowls, tuesday morning",
+      "make it 6 packs bowls and add 6 packs lids for them", "yes"},
+     "CON-K500:300,LID-K500:300",
+     "C1004",
+     "2026-12-15",
+     "morning",
+     0},
 };
 
 /* Who the order is for. */
