@@ -47,6 +47,8 @@ typedef struct fd_commerce_rules {
     int tax_permille;    /* tax_rate = 0.09 -> 90 (tenths of a percent) */
     char id_prefix[8];   /* [orders] id_prefix = "HP" */
     int64_t review_over; /* review_over = 5000 (major units; 0: never) -> minor */
+    int64_t min_order;   /* min_order = 80: minimum value for delivery, before tax
+                            (major units; 0: none) -> minor */
     unsigned days_mask;  /* [delivery] days = ["mon".."fri"]: bit 0 Monday */
     unsigned work_mask;  /* working_days (default: days): the cut-off, the lead
                             time and the cancellation deadline count these; a

@@ -216,6 +216,12 @@ int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[
         else
             r->review_over = (int64_t)(json_number_value(v) * 100 + 0.5);
     }
+    if (!rc && (v = json_object_get(ord, "min_order"))) {
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9)
+            rc = bad(err, "orders.min_order", "expected an amount");
+        else
+            r->min_order = (int64_t)(json_number_value(v) * 100 + 0.5);
+    }
     json_t *d = json_object_get(root, "delivery");
     if (!rc && d)
         rc = load_delivery(d, r, err);

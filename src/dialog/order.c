@@ -510,6 +510,21 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                   o && o->address[0] ? ")" : "", words);
     if (!rc && d->window[0])
         rc = fd_buf_printf(b, ", %s", d->window);
+    if (!rc && r->min_order > 0 && q.subtotal < r->min_order) {
+        /* under the minimum for delivery: said, with what to do about it,
+         * before the customer confirms (never a silent order) */
+        char have[32], need[32];
+        fd_money_fmt(r, q.subtotal, have, sizeof have);
+        fd_money_fmt(r, r->min_order, need, sizeof need);
+        rc = fd_buf_printf(b,
+                           L(t,
+                             ".\nThis order comes to %s before %s, under our minimum order value "
+                             "of %s for delivery: add products or packs to reach it",
+                             ".\nCette commande fait %s hors %s, sous notre minimum de commande "
+                             "de %s pour une livraison : ajoutez des produits ou des paquets pour "
+                             "l'atteindre"),
+                           have, r->tax_name, need);
+    }
     rc = rc ? rc
             : fd_buf_printf(
                   b, "%s",

@@ -69,6 +69,7 @@ static void test_loads_the_example(void **state)
     assert_string_equal(r->id_prefix, "HP");
     assert_int_equal(r->tax_permille, 90);
     assert_int_equal(r->review_over, 500000);
+    assert_int_equal(r->min_order, 8000); /* [orders] min_order = 80 */
     assert_int_equal(fd_catalog_n_outlets(f->c), 6);
 }
 
