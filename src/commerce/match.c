@@ -368,8 +368,11 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
  * is not the "delivery label", "order" no product. */
 static void drop_order_talk(cm_tokens *msg)
 {
-    static const char *const talk[] = {"deliver", "delivery", "delivered", "livraison",
-                                       "livrer",  "order",    "commande",  NULL};
+    /* nor do the words that limit a quantity: "make the straws 5 pkt only"
+     * is not the straw "for cold drinks only" */
+    static const char *const talk[] = {"deliver", "delivery",  "delivered", "livraison",
+                                       "livrer",  "order",     "commande",  "only",
+                                       "just",    "seulement", NULL};
     size_t k = 0;
     for (size_t i = 0; i < msg->n; i++) {
         int drop = 0;

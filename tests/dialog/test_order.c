@@ -374,6 +374,14 @@ static const convo quantities[] = {
      "2026-12-15",
      "morning",
      0},
+    {"'make the straws 4 pkt only': the order's straw, not the one 'for cold drinks only'",
+     {"kopi corner: 10 packs kraft paper straw 6mm unwrapped, 10 packs CUP-T16, friday",
+      "make the straws 4 pkt only", "yes"},
+     "CUP-T16:500,STR-P6K:1000",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
 };
 
 /* Who the order is for. */
