@@ -47,6 +47,8 @@ typedef struct fd_commerce_rules {
     int tax_permille;    /* tax_rate = 0.09 -> 90 (tenths of a percent) */
     char id_prefix[8];   /* [orders] id_prefix = "HP" */
     int64_t review_over; /* review_over = 5000 (major units; 0: never) -> minor */
+    int64_t min_order;   /* min_order = 80: minimum value for delivery, before tax
+                            (major units; 0: none) -> minor */
     unsigned days_mask;  /* [delivery] days = ["mon".."fri"]: bit 0 Monday */
     unsigned work_mask;  /* working_days (default: days): the cut-off, the lead
                             time and the cancellation deadline count these; a
@@ -60,6 +62,10 @@ typedef struct fd_commerce_rules {
      * of windows (bit i: windows[i]) that day offers; 0: all of them */
     unsigned day_windows[7];
     int cancel_before_min; /* cancel_until = "17:00": the working day before delivery */
+    /* [delivery] holidays = ["2026-12-25", ...]: public holidays, days since
+     * 1970-01-01, sorted: no delivery, not working days */
+    int64_t holidays[64];
+    size_t n_holidays;
 } fd_commerce_rules;
 
 typedef struct fd_catalog fd_catalog; /* opaque */
@@ -97,7 +103,9 @@ typedef struct fd_product_match {
 /* The products text names ("12 inch kraft pizza box", "12in kraft",
  * "PB-1201", typos at distance 1 in words of 5 letters or more). Within
  * only (n_only > 0), choose among those products ("the white ones" after
- * a size was named). n == 0: nothing fits. */
+ * a size was named). A size after "for" or "fit" is what the product goes
+ * with: "lids that fit the 32oz" are lids made for it (fd_catalog_fits),
+ * not the 32 oz container. n == 0: nothing fits. */
 int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *only, size_t n_only,
                      fd_arena *a, fd_product_match *out, fd_err *err) FD_MUST_USE;
 
@@ -108,6 +116,14 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
  * new; ambiguous: several fit as well. */
 int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text, fd_arena *a,
                        fd_product_match *out, fd_err *err) FD_MUST_USE;
+
+/* 1 when p is made for target, by the catalog's own words: p's
+ * description names target's code ("Lid for CON-R32") or a size of
+ * target, alone or in a range ("for kraft bowls 500-1000 ml" fits the 750
+ * ml bowl), or p's size is a range holding it ("fits 12-16 oz"). The
+ * arena holds scratch. */
+int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *target,
+                    fd_arena *a);
 
 /* The outlet text names ("Canadian Pizza Pasir Ris", "pasir ris"), or
  * NULL; *ambiguous when several fit as well. */
@@ -145,7 +161,7 @@ int fd_weekday(int64_t days);
  * local time now_days + now_min. */
 int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min);
 /* 0 when day is a delivery day on or after the earliest; else a reason
- * code: 1 not a delivery day, 2 too soon. */
+ * code: 1 not a delivery day, 2 too soon, 3 a public holiday. */
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
 /* The window named in text ("morning", "matin", "pm"), or NULL. */
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);

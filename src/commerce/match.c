@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int is_unit(fd_str w, const char **canon)
 {
@@ -299,11 +300,11 @@ static double shared_extra(const cm_tokens *msg, const cm_item *desc, const cm_i
 
 /* A size the message gives that the product lacks rules the product out:
  * "12-inch" never means the 10-inch box. */
-static int size_conflict(const cm_tokens *msg, const cm_item *it)
+static int size_conflict(const cm_tokens *msg, const cm_item *it, const unsigned char *skip)
 {
     for (size_t i = 0; i < msg->n; i++) {
         fd_str m = msg->v[i];
-        if (!m.len || !isdigit((unsigned char)m.p[0]) || all_digits(m))
+        if (skip[i] || !m.len || !isdigit((unsigned char)m.p[0]) || all_digits(m))
             continue;
         int found = 0;
         for (size_t j = 0; j < it->n_tok && !found; j++)
@@ -333,14 +334,19 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
         while (i < text.len && !isalnum((unsigned char)text.p[i]))
             i++;
         size_t j = i, n = 0;
+        int dash = 0;
         while (j < text.len && (isalnum((unsigned char)text.p[j]) || text.p[j] == '-') &&
                n < sizeof msgw - 1) {
             if (text.p[j] != '-')
                 msgw[n++] = (char)tolower((unsigned char)text.p[j]);
+            else
+                dash |= n > 0 && j + 1 < text.len && isalnum((unsigned char)text.p[j + 1]);
             j++;
         }
         msgw[n] = '\0';
-        if (n >= 3 && is_code_like((fd_str){msgw, n}))
+        /* a code of letters only ("CUT-CF", "NAP-KR") counts written with
+         * its dash: "cutcf" alone could be a word */
+        if (n >= 3 && (is_code_like((fd_str){msgw, n}) || dash))
             for (size_t k = 0; k < c->n_products; k++) {
                 const char *code = c->products[k].code;
                 size_t m = 0;
@@ -362,8 +368,11 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
  * is not the "delivery label", "order" no product. */
 static void drop_order_talk(cm_tokens *msg)
 {
-    static const char *const talk[] = {"deliver", "delivery", "delivered", "livraison",
-                                       "livrer",  "order",    "commande",  NULL};
+    /* nor do the words that limit a quantity: "make the straws 5 pkt only"
+     * is not the straw "for cold drinks only" */
+    static const char *const talk[] = {"deliver", "delivery",  "delivered", "livraison",
+                                       "livrer",  "order",     "commande",  "only",
+                                       "just",    "seulement", NULL};
     size_t k = 0;
     for (size_t i = 0; i < msg->n; i++) {
         int drop = 0;
@@ -406,6 +415,148 @@ static int expand_synonyms(const fd_catalog *c, cm_tokens *msg, fd_arena *a, fd_
     msg->v = v;
     msg->n = n;
     return FD_OK;
+}
+
+/* ---- what a product is made for ---------------------------------------------- */
+
+/* "32oz" -> 32 and "oz"; 0 when the token is no number with a unit. */
+static int size_parts(fd_str t, double *v, fd_str *unit)
+{
+    char buf[32];
+    size_t i = 0;
+    while (i < t.len && (isdigit((unsigned char)t.p[i]) || t.p[i] == '.'))
+        i++;
+    if (!i || i == t.len || i >= sizeof buf || !isalpha((unsigned char)t.p[i]))
+        return 0;
+    memcpy(buf, t.p, i);
+    buf[i] = '\0';
+    *v = strtod(buf, NULL);
+    *unit = (fd_str){t.p + i, t.len - i};
+    return 1;
+}
+
+static double number_of(fd_str t)
+{
+    char buf[32];
+    size_t n = t.len < sizeof buf - 1 ? t.len : sizeof buf - 1;
+    memcpy(buf, t.p, n);
+    buf[n] = '\0';
+    return strtod(buf, NULL);
+}
+
+/* 1 when text holds the size sz in a range ("500-1000 ml", "fits 12-16
+ * oz", "cold cups 12-22 oz": a bare number then a number with sz's unit),
+ * or, when whole is set, names it as it is ("for 12 oz and 16 oz cups").
+ * With need_for, only after "for" or "fit": "480 ml white hot cup" is the
+ * cup's own size, "lid for 12 oz cups" what the lid goes on. */
+static int text_fits(const char *text, fd_str sz, int whole, int need_for, fd_arena *a)
+{
+    double v, lo, hi;
+    fd_str u, ub;
+    cm_tokens t;
+    if (!text || !*text || !size_parts(sz, &v, &u) || cm_tokenize(fd_str_c(text), a, &t, NULL))
+        return 0;
+    int after = !need_for;
+    for (size_t i = 0; i < t.n; i++) {
+        after |= fd_str_eq_c(t.v[i], "for") || fd_str_eq_c(t.v[i], "fit");
+        if (!after)
+            continue;
+        if (whole && fd_str_eq(t.v[i], sz))
+            return 1;
+        if (i + 1 < t.n && all_digits(t.v[i]) && size_parts(t.v[i + 1], &hi, &ub) &&
+            fd_str_eq(ub, u)) {
+            lo = number_of(t.v[i]);
+            if (lo < hi && v >= lo && v <= hi)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when text names code as a whole word ("Lid for CON-R24 and CON-R32"
+ * names CON-R32, not CON-R3). */
+static int names_code(const char *text, const char *code)
+{
+    size_t n = strlen(code);
+    if (!text || !n)
+        return 0;
+    for (const char *q = strstr(text, code); q; q = strstr(q + 1, code))
+        if ((q == text || !isalnum((unsigned char)q[-1])) && !isalnum((unsigned char)q[n]))
+            return 1;
+    return 0;
+}
+
+/* 1 when the token is, as it is, one of the item's. */
+static int item_holds(const cm_item *it, fd_str w)
+{
+    for (size_t j = 0; j < it->n_tok; j++)
+        if (fd_str_eq_c(w, it->tok[j]))
+            return 1;
+    return 0;
+}
+
+/* 1 when product k is made for things of size sz by the catalog's own
+ * words: its description names the size or a range holding it, its size
+ * column a range ("fits 12-16 oz") or a size it fits ("fits 8 oz"), or its
+ * description names the code of a product of that size ("Lid for CON-R32",
+ * the 32 oz container). */
+static int fits_size(const fd_catalog *c, size_t k, fd_str sz, fd_arena *a)
+{
+    const fd_product *p = &c->products[k];
+    fd_str fit = fd_str_c("fit");
+    if (text_fits(p->description, sz, 1, 1, a) ||
+        text_fits(p->size, sz, item_holds(&c->ptok[2 * k], fit), 0, a))
+        return 1;
+    for (size_t q = 0; q < c->n_products; q++)
+        if (q != k && names_code(p->description, c->products[q].code) &&
+            item_holds(&c->ptok[2 * q], sz))
+            return 1;
+    return 0;
+}
+
+int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *target, fd_arena *a)
+{
+    size_t k = (size_t)(p - c->products);
+    if (k >= c->n_products || p == target)
+        return 0;
+    if (names_code(p->description, target->code))
+        return 1;
+    cm_tokens t;
+    if (!target->size || cm_tokenize(fd_str_c(target->size), a, &t, NULL))
+        return 0;
+    for (size_t i = 0; i < t.n; i++) {
+        double v;
+        fd_str u;
+        if (size_parts(t.v[i], &v, &u) && fits_size(c, k, t.v[i], a))
+            return 1;
+    }
+    return 0;
+}
+
+/* The sizes a message gives for what its product goes with: "lids that
+ * fit the 32oz", "sleeves for 12oz cups" (after "fit" or "for"). The word
+ * "fit" itself is dropped: it names no product (it is only in a sleeve's
+ * size, "fits 12-16 oz"). Marks each such token in fit[] (msg->n long). */
+static void fit_sizes(cm_tokens *msg, unsigned char *fit)
+{
+    static const char *const marks[] = {"fit", "for", "pour", NULL};
+    int after = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < msg->n; i++) {
+        int mark = 0;
+        for (const char *const *w = marks; *w && !mark; w++)
+            mark = fd_str_eq_c(msg->v[i], *w);
+        if (mark) {
+            after = 1;
+            if (fd_str_eq_c(msg->v[i], "fit"))
+                continue;
+        }
+        double v;
+        fd_str u;
+        fit[k] = after && size_parts(msg->v[i], &v, &u);
+        msg->v[k++] = msg->v[i];
+    }
+    msg->n = k;
 }
 
 /* Keeps the FD_MATCH_MAX best, best first, with each one's cover and the
@@ -458,6 +609,10 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
         rc = expand_synonyms(c, &msg, a, err);
     if (rc)
         return rc;
+    unsigned char *fit = fd_arena_alloc(a, msg.n + 1);
+    if (!fit)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    fit_sizes(&msg, fit);
     double cover[FD_MATCH_MAX] = {0}, named[FD_MATCH_MAX] = {0};
     for (size_t k = 0; k < c->n_products; k++) {
         const fd_product *p = &c->products[k];
@@ -469,11 +624,33 @@ int fd_catalog_match(const fd_catalog *c, fd_str text, const fd_product *const *
                 continue;
         }
         const cm_item *it = &c->ptok[2 * k];
-        if (size_conflict(&msg, it))
+        if (size_conflict(&msg, it, fit))
+            continue;
+        /* a size the product goes with ("lids that fit the 32oz"): one it
+         * lacks counts as said when the catalog says it is made for that
+         * size, and rules it out otherwise; so the product named ("lids")
+         * wins over the product of that size (the 32 oz container) */
+        double fs = 0;
+        int off = 0;
+        for (size_t i = 0; i < msg.n && !off; i++) {
+            if (!fit[i] || item_holds(it, msg.v[i]))
+                continue;
+            if (!fits_size(c, k, msg.v[i], a)) {
+                off = 1;
+                continue;
+            }
+            char tk[32];
+            size_t tl = msg.v[i].len < sizeof tk - 1 ? msg.v[i].len : sizeof tk - 1;
+            memcpy(tk, msg.v[i].p, tl);
+            tk[tl] = '\0';
+            fs += cm_weight(c->pw_tok, c->pw, c->n_pw, tk);
+        }
+        if (off)
             continue;
         double s = shared(&msg, it, c->pw_tok, c->pw, c->n_pw);
         if (s <= 0)
             continue;
+        s += fs;
         s += DESC_WEIGHT * shared_extra(&msg, &c->ptok[2 * k + 1], it, c->pw_tok, c->pw, c->n_pw);
         /* the share of its own name said breaks ties: "white" means the
          * plain white box more than the printed white one */
@@ -583,6 +760,50 @@ static int names_account(const cm_tokens *msg, const char *id)
     return 0;
 }
 
+/* The site named by its initials in text: "JE" for Jurong East. Two
+ * letters say little ("je" is French for "I"), so they count written in
+ * capitals, or before a word for a site ("je outlet", "je branch"). */
+static int names_initials(fd_str text, const char *site)
+{
+    char ini[8];
+    size_t n = 0;
+    for (const char *q = site; *q; q++)
+        if (isalpha((unsigned char)*q) && (q == site || !isalnum((unsigned char)q[-1]))) {
+            if (n == sizeof ini - 1)
+                return 0;
+            ini[n++] = (char)tolower((unsigned char)*q);
+        } else if (!isalpha((unsigned char)*q) && *q != ' ') {
+            return 0;
+        }
+    if (n < 2)
+        return 0;
+    static const char *const sites[] = {"outlet", "branch", "site", "store", "shop", NULL};
+    for (size_t i = 0; i + n <= text.len; i++) {
+        if ((i && isalnum((unsigned char)text.p[i - 1])) ||
+            (i + n < text.len && isalnum((unsigned char)text.p[i + n])))
+            continue;
+        size_t j = 0, caps = 0;
+        while (j < n && tolower((unsigned char)text.p[i + j]) == ini[j]) {
+            caps += isupper((unsigned char)text.p[i + j]) != 0;
+            j++;
+        }
+        if (j < n)
+            continue;
+        if (caps == n)
+            return 1;
+        size_t w = i + n;
+        while (w < text.len && text.p[w] == ' ')
+            w++;
+        for (const char *const *s = sites; *s; s++) {
+            size_t l = strlen(*s);
+            if (w + l <= text.len && strncasecmp(text.p + w, *s, l) == 0 &&
+                (w + l == text.len || !isalpha((unsigned char)text.p[w + l])))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
                                          int *ambiguous)
 {
@@ -607,6 +828,10 @@ const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_ar
         if (!((cu->total > 0 && sc >= cu->total - 1e-9) ||
               (site->total > 0 && ss >= site->total - 1e-9)))
             continue;
+        /* the customer named, its site by initials ("Lotus noodle JE") */
+        if (cu->total > 0 && sc >= cu->total - 1e-9 && ss < site->total - 1e-9 &&
+            names_initials(text, c->outlets[k].outlet))
+            ss = site->total;
         double s = sc + ss;
         if (s > bs) {
             second = bs;

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int parse_hhmm(const char *s, int *out)
@@ -85,6 +86,39 @@ static int load_day_windows(json_t *dw, fd_commerce_rules *r, fd_err *err)
     return FD_OK;
 }
 
+static int cmp_day(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* holidays = ["2026-12-25", ...]: whole dates, so that a year's list is
+ * the company's to publish (the days move every year). */
+static int load_holidays(json_t *v, fd_commerce_rules *r, fd_err *err)
+{
+    if (!json_is_array(v) || json_array_size(v) > sizeof r->holidays / sizeof *r->holidays)
+        return bad(err, "delivery.holidays", "expected up to 64 dates like \"2026-12-25\"");
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        const char *s = json_string_value(e);
+        int y, m, d;
+        char end;
+        if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 ||
+            d > 31 || y < 1970 || y > 9999)
+            return bad(err, "delivery.holidays", "expected dates like \"2026-12-25\"");
+        int64_t day = fd_days_from_civil(y, m, d);
+        int yy, mm, dd;
+        fd_civil_from_days(day, &yy, &mm, &dd);
+        if (yy != y || mm != m || dd != d)
+            return bad(err, "delivery.holidays", "no such date");
+        r->holidays[r->n_holidays++] = day;
+    }
+    qsort(r->holidays, r->n_holidays, sizeof *r->holidays, cmp_day);
+    return FD_OK;
+}
+
 static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
 {
     json_t *v = json_object_get(d, "days");
@@ -124,6 +158,8 @@ static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
             r->n_windows++;
         }
     }
+    if ((v = json_object_get(d, "holidays")) && load_holidays(v, r, err))
+        return FD_EFORMAT;
     if ((v = json_object_get(d, "day_windows")))
         return load_day_windows(v, r, err);
     return FD_OK;
@@ -179,6 +215,12 @@ int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[
             rc = bad(err, "orders.review_over", "expected an amount");
         else
             r->review_over = (int64_t)(json_number_value(v) * 100 + 0.5);
+    }
+    if (!rc && (v = json_object_get(ord, "min_order"))) {
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9)
+            rc = bad(err, "orders.min_order", "expected an amount");
+        else
+            r->min_order = (int64_t)(json_number_value(v) * 100 + 0.5);
     }
     json_t *d = json_object_get(root, "delivery");
     if (!rc && d)
@@ -305,14 +347,20 @@ int fd_weekday(int64_t days)
     return (int)(w < 0 ? w + 7 : w);
 }
 
+static int holiday(const fd_commerce_rules *r, int64_t day)
+{
+    return r->n_holidays &&
+           bsearch(&day, r->holidays, r->n_holidays, sizeof *r->holidays, cmp_day) != NULL;
+}
+
 static int delivers(const fd_commerce_rules *r, int64_t day)
 {
-    return (r->days_mask >> fd_weekday(day)) & 1u;
+    return ((r->days_mask >> fd_weekday(day)) & 1u) && !holiday(r, day);
 }
 
 static int works(const fd_commerce_rules *r, int64_t day)
 {
-    return (r->work_mask >> fd_weekday(day)) & 1u;
+    return ((r->work_mask >> fd_weekday(day)) & 1u) && !holiday(r, day);
 }
 
 int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min)
@@ -342,6 +390,8 @@ int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int n
 
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min)
 {
+    if (holiday(r, day))
+        return 3;
     if (r->days_mask && !delivers(r, day))
         return 1;
     return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;

@@ -510,6 +510,21 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                   o && o->address[0] ? ")" : "", words);
     if (!rc && d->window[0])
         rc = fd_buf_printf(b, ", %s", d->window);
+    if (!rc && r->min_order > 0 && q.subtotal < r->min_order) {
+        /* under the minimum for delivery: said, with what to do about it,
+         * before the customer confirms (never a silent order) */
+        char have[32], need[32];
+        fd_money_fmt(r, q.subtotal, have, sizeof have);
+        fd_money_fmt(r, r->min_order, need, sizeof need);
+        rc = fd_buf_printf(b,
+                           L(t,
+                             ".\nThis order comes to %s before %s, under our minimum order value "
+                             "of %s for delivery: add products or packs to reach it",
+                             ".\nCette commande fait %s hors %s, sous notre minimum de commande "
+                             "de %s pour une livraison : ajoutez des produits ou des paquets pour "
+                             "l'atteindre"),
+                           have, r->tax_name, need);
+    }
     rc = rc ? rc
             : fd_buf_printf(
                   b, "%s",
@@ -1114,26 +1129,37 @@ static int made_for(const fd_product *a, const fd_product *b)
     return b->description && a->size && strlen(a->size) >= 3 && strstr(b->description, a->size);
 }
 
-/* "500 cups + 500 of the white sip lids for them": of the lids that fit
- * the words as well (80 mm, 90 mm), the one made for a product already in
- * the order, when exactly one is. */
-static void fit_order(const turn *t, const order_draft *d, fd_product_match *m)
+/* "500 cups + 500 of the white sip lids for them", "10 packs of the lids
+ * that fit": of the products that fit the words as well (every lid), the
+ * one made for a product already in the order, when exactly one is. The
+ * whole catalog is looked at, not only the few best of the match: "lids"
+ * ties seventeen. Returns nonzero out of memory. */
+static int fit_order(turn *t, const order_draft *d, fd_product_match *m, fd_str words)
 {
-    const fd_product *fit = NULL;
-    size_t hits = 0;
-    for (size_t j = 0; j < m->n_tied && j < m->n; j++) {
+    const fd_catalog *c = t->as->catalog;
+    size_t n_all = fd_catalog_n_products(c), k = 0;
+    const fd_product **fit = fd_arena_alloc(t->a, (n_all + 1) * sizeof *fit);
+    if (!fit)
+        return -1;
+    for (size_t j = 0; j < n_all; j++) {
+        const fd_product *p = fd_catalog_product(c, j);
         int any = 0;
         for (size_t i = 0; i < d->n && !any; i++) {
-            const fd_product *p = fd_catalog_by_code(t->as->catalog, d->lines[i].code);
-            any = p && made_for(m->v[j], p);
+            const fd_product *q = fd_catalog_by_code(c, d->lines[i].code);
+            any = q && (made_for(p, q) || fd_catalog_fits(c, p, q, t->a));
         }
-        if (any) {
-            fit = m->v[j];
-            hits++;
-        }
+        if (any)
+            fit[k++] = p;
     }
-    if (hits == 1)
-        match_only(m, fit);
+    if (!k)
+        return 0;
+    fd_product_match md;
+    if (fd_catalog_match(c, words, fit, k, t->a, &md, t->err))
+        return -1;
+    /* as good a fit for the words as the best of the whole catalog */
+    if (md.n && !md.ambiguous && md.score[0] >= m->score[0] * 0.999 - 1e-3)
+        match_only(m, md.v[0]);
+    return 0;
 }
 
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
@@ -1270,6 +1296,29 @@ static int named_line(turn *t, const order_draft *d, fd_str words)
     return 0;
 }
 
+/* "make it 5 packs bowls, and add 5 pkt lids for them": in a message that
+ * also sets a quantity ("make it", "change", "only"), a word of adding
+ * ("add", "more") belongs to its own segment, so the bowls are set to 5
+ * packs, not 5 packs more; otherwise it counts for every line. */
+static int seg_more(const turn *t, const seg *g, int more)
+{
+    static const char *const set_words[] = {"make",   "change", "instead", "only",
+                                            "mettez", "plutot", NULL};
+    if (!more || !any_word(t->folded, set_words))
+        return more;
+    for (size_t i = 0; i < g->s.len;) {
+        while (i < g->s.len && !isalpha((unsigned char)g->s.p[i]))
+            i++;
+        size_t b = i;
+        while (i < g->s.len && isalpha((unsigned char)g->s.p[i]))
+            i++;
+        for (size_t k = 0; more_words[k]; k++)
+            if (i > b && lower_eq((fd_str){g->s.p + b, i - b}, more_words[k]))
+                return 1;
+    }
+    return 0;
+}
+
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
@@ -1380,13 +1429,15 @@ static int read_lines(turn *t, order_draft *d, int *err)
                     l = &d->lines[named - 1];
                 const fd_product *p = fd_catalog_by_code(c, l->code);
                 int64_t q = g->packs && p ? g->qty * p->pack_size : g->qty;
-                l->qty = more ? l->qty + q : q;
+                l->qty = seg_more(t, g, more) ? l->qty + q : q;
                 got++;
             }
             continue;
         }
-        if (g->m.ambiguous && !g->m.exact)
-            fit_order(t, d, &g->m);
+        if (g->m.ambiguous && !g->m.exact && d->n && fit_order(t, d, &g->m, MT(g->s))) {
+            *err = 1;
+            return 0;
+        }
         if (g->m.ambiguous && !g->m.exact) {
             if (!d->n_pend) {
                 set_pending(d, &g->m, g->s);
@@ -1397,7 +1448,7 @@ static int read_lines(turn *t, order_draft *d, int *err)
         }
         const fd_product *p = g->m.v[0];
         int64_t q = g->packs || counts_packs(t, g, p) ? g->qty * p->pack_size : g->qty;
-        if (add_line(d, p->code, q, more) == 0)
+        if (add_line(d, p->code, q, seg_more(t, g, more)) == 0)
             got++;
     }
     return got;
@@ -1687,14 +1738,20 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
         d->window[0] = '\0';
         got = 1;
     }
+    /* Of several dates, the last one we deliver on: a customer corrects
+     * forward ("oh no sunday ah. then monday morning", "xmas. then wed
+     * 23rd"); none, and the first is the one to explain. */
+    int64_t days;
+    int min;
+    local_now(t, &days, &min);
+    size_t pick = SIZE_MAX;
+    int64_t pick_day = 0;
+    int pick_why = 0;
     for (size_t i = 0; i < t->ents.n; i++) {
         const fd_entity *e = &t->ents.v[i];
         int y, m, dd;
         if (e->kind != FD_ENT_DATE || !e->norm || sscanf(e->norm, "%d-%d-%d", &y, &m, &dd) != 3)
             continue;
-        int64_t days;
-        int min;
-        local_now(t, &days, &min);
         int64_t day = fd_days_from_civil(y, m, dd);
         int why = fd_delivery_check(r, day, days, min);
         /* "wednesday" said on a Wednesday, or before the lead time: the
@@ -1706,12 +1763,27 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
             day += 7;
             why = fd_delivery_check(r, day, days, min);
         }
+        if (pick == SIZE_MAX || !why) {
+            pick = i;
+            pick_day = day;
+            pick_why = why;
+        }
+    }
+    if (pick != SIZE_MAX) {
+        int y, m, dd;
+        int64_t day = pick_day;
+        int why = pick_why;
         char iso_day[16];
         fd_civil_from_days(day, &y, &m, &dd);
         snprintf(iso_day, sizeof iso_day, "%04d-%02d-%02d", y, m, dd);
         char words[64];
         date_words(t, iso_day, words, sizeof words);
-        if (why == 1) {
+        if (why == 3) {
+            rc = fd_buf_printf(note,
+                               L(t, "We don't deliver on %s: it is a public holiday. ",
+                                 "Nous ne livrons pas le %s : c'est un jour férié. "),
+                               words);
+        } else if (why == 1) {
             rc = fd_buf_printf(
                 note, L(t, "We don't deliver on %s. ", "Nous ne livrons pas le %s. "), words);
         } else if (why == 2) {
@@ -1727,7 +1799,6 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
             snprintf(d->date, sizeof d->date, "%s", iso_day);
         }
         got = 1;
-        break;
     }
     /* the window must be one the day offers ("saturday afternoon": Saturday
      * has mornings only); a new day may rule out the window kept */
@@ -1893,6 +1964,40 @@ static int introduces(const turn *t, fd_str *who)
             if (!bad)
                 at = j, len = n;
         }
+        /* "kopi kaki yishun here": a name of one to five words, then
+         * "here", ending the clause */
+        size_t ce = j;
+        while (ce < f.len && !strchr(",.;!?\n", f.p[ce]))
+            ce++;
+        size_t te = ce;
+        while (te > j && isspace((unsigned char)f.p[te - 1]))
+            te--;
+        if (at == SIZE_MAX && te >= j + 6 && memcmp(f.p + te - 5, " here", 5) == 0) {
+            static const char *const not_who[] = {"i",   "im",  "i'm",  "we",  "you", "it",
+                                                  "its", "is",  "are",  "was", "new", "who",
+                                                  "be",  "get", "come", NULL};
+            size_t nw = 0, k = j;
+            int bad = 0;
+            while (k < te - 5 && !bad) {
+                while (k < te - 5 && isspace((unsigned char)f.p[k]))
+                    k++;
+                size_t e = k;
+                while (e < te - 5 && !isspace((unsigned char)f.p[e]))
+                    e++;
+                if (e == k)
+                    break;
+                nw++;
+                for (size_t q = k; q < e && !bad; q++)
+                    bad = isdigit((unsigned char)f.p[q]);
+                for (const char *const *x = not_name; *x && !bad; x++)
+                    bad = strlen(*x) == e - k && memcmp(f.p + k, *x, e - k) == 0;
+                for (const char *const *x = not_who; *x && !bad; x++)
+                    bad = strlen(*x) == e - k && memcmp(f.p + k, *x, e - k) == 0;
+                k = e;
+            }
+            if (!bad && nw >= 1 && nw <= 5)
+                at = j, len = 0;
+        }
         while (i < f.len && !strchr(".!?\n", f.p[i]))
             i++; /* on to the next sentence */
     }
@@ -1916,9 +2021,72 @@ static int introduces(const turn *t, fd_str *who)
         e++;
     while (e > b && isspace((unsigned char)f.p[e - 1]))
         e--;
+    if (e >= b + 5 && memcmp(f.p + e - 5, " here", 5) == 0)
+        e -= 5; /* "kopi kaki here" */
     /* the customer's own spelling, when folding kept the offsets */
     *who = f.len == t->msg.len ? (fd_str){t->msg.p + b, e - b} : (fd_str){f.p + b, e - b};
     return 1;
+}
+
+/* The order handed to a person: the draft dropped (the conversation holds
+ * its lines), b (what we say first; freed here) then the hand-over. */
+static int hand_over(turn *t, order_draft *d, const esc_rule *rule, fd_buf *b, int rc)
+{
+    char last[sizeof d->last_order];
+    memcpy(last, d->last_order, sizeof last);
+    memset(d, 0, sizeof *d);
+    memcpy(d->last_order, last, sizeof last);
+    if (rc)
+        return fd_buf_free(b), turn_oom(t);
+    rc = say(t, b);
+    const char *mine = t->r->answer;
+    dialog_escalate(t, rule);
+    char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
+    if (!s)
+        return turn_oom(t);
+    t->r->answer = s;
+    t->r->route = "order";
+    return rc;
+}
+
+/* Printing the customer's own logo or design: artwork, a proof and a quote
+ * from the design desk, never a stock order taken in chat ("2000 white
+ * boxes with our logo printed on top"). */
+static int asks_printing(const turn *t)
+{
+    static const char *const cue[] = {"logo",
+                                      "logos",
+                                      "custom print",
+                                      "custom printed",
+                                      "custom printing",
+                                      "custom-printed",
+                                      "our design",
+                                      "our own design",
+                                      "our artwork",
+                                      "our branding",
+                                      "our brand",
+                                      "impression personnalisee",
+                                      "personnalise",
+                                      "personnalises",
+                                      "notre design",
+                                      NULL};
+    return any_word(t->folded, cue);
+}
+
+static int custom_printing(turn *t, order_draft *d, fd_buf *b)
+{
+    static const esc_rule printing = {
+        .tier = "agent",
+        .reason = "Custom printing order: artwork, proof and quote by the design desk"};
+    int rc = fd_buf_printf(b, "%s",
+                           L(t,
+                             "Custom printing is quoted by our design desk (artwork check, proof "
+                             "and minimum quantities), so a member of our team will take this "
+                             "order with you. ",
+                             "L'impression personnalisée est chiffrée par notre studio (contrôle "
+                             "du fichier, épreuve et quantités minimales) : un membre de notre "
+                             "équipe va prendre cette commande avec vous. "));
+    return hand_over(t, d, &printing, b, rc);
 }
 
 /* A customer not in customers.csv: the order goes to a person, who sets
@@ -1944,21 +2112,7 @@ static int unknown_customer(turn *t, order_draft *d, fd_str who, fd_buf *b)
                              "Je ne trouve pas votre société parmi nos comptes clients : un membre "
                              "de notre équipe va prendre cette commande avec vous. "));
     /* the order is the team's now: the conversation holds its lines */
-    char last[sizeof d->last_order];
-    memcpy(last, d->last_order, sizeof last);
-    memset(d, 0, sizeof *d);
-    memcpy(d->last_order, last, sizeof last);
-    if (rc)
-        return fd_buf_free(b), turn_oom(t);
-    rc = say(t, b);
-    const char *mine = t->r->answer;
-    dialog_escalate(t, &unknown);
-    char *s = fd_arena_printf(t->a, "%s%s", mine, t->r->answer);
-    if (!s)
-        return turn_oom(t);
-    t->r->answer = s;
-    t->r->route = "order";
-    return rc;
+    return hand_over(t, d, &unknown, b, rc);
 }
 
 int dialog_order(turn *t, int *handled)
@@ -2048,6 +2202,11 @@ int dialog_order(turn *t, int *handled)
         fd_buf_free(&b);
         fd_buf_free(&note);
         return FD_OK;
+    }
+    if ((got || was_active) && asks_printing(t)) {
+        *handled = 1;
+        fd_buf_free(&note);
+        return custom_printing(t, d, &b);
     }
     if (!was_active && !d->key[0]) {
         char id[33];

@@ -159,15 +159,15 @@ static int number_at(const fd_tokens *t, size_t i, const uint8_t *used, double *
 /* ---- quantities and sizes ---------------------------------------------------- */
 
 static const char *const count_nouns[] = {
-    "box",     "boxes",   "carton",    "cartons",    "case",      "cases",      "pack",
-    "packs",   "packet",  "packets",   "pc",         "pcs",       "piece",      "pieces",
-    "unit",    "units",   "cup",       "cups",       "lid",       "lids",       "bag",
-    "bags",    "roll",    "rolls",     "sleeve",     "sleeves",   "tray",       "trays",
-    "bottle",  "bottles", "container", "containers", "pallet",    "pallets",    "bundle",
-    "bundles", "bowls",   "bowl",      "straws",     "pieces",    "boite",      "boites",
-    "pieces",  "sachet",  "sachets",   "gobelet",    "gobelets",  "couvercle",  "couvercles",
-    "paquet",  "paquets", "rouleau",   "rouleaux",   "palette",   "palettes",   "unites",
-    "sac",     "sacs",    "bouteille", "bouteilles", "barquette", "barquettes", NULL};
+    "box", "boxes", "carton", "cartons", "case", "cases", "pack", "packs", "packet", "packets",
+    "pc", "pcs", "piece", "pieces", "unit", "units", "cup", "cups", "lid", "lids", "bag", "bags",
+    "roll", "rolls", "sleeve", "sleeves", "tray", "trays", "bottle", "bottles", "container",
+    "containers", "pallet", "pallets", "bundle", "bundles", "bowls", "bowl", "straws", "pieces",
+    "boite", "boites", "pieces", "sachet", "sachets", "gobelet", "gobelets", "couvercle",
+    "couvercles", "paquet", "paquets", "rouleau", "rouleaux", "palette", "palettes", "unites",
+    "sac", "sacs", "bouteille", "bouteilles", "barquette", "barquettes",
+    /* the trade's short forms: "10 pkt flat lid" is ten packs, not ten lids */
+    "pkt", "pkts", "pk", "pks", "ctn", "ctns", NULL};
 
 /* Spelled units after a number ("12 inch", "8 x 8 inch") -> canonical. */
 static const char *unit_of(fd_str w)

@@ -69,6 +69,7 @@ static void test_loads_the_example(void **state)
     assert_string_equal(r->id_prefix, "HP");
     assert_int_equal(r->tax_permille, 90);
     assert_int_equal(r->review_over, 500000);
+    assert_int_equal(r->min_order, 8000); /* [orders] min_order = 80 */
     assert_int_equal(fd_catalog_n_outlets(f->c), 6);
 }
 
@@ -85,6 +86,11 @@ static void test_customers_words(void **state)
     assert_true(m.n >= 1);
     assert_string_equal(m.v[0]->code, m.n ? match(f, "12 inch kraft pizza box").v[0]->code : "");
 
+    /* a code of letters only, with its dash */
+    m = match(f, "CUT-CF x 5");
+    assert_true(m.exact);
+    assert_string_equal(m.v[0]->code, "CUT-CF");
+    assert_true(match(f, "nap-kr").exact);
     m = match(f, "pb1201 please");
     assert_true(m.exact);
     assert_string_equal(m.v[0]->code, "PB-1201");
@@ -186,6 +192,58 @@ static void test_customers_words(void **state)
     assert_string_equal(m.v[0]->code, "CON-PP2C");
 }
 
+/* Products described by what they go with: the kind named wins over the
+ * product of the size, and a size inside a range the catalog gives fits. */
+static void test_made_for(void **state)
+{
+    fixture *f = *state;
+    fd_product_match m = match(f, "plus the lids that fit the 32oz, also 10 pkt");
+    assert_true(m.n >= 1);
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "LID-R150"); /* "Lid for CON-R24 and CON-R32" */
+    m = match(f, "300 kraft sleeves for 12oz cups");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-S01"); /* "fits 12-16 oz" */
+    m = match(f, "sleeves for 8oz cups");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-S02"); /* "fits 8 oz" */
+    /* "fit" names no product: not the sleeve whose size "fits 12-16 oz" */
+    m = match(f, "10 packs of the lids that fit");
+    assert_true(m.n >= 1);
+    for (size_t i = 0; i < m.n; i++)
+        assert_null(strstr(m.v[i]->name, "sleeve"));
+    /* a size no sleeve is made for rules the sleeves out (the carriers
+     * "for 8-22 oz cups" may stay) */
+    m = match(f, "sleeves for 20oz cups");
+    for (size_t i = 0; i < m.n; i++)
+        assert_null(strstr(m.v[i]->name, "sleeve"));
+    /* without "for" or "fit" a size is the product's own, as before */
+    m = match(f, "32oz round soup container");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CON-R32");
+
+    const fd_catalog *c = f->c;
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-K500"),
+                                fd_catalog_by_code(c, "CON-K750"), f->a)); /* 500-1000 ml */
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-K500"),
+                                fd_catalog_by_code(c, "CON-K1000"), f->a));
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-K500"),
+                                 fd_catalog_by_code(c, "CON-K1300"), f->a));
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-R150"),
+                                fd_catalog_by_code(c, "CON-R32"), f->a));
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-R115"),
+                                 fd_catalog_by_code(c, "CON-R32"), f->a));
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "CUP-S01"),
+                                fd_catalog_by_code(c, "CUP-P12"), f->a));
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "CUP-S02"),
+                                 fd_catalog_by_code(c, "CUP-P12"), f->a));
+    assert_true(fd_catalog_fits(c, fd_catalog_by_code(c, "LID-F95"),
+                                fd_catalog_by_code(c, "CUP-T16"), f->a)); /* 12-22 oz */
+    /* a cup of the same size is not made for a container */
+    assert_false(fd_catalog_fits(c, fd_catalog_by_code(c, "CUP-P16"),
+                                 fd_catalog_by_code(c, "CON-R16"), f->a));
+}
+
 static void test_outlets(void **state)
 {
     fixture *f = *state;
@@ -214,6 +272,19 @@ static void test_outlets(void **state)
     assert_string_equal(o->customer_id, "C1003");
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("lotus here"), f->a, &amb));
     assert_null(fd_catalog_match_outlet(f->c, fd_str_c("10 packs kraft round bowls"), f->a, &amb));
+    /* a site by its initials, among the named customer's outlets */
+    o = fd_catalog_match_outlet(f->c, fd_str_c("Lotus noodle JE outlet. 20 pkt"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->outlet, "Jurong East");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("lotus noodle house, je branch"), f->a, &amb);
+    assert_non_null(o);
+    assert_false(amb);
+    assert_string_equal(o->outlet, "Jurong East");
+    o = fd_catalog_match_outlet(f->c, fd_str_c("Lotus Noodle House: je voudrais 5 paquets"), f->a,
+                                &amb);
+    assert_true(amb); /* French "je" names no site */
+    assert_null(fd_catalog_match_outlet(f->c, fd_str_c("JE outlet"), f->a, &amb));
     /* the account id */
     o = fd_catalog_match_outlet(f->c, fd_str_c("acct C1002 pls"), f->a, &amb);
     assert_non_null(o);
@@ -274,6 +345,14 @@ static void test_delivery_days(void **state)
     assert_int_equal(fd_delivery_check(r, mon + 6, mon, 600), 1); /* Sunday */
     assert_int_equal(fd_delivery_check(r, mon, mon, 600), 2);     /* today */
     assert_int_equal(fd_delivery_check(r, mon + 1, mon, 600), 0);
+    /* [delivery] holidays: Christmas Day, a Friday, is no delivery day and
+     * no working day; Christmas Eve's order after the cut-off counts from
+     * Monday 28th: Tuesday 29th */
+    int64_t xmas = fd_days_from_civil(2026, 12, 25);
+    assert_int_equal(fd_delivery_check(r, xmas, mon, 600), 3);
+    assert_int_equal(fd_delivery_check(r, xmas - 2, mon, 600), 0);
+    assert_int_equal(fd_delivery_earliest(r, xmas - 1, 960), xmas + 4);
+    assert_int_equal(fd_delivery_earliest(r, xmas - 2, 600), xmas - 1);
     /* Saturday has the morning window only */
     const fd_window *am = &r->windows[0], *pm = &r->windows[1];
     assert_string_equal(pm->name, "afternoon");
@@ -387,7 +466,7 @@ int main(void)
         cmocka_unit_test(test_loads_the_example), cmocka_unit_test(test_customers_words),
         cmocka_unit_test(test_outlets),           cmocka_unit_test(test_quote),
         cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_made_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

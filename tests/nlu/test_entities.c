@@ -38,6 +38,9 @@ static const ent_case cases[] = {
     {"twenty-five lids and one thousand cups",
      {{Q, "twenty-five lids", "25 lids"}, {Q, "one thousand cups", "1000 cups"}}},
     {"deux cents boîtes", {{Q, "deux cents boîtes", "200 boites"}}},
+    /* a short pack word before the product's noun counts packs */
+    {"10 pkt flat lid w straw slot", {{Q, "10 pkt", "10 pkt"}}},
+    {"2 ctn kraft bowls", {{Q, "2 ctn", "2 ctn"}}},
     {"I have 200 reasons", {{0}}}, /* no count noun */
     {"the one I ordered", {{0}}},
     /* sizes */
