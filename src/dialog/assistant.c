@@ -101,22 +101,6 @@ static int read_small(const char *path, char *buf, size_t size)
     return 0;
 }
 
-static int write_small(const char *path, const char *text)
-{
-    char tmp[800];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok = fputs(text, f) >= 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* Loads the cached model when its recorded examples hash matches, else
  * trains from the stored intents.tsv and caches it. */
 static int load_intents(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err)
@@ -163,7 +147,7 @@ static int load_intents(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err
                    n, (double)(fd_time_ns() - t0) / 1e9);
             fd_err e2;
             if (fd_intent_save(m, as->model_path, &e2) != FD_OK ||
-                write_small(hash_path, hash) != 0)
+                fd_file_write_atomic(hash_path, hash, strlen(hash), &e2) != FD_OK)
                 FD_LOG(as->log, FD_LOG_WARN, "dialog", "cannot cache intent model at %s: %s",
                        as->model_path, e2.msg);
             if (retrained)
