@@ -4,12 +4,13 @@
 #   bench/replicas/start.sh FRONTDESK_A FRONTDESK_B [ROUNDS] [DOCS]
 # A knowledge base of DOCS synthetic documents (default 20000, 60 words
 # each, one JSONL file) is ingested once into a PostgreSQL store and once
-# into a SQLite data dir; then each build is started ROUNDS times (default
+# into a SQLite data dir, by each build into stores of its own (so A and B
+# may differ in schema and in how they keep the shared snapshot); then each
+# build is started ROUNDS times (default
 # 5, alternating A and B) on a data dir whose snapshot is already built,
 # and on PostgreSQL also as a new replica (store "pgnew": an empty data
 # dir, which fetches the snapshot the ingest shared through the store, or
-# builds it), timed from exec to the first 200 from /readyz. Both builds
-# must know the store's schema (the ingest runs with A). Extra settings for
+# builds it), timed from exec to the first 200 from /readyz. Extra settings for
 # A or B in A_ENV / B_ENV ("FRONTDESK_INDEX_SHARE_SNAPSHOTS=false": the
 # same build, every new replica building its own index). PostgreSQL runs on
 # 127.0.0.1 (tests/integration/pg.bash), stopped by PID.
@@ -43,9 +44,15 @@ with open(sys.argv[1], "w") as f:
 PY
 
 pg_start "$T" > /dev/null || { echo "bench: PostgreSQL did not start" >&2; exit 1; }
-PGDB=$(pg_createdb start_bench)
-FRONTDESK_STORE_URL=$PGDB "$A" --data "$T/pg-data" --log-level warn ingest "$T/corpus.jsonl" > /dev/null
-"$A" --data "$T/sqlite-data" --log-level warn ingest "$T/corpus.jsonl" > /dev/null
+declare -A PGDB
+for name in a b; do
+  bin=$A
+  [ $name = b ] && bin=$B
+  PGDB[$name]=$(pg_createdb "start_bench_$name")
+  FRONTDESK_STORE_URL=${PGDB[$name]} "$bin" --data "$T/pg-data-$name" --log-level warn \
+    ingest "$T/corpus.jsonl" > /dev/null
+  "$bin" --data "$T/sqlite-data-$name" --log-level warn ingest "$T/corpus.jsonl" > /dev/null
+done
 
 # start_ms BINARY DATA [STORE_URL]: exec to the first /readyz 200, in ms.
 start_ms() {
@@ -74,11 +81,11 @@ for _ in $(seq "$ROUNDS"); do
   for name in a b; do
     bin=$A envs=${A_ENV:-}
     [ $name = b ] && bin=$B envs=${B_ENV:-}
-    RUNS[$name-sqlite]+="$(start_ms "$bin" "$T/sqlite-data" "" "$envs") "
-    RUNS[$name-pg]+="$(start_ms "$bin" "$T/pg-data" "$PGDB" "$envs") "
+    RUNS[$name-sqlite]+="$(start_ms "$bin" "$T/sqlite-data-$name" "" "$envs") "
+    RUNS[$name-pg]+="$(start_ms "$bin" "$T/pg-data-$name" "${PGDB[$name]}" "$envs") "
     # a new replica: an empty data dir, the snapshot fetched from the store
     rm -rf "$T/new-data"
-    RUNS[$name-pgnew]+="$(start_ms "$bin" "$T/new-data" "$PGDB" "$envs") "
+    RUNS[$name-pgnew]+="$(start_ms "$bin" "$T/new-data" "${PGDB[$name]}" "$envs") "
   done
 done
 for key in a-sqlite b-sqlite a-pg b-pg a-pgnew b-pgnew; do

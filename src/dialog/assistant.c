@@ -318,6 +318,32 @@ double dialog_now(const fd_assistant *as)
     return as->fixed_now ? as->fixed_now : fd_time_wall();
 }
 
+/* The guard's trained classifier beside the intent model: every process
+ * after the first skips the training (~0.1 s of its start). */
+static void guard_cache_path(const fd_config *cfg, char *out, size_t n)
+{
+    snprintf(out, n, "%s/guard.model", cfg->data_dir);
+}
+
+int fd_assistant_prepare(const fd_config *cfg, fd_err *err)
+{
+    int rc = fd_mkdirs(cfg->data_dir, err);
+    if (rc)
+        return rc;
+    char path[sizeof((fd_assistant *)0)->model_path];
+    guard_cache_path(cfg, path, sizeof path);
+    fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
+                           .threshold = cfg->guard_threshold};
+    fd_guard *g = NULL;
+    int cached = 0;
+    fd_err ecache = {0};
+    rc = fd_guard_new_cached(&gopts, path, &cached, &ecache, &g, err);
+    fd_guard_free(g);
+    /* Not saved (a read-only data dir): the open trains it again, as it
+     * would have without this call. */
+    return rc;
+}
+
 static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, int own,
                      fd_assistant **out, fd_err *err)
 {
@@ -334,10 +360,8 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
     snprintf(as->model_path, sizeof as->model_path, "%s/intent.model", cfg->data_dir);
     fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
                            .threshold = cfg->guard_threshold};
-    /* The guard's trained classifier beside the intent model: every
-     * process after the first skips the training (~0.1 s of its start). */
     char guard_cache[sizeof as->model_path];
-    snprintf(guard_cache, sizeof guard_cache, "%s/guard.model", cfg->data_dir);
+    guard_cache_path(cfg, guard_cache, sizeof guard_cache);
     int cached = 0;
     fd_err ecache = {0};
     rc = fd_guard_new_cached(&gopts, guard_cache, &cached, &ecache, &as->guard, err);

@@ -44,6 +44,13 @@ int fd_assistant_open_llm(const fd_config *cfg, fd_log *log, fd_kb *kb, struct f
                           fd_assistant **out, fd_err *err) FD_MUST_USE;
 void fd_assistant_close(fd_assistant *as);
 
+/* What an assistant's open can do before the knowledge base is open: trains
+ * the guard's classifier and saves it in cfg->data_dir (created if missing)
+ * unless a current one is there. A new replica runs it beside the index
+ * snapshot's fetch; the open that follows then loads the saved model.
+ * Thread-safe against anything but another process's assistant open. */
+int fd_assistant_prepare(const fd_config *cfg, fd_err *err) FD_MUST_USE;
+
 struct fd_cache;
 /* Answers through these caches from now on (borrowed: it outlives the
  * assistant; NULL: none). Not while turns run. */

@@ -92,6 +92,10 @@ check "three replicas up" bash -c "curl -sf $U1/readyz && curl -sf $U2/readyz &&
 # each with an empty data dir, fetched it instead of building their own.
 check "the ingest's snapshot is kept in the store" \
   test "$(psql -X -qAt "$DB" -c 'select count(*) from kb_snapshots')" = 1
+# Stored plain (migration 15): pglz decompressing it was most of a new
+# replica's fetch. Compressed, a part's stored size is under its length.
+check "the snapshot's parts are stored uncompressed" \
+  test "$(psql -X -qAt "$DB" -c 'select bool_and(pg_column_size(data) >= length(data)) from kb_snapshot_parts')" = t
 for i in 1 2 3; do
   check "replica $i fetched the index snapshot instead of building it" \
     bash -c "grep -q 'fetched from the store' '$T/serve$i.log' && ! grep -q 'rebuilding' '$T/serve$i.log'"
