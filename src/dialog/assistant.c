@@ -332,6 +332,10 @@ int fd_assistant_prepare(const fd_config *cfg, fd_err *err)
         return rc;
     char path[sizeof((fd_assistant *)0)->model_path];
     guard_cache_path(cfg, path, sizeof path);
+    /* A restarted replica has one: the open loads it (and trains again only
+     * if it is stale). Loading it here too cost a restart ~0.1 s. */
+    if (access(path, F_OK) == 0)
+        return FD_OK;
     fd_guard_opts gopts = {.max_chars = (size_t)cfg->guard_max_chars,
                            .threshold = cfg->guard_threshold};
     fd_guard *g = NULL;

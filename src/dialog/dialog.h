@@ -46,7 +46,8 @@ void fd_assistant_close(fd_assistant *as);
 
 /* What an assistant's open can do before the knowledge base is open: trains
  * the guard's classifier and saves it in cfg->data_dir (created if missing)
- * unless a current one is there. A new replica runs it beside the index
+ * unless one is there (a stale one is the open's to replace). A new
+ * replica runs it beside the index
  * snapshot's fetch; the open that follows then loads the saved model.
  * Thread-safe against anything but another process's assistant open. */
 int fd_assistant_prepare(const fd_config *cfg, fd_err *err) FD_MUST_USE;
