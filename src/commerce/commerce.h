@@ -165,6 +165,11 @@ int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int n
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
 /* The window named in text ("morning", "matin", "pm"), or NULL. */
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);
+/* The day until whose cancel_before_min an order delivered on day can be
+ * cancelled free: the working day before it, public holidays and days off
+ * skipped as the cut-off and the lead time skip them (a Monday delivery
+ * after a Friday holiday: Thursday, the day its order had to be in by). */
+int64_t fd_cancel_deadline(const fd_commerce_rules *r, int64_t day);
 /* 1 when the window (NULL: none chosen, any time) is offered on day. */
 int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w);
 

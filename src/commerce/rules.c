@@ -397,6 +397,18 @@ int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days,
     return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;
 }
 
+int64_t fd_cancel_deadline(const fd_commerce_rules *r, int64_t day)
+{
+    /* Working days only, as fd_delivery_earliest counts them: before
+     * issue 15's fix a holiday on a working weekday still counted, so a
+     * Monday delivery after Good Friday could be cancelled on the holiday
+     * itself. The loop ends: some weekday works and holidays are few. */
+    int64_t before = day - 1;
+    while (r->work_mask && !works(r, before))
+        before--;
+    return before;
+}
+
 int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w)
 {
     unsigned m = r->day_windows[fd_weekday(day)];

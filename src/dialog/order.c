@@ -769,9 +769,7 @@ static int placed_order(turn *t, const char *ref, int cancel)
         int min;
         local_now(t, &days, &min);
         int ok = sscanf(o.delivery_date, "%d-%d-%d", &y, &m, &d) == 3;
-        int64_t del = ok ? fd_days_from_civil(y, m, d) : 0, before = del - 1;
-        while (ok && r->work_mask && !((r->work_mask >> fd_weekday(before)) & 1u))
-            before--;
+        int64_t before = ok ? fd_cancel_deadline(r, fd_days_from_civil(y, m, d)) : 0;
         if (ok && (days < before || (days == before && min < r->cancel_before_min))) {
             t->order_cancel = fd_arena_strndup(t->a, o.ref, strlen(o.ref));
             rc = fd_buf_printf(&b,

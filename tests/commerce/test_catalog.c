@@ -353,6 +353,18 @@ static void test_delivery_days(void **state)
     assert_int_equal(fd_delivery_check(r, xmas - 2, mon, 600), 0);
     assert_int_equal(fd_delivery_earliest(r, xmas - 1, 960), xmas + 4);
     assert_int_equal(fd_delivery_earliest(r, xmas - 2, 600), xmas - 1);
+    /* The free cancellation's day is the working day before delivery,
+     * holidays skipped as the lead time skips them (issue 15): Saturday
+     * 26th and Monday 28th are cancelled by Thursday 24th, the day whose
+     * order before the cut-off arrives on the 26th; Tuesday 29th by Monday */
+    assert_int_equal(fd_cancel_deadline(r, xmas + 1), xmas - 1);
+    assert_int_equal(fd_delivery_earliest(r, xmas - 1, 600), xmas + 1);
+    assert_int_equal(fd_cancel_deadline(r, xmas + 3), xmas - 1);
+    assert_int_equal(fd_cancel_deadline(r, xmas + 4), xmas + 3);
+    assert_int_equal(fd_cancel_deadline(r, mon + 2), mon + 1);
+    /* Christmas Eve is not a holiday here: a working day like any other */
+    assert_int_equal(fd_cancel_deadline(r, xmas - 1), xmas - 2);
+    assert_true(fd_delivery_window_ok(r, xmas - 1, &r->windows[1]));
     /* Saturday has the morning window only */
     const fd_window *am = &r->windows[0], *pm = &r->windows[1];
     assert_string_equal(pm->name, "afternoon");

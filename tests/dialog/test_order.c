@@ -227,6 +227,14 @@ static const convo days[] = {
      "2026-12-24",
      "morning",
      0},
+    {"Christmas Eve is a working day like any other, afternoon included (not configured as a "
+     "holiday)",
+     {"kopi corner, 20 packs of CUP-P12", "24 dec afternoon", "yes"},
+     "CUP-P12:1000",
+     "C1002",
+     "2026-12-24",
+     "afternoon",
+     0},
     {"a public holiday cannot be confirmed",
      {"kopi corner, 20 packs of CUP-P12", "25 dec morning", "yes"},
      NULL,
@@ -724,13 +732,75 @@ static void test_language_kept(void **state)
     }
 }
 
+/* One message to an assistant whose clock says now; the reply's order id
+ * into id (when it has one), whether a person took over into *handoff. */
+static void say_at(fixture *f, const char *now, const char *sid, const char *msg, char *id,
+                   size_t cap, int *handoff, char *answer, size_t acap)
+{
+    fd_config cfg = f->cfg;
+    snprintf(cfg.dialog_now, sizeof cfg.dialog_now, "%s", now);
+    fd_assistant *as;
+    fd_err err = {0};
+    if (fd_assistant_open(&cfg, NULL, f->kb, &as, &err))
+        fail_msg("assistant: %s", err.msg);
+    fd_arena *a = fd_arena_new(0);
+    fd_turn_in in = {.message = msg, .len = strlen(msg), .session_id = sid};
+    fd_reply r;
+    if (fd_assistant_turn(as, f->kb, &in, NULL, a, &r, &err))
+        fail_msg("'%s': %s", msg, err.msg);
+    *handoff = r.escalation_tier != NULL;
+    snprintf(answer, acap, "%s", r.answer ? r.answer : "");
+    json_t *o = r.order_json ? json_loads(r.order_json, 0, NULL) : NULL;
+    if (id && o && json_is_string(json_object_get(o, "id")))
+        snprintf(id, cap, "%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+    fd_arena_free(a);
+    fd_assistant_close(as);
+}
+
+/* The free cancellation ends at cancel_until (17:00) on the working day
+ * before delivery, counted as the lead time counts working days: for
+ * Monday 28 December 2026, after Christmas Day (a Friday holiday) and a
+ * Saturday that is no working day, that is Thursday 24th. Before issue
+ * 15's fix the holiday counted as the working day before, so the order
+ * could be cancelled free on Christmas Day itself. */
+static void test_cancel_after_holiday(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *sid, *cancel_at;
+        int free;
+    } cases[] = {{"cancel-xmas", "2026-12-25T10:00", 0}, {"cancel-eve", "2026-12-24T16:00", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char id[32] = "", ans[2048];
+        int h;
+        const char *order[] = {"kopi corner, 20 packs of CUP-P12", "28 dec morning", "yes"};
+        for (size_t k = 0; k < 3; k++)
+            say_at(f, "2026-12-21T10:00", cases[i].sid, order[k], id, sizeof id, &h, ans,
+                   sizeof ans);
+        if (!id[0])
+            fail_msg("%s: no order placed: %s", cases[i].sid, ans);
+        char msg[64];
+        snprintf(msg, sizeof msg, "cancel order %s", id);
+        say_at(f, cases[i].cancel_at, cases[i].sid, msg, NULL, 0, &h, ans, sizeof ans);
+        int cancelled = strstr(ans, "is cancelled, free of charge") != NULL;
+        if (cancelled != cases[i].free || h == cases[i].free)
+            fail_msg("%s at %s: %s", id, cases[i].cancel_at, ans);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basics),        cmocka_unit_test(test_confirmations),
-        cmocka_unit_test(test_days),          cmocka_unit_test(test_quantities),
-        cmocka_unit_test(test_customers),     cmocka_unit_test(test_products),
-        cmocka_unit_test(test_language_kept), cmocka_unit_test(test_minimum_order),
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),
+        cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_customers),
+        cmocka_unit_test(test_products),
+        cmocka_unit_test(test_language_kept),
+        cmocka_unit_test(test_minimum_order),
+        cmocka_unit_test(test_cancel_after_holiday),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
