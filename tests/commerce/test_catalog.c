@@ -362,6 +362,11 @@ static void test_delivery_days(void **state)
     assert_int_equal(fd_cancel_deadline(r, xmas + 3), xmas - 1);
     assert_int_equal(fd_cancel_deadline(r, xmas + 4), xmas + 3);
     assert_int_equal(fd_cancel_deadline(r, mon + 2), mon + 1);
+    /* the example's list: a holiday on a Sunday moves to the Monday (Vesak
+     * 2026, Chinese New Year's second day 2027) */
+    assert_int_equal(fd_delivery_check(r, fd_days_from_civil(2026, 6, 1), mon - 200, 600), 3);
+    assert_int_equal(fd_delivery_check(r, fd_days_from_civil(2027, 2, 8), mon, 600), 3);
+    assert_int_equal(fd_delivery_check(r, fd_days_from_civil(2027, 2, 9), mon, 600), 0);
     /* Christmas Eve is not a holiday here: a working day like any other */
     assert_int_equal(fd_cancel_deadline(r, xmas - 1), xmas - 2);
     assert_true(fd_delivery_window_ok(r, xmas - 1, &r->windows[1]));
