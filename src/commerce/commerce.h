@@ -125,10 +125,13 @@ int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text,
 int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *target,
                     fd_arena *a);
 
-/* The outlet text names ("Canadian Pizza Pasir Ris", "pasir ris"), or
- * NULL; *ambiguous when several fit as well. */
-const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
-                                         int *ambiguous);
+/* The outlet text names ("Canadian Pizza Pasir Ris", "canadian pasir
+ * ris"), or NULL; *ambiguous when several fit as well. A customer is named
+ * by its whole name, its account id, its name shortened to two words or
+ * more, or its distinctive words with a site; a site alone ("pasir ris")
+ * names an outlet only of the customer known (its id; NULL or "": none). */
+const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, const char *known,
+                                         fd_arena *a, int *ambiguous);
 
 /* ---- quotes ---------------------------------------------------------------- */
 

@@ -1615,10 +1615,31 @@ static fd_str without_negated(turn *t)
     return (fd_str){m, t->msg.len};
 }
 
+/* The customer the conversation knows: the draft's, else the one the
+ * latest earlier message names ("canadian pizza", asked which outlet), so
+ * that its site alone answers ("sorry, tampines"); NULL when none is. */
+static const char *known_customer(turn *t, const order_draft *d)
+{
+    if (d->customer_id[0])
+        return d->customer_id;
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        int amb;
+        const fd_outlet *o =
+            fd_catalog_match_outlet(t->as->catalog, fd_str_c(h->text), NULL, t->a, &amb);
+        if (o)
+            return o->customer_id;
+    }
+    return NULL;
+}
+
 static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
 {
     int amb;
-    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, text, t->a, &amb);
+    const fd_outlet *o =
+        fd_catalog_match_outlet(t->as->catalog, text, known_customer(t, d), t->a, &amb);
     if (!o)
         return 0;
     if (amb && strcmp(o->customer_id, d->customer_id) == 0)

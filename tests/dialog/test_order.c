@@ -394,6 +394,20 @@ static const convo quantities[] = {
 
 /* Who the order is for. */
 static const convo customers[] = {
+    {"an unknown shop at a site we serve is no outlet of ours: a person takes it (issue 15)",
+     {"10 pkt 16oz double wall cups pls", "kopi kaki tampines", "fri morning", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"a known customer's distinctive word and a site, with a typo",
+     {"10 pkt 16oz double wall cups for canadain tampines", "fri morning", "yes"},
+     "CUP-D16:250",
+     "C1001/Tampines",
+     "2026-12-11",
+     "morning",
+     0},
     {"a name shortened from its end",
      {"Hi, Green Bowl here - 3 packs of CUP-P12 please", "friday", "yes"},
      "CUP-P12:150",
