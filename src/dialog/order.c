@@ -1671,6 +1671,16 @@ static int read_outlet(turn *t, order_draft *d, fd_buf *note)
     return outlet_in(t, d, without_negated(t), note);
 }
 
+int dialog_order_answers(turn *t)
+{
+    order_draft *d = &t->slots.order;
+    if (!t->as->catalog || !active(d) || strcmp(d->asked, "outlet") != 0)
+        return 0;
+    int amb;
+    return fd_catalog_match_outlet(t->as->catalog, without_negated(t), known_customer(t, d), t->a,
+                                   &amb) != NULL;
+}
+
 /* An order begun without naming the customer, who did earlier in the
  * conversation ("hi green bowl here", then the products): the latest of
  * the customer's earlier messages that names one. */

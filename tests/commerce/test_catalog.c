@@ -425,6 +425,9 @@ static void test_delivery_days(void **state)
         {"not the morning pls, afternoon", "afternoon"},
         {"afternoon is better than morning", "afternoon"},
         {"morning, or afternoon if you must", "morning"},
+        /* chat's short forms (dev3, issue 15) */
+        {"tmr aft", "afternoon"},
+        {"sat morn pls", "morning"},
     };
     for (size_t i = 0; i < sizeof two / sizeof *two; i++) {
         w = fd_delivery_window(r, fd_str_c(two[i].said));
@@ -432,6 +435,7 @@ static void test_delivery_days(void **state)
             fail_msg("'%s': %s, want %s", two[i].said, w ? w->name : "none", two[i].want);
     }
     assert_null(fd_delivery_window(r, fd_str_c("morning not possible")));
+    assert_null(fd_delivery_window(r, fd_str_c("deliver after lunch")));
 }
 
 static void test_bad_files(void **state)
