@@ -1160,6 +1160,59 @@ static int fit_order(turn *t, const order_draft *d, fd_product_match *m, fd_str 
     return 0;
 }
 
+/* 1 when an earlier message asked about products: a question ("how much
+ * for the 8oz single wall cups?"), not a line of the order. */
+static int asked_before(const char *text)
+{
+    static const char *const q[] = {"how", "what", "which", "do", "does", "can", "is", "are", NULL};
+    if (strchr(text, '?'))
+        return 1;
+    for (const char *const *w = q; *w; w++) {
+        size_t n = strlen(*w);
+        if (strncasecmp(text, *w, n) == 0 && !isalnum((unsigned char)text[n]))
+            return 1;
+    }
+    return 0;
+}
+
+/* "how much for the 8oz single wall cups?", "and the double wall 8oz?",
+ * then "ok we take single wall, 20 pkt": of the products the words fit as
+ * well, the one that the customer's latest question about products
+ * narrows to alone (the issue's "the white ones" after a size was named).
+ * Only among those tied and only when the earlier words decide, so what is
+ * said now is never overridden; an earlier order line is no such context
+ * ("8oz double wall" ordered does not make the next cups 8oz). Returns
+ * nonzero out of memory. */
+static int fit_earlier(turn *t, fd_product_match *m, fd_str words)
+{
+    const fd_catalog *c = t->as->catalog;
+    if (m->n_tied < 2 || m->n_tied >= FD_MATCH_MAX)
+        return 0;
+    fd_product_match base;
+    if (fd_catalog_match(c, words, m->v, m->n_tied, t->a, &base, t->err))
+        return -1;
+    if (base.n && !base.ambiguous)
+        return 0; /* decided without the earlier words: not theirs to decide */
+    size_t seen = 0;
+    for (size_t i = t->n_history; i-- > 0 && seen < 3;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        seen++;
+        if (!asked_before(h->text))
+            continue;
+        char *both = fd_arena_printf(t->a, "%.*s %s", (int)words.len, words.p, h->text);
+        fd_product_match md;
+        if (!both || fd_catalog_match(c, fd_str_c(both), m->v, m->n_tied, t->a, &md, t->err))
+            return -1;
+        if (md.n && !md.ambiguous) {
+            match_only(m, md.v[0]);
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
  * dropped) is a word of the product's name. */
 static int name_has_word(const char *name, fd_str folded)
@@ -1433,6 +1486,10 @@ static int read_lines(turn *t, order_draft *d, int *err)
             continue;
         }
         if (g->m.ambiguous && !g->m.exact && d->n && fit_order(t, d, &g->m, MT(g->s))) {
+            *err = 1;
+            return 0;
+        }
+        if (g->m.ambiguous && !g->m.exact && fit_earlier(t, &g->m, MT(g->s))) {
             *err = 1;
             return 0;
         }

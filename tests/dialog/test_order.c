@@ -519,6 +519,23 @@ static const convo customers[] = {
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
 static const convo products[] = {
+    {"a product asked about, then ordered by fewer words: the size of the question decides "
+     "(dev3, issue 15)",
+     {"how much for the 8oz single wall cups?", "ok we take single wall, 20 pkt", "kopi corner",
+      "friday morning", "yes"},
+     "CUP-P08:1000",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"an earlier line's size does not decide the next product: asked",
+     {"kopi corner, 20 pkt 8oz double wall cups", "also 10 pkt single wall cups", "12oz",
+      "friday morning", "yes"},
+     "CUP-D08:500,CUP-P12:500",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
     {"the white box, not the printed one that is white only in its material",
      {"kopi corner: 5 packs 10 inch white pizza box", "friday", "yes"},
      "PB-1002:250",
