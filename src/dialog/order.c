@@ -1593,6 +1593,31 @@ static int read_requantity(turn *t, order_draft *d, int *err)
     return 0;
 }
 
+/* "also 10 pkt of the small sleeves for them" while "which cup?" waits:
+ * a quantity of its own and one product, not among those shown (the list
+ * was whole), is a new line for read_lines, and the question stays. Before
+ * issue 15's fix it was read as the answer: the sleeves took the cups'
+ * quantity and the cups were dropped. */
+static int new_line(turn *t, const order_draft *d, int *err)
+{
+    int qty = 0;
+    for (size_t i = 0; i < t->ents.n && !qty; i++)
+        qty = t->ents.v[i].kind == FD_ENT_QUANTITY && t->ents.v[i].value > 0;
+    if (!qty)
+        return 0;
+    fd_product_match alone;
+    if (fd_catalog_match(t->as->catalog, t->msg, NULL, 0, t->a, &alone, t->err)) {
+        *err = 1;
+        return 1;
+    }
+    if (!alone.n || (alone.ambiguous && !alone.exact))
+        return 0;
+    for (size_t i = 0; i < d->n_pend; i++)
+        if (strcmp(d->pend[i], alone.v[0]->code) == 0)
+            return 0;
+    return 1;
+}
+
 static int read_choice(turn *t, order_draft *d, int *err)
 {
     *err = 0;
@@ -1612,6 +1637,8 @@ static int read_choice(turn *t, order_draft *d, int *err)
         return 0;
     }
     if (!m.n || (m.ambiguous && !m.exact)) {
+        if (!d->pend_more && new_line(t, d, err))
+            return 0;
         /* not among those shown: the whole catalog, with the words that
          * named the product ("lids" + "the 90mm black ones") */
         char *both = fd_arena_printf(t->a, "%s %.*s", d->pend_words, (int)t->msg.len, t->msg.p);
