@@ -125,10 +125,13 @@ int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text,
 int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *target,
                     fd_arena *a);
 
-/* The outlet text names ("Canadian Pizza Pasir Ris", "pasir ris"), or
- * NULL; *ambiguous when several fit as well. */
-const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, fd_arena *a,
-                                         int *ambiguous);
+/* The outlet text names ("Canadian Pizza Pasir Ris", "canadian pasir
+ * ris"), or NULL; *ambiguous when several fit as well. A customer is named
+ * by its whole name, its account id, its name shortened to two words or
+ * more, or its distinctive words with a site; a site alone ("pasir ris")
+ * names an outlet only of the customer known (its id; NULL or "": none). */
+const fd_outlet *fd_catalog_match_outlet(const fd_catalog *c, fd_str text, const char *known,
+                                         fd_arena *a, int *ambiguous);
 
 /* ---- quotes ---------------------------------------------------------------- */
 
@@ -165,6 +168,11 @@ int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int n
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
 /* The window named in text ("morning", "matin", "pm"), or NULL. */
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);
+/* The day until whose cancel_before_min an order delivered on day can be
+ * cancelled free: the working day before it, public holidays and days off
+ * skipped as the cut-off and the lead time skip them (a Monday delivery
+ * after a Friday holiday: Thursday, the day its order had to be in by). */
+int64_t fd_cancel_deadline(const fd_commerce_rules *r, int64_t day);
 /* 1 when the window (NULL: none chosen, any time) is offered on day. */
 int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w);
 

@@ -397,6 +397,18 @@ int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days,
     return day < fd_delivery_earliest(r, now_days, now_min) ? 2 : 0;
 }
 
+int64_t fd_cancel_deadline(const fd_commerce_rules *r, int64_t day)
+{
+    /* Working days only, as fd_delivery_earliest counts them: before
+     * issue 15's fix a holiday on a working weekday still counted, so a
+     * Monday delivery after Good Friday could be cancelled on the holiday
+     * itself. The loop ends: some weekday works and holidays are few. */
+    int64_t before = day - 1;
+    while (r->work_mask && !works(r, before))
+        before--;
+    return before;
+}
+
 int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w)
 {
     unsigned m = r->day_windows[fd_weekday(day)];
@@ -456,22 +468,23 @@ static int ruled_out(fd_str f, size_t at, size_t len)
 
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
 {
+    /* the short forms of chat ("tmr aft", "morn") with am and pm */
     static const struct {
-        const char *name, *alias[4];
-    } syn[] = {{"morning", {"am", "matin", "morning", "mornings"}},
-               {"afternoon", {"pm", "apres-midi", "aprem", "afternoons"}},
-               {"evening", {"soir", "evening", "night", "tonight"}}};
+        const char *name, *alias[5];
+    } syn[] = {{"morning", {"am", "matin", "morning", "mornings", "morn"}},
+               {"afternoon", {"pm", "apres-midi", "aprem", "afternoons", "aft"}},
+               {"evening", {"soir", "evening", "night", "tonight", NULL}}};
     /* Of the windows named, the first not ruled out: "make it afternoon,
      * morning nobody at shop" is the afternoon. */
     const fd_window *best = NULL;
     long best_at = -1;
     for (size_t i = 0; i < r->n_windows; i++) {
-        const char *names[5] = {r->windows[i].name, NULL, NULL, NULL, NULL};
+        const char *names[6] = {r->windows[i].name, NULL, NULL, NULL, NULL, NULL};
         for (size_t k = 0; k < sizeof syn / sizeof *syn; k++)
             if (strcmp(syn[k].name, r->windows[i].name) == 0)
-                for (int j = 0; j < 4; j++)
+                for (int j = 0; j < 5; j++)
                     names[j + 1] = syn[k].alias[j];
-        for (int j = 0; j < 5 && names[j]; j++) {
+        for (int j = 0; j < 6 && names[j]; j++) {
             long at = window_at(folded, names[j]);
             if (at < 0 || ruled_out(folded, (size_t)at, strlen(names[j])))
                 continue;

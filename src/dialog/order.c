@@ -769,9 +769,7 @@ static int placed_order(turn *t, const char *ref, int cancel)
         int min;
         local_now(t, &days, &min);
         int ok = sscanf(o.delivery_date, "%d-%d-%d", &y, &m, &d) == 3;
-        int64_t del = ok ? fd_days_from_civil(y, m, d) : 0, before = del - 1;
-        while (ok && r->work_mask && !((r->work_mask >> fd_weekday(before)) & 1u))
-            before--;
+        int64_t before = ok ? fd_cancel_deadline(r, fd_days_from_civil(y, m, d)) : 0;
         if (ok && (days < before || (days == before && min < r->cancel_before_min))) {
             t->order_cancel = fd_arena_strndup(t->a, o.ref, strlen(o.ref));
             rc = fd_buf_printf(&b,
@@ -1162,6 +1160,59 @@ static int fit_order(turn *t, const order_draft *d, fd_product_match *m, fd_str 
     return 0;
 }
 
+/* 1 when an earlier message asked about products: a question ("how much
+ * for the 8oz single wall cups?"), not a line of the order. */
+static int asked_before(const char *text)
+{
+    static const char *const q[] = {"how", "what", "which", "do", "does", "can", "is", "are", NULL};
+    if (strchr(text, '?'))
+        return 1;
+    for (const char *const *w = q; *w; w++) {
+        size_t n = strlen(*w);
+        if (strncasecmp(text, *w, n) == 0 && !isalnum((unsigned char)text[n]))
+            return 1;
+    }
+    return 0;
+}
+
+/* "how much for the 8oz single wall cups?", "and the double wall 8oz?",
+ * then "ok we take single wall, 20 pkt": of the products the words fit as
+ * well, the one that the customer's latest question about products
+ * narrows to alone (the issue's "the white ones" after a size was named).
+ * Only among those tied and only when the earlier words decide, so what is
+ * said now is never overridden; an earlier order line is no such context
+ * ("8oz double wall" ordered does not make the next cups 8oz). Returns
+ * nonzero out of memory. */
+static int fit_earlier(turn *t, fd_product_match *m, fd_str words)
+{
+    const fd_catalog *c = t->as->catalog;
+    if (m->n_tied < 2 || m->n_tied >= FD_MATCH_MAX)
+        return 0;
+    fd_product_match base;
+    if (fd_catalog_match(c, words, m->v, m->n_tied, t->a, &base, t->err))
+        return -1;
+    if (base.n && !base.ambiguous)
+        return 0; /* decided without the earlier words: not theirs to decide */
+    size_t seen = 0;
+    for (size_t i = t->n_history; i-- > 0 && seen < 3;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        seen++;
+        if (!asked_before(h->text))
+            continue;
+        char *both = fd_arena_printf(t->a, "%.*s %s", (int)words.len, words.p, h->text);
+        fd_product_match md;
+        if (!both || fd_catalog_match(c, fd_str_c(both), m->v, m->n_tied, t->a, &md, t->err))
+            return -1;
+        if (md.n && !md.ambiguous) {
+            match_only(m, md.v[0]);
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
  * dropped) is a word of the product's name. */
 static int name_has_word(const char *name, fd_str folded)
@@ -1438,6 +1489,10 @@ static int read_lines(turn *t, order_draft *d, int *err)
             *err = 1;
             return 0;
         }
+        if (g->m.ambiguous && !g->m.exact && fit_earlier(t, &g->m, MT(g->s))) {
+            *err = 1;
+            return 0;
+        }
         if (g->m.ambiguous && !g->m.exact) {
             if (!d->n_pend) {
                 set_pending(d, &g->m, g->s);
@@ -1538,6 +1593,31 @@ static int read_requantity(turn *t, order_draft *d, int *err)
     return 0;
 }
 
+/* "also 10 pkt of the small sleeves for them" while "which cup?" waits:
+ * a quantity of its own and one product, not among those shown (the list
+ * was whole), is a new line for read_lines, and the question stays. Before
+ * issue 15's fix it was read as the answer: the sleeves took the cups'
+ * quantity and the cups were dropped. */
+static int new_line(turn *t, const order_draft *d, int *err)
+{
+    int qty = 0;
+    for (size_t i = 0; i < t->ents.n && !qty; i++)
+        qty = t->ents.v[i].kind == FD_ENT_QUANTITY && t->ents.v[i].value > 0;
+    if (!qty)
+        return 0;
+    fd_product_match alone;
+    if (fd_catalog_match(t->as->catalog, t->msg, NULL, 0, t->a, &alone, t->err)) {
+        *err = 1;
+        return 1;
+    }
+    if (!alone.n || (alone.ambiguous && !alone.exact))
+        return 0;
+    for (size_t i = 0; i < d->n_pend; i++)
+        if (strcmp(d->pend[i], alone.v[0]->code) == 0)
+            return 0;
+    return 1;
+}
+
 static int read_choice(turn *t, order_draft *d, int *err)
 {
     *err = 0;
@@ -1557,6 +1637,8 @@ static int read_choice(turn *t, order_draft *d, int *err)
         return 0;
     }
     if (!m.n || (m.ambiguous && !m.exact)) {
+        if (!d->pend_more && new_line(t, d, err))
+            return 0;
         /* not among those shown: the whole catalog, with the words that
          * named the product ("lids" + "the 90mm black ones") */
         char *both = fd_arena_printf(t->a, "%s %.*s", d->pend_words, (int)t->msg.len, t->msg.p);
@@ -1617,10 +1699,31 @@ static fd_str without_negated(turn *t)
     return (fd_str){m, t->msg.len};
 }
 
+/* The customer the conversation knows: the draft's, else the one the
+ * latest earlier message names ("canadian pizza", asked which outlet), so
+ * that its site alone answers ("sorry, tampines"); NULL when none is. */
+static const char *known_customer(turn *t, const order_draft *d)
+{
+    if (d->customer_id[0])
+        return d->customer_id;
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        int amb;
+        const fd_outlet *o =
+            fd_catalog_match_outlet(t->as->catalog, fd_str_c(h->text), NULL, t->a, &amb);
+        if (o)
+            return o->customer_id;
+    }
+    return NULL;
+}
+
 static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
 {
     int amb;
-    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, text, t->a, &amb);
+    const fd_outlet *o =
+        fd_catalog_match_outlet(t->as->catalog, text, known_customer(t, d), t->a, &amb);
     if (!o)
         return 0;
     if (amb && strcmp(o->customer_id, d->customer_id) == 0)
@@ -1650,6 +1753,16 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
 static int read_outlet(turn *t, order_draft *d, fd_buf *note)
 {
     return outlet_in(t, d, without_negated(t), note);
+}
+
+int dialog_order_answers(turn *t)
+{
+    order_draft *d = &t->slots.order;
+    if (!t->as->catalog || !active(d) || strcmp(d->asked, "outlet") != 0)
+        return 0;
+    int amb;
+    return fd_catalog_match_outlet(t->as->catalog, without_negated(t), known_customer(t, d), t->a,
+                                   &amb) != NULL;
 }
 
 /* An order begun without naming the customer, who did earlier in the

@@ -510,7 +510,11 @@ static int offer_answered(turn *t)
 int dialog_route(turn *t)
 {
     esc_input ein = {.folded = t->folded,
-                     .intent = intent_label(t),
+                     /* the model's guess yields to an answer to the
+                      * order's question; a person asked for in so many
+                      * words (builtin_intent) does not */
+                     .intent =
+                         !t->builtin_intent && dialog_order_answers(t) ? NULL : intent_label(t),
                      .confidence = t->intent.confidence,
                      .sentiment = t->senti.score,
                      .order_value = order_value(t),

@@ -163,6 +163,11 @@ int dialog_order(turn *t, int *handled);
 /* 1 when the message is the "yes" to an order's summary: it goes to the
  * order before escalation rules ("yes please" is not a request for a person). */
 int dialog_order_first(turn *t);
+/* 1 when the message answers the order's question "which outlet?" by
+ * naming one ("sorry i mean tampines, new staff here"): the intent model's
+ * guess ("staff": a person asked for) does not override it; a person asked
+ * for in so many words ("speak to a person", a rule's keywords) still is. */
+int dialog_order_answers(turn *t);
 /* 1 when the message is nothing but a confirmation ("yes confirm",
  * "correct, go ahead") of an order whose summary was the last reply: the
  * answer to our own question, which the guard, reading the message alone,

@@ -227,6 +227,14 @@ static const convo days[] = {
      "2026-12-24",
      "morning",
      0},
+    {"Christmas Eve is a working day like any other, afternoon included (not configured as a "
+     "holiday)",
+     {"kopi corner, 20 packs of CUP-P12", "24 dec afternoon", "yes"},
+     "CUP-P12:1000",
+     "C1002",
+     "2026-12-24",
+     "afternoon",
+     0},
     {"a public holiday cannot be confirmed",
      {"kopi corner, 20 packs of CUP-P12", "25 dec morning", "yes"},
      NULL,
@@ -386,6 +394,29 @@ static const convo quantities[] = {
 
 /* Who the order is for. */
 static const convo customers[] = {
+    {"an unknown shop at a site we serve is no outlet of ours: a person takes it (issue 15)",
+     {"10 pkt 16oz double wall cups pls", "kopi kaki tampines", "fri morning", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"the outlet asked for, answered with a word the intent model takes for a request for a "
+     "person ('new staff here'): the answer, not a hand-over (dev3, issue 15)",
+     {"canadian pizza, 6 pkt 18 inch kraft box", "sorry i mean pasir ris, new staff here",
+      "fri aft", "yes"},
+     "PB-1801:300",
+     "C1001/Pasir Ris",
+     "2026-12-11",
+     "afternoon",
+     0},
+    {"a known customer's distinctive word and a site, with a typo",
+     {"10 pkt 16oz double wall cups for canadain tampines", "fri morning", "yes"},
+     "CUP-D16:250",
+     "C1001/Tampines",
+     "2026-12-11",
+     "morning",
+     0},
     {"a name shortened from its end",
      {"Hi, Green Bowl here - 3 packs of CUP-P12 please", "friday", "yes"},
      "CUP-P12:150",
@@ -488,6 +519,31 @@ static const convo customers[] = {
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
 static const convo products[] = {
+    {"a product asked about, then ordered by fewer words: the size of the question decides "
+     "(dev3, issue 15)",
+     {"how much for the 8oz single wall cups?", "ok we take single wall, 20 pkt", "kopi corner",
+      "friday morning", "yes"},
+     "CUP-P08:1000",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"a new line while 'which one?' waits is a line, not the answer; the question stays",
+     {"kopi corner, 20 pkt single wall cups", "also 10 pkt of the small sleeves for them", "12oz",
+      "friday morning", "yes"},
+     "CUP-P12:1000,CUP-S02:1000",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"an earlier line's size does not decide the next product: asked",
+     {"kopi corner, 20 pkt 8oz double wall cups", "also 10 pkt single wall cups", "12oz",
+      "friday morning", "yes"},
+     "CUP-D08:500,CUP-P12:500",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
     {"the white box, not the printed one that is white only in its material",
      {"kopi corner: 5 packs 10 inch white pizza box", "friday", "yes"},
      "PB-1002:250",
@@ -724,13 +780,75 @@ static void test_language_kept(void **state)
     }
 }
 
+/* One message to an assistant whose clock says now; the reply's order id
+ * into id (when it has one), whether a person took over into *handoff. */
+static void say_at(fixture *f, const char *now, const char *sid, const char *msg, char *id,
+                   size_t cap, int *handoff, char *answer, size_t acap)
+{
+    fd_config cfg = f->cfg;
+    snprintf(cfg.dialog_now, sizeof cfg.dialog_now, "%s", now);
+    fd_assistant *as;
+    fd_err err = {0};
+    if (fd_assistant_open(&cfg, NULL, f->kb, &as, &err))
+        fail_msg("assistant: %s", err.msg);
+    fd_arena *a = fd_arena_new(0);
+    fd_turn_in in = {.message = msg, .len = strlen(msg), .session_id = sid};
+    fd_reply r;
+    if (fd_assistant_turn(as, f->kb, &in, NULL, a, &r, &err))
+        fail_msg("'%s': %s", msg, err.msg);
+    *handoff = r.escalation_tier != NULL;
+    snprintf(answer, acap, "%s", r.answer ? r.answer : "");
+    json_t *o = r.order_json ? json_loads(r.order_json, 0, NULL) : NULL;
+    if (id && o && json_is_string(json_object_get(o, "id")))
+        snprintf(id, cap, "%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+    fd_arena_free(a);
+    fd_assistant_close(as);
+}
+
+/* The free cancellation ends at cancel_until (17:00) on the working day
+ * before delivery, counted as the lead time counts working days: for
+ * Monday 28 December 2026, after Christmas Day (a Friday holiday) and a
+ * Saturday that is no working day, that is Thursday 24th. Before issue
+ * 15's fix the holiday counted as the working day before, so the order
+ * could be cancelled free on Christmas Day itself. */
+static void test_cancel_after_holiday(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *sid, *cancel_at;
+        int free;
+    } cases[] = {{"cancel-xmas", "2026-12-25T10:00", 0}, {"cancel-eve", "2026-12-24T16:00", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char id[32] = "", ans[2048];
+        int h;
+        const char *order[] = {"kopi corner, 20 packs of CUP-P12", "28 dec morning", "yes"};
+        for (size_t k = 0; k < 3; k++)
+            say_at(f, "2026-12-21T10:00", cases[i].sid, order[k], id, sizeof id, &h, ans,
+                   sizeof ans);
+        if (!id[0])
+            fail_msg("%s: no order placed: %s", cases[i].sid, ans);
+        char msg[64];
+        snprintf(msg, sizeof msg, "cancel order %s", id);
+        say_at(f, cases[i].cancel_at, cases[i].sid, msg, NULL, 0, &h, ans, sizeof ans);
+        int cancelled = strstr(ans, "is cancelled, free of charge") != NULL;
+        if (cancelled != cases[i].free || h == cases[i].free)
+            fail_msg("%s at %s: %s", id, cases[i].cancel_at, ans);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basics),        cmocka_unit_test(test_confirmations),
-        cmocka_unit_test(test_days),          cmocka_unit_test(test_quantities),
-        cmocka_unit_test(test_customers),     cmocka_unit_test(test_products),
-        cmocka_unit_test(test_language_kept), cmocka_unit_test(test_minimum_order),
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),
+        cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_customers),
+        cmocka_unit_test(test_products),
+        cmocka_unit_test(test_language_kept),
+        cmocka_unit_test(test_minimum_order),
+        cmocka_unit_test(test_cancel_after_holiday),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

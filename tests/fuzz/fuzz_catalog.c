@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fd_catalog_match(c, (fd_str){msg, nm}, NULL, 0, a, &m, &err) == FD_OK && m.n)
             (void)fd_catalog_match(c, (fd_str){msg, nm}, m.v, m.n, a, &m, &err);
         int amb;
-        (void)fd_catalog_match_outlet(c, (fd_str){msg, nm}, a, &amb);
+        (void)fd_catalog_match_outlet(c, (fd_str){msg, nm}, NULL, a, &amb);
     }
     for (size_t i = 0; i < fd_catalog_n_products(c); i++) {
         const fd_product *pr = fd_catalog_product(c, i);
