@@ -128,7 +128,7 @@ static int run_queries(fd_kb *kb, const eval_args *e, const fd_qrels *qrels, run
     size_t cap = 0;
     int rc = a ? FD_OK : fd_err_set(err, FD_ENOMEM, "out of memory");
     size_t pos = 0, lineno = 0;
-    fd_search_opts so = {e->mode, 100, NULL, FD_LANG_UNKNOWN, 1, 0};
+    fd_search_opts so = {e->mode, 100, NULL, FD_LANG_UNKNOWN, 1, 0, 0};
     while (!rc && getline(&line, &cap, f) > 0) {
         lineno++;
         json_t *q = json_loads(line, 0, &je);

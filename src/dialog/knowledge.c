@@ -93,7 +93,7 @@ static int retrieve(turn *t, fd_analyzer *an, fd_lang lang, evidence *ev)
 static int retrieve_uncached(turn *t, fd_lang lang, fd_str q, evidence *ev)
 {
     const fd_config *cfg = t->as->cfg;
-    fd_search_opts so = {.k = N_HITS, .lang = lang};
+    fd_search_opts so = {.k = N_HITS, .lang = lang, .no_snippet = 1};
     if (fd_search_mode_parse(cfg->search_mode, &so.mode) != FD_OK)
         so.mode = FD_SEARCH_HYBRID;
     fd_result *res = NULL;

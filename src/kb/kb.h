@@ -173,6 +173,10 @@ typedef struct fd_search_opts {
     fd_lang lang;    /* only chunks in this language; UNKNOWN: any */
     int no_text;     /* skip text and snippet (evaluation: ids only) */
     int hl_ansi;     /* snippet highlights as ANSI bold instead of **...** */
+    /* text and section without a snippet: the chat pipeline reads whole
+     * chunks, and a snippet analyzes its chunk again (a tenth of a chat
+     * turn's CPU, bench/RESULTS.md "snippets") */
+    int no_snippet;
 } fd_search_opts;
 
 typedef struct fd_result {

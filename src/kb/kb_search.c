@@ -207,7 +207,8 @@ static int fill_results(fd_kb *kb, const fd_hits *hits, const fd_search_opts *o,
         }
         r->section = kb_chunk_section(ix, hits->v[i].doc);
         r->text = kb_chunk_text(ix, hits->v[i].doc);
-        r->snippet = make_snippet(kb, r->text, (fd_lang)c->lang, q, n_q, o->hl_ansi, a);
+        if (!o->no_snippet)
+            r->snippet = make_snippet(kb, r->text, (fd_lang)c->lang, q, n_q, o->hl_ansi, a);
         n++;
     }
     *n_kept = n;

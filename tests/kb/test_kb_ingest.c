@@ -201,6 +201,36 @@ static void test_csv_rows_keep_titles(void **state)
     fd_free(p);
 }
 
+/* A search gives a highlighted snippet unless asked not to (the chat
+ * pipeline reads whole chunks and skips the second analysis). */
+static void test_search_snippet_optional(void **state)
+{
+    fixture *f = *state;
+    char *p = put(f, "faq/returns.md",
+                  "# Returns\n\nUnused zorbel boxes can be returned within 30 days.\n");
+    const char *paths[] = {p};
+    fd_kb_ingest_report rep;
+    fd_kb_ingest_opts o = {.key_root = f->root};
+    assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, NULL), FD_OK);
+    fd_arena *a = fd_arena_new(4u << 20);
+    assert_non_null(a);
+    fd_search_opts so = {.mode = FD_SEARCH_BM25, .k = 3};
+    fd_result *res = NULL;
+    size_t n = 0;
+    assert_int_equal(fd_kb_search(f->kb, fd_str_c("zorbel returns"), &so, a, &res, &n, NULL),
+                     FD_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(res[0].snippet, "**zorbel**"));
+    so.no_snippet = 1;
+    assert_int_equal(fd_kb_search(f->kb, fd_str_c("zorbel returns"), &so, a, &res, &n, NULL),
+                     FD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(res[0].snippet, "");
+    assert_non_null(strstr(res[0].text, "zorbel boxes"));
+    fd_arena_free(a);
+    fd_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_format_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_rows_keep_titles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lang_sample_boundaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_snippet_optional, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
