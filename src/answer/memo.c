@@ -98,13 +98,38 @@ void fd_answer_memo_stats(const fd_answer_memo *m, uint64_t *hits, uint64_t *mis
     *misses = m ? m->misses : 0;
 }
 
+/* The memo's keys are whole passages (~1 KB), hashed at every lookup:
+ * fd_hash64's byte-at-a-time FNV steps were 4% of a chat turn's CPU
+ * (bench_dialog under perf, bench/RESULTS.md). Eight bytes a step here,
+ * each folded through a 64x64->128-bit multiply. Never persisted, so it
+ * may differ from fd_hash64 (whose values are, in snapshots and models). */
+static uint64_t mum(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static uint64_t text_hash(const char *p, size_t n, uint64_t seed)
+{
+    uint64_t h = mum(seed ^ 0x9e3779b97f4a7c15ull, n ^ 0xa0761d6478bd642full);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = mum(h ^ w, 0xbf58476d1ce4e5b9ull);
+    }
+    uint64_t w = 0;
+    memcpy(&w, p + i, n - i);
+    return mum(h ^ w, 0x94d049bb133111ebull);
+}
+
 /* The slot holding (kind, lang, text), or the empty one reserved for it
  * (key copied, not yet filled); NULL when the memo is full. */
 static memo_slot *find(fd_answer_memo *m, memo_kind kind, fd_lang lang, fd_str text)
 {
     if (text.len > UINT32_MAX)
         return NULL;
-    uint64_t h = fd_hash64(text.p, text.len, (uint64_t)kind * 31u + (uint64_t)lang);
+    uint64_t h = text_hash(text.p, text.len, (uint64_t)kind * 31u + (uint64_t)lang);
     size_t mask = m->cap - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         memo_slot *s = &m->slot[i];
