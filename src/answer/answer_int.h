@@ -69,6 +69,19 @@ int ans_term_chatty(fd_str term);
  * skip() is true are ignored; *n_counted (may be NULL) is how many were not.
  * Numbers are left to the claim checks and skipped here. */
 double ans_overlap(const ans_bag *sent, const ans_bag *src, int (*skip)(fd_str), size_t *n_counted);
+/* ans_overlap's side that depends on the sentence alone (its counted terms
+ * and their weights), made once when one sentence is compared with many:
+ * ans_overlap_with(q, src) == ans_overlap(sent, src, skip, NULL), and q.n
+ * is its n_counted. */
+typedef struct ans_overlap_q {
+    const fd_str *t;
+    const double *w;
+    size_t n;
+    double total;
+} ans_overlap_q;
+int ans_overlap_prepare(const ans_bag *sent, int (*skip)(fd_str), fd_arena *a,
+                        ans_overlap_q *out) FD_MUST_USE;
+double ans_overlap_with(const ans_overlap_q *q, const ans_bag *src);
 
 /* Polarity of a folded sentence: 1 if it carries a negation ("not", "no",
  * "never", "cannot", "n't", "ne ... pas", "sans"), else 0. */
@@ -77,6 +90,9 @@ int ans_negated(fd_str folded);
 /* Case-insensitive (folded) substring search: 1 when needle occurs in
  * hay on word boundaries. Both are folded here. */
 int ans_folded_contains(fd_str hay, fd_str needle, fd_arena *a);
+/* The same on text both already folded (fd_text_fold): a caller matching
+ * many phrases against one text folds it once. */
+int ans_folded_has(fd_str folded_hay, fd_str folded_needle);
 
 /* ---- facts.c ------------------------------------------------------------- */
 

@@ -671,12 +671,10 @@ static int compose(composer *c, int doc, size_t max, fd_buf *b, int *cited, pick
 
 /* 1 when sentence k of passage ps states what picked sentence x states:
  * most of its words and every one of its facts. */
-static int states_same(const psg *ps, size_t k, const pick *x)
+static int states_same(const psg *ps, size_t k, const pick *x, const ans_overlap_q *xq)
 {
-    size_t counted = 0;
     const ans_claims *xc = &x->ps->cl[x->k];
-    if (ans_overlap(&x->ps->sb[x->k], &ps->sb[k], ans_term_generic, &counted) < CO_CITE_OVERLAP ||
-        counted + xc->n < 3)
+    if (xq->n + xc->n < 3 || ans_overlap_with(xq, &ps->sb[k]) < CO_CITE_OVERLAP)
         return 0;
     for (size_t i = 0; i < xc->n; i++)
         if (!ans_claim_supported(&xc->v[i], &ps->cl[k]))
@@ -689,6 +687,15 @@ static int states_same(const psg *ps, size_t k, const pick *x)
  * answer. Only passages with such a sentence are cited. */
 static int co_cite(composer *c, int doc, const pick *top, size_t n_top, int *cited)
 {
+    /* Each picked sentence's side of the comparison made once, not once
+     * per sentence it is compared with (a twentieth of a chat turn's CPU
+     * went to weighing the same words again, bench/RESULTS.md). */
+    ans_overlap_q *q = fd_arena_calloc(c->a, n_top + 1, sizeof *q);
+    if (!q)
+        return ans_oom(c->a, c->err);
+    for (size_t t = 0; t < n_top; t++)
+        if (ans_overlap_prepare(&top[t].ps->sb[top[t].k], ans_term_generic, c->a, &q[t]))
+            return ans_oom(c->a, c->err);
     for (size_t i = 0; i < c->n_ps; i++) {
         psg *ps = &c->ps[i];
         if (ps->doc == doc || cited[i] || !ps->hit || ps->lang != top[0].ps->lang)
@@ -700,7 +707,7 @@ static int co_cite(composer *c, int doc, const pick *top, size_t n_top, int *cit
             if (ps->s[k].kind == ANS_HEADING || ends_with_char(ps->text, &ps->s[k], '?'))
                 continue;
             for (size_t t = 0; t < n_top && !cited[i]; t++)
-                cited[i] = states_same(ps, k, &top[t]);
+                cited[i] = states_same(ps, k, &top[t], &q[t]);
         }
     }
     return FD_OK;

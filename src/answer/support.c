@@ -194,6 +194,34 @@ static double term_weight(fd_str t)
     return t.len <= 2 ? 0.5 : 1.0;
 }
 
+int ans_overlap_prepare(const ans_bag *sent, int (*skip)(fd_str), fd_arena *a, ans_overlap_q *out)
+{
+    memset(out, 0, sizeof *out);
+    fd_str *t = fd_arena_alloc(a, (sent->n + 1) * sizeof *t);
+    double *w = fd_arena_alloc(a, (sent->n + 1) * sizeof *w);
+    if (!t || !w)
+        return FD_ENOMEM;
+    for (size_t i = 0; i < sent->n; i++) {
+        if (has_digit(sent->v[i]) || (skip && skip(sent->v[i])))
+            continue;
+        t[out->n] = sent->v[i];
+        w[out->n] = term_weight(sent->v[i]);
+        out->total += w[out->n++];
+    }
+    out->t = t;
+    out->w = w;
+    return FD_OK;
+}
+
+double ans_overlap_with(const ans_overlap_q *q, const ans_bag *src)
+{
+    double have = 0;
+    for (size_t i = 0; i < q->n; i++)
+        if (ans_bag_has(src, q->t[i]))
+            have += q->w[i];
+    return q->total > 0 ? have / q->total : 1.0;
+}
+
 double ans_overlap(const ans_bag *sent, const ans_bag *src, int (*skip)(fd_str), size_t *n_counted)
 {
     double have = 0, total = 0;
@@ -251,6 +279,13 @@ int ans_folded_contains(fd_str hay, fd_str needle, fd_arena *a)
     if (!needle.len)
         return 0;
     if (fd_text_fold(hay, a, &h, NULL) || fd_text_fold(needle, a, &nd, NULL) || !nd.len)
+        return 0;
+    return ans_folded_has(h, nd);
+}
+
+int ans_folded_has(fd_str h, fd_str nd)
+{
+    if (!nd.len)
         return 0;
     for (size_t i = 0; i + nd.len <= h.len; i++) {
         if (memcmp(h.p + i, nd.p, nd.len))
