@@ -281,14 +281,20 @@ static int tok_in(const vtok *t, const ans_bag *b)
 }
 
 /* Best-matching source sentence among the allowed passages, by the rarity
- * of the shared tokens; -1 if none shares any. */
+ * of the shared tokens; -1 if none shares any, -2 out of memory. */
 static long best_sentence(validator *v, vtok *tv, size_t nt, const char *own, int own_any,
                           double *scores)
 {
+    /* Which source sentences hold each token, looked up once: the rarity
+     * and the scores below both read it (looked up twice, these lookups
+     * were a twentieth of a chat turn's CPU, bench/RESULTS.md). */
+    unsigned char *in = nt && v->n_sents ? fd_arena_alloc(v->a, nt * v->n_sents) : NULL;
+    if (nt && v->n_sents && !in)
+        return -2;
     for (size_t k = 0; k < nt; k++) {
         size_t df = 0;
         for (size_t j = 0; j < v->n_sents; j++)
-            df += tok_in(&tv[k], &v->sents[j].bag);
+            df += in[k * v->n_sents + j] = (unsigned char)tok_in(&tv[k], &v->sents[j].bag);
         tv[k].w = 1.0 / (1.0 + (double)df);
     }
     long best = -1;
@@ -297,7 +303,7 @@ static long best_sentence(validator *v, vtok *tv, size_t nt, const char *own, in
         if (!allowed(v, own, own_any, v->sents[j].psg))
             continue;
         for (size_t k = 0; k < nt; k++)
-            if (tok_in(&tv[k], &v->sents[j].bag))
+            if (in[k * v->n_sents + j])
                 scores[j] += tv[k].w;
         if (scores[j] > 0 && (best < 0 || scores[j] > scores[best]))
             best = (long)j;
@@ -468,6 +474,8 @@ static int check_sentence(validator *v, fd_str raw, char *supporters)
     if (rc)
         return rc;
     long best = best_sentence(v, tv, nt, own, own_any, scores);
+    if (best == -2)
+        return ans_oom(v->a, v->err);
     rc = claims_ok(v, st, best, scores, own, own_any);
     if (rc || !v->out->ok)
         return rc;
