@@ -394,6 +394,23 @@ static int load_sections(kb_index *ix, fd_err *err)
     return FD_OK;
 }
 
+/* kb_index.lang_allow, from the chunk table. */
+static int lang_bitmaps(kb_index *ix, fd_err *err)
+{
+    uint32_t n = ix->meta->n_chunks;
+    for (int l = FD_LANG_EN; l < FD__NLANGS; l++) {
+        ix->lang_allow[l] = fd_calloc((n + 7) / 8 + 1, 1);
+        if (!ix->lang_allow[l])
+            return fd_err_set(err, FD_ENOMEM, "out of memory");
+    }
+    for (uint32_t d = 0; d < n; d++) {
+        unsigned l = ix->chunks[d].lang;
+        if (l > FD_LANG_UNKNOWN && l < FD__NLANGS)
+            ix->lang_allow[l][d >> 3] |= (uint8_t)(1u << (d & 7));
+    }
+    return FD_OK;
+}
+
 int kb_index_load(const char *path, kb_index **out, fd_err *err)
 {
     *out = NULL;
@@ -403,6 +420,8 @@ int kb_index_load(const char *path, kb_index **out, fd_err *err)
     int rc = fd_snap_open(path, &ix->snap, err);
     if (!rc)
         rc = load_sections(ix, err);
+    if (!rc)
+        rc = lang_bitmaps(ix, err);
     if (rc) {
         kb_index_free(ix);
         return rc;
@@ -419,5 +438,7 @@ void kb_index_free(kb_index *ix)
     fd_dense_free(ix->dense);
     fd_embedder_free(ix->embedder);
     fd_snap_close(ix->snap);
+    for (int l = 0; l < FD__NLANGS; l++)
+        fd_free(ix->lang_allow[l]);
     fd_free(ix);
 }

@@ -52,6 +52,11 @@ typedef struct kb_index {
     fd_bm25 *bm25;
     fd_dense *dense;       /* NULL without dense vectors */
     fd_embedder *embedder; /* NULL without dense vectors */
+    /* Per language, a bit per chunk in it: the filter of every chat
+     * search, made once at load instead of a pass over all chunks per
+     * query (a knowledge base of 100k chunks: 100k entries read per
+     * search). NULL: none in that language. */
+    uint8_t *lang_allow[FD__NLANGS];
 } kb_index;
 
 struct fd_kb {

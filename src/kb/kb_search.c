@@ -28,8 +28,10 @@ const char *fd_search_mode_name(fd_search_mode m)
     return m == FD_SEARCH_BM25 ? "bm25" : m == FD_SEARCH_DENSE ? "dense" : "hybrid";
 }
 
-static uint8_t *build_allow(const kb_index *ix, const fd_search_opts *o, fd_arena *a)
+static const uint8_t *build_allow(const kb_index *ix, const fd_search_opts *o, fd_arena *a)
 {
+    if (!o->tag && o->lang > FD_LANG_UNKNOWN && o->lang < FD__NLANGS && ix->lang_allow[o->lang])
+        return ix->lang_allow[o->lang];
     uint32_t n = ix->meta->n_chunks;
     int want_tag = -1;
     if (o->tag) {
@@ -255,7 +257,7 @@ int fd_kb_search(fd_kb *kb, fd_str query, const fd_search_opts *o, fd_arena *a, 
     for (size_t i = 0; i < terms.n; i++)
         q[i] = terms.v[i].term;
 
-    uint8_t *allow = NULL;
+    const uint8_t *allow = NULL;
     if (o->tag || o->lang != FD_LANG_UNKNOWN) {
         allow = build_allow(ix, o, a);
         if (!allow)
