@@ -1719,7 +1719,93 @@ static const char *known_customer(turn *t, const order_draft *d)
     return NULL;
 }
 
-static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
+/* 1 when the word w is in the name of a site of o's customer. */
+static int site_of(const fd_catalog *c, const fd_outlet *o, fd_str w)
+{
+    for (size_t i = 0; i < fd_catalog_n_outlets(c); i++) {
+        const fd_outlet *x = fd_catalog_outlet(c, i);
+        if (strcmp(x->customer_id, o->customer_id) == 0 && name_has_word(x->outlet, w))
+            return 1;
+    }
+    return 0;
+}
+
+/* "canadian pizza woodlands branch", "lotus noodle, our outlet at
+ * tampines": a site named by a word of place that is none of the sites of
+ * o's customer (nor a word of its name). Up to three words before
+ * "branch" / "outlet" / "shop" / "store", or after it and "at" / "in";
+ * into site. 0 when no site is named, or one of the customer's is. */
+static int other_site(const turn *t, fd_str text, const fd_outlet *o, char *site, size_t cap)
+{
+    static const char *const cue[] = {"branch", "outlet", "shop", "store", "site", NULL};
+    static const char *const stop[] = {
+        "the",  "our", "my",   "your", "a",     "an",    "this", "that",  "which",  "new",
+        "main", "one", "same", "at",   "in",    "to",    "of",   "for",   "from",   "no",
+        "any",  "its", "each", "per",  "every", "other", "here", "there", "nobody", NULL};
+    enum { MAXW = 96 };
+    fd_str w[MAXW];
+    size_t n = 0;
+    for (size_t i = 0; i < text.len && n < MAXW;) {
+        while (i < text.len && !isalnum((unsigned char)text.p[i]))
+            i++;
+        size_t b = i;
+        while (i < text.len && (isalnum((unsigned char)text.p[i]) || text.p[i] == '\''))
+            i++;
+        if (i > b)
+            w[n++] = (fd_str){text.p + b, i - b};
+    }
+    for (size_t i = 0; i < n; i++) {
+        int is_cue = 0;
+        for (const char *const *c = cue; *c && !is_cue; c++)
+            is_cue = lower_eq(w[i], *c);
+        if (!is_cue)
+            continue;
+        /* the words of the site: before the cue, or after "at" / "in" */
+        size_t b = i, e = i;
+        if (i + 2 < n && (lower_eq(w[i + 1], "at") || lower_eq(w[i + 1], "in")))
+            b = e = i + 2;
+        int after = b > i;
+        for (size_t k = 0; k < 3; k++) {
+            size_t j = after ? e : b - 1;
+            if ((after && j >= n) || (!after && b == 0))
+                break;
+            /* one clause: nothing but spaces between the words */
+            const char *g0 = after ? w[j - 1].p + w[j - 1].len : w[j].p + w[j].len;
+            const char *g1 = after ? w[j].p : w[j + 1].p;
+            int same = 1;
+            for (const char *q = g0; q < g1 && same; q++)
+                same = *q == ' ';
+            int bad = !same && !(after && j == i + 2);
+            for (const char *const *x = stop; *x && !bad; x++)
+                bad = lower_eq(w[j], *x);
+            for (size_t q = 0; q < w[j].len && !bad; q++)
+                bad = isdigit((unsigned char)w[j].p[q]);
+            if (bad || name_has_word(o->customer, w[j]))
+                break;
+            if (after)
+                e++;
+            else
+                b--;
+        }
+        if (!after)
+            e = i;
+        if (b == e)
+            continue;
+        for (size_t j = b; j < e; j++)
+            if (site_of(t->as->catalog, o, w[j]))
+                return 0; /* one of its sites, misspelt or in part */
+        snprintf(site, cap, "%.*s", (int)(w[e - 1].p + w[e - 1].len - w[b].p), w[b].p);
+        for (char *q = site; *q; q++) /* "Woodlands", as the outlets are written */
+            if (q == site || q[-1] == ' ')
+                *q = (char)toupper((unsigned char)*q);
+        return 1;
+    }
+    return 0;
+}
+
+/* *other: set when the customer named has several outlets and the text
+ * names a site that is none of them (may be NULL). */
+static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *other)
 {
     int amb;
     const fd_outlet *o =
@@ -1728,6 +1814,34 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
         return 0;
     if (amb && strcmp(o->customer_id, d->customer_id) == 0)
         return 0; /* the customer of the draft, whose outlet is known */
+    char site[64];
+    if (amb && other && other_site(t, text, o, site, sizeof site)) {
+        /* "canadian pizza woodlands branch": not on file. Asked once which
+         * of its outlets it is ("sorry, tampines"); anything else then goes
+         * to a person, who sets a new outlet up (dialog_order) */
+        *other = 1;
+        int rc = fd_buf_printf(note,
+                               L(t, "We have no %s outlet of %s on file; its outlets are ",
+                                 "Nous n'avons pas de site %s pour %s ; ses sites sont "),
+                               site, o->customer);
+        const fd_catalog *c = t->as->catalog;
+        int first = 1;
+        for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
+            const fd_outlet *x = fd_catalog_outlet(c, i);
+            if (strcmp(x->customer_id, o->customer_id) == 0) {
+                rc = fd_buf_printf(note, "%s%s", first ? "" : ", ", x->outlet);
+                first = 0;
+            }
+        }
+        if (!rc)
+            rc = fd_buf_printf(note, "%s",
+                               L(t,
+                                 ". Which one is this order for? For a new outlet, a member of "
+                                 "our team sets it up with you. ",
+                                 ". Pour lequel est cette commande ? Pour un nouveau site, un "
+                                 "membre de notre équipe le crée avec vous. "));
+        return rc ? -1 : 1;
+    }
     if (amb) {
         /* "canadian pizza": which of its outlets? */
         int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
@@ -1750,15 +1864,22 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
     return 1;
 }
 
-static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+static int read_outlet(turn *t, order_draft *d, fd_buf *note, int *other)
 {
-    return outlet_in(t, d, without_negated(t), note);
+    return outlet_in(t, d, without_negated(t), note, other);
+}
+
+/* What the last reply asked: which outlet ("site": after a site not on
+ * file was named). */
+static int asked_outlet(const order_draft *d)
+{
+    return strcmp(d->asked, "outlet") == 0 || strcmp(d->asked, "site") == 0;
 }
 
 int dialog_order_answers(turn *t)
 {
     order_draft *d = &t->slots.order;
-    if (!t->as->catalog || !active(d) || strcmp(d->asked, "outlet") != 0)
+    if (!t->as->catalog || !active(d) || !asked_outlet(d))
         return 0;
     int amb;
     return fd_catalog_match_outlet(t->as->catalog, without_negated(t), known_customer(t, d), t->a,
@@ -1768,13 +1889,13 @@ int dialog_order_answers(turn *t)
 /* An order begun without naming the customer, who did earlier in the
  * conversation ("hi green bowl here", then the products): the latest of
  * the customer's earlier messages that names one. */
-static int outlet_before(turn *t, order_draft *d, fd_buf *note)
+static int outlet_before(turn *t, order_draft *d, fd_buf *note, int *other)
 {
     for (size_t i = t->n_history; i-- > 0;) {
         const fd_prompt_turn *h = &t->history[i];
         if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
             continue;
-        int r = outlet_in(t, d, fd_str_c(h->text), note);
+        int r = outlet_in(t, d, fd_str_c(h->text), note, other);
         if (r)
             return r;
     }
@@ -2326,13 +2447,29 @@ int dialog_order(turn *t, int *handled)
         dialog_new_session_id(id);
         snprintf(d->key, sizeof d->key, "%.16s", id);
     }
-    int go = read_outlet(t, d, &note), gd = go < 0 ? 0 : read_date(t, d, &note);
+    int site_asked = strcmp(d->asked, "site") == 0, other = 0;
+    int go = read_outlet(t, d, &note, &other), gd = go < 0 ? 0 : read_date(t, d, &note);
     if (!go && !was_active && !d->customer_id[0])
-        go = outlet_before(t, d, &note) < 0 ? -1 : 0;
+        go = outlet_before(t, d, &note, &other) < 0 ? -1 : 0;
     if (go < 0 || gd < 0) {
         fd_buf_free(&b);
         fd_buf_free(&note);
         return turn_oom(t);
+    }
+    if (site_asked && !d->customer_id[0] && !other && !is_question(t)) {
+        /* a site not on file, and no outlet of ours given when asked
+         * ("fri morning"): a person sets the new outlet up */
+        static const esc_rule unknown_site = {.tier = "agent",
+                                              .reason = "Order for an outlet not in customers.csv"};
+        *handled = 1;
+        fd_buf_free(&note);
+        rc = fd_buf_printf(&b, "%s",
+                           L(t,
+                             "That outlet is not on file with us, so a member of our team will "
+                             "take this order with you. ",
+                             "Ce site n'est pas enregistré chez nous : un membre de notre équipe "
+                             "va prendre cette commande avec vous. "));
+        return hand_over(t, d, &unknown_site, &b, rc);
     }
     got += go + gd;
     if (was_active && !got && d->confirming && words <= 4 && any_word(t->folded, no_words)) {
@@ -2353,8 +2490,7 @@ int dialog_order(turn *t, int *handled)
         return unknown_customer(t, d, who, &b);
     }
     if (was_active && !got) {
-        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8 &&
-            !only_confirm(t->folded)) {
+        if (asked_outlet(d) && !is_question(t) && words <= 8 && !only_confirm(t->folded)) {
             /* an outlet we do not know: a person sets the customer up */
             *handled = 1;
             fd_buf_free(&note);
@@ -2372,6 +2508,8 @@ int dialog_order(turn *t, int *handled)
     rc = note.len ? fd_buf_append(&b, note.p, note.len) : FD_OK;
     fd_buf_free(&note);
     rc = rc ? rc : next_step(t, d, &b, noted > 0);
+    if (other && !d->customer_id[0])
+        snprintf(d->asked, sizeof d->asked, "site");
     return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
 }
 

@@ -515,6 +515,28 @@ static const convo customers[] = {
      NULL,
      NULL,
      1},
+    {"a site the customer does not have ('our ang mo kio outlet'), then no outlet of its "
+     "own when asked: a person (dev4, issue 15)",
+     {"lotus noodle house, our ang mo kio outlet: 5 packs PB-1201", "thursday morning", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"'outlet at X', X not the customer's: asked which, then a person",
+     {"canadian pizza, outlet at jurong west. 2 packs PB-1001", "monday", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"a site not on file, corrected to one of the customer's when asked: the order goes on",
+     {"canadian pizza bishan branch, 3 packs PB-1401", "oh sorry, pasir ris", "friday", "yes"},
+     "PB-1401:150",
+     "C1001/Pasir Ris",
+     "2026-12-11",
+     "",
+     0},
 };
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
