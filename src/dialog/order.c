@@ -2131,15 +2131,30 @@ static int asks_policy(const turn *t)
     return is_question(t) && any_word(t->folded, cue);
 }
 
+/* A delivery day or window named: with products and quantities, an order
+ * even when asked as a question ("8 pkt clamshells, sat afternoon can?"):
+ * nobody asks about the policy for a delivery they name. */
+static int names_delivery(const turn *t)
+{
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 1;
+    return fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded) != NULL;
+}
+
 /* The customer saying who they are: at the start of a sentence, after a
  * greeting ("hi, this is Ah Seng Chicken Rice at Toa Payoh", "Hello,
- * we're Crumbs & Co Bakery", "ici ..."), or anywhere in so many words
+ * we're Crumbs & Co Bakery", "i'm from Ah Huat Chicken Rice", "ici ..."), or
+ * anywhere in so many words
  * ("new customer", "on behalf of X", "my name is Giulia from X"). *who:
  * the words after the cue to the end of the clause, possibly empty. */
 static int introduces(const turn *t, fd_str *who)
 {
-    static const char *const start[] = {"this is", "we are",      "we're", "c'est",
-                                        "ici",     "nous sommes", NULL};
+    /* "we are from X" after "we are" is no name ("from" is not_name): its
+     * own cue, tried next */
+    static const char *const start[] = {"this is", "we are",    "we're",       "i'm from",
+                                        "im from", "i am from", "we're from",  "we are from",
+                                        "c'est",   "ici",       "nous sommes", NULL};
     static const char *const anywhere[] = {"on behalf of",
                                            "de la part de",
                                            "new customer",
@@ -2429,8 +2444,8 @@ int dialog_order(turn *t, int *handled)
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
     if (!was_active &&
-        (asks_policy(t) ||
-         (!new_intent && !(got && (any_word(t->folded, order_words) || !is_question(t)))))) {
+        (asks_policy(t) || (!new_intent && !(got && (any_word(t->folded, order_words) ||
+                                                     !is_question(t) || names_delivery(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);

@@ -390,6 +390,13 @@ static const convo quantities[] = {
      "2026-12-11",
      "",
      0},
+    {"products, quantities and a delivery day asked as a question are an order (dev4)",
+     {"canadian pizza tampines, 14 inch white box 3 pkt, thu morning ok?", "yes"},
+     "PB-1402:150",
+     "C1001/Tampines",
+     "2026-12-10",
+     "morning",
+     0},
 };
 
 /* Who the order is for. */
@@ -510,6 +517,13 @@ static const convo customers[] = {
      1},
     {"custom printing ('with our logo') is the design desk's: a person, no order",
      {"kopi corner: 3000 12oz double wall cups with our logo on them", "thursday", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     1},
+    {"'i'm from X', X unknown: a person takes the order (dev4, issue 15)",
+     {"hello, i'm from Mei Ling Dumplings. 4 packs PB-1202 please", "friday", "yes"},
      NULL,
      NULL,
      NULL,
