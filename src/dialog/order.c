@@ -2077,15 +2077,48 @@ static int read_removal(turn *t, order_draft *d, int *err)
     return 0;
 }
 
+/* 1 when f is a count of packs or pieces and words of ordering only ("ok
+ * just give me 10 pkt lah", "20pcs pls"): no room in it for an
+ * instruction, whatever the guard's classifier makes of "give me". */
+static int only_quantity(fd_str f)
+{
+    static const char *const fill[] = {"ok",     "okay", "just", "give", "me",  "us",     "i",
+                                       "we",     "want", "need", "take", "lah", "la",     "leh",
+                                       "please", "pls",  "plz",  "then", "can", "make",   "it",
+                                       "send",   "ya",   "yes",  "only", "of",  "thanks", "thx",
+                                       "and",    "hmm",  "ah",   "eh",   "oh",  NULL};
+    int count = 0;
+    for (size_t i = 0; i < f.len;) {
+        unsigned char c = (unsigned char)f.p[i];
+        if (!isalnum(c) && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t b = i;
+        while (i < f.len && (isalnum((unsigned char)f.p[i]) || (unsigned char)f.p[i] >= 0x80))
+            i++;
+        size_t dg = b;
+        while (dg < i && isdigit((unsigned char)f.p[dg]))
+            dg++;
+        fd_str rest = {f.p + dg, i - dg};
+        if (dg > b && (!rest.len || is_pack_word(rest) || is_unit_word(rest)))
+            count = 1; /* "10", "10pkt" */
+        else if (dg > b ||
+                 !(is_pack_word(rest) || is_unit_word(rest) || in_words(fill, rest.p, rest.len)))
+            return 0;
+    }
+    return count;
+}
+
 int dialog_order_guard_lifts(turn *t)
 {
     const order_draft *d = &t->slots.order;
-    if (!t->as->catalog || !d->confirming)
+    if (!t->as->catalog)
         return 0;
     fd_str f;
     if (fd_text_fold(t->msg, t->a, &f, NULL))
         return 0;
-    return only_confirm(f);
+    return (d->confirming && only_confirm(f)) || only_quantity(f);
 }
 
 /* "yes" to the summary: only confirmation words, or a short message with
