@@ -1213,6 +1213,44 @@ static int fit_earlier(turn *t, fd_product_match *m, fd_str words)
     return 0;
 }
 
+/* The product the customer's last message asked about ("pp rectangular
+ * container 750ml, 1 ctn how many pkt ah?"), for a quantity that names
+ * none ("ok just give me 10 pkt"): of that message's clauses, the one that
+ * names products, the clause naming the customer ("green bowl salads
+ * here") left out. 1 with *m and *words (in the history's text), 0 when no
+ * question or not one clause, -1 out of memory. */
+static int asked_product(turn *t, fd_product_match *m, fd_str *words)
+{
+    const fd_catalog *c = t->as->catalog;
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        if (!asked_before(h->text))
+            return 0; /* only the last message: an older one is no context */
+        int found = 0;
+        for (const char *p = h->text; *p;) {
+            size_t n = strcspn(p, ",.;!?\n");
+            fd_str cl = {p, n};
+            p += n + (p[n] != 0);
+            int amb;
+            fd_product_match cm;
+            if (n_words(cl) == 0 || fd_catalog_match_outlet(c, cl, NULL, t->a, &amb))
+                continue;
+            if (fd_catalog_match(c, cl, NULL, 0, t->a, &cm, t->err))
+                return -1;
+            if (!cm.n)
+                continue;
+            if (found++)
+                return 0; /* two products asked about: which is not said */
+            *m = cm;
+            *words = cl;
+        }
+        return found == 1;
+    }
+    return 0;
+}
+
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
  * dropped) is a word of the product's name. */
 static int name_has_word(const char *name, fd_str folded)
@@ -1467,6 +1505,27 @@ static int read_lines(turn *t, order_draft *d, int *err)
             int alone = 1; /* no other line in the message */
             for (int o = 0; o < n && alone; o++)
                 alone = o == i || (!v[o].qty && !v[o].m.n);
+            if (!d->n && !d->n_pend && alone) {
+                /* "pp container 750ml, how many pkt in a ctn?" then "ok
+                 * just give me 10 pkt": the product asked about */
+                fd_product_match am;
+                fd_str aw;
+                int r = asked_product(t, &am, &aw);
+                if (r < 0) {
+                    *err = 1;
+                    return 0;
+                }
+                if (r && am.ambiguous) {
+                    set_pending(d, &am, aw);
+                    d->pend_qty = g->packs ? -g->qty : g->qty;
+                    got++;
+                } else if (r) {
+                    const fd_product *p = am.v[0];
+                    add_line(d, p->code, g->packs ? g->qty * p->pack_size : g->qty, 0);
+                    got++;
+                }
+                continue;
+            }
             if (d->n && alone) {
                 /* "make the boxes 300 pcs instead": the line its words
                  * name when one does, else the last one */

@@ -563,6 +563,14 @@ static const convo customers[] = {
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
 static const convo products[] = {
+    {"a quantity alone after a question about one product: that product (dev4, issue 15)",
+     {"kopi corner here. 12oz black ripple cups, how many in a pack?", "ok we take 6 pkt", "friday",
+      "yes"},
+     "CUP-R12:150",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
     {"a product asked about, then ordered by fewer words: the size of the question decides "
      "(dev3, issue 15)",
      {"how much for the 8oz single wall cups?", "ok we take single wall, 20 pkt", "kopi corner",
