@@ -1569,6 +1569,34 @@ static int read_lines(turn *t, order_draft *d, int *err)
 }
 #undef MT
 
+/* "the compostable pla one", "the black ones": "the", up to four words,
+ * then "one(s)", with no count in the message. A product like one
+ * ordered, named by what tells it apart: the customer choosing among its
+ * look-alikes after seeing which we took. */
+static int the_one(fd_str f)
+{
+    for (size_t i = 0; i < f.len; i++)
+        if (isdigit((unsigned char)f.p[i]))
+            return 0;
+    for (size_t i = 0; i + 4 <= f.len; i++) {
+        if (memcmp(f.p + i, "the ", 4) != 0 || (i && isalnum((unsigned char)f.p[i - 1])))
+            continue;
+        size_t j = i + 4;
+        for (int w = 0; w <= 4 && j < f.len; w++) {
+            size_t b = j;
+            while (j < f.len && isalpha((unsigned char)f.p[j]))
+                j++;
+            fd_str x = {f.p + b, j - b};
+            if (w > 0 && (lower_eq(x, "one") || lower_eq(x, "ones")))
+                return 1;
+            if (j == b || j >= f.len || f.p[j] != ' ')
+                break;
+            j++;
+        }
+    }
+    return 0;
+}
+
 /* "change the lids to black", "the kraft ones instead": a line of the
  * order swapped for the product like it that the new words name (the
  * black lid of the same size), its quantity kept. */
@@ -1582,7 +1610,8 @@ static int read_swap(turn *t, order_draft *d, int *err)
                                        "wrong", "en fait", "pardon", "non", NULL};
     const fd_catalog *c = t->as->catalog;
     *err = 0;
-    if (!d->n || !any_word(t->folded, cues) || fd_delivery_window(fd_catalog_rules(c), t->folded))
+    if (!d->n || !(any_word(t->folded, cues) || the_one(t->folded)) ||
+        fd_delivery_window(fd_catalog_rules(c), t->folded))
         return 0;
     for (size_t i = 0; i < t->ents.n; i++)
         if (t->ents.v[i].kind == FD_ENT_DATE)
@@ -1605,14 +1634,19 @@ static int read_swap(turn *t, order_draft *d, int *err)
         *err = 1;
         return 0;
     }
-    if (!to.n || to.ambiguous)
+    /* "the white one" for the 12-inch kraft box: the white box, not the
+     * printed one that is white only in its material */
+    const fd_product *p = !to.n           ? NULL
+                          : !to.ambiguous ? to.v[0]
+                                          : by_own_name(&to, to.n_tied, t->folded);
+    if (!p)
         return 0;
     for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->lines[i].code, from->code) == 0) {
             int64_t qty = d->lines[i].qty;
             memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
             d->n--;
-            add_line(d, to.v[0]->code, qty, 1);
+            add_line(d, p->code, qty, 1);
             return 1;
         }
     return 0;
