@@ -2238,13 +2238,14 @@ int dialog_order_first(turn *t)
     return t->as->catalog && d->confirming && says_yes(t);
 }
 
+static const char *const question_words[] = {"what",     "whats",     "how",    "why",     "when",
+                                             "which",    "where",     "do you", "does",    "can i",
+                                             "is there", "are there", "is it",  "quel",    "quelle",
+                                             "comment",  "pourquoi",  "est-ce", "combien", NULL};
+
 static int is_question(const turn *t)
 {
-    static const char *const q[] = {"what",     "whats",     "how",    "why",     "when",
-                                    "which",    "where",     "do you", "does",    "can i",
-                                    "is there", "are there", "is it",  "quel",    "quelle",
-                                    "comment",  "pourquoi",  "est-ce", "combien", NULL};
-    return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, q);
+    return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, question_words);
 }
 
 /* A question about the rules of buying, not a purchase: "can i buy just 1
@@ -2258,10 +2259,13 @@ static int asks_policy(const turn *t)
 }
 
 /* A delivery day or window named: with products and quantities, an order
- * even when asked as a question ("8 pkt clamshells, sat afternoon can?"):
- * nobody asks about the policy for a delivery they name. */
+ * even when a question mark asks whether it can be ("8 pkt clamshells, sat
+ * afternoon can?", "thu morning ok?"). Not when question words ask
+ * something else ("how much are 10 pkt cups delivered friday?"). */
 static int names_delivery(const turn *t)
 {
+    if (any_word(t->folded, question_words))
+        return 0;
     for (size_t i = 0; i < t->ents.n; i++)
         if (t->ents.v[i].kind == FD_ENT_DATE)
             return 1;
