@@ -1213,6 +1213,44 @@ static int fit_earlier(turn *t, fd_product_match *m, fd_str words)
     return 0;
 }
 
+/* The product the customer's last message asked about ("pp rectangular
+ * container 750ml, 1 ctn how many pkt ah?"), for a quantity that names
+ * none ("ok just give me 10 pkt"): of that message's clauses, the one that
+ * names products, the clause naming the customer ("green bowl salads
+ * here") left out. 1 with *m and *words (in the history's text), 0 when no
+ * question or not one clause, -1 out of memory. */
+static int asked_product(turn *t, fd_product_match *m, fd_str *words)
+{
+    const fd_catalog *c = t->as->catalog;
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        if (!asked_before(h->text))
+            return 0; /* only the last message: an older one is no context */
+        int found = 0;
+        for (const char *p = h->text; *p;) {
+            size_t n = strcspn(p, ",.;!?\n");
+            fd_str cl = {p, n};
+            p += n + (p[n] != 0);
+            int amb;
+            fd_product_match cm;
+            if (n_words(cl) == 0 || fd_catalog_match_outlet(c, cl, NULL, t->a, &amb))
+                continue;
+            if (fd_catalog_match(c, cl, NULL, 0, t->a, &cm, t->err))
+                return -1;
+            if (!cm.n)
+                continue;
+            if (found++)
+                return 0; /* two products asked about: which is not said */
+            *m = cm;
+            *words = cl;
+        }
+        return found == 1;
+    }
+    return 0;
+}
+
 /* 1 when a word of the message (any case; 3+ letters, a plural "s" or "es"
  * dropped) is a word of the product's name. */
 static int name_has_word(const char *name, fd_str folded)
@@ -1467,6 +1505,27 @@ static int read_lines(turn *t, order_draft *d, int *err)
             int alone = 1; /* no other line in the message */
             for (int o = 0; o < n && alone; o++)
                 alone = o == i || (!v[o].qty && !v[o].m.n);
+            if (!d->n && !d->n_pend && alone) {
+                /* "pp container 750ml, how many pkt in a ctn?" then "ok
+                 * just give me 10 pkt": the product asked about */
+                fd_product_match am;
+                fd_str aw;
+                int r = asked_product(t, &am, &aw);
+                if (r < 0) {
+                    *err = 1;
+                    return 0;
+                }
+                if (r && am.ambiguous) {
+                    set_pending(d, &am, aw);
+                    d->pend_qty = g->packs ? -g->qty : g->qty;
+                    got++;
+                } else if (r) {
+                    const fd_product *p = am.v[0];
+                    add_line(d, p->code, g->packs ? g->qty * p->pack_size : g->qty, 0);
+                    got++;
+                }
+                continue;
+            }
             if (d->n && alone) {
                 /* "make the boxes 300 pcs instead": the line its words
                  * name when one does, else the last one */
@@ -1510,6 +1569,34 @@ static int read_lines(turn *t, order_draft *d, int *err)
 }
 #undef MT
 
+/* "the compostable pla one", "the black ones": "the", up to four words,
+ * then "one(s)", with no count in the message. A product like one
+ * ordered, named by what tells it apart: the customer choosing among its
+ * look-alikes after seeing which we took. */
+static int the_one(fd_str f)
+{
+    for (size_t i = 0; i < f.len; i++)
+        if (isdigit((unsigned char)f.p[i]))
+            return 0;
+    for (size_t i = 0; i + 4 <= f.len; i++) {
+        if (memcmp(f.p + i, "the ", 4) != 0 || (i && isalnum((unsigned char)f.p[i - 1])))
+            continue;
+        size_t j = i + 4;
+        for (int w = 0; w <= 4 && j < f.len; w++) {
+            size_t b = j;
+            while (j < f.len && isalpha((unsigned char)f.p[j]))
+                j++;
+            fd_str x = {f.p + b, j - b};
+            if (w > 0 && (lower_eq(x, "one") || lower_eq(x, "ones")))
+                return 1;
+            if (j == b || j >= f.len || f.p[j] != ' ')
+                break;
+            j++;
+        }
+    }
+    return 0;
+}
+
 /* "change the lids to black", "the kraft ones instead": a line of the
  * order swapped for the product like it that the new words name (the
  * black lid of the same size), its quantity kept. */
@@ -1523,7 +1610,8 @@ static int read_swap(turn *t, order_draft *d, int *err)
                                        "wrong", "en fait", "pardon", "non", NULL};
     const fd_catalog *c = t->as->catalog;
     *err = 0;
-    if (!d->n || !any_word(t->folded, cues) || fd_delivery_window(fd_catalog_rules(c), t->folded))
+    if (!d->n || !(any_word(t->folded, cues) || the_one(t->folded)) ||
+        fd_delivery_window(fd_catalog_rules(c), t->folded))
         return 0;
     for (size_t i = 0; i < t->ents.n; i++)
         if (t->ents.v[i].kind == FD_ENT_DATE)
@@ -1546,14 +1634,19 @@ static int read_swap(turn *t, order_draft *d, int *err)
         *err = 1;
         return 0;
     }
-    if (!to.n || to.ambiguous)
+    /* "the white one" for the 12-inch kraft box: the white box, not the
+     * printed one that is white only in its material */
+    const fd_product *p = !to.n           ? NULL
+                          : !to.ambiguous ? to.v[0]
+                                          : by_own_name(&to, to.n_tied, t->folded);
+    if (!p)
         return 0;
     for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->lines[i].code, from->code) == 0) {
             int64_t qty = d->lines[i].qty;
             memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
             d->n--;
-            add_line(d, to.v[0]->code, qty, 1);
+            add_line(d, p->code, qty, 1);
             return 1;
         }
     return 0;
@@ -1719,7 +1812,93 @@ static const char *known_customer(turn *t, const order_draft *d)
     return NULL;
 }
 
-static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
+/* 1 when the word w is in the name of a site of o's customer. */
+static int site_of(const fd_catalog *c, const fd_outlet *o, fd_str w)
+{
+    for (size_t i = 0; i < fd_catalog_n_outlets(c); i++) {
+        const fd_outlet *x = fd_catalog_outlet(c, i);
+        if (strcmp(x->customer_id, o->customer_id) == 0 && name_has_word(x->outlet, w))
+            return 1;
+    }
+    return 0;
+}
+
+/* "canadian pizza woodlands branch", "lotus noodle, our outlet at
+ * tampines": a site named by a word of place that is none of the sites of
+ * o's customer (nor a word of its name). Up to three words before
+ * "branch" / "outlet" / "shop" / "store", or after it and "at" / "in";
+ * into site. 0 when no site is named, or one of the customer's is. */
+static int other_site(const turn *t, fd_str text, const fd_outlet *o, char *site, size_t cap)
+{
+    static const char *const cue[] = {"branch", "outlet", "shop", "store", "site", NULL};
+    static const char *const stop[] = {
+        "the",  "our", "my",   "your", "a",     "an",    "this", "that",  "which",  "new",
+        "main", "one", "same", "at",   "in",    "to",    "of",   "for",   "from",   "no",
+        "any",  "its", "each", "per",  "every", "other", "here", "there", "nobody", NULL};
+    enum { MAXW = 96 };
+    fd_str w[MAXW];
+    size_t n = 0;
+    for (size_t i = 0; i < text.len && n < MAXW;) {
+        while (i < text.len && !isalnum((unsigned char)text.p[i]))
+            i++;
+        size_t b = i;
+        while (i < text.len && (isalnum((unsigned char)text.p[i]) || text.p[i] == '\''))
+            i++;
+        if (i > b)
+            w[n++] = (fd_str){text.p + b, i - b};
+    }
+    for (size_t i = 0; i < n; i++) {
+        int is_cue = 0;
+        for (const char *const *c = cue; *c && !is_cue; c++)
+            is_cue = lower_eq(w[i], *c);
+        if (!is_cue)
+            continue;
+        /* the words of the site: before the cue, or after "at" / "in" */
+        size_t b = i, e = i;
+        if (i + 2 < n && (lower_eq(w[i + 1], "at") || lower_eq(w[i + 1], "in")))
+            b = e = i + 2;
+        int after = b > i;
+        for (size_t k = 0; k < 3; k++) {
+            size_t j = after ? e : b - 1;
+            if ((after && j >= n) || (!after && b == 0))
+                break;
+            /* one clause: nothing but spaces between the words */
+            const char *g0 = after ? w[j - 1].p + w[j - 1].len : w[j].p + w[j].len;
+            const char *g1 = after ? w[j].p : w[j + 1].p;
+            int same = 1;
+            for (const char *q = g0; q < g1 && same; q++)
+                same = *q == ' ';
+            int bad = !same && !(after && j == i + 2);
+            for (const char *const *x = stop; *x && !bad; x++)
+                bad = lower_eq(w[j], *x);
+            for (size_t q = 0; q < w[j].len && !bad; q++)
+                bad = isdigit((unsigned char)w[j].p[q]);
+            if (bad || name_has_word(o->customer, w[j]))
+                break;
+            if (after)
+                e++;
+            else
+                b--;
+        }
+        if (!after)
+            e = i;
+        if (b == e)
+            continue;
+        for (size_t j = b; j < e; j++)
+            if (site_of(t->as->catalog, o, w[j]))
+                return 0; /* one of its sites, misspelt or in part */
+        snprintf(site, cap, "%.*s", (int)(w[e - 1].p + w[e - 1].len - w[b].p), w[b].p);
+        for (char *q = site; *q; q++) /* "Woodlands", as the outlets are written */
+            if (q == site || q[-1] == ' ')
+                *q = (char)toupper((unsigned char)*q);
+        return 1;
+    }
+    return 0;
+}
+
+/* *other: set when the customer named has several outlets and the text
+ * names a site that is none of them (may be NULL). */
+static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *other)
 {
     int amb;
     const fd_outlet *o =
@@ -1728,6 +1907,34 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
         return 0;
     if (amb && strcmp(o->customer_id, d->customer_id) == 0)
         return 0; /* the customer of the draft, whose outlet is known */
+    char site[64];
+    if (amb && other && other_site(t, text, o, site, sizeof site)) {
+        /* "canadian pizza woodlands branch": not on file. Asked once which
+         * of its outlets it is ("sorry, tampines"); anything else then goes
+         * to a person, who sets a new outlet up (dialog_order) */
+        *other = 1;
+        int rc = fd_buf_printf(note,
+                               L(t, "We have no %s outlet of %s on file; its outlets are ",
+                                 "Nous n'avons pas de site %s pour %s ; ses sites sont "),
+                               site, o->customer);
+        const fd_catalog *c = t->as->catalog;
+        int first = 1;
+        for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
+            const fd_outlet *x = fd_catalog_outlet(c, i);
+            if (strcmp(x->customer_id, o->customer_id) == 0) {
+                rc = fd_buf_printf(note, "%s%s", first ? "" : ", ", x->outlet);
+                first = 0;
+            }
+        }
+        if (!rc)
+            rc = fd_buf_printf(note, "%s",
+                               L(t,
+                                 ". Which one is this order for? For a new outlet, a member of "
+                                 "our team sets it up with you. ",
+                                 ". Pour lequel est cette commande ? Pour un nouveau site, un "
+                                 "membre de notre équipe le crée avec vous. "));
+        return rc ? -1 : 1;
+    }
     if (amb) {
         /* "canadian pizza": which of its outlets? */
         int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
@@ -1750,15 +1957,22 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note)
     return 1;
 }
 
-static int read_outlet(turn *t, order_draft *d, fd_buf *note)
+static int read_outlet(turn *t, order_draft *d, fd_buf *note, int *other)
 {
-    return outlet_in(t, d, without_negated(t), note);
+    return outlet_in(t, d, without_negated(t), note, other);
+}
+
+/* What the last reply asked: which outlet ("site": after a site not on
+ * file was named). */
+static int asked_outlet(const order_draft *d)
+{
+    return strcmp(d->asked, "outlet") == 0 || strcmp(d->asked, "site") == 0;
 }
 
 int dialog_order_answers(turn *t)
 {
     order_draft *d = &t->slots.order;
-    if (!t->as->catalog || !active(d) || strcmp(d->asked, "outlet") != 0)
+    if (!t->as->catalog || !active(d) || !asked_outlet(d))
         return 0;
     int amb;
     return fd_catalog_match_outlet(t->as->catalog, without_negated(t), known_customer(t, d), t->a,
@@ -1768,13 +1982,13 @@ int dialog_order_answers(turn *t)
 /* An order begun without naming the customer, who did earlier in the
  * conversation ("hi green bowl here", then the products): the latest of
  * the customer's earlier messages that names one. */
-static int outlet_before(turn *t, order_draft *d, fd_buf *note)
+static int outlet_before(turn *t, order_draft *d, fd_buf *note, int *other)
 {
     for (size_t i = t->n_history; i-- > 0;) {
         const fd_prompt_turn *h = &t->history[i];
         if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
             continue;
-        int r = outlet_in(t, d, fd_str_c(h->text), note);
+        int r = outlet_in(t, d, fd_str_c(h->text), note, other);
         if (r)
             return r;
     }
@@ -1956,15 +2170,48 @@ static int read_removal(turn *t, order_draft *d, int *err)
     return 0;
 }
 
+/* 1 when f is a count of packs or pieces and words of ordering only ("ok
+ * just give me 10 pkt lah", "20pcs pls"): no room in it for an
+ * instruction, whatever the guard's classifier makes of "give me". */
+static int only_quantity(fd_str f)
+{
+    static const char *const fill[] = {"ok",     "okay", "just", "give", "me",  "us",     "i",
+                                       "we",     "want", "need", "take", "lah", "la",     "leh",
+                                       "please", "pls",  "plz",  "then", "can", "make",   "it",
+                                       "send",   "ya",   "yes",  "only", "of",  "thanks", "thx",
+                                       "and",    "hmm",  "ah",   "eh",   "oh",  NULL};
+    int count = 0;
+    for (size_t i = 0; i < f.len;) {
+        unsigned char c = (unsigned char)f.p[i];
+        if (!isalnum(c) && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t b = i;
+        while (i < f.len && (isalnum((unsigned char)f.p[i]) || (unsigned char)f.p[i] >= 0x80))
+            i++;
+        size_t dg = b;
+        while (dg < i && isdigit((unsigned char)f.p[dg]))
+            dg++;
+        fd_str rest = {f.p + dg, i - dg};
+        if (dg > b && (!rest.len || is_pack_word(rest) || is_unit_word(rest)))
+            count = 1; /* "10", "10pkt" */
+        else if (dg > b ||
+                 !(is_pack_word(rest) || is_unit_word(rest) || in_words(fill, rest.p, rest.len)))
+            return 0;
+    }
+    return count;
+}
+
 int dialog_order_guard_lifts(turn *t)
 {
     const order_draft *d = &t->slots.order;
-    if (!t->as->catalog || !d->confirming)
+    if (!t->as->catalog)
         return 0;
     fd_str f;
     if (fd_text_fold(t->msg, t->a, &f, NULL))
         return 0;
-    return only_confirm(f);
+    return (d->confirming && only_confirm(f)) || only_quantity(f);
 }
 
 /* "yes" to the summary: only confirmation words, or a short message with
@@ -1991,13 +2238,14 @@ int dialog_order_first(turn *t)
     return t->as->catalog && d->confirming && says_yes(t);
 }
 
+static const char *const question_words[] = {"what",     "whats",     "how",    "why",     "when",
+                                             "which",    "where",     "do you", "does",    "can i",
+                                             "is there", "are there", "is it",  "quel",    "quelle",
+                                             "comment",  "pourquoi",  "est-ce", "combien", NULL};
+
 static int is_question(const turn *t)
 {
-    static const char *const q[] = {"what",     "whats",     "how",    "why",     "when",
-                                    "which",    "where",     "do you", "does",    "can i",
-                                    "is there", "are there", "is it",  "quel",    "quelle",
-                                    "comment",  "pourquoi",  "est-ce", "combien", NULL};
-    return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, q);
+    return memchr(t->folded.p, '?', t->folded.len) != NULL || any_word(t->folded, question_words);
 }
 
 /* A question about the rules of buying, not a purchase: "can i buy just 1
@@ -2010,15 +2258,33 @@ static int asks_policy(const turn *t)
     return is_question(t) && any_word(t->folded, cue);
 }
 
+/* A delivery day or window named: with products and quantities, an order
+ * even when a question mark asks whether it can be ("8 pkt clamshells, sat
+ * afternoon can?", "thu morning ok?"). Not when question words ask
+ * something else ("how much are 10 pkt cups delivered friday?"). */
+static int names_delivery(const turn *t)
+{
+    if (any_word(t->folded, question_words))
+        return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 1;
+    return fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded) != NULL;
+}
+
 /* The customer saying who they are: at the start of a sentence, after a
  * greeting ("hi, this is Ah Seng Chicken Rice at Toa Payoh", "Hello,
- * we're Crumbs & Co Bakery", "ici ..."), or anywhere in so many words
+ * we're Crumbs & Co Bakery", "i'm from Ah Huat Chicken Rice", "ici ..."), or
+ * anywhere in so many words
  * ("new customer", "on behalf of X", "my name is Giulia from X"). *who:
  * the words after the cue to the end of the clause, possibly empty. */
 static int introduces(const turn *t, fd_str *who)
 {
-    static const char *const start[] = {"this is", "we are",      "we're", "c'est",
-                                        "ici",     "nous sommes", NULL};
+    /* "we are from X" after "we are" is no name ("from" is not_name): its
+     * own cue, tried next */
+    static const char *const start[] = {"this is", "we are",    "we're",       "i'm from",
+                                        "im from", "i am from", "we're from",  "we are from",
+                                        "c'est",   "ici",       "nous sommes", NULL};
     static const char *const anywhere[] = {"on behalf of",
                                            "de la part de",
                                            "new customer",
@@ -2308,8 +2574,8 @@ int dialog_order(turn *t, int *handled)
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
     if (!was_active &&
-        (asks_policy(t) ||
-         (!new_intent && !(got && (any_word(t->folded, order_words) || !is_question(t)))))) {
+        (asks_policy(t) || (!new_intent && !(got && (any_word(t->folded, order_words) ||
+                                                     !is_question(t) || names_delivery(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);
@@ -2326,13 +2592,29 @@ int dialog_order(turn *t, int *handled)
         dialog_new_session_id(id);
         snprintf(d->key, sizeof d->key, "%.16s", id);
     }
-    int go = read_outlet(t, d, &note), gd = go < 0 ? 0 : read_date(t, d, &note);
+    int site_asked = strcmp(d->asked, "site") == 0, other = 0;
+    int go = read_outlet(t, d, &note, &other), gd = go < 0 ? 0 : read_date(t, d, &note);
     if (!go && !was_active && !d->customer_id[0])
-        go = outlet_before(t, d, &note) < 0 ? -1 : 0;
+        go = outlet_before(t, d, &note, &other) < 0 ? -1 : 0;
     if (go < 0 || gd < 0) {
         fd_buf_free(&b);
         fd_buf_free(&note);
         return turn_oom(t);
+    }
+    if (site_asked && !d->customer_id[0] && !other && !is_question(t)) {
+        /* a site not on file, and no outlet of ours given when asked
+         * ("fri morning"): a person sets the new outlet up */
+        static const esc_rule unknown_site = {.tier = "agent",
+                                              .reason = "Order for an outlet not in customers.csv"};
+        *handled = 1;
+        fd_buf_free(&note);
+        rc = fd_buf_printf(&b, "%s",
+                           L(t,
+                             "That outlet is not on file with us, so a member of our team will "
+                             "take this order with you. ",
+                             "Ce site n'est pas enregistré chez nous : un membre de notre équipe "
+                             "va prendre cette commande avec vous. "));
+        return hand_over(t, d, &unknown_site, &b, rc);
     }
     got += go + gd;
     if (was_active && !got && d->confirming && words <= 4 && any_word(t->folded, no_words)) {
@@ -2353,8 +2635,7 @@ int dialog_order(turn *t, int *handled)
         return unknown_customer(t, d, who, &b);
     }
     if (was_active && !got) {
-        if (strcmp(d->asked, "outlet") == 0 && !is_question(t) && words <= 8 &&
-            !only_confirm(t->folded)) {
+        if (asked_outlet(d) && !is_question(t) && words <= 8 && !only_confirm(t->folded)) {
             /* an outlet we do not know: a person sets the customer up */
             *handled = 1;
             fd_buf_free(&note);
@@ -2372,6 +2653,8 @@ int dialog_order(turn *t, int *handled)
     rc = note.len ? fd_buf_append(&b, note.p, note.len) : FD_OK;
     fd_buf_free(&note);
     rc = rc ? rc : next_step(t, d, &b, noted > 0);
+    if (other && !d->customer_id[0])
+        snprintf(d->asked, sizeof d->asked, "site");
     return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
 }
 

@@ -171,7 +171,9 @@ int dialog_order_answers(turn *t);
 /* 1 when the message is nothing but a confirmation ("yes confirm",
  * "correct, go ahead") of an order whose summary was the last reply: the
  * answer to our own question, which the guard, reading the message alone,
- * may take for a forced promise; it then goes on as unflagged. */
+ * may take for a forced promise; or nothing but a count and words of
+ * ordering ("ok just give me 10 pkt lah"), which the guard may take for a
+ * demand. It then goes on as unflagged. */
 int dialog_order_guard_lifts(turn *t);
 /* In the turn's transaction: the confirmed order (t->order) and its words. */
 int dialog_order_store(turn *t, fd_store *st);
