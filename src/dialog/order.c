@@ -1898,6 +1898,20 @@ static int other_site(const turn *t, fd_str text, const fd_outlet *o, char *site
 
 /* *other: set when the customer named has several outlets and the text
  * names a site that is none of them (may be NULL). */
+
+/* The customer's outlets, comma-separated, onto note. */
+static int list_outlets(const fd_catalog *c, const char *customer_id, fd_buf *note)
+{
+    int rc = FD_OK, first = 1;
+    for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
+        const fd_outlet *x = fd_catalog_outlet(c, i);
+        if (strcmp(x->customer_id, customer_id) == 0) {
+            rc = fd_buf_printf(note, "%s%s", first ? "" : ", ", x->outlet);
+            first = 0;
+        }
+    }
+    return rc;
+}
 static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *other)
 {
     int amb;
@@ -1917,15 +1931,8 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *ot
                                L(t, "We have no %s outlet of %s on file; its outlets are ",
                                  "Nous n'avons pas de site %s pour %s ; ses sites sont "),
                                site, o->customer);
-        const fd_catalog *c = t->as->catalog;
-        int first = 1;
-        for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
-            const fd_outlet *x = fd_catalog_outlet(c, i);
-            if (strcmp(x->customer_id, o->customer_id) == 0) {
-                rc = fd_buf_printf(note, "%s%s", first ? "" : ", ", x->outlet);
-                first = 0;
-            }
-        }
+        if (!rc)
+            rc = list_outlets(t->as->catalog, o->customer_id, note);
         if (!rc)
             rc = fd_buf_printf(note, "%s",
                                L(t,
@@ -1939,15 +1946,8 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *ot
         /* "canadian pizza": which of its outlets? */
         int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
                                o->customer);
-        const fd_catalog *c = t->as->catalog;
-        int first = 1;
-        for (size_t i = 0; i < fd_catalog_n_outlets(c) && !rc; i++) {
-            const fd_outlet *x = fd_catalog_outlet(c, i);
-            if (strcmp(x->customer_id, o->customer_id) == 0) {
-                rc = fd_buf_printf(note, "%s%s", first ? "" : ", ", x->outlet);
-                first = 0;
-            }
-        }
+        if (!rc)
+            rc = list_outlets(t->as->catalog, o->customer_id, note);
         if (!rc)
             rc = fd_buf_printf(note, "%s", L(t, ". Which one? ", ". Lequel ? "));
         return rc ? -1 : 1;
