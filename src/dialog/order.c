@@ -1896,9 +1896,6 @@ static int other_site(const turn *t, fd_str text, const fd_outlet *o, char *site
     return 0;
 }
 
-/* *other: set when the customer named has several outlets and the text
- * names a site that is none of them (may be NULL). */
-
 /* The customer's outlets, comma-separated, onto note. */
 static int list_outlets(const fd_catalog *c, const char *customer_id, fd_buf *note)
 {
@@ -1912,6 +1909,9 @@ static int list_outlets(const fd_catalog *c, const char *customer_id, fd_buf *no
     }
     return rc;
 }
+
+/* *other: set when the customer named has several outlets and the text
+ * names a site that is none of them (may be NULL). */
 static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *other)
 {
     int amb;
