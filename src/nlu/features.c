@@ -52,11 +52,49 @@ static fd_str token_form(const fd_token *t)
     return s;
 }
 
-static int cmp_raw(const void *a, const void *b)
+/* Sorts by hash: a quicksort on the key itself, insertion sort below 16.
+ * glibc's qsort (a merge sort through a compare callback, copying 16-byte
+ * records) was half the intent classifier's time, and the classifier most
+ * of a cached answer's (bench_cache, bench/RESULTS.md). Equal hashes are
+ * merged right after, so the order among them does not matter. */
+static void sort_raw(fd_nlu_raw *r, size_t n)
 {
-    uint64_t x = ((const fd_nlu_raw *)a)->h;
-    uint64_t y = ((const fd_nlu_raw *)b)->h;
-    return x < y ? -1 : x > y;
+    while (n > 16) {
+        /* Wirth's partition around the middle record's hash: both scans
+         * stop at the pivot, so each side ends strictly smaller than n;
+         * [0, j] <= pivot <= [i, n), and what lies between equals it. */
+        uint64_t pivot = r[n / 2].h;
+        size_t i = 0, j = n - 1;
+        while (i <= j) {
+            while (r[i].h < pivot)
+                i++;
+            while (r[j].h > pivot)
+                j--;
+            if (i <= j) {
+                fd_nlu_raw t = r[i];
+                r[i++] = r[j];
+                r[j--] = t; /* never from 0: i <= j and i >= 1 after a swap */
+            }
+        }
+        size_t left = j + 1;
+        /* the smaller side by recursion, the larger by the loop: the stack
+         * stays logarithmic */
+        if (left < n - i) {
+            sort_raw(r, left);
+            r += i;
+            n -= i;
+        } else {
+            sort_raw(r + i, n - i);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        fd_nlu_raw t = r[i];
+        size_t j = i;
+        for (; j > 0 && r[j - 1].h > t.h; j--)
+            r[j] = r[j - 1];
+        r[j] = t;
+    }
 }
 
 static uint64_t hash_pair(uint64_t a, uint64_t b)
@@ -120,7 +158,7 @@ int fd_nlu_featurize(const fd_nlu_fcfg *cfg, fd_str text, fd_arena *a, fd_nlu_ra
         k += char_grams(cfg, w, nw, r + k);
     if (!k)
         return FD_OK;
-    qsort(r, k, sizeof *r, cmp_raw);
+    sort_raw(r, k);
     size_t u = 0;
     for (size_t i = 1; i < k; i++) {
         if (r[i].h == r[u].h)

@@ -246,13 +246,54 @@ static void test_shop_intents(void **state)
     fd_intent_set_free(&s);
 }
 
+/* Features come out sorted by hash and distinct, with every repeat
+ * counted, for texts long enough to take the sort's partition path and
+ * short enough for its insertion sort. */
+static void test_features_sorted_and_counted(void **state)
+{
+    (void)state;
+    fd_nlu_fcfg cfg;
+    fd_nlu_fcfg_default(&cfg);
+    const char *texts[] = {"hi", "box box box",
+                           "I would like to order 500 kraft pizza boxes for the Pasir Ris outlet "
+                           "and 200 more boxes, boxes boxes, deliver on Tuesday morning please, "
+                           "my order number is HP-100234 and my phone is +65 9123 4567"};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        fd_arena *a = fd_arena_new(1 << 20);
+        assert_non_null(a);
+        fd_nlu_raw *r = NULL;
+        size_t n = 0;
+        assert_int_equal(fd_nlu_featurize(&cfg, fd_str_c(texts[t]), a, &r, &n, NULL), FD_OK);
+        assert_true(n > 0);
+        double total = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                assert_true(r[i - 1].h < r[i].h);
+            total += r[i].tf;
+        }
+        /* "box" three times: one feature counted 3 */
+        if (t == 1) {
+            int three = 0;
+            for (size_t i = 0; i < n; i++)
+                three += r[i].tf == 3.0f;
+            assert_true(three > 0);
+        }
+        assert_true(total >= (double)n);
+        fd_arena_free(a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tiny_learned),  cmocka_unit_test(test_threshold_oos),
-        cmocka_unit_test(test_bad_input),     cmocka_unit_test(test_progress_and_threads_agree),
-        cmocka_unit_test(test_alloc_failure), cmocka_unit_test(test_shop_intents),
+        cmocka_unit_test(test_tiny_learned),
+        cmocka_unit_test(test_threshold_oos),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_progress_and_threads_agree),
+        cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_shop_intents),
         cmocka_unit_test(test_in_scope_without_oos),
+        cmocka_unit_test(test_features_sorted_and_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
