@@ -52,14 +52,24 @@ static fd_str token_form(const fd_token *t)
     return s;
 }
 
+static int cmp_raw(const void *a, const void *b)
+{
+    uint64_t x = ((const fd_nlu_raw *)a)->h, y = ((const fd_nlu_raw *)b)->h;
+    return x < y ? -1 : x > y;
+}
+
 /* Sorts by hash: a quicksort on the key itself, insertion sort below 16.
  * glibc's qsort (a merge sort through a compare callback, copying 16-byte
  * records) was half the intent classifier's time, and the classifier most
  * of a cached answer's (bench_cache, bench/RESULTS.md). Equal hashes are
  * merged right after, so the order among them does not matter. */
-static void sort_raw(fd_nlu_raw *r, size_t n)
+static void sort_raw_depth(fd_nlu_raw *r, size_t n, int depth)
 {
     while (n > 16) {
+        if (--depth < 0) { /* a partition that keeps going bad: qsort's guaranteed n log n */
+            qsort(r, n, sizeof *r, cmp_raw);
+            return;
+        }
         /* Wirth's partition around the middle record's hash: both scans
          * stop at the pivot, so each side ends strictly smaller than n;
          * [0, j] <= pivot <= [i, n), and what lies between equals it. */
@@ -80,11 +90,11 @@ static void sort_raw(fd_nlu_raw *r, size_t n)
         /* the smaller side by recursion, the larger by the loop: the stack
          * stays logarithmic */
         if (left < n - i) {
-            sort_raw(r, left);
+            sort_raw_depth(r, left, depth);
             r += i;
             n -= i;
         } else {
-            sort_raw(r + i, n - i);
+            sort_raw_depth(r + i, n - i, depth);
             n = left;
         }
     }
@@ -95,6 +105,16 @@ static void sort_raw(fd_nlu_raw *r, size_t n)
             r[j] = r[j - 1];
         r[j] = t;
     }
+}
+
+/* Callers' entry: the depth bound of an introsort, two partitions per
+ * bit of n, against inputs crafted to make every pivot a bad one. */
+static void sort_raw(fd_nlu_raw *r, size_t n)
+{
+    int depth = 0;
+    for (size_t m = n; m > 1; m >>= 1)
+        depth += 2;
+    sort_raw_depth(r, n, depth);
 }
 
 static uint64_t hash_pair(uint64_t a, uint64_t b)
