@@ -187,10 +187,11 @@ for _ in $(seq 15); do
 done
 check "guessing is cut off with 429" \
   bash -c "[ $n429 -ge 2 ] && jq -e '.error.code==\"rate_limited\"' '$T/b' > /dev/null"
-check "the right password is refused too while limited (no oracle)" \
-  test "$(req POST /v1/agents/login "${J[@]}" -d "$(login carol carol-pass-1)")" = 429
-check "the 429 carries Retry-After" \
-  bash -c "curl -s -D - -o /dev/null -X POST '${J[@]:0:1}' '${J[@]:1:1}' -d '$(login carol x)' $U/v1/agents/login | grep -qi '^retry-after: [0-9]'"
+# One request for both checks: a second one, on a loaded machine, could
+# come after the bucket's 6 s refill and be let through.
+s=$(req POST /v1/agents/login "${J[@]}" -D "$T/h429" -d "$(login carol carol-pass-1)")
+check "the right password is refused too while limited (no oracle)" test "$s" = 429
+check "the 429 carries Retry-After" grep -qi '^retry-after: [0-9]' "$T/h429"
 
 kill $PID 2>/dev/null
 wait $PID 2>/dev/null
