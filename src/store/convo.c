@@ -363,6 +363,11 @@ int fd_store_turn_write(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_e
         *seq = 0;
     if (w->session && (!w->session->id || !w->session->id[0]))
         return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
+    /* A lost race for the seq, as PostgreSQL reports one (tests of the
+     * committer's retry, on either engine): nothing written. */
+    if (FD_FAULT("store.turn_seq"))
+        return fd_err_set_field(err, FD_ECONFLICT, "seq",
+                                "storing a turn: injected fault store.turn_seq");
     if (st->engine == STORE_PG)
         return turn_write_pg(st, w, seq, err);
     int64_t aseq = 0;
