@@ -460,21 +460,24 @@ int fd_store_begin_turns(fd_store *st, const char *const *session_ids, size_t n,
     for (size_t i = 0; i < n; i++)
         if (keys_add(st, store_session_key(session_ids[i])))
             return fd_err_set(err, FD_ENOMEM, "store: out of memory");
+    /* Three statements whatever the batch's size: BEGIN, the shared lock,
+     * then every key in one statement, in ascending order (the aggregate
+     * reads the sorted rows one after another; a lock timeout stops it). */
     static const char head[] = "BEGIN ISOLATION LEVEL READ COMMITTED; "
-                               "SELECT pg_advisory_xact_lock_shared(" STORE_PG_WRITE_LOCK ")";
-    static const char each[] = "; SELECT pg_advisory_xact_lock(" STORE_PG_SESSION_LOCK ", %d)";
-    size_t cap = sizeof head + st->n_turn_keys * (sizeof each + 12);
+                               "SELECT pg_advisory_xact_lock_shared(" STORE_PG_WRITE_LOCK "); "
+                               "SELECT count(pg_advisory_xact_lock(" STORE_PG_SESSION_LOCK ", k)) "
+                               "FROM (SELECT unnest('{";
+    static const char tail[] = "}'::int4[]) AS k ORDER BY k) AS keys";
+    size_t cap = sizeof head + sizeof tail + st->n_turn_keys * 12;
     char *sql = fd_malloc(cap);
     if (!sql) {
         turns_tx_end(st);
         return fd_err_set(err, FD_ENOMEM, "store: out of memory");
     }
     size_t len = (size_t)snprintf(sql, cap, "%s", head);
-    /* One statement per key, in ascending order: a simple query's
-     * statements run one after another, and the first failure (a lock
-     * timeout) stops the rest. */
     for (size_t i = 0; i < st->n_turn_keys; i++)
-        len += (size_t)snprintf(sql + len, cap - len, each, (int)st->turn_keys[i]);
+        len += (size_t)snprintf(sql + len, cap - len, i ? ",%d" : "%d", (int)st->turn_keys[i]);
+    snprintf(sql + len, cap - len, "%s", tail);
     int rc = pg_exec(st, sql);
     fd_free(sql);
     if (rc == SQLITE_OK) {
