@@ -103,6 +103,7 @@ static void retry_lost(fd_store *st, commit_job *jobs)
 {
     for (commit_job *j = jobs; j; j = j->next)
         for (int k = 0; k < MAX_SEQ_RETRIES && lost_seq_race(j); k++) {
+            fd_err_clear(j->t->err); /* the lost race's message is not the turn's */
             j->rc = fd_store_begin(st, j->t->err);
             if (!j->rc)
                 j->rc = dialog_persist_rows(j->t, st);
@@ -155,7 +156,9 @@ static void run_batch(fd_store *st, commit_job *jobs)
     }
     fd_store_rollback(st);
     if (n > 1) {
-        if (!lost_seq_race(failed))
+        if (lost_seq_race(failed))
+            fd_err_clear(failed->t->err); /* run again, with the others */
+        else
             failed->skip = 1;
         for (commit_job *j = jobs; j; j = j->next)
             if (!j->skip)
