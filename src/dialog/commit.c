@@ -17,6 +17,19 @@
  * not wait long for the last. */
 #define MAX_BATCH 64
 
+/* Committer threads, each with its own connection. SQLite: one, since its
+ * file has one writer at a time and a second would only queue on the
+ * lock. PostgreSQL: batches of plain turns take no exclusive lock
+ * (fd_store_begin_turns), so while one batch waits for its commit's WAL
+ * flush the next is already written, and PostgreSQL flushes the two
+ * commits together. A conversation's turns stay in order: it has one
+ * message in flight at a time on a shared store (its lease, turn.c). */
+#define N_COMMITTERS_PG 2
+
+/* A lost race for a turn's seq (fd_store_turn_write's FD_ECONFLICT "seq")
+ * is run again this many times before its error is the turn's. */
+#define MAX_SEQ_RETRIES 3
+
 typedef struct commit_job {
     turn *t;
     int rc;
@@ -25,15 +38,28 @@ typedef struct commit_job {
     struct commit_job *next;
 } commit_job;
 
-struct fd_committer {
-    fd_store *st;
-    fd_log *log;
+typedef struct committer_thread {
+    struct fd_committer *c;
+    fd_store *st; /* this thread's own connection */
     pthread_t th;
+    int running;
+} committer_thread;
+
+struct fd_committer {
+    fd_log *log;
+    committer_thread th[N_COMMITTERS_PG];
+    int n_threads;
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     commit_job *head, *tail;
-    int stop, running;
+    int stop;
 };
+
+/* Whether job j lost the race for its turn's seq: run it again. */
+static int lost_seq_race(const commit_job *j)
+{
+    return j->rc == FD_ECONFLICT && j->t->err && strcmp(j->t->err->field, "seq") == 0;
+}
 
 /* The commit failed (or never began): none of the jobs still standing is
  * kept. */
@@ -48,27 +74,44 @@ static void fail_rest(commit_job *jobs, int rc, const fd_err *err)
 }
 
 /* Every job in its savepoint, then the commit for all. */
-static void run_savepoints(fd_committer *c, commit_job *jobs)
+static void run_savepoints(fd_store *st, commit_job *jobs)
 {
     fd_err err = {0};
-    int rc = fd_store_begin(c->st, &err);
+    int rc = fd_store_begin(st, &err);
     for (commit_job *j = jobs; j && !rc; j = j->next) {
         if (j->skip)
             continue;
-        j->rc = fd_store_savepoint(c->st, j->t->err);
+        j->rc = fd_store_savepoint(st, j->t->err);
         if (!j->rc)
-            j->rc = dialog_persist_rows(j->t, c->st);
+            j->rc = dialog_persist_rows(j->t, st);
         /* With deferred writes a row's failure may show only at the
          * release: undone the same way. */
         if (!j->rc)
-            j->rc = fd_store_release(c->st, j->t->err);
+            j->rc = fd_store_release(st, j->t->err);
         if (j->rc)
-            fd_store_rollback_to(c->st);
+            fd_store_rollback_to(st);
     }
     if (!rc)
-        rc = fd_store_commit(c->st, &err);
+        rc = fd_store_commit(st, &err);
     if (rc)
         fail_rest(jobs, rc, &err);
+}
+
+/* Jobs that lost the race for their seq, each again alone, with the seq
+ * read anew, under the exclusive lock (fd_store_begin). */
+static void retry_lost(fd_store *st, commit_job *jobs)
+{
+    for (commit_job *j = jobs; j; j = j->next)
+        for (int k = 0; k < MAX_SEQ_RETRIES && lost_seq_race(j); k++) {
+            fd_err_clear(j->t->err); /* the lost race's message is not the turn's */
+            j->rc = fd_store_begin(st, j->t->err);
+            if (!j->rc)
+                j->rc = dialog_persist_rows(j->t, st);
+            if (!j->rc)
+                j->rc = fd_store_commit(st, j->t->err);
+            else
+                fd_store_rollback(st);
+        }
 }
 
 /* One batch. Savepoints cost two statements and a round trip per turn on
@@ -78,46 +121,57 @@ static void run_savepoints(fd_committer *c, commit_job *jobs)
  * reports its own failure at once, so the failed one keeps its error, the
  * transaction is rolled back and the others run again, each in its
  * savepoint (a failure is a fault or an outage, not a customer's input:
- * the second pass is rare). */
-static void run_batch(fd_committer *c, commit_job *jobs)
+ * the second pass is rare). Plain turns write nothing but their session,
+ * turns, event and cost: on PostgreSQL their batch runs beside other
+ * batches (fd_store_begin_turns). A turn whose seq another writer took
+ * first (the unique index stopped the duplicate) is not failed: it runs
+ * again, its seq read anew. */
+static void run_batch(fd_store *st, commit_job *jobs)
 {
     int n = 0, plain = 1;
+    const char *ids[MAX_BATCH];
     for (commit_job *j = jobs; j; j = j->next) {
-        n++;
         plain = plain && dialog_persist_plain(j->t);
+        ids[n++] = j->t->sess.id;
     }
     if (n > 1 && !plain) {
-        run_savepoints(c, jobs);
+        run_savepoints(st, jobs);
+        retry_lost(st, jobs);
         return;
     }
     fd_err err = {0};
-    int rc = fd_store_begin(c->st, &err);
+    int rc = plain ? fd_store_begin_turns(st, ids, (size_t)n, &err) : fd_store_begin(st, &err);
     commit_job *failed = NULL;
     for (commit_job *j = jobs; j && !rc && !failed; j = j->next) {
-        j->rc = dialog_persist_rows(j->t, c->st);
+        j->rc = dialog_persist_rows(j->t, st);
         if (j->rc)
             failed = j;
     }
-    if (failed) {
-        fd_store_rollback(c->st);
-        if (n == 1)
-            return;
-        failed->skip = 1;
-        for (commit_job *j = jobs; j; j = j->next)
-            if (j != failed)
-                j->rc = 0;
-        run_savepoints(c, jobs);
+    if (!failed) {
+        if (!rc)
+            rc = fd_store_commit(st, &err);
+        if (rc)
+            fail_rest(jobs, rc, &err);
         return;
     }
-    if (!rc)
-        rc = fd_store_commit(c->st, &err);
-    if (rc)
-        fail_rest(jobs, rc, &err);
+    fd_store_rollback(st);
+    if (n > 1) {
+        if (lost_seq_race(failed))
+            fd_err_clear(failed->t->err); /* run again, with the others */
+        else
+            failed->skip = 1;
+        for (commit_job *j = jobs; j; j = j->next)
+            if (!j->skip)
+                j->rc = 0;
+        run_savepoints(st, jobs);
+    }
+    retry_lost(st, jobs);
 }
 
 static void *committer_main(void *arg)
 {
-    fd_committer *c = arg;
+    committer_thread *me = arg;
+    fd_committer *c = me->c;
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (!c->head && !c->stop)
@@ -132,7 +186,7 @@ static void *committer_main(void *arg)
             c->tail = NULL;
         last->next = NULL;
         pthread_mutex_unlock(&c->mu);
-        run_batch(c, batch);
+        run_batch(me->st, batch);
         pthread_mutex_lock(&c->mu);
         for (commit_job *j = batch; j; j = j->next)
             j->done = 1;
@@ -149,26 +203,32 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
     if (!c)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     c->log = log;
-    char db[600];
-    fd_config_store_path(cfg, db, sizeof db);
-    int rc = fd_store_open(db, &c->st, err);
-    if (rc) {
-        fd_free(c);
-        return rc;
-    }
-    /* a writer elsewhere (another process) makes turns wait this long, then 503 */
-    fd_store_set_busy_timeout(c->st, cfg->store_busy_timeout_ms);
-    /* PostgreSQL: a turn's rows in three round trips, not seven (each
-     * turn's savepoint release reports its rows' failures). */
-    fd_store_defer_writes(c->st, 1);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
-    if (pthread_create(&c->th, NULL, committer_main, c) != 0) {
-        fd_committer_stop(c);
-        return fd_err_set(err, FD_EIO, "cannot start the turn committer");
+    char db[600];
+    fd_config_store_path(cfg, db, sizeof db);
+    int n = cfg->store_url[0] ? N_COMMITTERS_PG : 1;
+    for (int i = 0; i < n; i++) {
+        committer_thread *th = &c->th[i];
+        th->c = c;
+        int rc = fd_store_open(db, &th->st, err);
+        if (rc) {
+            fd_committer_stop(c);
+            return rc;
+        }
+        c->n_threads = i + 1;
+        /* a writer elsewhere (another process) makes turns wait this long, then 503 */
+        fd_store_set_busy_timeout(th->st, cfg->store_busy_timeout_ms);
+        /* PostgreSQL: a turn's rows in three round trips, not seven (each
+         * turn's savepoint release reports its rows' failures). */
+        fd_store_defer_writes(th->st, 1);
+        if (pthread_create(&th->th, NULL, committer_main, th) != 0) {
+            fd_committer_stop(c);
+            return fd_err_set(err, FD_EIO, "cannot start the turn committer");
+        }
+        th->running = 1;
     }
-    c->running = 1;
     *out = c;
     return FD_OK;
 }
@@ -179,11 +239,13 @@ void fd_committer_stop(fd_committer *c)
         return;
     pthread_mutex_lock(&c->mu);
     c->stop = 1; /* jobs queued still run: their requests are waiting */
-    pthread_cond_signal(&c->work);
+    pthread_cond_broadcast(&c->work);
     pthread_mutex_unlock(&c->mu);
-    if (c->running)
-        pthread_join(c->th, NULL);
-    fd_store_close(c->st);
+    for (int i = 0; i < c->n_threads; i++) {
+        if (c->th[i].running)
+            pthread_join(c->th[i].th, NULL);
+        fd_store_close(c->th[i].st);
+    }
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);
@@ -193,9 +255,15 @@ void fd_committer_stop(fd_committer *c)
 int dialog_commit(fd_committer *c, turn *t)
 {
     commit_job j = {t, 0, 0, 0, NULL};
+    /* The committer reads the error's field (a lost seq race is run
+     * again): a turn whose caller passed none gets one for the while. */
+    fd_err local = {0}, *caller = t->err;
+    if (!caller)
+        t->err = &local;
     pthread_mutex_lock(&c->mu);
     if (c->stop) {
         pthread_mutex_unlock(&c->mu);
+        t->err = caller;
         return fd_err_set(t->err, FD_EUNAVAIL, "the server is shutting down");
     }
     if (c->tail)
@@ -207,5 +275,6 @@ int dialog_commit(fd_committer *c, turn *t)
     while (!j.done)
         pthread_cond_wait(&c->done, &c->mu);
     pthread_mutex_unlock(&c->mu);
+    t->err = caller;
     return j.rc;
 }

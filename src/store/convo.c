@@ -256,12 +256,28 @@ static void bind_turn(store_stmt *s, int base, const fd_turn_row *t)
     stmt_bind_dbl(s, base + 6, t->created_at > 0 ? t->created_at : fd_time_wall());
 }
 
+/* A failed turn write: a seq another writer took first (the unique index
+ * turns_session_seq) is told apart from other conflicts, so the caller
+ * runs the transaction again instead of failing the customer's turn. */
+static int turn_fail(fd_store *st, int rc, fd_err *err, const char *what)
+{
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && strstr(store_errmsg(st), "turns_session_seq"))
+        return fd_err_set_field(err, FD_ECONFLICT, "seq",
+                                "%s: another writer numbered this conversation's turn "
+                                "first; run it again",
+                                what);
+    return store_fail(st, rc, err, what);
+}
+
 int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
                       fd_err *err)
 {
+    int code = store_turns_lock(st, session_id, err);
+    if (code)
+        return code;
     store_stmt *s;
     int owned;
-    int code = store_acquire(st, STMT_TURN_ADD, &s, &owned, err);
+    code = store_acquire(st, STMT_TURN_ADD, &s, &owned, err);
     if (code)
         return code;
     store_bind_str(s, 1, session_id);
@@ -273,7 +289,7 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
         rc = stmt_step(s);
     }
     if (rc != SQLITE_DONE)
-        code = store_fail(st, rc, err, "adding turn");
+        code = turn_fail(st, rc, err, "adding turn");
     store_release(s, owned);
     return code;
 }
@@ -307,9 +323,14 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
 
 static int turn_write_pg(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_err *err)
 {
+    /* Inside a batch (fd_store_begin_turns): the conversation's lock before
+     * the statement's snapshot reads its last seq. */
+    int code = store_turns_lock(st, w->session_id, err);
+    if (code)
+        return code;
     store_stmt *s;
-    int code = store_prep(st, w->session ? "WITH " TW_SESSION TW_ROWS : "WITH " TW_ROWS, &s, err,
-                          "storing a turn");
+    code = store_prep(st, w->session ? "WITH " TW_SESSION TW_ROWS : "WITH " TW_ROWS, &s, err,
+                      "storing a turn");
     if (code)
         return code;
     if (w->session)
@@ -331,7 +352,7 @@ static int turn_write_pg(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_
         rc = stmt_step(s);
     }
     if (rc != SQLITE_DONE)
-        code = store_fail(st, rc, err, "storing a turn");
+        code = turn_fail(st, rc, err, "storing a turn");
     stmt_finalize(s);
     return code;
 }
@@ -342,6 +363,11 @@ int fd_store_turn_write(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_e
         *seq = 0;
     if (w->session && (!w->session->id || !w->session->id[0]))
         return fd_err_set_field(err, FD_EINVAL, "session_id", "empty session id");
+    /* A lost race for the seq, as PostgreSQL reports one (tests of the
+     * committer's retry, on either engine): nothing written. */
+    if (FD_FAULT("store.turn_seq"))
+        return fd_err_set_field(err, FD_ECONFLICT, "seq",
+                                "storing a turn: injected fault store.turn_seq");
     if (st->engine == STORE_PG)
         return turn_write_pg(st, w, seq, err);
     int64_t aseq = 0;

@@ -8,8 +8,9 @@
  * an iterator's callback may run other statements on the same connection.
  *
  * Guarantees as on SQLite: a transaction is all or nothing; writers are
- * serialized by one advisory lock taken with BEGIN (sqlite.c), migrations
- * by another. A lost connection, a lock wait past store.busy_timeout_ms or
+ * serialized by one advisory lock taken with BEGIN (sqlite.c), except that
+ * batches of turns take it shared, with their conversations' own locks
+ * (fd_store_begin_turns), and migrations by another. A lost connection, a lock wait past store.busy_timeout_ms or
  * a serialization failure is SQLITE_BUSY here, FD_EUNAVAIL to the caller
  * (503, retry); the next statement outside a transaction reconnects. */
 #include "store_int.h"

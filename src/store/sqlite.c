@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -308,6 +309,7 @@ void fd_store_close(fd_store *st)
         stmt_finalize(st->stmt[i]);
     sqlite3_close_v2(st->db);
     store_pg_close(st->pg);
+    fd_free(st->turn_keys);
     fd_free(st);
 }
 
@@ -346,7 +348,8 @@ static int run_simple(fd_store *st, stmt_id id, fd_err *err, const char *what)
         /* Writers take one lock, as SQLite's BEGIN IMMEDIATE does: every
          * read-then-write in a transaction (the next turn's seq, the next
          * KB version, an idempotency claim) stays as serial as on SQLite,
-         * across every replica. Taken in the same round trip as BEGIN. */
+         * across every replica. Taken in the same round trip as BEGIN.
+         * Batches of turns take it shared (fd_store_begin_turns). */
         static const char *const pg_sql[] = {
             /* READ COMMITTED whatever the database's default: the snapshot
              * must be taken after the lock is granted, not before. */
@@ -372,11 +375,139 @@ static int run_simple(fd_store *st, stmt_id id, fd_err *err, const char *what)
     return code;
 }
 
+static void turns_tx_end(fd_store *st)
+{
+    st->turns_tx = 0;
+    st->n_turn_keys = 0;
+}
+
 int fd_store_begin(fd_store *st, fd_err *err)
 {
     if (store_autocommit(st) == 0)
         return fd_err_set(err, FD_EINVAL, "store: transactions do not nest");
+    turns_tx_end(st);
     return run_simple(st, STMT_BEGIN, err, "begin");
+}
+
+int32_t store_session_key(const char *session_id)
+{
+    return (int32_t)(uint32_t)fd_hash64(session_id, strlen(session_id), 0x7306003);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Adds key to the transaction's held set (kept sorted, no repeats). */
+static int keys_add(fd_store *st, int32_t key)
+{
+    if (st->n_turn_keys == st->cap_turn_keys) {
+        size_t cap = st->cap_turn_keys ? st->cap_turn_keys * 2 : 64;
+        int32_t *p = fd_realloc(st->turn_keys, cap * sizeof *p);
+        if (!p)
+            return FD_ENOMEM;
+        st->turn_keys = p;
+        st->cap_turn_keys = cap;
+    }
+    st->turn_keys[st->n_turn_keys++] = key;
+    qsort(st->turn_keys, st->n_turn_keys, sizeof *st->turn_keys, key_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < st->n_turn_keys; i++)
+        if (n == 0 || st->turn_keys[n - 1] != st->turn_keys[i])
+            st->turn_keys[n++] = st->turn_keys[i];
+    st->n_turn_keys = n;
+    return FD_OK;
+}
+
+/* Turn batches on PostgreSQL (issue 16). Every other write transaction
+ * holds the write lock exclusively from BEGIN to its end, as SQLite's
+ * BEGIN IMMEDIATE does, so its read-then-writes (the next KB version, an
+ * idempotency claim, an order's number, erasing a user's sessions and
+ * everything that names them) see no concurrent writer. A batch of plain
+ * turns takes that lock shared instead: it still never overlaps one of
+ * those transactions (each waits for the other, in the lock's queue
+ * order, so neither starves), only other batches. Among batches:
+ *   - analytics events and cost rows are inserts with ids from
+ *     sequences: nothing read, nothing to serialize;
+ *   - the session row is an upsert: PostgreSQL locks the row, and a
+ *     second batch's upsert waits for the first's commit and applies its
+ *     values over it (READ COMMITTED), as the later commit would have;
+ *     its fields (n_turns, slots, state) were read by the turn under the
+ *     conversation's lease (dialog/turn.c), not in this transaction;
+ *   - the turns' seq is the session's max(seq) + 1: a read-then-write.
+ *     Each batch takes the lock of every conversation it writes before
+ *     its first statement reads a seq, so that read (a new snapshot per
+ *     statement in READ COMMITTED) sees every turn of the conversation
+ *     committed before, and none is in flight. The keys are taken in
+ *     ascending order, all in BEGIN's round trip: two batches cannot
+ *     each hold a key the other waits for. The unique index
+ *     turns_session_seq stays the last word: a writer outside these
+ *     locks loses with FD_ECONFLICT "seq", never a duplicate (convo.c).
+ * Nothing waits while holding a lock another waits for: an exclusive
+ * writer takes its lock first and no conversation lock; a batch takes the
+ * shared lock before any key and its keys before any row. The locks are
+ * transaction-scoped: a replica that dies mid-batch releases them with
+ * its connection. */
+int fd_store_begin_turns(fd_store *st, const char *const *session_ids, size_t n, fd_err *err)
+{
+    if (store_autocommit(st) == 0)
+        return fd_err_set(err, FD_EINVAL, "store: transactions do not nest");
+    turns_tx_end(st);
+    if (st->engine != STORE_PG)
+        return run_simple(st, STMT_BEGIN, err, "begin");
+    for (size_t i = 0; i < n; i++)
+        if (keys_add(st, store_session_key(session_ids[i])))
+            return fd_err_set(err, FD_ENOMEM, "store: out of memory");
+    /* Three statements whatever the batch's size: BEGIN, the shared lock,
+     * then every key in one statement, in ascending order (the aggregate
+     * reads the sorted rows one after another; a lock timeout stops it). */
+    static const char head[] = "BEGIN ISOLATION LEVEL READ COMMITTED; "
+                               "SELECT pg_advisory_xact_lock_shared(" STORE_PG_WRITE_LOCK "); "
+                               "SELECT count(pg_advisory_xact_lock(" STORE_PG_SESSION_LOCK ", k)) "
+                               "FROM (SELECT unnest('{";
+    static const char tail[] = "}'::int4[]) AS k ORDER BY k) AS keys";
+    size_t cap = sizeof head + sizeof tail + st->n_turn_keys * 12;
+    char *sql = fd_malloc(cap);
+    if (!sql) {
+        turns_tx_end(st);
+        return fd_err_set(err, FD_ENOMEM, "store: out of memory");
+    }
+    size_t len = (size_t)snprintf(sql, cap, "%s", head);
+    for (size_t i = 0; i < st->n_turn_keys; i++)
+        len += (size_t)snprintf(sql + len, cap - len, i ? ",%d" : "%d", (int)st->turn_keys[i]);
+    snprintf(sql + len, cap - len, "%s", tail);
+    int rc = pg_exec(st, sql);
+    fd_free(sql);
+    if (rc == SQLITE_OK) {
+        st->turns_tx = 1;
+        return FD_OK;
+    }
+    turns_tx_end(st);
+    int code = store_fail(st, rc, err, "begin");
+    if (!store_autocommit(st))
+        pg_exec(st, "ROLLBACK");
+    return code;
+}
+
+int store_turns_lock(fd_store *st, const char *session_id, fd_err *err)
+{
+    if (st->engine != STORE_PG || !st->turns_tx)
+        return FD_OK;
+    int32_t key = store_session_key(session_id);
+    if (bsearch(&key, st->turn_keys, st->n_turn_keys, sizeof key, key_cmp))
+        return FD_OK;
+    /* Not named at BEGIN: taken now, after others (a caller's slip; if two
+     * batches did so crosswise, PostgreSQL's deadlock check would end one
+     * with FD_EUNAVAIL). */
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(" STORE_PG_SESSION_LOCK ", %d)",
+             (int)key);
+    int rc = pg_exec(st, sql);
+    if (rc != SQLITE_OK)
+        return store_fail(st, rc, err, "locking a conversation's turns");
+    return keys_add(st, key) ? fd_err_set(err, FD_ENOMEM, "store: out of memory") : FD_OK;
 }
 
 int fd_store_commit(fd_store *st, fd_err *err)
@@ -387,6 +518,7 @@ int fd_store_commit(fd_store *st, fd_err *err)
         fd_store_rollback(st);
         return fd_err_set(err, FD_EIO, "commit: injected fault store.commit");
     }
+    turns_tx_end(st);
     int rc = run_simple(st, STMT_COMMIT, err, "commit");
     /* A failed COMMIT can leave the transaction open (SQLITE_BUSY): close
      * it, so the caller never continues inside a half-finished one. */
@@ -420,7 +552,10 @@ void fd_store_rollback_to(fd_store *st)
 
 void fd_store_rollback(fd_store *st)
 {
-    if (!st || store_autocommit(st) != 0)
+    if (!st)
+        return;
+    turns_tx_end(st);
+    if (store_autocommit(st) != 0)
         return;
     run_simple(st, STMT_ROLLBACK, NULL, "rollback");
 }

@@ -67,6 +67,18 @@ int fd_store_set_synchronous(fd_store *st, int full, fd_err *err) FD_MUST_USE;
 int fd_store_begin(fd_store *st, fd_err *err) FD_MUST_USE;
 int fd_store_commit(fd_store *st, fd_err *err) FD_MUST_USE;
 void fd_store_rollback(fd_store *st); /* no-op outside a transaction */
+/* A transaction that writes only turns (fd_store_turn_write) of the n
+ * conversations session_ids (repeats are fine), and reads: a group
+ * commit's batch of plain turns. SQLite: fd_store_begin. PostgreSQL: the
+ * write lock in shared mode, so such batches (every replica's committers)
+ * commit side by side and PostgreSQL flushes their commits together,
+ * while every other writer still waits for them and they for it; and
+ * each conversation's own lock, taken in one order, so two batches never
+ * number one conversation's turns at once (sqlite.c says why the rest
+ * is safe). A turn of another session written inside takes its lock
+ * then. Commit and roll back as any transaction. */
+int fd_store_begin_turns(fd_store *st, const char *const *session_ids, size_t n,
+                         fd_err *err) FD_MUST_USE;
 /* Inside a transaction: a savepoint that one part of a batch can undo
  * alone (group commit: one turn's failure is not its neighbours'). */
 int fd_store_savepoint(fd_store *st, fd_err *err) FD_MUST_USE;
@@ -278,7 +290,11 @@ int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t
  * the cost row. Inside a transaction. *seq (may be NULL): the assistant
  * turn's seq, 0 without one. PostgreSQL: one statement, all of it or
  * nothing, one round trip; SQLite: the same rows statement by statement,
- * so on failure the caller rolls back (to its savepoint) as for any write. */
+ * so on failure the caller rolls back (to its savepoint) as for any write.
+ * A seq another writer took first (possible only for a writer outside the
+ * store's locks) is FD_ECONFLICT with field "seq": the transaction is
+ * lost, and running it again numbers the turns anew (dialog's committer
+ * does; nothing was duplicated). */
 typedef struct fd_turn_write {
     const char *session_id;
     const fd_session_row *session; /* NULL: already written (its id is session_id) */

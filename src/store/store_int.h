@@ -78,6 +78,12 @@ struct fd_store {
     int user_version;    /* schema version after migration */
     int applied;         /* migrations this connection applied at open */
     store_stmt *stmt[STMT__N];
+    /* PostgreSQL, inside fd_store_begin_turns: the conversation locks this
+     * transaction holds (store_session_key), sorted; turns_tx says whether
+     * the transaction is one of those (0 outside one, and in any other). */
+    int turns_tx;
+    int32_t *turn_keys;
+    size_t n_turn_keys, cap_turn_keys;
 };
 
 /* Prepares sql on st's engine (SQLite: now; PostgreSQL: translated now,
@@ -159,9 +165,20 @@ const char *pg_errmsg(fd_store *st);
 void pg_lock_wait(fd_store *st, int ms);
 void pg_defer_writes(fd_store *st, int on);
 
-/* Advisory lock keys: every write transaction, and the migrations. */
+/* Advisory lock keys: every write transaction (exclusive; a batch of turns
+ * takes it shared, fd_store_begin_turns), and the migrations. */
 #define STORE_PG_WRITE_LOCK "7306001"
 #define STORE_PG_MIGRATE_LOCK "7306002"
+/* One conversation's turns: the two-key form (class, store_session_key),
+ * a key space apart from the one-key locks above. */
+#define STORE_PG_SESSION_LOCK "7306003"
+
+/* The key of session id's lock: a hash, so two conversations may share a
+ * key (they then wait for each other, nothing worse). */
+int32_t store_session_key(const char *session_id);
+/* Inside fd_store_begin_turns on PostgreSQL: takes session_id's lock
+ * unless the transaction already holds it. Elsewhere nothing to do. */
+int store_turns_lock(fd_store *st, const char *session_id, fd_err *err);
 
 int store_is_pg_url(const char *path);
 int store_pg_open(fd_store *st, const char *url, fd_err *err);
