@@ -470,6 +470,13 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
         snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
         date_words(t, iso, words, sizeof words);
         snprintf(d->asked, sizeof d->asked, "date");
+        /* What was understood, before the next question: a bare "10 pkt"
+         * or "the pla one" otherwise showed its product only in the
+         * summary, two turns later. */
+        for (size_t i = 0; i < d->n && !rc; i++)
+            rc = fd_buf_printf(b, "%s%lld × %s (%s)", i ? ", " : L(t, "Noted: ", "C'est noté : "),
+                               (long long)delivered(&v[i]), v[i].p->name, v[i].p->code);
+        rc = rc ? rc : fd_buf_printf(b, "%s", d->n ? ". " : "");
         rc = rc ? rc
                 : fd_buf_printf(b,
                                 L(t, "Which delivery date would you like? The earliest is %s.",

@@ -829,6 +829,31 @@ static void test_minimum_order(void **state)
     }
 }
 
+/* The question after a bare count names the product the count went to:
+ * the customer sees what was understood before the summary. */
+static void test_count_named(void **state)
+{
+    fixture *f = *state;
+    static const char *const turns[] = {"green bowl salads here, how much is the pp rectangular "
+                                        "container 750ml?",
+                                        "ok just give me 10 pkt lah"};
+    const char *ans = "";
+    fd_arena *a = NULL;
+    for (size_t k = 0; k < sizeof turns / sizeof *turns; k++) {
+        fd_arena_free(a);
+        a = fd_arena_new(0);
+        fd_turn_in in = {.message = turns[k], .len = strlen(turns[k]), .session_id = "count-named"};
+        fd_reply r;
+        fd_err err = {0};
+        assert_int_equal(fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err), FD_OK);
+        ans = r.answer ? r.answer : "";
+    }
+    if (!strstr(ans, "Noted: 500 × PP rectangular container 750ml") || !strstr(ans, "CON-PP750") ||
+        !strstr(ans, "delivery date"))
+        fail_msg("the date question does not name the line: %s", ans);
+    fd_arena_free(a);
+}
+
 static void test_language_kept(void **state)
 {
     fixture *f = *state;
@@ -907,15 +932,11 @@ static void test_cancel_after_holiday(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basics),
-        cmocka_unit_test(test_confirmations),
-        cmocka_unit_test(test_days),
-        cmocka_unit_test(test_quantities),
-        cmocka_unit_test(test_customers),
-        cmocka_unit_test(test_products),
-        cmocka_unit_test(test_language_kept),
-        cmocka_unit_test(test_minimum_order),
-        cmocka_unit_test(test_cancel_after_holiday),
+        cmocka_unit_test(test_basics),        cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),          cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_customers),     cmocka_unit_test(test_products),
+        cmocka_unit_test(test_count_named),   cmocka_unit_test(test_language_kept),
+        cmocka_unit_test(test_minimum_order), cmocka_unit_test(test_cancel_after_holiday),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
