@@ -1,6 +1,7 @@
 /* commit_test.h: the fixture the group-commit tests share (test_commit.c,
- * test_commit_batch.c): a one-page knowledge base, an assistant and a
- * committer on it. Header-only; two programs because each arms its own
+ * test_commit_batch.c, test_commit_race*.c): a one-page knowledge base, an
+ * assistant and a committer on it, and four turns made to queue behind a
+ * held write lock. Header-only; two programs because each arms its own
  * fault point (FRONTDESK_FAULTS is read once a process). */
 #ifndef FD_COMMIT_TEST_H
 #define FD_COMMIT_TEST_H
@@ -11,8 +12,11 @@
 #include "kb.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 typedef struct fixture {
     char *dir;
@@ -58,6 +62,70 @@ static inline int teardown(void **state)
     fd_free(f->dir);
     fd_free(f);
     return 0;
+}
+
+/* ---- four turns queued behind a held write lock --------------------------- */
+
+#define QUEUED_TURNS 4
+
+typedef struct queued_turn {
+    fixture *f;
+    const char *prefix; /* session id: prefix + id */
+    int id, ok;
+} queued_turn;
+
+/* One turn in its own session, on a kb handle of its own (a handle is one
+ * thread's, as the server's pool gives them). */
+static inline void *queued_turn_run(void *arg)
+{
+    queued_turn *w = arg;
+    fd_kb *kb;
+    fd_err err = {0};
+    if (fd_kb_open(&w->f->cfg, NULL, &kb, &err) != FD_OK)
+        return NULL;
+    fd_arena *a = fd_arena_new(0);
+    char sid[32];
+    snprintf(sid, sizeof sid, "%s%d", w->prefix, w->id);
+    const char *m = "do you deliver on saturdays?";
+    fd_turn_in in = {.message = m, .len = strlen(m), .session_id = sid};
+    fd_reply rep;
+    w->ok = fd_assistant_turn(w->f->as, kb, &in, NULL, a, &rep, &err) == FD_OK;
+    if (!w->ok)
+        fprintf(stderr, "turn %s%d: %s\n", w->prefix, w->id, err.msg);
+    fd_arena_free(a);
+    fd_kb_close(kb);
+    return NULL;
+}
+
+static inline void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Another connection holds the store's write lock while four turns queue:
+ * the committer's first batch (the first turn) waits for it alone and the
+ * other three form the second batch. Returns once every turn is answered. */
+static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn w[QUEUED_TURNS])
+{
+    char db[600];
+    fd_config_store_path(&f->cfg, db, sizeof db);
+    fd_store *blocker;
+    fd_err err = {0};
+    assert_int_equal(fd_store_open(db, &blocker, &err), FD_OK);
+    assert_int_equal(fd_store_begin(blocker, &err), FD_OK); /* the write lock */
+    pthread_t th[QUEUED_TURNS];
+    for (int i = 0; i < QUEUED_TURNS; i++) {
+        w[i] = (queued_turn){f, prefix, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, queued_turn_run, &w[i]), 0);
+        /* in this order: the first turn's batch waits for the lock alone */
+        pause_ms(i == 0 ? 300 : 100);
+    }
+    pause_ms(300); /* the other three queued behind it */
+    fd_store_rollback(blocker);
+    for (int i = 0; i < QUEUED_TURNS; i++)
+        pthread_join(th[i], NULL);
+    fd_store_close(blocker);
 }
 
 /* fd_store_turns_each callback: counts the rows. */
