@@ -7,6 +7,8 @@
  * for the set and the code that made them (CACHE_KEY_SALT below). */
 #include "guard_int.h"
 
+#include "sort.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,69 +49,15 @@ static int wchar(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
+/* Feature ids sorted ascending (core/sort.h: an inline quicksort, not
+ * glibc's qsort through a callback); repeats are merged right after. */
+#define ID_KEY(x) (x)
+FD_SORT_DEFINE(sort_ids, uint32_t, ID_KEY)
+
 /* Features: word unigrams and bigrams (seed 1, 2) and char 3-5-grams over
  * the text with non-word runs squeezed to one space (seeds 3-5). The text
  * is cut at 4 KiB: long pastes keep their n-gram mix, and the cost stays
  * bounded. t holds TEXT_MAX bytes, v MAX_FEATS entries. */
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts feature ids ascending: an inline quicksort (Wirth's partition,
- * insertion sort below 16) in place of glibc's qsort and its compare
- * callback, a sixth of the guard's time on a message (bench_cache under
- * perf, bench/RESULTS.md). Repeats are dropped right after. */
-static void sort_ids_depth(uint32_t *v, size_t n, int depth)
-{
-    while (n > 16) {
-        if (--depth < 0) { /* a partition that keeps going bad: qsort's guaranteed n log n */
-            qsort(v, n, sizeof *v, cmp_u32);
-            return;
-        }
-        uint32_t pivot = v[n / 2];
-        size_t i = 0, j = n - 1;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                uint32_t t = v[i];
-                v[i++] = v[j];
-                v[j--] = t; /* never from 0: i <= j and i >= 1 after a swap */
-            }
-        }
-        size_t left = j + 1;
-        if (left < n - i) { /* recurse into the smaller side */
-            sort_ids_depth(v, left, depth);
-            v += i;
-            n -= i;
-        } else {
-            sort_ids_depth(v + i, n - i, depth);
-            n = left;
-        }
-    }
-    for (size_t i = 1; i < n; i++) {
-        uint32_t t = v[i];
-        size_t j = i;
-        for (; j > 0 && v[j - 1] > t; j--)
-            v[j] = v[j - 1];
-        v[j] = t;
-    }
-}
-
-/* Callers' entry: the depth bound of an introsort, two partitions per
- * bit of n, against inputs crafted to make every pivot a bad one. */
-static void sort_ids(uint32_t *v, size_t n)
-{
-    int depth = 0;
-    for (size_t m = n; m > 1; m >>= 1)
-        depth += 2;
-    sort_ids_depth(v, n, depth);
-}
-
 static size_t features(fd_str f, char *t, uint32_t *v)
 {
     size_t len = f.len < 4096 ? f.len : 4096;

@@ -5,6 +5,8 @@
  * must be, and char n-grams already tie "refund"/"refunded" together. */
 #include "nlu_int.h"
 
+#include "sort.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -52,70 +54,10 @@ static fd_str token_form(const fd_token *t)
     return s;
 }
 
-static int cmp_raw(const void *a, const void *b)
-{
-    uint64_t x = ((const fd_nlu_raw *)a)->h, y = ((const fd_nlu_raw *)b)->h;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts by hash: a quicksort on the key itself, insertion sort below 16.
- * glibc's qsort (a merge sort through a compare callback, copying 16-byte
- * records) was half the intent classifier's time, and the classifier most
- * of a cached answer's (bench_cache, bench/RESULTS.md). Equal hashes are
- * merged right after, so the order among them does not matter. */
-static void sort_raw_depth(fd_nlu_raw *r, size_t n, int depth)
-{
-    while (n > 16) {
-        if (--depth < 0) { /* a partition that keeps going bad: qsort's guaranteed n log n */
-            qsort(r, n, sizeof *r, cmp_raw);
-            return;
-        }
-        /* Wirth's partition around the middle record's hash: both scans
-         * stop at the pivot, so each side ends strictly smaller than n;
-         * [0, j] <= pivot <= [i, n), and what lies between equals it. */
-        uint64_t pivot = r[n / 2].h;
-        size_t i = 0, j = n - 1;
-        while (i <= j) {
-            while (r[i].h < pivot)
-                i++;
-            while (r[j].h > pivot)
-                j--;
-            if (i <= j) {
-                fd_nlu_raw t = r[i];
-                r[i++] = r[j];
-                r[j--] = t; /* never from 0: i <= j and i >= 1 after a swap */
-            }
-        }
-        size_t left = j + 1;
-        /* the smaller side by recursion, the larger by the loop: the stack
-         * stays logarithmic */
-        if (left < n - i) {
-            sort_raw_depth(r, left, depth);
-            r += i;
-            n -= i;
-        } else {
-            sort_raw_depth(r + i, n - i, depth);
-            n = left;
-        }
-    }
-    for (size_t i = 1; i < n; i++) {
-        fd_nlu_raw t = r[i];
-        size_t j = i;
-        for (; j > 0 && r[j - 1].h > t.h; j--)
-            r[j] = r[j - 1];
-        r[j] = t;
-    }
-}
-
-/* Callers' entry: the depth bound of an introsort, two partitions per
- * bit of n, against inputs crafted to make every pivot a bad one. */
-static void sort_raw(fd_nlu_raw *r, size_t n)
-{
-    int depth = 0;
-    for (size_t m = n; m > 1; m >>= 1)
-        depth += 2;
-    sort_raw_depth(r, n, depth);
-}
+/* Features sorted by hash (core/sort.h: an inline quicksort, not glibc's
+ * qsort through a callback); equal hashes are merged right after. */
+#define RAW_KEY(x) ((x).h)
+FD_SORT_DEFINE(sort_raw, fd_nlu_raw, RAW_KEY)
 
 static uint64_t hash_pair(uint64_t a, uint64_t b)
 {
