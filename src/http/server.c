@@ -586,8 +586,17 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     }
     if (preparing)
         pthread_join(prep, NULL);
-    if (!rc)
-        rc = assistant_new(s, s->kbs.all[0], &s->cur, err);
+    if (!rc) {
+        /* Borrowed like any request's: the writer thread is already running
+         * and may hold a handle (a version check), and a PostgreSQL handle
+         * is one connection, never to be used by two threads at once. Used
+         * unborrowed, a replica whose first version check met its
+         * assistant's open hung or aborted at start ("prepared statement
+         * already exists", then the protocol out of step). */
+        fd_kb *kb = http_kb_get(s);
+        rc = assistant_new(s, kb, &s->cur, err);
+        http_kb_put(s, kb);
+    }
     if (!rc)
         rc = http_loop_start(s, err);
     if (!rc)

@@ -10,12 +10,14 @@
  * Guarantees as on SQLite: a transaction is all or nothing; writers are
  * serialized by one advisory lock taken with BEGIN (sqlite.c), except that
  * batches of turns take it shared, with their conversations' own locks
- * (fd_store_begin_turns), and migrations by another. A lost connection, a lock wait past store.busy_timeout_ms or
- * a serialization failure is SQLITE_BUSY here, FD_EUNAVAIL to the caller
- * (503, retry); the next statement outside a transaction reconnects. */
+ * (fd_store_begin_turns), and migrations by another. A lost connection,
+ * a lock wait past store.busy_timeout_ms or a serialization failure is
+ * SQLITE_BUSY here, FD_EUNAVAIL to the caller (503, retry); the next
+ * statement outside a transaction reconnects. */
 #include "store_int.h"
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,9 @@ struct store_pg {
      * outside the transaction it belonged to. */
     int tx_lost;
     char errmsg[512];
+#ifdef FD_TESTING
+    atomic_int in_use; /* see pg_enter */
+#endif
 };
 
 struct store_pg_stmt {
@@ -522,7 +527,7 @@ static PGresult *exec_with_deferred(store_pg *pg, const char *sql)
     return res;
 }
 
-int pg_exec(fd_store *st, const char *sql)
+static int exec_one(fd_store *st, const char *sql)
 {
     store_pg *pg = st->pg;
     if (pg->tx_lost && strncasecmp(sql, "ROLLBACK", 8) == 0 &&
@@ -725,7 +730,7 @@ static int prepared_name(store_pg *pg, store_pg_stmt *s, const unsigned *types, 
     return SQLITE_OK;
 }
 
-int pg_stmt_step(store_pg_stmt *s)
+static int step_one(store_pg_stmt *s)
 {
     if (s->ran) {
         if (s->row + 1 < s->nrows) {
@@ -818,6 +823,48 @@ int pg_stmt_step(store_pg_stmt *s)
     s->row = 0;
     s->nrows = status == PGRES_TUPLES_OK ? PQntuples(res) : 0;
     return s->nrows > 0 ? SQLITE_ROW : SQLITE_DONE;
+}
+
+/* A connection is one protocol stream: two threads on it at once leave it
+ * out of step for good ("prepared statement already exists", then "message
+ * type 0x5a arrived from server while idle" on every call). Each handle
+ * belongs to one thread at a time (the server's pool lends them out); the
+ * test builds check it, so a handle used unborrowed fails the suite at the
+ * spot instead of hanging a replica now and then (it did, at start: the
+ * writer's version check beside the assistant's open). */
+#ifdef FD_TESTING
+static void pg_enter(store_pg *pg)
+{
+    if (atomic_exchange(&pg->in_use, 1)) {
+        fprintf(stderr, "store: a PostgreSQL connection used by two threads at once\n");
+        abort();
+    }
+}
+static void pg_leave(store_pg *pg)
+{
+    atomic_store(&pg->in_use, 0);
+}
+#else
+#define pg_enter(pg) ((void)(pg))
+#define pg_leave(pg) ((void)(pg))
+#endif
+
+int pg_exec(fd_store *st, const char *sql)
+{
+    store_pg *pg = st->pg;
+    pg_enter(pg);
+    int rc = exec_one(st, sql);
+    pg_leave(pg);
+    return rc;
+}
+
+int pg_stmt_step(store_pg_stmt *s)
+{
+    store_pg *pg = s->st->pg;
+    pg_enter(pg);
+    int rc = step_one(s);
+    pg_leave(pg);
+    return rc;
 }
 
 const char *pg_stmt_col_text(store_pg_stmt *s, int i)

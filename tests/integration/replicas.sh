@@ -37,6 +37,15 @@ cleanup() {
   [ -n "$RPID" ] && kill -9 "$RPID" 2> /dev/null
   pg_stop
   wait 2> /dev/null
+  # A replica that died (a sanitizer report, an abort) left its reason in
+  # its log, which goes with $T: show it where CI keeps the output.
+  if [ "$FAILS" -gt 0 ]; then
+    for f in "$T"/serve?.log; do
+      [ -f "$f" ] || continue
+      echo "---- the last lines of $(basename "$f") ----" >&2
+      grep -v ' info ' "$f" | tail -40 >&2
+    done
+  fi
   [ -n "${FD_KEEP_TMP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
