@@ -108,6 +108,12 @@ int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
     /* Busy and locked outlasted the busy wait: another connection holds the
      * write lock (an ingest, a backup). Nothing is wrong with the request,
      * so it is "unavailable, retry" (503), not a conflict the caller caused. */
+    /* On PostgreSQL busy also means the server went away: say which, or an
+     * operator reading the log hunts for a writer that does not exist. */
+    if (primary == SQLITE_BUSY && st && st->pg &&
+        (strstr(msg, "connection") || strstr(msg, "unreachable")))
+        return fd_err_set(err, FD_EUNAVAIL, "the store is unreachable; retry shortly (%s: %s)", what,
+                          msg);
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         return fd_err_set(err, FD_EUNAVAIL,
                           "the store is busy (another writer holds its lock); "

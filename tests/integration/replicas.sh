@@ -298,6 +298,7 @@ check "chat while PostgreSQL is down: 503 (got $s)" test "$s" = 503
 curl -s -D "$T/h" -o /dev/null "${A[@]}" -d '{"message":"and now?"}' "$U1/v1/chat"
 check "with Retry-After" grep -qi '^retry-after:' "$T/h"
 check "its error says the store is unavailable" jq -e '.error.code=="unavailable"' "$T/b"
+check "and the log says it is unreachable, not busy" grep -q 'the store is unreachable' "$T/serve1.log"
 s=$(curl -s -o "$T/c" -w '%{http_code}' "${A[@]}" "$U3/v1/search?q=sunday+delivery&k=3")
 check "search keeps answering from the index (got $s)" test "$s" = 200
 check "replicas stay alive" kill -0 "$P1" "$P3"
