@@ -66,6 +66,13 @@ typedef struct fd_commerce_rules {
      * 1970-01-01, sorted: no delivery, not working days */
     int64_t holidays[64];
     size_t n_holidays;
+    /* [delivery.half_days] "2026-12-24" = "15:00": days the company closes
+     * early. Deliveries end at the close (a window starting at or after it
+     * is not offered, one running past it is cut short), and so does the
+     * day's order cut-off. Sorted by day. */
+    int64_t half_days[32];
+    int half_close_min[32];
+    size_t n_half_days;
 } fd_commerce_rules;
 
 typedef struct fd_catalog fd_catalog; /* opaque */
@@ -175,5 +182,8 @@ const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);
 int64_t fd_cancel_deadline(const fd_commerce_rules *r, int64_t day);
 /* 1 when the window (NULL: none chosen, any time) is offered on day. */
 int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w);
+/* The minute the company closes on day when it is a half day
+ * ([delivery.half_days]); -1 on a full day. */
+int fd_delivery_close_min(const fd_commerce_rules *r, int64_t day);
 
 #endif

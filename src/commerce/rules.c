@@ -119,6 +119,46 @@ static int load_holidays(json_t *v, fd_commerce_rules *r, fd_err *err)
     return FD_OK;
 }
 
+/* [delivery.half_days] "2026-12-24" = "15:00": the eves a company closes
+ * early on (public-holiday-schedule.md in the example: Christmas Eve and
+ * New Year's Eve at 15:00, the eve of Chinese New Year at 12:00). */
+static int load_half_days(json_t *v, fd_commerce_rules *r, fd_err *err)
+{
+    const size_t cap = sizeof r->half_days / sizeof *r->half_days;
+    if (!json_is_object(v) || json_object_size(v) > cap)
+        return bad(err, "delivery.half_days", "expected up to 32 \"YYYY-MM-DD\" = \"HH:MM\"");
+    const char *k;
+    json_t *e;
+    size_t n = 0;
+    json_object_foreach(v, k, e)
+    {
+        int y, m, d, close;
+        char end;
+        if (sscanf(k, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 ||
+            d > 31 || y < 1970 || y > 9999)
+            return bad(err, "delivery.half_days", "expected dates like \"2026-12-24\" as keys");
+        int64_t day = fd_days_from_civil(y, m, d);
+        int yy, mm, dd;
+        fd_civil_from_days(day, &yy, &mm, &dd);
+        if (yy != y || mm != m || dd != d)
+            return bad(err, "delivery.half_days", "no such date");
+        if (parse_hhmm(json_string_value(e), &close) != FD_OK)
+            return bad(err, "delivery.half_days", "expected the closing time as \"HH:MM\"");
+        /* insertion by day: the lookup is a binary search */
+        size_t at = n;
+        while (at > 0 && r->half_days[at - 1] > day) {
+            r->half_days[at] = r->half_days[at - 1];
+            r->half_close_min[at] = r->half_close_min[at - 1];
+            at--;
+        }
+        r->half_days[at] = day;
+        r->half_close_min[at] = close;
+        n++;
+    }
+    r->n_half_days = n;
+    return FD_OK;
+}
+
 static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
 {
     json_t *v = json_object_get(d, "days");
@@ -159,6 +199,8 @@ static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
         }
     }
     if ((v = json_object_get(d, "holidays")) && load_holidays(v, r, err))
+        return FD_EFORMAT;
+    if ((v = json_object_get(d, "half_days")) && load_half_days(v, r, err))
         return FD_EFORMAT;
     if ((v = json_object_get(d, "day_windows")))
         return load_day_windows(v, r, err);
@@ -355,12 +397,39 @@ static int holiday(const fd_commerce_rules *r, int64_t day)
 
 static int delivers(const fd_commerce_rules *r, int64_t day)
 {
-    return ((r->days_mask >> fd_weekday(day)) & 1u) && !holiday(r, day);
+    if (!((r->days_mask >> fd_weekday(day)) & 1u) || holiday(r, day))
+        return 0;
+    /* a half day closing before its first window has no delivery */
+    int close = fd_delivery_close_min(r, day);
+    for (size_t i = 0; close >= 0 && i < r->n_windows; i++)
+        if (fd_delivery_window_ok(r, day, &r->windows[i]))
+            return 1;
+    return close < 0 || r->n_windows == 0;
 }
 
 static int works(const fd_commerce_rules *r, int64_t day)
 {
     return ((r->work_mask >> fd_weekday(day)) & 1u) && !holiday(r, day);
+}
+
+int fd_delivery_close_min(const fd_commerce_rules *r, int64_t day)
+{
+    size_t lo = 0, hi = r->n_half_days;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->half_days[mid] < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->n_half_days && r->half_days[lo] == day ? r->half_close_min[lo] : -1;
+}
+
+/* The day's order cut-off: on a half day the office closes with it. */
+static int cutoff_on(const fd_commerce_rules *r, int64_t day)
+{
+    int close = fd_delivery_close_min(r, day);
+    return close >= 0 && close < r->cutoff_min ? close : r->cutoff_min;
 }
 
 int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int now_min)
@@ -373,7 +442,7 @@ int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int n
      * Saturday delivers; after it: Monday's order, Tuesday's delivery) */
     int work = r->work_mask ? 1 : 0;
     int64_t day = now_days;
-    if ((work && !works(r, day)) || now_min >= r->cutoff_min)
+    if ((work && !works(r, day)) || now_min >= cutoff_on(r, day))
         do
             day++;
         while (work && !works(r, day));
@@ -412,7 +481,13 @@ int64_t fd_cancel_deadline(const fd_commerce_rules *r, int64_t day)
 int fd_delivery_window_ok(const fd_commerce_rules *r, int64_t day, const fd_window *w)
 {
     unsigned m = r->day_windows[fd_weekday(day)];
-    return !w || !m || ((m >> (w - r->windows)) & 1u);
+    if (w && m && !((m >> (w - r->windows)) & 1u))
+        return 0;
+    /* a half day: the windows that start before the close (the afternoon
+     * on Christmas Eve runs 13:00-15:00; none on the eve of Chinese New
+     * Year, closing at 12:00) */
+    int close = fd_delivery_close_min(r, day);
+    return !w || close < 0 || w->from_min < close;
 }
 
 /* The word w in folded, but not as a greeting ("good morning", "bon

@@ -227,6 +227,9 @@ static int add_line(order_draft *d, const char *code, int64_t qty, int more)
     return 0;
 }
 
+static const fd_window *window_named(const fd_commerce_rules *r, const char *name);
+static int64_t iso_days(const char *iso);
+
 static void date_words(const turn *t, const char *iso, char *out, size_t cap)
 {
     static const char *const en_days[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
@@ -515,8 +518,18 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                   o ? o->customer : d->customer_id, o && o->outlet[0] ? ", " : "",
                   o ? o->outlet : "", o && o->address[0] ? " (" : "", o ? o->address : "",
                   o && o->address[0] ? ")" : "", words);
-    if (!rc && d->window[0])
+    if (!rc && d->window[0]) {
         rc = fd_buf_printf(b, ", %s", d->window);
+        /* a half day cuts the window short: said before the customer
+         * confirms (Christmas Eve's afternoon ends at 15:00) */
+        const fd_window *w = window_named(r, d->window);
+        int close = fd_delivery_close_min(r, iso_days(d->date));
+        if (!rc && w && close >= 0 && w->to_min > close)
+            rc = fd_buf_printf(b,
+                               L(t, " (until %d:%02d: we close early that day)",
+                                 " (jusqu'à %d:%02d : nous fermons plus tôt ce jour-là)"),
+                               close / 60, close % 60);
+    }
     if (!rc && r->min_order > 0 && q.subtotal < r->min_order) {
         /* under the minimum for delivery: said, with what to do about it,
          * before the customer confirms (never a silent order) */
@@ -2025,19 +2038,38 @@ static int day_windows_note(turn *t, int64_t day, fd_buf *note)
                                             "vendredi", "samedi", "dimanche"};
     const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
     int wd = fd_weekday(day);
-    int rc = fd_buf_printf(
-        note, L(t, "On %s we deliver only in the ", "Le %s, nous livrons seulement en créneau "),
-        t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+    int close = fd_delivery_close_min(r, day);
+    int rc;
+    if (close >= 0) {
+        /* a half day: "On Friday 5 February we close at 12:00 and deliver
+         * only in the morning (9:00–12:00)." */
+        char iso[16], words[64];
+        int y, m, dd;
+        fd_civil_from_days(day, &y, &m, &dd);
+        snprintf(iso, sizeof iso, "%04d-%02d-%02d", y, m, dd);
+        date_words(t, iso, words, sizeof words);
+        rc = fd_buf_printf(note,
+                           L(t, "On %s we close at %d:%02d and deliver only in the ",
+                             "Le %s, nous fermons à %d:%02d et livrons seulement en créneau "),
+                           words, close / 60, close % 60);
+    } else {
+        rc = fd_buf_printf(
+            note,
+            L(t, "On %s we deliver only in the ", "Le %s, nous livrons seulement en créneau "),
+            t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+    }
     int first = 1;
     for (size_t i = 0; i < r->n_windows && !rc; i++) {
-        if (!((r->day_windows[wd] >> i) & 1u))
+        const fd_window *w = &r->windows[i];
+        if (!fd_delivery_window_ok(r, day, w))
             continue;
+        int to = close >= 0 && close < w->to_min ? close : w->to_min;
         rc = fd_buf_printf(note, "%s%s (%d:%02d–%d:%02d)", first ? "" : L(t, " or the ", " ou "),
-                           r->windows[i].name, r->windows[i].from_min / 60,
-                           r->windows[i].from_min % 60, r->windows[i].to_min / 60,
-                           r->windows[i].to_min % 60);
+                           w->name, w->from_min / 60, w->from_min % 60, to / 60, to % 60);
         first = 0;
     }
+    if (!rc && first) /* closing before the first window: none that day */
+        rc = fd_buf_printf(note, "%s", L(t, "(none)", "(aucun)"));
     return rc ? rc : fd_buf_printf(note, ". ");
 }
 

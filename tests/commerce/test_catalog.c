@@ -396,9 +396,26 @@ static void test_delivery_days(void **state)
     assert_int_equal(fd_delivery_check(r, fd_days_from_civil(2026, 6, 1), mon - 200, 600), 3);
     assert_int_equal(fd_delivery_check(r, fd_days_from_civil(2027, 2, 8), mon, 600), 3);
     assert_int_equal(fd_delivery_check(r, fd_days_from_civil(2027, 2, 9), mon, 600), 0);
-    /* Christmas Eve is not a holiday here: a working day like any other */
+    /* Christmas Eve is not a holiday here: a working day, but a half day
+     * ([delivery.half_days]): the office closes at 15:00, and the afternoon
+     * window (13:00-18:00) is still offered, cut short at the close */
     assert_int_equal(fd_cancel_deadline(r, xmas - 1), xmas - 2);
     assert_true(fd_delivery_window_ok(r, xmas - 1, &r->windows[1]));
+    assert_int_equal(fd_delivery_close_min(r, xmas - 1), 15 * 60);
+    assert_int_equal(fd_delivery_close_min(r, xmas), -1);
+    assert_int_equal(fd_delivery_close_min(r, xmas - 2), -1);
+    /* The eve of Chinese New Year 2027 (Friday 5 February) closes at
+     * 12:00: mornings only, and the day's cut-off is the close. Before it:
+     * Tuesday 9th (Saturday 6th and Monday 8th are holidays); after it,
+     * the order counts from Tuesday: Wednesday 10th. */
+    int64_t cny_eve = fd_days_from_civil(2027, 2, 5);
+    assert_int_equal(fd_delivery_close_min(r, cny_eve), 12 * 60);
+    assert_true(fd_delivery_window_ok(r, cny_eve, &r->windows[0]));
+    assert_false(fd_delivery_window_ok(r, cny_eve, &r->windows[1]));
+    assert_true(fd_delivery_window_ok(r, cny_eve, NULL));
+    assert_int_equal(fd_delivery_earliest(r, cny_eve, 11 * 60), cny_eve + 4);
+    assert_int_equal(fd_delivery_earliest(r, cny_eve, 13 * 60), cny_eve + 5);
+    assert_int_equal(fd_delivery_check(r, cny_eve, cny_eve - 3, 600), 0);
     /* Saturday has the morning window only */
     const fd_window *am = &r->windows[0], *pm = &r->windows[1];
     assert_string_equal(pm->name, "afternoon");
@@ -474,6 +491,36 @@ static void test_bad_files(void **state)
                          FD_EFORMAT);
         assert_non_null(strstr(err.msg, "delivery."));
     }
+    /* [delivery.half_days]: dates as keys, a closing time as the value */
+    const char *bad_half[] = {
+        "[delivery.half_days]\n\"2026-02-30\" = \"15:00\"\n", /* no such date */
+        "[delivery.half_days]\n\"christmas eve\" = \"15:00\"\n",
+        "[delivery.half_days]\n\"2026-12-24\" = \"3pm\"\n",
+        "[delivery.half_days]\n\"2026-12-24\" = 15\n",
+        "[delivery]\nhalf_days = [\"2026-12-24\"]\n",
+    };
+    for (size_t i = 0; i < sizeof bad_half / sizeof *bad_half; i++) {
+        assert_int_equal(fd_catalog_load(no_price, strlen(no_price), bad_half[i],
+                                         strlen(bad_half[i]), NULL, 0, &c, NULL, &err),
+                         FD_EFORMAT);
+        if (!strstr(err.msg, "delivery.half_days"))
+            fail_msg("case %zu: %s", i, err.msg);
+    }
+    /* a half day closing before its first window has no delivery at all;
+     * several are kept sorted whatever their order in the file */
+    const char *early = "[delivery]\nwindows = [\"morning 09:00-13:00\"]\n"
+                        "[delivery.half_days]\n\"2026-12-31\" = \"15:00\"\n"
+                        "\"2026-12-24\" = \"08:30\"\n";
+    const char *one_p = "code,name,price\nA1,Thing,1\n";
+    assert_int_equal(
+        fd_catalog_load(one_p, strlen(one_p), early, strlen(early), NULL, 0, &c, NULL, &err),
+        FD_OK);
+    int64_t eve = fd_days_from_civil(2026, 12, 24);
+    assert_int_equal(fd_delivery_close_min(fd_catalog_rules(c), eve), 8 * 60 + 30);
+    assert_int_equal(fd_delivery_close_min(fd_catalog_rules(c), eve + 7), 15 * 60);
+    assert_int_equal(fd_delivery_check(fd_catalog_rules(c), eve, eve - 3, 600), 1);
+    assert_int_equal(fd_delivery_check(fd_catalog_rules(c), eve + 7, eve - 3, 600), 0);
+    fd_catalog_free(c);
     /* without working_days, the delivery days are the working days */
     const char *one = "code,name,price\nA1,Thing,1\n";
     const char *sat = "[delivery]\ndays = [\"mon\", \"sat\"]\n";

@@ -929,6 +929,42 @@ static void test_cancel_after_holiday(void **state)
     }
 }
 
+/* Half days ([delivery.half_days] in the example): Christmas Eve's
+ * afternoon is offered, cut short at the 15:00 close, and the summary says
+ * so before the customer confirms; the eve of Chinese New Year (Friday 5
+ * February 2027, closing at 12:00) has no afternoon: the customer is told
+ * the day's windows and the order waits for one. */
+static void test_half_days(void **state)
+{
+    fixture *f = *state;
+    char id[32] = "", ans[2048];
+    int h;
+    say_at(f, "2026-12-21T10:00", "half-xmas", "kopi corner, 20 packs of CUP-P12", id, sizeof id,
+           &h, ans, sizeof ans);
+    say_at(f, "2026-12-21T10:00", "half-xmas", "24 dec afternoon", id, sizeof id, &h, ans,
+           sizeof ans);
+    if (!strstr(ans, "afternoon (until 15:00: we close early that day)"))
+        fail_msg("Christmas Eve's afternoon: %s", ans);
+    say_at(f, "2026-12-21T10:00", "half-xmas", "yes", id, sizeof id, &h, ans, sizeof ans);
+    if (!id[0])
+        fail_msg("Christmas Eve: no order placed: %s", ans);
+    id[0] = '\0';
+    say_at(f, "2027-02-01T10:00", "half-cny", "kopi corner, 20 packs of CUP-P12", id, sizeof id, &h,
+           ans, sizeof ans);
+    say_at(f, "2027-02-01T10:00", "half-cny", "friday 5 feb afternoon", id, sizeof id, &h, ans,
+           sizeof ans);
+    if (!strstr(ans, "we close at 12:00 and deliver only in the morning (9:00–12:00)"))
+        fail_msg("the eve of Chinese New Year's afternoon: %s", ans);
+    say_at(f, "2027-02-01T10:00", "half-cny", "ok morning then", id, sizeof id, &h, ans,
+           sizeof ans);
+    /* the morning (9:00-13:00) is cut short too */
+    if (!strstr(ans, "morning (until 12:00: we close early that day)"))
+        fail_msg("the eve of Chinese New Year's morning: %s", ans);
+    say_at(f, "2027-02-01T10:00", "half-cny", "yes", id, sizeof id, &h, ans, sizeof ans);
+    if (!id[0])
+        fail_msg("the eve of Chinese New Year: no order placed: %s", ans);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -937,6 +973,7 @@ int main(void)
         cmocka_unit_test(test_customers),     cmocka_unit_test(test_products),
         cmocka_unit_test(test_count_named),   cmocka_unit_test(test_language_kept),
         cmocka_unit_test(test_minimum_order), cmocka_unit_test(test_cancel_after_holiday),
+        cmocka_unit_test(test_half_days),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
