@@ -92,6 +92,21 @@ static int cmp_day(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* "2026-12-25" -> days since 1970-01-01; 1: not such a string, 2: no such
+ * date ("2026-02-30"). */
+static int parse_date(const char *s, int64_t *day)
+{
+    int y, m, d;
+    char end;
+    if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 ||
+        d > 31 || y < 1970 || y > 9999)
+        return 1;
+    *day = fd_days_from_civil(y, m, d);
+    int yy, mm, dd;
+    fd_civil_from_days(*day, &yy, &mm, &dd);
+    return yy != y || mm != m || dd != d ? 2 : 0;
+}
+
 /* holidays = ["2026-12-25", ...]: whole dates, so that a year's list is
  * the company's to publish (the days move every year). */
 static int load_holidays(json_t *v, fd_commerce_rules *r, fd_err *err)
@@ -102,17 +117,11 @@ static int load_holidays(json_t *v, fd_commerce_rules *r, fd_err *err)
     json_t *e;
     json_array_foreach(v, i, e)
     {
-        const char *s = json_string_value(e);
-        int y, m, d;
-        char end;
-        if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 ||
-            d > 31 || y < 1970 || y > 9999)
-            return bad(err, "delivery.holidays", "expected dates like \"2026-12-25\"");
-        int64_t day = fd_days_from_civil(y, m, d);
-        int yy, mm, dd;
-        fd_civil_from_days(day, &yy, &mm, &dd);
-        if (yy != y || mm != m || dd != d)
-            return bad(err, "delivery.holidays", "no such date");
+        int64_t day;
+        int rc = parse_date(json_string_value(e), &day);
+        if (rc)
+            return bad(err, "delivery.holidays",
+                       rc == 2 ? "no such date" : "expected dates like \"2026-12-25\"");
         r->holidays[r->n_holidays++] = day;
     }
     qsort(r->holidays, r->n_holidays, sizeof *r->holidays, cmp_day);
@@ -132,16 +141,11 @@ static int load_half_days(json_t *v, fd_commerce_rules *r, fd_err *err)
     size_t n = 0;
     json_object_foreach(v, k, e)
     {
-        int y, m, d, close;
-        char end;
-        if (sscanf(k, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 ||
-            d > 31 || y < 1970 || y > 9999)
-            return bad(err, "delivery.half_days", "expected dates like \"2026-12-24\" as keys");
-        int64_t day = fd_days_from_civil(y, m, d);
-        int yy, mm, dd;
-        fd_civil_from_days(day, &yy, &mm, &dd);
-        if (yy != y || mm != m || dd != d)
-            return bad(err, "delivery.half_days", "no such date");
+        int64_t day;
+        int close, rc = parse_date(k, &day);
+        if (rc)
+            return bad(err, "delivery.half_days",
+                       rc == 2 ? "no such date" : "expected dates like \"2026-12-24\" as keys");
         if (parse_hhmm(json_string_value(e), &close) != FD_OK)
             return bad(err, "delivery.half_days", "expected the closing time as \"HH:MM\"");
         /* insertion by day: the lookup is a binary search */
