@@ -10,7 +10,8 @@ shift $(( $# >= 2 ? 2 : 1 ))
 case $which in
   dev)     sets=("$here/kb/dental-clinic" "$here/kb/saas-billing" "$here/kb/dev-hotel" "$here/kb/boutique-fr" "$shared/bike-repair"
            "$here/kb/vet-clinic" "$here/kb/self-storage" "$here/kb/auto-ecole-fr") ;;
-  heldout) sets=("$here/kb/isp-telecom" "$here/kb/airline-travel" "$here/kb/fashion-eshop" "$here/kb/mairie-fr") ;;
+  heldout) sets=("$here/kb/isp-telecom" "$here/kb/airline-travel" "$here/kb/fashion-eshop" "$here/kb/mairie-fr"
+           "$here/kb/gym-club" "$here/kb/camping-fr") ;;
   public)  sets=("$shared/doc2dial-en" "$shared/service-public-fr") ;;
   *) echo "usage: eval/run.sh dev|heldout|public [binary] [args]" >&2; exit 2 ;;
 esac
