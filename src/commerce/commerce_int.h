@@ -72,7 +72,8 @@ int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[
                   fd_err *err);
 /* [catalog.synonyms] of commerce.toml into c (strings kept by c). */
 int cm_synonyms_load(fd_catalog *c, const char *toml, size_t len, fd_arena *a, fd_err *err);
-/* "14.50", "$1,234.5", "S$ 12" -> minor units; 0 on success. */
+/* "14.50", "$1,234.5", "S$ 12", "22,50 €", "1 234,50" -> minor units; 0 on
+ * success. */
 int cm_parse_money(const char *s, int64_t *out);
 
 #endif

@@ -275,33 +275,78 @@ int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[
     return rc;
 }
 
+/* A space inside a number, as French and others group thousands:
+ * ' ', U+00A0 (no-break) or U+202F (narrow no-break); its length, or 0. */
+static size_t group_space(const char *s)
+{
+    if (*s == ' ')
+        return 1;
+    if ((unsigned char)s[0] == 0xC2 && (unsigned char)s[1] == 0xA0)
+        return 2;
+    if ((unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0xAF)
+        return 3;
+    return 0;
+}
+
+/* The first amount in s, in minor units. Its marks are read as people
+ * write them: "14.50", "$1,234.5", "S$ 12", and the decimal comma of a
+ * French or German price list ("22,50 €", "1 234,50", "1.234,50").
+ * Of '.' and ',', the last one in the number is the decimal mark when
+ * both appear; a lone ',' is one when 1 or 2 digits follow it ("5,40"),
+ * a thousands separator otherwise ("1,234"); a lone '.' is the decimal
+ * mark unless it repeats ("1.234.567"). Before, "5,40" read as 540.00. */
 int cm_parse_money(const char *s, int64_t *out)
 {
-    int64_t whole = 0, frac = 0;
-    int digits = 0, fdigits = 0, dot = 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isdigit(c)) {
-            if (dot) {
-                if (fdigits < 2)
-                    frac = frac * 10 + (c - '0');
-                fdigits++;
-            } else {
-                if (whole > (int64_t)1e13)
-                    return FD_EINVAL;
-                whole = whole * 10 + (c - '0');
-            }
-            digits++;
-        } else if (c == '.' && !dot) {
-            dot = 1;
-        } else if (c == ',' && !dot) {
+    while (*s && !isdigit((unsigned char)*s))
+        s++;
+    if (!*s)
+        return FD_EINVAL;
+    /* the number's extent: digits, '.', ',' and group spaces between digits */
+    const char *end = s, *last_dot = NULL, *last_comma = NULL;
+    int n_dots = 0, n_commas = 0;
+    for (;;) {
+        if (isdigit((unsigned char)*end)) {
+            end++;
             continue;
-        } else if (digits) {
-            break;
+        }
+        size_t g = group_space(end);
+        char c = *end;
+        if (!g && (c == '.' || c == ',') && isdigit((unsigned char)end[1])) {
+            if (c == '.')
+                last_dot = end, n_dots++;
+            else
+                last_comma = end, n_commas++;
+            end++;
+            continue;
+        }
+        if (g && isdigit((unsigned char)end[g])) {
+            end += g;
+            continue;
+        }
+        break;
+    }
+    const char *dec = NULL;
+    if (last_dot && last_comma)
+        dec = last_dot > last_comma ? last_dot : last_comma;
+    else if (last_comma && n_commas == 1 && end - last_comma - 1 <= 2)
+        dec = last_comma;
+    else if (last_dot && n_dots == 1)
+        dec = last_dot;
+    int64_t whole = 0, frac = 0;
+    int fdigits = 0;
+    for (const char *q = s; q < end; q++) {
+        if (!isdigit((unsigned char)*q))
+            continue;
+        if (dec && q > dec) {
+            if (fdigits < 2)
+                frac = frac * 10 + (*q - '0');
+            fdigits++;
+        } else {
+            if (whole > (int64_t)1e13)
+                return FD_EINVAL;
+            whole = whole * 10 + (*q - '0');
         }
     }
-    if (!digits)
-        return FD_EINVAL;
     if (fdigits == 1)
         frac *= 10;
     *out = whole * 100 + frac;

@@ -1,7 +1,9 @@
 /* csv.c: one document per CSV row (RFC 4180: quoted fields, "" escapes,
- * CRLF, newlines inside quotes). The text is "Column: value" lines so a
- * question like "unit price of PB-1203" finds both the name and the value.
- * A row with the wrong field count is skipped and counted, not fatal. */
+ * CRLF, newlines inside quotes; the separator sniffed from the header row:
+ * a comma, or the semicolon of spreadsheets in French, German and most
+ * European locales (where the comma is the decimal mark), or a tab). The text is "Column: value"
+ * lines so a question like "unit price of PB-1203" finds both the name and the value. A row with
+ * the wrong field count is skipped and counted, not fatal. */
 #include "ingest_int.h"
 #include "text.h"
 
@@ -15,6 +17,7 @@ typedef struct record {
     size_t *off;
     size_t n, cap;
     int unterminated; /* a quote ran to the end of the file: the record is its first line */
+    char sep;         /* ',', ';' or '\t' (sniff_sep) */
 } record;
 
 typedef struct csv {
@@ -73,7 +76,7 @@ static int parse_field(record *r, const char *p, size_t len, size_t *pos)
         }
     }
     size_t j = i;
-    while (j < len && p[j] != ',' && p[j] != '\n' && p[j] != '\r')
+    while (j < len && p[j] != r->sep && p[j] != '\n' && p[j] != '\r')
         j++;
     if (j > i)
         rc = fd_buf_append(&r->bytes, p + i, j - i);
@@ -99,7 +102,7 @@ static int next_record(record *r, const char *p, size_t len, size_t *pos, size_t
         if (*rc)
             return 0;
         r->off[r->n - 1] = field_start;
-        if (*pos < len && p[*pos] == ',') {
+        if (*pos < len && p[*pos] == r->sep) {
             (*pos)++;
             continue;
         }
@@ -122,6 +125,31 @@ static int next_record(record *r, const char *p, size_t len, size_t *pos, size_t
         (*line)++;
     }
     return 1;
+}
+
+/* The separator of the first non-blank line: whichever of ',' ';' and
+ * tab it holds most often outside quotes; a comma when none (one column)
+ * or on a tie. A ";"-separated export ("Prix;22,50") read with commas
+ * split every price in two and lost every row (wrong number of fields). */
+static char sniff_sep(const char *p, size_t len)
+{
+    size_t i = 0, n[3] = {0, 0, 0};
+    while (i < len && (p[i] == '\n' || p[i] == '\r' || p[i] == ' ' || p[i] == '\t'))
+        i++;
+    int quoted = 0;
+    for (; i < len && (quoted || (p[i] != '\n' && p[i] != '\r')); i++) {
+        if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && p[i] == ',')
+            n[0]++;
+        else if (!quoted && p[i] == ';')
+            n[1]++;
+        else if (!quoted && p[i] == '\t')
+            n[2]++;
+    }
+    if (n[1] > n[0] && n[1] >= n[2])
+        return ';';
+    return n[2] > n[0] ? '\t' : ',';
 }
 
 static void record_free(record *r)
@@ -240,6 +268,7 @@ int ing_load_csv(const ing_src *s)
     csv c = {.s = s, .line = 1};
     fd_buf_init(&c.hdr.bytes, 0);
     fd_buf_init(&c.row.bytes, 0);
+    c.hdr.sep = c.row.sep = sniff_sep(s->p, s->len);
     size_t pos = 0, n_good = 0;
     int rc = FD_OK;
     /* The header is the first non-blank record. */
@@ -286,6 +315,7 @@ int fd_csv_parse(const char *p, size_t len, fd_arena *a, fd_csv *out, fd_err *er
     }
     record r = {0};
     fd_buf_init(&r.bytes, 0);
+    r.sep = sniff_sep(p, len);
     size_t pos = 0, line = 1, cap = 0;
     int rc = FD_OK;
     for (;;) {

@@ -455,6 +455,44 @@ static void test_delivery_days(void **state)
     assert_null(fd_delivery_window(r, fd_str_c("deliver after lunch")));
 }
 
+/* A price list exported from a spreadsheet in a French or German locale:
+ * ';' between fields, a comma as the decimal mark, spaces or dots between
+ * thousands. Before, the file split at every decimal comma and "5,40"
+ * read as 540.00. The comma exports keep their meaning ("1,234" is a
+ * thousand and more). */
+static void test_european_prices(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *csv;
+        const char *code;
+        int64_t want;
+    } cases[] = {
+        {"code;name;price\nA1;Gobelet;5,40\n", "A1", 540},
+        {"code;name;price\nA1;Carton;\"1 234,50 \xE2\x82\xAC\"\n", "A1", 123450},
+        {"code;name;price\nA1;Karton;1.234,5\n", "A1", 123450},
+        {"code;name;price\nA1;Sac;\"1\xC2\xA0"
+         "234,50\"\n",
+         "A1", 123450},
+        {"code\tname\tprice\nA1\tBox\t12.50\n", "A1", 1250},
+        {"code,name,price\nA1,Box,\"1,234\"\n", "A1", 123400},
+        {"code,name,price\nA1,Box,\"$1,234.5\"\n", "A1", 123450},
+        {"code,name,price\nA1,Box,S$ 12\n", "A1", 1200},
+        {"code,name,price\nA1,Box,0.125\n", "A1", 12},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fd_catalog *c = NULL;
+        fd_err err = {0};
+        if (fd_catalog_load(cases[i].csv, strlen(cases[i].csv), NULL, 0, NULL, 0, &c, NULL, &err))
+            fail_msg("case %zu: %s", i, err.msg);
+        const fd_product *p = fd_catalog_by_code(c, cases[i].code);
+        if (!p || p->pack_price != cases[i].want)
+            fail_msg("case %zu: %lld, want %lld", i, p ? (long long)p->pack_price : -1LL,
+                     (long long)cases[i].want);
+        fd_catalog_free(c);
+    }
+}
+
 /* Each commerce.toml refused (FD_EFORMAT) with an error naming the key. */
 static void expect_bad_toml(const char *const *tomls, size_t n, const char *key)
 {
@@ -567,7 +605,8 @@ int main(void)
         cmocka_unit_test(test_loads_the_example), cmocka_unit_test(test_customers_words),
         cmocka_unit_test(test_outlets),           cmocka_unit_test(test_quote),
         cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_made_for),
+        cmocka_unit_test(test_european_prices),   cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_made_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

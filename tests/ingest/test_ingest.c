@@ -140,6 +140,14 @@ static const kase cases[] = {
     {"csv row numbers and first column title", "data/outlets.csv",
      "Outlet,City\nNorth,Paris\nSouth,\"Lyon\"\n", FD_OK, 2, 0, "data/outlets.csv#1", "North",
      "outlets", "[]\nOutlet: North\nCity: Paris\n", NULL},
+    /* A spreadsheet's export in a European locale: ';' between fields, the
+     * comma a decimal mark (the separator is sniffed from the header). */
+    {"csv separated by semicolons", "kb/tarifs.csv",
+     "prestation;unit\xC3\xA9;prix\nEmplacement;\"nuit; 2 pers.\";22,50\nVisiteur;jour;3,00\n",
+     FD_OK, 2, 0, "kb/tarifs.csv#1", "Emplacement", "tarifs",
+     "[]\nprestation: Emplacement\nunit\xC3\xA9: nuit; 2 pers.\nprix: 22,50\n", NULL},
+    {"csv separated by tabs", "t.csv", "id\tname\tnote\nA\tBox, big\tok\n", FD_OK, 1, 0, "t.csv#A",
+     "Box, big", "t", "[]\nid: A\nname: Box, big\nnote: ok\n", NULL},
     {"csv header only", "x.csv", "id,name\n", FD_OK, 0, 0, NULL, NULL, NULL, NULL, NULL},
     {"csv unterminated quote", "x.csv", "id,name\n1,ok\n2,\"never closed\n", FD_OK, 1, 1, NULL,
      NULL, NULL, NULL, "unterminated quote"},
