@@ -17,9 +17,12 @@ typedef struct list_ctx {
     int n;
 } list_ctx;
 
-static void money(const char *cur, int64_t minor, char *buf, size_t cap)
+static const char *money(const char *cur, int64_t minor, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s %lld.%02lld", cur, (long long)(minor / 100), (long long)(minor % 100));
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    snprintf(buf, cap, "%s %s%llu.%02llu", cur, minor < 0 ? "-" : "", (unsigned long long)(a / 100),
+             (unsigned long long)(a % 100));
+    return buf;
 }
 
 static int print_one(void *ctx, const fd_order_row *o)
@@ -63,8 +66,8 @@ static int show(cli_ctx *c, fd_store *st, const char *ref)
     fd_arena *a = fd_arena_new(0);
     fd_order_row o;
     fd_err err = {0};
-    int rc = a ? fd_store_order_get(st, ref, a, &o, &err)
-               : fd_err_set(&err, FD_ENOMEM, "out of memory");
+    int rc =
+        a ? fd_store_order_get(st, ref, a, &o, &err) : fd_err_set(&err, FD_ENOMEM, "out of memory");
     if (rc) {
         fd_arena_free(a);
         return cli_fail(c, &err);
@@ -87,9 +90,20 @@ static int show(cli_ctx *c, fd_store *st, const char *ref)
         for (size_t i = 0; i < o.n_lines; i++) {
             char lt[48];
             money(o.currency, o.lines[i].total, lt, sizeof lt);
-            printf("  %-12s %-40.40s %6lld = %3lld x %-4lld %s\n", o.lines[i].code,
-                   o.lines[i].name, (long long)o.lines[i].qty, (long long)o.lines[i].packs,
+            printf("  %-12s %-40.40s %6lld = %3lld x %-4lld %s\n", o.lines[i].code, o.lines[i].name,
+                   (long long)o.lines[i].qty, (long long)o.lines[i].packs,
                    (long long)o.lines[i].pack_size, lt);
+        }
+        /* what the total holds besides the lines, as the invoice shows it */
+        const struct {
+            const char *label;
+            int64_t v;
+        } extra[] = {
+            {"discount ", -o.discount}, {"delivery ", o.delivery_fee}, {"surcharge", o.surcharge}};
+        for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
+            char m[48];
+            if (extra[i].v)
+                printf("%s %s\n", extra[i].label, money(o.currency, extra[i].v, m, sizeof m));
         }
         printf("subtotal  %s\ntax       %s\ntotal     %s\nsession   %s\n", s, x, t, o.session_id);
     }
@@ -132,10 +146,11 @@ static int print_row(void *ctx, const fd_outbox_row *r)
 {
     list_ctx *l = ctx;
     if (l->c->json) {
-        json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:i, s:f, s:s, s:s, s:f}", "id", (json_int_t)r->id,
-                              "kind", r->kind, "order", r->order_ref, "state", r->state, "attempts",
-                              r->attempts, "next_at", r->next_at, "last_error", r->last_error,
-                              "external_id", r->external_id, "created_at", r->created_at);
+        json_t *j =
+            json_pack("{s:I, s:s, s:s, s:s, s:i, s:f, s:s, s:s, s:f}", "id", (json_int_t)r->id,
+                      "kind", r->kind, "order", r->order_ref, "state", r->state, "attempts",
+                      r->attempts, "next_at", r->next_at, "last_error", r->last_error,
+                      "external_id", r->external_id, "created_at", r->created_at);
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s)
             printf("%s%s", l->n ? ",\n" : "", s);
@@ -228,7 +243,8 @@ int cli_cmd_accounting(cli_ctx *c)
         fd_accounting_status s;
         rc = fd_accounting_status_get(&c->cfg, st, &s, &err);
         if (!rc && c->json)
-            printf("{\"configured\":%s,\"connected\":%s,\"rotations\":%lld,\"outbox\":{\"pending\":%lld,"
+            printf("{\"configured\":%s,\"connected\":%s,\"rotations\":%lld,\"outbox\":{\"pending\":"
+                   "%lld,"
                    "\"retry\":%lld,\"delivered\":%lld,\"dead\":%lld,\"dropped\":%lld}}\n",
                    s.configured ? "true" : "false", s.connected ? "true" : "false",
                    (long long)s.generation, (long long)s.outbox[0], (long long)s.outbox[1],

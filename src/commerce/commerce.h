@@ -38,6 +38,13 @@ typedef struct fd_window {
     int from_min, to_min;
 } fd_window;
 
+/* [orders] volume_discounts = [[1000, 3], ...]: from this value of goods
+ * (minor units, before tax), this share off the whole of them. */
+typedef struct fd_discount_tier {
+    int64_t from;
+    int permille; /* 3% -> 30 */
+} fd_discount_tier;
+
 /* commerce.toml; every field has a default so a KB with only products.csv
  * can take orders. */
 typedef struct fd_commerce_rules {
@@ -73,6 +80,14 @@ typedef struct fd_commerce_rules {
     int64_t half_days[32];
     int half_close_min[32];
     size_t n_half_days;
+    /* What a quote adds and takes off besides the goods (volume-discounts.md
+     * and delivery-fees.md in the example); all 0 by default. */
+    fd_discount_tier discounts[8]; /* sorted by from */
+    size_t n_discounts;
+    int64_t delivery_fee; /* [delivery] fee = 18 -> minor units */
+    int64_t free_from;    /* free_from = 250: no fee from this value of goods
+                             after the discount (0: the fee always applies) */
+    int64_t surcharge[7]; /* [delivery.surcharges] sat = 25: per weekday */
 } fd_commerce_rules;
 
 typedef struct fd_catalog fd_catalog; /* opaque */
@@ -149,14 +164,25 @@ typedef struct fd_quote_line {
     int64_t total; /* packs * pack_price */
 } fd_quote_line;
 
+/* Minor units. subtotal = goods - discount + delivery + surcharge, the
+ * amount before tax; tax on it (delivery-fees.md: "GST is added to
+ * delivery fees and surcharges, as it is to goods"). */
 typedef struct fd_quote {
-    int64_t subtotal, tax, total; /* minor units */
+    int64_t goods;         /* the lines' totals */
+    int64_t discount;      /* the volume discount taken off the goods */
+    int discount_permille; /* its rate (0: none) */
+    int64_t delivery;      /* the delivery fee (0: free) */
+    int64_t surcharge;     /* the delivery day's surcharge */
+    int64_t subtotal, tax, total;
 } fd_quote;
 
 /* Packs for qty units (qty <= 0: one pack), and the line's total. */
 fd_quote_line fd_quote_line_make(const fd_product *p, int64_t qty);
-/* Tax rounded half up to the minor unit, on the subtotal. */
-fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t n);
+/* The quote of the lines delivered on day (days since 1970-01-01; -1: no
+ * day chosen yet, so no day's surcharge): the volume discount on the whole
+ * goods, the delivery fee under free_from (counted after the discount),
+ * the day's surcharge, then tax rounded half up to the minor unit. */
+fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t n, int64_t day);
 /* "S$1,234.50" into buf. */
 const char *fd_money_fmt(const fd_commerce_rules *r, int64_t minor, char *buf, size_t cap);
 

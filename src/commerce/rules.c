@@ -163,6 +163,45 @@ static int load_half_days(json_t *v, fd_commerce_rules *r, fd_err *err)
     return FD_OK;
 }
 
+/* An amount in the currency's major units ("fee = 18", "12.50") into minor
+ * units; FD_EINVAL when it is not a number from 0 to a billion. */
+static int amount(json_t *v, int64_t *out)
+{
+    if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9)
+        return FD_EINVAL;
+    *out = (int64_t)(json_number_value(v) * 100 + 0.5);
+    return FD_OK;
+}
+
+/* [orders] volume_discounts = [[1000, 3], [2500, 5], [5000, 8]]: from a
+ * value of goods before tax, a percentage off (volume-discounts.md). */
+static int load_discounts(json_t *v, fd_commerce_rules *r, fd_err *err)
+{
+    const size_t cap = sizeof r->discounts / sizeof *r->discounts;
+    if (!json_is_array(v) || json_array_size(v) > cap)
+        return bad(err, "orders.volume_discounts",
+                   "expected up to 8 [from, percent] pairs like [[1000, 3], [2500, 5]]");
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        json_t *pct = json_array_get(e, 1);
+        fd_discount_tier t;
+        if (!json_is_array(e) || json_array_size(e) != 2 ||
+            amount(json_array_get(e, 0), &t.from) != FD_OK || !json_is_number(pct) ||
+            json_number_value(pct) <= 0 || json_number_value(pct) >= 100)
+            return bad(
+                err, "orders.volume_discounts",
+                "expected [from, percent] pairs like [1000, 3] (percent above 0, below 100)");
+        t.permille = (int)(json_number_value(pct) * 10 + 0.5);
+        if (i > 0 && t.from <= r->discounts[i - 1].from)
+            return bad(err, "orders.volume_discounts", "tiers must go up: the lowest first");
+        r->discounts[i] = t;
+    }
+    r->n_discounts = json_array_size(v);
+    return FD_OK;
+}
+
 static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
 {
     json_t *v = json_object_get(d, "days");
@@ -206,6 +245,23 @@ static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
         return FD_EFORMAT;
     if ((v = json_object_get(d, "half_days")) && load_half_days(v, r, err))
         return FD_EFORMAT;
+    if ((v = json_object_get(d, "fee")) && amount(v, &r->delivery_fee) != FD_OK)
+        return bad(err, "delivery.fee", "expected an amount like 18");
+    if ((v = json_object_get(d, "free_from")) && amount(v, &r->free_from) != FD_OK)
+        return bad(err, "delivery.free_from", "expected an amount like 250");
+    json_t *sur = json_object_get(d, "surcharges");
+    if (sur && !json_is_object(sur))
+        return bad(err, "delivery.surcharges", "expected a table: sat = 25");
+    const char *k;
+    json_object_foreach(sur, k, v)
+    {
+        int wd = -1;
+        for (int i = 0; i < 7; i++)
+            if (strcmp(k, day_names[i]) == 0)
+                wd = i;
+        if (wd < 0 || amount(v, &r->surcharge[wd]) != FD_OK)
+            return bad(err, "delivery.surcharges", "expected a day (mon..sun) = an amount");
+    }
     if ((v = json_object_get(d, "day_windows")))
         return load_day_windows(v, r, err);
     return FD_OK;
@@ -268,6 +324,8 @@ int cm_rules_load(const char *toml, size_t len, fd_commerce_rules *r, char cols[
         else
             r->min_order = (int64_t)(json_number_value(v) * 100 + 0.5);
     }
+    if (!rc && (v = json_object_get(ord, "volume_discounts")))
+        rc = load_discounts(v, r, err);
     json_t *d = json_object_get(root, "delivery");
     if (!rc && d)
         rc = load_delivery(d, r, err);
@@ -378,11 +436,25 @@ fd_quote_line fd_quote_line_make(const fd_product *p, int64_t qty)
     return l;
 }
 
-fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t n)
+fd_quote fd_quote_sum(const fd_commerce_rules *r, const fd_quote_line *v, size_t n, int64_t day)
 {
-    fd_quote q = {0, 0, 0};
+    fd_quote q = {0};
     for (size_t i = 0; i < n; i++)
-        q.subtotal = sat_add(q.subtotal, v[i].total);
+        q.goods = sat_add(q.goods, v[i].total);
+    /* the highest tier reached, on the whole value (volume-discounts.md:
+     * "not only the part above the threshold"); rounded half up */
+    for (size_t i = r->n_discounts; i-- > 0;)
+        if (q.goods >= r->discounts[i].from) {
+            q.discount_permille = r->discounts[i].permille;
+            q.discount = sat_add(sat_mul(q.goods, q.discount_permille), 500) / 1000;
+            break;
+        }
+    int64_t net = q.goods - q.discount;
+    if (r->delivery_fee > 0 && (r->free_from <= 0 || net < r->free_from))
+        q.delivery = r->delivery_fee;
+    if (day >= 0)
+        q.surcharge = r->surcharge[fd_weekday(day)];
+    q.subtotal = sat_add(sat_add(net, q.delivery), q.surcharge);
     q.tax = sat_add(sat_mul(q.subtotal, r->tax_permille), 500) / 1000;
     q.total = sat_add(q.subtotal, q.tax);
     return q;

@@ -230,15 +230,23 @@ static int add_line(order_draft *d, const char *code, int64_t qty, int more)
 static const fd_window *window_named(const fd_commerce_rules *r, const char *name);
 static int64_t iso_days(const char *iso);
 
+static const char *const en_weekday[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                         "Friday", "Saturday", "Sunday"};
+
+/* Weekday 0 (Monday) to 6 in the conversation's language (an invoice's
+ * lines are always in English, en_weekday). */
+static const char *weekday_name(const turn *t, int wd)
+{
+    static const char *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
+                                     "vendredi", "samedi", "dimanche"};
+    return t->lang == FD_LANG_FR ? fr[wd] : en_weekday[wd];
+}
+
 static void date_words(const turn *t, const char *iso, char *out, size_t cap)
 {
-    static const char *const en_days[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                                          "Friday", "Saturday", "Sunday"},
-                             *const fr_days[] = {"lundi",    "mardi",  "mercredi", "jeudi",
-                                                 "vendredi", "samedi", "dimanche"},
-                             *const en_mon[] = {"January",   "February", "March",    "April",
-                                                "May",       "June",     "July",     "August",
-                                                "September", "October",  "November", "December"},
+    static const char *const en_mon[] = {"January",   "February", "March",    "April",
+                                         "May",       "June",     "July",     "August",
+                                         "September", "October",  "November", "December"},
                              *const fr_mon[] = {"janvier",   "février", "mars",     "avril",
                                                 "mai",       "juin",    "juillet",  "août",
                                                 "septembre", "octobre", "novembre", "décembre"};
@@ -249,9 +257,9 @@ static void date_words(const turn *t, const char *iso, char *out, size_t cap)
     }
     int wd = fd_weekday(fd_days_from_civil(y, m, d));
     if (t->lang == FD_LANG_FR)
-        snprintf(out, cap, "%s %d %s %d", fr_days[wd], d, fr_mon[m - 1], y);
+        snprintf(out, cap, "%s %d %s %d", weekday_name(t, wd), d, fr_mon[m - 1], y);
     else
-        snprintf(out, cap, "%s %d %s %d", en_days[wd], d, en_mon[m - 1], y);
+        snprintf(out, cap, "%s %d %s %d", weekday_name(t, wd), d, en_mon[m - 1], y);
 }
 
 static void local_now(const turn *t, int64_t *days, int *min)
@@ -286,7 +294,7 @@ static fd_quote_line *quote_lines(turn *t, const order_draft *d, fd_quote *q)
             return NULL;
         v[i] = fd_quote_line_make(p, d->lines[i].qty);
     }
-    *q = fd_quote_sum(fd_catalog_rules(c), v, d->n);
+    *q = fd_quote_sum(fd_catalog_rules(c), v, d->n, d->date[0] ? iso_days(d->date) : -1);
     return v;
 }
 
@@ -316,10 +324,60 @@ static int line_text(turn *t, fd_buf *b, const fd_quote_line *l)
     return rc;
 }
 
-static int totals_text(turn *t, fd_buf *b, const fd_quote *q)
+/* What the quote adds to and takes off the goods, one line each as the
+ * invoice shows them (volume-discounts.md: "a separate line on the order
+ * confirmation and the tax invoice"): the discount, the delivery fee or
+ * that delivery is free, the day's surcharge. */
+/* 30 -> "3%", 25 -> "2.5%" (dot: the decimal mark) */
+static void percent_text(int permille, const char *dot, char *out, size_t cap)
+{
+    if (permille % 10)
+        snprintf(out, cap, "%d%s%d%%", permille / 10, dot, permille % 10);
+    else
+        snprintf(out, cap, "%d%%", permille / 10);
+}
+
+static int extras_text(turn *t, fd_buf *b, const fd_quote *q, const char *date)
+{
+    const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
+    char m[32];
+    int rc = FD_OK;
+    if (q->discount > 0) {
+        char pct[16];
+        percent_text(q->discount_permille, L(t, ".", ","), pct, sizeof pct);
+        fd_money_fmt(r, -q->discount, m, sizeof m);
+        rc = fd_buf_printf(b, L(t, "\n- Volume discount %s: %s", "\n- Remise volume %s : %s"), pct,
+                           m);
+    }
+    if (!rc && q->delivery > 0) {
+        fd_money_fmt(r, q->delivery, m, sizeof m);
+        rc = fd_buf_printf(b, L(t, "\n- Delivery: %s", "\n- Livraison : %s"), m);
+        if (!rc && r->free_from > 0) {
+            char f[32];
+            fd_money_fmt(r, r->free_from, f, sizeof f);
+            rc = fd_buf_printf(b, L(t, " (free from %s)", " (offerte dès %s)"), f);
+        }
+    } else if (!rc && r->delivery_fee > 0) {
+        rc = fd_buf_printf(b, "%s", L(t, "\n- Delivery: free", "\n- Livraison : offerte"));
+    }
+    int64_t day = iso_days(date);
+    if (!rc && q->surcharge > 0 && day >= 0) {
+        fd_money_fmt(r, q->surcharge, m, sizeof m);
+        int wd = fd_weekday(day);
+        rc = fd_buf_printf(
+            b, L(t, "\n- %s delivery surcharge: %s", "\n- Supplément livraison du %s : %s"),
+            weekday_name(t, wd), m);
+    }
+    return rc;
+}
+
+static int totals_text(turn *t, fd_buf *b, const fd_quote *q, const char *date)
 {
     const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
     char s[32], x[32], tot[32];
+    int rc = extras_text(t, b, q, date);
+    if (rc)
+        return rc;
     fd_money_fmt(r, q->subtotal, s, sizeof s);
     fd_money_fmt(r, q->tax, x, sizeof x);
     fd_money_fmt(r, q->total, tot, sizeof tot);
@@ -332,6 +390,14 @@ static int totals_text(turn *t, fd_buf *b, const fd_quote *q)
     return fd_buf_printf(
         b, L(t, "\nSubtotal %s, %s %s%% %s, total %s.", "\nSous-total %s, %s %s %% %s, total %s."),
         s, r->tax_name, rate, x, tot);
+}
+
+/* Minor units as a JSON decimal: -3600 -> -36.00. */
+static int money_json(fd_buf *b, int64_t minor)
+{
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    return fd_buf_printf(b, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
+                         (unsigned long long)(a % 100));
 }
 
 /* The order as the reply's "order" object. */
@@ -371,12 +437,16 @@ static int order_json(turn *t, const order_draft *d, const char *ref, const char
                       (long long)(v[i].p->pack_price % 100), (long long)(v[i].total / 100),
                       (long long)(v[i].total % 100));
     }
-    rc = rc ? rc
-            : fd_buf_printf(&b,
-                            "],\"subtotal\":%lld.%02lld,\"tax\":%lld.%02lld,\"total\":%lld.%02lld",
-                            (long long)(q->subtotal / 100), (long long)(q->subtotal % 100),
-                            (long long)(q->tax / 100), (long long)(q->tax % 100),
-                            (long long)(q->total / 100), (long long)(q->total % 100));
+    /* goods - discount + delivery_fee + surcharge = subtotal (before tax) */
+    static const char *const keys[] = {"goods",    "discount", "delivery_fee", "surcharge",
+                                       "subtotal", "tax",      "total"};
+    const int64_t vals[] = {q->goods,    q->discount, q->delivery, q->surcharge,
+                            q->subtotal, q->tax,      q->total};
+    rc = rc ? rc : fd_buf_putc(&b, ']');
+    for (size_t i = 0; i < sizeof keys / sizeof *keys && !rc; i++) {
+        rc = fd_buf_printf(&b, ",\"%s\":", keys[i]);
+        rc = rc ? rc : money_json(&b, vals[i]);
+    }
     rc = rc ? rc : fd_buf_printf(&b, ",\"outlet\":");
     char outlet[200];
     snprintf(outlet, sizeof outlet, "%s%s%s", d->customer_id[0] ? d->customer_id : "",
@@ -493,11 +563,7 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
         /* a delivery day with fewer windows ("Saturday: morning only") */
         for (int wd = 0; wd < 7 && !rc; wd++)
             if (r->day_windows[wd] && ((r->days_mask >> wd) & 1u)) {
-                static const char *const en[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                                                 "Friday", "Saturday", "Sunday"},
-                                         *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
-                                                        "vendredi", "samedi", "dimanche"};
-                rc = fd_buf_printf(b, "; %s:", t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+                rc = fd_buf_printf(b, "; %s:", weekday_name(t, wd));
                 for (size_t i = 0; i < r->n_windows && !rc; i++)
                     if ((r->day_windows[wd] >> i) & 1u)
                         rc = fd_buf_printf(b, " %s", r->windows[i].name);
@@ -511,7 +577,7 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
     rc = rc ? rc : fd_buf_printf(b, "%s", L(t, "Here is your order:", "Voici votre commande :"));
     for (size_t i = 0; i < d->n && !rc; i++)
         rc = line_text(t, b, &v[i]);
-    rc = rc ? rc : totals_text(t, b, &q);
+    rc = rc ? rc : totals_text(t, b, &q, d->date);
     rc = rc ? rc
             : fd_buf_printf(
                   b, L(t, "\nDeliver to %s%s%s%s%s%s on %s", "\nLivraison à %s%s%s%s%s%s le %s"),
@@ -530,11 +596,11 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                                  " (jusqu'à %d:%02d : nous fermons plus tôt ce jour-là)"),
                                close / 60, close % 60);
     }
-    if (!rc && r->min_order > 0 && q.subtotal < r->min_order) {
+    if (!rc && r->min_order > 0 && q.goods < r->min_order) {
         /* under the minimum for delivery: said, with what to do about it,
          * before the customer confirms (never a silent order) */
         char have[32], need[32];
-        fd_money_fmt(r, q.subtotal, have, sizeof have);
+        fd_money_fmt(r, q.goods, have, sizeof have);
         fd_money_fmt(r, r->min_order, need, sizeof need);
         rc = fd_buf_printf(b,
                            L(t,
@@ -590,9 +656,31 @@ static int invoice_json(turn *t, const order_draft *d, const fd_outlet *o, const
         rc = rc ? rc : fd_buf_printf(b, ",\"description\":");
         rc = rc ? rc : fd_buf_json_str(b, v[i].p->name, strlen(v[i].p->name));
         rc = rc ? rc
-                : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":%lld.%02lld}",
-                                (long long)v[i].packs, (long long)(v[i].p->pack_price / 100),
-                                (long long)(v[i].p->pack_price % 100));
+                : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":", (long long)v[i].packs);
+        rc = rc ? rc : money_json(b, v[i].p->pack_price);
+        rc = rc ? rc : fd_buf_putc(b, '}');
+    }
+    /* the discount and the fees as lines of their own, as the confirmation
+     * shows them (the invoice's total is the quote's) */
+    char what[64], when[48];
+    char pct[16];
+    percent_text(q->discount_permille, ".", pct, sizeof pct);
+    snprintf(what, sizeof what, "Volume discount %s", pct);
+    int64_t day = iso_days(d->date);
+    snprintf(when, sizeof when, "%s delivery surcharge",
+             day >= 0 ? en_weekday[fd_weekday(day)] : "Delivery day");
+    const struct {
+        const char *description;
+        int64_t amount;
+    } extra[] = {{what, -q->discount}, {"Delivery fee", q->delivery}, {when, q->surcharge}};
+    for (size_t i = 0; i < sizeof extra / sizeof *extra && !rc; i++) {
+        if (!extra[i].amount)
+            continue;
+        rc = fd_buf_printf(b, ",{\"code\":null,\"description\":");
+        rc = rc ? rc : fd_buf_json_str(b, extra[i].description, strlen(extra[i].description));
+        rc = rc ? rc : fd_buf_printf(b, ",\"quantity\":1,\"unit_amount\":");
+        rc = rc ? rc : money_json(b, extra[i].amount);
+        rc = rc ? rc : fd_buf_putc(b, '}');
     }
     return rc ? rc
               : fd_buf_printf(b, "],\"subtotal\":%lld,\"tax\":%lld,\"total\":%lld}",
@@ -631,11 +719,11 @@ static int confirm(turn *t, order_draft *d)
                      .intent = "order_new",
                      .confidence = 1,
                      .sentiment = 0,
-                     .order_value = (double)q.subtotal / 100.0};
+                     .order_value = (double)q.goods / 100.0};
     const esc_rule *rule = esc_rules_match(&t->as->rules, &ein);
     if (rule && rule->order_value_over < 0)
         rule = NULL; /* only a rule about order value applies here */
-    int review = (r->review_over > 0 && q.subtotal >= r->review_over) || rule;
+    int review = (r->review_over > 0 && q.goods >= r->review_over) || rule;
     char *key = fd_arena_printf(t->a, "%s:%s", t->sess.id, d->key);
     if (!key)
         return turn_oom(t);
@@ -651,6 +739,10 @@ static int confirm(turn *t, order_draft *d)
                        .delivery_window = fd_arena_strndup(t->a, d->window, strlen(d->window)),
                        .currency = r->currency,
                        .status = review ? "review" : "confirmed",
+                       .goods = q.goods,
+                       .discount = q.discount,
+                       .delivery_fee = q.delivery,
+                       .surcharge = q.surcharge,
                        .subtotal = q.subtotal,
                        .tax = q.tax,
                        .total = q.total,
@@ -2032,10 +2124,6 @@ static int64_t iso_days(const char *iso)
 /* "On Saturday we deliver only in the morning (9:00–13:00)." */
 static int day_windows_note(turn *t, int64_t day, fd_buf *note)
 {
-    static const char *const en[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                                     "Friday", "Saturday", "Sunday"},
-                             *const fr[] = {"lundi",    "mardi",  "mercredi", "jeudi",
-                                            "vendredi", "samedi", "dimanche"};
     const fd_commerce_rules *r = fd_catalog_rules(t->as->catalog);
     int wd = fd_weekday(day);
     int close = fd_delivery_close_min(r, day);
@@ -2056,7 +2144,7 @@ static int day_windows_note(turn *t, int64_t day, fd_buf *note)
         rc = fd_buf_printf(
             note,
             L(t, "On %s we deliver only in the ", "Le %s, nous livrons seulement en créneau "),
-            t->lang == FD_LANG_FR ? fr[wd] : en[wd]);
+            weekday_name(t, wd));
     }
     int first = 1;
     for (size_t i = 0; i < r->n_windows && !rc; i++) {

@@ -282,6 +282,10 @@ int fd_order_json(const fd_order_row *o, fd_buf *b)
         rc = fd_buf_printf(b, ",\"%s\":", names[i]);
         rc = rc ? rc : jstr(b, vals[i] ? vals[i] : "");
     }
+    rc = rc ? rc : money(b, "goods", o->goods);
+    rc = rc ? rc : money(b, "discount", o->discount);
+    rc = rc ? rc : money(b, "delivery_fee", o->delivery_fee);
+    rc = rc ? rc : money(b, "surcharge", o->surcharge);
     rc = rc ? rc : money(b, "subtotal", o->subtotal);
     rc = rc ? rc : money(b, "tax", o->tax);
     rc = rc ? rc : money(b, "total", o->total);

@@ -340,11 +340,15 @@ int acct_invoice_body(const fd_outbox_row *row, fd_buf *out, fd_err *err)
     json_t *l;
     json_array_foreach(json_object_get(p, "lines"), i, l)
     {
-        json_array_append_new(
-            lines, json_pack("{s:O?, s:O?, s:O?, s:O?, s:s}", "ItemCode", json_object_get(l, "code"),
-                             "Description", json_object_get(l, "description"), "Quantity",
-                             json_object_get(l, "quantity"), "UnitAmount",
-                             json_object_get(l, "unit_amount"), "TaxType", "OUTPUT"));
+        json_t *line = json_pack("{s:O?, s:O?, s:O?, s:s}", "Description",
+                                 json_object_get(l, "description"), "Quantity",
+                                 json_object_get(l, "quantity"), "UnitAmount",
+                                 json_object_get(l, "unit_amount"), "TaxType", "OUTPUT");
+        /* a discount or a fee has no item code (null in the payload) */
+        json_t *code = json_object_get(l, "code");
+        if (line && json_is_string(code))
+            json_object_set(line, "ItemCode", code);
+        json_array_append_new(lines, line);
     }
     const char *contact = json_string_value(json_object_get(p, "contact_id"));
     json_t *c = contact && *contact ? json_pack("{s:s}", "ContactID", contact)

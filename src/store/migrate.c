@@ -313,6 +313,14 @@ static const char *const migrations[] = {
     /* 15: nothing on SQLite (snapshots are not kept there); on PostgreSQL
      * the shared index snapshot's parts stored uncompressed, see below. */
     "SELECT 1;",
+    /* 16: what an order's total holds besides its lines (issue 15: volume
+     * discounts, delivery fees, surcharges); goods = subtotal for the
+     * orders taken before, which had nothing else. */
+    "ALTER TABLE orders ADD COLUMN goods INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN delivery_fee INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN surcharge INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE orders SET goods = subtotal;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -354,6 +362,7 @@ static const char *const migration_notes[] = {
     "internal notes on conversations, handoffs by last change (operator console)",
     "agents with a login and their sessions, customers' attachments, ratings found by kind",
     "shared index snapshots stored uncompressed (PostgreSQL; a new replica starts sooner)",
+    "orders' goods, volume discount, delivery fee and surcharge beside their totals",
 };
 _Static_assert(sizeof migration_notes / sizeof migration_notes[0] ==
                    sizeof migrations / sizeof migrations[0],

@@ -11,8 +11,9 @@ static int history_add(fd_store *st, int64_t id, const char *status, const char 
                        fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st, "INSERT INTO order_history(order_id, at, status, note) VALUES (?1,?2,?3,?4)",
-                     &s, err, "adding order history");
+    int rc =
+        store_prep(st, "INSERT INTO order_history(order_id, at, status, note) VALUES (?1,?2,?3,?4)",
+                   &s, err, "adding order history");
     if (rc)
         return rc;
     stmt_bind_i64(s, 1, id);
@@ -22,19 +23,22 @@ static int history_add(fd_store *st, int64_t id, const char *status, const char 
     return store_run(st, s, err, "adding order history");
 }
 
-int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
-                       const char *invoice, int64_t *id, char *ref, size_t ref_size, fd_err *err)
+int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix, const char *invoice,
+                       int64_t *id, char *ref, size_t ref_size, fd_err *err)
 {
     if (!o->idem_key || !o->idem_key[0] || !o->n_lines)
         return fd_err_set(err, FD_EINVAL, "an order needs an idempotency key and a line");
     double now = fd_time_wall();
     store_stmt *s;
-    int rc = store_prep(st,
-                     "INSERT INTO orders(ref, idem_key, session_id, owner, customer_id, customer, "
-                     "outlet, address, delivery_date, delivery_window, currency, subtotal, tax, "
-                     "total, status, created_at, updated_at) "
-                     "VALUES (?2,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16)",
-                     &s, err, "adding an order");
+    int rc =
+        store_prep(st,
+                   "INSERT INTO orders(ref, idem_key, session_id, owner, customer_id, customer, "
+                   "outlet, address, delivery_date, delivery_window, currency, subtotal, tax, "
+                   "total, status, created_at, updated_at, goods, discount, delivery_fee, "
+                   "surcharge) "
+                   "VALUES (?2,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16,?17,?18,"
+                   "?19,?20)",
+                   &s, err, "adding an order");
     if (rc)
         return rc;
     store_bind_str(s, 2, o->idem_key);
@@ -52,6 +56,13 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     stmt_bind_i64(s, 14, o->total);
     store_bind_str(s, 15, o->status && o->status[0] ? o->status : "confirmed");
     stmt_bind_dbl(s, 16, now);
+    /* an order made without the breakdown (an API client of this
+     * function): its goods are its subtotal */
+    stmt_bind_i64(
+        s, 17, o->goods || o->discount || o->delivery_fee || o->surcharge ? o->goods : o->subtotal);
+    stmt_bind_i64(s, 18, o->discount);
+    stmt_bind_i64(s, 19, o->delivery_fee);
+    stmt_bind_i64(s, 20, o->surcharge);
     rc = store_run(st, s, err, "adding an order");
     if (rc)
         return rc;
@@ -68,10 +79,11 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
     rc = store_run(st, s, err, "naming an order");
     for (size_t i = 0; !rc && i < o->n_lines; i++) {
         const fd_order_line_row *l = &o->lines[i];
-        rc = store_prep(st,
-                     "INSERT INTO order_lines(order_id, line, code, name, qty, packs, pack_size, "
-                     "pack_price, total) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                     &s, err, "adding an order line");
+        rc =
+            store_prep(st,
+                       "INSERT INTO order_lines(order_id, line, code, name, qty, packs, pack_size, "
+                       "pack_price, total) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                       &s, err, "adding an order line");
         if (rc)
             break;
         stmt_bind_i64(s, 1, *id);
@@ -86,13 +98,14 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
         rc = store_run(st, s, err, "adding an order line");
     }
     if (!rc)
-        rc = history_add(st, *id, o->status && o->status[0] ? o->status : "confirmed", "taken in chat",
-                         now, err);
+        rc = history_add(st, *id, o->status && o->status[0] ? o->status : "confirmed",
+                         "taken in chat", now, err);
     if (!rc && invoice) {
-        rc = store_prep(st,
-                     "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
-                     "VALUES ('invoice', ?1, ?2, ?3, ?4, ?4)",
-                     &s, err, "queueing the invoice");
+        rc = store_prep(
+            st,
+            "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
+            "VALUES ('invoice', ?1, ?2, ?3, ?4, ?4)",
+            &s, err, "queueing the invoice");
         if (!rc) {
             char key[96];
             snprintf(key, sizeof key, "invoice-%s", ref);
@@ -107,19 +120,19 @@ int fd_store_order_add(fd_store *st, const fd_order_row *o, const char *prefix,
 }
 
 #define ORDER_COLS                                                                                 \
-    "id, ref, idem_key, session_id, owner, customer_id, customer, outlet, address, "              \
+    "id, ref, idem_key, session_id, owner, customer_id, customer, outlet, address, "               \
     "delivery_date, delivery_window, currency, subtotal, tax, total, status, created_at, "         \
-    "updated_at"
+    "updated_at, goods, discount, delivery_fee, surcharge"
 
 /* Row to o, strings copied into a (NULL: borrowed until the next step). */
 static int order_from_row(store_stmt *s, fd_arena *a, fd_order_row *o, fd_err *err)
 {
     memset(o, 0, sizeof *o);
     o->id = stmt_col_i64(s, 0);
-    const char **const strs[] = {&o->ref,           &o->idem_key,   &o->session_id,
-                                 &o->owner,         &o->customer_id, &o->customer,
-                                 &o->outlet,        &o->address,    &o->delivery_date,
-                                 &o->delivery_window, &o->currency};
+    const char **const strs[] = {
+        &o->ref,           &o->idem_key,        &o->session_id, &o->owner,
+        &o->customer_id,   &o->customer,        &o->outlet,     &o->address,
+        &o->delivery_date, &o->delivery_window, &o->currency};
     for (int i = 0; i < 11; i++)
         *strs[i] = store_col_str(s, i + 1);
     o->subtotal = stmt_col_i64(s, 12);
@@ -128,6 +141,10 @@ static int order_from_row(store_stmt *s, fd_arena *a, fd_order_row *o, fd_err *e
     o->status = store_col_str(s, 15);
     o->created_at = stmt_col_dbl(s, 16);
     o->updated_at = stmt_col_dbl(s, 17);
+    o->goods = stmt_col_i64(s, 18);
+    o->discount = stmt_col_i64(s, 19);
+    o->delivery_fee = stmt_col_i64(s, 20);
+    o->surcharge = stmt_col_i64(s, 21);
     int rc = FD_OK;
     for (int i = 0; a && !rc && i < 11; i++)
         rc = store_arena_copy(a, strs[i], err);
@@ -139,10 +156,11 @@ static int order_from_row(store_stmt *s, fd_arena *a, fd_order_row *o, fd_err *e
 static int load_lines(fd_store *st, fd_order_row *o, fd_arena *a, fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st,
-                     "SELECT code, name, qty, packs, pack_size, pack_price, total FROM order_lines "
-                     "WHERE order_id = ?1 ORDER BY line",
-                     &s, err, "reading order lines");
+    int rc =
+        store_prep(st,
+                   "SELECT code, name, qty, packs, pack_size, pack_price, total FROM order_lines "
+                   "WHERE order_id = ?1 ORDER BY line",
+                   &s, err, "reading order lines");
     if (rc)
         return rc;
     stmt_bind_i64(s, 1, o->id);
@@ -201,8 +219,7 @@ static int get_one(fd_store *st, const char *sql, const char *arg, fd_arena *a, 
 
 int fd_store_order_get(fd_store *st, const char *ref, fd_arena *a, fd_order_row *out, fd_err *err)
 {
-    return get_one(st, "SELECT " ORDER_COLS " FROM orders WHERE ref = upper(?1)", ref, a, out,
-                   err);
+    return get_one(st, "SELECT " ORDER_COLS " FROM orders WHERE ref = upper(?1)", ref, a, out, err);
 }
 
 int fd_store_order_by_idem(fd_store *st, const char *idem_key, fd_arena *a, fd_order_row *out,
@@ -217,9 +234,9 @@ int fd_store_orders_each(fd_store *st, const char *owner, const char *status, in
 {
     store_stmt *s;
     int rc = store_prep(st,
-                     "SELECT " ORDER_COLS " FROM orders WHERE (?1 IS NULL OR owner = ?1) AND "
-                     "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3",
-                     &s, err, "listing orders");
+                        "SELECT " ORDER_COLS " FROM orders WHERE (?1 IS NULL OR owner = ?1) AND "
+                        "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3",
+                        &s, err, "listing orders");
     if (rc)
         return rc;
     if (owner)
@@ -244,7 +261,7 @@ int fd_store_order_set_status(fd_store *st, const char *ref, const char *from, c
 {
     store_stmt *s;
     int rc = store_prep(st, "SELECT id, status FROM orders WHERE ref = upper(?1)", &s, err,
-                     "reading an order");
+                        "reading an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, ref);
@@ -273,11 +290,12 @@ int store_order_move(fd_store *st, int64_t id, const char *status, const char *n
     store_stmt *s;
     double now = fd_time_wall();
     *moved = 0;
-    int rc = store_prep(st,
-                        keep_cancelled ? "UPDATE orders SET status = ?1, updated_at = ?2 WHERE "
-                                         "id = ?3 AND status <> 'cancelled'"
-                                       : "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = ?3",
-                        &s, err, "updating an order");
+    int rc =
+        store_prep(st,
+                   keep_cancelled ? "UPDATE orders SET status = ?1, updated_at = ?2 WHERE "
+                                    "id = ?3 AND status <> 'cancelled'"
+                                  : "UPDATE orders SET status = ?1, updated_at = ?2 WHERE id = ?3",
+                   &s, err, "updating an order");
     if (rc)
         return rc;
     store_bind_str(s, 1, status);

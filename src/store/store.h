@@ -440,6 +440,9 @@ typedef struct fd_order_row {
     const char *customer_id, *customer, *outlet, *address;
     const char *delivery_date, *delivery_window; /* "2026-12-08", "morning" */
     const char *currency, *status; /* "confirmed", "review", "invoiced", "cancelled" */
+    /* goods (the lines) - discount + delivery_fee + surcharge = subtotal,
+     * before tax; minor units */
+    int64_t goods, discount, delivery_fee, surcharge;
     int64_t subtotal, tax, total;
     double created_at, updated_at;
     const fd_order_line_row *lines;

@@ -330,9 +330,13 @@ static void test_quote(void **state)
     l = fd_quote_line_make(p, 101);
     assert_int_equal(l.packs, 3);
     assert_int_equal(l.total, 3 * p->pack_price);
+    /* the tax alone: the example's fees and discounts left out */
     fd_commerce_rules r = *fd_catalog_rules(f->c);
+    r.delivery_fee = 0;
+    r.n_discounts = 0;
+    memset(r.surcharge, 0, sizeof r.surcharge);
     fd_quote_line v[] = {{p, 100, 2, 1000}, {p, 50, 1, 1055}};
-    fd_quote q = fd_quote_sum(&r, v, 2);
+    fd_quote q = fd_quote_sum(&r, v, 2, -1);
     assert_int_equal(q.subtotal, 2055);
     assert_int_equal(q.tax, 185); /* 184.95 rounded half up */
     assert_int_equal(q.total, 2240);
@@ -345,9 +349,55 @@ static void test_quote(void **state)
     assert_true(l.packs > 0);
     assert_int_equal(l.total, INT64_MAX);
     fd_quote_line big[] = {l, l};
-    q = fd_quote_sum(&r, big, 2);
+    q = fd_quote_sum(&r, big, 2, -1);
     assert_int_equal(q.subtotal, INT64_MAX);
     assert_int_equal(q.total, INT64_MAX);
+}
+
+/* The example's volume discounts and delivery fees, against the worked
+ * examples of its own pages (volume-discounts.md, delivery-fees.md). */
+static void test_quote_extras(void **state)
+{
+    fixture *f = *state;
+    const fd_commerce_rules *r = fd_catalog_rules(f->c);
+    const fd_product *p = fd_catalog_by_code(f->c, "PB-1201");
+    int64_t wed = fd_days_from_civil(2026, 12, 9), sat = wed + 3;
+    static const struct {
+        int64_t goods;
+        int saturday;
+        int64_t discount, delivery, surcharge, subtotal;
+    } cases[] = {
+        {18000, 0, 0, 1800, 0, 19800},    /* "S$180 order, weekday: S$18" */
+        {26000, 0, 0, 0, 0, 26000},       /* "S$260 order: free" */
+        {12000, 1, 0, 1800, 2500, 16300}, /* "S$120 on Saturday: S$18 + S$25" */
+        {26000, 1, 0, 0, 2500, 28500},    /* surcharged even when free */
+        {120000, 0, 3600, 0, 0, 116400},  /* "S$1,200 ... pays S$1,164" */
+        {99999, 0, 0, 0, 0, 99999},       /* below the first tier */
+        {250000, 0, 12500, 0, 0, 237500}, /* 5% from S$2,500 */
+        {500000, 0, 40000, 0, 0, 460000}, /* 8% from S$5,000 */
+        {25700, 0, 0, 0, 0, 25700},       /* the fee counted on the goods */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fd_quote_line l = {p, 1, 1, cases[i].goods};
+        fd_quote q = fd_quote_sum(r, &l, 1, cases[i].saturday ? sat : wed);
+        if (q.goods != cases[i].goods || q.discount != cases[i].discount ||
+            q.delivery != cases[i].delivery || q.surcharge != cases[i].surcharge ||
+            q.subtotal != cases[i].subtotal || q.tax != (q.subtotal * 90 + 500) / 1000 ||
+            q.total != q.subtotal + q.tax)
+            fail_msg("case %zu: goods %lld discount %lld delivery %lld surcharge %lld subtotal "
+                     "%lld tax %lld total %lld",
+                     i, (long long)q.goods, (long long)q.discount, (long long)q.delivery,
+                     (long long)q.surcharge, (long long)q.subtotal, (long long)q.tax,
+                     (long long)q.total);
+    }
+    /* 3% of S$1,200 is said as such */
+    fd_quote_line l = {p, 1, 1, 120000};
+    assert_int_equal(fd_quote_sum(r, &l, 1, wed).discount_permille, 30);
+    /* no day chosen yet: the fee, no day's surcharge */
+    l.total = 12000;
+    fd_quote q = fd_quote_sum(r, &l, 1, -1);
+    assert_int_equal(q.delivery, 1800);
+    assert_int_equal(q.surcharge, 0);
 }
 
 static void test_delivery_days(void **state)
@@ -548,6 +598,23 @@ static void test_bad_files(void **state)
         "[delivery]\nhalf_days = [\"2026-12-24\"]\n",
     };
     expect_bad_toml(bad_half, sizeof bad_half / sizeof *bad_half, "delivery.half_days");
+    const char *bad_discounts[] = {
+        "[orders]\nvolume_discounts = [1000, 3]\n",
+        "[orders]\nvolume_discounts = [[1000]]\n",
+        "[orders]\nvolume_discounts = [[1000, 0]]\n",
+        "[orders]\nvolume_discounts = [[1000, 100]]\n",
+        "[orders]\nvolume_discounts = [[-5, 3]]\n",
+        "[orders]\nvolume_discounts = [[2500, 5], [1000, 3]]\n", /* lowest first */
+    };
+    expect_bad_toml(bad_discounts, sizeof bad_discounts / sizeof *bad_discounts,
+                    "orders.volume_discounts");
+    const char *bad_fee[] = {"[delivery]\nfee = -1\n", "[delivery]\nfee = \"18\"\n"};
+    expect_bad_toml(bad_fee, sizeof bad_fee / sizeof *bad_fee, "delivery.fee");
+    const char *bad_free[] = {"[delivery]\nfree_from = \"lots\"\n"};
+    expect_bad_toml(bad_free, 1, "delivery.free_from");
+    const char *bad_sur[] = {"[delivery.surcharges]\nsaturday = 25\n",
+                             "[delivery.surcharges]\nsat = -2\n", "[delivery]\nsurcharges = 25\n"};
+    expect_bad_toml(bad_sur, sizeof bad_sur / sizeof *bad_sur, "delivery.surcharges");
     /* a half day closing before its first window has no delivery at all;
      * several are kept sorted whatever their order in the file */
     const char *early = "[delivery]\nwindows = [\"morning 09:00-13:00\"]\n"
@@ -605,8 +672,8 @@ int main(void)
         cmocka_unit_test(test_loads_the_example), cmocka_unit_test(test_customers_words),
         cmocka_unit_test(test_outlets),           cmocka_unit_test(test_quote),
         cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_european_prices),   cmocka_unit_test(test_alloc_failures),
-        cmocka_unit_test(test_made_for),
+        cmocka_unit_test(test_european_prices),   cmocka_unit_test(test_quote_extras),
+        cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_made_for),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

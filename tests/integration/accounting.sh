@@ -64,6 +64,9 @@ R1=$(order a)
 check "order placed" bash -c "[[ '$R1' =~ ^HP- ]]"
 check "its invoice reaches the API within 5 s" wait_for 5 '[ "$(invoices)" = 1 ]'
 check "the invoice: reference, contact, lines, tenant" bash -c "curl -s $F/_state | jq -e '.invoices[0].Reference==\"$R1\" and .invoices[0].Contact.ContactID==\"xc-canadian-pizza\" and .invoices[0].LineItems[0].Quantity==2 and .invoices[0].LineItems[0].ItemCode==\"PB-1201\"' >/dev/null"
+# the delivery fee (S$42 of goods, under S$250) is a line of its own, with
+# no item code, and the invoice's lines add up to the order's subtotal
+check "the delivery fee: a line without an item code; the lines add up to the order" bash -c "curl -s $F/_state | jq -e '(.invoices[0].LineItems[1]|.Description==\"Delivery fee\" and .UnitAmount==18 and (has(\"ItemCode\")|not)) and ([.invoices[0].LineItems[]|.Quantity*.UnitAmount]|add)==60' >/dev/null"
 check "the order follows: invoiced" wait_for 3 "[ \"\$(db \"SELECT status FROM orders WHERE ref='$R1'\")\" = invoiced ]"
 check "the outbox row is delivered with the API's id" test "$(db "SELECT state||' '||external_id FROM outbox WHERE kind='invoice'")" = "delivered inv-1"
 check "/metrics counts it" bash -c "curl -s $U/metrics | grep -q '^frontdesk_outbox_delivered_total{kind=\"invoice\"} 1'"

@@ -40,7 +40,9 @@ check "kraft chosen: a draft line PB-1201 x 100, outlet asked" jq -e '.order.id=
 say seed "My outlet is Canadian Pizza Pasir Ris" > /dev/null
 check "outlet resolved, date asked" jq -e '.order.outlet=="C1001/Pasir Ris" and (.answer|test("delivery date"))' "$T/b"
 say seed "Deliver on Tuesday morning" > /dev/null
-check "summary with every number from the catalog and a question" jq -e '(.answer|test("2 packs of 50 at S\\$21.00 = S\\$42.00")) and (.answer|test("total S\\$45.78")) and (.answer|test("Reply yes"))' "$T/b"
+check "summary with every number from the catalog and a question" jq -e '(.answer|test("2 packs of 50 at S\\$21.00 = S\\$42.00")) and (.answer|test("total S\\$65.40")) and (.answer|test("Reply yes"))' "$T/b"
+# delivery-fees.md: S$18 below S$250 of goods, its own line; GST on it too
+check "the delivery fee is a line of the summary and of the order's total" jq -e '(.answer|test("Delivery: S\\$18.00 \\(free from S\\$250.00\\)")) and .order.goods==42 and .order.delivery_fee==18 and .order.subtotal==60 and .order.total==65.4' "$T/b"
 check "no order before yes" test "$(db 'SELECT count(*) FROM orders')" = 0
 say seed "what's your minimum order?" > /dev/null
 check "a question mid-order is answered and the order kept" jq -e '.route=="knowledge" and (.answer|test("S\\$80")) and (.answer|test("order is still open"))' "$T/b"
@@ -52,7 +54,7 @@ check "yes: order placed with its id in the words" bash -c "[[ '$REF' =~ ^HP-[0-
 check "one order row, one line, one invoice queued" \
   test "$(db "SELECT count(*) FROM orders")/$(db "SELECT count(*) FROM order_lines")/$(db "SELECT count(*) FROM outbox WHERE kind='invoice' AND state='pending'")" = "1/1/1"
 check "the invoice payload names the accounting contact and the lines" \
-  bash -c "db() { sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' \"\$1\"; }; db 'SELECT payload FROM outbox' | jq -e '.contact_id==\"xc-canadian-pizza\" and .lines[0].quantity==6 and .total==13734' >/dev/null"
+  bash -c "db() { sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' \"\$1\"; }; db 'SELECT payload FROM outbox' | jq -e '.contact_id==\"xc-canadian-pizza\" and .lines[0].quantity==6 and (.lines[1].description==\"Delivery fee\") and .lines[1].unit_amount==18 and (.lines[1].code==null) and .total==15696' >/dev/null"
 say seed "yes" > /dev/null
 check "the same yes re-sent: still one order, the same id said" bash -c "[ \$(sqlite3 '$FRONTDESK_DATA_DIR/frontdesk.db' 'SELECT count(*) FROM orders') = 1 ] && jq -e '.answer|test(\"$REF\")' '$T/b' >/dev/null"
 
@@ -136,7 +138,7 @@ check "OpenAI facade streamed, the same key again: the same stream ending in [DO
 check "OpenAI facade: one turn pair per key" test "$(db "SELECT count(*) FROM turns WHERE session_id IN ('oa-idem','oa-idem-s')")" = 4
 
 # ---- the orders API and CLI -----------------------------------------------------------------
-check "GET /v1/orders lists them" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==3 and .[2].id==\"$REF\" and .[2].total==137.34' '$T/l' >/dev/null"
+check "GET /v1/orders lists them" bash -c "[ \$(curl -s -o '$T/l' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders') = 200 ] && jq -e '.orders|length==3 and .[2].id==\"$REF\" and .[2].total==156.96 and .[2].goods==126 and .[2].delivery_fee==18' '$T/l' >/dev/null"
 check "GET /v1/orders/{id} with lines" bash -c "[ \$(curl -s -o '$T/o' -w '%{http_code}' -H 'Authorization: Bearer $ORD' '$U/v1/orders/$REF') = 200 ] && jq -e '.lines[0].code==\"PB-1201\" and .lines[0].packs==6' '$T/o' >/dev/null"
 check "a chat key may not read orders (403)" test "$(req GET /v1/orders "${A[@]}")" = 403
 check "no key: 401" test "$(req GET /v1/orders)" = 401
