@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < fd_catalog_n_products(c); i++) {
         const fd_product *pr = fd_catalog_product(c, i);
         fd_quote_line l = fd_quote_line_make(pr, (int64_t)i * 37);
-        (void)fd_quote_sum(fd_catalog_rules(c), &l, 1);
+        /* a weekday each (the day's surcharge), and no day */
+        (void)fd_quote_sum(fd_catalog_rules(c), &l, 1, (int64_t)i % 8 - 1);
     }
     fd_arena_free(a);
     fd_catalog_free(c);
