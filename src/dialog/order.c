@@ -1005,9 +1005,21 @@ static void seg_qty(const turn *t, seg *g)
     }
 }
 
+/* 1 when the word at p (up to end) holds a digit. */
+static int digit_word(const char *p, const char *end)
+{
+    for (; p < end && !isspace((unsigned char)*p) && *p != ','; p++)
+        if (isdigit((unsigned char)*p))
+            return 1;
+    return 0;
+}
+
 static int split_segments(const turn *t, seg *v, int max)
 {
-    static const char *const joins[] = {" and ", " et ", " plus ", " with ", " avec ", NULL};
+    /* " n ": chat shorthand for "and" ("12 pkt cups n 6 pkt lids"), but
+     * only before a word with a digit (a count, a code, a size): "hot n
+     * fresh" is the name of a print */
+    static const char *const joins[] = {" and ", " et ", " plus ", " n ", " with ", " avec ", NULL};
     int with = 0;
     const char *p = t->msg.p;
     size_t n = t->msg.len, start = 0;
@@ -1028,9 +1040,10 @@ static int split_segments(const turn *t, seg *v, int max)
         int wj = 0;
         for (int j = 0; !skip && joins[j]; j++) {
             size_t l = strlen(joins[j]);
-            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0) {
+            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0 &&
+                (j != 3 || digit_word(p + i + l, p + n))) {
                 skip = l;
-                wj = j >= 3; /* " with ", " avec " */
+                wj = j >= 4; /* " with ", " avec " */
             }
         }
         if (!skip)

@@ -405,6 +405,13 @@ static const convo quantities[] = {
      "2026-12-10",
      "morning",
      0},
+    {"' n ' for 'and' between two lines (dev5)",
+     {"green bowl salads: 4 packs of CON-K750 n 3 packs of LID-K500, friday", "yes"},
+     "CON-K750:200,LID-K500:150",
+     "C1004",
+     "2026-12-11",
+     "",
+     0},
 };
 
 /* Who the order is for. */
