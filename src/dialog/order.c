@@ -1321,6 +1321,63 @@ static int name_has_word(const char *name, fd_str folded)
     return 0;
 }
 
+/* 1 when a word of the message (as name_has_word reads it) is the head
+ * of the product's name, the thing it is: the word ends the name or comes
+ * before a size, a count or a word that only describes ("Paper hot cup
+ * 16oz", "Kraft twisted handle bag medium"). Before another noun it names
+ * a part or a fit ("Cup sleeve kraft", "Hot cup lid"): "the cups" of an
+ * order of cups, lids and sleeves are the cups. */
+static int head_of_name(const char *name, fd_str words)
+{
+    static const char *const describe[] = {
+        "single",       "double",  "wall",  "white",  "black",    "kraft",
+        "blue",         "clear",   "small", "medium", "large",    "wrapped",
+        "unwrapped",    "printed", "round", "hinged", "recycled", "compostable",
+        "individually", "with",    "for",   NULL};
+    const char *q = name;
+    while (*q) {
+        while (*q && !isalpha((unsigned char)*q))
+            q++;
+        const char *b = q;
+        while (*q && isalpha((unsigned char)*q))
+            q++;
+        if (q == b)
+            break;
+        char w[48];
+        size_t n = (size_t)(q - b) < sizeof w - 1 ? (size_t)(q - b) : sizeof w - 1;
+        memcpy(w, b, n);
+        w[n] = '\0';
+        if (!name_has_word(w, words))
+            continue;
+        const char *x = q;
+        while (*x == ' ')
+            x++;
+        size_t xn = 0;
+        while (isalpha((unsigned char)x[xn]))
+            xn++;
+        if (!xn || *x == '\0' || isdigit((unsigned char)*x))
+            return 1;
+        for (size_t k = 0; describe[k]; k++)
+            if (strlen(describe[k]) == xn && strncasecmp(x, describe[k], xn) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Of the first `upto` products of m, the one whose name has a word of the
+ * message as its head (head_of_name); NULL when none or several do. */
+static const fd_product *by_head(const fd_product_match *m, size_t upto, fd_str words)
+{
+    const fd_product *p = NULL;
+    size_t hits = 0;
+    for (size_t j = 0; j < upto && j < m->n; j++)
+        if (head_of_name(m->v[j]->name, words)) {
+            p = m->v[j];
+            hits++;
+        }
+    return hits == 1 ? p : NULL;
+}
+
 /* Words that fit a line of the order as well as anything in the catalog
  * mean that line ("mettez 15 paquets de bols" when the order has one
  * bowl); each segment a line of its own, so one that fits two lines takes
@@ -1348,9 +1405,15 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const ch
         /* "make the boxes 300 pcs": of the order's pizza box and pizza
          * saver (both "pizza boxes" by category), the one whose own name
          * says "box" */
-        const fd_product *by_name =
-            md[i].n > 1 ? by_own_name(&md[i], md[i].n, (fd_str){bl + (g->s.p - t->msg.p), g->s.len})
-                        : NULL;
+        fd_str gw = {bl + (g->s.p - t->msg.p), g->s.len};
+        const fd_product *by_name = md[i].n > 1 ? by_own_name(&md[i], md[i].n, gw) : NULL;
+        if (!by_name && md[i].n > 1) {
+            /* of those tied, the one the words are the head of */
+            size_t nt = 1;
+            while (nt < md[i].n && md[i].score[nt] >= md[i].score[0] * 0.999 - 1e-3)
+                nt++;
+            by_name = by_head(&md[i], nt, gw);
+        }
         if (by_name) {
             match_only(&md[i], by_name);
             use[i] = 1;
@@ -1412,6 +1475,8 @@ static int named_line(turn *t, const order_draft *d, fd_str words)
     /* tied on the category ("boxes": the pizza box and the pizza saver
      * are both "pizza boxes"): the one whose own name holds a word */
     const fd_product *p = !m.n ? NULL : m.ambiguous ? by_own_name(&m, m.n_tied, t->folded) : m.v[0];
+    if (!p && m.n && m.ambiguous)
+        p = by_head(&m, m.n_tied, words);
     for (size_t j = 0; p && j < d->n; j++)
         if (strcmp(d->lines[j].code, p->code) == 0)
             return (int)j + 1;

@@ -405,6 +405,15 @@ static const convo quantities[] = {
      "2026-12-10",
      "morning",
      0},
+    {"'the cups' of an order of cups, cup lids and cup sleeves are the cups, the head of "
+     "their name (dev5)",
+     {"kopi corner: 6 pkt CUP-P12, 3 pkt LID-H90W, 2 pkt CUP-S01, friday",
+      "cups 8 pkt pls, sleeves 3 pkt", "yes"},
+     "CUP-P12:400,CUP-S01:300,LID-H90W:300",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
     {"' n ' for 'and' between two lines (dev5)",
      {"green bowl salads: 4 packs of CON-K750 n 3 packs of LID-K500, friday", "yes"},
      "CON-K750:200,LID-K500:150",
@@ -861,20 +870,29 @@ static void test_count_named(void **state)
     fd_arena_free(a);
 }
 
+/* dev5 (issue 15): an order of codes whose only other words are "mon 14
+ * dec afternoon" is English by its delivery words, from the first turn. */
 static void test_language_kept(void **state)
 {
     fixture *f = *state;
-    static const char *const turns[] = {
-        "Hi, this is Lotus noodle. We need 20 pkt 16oz noodle box please", "mon morning", "ok"};
+    static const struct {
+        const char *sid, *say;
+    } turns[] = {
+        {"lang-kept", "Hi, this is Lotus noodle. We need 20 pkt 16oz noodle box please"},
+        {"lang-kept", "mon morning"},
+        {"lang-kept", "ok"},
+        {"lang-first", "green bowl: CON-K750 300pcs, mon 14 dec afternoon"},
+    };
     for (size_t k = 0; k < sizeof turns / sizeof *turns; k++) {
         fd_arena *a = fd_arena_new(0);
-        fd_turn_in in = {.message = turns[k], .len = strlen(turns[k]), .session_id = "lang-kept"};
+        fd_turn_in in = {
+            .message = turns[k].say, .len = strlen(turns[k].say), .session_id = turns[k].sid};
         fd_reply r;
         fd_err err = {0};
         assert_int_equal(fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err), FD_OK);
         if (!r.language || strcmp(r.language, "en") != 0)
-            fail_msg("turn %zu '%s' answered in %s: %s", k, turns[k], r.language ? r.language : "?",
-                     r.answer ? r.answer : "");
+            fail_msg("turn %zu '%s' answered in %s: %s", k, turns[k].say,
+                     r.language ? r.language : "?", r.answer ? r.answer : "");
         fd_arena_free(a);
     }
 }
