@@ -2257,6 +2257,78 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
     return rc ? -1 : got;
 }
 
+/* "drop the forks and the spoons, keep the rest": the clause after the
+ * word of removal, split where "and" (or "n", "+", "/", a comma-less list)
+ * joins what it names, each part one line of the draft. Two lines or more
+ * named, one each, are all removed (returns how many); else 0, and the
+ * message is read as naming one line. -1 out of memory. */
+static int removals(turn *t, order_draft *d, const char *const *rm, const fd_product *const *only,
+                    size_t n_only)
+{
+    const char *p = t->msg.p, *end = p + t->msg.len, *from = NULL;
+    for (const char *q = p; q < end && !from; q++) {
+        if (q > p && isalnum((unsigned char)q[-1]))
+            continue;
+        for (size_t k = 0; rm[k] && !from; k++) {
+            size_t l = strlen(rm[k]);
+            if ((size_t)(end - q) >= l && strncasecmp(q, rm[k], l) == 0 &&
+                (q + l == end || !isalnum((unsigned char)q[l])))
+                from = q + l;
+        }
+    }
+    if (!from)
+        return 0;
+    const char *stop = from;
+    while (stop < end && !strchr(",.;!?\n", *stop))
+        stop++;
+    static const char *const joins[] = {" and ", " n ", " & ", " + ", "+", "/", " et ", NULL};
+    const char *codes[ORDER_MAX_LINES];
+    size_t n_codes = 0;
+    int parts = 0;
+    for (const char *a = from; a < stop;) {
+        const char *b = a, *next = stop;
+        for (; b < stop; b++) {
+            size_t l = 0;
+            for (size_t k = 0; joins[k] && !l; k++)
+                if ((size_t)(stop - b) >= strlen(joins[k]) &&
+                    strncasecmp(b, joins[k], strlen(joins[k])) == 0)
+                    l = strlen(joins[k]);
+            if (l) {
+                next = b + l;
+                break;
+            }
+        }
+        fd_product_match m;
+        if (fd_catalog_match(t->as->catalog, (fd_str){a, (size_t)(b - a)}, only, n_only, t->a, &m,
+                             t->err))
+            return -1;
+        parts++;
+        const fd_product *pr = !m.n           ? NULL
+                               : !m.ambiguous ? m.v[0]
+                                              : by_head(&m, m.n_tied, (fd_str){a, (size_t)(b - a)});
+        if (!pr)
+            return 0; /* a part that names no one line: read as one */
+        int seen = 0;
+        for (size_t k = 0; k < n_codes; k++)
+            seen |= strcmp(codes[k], pr->code) == 0;
+        if (!seen && n_codes < ORDER_MAX_LINES)
+            codes[n_codes++] = pr->code;
+        a = next;
+    }
+    if (parts < 2 || n_codes < 2)
+        return 0;
+    int gone = 0;
+    for (size_t k = 0; k < n_codes; k++)
+        for (size_t i = 0; i < d->n; i++)
+            if (strcmp(d->lines[i].code, codes[k]) == 0) {
+                memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+                d->n--;
+                gone++;
+                break;
+            }
+    return gone;
+}
+
 /* "take out the straws": the draft's line the message names, removed. */
 static int read_removal(turn *t, order_draft *d, int *err)
 {
@@ -2271,6 +2343,13 @@ static int read_removal(turn *t, order_draft *d, int *err)
     for (size_t i = 0; i < d->n; i++)
         if ((only[n] = fd_catalog_by_code(t->as->catalog, d->lines[i].code)))
             n++;
+    int several = removals(t, d, rm, only, n);
+    if (several < 0) {
+        *err = 1;
+        return 0;
+    }
+    if (several)
+        return 1;
     fd_product_match m;
     if (fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err)) {
         *err = 1;
