@@ -2410,15 +2410,53 @@ int dialog_order_guard_lifts(turn *t)
     return (d->confirming && only_confirm(f)) || only_quantity(f);
 }
 
+/* "ok that's correct, it's for our grand opening": a whole confirmation
+ * as the first clause, then one that says why or thanks, not what to
+ * change: no count, date, window, product, no "no"/"but", no word of
+ * changing and none of where to deliver. */
+static int yes_then_why(const turn *t)
+{
+    static const char *const change[] = {
+        "but",     "change",  "make",     "add",     "remove",  "instead", "also",
+        "except",  "without", "more",     "less",    "only",    "extra",   "swap",
+        "replace", "cancel",  "actually", "another", "deliver", "outlet",  "branch",
+        "address", "site",    "mais",     "sauf",    "plutot",  "ajoute",  NULL};
+    fd_str f = t->folded;
+    size_t cut = 0;
+    while (cut < f.len && !strchr(",.;!\n", f.p[cut]))
+        cut++;
+    if (cut == f.len || !only_confirm((fd_str){f.p, cut}))
+        return 0;
+    fd_str rest = {f.p + cut + 1, f.len - cut - 1};
+    for (size_t i = 0; i < rest.len; i++)
+        if (isdigit((unsigned char)rest.p[i]))
+            return 0;
+    if (any_word(rest, no_words) || any_word(rest, change) || any_word(rest, more_words) ||
+        fd_delivery_window(fd_catalog_rules(t->as->catalog), rest))
+        return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 0;
+    fd_product_match m;
+    fd_err e = {0};
+    if (fd_catalog_match(t->as->catalog, rest, NULL, 0, t->a, &m, &e) || m.n)
+        return 0;
+    return 1;
+}
+
 /* "yes" to the summary: only confirmation words, or a short message with
  * a yes and no no ("yes that's all for now"). */
 static int says_yes(const turn *t)
 {
-    if (only_confirm(t->folded))
+    if (only_confirm(t->folded) || yes_then_why(t))
         return 1;
     if (n_words(t->folded) > 6 || !any_word(t->folded, yes_words) || any_word(t->folded, no_words))
         return 0;
-    /* "ok friday morning then", "yes but 300": a change, not a yes */
+    /* "ok friday morning then", "yes but 300", "yes, but the lids in
+     * black": a change, not a yes */
+    static const char *const but[] = {"but", "mais", NULL};
+    if (any_word(t->folded, but))
+        return 0;
     for (size_t i = 0; i < t->folded.len; i++)
         if (isdigit((unsigned char)t->folded.p[i]))
             return 0;

@@ -215,6 +215,17 @@ static const convo confirmations[] = {
      "morning",
      0},
     {"'confirm' with no summary shown places nothing", {"confirm"}, NULL},
+    {"a confirmation, then a clause that says what the order is for: placed (dev5)",
+     {"green bowl salads: 6 pkt CON-K750, 6 pkt LID-K500, monday morning",
+      "ok all good, its for our bazaar. thank you"},
+     "CON-K750:300,LID-K500:300",
+     "C1004",
+     "2026-12-14",
+     "morning",
+     0},
+    {"'ok, but ...' to the summary is a change, not a yes: nothing placed",
+     {"kopi corner: 8 pkt CUP-P12, 4 pkt LID-H90W, friday", "ok, but the lids in black"},
+     NULL},
 };
 
 /* commerce.toml: Saturday delivers (mornings only) but is no working day. */
