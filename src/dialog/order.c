@@ -849,6 +849,8 @@ typedef struct seg {
     int times;         /* written "x10" or "10x" */
     fd_str unit;       /* in t->msg: the pack word of the quantity ("cartons"), no product's */
     const char *after; /* in t->msg: just after the quantity */
+    int same_as;       /* 1 + the segment whose quantity "same qty" repeats */
+    int pieces;        /* qty counts pieces, whatever the pack */
     fd_product_match m;
 } seg;
 
@@ -1063,7 +1065,7 @@ static int split_segments(const turn *t, seg *v, int max)
  * cups (rounded up to a pack, and the summary says so). */
 static int counts_packs(const turn *t, const seg *g, const fd_product *p)
 {
-    if (g->packs || g->qty >= p->pack_size || p->pack_size <= 1)
+    if (g->packs || g->pieces || g->qty >= p->pack_size || p->pack_size <= 1)
         return 0;
     size_t lo = (size_t)(g->s.p - t->msg.p), hi = lo + g->s.len;
     for (size_t i = 0; i < t->ents.n; i++) {
@@ -1506,6 +1508,36 @@ static int seg_more(const turn *t, const seg *g, int more)
     return 0;
 }
 
+/* 1 when the segment says its quantity is the one before: "same qty",
+ * "the same amount", "same number of packs", or "same" alone. */
+static int same_qty(fd_str s)
+{
+    static const char *const what[] = {"qty",   "quantity", "quantities", "amount", "number",
+                                       "count", "pkt",      "packs",      "pcs",    NULL};
+    const char *p = s.p, *end = s.p + s.len;
+    int same = 0, words = 0;
+    for (const char *q = p; q < end;) {
+        while (q < end && !isalpha((unsigned char)*q))
+            q++;
+        const char *b = q;
+        while (q < end && isalpha((unsigned char)*q))
+            q++;
+        if (q == b)
+            break;
+        words++;
+        fd_str w = {b, (size_t)(q - b)};
+        if (same) {
+            for (size_t k = 0; what[k]; k++)
+                if (lower_eq(w, what[k]))
+                    return 1;
+            same = lower_eq(w, "the") || lower_eq(w, "of") ? same : 0;
+        }
+        if (lower_eq(w, "same"))
+            same = 1;
+    }
+    return same && words == 1;
+}
+
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
@@ -1515,6 +1547,16 @@ static int read_lines(turn *t, order_draft *d, int *err)
     int n = split_segments(t, v, MAX_SEGS), any_qty = 0;
     for (int i = 0; i < n; i++) {
         seg_qty(t, &v[i]);
+        if (!v[i].qty && i && same_qty(v[i].s))
+            for (int j = i - 1; j >= 0 && !v[i].qty; j--)
+                if (v[j].qty) {
+                    /* "10 pkt cups, lids same qty": the count before */
+                    v[i].qty = v[j].qty;
+                    v[i].packs = v[j].packs;
+                    v[i].unit = (fd_str){0};
+                    v[i].after = NULL;
+                    v[i].same_as = j + 1;
+                }
         any_qty |= v[i].qty > 0;
     }
     /* no quantity, no line: most messages ("hello", a question) stop here
@@ -1536,6 +1578,16 @@ static int read_lines(turn *t, order_draft *d, int *err)
         if (fd_catalog_match(c, MT(v[i].s), NULL, 0, t->a, &v[i].m, t->err)) {
             *err = 1;
             return 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        const seg *o = v[i].same_as ? &v[v[i].same_as - 1] : NULL;
+        if (o && o->packs && o->m.n && !o->m.ambiguous) {
+            /* as many pieces as the line before: a lid for each cup, even
+             * when lids come in packs of 100 and cups of 50 */
+            v[i].qty = o->qty * o->m.v[0]->pack_size;
+            v[i].packs = 0;
+            v[i].pieces = 1;
         }
     }
     for (int i = 0; i + 1 < n; i++) {
@@ -1579,10 +1631,33 @@ static int read_lines(turn *t, order_draft *d, int *err)
             }
             continue;
         }
+        if (!a->qty && a->m.n && !b->qty && b->m.n && i + 2 < n && v[i + 2].qty && !v[i + 2].m.n) {
+            /* "the paper bag with twisted handle, medium, 2 pkt": words
+             * that narrow the product (to one it may have been), then its
+             * quantity alone */
+            fd_product_match both;
+            fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
+            if (fd_catalog_match(c, MT(s), NULL, 0, t->a, &both, t->err)) {
+                *err = 1;
+                return 0;
+            }
+            int among = 0;
+            for (size_t k = 0; both.n && k < a->m.n && !among; k++)
+                among = a->m.v[k] == both.v[0];
+            if (both.n && (both.n_tied < a->m.n_tied || (!both.ambiguous && among))) {
+                a->m = both;
+                a->s = s;
+                memmove(b, b + 1, (size_t)(n - i - 2) * sizeof *b);
+                n--;
+                i--;
+                continue;
+            }
+        }
         if ((a->m.n && !a->qty && b->qty && !b->m.n) || (a->qty && !a->m.n && b->m.n && !b->qty)) {
             if (!a->qty) {
                 a->qty = b->qty;
                 a->packs = b->packs;
+                a->pieces = b->pieces;
             } else {
                 a->m = b->m;
             }
