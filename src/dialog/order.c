@@ -1929,6 +1929,16 @@ static int read_choice(turn *t, order_draft *d, int *err)
         }
     }
     int64_t qty = d->pend_qty < 0 ? -d->pend_qty * m.v[0]->pack_size : d->pend_qty;
+    /* "the double wall, 250pcs": the answer's own count, said with its
+     * unit, replaces the one asked with ("option 2" is no count) */
+    seg g = {.s = t->msg};
+    seg_qty(t, &g);
+    const char *u = g.after;
+    while (g.qty && u && u > t->msg.p && isalpha((unsigned char)u[-1]))
+        u--;
+    fd_str unit = {u, g.after ? (size_t)(g.after - u) : 0};
+    if (g.qty && unit.len && (is_pack_word(unit) || is_unit_word(unit)))
+        qty = is_pack_word(unit) ? g.qty * m.v[0]->pack_size : g.qty;
     add_line(d, m.v[0]->code, qty, 0);
     d->n_pend = 0;
     d->pend_qty = 0;
@@ -2865,7 +2875,9 @@ int dialog_order(turn *t, int *handled)
     }
     int lerr = 0, got = 0;
     got += read_removal(t, d, &lerr);
-    if (!lerr && !got)
+    /* "the double wall then, and remove the sleeves": a line removed
+     * while "which one?" waits does not leave the question unanswered */
+    if (!lerr && (!got || d->n_pend))
         got += read_choice(t, d, &lerr);
     if (!lerr && !got)
         got += read_lines(t, d, &lerr);
