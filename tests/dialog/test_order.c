@@ -463,6 +463,13 @@ static const convo quantities[] = {
      "2026-12-11",
      "",
      0},
+    {"' n ' inside a print's name ('hot n fresh') is no join; before a count it is",
+     {"canadian pizza tampines: 14 inch hot n fresh box x4 n 2 pkt 14in liner, thursday", "yes"},
+     "PB-1403:200,PB-LIN14:1000",
+     "C1001/Tampines",
+     "2026-12-10",
+     "",
+     0},
 };
 
 /* Who the order is for. */
