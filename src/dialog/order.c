@@ -2343,8 +2343,8 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
 }
 
 /* "drop the forks and the spoons, keep the rest": the clause after the
- * word of removal, split where "and" (or "n", "+", "/", a comma-less list)
- * joins what it names, each part one line of the draft. Two lines or more
+ * word of removal (to its comma or full stop), split where "and" (or "n",
+ * "&", "+", "/") joins what it names, each part one line of the draft. Two lines or more
  * named, one each, are all removed (returns how many); else 0, and the
  * message is read as naming one line. -1 out of memory. */
 static int removals(turn *t, order_draft *d, const char *const *rm, const fd_product *const *only,
@@ -2364,7 +2364,7 @@ static int removals(turn *t, order_draft *d, const char *const *rm, const fd_pro
     if (!from)
         return 0;
     const char *stop = from;
-    while (stop < end && !strchr(",.;!?\n", *stop))
+    while (stop < end && !memchr(",.;!?\n", *stop, 6))
         stop++;
     static const char *const joins[] = {" and ", " n ", " & ", " + ", "+", "/", " et ", NULL};
     const char *codes[ORDER_MAX_LINES];
@@ -2508,7 +2508,7 @@ static int yes_then_why(const turn *t)
         "address", "site",    "mais",     "sauf",    "plutot",  "ajoute",  NULL};
     fd_str f = t->folded;
     size_t cut = 0;
-    while (cut < f.len && !strchr(",.;!\n", f.p[cut]))
+    while (cut < f.len && !memchr(",.;!\n", f.p[cut], 5))
         cut++;
     if (cut == f.len || !only_confirm((fd_str){f.p, cut}))
         return 0;
