@@ -941,6 +941,8 @@ typedef struct seg {
     int times;         /* written "x10" or "10x" */
     fd_str unit;       /* in t->msg: the pack word of the quantity ("cartons"), no product's */
     const char *after; /* in t->msg: just after the quantity */
+    int same_as;       /* 1 + the segment whose quantity "same qty" repeats */
+    int pieces;        /* qty counts pieces, whatever the pack */
     fd_product_match m;
 } seg;
 
@@ -1097,9 +1099,21 @@ static void seg_qty(const turn *t, seg *g)
     }
 }
 
+/* 1 when the word at p (up to end) holds a digit. */
+static int digit_word(const char *p, const char *end)
+{
+    for (; p < end && !isspace((unsigned char)*p) && *p != ','; p++)
+        if (isdigit((unsigned char)*p))
+            return 1;
+    return 0;
+}
+
 static int split_segments(const turn *t, seg *v, int max)
 {
-    static const char *const joins[] = {" and ", " et ", " plus ", " with ", " avec ", NULL};
+    /* " n ": chat shorthand for "and" ("12 pkt cups n 6 pkt lids"), but
+     * only before a word with a digit (a count, a code, a size): "hot n
+     * fresh" is the name of a print */
+    static const char *const joins[] = {" and ", " et ", " plus ", " n ", " with ", " avec ", NULL};
     int with = 0;
     const char *p = t->msg.p;
     size_t n = t->msg.len, start = 0;
@@ -1120,9 +1134,10 @@ static int split_segments(const turn *t, seg *v, int max)
         int wj = 0;
         for (int j = 0; !skip && joins[j]; j++) {
             size_t l = strlen(joins[j]);
-            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0) {
+            if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0 &&
+                (j != 3 || digit_word(p + i + l, p + n))) {
                 skip = l;
-                wj = j >= 3; /* " with ", " avec " */
+                wj = j >= 4; /* " with ", " avec " */
             }
         }
         if (!skip)
@@ -1142,7 +1157,7 @@ static int split_segments(const turn *t, seg *v, int max)
  * cups (rounded up to a pack, and the summary says so). */
 static int counts_packs(const turn *t, const seg *g, const fd_product *p)
 {
-    if (g->packs || g->qty >= p->pack_size || p->pack_size <= 1)
+    if (g->packs || g->pieces || g->qty >= p->pack_size || p->pack_size <= 1)
         return 0;
     size_t lo = (size_t)(g->s.p - t->msg.p), hi = lo + g->s.len;
     for (size_t i = 0; i < t->ents.n; i++) {
@@ -1400,6 +1415,63 @@ static int name_has_word(const char *name, fd_str folded)
     return 0;
 }
 
+/* 1 when a word of the message (as name_has_word reads it) is the head
+ * of the product's name, the thing it is: the word ends the name or comes
+ * before a size, a count or a word that only describes ("Paper hot cup
+ * 16oz", "Kraft twisted handle bag medium"). Before another noun it names
+ * a part or a fit ("Cup sleeve kraft", "Hot cup lid"): "the cups" of an
+ * order of cups, lids and sleeves are the cups. */
+static int head_of_name(const char *name, fd_str words)
+{
+    static const char *const describe[] = {
+        "single",       "double",  "wall",  "white",  "black",    "kraft",
+        "blue",         "clear",   "small", "medium", "large",    "wrapped",
+        "unwrapped",    "printed", "round", "hinged", "recycled", "compostable",
+        "individually", "with",    "for",   NULL};
+    const char *q = name;
+    while (*q) {
+        while (*q && !isalpha((unsigned char)*q))
+            q++;
+        const char *b = q;
+        while (*q && isalpha((unsigned char)*q))
+            q++;
+        if (q == b)
+            break;
+        char w[48];
+        size_t n = (size_t)(q - b) < sizeof w - 1 ? (size_t)(q - b) : sizeof w - 1;
+        memcpy(w, b, n);
+        w[n] = '\0';
+        if (!name_has_word(w, words))
+            continue;
+        const char *x = q;
+        while (*x == ' ')
+            x++;
+        size_t xn = 0;
+        while (isalpha((unsigned char)x[xn]))
+            xn++;
+        if (!xn || *x == '\0' || isdigit((unsigned char)*x))
+            return 1;
+        for (size_t k = 0; describe[k]; k++)
+            if (strlen(describe[k]) == xn && strncasecmp(x, describe[k], xn) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Of the first `upto` products of m, the one whose name has a word of the
+ * message as its head (head_of_name); NULL when none or several do. */
+static const fd_product *by_head(const fd_product_match *m, size_t upto, fd_str words)
+{
+    const fd_product *p = NULL;
+    size_t hits = 0;
+    for (size_t j = 0; j < upto && j < m->n; j++)
+        if (head_of_name(m->v[j]->name, words)) {
+            p = m->v[j];
+            hits++;
+        }
+    return hits == 1 ? p : NULL;
+}
+
 /* Words that fit a line of the order as well as anything in the catalog
  * mean that line ("mettez 15 paquets de bols" when the order has one
  * bowl); each segment a line of its own, so one that fits two lines takes
@@ -1427,9 +1499,15 @@ static int lines_of_order(turn *t, const order_draft *d, seg *v, int n, const ch
         /* "make the boxes 300 pcs": of the order's pizza box and pizza
          * saver (both "pizza boxes" by category), the one whose own name
          * says "box" */
-        const fd_product *by_name =
-            md[i].n > 1 ? by_own_name(&md[i], md[i].n, (fd_str){bl + (g->s.p - t->msg.p), g->s.len})
-                        : NULL;
+        fd_str gw = {bl + (g->s.p - t->msg.p), g->s.len};
+        const fd_product *by_name = md[i].n > 1 ? by_own_name(&md[i], md[i].n, gw) : NULL;
+        if (!by_name && md[i].n > 1) {
+            /* of those tied, the one the words are the head of */
+            size_t nt = 1;
+            while (nt < md[i].n && md[i].score[nt] >= md[i].score[0] * 0.999 - 1e-3)
+                nt++;
+            by_name = by_head(&md[i], nt, gw);
+        }
         if (by_name) {
             match_only(&md[i], by_name);
             use[i] = 1;
@@ -1491,6 +1569,8 @@ static int named_line(turn *t, const order_draft *d, fd_str words)
     /* tied on the category ("boxes": the pizza box and the pizza saver
      * are both "pizza boxes"): the one whose own name holds a word */
     const fd_product *p = !m.n ? NULL : m.ambiguous ? by_own_name(&m, m.n_tied, t->folded) : m.v[0];
+    if (!p && m.n && m.ambiguous)
+        p = by_head(&m, m.n_tied, words);
     for (size_t j = 0; p && j < d->n; j++)
         if (strcmp(d->lines[j].code, p->code) == 0)
             return (int)j + 1;
@@ -1520,6 +1600,36 @@ static int seg_more(const turn *t, const seg *g, int more)
     return 0;
 }
 
+/* 1 when the segment says its quantity is the one before: "same qty",
+ * "the same amount", "same number of packs", or "same" alone. */
+static int same_qty(fd_str s)
+{
+    static const char *const what[] = {"qty",   "quantity", "quantities", "amount", "number",
+                                       "count", "pkt",      "packs",      "pcs",    NULL};
+    const char *p = s.p, *end = s.p + s.len;
+    int same = 0, words = 0;
+    for (const char *q = p; q < end;) {
+        while (q < end && !isalpha((unsigned char)*q))
+            q++;
+        const char *b = q;
+        while (q < end && isalpha((unsigned char)*q))
+            q++;
+        if (q == b)
+            break;
+        words++;
+        fd_str w = {b, (size_t)(q - b)};
+        if (same) {
+            for (size_t k = 0; what[k]; k++)
+                if (lower_eq(w, what[k]))
+                    return 1;
+            same = lower_eq(w, "the") || lower_eq(w, "of") ? same : 0;
+        }
+        if (lower_eq(w, "same"))
+            same = 1;
+    }
+    return same && words == 1;
+}
+
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
@@ -1529,6 +1639,16 @@ static int read_lines(turn *t, order_draft *d, int *err)
     int n = split_segments(t, v, MAX_SEGS), any_qty = 0;
     for (int i = 0; i < n; i++) {
         seg_qty(t, &v[i]);
+        if (!v[i].qty && i && same_qty(v[i].s))
+            for (int j = i - 1; j >= 0 && !v[i].qty; j--)
+                if (v[j].qty) {
+                    /* "10 pkt cups, lids same qty": the count before */
+                    v[i].qty = v[j].qty;
+                    v[i].packs = v[j].packs;
+                    v[i].unit = (fd_str){0};
+                    v[i].after = NULL;
+                    v[i].same_as = j + 1;
+                }
         any_qty |= v[i].qty > 0;
     }
     /* no quantity, no line: most messages ("hello", a question) stop here
@@ -1550,6 +1670,16 @@ static int read_lines(turn *t, order_draft *d, int *err)
         if (fd_catalog_match(c, MT(v[i].s), NULL, 0, t->a, &v[i].m, t->err)) {
             *err = 1;
             return 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        const seg *o = v[i].same_as ? &v[v[i].same_as - 1] : NULL;
+        if (o && o->packs && o->m.n && !o->m.ambiguous) {
+            /* as many pieces as the line before: a lid for each cup, even
+             * when lids come in packs of 100 and cups of 50 */
+            v[i].qty = o->qty * o->m.v[0]->pack_size;
+            v[i].packs = 0;
+            v[i].pieces = 1;
         }
     }
     for (int i = 0; i + 1 < n; i++) {
@@ -1593,10 +1723,33 @@ static int read_lines(turn *t, order_draft *d, int *err)
             }
             continue;
         }
+        if (!a->qty && a->m.n && !b->qty && b->m.n && i + 2 < n && v[i + 2].qty && !v[i + 2].m.n) {
+            /* "the paper bag with twisted handle, medium, 2 pkt": words
+             * that narrow the product (to one it may have been), then its
+             * quantity alone */
+            fd_product_match both;
+            fd_str s = {a->s.p, (size_t)(b->s.p + b->s.len - a->s.p)};
+            if (fd_catalog_match(c, MT(s), NULL, 0, t->a, &both, t->err)) {
+                *err = 1;
+                return 0;
+            }
+            int among = 0;
+            for (size_t k = 0; both.n && k < a->m.n && !among; k++)
+                among = a->m.v[k] == both.v[0];
+            if (both.n && (both.n_tied < a->m.n_tied || (!both.ambiguous && among))) {
+                a->m = both;
+                a->s = s;
+                memmove(b, b + 1, (size_t)(n - i - 2) * sizeof *b);
+                n--;
+                i--;
+                continue;
+            }
+        }
         if ((a->m.n && !a->qty && b->qty && !b->m.n) || (a->qty && !a->m.n && b->m.n && !b->qty)) {
             if (!a->qty) {
                 a->qty = b->qty;
                 a->packs = b->packs;
+                a->pieces = b->pieces;
             } else {
                 a->m = b->m;
             }
@@ -1868,6 +2021,16 @@ static int read_choice(turn *t, order_draft *d, int *err)
         }
     }
     int64_t qty = d->pend_qty < 0 ? -d->pend_qty * m.v[0]->pack_size : d->pend_qty;
+    /* "the double wall, 250pcs": the answer's own count, said with its
+     * unit, replaces the one asked with ("option 2" is no count) */
+    seg g = {.s = t->msg};
+    seg_qty(t, &g);
+    const char *u = g.after;
+    while (g.qty && u && u > t->msg.p && isalpha((unsigned char)u[-1]))
+        u--;
+    fd_str unit = {u, g.after ? (size_t)(g.after - u) : 0};
+    if (g.qty && unit.len && (is_pack_word(unit) || is_unit_word(unit)))
+        qty = is_pack_word(unit) ? g.qty * m.v[0]->pack_size : g.qty;
     add_line(d, m.v[0]->code, qty, 0);
     d->n_pend = 0;
     d->pend_qty = 0;
@@ -2267,6 +2430,78 @@ static int read_date(turn *t, order_draft *d, fd_buf *note)
     return rc ? -1 : got;
 }
 
+/* "drop the forks and the spoons, keep the rest": the clause after the
+ * word of removal (to its comma or full stop), split where "and" (or "n",
+ * "&", "+", "/") joins what it names, each part one line of the draft. Two lines or more
+ * named, one each, are all removed (returns how many); else 0, and the
+ * message is read as naming one line. -1 out of memory. */
+static int removals(turn *t, order_draft *d, const char *const *rm, const fd_product *const *only,
+                    size_t n_only)
+{
+    const char *p = t->msg.p, *end = p + t->msg.len, *from = NULL;
+    for (const char *q = p; q < end && !from; q++) {
+        if (q > p && isalnum((unsigned char)q[-1]))
+            continue;
+        for (size_t k = 0; rm[k] && !from; k++) {
+            size_t l = strlen(rm[k]);
+            if ((size_t)(end - q) >= l && strncasecmp(q, rm[k], l) == 0 &&
+                (q + l == end || !isalnum((unsigned char)q[l])))
+                from = q + l;
+        }
+    }
+    if (!from)
+        return 0;
+    const char *stop = from;
+    while (stop < end && !memchr(",.;!?\n", *stop, 6))
+        stop++;
+    static const char *const joins[] = {" and ", " n ", " & ", " + ", "+", "/", " et ", NULL};
+    const char *codes[ORDER_MAX_LINES];
+    size_t n_codes = 0;
+    int parts = 0;
+    for (const char *a = from; a < stop;) {
+        const char *b = a, *next = stop;
+        for (; b < stop; b++) {
+            size_t l = 0;
+            for (size_t k = 0; joins[k] && !l; k++)
+                if ((size_t)(stop - b) >= strlen(joins[k]) &&
+                    strncasecmp(b, joins[k], strlen(joins[k])) == 0)
+                    l = strlen(joins[k]);
+            if (l) {
+                next = b + l;
+                break;
+            }
+        }
+        fd_product_match m;
+        if (fd_catalog_match(t->as->catalog, (fd_str){a, (size_t)(b - a)}, only, n_only, t->a, &m,
+                             t->err))
+            return -1;
+        parts++;
+        const fd_product *pr = !m.n           ? NULL
+                               : !m.ambiguous ? m.v[0]
+                                              : by_head(&m, m.n_tied, (fd_str){a, (size_t)(b - a)});
+        if (!pr)
+            return 0; /* a part that names no one line: read as one */
+        int seen = 0;
+        for (size_t k = 0; k < n_codes; k++)
+            seen |= strcmp(codes[k], pr->code) == 0;
+        if (!seen && n_codes < ORDER_MAX_LINES)
+            codes[n_codes++] = pr->code;
+        a = next;
+    }
+    if (parts < 2 || n_codes < 2)
+        return 0;
+    int gone = 0;
+    for (size_t k = 0; k < n_codes; k++)
+        for (size_t i = 0; i < d->n; i++)
+            if (strcmp(d->lines[i].code, codes[k]) == 0) {
+                memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+                d->n--;
+                gone++;
+                break;
+            }
+    return gone;
+}
+
 /* "take out the straws": the draft's line the message names, removed. */
 static int read_removal(turn *t, order_draft *d, int *err)
 {
@@ -2281,6 +2516,13 @@ static int read_removal(turn *t, order_draft *d, int *err)
     for (size_t i = 0; i < d->n; i++)
         if ((only[n] = fd_catalog_by_code(t->as->catalog, d->lines[i].code)))
             n++;
+    int several = removals(t, d, rm, only, n);
+    if (several < 0) {
+        *err = 1;
+        return 0;
+    }
+    if (several)
+        return 1;
     fd_product_match m;
     if (fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err)) {
         *err = 1;
@@ -2341,15 +2583,53 @@ int dialog_order_guard_lifts(turn *t)
     return (d->confirming && only_confirm(f)) || only_quantity(f);
 }
 
+/* "ok that's correct, it's for our grand opening": a whole confirmation
+ * as the first clause, then one that says why or thanks, not what to
+ * change: no count, date, window, product, no "no"/"but", no word of
+ * changing and none of where to deliver. */
+static int yes_then_why(const turn *t)
+{
+    static const char *const change[] = {
+        "but",     "change",  "make",     "add",     "remove",  "instead", "also",
+        "except",  "without", "more",     "less",    "only",    "extra",   "swap",
+        "replace", "cancel",  "actually", "another", "deliver", "outlet",  "branch",
+        "address", "site",    "mais",     "sauf",    "plutot",  "ajoute",  NULL};
+    fd_str f = t->folded;
+    size_t cut = 0;
+    while (cut < f.len && !memchr(",.;!\n", f.p[cut], 5))
+        cut++;
+    if (cut == f.len || !only_confirm((fd_str){f.p, cut}))
+        return 0;
+    fd_str rest = {f.p + cut + 1, f.len - cut - 1};
+    for (size_t i = 0; i < rest.len; i++)
+        if (isdigit((unsigned char)rest.p[i]))
+            return 0;
+    if (any_word(rest, no_words) || any_word(rest, change) || any_word(rest, more_words) ||
+        fd_delivery_window(fd_catalog_rules(t->as->catalog), rest))
+        return 0;
+    for (size_t i = 0; i < t->ents.n; i++)
+        if (t->ents.v[i].kind == FD_ENT_DATE)
+            return 0;
+    fd_product_match m;
+    fd_err e = {0};
+    if (fd_catalog_match(t->as->catalog, rest, NULL, 0, t->a, &m, &e) || m.n)
+        return 0;
+    return 1;
+}
+
 /* "yes" to the summary: only confirmation words, or a short message with
  * a yes and no no ("yes that's all for now"). */
 static int says_yes(const turn *t)
 {
-    if (only_confirm(t->folded))
+    if (only_confirm(t->folded) || yes_then_why(t))
         return 1;
     if (n_words(t->folded) > 6 || !any_word(t->folded, yes_words) || any_word(t->folded, no_words))
         return 0;
-    /* "ok friday morning then", "yes but 300": a change, not a yes */
+    /* "ok friday morning then", "yes but 300", "yes, but the lids in
+     * black": a change, not a yes */
+    static const char *const but[] = {"but", "mais", NULL};
+    if (any_word(t->folded, but))
+        return 0;
     for (size_t i = 0; i < t->folded.len; i++)
         if (isdigit((unsigned char)t->folded.p[i]))
             return 0;
@@ -2683,7 +2963,9 @@ int dialog_order(turn *t, int *handled)
     }
     int lerr = 0, got = 0;
     got += read_removal(t, d, &lerr);
-    if (!lerr && !got)
+    /* "the double wall then, and remove the sleeves": a line removed
+     * while "which one?" waits does not leave the question unanswered */
+    if (!lerr && (!got || d->n_pend))
         got += read_choice(t, d, &lerr);
     if (!lerr && !got)
         got += read_lines(t, d, &lerr);

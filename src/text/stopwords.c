@@ -56,9 +56,14 @@ static const slot fr_words[] = {
 };
 
 /* Words that are not stopwords but tell which language a customer writes
- * in (greetings, shop words); only the language guess uses them. */
-static const slot en_hints[] = {"bye",   "delivery", "hello", "hi",    "much",   "need", "ok",
-                                "order", "please",   "price", "thank", "thanks", "want", "yes"};
+ * in (greetings, shop words); only the language guess uses them. The
+ * delivery words of an order typed in chat ("morning", "tmr", "pls") came
+ * with dev5 (issue 15): an order of codes ending "mon 14 dec morning" was
+ * French by its "mon" ("my") alone. */
+static const slot en_hints[] = {"afternoon", "bye",  "delivery", "hello", "hi",
+                                "morning",   "much", "need",     "ok",    "order",
+                                "please",    "pls",  "price",    "thank", "thanks",
+                                "thx",       "tmr",  "tomorrow", "want",  "yes"};
 
 static const slot fr_hints[] = {"aussi",   "avoir",    "besoin",   "bonjour",   "bonsoir",
                                 "combien", "commande", "comment",  "livraison", "merci",

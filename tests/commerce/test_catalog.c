@@ -127,6 +127,10 @@ static void test_customers_words(void **state)
     assert_true(m.n >= 1);
     assert_false(m.ambiguous);
     assert_string_equal(m.v[0]->code, "CUP-T16");
+    /* and trade shorthand: "bbt" is bubble tea */
+    m = match(f, "bbt cups 22oz"); /* not the PET cold cup of 22oz */
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-U22");
 
     /* a size no product has rules every product of that kind out */
     m = match(f, "13-inch pizza box");

@@ -215,6 +215,17 @@ static const convo confirmations[] = {
      "morning",
      0},
     {"'confirm' with no summary shown places nothing", {"confirm"}, NULL},
+    {"a confirmation, then a clause that says what the order is for: placed (dev5)",
+     {"green bowl salads: 6 pkt CON-K750, 6 pkt LID-K500, monday morning",
+      "ok all good, its for our bazaar. thank you"},
+     "CON-K750:300,LID-K500:300",
+     "C1004",
+     "2026-12-14",
+     "morning",
+     0},
+    {"'ok, but ...' to the summary is a change, not a yes: nothing placed",
+     {"kopi corner: 8 pkt CUP-P12, 4 pkt LID-H90W, friday", "ok, but the lids in black"},
+     NULL},
 };
 
 /* commerce.toml: Saturday delivers (mornings only) but is no working day. */
@@ -404,6 +415,60 @@ static const convo quantities[] = {
      "C1001/Tampines",
      "2026-12-10",
      "morning",
+     0},
+    {"'the cups' of an order of cups, cup lids and cup sleeves are the cups, the head of "
+     "their name (dev5)",
+     {"kopi corner: 6 pkt CUP-P12, 3 pkt LID-H90W, 2 pkt CUP-S01, friday",
+      "cups 8 pkt pls, sleeves 3 pkt", "yes"},
+     "CUP-P12:400,CUP-S01:300,LID-H90W:300",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"'same amount' repeats the line before's count in pieces: a lid for each cup (dev5)",
+     {"kopi corner: 6 pkt CUP-P16 + the white lids for them, same amount, friday", "yes"},
+     "CUP-P16:300,LID-H90W:300",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"words between commas that narrow the product, then its count alone (dev5)",
+     {"green bowl salads. kraft bag with flat handle, large, 3 pkt, monday", "yes"},
+     "BAG-FL:150",
+     "C1004",
+     "2026-12-14",
+     "",
+     0},
+    {"'which one?' answered with a count in pieces and a line removed in the same message "
+     "(dev5)",
+     {"kopi corner: 6 pkt 8oz paper hot cup + sleeves small 2 pkt, friday morning",
+      "the double wall ones, 150pcs. and pls drop the sleeves", "yes"},
+     "CUP-D08:150",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"two lines removed in one clause, 'and' between them (dev5)",
+     {"kopi corner: 4 pkt CUP-P12, 2 pkt LID-H90W, 2 pkt CUP-S01, 1 pkt CUT-STR, friday",
+      "pls take out the sleeves and stirrers, thanks", "yes"},
+     "CUP-P12:200,LID-H90W:200",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"' n ' for 'and' between two lines (dev5)",
+     {"green bowl salads: 4 packs of CON-K750 n 3 packs of LID-K500, friday", "yes"},
+     "CON-K750:200,LID-K500:150",
+     "C1004",
+     "2026-12-11",
+     "",
+     0},
+    {"' n ' inside a print's name ('hot n fresh') is no join; before a count it is",
+     {"canadian pizza tampines: 14 inch hot n fresh box x4 n 2 pkt 14in liner, thursday", "yes"},
+     "PB-1403:200,PB-LIN14:1000",
+     "C1001/Tampines",
+     "2026-12-10",
+     "",
      0},
 };
 
@@ -854,20 +919,29 @@ static void test_count_named(void **state)
     fd_arena_free(a);
 }
 
+/* dev5 (issue 15): an order of codes whose only other words are "mon 14
+ * dec afternoon" is English by its delivery words, from the first turn. */
 static void test_language_kept(void **state)
 {
     fixture *f = *state;
-    static const char *const turns[] = {
-        "Hi, this is Lotus noodle. We need 20 pkt 16oz noodle box please", "mon morning", "ok"};
+    static const struct {
+        const char *sid, *say;
+    } turns[] = {
+        {"lang-kept", "Hi, this is Lotus noodle. We need 20 pkt 16oz noodle box please"},
+        {"lang-kept", "mon morning"},
+        {"lang-kept", "ok"},
+        {"lang-first", "green bowl: CON-K750 300pcs, mon 14 dec afternoon"},
+    };
     for (size_t k = 0; k < sizeof turns / sizeof *turns; k++) {
         fd_arena *a = fd_arena_new(0);
-        fd_turn_in in = {.message = turns[k], .len = strlen(turns[k]), .session_id = "lang-kept"};
+        fd_turn_in in = {
+            .message = turns[k].say, .len = strlen(turns[k].say), .session_id = turns[k].sid};
         fd_reply r;
         fd_err err = {0};
         assert_int_equal(fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err), FD_OK);
         if (!r.language || strcmp(r.language, "en") != 0)
-            fail_msg("turn %zu '%s' answered in %s: %s", k, turns[k], r.language ? r.language : "?",
-                     r.answer ? r.answer : "");
+            fail_msg("turn %zu '%s' answered in %s: %s", k, turns[k].say,
+                     r.language ? r.language : "?", r.answer ? r.answer : "");
         fd_arena_free(a);
     }
 }
