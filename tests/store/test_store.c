@@ -310,8 +310,13 @@ static void test_unwritable(void **state)
                          FD_EUNAVAIL);
         assert_null(st);
         assert_non_null(strstr(err.msg, "cannot connect to PostgreSQL"));
-        char *bad = fd_strdup(f->path);
-        strcpy(strrchr(bad, '/'), "/no_such_db");
+        /* the URL with its database name replaced; sized for the new
+         * name (a strcpy over a shorter one overflowed the copy, under
+         * ASan, whenever the test database's name was short) */
+        size_t cap = strlen(f->path) + sizeof "/no_such_db";
+        char *bad = fd_malloc(cap);
+        assert_non_null(bad);
+        snprintf(bad, cap, "%.*s/no_such_db", (int)(strrchr(f->path, '/') - f->path), f->path);
         assert_int_equal(fd_store_open(bad, &st, &err), FD_EUNAVAIL);
         assert_non_null(strstr(err.msg, "no_such_db"));
         fd_free(bad);
