@@ -219,7 +219,8 @@ static int token_call(const fd_config *cfg, const char *form, acct_tokens *t, fd
     const char *acc = json_string_value(json_object_get(j, "access_token"));
     const char *ref = json_string_value(json_object_get(j, "refresh_token"));
     json_t *exp = json_object_get(j, "expires_in");
-    if (!rc && (!acc || !ref || strlen(acc) >= sizeof t->access || strlen(ref) >= sizeof t->refresh))
+    if (!rc &&
+        (!acc || !ref || strlen(acc) >= sizeof t->access || strlen(ref) >= sizeof t->refresh))
         rc = fd_err_set(err, FD_EUPSTREAM, "token endpoint answered without usable tokens");
     if (!rc) {
         snprintf(t->access, sizeof t->access, "%s", acc);
@@ -253,7 +254,8 @@ int fd_accounting_connect(const fd_config *cfg, fd_store *st, const char *code,
     char c[2048], u[1024], form[4096];
     if (!code || !*code)
         return fd_err_set_field(err, FD_EINVAL, "code", "an authorization code is needed");
-    if (form_escape(c, sizeof c, code) || form_escape(u, sizeof u, redirect_uri ? redirect_uri : ""))
+    if (form_escape(c, sizeof c, code) ||
+        form_escape(u, sizeof u, redirect_uri ? redirect_uri : ""))
         return fd_err_set(err, FD_EINVAL, "code or redirect URI too long");
     snprintf(form, sizeof form, "grant_type=authorization_code&code=%s&redirect_uri=%s", c, u);
     acct_tokens t = {0};
@@ -282,8 +284,9 @@ int acct_access_token(const fd_config *cfg, fd_store *st, acct_tokens *t, fd_err
     fd_arena_free(a);
     OPENSSL_cleanse(key, sizeof key);
     if (rc == FD_ENOTFOUND)
-        return fd_err_set(err, FD_EUNAVAIL,
-                          "not connected to the accounting system: run frontdesk accounting connect");
+        return fd_err_set(
+            err, FD_EUNAVAIL,
+            "not connected to the accounting system: run frontdesk accounting connect");
     if (rc)
         return rc;
     char esc[sizeof refresh * 3], form[sizeof esc + 64];
@@ -319,7 +322,8 @@ int fd_accounting_status_get(const fd_config *cfg, fd_store *st, fd_accounting_s
     char plain[4096];
     fd_err e;
     if (fd_store_acct_token_get(st, a, &blob, &len, &out->generation, &e) == FD_OK &&
-        load_key(cfg, 0, key, &e) == FD_OK && unseal(key, blob, len, plain, sizeof plain, &e) == FD_OK)
+        load_key(cfg, 0, key, &e) == FD_OK &&
+        unseal(key, blob, len, plain, sizeof plain, &e) == FD_OK)
         out->connected = 1;
     OPENSSL_cleanse(plain, sizeof plain);
     OPENSSL_cleanse(key, sizeof key);
@@ -334,16 +338,17 @@ int acct_invoice_body(const fd_outbox_row *row, fd_buf *out, fd_err *err)
     json_error_t je;
     json_t *p = json_loads(row->payload, 0, &je);
     if (!p)
-        return fd_err_set(err, FD_EFORMAT, "outbox row %lld: payload is not JSON", (long long)row->id);
+        return fd_err_set(err, FD_EFORMAT, "outbox row %lld: payload is not JSON",
+                          (long long)row->id);
     json_t *lines = json_array();
     size_t i;
     json_t *l;
     json_array_foreach(json_object_get(p, "lines"), i, l)
     {
-        json_t *line = json_pack("{s:O?, s:O?, s:O?, s:s}", "Description",
-                                 json_object_get(l, "description"), "Quantity",
-                                 json_object_get(l, "quantity"), "UnitAmount",
-                                 json_object_get(l, "unit_amount"), "TaxType", "OUTPUT");
+        json_t *line =
+            json_pack("{s:O?, s:O?, s:O?, s:s}", "Description", json_object_get(l, "description"),
+                      "Quantity", json_object_get(l, "quantity"), "UnitAmount",
+                      json_object_get(l, "unit_amount"), "TaxType", "OUTPUT");
         /* a discount or a fee has no item code (null in the payload) */
         json_t *code = json_object_get(l, "code");
         if (line && json_is_string(code))
@@ -353,11 +358,11 @@ int acct_invoice_body(const fd_outbox_row *row, fd_buf *out, fd_err *err)
     const char *contact = json_string_value(json_object_get(p, "contact_id"));
     json_t *c = contact && *contact ? json_pack("{s:s}", "ContactID", contact)
                                     : json_pack("{s:O?}", "Name", json_object_get(p, "customer"));
-    json_t *inv = json_pack("{s:s, s:o, s:O?, s:O?, s:s, s:O?, s:s, s:s, s:o}", "Type", "ACCREC",
-                            "Contact", c, "Date", json_object_get(p, "date"), "DueDate",
-                            json_object_get(p, "due_date"), "Reference", row->order_ref,
-                            "CurrencyCode", json_object_get(p, "currency"), "LineAmountTypes",
-                            "Exclusive", "Status", "AUTHORISED", "LineItems", lines);
+    json_t *inv =
+        json_pack("{s:s, s:o, s:O?, s:O?, s:s, s:O?, s:s, s:s, s:o}", "Type", "ACCREC", "Contact",
+                  c, "Date", json_object_get(p, "date"), "DueDate", json_object_get(p, "due_date"),
+                  "Reference", row->order_ref, "CurrencyCode", json_object_get(p, "currency"),
+                  "LineAmountTypes", "Exclusive", "Status", "AUTHORISED", "LineItems", lines);
     json_t *body = inv ? json_pack("{s:[o]}", "Invoices", inv) : NULL;
     char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
