@@ -199,8 +199,16 @@ int64_t fd_delivery_earliest(const fd_commerce_rules *r, int64_t now_days, int n
 /* 0 when day is a delivery day on or after the earliest; else a reason
  * code: 1 not a delivery day, 2 too soon, 3 a public holiday. */
 int fd_delivery_check(const fd_commerce_rules *r, int64_t day, int64_t now_days, int now_min);
-/* The window named in text ("morning", "matin", "pm"), or NULL. */
+/* The window named in text ("morning", "matin", "pm"), or the one a span
+ * of hours falls in ("9-1 slot"), or NULL. */
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded);
+/* The window a span of hours in text falls in: "9-1 slot", "between 1pm
+ * and 5pm", "10am to 12", "13:00-18:00" (hours 1 to 6 without am or pm are
+ * the afternoon's); its bytes [*from, *to) (either may be NULL). Not a span
+ * of sizes or counts ("12-16 oz", "10-12 pkt"): the word after it is none
+ * but of time or politeness. NULL when none. */
+const fd_window *fd_delivery_span(const fd_commerce_rules *r, fd_str text, size_t *from,
+                                  size_t *to);
 /* The day until whose cancel_before_min an order delivered on day can be
  * cancelled free: the working day before it, public holidays and days off
  * skipped as the cut-off and the lead time skip them (a Monday delivery

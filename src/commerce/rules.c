@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int parse_hhmm(const char *s, int *out)
 {
@@ -662,6 +663,93 @@ static int ruled_out(fd_str f, size_t at, size_t len)
            (memcmp(f.p + e - 3, "not", 3) == 0 || memcmp(f.p + e - 3, "pas", 3) == 0);
 }
 
+/* A clock time at f.p[*i]: "9", "9am", "1pm", "13:00", "9.30am"; minutes
+ * since midnight, -1 when none. An hour without am or pm from 1 to 6 is in
+ * the afternoon: deliveries run in the day, so "1-6" is 13:00-18:00. */
+static int clock_at(fd_str f, size_t *i)
+{
+    size_t k = *i;
+    int h = 0, m = 0, nd = 0;
+    while (k < f.len && isdigit((unsigned char)f.p[k]) && nd < 3)
+        h = h * 10 + (f.p[k++] - '0'), nd++;
+    if (!nd || nd > 2 || (k < f.len && isdigit((unsigned char)f.p[k])))
+        return -1;
+    if (k + 2 < f.len && (f.p[k] == ':' || f.p[k] == '.') && isdigit((unsigned char)f.p[k + 1]) &&
+        isdigit((unsigned char)f.p[k + 2])) {
+        m = (f.p[k + 1] - '0') * 10 + (f.p[k + 2] - '0');
+        k += 3;
+    }
+    size_t s = k;
+    while (s < f.len && f.p[s] == ' ')
+        s++;
+    int am = s + 1 < f.len && tolower((unsigned char)f.p[s]) == 'a' &&
+             tolower((unsigned char)f.p[s + 1]) == 'm',
+        pm = s + 1 < f.len && tolower((unsigned char)f.p[s]) == 'p' &&
+             tolower((unsigned char)f.p[s + 1]) == 'm';
+    if ((am || pm) && (s + 2 == f.len || !isalnum((unsigned char)f.p[s + 2])))
+        k = s + 2;
+    else
+        am = pm = 0;
+    if (h > 23 || m > 59 || ((am || pm) && (h < 1 || h > 12)))
+        return -1;
+    if (pm && h < 12)
+        h += 12;
+    else if (am && h == 12)
+        h = 0;
+    else if (!am && !pm && h >= 1 && h <= 6)
+        h += 12;
+    *i = k;
+    return h * 60 + m;
+}
+
+const fd_window *fd_delivery_span(const fd_commerce_rules *r, fd_str f, size_t *from, size_t *to)
+{
+    static const char *const after[] = {"slot",     "slots", "window", "time", "timing",
+                                        "delivery", "pls",   "please", "can",  "ok",
+                                        "thanks",   "thx",   "la",     "lah",  NULL};
+    for (size_t i = 0; i < f.len; i++) {
+        if (!isdigit((unsigned char)f.p[i]) || (i > 0 && isalnum((unsigned char)f.p[i - 1])))
+            continue;
+        size_t k = i;
+        int a = clock_at(f, &k);
+        if (a < 0)
+            continue;
+        while (k < f.len && f.p[k] == ' ')
+            k++;
+        if (k < f.len && f.p[k] == '-')
+            k++;
+        else if (k + 2 < f.len && strncasecmp(f.p + k, "to ", 3) == 0)
+            k += 3;
+        else if (k + 3 < f.len && strncasecmp(f.p + k, "and ", 4) == 0)
+            k += 4;
+        else
+            continue;
+        while (k < f.len && f.p[k] == ' ')
+            k++;
+        int b = clock_at(f, &k);
+        if (b < 0 || b <= a)
+            continue;
+        size_t w = k;
+        while (w < f.len && f.p[w] == ' ')
+            w++;
+        size_t e = w;
+        while (e < f.len && isalnum((unsigned char)f.p[e]))
+            e++;
+        int ok = e == w;
+        for (size_t j = 0; after[j] && !ok; j++)
+            ok = strlen(after[j]) == e - w && strncasecmp(f.p + w, after[j], e - w) == 0;
+        for (size_t j = 0; ok && j < r->n_windows; j++)
+            if (r->windows[j].from_min <= a && b <= r->windows[j].to_min) {
+                if (from)
+                    *from = i;
+                if (to)
+                    *to = k;
+                return &r->windows[j];
+            }
+    }
+    return NULL;
+}
+
 const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
 {
     /* the short forms of chat ("tmr aft", "morn") with am and pm */
@@ -690,5 +778,5 @@ const fd_window *fd_delivery_window(const fd_commerce_rules *r, fd_str folded)
             }
         }
     }
-    return best;
+    return best ? best : fd_delivery_span(r, folded, NULL, NULL);
 }

@@ -138,10 +138,11 @@ static const char *const no_words[] = {"no", "nope", "non", "not yet", "wait", N
 /* A whole reply to the summary, nothing else in it: "yes confirm", "ok go
  * ahead", "correct, please proceed", "oui, je confirme". */
 static const char *const confirm_keys[] = {
-    "yes",     "yep",     "yeah",   "yup",     "ya",        "y",          "ok",
-    "okay",    "k",       "sure",   "confirm", "confirmed", "confirming", "correct",
-    "proceed", "ahead",   "oui",    "ouais",   "confirme",  "confirmer",  "valide",
-    "valider", "daccord", "accord", NULL};
+    "yes", "yep", "yeah", "yup", "ya", "y", "ok", "okay", "k", "sure", "confirm", "confirmed",
+    "confirming", "correct", "proceed", "ahead", "oui", "ouais", "confirme", "confirmer", "valide",
+    "valider", "daccord", "accord",
+    /* Singapore chat: "can" alone is yes ("can", "ok can lah") */
+    "can", NULL};
 static const char *const confirm_fill[] = {
     "please", "pls",     "plz",   "thanks",  "thank", "thx",   "ty",   "you",   "that",     "thats",
     "is",     "it",      "its",   "s",       "all",   "good",  "fine", "great", "right",    "go",
@@ -1029,7 +1030,12 @@ static void seg_qty(const turn *t, seg *g)
     }
     const char *p = g->s.p;
     size_t n = g->s.len;
+    /* "friday 10am to 12": hours of delivery, no count */
+    size_t sp0 = 0, sp1 = 0;
+    fd_delivery_span(fd_catalog_rules(t->as->catalog), g->s, &sp0, &sp1);
     for (size_t i = 0; i < n; i++) {
+        if (i >= sp0 && i < sp1)
+            continue;
         /* digits of a phone number, a date, an amount or an order id */
         size_t at = lo + i;
         int inside = 0;
@@ -1108,12 +1114,27 @@ static int digit_word(const char *p, const char *end)
     return 0;
 }
 
+/* 1 when the word that ends just before p[i] (spaces skipped) is a
+ * count ("10pkt", "300") or a unit of one ("pkt", "pcs"). */
+static int count_word_before(const char *p, size_t i)
+{
+    while (i > 0 && isspace((unsigned char)p[i - 1]))
+        i--;
+    size_t e = i;
+    while (i > 0 && isalnum((unsigned char)p[i - 1]))
+        i--;
+    fd_str w = {p + i, e - i};
+    return w.len && (digit_word(w.p, w.p + w.len) || is_pack_word(w) || is_unit_word(w));
+}
+
 static int split_segments(const turn *t, seg *v, int max)
 {
-    /* " n ": chat shorthand for "and" ("12 pkt cups n 6 pkt lids"), but
-     * only before a word with a digit (a count, a code, a size): "hot n
-     * fresh" is the name of a print */
-    static const char *const joins[] = {" and ", " et ", " plus ", " n ", " with ", " avec ", NULL};
+    /* " n " and " & ": chat shorthand for "and" ("12 pkt cups n 6 pkt
+     * lids", "cups 10 pkt & lids 4 pkt"), but only before a word with a
+     * digit (a count, a code, a size) or after a count: "hot n fresh",
+     * "hot & fresh" is the name of a print */
+    static const char *const joins[] = {" and ", " et ",   " plus ", " n ",
+                                        " & ",   " with ", " avec ", NULL};
     int with = 0;
     const char *p = t->msg.p;
     size_t n = t->msg.len, start = 0;
@@ -1135,9 +1156,9 @@ static int split_segments(const turn *t, seg *v, int max)
         for (int j = 0; !skip && joins[j]; j++) {
             size_t l = strlen(joins[j]);
             if (i + l <= n && strncasecmp(p + i, joins[j], l) == 0 &&
-                (j != 3 || digit_word(p + i + l, p + n))) {
+                ((j != 3 && j != 4) || digit_word(p + i + l, p + n) || count_word_before(p, i))) {
                 skip = l;
-                wj = j >= 4; /* " with ", " avec " */
+                wj = j >= 5; /* " with ", " avec " */
             }
         }
         if (!skip)
