@@ -2706,7 +2706,7 @@ static int names_delivery(const turn *t)
  * anywhere in so many words
  * ("new customer", "on behalf of X", "my name is Giulia from X"). *who:
  * the words after the cue to the end of the clause, possibly empty. */
-static int introduces(const turn *t, fd_str *who)
+static int introduces_in(fd_str f, fd_str msg, fd_str *who)
 {
     /* "we are from X" after "we are" is no name ("from" is not_name): its
      * own cue, tried next */
@@ -2732,7 +2732,6 @@ static int introduces(const turn *t, fd_str *who)
         "trying", "pour",     "le",      "la",    "un",      "une",      "pas",
         "bon",    "possible", "correct", "right", "me",      "it",       "what",
         "how",    "why",      "when",    "where", "ready",   "all",      NULL};
-    fd_str f = t->folded;
     size_t at = SIZE_MAX, len = 0;
     /* "my name is Giulia from Mamma Mia Trattoria": the company after "from" */
     const char *mn = f.len ? memmem(f.p, f.len, "my name is ", 11) : NULL;
@@ -2831,8 +2830,31 @@ static int introduces(const turn *t, fd_str *who)
     if (e >= b + 5 && memcmp(f.p + e - 5, " here", 5) == 0)
         e -= 5; /* "kopi kaki here" */
     /* the customer's own spelling, when folding kept the offsets */
-    *who = f.len == t->msg.len ? (fd_str){t->msg.p + b, e - b} : (fd_str){f.p + b, e - b};
+    *who = f.len == msg.len ? (fd_str){msg.p + b, e - b} : (fd_str){f.p + b, e - b};
     return 1;
+}
+
+static int introduces(const turn *t, fd_str *who)
+{
+    return introduces_in(t->folded, t->msg, who);
+}
+
+/* "hi this is Mama's Kitchen at Toa Payoh", then the order in a message of
+ * its own: the latest earlier message of the customer's that introduces
+ * them. */
+static int introduced_before(turn *t, fd_str *who)
+{
+    for (size_t i = t->n_history; i-- > 0;) {
+        const fd_prompt_turn *h = &t->history[i];
+        if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
+            continue;
+        fd_str msg = fd_str_c(h->text), f;
+        if (fd_text_fold(msg, t->a, &f, NULL))
+            return 0;
+        if (introduces_in(f, msg, who))
+            return 1;
+    }
+    return 0;
 }
 
 /* The order handed to a person: the draft dropped (the conversation holds
@@ -3022,16 +3044,21 @@ int dialog_order(turn *t, int *handled)
         dialog_new_session_id(id);
         snprintf(d->key, sizeof d->key, "%.16s", id);
     }
-    int site_asked = strcmp(d->asked, "site") == 0, other = 0;
+    int site_asked = strcmp(d->asked, "site") == 0, other = 0, other_before = 0;
     int go = read_outlet(t, d, &note, &other), gd = go < 0 ? 0 : read_date(t, d, &note);
-    if (!go && !was_active && !d->customer_id[0])
+    if (!go && !was_active && !d->customer_id[0]) {
         go = outlet_before(t, d, &note, &other) < 0 ? -1 : 0;
+        other_before = other;
+    }
     if (go < 0 || gd < 0) {
         fd_buf_free(&b);
         fd_buf_free(&note);
         return turn_oom(t);
     }
-    if (site_asked && !d->customer_id[0] && !other && !is_question(t)) {
+    /* a site not on file given as who the customer is, in a message before
+     * the order ("lotus noodle, yishun branch", then the products), is no
+     * slip in passing to ask about again: as when it is kept to when asked */
+    if ((site_asked && !d->customer_id[0] && !other && !is_question(t)) || other_before) {
         /* a site not on file, and no outlet of ours given when asked
          * ("fri morning"): a person sets the new outlet up */
         static const esc_rule unknown_site = {.tier = "agent",
@@ -3057,9 +3084,11 @@ int dialog_order(turn *t, int *handled)
         return rc ? (fd_buf_free(&b), turn_oom(t)) : say(t, &b);
     }
     fd_str who = {0};
-    if (!d->customer_id[0] && go == 0 && !note.len && introduces(t, &who)) {
+    if (!d->customer_id[0] && go == 0 && !note.len &&
+        (introduces(t, &who) || (!was_active && got && introduced_before(t, &who)))) {
         /* "hi, this is Ah Seng Chicken Rice, new customer": a company we
-         * do not know; a person sets the customer up */
+         * do not know; a person sets the customer up. Also when it said so
+         * before the order's first message. */
         *handled = 1;
         fd_buf_free(&note);
         return unknown_customer(t, d, who, &b);
