@@ -1913,6 +1913,17 @@ static int read_swap(turn *t, order_draft *d, int *err)
         return 0;
     }
     const fd_product *from = m.n && !m.ambiguous ? m.v[0] : !m.n && k == 1 ? mine[0] : NULL;
+    /* "change the bowl to 1000ml" with a bowl and a bowl lid: the bowl,
+     * whose name has the word as its head */
+    /* "change the bowl to 1000ml" with a bowl and a bowl lid: the line
+     * whose name has a word of the message as its head (the new size
+     * fits neither line, so the match may come back empty) */
+    if (!from && (m.ambiguous || !m.n)) {
+        fd_product_match ours = {.n = k};
+        for (size_t j = 0; j < k && j < FD_MATCH_MAX; j++)
+            ours.v[j] = mine[j];
+        from = m.n ? by_head(&m, m.n_tied, t->folded) : by_head(&ours, k, t->folded);
+    }
     if (!from)
         return 0;
     fd_product_match to;
@@ -1953,6 +1964,13 @@ static int read_requantity(turn *t, order_draft *d, int *err)
             char *end;
             long long v = strtoll(t->folded.p + i, &end, 10);
             if (v <= 0 || v >= 10000000)
+                continue;
+            /* "change the bowl to 1000ml": a size, no count ("300pcs" is) */
+            fd_str glued = {end, 0};
+            while (glued.p + glued.len < t->folded.p + t->folded.len &&
+                   isalpha((unsigned char)glued.p[glued.len]))
+                glued.len++;
+            if (glued.len && !is_pack_word(glued) && !is_unit_word(glued))
                 continue;
             /* "make the boxes 300 pcs instead": the line named, if one is */
             int named = named_line(t, d, t->msg);

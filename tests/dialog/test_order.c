@@ -698,6 +698,14 @@ static const convo customers[] = {
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
 static const convo products[] = {
+    {"a size swapped on 'the container' with a container and its lid: the container",
+     {"kopi corner: PP round container 12oz 10 pkt + LID-R115 10 pkt, friday morning",
+      "pls change the container to 16oz", "yes"},
+     "CON-R16:500,LID-R115:500",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
     {"a quantity alone after a question about one product: that product (dev4, issue 15)",
      {"kopi corner here. 12oz black ripple cups, how many in a pack?", "ok we take 6 pkt", "friday",
       "yes"},
