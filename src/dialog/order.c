@@ -1651,6 +1651,41 @@ static int same_qty(fd_str s)
     return same && words == 1;
 }
 
+/* 1 when s is only a size and a count ("1000ml 10 pkt", "16 oz x5"): a
+ * product named by its size alone, after another of the same kind. */
+static int size_and_count(fd_str s)
+{
+    static const char *const sizes[] = {"oz", "ml", "l", "inch", "in", "mm", "cm", NULL};
+    static const char *const fill[] = {"x", "of", "pls", "please", "also", "and", "for", NULL};
+    int size = 0, last_num = 0;
+    for (size_t i = 0; i < s.len;) {
+        if (!isalnum((unsigned char)s.p[i])) {
+            i++;
+            continue;
+        }
+        size_t b = i, dg;
+        while (i < s.len && isdigit((unsigned char)s.p[i]))
+            i++;
+        dg = i;
+        while (i < s.len && isalpha((unsigned char)s.p[i]))
+            i++;
+        fd_str w = {s.p + dg, i - dg};
+        int unit = 0;
+        for (size_t k = 0; sizes[k] && !unit; k++)
+            unit = lower_eq(w, sizes[k]);
+        if (unit && (dg > b || last_num))
+            size = 1; /* "1000ml", "16 oz" */
+        else if (dg > b && (!w.len || is_pack_word(w) || is_unit_word(w) || lower_eq(w, "x")))
+            ; /* "10", "10pkt", "5x" */
+        else if (!(dg == b && (is_pack_word(w) || is_unit_word(w) || in_words(fill, w.p, w.len))))
+            return 0;
+        last_num = dg > b && !w.len;
+        if (i == b)
+            i++; /* a letter or digit of no word: not reached, but never stuck */
+    }
+    return size;
+}
+
 static int read_lines(turn *t, order_draft *d, int *err)
 {
     const fd_catalog *c = t->as->catalog;
@@ -1691,6 +1726,20 @@ static int read_lines(turn *t, order_draft *d, int *err)
         if (fd_catalog_match(c, MT(v[i].s), NULL, 0, t->a, &v[i].m, t->err)) {
             *err = 1;
             return 0;
+        }
+    }
+    for (int i = 1; i < n; i++) {
+        const seg *o = &v[i - 1];
+        if (v[i].qty && o->qty && o->m.n && !o->m.ambiguous && size_and_count(v[i].s)) {
+            /* "pp container 750ml 30 pkt, 1000ml 10 pkt": the product
+             * before in the new size, not whatever else has that size */
+            fd_product_match to;
+            if (fd_catalog_variant(c, o->m.v[0], MT(v[i].s), t->a, &to, t->err)) {
+                *err = 1;
+                return 0;
+            }
+            if (to.n && !to.ambiguous)
+                v[i].m = to;
         }
     }
     for (int i = 0; i < n; i++) {

@@ -698,6 +698,13 @@ static const convo customers[] = {
 
 /* Which products: paraphrases, materials, colours, lines, changes. */
 static const convo products[] = {
+    {"a size and a count alone after a line: the same product in that size",
+     {"kopi corner: paper hot cup single wall 8oz 10 pkt, 16 oz 6 pkt, friday morning", "yes"},
+     "CUP-P08:500,CUP-P16:300",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
     {"a size swapped on 'the container' with a container and its lid: the container",
      {"kopi corner: PP round container 12oz 10 pkt + LID-R115 10 pkt, friday morning",
       "pls change the container to 16oz", "yes"},
