@@ -131,6 +131,11 @@ static void test_customers_words(void **state)
     m = match(f, "bbt cups 22oz"); /* not the PET cold cup of 22oz */
     assert_false(m.ambiguous);
     assert_string_equal(m.v[0]->code, "CUP-U22");
+    /* and a misspelling one letter from another word: "dubble" is double */
+    m = match(f, "dubble wall hot cup 8oz");
+    assert_true(m.n >= 1);
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "CUP-D08");
 
     /* a size no product has rules every product of that kind out */
     m = match(f, "13-inch pizza box");
