@@ -197,7 +197,7 @@ start_server() { # start_server LOGNAME: sets SERVER_PID and URL
 META=$(jq -cn --arg date "$(date -u +%FT%TZ)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
   --argjson nproc "$(nproc)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson quick "$QUICK" \
   --argjson soak "$SOAK" --argjson seed "$SEED" --arg bank "bench/replay/questions.tsv" \
-  --arg max_inflight "${FRONTDESK_LLM_MAX_INFLIGHT:-default (64)}" \
+  --arg max_inflight "${FRONTDESK_LLM_MAX_INFLIGHT:-default (256)}" \
   --arg server_threads "${FRONTDESK_SERVER_THREADS:-0 (one per core)}" \
   '{date:$date, nproc:$nproc, cpu:$cpu, loadavg_before:$load, quick:($quick==1), soak_s:$soak,
     seed:$seed, bank:$bank, llm:"tests/fake_llm mode slow, model gpt-4o-mini",

@@ -143,7 +143,12 @@ static const key_def keys[] = {
      "5", 1, 1000, NULL, "consecutive failed calls that open the circuit"},
     {"llm.breaker_open_ms", "FRONTDESK_LLM_BREAKER_OPEN_MS", T_INT, OFF(llm_breaker_open_ms), 0,
      "30000", 1, 3600000, NULL, "how long the circuit stays open before one trial call"},
-    {"llm.max_inflight", "FRONTDESK_LLM_MAX_INFLIGHT", T_INT, OFF(llm_max_inflight), 0, "64", 1,
+    /* 256, not 64: with 64 slots, 100 clients waiting on a 200 ms LLM
+     * queued for slots (Little's law: 64 / 0.2 s = 320 calls/s, so 100
+     * clients waited ~310 ms); 256 gave p50 216 ms, 512 no better at 100
+     * and a far longer tail when the 2 cores are saturated at 500
+     * (bench/RESULTS.md, "The LLM path: slots, not CPU"). */
+    {"llm.max_inflight", "FRONTDESK_LLM_MAX_INFLIGHT", T_INT, OFF(llm_max_inflight), 0, "256", 1,
      100000, NULL, "calls in flight at once; more wait in the queue (llm.queue_max)"},
     {"llm.queue_max", "FRONTDESK_LLM_QUEUE_MAX", T_INT, OFF(llm_queue_max), 0, "256", 0, 1000000,
      NULL, "calls waiting for a slot; more are refused (extractive answer, degraded)"},
