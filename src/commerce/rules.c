@@ -387,8 +387,9 @@ int cm_parse_money(const char *s, int64_t *out)
     const char *dec = NULL;
     if (last_dot && last_comma)
         dec = last_dot > last_comma ? last_dot : last_comma;
-    else if (last_comma && n_commas == 1 && end - last_comma - 1 <= 2)
-        dec = last_comma;
+    else if (last_comma && n_commas == 1 &&
+             (end - last_comma - 1 <= 2 || (last_comma - s == 1 && *s == '0')))
+        dec = last_comma; /* "5,40"; "0,125" (no thousands group starts with 0) */
     else if (last_dot && n_dots == 1)
         dec = last_dot;
     int64_t whole = 0, frac = 0;
@@ -522,11 +523,12 @@ static int delivers(const fd_commerce_rules *r, int64_t day)
     if (!((r->days_mask >> fd_weekday(day)) & 1u) || holiday(r, day))
         return 0;
     /* a half day closing before its first window has no delivery */
-    int close = fd_delivery_close_min(r, day);
-    for (size_t i = 0; close >= 0 && i < r->n_windows; i++)
+    if (fd_delivery_close_min(r, day) < 0 || r->n_windows == 0)
+        return 1;
+    for (size_t i = 0; i < r->n_windows; i++)
         if (fd_delivery_window_ok(r, day, &r->windows[i]))
             return 1;
-    return close < 0 || r->n_windows == 0;
+    return 0;
 }
 
 static int works(const fd_commerce_rules *r, int64_t day)

@@ -108,6 +108,14 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return k;
 }
 
+int fd_buf_minor(fd_buf *b, int64_t minor)
+{
+    /* unsigned: INT64_MIN has no positive twin */
+    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
+    return fd_buf_printf(b, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
+                         (unsigned long long)(a % 100));
+}
+
 int fd_buf_json_str(fd_buf *b, const char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -144,6 +144,9 @@ int fd_buf_vprintf(fd_buf *b, const char *fmt, va_list ap) FD_MUST_USE;
 /* Appends s as a JSON string literal, quotes included: '<' '>' '&' and
  * controls as \u00XX, each byte of ill-formed UTF-8 as \ufffd. */
 int fd_buf_json_str(fd_buf *b, const char *p, size_t n) FD_MUST_USE;
+/* Appends an amount in minor units as a JSON decimal with two places:
+ * -3600 -> -36.00 (orders, quotes, invoices). */
+int fd_buf_minor(fd_buf *b, int64_t minor) FD_MUST_USE;
 /* Hands the bytes to the caller (free with fd_free); b is empty after. */
 char *fd_buf_take(fd_buf *b);
 void fd_buf_reset(fd_buf *b);

@@ -393,14 +393,6 @@ static int totals_text(turn *t, fd_buf *b, const fd_quote *q, const char *date)
         s, r->tax_name, rate, x, tot);
 }
 
-/* Minor units as a JSON decimal: -3600 -> -36.00. */
-static int money_json(fd_buf *b, int64_t minor)
-{
-    uint64_t a = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
-    return fd_buf_printf(b, "%s%llu.%02llu", minor < 0 ? "-" : "", (unsigned long long)(a / 100),
-                         (unsigned long long)(a % 100));
-}
-
 /* The order as the reply's "order" object. */
 /* The units a line delivers and invoices: whole packs ("120 boxes" in
  * packs of 50 are 150, as the summary says). */
@@ -429,14 +421,14 @@ static int order_json(turn *t, const order_draft *d, const char *ref, const char
         if (!rc && delivered(&v[i]) != v[i].qty)
             rc = fd_buf_printf(&b, ",\"requested\":%lld", (long long)v[i].qty);
         rc = rc ? rc
-                : fd_buf_printf(
-                      &b,
-                      ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":%lld."
-                      "%02lld,\"total\":%lld.%02lld}",
-                      (long long)delivered(&v[i]), (long long)v[i].packs,
-                      (long long)v[i].p->pack_size, (long long)(v[i].p->pack_price / 100),
-                      (long long)(v[i].p->pack_price % 100), (long long)(v[i].total / 100),
-                      (long long)(v[i].total % 100));
+                : fd_buf_printf(&b,
+                                ",\"qty\":%lld,\"packs\":%lld,\"pack_size\":%lld,\"pack_price\":",
+                                (long long)delivered(&v[i]), (long long)v[i].packs,
+                                (long long)v[i].p->pack_size);
+        rc = rc ? rc : fd_buf_minor(&b, v[i].p->pack_price);
+        rc = rc ? rc : fd_buf_printf(&b, ",\"total\":");
+        rc = rc ? rc : fd_buf_minor(&b, v[i].total);
+        rc = rc ? rc : fd_buf_putc(&b, '}');
     }
     /* goods - discount + delivery_fee + surcharge = subtotal (before tax) */
     static const char *const keys[] = {"goods",    "discount", "delivery_fee", "surcharge",
@@ -446,7 +438,7 @@ static int order_json(turn *t, const order_draft *d, const char *ref, const char
     rc = rc ? rc : fd_buf_putc(&b, ']');
     for (size_t i = 0; i < sizeof keys / sizeof *keys && !rc; i++) {
         rc = fd_buf_printf(&b, ",\"%s\":", keys[i]);
-        rc = rc ? rc : money_json(&b, vals[i]);
+        rc = rc ? rc : fd_buf_minor(&b, vals[i]);
     }
     rc = rc ? rc : fd_buf_printf(&b, ",\"outlet\":");
     char outlet[200];
@@ -658,7 +650,7 @@ static int invoice_json(turn *t, const order_draft *d, const fd_outlet *o, const
         rc = rc ? rc : fd_buf_json_str(b, v[i].p->name, strlen(v[i].p->name));
         rc = rc ? rc
                 : fd_buf_printf(b, ",\"quantity\":%lld,\"unit_amount\":", (long long)v[i].packs);
-        rc = rc ? rc : money_json(b, v[i].p->pack_price);
+        rc = rc ? rc : fd_buf_minor(b, v[i].p->pack_price);
         rc = rc ? rc : fd_buf_putc(b, '}');
     }
     /* the discount and the fees as lines of their own, as the confirmation
@@ -680,7 +672,7 @@ static int invoice_json(turn *t, const order_draft *d, const fd_outlet *o, const
         rc = fd_buf_printf(b, ",{\"code\":null,\"description\":");
         rc = rc ? rc : fd_buf_json_str(b, extra[i].description, strlen(extra[i].description));
         rc = rc ? rc : fd_buf_printf(b, ",\"quantity\":1,\"unit_amount\":");
-        rc = rc ? rc : money_json(b, extra[i].amount);
+        rc = rc ? rc : fd_buf_minor(b, extra[i].amount);
         rc = rc ? rc : fd_buf_putc(b, '}');
     }
     return rc ? rc

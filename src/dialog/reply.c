@@ -264,9 +264,8 @@ int fd_dialog_user_export_json(fd_kb *kb, const char *user, fd_buf *b, int *n_se
 
 static int money(fd_buf *b, const char *name, int64_t minor)
 {
-    int64_t a = minor < 0 ? -minor : minor;
-    return fd_buf_printf(b, ",\"%s\":%s%lld.%02lld", name, minor < 0 ? "-" : "",
-                         (long long)(a / 100), (long long)(a % 100));
+    int rc = fd_buf_printf(b, ",\"%s\":", name);
+    return rc ? rc : fd_buf_minor(b, minor);
 }
 
 int fd_order_json(const fd_order_row *o, fd_buf *b)

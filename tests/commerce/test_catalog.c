@@ -538,6 +538,7 @@ static void test_european_prices(void **state)
         {"code,name,price\nA1,Box,\"$1,234.5\"\n", "A1", 123450},
         {"code,name,price\nA1,Box,S$ 12\n", "A1", 1200},
         {"code,name,price\nA1,Box,0.125\n", "A1", 12},
+        {"code;name;price\nA1;Paille;0,125\n", "A1", 12},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         fd_catalog *c = NULL;
