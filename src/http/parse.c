@@ -660,6 +660,22 @@ static int ows(char c)
     return c == ' ' || c == '\t';
 }
 
+/* libmicrohttpd 0.9.75 glues an obs-fold continuation line ("Content-Length:
+ * 16\r\n 5") onto the field *name* ("Content-Length5": 16) and then frames
+ * the body as if there were no length, so the body would run as the next
+ * request. A proxy in front reads "16 5" or 16. A name that starts with a
+ * framing header's and goes on can only come from that. */
+static int folded_framing(const char *name)
+{
+    static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
+    for (size_t i = 0; i < sizeof framing / sizeof *framing; i++) {
+        size_t n = strlen(framing[i]);
+        if (strncasecmp(name, framing[i], n) == 0 && name[n])
+            return 1;
+    }
+    return 0;
+}
+
 void http_framing_add(http_framing *f, const char *name, const char *value)
 {
     const char *why = NULL;
@@ -672,6 +688,8 @@ void http_framing_add(http_framing *f, const char *name, const char *value)
         vn--;
     if (strpbrk(name, " \t")) {
         why = "whitespace in a header field name";
+    } else if (folded_framing(name)) {
+        why = "a folded Content-Length or Transfer-Encoding line";
     } else if (strcasecmp(name, "Content-Length") == 0) {
         size_t digits = strspn(value + from, "0123456789");
         if (vn == from || from + digits != vn)

@@ -537,6 +537,12 @@ static void test_framing(void **state)
         {{{"Content-Length ", "16"}}, "whitespace in a header field name"},
         {{{"Transfer-Encoding ", "chunked"}, {"Content-Length", "16"}},
          "whitespace in a header field name"},
+        /* an obs-fold line glued onto the name by libmicrohttpd */
+        {{{"Content-Length5", "16"}}, "a folded Content-Length or Transfer-Encoding line"},
+        {{{"transfer-encodingchunked", ""}, {"Content-Length", "16"}},
+         "a folded Content-Length or Transfer-Encoding line"},
+        {{{"Content-Lengths-Of-Things", "x"}}, "a folded Content-Length or Transfer-Encoding line"},
+        {{{"Content-Type", "text/plain"}, {"Content-Length", "16"}}, NULL},
         {{{"Transfer-Encoding", "xchunked"}}, "a Transfer-Encoding other than chunked"},
         {{{"Transfer-Encoding", "chunked, identity"}}, "a Transfer-Encoding other than chunked"},
         {{{"Transfer-Encoding", "gzip, chunked"}}, "a Transfer-Encoding other than chunked"},

@@ -434,6 +434,8 @@ for name, hdrs, rest in [
     ("te-xchunked", b"Transfer-Encoding: xchunked", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
     ("te-not-final", b"Transfer-Encoding: chunked, identity", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
     ("te-twice", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked", b"10\r\n" + body + b"\r\n0\r\n\r\n" + hidden),
+    ("cl-folded", b"Content-Length: 16\r\n 5", body + hidden),
+    ("te-folded", b"Transfer-Encoding: chunked\r\n , identity\r\nContent-Length: 16", body + hidden),
     ("cl-words", b"Content-Length: 16 5", body + hidden)]:
     print("framing-" + name, refused(post + hdrs + b"\r\n\r\n" + rest))
 # A body shorter than its Content-Length, then a hang-up: the request is
@@ -465,7 +467,7 @@ check "two different Content-Lengths: 400, and the hidden GET never runs" \
   grep -Eq "^smuggle-cl-cl \['HTTP/1.1 400 Bad Request'\]$" "$T/raw.out"
 check "Transfer-Encoding with Content-Length: 400, and the hidden GET never runs" \
   grep -Eq "^smuggle-te-cl \['HTTP/1.1 400 Bad Request'\]$" "$T/raw.out"
-for shape in cl-cl te-cl cl-space-colon te-space-colon te-xchunked te-not-final te-twice; do
+for shape in cl-cl te-cl cl-space-colon te-space-colon te-xchunked te-not-final te-twice cl-folded te-folded; do
   check "framing $shape: one 400, and the server closes the connection" \
     grep -Eq "^framing-$shape HTTP/1.1 400 Bad Request closed$" "$T/raw.out"
 done
