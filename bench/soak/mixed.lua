@@ -1,6 +1,10 @@
 -- mixed.lua: wrk script for the soak (bench/soak/run.sh): a mix of what a
 -- live deployment serves, one request at a time per connection.
---   wrk -s mixed.lua URL -- KEY QUESTIONS_FILE
+--   wrk -s mixed.lua URL -- KEY QUESTIONS_FILE [DELAY_MS]
+-- DELAY_MS (default 0: as fast as the server answers) is each connection's
+-- pause between requests: a steady offered load (connections * 1000 /
+-- (DELAY_MS + latency) requests a second at most) whose latency shows the server, not how
+-- deep a saturated queue happens to be on a shared machine.
 -- Per 100 requests: 45 chat turns in one of 200 sessions (a new question
 -- each time: the store grows), 20 repeats of one popular question (the
 -- answer caches), 15 searches, 10 streamed turns, 10 health checks.
@@ -30,6 +34,7 @@ end
 
 function init(args)
   key, qfile = args[1], args[2]
+  pause = tonumber(args[3] or "0") or 0
   for line in io.lines(qfile) do
     if line:match("%S") and not line:match("^#") then
       n = n + 1
@@ -56,6 +61,10 @@ function request()
   else
     return wrk.format("GET", "/healthz", h)
   end
+end
+
+function delay()
+  return pause
 end
 
 function response(status, headers, body)

@@ -5,6 +5,10 @@
 # largest deviation of the later minutes (after the first tenth, the
 # warm-up) from their mean stays within 5%.
 #   bench/soak/run.sh BUILD_DIR [MINUTES (60)] [CONNECTIONS (16)]
+# SOAK_RATE=N offers a steady load of at most N requests a second in all (each connection
+# pauses CONNECTIONS*1000/N ms between requests); unset, every connection
+# sends its next request as soon as it has an answer (saturation: the
+# p99 is then the depth of the queue, which other load on the machine sets).
 # Load (bench/soak/mixed.lua, wrk -t1): chat turns in 200 sessions (the
 # store grows all along), repeats of a popular question (the caches),
 # searches, streams, health checks; and every 5 minutes a document upload
@@ -16,6 +20,9 @@ set -euo pipefail
 B=$(cd "${1:?usage: bench/soak/run.sh BUILD_DIR [MINUTES] [CONNECTIONS]}" && pwd)
 MIN=${2:-60}
 CONNS=${3:-16}
+RATE=${SOAK_RATE:-0}
+PAUSE=0
+[ "$RATE" -gt 0 ] && PAUSE=$((CONNS * 1000 / RATE))
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 FD=$B/frontdesk
@@ -44,7 +51,7 @@ for m in $(seq 1 "$MIN"); do
   else
     echo 0 > "$T/up"
   fi
-  line=$(wrk -t1 -c"$CONNS" -d60s --timeout 10s -s "$HERE/mixed.lua" "$U" -- "$KEY" "$ROOT/bench/http/questions.txt" 2>/dev/null | grep '^{')
+  line=$(wrk -t1 -c"$CONNS" -d60s --timeout 10s -s "$HERE/mixed.lua" "$U" -- "$KEY" "$ROOT/bench/http/questions.txt" "$PAUSE" 2>/dev/null | grep '^{')
   sleep 1 # connections wrk closed are closed by the server too: a leak is what stays
   fds=$(ls "/proc/$PID/fd" | wc -l)
   echo "$line" | jq -c --argjson m "$m" --argjson rss "$(proc VmRSS)" --argjson fds "$fds" \
@@ -52,10 +59,10 @@ for m in $(seq 1 "$MIN"); do
     '{minute:$m} + . + {rss_kb:$rss, fds:$fds, threads:$thr, upload_status:$up}' | tee -a "$T/minutes"
 done
 kill -TERM $PID; wait $PID; rc=$?; PID=
-jq -s -c --argjson rc "$rc" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
+jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
   def flat(f): (.[(length/10|ceil):] | map(f)) as $v | ($v|add/length) as $mu
     | if $mu == 0 then 0 else ($v | map(((. - $mu)/$mu*100) | fabs) | max) end;
-  {summary:true, commit:$commit, machine:$cpu, minutes:length,
+  {summary:true, commit:$commit, machine:$cpu, minutes:length, offered_rps:$rate,
    requests:(map(.requests)|add), non2xx:(map(.non2xx)|add), socket_errors:(map(.socket_errors)|add),
    uploads_ok:(map(select(.upload_status==200 or .upload_status==201))|length),
    uploads:(map(select(.upload_status!=0))|length),
