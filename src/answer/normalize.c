@@ -5,6 +5,8 @@
  * 1. Chat spellings expanded from a fixed table per language ("u" -> "you",
  *    "jai" -> "j'ai"). Only spellings that are not words of the language
  *    themselves, so nothing a document could mean is rewritten.
+ * 1a. A word for a span of days gains the days a timetable names them by
+ *    ("weekdays" -> "weekdays Monday to Friday"; calendar_lookup).
  * 1b. French elision typed without its apostrophe ("dun" -> "d'un",
  *    "jhabite" -> "j'habite") when what follows the letter is a word.
  * 2. A word that is in no word list of the languages (fd_wordlist: not
@@ -278,6 +280,29 @@ static size_t correct(const fd_norm_ctx *nc, const char *w, size_t n, char *out,
     return best_n;
 }
 
+/* Words for a span of days, said with the days a timetable names them
+ * by: "open on weekdays?" is answered by "Monday to Friday: 8am to 7pm". */
+static const chat_word calendar_en[] = {
+    {"weekdays", "weekdays Monday to Friday"},
+    {"weekday", "weekday Monday to Friday"},
+    {"weekends", "weekends Saturday and Sunday"},
+    {"weekend", "weekend Saturday and Sunday"},
+};
+static const chat_word calendar_fr[] = {
+    {"weekend", "week-end samedi et dimanche"},
+};
+
+static const char *calendar_lookup(const char *w, size_t n, fd_lang lang)
+{
+    const chat_word *t = lang == FD_LANG_FR ? calendar_fr : calendar_en;
+    size_t m = lang == FD_LANG_FR ? sizeof calendar_fr / sizeof *calendar_fr
+                                  : sizeof calendar_en / sizeof *calendar_en;
+    for (size_t i = 0; i < m; i++)
+        if (strlen(t[i].from) == n && memcmp(t[i].from, w, n) == 0)
+            return t[i].to;
+    return NULL;
+}
+
 int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_str *out,
                               size_t *n_fixed, fd_err *err)
 {
@@ -312,6 +337,8 @@ int fd_answer_normalize_query(const fd_norm_ctx *nc, fd_str q, fd_arena *a, fd_s
                 low[k] = ch >= 'A' && ch <= 'Z' ? (char)(ch | 0x20) : ch;
             }
             rep = chat_lookup(low, n, nc->lang);
+            if (!rep)
+                rep = calendar_lookup(low, n, nc->lang);
             if (rep)
                 rep_n = strlen(rep);
             else if (alpha && nc->lang == FD_LANG_FR && nc->words &&

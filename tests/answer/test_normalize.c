@@ -140,12 +140,31 @@ static void test_chat_spellings(void **state)
     assert_true(fd_str_eq_c(out, "you open saturdys"));
 }
 
+/* A span of days is said with the days a timetable names: "weekdays" gains
+ * "Monday to Friday" (the dev KB vet-clinic's table says only that). */
+static void test_day_spans(void **state)
+{
+    fixture *f = *state;
+    fake_kb kb = {NULL, NULL, 0};
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "open on Weekdays?", NULL),
+                        "open on weekdays Monday to Friday?");
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "and at the weekend", NULL),
+                        "and at the weekend Saturday and Sunday");
+    assert_string_equal(norm(f, &kb, FD_LANG_FR, "ouvert le weekend ?", NULL),
+                        "ouvert le week-end samedi et dimanche ?");
+    /* Not a part of another word, and not in the other language's table. */
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "weekdaysx weekendly", NULL),
+                        "weekdaysx weekendly");
+    assert_string_equal(norm(f, &kb, FD_LANG_FR, "les weekdays", NULL), "les weekdays");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wordlist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_typos_toward_the_kb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chat_spellings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_day_spans, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
