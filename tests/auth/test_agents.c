@@ -3,37 +3,9 @@
  * password in the store; sign-in refusals all FD_ENOTFOUND; a token that
  * verifies until it expires, is signed out, or its agent is disabled or
  * given a new password; and no token in the database file. */
-#include "support.h"
-#include "auth_int.h"
+#include "auth_test.h"
 
 #include <stdlib.h>
-
-typedef struct fixture {
-    char *dir;
-    char path[600];
-    fd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    snprintf(f->path, sizeof f->path, "%s/agents.db", f->dir);
-    fd_err err;
-    assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
 
 static void test_rules(void **state)
 {

@@ -1,39 +1,11 @@
 /* test_keys.c: scopes, key format, create/verify, expiry, revocation,
  * rotation overlap, last_used_at throttling, and that no secret reaches
  * the database file. */
-#include "support.h"
-#include "auth_int.h"
+#include "auth_test.h"
 
 #include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
-
-typedef struct fixture {
-    char *dir;
-    char path[600];
-    fd_store *st;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = fd_test_tmpdir();
-    snprintf(f->path, sizeof f->path, "%s/keys.db", f->dir);
-    fd_err err;
-    assert_int_equal(fd_store_open(f->path, &f->st, &err), FD_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fd_store_close(f->st);
-    fd_test_rmrf(f->dir);
-    fd_free(f->dir);
-    free(f);
-    return 0;
-}
 
 static void test_scopes(void **state)
 {
@@ -356,7 +328,7 @@ static void test_secret_not_stored(void **state)
     char hash[65];
     fd_sha256_hex(key, FD_KEY_LEN, hash);
     int seen_hash = 0;
-    const char *files[] = {"keys.db", "keys.db-wal"};
+    const char *files[] = {"auth.db", "auth.db-wal"};
     for (int i = 0; i < 2; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", f->dir, files[i]);
