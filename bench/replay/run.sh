@@ -74,6 +74,8 @@ while [ $# -gt 0 ]; do
 done
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "$HERE/../lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 FD=$B/frontdesk
 FAKE=$B/tests/fake_llm
@@ -122,34 +124,9 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/fdreplay.XXXXXX")
 SERVER_PID="" FAKE_PID="" REPLAY_PID=""
-stop_pid() { # stop_pid PID: TERM, up to 5 s, then KILL; always reaped
-  local p=$1
-  [ -n "$p" ] || return 0
-  if kill -TERM "$p" 2> /dev/null; then
-    for _ in $(seq 50); do kill -0 "$p" 2> /dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2> /dev/null || true
-  fi
-  wait "$p" 2> /dev/null || true
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$REPLAY_PID"
-  stop_pid "$SERVER_PID"
-  stop_pid "$FAKE_PID"
-  rm -rf "$T"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps "$T" REPLAY_PID SERVER_PID FAKE_PID
 
-export FRONTDESK_LOG_LEVEL=${FRONTDESK_LOG_LEVEL:-warn}
-# Out of the way, but still checked on every request (0 would skip the limiter).
-export FRONTDESK_LIMITS_KEY_PER_MIN=1000000000 FRONTDESK_LIMITS_SESSION_PER_MIN=1000000000
-export FRONTDESK_LIMITS_IP_PER_MIN=1000000000 FRONTDESK_LIMITS_GLOBAL_PER_MIN=0
-export FRONTDESK_SERVER_DRAIN_MS=1000
-unset FRONTDESK_LLM_BASE_URL
+bench_server_env
 
 # ---- fresh knowledge base and key ----------------------------------------------------
 export FRONTDESK_DATA_DIR=$T/pristine
