@@ -234,6 +234,26 @@ static size_t sentence_end(const char *p, size_t from, size_t len)
     return 0;
 }
 
+/* Streams the part of checked (the validated text of everything received
+ * so far) not yet sent; 0 when checked no longer starts with what was sent. */
+static int gate_emit(turn *t, const char *checked)
+{
+    llm_gate *g = &t->gate;
+    size_t len = strlen(checked);
+    if (len < g->sent || memcmp(checked, g->sent_text.p ? g->sent_text.p : "", g->sent) != 0)
+        return 0;
+    const fd_turn_sink *s = t->sink;
+    if (len > g->sent) {
+        if (s && s->on_text)
+            s->on_text(s->ctx, checked + g->sent, len - g->sent);
+        if (fd_buf_append(&g->sent_text, checked + g->sent, len - g->sent))
+            g->failed = 1;
+        g->sent = len;
+        g->emitted = 1;
+    }
+    return 1;
+}
+
 /* Validates everything received up to end (a sentence can lean on the one
  * before it) and streams the part of the checked text not yet sent. */
 static void gate_release(turn *t, size_t end)
@@ -255,25 +275,11 @@ static void gate_release(turn *t, size_t end)
             g->failed = 1;
         return;
     }
-    size_t len = strlen(v.answer.text);
-    if (len < g->sent ||
-        memcmp(v.answer.text, g->sent_text.p ? g->sent_text.p : "", g->sent) != 0) {
-        /* The checked text no longer starts with what was sent. */
-        g->failed = 1;
-        fd_arena_free(scratch);
-        return;
-    }
-    const fd_turn_sink *s = t->sink;
-    if (len > g->sent) {
-        if (s && s->on_text)
-            s->on_text(s->ctx, v.answer.text + g->sent, len - g->sent);
-        if (fd_buf_append(&g->sent_text, v.answer.text + g->sent, len - g->sent))
-            g->failed = 1;
-        g->sent = len;
-        g->emitted = 1;
-    }
+    if (!gate_emit(t, v.answer.text))
+        g->failed = 1; /* the checked text no longer starts with what was sent */
+    else
+        g->released = end;
     fd_arena_free(scratch);
-    g->released = end;
 }
 
 void dialog_llm_feed(turn *t, fd_kb *kb, const char *p, size_t n)
@@ -443,8 +449,13 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
             return rc;
         }
         if (v.ok && !g->failed) {
-            if (g->scanned < g->text.len || g->sent < strlen(v.answer.text))
-                gate_release(t, g->text.len);
+            /* The whole text was just checked: what is left goes out from
+             * that check, not from a second one (a whole validation, a
+             * third of an LLM turn's checking). */
+            if (!gate_emit(t, v.answer.text))
+                g->failed = 1;
+            else
+                g->scanned = g->released = g->text.len;
             if (g->sent != strlen(v.answer.text))
                 g->failed = 1;
             if (!g->failed) {
