@@ -413,6 +413,35 @@ static int says_no_answer(const llm_gate *g)
     return n == m && memcmp(p, FD_LLM_NO_ANSWER, m) == 0;
 }
 
+/* The extractive answer checked like any other answer, against the
+ * passages it cites (cp, one per citation): a failure is a decline. */
+static int check_extractive(turn *t, fd_analyzer *an, fd_answer *ans, const fd_passage *cp)
+{
+    fd_reply *r = t->r;
+    uint64_t t0 = fd_time_ns();
+    fd_validate_opts vo = validate_opts(t);
+    vo.verbatim = 1;
+    fd_validation v;
+    int rc = fd_answer_validate(an, fd_str_c(ans->text), cp, ans->n_cites, &vo, t->a, &v, t->err);
+    r->ms_validate += turn_ms_since(t0);
+    if (rc)
+        return rc;
+    if (!v.ok) {
+        /* the safety net doing its job: a decline, not a failure */
+        FD_LOG(t->as->log, FD_LOG_INFO, "dialog",
+               "extractive answer failed validation (%s: %s); declining",
+               fd_val_reason_name(v.reason), v.detail ? v.detail : "");
+        r->validation = fd_val_reason_name(v.reason);
+        ans->answered = 0;
+        ans->text = fd_answer_decline_text(t->lang);
+        ans->n_cites = 0;
+        ans->decision = "validation_failed";
+    } else {
+        r->validation = "ok";
+    }
+    return FD_OK;
+}
+
 int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lmsg)
 {
     fd_reply *r = t->r;
@@ -487,6 +516,18 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
     }
     int emitted = g->emitted;
     dialog_llm_free(t);
+    if (t->ext_unchecked) {
+        /* Its check, put off while the LLM might answer. The reply's
+         * validation stays the LLM answer's verdict when there was one. */
+        const char *said = lrc ? NULL : r->validation;
+        t->ext_unchecked = 0;
+        rc = check_extractive(t, fd_kb_analyzer(t->kb), &t->extractive, t->ext_cp);
+        if (rc)
+            return rc;
+        if (said)
+            r->validation = said;
+        r->decision = t->extractive.decision;
+    }
     /* Fallback: the extractive answer, after retracting anything streamed. */
     if (emitted && s && s->on_reset)
         s->on_reset(s->ctx);
@@ -512,6 +553,13 @@ static int llm_may_help(const turn *t, const fd_answer *ans)
 {
     return ans->answered ||
            (t->as->cfg->llm_ask_on_decline && ans->doc_key && ans->support >= LLM_MIN_SUPPORT);
+}
+
+/* Asked whether or not the extractive answer passes its check: a failed
+ * check keeps the document and the support that make it ask on a decline. */
+static int llm_asked_anyway(const turn *t, const fd_answer *ans)
+{
+    return t->as->cfg->llm_ask_on_decline && ans->doc_key && ans->support >= LLM_MIN_SUPPORT;
 }
 
 /* The passages the LLM sees (and its answer is validated against): the
@@ -595,33 +643,22 @@ static int find_answer(turn *t, fd_answer *ans_out)
     if (rc)
         return rc;
     if (ans.answered) {
-        /* The extractive answer is checked like any other. */
-        t0 = fd_time_ns();
-        fd_validate_opts vo = validate_opts(t);
-        vo.verbatim = 1;
-        fd_validation v;
         /* Against the passages it cites: each quoted sentence must be there. */
         fd_passage *cp = fd_arena_calloc(t->a, ans.n_cites + 1, sizeof *cp);
         if (!cp)
             return turn_oom(t);
         for (size_t i = 0; i < ans.n_cites; i++)
             cp[i] = ev.p[ans.cites[i].passage];
-        rc = fd_answer_validate(an, fd_str_c(ans.text), cp, ans.n_cites, &vo, t->a, &v, t->err);
-        r->ms_validate = turn_ms_since(t0);
-        if (rc)
-            return rc;
-        if (!v.ok) {
-            /* the safety net doing its job: a decline, not a failure */
-            FD_LOG(t->as->log, FD_LOG_INFO, "dialog",
-                   "extractive answer failed validation (%s: %s); declining",
-                   fd_val_reason_name(v.reason), v.detail ? v.detail : "");
-            r->validation = fd_val_reason_name(v.reason);
-            ans.answered = 0;
-            ans.text = fd_answer_decline_text(t->lang);
-            ans.n_cites = 0;
-            ans.decision = "validation_failed";
+        if (t->as->llm && llm_asked_anyway(t, &ans)) {
+            /* The LLM answers whatever the check says: the extractive
+             * answer is only its fallback, checked if it is ever sent
+             * (dialog_llm_finish; a tenth of an LLM turn's CPU saved). */
+            t->ext_cp = cp;
+            t->ext_unchecked = 1;
         } else {
-            r->validation = "ok";
+            rc = check_extractive(t, an, &ans, cp);
+            if (rc)
+                return rc;
         }
     }
     if (t->as->llm && llm_may_help(t, &ans))
@@ -651,6 +688,19 @@ static int keep_evidence(turn *t, fd_answer *ans)
         p->title = keep_str(t->a, p->title, &oom);
         p->section = keep_str(t->a, p->section, &oom);
         p->text = keep_str(t->a, p->text, &oom);
+    }
+    if (t->ext_unchecked) {
+        /* the passages of a check put off until the answer is sent */
+        fd_passage *cp = fd_arena_calloc(t->a, ans->n_cites + 1, sizeof *cp);
+        oom |= !cp;
+        for (size_t i = 0; cp && i < ans->n_cites; i++) {
+            cp[i] = t->ext_cp[i];
+            cp[i].doc_key = keep_str(t->a, cp[i].doc_key, &oom);
+            cp[i].title = keep_str(t->a, cp[i].title, &oom);
+            cp[i].section = keep_str(t->a, cp[i].section, &oom);
+            cp[i].text = keep_str(t->a, cp[i].text, &oom);
+        }
+        t->ext_cp = cp;
     }
     ans->text = keep_str(t->a, ans->text, &oom);
     ans->doc_key = keep_str(t->a, ans->doc_key, &oom);

@@ -81,7 +81,9 @@ typedef struct fd_turn {
     /* the LLM call, when one is pending */
     int llm_pending;
     fd_llm_request llm_req;
-    fd_answer extractive; /* the fallback, already validated */
+    fd_answer extractive; /* the fallback, validated unless ext_unchecked */
+    int ext_unchecked;    /* its check waits until it is sent (knowledge.c) */
+    fd_passage *ext_cp;   /* then: the passages it cites, one per citation */
     llm_gate gate;
     int llm_used; /* the answer went the LLM path (cached.c stores it only if validated) */
     /* caches (cached.c); keys in the arena */
