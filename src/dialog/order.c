@@ -1334,6 +1334,64 @@ static int by_numbers(turn *t, seg *g, fd_str words)
     return 0;
 }
 
+/* The leading size of p ("32 oz (960 ml)": 32 and "oz"); 0 when its size
+ * column starts with no number and unit ("fits 12-16 oz", "M"). */
+static int size_of(const fd_product *p, double *v, char *unit, size_t cap)
+{
+    const char *s = p->size ? p->size : "";
+    char *end;
+    *v = strtod(s, &end);
+    if (end == s || *v <= 0)
+        return 0;
+    while (*end == ' ' || *end == '-')
+        end++;
+    size_t n = 0;
+    while (isalpha((unsigned char)end[n]) && n + 1 < cap) {
+        unit[n] = (char)tolower((unsigned char)end[n]);
+        n++;
+    }
+    unit[n] = '\0';
+    return n > 0;
+}
+
+static void match_only(fd_product_match *m, const fd_product *p);
+
+/* Products tied that differ in size, and a superlative: "the biggest
+ * clear round soup tub" is the largest of them (dev7), "the smallest" the
+ * least. Only when every candidate was kept and all have a size in one
+ * unit. */
+static void by_extreme(turn *t, seg *g)
+{
+    static const char *const big[] = {"biggest", "largest", "plus grand", "plus grande", NULL};
+    static const char *const small[] = {"smallest", "plus petit", "plus petite", NULL};
+    fd_str f;
+    if (g->m.n_tied < 2 || g->m.n_tied >= FD_MATCH_MAX || fd_text_fold(g->s, t->a, &f, NULL))
+        return;
+    int dir = any_word(f, big) ? 1 : any_word(f, small) ? -1 : 0;
+    if (!dir)
+        return;
+    char unit0[16] = "", unit[16];
+    const fd_product *best = NULL;
+    double bv = 0;
+    int ties = 0;
+    for (size_t k = 0; k < g->m.n_tied; k++) {
+        double v;
+        if (!size_of(g->m.v[k], &v, unit, sizeof unit) || (k && strcmp(unit, unit0) != 0))
+            return;
+        if (!k)
+            snprintf(unit0, sizeof unit0, "%s", unit);
+        if (!best || (dir > 0 ? v > bv : v < bv)) {
+            best = g->m.v[k];
+            bv = v;
+            ties = 0;
+        } else if (v == bv) {
+            ties++;
+        }
+    }
+    if (best && !ties)
+        match_only(&g->m, best);
+}
+
 /* The match narrowed to p alone. */
 static void match_only(fd_product_match *m, const fd_product *p)
 {
@@ -1982,6 +2040,8 @@ static int read_lines(turn *t, order_draft *d, int *err)
             *err = 1;
             return 0;
         }
+        if (g->m.ambiguous && !g->m.exact)
+            by_extreme(t, g);
         if (g->m.ambiguous && !g->m.exact && d->n && fit_order(t, d, &g->m, MT(g->s))) {
             *err = 1;
             return 0;
