@@ -2878,7 +2878,10 @@ static int says_yes(const turn *t)
         return 0;
     /* "ok friday morning then", "yes but 300", "yes, but the lids in
      * black": a change, not a yes */
-    static const char *const but[] = {"but", "mais", NULL};
+    /* "nvm" (never mind) with a weak yes ("ok nvm") may drop the order as
+     * well as a question: no yes (dev7; only_confirm takes it beside a
+     * strong one) */
+    static const char *const but[] = {"but", "mais", "nvm", NULL};
     if (any_word(t->folded, but))
         return 0;
     for (size_t i = 0; i < t->folded.len; i++)
