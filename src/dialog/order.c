@@ -1272,8 +1272,11 @@ static size_t bare_numbers(const turn *t, const seg *g, double *out, size_t cap)
 {
     const char *p = g->s.p;
     size_t n = g->s.len, k = 0, lo = (size_t)(p - t->msg.p);
+    size_t sp0 = 0, sp1 = 0; /* "friday 2-5": hours of delivery */
+    fd_delivery_span(fd_catalog_rules(t->as->catalog), g->s, &sp0, &sp1);
     for (size_t i = 0; i < n && k < cap; i++) {
-        if (!isdigit((unsigned char)p[i]) || (i && isdigit((unsigned char)p[i - 1])))
+        if (!isdigit((unsigned char)p[i]) || (i && isdigit((unsigned char)p[i - 1])) ||
+            (i >= sp0 && i < sp1))
             continue;
         /* after a letter, a dot or a dash not of a range: a code or a decimal */
         if (i && (isalpha((unsigned char)p[i - 1]) || strchr("._/:$", p[i - 1]) ||
