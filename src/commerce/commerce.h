@@ -147,6 +147,13 @@ int fd_catalog_variant(const fd_catalog *c, const fd_product *from, fd_str text,
 int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *target,
                     fd_arena *a);
 
+/* The products whose name, size or description hold every number of
+ * nums ("the lid 90": the 90 mm lids; "for 5-6 pax": the box that
+ * "serves 5 to 6 people"), into out (c's product count long at least);
+ * their count. */
+size_t fd_catalog_holding(const fd_catalog *c, const double *nums, size_t n_nums, fd_arena *a,
+                          const fd_product **out);
+
 /* The outlet text names ("Canadian Pizza Pasir Ris", "canadian pasir
  * ris"), or NULL; *ambiguous when several fit as well. A customer is named
  * by its whole name, its account id, its name shortened to two words or

@@ -118,6 +118,11 @@ int cm_tokenize(fd_str text, fd_arena *a, cm_tokens *out, fd_err *err)
         }
         if (raw[i].len == 1 && raw[i].p[0] == '"')
             continue;
+        /* "x" alone is a times sign ("500ml x 6 pkt", "170 x 120 mm"): no
+         * word of a product (dev7: it made "500ml x 6" one of the
+         * containers measured "x" by "x") */
+        if (raw[i].len == 1 && raw[i].p[0] == 'x')
+            continue;
         /* "4-cup": a count joined to its noun names a kind ("4cup"), as a
          * size does; "4 cup" in a message meets it in shared() */
         if (all_digits(raw[i]) && i + 1 < n_raw && raw[i + 1].p == raw[i].p + raw[i].len + 1 &&
@@ -244,6 +249,38 @@ int cm_token_eq(fd_str m, const char *t)
            fd_nlu_osa_distance(m.p, m.len, t, n, 1) <= 1;
 }
 
+/* 1 when the message's word is itself a word of the vocabulary tok. */
+static int known_word(char *const *tok, size_t n_w, fd_str m)
+{
+    size_t lo = 0, hi = n_w;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        size_t n = strlen(tok[mid]);
+        int c = strncmp(tok[mid], m.p, n < m.len ? n : m.len);
+        if (!c)
+            c = n < m.len ? -1 : n > m.len ? 1 : 0;
+        if (!c)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The message's word m is the item's t: as it is, or with a typo
+ * (cm_token_eq) when m is no word of the vocabulary itself. A word the
+ * catalog knows means that word: "black" is not a typo of "blank", nor
+ * "liner" of "lined" (dev7). */
+static int token_is(fd_str m, const char *t, char *const *tok, size_t n_w)
+{
+    size_t n = strlen(t);
+    if (m.len == n && memcmp(m.p, t, n) == 0)
+        return 1;
+    return !known_word(tok, n_w, m) && cm_token_eq(m, t);
+}
+
 /* "4" then "cup" in the message for the item's "4cup" ("cup carrier 4
  * cup"): the count said apart from its noun. */
 static int split_count(const cm_tokens *msg, const char *t)
@@ -270,7 +307,7 @@ static double shared(const cm_tokens *msg, const cm_item *it, char *const *tok, 
         for (size_t i = 0; i < msg->n && !hit; i++)
             /* a bare number is a quantity ("50 lids"), not the "50" of a
              * "50 x 25 mm" label */
-            hit = !all_digits(msg->v[i]) && cm_token_eq(msg->v[i], it->tok[j]);
+            hit = !all_digits(msg->v[i]) && token_is(msg->v[i], it->tok[j], tok, n_w);
         if (hit)
             s += cm_weight(tok, w, n_w, it->tok[j]);
     }
@@ -289,8 +326,13 @@ static double shared_extra(const cm_tokens *msg, const cm_item *desc, const cm_i
     for (size_t j = 0; j < desc->n_tok; j++) {
         if (bsearch(&desc->tok[j], main->tok, main->n_tok, sizeof *main->tok, cmp_cstr))
             continue;
+        /* "the", "for", "with" of a description name nothing: "the brown
+         * box" is no pizza saver that "keeps the lid off" (dev7) */
+        fd_str dw = fd_str_c(desc->tok[j]);
+        if (fd_text_is_stopword(FD_LANG_EN, dw) || fd_text_is_stopword(FD_LANG_FR, dw))
+            continue;
         for (size_t i = 0; i < msg->n; i++)
-            if (!all_digits(msg->v[i]) && cm_token_eq(msg->v[i], desc->tok[j])) {
+            if (!all_digits(msg->v[i]) && token_is(msg->v[i], desc->tok[j], tok, n_w)) {
                 s += cm_weight(tok, w, n_w, desc->tok[j]);
                 break;
             }
@@ -325,38 +367,65 @@ static int is_code_like(fd_str w)
     return digit && alpha;
 }
 
+/* The product whose code, without case and punctuation, is w. */
+static const fd_product *code_is(const fd_catalog *c, const char *w)
+{
+    char norm[64];
+    for (size_t k = 0; k < c->n_products; k++) {
+        const char *code = c->products[k].code;
+        size_t m = 0;
+        for (; *code && m < sizeof norm - 1; code++)
+            if (*code != '-' && *code != ' ')
+                norm[m++] = (char)tolower((unsigned char)*code);
+        norm[m] = '\0';
+        if (m && strcmp(norm, w) == 0)
+            return &c->products[k];
+    }
+    return NULL;
+}
+
 /* A product code in the text, compared without case and punctuation
- * ("pb-1201", "PB1201"). */
+ * ("pb-1201", "PB1201"), or written with a space for its dash ("lid
+ * K500", "PB 1203"; dev7): letters, then a word with a digit. */
 static const fd_product *code_in(const fd_catalog *c, fd_str text)
 {
-    char norm[64], msgw[64];
+    char msgw[64], prev[64] = "";
+    size_t n_prev = 0;
     for (size_t i = 0; i < text.len;) {
         while (i < text.len && !isalnum((unsigned char)text.p[i]))
             i++;
+        int spaced = i > 0 && text.p[i - 1] == ' ' && (i < 2 || text.p[i - 2] != ' ');
         size_t j = i, n = 0;
-        int dash = 0;
+        int dash = 0, digit = 0;
         while (j < text.len && (isalnum((unsigned char)text.p[j]) || text.p[j] == '-') &&
                n < sizeof msgw - 1) {
-            if (text.p[j] != '-')
+            if (text.p[j] != '-') {
+                digit |= isdigit((unsigned char)text.p[j]) != 0;
                 msgw[n++] = (char)tolower((unsigned char)text.p[j]);
-            else
+            } else {
                 dash |= n > 0 && j + 1 < text.len && isalnum((unsigned char)text.p[j + 1]);
+            }
             j++;
         }
         msgw[n] = '\0';
         /* a code of letters only ("CUT-CF", "NAP-KR") counts written with
          * its dash: "cutcf" alone could be a word */
+        const fd_product *p = NULL;
         if (n >= 3 && (is_code_like((fd_str){msgw, n}) || dash))
-            for (size_t k = 0; k < c->n_products; k++) {
-                const char *code = c->products[k].code;
-                size_t m = 0;
-                for (; *code && m < sizeof norm - 1; code++)
-                    if (*code != '-' && *code != ' ')
-                        norm[m++] = (char)tolower((unsigned char)*code);
-                norm[m] = '\0';
-                if (m && strcmp(norm, msgw) == 0)
-                    return &c->products[k];
-            }
+            p = code_is(c, msgw);
+        if (!p && n && digit && spaced && n_prev && n_prev + n < sizeof msgw) {
+            char both[64 * 2];
+            snprintf(both, sizeof both, "%s%s", prev, msgw);
+            p = code_is(c, both);
+        }
+        if (p)
+            return p;
+        /* the letters of a code's first part, for the word after it */
+        n_prev = 0;
+        if (n && !digit && !dash && n < 8) {
+            memcpy(prev, msgw, n + 1);
+            n_prev = n;
+        }
         i = j > i ? j : i + 1;
     }
     return NULL;
@@ -531,6 +600,40 @@ int fd_catalog_fits(const fd_catalog *c, const fd_product *p, const fd_product *
             return 1;
     }
     return 0;
+}
+
+/* 1 when text has the number v: alone ("serves 5 to 6") or with a unit
+ * ("90 mm", "12oz"). */
+static int text_has_number(const char *text, double v, fd_arena *a)
+{
+    cm_tokens t;
+    if (!text || !*text || cm_tokenize(fd_str_c(text), a, &t, NULL))
+        return 0;
+    for (size_t i = 0; i < t.n; i++) {
+        double x;
+        fd_str u;
+        if ((all_digits(t.v[i]) && number_of(t.v[i]) == v) ||
+            (size_parts(t.v[i], &x, &u) && x == v))
+            return 1;
+    }
+    return 0;
+}
+
+size_t fd_catalog_holding(const fd_catalog *c, const double *nums, size_t n_nums, fd_arena *a,
+                          const fd_product **out)
+{
+    size_t n = 0;
+    for (size_t k = 0; n_nums && k < c->n_products; k++) {
+        const fd_product *p = &c->products[k];
+        size_t i = 0;
+        while (i < n_nums &&
+               (text_has_number(p->name, nums[i], a) || text_has_number(p->size, nums[i], a) ||
+                text_has_number(p->description, nums[i], a)))
+            i++;
+        if (i == n_nums)
+            out[n++] = p;
+    }
+    return n;
 }
 
 /* The sizes a message gives for what its product goes with: "lids that

@@ -704,6 +704,52 @@ static int clock_at(fd_str f, size_t *i)
     return h * 60 + m;
 }
 
+/* A time with no end: "2pm onwards", "from 2pm", "after 14:00" (dev7:
+ * "thursday 2pm onwards"); the window it falls in, NULL when none. The
+ * clock is f.p[at..ck); *k is just past the spaces after it, and past
+ * "onwards" when that follows. "from" and "after" count before a time
+ * written with am, pm or minutes only: "from 10" may be ten of anything. */
+static const fd_window *open_span(const fd_commerce_rules *r, fd_str f, size_t at, size_t ck, int a,
+                                  size_t *k)
+{
+    static const char *const onwards[] = {"onwards",   "onward",    "or later",
+                                          "and later", "and after", NULL};
+    static const char *const before[] = {"from", "after", "aft", "des", "apres", NULL};
+    size_t end = 0;
+    for (size_t j = 0; onwards[j] && !end; j++) {
+        size_t n = strlen(onwards[j]);
+        if (*k + n <= f.len && strncasecmp(f.p + *k, onwards[j], n) == 0 &&
+            (*k + n == f.len || !isalnum((unsigned char)f.p[*k + n])))
+            end = *k + n;
+    }
+    if (!end) {
+        int marked = 0; /* "2pm", "14:00", not "2" */
+        for (size_t j = at; j < ck; j++)
+            marked |= !isdigit((unsigned char)f.p[j]) && f.p[j] != ' ';
+        size_t w = at;
+        while (w > 0 && f.p[w - 1] == ' ')
+            w--;
+        size_t b = w;
+        while (b > 0 && isalpha((unsigned char)f.p[b - 1]))
+            b--;
+        int after = 0;
+        for (size_t j = 0; before[j] && !after; j++)
+            after = strlen(before[j]) == w - b && strncasecmp(f.p + b, before[j], w - b) == 0;
+        /* "from 2pm to 5pm" is a span of its own */
+        int ranged = *k < f.len &&
+                     (f.p[*k] == '-' || (*k + 2 < f.len && strncasecmp(f.p + *k, "to ", 3) == 0));
+        if (!after || !marked || ranged || w == at)
+            return NULL;
+        end = ck;
+    }
+    for (size_t j = 0; j < r->n_windows; j++)
+        if (r->windows[j].from_min <= a && a < r->windows[j].to_min) {
+            *k = end;
+            return &r->windows[j];
+        }
+    return NULL;
+}
+
 const fd_window *fd_delivery_span(const fd_commerce_rules *r, fd_str f, size_t *from, size_t *to)
 {
     static const char *const after[] = {"slot",     "slots", "window", "time", "timing",
@@ -716,8 +762,17 @@ const fd_window *fd_delivery_span(const fd_commerce_rules *r, fd_str f, size_t *
         int a = clock_at(f, &k);
         if (a < 0)
             continue;
+        size_t ck = k; /* just after the clock time */
         while (k < f.len && f.p[k] == ' ')
             k++;
+        const fd_window *open = open_span(r, f, i, ck, a, &k);
+        if (open) {
+            if (from)
+                *from = i;
+            if (to)
+                *to = k;
+            return open;
+        }
         if (k < f.len && f.p[k] == '-')
             k++;
         else if (k + 2 < f.len && strncasecmp(f.p + k, "to ", 3) == 0)

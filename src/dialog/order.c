@@ -144,11 +144,19 @@ static const char *const confirm_keys[] = {
     /* Singapore chat: "can" alone is yes ("can", "ok can lah") */
     "can", NULL};
 static const char *const confirm_fill[] = {
-    "please", "pls",     "plz",   "thanks",  "thank", "thx",   "ty",   "you",   "that",     "thats",
-    "is",     "it",      "its",   "s",       "all",   "good",  "fine", "great", "right",    "go",
-    "the",    "order",   "lah",   "la",      "can",   "i",     "we",   "do",    "so",       "and",
-    "just",   "perfect", "looks", "place",   "je",    "c",     "est",  "bon",   "vous",     "plait",
-    "il",     "merci",   "tout",  "parfait", "d",     "allez", "y",    "la",    "commande", NULL};
+    "please", "pls", "plz", "thanks", "thank", "thx", "ty", "you", "that", "thats", "is", "it",
+    "its", "s", "all", "good", "fine", "great", "right", "go", "the", "order", "lah", "la", "can",
+    "i", "we", "do", "so", "and", "just", "perfect", "looks", "place", "je", "c", "est", "bon",
+    "vous", "plait", "il", "merci", "tout", "parfait", "d", "allez", "y", "la", "commande",
+    /* dev7: Singapore chat's closing particles ("ok confirm lor") and "just
+     * send" */
+    "lor", "leh", "ah", "send",
+    /* dev7: "nvm" (never mind) drops a question asked before ("ok nvm just
+     * send, confirm"); beside a strong yes only, see only_confirm */
+    "nvm", NULL};
+/* The confirmation words too weak to outweigh "nvm": "ok nvm" may drop
+ * the order as well as the question. */
+static const char *const weak_keys[] = {"ok", "okay", "k", "y", "ya", "can", NULL};
 
 static int in_words(const char *const *list, const char *w, size_t n)
 {
@@ -162,7 +170,7 @@ static int in_words(const char *const *list, const char *w, size_t n)
  * a confirmation ("yes please", not "please"). */
 static int only_confirm(fd_str f)
 {
-    int any = 0;
+    int any = 0, strong = 0, nvm = 0;
     for (size_t i = 0; i < f.len;) {
         unsigned char c = (unsigned char)f.p[i];
         if (isdigit(c))
@@ -174,12 +182,15 @@ static int only_confirm(fd_str f)
         size_t b = i;
         while (i < f.len && (isalpha((unsigned char)f.p[i]) || (unsigned char)f.p[i] >= 0x80))
             i++;
-        if (in_words(confirm_keys, f.p + b, i - b))
+        if (in_words(confirm_keys, f.p + b, i - b)) {
             any = 1;
-        else if (!in_words(confirm_fill, f.p + b, i - b))
+            strong |= !in_words(weak_keys, f.p + b, i - b);
+        } else if (!in_words(confirm_fill, f.p + b, i - b)) {
             return 0;
+        }
+        nvm |= i - b == 3 && memcmp(f.p + b, "nvm", 3) == 0;
     }
-    return any;
+    return any && (!nvm || strong);
 }
 static const char *const cancel_words[] = {"cancel",    "annule",     "annuler",
                                            "forget it", "never mind", "nevermind",
@@ -192,6 +203,11 @@ static const char *const more_words[] = {"add",  "more",   "another", "extra", "
 static const char *const pack_units[] = {"pack",  "packs",  "carton",  "cartons", "case",
                                          "cases", "paquet", "paquets", "pk",      "pks",
                                          "pkt",   "pkts",   "ctn",     "ctns",    NULL};
+/* a number of these is a time, no count of goods (dev7: "30 days") */
+static const char *const time_units[] = {
+    "day",     "days",     "week", "weeks", "month", "months", "year",    "years", "hour",
+    "hours",   "hr",       "hrs",  "min",   "mins",  "minute", "minutes", "jour",  "jours",
+    "semaine", "semaines", "mois", "ans",   "heure", "heures", NULL};
 /* a count glued to a number ("1000pcs"): units */
 static const char *const unit_words[] = {"pcs",   "pc",   "pce",   "pces", "pieces", "piece",
                                          "units", "unit", "pairs", "pair", NULL};
@@ -927,15 +943,16 @@ static void set_pending(order_draft *d, const fd_product_match *m, fd_str seg)
 #define MAX_SEGS 16
 
 typedef struct seg {
-    fd_str s;          /* in t->msg */
-    int with;          /* joined to the one before by "with" ("container with lid") */
-    int64_t qty;       /* 0: none */
-    int packs;         /* qty counts packs */
-    int times;         /* written "x10" or "10x" */
-    fd_str unit;       /* in t->msg: the pack word of the quantity ("cartons"), no product's */
-    const char *after; /* in t->msg: just after the quantity */
-    int same_as;       /* 1 + the segment whose quantity "same qty" repeats */
-    int pieces;        /* qty counts pieces, whatever the pack */
+    fd_str s;           /* in t->msg */
+    int with;           /* joined to the one before by "with" ("container with lid") */
+    int64_t qty;        /* 0: none */
+    int packs;          /* qty counts packs */
+    int times;          /* written "x10" or "10x" */
+    fd_str unit;        /* in t->msg: the pack word of the quantity ("cartons"), no product's */
+    const char *after;  /* in t->msg: just after the quantity */
+    int same_as;        /* 1 + the segment whose quantity "same qty" repeats */
+    int pieces;         /* qty counts pieces, whatever the pack */
+    const char *qty_at; /* in t->msg: where the quantity's digits start */
     fd_product_match m;
 } seg;
 
@@ -1010,6 +1027,7 @@ static void seg_qty(const turn *t, seg *g)
     }
     if (best && best_rank > 0) { /* a size alone: the scan below skips sizes */
         g->qty = (int64_t)best->value;
+        g->qty_at = t->msg.p + best->off;
         g->packs = best_rank == 2;
         g->after = t->msg.p + best->off + best->len;
         if (g->packs) {
@@ -1022,6 +1040,7 @@ static void seg_qty(const turn *t, seg *g)
     }
     const char *p = g->s.p;
     size_t n = g->s.len;
+    seg bare = {0}; /* the first bare count, while one with a unit may follow */
     /* "friday 10am to 12": hours of delivery, no count */
     size_t sp0 = 0, sp1 = 0;
     fd_delivery_span(fd_catalog_rules(t->as->catalog), g->s, &sp0, &sp1);
@@ -1070,6 +1089,7 @@ static void seg_qty(const turn *t, seg *g)
             if (v <= 0 || v > 10000000)
                 continue;
             g->qty = v;
+            g->qty_at = p + i;
             g->packs = is_pack_word(glued);
             g->unit = g->packs ? glued : (fd_str){0};
             g->after = glued.p + glued.len;
@@ -1086,15 +1106,34 @@ static void seg_qty(const turn *t, seg *g)
             unit = lower_eq(next, size_units[k]);
         if (unit && !x_after && !times)
             continue;
+        /* "30 days", "2 weeks": a time, no count of goods (dev7: "our
+         * payment terms still 30 days right?") */
+        int time = 0;
+        for (size_t k = 0; time_units[k] && !time; k++)
+            time = lower_eq(next, time_units[k]);
+        if (time && !x_after && !times)
+            continue;
         if (v <= 0 || v > 10000000)
             continue;
-        g->qty = v;
-        g->packs = is_pack_word(next);
-        g->unit = g->packs ? next : (fd_str){0};
-        g->times = x_after || times;
-        g->after = p + j + (size_t)x_after;
-        return;
+        seg c = *g;
+        c.qty = v;
+        c.qty_at = p + i;
+        c.packs = is_pack_word(next);
+        c.unit = c.packs ? next : (fd_str){0};
+        c.times = x_after || times;
+        c.after = p + j + (size_t)x_after;
+        /* a count of packs or pieces, or written "x10", is the count; a
+         * bare number before it names a size ("PET salad box 750 10pkt",
+         * dev7), so it is kept only when no such count follows */
+        if (c.times || c.packs || is_unit_word(next)) {
+            *g = c;
+            return;
+        }
+        if (!bare.qty)
+            bare = c;
     }
+    if (bare.qty)
+        *g = bare;
 }
 
 /* 1 when the word at p (up to end) holds a digit. */
@@ -1225,6 +1264,135 @@ static int counts_packs(const turn *t, const seg *g, const fd_product *p)
             return 0;
     }
     return 1;
+}
+
+/* The numbers of a segment that are neither its count nor a size, code,
+ * date or time: "black lid 90", "the box for our 5-6 pax pizza". */
+static size_t bare_numbers(const turn *t, const seg *g, double *out, size_t cap)
+{
+    const char *p = g->s.p;
+    size_t n = g->s.len, k = 0, lo = (size_t)(p - t->msg.p);
+    size_t sp0 = 0, sp1 = 0; /* "friday 2-5": hours of delivery */
+    fd_delivery_span(fd_catalog_rules(t->as->catalog), g->s, &sp0, &sp1);
+    for (size_t i = 0; i < n && k < cap; i++) {
+        if (!isdigit((unsigned char)p[i]) || (i && isdigit((unsigned char)p[i - 1])) ||
+            (i >= sp0 && i < sp1))
+            continue;
+        /* after a letter, a dot or a dash not of a range: a code or a decimal */
+        if (i && (isalpha((unsigned char)p[i - 1]) || strchr("._/:$", p[i - 1]) ||
+                  (p[i - 1] == '-' && (i < 2 || !isdigit((unsigned char)p[i - 2])))))
+            continue;
+        size_t j = i;
+        while (j < n && isdigit((unsigned char)p[j]))
+            j++;
+        if (j < n && (isalnum((unsigned char)p[j]) || strchr(".,:/\"'", p[j]) ||
+                      (p[j] == '-' && !(j + 1 < n && isdigit((unsigned char)p[j + 1])))))
+            continue; /* 12oz, 10pkt, 3.5, 10:30, 12-inch */
+        if (p + i == g->qty_at)
+            continue;
+        size_t w = j;
+        while (w < n && p[w] == ' ')
+            w++;
+        fd_str next = {p + w, 0};
+        while (w + next.len < n && isalpha((unsigned char)next.p[next.len]))
+            next.len++;
+        if (is_pack_word(next) || is_unit_word(next) || lower_eq(next, "x"))
+            continue; /* a count */
+        int inside = 0;
+        for (size_t e = 0; e < t->ents.n && !inside; e++)
+            inside = t->ents.v[e].kind != FD_ENT_QUANTITY && t->ents.v[e].kind != FD_ENT_SIZE &&
+                     lo + i >= t->ents.v[e].off &&
+                     lo + i < (size_t)t->ents.v[e].off + t->ents.v[e].len;
+        if (!inside)
+            out[k++] = (double)strtoll(p + i, NULL, 10);
+    }
+    return k;
+}
+
+/* Products tied on their words, and a number in the segment besides its
+ * count: the ones whose name, size or description hold it ("3 pkt black
+ * lid 90" is the 90 mm black lid, not the 80 mm; "the brown box for our
+ * 5-6 pax pizza" the box that serves 5 to 6; dev7). -1 on error. */
+static int by_numbers(turn *t, seg *g, fd_str words)
+{
+    double nums[8];
+    size_t n = bare_numbers(t, g, nums, 8);
+    if (!n)
+        return 0;
+    const fd_catalog *c = t->as->catalog;
+    const fd_product **only = fd_arena_alloc(t->a, (fd_catalog_n_products(c) + 1) * sizeof *only);
+    if (!only)
+        return -1;
+    size_t n_only = fd_catalog_holding(c, nums, n, t->a, only);
+    if (!n_only)
+        return 0;
+    fd_product_match m;
+    if (fd_catalog_match(c, words, only, n_only, t->a, &m, t->err))
+        return -1;
+    int among = 0;
+    for (size_t k = 0; m.n && k < g->m.n_tied && !among; k++)
+        among = g->m.v[k] == m.v[0];
+    if (among && m.n_tied < g->m.n_tied)
+        g->m = m;
+    return 0;
+}
+
+/* The leading size of p ("32 oz (960 ml)": 32 and "oz"); 0 when its size
+ * column starts with no number and unit ("fits 12-16 oz", "M"). */
+static int size_of(const fd_product *p, double *v, char *unit, size_t cap)
+{
+    const char *s = p->size ? p->size : "";
+    char *end;
+    *v = strtod(s, &end);
+    if (end == s || *v <= 0)
+        return 0;
+    while (*end == ' ' || *end == '-')
+        end++;
+    size_t n = 0;
+    while (isalpha((unsigned char)end[n]) && n + 1 < cap) {
+        unit[n] = (char)tolower((unsigned char)end[n]);
+        n++;
+    }
+    unit[n] = '\0';
+    return n > 0;
+}
+
+static void match_only(fd_product_match *m, const fd_product *p);
+
+/* Products tied that differ in size, and a superlative: "the biggest
+ * clear round soup tub" is the largest of them (dev7), "the smallest" the
+ * least. Only when every candidate was kept and all have a size in one
+ * unit. */
+static void by_extreme(turn *t, seg *g)
+{
+    static const char *const big[] = {"biggest", "largest", "plus grand", "plus grande", NULL};
+    static const char *const small[] = {"smallest", "plus petit", "plus petite", NULL};
+    fd_str f;
+    if (g->m.n_tied < 2 || g->m.n_tied >= FD_MATCH_MAX || fd_text_fold(g->s, t->a, &f, NULL))
+        return;
+    int dir = any_word(f, big) ? 1 : any_word(f, small) ? -1 : 0;
+    if (!dir)
+        return;
+    char unit0[16] = "", unit[16];
+    const fd_product *best = NULL;
+    double bv = 0;
+    int ties = 0;
+    for (size_t k = 0; k < g->m.n_tied; k++) {
+        double v;
+        if (!size_of(g->m.v[k], &v, unit, sizeof unit) || (k && strcmp(unit, unit0) != 0))
+            return;
+        if (!k)
+            snprintf(unit0, sizeof unit0, "%s", unit);
+        if (!best || (dir > 0 ? v > bv : v < bv)) {
+            best = g->m.v[k];
+            bv = v;
+            ties = 0;
+        } else if (v == bv) {
+            ties++;
+        }
+    }
+    if (best && !ties)
+        match_only(&g->m, best);
 }
 
 /* The match narrowed to p alone. */
@@ -1871,6 +2039,12 @@ static int read_lines(turn *t, order_draft *d, int *err)
             }
             continue;
         }
+        if (g->m.ambiguous && !g->m.exact && by_numbers(t, g, MT(g->s)) < 0) {
+            *err = 1;
+            return 0;
+        }
+        if (g->m.ambiguous && !g->m.exact)
+            by_extreme(t, g);
         if (g->m.ambiguous && !g->m.exact && d->n && fit_order(t, d, &g->m, MT(g->s))) {
             *err = 1;
             return 0;
@@ -2707,7 +2881,10 @@ static int says_yes(const turn *t)
         return 0;
     /* "ok friday morning then", "yes but 300", "yes, but the lids in
      * black": a change, not a yes */
-    static const char *const but[] = {"but", "mais", NULL};
+    /* "nvm" (never mind) with a weak yes ("ok nvm") may drop the order as
+     * well as a question: no yes (dev7; only_confirm takes it beside a
+     * strong one) */
+    static const char *const but[] = {"but", "mais", "nvm", NULL};
     if (any_word(t->folded, but))
         return 0;
     for (size_t i = 0; i < t->folded.len; i++)

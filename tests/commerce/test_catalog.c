@@ -201,6 +201,57 @@ static void test_customers_words(void **state)
     assert_string_equal(m.v[0]->code, "CON-PP2C");
 }
 
+/* dev7's matching rules, in other words than dev7's. */
+static void test_dev7_words(void **state)
+{
+    fixture *f = *state;
+    fd_product_match m;
+    /* a word of the catalog is no typo of another: "single" (wall) is not
+     * "singlet" (the bag), so "single bag" names no singlet bag */
+    m = match(f, "single bag");
+    for (size_t i = 0; i < m.n_tied; i++)
+        assert_true(strncmp(m.v[i]->code, "BAG-T", 5) != 0);
+    /* a typo no word of the catalog still finds its word */
+    m = match(f, "singlte bag large");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "BAG-TL");
+    /* a description's "the" names nothing: "the pizza saver" is a saver,
+     * and "the" alone weighs nothing for it */
+    m = match(f, "the kraft pizza box");
+    for (size_t i = 0; i < m.n_tied; i++)
+        assert_string_not_equal(m.v[i]->code, "PB-SAV01");
+    /* a code with a space for its dash */
+    m = match(f, "cup P12 x 10");
+    assert_true(m.exact);
+    assert_string_equal(m.v[0]->code, "CUP-P12");
+    m = match(f, "PB 1401");
+    assert_true(m.exact);
+    assert_string_equal(m.v[0]->code, "PB-1401");
+    assert_false(match(f, "cup 12").exact); /* no code CUP-12 */
+    /* "x" is a times sign, no word of the sizes "23 x 38 cm": "kraft bag x
+     * 3" ties the kraft bags as "kraft bag" does */
+    assert_int_equal(match(f, "kraft sos bag x 3").n_tied, match(f, "kraft sos bag").n_tied);
+    /* the products holding numbers: in the size ("90 mm") or the
+     * description ("serves 3 to 4 people") */
+    const fd_product *held[200];
+    double n90[] = {80};
+    size_t n = fd_catalog_holding(f->c, n90, 1, f->a, held);
+    int h80w = 0, h90w = 0;
+    for (size_t i = 0; i < n; i++) {
+        h80w |= strcmp(held[i]->code, "LID-H80W") == 0;
+        h90w |= strcmp(held[i]->code, "LID-H90W") == 0;
+    }
+    assert_true(h80w && !h90w);
+    double n34[] = {3, 4};
+    n = fd_catalog_holding(f->c, n34, 2, f->a, held);
+    int p1401 = 0, p1201 = 0;
+    for (size_t i = 0; i < n; i++) {
+        p1401 |= strcmp(held[i]->code, "PB-1401") == 0;
+        p1201 |= strcmp(held[i]->code, "PB-1201") == 0; /* serves 2 to 3 */
+    }
+    assert_true(p1401 && !p1201);
+}
+
 /* Products described by what they go with: the kind named wins over the
  * product of the size, and a size inside a range the catalog gives fits. */
 static void test_made_for(void **state)
@@ -504,6 +555,10 @@ static void test_delivery_days(void **state)
         /* chat's short forms (dev3, issue 15) */
         {"tmr aft", "afternoon"},
         {"sat morn pls", "morning"},
+        /* a time with no end: the window it falls in (dev7) */
+        {"monday after 3pm", "afternoon"},
+        {"friday 10am onwards", "morning"},
+        {"from 1:30pm please", "afternoon"},
     };
     for (size_t i = 0; i < sizeof two / sizeof *two; i++) {
         w = fd_delivery_window(r, fd_str_c(two[i].said));
@@ -512,6 +567,10 @@ static void test_delivery_days(void **state)
     }
     assert_null(fd_delivery_window(r, fd_str_c("morning not possible")));
     assert_null(fd_delivery_window(r, fd_str_c("deliver after lunch")));
+    /* "from" or "after" a bare number may be anything but a time; a time
+     * outside every window names none */
+    assert_null(fd_delivery_window(r, fd_str_c("from 10 of them")));
+    assert_null(fd_delivery_window(r, fd_str_c("after 7pm")));
 }
 
 /* A price list exported from a spreadsheet in a French or German locale:
@@ -684,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_european_prices),   cmocka_unit_test(test_quote_extras),
         cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_made_for),
+        cmocka_unit_test(test_dev7_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
