@@ -112,8 +112,8 @@ int store_fail(fd_store *st, int rc, fd_err *err, const char *what)
      * operator reading the log hunts for a writer that does not exist. */
     if (primary == SQLITE_BUSY && st && st->pg &&
         (strstr(msg, "connection") || strstr(msg, "unreachable")))
-        return fd_err_set(err, FD_EUNAVAIL, "the store is unreachable; retry shortly (%s: %s)", what,
-                          msg);
+        return fd_err_set(err, FD_EUNAVAIL, "the store is unreachable; retry shortly (%s: %s)",
+                          what, msg);
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         return fd_err_set(err, FD_EUNAVAIL,
                           "the store is busy (another writer holds its lock); "
@@ -335,6 +335,25 @@ void fd_store_set_busy_timeout(fd_store *st, int ms)
 {
     st->busy_timeout_ms = ms < 0 ? 0 : ms;
     store_lock_wait(st, st->busy_timeout_ms);
+}
+
+void fd_store_set_autocheckpoint(fd_store *st, int pages)
+{
+    if (st->engine != STORE_PG && st->db)
+        sqlite3_wal_autocheckpoint(st->db, pages < 0 ? 0 : pages);
+}
+
+int fd_store_checkpoint(fd_store *st, int *pages, fd_err *err)
+{
+    if (pages)
+        *pages = 0;
+    if (st->engine == STORE_PG)
+        return FD_OK;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (pages)
+        *pages = log > 0 ? log : 0;
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "checkpoint");
 }
 
 int fd_store_schema_version(fd_store *st)

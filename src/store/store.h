@@ -38,6 +38,16 @@ int fd_store_schema_check(const char *path, int *have, fd_err *err) FD_MUST_USE;
 /* How long a statement waits for another connection's lock before
  * FD_EUNAVAIL (store.busy_timeout_ms); 0 fails at once. */
 void fd_store_set_busy_timeout(fd_store *st, int ms);
+/* SQLite's WAL: how many pages a commit on this connection may leave in
+ * the log before that commit also copies it into the database (a
+ * checkpoint, with its fsync); 0 never (another connection runs
+ * fd_store_checkpoint instead). PostgreSQL: no effect. */
+void fd_store_set_autocheckpoint(fd_store *st, int pages);
+/* Copies what the WAL holds into the database without waiting for (or
+ * blocking) readers and writers (SQLite's PASSIVE checkpoint); *pages, if
+ * given, the log's size in pages. FD_EUNAVAIL when busy. PostgreSQL: a
+ * no-op (its own checkpointer). */
+int fd_store_checkpoint(fd_store *st, int *pages, fd_err *err) FD_MUST_USE;
 /* An online, consistent copy of the store into a new file (0600, never
  * overwriting: FD_ECONFLICT), checked with integrity_check; a failed copy
  * leaves no file. */
