@@ -3,7 +3,9 @@
 # for MINUTES, sampled every minute: p50/p99 and throughput of that minute,
 # the server's RSS, open file descriptors and threads. Flat means the
 # largest deviation of the later minutes (after the first tenth, the
-# warm-up) from their mean stays within 5%.
+# warm-up) from their mean stays within 5%; the summary also gives each
+# series' trend (least-squares slope, % of its mean per hour), which tells
+# growth from single minutes moved by other load on a shared machine.
 #   bench/soak/run.sh BUILD_DIR [MINUTES (60)] [CONNECTIONS (16)]
 # SOAK_RATE=N offers a steady load of at most N requests a second in all (each connection
 # pauses CONNECTIONS*1000/N ms between requests); unset, every connection
@@ -62,11 +64,22 @@ kill -TERM $PID; wait $PID; rc=$?; PID=
 jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
   def flat(f): (.[(length/10|ceil):] | map(f)) as $v | ($v|add/length) as $mu
     | if $mu == 0 then 0 else ($v | map(((. - $mu)/$mu*100) | fabs) | max) end;
+  # The least-squares slope over the same minutes, in % of their mean per
+  # hour: growth (a leak, a slowing store) shows here, while a neighbour
+  # process on a shared machine moves single minutes, which flat() counts.
+  def trend(f): (.[(length/10|ceil):] | map(f)) as $v | ($v|length) as $n
+    | if $n < 2 then 0 else
+        ($v|add/$n) as $mu | (($n - 1) / 2) as $xm
+        | ([range(0; $n) | (. - $xm) * ($v[.] - $mu)] | add) as $sxy
+        | ([range(0; $n) | (. - $xm) * (. - $xm)] | add) as $sxx
+        | if $mu == 0 then 0 else ($sxy / $sxx * 60 / $mu * 100) end
+      end;
   {summary:true, commit:$commit, machine:$cpu, minutes:length, offered_rps:$rate,
    requests:(map(.requests)|add), non2xx:(map(.non2xx)|add), socket_errors:(map(.socket_errors)|add),
    uploads_ok:(map(select(.upload_status==200 or .upload_status==201))|length),
    uploads:(map(select(.upload_status!=0))|length),
    rss_flat_pct:flat(.rss_kb), fds_flat_pct:flat(.fds), p99_flat_pct:flat(.p99_ms),
-   rps_flat_pct:flat(.rps), p99_ms_first:.[0].p99_ms, p99_ms_last:.[-1].p99_ms,
+   rps_flat_pct:flat(.rps), rss_trend_pct_per_h:trend(.rss_kb), p99_trend_pct_per_h:trend(.p99_ms),
+   fds_trend_pct_per_h:trend(.fds), p99_ms_first:.[0].p99_ms, p99_ms_last:.[-1].p99_ms,
    rss_kb_first:.[0].rss_kb, rss_kb_last:.[-1].rss_kb, sigterm_exit:$rc}' "$T/minutes" | tee "$T/summary"
 cat "$T/minutes" "$T/summary" > "$OUT"
