@@ -220,7 +220,7 @@ static void *checkpointer_main(void *arg)
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += (long)CHECKPOINT_MS * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
@@ -268,7 +268,13 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
-    pthread_cond_init(&c->ckpt_wake, NULL);
+    /* Its waits are measured on the monotonic clock: a wall-clock jump
+     * must not hold the WAL back for hours. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->ckpt_wake, &ca);
+    pthread_condattr_destroy(&ca);
     char db[600];
     fd_config_store_path(cfg, db, sizeof db);
     int n = cfg->store_url[0] ? N_COMMITTERS_PG : 1;
