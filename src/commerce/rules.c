@@ -709,6 +709,11 @@ static int clock_at(fd_str f, size_t *i)
  * clock is f.p[at..ck); *k is just past the spaces after it, and past
  * "onwards" when that follows. "from" and "after" count before a time
  * written with am, pm or minutes only: "from 10" may be ten of anything. */
+/* How much of a window's start a customer who is there "from" a time may
+ * miss and still get that window: an hour, a judgement (no set has a
+ * case either side of it), not a tuned number. */
+#define OPEN_SPAN_SLACK_MIN 60
+
 static const fd_window *open_span(const fd_commerce_rules *r, fd_str f, size_t at, size_t ck, int a,
                                   size_t *k)
 {
@@ -742,12 +747,34 @@ static const fd_window *open_span(const fd_commerce_rules *r, fd_str f, size_t a
             return NULL;
         end = ck;
     }
+    /* The customer is there from a on. The window a falls in when it
+     * loses at most its first OPEN_SPAN_SLACK_MIN ("10am onwards": the
+     * morning, 9-13); else the earliest window that opens at a or later
+     * ("12pm onwards": the afternoon, 13-18, not a morning with one hour
+     * left); else the one that keeps most of itself after a ("after 3pm":
+     * the afternoon, the only window left at all). */
+    const fd_window *best = NULL;
+    for (size_t j = 0; j < r->n_windows && !best; j++) {
+        const fd_window *w = &r->windows[j];
+        if (w->from_min <= a && a < w->to_min && a - w->from_min <= OPEN_SPAN_SLACK_MIN)
+            best = w;
+    }
+    const fd_window *later = NULL;
     for (size_t j = 0; j < r->n_windows; j++)
-        if (r->windows[j].from_min <= a && a < r->windows[j].to_min) {
-            *k = end;
-            return &r->windows[j];
-        }
-    return NULL;
+        if (r->windows[j].from_min >= a && (!later || r->windows[j].from_min < later->from_min))
+            later = &r->windows[j];
+    if (!best)
+        best = later;
+    int kept = 0;
+    for (size_t j = 0; j < r->n_windows && !best; j++)
+        if (r->windows[j].to_min > a && r->windows[j].to_min - a > kept)
+            kept = r->windows[j].to_min - a;
+    for (size_t j = 0; j < r->n_windows && !best && kept; j++)
+        if (r->windows[j].to_min - a == kept)
+            best = &r->windows[j];
+    if (best)
+        *k = end;
+    return best;
 }
 
 const fd_window *fd_delivery_span(const fd_commerce_rules *r, fd_str f, size_t *from, size_t *to)

@@ -558,6 +558,11 @@ static void test_delivery_days(void **state)
         /* a time with no end: the window it falls in (dev7) */
         {"monday after 3pm", "afternoon"},
         {"friday 10am onwards", "morning"},
+        /* most of the morning already gone: the afternoon (review of dev7's rule) */
+        {"thursday 12pm onwards", "afternoon"},
+        {"after 12:30pm", "afternoon"},
+        {"from 11am", "afternoon"},
+        {"from 9am pls", "morning"},
         {"from 1:30pm please", "afternoon"},
     };
     for (size_t i = 0; i < sizeof two / sizeof *two; i++) {
