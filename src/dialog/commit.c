@@ -35,6 +35,8 @@
  * under cached chat load (perf), and the wait of every turn in that
  * batch. A PASSIVE checkpoint blocks neither readers nor the writer. */
 #define CHECKPOINT_MS 250
+/* 40 MB of 4 KB pages: far beyond what 250 ms of turns write. */
+#define WAL_WARN_PAGES 10000
 
 /* A lost race for a turn's seq (fd_store_turn_write's FD_ECONFLICT "seq")
  * is run again this many times before its error is the turn's. */
@@ -217,6 +219,7 @@ static void *checkpointer_main(void *arg)
 {
     fd_committer *c = arg;
     unsigned long seen = 0;
+    double warned = -60;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         struct timespec until;
@@ -230,17 +233,29 @@ static void *checkpointer_main(void *arg)
         seen = c->batches;
         pthread_mutex_unlock(&c->mu);
         fd_err err = {0};
-        if (fd_store_checkpoint(c->ckpt_st, NULL, &err) != FD_OK)
+        int pages = 0;
+        if (fd_store_checkpoint(c->ckpt_st, &pages, &err) != FD_OK)
             FD_LOG(c->log, FD_LOG_DEBUG, "store", "WAL checkpoint: %s (next time)", err.msg);
+        /* A log that stays long means checkpoints cannot finish (a reader
+         * holding an old snapshot: a backup, an export): said, not hidden,
+         * at most once a minute. */
+        double now = (double)fd_time_ns() / 1e9;
+        if (pages > WAL_WARN_PAGES && now - warned >= 60) {
+            FD_LOG(c->log, FD_LOG_WARN, "store",
+                   "the WAL holds %d pages after a checkpoint (a long reader?)", pages);
+            warned = now;
+        }
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
 }
 
-/* SQLite: the checkpointer's own connection and thread, and the
- * committer's commits no longer checkpoint. Without it (it could not
- * start) they still do, as before. */
+/* SQLite: the checkpointer's own connection and thread; once it runs,
+ * the committer's connection is opened with auto-checkpoint off. Without
+ * it (it could not start) commits still checkpoint, as before. Other
+ * connections (the kb's, the outbox's) commit rarely and keep SQLite's
+ * trigger: they checkpoint only if the log ever passes 1,000 pages. */
 static void start_checkpointer(fd_committer *c, const char *db)
 {
     fd_err err = {0};
@@ -255,7 +270,6 @@ static void start_checkpointer(fd_committer *c, const char *db)
         return;
     }
     c->ckpt_running = 1;
-    fd_store_set_autocheckpoint(c->th[0].st, 0);
 }
 
 int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd_err *err)
@@ -277,6 +291,8 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
     pthread_condattr_destroy(&ca);
     char db[600];
     fd_config_store_path(cfg, db, sizeof db);
+    if (!cfg->store_url[0])
+        start_checkpointer(c, db);
     int n = cfg->store_url[0] ? N_COMMITTERS_PG : 1;
     for (int i = 0; i < n; i++) {
         committer_thread *th = &c->th[i];
@@ -289,6 +305,8 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
         c->n_threads = i + 1;
         /* a writer elsewhere (another process) makes turns wait this long, then 503 */
         fd_store_set_busy_timeout(th->st, cfg->store_busy_timeout_ms);
+        if (c->ckpt_running)
+            fd_store_set_autocheckpoint(th->st, 0); /* the checkpointer's job */
         /* PostgreSQL: a turn's rows in three round trips, not seven (each
          * turn's savepoint release reports its rows' failures). */
         fd_store_defer_writes(th->st, 1);
@@ -298,8 +316,6 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
         }
         th->running = 1;
     }
-    if (!cfg->store_url[0])
-        start_checkpointer(c, db);
     *out = c;
     return FD_OK;
 }
@@ -320,7 +336,14 @@ void fd_committer_stop(fd_committer *c)
     }
     if (c->ckpt_running)
         pthread_join(c->ckpt_th, NULL);
-    fd_store_close(c->ckpt_st); /* the last turns' pages into the database */
+    if (c->ckpt_st) {
+        /* the last turns' pages into the database (the log is durable
+         * either way; this keeps it short for the next start) */
+        fd_err err = {0};
+        if (fd_store_checkpoint(c->ckpt_st, NULL, &err) != FD_OK)
+            FD_LOG(c->log, FD_LOG_DEBUG, "store", "last WAL checkpoint: %s", err.msg);
+    }
+    fd_store_close(c->ckpt_st);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);

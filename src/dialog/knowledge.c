@@ -522,11 +522,16 @@ int dialog_llm_finish(turn *t, const fd_llm_result *res, int lrc, const char *lm
         const char *said = lrc ? NULL : r->validation;
         t->ext_unchecked = 0;
         rc = check_extractive(t, fd_kb_analyzer(t->kb), &t->extractive, t->ext_cp);
-        if (rc)
+        if (rc) {
+            if (emitted && s && s->on_reset)
+                s->on_reset(s->ctx); /* nothing streamed stands without its check */
             return rc;
+        }
         if (said)
             r->validation = said;
         r->decision = t->extractive.decision;
+        if (!t->extractive.answered)
+            r->table_rows = 0;
     }
     /* Fallback: the extractive answer, after retracting anything streamed. */
     if (emitted && s && s->on_reset)
@@ -652,7 +657,13 @@ static int find_answer(turn *t, fd_answer *ans_out)
         if (t->as->llm && llm_asked_anyway(t, &ans)) {
             /* The LLM answers whatever the check says: the extractive
              * answer is only its fallback, checked if it is ever sent
-             * (dialog_llm_finish; a tenth of an LLM turn's CPU saved). */
+             * (dialog_llm_finish; a tenth of an LLM turn's CPU saved).
+             * Two things follow and are meant: when the LLM answers, the
+             * trace's decision is the composer's own ("answered"), not
+             * "validation_failed" from a check nobody needed; and the
+             * evidence cache keys on the composer's answer before its
+             * check, which names the same evidence either way (the answer
+             * it may lend is an LLM answer that passed its own check). */
             t->ext_cp = cp;
             t->ext_unchecked = 1;
         } else {

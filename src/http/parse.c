@@ -663,8 +663,10 @@ static int ows(char c)
 /* libmicrohttpd 0.9.75 glues an obs-fold continuation line ("Content-Length:
  * 16\r\n 5") onto the field *name* ("Content-Length5": 16) and then frames
  * the body as if there were no length, so the body would run as the next
- * request. A proxy in front reads "16 5" or 16. A name that starts with a
- * framing header's and goes on can only come from that. */
+ * request. A proxy in front reads "16 5" or 16. So a name that starts
+ * with a framing header's and goes on is refused: that is how a folded
+ * line reaches us, and no registered header is named so (an invented one,
+ * "Content-Length-Hint", is refused too). */
 static int folded_framing(const char *name)
 {
     static const char *const framing[] = {"Content-Length", "Transfer-Encoding"};
