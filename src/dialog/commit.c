@@ -305,6 +305,13 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
         c->n_threads = i + 1;
         /* a writer elsewhere (another process) makes turns wait this long, then 503 */
         fd_store_set_busy_timeout(th->st, cfg->store_busy_timeout_ms);
+        /* store.synchronous = full is for the turns above all: they are
+         * written here, not on the kb's connection that set it before */
+        rc = fd_store_set_synchronous(th->st, strcmp(cfg->store_synchronous, "full") == 0, err);
+        if (rc) {
+            fd_committer_stop(c); /* closes th->st with the others */
+            return rc;
+        }
         if (c->ckpt_running)
             fd_store_set_autocheckpoint(th->st, 0); /* the checkpointer's job */
         /* PostgreSQL: a turn's rows in three round trips, not seven (each

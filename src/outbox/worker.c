@@ -94,10 +94,13 @@ static void api_reason(const acct_resp *r, char *out, size_t cap)
 {
     json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, 0, NULL);
     const char *m = json_string_value(json_object_get(j, "Message"));
-    json_t *ve = json_object_get(json_array_get(json_object_get(j, "Elements"), 0), "ValidationErrors");
+    json_t *ve =
+        json_object_get(json_array_get(json_object_get(j, "Elements"), 0), "ValidationErrors");
     const char *v = json_string_value(json_object_get(json_array_get(ve, 0), "Message"));
     snprintf(out, cap, "the accounting API answered %d%s%s", r->status, v || m ? ": " : "",
-             v ? v : m ? m : "");
+             v   ? v
+             : m ? m
+                 : "");
     json_decref(j);
 }
 
@@ -126,8 +129,8 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
             return STOP; /* not connected, or the token endpoint down: nothing to do now */
         }
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok->access);
-        const char *hdr[] = {auth, tenant, idem, "Content-Type: application/json",
-                             "Accept: application/json", NULL};
+        const char *hdr[] = {
+            auth, tenant, idem, "Content-Type: application/json", "Accept: application/json", NULL};
         pace(cfg, next_call);
         acct_resp_free(&r);
         rc = acct_http(cfg, url, hdr, body.p, NULL, &r, err);
@@ -151,7 +154,8 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
     } else if (!rc && r.status == 429) {
         /* the API's limit, not a failure: wait as long as it says */
         double wait = r.retry_after > 0 ? r.retry_after : 60;
-        rc = record(cfg, st, row, R_RETRY, row->attempts, now + wait, "rate limited (429)", NULL, err);
+        rc = record(cfg, st, row, R_RETRY, row->attempts, now + wait, "rate limited (429)", NULL,
+                    err);
         *next_call = fmax(*next_call, now + wait);
         o = LATER;
     } else if (rc || r.status >= 500 || r.status == 408) {
@@ -161,8 +165,8 @@ static outcome deliver_one(const fd_config *cfg, fd_log *log, fd_store *st, acct
             snprintf(why, sizeof why, "%s", err->msg);
         int n = row->attempts + 1;
         int dead = n >= cfg->acct_max_attempts;
-        rc = record(cfg, st, row, dead ? R_DEAD : R_RETRY, n, dead ? 0 : now + backoff_s(cfg, n), why,
-                    NULL, err);
+        rc = record(cfg, st, row, dead ? R_DEAD : R_RETRY, n, dead ? 0 : now + backoff_s(cfg, n),
+                    why, NULL, err);
         FD_LOG(log, dead ? FD_LOG_ERROR : FD_LOG_WARN, "outbox", "invoice of %s: %s (attempt %d%s)",
                row->order_ref, why, n, dead ? ", dead-lettered" : "");
         o = dead ? DEAD : LATER;
@@ -209,7 +213,10 @@ static outcome deliver_hook(const fd_config *cfg, fd_log *log, fd_store *st, dou
     char ts[32], ev[160], dl[300], sig[120], hexd[65];
     snprintf(ts, sizeof ts, "%lld", (long long)fd_time_wall());
     json_t *j = json_loads(row->payload, 0, NULL);
-    snprintf(ev, sizeof ev, "X-Frontdesk-Event: %s", json_string_value(json_object_get(j, "type")) ? json_string_value(json_object_get(j, "type")) : "");
+    snprintf(ev, sizeof ev, "X-Frontdesk-Event: %s",
+             json_string_value(json_object_get(j, "type"))
+                 ? json_string_value(json_object_get(j, "type"))
+                 : "");
     json_decref(j);
     snprintf(dl, sizeof dl, "X-Frontdesk-Delivery: %s", row->idem_key);
     /* signed over timestamp.body: a replayed body with a new time fails */
@@ -246,8 +253,10 @@ static outcome deliver_hook(const fd_config *cfg, fd_log *log, fd_store *st, dou
         else
             snprintf(why, sizeof why, "the webhook answered %d", r.status);
         int n = row->attempts + 1, dead = n >= cfg->acct_max_attempts;
-        double wait = !rc && r.status == 429 && r.retry_after > 0 ? r.retry_after : backoff_s(cfg, n);
-        rc = record(cfg, st, row, dead ? R_DEAD : R_RETRY, n, dead ? 0 : now + wait, why, NULL, err);
+        double wait =
+            !rc && r.status == 429 && r.retry_after > 0 ? r.retry_after : backoff_s(cfg, n);
+        rc =
+            record(cfg, st, row, dead ? R_DEAD : R_RETRY, n, dead ? 0 : now + wait, why, NULL, err);
         FD_LOG(log, dead ? FD_LOG_ERROR : FD_LOG_WARN, "outbox", "webhook %s: %s (attempt %d%s)",
                row->idem_key, why, n, dead ? ", dead-lettered" : "");
         o = dead ? DEAD : LATER;
@@ -256,9 +265,8 @@ static outcome deliver_hook(const fd_config *cfg, fd_log *log, fd_store *st, dou
     return rc ? STOP : o;
 }
 
-static int pass(const fd_config *cfg, fd_log *log, fd_store *st, const char *kind,
-                acct_tokens *tok, double *next_call, int *delivered, int *failed, int *stopped,
-                fd_err *err)
+static int pass(const fd_config *cfg, fd_log *log, fd_store *st, const char *kind, acct_tokens *tok,
+                double *next_call, int *delivered, int *failed, int *stopped, fd_err *err)
 {
     fd_arena *a = fd_arena_new(0);
     if (!a)
@@ -292,8 +300,9 @@ int fd_outbox_deliver_due(const fd_config *cfg, fd_log *log, fd_store *st, int *
     if (failed)
         *failed = 0;
     if (!cfg->acct_url[0] && !cfg->webhooks_url[0])
-        return fd_err_set(err, FD_EUNAVAIL,
-                          "neither accounting.url nor webhooks.url is set: rows wait in the outbox");
+        return fd_err_set(
+            err, FD_EUNAVAIL,
+            "neither accounting.url nor webhooks.url is set: rows wait in the outbox");
     acct_tokens tok = {0};
     double next_call = 0;
     int stopped, rc = FD_OK;
@@ -379,10 +388,13 @@ int fd_outbox_start(const fd_config *cfg, fd_log *log, struct fd_metrics *m, fd_
     char path[600];
     fd_config_store_path(cfg, path, sizeof path);
     int rc = fd_store_open(path, &o->st, err);
+    if (!rc) /* a delivery's mark is a write the operator asked to be synced too */
+        rc = fd_store_set_synchronous(o->st, strcmp(cfg->store_synchronous, "full") == 0, err);
     if (!rc && m)
-        rc = fd_metrics_counter(m, "frontdesk_outbox_delivered_total",
-                                "outbox rows delivered: invoices to the accounting system, webhooks",
-                                "kind", &o->delivered, err);
+        rc =
+            fd_metrics_counter(m, "frontdesk_outbox_delivered_total",
+                               "outbox rows delivered: invoices to the accounting system, webhooks",
+                               "kind", &o->delivered, err);
     if (!rc && m)
         rc = fd_metrics_counter(m, "frontdesk_outbox_dead_total",
                                 "outbox rows dead-lettered (see frontdesk outbox list)", "kind",
