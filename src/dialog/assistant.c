@@ -6,6 +6,7 @@
 #include "templates_int.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,22 @@ static int load_assets(fd_assistant *as, fd_kb *kb, fd_err *err)
     return rc;
 }
 
+/* The word lists of assistants opened one from another (fd_assistant_reopen):
+ * loaded by the first, freed by the last to close. */
+struct wordsets {
+    atomic_int refs;
+    fd_wordlist *w[FD__NLANGS];
+};
+
+static void wordsets_put(struct wordsets *ws)
+{
+    if (!ws || atomic_fetch_sub(&ws->refs, 1) != 1)
+        return;
+    for (int l = 0; l < FD__NLANGS; l++)
+        fd_wordlist_free(ws->w[l]);
+    fd_free(ws);
+}
+
 /* The word lists that tell a typo from a real word the KB does not use,
  * one set per language ("fr=/usr/share/dict/french"; no prefix: English).
  * A missing list is a warning, not a failure: without any, the assistant
@@ -253,6 +270,10 @@ static int load_wordlists(fd_assistant *as, fd_err *err)
     const char *p = as->cfg->answer_wordlists;
     if (!as->cfg->answer_normalize)
         return FD_OK;
+    as->wordsets = fd_calloc(1, sizeof *as->wordsets);
+    if (!as->wordsets)
+        return fd_err_set(err, FD_ENOMEM, "out of memory");
+    atomic_init(&as->wordsets->refs, 1);
     int rc = FD_OK;
     while (!rc && *p) {
         size_t n = strcspn(p, ":");
@@ -280,8 +301,10 @@ static int load_wordlists(fd_assistant *as, fd_err *err)
             FD_LOG(as->log, FD_LOG_WARN, "dialog", "%s (typo correction uses the others)", e2.msg);
     }
     size_t total = 0;
-    for (int l = 0; l < FD__NLANGS; l++)
+    for (int l = 0; l < FD__NLANGS; l++) {
+        as->wordsets->w[l] = as->words[l];
         total += fd_wordlist_size(as->words[l]);
+    }
     if (!rc && total == 0 && as->cfg->answer_wordlists[0])
         FD_LOG(as->log, FD_LOG_WARN, "dialog",
                "no word list loaded (answer.wordlists): typos will not be corrected");
@@ -349,7 +372,7 @@ int fd_assistant_prepare(const fd_config *cfg, fd_err *err)
 }
 
 static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, int own,
-                     fd_assistant **out, fd_err *err)
+                     struct wordsets *lent, fd_assistant **out, fd_err *err)
 {
     fd_assistant *as = fd_calloc(1, sizeof *as);
     if (!as)
@@ -375,8 +398,14 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
         rc = load_assets(as, kb, err);
     if (!rc)
         rc = load_intents(as, kb, &as->trained_at_open, err);
-    if (!rc)
+    if (!rc && lent) {
+        atomic_fetch_add(&lent->refs, 1);
+        as->wordsets = lent;
+        for (int l = 0; l < FD__NLANGS; l++)
+            as->words[l] = lent->w[l];
+    } else if (!rc) {
         rc = load_wordlists(as, err);
+    }
     if (!rc && cfg->answer_normalize)
         rc = fd_thesaurus_open(cfg->answer_wordnet, cfg->answer_thesaurus_fr, &as->thesaurus, err);
     if (!rc && !own) {
@@ -398,13 +427,21 @@ static int open_with(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm, 
 
 int fd_assistant_open(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_assistant **out, fd_err *err)
 {
-    return open_with(cfg, log, kb, NULL, 1, out, err);
+    return open_with(cfg, log, kb, NULL, 1, NULL, out, err);
 }
 
 int fd_assistant_open_llm(const fd_config *cfg, fd_log *log, fd_kb *kb, fd_llm *llm,
                           fd_assistant **out, fd_err *err)
 {
-    return open_with(cfg, log, kb, llm, 0, out, err);
+    return open_with(cfg, log, kb, llm, 0, NULL, out, err);
+}
+
+int fd_assistant_reopen(const fd_assistant *prev, fd_kb *kb, fd_assistant **out, fd_err *err)
+{
+    /* An LLM client prev opened itself dies with prev: the new one opens
+     * its own; a borrowed one (the server's) is lent on. */
+    return open_with(prev->cfg, prev->log, kb, prev->own_llm ? NULL : prev->llm, prev->own_llm,
+                     prev->wordsets, out, err);
 }
 
 int fd_assistant_refresh(fd_assistant *as, fd_kb *kb, int *retrained, fd_err *err)
@@ -458,8 +495,11 @@ void fd_assistant_close(fd_assistant *as)
     fd_catalog_free(as->catalog);
     fd_free(as->tone);
     fd_free(as->company);
-    for (int l = 0; l < FD__NLANGS; l++)
-        fd_wordlist_free(as->words[l]);
+    if (as->wordsets)
+        wordsets_put(as->wordsets);
+    else /* a failed load before its owner existed */
+        for (int l = 0; l < FD__NLANGS; l++)
+            fd_wordlist_free(as->words[l]);
     fd_thesaurus_free(as->thesaurus);
     if (as->own_llm)
         fd_llm_free(as->llm);

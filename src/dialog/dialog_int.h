@@ -85,6 +85,7 @@ struct fd_assistant {
     char model_path[600];
     int trained_at_open;
     fd_wordlist *words[FD__NLANGS]; /* answer.wordlists by language; NULL: none */
+    struct wordsets *wordsets;      /* their owner, shared by reopened assistants */
     fd_thesaurus *thesaurus;        /* answer.wordnet, answer.thesaurus_fr */
     fd_catalog *catalog;     /* commerce.toml + products.csv ingested; NULL: no ordering in chat */
     fd_committer *committer; /* group commit of turns (borrowed); NULL: write directly */

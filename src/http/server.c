@@ -427,12 +427,15 @@ void http_assistant_put(assistant_ref *ref)
     }
 }
 
-static int assistant_new(fd_server *s, fd_kb *kb, assistant_ref **out, fd_err *err)
+/* prev: the assistant being replaced (its word lists are lent on), or NULL. */
+static int assistant_new(fd_server *s, fd_kb *kb, const fd_assistant *prev, assistant_ref **out,
+                         fd_err *err)
 {
     assistant_ref *ref = fd_calloc(1, sizeof *ref);
     if (!ref)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
-    int rc = fd_assistant_open_llm(s->cfg, s->log, kb, s->llm, &ref->as, err);
+    int rc = prev ? fd_assistant_reopen(prev, kb, &ref->as, err)
+                  : fd_assistant_open_llm(s->cfg, s->log, kb, s->llm, &ref->as, err);
     if (rc) {
         fd_free(ref);
         return rc;
@@ -594,7 +597,7 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
          * assistant's open hung or aborted at start ("prepared statement
          * already exists", then the protocol out of step). */
         fd_kb *kb = http_kb_get(s);
-        rc = assistant_new(s, kb, &s->cur, err);
+        rc = assistant_new(s, kb, NULL, &s->cur, err);
         http_kb_put(s, kb);
     }
     if (!rc)
@@ -657,8 +660,8 @@ int http_reload_locked(fd_server *s, fd_err *err)
     fd_kb *kb = http_kb_get(s);
     assistant_ref *ref = NULL;
     int rc = fd_kb_refresh(kb, err);
-    if (!rc)
-        rc = assistant_new(s, kb, &ref, err);
+    if (!rc) /* s->cur changes only here, under the write lock we hold */
+        rc = assistant_new(s, kb, s->cur ? s->cur->as : NULL, &ref, err);
     /* Answers of older versions can no longer be reached (every key holds
      * its version): free their memory now. */
     if (!rc)
