@@ -24,6 +24,7 @@ typedef struct order_draft {
     char pend_words[64]; /* how the customer named it ("lids"): a choice adds to it */
     int pend_more;       /* more fit than pend holds: "for example" */
     char customer_id[48], outlet[96];
+    char named[48]; /* a customer named whose outlet is still asked (several) */
     char date[16];   /* YYYY-MM-DD */
     char window[16]; /* "morning" */
     char asked[16];  /* what the last reply asked for: "outlet", "date" */
