@@ -2221,23 +2221,32 @@ static int read_replace(turn *t, order_draft *d, int *err)
         *err = 1;
         return 0;
     }
-    const fd_product *from = !m.n ? NULL : !m.ambiguous ? m.v[0] : by_head(&m, m.n_tied, old_w);
+    /* "the bowl" with a bowl and a bowl lid: the line whose name has the
+     * word as its head, as a swap takes it */
+    const fd_product *from = by_head(&m, m.n, old_w);
+    if (!from)
+        from = !m.n ? NULL : !m.ambiguous ? m.v[0] : by_head(&m, m.n_tied, old_w);
     if (!from)
         return 0;
+    /* the new side: a code; else the product like the old line that its
+     * words name ("with wooden forks", "to 1000ml"); else the one product
+     * they name in the whole catalog */
     fd_product_match to;
     if (fd_catalog_match(c, new_w, NULL, 0, t->a, &to, t->err)) {
         *err = 1;
         return 0;
     }
-    const fd_product *p = to.n && (!to.ambiguous || to.exact) ? to.v[0] : NULL;
-    if (!p || p == from) {
-        /* "with wooden forks": the variant of the old line the words name */
+    const fd_product *p = to.n && to.exact ? to.v[0] : NULL;
+    const fd_product *any = to.n && !to.ambiguous ? to.v[0] : NULL;
+    if (!p) {
         if (fd_catalog_variant(c, from, new_w, t->a, &to, t->err)) {
             *err = 1;
             return 0;
         }
         p = !to.n ? NULL : !to.ambiguous ? to.v[0] : by_own_name(&to, to.n_tied, new_w);
     }
+    if (!p || p == from)
+        p = any;
     if (!p || p == from)
         return 0;
     for (size_t i = 0; i < d->n; i++)
