@@ -100,9 +100,9 @@ int order_draft_json(const order_draft *d, fd_buf *b)
     rc = rc ? rc : fd_buf_printf(b, "],\"words\":");
     rc = rc ? rc : fd_buf_json_str(b, d->pend_words, strlen(d->pend_words));
     rc = rc ? rc : fd_buf_printf(b, ",\"more\":%s}", d->pend_more ? "true" : "false");
-    const char *keys[] = {"customer_id", "outlet", "date",  "window",
+    const char *keys[] = {"customer_id", "outlet", "date",      "window",
                           "asked",       "named",  "last_order"};
-    const char *vals[] = {d->customer_id, d->outlet, d->date,       d->window,
+    const char *vals[] = {d->customer_id, d->outlet, d->date,      d->window,
                           d->asked,       d->named,  d->last_order};
     for (int k = 0; k < 7 && !rc; k++) {
         rc = fd_buf_printf(b, ",\"%s\":", keys[k]);
@@ -531,20 +531,21 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                 date_words(t, d->date, words, sizeof words);
             rc = fd_buf_printf(b, "%s", L(t, "Noted: ", "C'est noté : "));
             if (!rc && o)
-                rc = fd_buf_printf(b, "%s%s%s%s", o->customer, o->outlet[0] ? ", " : "",
-                                   o->outlet, d->date[0] ? "; " : "");
+                rc = fd_buf_printf(b, "%s%s%s%s", o->customer, o->outlet[0] ? ", " : "", o->outlet,
+                                   d->date[0] ? "; " : "");
             if (!rc && d->date[0])
                 rc = fd_buf_printf(b, L(t, "delivery on %s%s%s", "livraison le %s%s%s"), words,
                                    d->window[0] ? ", " : "", d->window);
             rc = rc ? rc : fd_buf_printf(b, ". ");
         }
         return rc ? rc
-                  : fd_buf_printf(
-            b, "%s",
-            L(t,
-              "What would you like to order? Give me the products (name or code) and quantities.",
-              "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les "
-              "quantités."));
+                  : fd_buf_printf(b, "%s",
+                                  L(t,
+                                    "What would you like to order? Give me the products (name or "
+                                    "code) and quantities.",
+                                    "Que souhaitez-vous commander ? Donnez-moi les produits (nom "
+                                    "ou code) et les "
+                                    "quantités."));
     }
     fd_quote q;
     fd_quote_line *v = quote_lines(t, d, &q);
@@ -2170,8 +2171,9 @@ static int read_replace(turn *t, order_draft *d, int *err)
     static const char *const verbs[] = {"change",  "switch",    "swap",      "replace", "changer",
                                         "changez", "remplacer", "remplacez", NULL};
     static const char *const joins[] = {"to", "with", "for", "by", "into", "par", "pour", NULL};
-    static const char *const should[] = {"should be", "shld be",  "should have been",
-                                         "must be",   "supposed to be", "devrait etre", NULL};
+    static const char *const should[] = {"should be", "shld be",        "should have been",
+                                         "must be",   "supposed to be", "devrait etre",
+                                         NULL};
     static const char *const instead[] = {"instead of", "rather than", "au lieu de", "au lieu des",
                                           NULL};
     static const char *const stop_new[] = {"not", "pas", "instead", "plutot", NULL};
@@ -2930,10 +2932,9 @@ static int removals(turn *t, order_draft *d, const char *const *rm, const fd_pro
 }
 
 /* "take out the straws": the draft's line the message names, removed. */
-static const char *const rm_words[] = {
-    "remove",  "take out", "drop",    "without", "no need", "dont need", "don't need",
-    "delete",  "enlever",  "enleve",  "retirer", "retire",  "retirez",   "sans",
-    NULL};
+static const char *const rm_words[] = {"remove",    "take out",   "drop",    "without", "no need",
+                                       "dont need", "don't need", "delete",  "enlever", "enleve",
+                                       "retirer",   "retire",     "retirez", "sans",    NULL};
 
 static const char *find_words(fd_str f, size_t from, const char *const *w, size_t *n);
 
@@ -3154,8 +3155,8 @@ static int names_delivery(const turn *t)
  * tomorrow"). The order is begun with them (dev8). */
 static int before_products(turn *t)
 {
-    static const char *const deliver[] = {"deliver", "delivery", "delivered", "send",
-                                          "livrer",  "livraison", "livrez",   NULL};
+    static const char *const deliver[] = {"deliver", "delivery",  "delivered", "send",
+                                          "livrer",  "livraison", "livrez",    NULL};
     if (any_word(t->folded, question_words) || asks_days(t))
         return 0;
     int amb;
@@ -3511,10 +3512,10 @@ int dialog_order(turn *t, int *handled)
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
     int facts = !was_active && !got && before_products(t);
-    if (!was_active && ((asks_policy(t) && !facts) ||
-                        (!new_intent && !facts &&
-                         !(got && (any_word(t->folded, order_words) || !is_question(t) ||
-                                   names_delivery(t)))))) {
+    if (!was_active &&
+        ((asks_policy(t) && !facts) ||
+         (!new_intent && !facts &&
+          !(got && (any_word(t->folded, order_words) || !is_question(t) || names_delivery(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);

@@ -222,7 +222,8 @@ static int weekday_date(const fd_tokens *t, size_t i, const fd_nlu_day *today, f
      * next 17th, this month or the next); a bare number may be a count
      * ("fri 10 pkt"), only one written as an ordinal counts (dev8) */
     int dn = j < t->n ? day_number(&t->v[j]) : -1;
-    if (dn > 0 && t->v[j].norm.len > 0 && !isdigit((unsigned char)t->v[j].norm.p[t->v[j].norm.len - 1])) {
+    if (dn > 0 && t->v[j].norm.len > 0 &&
+        !isdigit((unsigned char)t->v[j].norm.p[t->v[j].norm.len - 1])) {
         int y = today->y, m = today->m;
         if (dn < today->d && ++m > 12)
             m = 1, y++;
