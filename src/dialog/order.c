@@ -3157,7 +3157,15 @@ static int before_products(turn *t)
 {
     static const char *const deliver[] = {"deliver", "delivery",  "delivered", "send",
                                           "livrer",  "livraison", "livrez",    NULL};
-    if (any_word(t->folded, question_words) || asks_days(t))
+    /* what a question of policy asks about, with or without a question
+     * mark ("delivery fee for saturday morning?", "tell me the lead time
+     * for delivery on friday"): for the policy pages */
+    static const char *const topic[] = {
+        "fee",     "fees",   "charge",  "charges", "surcharge", "cost",   "costs",
+        "price",   "prices", "rate",    "rates",   "lead time", "cutoff", "cut-off",
+        "cut off", "policy", "minimum", "min",     "tell me",   "know",   "explain",
+        "frais",   "tarif",  "tarifs",  "prix",    "delai",     NULL};
+    if (any_word(t->folded, question_words) || asks_days(t) || any_word(t->folded, topic))
         return 0;
     int amb;
     if (fd_catalog_match_outlet(t->as->catalog, without_negated(t), NULL, t->a, &amb))
