@@ -2164,7 +2164,8 @@ static const char *find_words(fd_str f, size_t from, const char *const *w, size_
  * the 750", "kraft lids instead of the clear ones": one line of the order
  * (the words of the old side, among the order's lines) replaced by the
  * product the new side names (the whole catalog; a code, or a variant of
- * the old line), its quantity in pieces kept ("same 300 pcs"). Both sides
+ * the old line), its quantity in pieces kept unless the new side's
+ * sentence gives a count with its unit ("same 3 pkt"). Both sides
  * must name one product each; else 0 and the other readers try (dev8). */
 static int read_replace(turn *t, order_draft *d, int *err)
 {
@@ -2251,9 +2252,37 @@ static int read_replace(turn *t, order_draft *d, int *err)
         p = any;
     if (!p || p == from)
         return 0;
+    /* a count of the new side's sentence with its pack or unit word ("with
+     * wooden forks, 4 pkt"): the new line's; else the old line's pieces */
+    int64_t said = 0;
+    size_t se = nb;
+    while (se < f.len && !strchr(".;!?\n", f.p[se]))
+        se++;
+    for (size_t i = nb; i < se && !said; i++) {
+        if (!isdigit((unsigned char)f.p[i]) || (i > nb && isalnum((unsigned char)f.p[i - 1])))
+            continue;
+        int64_t num = 0;
+        size_t q = i;
+        while (q < se && isdigit((unsigned char)f.p[q]) && num < 1000000)
+            num = num * 10 + (f.p[q++] - '0');
+        if (q < se && isdigit((unsigned char)f.p[q]))
+            continue;
+        size_t wb = q;
+        while (wb < se && f.p[wb] == ' ')
+            wb++;
+        size_t we = wb;
+        while (we < se && isalpha((unsigned char)f.p[we]))
+            we++;
+        fd_str w = {f.p + wb, we - wb};
+        if (num > 0 && w.len && is_pack_word(w))
+            said = num * p->pack_size;
+        else if (num > 0 && w.len && is_unit_word(w))
+            said = num;
+        i = q;
+    }
     for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->lines[i].code, from->code) == 0) {
-            int64_t qty = d->lines[i].qty;
+            int64_t qty = said ? said : d->lines[i].qty;
             memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
             d->n--;
             add_line(d, p->code, qty, 1);
