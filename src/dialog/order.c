@@ -538,14 +538,11 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
                                    d->window[0] ? ", " : "", d->window);
             rc = rc ? rc : fd_buf_printf(b, ". ");
         }
-        return rc ? rc
-                  : fd_buf_printf(b, "%s",
-                                  L(t,
-                                    "What would you like to order? Give me the products (name or "
-                                    "code) and quantities.",
-                                    "Que souhaitez-vous commander ? Donnez-moi les produits (nom "
-                                    "ou code) et les "
-                                    "quantités."));
+        const char *ask = L(
+            t, "What would you like to order? Give me the products (name or code) and quantities.",
+            "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les "
+            "quantités.");
+        return rc ? rc : fd_buf_printf(b, "%s", ask);
     }
     fd_quote q;
     fd_quote_line *v = quote_lines(t, d, &q);
