@@ -278,7 +278,13 @@ static int token_is(fd_str m, const char *t, char *const *tok, size_t n_w)
     size_t n = strlen(t);
     if (m.len == n && memcmp(m.p, t, n) == 0)
         return 1;
-    return !known_word(tok, n_w, m) && cm_token_eq(m, t);
+    if (known_word(tok, n_w, m))
+        return 0;
+    /* a word cut short by its last letter ("kraf" for "kraft"; dev8):
+     * the typo of a word of typo length, the message's one letter shorter */
+    if (m.len + 1 == n && n >= 5 && memcmp(m.p, t, m.len) == 0 && isalpha((unsigned char)t[n - 1]))
+        return 1;
+    return cm_token_eq(m, t);
 }
 
 /* "4" then "cup" in the message for the item's "4cup" ("cup carrier 4
@@ -396,11 +402,12 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
             i++;
         int spaced = i > 0 && text.p[i - 1] == ' ' && (i < 2 || text.p[i - 2] != ' ');
         size_t j = i, n = 0;
-        int dash = 0, digit = 0;
+        int dash = 0, digit = 0, upper = 1;
         while (j < text.len && (isalnum((unsigned char)text.p[j]) || text.p[j] == '-') &&
                n < sizeof msgw - 1) {
             if (text.p[j] != '-') {
                 digit |= isdigit((unsigned char)text.p[j]) != 0;
+                upper &= !islower((unsigned char)text.p[j]);
                 msgw[n++] = (char)tolower((unsigned char)text.p[j]);
             } else {
                 dash |= n > 0 && j + 1 < text.len && isalnum((unsigned char)text.p[j + 1]);
@@ -409,9 +416,10 @@ static const fd_product *code_in(const fd_catalog *c, fd_str text)
         }
         msgw[n] = '\0';
         /* a code of letters only ("CUT-CF", "NAP-KR") counts written with
-         * its dash: "cutcf" alone could be a word */
+         * its dash, or in capitals as codes are ("CUTSTR"; dev8): "cutcf"
+         * alone could be a word */
         const fd_product *p = NULL;
-        if (n >= 3 && (is_code_like((fd_str){msgw, n}) || dash))
+        if (n >= 3 && (is_code_like((fd_str){msgw, n}) || dash || upper))
             p = code_is(c, msgw);
         if (!p && n && digit && spaced && n_prev && n_prev + n < sizeof msgw) {
             char both[64 * 2];

@@ -629,6 +629,16 @@ static long window_at(fd_str f, const char *w)
             (i >= 4 && memcmp(f.p + i - 4, "bon ", 4) == 0) ||
             (i >= 6 && memcmp(f.p + i - 6, "bonne ", 6) == 0))
             continue;
+        /* "morning! kopi corner here": the message opened by the word
+         * alone, exclaimed, greets as "good morning" does (dev8) */
+        size_t lead = 0;
+        while (lead < i && isspace((unsigned char)f.p[lead]))
+            lead++;
+        size_t after = i + n;
+        while (after < f.len && f.p[after] == ' ')
+            after++;
+        if (lead == i && after < f.len && f.p[after] == '!')
+            continue;
         return (long)i;
     }
     return -1;

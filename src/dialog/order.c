@@ -65,6 +65,7 @@ int order_draft_parse(const char *json, order_draft *d)
                 {"date", d->date, sizeof d->date},
                 {"window", d->window, sizeof d->window},
                 {"asked", d->asked, sizeof d->asked},
+                {"named", d->named, sizeof d->named},
                 {"last_order", d->last_order, sizeof d->last_order}};
     for (size_t k = 0; k < sizeof strs / sizeof *strs; k++)
         snprintf(strs[k].dst, strs[k].cap, "%s", js(j, strs[k].k));
@@ -75,7 +76,7 @@ int order_draft_parse(const char *json, order_draft *d)
 
 static int active(const order_draft *d)
 {
-    return d->n || d->n_pend || d->customer_id[0] || d->date[0] || d->asked[0];
+    return d->n || d->n_pend || d->customer_id[0] || d->named[0] || d->date[0] || d->asked[0];
 }
 
 int order_draft_json(const order_draft *d, fd_buf *b)
@@ -99,9 +100,11 @@ int order_draft_json(const order_draft *d, fd_buf *b)
     rc = rc ? rc : fd_buf_printf(b, "],\"words\":");
     rc = rc ? rc : fd_buf_json_str(b, d->pend_words, strlen(d->pend_words));
     rc = rc ? rc : fd_buf_printf(b, ",\"more\":%s}", d->pend_more ? "true" : "false");
-    const char *keys[] = {"customer_id", "outlet", "date", "window", "asked", "last_order"};
-    const char *vals[] = {d->customer_id, d->outlet, d->date, d->window, d->asked, d->last_order};
-    for (int k = 0; k < 6 && !rc; k++) {
+    const char *keys[] = {"customer_id", "outlet", "date",      "window",
+                          "asked",       "named",  "last_order"};
+    const char *vals[] = {d->customer_id, d->outlet, d->date,      d->window,
+                          d->asked,       d->named,  d->last_order};
+    for (int k = 0; k < 7 && !rc; k++) {
         rc = fd_buf_printf(b, ",\"%s\":", keys[k]);
         rc = rc ? rc : fd_buf_json_str(b, vals[k], strlen(vals[k]));
     }
@@ -245,6 +248,7 @@ static int add_line(order_draft *d, const char *code, int64_t qty, int more)
 }
 
 static const fd_window *window_named(const fd_commerce_rules *r, const char *name);
+static int list_outlets(const fd_catalog *c, const char *customer_id, fd_buf *note);
 static int64_t iso_days(const char *iso);
 
 static const char *const en_weekday[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
@@ -512,13 +516,33 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
         return rc ? rc : fd_buf_printf(b, "?");
     }
     if (!d->n) {
+        /* the facts of an order given before its products ("can deliver
+         * fri afternoon?", "kopi corner"): kept, said back, then the
+         * products asked for; which outlet first, when the note asks it */
+        if (noted && d->named[0] && !d->customer_id[0]) {
+            snprintf(d->asked, sizeof d->asked, "outlet");
+            return rc;
+        }
         snprintf(d->asked, sizeof d->asked, "items");
-        return fd_buf_printf(
-            b, "%s",
-            L(t,
-              "What would you like to order? Give me the products (name or code) and quantities.",
-              "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les "
-              "quantités."));
+        const fd_outlet *o = d->customer_id[0] ? draft_outlet(c, d) : NULL;
+        if (d->date[0] || o) {
+            char words[64] = "";
+            if (d->date[0])
+                date_words(t, d->date, words, sizeof words);
+            rc = fd_buf_printf(b, "%s", L(t, "Noted: ", "C'est noté : "));
+            if (!rc && o)
+                rc = fd_buf_printf(b, "%s%s%s%s", o->customer, o->outlet[0] ? ", " : "", o->outlet,
+                                   d->date[0] ? "; " : "");
+            if (!rc && d->date[0])
+                rc = fd_buf_printf(b, L(t, "delivery on %s%s%s", "livraison le %s%s%s"), words,
+                                   d->window[0] ? ", " : "", d->window);
+            rc = rc ? rc : fd_buf_printf(b, ". ");
+        }
+        const char *ask = L(
+            t, "What would you like to order? Give me the products (name or code) and quantities.",
+            "Que souhaitez-vous commander ? Donnez-moi les produits (nom ou code) et les "
+            "quantités.");
+        return rc ? rc : fd_buf_printf(b, "%s", ask);
     }
     fd_quote q;
     fd_quote_line *v = quote_lines(t, d, &q);
@@ -534,6 +558,21 @@ static int next_step(turn *t, order_draft *d, fd_buf *b, int noted)
         snprintf(d->asked, sizeof d->asked, "outlet");
         if (noted)
             return rc; /* the note already asks which outlet */
+        if (d->named[0]) {
+            /* the customer is known, not which of its outlets */
+            const fd_outlet *o = NULL;
+            for (size_t i = 0; i < fd_catalog_n_outlets(c) && !o; i++)
+                if (strcmp(fd_catalog_outlet(c, i)->customer_id, d->named) == 0)
+                    o = fd_catalog_outlet(c, i);
+            rc = rc ? rc
+                    : fd_buf_printf(b, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
+                                    o ? o->customer : d->named);
+            rc = rc ? rc : list_outlets(c, d->named, b);
+            return rc ? rc
+                      : fd_buf_printf(b, "%s",
+                                      L(t, ". Which one is this order for?",
+                                        ". Pour lequel est cette commande ?"));
+        }
         return rc ? rc
                   : fd_buf_printf(
                         b, "%s",
@@ -2098,6 +2137,157 @@ static int the_one(fd_str f)
     return 0;
 }
 
+/* The first of words w at a word's start in f from `from`; its length in
+ * *n. */
+static const char *find_words(fd_str f, size_t from, const char *const *w, size_t *n)
+{
+    const char *best = NULL;
+    for (; *w; w++) {
+        size_t l = strlen(*w);
+        for (size_t i = from; i + l <= f.len; i++) {
+            if (memcmp(f.p + i, *w, l) != 0 || (i && isalnum((unsigned char)f.p[i - 1])) ||
+                (i + l < f.len && isalnum((unsigned char)f.p[i + l])))
+                continue;
+            if (!best || f.p + i < best)
+                best = f.p + i, *n = l;
+            break;
+        }
+    }
+    return best;
+}
+
+/* "change the 12oz single wall to the double wall", "replace the paper
+ * straws with the plastic ones", "the bowls should be the 1000ml ones not
+ * the 750", "kraft lids instead of the clear ones": one line of the order
+ * (the words of the old side, among the order's lines) replaced by the
+ * product the new side names (the whole catalog; a code, or a variant of
+ * the old line), its quantity in pieces kept unless the new side's
+ * sentence gives a count with its unit ("same 3 pkt"). Both sides
+ * must name one product each; else 0 and the other readers try (dev8). */
+static int read_replace(turn *t, order_draft *d, int *err)
+{
+    static const char *const verbs[] = {"change",  "switch",    "swap",      "replace", "changer",
+                                        "changez", "remplacer", "remplacez", NULL};
+    static const char *const joins[] = {"to", "with", "for", "by", "into", "par", "pour", NULL};
+    static const char *const should[] = {"should be", "shld be",        "should have been",
+                                         "must be",   "supposed to be", "devrait etre",
+                                         NULL};
+    static const char *const instead[] = {"instead of", "rather than", "au lieu de", "au lieu des",
+                                          NULL};
+    static const char *const stop_new[] = {"not", "pas", "instead", "plutot", NULL};
+    const fd_catalog *c = t->as->catalog;
+    fd_str f = t->folded;
+    *err = 0;
+    if (d->n == 0 || f.len != t->msg.len) /* folding moved the offsets */
+        return 0;
+    size_t nl = 0, ob = 0, oe = 0, nb = 0, ne = 0, n = 0;
+    const char *v = find_words(f, 0, verbs, &n), *j;
+    if (v && (j = find_words(f, (size_t)(v - f.p) + n, joins, &nl)) != NULL) {
+        ob = (size_t)(v - f.p) + n, oe = (size_t)(j - f.p);
+        nb = oe + nl, ne = f.len;
+    } else if ((j = find_words(f, 0, should, &n)) != NULL) {
+        oe = (size_t)(j - f.p), ob = oe;
+        while (ob > 0 && !strchr(",.;!?\n", f.p[ob - 1]))
+            ob--;
+        nb = oe + n, ne = f.len;
+    } else if ((j = find_words(f, 0, instead, &n)) != NULL) {
+        ne = (size_t)(j - f.p), nb = ne;
+        while (nb > 0 && !strchr(",.;!?\n", f.p[nb - 1]))
+            nb--;
+        ob = ne + n, oe = ob;
+        while (oe < f.len && !strchr(",.;!?\n", f.p[oe]))
+            oe++;
+    } else {
+        return 0;
+    }
+    /* the new side ends with its clause, or where it says what it is not */
+    size_t cut = nb;
+    while (cut < ne && !strchr(",.;!?\n", f.p[cut]))
+        cut++;
+    ne = cut;
+    const char *x = find_words((fd_str){f.p, ne}, nb, stop_new, &n);
+    if (x)
+        ne = (size_t)(x - f.p);
+    if (oe <= ob || ne <= nb)
+        return 0;
+    fd_str old_w = {t->msg.p + ob, oe - ob}, new_w = {t->msg.p + nb, ne - nb};
+    const fd_product *mine[ORDER_MAX_LINES];
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++)
+        if ((mine[k] = fd_catalog_by_code(c, d->lines[i].code)))
+            k++;
+    fd_product_match m;
+    if (fd_catalog_match(c, old_w, mine, k, t->a, &m, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    /* "the bowl" with a bowl and a bowl lid: the line whose name has the
+     * word as its head, as a swap takes it */
+    const fd_product *from = by_head(&m, m.n, old_w);
+    if (!from)
+        from = !m.n ? NULL : !m.ambiguous ? m.v[0] : by_head(&m, m.n_tied, old_w);
+    if (!from)
+        return 0;
+    /* the new side: a code; else the product like the old line that its
+     * words name ("with wooden forks", "to 1000ml"); else the one product
+     * they name in the whole catalog */
+    fd_product_match to;
+    if (fd_catalog_match(c, new_w, NULL, 0, t->a, &to, t->err)) {
+        *err = 1;
+        return 0;
+    }
+    const fd_product *p = to.n && to.exact ? to.v[0] : NULL;
+    const fd_product *any = to.n && !to.ambiguous ? to.v[0] : NULL;
+    if (!p) {
+        if (fd_catalog_variant(c, from, new_w, t->a, &to, t->err)) {
+            *err = 1;
+            return 0;
+        }
+        p = !to.n ? NULL : !to.ambiguous ? to.v[0] : by_own_name(&to, to.n_tied, new_w);
+    }
+    if (!p || p == from)
+        p = any;
+    if (!p || p == from)
+        return 0;
+    /* a count of the new side's sentence with its pack or unit word ("with
+     * wooden forks, 4 pkt"): the new line's; else the old line's pieces */
+    int64_t said = 0;
+    size_t se = nb;
+    while (se < f.len && !strchr(".;!?\n", f.p[se]))
+        se++;
+    for (size_t i = nb; i < se && !said; i++) {
+        if (!isdigit((unsigned char)f.p[i]) || (i > nb && isalnum((unsigned char)f.p[i - 1])))
+            continue;
+        int64_t num = 0;
+        size_t q = i;
+        while (q < se && isdigit((unsigned char)f.p[q]) && num < 1000000)
+            num = num * 10 + (f.p[q++] - '0');
+        if (q < se && isdigit((unsigned char)f.p[q]))
+            continue;
+        size_t wb = q;
+        while (wb < se && f.p[wb] == ' ')
+            wb++;
+        size_t we = wb;
+        while (we < se && isalpha((unsigned char)f.p[we]))
+            we++;
+        fd_str w = {f.p + wb, we - wb};
+        if (num > 0 && w.len && is_pack_word(w))
+            said = num * p->pack_size;
+        else if (num > 0 && w.len && is_unit_word(w))
+            said = num;
+        i = q;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->lines[i].code, from->code) == 0) {
+            int64_t qty = said ? said : d->lines[i].qty;
+            memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+            d->n--;
+            add_line(d, p->code, qty, 1);
+            return 1;
+        }
+    return 0;
+}
+
 /* "change the lids to black", "the kraft ones instead": a line of the
  * order swapped for the product like it that the new words name (the
  * black lid of the same size), its quantity kept. */
@@ -2328,6 +2518,8 @@ static const char *known_customer(turn *t, const order_draft *d)
 {
     if (d->customer_id[0])
         return d->customer_id;
+    if (d->named[0])
+        return d->named; /* asked which of its outlets, however long ago */
     for (size_t i = t->n_history; i-- > 0;) {
         const fd_prompt_turn *h = &t->history[i];
         if (!h->role || strcmp(h->role, "user") != 0 || !h->text)
@@ -2472,7 +2664,9 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *ot
         return rc ? -1 : 1;
     }
     if (amb) {
-        /* "canadian pizza": which of its outlets? */
+        /* "canadian pizza": which of its outlets? The customer is kept
+         * while the answer comes, however many messages later (dev8) */
+        snprintf(d->named, sizeof d->named, "%s", o->customer_id);
         int rc = fd_buf_printf(note, L(t, "%s has several outlets: ", "%s a plusieurs sites : "),
                                o->customer);
         if (!rc)
@@ -2483,6 +2677,7 @@ static int outlet_in(turn *t, order_draft *d, fd_str text, fd_buf *note, int *ot
     }
     snprintf(d->customer_id, sizeof d->customer_id, "%s", o->customer_id);
     snprintf(d->outlet, sizeof d->outlet, "%s", o->outlet);
+    d->named[0] = '\0';
     return 1;
 }
 
@@ -2501,11 +2696,17 @@ static int asked_outlet(const order_draft *d)
 int dialog_order_answers(turn *t)
 {
     order_draft *d = &t->slots.order;
-    if (!t->as->catalog || !active(d) || !asked_outlet(d))
+    if (!t->as->catalog || !active(d) || (!asked_outlet(d) && !d->customer_id[0]))
         return 0;
     int amb;
-    return fd_catalog_match_outlet(t->as->catalog, without_negated(t), known_customer(t, d), t->a,
-                                   &amb) != NULL;
+    const fd_outlet *o = fd_catalog_match_outlet(t->as->catalog, without_negated(t),
+                                                 known_customer(t, d), t->a, &amb);
+    if (!o || asked_outlet(d))
+        return o != NULL;
+    /* "send to the other branch instead, not this one": another outlet of
+     * the draft's customer is a change of the order, not a request for a
+     * person (dev8) */
+    return !amb && strcmp(o->customer_id, d->customer_id) == 0 && strcmp(o->outlet, d->outlet) != 0;
 }
 
 /* An order begun without naming the customer, who did earlier in the
@@ -2757,11 +2958,31 @@ static int removals(turn *t, order_draft *d, const char *const *rm, const fd_pro
 }
 
 /* "take out the straws": the draft's line the message names, removed. */
+static const char *const rm_words[] = {"remove",    "take out",   "drop",    "without", "no need",
+                                       "dont need", "don't need", "delete",  "enlever", "enleve",
+                                       "retirer",   "retire",     "retirez", "sans",    NULL};
+
+static const char *find_words(fd_str f, size_t from, const char *const *w, size_t *n);
+
+/* The clause of the word of removal: from it to its comma or full stop
+ * ("remove the flat lids, we use film. add 1 roll of film"). 0 when none;
+ * else [*b, *e) in the folded message. */
+static int removal_clause(fd_str f, size_t *b, size_t *e)
+{
+    size_t n = 0;
+    const char *p = find_words(f, 0, rm_words, &n);
+    if (!p)
+        return 0;
+    *b = (size_t)(p - f.p);
+    *e = *b + n;
+    while (*e < f.len && !strchr(",.;!?\n", f.p[*e]))
+        (*e)++;
+    return 1;
+}
+
 static int read_removal(turn *t, order_draft *d, int *err)
 {
-    static const char *const rm[] = {"remove",    "take out",   "drop",    "without", "no need",
-                                     "dont need", "don't need", "delete",  "enlever", "enleve",
-                                     "retirer",   "retire",     "retirez", "sans",    NULL};
+    const char *const *rm = rm_words;
     *err = 0;
     if (!d->n || !any_word(t->folded, rm))
         return 0;
@@ -2778,6 +2999,22 @@ static int read_removal(turn *t, order_draft *d, int *err)
     if (several)
         return 1;
     fd_product_match m;
+    /* the clause of the removal first: the rest may name other products
+     * (what replaces it); then the whole message, as before (dev8) */
+    size_t cb, ce;
+    if (t->folded.len == t->msg.len && removal_clause(t->folded, &cb, &ce)) {
+        if (fd_catalog_match(t->as->catalog, (fd_str){t->msg.p + cb, ce - cb}, only, n, t->a, &m,
+                             t->err)) {
+            *err = 1;
+            return 0;
+        }
+        for (size_t i = 0; m.n && !m.ambiguous && i < d->n; i++)
+            if (strcmp(d->lines[i].code, m.v[0]->code) == 0) {
+                memmove(&d->lines[i], &d->lines[i + 1], (d->n - i - 1) * sizeof *d->lines);
+                d->n--;
+                return 1;
+            }
+    }
     if (fd_catalog_match(t->as->catalog, t->msg, only, n, t->a, &m, t->err)) {
         *err = 1;
         return 0;
@@ -2934,6 +3171,33 @@ static int names_delivery(const turn *t)
         if (t->ents.v[i].kind == FD_ENT_DATE)
             return 1;
     return fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded) != NULL;
+}
+
+/* The facts of an order said before its products, as no question of
+ * policy: the customer ("kopi corner", "oh this is canadian pizza btw") or
+ * the delivery day with its window or a word of delivering ("can deliver
+ * this fri?", "we need a delivery on mon morning"). Not "do you deliver on
+ * saturdays?" nor "what time ... friday", nor a day alone ("see you
+ * tomorrow"). The order is begun with them (dev8). */
+static int before_products(turn *t)
+{
+    static const char *const deliver[] = {"deliver", "delivery",  "delivered", "send",
+                                          "livrer",  "livraison", "livrez",    NULL};
+    /* what a question of policy asks about, with or without a question
+     * mark ("delivery fee for saturday morning?", "tell me the lead time
+     * for delivery on friday"): for the policy pages */
+    static const char *const topic[] = {
+        "fee",     "fees",   "charge",  "charges", "surcharge", "cost",   "costs",
+        "price",   "prices", "rate",    "rates",   "lead time", "cutoff", "cut-off",
+        "cut off", "policy", "minimum", "min",     "tell me",   "know",   "explain",
+        "frais",   "tarif",  "tarifs",  "prix",    "delai",     NULL};
+    if (any_word(t->folded, question_words) || asks_days(t) || any_word(t->folded, topic))
+        return 0;
+    int amb;
+    if (fd_catalog_match_outlet(t->as->catalog, without_negated(t), NULL, t->a, &amb))
+        return 1;
+    return names_delivery(t) && (fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded) ||
+                                 any_word(t->folded, deliver));
 }
 
 /* The customer saying who they are: at the start of a sentence, after a
@@ -3246,6 +3510,26 @@ int dialog_order(turn *t, int *handled)
      * while "which one?" waits does not leave the question unanswered */
     if (!lerr && (!got || d->n_pend))
         got += read_choice(t, d, &lerr);
+    size_t rb, re;
+    if (!lerr && got && !d->n_pend && t->folded.len == t->msg.len &&
+        removal_clause(t->folded, &rb, &re) && any_word(t->folded, more_words)) {
+        /* "remove the flat lids. add 1 roll of film": the lines the rest
+         * adds, read with the removal's clause blanked (dev8) */
+        char *m = fd_arena_strndup(t->a, t->msg.p, t->msg.len);
+        char *f = fd_arena_strndup(t->a, t->folded.p, t->folded.len);
+        if (m && f) {
+            fd_str keep_m = t->msg, keep_f = t->folded;
+            memset(m + rb, ' ', re - rb);
+            memset(f + rb, ' ', re - rb);
+            t->msg = (fd_str){m, keep_m.len};
+            t->folded = (fd_str){f, keep_f.len};
+            read_lines(t, d, &lerr);
+            t->msg = keep_m;
+            t->folded = keep_f;
+        }
+    }
+    if (!lerr && !got)
+        got += read_replace(t, d, &lerr);
     if (!lerr && !got)
         got += read_lines(t, d, &lerr);
     if (!lerr && !got)
@@ -3261,9 +3545,11 @@ int dialog_order(turn *t, int *handled)
      * not asked about ("10 pack noodle box 26oz, 5 pack chopsticks"; but
      * "how much are 100 pizza boxes?" is a question); anything else is for
      * the knowledge base */
+    int facts = !was_active && !got && before_products(t);
     if (!was_active &&
-        (asks_policy(t) || (!new_intent && !(got && (any_word(t->folded, order_words) ||
-                                                     !is_question(t) || names_delivery(t)))))) {
+        ((asks_policy(t) && !facts) ||
+         (!new_intent && !facts &&
+          !(got && (any_word(t->folded, order_words) || !is_question(t) || names_delivery(t)))))) {
         memset(d, 0, sizeof *d);
         /* keep last_order of a placed one */
         fd_buf_free(&b);
@@ -3358,6 +3644,8 @@ int dialog_order_reminder(turn *t)
     order_draft *d = &t->slots.order;
     if (!t->order_reminder || !t->r->answer || !active(d))
         return FD_OK;
+    if (!d->n && !d->n_pend)
+        return FD_OK; /* only who or when so far: no order to remind of */
     char *s = fd_arena_printf(
         t->a, "%s\n\n%s", t->r->answer,
         L(t, "(Your order is still open: reply yes to place it, or tell me what to change.)",

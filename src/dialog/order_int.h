@@ -20,14 +20,15 @@ typedef struct order_draft {
     /* a product named ambiguously, waiting for the customer's choice */
     char pend[FD_MATCH_MAX][48];
     size_t n_pend;
-    int64_t pend_qty; /* units; negative: that many packs */
+    int64_t pend_qty;    /* units; negative: that many packs */
     char pend_words[64]; /* how the customer named it ("lids"): a choice adds to it */
     int pend_more;       /* more fit than pend holds: "for example" */
     char customer_id[48], outlet[96];
-    char date[16];   /* YYYY-MM-DD */
-    char window[16]; /* "morning" */
-    char asked[16];  /* what the last reply asked for: "outlet", "date" */
-    int confirming;  /* the summary was shown: "yes" places it */
+    char named[48];      /* a customer named whose outlet is still asked (several) */
+    char date[16];       /* YYYY-MM-DD */
+    char window[16];     /* "morning" */
+    char asked[16];      /* what the last reply asked for: "outlet", "date" */
+    int confirming;      /* the summary was shown: "yes" places it */
     char last_order[32]; /* the order this session placed last */
 } order_draft;
 

@@ -218,6 +218,20 @@ static int weekday_date(const fd_tokens *t, size_t i, const fd_nlu_day *today, f
         strict = 1;
         j++;
     }
+    /* "thurs 17th", "fri 1st": the day of the month names the week (the
+     * next 17th, this month or the next); a bare number may be a count
+     * ("fri 10 pkt"), only one written as an ordinal counts (dev8) */
+    int dn = j < t->n ? day_number(&t->v[j]) : -1;
+    if (dn > 0 && t->v[j].norm.len > 0 &&
+        !isdigit((unsigned char)t->v[j].norm.p[t->v[j].norm.len - 1])) {
+        int y = today->y, m = today->m;
+        if (dn < today->d && ++m > 12)
+            m = 1, y++;
+        if (dn <= days_in_month(y, m)) {
+            *f = (found){j + 1, y, m, dn};
+            return 1;
+        }
+    }
     int delta = (wd - today->wday + 7) % 7;
     if (strict && delta == 0)
         delta = 7;

@@ -740,6 +740,27 @@ static void test_alloc_failures(void **state)
     }
 }
 
+/* dev8's words (eval/README.md), in other words than its conversations. */
+static void test_dev8_words(void **state)
+{
+    fixture *f = *state;
+    fd_product_match m;
+    /* a code of letters only, in capitals without its dash; not in small
+     * letters, where it could be a word */
+    m = match(f, "4 pkt CUTWS");
+    assert_true(m.exact);
+    assert_string_equal(m.v[0]->code, "CUT-WS");
+    assert_false(match(f, "4 pkt cutws").exact);
+    /* a word cut short by its last letter: "blac" is "black" */
+    m = match(f, "blac hot cup lid 90mm");
+    assert_false(m.ambiguous);
+    assert_string_equal(m.v[0]->code, "LID-H90B");
+    /* not when the short word is the catalog's own ("lid" is no cut
+     * "lids"; "cup" no cut "cups") */
+    m = match(f, "hot cup lid 90mm white");
+    assert_string_equal(m.v[0]->code, "LID-H90W");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,7 +769,7 @@ int main(void)
         cmocka_unit_test(test_delivery_days),     cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_european_prices),   cmocka_unit_test(test_quote_extras),
         cmocka_unit_test(test_alloc_failures),    cmocka_unit_test(test_made_for),
-        cmocka_unit_test(test_dev7_words),
+        cmocka_unit_test(test_dev7_words),        cmocka_unit_test(test_dev8_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

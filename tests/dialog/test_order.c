@@ -995,6 +995,120 @@ static const convo products[] = {
      0},
 };
 
+/* dev8's rules (eval/README.md, "Tuned on dev8"), in other words than its
+ * conversations: the facts of an order before its products, a line
+ * replaced by another product, a removal and an addition in one message,
+ * another outlet of the customer, and a few words. */
+static const convo told_first[] = {
+    {"the delivery day and window before the company and the products",
+     {"hello", "we'd need a delivery next tuesday, afternoon", "this is green bowl salads",
+      "8 packs CON-K500", "yes"},
+     "CON-K500:400",
+     "C1004",
+     "2026-12-15",
+     "afternoon",
+     0},
+    {"a day asked about with 'can you send', then the company, then the products",
+     {"could you send on friday morning?", "kopi corner", "6 packs CUP-P12", "confirm"},
+     "CUP-P12:300",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"a window the day lacks asked first, then the one it has",
+     {"lotus noodle house bedok", "deliver saturday afternoon can?", "then saturday morning",
+      "4 packs CON-KB02", "yes"},
+     "CON-KB02:200",
+     "C1003/Bedok",
+     "2026-12-12",
+     "morning",
+     0},
+    {"the customer of several outlets kept until its outlet comes, turns later",
+     {"hi, canadian pizza here", "12 packs PB-1001", "can deliver on sunday?",
+      "ok monday afternoon then", "tampines", "yes"},
+     "PB-1001:600",
+     "C1001/Tampines",
+     "2026-12-14",
+     "afternoon",
+     0},
+    {"a weekday with the day of the month: the date, not the next weekday",
+     {"kopi corner: 10 packs CUP-P12", "tues 22nd morning", "yes"},
+     "CUP-P12:500",
+     "C1002",
+     "2026-12-22",
+     "morning",
+     0},
+    {"'replace A with B': the line swapped for another product, its pieces kept",
+     {"green bowl: 5 packs CUT-CS, 10 packs CON-K500, friday morning",
+      "please replace the CPLA spoons with wooden spoons", "yes"},
+     "CON-K500:500,CUT-WS:500",
+     "C1004",
+     "2026-12-11",
+     "morning",
+     0},
+    {"'replace A with B, N packs': the new line takes the count said with it",
+     {"kopi corner: 10 packs CUP-T16, 10 packs LID-F95, friday morning",
+      "replace the flat lids with dome lids, 6 packs", "yes"},
+     "CUP-T16:500,LID-D95:600",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"'A should be B': the line swapped for the product named by its code",
+     {"kopi corner: 20 packs CUP-P12, 5 packs LID-H90W, thursday afternoon",
+      "sorry the cups should be CUP-D12 not those", "yes"},
+     "CUP-D12:1000,LID-H90W:500",
+     "C1002",
+     "2026-12-10",
+     "afternoon",
+     0},
+    {"'switch A for B, same pcs': a swap, not a line added",
+     {"kopi corner, 10 packs CUP-P12 + 5 packs LID-H90W, friday morning",
+      "switch the single wall cups for the 12oz double wall, same 500 pcs", "yes"},
+     "CUP-D12:500,LID-H90W:500",
+     "C1002",
+     "2026-12-11",
+     "morning",
+     0},
+    {"a line removed and another added in one message",
+     {"kopi corner: 10 packs CUP-T16, 10 packs LID-F95, friday afternoon",
+      "drop the flat lids. add 10 packs dome lids", "yes"},
+     "CUP-T16:500,LID-D95:1000",
+     "C1002",
+     "2026-12-11",
+     "afternoon",
+     0},
+    {"another outlet of the customer at the summary: the outlet changed, no hand-over",
+     {"lotus noodle house bedok: 8 packs CON-KB02, monday morning",
+      "oh wait, can send to jurong east instead, not bedok", "yes"},
+     "CON-KB02:400",
+     "C1003/Jurong East",
+     "2026-12-14",
+     "morning",
+     0},
+    {"'afternoon!' opening the message greets; the window is the one asked for",
+     {"afternoon! green bowl here, 4 packs CON-K500 for tmr morning", "yes"},
+     "CON-K500:200",
+     "C1004",
+     "2026-12-10",
+     "morning",
+     0},
+    {"a code of letters only, in capitals without its dash",
+     {"kopi corner: 3 packs CUTCF, friday", "yes"},
+     "CUT-CF:300",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+    {"a word cut short by its last letter",
+     {"kopi corner: 5 packs whit hot cup lids 90mm, friday", "yes"},
+     "LID-H90W:500",
+     "C1002",
+     "2026-12-11",
+     "",
+     0},
+};
+
 static void run_table(void **state, const convo *v, size_t n, int base)
 {
     int bad = 0;
@@ -1032,6 +1146,11 @@ static void test_customers(void **state)
 static void test_products(void **state)
 {
     run_table(state, products, sizeof products / sizeof *products, 500);
+}
+
+static void test_told_first(void **state)
+{
+    run_table(state, told_first, sizeof told_first / sizeof *told_first, 600);
 }
 
 /* dev3 (issue 15): "mon morning" (Monday, to a bot asking for the
@@ -1215,7 +1334,7 @@ int main(void)
         cmocka_unit_test(test_customers),     cmocka_unit_test(test_products),
         cmocka_unit_test(test_count_named),   cmocka_unit_test(test_language_kept),
         cmocka_unit_test(test_minimum_order), cmocka_unit_test(test_cancel_after_holiday),
-        cmocka_unit_test(test_half_days),
+        cmocka_unit_test(test_half_days),     cmocka_unit_test(test_told_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
