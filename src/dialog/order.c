@@ -1402,6 +1402,36 @@ static void match_only(fd_product_match *m, const fd_product *p);
  * clear round soup tub" is the largest of them (dev7), "the smallest" the
  * least. Only when every candidate was kept and all have a size in one
  * unit. */
+/* A superlative that picks a product: the segment's first words, or after
+ * a determiner ("the biggest tub", "biggest tub pls", "le plus grand"),
+ * not "our largest order" or "un plus grand" (a comparative). */
+static int picks_extreme(fd_str f, const char *const *w)
+{
+    static const char *const det[] = {"the", "le", "la", "les", "that", "those", NULL};
+    for (; *w; w++) {
+        const char *p = f.p, *end = f.p + f.len;
+        size_t n = strlen(*w);
+        while ((p = memmem(p, (size_t)(end - p), *w, n)) != NULL) {
+            size_t at = (size_t)(p - f.p);
+            int whole = (at == 0 || !isalnum((unsigned char)f.p[at - 1])) &&
+                        (at + n == f.len || !isalnum((unsigned char)f.p[at + n]));
+            size_t e = at;
+            while (e > 0 && !isalnum((unsigned char)f.p[e - 1]))
+                e--;
+            size_t b = e;
+            while (b > 0 && isalnum((unsigned char)f.p[b - 1]))
+                b--;
+            int ok = e == 0;
+            for (size_t d = 0; det[d] && !ok; d++)
+                ok = strlen(det[d]) == e - b && memcmp(f.p + b, det[d], e - b) == 0;
+            if (whole && ok)
+                return 1;
+            p += n;
+        }
+    }
+    return 0;
+}
+
 static void by_extreme(turn *t, seg *g)
 {
     static const char *const big[] = {"biggest", "largest", "plus grand", "plus grande", NULL};
@@ -1409,7 +1439,7 @@ static void by_extreme(turn *t, seg *g)
     fd_str f;
     if (g->m.n_tied < 2 || g->m.n_tied >= FD_MATCH_MAX || fd_text_fold(g->s, t->a, &f, NULL))
         return;
-    int dir = any_word(f, big) ? 1 : any_word(f, small) ? -1 : 0;
+    int dir = picks_extreme(f, big) ? 1 : picks_extreme(f, small) ? -1 : 0;
     if (!dir)
         return;
     char unit0[16] = "", unit[16];

@@ -775,6 +775,14 @@ static const convo products[] = {
      "2026-12-14",
      "morning",
      0},
+    {"a superlative about something else picks no size: 'our largest order' (review of dev7's "
+     "rule)",
+     {"kopi corner: 10 pkt paper hot cup single wall for our largest event, monday morning", "yes"},
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0}, /* it asks which cup; a bare "yes" answers nothing */
     {"'the smallest' of products tied but for their size (dev7)",
      {"kopi corner: 2 pkt of the smallest ripple cup, monday morning", "yes"},
      "CUP-R08:50",
