@@ -775,7 +775,7 @@ static const convo products[] = {
      "2026-12-14",
      "morning",
      0},
-    {"a superlative about something else picks no size: 'our largest order' (review of dev7's "
+    {"a superlative about something else picks no size: 'for our largest event' (review of dev7's "
      "rule)",
      {"kopi corner: 10 pkt paper hot cup single wall for our largest event, monday morning", "yes"},
      NULL,
