@@ -3226,8 +3226,20 @@ static int before_products(turn *t)
     int amb;
     if (fd_catalog_match_outlet(t->as->catalog, without_negated(t), NULL, t->a, &amb))
         return 1;
-    return names_delivery(t) && (fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded) ||
-                                 any_word(t->folded, deliver));
+    if (!names_delivery(t))
+        return 0;
+    if (fd_delivery_window(fd_catalog_rules(t->as->catalog), t->folded))
+        return 1; /* "can deliver fri morning?" */
+    /* A weekday alone is what the policy pages answer ("can deliver on
+     * sunday?", "saturday delivery got or not": the example KB's
+     * questions); one day in particular is an order's ("can deliver this
+     * fri?", "delivery tmr", "on the 17th"). */
+    static const char *const one_day[] = {"this",  "next", "coming",   "tmr",    "tmrw", "tomorrow",
+                                          "today", "ce",   "prochain", "demain", NULL};
+    int particular = any_word(t->folded, one_day);
+    for (size_t i = 0; i < t->folded.len && !particular; i++)
+        particular = isdigit((unsigned char)t->folded.p[i]);
+    return particular && any_word(t->folded, deliver);
 }
 
 /* The customer saying who they are: at the start of a sentence, after a

@@ -1190,6 +1190,35 @@ static void test_minimum_order(void **state)
     }
 }
 
+/* A weekday alone asked about is a question for the policy pages; one day
+ * in particular, or a day with its window, begins an order (dev8's "can
+ * deliver this fri?" against the example KB's "can deliver on sunday?"). */
+static void test_day_asked_or_told(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *say;
+        const char *route;
+    } cases[] = {
+        {"saturday delivery got or not", "knowledge"}, {"can u deliver on sundays?", "knowledge"},
+        {"you deliver on saturday?", "knowledge"},     {"can deliver this thursday?", "order"},
+        {"can deliver thu afternoon?", "order"},       {"delivery tmr possible?", "order"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "day%zu", k);
+        fd_arena *a = fd_arena_new(0);
+        fd_turn_in in = {.message = cases[k].say, .len = strlen(cases[k].say), .session_id = sid};
+        fd_reply r;
+        fd_err err = {0};
+        assert_int_equal(fd_assistant_turn(f->as, f->kb, &in, NULL, a, &r, &err), FD_OK);
+        if (!r.route || strcmp(r.route, cases[k].route) != 0)
+            fail_msg("'%s': route %s, want %s: %s", cases[k].say, r.route ? r.route : "?",
+                     cases[k].route, r.answer ? r.answer : "");
+        fd_arena_free(a);
+    }
+}
+
 /* The question after a bare count names the product the count went to:
  * the customer sees what was understood before the summary. */
 static void test_count_named(void **state)
@@ -1337,12 +1366,19 @@ static void test_half_days(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basics),        cmocka_unit_test(test_confirmations),
-        cmocka_unit_test(test_days),          cmocka_unit_test(test_quantities),
-        cmocka_unit_test(test_customers),     cmocka_unit_test(test_products),
-        cmocka_unit_test(test_count_named),   cmocka_unit_test(test_language_kept),
-        cmocka_unit_test(test_minimum_order), cmocka_unit_test(test_cancel_after_holiday),
-        cmocka_unit_test(test_half_days),     cmocka_unit_test(test_told_first),
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_confirmations),
+        cmocka_unit_test(test_days),
+        cmocka_unit_test(test_quantities),
+        cmocka_unit_test(test_customers),
+        cmocka_unit_test(test_products),
+        cmocka_unit_test(test_count_named),
+        cmocka_unit_test(test_day_asked_or_told),
+        cmocka_unit_test(test_language_kept),
+        cmocka_unit_test(test_minimum_order),
+        cmocka_unit_test(test_cancel_after_holiday),
+        cmocka_unit_test(test_half_days),
+        cmocka_unit_test(test_told_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
