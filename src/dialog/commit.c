@@ -256,10 +256,10 @@ static void *checkpointer_main(void *arg)
  * it (it could not start) commits still checkpoint, as before. Other
  * connections (the kb's, the outbox's) commit rarely and keep SQLite's
  * trigger: they checkpoint only if the log ever passes 1,000 pages. */
-static void start_checkpointer(fd_committer *c, const char *db)
+static void start_checkpointer(fd_committer *c, const fd_config *cfg)
 {
     fd_err err = {0};
-    if (fd_store_open(db, &c->ckpt_st, &err) != FD_OK) {
+    if (fd_store_open_cfg(cfg, &c->ckpt_st, &err) != FD_OK) {
         FD_LOG(c->log, FD_LOG_WARN, "store", "no WAL checkpointer (%s): commits checkpoint",
                err.msg);
         return;
@@ -289,29 +289,21 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->ckpt_wake, &ca);
     pthread_condattr_destroy(&ca);
-    char db[600];
-    fd_config_store_path(cfg, db, sizeof db);
     if (!cfg->store_url[0])
-        start_checkpointer(c, db);
+        start_checkpointer(c, cfg);
     int n = cfg->store_url[0] ? N_COMMITTERS_PG : 1;
     for (int i = 0; i < n; i++) {
         committer_thread *th = &c->th[i];
         th->c = c;
-        int rc = fd_store_open(db, &th->st, err);
+        /* store.busy_timeout_ms: a writer elsewhere (another process)
+         * makes turns wait this long, then 503; store.synchronous = full is
+         * for the turns above all, and they are written here */
+        int rc = fd_store_open_cfg(cfg, &th->st, err);
         if (rc) {
             fd_committer_stop(c);
             return rc;
         }
         c->n_threads = i + 1;
-        /* a writer elsewhere (another process) makes turns wait this long, then 503 */
-        fd_store_set_busy_timeout(th->st, cfg->store_busy_timeout_ms);
-        /* store.synchronous = full is for the turns above all: they are
-         * written here, not on the kb's connection that set it before */
-        rc = fd_store_set_synchronous(th->st, strcmp(cfg->store_synchronous, "full") == 0, err);
-        if (rc) {
-            fd_committer_stop(c); /* closes th->st with the others */
-            return rc;
-        }
         if (c->ckpt_running)
             fd_store_set_autocheckpoint(th->st, 0); /* the checkpointer's job */
         /* PostgreSQL: a turn's rows in three round trips, not seven (each

@@ -27,11 +27,7 @@ int fd_kb_open(const fd_config *cfg, fd_log *log, fd_kb **out, fd_err *err)
     snprintf(kb->snap_path, sizeof kb->snap_path, "%s/index.snap", cfg->data_dir);
     int rc = fd_mkdirs(cfg->data_dir, err);
     if (!rc)
-        rc = fd_store_open(kb->db_path, &kb->store, err);
-    if (!rc) {
-        fd_store_set_busy_timeout(kb->store, cfg->store_busy_timeout_ms);
-        rc = fd_store_set_synchronous(kb->store, strcmp(cfg->store_synchronous, "full") == 0, err);
-    }
+        rc = fd_store_open_cfg(cfg, &kb->store, err);
     if (!rc) {
         rc = fd_analyzer_new(&kb->an, err);
     }

@@ -385,11 +385,7 @@ int fd_outbox_start(const fd_config *cfg, fd_log *log, struct fd_metrics *m, fd_
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     o->cfg = cfg;
     o->log = log;
-    char path[600];
-    fd_config_store_path(cfg, path, sizeof path);
-    int rc = fd_store_open(path, &o->st, err);
-    if (!rc) /* a delivery's mark is a write the operator asked to be synced too */
-        rc = fd_store_set_synchronous(o->st, strcmp(cfg->store_synchronous, "full") == 0, err);
+    int rc = fd_store_open_cfg(cfg, &o->st, err);
     if (!rc && m)
         rc =
             fd_metrics_counter(m, "frontdesk_outbox_delivered_total",

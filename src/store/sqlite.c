@@ -337,6 +337,22 @@ void fd_store_set_busy_timeout(fd_store *st, int ms)
     store_lock_wait(st, st->busy_timeout_ms);
 }
 
+int fd_store_open_cfg(const fd_config *cfg, fd_store **out, fd_err *err)
+{
+    char path[600];
+    fd_config_store_path(cfg, path, sizeof path);
+    int rc = fd_store_open(path, out, err);
+    if (rc)
+        return rc;
+    fd_store_set_busy_timeout(*out, cfg->store_busy_timeout_ms);
+    rc = fd_store_set_synchronous(*out, strcmp(cfg->store_synchronous, "full") == 0, err);
+    if (rc) {
+        fd_store_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 void fd_store_set_autocheckpoint(fd_store *st, int pages)
 {
     if (st->engine != STORE_PG && st->db)

@@ -38,6 +38,11 @@ int fd_store_schema_check(const char *path, int *have, fd_err *err) FD_MUST_USE;
 /* How long a statement waits for another connection's lock before
  * FD_EUNAVAIL (store.busy_timeout_ms); 0 fails at once. */
 void fd_store_set_busy_timeout(fd_store *st, int ms);
+/* The store cfg names (store.url, else the data dir's file), opened with
+ * the settings every long-lived connection must share: store.busy_timeout_ms
+ * and store.synchronous. Each connection that writes opens it so; a setting
+ * applied by hand to one of them missed the others once (the turns'). */
+int fd_store_open_cfg(const fd_config *cfg, fd_store **out, fd_err *err) FD_MUST_USE;
 /* SQLite's WAL: how many pages a commit on this connection may leave in
  * the log before that commit also copies it into the database (a
  * checkpoint, with its fsync); 0 never (another connection runs
