@@ -313,6 +313,9 @@ static void dump_case(runner *u, json_t *cs, const fd_reply *r)
                   r->answered && any_expected(u->a, json_object_get(cs, "expect_any"), r->answer),
                   "chosen", r->trace->chosen, "decision", r->decision ? r->decision : "", "cands",
                   cands ? cands : json_array());
+    /* the question word the chosen document lacks, when that declined it */
+    if (row && r->decision_focus)
+        json_object_set_new(row, "focus", json_string(r->decision_focus));
     char *s = row ? json_dumps(row, JSON_COMPACT) : NULL;
     if (s)
         fprintf(u->dump, "%s\n", s);
