@@ -117,6 +117,8 @@ static void test_chat_spellings(void **state)
     fake_kb kb = {NULL, NULL, 0};
     assert_string_equal(norm(f, &kb, FD_LANG_EN, "dont u ship 2day? thx", NULL),
                         "don't you ship today? thanks");
+    assert_string_equal(norm(f, &kb, FD_LANG_EN, "havent started it, wheres ur shop", NULL),
+                        "haven't started it, where's your shop");
     assert_string_equal(norm(f, &kb, FD_LANG_FR, "jai une question svp, c combien", NULL),
                         "j'ai une question s'il vous plaît, c'est combien");
     /* French elision typed without its apostrophe, when the rest is French

@@ -40,6 +40,18 @@ static void test_modals_are_generic(void **state)
     assert_true(ans_term_generic(fd_str_c("can")));
     assert_true(ans_term_generic(fd_str_c("would")));
     assert_false(ans_term_generic(fd_str_c("credit")));
+    /* French modals and light verbs in their forms' stems ("je peux",
+     * "il faut", "je dois", "je fais comment"), question words and chat */
+    static const char *const fr[] = {"peux",  "peut", "pourr", "faut",  "faudr", "dois",
+                                     "doit",  "devr", "veux",  "voudr", "fais",  "quoi",
+                                     "quand", "ca",   "truc",  "lol"};
+    for (size_t i = 0; i < sizeof fr / sizeof *fr; i++)
+        assert_true(ans_term_generic(fd_str_c(fr[i])));
+    /* ...but not what shares a stem with a business word: "devez" and
+     * "devis" (a quote) are both "dev"; "font" is a typeface too */
+    assert_false(ans_term_generic(fd_str_c("dev")));
+    assert_false(ans_term_generic(fd_str_c("font")));
+    assert_false(ans_term_generic(fd_str_c("fer")));
 }
 
 static void test_xref_spans(void **state)
