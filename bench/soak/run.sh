@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: the soak (issue 17): `frontdesk serve` under a steady mixed load
 # for MINUTES, sampled every minute: p50/p99 and throughput of that minute,
-# the server's RSS, open file descriptors and threads. Flat means the
+# the server's RSS (and its heap and file-backed parts: RssAnon, RssFile),
+# open file descriptors and threads. Flat means the
 # largest deviation of the later minutes (after the first tenth, the
 # warm-up) from their mean stays within 5%; the summary also gives each
 # series' trend (least-squares slope, % of its mean per hour), which tells
@@ -58,7 +59,8 @@ for m in $(seq 1 "$MIN"); do
   fds=$(ls "/proc/$PID/fd" | wc -l)
   echo "$line" | jq -c --argjson m "$m" --argjson rss "$(proc VmRSS)" --argjson fds "$fds" \
     --argjson thr "$(proc Threads)" --argjson up "$(cat "$T/up")" \
-    '{minute:$m} + . + {rss_kb:$rss, fds:$fds, threads:$thr, upload_status:$up}' | tee -a "$T/minutes"
+    --argjson anon "$(proc RssAnon)" --argjson file "$(proc RssFile)" \
+    '{minute:$m} + . + {rss_kb:$rss, rss_anon_kb:$anon, rss_file_kb:$file, fds:$fds, threads:$thr, upload_status:$up}' | tee -a "$T/minutes"
 done
 kill -TERM $PID; wait $PID; rc=$?; PID=
 jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
