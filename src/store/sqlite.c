@@ -22,6 +22,11 @@ static const char *const stmt_sql[STMT__N] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
+    /* The committer's savepoint around each turn of a batch that needs
+     * them: parsed once, not twice per turn (sqlite3_exec). */
+    [STMT_SAVEPOINT] = "SAVEPOINT part",
+    [STMT_RELEASE] = "RELEASE part",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO part",
     [STMT_DOC_GET] = "SELECT " DOC_COLS " FROM documents WHERE key = ?1",
     /* An upsert rather than INSERT OR REPLACE: the doc keeps its id, and
      * REPLACE's implicit delete would not be visible to the caller. */
@@ -592,15 +597,27 @@ int fd_store_commit(fd_store *st, fd_err *err)
     return rc;
 }
 
+/* A savepoint statement: prepared on SQLite; on PostgreSQL sent as is
+ * (deferred with the rows, pg.c). */
+static int run_part(fd_store *st, stmt_id id, const char *sql)
+{
+    if (st->engine == STORE_PG)
+        return store_exec(st, sql);
+    store_stmt *s = st->stmt[id];
+    int rc = stmt_step(s);
+    stmt_reset(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int fd_store_savepoint(fd_store *st, fd_err *err)
 {
-    int rc = store_exec(st, "SAVEPOINT part");
+    int rc = run_part(st, STMT_SAVEPOINT, "SAVEPOINT part");
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "savepoint");
 }
 
 int fd_store_release(fd_store *st, fd_err *err)
 {
-    int rc = store_exec(st, "RELEASE part");
+    int rc = run_part(st, STMT_RELEASE, "RELEASE part");
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "release savepoint");
 }
 
@@ -612,7 +629,12 @@ void fd_store_defer_writes(fd_store *st, int on)
 
 void fd_store_rollback_to(fd_store *st)
 {
-    store_exec(st, "ROLLBACK TO part; RELEASE part");
+    if (st->engine == STORE_PG) {
+        store_exec(st, "ROLLBACK TO part; RELEASE part");
+        return;
+    }
+    if (run_part(st, STMT_ROLLBACK_TO, NULL) == SQLITE_OK)
+        run_part(st, STMT_RELEASE, NULL);
 }
 
 void fd_store_rollback(fd_store *st)
