@@ -46,6 +46,10 @@ typedef struct commit_job {
     turn *t;
     int rc;
     int done;
+    /* Its waiter's own: a batch wakes its own requests, not every
+     * request thread waiting (each woken for nothing went back to sleep:
+     * a futex round trip apiece per batch). */
+    pthread_cond_t cv;
     int skip; /* failed alone in a batch without savepoints: not run again */
     struct commit_job *next;
 } commit_job;
@@ -62,7 +66,7 @@ struct fd_committer {
     committer_thread th[N_COMMITTERS_PG];
     int n_threads;
     pthread_mutex_t mu;
-    pthread_cond_t work, done;
+    pthread_cond_t work;
     commit_job *head, *tail;
     int stop;
     /* the WAL's checkpointer (SQLite) */
@@ -206,10 +210,14 @@ static void *committer_main(void *arg)
         pthread_mutex_unlock(&c->mu);
         run_batch(me->st, batch);
         pthread_mutex_lock(&c->mu);
-        for (commit_job *j = batch; j; j = j->next)
+        /* Under mu: a waiter leaves (and its job with it) only once it
+         * holds mu again, after the last of these. */
+        for (commit_job *j = batch, *next; j; j = next) {
+            next = j->next;
             j->done = 1;
+            pthread_cond_signal(&j->cv);
+        }
         c->batches++;
-        pthread_cond_broadcast(&c->done);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -281,7 +289,6 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
     c->log = log;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->work, NULL);
-    pthread_cond_init(&c->done, NULL);
     /* Its waits are measured on the monotonic clock: a wall-clock jump
      * must not hold the WAL back for hours. */
     pthread_condattr_t ca;
@@ -345,22 +352,23 @@ void fd_committer_stop(fd_committer *c)
     fd_store_close(c->ckpt_st);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);
-    pthread_cond_destroy(&c->done);
     pthread_cond_destroy(&c->ckpt_wake);
     fd_free(c);
 }
 
 int dialog_commit(fd_committer *c, turn *t)
 {
-    commit_job j = {t, 0, 0, 0, NULL};
+    commit_job j = {.t = t};
     /* The committer reads the error's field (a lost seq race is run
      * again): a turn whose caller passed none gets one for the while. */
     fd_err local = {0}, *caller = t->err;
     if (!caller)
         t->err = &local;
+    pthread_cond_init(&j.cv, NULL);
     pthread_mutex_lock(&c->mu);
     if (c->stop) {
         pthread_mutex_unlock(&c->mu);
+        pthread_cond_destroy(&j.cv);
         t->err = caller;
         return fd_err_set(t->err, FD_EUNAVAIL, "the server is shutting down");
     }
@@ -371,8 +379,9 @@ int dialog_commit(fd_committer *c, turn *t)
     c->tail = &j;
     pthread_cond_signal(&c->work);
     while (!j.done)
-        pthread_cond_wait(&c->done, &c->mu);
+        pthread_cond_wait(&j.cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
+    pthread_cond_destroy(&j.cv);
     t->err = caller;
     return j.rc;
 }

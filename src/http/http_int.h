@@ -88,10 +88,11 @@ typedef struct typing_slot {
  * long outage's revocation for long. */
 #define AUTH_STALE_S 600.0
 /* How long a key the store verified is let in without asking the store
- * again, on a shared store (store.url): each replica learns of a
+ * again: each server (each replica on a shared store) learns of a
  * revocation (`frontdesk keys revoke`, another process) at most this late.
  * One second removes the lookup from all but one request per key and
- * second, which is what a busy key costs (issue 16). */
+ * second, which is what a busy key costs (issue 16 on PostgreSQL, issue 13
+ * on SQLite). */
 #define AUTH_FRESH_S 1.0
 
 struct fd_server {

@@ -490,7 +490,8 @@ static unsigned connection_budget(fd_server *s)
     return want;
 }
 
-#define PG_THREADS_PER_CORE 8 /* see fd_server_start */
+#define PG_THREADS_PER_CORE 8     /* see fd_server_start */
+#define SQLITE_THREADS_PER_CORE 2 /* the same, on SQLite */
 
 /* Another replica's notice (store.h, "change notices"): an operator's
  * message or a state change wakes this replica's event streams, a new
@@ -558,6 +559,16 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
      * per commit), 8 threads 654 (3.8 per commit), 16 threads 748 (7). */
     if (cfg->server_threads == 0 && cfg->store_url[0])
         threads = threads * PG_THREADS_PER_CORE > 64 ? 64 : threads * PG_THREADS_PER_CORE;
+    /* SQLite's commit is shorter, but one thread per core still waits on
+     * it with its core idle, and a batch holds at most one turn per
+     * waiting thread: on 2 cores, cached chat at wrk -c50 (issue 13), 2
+     * threads made 1.4 turns per commit, 8 threads 4.7, the committer's
+     * CPU per turn down a fifth. 4 threads answered as many requests as
+     * 8 (5,400 req/s cached, 2,200 extractive) with a peak RSS of 70-77
+     * MB against 85-103: each thread keeps its own malloc arena and kb
+     * handle (bench/RESULTS.md). */
+    else if (cfg->server_threads == 0)
+        threads = threads * SQLITE_THREADS_PER_CORE > 64 ? 64 : threads * SQLITE_THREADS_PER_CORE;
     struct sockaddr_in sa;
     int rc = listen_addr(cfg, &sa, err);
     if (!rc)

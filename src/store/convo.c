@@ -269,12 +269,69 @@ static int turn_fail(fd_store *st, int rc, fd_err *err, const char *what)
     return store_fail(st, rc, err, what);
 }
 
+/* The conversation's last seq (0: no turn yet). SQLite, in a write
+ * transaction: no other writer can number a turn until it ends. */
+static int turn_last(fd_store *st, const char *session_id, int64_t *last, fd_err *err)
+{
+    store_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_TURN_LAST, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, session_id);
+    int rc = stmt_step(s);
+    if (rc == SQLITE_ROW)
+        *last = stmt_col_i64(s, 0);
+    else
+        code = store_fail(st, rc, err, "reading a conversation's last turn");
+    store_release(s, owned);
+    return code;
+}
+
+/* Turn t as number seq (SQLite, in a write transaction). The unique index
+ * turns_session_seq stays the last word, as with STMT_TURN_ADD. */
+static int turn_put(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t seq,
+                    fd_err *err)
+{
+    store_stmt *s;
+    int owned;
+    int code = store_acquire(st, STMT_TURN_PUT, &s, &owned, err);
+    if (code)
+        return code;
+    store_bind_str(s, 1, session_id);
+    bind_turn(s, 1, t);
+    stmt_bind_i64(s, 8, seq);
+    int rc = stmt_step(s);
+    if (rc != SQLITE_DONE)
+        code = turn_fail(st, rc, err, "adding turn");
+    store_release(s, owned);
+    return code;
+}
+
+/* SQLite inside a transaction: the seq read once, then plain inserts
+ * (STMT_TURN_PUT says why). Elsewhere (PostgreSQL, or SQLite outside a
+ * transaction, where the read and the insert would be two transactions)
+ * one statement reads and inserts. */
+static int turn_split(fd_store *st)
+{
+    return st->engine == STORE_SQLITE && !store_autocommit(st);
+}
+
 int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,
                       fd_err *err)
 {
     int code = store_turns_lock(st, session_id, err);
     if (code)
         return code;
+    if (turn_split(st)) {
+        int64_t last = 0;
+        code = turn_last(st, session_id, &last, err);
+        if (!code)
+            code = turn_put(st, session_id, t, last + 1, err);
+        if (!code && seq)
+            *seq = last + 1;
+        return code;
+    }
     store_stmt *s;
     int owned;
     code = store_acquire(st, STMT_TURN_ADD, &s, &owned, err);
@@ -372,10 +429,21 @@ int fd_store_turn_write(fd_store *st, const fd_turn_write *w, int64_t *seq, fd_e
         return turn_write_pg(st, w, seq, err);
     int64_t aseq = 0;
     int code = w->session ? fd_store_session_put(st, w->session, err) : FD_OK;
-    if (!code)
-        code = fd_store_turn_add(st, w->session_id, w->user, NULL, err);
-    if (!code && w->assistant)
-        code = fd_store_turn_add(st, w->session_id, w->assistant, &aseq, err);
+    if (!code && turn_split(st)) {
+        int64_t last = 0;
+        code = turn_last(st, w->session_id, &last, err);
+        if (!code)
+            code = turn_put(st, w->session_id, w->user, last + 1, err);
+        if (!code && w->assistant) {
+            aseq = last + 2;
+            code = turn_put(st, w->session_id, w->assistant, aseq, err);
+        }
+    } else {
+        if (!code)
+            code = fd_store_turn_add(st, w->session_id, w->user, NULL, err);
+        if (!code && w->assistant)
+            code = fd_store_turn_add(st, w->session_id, w->assistant, &aseq, err);
+    }
     if (!code)
         code = fd_store_event_add(st, w->session_id, aseq, "turn", w->event_data, err);
     if (!code)

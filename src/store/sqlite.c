@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,11 @@ static const char *const stmt_sql[STMT__N] = {
     [STMT_BEGIN] = "BEGIN IMMEDIATE",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
+    /* The committer's savepoint around each turn of a batch that needs
+     * them: parsed once, not twice per turn (sqlite3_exec). */
+    [STMT_SAVEPOINT] = "SAVEPOINT part",
+    [STMT_RELEASE] = "RELEASE part",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO part",
     [STMT_DOC_GET] = "SELECT " DOC_COLS " FROM documents WHERE key = ?1",
     /* An upsert rather than INSERT OR REPLACE: the doc keeps its id, and
      * REPLACE's implicit delete would not be visible to the caller. */
@@ -62,6 +68,15 @@ static const char *const stmt_sql[STMT__N] = {
         "INSERT INTO turns (session_id, seq, role, text, intent, route, meta, created_at) "
         "SELECT ?1, coalesce(max(seq), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM turns "
         "WHERE session_id = ?1 RETURNING seq",
+    /* SQLite inside a transaction (convo.c turn_put): the last seq read,
+     * then a plain insert; STMT_TURN_ADD's INSERT ... SELECT from its own
+     * table and its RETURNING each open an ephemeral table (a b-tree and
+     * its pager, allocated and freed) per row. Parameters as
+     * STMT_TURN_ADD's, the seq as ?8. */
+    [STMT_TURN_LAST] = "SELECT coalesce(max(seq), 0) FROM turns WHERE session_id = ?1",
+    [STMT_TURN_PUT] =
+        "INSERT INTO turns (session_id, seq, role, text, intent, route, meta, created_at) "
+        "VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_TURNS_EACH] = "SELECT seq, role, text, intent, route, meta, created_at FROM turns "
                         "WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
     [STMT_HANDOFF_ADD] =
@@ -275,9 +290,23 @@ static int open_db(fd_store *st, const char *path, fd_err *err)
     return FD_OK;
 }
 
+/* SQLite's memory statistics (sqlite3_memory_used, which nothing here
+ * reads) take one process-wide mutex around every allocation and free of
+ * every connection: the committer's inserts and the request threads'
+ * reads queued on it (perf, issue 13). Off before the library starts;
+ * should anything have started it already, the call is refused and
+ * nothing changes. */
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_configure(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int fd_store_open(const char *path, fd_store **out, fd_err *err)
 {
     *out = NULL;
+    pthread_once(&lib_once, lib_configure);
     if (!path || !*path)
         return fd_err_set(err, FD_EINVAL, "store: empty database path");
     fd_store *st = fd_calloc(1, sizeof *st);
@@ -568,15 +597,27 @@ int fd_store_commit(fd_store *st, fd_err *err)
     return rc;
 }
 
+/* A savepoint statement: prepared on SQLite; on PostgreSQL sent as is
+ * (deferred with the rows, pg.c). */
+static int run_part(fd_store *st, stmt_id id, const char *sql)
+{
+    if (st->engine == STORE_PG)
+        return store_exec(st, sql);
+    store_stmt *s = st->stmt[id];
+    int rc = stmt_step(s);
+    stmt_reset(s);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int fd_store_savepoint(fd_store *st, fd_err *err)
 {
-    int rc = store_exec(st, "SAVEPOINT part");
+    int rc = run_part(st, STMT_SAVEPOINT, "SAVEPOINT part");
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "savepoint");
 }
 
 int fd_store_release(fd_store *st, fd_err *err)
 {
-    int rc = store_exec(st, "RELEASE part");
+    int rc = run_part(st, STMT_RELEASE, "RELEASE part");
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "release savepoint");
 }
 
@@ -588,7 +629,12 @@ void fd_store_defer_writes(fd_store *st, int on)
 
 void fd_store_rollback_to(fd_store *st)
 {
-    store_exec(st, "ROLLBACK TO part; RELEASE part");
+    if (st->engine == STORE_PG) {
+        store_exec(st, "ROLLBACK TO part; RELEASE part");
+        return;
+    }
+    if (run_part(st, STMT_ROLLBACK_TO, NULL) == SQLITE_OK)
+        run_part(st, STMT_RELEASE, NULL);
 }
 
 void fd_store_rollback(fd_store *st)
