@@ -401,6 +401,23 @@ int fd_store_checkpoint(fd_store *st, int *pages, fd_err *err)
     return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "checkpoint");
 }
 
+int fd_store_checkpoint_restart(fd_store *st, int wait_ms, int *pages, fd_err *err)
+{
+    if (pages)
+        *pages = 0;
+    if (st->engine == STORE_PG)
+        return FD_OK;
+    int log = 0, done = 0;
+    store_lock_wait(st, wait_ms < 0 ? 0 : wait_ms);
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    store_lock_wait(st, st->busy_timeout_ms);
+    if (pages)
+        *pages = log > 0 ? log : 0;
+    if (rc == SQLITE_BUSY)
+        return fd_err_set(err, FD_EUNAVAIL, "checkpoint: the log is still being read");
+    return rc == SQLITE_OK ? FD_OK : store_fail(st, rc, err, "checkpoint");
+}
+
 int fd_store_schema_version(fd_store *st)
 {
     return st->user_version;

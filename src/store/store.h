@@ -53,6 +53,16 @@ void fd_store_set_autocheckpoint(fd_store *st, int pages);
  * given, the log's size in pages. FD_EUNAVAIL when busy. PostgreSQL: a
  * no-op (its own checkpointer). */
 int fd_store_checkpoint(fd_store *st, int *pages, fd_err *err) FD_MUST_USE;
+/* Copies the whole WAL into the database so that the next commit starts
+ * the log over from its beginning (SQLite's RESTART checkpoint): waits at
+ * most wait_ms for the writer and for the readers of the log to finish,
+ * holding new writers back for that while. FD_EUNAVAIL when they did not
+ * finish in time (nothing is lost; the log just stays as long). *pages,
+ * if given, the log's size in pages. PostgreSQL: a no-op. Why it exists:
+ * under steady load some reader always holds a snapshot of the log, so
+ * PASSIVE checkpoints copy it all and yet no commit may start it over:
+ * the file grew by 5 GB in 30 s of cached chat (commit.c). */
+int fd_store_checkpoint_restart(fd_store *st, int wait_ms, int *pages, fd_err *err) FD_MUST_USE;
 /* An online, consistent copy of the store into a new file (0600, never
  * overwriting: FD_ECONFLICT), checked with integrity_check; a failed copy
  * leaves no file. */

@@ -381,6 +381,69 @@ static void test_busy_conflict(void **state)
     fd_store_close(st2);
 }
 
+static long wal_size(const char *db)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s-wal", db);
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* A reader always inside a snapshot (steady chat load) keeps PASSIVE
+ * checkpoints from ever letting the log start over: the WAL file grew by
+ * 5 GB in 30 s of cached chat. RESTART waits for that reader, at most its
+ * wait: refused while the reader stays (nothing lost), done once it
+ * leaves, and the next commit starts the log over, truncating the file to
+ * journal_size_limit (4 MB). */
+static void test_checkpoint_restart(void **state)
+{
+    fixture *f = *state;
+    fd_err err = {0};
+    if (pg_mode()) {
+        int pages = -1;
+        assert_int_equal(fd_store_checkpoint_restart(f->st, 50, &pages, &err), FD_OK);
+        assert_int_equal(pages, 0);
+        return;
+    }
+    fd_store *rd = NULL, *ck = NULL;
+    assert_int_equal(fd_store_open(f->path, &rd, &err), FD_OK);
+    assert_int_equal(fd_store_open(f->path, &ck, &err), FD_OK);
+    fd_store_set_autocheckpoint(f->st, 0);
+    /* ~6 MB of log: past the 4 MB the file is cut back to */
+    static char text[2048];
+    memset(text, 'x', sizeof text - 1);
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    int64_t doc = put_doc(f->st, "big.md", "big.md", 0);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(fd_store_chunk_add(f->st, doc, i, "S", text, &err), FD_OK);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    assert_true(wal_size(f->path) > 5L << 20);
+    /* the reader's snapshot, held open */
+    assert_int_equal(sqlite3_exec(rd->db, "BEGIN; SELECT count(*) FROM chunks;", NULL, NULL, NULL),
+                     SQLITE_OK);
+    int pages = 0;
+    assert_int_equal(fd_store_checkpoint(ck, &pages, &err), FD_OK);
+    assert_true(pages > 1000);
+    uint64_t t0 = fd_time_ns();
+    assert_int_equal(fd_store_checkpoint_restart(ck, 50, &pages, &err), FD_EUNAVAIL);
+    assert_true(fd_time_ns() - t0 < 2000000000ull); /* its 50 ms, not the 5 s busy wait */
+    assert_non_null(strstr(err.msg, "read"));
+    /* a commit now appends: the log cannot start over */
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_chunk_add(f->st, doc, 5000, "S", "after", &err), FD_OK);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    assert_true(wal_size(f->path) > 5L << 20);
+    assert_int_equal(sqlite3_exec(rd->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(fd_store_checkpoint_restart(ck, 50, &pages, &err), FD_OK);
+    assert_int_equal(fd_store_begin(f->st, &err), FD_OK);
+    assert_int_equal(fd_store_chunk_add(f->st, doc, 5001, "S", "restarted", &err), FD_OK);
+    assert_int_equal(fd_store_commit(f->st, &err), FD_OK);
+    assert_true(wal_size(f->path) <= 4L << 20);
+    counts(rd, 1, 3002);
+    fd_store_close(ck);
+    fd_store_close(rd);
+}
+
 /* Deferred writes (group commit): a failed INSERT is reported by its own
  * call (SQLite) or at the latest by its savepoint's release (PostgreSQL);
  * either way it is undone alone and its neighbours are kept. */
@@ -455,6 +518,7 @@ int main(void)
         STORE_TEST(test_kb_version),
         STORE_TEST(test_unwritable),
         STORE_TEST(test_busy_conflict),
+        STORE_TEST(test_checkpoint_restart),
         STORE_TEST(test_deferred_writes),
         STORE_TEST(test_bulk_insert),
     };
