@@ -11,7 +11,10 @@
  *   turn_miss     the same questions with the caches bypassed (retrieval,
  *                 composer, validation), ephemeral
  *
- *   bench_cache --kb examples/packaging-supplier [--rounds N] */
+ *   bench_cache --kb examples/packaging-supplier [--rounds N] [--hits-only]
+ *
+ * --hits-only runs the cached turns alone (the other series stay empty):
+ * for a profiler, whose samples would otherwise be mostly the misses'. */
 #include "cache.h"
 #include "dialog.h"
 #include "bench_kb.h"
@@ -42,12 +45,14 @@ static void report(const char *name, series *s, int last)
 int main(int argc, char **argv)
 {
     const char *kbdir = "examples/packaging-supplier";
-    int rounds = 20;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--kb") == 0)
-            kbdir = argv[i + 1];
-        else if (strcmp(argv[i], "--rounds") == 0)
-            rounds = atoi(argv[i + 1]);
+    int rounds = 20, hits_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--hits-only") == 0)
+            hits_only = 1;
+        else if (strcmp(argv[i], "--kb") == 0 && i + 1 < argc)
+            kbdir = argv[++i];
+        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+            rounds = atoi(argv[++i]);
     }
     char dir[64];
     fd_config cfg;
@@ -116,6 +121,8 @@ int main(int argc, char **argv)
             put(&hit, (double)(fd_time_ns() - t0) / 1e3);
             put(&hit_guard, rp.ms_guard * 1e3);
             put(&hit_nlu, rp.ms_nlu * 1e3);
+            if (hits_only)
+                continue;
             in.ephemeral = 0;
             fd_arena_reset(a);
             t0 = fd_time_ns();

@@ -177,18 +177,27 @@ static int phrase_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
+/* The first byte found with memchr, then the rest compared: the order
+ * reader and the escalation rules ask for dozens of words per message, and
+ * a memcmp at every byte was a fifth of a cached turn (perf, issue 13). */
 int fd_text_has_phrase(fd_str text, const char *phrase)
 {
     size_t k = strlen(phrase);
     if (k == 0 || k > text.len)
         return 0;
-    for (size_t i = 0; i + k <= text.len; i++) {
-        if (memcmp(text.p + i, phrase, k) != 0)
-            continue;
-        int left = i == 0 || !phrase_byte((unsigned char)text.p[i - 1]);
-        int right = i + k == text.len || !phrase_byte((unsigned char)text.p[i + k]);
-        if (left && right)
-            return 1;
+    const char *p = text.p, *last = text.p + (text.len - k);
+    while (p <= last) {
+        const char *q = memchr(p, phrase[0], (size_t)(last - p) + 1);
+        if (!q)
+            return 0;
+        size_t i = (size_t)(q - text.p);
+        if (memcmp(q + 1, phrase + 1, k - 1) == 0) {
+            int left = i == 0 || !phrase_byte((unsigned char)text.p[i - 1]);
+            int right = i + k == text.len || !phrase_byte((unsigned char)text.p[i + k]);
+            if (left && right)
+                return 1;
+        }
+        p = q + 1;
     }
     return 0;
 }

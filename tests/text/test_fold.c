@@ -3,6 +3,7 @@
 #include "support.h"
 #include "text.h"
 
+#include <ctype.h>
 #include <string.h>
 
 typedef struct fold_case {
@@ -132,14 +133,68 @@ static void test_has_phrase(void **state)
     assert_false(fd_text_has_phrase(fd_str_c("sue\xc3\xa9"), "sue"));
 }
 
+/* The plain definitions both searches had before they jumped with memchr
+ * (the same tests, every position): the fast ones must agree with them on
+ * every text and word below. */
+static int ref_phrase(fd_str t, const char *w, int bytes_are_letters)
+{
+    size_t k = strlen(w);
+    for (size_t i = 0; k && i + k <= t.len; i++) {
+        if (memcmp(t.p + i, w, k) != 0)
+            continue;
+        unsigned char b = i ? (unsigned char)t.p[i - 1] : 0,
+                      e = i + k < t.len ? (unsigned char)t.p[i + k] : 0;
+        int lb = i && (isalnum(b) || (bytes_are_letters && b >= 0x80));
+        int le = i + k < t.len && (isalnum(e) || (bytes_are_letters && e >= 0x80));
+        if (!lb && !le)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_has_word_agrees(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {"",
+                                        "a",
+                                        "aa",
+                                        "aaab",
+                                        "sue",
+                                        "an issue",
+                                        "we may sue you in court, it is an issue",
+                                        "2 pkt cups, lids same qty pls",
+                                        "cancel cancelled cancel",
+                                        "jusqu'a quand ?",
+                                        "caf\xc3\xa9 sue\xc3\xa9 \xc3\xa9sue",
+                                        "x x-x x",
+                                        "no-no no",
+                                        "abcabcabd"};
+    static const char *const words[] = {
+        "a",  "aa",  "aab", "sue",    "issue",    "cancel",  "qty", "pls",      "x",
+        "no", "x-x", "abd", "abcabd", "in court", "jusqu'a", "caf", "\xc3\xa9", "zz"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        for (size_t j = 0; j < sizeof words / sizeof *words; j++) {
+            fd_str t = fd_str_c(texts[i]);
+            if (fd_text_has_word(t, words[j]) != ref_phrase(t, words[j], 0))
+                fail_msg("has_word('%s', '%s')", texts[i], words[j]);
+            if (fd_text_has_phrase(t, words[j]) != ref_phrase(t, words[j], 1))
+                fail_msg("has_phrase('%s', '%s')", texts[i], words[j]);
+        }
+    assert_true(fd_text_has_word(fd_str_c("aa aab"), "aab")); /* a false start first */
+    assert_false(fd_text_has_word(fd_str_c("aaab"), "aab"));  /* inside a word */
+    assert_true(fd_text_has_word(fd_str_c("x abcabd"), "abcabd"));
+    assert_false(fd_text_has_word(fd_str_c("cancelled"), "cancel"));
+    assert_true(fd_text_has_word(fd_str_c("caf\xc3\xa9"), "caf")); /* isalnum: 0x80+ is no letter */
+    assert_false(fd_text_has_phrase(fd_str_c("caf\xc3\xa9"), "caf"));
+    assert_false(fd_text_has_word((fd_str){NULL, 0}, "a"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_has_phrase),
-        cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_long_and_capped),
-        cmocka_unit_test(test_ascii_agrees),
+        cmocka_unit_test(test_table),           cmocka_unit_test(test_has_phrase),
+        cmocka_unit_test(test_has_word_agrees), cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_long_and_capped), cmocka_unit_test(test_ascii_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
