@@ -192,6 +192,15 @@ static void test_misc(void **state)
     assert_true(fd_rss_now() > 0);
     uint64_t t0 = fd_time_ns();
     assert_true(fd_time_ns() >= t0);
+    /* fd_str_eq_c: the length and every byte, stopping at the first miss */
+    assert_true(fd_str_eq_c(fd_str_c("day"), "day"));
+    assert_true(fd_str_eq_c((fd_str){NULL, 0}, ""));
+    assert_false(fd_str_eq_c((fd_str){NULL, 0}, "a"));
+    assert_false(fd_str_eq_c(fd_str_c("da"), "day"));   /* a prefix of s */
+    assert_false(fd_str_eq_c(fd_str_c("days"), "day")); /* s a prefix of it */
+    assert_false(fd_str_eq_c(fd_str_c("dax"), "day"));
+    assert_false(fd_str_eq_c((fd_str){"a\0b", 3}, "a"));  /* a NUL inside is a byte */
+    assert_true(fd_str_eq_c((fd_str){"dayz", 3}, "day")); /* not NUL-terminated */
 }
 
 int main(void)
