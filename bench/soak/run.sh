@@ -82,6 +82,8 @@ jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT
    uploads:(map(select(.upload_status!=0))|length),
    rss_flat_pct:flat(.rss_kb), fds_flat_pct:flat(.fds), p99_flat_pct:flat(.p99_ms),
    rps_flat_pct:flat(.rps), rss_trend_pct_per_h:trend(.rss_kb), p99_trend_pct_per_h:trend(.p99_ms),
+   rss_anon_flat_pct:flat(.rss_anon_kb // 0), rss_anon_trend_pct_per_h:trend(.rss_anon_kb // 0),
+   rss_file_trend_pct_per_h:trend(.rss_file_kb // 0),
    fds_trend_pct_per_h:trend(.fds), p99_ms_first:.[0].p99_ms, p99_ms_last:.[-1].p99_ms,
    rss_kb_first:.[0].rss_kb, rss_kb_last:.[-1].rss_kb, sigterm_exit:$rc}' "$T/minutes" | tee "$T/summary"
 cat "$T/minutes" "$T/summary" > "$OUT"

@@ -71,7 +71,10 @@ int fd_key_memo_get(fd_key_memo *m, const char *key, double now, double max_age_
         memo_slot *s = &m->slot[i];
         if (strcmp(s->hash, h) != 0)
             continue;
-        if (now - s->at <= max_age_s && (s->info.expires_at == 0 || now < s->info.expires_at) &&
+        /* now before the entry: the wall clock stepped back; a memo of
+         * negative age would let a revoked key in for the whole step */
+        if (now >= s->at && now - s->at <= max_age_s &&
+            (s->info.expires_at == 0 || now < s->info.expires_at) &&
             (s->info.valid_until == 0 || now < s->info.valid_until)) {
             *info = s->info;
             found = 1;

@@ -1,5 +1,6 @@
 /* cli.c: global options, dispatch and help for the frontdesk command. */
 #include "cli_int.h"
+#include "store.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -309,6 +310,7 @@ static int wants_help(const cli_ctx *c)
 
 int fd_cli_main(int argc, char **argv)
 {
+    fd_store_library_init(); /* before any thread or any other SQLite use */
     cli_ctx c;
     memset(&c, 0, sizeof c);
     int first = 1;

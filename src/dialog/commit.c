@@ -9,6 +9,7 @@
  * kept. */
 #include "turn_int.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,11 @@
  * so the smallest bound is the best one. */
 #define WAL_RESTART_PAGES 4096
 #define RESTART_WAIT_MS 10
+/* After a RESTART that a reader outlasted, the next waits this long,
+ * doubling up to the max: a backup's read of the whole file would
+ * otherwise cost writers 10 ms in every 250. */
+#define RESTART_PAUSE_MIN_S 1.0
+#define RESTART_PAUSE_MAX_S 16.0
 
 /* A lost race for a turn's seq (fd_store_turn_write's FD_ECONFLICT "seq")
  * is run again this many times before its error is the turn's. */
@@ -237,11 +243,16 @@ static void *committer_main(void *arg)
     return NULL;
 }
 
+static double now_s(void)
+{
+    return (double)fd_time_ns() / 1e9;
+}
+
 static void *checkpointer_main(void *arg)
 {
     fd_committer *c = arg;
     unsigned long seen = 0;
-    double warned = -60;
+    double warned = -60, restart_after = 0, restart_pause = RESTART_PAUSE_MIN_S;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         struct timespec until;
@@ -258,11 +269,17 @@ static void *checkpointer_main(void *arg)
         int pages = 0;
         if (fd_store_checkpoint(c->ckpt_st, &pages, &err) != FD_OK)
             FD_LOG(c->log, FD_LOG_DEBUG, "store", "WAL checkpoint: %s (next time)", err.msg);
-        else if (pages > WAL_RESTART_PAGES) {
+        else if (pages > WAL_RESTART_PAGES && now_s() >= restart_after) {
             int rc = fd_store_checkpoint_restart(c->ckpt_st, RESTART_WAIT_MS, &pages, &err);
             if (rc == FD_OK) {
                 pages = 0; /* the next commit starts the log over */
+                restart_pause = RESTART_PAUSE_MIN_S;
+                restart_after = 0;
             } else {
+                /* a long reader (a backup): each try holds writers back
+                 * RESTART_WAIT_MS, so wait longer between tries */
+                restart_after = now_s() + restart_pause;
+                restart_pause = fmin(restart_pause * 2, RESTART_PAUSE_MAX_S);
                 FD_LOG(c->log, FD_LOG_DEBUG, "store", "WAL restart: %s (next time)", err.msg);
             }
         }

@@ -314,7 +314,9 @@ static int turn_put(fd_store *st, const char *session_id, const fd_turn_row *t, 
  * one statement reads and inserts. */
 static int turn_split(fd_store *st)
 {
-    return st->engine == STORE_SQLITE && !store_autocommit(st);
+    /* holding the write lock, not merely inside a transaction: a deferred
+     * one would read a seq another writer may take first */
+    return st->engine == STORE_SQLITE && sqlite3_txn_state(st->db, "main") == SQLITE_TXN_WRITE;
 }
 
 int fd_store_turn_add(fd_store *st, const char *session_id, const fd_turn_row *t, int64_t *seq,

@@ -66,12 +66,13 @@ int fd_store_costs_each(fd_store *st, double since, const char *group,
                                 "group must be day, key, model, session or total, not '%s'",
                                 group ? group : "");
     char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT %s AS g, count(*), sum(llm_called), sum(CASE WHEN cached <> '' THEN 1 ELSE 0 END), "
-             "coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
-             "coalesce(sum(cost_usd), 0) AS cost FROM costs WHERE at >= ?1 GROUP BY g "
-             "ORDER BY %s",
-             col, order);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT %s AS g, count(*), sum(llm_called), sum(CASE WHEN cached <> '' THEN 1 ELSE 0 END), "
+        "coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
+        "coalesce(sum(cost_usd), 0) AS cost FROM costs WHERE at >= ?1 GROUP BY g "
+        "ORDER BY %s",
+        col, order);
     store_stmt *s = NULL;
     int rc = store_stmt_prepare(st, sql, &s);
     if (rc != SQLITE_OK)

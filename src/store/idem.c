@@ -19,10 +19,11 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
     stmt_bind_dbl(s, 1, now - ttl_s);
     rc = store_run(st, s, err, WHAT);
     if (!rc)
-        rc = store_prep(st,
-                  "SELECT body_hash, done, response FROM idempotency WHERE principal = ?1 AND "
-                  "key = ?2",
-                  &s, err, WHAT);
+        rc =
+            store_prep(st,
+                       "SELECT body_hash, done, response FROM idempotency WHERE principal = ?1 AND "
+                       "key = ?2",
+                       &s, err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
@@ -44,9 +45,9 @@ static int claim(fd_store *st, const char *principal, const char *key, const cha
     stmt_finalize(s);
     if (step != SQLITE_DONE)
         return store_fail(st, step, err, "idempotency keys");
-    rc = store_prep(st,
-              "INSERT INTO idempotency(principal, key, body_hash, created_at) VALUES (?1,?2,?3,?4)",
-              &s, err, WHAT);
+    rc = store_prep(
+        st, "INSERT INTO idempotency(principal, key, body_hash, created_at) VALUES (?1,?2,?3,?4)",
+        &s, err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
@@ -73,13 +74,13 @@ int fd_store_idem_begin(fd_store *st, const char *principal, const char *key, co
     return fd_store_commit(st, err);
 }
 
-int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
-                         const char *response, fd_err *err)
+int fd_store_idem_finish(fd_store *st, const char *principal, const char *key, const char *response,
+                         fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st,
-                  "UPDATE idempotency SET done = 1, response = ?3 WHERE principal = ?1 AND key = ?2",
-                  &s, err, WHAT);
+    int rc = store_prep(
+        st, "UPDATE idempotency SET done = 1, response = ?3 WHERE principal = ?1 AND key = ?2", &s,
+        err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);
@@ -91,8 +92,9 @@ int fd_store_idem_finish(fd_store *st, const char *principal, const char *key,
 int fd_store_idem_abort(fd_store *st, const char *principal, const char *key, fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st, "DELETE FROM idempotency WHERE principal = ?1 AND key = ?2 AND done = 0",
-                  &s, err, WHAT);
+    int rc =
+        store_prep(st, "DELETE FROM idempotency WHERE principal = ?1 AND key = ?2 AND done = 0", &s,
+                   err, WHAT);
     if (rc)
         return rc;
     store_bind_str(s, 1, principal);

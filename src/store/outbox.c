@@ -37,10 +37,11 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
     /* A duplicate key is answered FD_ECONFLICT without failing the
      * statement: on PostgreSQL a failed statement would end the caller's
      * transaction, and "said already" is an answer, not an error. */
-    int rc = store_prep(st,
-                  "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(idem_key) DO NOTHING",
-                  &s, err, "queueing an outbox row");
+    int rc =
+        store_prep(st,
+                   "INSERT INTO outbox(kind, order_id, idem_key, payload, created_at, updated_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(idem_key) DO NOTHING",
+                   &s, err, "queueing an outbox row");
     if (rc)
         return rc;
     store_bind_str(s, 1, kind);
@@ -50,8 +51,8 @@ int fd_store_outbox_add(fd_store *st, const char *kind, int64_t order_id, const 
     stmt_bind_dbl(s, 5, fd_time_wall());
     rc = store_run(st, s, err, "queueing an outbox row");
     if (!rc && store_changes(st) == 0)
-        rc = fd_err_set(err, FD_ECONFLICT, "queueing an outbox row: %s is queued already",
-                        idem_key);
+        rc =
+            fd_err_set(err, FD_ECONFLICT, "queueing an outbox row: %s is queued already", idem_key);
     return rc;
 }
 
@@ -62,10 +63,10 @@ int fd_store_outbox_due(fd_store *st, const char *kind, double now, int limit, f
     *n = 0;
     store_stmt *s;
     int rc = store_prep(st,
-                  "SELECT " ROW_COLS ROW_FROM
-                  "WHERE o.state IN ('pending', 'retry') AND o.next_at <= ?1 AND o.kind = ?3 "
-                  "ORDER BY o.id LIMIT ?2",
-                  &s, err, "reading the outbox");
+                        "SELECT " ROW_COLS ROW_FROM
+                        "WHERE o.state IN ('pending', 'retry') AND o.next_at <= ?1 AND o.kind = ?3 "
+                        "ORDER BY o.id LIMIT ?2",
+                        &s, err, "reading the outbox");
     if (rc)
         return rc;
     stmt_bind_dbl(s, 1, now);
@@ -96,8 +97,9 @@ int fd_store_outbox_each(fd_store *st, const char *state,
                          int (*cb)(void *ctx, const fd_outbox_row *r), void *ctx, fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st, "SELECT " ROW_COLS ROW_FROM "WHERE ?1 = '' OR o.state = ?1 ORDER BY o.id DESC",
-                  &s, err, "reading the outbox");
+    int rc = store_prep(
+        st, "SELECT " ROW_COLS ROW_FROM "WHERE ?1 = '' OR o.state = ?1 ORDER BY o.id DESC", &s, err,
+        "reading the outbox");
     if (rc)
         return rc;
     store_bind_str(s, 1, state ? state : "");
@@ -138,11 +140,12 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
                            double next_at, const char *error, const char *external_id, fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st,
-                  "UPDATE outbox SET state = ?1, attempts = ?2, next_at = ?3, last_error = ?4, "
-                  "external_id = CASE WHEN ?5 = '' THEN external_id ELSE ?5 END, updated_at = ?6 "
-                  "WHERE id = ?7",
-                  &s, err, "updating the outbox");
+    int rc =
+        store_prep(st,
+                   "UPDATE outbox SET state = ?1, attempts = ?2, next_at = ?3, last_error = ?4, "
+                   "external_id = CASE WHEN ?5 = '' THEN external_id ELSE ?5 END, updated_at = ?6 "
+                   "WHERE id = ?7",
+                   &s, err, "updating the outbox");
     if (rc)
         return rc;
     store_bind_str(s, 1, state);
@@ -156,7 +159,8 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
     if (!rc && store_changes(st) == 0)
         rc = fd_err_set(err, FD_ENOTFOUND, "no outbox row %lld", (long long)id);
     if (!rc && strcmp(state, "delivered") == 0)
-        rc = order_follows(st, id, "invoiced", external_id && external_id[0] ? external_id : "invoice delivered", err);
+        rc = order_follows(st, id, "invoiced",
+                           external_id && external_id[0] ? external_id : "invoice delivered", err);
     if (!rc && strcmp(state, "dead") == 0)
         rc = order_follows(st, id, "failed", error ? error : "invoice not delivered", err);
     return rc;
@@ -165,7 +169,8 @@ int fd_store_outbox_update(fd_store *st, int64_t id, const char *state, int atte
 static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st, "SELECT state FROM outbox WHERE id = ?1", &s, err, "reading the outbox");
+    int rc =
+        store_prep(st, "SELECT state FROM outbox WHERE id = ?1", &s, err, "reading the outbox");
     if (rc)
         return rc;
     stmt_bind_i64(s, 1, id);
@@ -174,7 +179,8 @@ static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
         rc = fd_err_set(err, FD_ENOTFOUND, "no outbox row %lld", (long long)id);
     else if (step != SQLITE_ROW)
         rc = store_fail(st, step, err, "reading the outbox");
-    else if (strcmp(store_col_str(s, 0), "delivered") == 0 || strcmp(store_col_str(s, 0), "dropped") == 0)
+    else if (strcmp(store_col_str(s, 0), "delivered") == 0 ||
+             strcmp(store_col_str(s, 0), "dropped") == 0)
         rc = fd_err_set(err, FD_ECONFLICT, "outbox row %lld is %s already", (long long)id,
                         store_col_str(s, 0));
     stmt_finalize(s);
@@ -182,9 +188,10 @@ static int move(fd_store *st, int64_t id, const char *to, fd_err *err)
         return rc;
     int retry = strcmp(to, "pending") == 0;
     rc = store_prep(st,
-              retry ? "UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0, updated_at = ?1 WHERE id = ?2"
-                    : "UPDATE outbox SET state = 'dropped', updated_at = ?1 WHERE id = ?2",
-              &s, err, "updating the outbox");
+                    retry ? "UPDATE outbox SET state = 'pending', attempts = 0, next_at = 0, "
+                            "updated_at = ?1 WHERE id = ?2"
+                          : "UPDATE outbox SET state = 'dropped', updated_at = ?1 WHERE id = ?2",
+                    &s, err, "updating the outbox");
     if (rc)
         return rc;
     stmt_bind_dbl(s, 1, fd_time_wall());
@@ -207,7 +214,7 @@ int fd_store_outbox_counts(fd_store *st, int64_t counts[5], fd_err *err)
     memset(counts, 0, 5 * sizeof *counts);
     store_stmt *s;
     int rc = store_prep(st, "SELECT state, count(*) FROM outbox GROUP BY state", &s, err,
-                  "counting the outbox");
+                        "counting the outbox");
     if (rc)
         return rc;
     int step;
@@ -225,8 +232,8 @@ int fd_store_acct_token_get(fd_store *st, fd_arena *a, const void **blob, size_t
                             int64_t *generation, fd_err *err)
 {
     store_stmt *s;
-    int rc = store_prep(st, "SELECT refresh_enc, generation FROM accounting_tokens WHERE id = 1", &s, err,
-                  "reading the accounting token");
+    int rc = store_prep(st, "SELECT refresh_enc, generation FROM accounting_tokens WHERE id = 1",
+                        &s, err, "reading the accounting token");
     if (rc)
         return rc;
     int step = stmt_step(s);
@@ -255,10 +262,10 @@ int fd_store_acct_token_put(fd_store *st, const void *blob, size_t len, fd_err *
 {
     store_stmt *s;
     int rc = store_prep(st,
-                  "INSERT INTO accounting_tokens(id, refresh_enc, generation, updated_at) "
-                  "VALUES (1, ?1, 1, ?2) ON CONFLICT(id) DO UPDATE SET refresh_enc = ?1, "
-                  "generation = generation + 1, updated_at = ?2",
-                  &s, err, "storing the accounting token");
+                        "INSERT INTO accounting_tokens(id, refresh_enc, generation, updated_at) "
+                        "VALUES (1, ?1, 1, ?2) ON CONFLICT(id) DO UPDATE SET refresh_enc = ?1, "
+                        "generation = generation + 1, updated_at = ?2",
+                        &s, err, "storing the accounting token");
     if (rc)
         return rc;
     stmt_bind_blob(s, 1, blob, len);

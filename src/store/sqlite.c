@@ -303,10 +303,15 @@ static void lib_configure(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+void fd_store_library_init(void)
+{
+    pthread_once(&lib_once, lib_configure);
+}
+
 int fd_store_open(const char *path, fd_store **out, fd_err *err)
 {
     *out = NULL;
-    pthread_once(&lib_once, lib_configure);
+    fd_store_library_init();
     if (!path || !*path)
         return fd_err_set(err, FD_EINVAL, "store: empty database path");
     fd_store *st = fd_calloc(1, sizeof *st);

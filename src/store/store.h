@@ -18,6 +18,11 @@
 
 typedef struct fd_store fd_store;
 
+/* Configures the SQLite library once (its memory statistics off: a
+ * process-wide mutex around every allocation). sqlite3_config must come
+ * before any other use and is not thread-safe: a program calls this at
+ * start; fd_store_open calls it too, for programs that do not. */
+void fd_store_library_init(void);
 /* Opens or creates the database file and migrates it (WAL, synchronous
  * NORMAL, foreign keys on). path may be a "file:" URI. A file SQLite can
  * only open read-only, or a directory it cannot create in, is FD_EIO. */

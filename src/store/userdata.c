@@ -35,8 +35,10 @@ int fd_store_user_sessions(fd_store *st, const char *user,
     if (!user || !user[0])
         return fd_err_set_field(err, FD_EINVAL, "user", "a user id is required");
     store_stmt *s = NULL;
-    int rc = store_stmt_prepare(st, "SELECT id, user, lang, slots, state, n_turns, created_at, "
-                                "updated_at FROM sessions WHERE user = ?1 ORDER BY created_at", &s);
+    int rc = store_stmt_prepare(st,
+                                "SELECT id, user, lang, slots, state, n_turns, created_at, "
+                                "updated_at FROM sessions WHERE user = ?1 ORDER BY created_at",
+                                &s);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, "reading a user's sessions");
     store_bind_str(s, 1, user);
@@ -98,8 +100,10 @@ int fd_store_audit_add(fd_store *st, const char *actor, const char *action, cons
                        const char *detail, fd_err *err)
 {
     store_stmt *s = NULL;
-    int rc = store_stmt_prepare(st, "INSERT INTO audit_log (at, actor, action, target, detail) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5)", &s);
+    int rc = store_stmt_prepare(st,
+                                "INSERT INTO audit_log (at, actor, action, target, detail) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)",
+                                &s);
     if (rc == SQLITE_OK) {
         stmt_bind_dbl(s, 1, fd_time_wall());
         store_bind_str(s, 2, actor ? actor : "");
@@ -119,7 +123,8 @@ int fd_store_audit_each(fd_store *st,
                         void *ctx, fd_err *err)
 {
     store_stmt *s = NULL;
-    int rc = store_stmt_prepare(st, "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", &s);
+    int rc = store_stmt_prepare(
+        st, "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id", &s);
     if (rc != SQLITE_OK)
         return store_fail(st, rc, err, "reading the audit log");
     int code = FD_OK;
@@ -156,15 +161,15 @@ int fd_store_retention(fd_store *st, double sessions_before, double events_befor
         for (size_t i = 0; !rc && i < sizeof sql / sizeof *sql; i++)
             rc = exec_bind(st, sql[i], NULL, &sessions_before, NULL, err, "retention");
         if (!rc)
-            rc = exec_bind(st, "DELETE FROM sessions WHERE updated_at < ?1", NULL,
-                           &sessions_before, &out->sessions, err, "retention");
+            rc = exec_bind(st, "DELETE FROM sessions WHERE updated_at < ?1", NULL, &sessions_before,
+                           &out->sessions, err, "retention");
     }
     if (!rc && events_before > 0)
         rc = exec_bind(st, "DELETE FROM analytics_events WHERE at < ?1", NULL, &events_before,
                        &out->events, err, "retention");
     if (!rc && costs_before > 0)
-        rc = exec_bind(st, "DELETE FROM costs WHERE at < ?1", NULL, &costs_before, &out->costs,
-                       err, "retention");
+        rc = exec_bind(st, "DELETE FROM costs WHERE at < ?1", NULL, &costs_before, &out->costs, err,
+                       "retention");
     if (!rc)
         rc = fd_store_commit(st, err);
     if (rc)

@@ -52,6 +52,8 @@ static void test_modals_are_generic(void **state)
     assert_false(ans_term_generic(fd_str_c("dev")));
     assert_false(ans_term_generic(fd_str_c("font")));
     assert_false(ans_term_generic(fd_str_c("fer")));
+    assert_false(ans_term_generic(fd_str_c("va")));
+    assert_false(ans_term_generic(fd_str_c("pu")));
 }
 
 static void test_xref_spans(void **state)

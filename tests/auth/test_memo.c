@@ -49,6 +49,11 @@ static void test_memo_ages(void **state)
     in.valid_until = 100.2;
     fd_key_memo_put(m, key, &in, 100.0);
     assert_int_equal(fd_key_memo_get(m, key, 100.3, 1.0, &out), 0);
+    /* the wall clock stepped back past the entry: not let in from it */
+    in.valid_until = 0;
+    fd_key_memo_put(m, key, &in, 100.0);
+    assert_int_equal(fd_key_memo_get(m, key, 100.0, 1.0, &out), 1);
+    assert_int_equal(fd_key_memo_get(m, key, 90.0, 1.0, &out), 0);
     fd_key_memo_free(m);
     fd_key_memo_free(NULL);
     assert_int_equal(fd_key_memo_get(NULL, key, 100.0, 1.0, &out), 0);
