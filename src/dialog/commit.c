@@ -4,16 +4,19 @@
  * message, and threads queueing on SQLite's sleep-and-retry busy handler.
  * Here one thread owns one connection and commits every turn waiting in
  * one transaction, each in its own savepoint when one turn's failure
- * could otherwise be its neighbours' (run_batch). A request thread waits
- * for its own commit: a reply never says something the store has not
- * kept. */
+ * could otherwise be its neighbours' (run_batch). A reply never says
+ * something the store has not kept: its thread waits for its commit
+ * (dialog_commit), or, the server's JSON chat, queues it and is told when
+ * it is done (dialog_commit_queue), its connection suspended meanwhile. */
 #include "turn_int.h"
 
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Enough to amortize a commit, few enough that the first in a batch does
  * not wait long for the last. */
@@ -71,6 +74,11 @@ typedef struct commit_job {
      * a futex round trip apiece per batch). */
     pthread_cond_t cv;
     int skip; /* failed alone in a batch without savepoints: not run again */
+    /* Queued without a waiter (dialog_commit_queue): called once the
+     * batch is over, after which the job (in its turn's arena) may be
+     * gone; cv is unused. */
+    void (*on_done)(void *ctx);
+    void *on_done_ctx;
     struct commit_job *next;
 } commit_job;
 
@@ -95,6 +103,7 @@ struct fd_committer {
     int ckpt_running;
     pthread_cond_t ckpt_wake;
     unsigned long batches; /* committed so far (under mu) */
+    unsigned long turns;   /* in those batches (under mu) */
 };
 
 /* Whether job j lost the race for its turn's seq: run it again. */
@@ -228,16 +237,38 @@ static void *committer_main(void *arg)
             c->tail = NULL;
         last->next = NULL;
         pthread_mutex_unlock(&c->mu);
+        /* Tests: a commit as slow as a disk's under load (0.5 s), to show
+         * that no request thread waits for it and the next batch fills. */
+        if (FD_FAULT("commit.slow"))
+            usleep(500 * 1000);
         run_batch(me->st, batch);
         pthread_mutex_lock(&c->mu);
         /* Under mu: a waiter leaves (and its job with it) only once it
-         * holds mu again, after the last of these. */
+         * holds mu again, after the last of these. Jobs without a waiter
+         * are told after mu is let go: their callbacks resume HTTP
+         * connections (a lock and a write each), and no dialog_commit
+         * should queue behind that. */
+        commit_job *told = NULL, **tail = &told;
         for (commit_job *j = batch, *next; j; j = next) {
             next = j->next;
+            c->turns++;
+            if (j->on_done) {
+                j->next = NULL;
+                *tail = j;
+                tail = &j->next;
+                continue;
+            }
             j->done = 1;
             pthread_cond_signal(&j->cv);
         }
         c->batches++;
+        pthread_mutex_unlock(&c->mu);
+        for (commit_job *j = told, *next; j; j = next) {
+            next = j->next; /* j may be freed by its callback's caller */
+            j->done = 1;
+            j->on_done(j->on_done_ctx);
+        }
+        pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -389,6 +420,10 @@ void fd_committer_stop(fd_committer *c)
             FD_LOG(c->log, FD_LOG_DEBUG, "store", "last WAL checkpoint: %s", err.msg);
     }
     fd_store_close(c->ckpt_st);
+    if (c->batches)
+        FD_LOG(c->log, FD_LOG_INFO, "store",
+               "group commit: %lu turns in %lu commits (%.2f a commit)", c->turns, c->batches,
+               (double)c->turns / (double)c->batches);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->ckpt_wake);
@@ -423,4 +458,37 @@ int dialog_commit(fd_committer *c, turn *t)
     pthread_cond_destroy(&j.cv);
     t->err = caller;
     return j.rc;
+}
+
+int dialog_commit_queue(fd_committer *c, turn *t, void (*done)(void *), void *ctx)
+{
+    assert(t->err && done);
+    commit_job *j = fd_arena_calloc(t->a, 1, sizeof *j);
+    if (!j)
+        return turn_oom(t);
+    j->t = t;
+    j->on_done = done;
+    j->on_done_ctx = ctx;
+    pthread_mutex_lock(&c->mu);
+    if (c->stop) {
+        pthread_mutex_unlock(&c->mu);
+        return fd_err_set(t->err, FD_EUNAVAIL, "the server is shutting down");
+    }
+    t->commit = j;
+    if (c->tail)
+        c->tail->next = j;
+    else
+        c->head = j;
+    c->tail = j;
+    pthread_cond_signal(&c->work);
+    pthread_mutex_unlock(&c->mu);
+    return FD_OK;
+}
+
+int dialog_commit_rc(const turn *t)
+{
+    /* Read after done() ran, by a thread that synchronized with it (the
+     * caller's own lock): rc was written before. */
+    assert(t->commit && t->commit->done);
+    return t->commit->rc;
 }

@@ -73,8 +73,9 @@ int fd_assistant_has_llm(const fd_assistant *as);
 /* Group commit (commit.c): one thread and one store connection that write
  * every waiting turn in one transaction (each turn in its own savepoint
  * when a neighbour's failure could otherwise undo it, commit.c);
- * fd_assistant_turn still returns only once its turn is committed. The
- * server uses one; the CLI writes directly. */
+ * fd_assistant_turn still returns only once its turn is committed, and a
+ * turn begun with fd_turn_in.on_commit is told when it is. The server
+ * uses one; the CLI writes directly. */
 typedef struct fd_committer fd_committer;
 /* On data_dir's store, with store.busy_timeout_ms. */
 int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out,
@@ -113,6 +114,15 @@ typedef struct fd_turn_in {
     const char *owner;
     int trace;              /* fill fd_reply.trace: every candidate document's evidence */
     const char *oracle_doc; /* evaluation: see fd_answer_opts.oracle_doc */
+    /* Set (with the assistant's committer): fd_assistant_turn_begin does
+     * not wait for the turn's commit but queues it, returns with the turn
+     * pending and fd_turn_committing() true, and on_commit(on_commit_ctx)
+     * runs on the committer's thread once the commit is done (it must not
+     * block: it wakes the caller, which then calls fd_turn_committed).
+     * NULL: the caller's thread waits (the CLI, eval, streams, and a turn
+     * finished by fd_turn_finish, whose LLM call dominates its time). */
+    void (*on_commit)(void *ctx);
+    void *on_commit_ctx;
 } fd_turn_in;
 
 /* Streaming: text as it becomes final. on_reset means "discard what was
@@ -215,6 +225,16 @@ int fd_turn_finish(fd_turn *t, fd_kb *kb, const struct fd_llm_result *res, int s
 void fd_turn_abandon(fd_turn *t, fd_kb *kb); /* kb: the caller's, NULL if not fd_turn_locked */
 /* Whether t holds its conversation's lock (replicas on PostgreSQL). */
 int fd_turn_locked(const fd_turn *t);
+/* 1 when t waits for its commit (fd_turn_in.on_commit): nothing of the
+ * reply may be sent before fd_turn_committed. The arena, out and the err
+ * given to fd_assistant_turn_begin must live until then: the committer
+ * writes the turn's rows from the arena and its failure to err. */
+int fd_turn_committing(const fd_turn *t);
+/* After on_commit ran: the reply's last fields (turn_seq, the handoff's
+ * ticket, ms_total), the conversation's lock released (kb: the calling
+ * thread's, NULL if not fd_turn_locked). FD_OK, or the commit's failure,
+ * as fd_assistant_turn would have returned it, in begin's err. */
+int fd_turn_committed(fd_turn *t, fd_kb *kb) FD_MUST_USE;
 
 /* The reply as the API's JSON object (ask --json, POST /v1/chat) into b. */
 int fd_reply_json(const fd_reply *r, fd_buf *b) FD_MUST_USE;

@@ -6,6 +6,7 @@
 
 #include "outbox.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +211,12 @@ static int prepare(turn *t, fd_buf *slots)
     if (t->in->user && t->in->user[0])
         t->sess.user = t->in->user;
     r->slots = fd_arena_strndup(t->a, slots->p, slots->len);
-    return r->slots ? FD_OK : fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    if (!r->slots)
+        return fd_err_set(t->err, FD_ENOMEM, "out of memory");
+    /* In the arena: the rows may be written after this call returns
+     * (dialog_commit_queue), when slots is long freed. */
+    t->sess.slots = r->slots;
+    return FD_OK;
 }
 
 int dialog_persist_plain(const turn *t)
@@ -247,15 +253,39 @@ int dialog_persist_rows(turn *t, fd_store *st)
     return rc;
 }
 
-int dialog_persist(turn *t)
+/* What follows the commit, whether waited for or queued. */
+static int persist_end(turn *t, int rc)
 {
     fd_reply *r = t->r;
+    if (r->escalation_ticket) {
+        char *tk = fd_arena_strndup(t->a, t->ticket, strlen(t->ticket));
+        r->escalation_ticket = tk ? tk : "";
+    }
+    if (rc)
+        FD_LOG(t->as->log, FD_LOG_ERROR, "dialog", "cannot store turn of session %s: %s",
+               t->sess.id, t->err ? t->err->msg : "");
+    return rc;
+}
+
+int dialog_persist(turn *t)
+{
     fd_buf slots;
     fd_buf_init(&slots, 1 << 16);
     int rc = prepare(t, &slots);
-    /* The rows may be written by the committer's thread (group commit) as
-     * long as this one waits: they point into this turn's arena and slots. */
-    if (!rc && t->as->committer) {
+    fd_buf_free(&slots);
+    /* The rows may be written by the committer's thread (group commit):
+     * they point into this turn's arena, which lives until the reply is
+     * sent. Queued when the caller can wait without a thread (the
+     * server's JSON chat): its reply goes out from fd_turn_committed.
+     * Not an order's: its words are made once its rows are in (complete,
+     * turn.c), and orders are few. */
+    if (!rc && t->as->committer && t->in->on_commit && !t->order) {
+        rc = dialog_commit_queue(t->as->committer, t, t->in->on_commit, t->in->on_commit_ctx);
+        if (!rc) {
+            t->committing = 1;
+            return FD_OK;
+        }
+    } else if (!rc && t->as->committer) {
         rc = dialog_commit(t->as->committer, t);
     } else if (!rc) {
         fd_store *st = fd_kb_store(t->kb);
@@ -267,13 +297,12 @@ int dialog_persist(turn *t)
         else
             fd_store_rollback(st);
     }
-    fd_buf_free(&slots);
-    if (r->escalation_ticket) {
-        char *tk = fd_arena_strndup(t->a, t->ticket, strlen(t->ticket));
-        r->escalation_ticket = tk ? tk : "";
-    }
-    if (rc)
-        FD_LOG(t->as->log, FD_LOG_ERROR, "dialog", "cannot store turn of session %s: %s",
-               t->sess.id, t->err ? t->err->msg : "");
-    return rc;
+    return persist_end(t, rc);
+}
+
+int dialog_persist_finish(turn *t)
+{
+    assert(t->committing);
+    t->committing = 0;
+    return persist_end(t, dialog_commit_rc(t));
 }

@@ -760,6 +760,8 @@ static int complete(turn *t)
         }
     }
     rc = t->in->ephemeral || stored ? FD_OK : dialog_persist(t);
+    if (t->committing)
+        return FD_OK; /* the rest once committed: fd_turn_committed */
     if (t->in->ephemeral && t->rule)
         out->escalation_ticket = "";
     out->ms_total = turn_ms_since(t->t0);
@@ -832,7 +834,26 @@ int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
         return FD_OK;
     }
     rc = complete(t);
+    if (!rc && t->committing) {
+        /* The conversation's lock is held until the turn is committed. */
+        *pending = t;
+        return FD_OK;
+    }
     unlock_convo(t, kb);
+    return rc;
+}
+
+int fd_turn_committing(const fd_turn *t)
+{
+    return t && t->committing;
+}
+
+int fd_turn_committed(fd_turn *t, fd_kb *kb)
+{
+    int rc = dialog_persist_finish(t);
+    t->r->ms_total = turn_ms_since(t->t0);
+    if (kb)
+        unlock_convo(t, kb);
     return rc;
 }
 
@@ -850,6 +871,8 @@ int fd_turn_finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_r
 {
     t->kb = kb;
     t->err = err;
+    /* Its commit is waited for here (see fd_turn_in.on_commit). */
+    t->in_copy.on_commit = NULL;
     int lrc = submit_rc ? submit_rc : res ? res->code : FD_EUNAVAIL;
     const char *lmsg = submit_rc ? err->msg : res ? res->error : "no result";
     char saved[sizeof err->msg];

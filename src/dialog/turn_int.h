@@ -99,6 +99,9 @@ typedef struct fd_turn {
     order_pending *order;     /* confirmed this turn: persist.c stores it */
     const char *order_cancel; /* an order ref the customer cancelled */
     int order_reminder;       /* a question mid-order: remind of the open order */
+    /* the commit queued without a thread waiting (in->on_commit) */
+    struct commit_job *commit;
+    int committing; /* queued: on_commit not yet followed by fd_turn_committed */
 } turn;
 
 static inline double turn_ms_since(uint64_t t0)
@@ -156,6 +159,15 @@ int dialog_persist_rows(turn *t, fd_store *st);
 int dialog_persist_plain(const turn *t);
 /* Hands the turn's rows to the committer and waits for their commit. */
 int dialog_commit(fd_committer *c, turn *t);
+/* Hands them over without waiting: FD_OK when queued, and then done(ctx)
+ * runs on the committer's thread once the commit is over (t->commit holds
+ * the job, in t's arena, and dialog_commit_rc its outcome); else the
+ * error (shutting down) and done never runs. t->err must not be NULL. */
+int dialog_commit_queue(fd_committer *c, turn *t, void (*done)(void *), void *ctx);
+int dialog_commit_rc(const turn *t);
+/* dialog_persist's second half for a turn whose commit was queued
+ * (t->committing): its outcome, the ticket copied, a failure logged. */
+int dialog_persist_finish(turn *t);
 /* Hands the conversation to a person by rule: the holding message, state
  * "waiting"; persist.c opens the handoff. */
 int dialog_escalate(turn *t, const esc_rule *rule);

@@ -27,11 +27,12 @@
 #include <unistd.h>
 
 typedef enum chat_phase {
-    CHAT_IDLE,     /* no LLM call */
-    CHAT_WAITING,  /* the call is in flight */
-    CHAT_ENDED,    /* the call ended: res holds its outcome */
-    CHAT_FINISHED, /* the turn is complete */
-    CHAT_ABORTED   /* shut down before the call ended */
+    CHAT_IDLE,      /* no LLM call */
+    CHAT_WAITING,   /* the call is in flight */
+    CHAT_ENDED,     /* the call ended: res holds its outcome */
+    CHAT_FINISHED,  /* the turn is complete */
+    CHAT_ABORTED,   /* shut down before the call ended */
+    CHAT_COMMITTING /* suspended until its turn's commit (no LLM call) */
 } chat_phase;
 
 typedef struct chat_state {
@@ -55,6 +56,8 @@ typedef struct chat_state {
     uint64_t last_write; /* ns: when the reader last sent bytes */
     fd_llm_result res;   /* the call's outcome, copied */
     char res_error[512];
+    int committed; /* under mu: the committer is done with the turn */
+    fd_err err;    /* the turn's, which the committer may fill */
     /* s->pending, under s->pend_mu */
     struct chat_state *prev, *next;
     int listed;
@@ -531,6 +534,84 @@ void http_chat_free(chat_state *c)
     fd_free(c);
 }
 
+/* ---- the commit without a thread waiting ------------------------------------- */
+
+/* A JSON chat (no LLM call) used to hold its request thread in
+ * dialog_commit until its batch committed: with 4 threads a batch held at
+ * most 4 turns (1.4 on average) and nearly every turn paid a whole SQLite
+ * commit (issue 13). Now its turn's commit is queued, the connection
+ * suspended and the thread goes on to the next request; a batch holds one
+ * turn per waiting connection. The committer's callback resumes it, and
+ * the handler, called again, sends the reply: never before the commit,
+ * and a failed commit is answered as the blocking path answered it. As
+ * writer.c does for uploads.
+ *
+ * Kept on the blocking path: streams (their bytes go out before the end),
+ * the LLM path (fd_turn_finish: the call dominates), orders (persist.c),
+ * and PostgreSQL, whose conversation lock (turn.c) would be held across
+ * the suspension (it is, by fd_turn_committed) but which this was not
+ * measured or tested on. */
+
+/* Registers a chat about to queue its commit; 0 once the drain began. */
+static int commit_enter(fd_server *s)
+{
+    pthread_mutex_lock(&s->commit_mu);
+    int ok = !s->commit_closed;
+    if (ok)
+        s->n_committing++;
+    pthread_mutex_unlock(&s->commit_mu);
+    return ok;
+}
+
+static void commit_leave(fd_server *s)
+{
+    pthread_mutex_lock(&s->commit_mu);
+    if (--s->n_committing == 0)
+        pthread_cond_broadcast(&s->commit_cv);
+    pthread_mutex_unlock(&s->commit_mu);
+}
+
+int http_chat_commits_close(fd_server *s)
+{
+    pthread_mutex_lock(&s->commit_mu);
+    s->commit_closed = 1;
+    int n = s->n_committing;
+    while (s->n_committing > 0)
+        pthread_cond_wait(&s->commit_cv, &s->commit_mu);
+    pthread_mutex_unlock(&s->commit_mu);
+    return n;
+}
+
+/* On the committer's thread: the turn is committed (or failed). */
+static void commit_done(void *ctx)
+{
+    chat_state *c = ctx;
+    fd_server *s = c->r->srv;
+    pthread_mutex_lock(&c->mu);
+    c->committed = 1;
+    resume_locked(c);
+    /* Once mu is let go the handler may answer and free c: not touched
+     * after this. */
+    pthread_mutex_unlock(&c->mu);
+    commit_leave(s);
+}
+
+/* The commit is over: the reply's last fields, then the reply. */
+static enum MHD_Result commit_respond(request *r)
+{
+    chat_state *c = r->chat;
+    fd_turn *t = c->turn;
+    c->turn = NULL;
+    fd_kb *kb = fd_turn_locked(t) ? http_kb_get(r->srv) : NULL;
+    int rc = fd_turn_committed(t, kb);
+    if (kb)
+        http_kb_put(r->srv, kb);
+    pthread_mutex_lock(&c->mu);
+    c->phase = CHAT_FINISHED;
+    pthread_mutex_unlock(&c->mu);
+    return rc ? c->fmt->error(r, &c->err) : respond(r);
+}
+
 enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *fmt)
 {
     fd_server *s = r->srv;
@@ -541,13 +622,35 @@ enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *f
     if (fmt->stream && fmt->open && fmt->open(r, &c->out))
         return http_send_error(r, 500, "internal", "out of memory", NULL);
     c->as = http_assistant_get(s);
+    fd_turn_in tin = *in;
+    int queued = !fmt->stream && s->committer && !s->cfg->store_url[0] && commit_enter(s);
+    if (queued) {
+        tin.on_commit = commit_done;
+        tin.on_commit_ctx = c;
+    }
     fd_kb *kb = http_kb_get(s);
-    fd_err err = {0};
-    int rc = fd_assistant_turn_begin(c->as->as, kb, in, fmt->stream ? &c->sink : NULL, r->a,
-                                     &c->rep, &c->turn, &err);
+    fd_err *err = &c->err;
+    int rc = fd_assistant_turn_begin(c->as->as, kb, &tin, fmt->stream ? &c->sink : NULL, r->a,
+                                     &c->rep, &c->turn, err);
+    if (!rc && fd_turn_committing(c->turn)) {
+        http_kb_put(s, kb);
+        pthread_mutex_lock(&c->mu);
+        if (c->committed) { /* already: answered now, nothing to resume */
+            pthread_mutex_unlock(&c->mu);
+            return commit_respond(r);
+        }
+        c->phase = CHAT_COMMITTING;
+        /* Under mu, which commit_done takes to resume it. */
+        MHD_suspend_connection(r->con);
+        c->suspended = 1;
+        pthread_mutex_unlock(&c->mu);
+        return MHD_YES;
+    }
+    if (queued)
+        commit_leave(s); /* nothing was queued: an error, or the LLM path */
     if (rc || !c->turn) {
         http_kb_put(s, kb);
-        return rc ? fmt->error(r, &err) : respond(r);
+        return rc ? fmt->error(r, err) : respond(r);
     }
     FD_LOG(s->log, FD_LOG_DEBUG, "http", "LLM turn holds %zu arena bytes, %zu allocated (id=%s)",
            fd_arena_used(r->a), fd_alloc_bytes(), r->id);
@@ -576,7 +679,10 @@ enum MHD_Result http_chat_resumed(request *r)
     chat_state *c = r->chat;
     pthread_mutex_lock(&c->mu);
     chat_phase phase = c->phase;
+    int committed = c->committed;
     pthread_mutex_unlock(&c->mu);
+    if (phase == CHAT_COMMITTING)
+        return committed ? commit_respond(r) : MHD_YES; /* else a spurious wake */
     if (phase == CHAT_ABORTED)
         return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
     if (phase != CHAT_ENDED) /* not ours to wake yet: keep waiting */

@@ -145,6 +145,12 @@ struct fd_server {
     server_metrics m;
     struct fd_outbox *outbox; /* invoices to the accounting system */
     fd_committer *committer;  /* group commit of turns */
+    /* Chats whose connection is (or is about to be) suspended until their
+     * turn's commit (chat.c): the drain waits for them before MHD stops. */
+    pthread_mutex_t commit_mu;
+    pthread_cond_t commit_cv;
+    int n_committing;  /* under commit_mu */
+    int commit_closed; /* under commit_mu: new turns wait on their thread */
     fd_ratelimit *limits;
     http_jwt jwt;
     atomic_int inflight;
@@ -531,6 +537,11 @@ int http_chat_limits(request *r, const char *session, enum MHD_Result *res);
 enum MHD_Result http_post_completions(request *r);
 /* GET /v1/models: the one model the facade serves. */
 enum MHD_Result http_get_models(request *r);
+
+/* The drain: chats queued since wait on their thread for their commit;
+ * returns once every suspended one has been resumed (the committer still
+ * runs), with how many were waiting then. Idempotent. */
+int http_chat_commits_close(fd_server *s);
 
 /* The LLM event loop: started when an LLM is configured. */
 int http_loop_start(fd_server *s, fd_err *err);

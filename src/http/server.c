@@ -548,6 +548,8 @@ int fd_server_start(const fd_config *cfg, fd_log *log, fd_server **out, fd_err *
     pthread_mutex_init(&s->tick_mu, NULL);
     pthread_cond_init(&s->tick_cv, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
+    pthread_mutex_init(&s->commit_mu, NULL);
+    pthread_cond_init(&s->commit_cv, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads =
         cfg->server_threads > 0 ? (unsigned)cfg->server_threads : (unsigned)(cores > 0 ? cores : 2);
@@ -693,6 +695,11 @@ int http_reload_locked(fd_server *s, fd_err *err)
     return FD_OK;
 }
 
+/* Replies of chats whose commit outlasted the drain's deadline: sent
+ * within milliseconds once resumed; the bound only keeps a stuck client
+ * from holding the exit. */
+#define COMMIT_GRACE_MS 1000
+
 int fd_server_stop(fd_server *s, int drain_ms)
 {
     if (!s || !s->mhd)
@@ -708,6 +715,16 @@ int fd_server_stop(fd_server *s, int drain_ms)
     while (atomic_load(&s->inflight) > 0 && fd_time_ns() < deadline)
         usleep(5000);
     int left = atomic_load(&s->inflight);
+    /* Chats suspended until their commit are answered before MHD stops
+     * (it must not stop with a connection suspended): the committer runs
+     * until fd_server_free, and each commit ends within the store's busy
+     * timeout. Resumed, their replies get COMMIT_GRACE_MS to go out. */
+    if (http_chat_commits_close(s) > 0 && left) {
+        deadline = fd_time_ns() + (uint64_t)COMMIT_GRACE_MS * 1000000ull;
+        while (atomic_load(&s->inflight) > 0 && fd_time_ns() < deadline)
+            usleep(5000);
+        left = atomic_load(&s->inflight);
+    }
     if (left)
         FD_LOG(s->log, FD_LOG_WARN, "http", "drain deadline: %d requests still running", left);
     /* Queued writes finish (they were acknowledged as accepted requests);
@@ -725,6 +742,7 @@ void fd_server_free(fd_server *s)
     if (!s)
         return;
     if (s->mhd) {
+        http_chat_commits_close(s);
         http_writer_stop(s);
         http_loop_abort(s);
         MHD_stop_daemon(s->mhd);
@@ -755,6 +773,8 @@ void fd_server_free(fd_server *s)
     pthread_mutex_destroy(&s->tick_mu);
     pthread_cond_destroy(&s->tick_cv);
     pthread_mutex_destroy(&s->write_lock);
+    pthread_mutex_destroy(&s->commit_mu);
+    pthread_cond_destroy(&s->commit_cv);
     fd_key_memo_free(s->key_memo);
     fd_free(s);
 }
