@@ -13,9 +13,19 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+/* 32 hex digits: the milliseconds since the epoch (48 bits, as UUIDv7 has
+ * them), then 80 random bits. In time order, a new conversation's rows
+ * land at the right edge of the sessions' key index and of the turns'
+ * (session_id, seq) index instead of on a random page of each: fewer pages
+ * a commit writes (a turn wrote ~10, bench/RESULTS.md). 80 random bits
+ * keep an id unguessable, and another key's id reads as 404 anyway (issue
+ * 17); what an id tells its holder is when the conversation began. */
 void dialog_new_session_id(char out[33])
 {
-    unsigned char b[16];
+    uint64_t ms = (uint64_t)(fd_time_wall() * 1000.0);
+    for (int i = 0; i < 12; i++)
+        out[i] = "0123456789abcdef"[(ms >> (44 - 4 * i)) & 0xf];
+    unsigned char b[10];
     size_t got = 0;
     while (got < sizeof b) {
         ssize_t n = getrandom(b + got, sizeof b - got, 0);
@@ -25,13 +35,16 @@ void dialog_new_session_id(char out[33])
             uint64_t t = fd_hash64(&got, sizeof got, fd_time_ns());
             memcpy(b, &t, sizeof t);
             t = fd_hash64(&t, sizeof t, (uint64_t)getpid());
-            memcpy(b + 8, &t, sizeof t);
+            memcpy(b + 8, &t, sizeof b - 8);
             break;
         }
         got += (size_t)n;
     }
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    for (int i = 0; i < 10; i++) {
+        out[12 + 2 * i] = "0123456789abcdef"[b[i] >> 4];
+        out[13 + 2 * i] = "0123456789abcdef"[b[i] & 0xf];
+    }
+    out[32] = '\0';
 }
 
 int dialog_session_id_ok(const char *id)

@@ -8,7 +8,9 @@
 #include "dialog_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const fd_reply_cite cites[] = {
     {"docs/delivery.md", "Delivery", "Delivery > Days"},
@@ -146,12 +148,45 @@ static void test_passages(void **state)
     fd_arena_free(a);
 }
 
+/* Session ids: 32 lowercase hex digits, in the order they were made
+ * (their first 12 digits the milliseconds), never the same twice, and
+ * accepted by the id check. */
+static void test_session_ids(void **state)
+{
+    (void)state;
+    char prev[33] = "", id[33];
+    for (int i = 0; i < 2000; i++) {
+        dialog_new_session_id(id);
+        assert_int_equal(strlen(id), 32);
+        for (int k = 0; k < 32; k++)
+            assert_true((id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f'));
+        assert_true(dialog_session_id_ok(id));
+        assert_int_not_equal(strcmp(id, prev), 0);
+        if (prev[0] && memcmp(id, prev, 12) != 0)
+            assert_true(memcmp(id, prev, 12) > 0); /* a later millisecond sorts later */
+        memcpy(prev, id, sizeof id);
+    }
+    char a[33], b[33];
+    dialog_new_session_id(a);
+    struct timespec ts = {0, 3 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    dialog_new_session_id(b);
+    assert_true(strcmp(a, b) < 0);
+    /* the prefix is the time: within a second of now */
+    char pre[13];
+    memcpy(pre, b, 12);
+    pre[12] = '\0';
+    unsigned long long ms = strtoull(pre, NULL, 16);
+    assert_true(fabs((double)ms / 1000.0 - fd_time_wall()) < 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reply_round_trip),
         cmocka_unit_test(test_reply_damaged),
         cmocka_unit_test(test_passages),
+        cmocka_unit_test(test_session_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
