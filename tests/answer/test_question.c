@@ -56,6 +56,39 @@ static void test_modals_are_generic(void **state)
     assert_false(ans_term_generic(fd_str_c("pu")));
 }
 
+/* The same words as customers type them, through the analyzer: every
+ * term a French modal, question word or filler leaves is generic (a stem
+ * listed that the stemmer never makes would pass the test above and
+ * weigh nothing here). Stopwords leave no term at all. */
+static void test_french_question_words_analyzed(void **state)
+{
+    (void)state;
+    fd_analyzer *an = NULL;
+    assert_int_equal(fd_analyzer_new(&an, NULL), FD_OK);
+    fd_arena *a = fd_arena_new(0);
+    static const char *const said[] = {
+        "peux",    "peut",    "pouvons",  "pourrais", "pourriez", "puisse",   "dois",   "doit",
+        "devons",  "doivent", "devrais",  "devrions", "faut",     "faudrait", "veux",   "veut",
+        "voulons", "veulent", "voudrais", "fais",     "faisons",  "vais",     "allons", "allez",
+        "vont",    "sais",    "savez",    "quoi",     "pourquoi", "quand",    "lequel", "laquelle",
+        "ça",      "truc",    "trucs",    "beaucoup", "bientôt"};
+    for (size_t i = 0; i < sizeof said / sizeof *said; i++) {
+        fd_terms t;
+        assert_int_equal(fd_analyzer_terms(an, fd_str_c(said[i]), FD_LANG_FR, a, &t, NULL), FD_OK);
+        for (size_t k = 0; k < t.n; k++)
+            if (!ans_term_generic(t.v[k].term))
+                fail_msg("'%s' leaves the term '%.*s', not a generic one", said[i],
+                         (int)t.v[k].term.len, t.v[k].term.p);
+    }
+    /* ...and a quote is not: "devis" leaves "dev" */
+    fd_terms t;
+    assert_int_equal(fd_analyzer_terms(an, fd_str_c("devis"), FD_LANG_FR, a, &t, NULL), FD_OK);
+    assert_int_equal(t.n, 1);
+    assert_false(ans_term_generic(t.v[0].term));
+    fd_arena_free(a);
+    fd_analyzer_free(an);
+}
+
 static void test_xref_spans(void **state)
 {
     (void)state;
@@ -109,8 +142,11 @@ static void test_xref_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_superlative),        cmocka_unit_test(test_cue_and_synonyms),
-        cmocka_unit_test(test_modals_are_generic), cmocka_unit_test(test_xref_spans),
+        cmocka_unit_test(test_superlative),
+        cmocka_unit_test(test_cue_and_synonyms),
+        cmocka_unit_test(test_modals_are_generic),
+        cmocka_unit_test(test_french_question_words_analyzed),
+        cmocka_unit_test(test_xref_spans),
         cmocka_unit_test(test_xref_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
