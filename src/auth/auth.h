@@ -40,7 +40,7 @@ int fd_scopes_allow(unsigned have, unsigned need);
 
 /* ---- API keys ---------------------------------------------------------------- */
 
-#define FD_KEY_LEN 47    /* "fdk_" + 43 */
+#define FD_KEY_LEN 47 /* "fdk_" + 43 */
 #define FD_KEY_PREFIX_LEN 12
 
 typedef struct fd_key_info {
@@ -49,9 +49,9 @@ typedef struct fd_key_info {
     char name[64];
     unsigned scopes;
     double created_at;
-    double expires_at;  /* 0: never */
-    double revoked_at;  /* 0: not revoked */
-    int64_t rotated_to; /* successor's id, 0 if none */
+    double expires_at;   /* 0: never */
+    double revoked_at;   /* 0: not revoked */
+    int64_t rotated_to;  /* successor's id, 0 if none */
     double last_used_at; /* written at most once a minute per key, 0: never */
     double valid_until;  /* rotated: refused from then on; 0 if not rotated */
 } fd_key_info;
@@ -121,8 +121,8 @@ int fd_agent_name_ok(const char *name);
 int fd_agent_token_shaped(const char *s);
 /* FD_EINVAL (field name, display_name or password: 8-1024 bytes),
  * FD_ECONFLICT for a taken name, FD_ENOMEM when hashing has no memory. */
-int fd_agents_create(fd_store *st, const char *name, const char *display_name,
-                     const char *password, fd_agent_info *info, fd_err *err) FD_MUST_USE;
+int fd_agents_create(fd_store *st, const char *name, const char *display_name, const char *password,
+                     fd_agent_info *info, fd_err *err) FD_MUST_USE;
 int fd_agents_get(fd_store *st, const char *name, fd_agent_info *info, fd_err *err) FD_MUST_USE;
 int fd_agents_list(fd_store *st, int (*cb)(void *ctx, const fd_agent_info *a), void *ctx,
                    fd_err *err) FD_MUST_USE;
@@ -172,10 +172,11 @@ int fd_ratelimit_take(fd_ratelimit *rl, const char *key, double per_minute, doub
                       double now, double *retry_after_s);
 
 typedef struct fd_ratelimit_stats {
-    size_t n_keys;        /* buckets held now (<= max_keys) */
-    uint64_t n_allowed;   /* takes allowed (limited ones; unlimited are not counted) */
+    size_t n_keys;      /* buckets held now (<= max_keys) */
+    uint64_t n_allowed; /* takes allowed (limited ones; unlimited are not counted) */
     uint64_t n_refused;
     uint64_t n_evicted;   /* buckets dropped for max_keys */
+    uint64_t n_expired;   /* buckets dropped once full again (idle: as good as new) */
     uint64_t n_fail_open; /* takes allowed because a bucket could not be allocated */
 } fd_ratelimit_stats;
 void fd_ratelimit_stats_get(fd_ratelimit *rl, fd_ratelimit_stats *out);

@@ -23,7 +23,8 @@ typedef struct bucket {
     struct bucket *prev, *next; /* LRU list, head = most recent */
     uint64_t h;
     double tokens;
-    double last; /* time of the last refill */
+    double last;    /* time of the last refill */
+    double full_at; /* when it is full again: from then on it says nothing */
     size_t klen;
     char key[];
 } bucket;
@@ -34,7 +35,7 @@ typedef struct shard {
     size_t mask; /* number of slots - 1 */
     size_t n, cap;
     bucket *head, *tail;
-    uint64_t n_allowed, n_refused, n_evicted, n_fail_open;
+    uint64_t n_allowed, n_refused, n_evicted, n_expired, n_fail_open;
 } shard;
 
 struct fd_ratelimit {
@@ -150,7 +151,7 @@ static void maybe_grow(shard *s)
     s->mask = want - 1;
 }
 
-static void evict_tail(shard *s)
+static void drop_tail(shard *s)
 {
     bucket *b = s->tail;
     bucket **pp = &s->slots[b->h & s->mask];
@@ -160,7 +161,27 @@ static void evict_tail(shard *s)
     lru_unlink(s, b);
     fd_free(b);
     s->n--;
+}
+
+static void evict_tail(shard *s)
+{
+    drop_tail(s);
     s->n_evicted++;
+}
+
+/* A bucket full again is what a new one would be: the least recently used
+ * ones that are, are dropped (at most EXPIRE_PER_TAKE a call, so a burst
+ * of them after a quiet hour costs no single request much). Without it
+ * every conversation ever seen stayed until max_keys (100,000 in the
+ * server: ~11 MB), and the soak's heap grew for its first 25 minutes. */
+#define EXPIRE_PER_TAKE 64
+
+static void expire_idle(shard *s, double now)
+{
+    for (int i = 0; i < EXPIRE_PER_TAKE && s->tail && s->tail->full_at <= now; i++) {
+        drop_tail(s);
+        s->n_expired++;
+    }
 }
 
 /* A new, full bucket; NULL when out of memory (or no slots table yet). */
@@ -208,6 +229,7 @@ int fd_ratelimit_take(fd_ratelimit *rl, const char *key, double per_minute, doub
     shard *s = &rl->shards[(h >> 32) & (rl->n_shards - 1)];
 
     pthread_mutex_lock(&s->mu);
+    expire_idle(s, now);
     bucket *b = find(s, h, key, klen);
     if (!b) {
         b = insert(s, h, key, klen, burst, now);
@@ -238,6 +260,7 @@ int fd_ratelimit_take(fd_ratelimit *rl, const char *key, double per_minute, doub
             *retry_after_s = wait >= 1 ? wait : 1;
         }
     }
+    b->full_at = b->last + (burst - b->tokens) / rate;
     pthread_mutex_unlock(&s->mu);
     return allowed;
 }
@@ -252,6 +275,7 @@ void fd_ratelimit_stats_get(fd_ratelimit *rl, fd_ratelimit_stats *out)
         out->n_allowed += s->n_allowed;
         out->n_refused += s->n_refused;
         out->n_evicted += s->n_evicted;
+        out->n_expired += s->n_expired;
         out->n_fail_open += s->n_fail_open;
         pthread_mutex_unlock(&s->mu);
     }

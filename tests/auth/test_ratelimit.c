@@ -126,6 +126,49 @@ static void test_eviction_bound(void **state)
     }
 }
 
+/* A bucket full again is dropped (it is what a new one would be): the
+ * keys of conversations that ended do not stay until max_keys. One that
+ * is still refilling stays, with what it holds. */
+static void test_idle_expire(void **state)
+{
+    (void)state;
+    fd_ratelimit *rl = new_rl(4); /* one shard: the LRU order is exact */
+    fd_ratelimit_stats st;
+    /* 60 a minute, burst 2: one take leaves 1 token, full again 1 s later */
+    assert_true(fd_ratelimit_take(rl, "a", 60, 2, 10.0, NULL));
+    assert_true(fd_ratelimit_take(rl, "b", 60, 2, 10.0, NULL));
+    assert_true(fd_ratelimit_take(rl, "b", 60, 2, 10.0, NULL)); /* b: empty, full at 12 */
+    assert_true(fd_ratelimit_take(rl, "c", 60, 2, 11.5, NULL)); /* a full since 11: dropped */
+    fd_ratelimit_stats_get(rl, &st);
+    assert_int_equal(st.n_keys, 2);
+    assert_int_equal(st.n_expired, 1);
+    assert_int_equal(st.n_evicted, 0);
+    /* b, still refilling, kept its state: 1.5 tokens at 11.5 */
+    assert_true(fd_ratelimit_take(rl, "b", 60, 2, 11.5, NULL));
+    assert_false(fd_ratelimit_take(rl, "b", 60, 2, 11.5, NULL));
+    /* long after: every one full, all dropped by the next take */
+    assert_true(fd_ratelimit_take(rl, "d", 60, 2, 100.0, NULL));
+    fd_ratelimit_stats_get(rl, &st);
+    assert_int_equal(st.n_keys, 1);
+    assert_int_equal(st.n_expired, 3);
+    fd_ratelimit_free(rl);
+    /* a shard's idle keys go with its next take (31 keys: one shard) */
+    rl = new_rl(31);
+    for (int i = 0; i < 31; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "s:%d", i);
+        assert_true(fd_ratelimit_take(rl, k, 60, 2, 1.0, NULL));
+    }
+    fd_ratelimit_stats_get(rl, &st);
+    assert_int_equal(st.n_keys, 31);
+    assert_true(fd_ratelimit_take(rl, "x", 60, 2, 50.0, NULL));
+    fd_ratelimit_stats_get(rl, &st);
+    assert_int_equal(st.n_keys, 1);
+    assert_int_equal(st.n_expired, 31);
+    assert_int_equal(st.n_evicted, 0);
+    fd_ratelimit_free(rl);
+}
+
 /* With few keys there is one shard: exact LRU order is observable. */
 static void test_lru_order(void **state)
 {
@@ -229,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_unlimited_and_independent),
         cmocka_unit_test(test_eviction_bound),
         cmocka_unit_test(test_lru_order),
+        cmocka_unit_test(test_idle_expire),
         cmocka_unit_test(test_threads_no_overgrant),
         cmocka_unit_test(test_oom_fails_open),
     };
