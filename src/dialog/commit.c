@@ -317,7 +317,7 @@ static void *checkpointer_main(void *arg)
         /* A log that stays long means checkpoints cannot finish (a reader
          * holding an old snapshot: a backup, an export): said, not hidden,
          * at most once a minute. */
-        double now = (double)fd_time_ns() / 1e9;
+        double now = now_s();
         if (pages > WAL_WARN_PAGES && now - warned >= 60) {
             FD_LOG(c->log, FD_LOG_WARN, "store",
                    "the WAL holds %d pages after a checkpoint (a long reader?)", pages);
@@ -430,6 +430,21 @@ void fd_committer_stop(fd_committer *c)
     fd_free(c);
 }
 
+/* Appends j to the queue and wakes a committer, under c->mu; FD_EUNAVAIL
+ * (in t's err) once the committer is stopping. */
+static int enqueue_locked(fd_committer *c, commit_job *j)
+{
+    if (c->stop)
+        return fd_err_set(j->t->err, FD_EUNAVAIL, "the server is shutting down");
+    if (c->tail)
+        c->tail->next = j;
+    else
+        c->head = j;
+    c->tail = j;
+    pthread_cond_signal(&c->work);
+    return FD_OK;
+}
+
 int dialog_commit(fd_committer *c, turn *t)
 {
     commit_job j = {.t = t};
@@ -440,24 +455,13 @@ int dialog_commit(fd_committer *c, turn *t)
         t->err = &local;
     pthread_cond_init(&j.cv, NULL);
     pthread_mutex_lock(&c->mu);
-    if (c->stop) {
-        pthread_mutex_unlock(&c->mu);
-        pthread_cond_destroy(&j.cv);
-        t->err = caller;
-        return fd_err_set(t->err, FD_EUNAVAIL, "the server is shutting down");
-    }
-    if (c->tail)
-        c->tail->next = &j;
-    else
-        c->head = &j;
-    c->tail = &j;
-    pthread_cond_signal(&c->work);
-    while (!j.done)
+    int rc = enqueue_locked(c, &j);
+    while (!rc && !j.done)
         pthread_cond_wait(&j.cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     pthread_cond_destroy(&j.cv);
     t->err = caller;
-    return j.rc;
+    return rc ? rc : j.rc;
 }
 
 int dialog_commit_queue(fd_committer *c, turn *t, void (*done)(void *), void *ctx)
@@ -470,19 +474,11 @@ int dialog_commit_queue(fd_committer *c, turn *t, void (*done)(void *), void *ct
     j->on_done = done;
     j->on_done_ctx = ctx;
     pthread_mutex_lock(&c->mu);
-    if (c->stop) {
-        pthread_mutex_unlock(&c->mu);
-        return fd_err_set(t->err, FD_EUNAVAIL, "the server is shutting down");
-    }
-    t->commit = j;
-    if (c->tail)
-        c->tail->next = j;
-    else
-        c->head = j;
-    c->tail = j;
-    pthread_cond_signal(&c->work);
+    int rc = enqueue_locked(c, j);
+    if (!rc)
+        t->commit = j;
     pthread_mutex_unlock(&c->mu);
-    return FD_OK;
+    return rc;
 }
 
 int dialog_commit_rc(const turn *t)

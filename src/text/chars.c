@@ -3,6 +3,7 @@
  * ASCII is a table lookup; only non-ASCII code points reach utf8proc. */
 #include "text_int.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <utf8proc.h>
@@ -172,32 +173,35 @@ int fd_tx_is_elision(const unsigned char *p, size_t n)
     return 0;
 }
 
-static int phrase_byte(unsigned char c)
+static int letter(unsigned char c, int high)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+    return isalnum(c) || (high && c >= 0x80);
 }
 
 /* The first byte found with memchr, then the rest compared: the order
  * reader and the escalation rules ask for dozens of words per message, and
  * a memcmp at every byte was a fifth of a cached turn (perf, issue 13). */
-int fd_text_has_phrase(fd_str text, const char *phrase)
+int fd_tx_has_bounded(fd_str text, const char *w, int high_bytes_are_letters)
 {
-    size_t k = strlen(phrase);
+    size_t k = strlen(w);
     if (k == 0 || k > text.len)
         return 0;
     const char *p = text.p, *last = text.p + (text.len - k);
     while (p <= last) {
-        const char *q = memchr(p, phrase[0], (size_t)(last - p) + 1);
+        const char *q = memchr(p, w[0], (size_t)(last - p) + 1);
         if (!q)
             return 0;
         size_t i = (size_t)(q - text.p);
-        if (memcmp(q + 1, phrase + 1, k - 1) == 0) {
-            int left = i == 0 || !phrase_byte((unsigned char)text.p[i - 1]);
-            int right = i + k == text.len || !phrase_byte((unsigned char)text.p[i + k]);
-            if (left && right)
-                return 1;
-        }
+        if (memcmp(q + 1, w + 1, k - 1) == 0 &&
+            (i == 0 || !letter((unsigned char)text.p[i - 1], high_bytes_are_letters)) &&
+            (i + k == text.len || !letter((unsigned char)text.p[i + k], high_bytes_are_letters)))
+            return 1;
         p = q + 1;
     }
     return 0;
+}
+
+int fd_text_has_phrase(fd_str text, const char *phrase)
+{
+    return fd_tx_has_bounded(text, phrase, 1);
 }

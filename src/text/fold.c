@@ -108,23 +108,7 @@ int fd_text_fold(fd_str in, fd_arena *a, fd_str *out, fd_err *err)
     return FD_OK;
 }
 
-/* memchr to each place the first byte occurs (fd_text_has_phrase says
- * why). */
 int fd_text_has_word(fd_str f, const char *w)
 {
-    size_t n = strlen(w);
-    if (n == 0 || n > f.len)
-        return 0;
-    const char *p = f.p, *last = f.p + (f.len - n);
-    while (p <= last) {
-        const char *q = memchr(p, w[0], (size_t)(last - p) + 1);
-        if (!q)
-            return 0;
-        size_t i = (size_t)(q - f.p);
-        if (memcmp(q + 1, w + 1, n - 1) == 0 && (i == 0 || !isalnum((unsigned char)f.p[i - 1])) &&
-            (i + n == f.len || !isalnum((unsigned char)f.p[i + n])))
-            return 1;
-        p = q + 1;
-    }
-    return 0;
+    return fd_tx_has_bounded(f, w, 0);
 }

@@ -82,6 +82,9 @@ int fd_tx_lexer_next(fd_tx_lexer *lx, fd_token *t, fd_err *err);
 /* Checks length and UTF-8 before scanning: FD_ETOOBIG past 4 GiB (token
  * offsets are 32-bit), FD_EUTF8 with the offset. */
 int fd_tx_check_input(fd_str in, fd_err *err);
+/* 1 when w occurs in text with no letter on either side: fd_text_has_word
+ * (letters: isalnum) and fd_text_has_phrase (also every byte >= 0x80). */
+int fd_tx_has_bounded(fd_str text, const char *w, int high_bytes_are_letters);
 
 /* Stopword lookup on an already folded word, lang EN or FR. */
 int fd_tx_stopword(fd_lang lang, const char *p, size_t n);

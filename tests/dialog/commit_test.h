@@ -103,10 +103,9 @@ static inline void pause_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Another connection holds the store's write lock while four turns queue:
- * the committer's first batch (the first turn) waits for it alone and the
- * other three form the second batch. Returns once every turn is answered. */
-static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn w[QUEUED_TURNS])
+/* Another connection on f's store, holding its write lock (roll it back
+ * and close it to let the committer on). */
+static inline fd_store *hold_write_lock(fixture *f)
 {
     char db[600];
     fd_config_store_path(&f->cfg, db, sizeof db);
@@ -114,6 +113,15 @@ static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn
     fd_err err = {0};
     assert_int_equal(fd_store_open(db, &blocker, &err), FD_OK);
     assert_int_equal(fd_store_begin(blocker, &err), FD_OK); /* the write lock */
+    return blocker;
+}
+
+/* Another connection holds the store's write lock while four turns queue:
+ * the committer's first batch (the first turn) waits for it alone and the
+ * other three form the second batch. Returns once every turn is answered. */
+static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn w[QUEUED_TURNS])
+{
+    fd_store *blocker = hold_write_lock(f);
     pthread_t th[QUEUED_TURNS];
     for (int i = 0; i < QUEUED_TURNS; i++) {
         w[i] = (queued_turn){f, prefix, i, 0};

@@ -34,12 +34,7 @@ static void test_queued(void **state)
     told k = {.other_thread = 1, .caller = pthread_self()};
     pthread_mutex_init(&k.mu, NULL);
     pthread_cond_init(&k.cv, NULL);
-    char db[600];
-    fd_config_store_path(&f->cfg, db, sizeof db);
-    fd_store *blocker;
-    fd_err err = {0};
-    assert_int_equal(fd_store_open(db, &blocker, &err), FD_OK);
-    assert_int_equal(fd_store_begin(blocker, &err), FD_OK); /* the write lock */
+    fd_store *blocker = hold_write_lock(f);
 
     fd_arena *a[N];
     fd_reply rep[N];
