@@ -57,10 +57,18 @@ for m in $(seq 1 "$MIN"); do
   line=$(wrk -t1 -c"$CONNS" -d60s --timeout 10s -s "$HERE/mixed.lua" "$U" -- "$KEY" "$ROOT/bench/http/questions.txt" "$PAUSE" 2>/dev/null | grep '^{')
   sleep 1 # connections wrk closed are closed by the server too: a leak is what stays
   fds=$(ls "/proc/$PID/fd" | wc -l)
+  # The C library's heap (what any code holds, what the allocator keeps
+  # free) and fd_malloc's share of it, in kB, from /metrics.
+  curl -s "$U/metrics" > "$T/metrics" || : > "$T/metrics"
+  met() { awk -v k="$1" '$1==k {printf "%d", $2/1024; f=1} END {if (!f) print 0}' "$T/metrics"; }
   echo "$line" | jq -c --argjson m "$m" --argjson rss "$(proc VmRSS)" --argjson fds "$fds" \
     --argjson thr "$(proc Threads)" --argjson up "$(cat "$T/up")" \
     --argjson anon "$(proc RssAnon)" --argjson file "$(proc RssFile)" \
-    '{minute:$m} + . + {rss_kb:$rss, rss_anon_kb:$anon, rss_file_kb:$file, fds:$fds, threads:$thr, upload_status:$up}' | tee -a "$T/minutes"
+    --argjson hin "$(met 'frontdesk_heap_bytes{state="in_use"}')" \
+    --argjson hfree "$(met 'frontdesk_heap_bytes{state="free"}')" \
+    --argjson fdm "$(met frontdesk_memory_allocated_bytes)" \
+    '{minute:$m} + . + {rss_kb:$rss, rss_anon_kb:$anon, rss_file_kb:$file, heap_in_use_kb:$hin,
+      heap_free_kb:$hfree, fd_malloc_kb:$fdm, fds:$fds, threads:$thr, upload_status:$up}' | tee -a "$T/minutes"
 done
 kill -TERM $PID; wait $PID; rc=$?; PID=
 jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
@@ -84,6 +92,8 @@ jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT
    rps_flat_pct:flat(.rps), rss_trend_pct_per_h:trend(.rss_kb), p99_trend_pct_per_h:trend(.p99_ms),
    rss_anon_flat_pct:flat(.rss_anon_kb // 0), rss_anon_trend_pct_per_h:trend(.rss_anon_kb // 0),
    rss_file_trend_pct_per_h:trend(.rss_file_kb // 0),
+   heap_in_use_trend_pct_per_h:trend(.heap_in_use_kb // 0), heap_free_trend_pct_per_h:trend(.heap_free_kb // 0),
+   fd_malloc_trend_pct_per_h:trend(.fd_malloc_kb // 0),
    fds_trend_pct_per_h:trend(.fds), p99_ms_first:.[0].p99_ms, p99_ms_last:.[-1].p99_ms,
    rss_kb_first:.[0].rss_kb, rss_kb_last:.[-1].rss_kb, sigterm_exit:$rc}' "$T/minutes" | tee "$T/summary"
 cat "$T/minutes" "$T/summary" > "$OUT"

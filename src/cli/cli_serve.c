@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_cmd_serve(cli_ctx *c)
 {
@@ -38,6 +39,14 @@ int cli_cmd_serve(cli_ctx *c)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Before the server's threads exist: each takes an arena at its first
+     * allocation. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int arenas = fd_mem_limit_arenas(c->cfg.server_malloc_arenas > 0 ? c->cfg.server_malloc_arenas
+                                     : cores > 0                     ? (int)cores
+                                                                     : 1);
+    FD_LOG(c->log, FD_LOG_DEBUG, "serve", "heap arenas at most %d (0: the C library's default)",
+           arenas);
     fd_server *srv = NULL;
     if (fd_server_start(&c->cfg, c->log, &srv, &err) != FD_OK)
         return cli_fail(c, &err);

@@ -55,6 +55,34 @@ void fd_mem_trim(void)
 #endif
 }
 
+int fd_heap_stats_now(fd_heap_stats *out)
+{
+    *out = (fd_heap_stats){0};
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    out->in_use = mi.uordblks + mi.hblkhd;
+    out->free = mi.fordblks;
+    out->mmapped = mi.hblkhd;
+    return 0;
+#else
+    return -1;
+#endif
+}
+
+int fd_mem_limit_arenas(int n)
+{
+#ifdef __GLIBC__
+    const char *env = getenv("MALLOC_ARENA_MAX");
+    if (env && *env)
+        return atoi(env);
+    if (n > 0 && mallopt(M_ARENA_MAX, n) == 1)
+        return n;
+#else
+    (void)n;
+#endif
+    return 0;
+}
+
 void *fd_malloc(size_t n)
 {
     if (n > SIZE_MAX - HDR || should_fail())

@@ -243,6 +243,10 @@ static const key_def keys[] = {
      "not through a proxy that shares one address)"},
     {"server.threads", "FRONTDESK_SERVER_THREADS", T_INT, OFF(server_threads), 0, "0", 0, 1024,
      NULL, "HTTP worker threads (0: two per core, eight per core up to 64 with store.url)"},
+    {"server.malloc_arenas", "FRONTDESK_SERVER_MALLOC_ARENAS", T_INT, OFF(server_malloc_arenas), 0,
+     "0", 0, 1024, NULL,
+     "heap arenas of the C library at most (0: one per core; MALLOC_ARENA_MAX in the "
+     "environment wins); more arenas fragment the heap of a long-running server"},
     {"server.max_body_bytes", "FRONTDESK_SERVER_MAX_BODY_BYTES", T_INT, OFF(server_max_body), 0,
      "65536", 1024, 1 << 30, NULL, "largest request body (413 above) except document uploads"},
     {"server.max_upload_bytes", "FRONTDESK_SERVER_MAX_UPLOAD_BYTES", T_INT, OFF(server_max_upload),

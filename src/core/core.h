@@ -105,6 +105,25 @@ int fd_tz_offset_s(const fd_tz *tz, int64_t utc);
 /* Hands free heap pages back to the system (glibc's malloc_trim; nothing
  * elsewhere). For after a large structure is freed (a reload). */
 void fd_mem_trim(void);
+/* The C library's heap over all its arenas (glibc's mallinfo2), for
+ * telling growth of what the program holds (in_use: every library's
+ * allocations, not only fd_malloc's) from memory the allocator keeps free
+ * inside its arenas (free: fragmentation and unreturned tops). Fills zeros
+ * and returns -1 where the C library cannot say. Takes each arena's lock:
+ * for /metrics and soaks, not for a hot path. */
+typedef struct {
+    size_t in_use;  /* allocated and not yet freed, arenas and mmapped blocks */
+    size_t free;    /* free bytes kept inside the arenas */
+    size_t mmapped; /* large blocks served by mmap (part of in_use) */
+} fd_heap_stats;
+int fd_heap_stats_now(fd_heap_stats *out);
+/* Caps the C library's heap arenas at n (glibc's M_ARENA_MAX), for a
+ * long-running server: by default glibc gives threads up to eight arenas
+ * per core, and the request threads' churn leaves each one's free pages
+ * scattered (bench/RESULTS.md, "The heap's growth was glibc's arenas").
+ * MALLOC_ARENA_MAX in the environment wins. Call before threads start.
+ * Returns the cap in force, or 0 where it cannot be set. */
+int fd_mem_limit_arenas(int n);
 /* Tests: the n-th allocation from now (1-based) and all after it fail until
  * fd_alloc_fail_at(0). fd_alloc_failures() counts failures since arming. */
 void fd_alloc_fail_at(long n);
@@ -306,6 +325,7 @@ typedef struct fd_config {
     char server_bind[64];        /* server.bind */
     int server_port;             /* server.port */
     int server_threads;          /* server.threads: 0 = cores */
+    int server_malloc_arenas;    /* server.malloc_arenas: 0 = one per core */
     int server_max_connections;  /* server.max_connections */
     int server_max_conns_per_ip; /* server.max_connections_per_ip: 0 = no cap */
     int server_max_body;         /* server.max_body_bytes */

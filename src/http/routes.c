@@ -241,6 +241,17 @@ static enum MHD_Result get_metrics(request *r)
                            "# HELP frontdesk_rss_bytes resident set size\n"
                            "# TYPE frontdesk_rss_bytes gauge\nfrontdesk_rss_bytes %zu\n",
                            fd_alloc_bytes(), fd_rss_now());
+    fd_heap_stats hs;
+    if (!rc && !fd_heap_stats_now(&hs))
+        rc = fd_buf_printf(&b,
+                           "# HELP frontdesk_heap_bytes the C library's heap: in_use is held "
+                           "by any code (mmapped is part of it), free is kept inside its "
+                           "arenas\n"
+                           "# TYPE frontdesk_heap_bytes gauge\n"
+                           "frontdesk_heap_bytes{state=\"in_use\"} %zu\n"
+                           "frontdesk_heap_bytes{state=\"free\"} %zu\n"
+                           "frontdesk_heap_bytes{state=\"mmapped\"} %zu\n",
+                           hs.in_use, hs.free, hs.mmapped);
     enum MHD_Result res =
         rc ? MHD_NO : http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
     fd_buf_free(&b);

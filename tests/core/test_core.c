@@ -203,12 +203,41 @@ static void test_misc(void **state)
     assert_true(fd_str_eq_c((fd_str){"dayz", 3}, "day")); /* not NUL-terminated */
 }
 
+/* The heap's figures and the arena cap (the soak's heap growth: bench/RESULTS.md). */
+static void test_heap(void **state)
+{
+    (void)state;
+    fd_heap_stats hs;
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+    assert_int_equal(fd_heap_stats_now(&hs), 0);
+    size_t before = hs.in_use;
+    void *big = malloc((size_t)4 << 20); /* served by mmap: in_use and mmapped */
+    assert_non_null(big);
+    memset(big, 1, (size_t)4 << 20);
+    assert_int_equal(fd_heap_stats_now(&hs), 0);
+    assert_true(hs.in_use >= before + ((size_t)4 << 20));
+    assert_true(hs.mmapped >= ((size_t)4 << 20) && hs.mmapped <= hs.in_use);
+    free(big);
+    unsetenv("MALLOC_ARENA_MAX");
+    assert_int_equal(fd_mem_limit_arenas(2), 2);
+    assert_int_equal(fd_mem_limit_arenas(0), 0); /* 0: left as it is */
+#else
+    (void)fd_heap_stats_now(&hs); /* a sanitizer's allocator: no arenas to count */
+#endif
+    setenv("MALLOC_ARENA_MAX", "3", 1); /* the environment wins */
+#ifdef __GLIBC__
+    assert_int_equal(fd_mem_limit_arenas(2), 3);
+#endif
+    unsetenv("MALLOC_ARENA_MAX");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err),    cmocka_unit_test(test_arena),
         cmocka_unit_test(test_buf),    cmocka_unit_test(test_alloc_failure_loop),
         cmocka_unit_test(test_config), cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@ check "healthz 200" test "$(req GET /healthz)" = 200
 check "readyz: store ok, index loaded" bash -c "[ $(req GET /readyz) = 200 ] && jq -e '.store==\"ok\" and .index==\"loaded\"' '$T/b' >/dev/null"
 req GET /metrics > /dev/null
 check "metrics in Prometheus text" grep -q '^# TYPE frontdesk_http_requests_total counter' "$T/b"
+check "metrics: the C library's heap, held and free" bash -c "grep -q '^frontdesk_heap_bytes{state=\"in_use\"} [0-9]' '$T/b' && grep -q '^frontdesk_heap_bytes{state=\"free\"} [0-9]' '$T/b'"
 check "openapi is OpenAPI 3.1 JSON with /v1/chat" bash -c "[ $(req GET /openapi.json) = 200 ] && jq -e '.openapi==\"3.1.0\" and (.paths|has(\"/v1/chat\"))' '$T/b' >/dev/null"
 
 # No member twice in one object (a second "parameters" silently replaced the
