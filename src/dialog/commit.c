@@ -102,8 +102,12 @@ struct fd_committer {
     pthread_t ckpt_th;
     int ckpt_running;
     pthread_cond_t ckpt_wake;
-    unsigned long batches; /* committed so far (under mu) */
-    unsigned long turns;   /* in those batches (under mu) */
+    unsigned long batches;      /* committed so far (under mu) */
+    unsigned long turns;        /* in those batches (under mu) */
+    unsigned long turns_failed; /* of those, not stored (under mu) */
+    /* the checkpointer's outcomes (under mu) */
+    unsigned long long ckpt_ok, ckpt_failed, restart_ok, restart_failed;
+    int wal_pages;
 };
 
 /* Whether job j lost the race for its turn's seq: run it again. */
@@ -252,6 +256,7 @@ static void *committer_main(void *arg)
         for (commit_job *j = batch, *next; j; j = next) {
             next = j->next;
             c->turns++;
+            c->turns_failed += j->rc != FD_OK;
             if (j->on_done) {
                 j->next = NULL;
                 *tail = j;
@@ -297,11 +302,12 @@ static void *checkpointer_main(void *arg)
         seen = c->batches;
         pthread_mutex_unlock(&c->mu);
         fd_err err = {0};
-        int pages = 0;
-        if (fd_store_checkpoint(c->ckpt_st, &pages, &err) != FD_OK)
+        int pages = 0, ckpt = 0, restart = -1; /* restart: -1 not tried, else its rc */
+        if ((ckpt = fd_store_checkpoint(c->ckpt_st, &pages, &err)) != FD_OK)
             FD_LOG(c->log, FD_LOG_DEBUG, "store", "WAL checkpoint: %s (next time)", err.msg);
         else if (pages > WAL_RESTART_PAGES && now_s() >= restart_after) {
-            int rc = fd_store_checkpoint_restart(c->ckpt_st, RESTART_WAIT_MS, &pages, &err);
+            int rc = restart =
+                fd_store_checkpoint_restart(c->ckpt_st, RESTART_WAIT_MS, &pages, &err);
             if (rc == FD_OK) {
                 pages = 0; /* the next commit starts the log over */
                 restart_pause = RESTART_PAUSE_MIN_S;
@@ -324,6 +330,15 @@ static void *checkpointer_main(void *arg)
             warned = now;
         }
         pthread_mutex_lock(&c->mu);
+        if (ckpt == FD_OK) {
+            c->ckpt_ok++;
+            c->wal_pages = pages;
+        } else
+            c->ckpt_failed++;
+        if (restart == FD_OK)
+            c->restart_ok++;
+        else if (restart > 0)
+            c->restart_failed++;
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -394,6 +409,23 @@ int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out, fd
     }
     *out = c;
     return FD_OK;
+}
+
+void fd_committer_stats_get(fd_committer *c, fd_committer_stats *out)
+{
+    *out = (fd_committer_stats){.wal_pages = -1};
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    out->batches = c->batches;
+    out->turns = c->turns;
+    out->turns_failed = c->turns_failed;
+    out->checkpoints_ok = c->ckpt_ok;
+    out->checkpoints_failed = c->ckpt_failed;
+    out->restarts_ok = c->restart_ok;
+    out->restarts_failed = c->restart_failed;
+    out->wal_pages = c->ckpt_running ? c->wal_pages : -1;
+    pthread_mutex_unlock(&c->mu);
 }
 
 void fd_committer_stop(fd_committer *c)

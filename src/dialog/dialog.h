@@ -81,6 +81,17 @@ typedef struct fd_committer fd_committer;
 int fd_committer_start(const fd_config *cfg, fd_log *log, fd_committer **out,
                        fd_err *err) FD_MUST_USE;
 void fd_committer_stop(fd_committer *c); /* NULL is fine; queued turns are written first */
+/* What the committer has done since it started, for /metrics: group
+ * commit's batching (turns per batch) and SQLite's WAL checkpoints, whose
+ * failures are otherwise only logged at debug level (they are retried). */
+typedef struct fd_committer_stats {
+    unsigned long long batches, turns; /* turns: in those batches, stored or not */
+    unsigned long long turns_failed;   /* of those, not stored (the store's error) */
+    unsigned long long checkpoints_ok, checkpoints_failed; /* PASSIVE, every 250 ms of commits */
+    unsigned long long restarts_ok, restarts_failed;       /* RESTART, past the log's bound */
+    int wal_pages; /* the log's length after the last checkpoint (0 before one); -1: not SQLite */
+} fd_committer_stats;
+void fd_committer_stats_get(fd_committer *c, fd_committer_stats *out);
 /* Turns of this assistant are committed by c (NULL: directly). */
 void fd_assistant_use_committer(fd_assistant *as, fd_committer *c);
 /* The LLM client's state (breaker, counters) for /readyz and /metrics;

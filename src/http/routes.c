@@ -241,6 +241,37 @@ static enum MHD_Result get_metrics(request *r)
                            "# HELP frontdesk_rss_bytes resident set size\n"
                            "# TYPE frontdesk_rss_bytes gauge\nfrontdesk_rss_bytes %zu\n",
                            fd_alloc_bytes(), fd_rss_now());
+    fd_committer_stats cst;
+    fd_committer_stats_get(s->committer, &cst);
+    if (!rc)
+        rc = fd_buf_printf(&b,
+                           "# HELP frontdesk_commit_batches_total transactions of the group "
+                           "commit\n"
+                           "# TYPE frontdesk_commit_batches_total counter\n"
+                           "frontdesk_commit_batches_total %llu\n"
+                           "# HELP frontdesk_commit_turns_total chat turns in those "
+                           "transactions, stored or failed (answered 503)\n"
+                           "# TYPE frontdesk_commit_turns_total counter\n"
+                           "frontdesk_commit_turns_total{result=\"stored\"} %llu\n"
+                           "frontdesk_commit_turns_total{result=\"failed\"} %llu\n",
+                           cst.batches, cst.turns - cst.turns_failed, cst.turns_failed);
+    if (!rc && cst.wal_pages >= 0)
+        rc = fd_buf_printf(&b,
+                           "# HELP frontdesk_wal_checkpoints_total SQLite WAL checkpoints: "
+                           "passive ones every 250 ms of commits, restarts past the log's bound; "
+                           "a failed one is tried again\n"
+                           "# TYPE frontdesk_wal_checkpoints_total counter\n"
+                           "frontdesk_wal_checkpoints_total{kind=\"passive\",result=\"ok\"} %llu\n"
+                           "frontdesk_wal_checkpoints_total{kind=\"passive\",result=\"failed\"} "
+                           "%llu\n"
+                           "frontdesk_wal_checkpoints_total{kind=\"restart\",result=\"ok\"} %llu\n"
+                           "frontdesk_wal_checkpoints_total{kind=\"restart\",result=\"failed\"} "
+                           "%llu\n"
+                           "# HELP frontdesk_wal_pages the WAL's length in pages after the last "
+                           "checkpoint\n"
+                           "# TYPE frontdesk_wal_pages gauge\nfrontdesk_wal_pages %d\n",
+                           cst.checkpoints_ok, cst.checkpoints_failed, cst.restarts_ok,
+                           cst.restarts_failed, cst.wal_pages);
     fd_heap_stats hs;
     if (!rc && !fd_heap_stats_now(&hs))
         rc = fd_buf_printf(&b,

@@ -95,6 +95,25 @@ static void test_queued(void **state)
 #else
     assert_int_equal(failed, 0);
 #endif
+    /* /metrics' counters: every turn, the failed one apart, in at least
+     * one batch; the
+     * checkpointer runs within its period once commits happened. */
+    fd_committer_stats cs;
+    fd_committer_stats_get(f->c, &cs);
+    assert_int_equal(cs.turns, N);
+    assert_int_equal(cs.turns_failed, (unsigned long long)failed);
+    assert_true(cs.batches >= 1 && cs.batches <= cs.turns);
+    for (int i = 0; i < 100 && cs.checkpoints_ok == 0; i++) {
+        pause_ms(20);
+        fd_committer_stats_get(f->c, &cs);
+    }
+    assert_true(cs.checkpoints_ok >= 1);
+    assert_int_equal(cs.checkpoints_failed, 0);
+    assert_true(cs.wal_pages >= 0);
+    assert_int_equal(cs.restarts_ok + cs.restarts_failed, 0); /* a small log */
+    fd_committer_stats_get(NULL, &cs);                        /* the CLI has none */
+    assert_int_equal(cs.turns, 0);
+    assert_int_equal(cs.wal_pages, -1);
     pthread_mutex_destroy(&k.mu);
     pthread_cond_destroy(&k.cv);
 }

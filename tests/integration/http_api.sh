@@ -284,6 +284,8 @@ req GET /metrics > /dev/null
 check "metrics count 429s" grep -q 'frontdesk_rate_limited_total{scope="session"}' "$T/b"
 check "metrics count requests by route and status" grep -q 'frontdesk_http_requests_total{route="/v1/chat",method="POST",status="200"}' "$T/b"
 check "metrics have stage latencies" grep -q 'frontdesk_pipeline_stage_seconds_bucket{stage="retrieve"' "$T/b"
+check "metrics count stored turns and their batches" bash -c "grep -q '^frontdesk_commit_turns_total{result=\"stored\"} [1-9]' '$T/b' && grep -q '^frontdesk_commit_batches_total [1-9]' '$T/b'"
+check "metrics count WAL checkpoints" grep -q '^frontdesk_wal_checkpoints_total{kind="passive",result="ok"} [0-9]' "$T/b"
 check "access log has no message text" bash -c "! grep -q 'defective' '$T/serve.log'"
 grep ' access: ' "$T/serve.log" | sed 's/^[^{]*//' > "$T/access.json"
 check "access log: one JSON object per request" bash -c "[ \$(wc -l < '$T/access.json') -gt 20 ] && jq -se 'all(.event==\"access\" and (.status|type)==\"number\" and (.request_id|length)>0)' '$T/access.json' >/dev/null"
