@@ -38,6 +38,7 @@ struct fd_answer_memo {
     fd_arena *a;
     memo_slot *slot;
     size_t cap, used; /* slots: a power of two, and how many hold a key */
+    size_t max_cap;   /* cap grows by doubling up to this */
     size_t soft;      /* bytes of the arena past which the next message resets */
     uint64_t hits, misses;
 };
@@ -45,6 +46,8 @@ struct fd_answer_memo {
 /* Open addressing stays short below this load. */
 #define MAX_LOAD_NUM 7
 #define MAX_LOAD_DEN 10
+/* The table's first size: 1,024 slots (64 KB), a few messages' passages. */
+#define MIN_CAP 1024
 
 int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err)
 {
@@ -54,14 +57,20 @@ int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err)
     fd_answer_memo *m = fd_calloc(1, sizeof *m);
     if (!m)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
-    /* A slot per ~512 bytes of results: a sentence's bag and claims take
-     * a few hundred. */
-    size_t cap = 1024;
-    while (cap < bytes / 512 && cap < ((size_t)1 << 24))
-        cap <<= 1;
-    m->cap = cap;
+    /* At most a slot per ~512 bytes of results: a sentence's bag and
+     * claims take a few hundred. The table starts at MIN_CAP and doubles
+     * as it fills: one made whole at once (2 MB for 16 MB of results) was
+     * resident from a handle's first messages, since even a few hundred
+     * entries land on every page of it, and each of the server's pooled
+     * handles has its own memo (the soak's heap stepped 2 MB each time one
+     * more handle came into use, bench/RESULTS.md). */
+    size_t max_cap = MIN_CAP;
+    while (max_cap < bytes / 512 && max_cap < ((size_t)1 << 24))
+        max_cap <<= 1;
+    m->cap = MIN_CAP;
+    m->max_cap = max_cap;
     m->soft = bytes;
-    m->slot = fd_calloc(cap, sizeof *m->slot);
+    m->slot = fd_calloc(m->cap, sizeof *m->slot);
     /* Twice the soft cap: a message in progress may go past it. */
     m->a = fd_arena_new(2 * bytes);
     if (!m->slot || !m->a) {
@@ -85,7 +94,8 @@ void ans_memo_begin(fd_answer_memo *m)
 {
     if (!m)
         return;
-    if (fd_arena_used(m->a) <= m->soft && m->used * MAX_LOAD_DEN < m->cap * MAX_LOAD_NUM)
+    if (fd_arena_used(m->a) <= m->soft &&
+        (m->cap < m->max_cap || m->used * MAX_LOAD_DEN < m->cap * MAX_LOAD_NUM))
         return;
     fd_arena_reset(m->a);
     memset(m->slot, 0, m->cap * sizeof *m->slot);
@@ -123,6 +133,31 @@ static uint64_t text_hash(const char *p, size_t n, uint64_t seed)
     return mum(h ^ w, 0x94d049bb133111ebull);
 }
 
+/* Doubles the table, its slots moved by their hashes; 0 when it may not
+ * grow or no memory (the memo then counts as full). Slots are held only
+ * within one memo call, between find and filling, never across a growth. */
+static int grow(fd_answer_memo *m)
+{
+    if (m->cap >= m->max_cap)
+        return 0;
+    size_t cap = m->cap * 2, mask = cap - 1;
+    memo_slot *slot = fd_calloc(cap, sizeof *slot);
+    if (!slot)
+        return 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slot[i].key)
+            continue;
+        size_t j = (size_t)m->slot[i].h & mask;
+        while (slot[j].key)
+            j = (j + 1) & mask;
+        slot[j] = m->slot[i];
+    }
+    fd_free(m->slot);
+    m->slot = slot;
+    m->cap = cap;
+    return 1;
+}
+
 /* The slot holding (kind, lang, text), or the empty one reserved for it
  * (key copied, not yet filled); NULL when the memo is full. */
 static memo_slot *find(fd_answer_memo *m, memo_kind kind, fd_lang lang, fd_str text)
@@ -134,8 +169,11 @@ static memo_slot *find(fd_answer_memo *m, memo_kind kind, fd_lang lang, fd_str t
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         memo_slot *s = &m->slot[i];
         if (!s->key) {
-            if ((m->used + 1) * MAX_LOAD_DEN > m->cap * MAX_LOAD_NUM)
-                return NULL;
+            if ((m->used + 1) * MAX_LOAD_DEN > m->cap * MAX_LOAD_NUM) {
+                if (!grow(m))
+                    return NULL;
+                return find(m, kind, lang, text); /* once: the load is now half */
+            }
             char *k = fd_arena_strndup(m->a, text.p, text.len);
             if (!k)
                 return NULL;

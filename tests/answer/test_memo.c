@@ -143,6 +143,48 @@ static void test_full_memo(void **state)
     fd_analyzer_free(an);
 }
 
+/* The table starts small and doubles as it fills: 1,500 texts (3,000
+ * entries, three doublings) are all found again, equal to the plain
+ * results, none dropped by a growth. */
+static void test_grows(void **state)
+{
+    (void)state;
+    fd_analyzer *an;
+    fd_answer_memo *m;
+    fd_err err;
+    assert_int_equal(fd_analyzer_new(&an, &err), FD_OK);
+    assert_int_equal(fd_answer_memo_new((size_t)16 << 20, &m, &err), FD_OK);
+    fd_arena *a = fd_arena_new(0);
+    enum { N_TEXTS = 1500 };
+    char t[N_TEXTS][64];
+    for (int i = 0; i < N_TEXTS; i++)
+        snprintf(t[i], sizeof t[i], "Box %d costs S$%d.25 and ships in %d days.", i, i % 97, i % 9);
+    for (int round = 0; round < 2; round++) {
+        ans_memo_begin(m);
+        for (int i = 0; i < N_TEXTS; i++) {
+            ans_bag mb, pb;
+            ans_claims mc, pc;
+            fd_str x = fd_str_c(t[i]);
+            assert_int_equal(ans_memo_bag(m, an, x, FD_LANG_EN, a, &mb, &err), FD_OK);
+            assert_int_equal(ans_memo_claims(m, x, a, &mc, &err), FD_OK);
+            if (i % 50 == 0) {
+                assert_int_equal(ans_bag_make(an, x, FD_LANG_EN, a, &pb, &err), FD_OK);
+                assert_int_equal(ans_claims_scan(x, a, &pc, &err), FD_OK);
+                assert_true(same_bag(&mb, &pb));
+                assert_true(same_claims(&mc, &pc));
+            }
+        }
+        fd_arena_reset(a);
+    }
+    uint64_t hits, misses;
+    fd_answer_memo_stats(m, &hits, &misses);
+    assert_int_equal(misses, 2 * N_TEXTS);
+    assert_int_equal(hits, 2 * N_TEXTS);
+    fd_arena_free(a);
+    fd_answer_memo_free(m);
+    fd_analyzer_free(an);
+}
+
 static const fd_passage psg[] = {
     {"docs/refunds.md", "Refunds", "Refunds > Time window",
      "Report defects within 7 days of delivery. Reports after 7 days are reviewed case by case.",
@@ -198,9 +240,8 @@ static void test_answers_unchanged(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_results),
-        cmocka_unit_test(test_language_apart),
-        cmocka_unit_test(test_full_memo),
+        cmocka_unit_test(test_same_results),      cmocka_unit_test(test_language_apart),
+        cmocka_unit_test(test_full_memo),         cmocka_unit_test(test_grows),
         cmocka_unit_test(test_answers_unchanged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
