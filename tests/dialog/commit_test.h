@@ -6,7 +6,7 @@
 #ifndef FD_COMMIT_TEST_H
 #define FD_COMMIT_TEST_H
 
-#include "support.h"
+#include "kb_fixture.h"
 
 #include "dialog.h"
 #include "kb.h"
@@ -30,21 +30,12 @@ static inline int setup(void **state)
 {
     fixture *f = fd_calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    char docs[600];
-    snprintf(docs, sizeof docs, "%s/docs", f->dir);
-    assert_int_equal(fd_mkdirs(docs, NULL), FD_OK);
-    static const char md[] =
-        "# Delivery\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 pm.\n";
-    fd_free(fd_test_write(docs, "delivery.md", md, sizeof md - 1));
+    static const fd_test_file doc = {
+        "delivery.md", "# Delivery\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 pm.\n"};
     fd_config_defaults(&f->cfg);
-    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
     f->cfg.answer_wordlists[0] = '\0';
+    f->kb = fd_test_kb(f->dir, &f->cfg, &doc, 1);
     fd_err err = {0};
-    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
-    const char *paths[] = {docs};
-    fd_kb_ingest_report rep;
-    fd_kb_ingest_opts o = {0};
-    assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err), FD_OK);
     assert_int_equal(fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err), FD_OK);
     assert_int_equal(fd_committer_start(&f->cfg, NULL, &f->c, &err), FD_OK);
     fd_assistant_use_committer(f->as, f->c);

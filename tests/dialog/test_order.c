@@ -4,7 +4,7 @@
  * delivery date and window; or no order, and whether a person was handed
  * the conversation). The conversations happen on Wednesday 9 December 2026
  * at 10:00, as in eval/orders. */
-#include "support.h"
+#include "kb_fixture.h"
 
 #include "dialog.h"
 #include "kb.h"
@@ -26,19 +26,10 @@ static int setup(void **state)
     fixture *f = fd_calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
     fd_config_defaults(&f->cfg);
-    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
     snprintf(f->cfg.dialog_now, sizeof f->cfg.dialog_now, "2026-12-09T10:00");
     f->cfg.answer_wordlists[0] = '\0';
+    f->kb = fd_test_kb(f->dir, &f->cfg, NULL, 0); /* the example KB */
     fd_err err = {0};
-    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
-    const char *src = getenv("FD_SOURCE_DIR");
-    char ex[1024];
-    snprintf(ex, sizeof ex, "%s/examples/packaging-supplier", src ? src : ".");
-    const char *paths[] = {ex};
-    fd_kb_ingest_report rep;
-    fd_kb_ingest_opts o = {0};
-    if (fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err))
-        fail_msg("ingest %s: %s", ex, err.msg);
     if (fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err))
         fail_msg("assistant: %s", err.msg);
     *state = f;

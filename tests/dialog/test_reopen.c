@@ -2,7 +2,7 @@
  * borrows its predecessor's word lists instead of reading them again, and
  * either may be closed first: the lists live as long as one of them does
  * (ASan would see a use after free). */
-#include "support.h"
+#include "kb_fixture.h"
 
 #include "dialog.h"
 #include "kb.h"
@@ -21,25 +21,17 @@ static int setup(void **state)
 {
     fixture *f = fd_calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    char docs[600];
-    snprintf(docs, sizeof docs, "%s/docs", f->dir);
-    assert_int_equal(fd_mkdirs(docs, NULL), FD_OK);
-    static const char md[] = "# Delivery\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 "
-                             "pm.\n\n## Saturday\n\nSaturday deliveries cost nothing extra.\n";
-    fd_free(fd_test_write(docs, "delivery.md", md, sizeof md - 1));
     /* the language's words: "saturdys" is not one, so it is a typo */
     static const char words[] = "do\nyou\ndeliver\non\nsaturday\nmonday\nwe\n";
     char *wl = fd_test_write(f->dir, "words.txt", words, sizeof words - 1);
     fd_config_defaults(&f->cfg);
-    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
     snprintf(f->cfg.answer_wordlists, sizeof f->cfg.answer_wordlists, "en=%s", wl);
     fd_free(wl);
-    fd_err err = {0};
-    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
-    const char *paths[] = {docs};
-    fd_kb_ingest_report rep;
-    fd_kb_ingest_opts o = {0};
-    assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err), FD_OK);
+    static const fd_test_file doc = {"delivery.md",
+                                     "# Delivery\n\n## Days\n\nWe deliver Monday to Saturday, 8 am "
+                                     "to 6 pm.\n\n## Saturday\n\nSaturday deliveries cost "
+                                     "nothing extra.\n"};
+    f->kb = fd_test_kb(f->dir, &f->cfg, &doc, 1);
     *state = f;
     return 0;
 }

@@ -4,7 +4,7 @@
  * code with a message, never a crash (ASan/UBSan watch), never a leak
  * (LeakSanitizer at exit), and never half a turn stored: the session holds
  * both turns of every exchange or neither. */
-#include "support.h"
+#include "kb_fixture.h"
 
 #include "dialog.h"
 #include "kb.h"
@@ -24,25 +24,16 @@ static int setup(void **state)
 {
     fixture *f = fd_calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
-    char docs[600];
-    snprintf(docs, sizeof docs, "%s/docs", f->dir);
-    assert_int_equal(fd_mkdirs(docs, NULL), FD_OK);
-    static const char md[] =
-        "# Delivery\n\n## Fees\n\nDelivery to Sentosa costs S$18. Orders of S$250 and above "
-        "ship free.\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 pm. We are closed on "
-        "public holidays.\n";
-    static const char csv[] = "code,name,price\nPB-1201,12-inch pizza box,0.45\n";
-    fd_free(fd_test_write(docs, "delivery.md", md, sizeof md - 1));
-    fd_free(fd_test_write(docs, "products.csv", csv, sizeof csv - 1));
+    static const fd_test_file docs[] = {
+        {"delivery.md",
+         "# Delivery\n\n## Fees\n\nDelivery to Sentosa costs S$18. Orders of S$250 and above "
+         "ship free.\n\n## Days\n\nWe deliver Monday to Saturday, 8 am to 6 pm. We are closed on "
+         "public holidays.\n"},
+        {"products.csv", "code,name,price\nPB-1201,12-inch pizza box,0.45\n"}};
     fd_config_defaults(&f->cfg);
-    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
     f->cfg.answer_wordlists[0] = '\0'; /* no word lists: the test stays self-contained */
+    f->kb = fd_test_kb(f->dir, &f->cfg, docs, 2);
     fd_err err = {0};
-    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
-    const char *paths[] = {docs};
-    fd_kb_ingest_report rep;
-    fd_kb_ingest_opts o = {0};
-    assert_int_equal(fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err), FD_OK);
     assert_int_equal(fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err), FD_OK);
     *state = f;
     return 0;
@@ -119,19 +110,10 @@ static int setup_orders(void **state)
     fixture *f = fd_calloc(1, sizeof *f);
     f->dir = fd_test_tmpdir();
     fd_config_defaults(&f->cfg);
-    snprintf(f->cfg.data_dir, sizeof f->cfg.data_dir, "%s/var", f->dir);
     snprintf(f->cfg.dialog_now, sizeof f->cfg.dialog_now, "2026-12-09T10:00"); /* a Wednesday */
     f->cfg.answer_wordlists[0] = '\0';
+    f->kb = fd_test_kb(f->dir, &f->cfg, NULL, 0); /* the example KB */
     fd_err err = {0};
-    assert_int_equal(fd_kb_open(&f->cfg, NULL, &f->kb, &err), FD_OK);
-    const char *src = getenv("FD_SOURCE_DIR");
-    char ex[1024];
-    snprintf(ex, sizeof ex, "%s/examples/packaging-supplier", src ? src : ".");
-    const char *paths[] = {ex};
-    fd_kb_ingest_report rep;
-    fd_kb_ingest_opts o = {0};
-    if (fd_kb_ingest(f->kb, paths, 1, &o, &rep, &err))
-        fail_msg("ingest %s: %s", ex, err.msg);
     assert_int_equal(fd_assistant_open(&f->cfg, NULL, f->kb, &f->as, &err), FD_OK);
     *state = f;
     return 0;
