@@ -131,7 +131,7 @@ typedef struct fd_turn_in {
      * runs on the committer's thread once the commit is done (it must not
      * block: it wakes the caller, which then calls fd_turn_committed).
      * NULL: the caller's thread waits (the CLI, eval, streams, and a turn
-     * finished by fd_turn_finish, whose LLM call dominates its time). */
+     * finished by fd_turn_finish; fd_turn_finish_queued queues it). */
     void (*on_commit)(void *ctx);
     void *on_commit_ctx;
 } fd_turn_in;
@@ -232,6 +232,15 @@ void fd_turn_feed(fd_turn *t, fd_kb *kb, const char *p, size_t n);
 struct fd_llm_result;
 int fd_turn_finish(fd_turn *t, fd_kb *kb, const struct fd_llm_result *res, int submit_rc,
                    fd_err *err) FD_MUST_USE;
+/* The same with the commit queued, as fd_turn_in.on_commit queues it (the
+ * server's JSON chat: no request thread waits for the group commit after
+ * the LLM call, which at 450 LLM turns a second kept 4 threads busy
+ * waiting). FD_OK with fd_turn_committing(t): on_commit(ctx) runs on the
+ * committer's thread once the commit is over, then the caller calls
+ * fd_turn_committed; err must live until then. Otherwise as fd_turn_finish
+ * (an order's turn, a turn not stored, an error). */
+int fd_turn_finish_queued(fd_turn *t, fd_kb *kb, const struct fd_llm_result *res,
+                          void (*on_commit)(void *ctx), void *ctx, fd_err *err) FD_MUST_USE;
 /* Drops a pending turn unstored (the client went away). */
 void fd_turn_abandon(fd_turn *t, fd_kb *kb); /* kb: the caller's, NULL if not fd_turn_locked */
 /* Whether t holds its conversation's lock (replicas on PostgreSQL). */

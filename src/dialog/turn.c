@@ -867,12 +867,14 @@ void fd_turn_feed(fd_turn *t, fd_kb *kb, const char *p, size_t n)
     dialog_llm_feed(t, kb, p, n);
 }
 
-int fd_turn_finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_rc, fd_err *err)
+static int finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_rc,
+                  void (*on_commit)(void *), void *on_commit_ctx, fd_err *err)
 {
     t->kb = kb;
     t->err = err;
-    /* Its commit is waited for here (see fd_turn_in.on_commit). */
-    t->in_copy.on_commit = NULL;
+    /* NULL: its commit is waited for here (see fd_turn_in.on_commit). */
+    t->in_copy.on_commit = on_commit;
+    t->in_copy.on_commit_ctx = on_commit_ctx;
     int lrc = submit_rc ? submit_rc : res ? res->code : FD_EUNAVAIL;
     const char *lmsg = submit_rc ? err->msg : res ? res->error : "no result";
     char saved[sizeof err->msg];
@@ -881,8 +883,21 @@ int fd_turn_finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_r
     int rc = dialog_llm_finish(t, submit_rc ? NULL : res, lrc, saved);
     if (!rc)
         rc = complete(t);
+    if (!rc && t->committing)
+        return FD_OK; /* the lock is held until fd_turn_committed */
     unlock_convo(t, kb);
     return rc;
+}
+
+int fd_turn_finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_rc, fd_err *err)
+{
+    return finish(t, kb, res, submit_rc, NULL, NULL, err);
+}
+
+int fd_turn_finish_queued(fd_turn *t, fd_kb *kb, const fd_llm_result *res,
+                          void (*on_commit)(void *ctx), void *ctx, fd_err *err)
+{
+    return finish(t, kb, res, 0, on_commit, ctx, err);
 }
 
 int fd_turn_locked(const fd_turn *t)

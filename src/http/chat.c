@@ -687,7 +687,34 @@ enum MHD_Result http_chat_resumed(request *r)
         return http_send_error(r, 503, "unavailable", "server is shutting down", NULL);
     if (phase != CHAT_ENDED) /* not ours to wake yet: keep waiting */
         return MHD_YES;
-    fd_kb *kb = http_kb_get(r->srv);
+    fd_server *s = r->srv;
+    fd_kb *kb = http_kb_get(s);
+    if (s->committer && !s->cfg->store_url[0] && commit_enter(s)) {
+        /* The commit queued, as a turn without the LLM queues it (above). */
+        feed_raw(c, kb);
+        fd_turn *t = c->turn;
+        int rc = fd_turn_finish_queued(t, kb, &c->res, commit_done, c, &c->err);
+        if (!rc && fd_turn_committing(t)) {
+            http_kb_put(s, kb);
+            pthread_mutex_lock(&c->mu);
+            if (c->committed) { /* already: answered now */
+                pthread_mutex_unlock(&c->mu);
+                return commit_respond(r);
+            }
+            c->phase = CHAT_COMMITTING;
+            MHD_suspend_connection(r->con);
+            c->suspended = 1;
+            pthread_mutex_unlock(&c->mu);
+            return MHD_YES;
+        }
+        commit_leave(s); /* nothing queued: an order, an error */
+        c->turn = NULL;
+        http_kb_put(s, kb);
+        pthread_mutex_lock(&c->mu);
+        c->phase = CHAT_FINISHED;
+        pthread_mutex_unlock(&c->mu);
+        return rc ? c->fmt->error(r, &c->err) : respond(r);
+    }
     fd_err err = {0};
     int rc = finish_turn(c, kb, &err);
     http_kb_put(r->srv, kb);

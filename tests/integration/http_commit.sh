@@ -83,6 +83,32 @@ check "server 2: exit 0" stop
 r=$(ratio serve2.log)
 check "more turns per commit than threads (${r:-none}; 2 threads could make 2 at most)" awk -v r="${r:-0}" 'BEGIN{exit !(r > 2.5)}'
 
+# ---- LLM turns: the commit after the call is queued too --------------------------------------
+# 12 messages answered through the (fake) LLM while each commit takes
+# 0.5 s: no request thread waits for them, so /healthz answers at once and
+# a batch holds more turns than there are threads.
+FAKE=${FD_FAKE_LLM:?FD_FAKE_LLM must point to the fake_llm binary}
+"$FAKE" --port 0 --port-file "$T/lport" > "$T/fake.log" 2>&1 &
+FAKE_PID=$!
+trap 'kill -9 $PID 2>/dev/null; kill $FAKE_PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 100); do [ -s "$T/lport" ] && break; sleep 0.05; done
+start serve2l.log FRONTDESK_FAULTS=commit.slow FRONTDESK_CACHE_ENABLED=false \
+  FRONTDESK_LLM_BASE_URL="http://127.0.0.1:$(cat "$T/lport")/v1" FRONTDESK_LLM_MODEL=gpt-4o-mini
+before=$(user_turns)
+pids=()
+for i in $(seq 12); do chat "$T/llm$i" "llm-$i" "Do you deliver on Saturdays? (llm $i)" & pids+=($!); done
+sleep 0.3
+t_health=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 "$U/healthz")
+wait "${pids[@]}"
+check "12 LLM chats waiting on 0.5 s commits: /healthz in ${t_health}s (< 0.3)" awk -v t="$t_health" 'BEGIN{exit !(t < 0.3)}'
+check "and the 12: 200, through the LLM, validated" bash -c "cat '$T'/llm*.code | sort -u | xargs | grep -qx 200 &&
+  for i in \$(seq 12); do jq -e '.validation == \"ok\" and .degraded == false' '$T/llm'\$i > /dev/null || exit 1; done"
+check "and stored, each once" test "$(user_turns)" = $((before + 12))
+check "server 2l: exit 0" stop
+r=$(ratio serve2l.log)
+check "LLM turns: more turns per commit than threads (${r:-none})" awk -v r="${r:-0}" 'BEGIN{exit !(r > 2.5)}'
+kill "$FAKE_PID" 2>/dev/null
+
 # ---- SIGTERM answers every suspended chat --------------------------------------------------
 # The drain's deadline (0.1 s) passes while 8 commits of 0.5 s are queued:
 # each is still answered, with its turn stored.
