@@ -612,6 +612,24 @@ static enum MHD_Result commit_respond(request *r)
     return rc ? c->fmt->error(r, &c->err) : respond(r);
 }
 
+/* The turn's commit is queued: the connection waits for it, suspended,
+ * unless it is already over. */
+static enum MHD_Result commit_wait(request *r)
+{
+    chat_state *c = r->chat;
+    pthread_mutex_lock(&c->mu);
+    if (c->committed) { /* already: answered now, nothing to resume */
+        pthread_mutex_unlock(&c->mu);
+        return commit_respond(r);
+    }
+    c->phase = CHAT_COMMITTING;
+    /* Under mu, which commit_done takes to resume it. */
+    MHD_suspend_connection(r->con);
+    c->suspended = 1;
+    pthread_mutex_unlock(&c->mu);
+    return MHD_YES;
+}
+
 enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *fmt)
 {
     fd_server *s = r->srv;
@@ -634,17 +652,7 @@ enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *f
                                      &c->rep, &c->turn, err);
     if (!rc && fd_turn_committing(c->turn)) {
         http_kb_put(s, kb);
-        pthread_mutex_lock(&c->mu);
-        if (c->committed) { /* already: answered now, nothing to resume */
-            pthread_mutex_unlock(&c->mu);
-            return commit_respond(r);
-        }
-        c->phase = CHAT_COMMITTING;
-        /* Under mu, which commit_done takes to resume it. */
-        MHD_suspend_connection(r->con);
-        c->suspended = 1;
-        pthread_mutex_unlock(&c->mu);
-        return MHD_YES;
+        return commit_wait(r);
     }
     if (queued)
         commit_leave(s); /* nothing was queued: an error, or the LLM path */
@@ -696,16 +704,7 @@ enum MHD_Result http_chat_resumed(request *r)
         int rc = fd_turn_finish_queued(t, kb, &c->res, commit_done, c, &c->err);
         if (!rc && fd_turn_committing(t)) {
             http_kb_put(s, kb);
-            pthread_mutex_lock(&c->mu);
-            if (c->committed) { /* already: answered now */
-                pthread_mutex_unlock(&c->mu);
-                return commit_respond(r);
-            }
-            c->phase = CHAT_COMMITTING;
-            MHD_suspend_connection(r->con);
-            c->suspended = 1;
-            pthread_mutex_unlock(&c->mu);
-            return MHD_YES;
+            return commit_wait(r);
         }
         commit_leave(s); /* nothing queued: an order, an error */
         c->turn = NULL;
