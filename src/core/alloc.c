@@ -63,9 +63,9 @@ int fd_heap_stats_now(fd_heap_stats *out)
     out->in_use = mi.uordblks + mi.hblkhd;
     out->free = mi.fordblks;
     out->mmapped = mi.hblkhd;
-    return 0;
+    return FD_OK;
 #else
-    return -1;
+    return FD_EUNAVAIL;
 #endif
 }
 
@@ -73,8 +73,13 @@ int fd_mem_limit_arenas(int n)
 {
 #ifdef __GLIBC__
     const char *env = getenv("MALLOC_ARENA_MAX");
-    if (env && *env)
-        return atoi(env);
+    if (env && *env) {
+        int v = atoi(env);
+        return v > 0 ? v : 0; /* glibc ignores what is not a positive count */
+    }
+    const char *tun = getenv("GLIBC_TUNABLES");
+    if (tun && strstr(tun, "glibc.malloc.arena_max"))
+        return 0; /* set there: left as it is */
     if (n > 0 && mallopt(M_ARENA_MAX, n) == 1)
         return n;
 #else

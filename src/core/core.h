@@ -109,20 +109,21 @@ void fd_mem_trim(void);
  * telling growth of what the program holds (in_use: every library's
  * allocations, not only fd_malloc's) from memory the allocator keeps free
  * inside its arenas (free: fragmentation and unreturned tops). Fills zeros
- * and returns -1 where the C library cannot say. Takes each arena's lock:
- * for /metrics and soaks, not for a hot path. */
+ * and returns FD_EUNAVAIL where the C library cannot say (not glibc 2.33+).
+ * Takes each arena's lock: for /metrics and soaks, not for a hot path. */
 typedef struct {
     size_t in_use;  /* allocated and not yet freed, arenas and mmapped blocks */
     size_t free;    /* free bytes kept inside the arenas */
     size_t mmapped; /* large blocks served by mmap (part of in_use) */
 } fd_heap_stats;
-int fd_heap_stats_now(fd_heap_stats *out);
+int fd_heap_stats_now(fd_heap_stats *out) FD_MUST_USE;
 /* Caps the C library's heap arenas at n (glibc's M_ARENA_MAX), for a
  * long-running server: by default glibc gives threads up to eight arenas
  * per core, and the request threads' churn leaves each one's free pages
  * scattered (bench/RESULTS.md, "The heap's growth was glibc's arenas").
- * MALLOC_ARENA_MAX in the environment wins. Call before threads start.
- * Returns the cap in force, or 0 where it cannot be set. */
+ * MALLOC_ARENA_MAX (or glibc.malloc.arena_max in GLIBC_TUNABLES) in the
+ * environment wins. Call before threads start. Returns the cap in force,
+ * or 0 where it is the C library's default or cannot be set. */
 int fd_mem_limit_arenas(int n);
 /* Tests: the n-th allocation from now (1-based) and all after it fail until
  * fd_alloc_fail_at(0). fd_alloc_failures() counts failures since arming. */

@@ -102,9 +102,9 @@ struct fd_committer {
     pthread_t ckpt_th;
     int ckpt_running;
     pthread_cond_t ckpt_wake;
-    unsigned long batches;      /* committed so far (under mu) */
-    unsigned long turns;        /* in those batches (under mu) */
-    unsigned long turns_failed; /* of those, not stored (under mu) */
+    unsigned long long batches;      /* committed so far (under mu) */
+    unsigned long long turns;        /* in those batches (under mu) */
+    unsigned long long turns_failed; /* of those, not stored (under mu) */
     /* the checkpointer's outcomes (under mu) */
     unsigned long long ckpt_ok, ckpt_failed, restart_ok, restart_failed;
     int wal_pages;
@@ -287,7 +287,7 @@ static double now_s(void)
 static void *checkpointer_main(void *arg)
 {
     fd_committer *c = arg;
-    unsigned long seen = 0;
+    unsigned long long seen = 0;
     double warned = -60, restart_after = 0, restart_pause = RESTART_PAUSE_MIN_S;
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
@@ -302,12 +302,13 @@ static void *checkpointer_main(void *arg)
         seen = c->batches;
         pthread_mutex_unlock(&c->mu);
         fd_err err = {0};
-        int pages = 0, ckpt = 0, restart = -1; /* restart: -1 not tried, else its rc */
-        if ((ckpt = fd_store_checkpoint(c->ckpt_st, &pages, &err)) != FD_OK)
+        int pages = 0, restart = -1; /* restart: -1 not tried, else its rc */
+        int ckpt = fd_store_checkpoint(c->ckpt_st, &pages, &err);
+        if (ckpt != FD_OK)
             FD_LOG(c->log, FD_LOG_DEBUG, "store", "WAL checkpoint: %s (next time)", err.msg);
         else if (pages > WAL_RESTART_PAGES && now_s() >= restart_after) {
-            int rc = restart =
-                fd_store_checkpoint_restart(c->ckpt_st, RESTART_WAIT_MS, &pages, &err);
+            restart = fd_store_checkpoint_restart(c->ckpt_st, RESTART_WAIT_MS, &pages, &err);
+            int rc = restart;
             if (rc == FD_OK) {
                 pages = 0; /* the next commit starts the log over */
                 restart_pause = RESTART_PAUSE_MIN_S;
@@ -454,7 +455,7 @@ void fd_committer_stop(fd_committer *c)
     fd_store_close(c->ckpt_st);
     if (c->batches)
         FD_LOG(c->log, FD_LOG_INFO, "store",
-               "group commit: %lu turns in %lu commits (%.2f a commit)", c->turns, c->batches,
+               "group commit: %llu turns in %llu commits (%.2f a commit)", c->turns, c->batches,
                (double)c->turns / (double)c->batches);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);

@@ -89,7 +89,8 @@ typedef struct fd_committer_stats {
     unsigned long long turns_failed;   /* of those, not stored (the store's error) */
     unsigned long long checkpoints_ok, checkpoints_failed; /* PASSIVE, every 250 ms of commits */
     unsigned long long restarts_ok, restarts_failed;       /* RESTART, past the log's bound */
-    int wal_pages; /* the log's length after the last checkpoint (0 before one); -1: not SQLite */
+    int wal_pages; /* the log's length after the last checkpoint (0 before one); -1: no
+                    * checkpointer (not SQLite, or it could not start) */
 } fd_committer_stats;
 void fd_committer_stats_get(fd_committer *c, fd_committer_stats *out);
 /* Turns of this assistant are committed by c (NULL: directly). */

@@ -81,9 +81,10 @@ static int load_session(turn *t)
 /* Replicas sharing a PostgreSQL store answer one message of a
  * conversation at a time (issue 16): the lock is taken before the session
  * is read and dropped once the turn is stored, so the next message sees
- * this one's turn and slots. Its lease outlasts the longest LLM call and
- * commit wait (llm.total_timeout_ms + store.busy_timeout_ms) by
- * DIALOG_LOCK_MARGIN_S, after which a replica
+ * this one's turn and slots. Its lease outlasts the longest wait for an
+ * LLM slot, the call and the commit wait (llm.queue_timeout_ms +
+ * llm.total_timeout_ms + store.busy_timeout_ms; the call's deadline starts
+ * once it has a slot) by DIALOG_LOCK_MARGIN_S, after which a replica
  * that died holding it no longer blocks the conversation; a message waits
  * store.busy_timeout_ms for it, then gets 503 (retry). One SQLite file
  * has one server, whose turns of a conversation do not overlap in
@@ -100,7 +101,10 @@ static int lock_convo(turn *t)
     dialog_new_session_id(holder);
     /* The LLM call, then the commit, which may queue behind another
      * writer's lock for up to store.busy_timeout_ms. */
-    double lease = (cfg->llm_total_ms + cfg->store_busy_timeout_ms) / 1000.0 + DIALOG_LOCK_MARGIN_S;
+    double lease =
+        ((double)cfg->llm_queue_timeout_ms + cfg->llm_total_ms + cfg->store_busy_timeout_ms) /
+            1000.0 +
+        DIALOG_LOCK_MARGIN_S;
     int rc = fd_store_convo_lock(fd_kb_store(t->kb), id, holder, lease, cfg->store_busy_timeout_ms,
                                  t->err);
     if (rc)

@@ -546,11 +546,17 @@ void http_chat_free(chat_state *c)
  * and a failed commit is answered as the blocking path answered it. As
  * writer.c does for uploads.
  *
+ * A turn answered through the LLM queues its commit the same way once the
+ * call is over (fd_turn_finish_queued).
+ *
  * Kept on the blocking path: streams (their bytes go out before the end),
- * the LLM path (fd_turn_finish: the call dominates), orders (persist.c),
- * and PostgreSQL, whose conversation lock (turn.c) would be held across
- * the suspension (it is, by fd_turn_committed) but which this was not
- * measured or tested on. */
+ * orders (persist.c), and PostgreSQL. There the conversation's lease
+ * (turn.c) would be held across the suspension and dropped only when the
+ * connection is resumed, which only the MHD worker that owns it can do: a
+ * second message of the same conversation on that worker would wait in
+ * fd_store_convo_lock for store.busy_timeout_ms with the holder unable to
+ * resume (a review's finding). Dropping the lease on the committer's
+ * thread, inside the batch, would lift this. */
 
 /* Registers a chat about to queue its commit; 0 once the drain began. */
 static int commit_enter(fd_server *s)
@@ -697,7 +703,7 @@ enum MHD_Result http_chat_resumed(request *r)
         return MHD_YES;
     fd_server *s = r->srv;
     fd_kb *kb = http_kb_get(s);
-    if (s->committer && !s->cfg->store_url[0] && commit_enter(s)) {
+    if (!c->fmt->stream && s->committer && !s->cfg->store_url[0] && commit_enter(s)) {
         /* The commit queued, as a turn without the LLM queues it (above). */
         feed_raw(c, kb);
         fd_turn *t = c->turn;

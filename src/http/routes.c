@@ -273,15 +273,17 @@ static enum MHD_Result get_metrics(request *r)
                            cst.checkpoints_ok, cst.checkpoints_failed, cst.restarts_ok,
                            cst.restarts_failed, cst.wal_pages);
     fd_heap_stats hs;
-    if (!rc && !fd_heap_stats_now(&hs))
+    if (!rc && fd_heap_stats_now(&hs) == FD_OK)
         rc = fd_buf_printf(&b,
                            "# HELP frontdesk_heap_bytes the C library's heap: in_use is held "
-                           "by any code (mmapped is part of it), free is kept inside its "
-                           "arenas\n"
+                           "by any code, free is kept inside its arenas\n"
                            "# TYPE frontdesk_heap_bytes gauge\n"
                            "frontdesk_heap_bytes{state=\"in_use\"} %zu\n"
                            "frontdesk_heap_bytes{state=\"free\"} %zu\n"
-                           "frontdesk_heap_bytes{state=\"mmapped\"} %zu\n",
+                           "# HELP frontdesk_heap_mmapped_bytes of in_use, the large blocks "
+                           "served by mmap\n"
+                           "# TYPE frontdesk_heap_mmapped_bytes gauge\n"
+                           "frontdesk_heap_mmapped_bytes %zu\n",
                            hs.in_use, hs.free, hs.mmapped);
     enum MHD_Result res =
         rc ? MHD_NO : http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
