@@ -127,14 +127,20 @@ typedef struct fd_answer_trace {
 /* What the composer and the validator make of passages' texts (their
  * sentences, terms and facts), kept between messages: the same passages
  * come back message after message, and analyzing them again was half of a
- * turn's CPU. Keyed by the texts themselves, so never stale. One per
- * thread (beside the analyzer it is used with); `bytes` bounds it (past
- * it, the next call that uses it starts it afresh). Nothing from it ever
- * reaches a caller: answers and verdicts are in the caller's arena. */
+ * turn's CPU. Keyed by the texts themselves, so never stale. One may serve
+ * every thread at once (calls with it from many threads are safe; free it
+ * once none runs); `bytes` bounds it (past it, the next call that uses it
+ * starts a new generation, and the old one goes once no call holds it).
+ * Nothing from it ever reaches a caller: answers and verdicts are in the
+ * caller's arena. */
 typedef struct fd_answer_memo fd_answer_memo;
 int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err) FD_MUST_USE;
 void fd_answer_memo_free(fd_answer_memo *m);
-void fd_answer_memo_stats(const fd_answer_memo *m, uint64_t *hits, uint64_t *misses);
+typedef struct fd_answer_memo_counts {
+    uint64_t hits, misses; /* lookups found, and made (and kept) */
+    uint64_t generations;  /* started, the first included */
+} fd_answer_memo_counts;
+void fd_answer_memo_stats(const fd_answer_memo *m, fd_answer_memo_counts *out);
 
 typedef struct fd_answer_opts {
     fd_lang lang;       /* language of the reply */

@@ -141,22 +141,25 @@ int ans_claim_supported(const ans_claim *c, const ans_claims *src);
 
 /* ---- memo.c ---------------------------------------------------------------- */
 
+/* The memo's generation a call works with (memo.c). */
+typedef struct ans_memo ans_memo;
 /* At the entry of fd_answer_extract and fd_answer_validate, never inside:
- * empties the memo when past its bounds (results handed out during a call
- * stay valid until it returns). NULL: no-op. */
-void ans_memo_begin(fd_answer_memo *m);
-/* ans_bag_make, ans_claims_scan and ans_split through the memo (m NULL:
+ * the generation this call uses, a new one when the current is past its
+ * bounds; held until ans_memo_end, so results handed out during the call
+ * stay valid until it returns. NULL for m NULL (no memo). */
+ans_memo *ans_memo_begin(fd_answer_memo *m);
+void ans_memo_end(fd_answer_memo *m, ans_memo *g);
+/* ans_bag_make, ans_claims_scan and ans_split through the memo (g NULL:
  * the plain calls). A result from the memo is shared: read it, never
  * change it. */
-int ans_memo_bag(fd_answer_memo *m, fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a,
-                 ans_bag *out, fd_err *err) FD_MUST_USE;
-int ans_memo_claims(fd_answer_memo *m, fd_str text, fd_arena *a, ans_claims *out,
+int ans_memo_bag(ans_memo *g, fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, ans_bag *out,
+                 fd_err *err) FD_MUST_USE;
+int ans_memo_claims(ans_memo *g, fd_str text, fd_arena *a, ans_claims *out,
                     fd_err *err) FD_MUST_USE;
-int ans_memo_split(fd_answer_memo *m, fd_str text, fd_arena *a, ans_sent **out, size_t *n,
+int ans_memo_split(ans_memo *g, fd_str text, fd_arena *a, ans_sent **out, size_t *n,
                    fd_err *err) FD_MUST_USE;
 /* ans_negated of the folded text. */
-int ans_memo_negated(fd_answer_memo *m, fd_str text, fd_arena *a, int *neg,
-                     fd_err *err) FD_MUST_USE;
+int ans_memo_negated(ans_memo *g, fd_str text, fd_arena *a, int *neg, fd_err *err) FD_MUST_USE;
 
 /* ---- question.c ---------------------------------------------------------- */
 

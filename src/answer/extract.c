@@ -79,6 +79,7 @@ typedef struct composer {
     int want;               /* ans_answer_cue() of the question */
     int extreme;            /* ans_superlative() of the question */
     size_t table_rows;      /* the largest table said whole (fd_answer.table_rows) */
+    ans_memo *memo;         /* the memo's generation for this call; NULL: none */
 } composer;
 
 static const char *const decline_en =
@@ -159,9 +160,9 @@ static int fact_kinds(const ans_claims *cl)
     return k;
 }
 
-static fd_answer_memo *memo_of(const composer *c)
+static ans_memo *memo_of(const composer *c)
 {
-    return c->o ? c->o->memo : NULL;
+    return c->memo;
 }
 
 static int prepare(composer *c, psg *ps, size_t i)
@@ -1079,8 +1080,9 @@ static int choose_doc(composer *c, fd_lang reply, int have_reply, double *suppor
     return FD_OK;
 }
 
-int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
-                      const fd_answer_opts *opts, fd_arena *a, fd_answer *out, fd_err *err)
+static int extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
+                   const fd_answer_opts *opts, ans_memo *memo, fd_arena *a, fd_answer *out,
+                   fd_err *err)
 {
     if (!an || !a || !out || (n && !p))
         return fd_err_set(err, FD_EINVAL, "answer: missing argument");
@@ -1091,7 +1093,6 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
         if (!p[i].text || !fd_utf8_valid(p[i].text, strlen(p[i].text), &bad))
             return fd_err_set(err, p[i].text ? FD_EUTF8 : FD_EINVAL,
                               "answer: passage %zu is not UTF-8 text", i);
-    ans_memo_begin(opts ? opts->memo : NULL);
     fd_lang reply = opts && opts->lang ? opts->lang : fd_text_guess_lang(question);
     if (reply == FD_LANG_UNKNOWN)
         reply = FD_LANG_EN;
@@ -1101,6 +1102,7 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
     size_t max = opts && opts->max_sentences ? opts->max_sentences : 3;
 
     composer c = {an, a, err, p, NULL, n, {NULL}, {0}, opts};
+    c.memo = memo;
     int have_reply = 0;
     int rc = setup(&c, question, reply, &have_reply);
     if (rc)
@@ -1155,5 +1157,15 @@ int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, siz
         out->asks = (unsigned)c.want | (c.extreme > 0 ? 1u << 20 : c.extreme < 0 ? 1u << 21 : 0u);
     }
     fd_buf_free(&b);
+    return rc;
+}
+
+int fd_answer_extract(fd_analyzer *an, fd_str question, const fd_passage *p, size_t n,
+                      const fd_answer_opts *opts, fd_arena *a, fd_answer *out, fd_err *err)
+{
+    fd_answer_memo *m = opts ? opts->memo : NULL;
+    ans_memo *g = ans_memo_begin(m);
+    int rc = extract(an, question, p, n, opts, g, a, out, err);
+    ans_memo_end(m, g);
     return rc;
 }

@@ -6,21 +6,37 @@
  *
  * Keyed by the text itself (kind, language, bytes), so a new snapshot, an
  * edited document or another knowledge base can never be served an old
- * analysis; nothing needs invalidating. One memo per thread (it lives
- * beside the kb handle's analyzer). Bounded: entries and their results live
- * in one arena; past FILL_CAP of it, or a full table, new texts are
- * analyzed into the caller's arena as before, and the next call starts the
- * memo afresh (ans_memo_begin): pointers handed out during a call stay
- * valid until it returns, and none leaves the answer module. */
+ * analysis; nothing needs invalidating.
+ *
+ * One memo for all of a server's threads (the assistant's). It was one per
+ * kb handle, and the server pools a handle per request thread (up to 64 on
+ * PostgreSQL): each learned the same passages, and the soak's heap grew
+ * for as long as load brought another handle's memo into use
+ * (bench/RESULTS.md).
+ *
+ * Bounded: entries and their results live in one generation's arena. Past
+ * its soft size, or with its table full, the next call's ans_memo_begin
+ * starts a new generation; the old one is freed when the last call holding
+ * it ends (ans_memo_end), so results handed out during a call stay valid
+ * until it returns, and none leaves the answer module. A generation is 16
+ * shards by the key's hash, each a table and an arena behind its own
+ * mutex: with one mutex for all, 4 request threads on 2 cores queued on it
+ * (extractive answers over HTTP 10-17% slower than with a memo per
+ * thread, though faster in one thread). A miss is analyzed under its
+ * shard's mutex (into the shard's arena), a hit copies the result's handle
+ * out. Lock order: the memo's, then a shard's; lookups take only a
+ * shard's. */
 #include "answer_int.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 typedef enum memo_kind { MEMO_BAG = 1, MEMO_CLAIMS, MEMO_SPLIT, MEMO_NEG } memo_kind;
 
 typedef struct memo_slot {
     uint64_t h;
-    const char *key; /* a copy of the text, in the memo's arena; NULL: empty */
+    const char *key; /* a copy of the text, in the generation's arena; NULL: empty */
     uint32_t len;
     uint8_t kind, lang, filled;
     union {
@@ -34,20 +50,90 @@ typedef struct memo_slot {
     } v;
 } memo_slot;
 
-struct fd_answer_memo {
+/* A sixteenth of a generation: the keys whose hash's top bits are its. */
+typedef struct memo_shard {
+    pthread_mutex_t mu; /* the table, the arena */
     fd_arena *a;
     memo_slot *slot;
     size_t cap, used; /* slots: a power of two, and how many hold a key */
     size_t max_cap;   /* cap grows by doubling up to this */
-    size_t soft;      /* bytes of the arena past which the next message resets */
-    uint64_t hits, misses;
+    size_t soft;      /* bytes of the arena past which the next call starts anew */
+} memo_shard;
+
+#define N_SHARDS 16
+#define SHARD_OF(h) ((size_t)((h) >> 60)) /* the hash's top 4 bits */
+
+/* One generation (answer_int.h: ans_memo). */
+struct ans_memo {
+    memo_shard sh[N_SHARDS];
+    int refs;              /* calls holding it, plus one while current (the memo's mu) */
+    fd_answer_memo *owner; /* its counters */
+};
+
+struct fd_answer_memo {
+    pthread_mutex_t mu; /* cur and every generation's refs */
+    ans_memo *cur;
+    size_t bytes;
+    atomic_uint_least64_t hits, misses, generations;
 };
 
 /* Open addressing stays short below this load. */
 #define MAX_LOAD_NUM 7
 #define MAX_LOAD_DEN 10
-/* The table's first size: 1,024 slots (64 KB), a few messages' passages. */
-#define MIN_CAP 1024
+/* A shard's table's first size: 128 slots (8 KB; 128 KB a generation). */
+#define MIN_CAP 128
+
+static void gen_free(ans_memo *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < N_SHARDS; i++) {
+        fd_arena_free(g->sh[i].a);
+        fd_free(g->sh[i].slot);
+        if (g->sh[i].max_cap) /* its mutex was made */
+            pthread_mutex_destroy(&g->sh[i].mu);
+    }
+    fd_free(g);
+}
+
+static ans_memo *gen_new(fd_answer_memo *m)
+{
+    ans_memo *g = fd_calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->owner = m;
+    g->refs = 1; /* current */
+    /* At most a slot per ~512 bytes of results: a sentence's bag and
+     * claims take a few hundred. A table starts at MIN_CAP and doubles as
+     * it fills: one made whole at once (2 MB for 16 MB of results) was
+     * resident from the first messages, since even a few hundred entries
+     * land on every page of it. */
+    size_t soft = m->bytes / N_SHARDS, max_cap = MIN_CAP;
+    while (max_cap < soft / 512 && max_cap < ((size_t)1 << 24))
+        max_cap <<= 1;
+    for (int i = 0; i < N_SHARDS; i++) {
+        memo_shard *sh = &g->sh[i];
+        sh->cap = MIN_CAP;
+        sh->soft = soft;
+        sh->slot = fd_calloc(sh->cap, sizeof *sh->slot);
+        /* Twice the soft cap: calls in progress may go past it. */
+        sh->a = fd_arena_new(2 * soft);
+        if (!sh->slot || !sh->a || pthread_mutex_init(&sh->mu, NULL) != 0) {
+            gen_free(g);
+            return NULL;
+        }
+        sh->max_cap = max_cap; /* set last: gen_free destroys the mutex */
+    }
+    atomic_fetch_add(&m->generations, 1);
+    return g;
+}
+
+/* Under the memo's mu. */
+static void gen_put(ans_memo *g)
+{
+    if (g && --g->refs == 0)
+        gen_free(g);
+}
 
 int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err)
 {
@@ -57,23 +143,13 @@ int fd_answer_memo_new(size_t bytes, fd_answer_memo **out, fd_err *err)
     fd_answer_memo *m = fd_calloc(1, sizeof *m);
     if (!m)
         return fd_err_set(err, FD_ENOMEM, "out of memory");
-    /* At most a slot per ~512 bytes of results: a sentence's bag and
-     * claims take a few hundred. The table starts at MIN_CAP and doubles
-     * as it fills: one made whole at once (2 MB for 16 MB of results) was
-     * resident from a handle's first messages, since even a few hundred
-     * entries land on every page of it, and each of the server's pooled
-     * handles has its own memo (the soak's heap stepped 2 MB each time one
-     * more handle came into use, bench/RESULTS.md). */
-    size_t max_cap = MIN_CAP;
-    while (max_cap < bytes / 512 && max_cap < ((size_t)1 << 24))
-        max_cap <<= 1;
-    m->cap = MIN_CAP;
-    m->max_cap = max_cap;
-    m->soft = bytes;
-    m->slot = fd_calloc(m->cap, sizeof *m->slot);
-    /* Twice the soft cap: a message in progress may go past it. */
-    m->a = fd_arena_new(2 * bytes);
-    if (!m->slot || !m->a) {
+    m->bytes = bytes;
+    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+        fd_free(m);
+        return fd_err_set(err, FD_ENOMEM, "answer memo: no mutex");
+    }
+    m->cur = gen_new(m);
+    if (!m->cur) {
         fd_answer_memo_free(m);
         return fd_err_set(err, FD_ENOMEM, "out of memory");
     }
@@ -85,27 +161,66 @@ void fd_answer_memo_free(fd_answer_memo *m)
 {
     if (!m)
         return;
-    fd_arena_free(m->a);
-    fd_free(m->slot);
+    gen_put(m->cur); /* no call holds it any more */
+    pthread_mutex_destroy(&m->mu);
     fd_free(m);
 }
 
-void ans_memo_begin(fd_answer_memo *m)
+/* Past its bounds: the next call starts a new generation. Under sh->mu. */
+static int shard_full(const memo_shard *sh)
 {
-    if (!m)
-        return;
-    if (fd_arena_used(m->a) <= m->soft &&
-        (m->cap < m->max_cap || m->used * MAX_LOAD_DEN < m->cap * MAX_LOAD_NUM))
-        return;
-    fd_arena_reset(m->a);
-    memset(m->slot, 0, m->cap * sizeof *m->slot);
-    m->used = 0;
+    return fd_arena_used(sh->a) > sh->soft ||
+           (sh->cap >= sh->max_cap && sh->used * MAX_LOAD_DEN >= sh->cap * MAX_LOAD_NUM);
 }
 
-void fd_answer_memo_stats(const fd_answer_memo *m, uint64_t *hits, uint64_t *misses)
+/* Any shard past its bounds (they fill evenly: keys spread by hash). */
+static int gen_full(ans_memo *g)
 {
-    *hits = m ? m->hits : 0;
-    *misses = m ? m->misses : 0;
+    int full = 0;
+    for (int i = 0; i < N_SHARDS && !full; i++) {
+        pthread_mutex_lock(&g->sh[i].mu);
+        full = shard_full(&g->sh[i]);
+        pthread_mutex_unlock(&g->sh[i].mu);
+    }
+    return full;
+}
+
+ans_memo *ans_memo_begin(fd_answer_memo *m)
+{
+    if (!m)
+        return NULL;
+    pthread_mutex_lock(&m->mu);
+    ans_memo *g = m->cur;
+    if (gen_full(g)) {
+        ans_memo *ng = gen_new(m);
+        if (ng) { /* else the full one goes on: its misses are made in the callers' arenas */
+            m->cur = ng;
+            gen_put(g);
+            g = ng;
+        }
+    }
+    g->refs++;
+    pthread_mutex_unlock(&m->mu);
+    return g;
+}
+
+void ans_memo_end(fd_answer_memo *m, ans_memo *g)
+{
+    if (!m || !g)
+        return;
+    pthread_mutex_lock(&m->mu);
+    gen_put(g);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void fd_answer_memo_stats(const fd_answer_memo *m, fd_answer_memo_counts *out)
+{
+    *out = (fd_answer_memo_counts){0};
+    if (!m)
+        return;
+    out->hits = atomic_load(&m->hits);
+    out->misses = atomic_load(&m->misses);
+    out->generations = atomic_load(&m->generations);
 }
 
 /* The memo's keys are whole passages (~1 KB), hashed at every lookup:
@@ -134,9 +249,9 @@ static uint64_t text_hash(const char *p, size_t n, uint64_t seed)
 }
 
 /* Doubles the table, its slots moved by their hashes; 0 when it may not
- * grow or no memory (the memo then counts as full). Slots are held only
- * within one memo call, between find and filling, never across a growth. */
-static int grow(fd_answer_memo *m)
+ * grow or no memory (the shard then counts as full). Under m->mu; slots
+ * are held only within one lookup, never across a growth. */
+static int grow(memo_shard *m)
 {
     if (m->cap >= m->max_cap)
         return 0;
@@ -158,131 +273,167 @@ static int grow(fd_answer_memo *m)
     return 1;
 }
 
-/* The slot holding (kind, lang, text), or the empty one reserved for it
- * (key copied, not yet filled); NULL when the memo is full. */
-static memo_slot *find(fd_answer_memo *m, memo_kind kind, fd_lang lang, fd_str text)
+/* The slot holding (kind, lang, text) of hash h, or the empty one
+ * reserved for it (key copied, not yet filled); NULL when the shard is
+ * full. Under m->mu. */
+static memo_slot *find(memo_shard *m, uint64_t h, memo_kind kind, fd_lang lang, fd_str text)
 {
-    if (text.len > UINT32_MAX)
-        return NULL;
-    uint64_t h = text_hash(text.p, text.len, (uint64_t)kind * 31u + (uint64_t)lang);
-    size_t mask = m->cap - 1;
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        memo_slot *s = &m->slot[i];
-        if (!s->key) {
-            if ((m->used + 1) * MAX_LOAD_DEN > m->cap * MAX_LOAD_NUM) {
-                if (!grow(m))
+    for (int tries = 0; tries < 2; tries++) {
+        size_t mask = m->cap - 1;
+        for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+            memo_slot *s = &m->slot[i];
+            if (!s->key) {
+                if ((m->used + 1) * MAX_LOAD_DEN > m->cap * MAX_LOAD_NUM)
+                    break; /* grown once, then probed again: the load is now half */
+                char *k = fd_arena_strndup(m->a, text.p, text.len);
+                if (!k)
                     return NULL;
-                return find(m, kind, lang, text); /* once: the load is now half */
+                *s = (memo_slot){.h = h,
+                                 .key = k,
+                                 .len = (uint32_t)text.len,
+                                 .kind = (uint8_t)kind,
+                                 .lang = (uint8_t)lang};
+                m->used++;
+                return s;
             }
-            char *k = fd_arena_strndup(m->a, text.p, text.len);
-            if (!k)
-                return NULL;
-            *s = (memo_slot){.h = h,
-                             .key = k,
-                             .len = (uint32_t)text.len,
-                             .kind = (uint8_t)kind,
-                             .lang = (uint8_t)lang};
-            m->used++;
-            return s;
+            if (s->h == h && s->kind == kind && s->lang == lang && s->len == text.len &&
+                memcmp(s->key, text.p, text.len) == 0)
+                return s;
         }
-        if (s->h == h && s->kind == kind && s->lang == lang && s->len == text.len &&
-            memcmp(s->key, text.p, text.len) == 0)
-            return s;
+        if (!grow(m))
+            return NULL;
     }
-}
-
-/* Where a result is made: the memo's arena when a slot waits for it. */
-static fd_arena *target(fd_answer_memo *m, memo_slot *s, fd_arena *a)
-{
-    if (s)
-        m->misses++;
-    return s ? m->a : a;
+    return NULL;
 }
 
 /* What to analyze: the memo's own copy of the text when the result is
  * kept, since terms and codes may point into the text they came from
  * (a passage of an old snapshot, a sentence made in a message's arena). */
-static fd_str source(const memo_slot *s, fd_str text)
+static fd_str source(const memo_slot *s)
 {
-    return s ? (fd_str){s->key, s->len} : text;
+    return (fd_str){s->key, s->len};
 }
 
-int ans_memo_bag(fd_answer_memo *m, fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a,
-                 ans_bag *out, fd_err *err)
+/* A lookup's first half: the key's shard in *shp, under its mutex on
+ * return with 1 and *s filled (a hit, counted), or 0 and *s reserved for
+ * the result (a miss, counted); -1 when the shard is full (its mutex let
+ * go: the caller analyzes into its own arena). The hash is made before the
+ * lock: the keys are whole passages. */
+static int lookup(ans_memo *g, memo_kind kind, fd_lang lang, fd_str text, memo_shard **shp,
+                  memo_slot **s)
 {
-    memo_slot *s = m ? find(m, MEMO_BAG, lang, text) : NULL;
-    if (s && s->filled) {
-        m->hits++;
-        *out = s->v.bag;
-        return FD_OK;
+    if (text.len > UINT32_MAX)
+        return -1;
+    uint64_t h = text_hash(text.p, text.len, (uint64_t)kind * 31u + (uint64_t)lang);
+    memo_shard *sh = *shp = &g->sh[SHARD_OF(h)];
+    pthread_mutex_lock(&sh->mu);
+    *s = find(sh, h, kind, lang, text);
+    if (!*s) {
+        pthread_mutex_unlock(&sh->mu);
+        return -1;
     }
-    int rc = ans_bag_make(an, source(s, text), lang, target(m, s, a), out, err);
-    if (rc && s && fd_arena_full(m->a)) /* the memo is full: as before it */
+    if ((*s)->filled) {
+        atomic_fetch_add_explicit(&g->owner->hits, 1, memory_order_relaxed);
+        return 1;
+    }
+    atomic_fetch_add_explicit(&g->owner->misses, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* A miss's end: rc of the analysis into sh->a; sh->mu let go. 1 when the
+ * arena was full (the caller analyzes into its own arena). */
+static int settle(memo_shard *sh, memo_slot *s, int rc)
+{
+    if (!rc)
+        s->filled = 1;
+    int full = rc && fd_arena_full(sh->a);
+    pthread_mutex_unlock(&sh->mu);
+    return full;
+}
+
+int ans_memo_bag(ans_memo *g, fd_analyzer *an, fd_str text, fd_lang lang, fd_arena *a, ans_bag *out,
+                 fd_err *err)
+{
+    memo_shard *sh = NULL;
+    memo_slot *s = NULL;
+    int l = g ? lookup(g, MEMO_BAG, lang, text, &sh, &s) : -1;
+    if (l < 0)
         return ans_bag_make(an, text, lang, a, out, err);
-    if (!rc && s) {
-        s->v.bag = *out;
-        s->filled = 1;
-    }
-    return rc;
-}
-
-int ans_memo_claims(fd_answer_memo *m, fd_str text, fd_arena *a, ans_claims *out, fd_err *err)
-{
-    memo_slot *s = m ? find(m, MEMO_CLAIMS, FD_LANG_UNKNOWN, text) : NULL;
-    if (s && s->filled) {
-        m->hits++;
-        *out = s->v.claims;
+    if (l == 1) {
+        *out = s->v.bag;
+        pthread_mutex_unlock(&sh->mu);
         return FD_OK;
     }
-    int rc = ans_claims_scan(source(s, text), target(m, s, a), out, err);
-    if (rc && s && fd_arena_full(m->a))
-        return ans_claims_scan(text, a, out, err);
-    if (!rc && s) {
-        s->v.claims = *out;
-        s->filled = 1;
-    }
+    int rc = ans_bag_make(an, source(s), lang, sh->a, out, err);
+    if (!rc)
+        s->v.bag = *out;
+    if (settle(sh, s, rc)) /* the memo is full: as before it */
+        return ans_bag_make(an, text, lang, a, out, err);
     return rc;
 }
 
-int ans_memo_split(fd_answer_memo *m, fd_str text, fd_arena *a, ans_sent **out, size_t *n,
-                   fd_err *err)
+int ans_memo_claims(ans_memo *g, fd_str text, fd_arena *a, ans_claims *out, fd_err *err)
 {
-    memo_slot *s = m ? find(m, MEMO_SPLIT, FD_LANG_UNKNOWN, text) : NULL;
-    if (s && s->filled) {
-        m->hits++;
+    memo_shard *sh = NULL;
+    memo_slot *s = NULL;
+    int l = g ? lookup(g, MEMO_CLAIMS, FD_LANG_UNKNOWN, text, &sh, &s) : -1;
+    if (l < 0)
+        return ans_claims_scan(text, a, out, err);
+    if (l == 1) {
+        *out = s->v.claims;
+        pthread_mutex_unlock(&sh->mu);
+        return FD_OK;
+    }
+    int rc = ans_claims_scan(source(s), sh->a, out, err);
+    if (!rc)
+        s->v.claims = *out;
+    if (settle(sh, s, rc))
+        return ans_claims_scan(text, a, out, err);
+    return rc;
+}
+
+int ans_memo_split(ans_memo *g, fd_str text, fd_arena *a, ans_sent **out, size_t *n, fd_err *err)
+{
+    memo_shard *sh = NULL;
+    memo_slot *s = NULL;
+    int l = g ? lookup(g, MEMO_SPLIT, FD_LANG_UNKNOWN, text, &sh, &s) : -1;
+    if (l < 0)
+        return ans_split(text, a, out, n, err);
+    if (l == 1) {
         *out = s->v.split.v;
         *n = s->v.split.n;
+        pthread_mutex_unlock(&sh->mu);
         return FD_OK;
     }
-    int rc = ans_split(source(s, text), target(m, s, a), out, n, err);
-    if (rc && s && fd_arena_full(m->a))
-        return ans_split(text, a, out, n, err);
-    if (!rc && s) {
+    int rc = ans_split(source(s), sh->a, out, n, err);
+    if (!rc) {
         s->v.split.v = *out;
         s->v.split.n = *n;
-        s->filled = 1;
     }
+    if (settle(sh, s, rc))
+        return ans_split(text, a, out, n, err);
     return rc;
 }
 
-int ans_memo_negated(fd_answer_memo *m, fd_str text, fd_arena *a, int *neg, fd_err *err)
+int ans_memo_negated(ans_memo *g, fd_str text, fd_arena *a, int *neg, fd_err *err)
 {
-    memo_slot *s = m ? find(m, MEMO_NEG, FD_LANG_UNKNOWN, text) : NULL;
-    if (s && s->filled) {
-        m->hits++;
+    memo_shard *sh = NULL;
+    memo_slot *s = NULL;
+    int l = g ? lookup(g, MEMO_NEG, FD_LANG_UNKNOWN, text, &sh, &s) : -1;
+    if (l == 1) {
         *neg = s->v.neg;
+        pthread_mutex_unlock(&sh->mu);
         return FD_OK;
     }
-    if (s)
-        m->misses++;
-    fd_str f; /* the folded text is not kept: only the verdict is */
+    /* The folded text is not kept (the caller's arena): only the verdict is. */
+    fd_str f;
     int rc = fd_text_fold(text, a, &f, err);
-    if (rc)
-        return rc;
-    *neg = ans_negated(f);
-    if (s) {
-        s->v.neg = *neg;
-        s->filled = 1;
+    if (!rc)
+        *neg = ans_negated(f);
+    if (l == 0) {
+        if (!rc)
+            s->v.neg = *neg;
+        (void)settle(sh, s, rc);
     }
-    return FD_OK;
+    return rc;
 }

@@ -57,8 +57,8 @@ typedef struct validator {
     int any_marker;
     fd_validation *out;
     double min_support;
-    int verbatim; /* fd_validate_opts.verbatim: no citation markers to read */
-    fd_answer_memo *memo;
+    int verbatim;   /* fd_validate_opts.verbatim: no citation markers to read */
+    ans_memo *memo; /* the memo's generation for this call; NULL: none */
 } validator;
 
 /* Records the first failure; later ones only count. */
@@ -577,8 +577,9 @@ static int check_all(validator *v, fd_str text, const fd_validate_opts *opts)
     return rc;
 }
 
-int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t n,
-                       const fd_validate_opts *opts, fd_arena *a, fd_validation *out, fd_err *err)
+static int validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t n,
+                    const fd_validate_opts *opts, ans_memo *memo, fd_arena *a, fd_validation *out,
+                    fd_err *err)
 {
     if (!an || !a || !out || (n && !p) || (!text.p && text.len))
         return fd_err_set(err, FD_EINVAL, "validate: missing argument");
@@ -593,7 +594,6 @@ int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t
             return fd_err_set(err, p[i].text ? FD_EUTF8 : FD_EINVAL,
                               "validate: passage %zu is not UTF-8 text", i);
     out->ok = 1;
-    ans_memo_begin(opts ? opts->memo : NULL);
     validator v = {an,
                    a,
                    err,
@@ -610,7 +610,7 @@ int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t
                    opts && opts->min_sentence_support > 0 ? opts->min_sentence_support
                                                           : MIN_SENTENCE_SUPPORT,
                    opts && opts->verbatim,
-                   opts ? opts->memo : NULL};
+                   memo};
     if (!text.len) {
         out->answer.text = "";
         return fail(&v, FD_VAL_EMPTY, "", 0);
@@ -620,5 +620,15 @@ int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t
         out->ok = 0;
         out->answer = (fd_answer){0};
     }
+    return rc;
+}
+
+int fd_answer_validate(fd_analyzer *an, fd_str text, const fd_passage *p, size_t n,
+                       const fd_validate_opts *opts, fd_arena *a, fd_validation *out, fd_err *err)
+{
+    fd_answer_memo *m = opts ? opts->memo : NULL;
+    ans_memo *g = ans_memo_begin(m);
+    int rc = validate(an, text, p, n, opts, g, a, out, err);
+    ans_memo_end(m, g);
     return rc;
 }

@@ -89,6 +89,7 @@ struct fd_assistant {
     fd_thesaurus *thesaurus;        /* answer.wordnet, answer.thesaurus_fr */
     fd_catalog *catalog;     /* commerce.toml + products.csv ingested; NULL: no ordering in chat */
     fd_committer *committer; /* group commit of turns (borrowed); NULL: write directly */
+    fd_answer_memo *memo;    /* passages' analyses, for every thread; NULL: made anew */
     double fixed_now;        /* dialog.now as unix seconds; 0: the clock */
 };
 

@@ -182,36 +182,13 @@ static int set_cites(turn *t, const fd_answer *ans)
     return FD_OK;
 }
 
-/* The kb handle's answer memo (passages' sentences, terms and facts kept
- * between messages; see answer.h), made on its first use. The example KB
- * (482 chunks) needs 5.4 MB to hold the analysis of every passage a
- * message can meet: at 4 MB the memo filled and started afresh every ~70
- * messages of bench_dialog (77% of lookups hit; 96% at 8 MB and above).
- * 16 MB leaves room for a KB three times as large; the arena grows only as
- * it is used, so a small KB costs what it needs. Past it the memo starts
- * afresh. NULL (no memory): passages are analyzed anew. */
-#define ANSWER_MEMO_BYTES ((size_t)16 << 20)
-
-static void memo_free(void *p)
-{
-    fd_answer_memo_free(p);
-}
-
-static fd_answer_memo *kb_memo(fd_kb *kb)
-{
-    fd_answer_memo *m = fd_kb_attachment(kb);
-    if (!m && fd_answer_memo_new(ANSWER_MEMO_BYTES, &m, NULL) == FD_OK)
-        fd_kb_attach(kb, m, memo_free);
-    return m;
-}
-
 static fd_validate_opts validate_opts(const turn *t)
 {
     return (fd_validate_opts){.banned = (const char *const *)t->as->rules.banned,
                               .n_banned = t->as->rules.n_banned,
                               .context = t->msg,
                               .lang = t->lang,
-                              .memo = kb_memo(t->kb)};
+                              .memo = t->as->memo};
 }
 
 /* ---- the LLM path: stream, gate each sentence, validate the whole ------- */
@@ -600,7 +577,7 @@ static int find_answer(turn *t, fd_answer *ans_out)
                          .corpus_df = dialog_corpus_df,
                          .corpus_ctx = t->kb,
                          .n_corpus = fd_kb_n_chunks(t->kb),
-                         .memo = kb_memo(t->kb)};
+                         .memo = t->as->memo};
     ao.oracle_doc = t->in->oracle_doc;
     fd_answer_trace *trace = NULL;
     if (t->in->trace) {

@@ -84,7 +84,6 @@ void fd_kb_close(fd_kb *kb)
 {
     if (!kb)
         return;
-    fd_kb_attach(kb, NULL, NULL);
     kb_index_free(kb->ix);
     fd_analyzer_free(kb->an);
     fd_store_close(kb->store);
@@ -119,19 +118,6 @@ struct fd_store *fd_kb_store(fd_kb *kb)
 fd_analyzer *fd_kb_analyzer(fd_kb *kb)
 {
     return kb->an;
-}
-
-void *fd_kb_attachment(fd_kb *kb)
-{
-    return kb->attached;
-}
-
-void fd_kb_attach(fd_kb *kb, void *p, void (*free_fn)(void *))
-{
-    if (kb->attached && kb->attached_free)
-        kb->attached_free(kb->attached);
-    kb->attached = p;
-    kb->attached_free = free_fn;
 }
 
 int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err)

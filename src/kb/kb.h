@@ -114,13 +114,6 @@ struct fd_store *fd_kb_store(fd_kb *kb);
  * callers that analyze text alongside its searches. */
 fd_analyzer *fd_kb_analyzer(fd_kb *kb);
 
-/* What a caller above the kb keeps per handle (the dialog keeps its
- * answer memo here): a handle serves one thread at a time, and so does
- * what hangs on it. Attaching again frees the one before; fd_kb_close
- * frees the last with free_fn. */
-void *fd_kb_attachment(fd_kb *kb);
-void fd_kb_attach(fd_kb *kb, void *p, void (*free_fn)(void *));
-
 /* Current knowledge-base version (bumped by every change). */
 int fd_kb_version(fd_kb *kb, int64_t *version, fd_err *err) FD_MUST_USE;
 /* Applies retention.* from the configuration now (nothing when all are 0). */

@@ -70,8 +70,6 @@ struct fd_kb {
     /* Snapshots this handle offered the other replicas (kb_index_build):
      * written by the thread that builds, read by /metrics (fd_kb_shares). */
     atomic_ullong shared, share_failed, share_ns;
-    void *attached; /* fd_kb_attach */
-    void (*attached_free)(void *);
 };
 
 /* kb_build.c */

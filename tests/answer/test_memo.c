@@ -4,6 +4,9 @@
 #include "support.h"
 #include "answer_int.h"
 
+#include <pthread.h>
+#include <stdio.h>
+
 static const char *const texts[] = {
     "Report defects within 7 days of delivery. Reports after 7 days are reviewed case by case.",
     "- Orders below S$250 before GST: delivery fee of S$18.\n- Orders of S$250 and above: free.",
@@ -44,6 +47,7 @@ static void test_same_results(void **state)
     assert_int_equal(fd_analyzer_new(&an, &err), FD_OK);
     assert_int_equal(fd_answer_memo_new(1 << 20, &m, &err), FD_OK);
     fd_arena *a = fd_arena_new(0), *scratch = fd_arena_new(0);
+    ans_memo *g = ans_memo_begin(m);
     for (int round = 0; round < 2; round++)
         for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
             /* the memo's caller passes text from its own arena, reset below */
@@ -54,10 +58,10 @@ static void test_same_results(void **state)
             ans_sent *ms, *ps;
             size_t mn, pn;
             int mneg;
-            assert_int_equal(ans_memo_bag(m, an, t, FD_LANG_EN, a, &mb, &err), FD_OK);
-            assert_int_equal(ans_memo_claims(m, t, a, &mc, &err), FD_OK);
-            assert_int_equal(ans_memo_split(m, t, a, &ms, &mn, &err), FD_OK);
-            assert_int_equal(ans_memo_negated(m, t, a, &mneg, &err), FD_OK);
+            assert_int_equal(ans_memo_bag(g, an, t, FD_LANG_EN, a, &mb, &err), FD_OK);
+            assert_int_equal(ans_memo_claims(g, t, a, &mc, &err), FD_OK);
+            assert_int_equal(ans_memo_split(g, t, a, &ms, &mn, &err), FD_OK);
+            assert_int_equal(ans_memo_negated(g, t, a, &mneg, &err), FD_OK);
             memset(copy, 'x', strlen(copy)); /* the caller's text is gone */
             fd_arena_reset(scratch);
             fd_str orig = fd_str_c(texts[i]);
@@ -72,11 +76,13 @@ static void test_same_results(void **state)
             assert_memory_equal(ms, ps, pn * sizeof *ps);
             assert_int_equal(mneg, ans_negated(f));
         }
-    uint64_t hits, misses;
-    fd_answer_memo_stats(m, &hits, &misses);
+    ans_memo_end(m, g);
+    fd_answer_memo_counts k;
+    fd_answer_memo_stats(m, &k);
     size_t n = sizeof texts / sizeof *texts;
-    assert_int_equal(misses, 4 * n); /* the first round made each result */
-    assert_int_equal(hits, 4 * n);   /* the second round found each */
+    assert_int_equal(k.misses, 4 * n); /* the first round made each result */
+    assert_int_equal(k.hits, 4 * n);   /* the second round found each */
+    assert_int_equal(k.generations, 1);
     fd_arena_free(a);
     fd_arena_free(scratch);
     fd_answer_memo_free(m);
@@ -95,11 +101,13 @@ static void test_language_apart(void **state)
     fd_arena *a = fd_arena_new(0);
     fd_str t = fd_str_c("livraisons gratuites les samedis");
     ans_bag en, fr, plain_fr;
-    assert_int_equal(ans_memo_bag(m, an, t, FD_LANG_EN, a, &en, &err), FD_OK);
-    assert_int_equal(ans_memo_bag(m, an, t, FD_LANG_FR, a, &fr, &err), FD_OK);
+    ans_memo *g = ans_memo_begin(m);
+    assert_int_equal(ans_memo_bag(g, an, t, FD_LANG_EN, a, &en, &err), FD_OK);
+    assert_int_equal(ans_memo_bag(g, an, t, FD_LANG_FR, a, &fr, &err), FD_OK);
     assert_int_equal(ans_bag_make(an, t, FD_LANG_FR, a, &plain_fr, &err), FD_OK);
     assert_true(same_bag(&fr, &plain_fr));
     assert_false(same_bag(&en, &fr));
+    ans_memo_end(m, g);
     fd_arena_free(a);
     fd_answer_memo_free(m);
     fd_analyzer_free(an);
@@ -122,19 +130,23 @@ static void test_full_memo(void **state)
         assert_int_equal(fd_buf_printf(&b, "Item %d costs S$%d.50 and ships in %d days. ", i, i, i),
                          FD_OK);
     for (int round = 0; round < 3; round++) {
-        ans_memo_begin(m);
+        ans_memo *g = ans_memo_begin(m);
         for (size_t off = 0; off + 200 < b.len; off += 200) {
             fd_str t = {b.p + off, 200};
             ans_bag mb, pb;
             ans_claims mc, pc;
-            assert_int_equal(ans_memo_bag(m, an, t, FD_LANG_EN, a, &mb, &err), FD_OK);
-            assert_int_equal(ans_memo_claims(m, t, a, &mc, &err), FD_OK);
+            assert_int_equal(ans_memo_bag(g, an, t, FD_LANG_EN, a, &mb, &err), FD_OK);
+            assert_int_equal(ans_memo_claims(g, t, a, &mc, &err), FD_OK);
             assert_int_equal(ans_bag_make(an, t, FD_LANG_EN, a, &pb, &err), FD_OK);
             assert_int_equal(ans_claims_scan(t, a, &pc, &err), FD_OK);
             assert_true(same_bag(&mb, &pb));
             assert_true(same_claims(&mc, &pc));
         }
+        ans_memo_end(m, g);
     }
+    fd_answer_memo_counts k;
+    fd_answer_memo_stats(m, &k);
+    assert_true(k.generations >= 3); /* full at once: each round began a new one */
     fd_buf_free(&b);
     fd_arena_free(a);
     fd_answer_memo_free(m);
@@ -160,13 +172,13 @@ static void test_grows(void **state)
     for (int i = 0; i < N_TEXTS; i++)
         snprintf(t[i], sizeof t[i], "Box %d costs S$%d.25 and ships in %d days.", i, i % 97, i % 9);
     for (int round = 0; round < 2; round++) {
-        ans_memo_begin(m);
+        ans_memo *g = ans_memo_begin(m);
         for (int i = 0; i < N_TEXTS; i++) {
             ans_bag mb, pb;
             ans_claims mc, pc;
             fd_str x = fd_str_c(t[i]);
-            assert_int_equal(ans_memo_bag(m, an, x, FD_LANG_EN, a, &mb, &err), FD_OK);
-            assert_int_equal(ans_memo_claims(m, x, a, &mc, &err), FD_OK);
+            assert_int_equal(ans_memo_bag(g, an, x, FD_LANG_EN, a, &mb, &err), FD_OK);
+            assert_int_equal(ans_memo_claims(g, x, a, &mc, &err), FD_OK);
             if (i % 50 == 0) {
                 assert_int_equal(ans_bag_make(an, x, FD_LANG_EN, a, &pb, &err), FD_OK);
                 assert_int_equal(ans_claims_scan(x, a, &pc, &err), FD_OK);
@@ -174,15 +186,81 @@ static void test_grows(void **state)
                 assert_true(same_claims(&mc, &pc));
             }
         }
+        ans_memo_end(m, g);
         fd_arena_reset(a);
     }
-    uint64_t hits, misses;
-    fd_answer_memo_stats(m, &hits, &misses);
-    assert_int_equal(misses, 2 * N_TEXTS);
-    assert_int_equal(hits, 2 * N_TEXTS);
+    fd_answer_memo_counts k;
+    fd_answer_memo_stats(m, &k);
+    assert_int_equal(k.misses, 2 * N_TEXTS);
+    assert_int_equal(k.hits, 2 * N_TEXTS);
+    assert_int_equal(k.generations, 1); /* grown, never started anew */
     fd_arena_free(a);
     fd_answer_memo_free(m);
     fd_analyzer_free(an);
+}
+
+/* One memo, four threads at once, each with its own analyzer and arena,
+ * over the same texts and a small budget (generations start anew while
+ * others hold the old one): every result equal to the plain one, no call
+ * ever reading a freed generation (ASan), and the old generations freed. */
+typedef struct racer {
+    fd_answer_memo *m;
+    int bad;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    fd_analyzer *an;
+    fd_err err;
+    if (fd_analyzer_new(&an, &err)) {
+        r->bad = 1;
+        return NULL;
+    }
+    fd_arena *a = fd_arena_new(0);
+    char t[96];
+    for (int round = 0; round < 40 && !r->bad; round++) {
+        ans_memo *g = ans_memo_begin(r->m);
+        for (int i = 0; i < 60 && !r->bad; i++) {
+            snprintf(t, sizeof t, "Box %d costs S$%d.25 and ships in %d days.", i, i % 7, i % 5);
+            fd_str x = fd_str_c(t);
+            ans_bag mb, pb;
+            ans_claims mc, pc;
+            if (ans_memo_bag(g, an, x, FD_LANG_EN, a, &mb, &err) ||
+                ans_memo_claims(g, x, a, &mc, &err) ||
+                ans_bag_make(an, x, FD_LANG_EN, a, &pb, &err) || ans_claims_scan(x, a, &pc, &err) ||
+                !same_bag(&mb, &pb) || !same_claims(&mc, &pc))
+                r->bad = 1;
+        }
+        ans_memo_end(r->m, g);
+        fd_arena_reset(a);
+    }
+    fd_arena_free(a);
+    fd_analyzer_free(an);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    fd_answer_memo *m;
+    fd_err err;
+    assert_int_equal(fd_answer_memo_new(16384, &m, &err), FD_OK);
+    pthread_t th[4];
+    racer r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (racer){m, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_false(r[i].bad);
+    }
+    fd_answer_memo_counts k;
+    fd_answer_memo_stats(m, &k);
+    assert_true(k.hits > 0);
+    assert_true(k.generations > 1); /* 16 KB fills: started anew under the others */
+    fd_answer_memo_free(m);
 }
 
 static const fd_passage psg[] = {
@@ -229,9 +307,9 @@ static void test_answers_unchanged(void **state)
             assert_false(mv.ok); /* S$20 is in no passage */
             assert_int_equal(pv.reason, mv.reason);
         }
-    uint64_t hits, misses;
-    fd_answer_memo_stats(m, &hits, &misses);
-    assert_true(hits > misses); /* the second round and the repeats were found */
+    fd_answer_memo_counts k;
+    fd_answer_memo_stats(m, &k);
+    assert_true(k.hits > k.misses); /* the second round and the repeats were found */
     fd_arena_free(a);
     fd_answer_memo_free(m);
     fd_analyzer_free(an);
@@ -240,9 +318,9 @@ static void test_answers_unchanged(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_results),      cmocka_unit_test(test_language_apart),
-        cmocka_unit_test(test_full_memo),         cmocka_unit_test(test_grows),
-        cmocka_unit_test(test_answers_unchanged),
+        cmocka_unit_test(test_same_results), cmocka_unit_test(test_language_apart),
+        cmocka_unit_test(test_full_memo),    cmocka_unit_test(test_grows),
+        cmocka_unit_test(test_threads),      cmocka_unit_test(test_answers_unchanged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
