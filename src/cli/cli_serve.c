@@ -45,8 +45,13 @@ int cli_cmd_serve(cli_ctx *c)
     int arenas = fd_mem_limit_arenas(c->cfg.server_malloc_arenas > 0 ? c->cfg.server_malloc_arenas
                                      : cores > 0                     ? (int)cores
                                                                      : 1);
-    FD_LOG(c->log, FD_LOG_DEBUG, "serve", "heap arenas at most %d (0: the C library's default)",
-           arenas);
+    /* 256 KB: the assistant's word lists, models and tables are larger and
+     * are freed at every reload; a request's arena blocks are smaller. */
+    int mmapped = fd_mem_fix_mmap_threshold((size_t)256 << 10);
+    FD_LOG(c->log, FD_LOG_DEBUG, "serve",
+           "heap arenas at most %d (0: the C library's default); blocks of 256 KB and more "
+           "mmapped: %s",
+           arenas, mmapped ? "yes" : "the C library's default");
     fd_server *srv = NULL;
     if (fd_server_start(&c->cfg, c->log, &srv, &err) != FD_OK)
         return cli_fail(c, &err);

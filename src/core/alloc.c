@@ -4,6 +4,7 @@
 #include "core.h"
 
 #ifdef __GLIBC__
+#include <limits.h>
 #include <malloc.h>
 #endif
 
@@ -86,6 +87,20 @@ int fd_mem_limit_arenas(int n)
     (void)n;
 #endif
     return 0;
+}
+
+int fd_mem_fix_mmap_threshold(size_t bytes)
+{
+#ifdef __GLIBC__
+    const char *env = getenv("MALLOC_MMAP_THRESHOLD_");
+    const char *tun = getenv("GLIBC_TUNABLES");
+    if ((env && *env) || (tun && strstr(tun, "glibc.malloc.mmap_threshold")) || bytes > INT_MAX)
+        return 0;
+    return mallopt(M_MMAP_THRESHOLD, (int)bytes) == 1;
+#else
+    (void)bytes;
+    return 0;
+#endif
 }
 
 void *fd_malloc(size_t n)

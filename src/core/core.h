@@ -125,6 +125,14 @@ int fd_heap_stats_now(fd_heap_stats *out) FD_MUST_USE;
  * environment wins. Call before threads start. Returns the cap in force,
  * or 0 where it is the C library's default or cannot be set. */
 int fd_mem_limit_arenas(int n);
+/* Serves every block of at least `bytes` with its own mmap (glibc's
+ * M_MMAP_THRESHOLD), freed back to the system at once. glibc's own
+ * threshold rises to the size of the largest mmapped block freed (up to
+ * 32 MB), so after the first reload the next assistant's large tables came
+ * from the arenas, and each reload left 2-7 MB more free bytes in them
+ * (the hour's soak, bench/RESULTS.md). MALLOC_MMAP_THRESHOLD_ (or
+ * glibc.malloc.mmap_threshold in GLIBC_TUNABLES) wins. Returns 1 when set. */
+int fd_mem_fix_mmap_threshold(size_t bytes);
 /* Tests: the n-th allocation from now (1-based) and all after it fail until
  * fd_alloc_fail_at(0). fd_alloc_failures() counts failures since arming. */
 void fd_alloc_fail_at(long n);

@@ -233,6 +233,12 @@ static void test_heap(void **state)
     free(big);
     unsetenv("MALLOC_ARENA_MAX");
     assert_int_equal(fd_mem_limit_arenas(2), 2);
+    assert_int_equal(fd_mem_fix_mmap_threshold((size_t)256 << 10), 1);
+    void *mid = malloc((size_t)300 << 10); /* above it: its own mapping, whatever freed before */
+    assert_non_null(mid);
+    assert_int_equal(fd_heap_stats_now(&hs), FD_OK);
+    assert_true(hs.mmapped >= ((size_t)300 << 10));
+    free(mid);
     assert_int_equal(fd_mem_limit_arenas(0), 0); /* 0: left as it is */
 #else
     int rc = fd_heap_stats_now(&hs); /* a sanitizer's allocator: no arenas to count */
@@ -247,6 +253,11 @@ static void test_heap(void **state)
     setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=5", 1);
     assert_int_equal(fd_mem_limit_arenas(2), 0);
     unsetenv("GLIBC_TUNABLES");
+    setenv("MALLOC_ARENA_MAX", "", 1);
+    setenv("MALLOC_MMAP_THRESHOLD_", "131072", 1); /* the environment wins */
+    assert_int_equal(fd_mem_fix_mmap_threshold((size_t)256 << 10), 0);
+    unsetenv("MALLOC_MMAP_THRESHOLD_");
+    unsetenv("MALLOC_ARENA_MAX");
 #endif
     unsetenv("MALLOC_ARENA_MAX");
 }
