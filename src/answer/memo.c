@@ -66,6 +66,7 @@ typedef struct memo_shard {
 /* One generation (answer_int.h: ans_memo). */
 struct ans_memo {
     memo_shard sh[N_SHARDS];
+    atomic_int full;       /* a shard passed its bounds: the next begin starts anew */
     int refs;              /* calls holding it, plus one while current (the memo's mu) */
     fd_answer_memo *owner; /* its counters */
 };
@@ -173,25 +174,16 @@ static int shard_full(const memo_shard *sh)
            (sh->cap >= sh->max_cap && sh->used * MAX_LOAD_DEN >= sh->cap * MAX_LOAD_NUM);
 }
 
-/* Any shard past its bounds (they fill evenly: keys spread by hash). */
-static int gen_full(ans_memo *g)
-{
-    int full = 0;
-    for (int i = 0; i < N_SHARDS && !full; i++) {
-        pthread_mutex_lock(&g->sh[i].mu);
-        full = shard_full(&g->sh[i]);
-        pthread_mutex_unlock(&g->sh[i].mu);
-    }
-    return full;
-}
-
 ans_memo *ans_memo_begin(fd_answer_memo *m)
 {
     if (!m)
         return NULL;
     pthread_mutex_lock(&m->mu);
     ans_memo *g = m->cur;
-    if (gen_full(g)) {
+    /* Any shard past its bounds (they fill evenly: keys spread by hash),
+     * as the shard said when it last changed: a message's two begins took
+     * 16 locks each to ask them all. */
+    if (atomic_load(&g->full)) {
         ans_memo *ng = gen_new(m);
         if (ng) { /* else the full one goes on: its misses are made in the callers' arenas */
             m->cur = ng;
@@ -329,6 +321,7 @@ static int lookup(ans_memo *g, memo_kind kind, fd_lang lang, fd_str text, memo_s
     pthread_mutex_lock(&sh->mu);
     *s = find(sh, h, kind, lang, text);
     if (!*s) {
+        atomic_store(&g->full, 1);
         pthread_mutex_unlock(&sh->mu);
         return -1;
     }
@@ -341,11 +334,14 @@ static int lookup(ans_memo *g, memo_kind kind, fd_lang lang, fd_str text, memo_s
 }
 
 /* A miss's end: rc of the analysis into sh->a; sh->mu let go. 1 when the
- * arena was full (the caller analyzes into its own arena). */
-static int settle(memo_shard *sh, memo_slot *s, int rc)
+ * arena was full (the caller analyzes into its own arena). A miss is what
+ * grows a shard, so it is where the generation learns it is full. */
+static int settle(ans_memo *g, memo_shard *sh, memo_slot *s, int rc)
 {
     if (!rc)
         s->filled = 1;
+    if (shard_full(sh))
+        atomic_store(&g->full, 1);
     int full = rc && fd_arena_full(sh->a);
     pthread_mutex_unlock(&sh->mu);
     return full;
@@ -367,7 +363,7 @@ int ans_memo_bag(ans_memo *g, fd_analyzer *an, fd_str text, fd_lang lang, fd_are
     int rc = ans_bag_make(an, source(s), lang, sh->a, out, err);
     if (!rc)
         s->v.bag = *out;
-    if (settle(sh, s, rc)) /* the memo is full: as before it */
+    if (settle(g, sh, s, rc)) /* the memo is full: as before it */
         return ans_bag_make(an, text, lang, a, out, err);
     return rc;
 }
@@ -387,7 +383,7 @@ int ans_memo_claims(ans_memo *g, fd_str text, fd_arena *a, ans_claims *out, fd_e
     int rc = ans_claims_scan(source(s), sh->a, out, err);
     if (!rc)
         s->v.claims = *out;
-    if (settle(sh, s, rc))
+    if (settle(g, sh, s, rc))
         return ans_claims_scan(text, a, out, err);
     return rc;
 }
@@ -410,7 +406,7 @@ int ans_memo_split(ans_memo *g, fd_str text, fd_arena *a, ans_sent **out, size_t
         s->v.split.v = *out;
         s->v.split.n = *n;
     }
-    if (settle(sh, s, rc))
+    if (settle(g, sh, s, rc))
         return ans_split(text, a, out, n, err);
     return rc;
 }
@@ -433,7 +429,7 @@ int ans_memo_negated(ans_memo *g, fd_str text, fd_arena *a, int *neg, fd_err *er
     if (l == 0) {
         if (!rc)
             s->v.neg = *neg;
-        (void)settle(sh, s, rc);
+        (void)settle(g, sh, s, rc);
     }
     return rc;
 }

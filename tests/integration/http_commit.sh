@@ -33,6 +33,15 @@ chat() {
     -d "$(jq -cn --arg s "$2" --arg m "$3" '{session_id:$s, message:$m}')" > "$1.code"
 }
 jqt() { jq -e "$1" "$2" > /dev/null; }
+# burst PREFIX WAIT: 12 chats at once (bodies to $T/PREFIX1..12), /healthz
+# timed into t_health WAIT seconds in, then every chat waited for
+burst() {
+  local pids=() i
+  for i in $(seq 12); do chat "$T/$1$i" "$1-$i" "Do you deliver on Saturdays? ($1 $i)" & pids+=($!); done
+  sleep "$2"
+  t_health=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 "$U/healthz")
+  wait "${pids[@]}"
+}
 user_turns() { sqlite3 "$DB" "select count(*) from turns where role = 'user'"; }
 # the commits' log line at stop: "T turns in C commits"
 ratio() { grep -o 'group commit: [0-9]* turns in [0-9]* commits' "$T/$1" | awk '{print $3 / $6}'; }
@@ -71,11 +80,7 @@ fi
 start serve2.log FRONTDESK_FAULTS=commit.slow
 chat "$T/warm" warm "hello"
 before=$(user_turns)
-pids=()
-for i in $(seq 12); do chat "$T/slow$i" "slow-$i" "Do you deliver on Saturdays? ($i)" & pids+=($!); done
-sleep 0.15
-t_health=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 "$U/healthz")
-wait "${pids[@]}"
+burst slow 0.15
 check "12 chats waiting on 0.5 s commits: /healthz in ${t_health}s (< 0.3)" awk -v t="$t_health" 'BEGIN{exit !(t < 0.3)}'
 check "and the 12: 200 each" bash -c "cat '$T'/slow*.code | sort -u | xargs | grep -qx 200"
 check "and stored" test "$(user_turns)" = $((before + 12))
@@ -95,11 +100,7 @@ for _ in $(seq 100); do [ -s "$T/lport" ] && break; sleep 0.05; done
 start serve2l.log FRONTDESK_FAULTS=commit.slow FRONTDESK_CACHE_ENABLED=false \
   FRONTDESK_LLM_BASE_URL="http://127.0.0.1:$(cat "$T/lport")/v1" FRONTDESK_LLM_MODEL=gpt-4o-mini
 before=$(user_turns)
-pids=()
-for i in $(seq 12); do chat "$T/llm$i" "llm-$i" "Do you deliver on Saturdays? (llm $i)" & pids+=($!); done
-sleep 0.3
-t_health=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 "$U/healthz")
-wait "${pids[@]}"
+burst llm 0.3
 check "12 LLM chats waiting on 0.5 s commits: /healthz in ${t_health}s (< 0.3)" awk -v t="$t_health" 'BEGIN{exit !(t < 0.3)}'
 check "and the 12: 200, through the LLM, validated" bash -c "cat '$T'/llm*.code | sort -u | xargs | grep -qx 200 &&
   for i in \$(seq 12); do jq -e '.validation == \"ok\" and .degraded == false' '$T/llm'\$i > /dev/null || exit 1; done"
