@@ -234,8 +234,11 @@ static int load_delivery(json_t *d, fd_commerce_rules *r, fd_err *err)
             fd_window *w = &r->windows[r->n_windows];
             int h1, m1, h2, m2;
             const char *s = json_string_value(e);
-            if (!s || sscanf(s, "%15s %d:%d-%d:%d", w->name, &h1, &m1, &h2, &m2) != 5 ||
-                h1 * 60 + m1 >= h2 * 60 + m2)
+            /* Hours and minutes in range before they are multiplied: a
+             * huge hour overflowed int (fuzz_catalog). */
+            if (!s || sscanf(s, "%15s %d:%d-%d:%d", w->name, &h1, &m1, &h2, &m2) != 5 || h1 < 0 ||
+                h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 ||
+                h1 * 60 + m1 >= h2 * 60 + m2 || h2 * 60 + m2 > 24 * 60)
                 return bad(err, "delivery.windows", "expected \"morning 09:00-13:00\"");
             w->from_min = h1 * 60 + m1;
             w->to_min = h2 * 60 + m2;

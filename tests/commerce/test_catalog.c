@@ -682,6 +682,14 @@ static void test_bad_files(void **state)
     };
     expect_bad_toml(bad_discounts, sizeof bad_discounts / sizeof *bad_discounts,
                     "orders.volume_discounts");
+    /* a window's hours and minutes in range (an hour of 1494771453 overflowed, fuzz_catalog) */
+    const char *bad_windows[] = {
+        "[delivery]\nwindows = [\"morning 1494771453:00-13:00\"]\n",
+        "[delivery]\nwindows = [\"morning 09:75-13:00\"]\n",
+        "[delivery]\nwindows = [\"late 20:00-25:00\"]\n",
+        "[delivery]\nwindows = [\"early -1:00-13:00\"]\n",
+    };
+    expect_bad_toml(bad_windows, sizeof bad_windows / sizeof *bad_windows, "delivery.windows");
     const char *bad_fee[] = {"[delivery]\nfee = -1\n", "[delivery]\nfee = \"18\"\n"};
     expect_bad_toml(bad_fee, sizeof bad_fee / sizeof *bad_fee, "delivery.fee");
     const char *bad_free[] = {"[delivery]\nfree_from = \"lots\"\n"};
