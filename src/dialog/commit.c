@@ -223,6 +223,33 @@ static void run_batch(fd_store *st, commit_job *jobs)
     retry_lost(st, jobs);
 }
 
+/* Queued turns' conversation locks (PostgreSQL's leases, turn.c), dropped
+ * here once their batch is over, committed or not, in one statement on
+ * this thread's connection and before their callbacks. Their request
+ * threads cannot: a queued turn's connection is suspended, and only the
+ * server thread that owns it can resume it, so a lease dropped at the
+ * resume would keep a second message of the conversation that reached
+ * that same thread waiting for it until store.busy_timeout_ms (its 503).
+ * A waiter (dialog_commit) drops its own on its thread, as before. */
+static void unlock_queued(fd_store *st, commit_job *jobs)
+{
+    const char *sids[MAX_BATCH], *holders[MAX_BATCH];
+    size_t n = 0;
+    for (commit_job *j = jobs; j; j = j->next)
+        if (j->on_done && j->t->lock_holder[0]) {
+            sids[n] = j->t->lock_sid;
+            holders[n++] = j->t->lock_holder;
+        }
+    if (!n)
+        return;
+    fd_store_convo_unlock_many(st, sids, holders, n);
+    /* Seen by the request thread after its callback (which takes its
+     * mutex): fd_turn_locked is then false and nothing is dropped twice. */
+    for (commit_job *j = jobs; j; j = j->next)
+        if (j->on_done)
+            j->t->lock_holder[0] = '\0';
+}
+
 static void *committer_main(void *arg)
 {
     committer_thread *me = arg;
@@ -246,6 +273,7 @@ static void *committer_main(void *arg)
         if (FD_FAULT("commit.slow"))
             usleep(500 * 1000);
         run_batch(me->st, batch);
+        unlock_queued(me->st, batch);
         pthread_mutex_lock(&c->mu);
         /* Under mu: a waiter leaves (and its job with it) only once it
          * holds mu again, after the last of these. Jobs without a waiter

@@ -131,6 +131,8 @@ typedef struct fd_turn_in {
      * pending and fd_turn_committing() true, and on_commit(on_commit_ctx)
      * runs on the committer's thread once the commit is done (it must not
      * block: it wakes the caller, which then calls fd_turn_committed).
+     * The conversation's lock (a shared store) is dropped by the committer
+     * before on_commit: the caller need not be back on its thread first.
      * NULL: the caller's thread waits (the CLI, eval, streams, and a turn
      * finished by fd_turn_finish; fd_turn_finish_queued queues it). */
     void (*on_commit)(void *ctx);

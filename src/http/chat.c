@@ -549,14 +549,13 @@ void http_chat_free(chat_state *c)
  * A turn answered through the LLM queues its commit the same way once the
  * call is over (fd_turn_finish_queued).
  *
- * Kept on the blocking path: streams (their bytes go out before the end),
- * orders (persist.c), and PostgreSQL. There the conversation's lease
- * (turn.c) would be held across the suspension and dropped only when the
- * connection is resumed, which only the MHD worker that owns it can do: a
- * second message of the same conversation on that worker would wait in
- * fd_store_convo_lock for store.busy_timeout_ms with the holder unable to
- * resume (a review's finding). Dropping the lease on the committer's
- * thread, inside the batch, would lift this. */
+ * Kept on the blocking path: streams (their bytes go out before the end)
+ * and orders (persist.c). On PostgreSQL the conversation's lease (turn.c)
+ * is dropped by the committer once the batch is over (commit.c,
+ * unlock_queued), not at the resume: only the MHD worker that owns a
+ * suspended connection can resume it, and a second message of the same
+ * conversation waiting on that worker for the lease would otherwise wait
+ * until store.busy_timeout_ms (a review's finding). */
 
 /* Registers a chat about to queue its commit; 0 once the drain began. */
 static int commit_enter(fd_server *s)
@@ -647,7 +646,7 @@ enum MHD_Result http_chat(request *r, const fd_turn_in *in, const chat_format *f
         return http_send_error(r, 500, "internal", "out of memory", NULL);
     c->as = http_assistant_get(s);
     fd_turn_in tin = *in;
-    int queued = !fmt->stream && s->committer && !s->cfg->store_url[0] && commit_enter(s);
+    int queued = !fmt->stream && s->committer && commit_enter(s);
     if (queued) {
         tin.on_commit = commit_done;
         tin.on_commit_ctx = c;
@@ -703,7 +702,7 @@ enum MHD_Result http_chat_resumed(request *r)
         return MHD_YES;
     fd_server *s = r->srv;
     fd_kb *kb = http_kb_get(s);
-    if (!c->fmt->stream && s->committer && !s->cfg->store_url[0] && commit_enter(s)) {
+    if (!c->fmt->stream && s->committer && commit_enter(s)) {
         /* The commit queued, as a turn without the LLM queues it (above). */
         feed_raw(c, kb);
         fd_turn *t = c->turn;

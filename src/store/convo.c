@@ -733,3 +733,34 @@ void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *hol
     }
     stmt_finalize(s);
 }
+
+void fd_store_convo_unlock_many(fd_store *st, const char *const *session_ids,
+                                const char *const *holders, size_t n)
+{
+    /* (session_id, holder) pairs as row values: both engines take them. */
+    char sql[64 + 16 * 64];
+    const size_t per_stmt = 64;
+    for (size_t at = 0; at < n; at += per_stmt) {
+        size_t k = n - at < per_stmt ? n - at : per_stmt;
+        int len = snprintf(sql, sizeof sql,
+                           "DELETE FROM convo_locks WHERE (session_id, holder) IN (VALUES ");
+        for (size_t i = 0; i < k; i++)
+            len += snprintf(sql + len, sizeof sql - (size_t)len, "%s(?%zu, ?%zu)", i ? ", " : "",
+                            2 * i + 1, 2 * i + 2);
+        snprintf(sql + len, sizeof sql - (size_t)len, ")");
+        store_stmt *s;
+        fd_err err;
+        if (store_prep(st, sql, &s, &err, "unlocking conversations"))
+            return; /* the leases run out by themselves */
+        for (size_t i = 0; i < k; i++) {
+            store_bind_str(s, (int)(2 * i + 1), session_ids[at + i]);
+            store_bind_str(s, (int)(2 * i + 2), holders[at + i]);
+        }
+        /* Safe to repeat, as fd_store_convo_unlock says. */
+        if (stmt_step(s) != SQLITE_DONE) {
+            stmt_reset(s);
+            (void)stmt_step(s);
+        }
+        stmt_finalize(s);
+    }
+}

@@ -132,6 +132,12 @@ int fd_store_convo_lock(fd_store *st, const char *session_id, const char *holder
                         int wait_ms, fd_err *err) FD_MUST_USE;
 /* Drops it if holder still has it (an expired lease may be another's). */
 void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *holder);
+/* The same for n conversations at once, in one statement (a group
+ * commit's batch drops its turns' locks in one round trip). Outside a
+ * transaction. A failure is not reported: the leases run out by
+ * themselves. */
+void fd_store_convo_unlock_many(fd_store *st, const char *const *session_ids,
+                                const char *const *holders, size_t n);
 
 /* ---- change notices across replicas ------------------------------------- */
 

@@ -94,7 +94,9 @@ start_replica() { # start_replica N: sets P<N> and U<N>
   eval "U$1=http://127.0.0.1:$(grep -o ':[0-9]*$' "$T/serve$1.out" | tr -d :)"
 }
 start_replica 1
-start_replica 2
+# Replica 2 answers on one request thread: a queued commit's lease must
+# not wait for that thread (below, "one thread").
+FRONTDESK_SERVER_THREADS=1 start_replica 2
 start_replica 3
 check "three replicas up" bash -c "curl -sf $U1/readyz && curl -sf $U2/readyz && curl -sf $U3/readyz" > /dev/null
 # The ingest shared its index snapshot through PostgreSQL: the replicas,
@@ -210,6 +212,29 @@ check "never interleaved: customer / bot alternate" test "$(q "select string_agg
   "$(for _ in $(seq 17); do printf 'user,assistant,'; done | sed 's/,$//')"
 check "each message saw the one before (n_turns = 34, no lost update)" test "$(q "select n_turns from sessions where id = '$CS'")" = 34
 check "no conversation lock left behind" test "$(q "select count(*) from convo_locks")" = 0
+
+# ---- two messages of one conversation at once on a replica with one thread ------------
+# The first's turn is committed while its connection waits, suspended; the
+# second then holds the only thread, waiting for the conversation's lease.
+# The committer drops the lease (not the first's resume, which needs that
+# thread): both are answered, neither after store.busy_timeout_ms's 503.
+say "$U2" "" "hello" > /dev/null
+CS2=$(jq -r .session_id "$T/b")
+t0=$(date +%s%N)
+for i in $(seq 4); do
+  say "$U2" "$CS2" "do you deliver to Tuas, question $i a?" > "$T/qa$i" &
+  qa=$!
+  say "$U2" "$CS2" "do you deliver to Tuas, question $i b?" > "$T/qb$i" &
+  wait $qa $!
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "one thread: both messages of each pair answered (${ms} ms for 4 pairs)" \
+  test "$(cat "$T"/qa* "$T"/qb* | tr -d '\n')" = 200200200200200200200200
+n=$(q "select count(*) from turns where session_id = '$CS2'")
+check "one thread: 18 turns stored (got $n)" test "$n" = 18
+check "one thread: customer / bot alternate" test "$(q "select string_agg(role, ',' order by seq) from turns where session_id = '$CS2'")" = \
+  "$(for _ in $(seq 9); do printf 'user,assistant,'; done | sed 's/,$//')"
+check "one thread: no conversation lock left behind" test "$(q "select count(*) from convo_locks")" = 0
 
 # ---- nginx in front; kill -9 one replica under load -------------------------------------
 NPORT=$(pg_free_port)
