@@ -169,19 +169,19 @@ static void retry_lost(fd_store *st, commit_job *jobs)
         }
 }
 
-/* One batch. Savepoints cost two statements and a round trip per turn on
- * PostgreSQL (issue 16), and are needed only to keep one turn's failure
- * from its neighbours. A batch of one needs none: its failure is the
- * batch's. Nor does a batch of plain turns (dialog_persist_plain): each
- * reports its own failure at once, so the failed one keeps its error, the
- * transaction is rolled back and the others run again, each in its
- * savepoint (a failure is a fault or an outage, not a customer's input:
- * the second pass is rare). Plain turns write nothing but their session,
- * turns, event and cost: on PostgreSQL their batch runs beside other
- * batches (fd_store_begin_turns). A turn whose seq another writer took
- * first (the unique index stopped the duplicate) is not failed: it runs
- * again, its seq read anew. */
-static void run_batch(fd_store *st, commit_job *jobs)
+/* One transaction of a batch (run_batch splits it). Savepoints cost two
+ * statements and a round trip per turn on PostgreSQL (issue 16), and are
+ * needed only to keep one turn's failure from its neighbours. A group of
+ * one needs none: its failure is the group's. Nor does a group of plain
+ * turns (dialog_persist_plain): each reports its own failure at once, so
+ * the failed one keeps its error, the transaction is rolled back and the
+ * others run again, each in its savepoint (a failure is a fault or an
+ * outage, not a customer's input: the second pass is rare). Plain turns
+ * write nothing but their session, turns, event and cost: on PostgreSQL
+ * their group runs beside other batches (fd_store_begin_turns). A turn
+ * whose seq another writer took first (the unique index stopped the
+ * duplicate) is not failed: it runs again, its seq read anew. */
+static void run_group(fd_store *st, commit_job *jobs)
 {
     int n = 0, plain = 1;
     const char *ids[MAX_BATCH];
@@ -250,6 +250,53 @@ static void unlock_queued(fd_store *st, commit_job *jobs)
             j->t->lock_holder[0] = '\0';
 }
 
+/* Whether job j's conversation has a turn in list. */
+static int same_session_in(const commit_job *j, const commit_job *list)
+{
+    for (const commit_job *k = list; k; k = k->next)
+        if (strcmp(k->t->sess.id, j->t->sess.id) == 0)
+            return 1;
+    return 0;
+}
+
+/* One batch: its plain turns in one transaction without savepoints, then
+ * the rest (handoffs, orders) in another, with them (run_group). One
+ * escalation among 30 plain turns sent all 30 down the savepoint path:
+ * on PostgreSQL each turn's statement then went as text behind its
+ * SAVEPOINT, parsed and planned anew, and a queued commit's batches (30
+ * turns on average under wrk -c100, bench/RESULTS.md) nearly all held
+ * one: 0.64 ms of PostgreSQL CPU a turn instead of 0.33. A plain turn of
+ * a conversation that also has a turn in the rest goes with the rest, so
+ * a conversation's turns keep their order. Returns the jobs relinked
+ * (plain first) for the caller to tell. */
+static commit_job *run_batch(fd_store *st, commit_job *jobs)
+{
+    /* The rest: every non-plain turn, and any turn (taken in queue order)
+     * of a conversation already in the rest or with a non-plain turn
+     * later in the batch. */
+    commit_job *plain = NULL, **pt = &plain, *rest = NULL, **rt = &rest;
+    for (commit_job *j = jobs, *next; j; j = next) {
+        next = j->next;
+        j->next = NULL;
+        int later_rest = 0;
+        for (commit_job *k = next; k && !later_rest; k = k->next)
+            later_rest = !dialog_persist_plain(k->t) && strcmp(k->t->sess.id, j->t->sess.id) == 0;
+        if (!dialog_persist_plain(j->t) || later_rest || same_session_in(j, rest)) {
+            *rt = j;
+            rt = &j->next;
+        } else {
+            *pt = j;
+            pt = &j->next;
+        }
+    }
+    if (plain)
+        run_group(st, plain);
+    if (rest)
+        run_group(st, rest);
+    *pt = rest;
+    return plain ? plain : rest;
+}
+
 static void *committer_main(void *arg)
 {
     committer_thread *me = arg;
@@ -272,7 +319,7 @@ static void *committer_main(void *arg)
          * that no request thread waits for it and the next batch fills. */
         if (FD_FAULT("commit.slow"))
             usleep(500 * 1000);
-        run_batch(me->st, batch);
+        batch = run_batch(me->st, batch);
         unlock_queued(me->st, batch);
         pthread_mutex_lock(&c->mu);
         /* Under mu: a waiter leaves (and its job with it) only once it

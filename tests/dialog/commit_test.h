@@ -63,6 +63,8 @@ typedef struct queued_turn {
     fixture *f;
     const char *prefix; /* session id: prefix + id */
     int id, ok;
+    const char *sid, *msg; /* set: this session and message instead */
+    char route[24];        /* the reply's */
 } queued_turn;
 
 /* One turn in its own session, on a kb handle of its own (a handle is one
@@ -77,10 +79,12 @@ static inline void *queued_turn_run(void *arg)
     fd_arena *a = fd_arena_new(0);
     char sid[32];
     snprintf(sid, sizeof sid, "%s%d", w->prefix, w->id);
-    const char *m = "do you deliver on saturdays?";
-    fd_turn_in in = {.message = m, .len = strlen(m), .session_id = sid};
+    const char *m = w->msg ? w->msg : "do you deliver on saturdays?";
+    fd_turn_in in = {.message = m, .len = strlen(m), .session_id = w->sid ? w->sid : sid};
     fd_reply rep;
     w->ok = fd_assistant_turn(w->f->as, kb, &in, NULL, a, &rep, &err) == FD_OK;
+    if (w->ok)
+        snprintf(w->route, sizeof w->route, "%s", rep.route);
     if (!w->ok)
         fprintf(stderr, "turn %s%d: %s\n", w->prefix, w->id, err.msg);
     fd_arena_free(a);
@@ -107,15 +111,15 @@ static inline fd_store *hold_write_lock(fixture *f)
     return blocker;
 }
 
-/* Another connection holds the store's write lock while four turns queue:
- * the committer's first batch (the first turn) waits for it alone and the
- * other three form the second batch. Returns once every turn is answered. */
-static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn w[QUEUED_TURNS])
+/* Another connection holds the store's write lock while four turns (w,
+ * filled in by the caller) queue: the committer's first batch (the first
+ * turn) waits for it alone and the other three form the second batch.
+ * Returns once every turn is answered. */
+static inline void queue_turns_behind_lock(fixture *f, queued_turn w[QUEUED_TURNS])
 {
     fd_store *blocker = hold_write_lock(f);
     pthread_t th[QUEUED_TURNS];
     for (int i = 0; i < QUEUED_TURNS; i++) {
-        w[i] = (queued_turn){f, prefix, i, 0};
         assert_int_equal(pthread_create(&th[i], NULL, queued_turn_run, &w[i]), 0);
         /* in this order: the first turn's batch waits for the lock alone */
         pause_ms(i == 0 ? 300 : 100);
@@ -125,6 +129,15 @@ static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn
     for (int i = 0; i < QUEUED_TURNS; i++)
         pthread_join(th[i], NULL);
     fd_store_close(blocker);
+}
+
+/* The same, each turn in its own session prefix + i with the usual
+ * question. */
+static inline void queue_behind_lock(fixture *f, const char *prefix, queued_turn w[QUEUED_TURNS])
+{
+    for (int i = 0; i < QUEUED_TURNS; i++)
+        w[i] = (queued_turn){.f = f, .prefix = prefix, .id = i};
+    queue_turns_behind_lock(f, w);
 }
 
 /* fd_store_turns_each callback: counts the rows. */
