@@ -133,7 +133,9 @@ run llm200_pg_3 "$(nginx_for "${R[@]}")" "$PGKEY"
 stop_all
 
 base=$(jq -s '.[0].rps' "$T/lines.jsonl")
-jq -c --argjson base "$base" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" \
+# The commit: the build's own when BUILD_DIR is inside a checkout (a
+# worktree of the base build), else this checkout's.
+jq -c --argjson base "$base" --arg commit "$(git -C "$B" rev-parse --short HEAD 2> /dev/null || git -C "$ROOT" rev-parse --short HEAD)" \
   --arg cpu "$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
   '. + {ratio_vs_sqlite_1: ((.rps / $base * 100 | round) / 100), commit: $commit, machine: $cpu}' \
   "$T/lines.jsonl" | tee "$T/out.jsonl"

@@ -71,7 +71,7 @@ for m in $(seq 1 "$MIN"); do
       heap_free_kb:$hfree, fd_malloc_kb:$fdm, fds:$fds, threads:$thr, upload_status:$up}' | tee -a "$T/minutes"
 done
 kill -TERM $PID; wait $PID; rc=$?; PID=
-jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
+jq -s -c --argjson rc "$rc" --argjson rate "$RATE" --arg commit "$(git -C "$B" rev-parse --short HEAD 2> /dev/null || git -C "$ROOT" rev-parse --short HEAD)" --arg cpu "$(nproc) cores" '
   def flat(f): (.[(length/10|ceil):] | map(f)) as $v | ($v|add/length) as $mu
     | if $mu == 0 then 0 else ($v | map(((. - $mu)/$mu*100) | fabs) | max) end;
   # The least-squares slope over the same minutes, in % of their mean per
