@@ -2,9 +2,10 @@
  * the two turns, event, cost, handoff, order) used to be one transaction on
  * the request thread's connection: five to ten WAL pages written per
  * message, and threads queueing on SQLite's sleep-and-retry busy handler.
- * Here one thread owns one connection and commits every turn waiting in
- * one transaction, each in its own savepoint when one turn's failure
- * could otherwise be its neighbours' (run_batch). A reply never says
+ * Here one thread owns one connection and commits every turn waiting:
+ * the plain ones in one transaction, the rest in a second, each of those
+ * in its own savepoint when one turn's failure could otherwise be its
+ * neighbours' (run_batch). A reply never says
  * something the store has not kept: its thread waits for its commit
  * (dialog_commit), or, the server's JSON chat, queues it and is told when
  * it is done (dialog_commit_queue), its connection suspended meanwhile. */
@@ -265,10 +266,13 @@ static int same_session_in(const commit_job *j, const commit_job *list)
  * on PostgreSQL each turn's statement then went as text behind its
  * SAVEPOINT, parsed and planned anew, and a queued commit's batches (30
  * turns on average under wrk -c100, bench/RESULTS.md) nearly all held
- * one: 0.64 ms of PostgreSQL CPU a turn instead of 0.33. A plain turn of
- * a conversation that also has a turn in the rest goes with the rest, so
- * a conversation's turns keep their order. Returns the jobs relinked
- * (plain first) for the caller to tell. */
+ * one: 0.64 ms of PostgreSQL CPU a turn; split, 0.23. A conversation
+ * with a turn in the rest has all its turns of the batch there, so its
+ * turns keep their order. On SQLite a batch with both kinds costs one
+ * more commit (an fsync only with store.synchronous = full); hand-overs
+ * and orders are a few in a hundred messages, and one path serves both
+ * engines. Returns the jobs relinked (plain first) for the caller to
+ * tell. */
 static commit_job *run_batch(fd_store *st, commit_job *jobs)
 {
     /* The rest: every non-plain turn, and any turn (taken in queue order)
@@ -530,7 +534,7 @@ void fd_committer_stop(fd_committer *c)
     fd_store_close(c->ckpt_st);
     if (c->batches)
         FD_LOG(c->log, FD_LOG_INFO, "store",
-               "group commit: %llu turns in %llu commits (%.2f a commit)", c->turns, c->batches,
+               "group commit: %llu turns in %llu batches (%.2f a batch)", c->turns, c->batches,
                (double)c->turns / (double)c->batches);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->work);

@@ -839,7 +839,8 @@ int fd_assistant_turn_begin(fd_assistant *as, fd_kb *kb, const fd_turn_in *in,
     }
     rc = complete(t);
     if (!rc && t->committing) {
-        /* The conversation's lock is held until the turn is committed. */
+        /* The conversation's lock is held until the turn is committed (the
+         * committer drops it: commit.c, unlock_queued). */
         *pending = t;
         return FD_OK;
     }
@@ -888,7 +889,7 @@ static int finish(fd_turn *t, fd_kb *kb, const fd_llm_result *res, int submit_rc
     if (!rc)
         rc = complete(t);
     if (!rc && t->committing)
-        return FD_OK; /* the lock is held until fd_turn_committed */
+        return FD_OK; /* the committer drops the lock (commit.c, unlock_queued) */
     unlock_convo(t, kb);
     return rc;
 }

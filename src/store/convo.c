@@ -737,21 +737,24 @@ void fd_store_convo_unlock(fd_store *st, const char *session_id, const char *hol
 void fd_store_convo_unlock_many(fd_store *st, const char *const *session_ids,
                                 const char *const *holders, size_t n)
 {
-    /* (session_id, holder) pairs as row values: both engines take them. */
-    char sql[64 + 16 * 64];
-    const size_t per_stmt = 64;
-    for (size_t at = 0; at < n; at += per_stmt) {
-        size_t k = n - at < per_stmt ? n - at : per_stmt;
-        int len = snprintf(sql, sizeof sql,
-                           "DELETE FROM convo_locks WHERE (session_id, holder) IN (VALUES ");
+    /* (session_id, holder) pairs as row values: both engines take them.
+     * UNLOCK_PAIRS pairs a statement: two parameters each, within the
+     * PostgreSQL engine's cap (PG_MAX_PARAMS, 40, pg.c); a statement with
+     * more fails to prepare. */
+    enum { UNLOCK_PAIRS = 20 };
+    static const char head[] = "DELETE FROM convo_locks WHERE (session_id, holder) IN (VALUES ";
+    char sql[sizeof head + UNLOCK_PAIRS * sizeof ", (?40, ?40)" + 2];
+    for (size_t at = 0; at < n; at += UNLOCK_PAIRS) {
+        size_t k = n - at < UNLOCK_PAIRS ? n - at : UNLOCK_PAIRS;
+        size_t len = (size_t)snprintf(sql, sizeof sql, "%s", head);
         for (size_t i = 0; i < k; i++)
-            len += snprintf(sql + len, sizeof sql - (size_t)len, "%s(?%zu, ?%zu)", i ? ", " : "",
-                            2 * i + 1, 2 * i + 2);
-        snprintf(sql + len, sizeof sql - (size_t)len, ")");
+            len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(?%zu, ?%zu)", i ? ", " : "",
+                                    2 * i + 1, 2 * i + 2);
+        snprintf(sql + len, sizeof sql - len, ")");
         store_stmt *s;
         fd_err err;
         if (store_prep(st, sql, &s, &err, "unlocking conversations"))
-            return; /* the leases run out by themselves */
+            continue; /* these leases run out by themselves; the next may go */
         for (size_t i = 0; i < k; i++) {
             store_bind_str(s, (int)(2 * i + 1), session_ids[at + i]);
             store_bind_str(s, (int)(2 * i + 2), holders[at + i]);

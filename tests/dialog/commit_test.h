@@ -1,8 +1,8 @@
-/* commit_test.h: the fixture the group-commit tests share (test_commit.c,
- * test_commit_batch.c, test_commit_race*.c): a one-page knowledge base, an
- * assistant and a committer on it, and four turns made to queue behind a
- * held write lock. Header-only; two programs because each arms its own
- * fault point (FRONTDESK_FAULTS is read once a process). */
+/* commit_test.h: the fixture the group-commit tests share (test_commit*.c):
+ * a one-page knowledge base, an assistant and a committer on it, and four
+ * turns made to queue behind a held write lock. Header-only; several
+ * programs because each arms its own fault point (FRONTDESK_FAULTS is read
+ * once a process). */
 #ifndef FD_COMMIT_TEST_H
 #define FD_COMMIT_TEST_H
 
@@ -78,15 +78,18 @@ static inline void *queued_turn_run(void *arg)
         return NULL;
     fd_arena *a = fd_arena_new(0);
     char sid[32];
-    snprintf(sid, sizeof sid, "%s%d", w->prefix, w->id);
+    if (w->sid)
+        snprintf(sid, sizeof sid, "%s", w->sid);
+    else
+        snprintf(sid, sizeof sid, "%s%d", w->prefix, w->id);
     const char *m = w->msg ? w->msg : "do you deliver on saturdays?";
-    fd_turn_in in = {.message = m, .len = strlen(m), .session_id = w->sid ? w->sid : sid};
+    fd_turn_in in = {.message = m, .len = strlen(m), .session_id = sid};
     fd_reply rep;
     w->ok = fd_assistant_turn(w->f->as, kb, &in, NULL, a, &rep, &err) == FD_OK;
     if (w->ok)
         snprintf(w->route, sizeof w->route, "%s", rep.route);
     if (!w->ok)
-        fprintf(stderr, "turn %s%d: %s\n", w->prefix, w->id, err.msg);
+        fprintf(stderr, "turn in %s: %s\n", sid, err.msg);
     fd_arena_free(a);
     fd_kb_close(kb);
     return NULL;

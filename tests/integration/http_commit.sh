@@ -43,8 +43,8 @@ burst() {
   wait "${pids[@]}"
 }
 user_turns() { sqlite3 "$DB" "select count(*) from turns where role = 'user'"; }
-# the commits' log line at stop: "T turns in C commits"
-ratio() { grep -o 'group commit: [0-9]* turns in [0-9]* commits' "$T/$1" | awk '{print $3 / $6}'; }
+# the commits' log line at stop: "T turns in B batches"
+ratio() { grep -o 'group commit: [0-9]* turns in [0-9]* batches' "$T/$1" | awk '{print $3 / $6}'; }
 
 # ---- many chats on 2 threads: all answered, stored once, in order --------------------
 start serve1.log

@@ -32,7 +32,9 @@ pg_run() { # (re)starts the server of pg_start's data dir, on the same port
   local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ -n "${PG_DURABLE:-}" ] && fast="" # benchmarks: every commit flushed, as in production
   # shellcheck disable=SC2086
-  pg_as "$PG_BIN/postgres" -D "$PG_DIR/data" -c listen_addresses=127.0.0.1 -c port="$PG_PORT" \
+  # PG_CPUS=LIST pins the server to those CPUs (benchmarks: the store on
+  # cores of its own, as on a database machine).
+  pg_as ${PG_CPUS:+taskset -c "$PG_CPUS"} "$PG_BIN/postgres" -D "$PG_DIR/data" -c listen_addresses=127.0.0.1 -c port="$PG_PORT" \
     -c unix_socket_directories="$PG_DIR" $fast -c max_connections=200 ${PG_EXTRA:-} \
     >> "$PG_DIR/server.log" 2>&1 &
   local launcher=$!
