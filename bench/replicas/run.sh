@@ -14,6 +14,10 @@
 # nginx, PostgreSQL and wrk share the same two cores: the numbers measure
 # what the store costs, not what more machines would add.
 #
+# BENCH_SPLIT_CPUS=1 (a diagnostic, not the setting): PostgreSQL
+# pinned to CPU 1, everything else (replicas, nginx, wrk; SQLite's replica
+# too) to CPU 0, as if the database had a machine of its own.
+#
 # Out: one JSON line per run on stdout (bench/http/chat.lua's fields plus
 # "ratio_vs_sqlite_1"), a table on stderr.
 set -euo pipefail
@@ -56,6 +60,11 @@ export FRONTDESK_LIMITS_KEY_PER_MIN=1000000000 FRONTDESK_LIMITS_SESSION_PER_MIN=
 export FRONTDESK_LIMITS_IP_PER_MIN=1000000000 FRONTDESK_LIMITS_GLOBAL_PER_MIN=0
 unset FRONTDESK_LLM_BASE_URL FRONTDESK_STORE_URL
 
+APP_CPUS=
+if [ -n "${BENCH_SPLIT_CPUS:-}" ]; then
+  export PG_CPUS=1
+  APP_CPUS="taskset -c 0"
+fi
 # PostgreSQL as in production: every commit flushed.
 PG_DURABLE=1 pg_start "$T" > /dev/null || exit 1
 PGDB=$(pg_createdb bench)
@@ -66,7 +75,7 @@ FRONTDESK_STORE_URL=$PGDB FRONTDESK_DATA_DIR=$T/pg0 "$FD" ingest "$EX" > /dev/nu
 PGKEY=$(FRONTDESK_STORE_URL=$PGDB FRONTDESK_DATA_DIR=$T/pg0 "$FD" keys create --scope chat --json | jq -r .key)
 
 start() { # start NAME [env...]: a replica; prints its host:port
-  env "${@:2}" "$FD" serve --port 0 > "$T/$1.out" 2> "$T/$1.log" &
+  $APP_CPUS env "${@:2}" "$FD" serve --port 0 > "$T/$1.out" 2> "$T/$1.log" &
   echo $! >> "$T/pids"
   for _ in $(seq 300); do grep -q 'http://' "$T/$1.out" 2> /dev/null && break; sleep 0.05; done
   grep -o '127.0.0.1:[0-9]*' "$T/$1.out"
@@ -93,7 +102,7 @@ nginx_for() { # nginx_for HOST:PORT...: starts nginx in front; prints its host:p
     echo "  server { listen 127.0.0.1:$port; location / { proxy_pass http://fd;"
     echo "    proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off; } } }"
   } > "$T/nginx/nginx.conf"
-  "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' > "$T/nginx/stdout" 2> "$T/nginx/stderr" &
+  $APP_CPUS "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' > "$T/nginx/stdout" 2> "$T/nginx/stderr" &
   echo $! > "$T/nginx.pid"
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done
   echo "127.0.0.1:$port"
@@ -106,7 +115,7 @@ run() { # run SCENARIO HOST:PORT KEY: one wrk run, one JSON line
   st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
     -d '{"message":"do you deliver on Sundays?"}' "http://$2/v1/chat")
   [ "$st" = 200 ] || { echo "bench/replicas: $1: first request got $st" >&2; exit 1; }
-  wrk -t2 -c100 -d"${DUR}s" --timeout 30s -s "$LUA" "http://$2/v1/chat" -- "$1" 100 "$3" "$QUESTIONS" |
+  $APP_CPUS wrk -t2 -c100 -d"${DUR}s" --timeout 30s -s "$LUA" "http://$2/v1/chat" -- "$1" 100 "$3" "$QUESTIONS" |
     awk '/^\{"scenario"/ && !x {print; x = 1}' >> "$T/lines.jsonl"
 }
 
