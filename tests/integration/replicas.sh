@@ -196,45 +196,44 @@ check "replica 2 counts the snapshot it shared after the upload" \
   grep -Eq '^frontdesk_snapshot_shares_total\{result="shared"\} [1-9]' "$T/metrics2"
 check "and no failed share" grep -qx 'frontdesk_snapshot_shares_total{result="failed"} 0' "$T/metrics2"
 
+# pairs URL_A URL_B N TAG: a new conversation on URL_A, then N pairs of
+# messages of it sent at once, one to each URL; each status in $T/TAG*,
+# the conversation's id in $CS.
+pairs() {
+  say "$1" "" "hello" > /dev/null
+  CS=$(jq -r .session_id "$T/b")
+  for i in $(seq "$3"); do
+    say "$1" "$CS" "do you deliver to Jurong, question $i a?" > "$T/${4}a$i" &
+    local pa=$!
+    say "$2" "$CS" "do you deliver to Jurong, question $i b?" > "$T/${4}b$i" &
+    wait $pa $!
+  done
+}
+# check_pairs LABEL N TAG: both of each pair answered, 2 + 4N turns in order
+check_pairs() {
+  local n want=$((2 + 4 * $2))
+  check "$1: both messages of each pair answered" test "$(cat "$T/$3"a* "$T/$3"b* | tr -d '\n')" = "$(printf '200%.0s' $(seq $((2 * $2))))"
+  n=$(q "select count(*) from turns where session_id = '$CS'")
+  check "$1: $want turns stored (got $n)" test "$n" = $want
+  check "$1: never interleaved, customer / bot alternate" test "$(q "select string_agg(role, ',' order by seq) from turns where session_id = '$CS'")" = \
+    "$(for _ in $(seq $((want / 2))); do printf 'user,assistant,'; done | sed 's/,$//')"
+  check "$1: each message saw the one before (n_turns = $want, no lost update)" test "$(q "select n_turns from sessions where id = '$CS'")" = $want
+  check "$1: no conversation lock left behind" test "$(q "select count(*) from convo_locks")" = 0
+}
+
 # ---- two messages of one conversation at two replicas at once ---------------------------
-say "$U1" "" "hello" > /dev/null
-CS=$(jq -r .session_id "$T/b")
-for i in $(seq 8); do
-  say "$U1" "$CS" "do you deliver to Jurong, question $i a?" > "$T/pa$i" &
-  pa=$!
-  say "$U3" "$CS" "do you deliver to Jurong, question $i b?" > "$T/pb$i" &
-  wait $pa $!
-done
-check "both messages of each pair answered" test "$(for f in "$T"/pa* "$T"/pb*; do cat "$f"; echo; done | sort | uniq -c | awk '{print $1, $2}')" = "16 200"
-n=$(q "select count(*) from turns where session_id = '$CS'")
-check "8 concurrent pairs: 34 turns stored (got $n)" test "$n" = 34
-check "never interleaved: customer / bot alternate" test "$(q "select string_agg(role, ',' order by seq) from turns where session_id = '$CS'")" = \
-  "$(for _ in $(seq 17); do printf 'user,assistant,'; done | sed 's/,$//')"
-check "each message saw the one before (n_turns = 34, no lost update)" test "$(q "select n_turns from sessions where id = '$CS'")" = 34
-check "no conversation lock left behind" test "$(q "select count(*) from convo_locks")" = 0
+pairs "$U1" "$U3" 8 p
+check_pairs "8 pairs on replicas 1 and 3" 8 p
 
 # ---- two messages of one conversation at once on a replica with one thread ------------
 # The first's turn is committed while its connection waits, suspended; the
 # second then holds the only thread, waiting for the conversation's lease.
 # The committer drops the lease (not the first's resume, which needs that
 # thread): both are answered, neither after store.busy_timeout_ms's 503.
-say "$U2" "" "hello" > /dev/null
-CS2=$(jq -r .session_id "$T/b")
 t0=$(date +%s%N)
-for i in $(seq 4); do
-  say "$U2" "$CS2" "do you deliver to Tuas, question $i a?" > "$T/qa$i" &
-  qa=$!
-  say "$U2" "$CS2" "do you deliver to Tuas, question $i b?" > "$T/qb$i" &
-  wait $qa $!
-done
+pairs "$U2" "$U2" 4 q
 ms=$((($(date +%s%N) - t0) / 1000000))
-check "one thread: both messages of each pair answered (${ms} ms for 4 pairs)" \
-  test "$(cat "$T"/qa* "$T"/qb* | tr -d '\n')" = 200200200200200200200200
-n=$(q "select count(*) from turns where session_id = '$CS2'")
-check "one thread: 18 turns stored (got $n)" test "$n" = 18
-check "one thread: customer / bot alternate" test "$(q "select string_agg(role, ',' order by seq) from turns where session_id = '$CS2'")" = \
-  "$(for _ in $(seq 9); do printf 'user,assistant,'; done | sed 's/,$//')"
-check "one thread: no conversation lock left behind" test "$(q "select count(*) from convo_locks")" = 0
+check_pairs "4 pairs on one thread (${ms} ms)" 4 q
 
 # ---- nginx in front; kill -9 one replica under load -------------------------------------
 NPORT=$(pg_free_port)
