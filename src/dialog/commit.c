@@ -251,11 +251,11 @@ static void unlock_queued(fd_store *st, commit_job *jobs)
             j->t->lock_holder[0] = '\0';
 }
 
-/* Whether job j's conversation has a turn in list. */
-static int same_session_in(const commit_job *j, const commit_job *list)
+/* Whether a turn of j's conversation in list is not plain. */
+static int session_not_plain(const commit_job *j, const commit_job *list)
 {
     for (const commit_job *k = list; k; k = k->next)
-        if (strcmp(k->t->sess.id, j->t->sess.id) == 0)
+        if (!dialog_persist_plain(k->t) && strcmp(k->t->sess.id, j->t->sess.id) == 0)
             return 1;
     return 0;
 }
@@ -275,17 +275,19 @@ static int same_session_in(const commit_job *j, const commit_job *list)
  * tell. */
 static commit_job *run_batch(fd_store *st, commit_job *jobs)
 {
-    /* The rest: every non-plain turn, and any turn (taken in queue order)
-     * of a conversation already in the rest or with a non-plain turn
-     * later in the batch. */
+    /* The rest: every turn of a conversation with a turn that is not
+     * plain, in queue order. Decided on the whole batch before it is
+     * relinked. */
+    char rest_of[MAX_BATCH];
+    int n = 0;
+    for (commit_job *j = jobs; j; j = j->next)
+        rest_of[n++] = (char)session_not_plain(j, jobs);
     commit_job *plain = NULL, **pt = &plain, *rest = NULL, **rt = &rest;
+    n = 0;
     for (commit_job *j = jobs, *next; j; j = next) {
         next = j->next;
         j->next = NULL;
-        int later_rest = 0;
-        for (commit_job *k = next; k && !later_rest; k = k->next)
-            later_rest = !dialog_persist_plain(k->t) && strcmp(k->t->sess.id, j->t->sess.id) == 0;
-        if (!dialog_persist_plain(j->t) || later_rest || same_session_in(j, rest)) {
+        if (rest_of[n++]) {
             *rt = j;
             rt = &j->next;
         } else {
